@@ -1,0 +1,132 @@
+# the0-k8s: one Makefile, everything builds into build/ (see README.md and docs/building.md).
+#
+#   make            build libraries, binaries and tests
+#   make test       build and run every test tier that runs here (unit, scenario, integration, e2e)
+#   make check      the whole unit suite under ASan+UBSan (-fno-sanitize-recover=all); leaks fail it
+#   make run        the simulator replaying the embedded demo fleet
+#   make bench      benchmarks that print figures
+#   make deps       install the Debian packages the build needs (every target does this when needed)
+#   make docs       regenerate docs/fsm/*.md from the FSM tables
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+# Modules: one folder each. MODULE/*.c is the module's library; MODULE/tests/*.c its Criterion tests;
+# MODULE/module.mk may set MODULE_DEPS (other modules it links against) and add TEST_TARGETS.
+MODULES := core fsm controllers fakes sim scenarios daemon adapters
+
+PKGS := libcurl libcjson libmongoc-1.0 libbson-1.0 libnats criterion libfiu libarchive libmicrohttpd \
+        yaml-0.1 libcrypto zlib
+
+# Install missing build dependencies before anything else, so a fresh machine needs no manual step.
+ifeq ($(filter deps help,$(MAKECMDGOALS)),)
+  ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
+    $(info make: pkg-config modules missing; running ci/deps.sh)
+    DEPS_LOG := $(shell bash ci/deps.sh 1>&2; echo $$?)
+    ifneq ($(DEPS_LOG),0)
+      $(error ci/deps.sh failed; see its output above)
+    endif
+  endif
+endif
+
+BUILD ?= build
+CC ?= cc
+OPT ?= -O2
+SAN ?=
+ifeq ($(SAN),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  OPT := -O1
+endif
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -DFIU_ENABLE=1 $(OPT) -g $(WARN) $(SANFLAGS) -I. $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+LIBS_ALL := $(PKG_LIBS) -lm -lpthread $(LIBS)
+
+TEST_TARGETS :=
+BINARIES := $(BUILD)/the0-runtime $(BUILD)/the0-sim
+# Modules each binary links (order does not matter: archives are linked as a group).
+RUNTIME_MODULES := core fsm controllers daemon adapters
+SIM_MODULES := core fsm controllers fakes sim scenarios
+
+-include $(wildcard $(addsuffix /module.mk,$(MODULES)))
+
+# ---- per-module rules ---------------------------------------------------------------------------
+define module_rules
+$(1)_SRCS := $$(wildcard $(1)/*.c)
+$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$($(1)_SRCS))
+$(1)_TSRCS := $$(wildcard $(1)/tests/*.c)
+$(1)_TOBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$($(1)_TSRCS))
+$(BUILD)/lib/lib$(1).a: $$($(1)_OBJS)
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	$$(if $$^,ar rcs $$@ $$^,ar rcs $$@)
+ifneq ($$($(1)_TSRCS),)
+TEST_BINS += $(BUILD)/tests/test-$(1)
+$(BUILD)/tests/test-$(1): $$($(1)_TOBJS) $$(foreach m,$(1) $$($(1)_DEPS) core,$(BUILD)/lib/lib$$(m).a)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$($(1)_TOBJS) -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group $$(LIBS_ALL)
+endif
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+
+ALL_OBJS := $(foreach m,$(MODULES),$($(m)_OBJS) $($(m)_TOBJS))
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+-include $(ALL_OBJS:.o=.d) $(BUILD)/obj/cmd/*.d
+
+$(BUILD)/the0-runtime: $(BUILD)/obj/cmd/the0-runtime.o $(foreach m,$(RUNTIME_MODULES),$(BUILD)/lib/lib$(m).a)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
+
+$(BUILD)/the0-sim: $(BUILD)/obj/cmd/the0-sim.o $(foreach m,$(SIM_MODULES),$(BUILD)/lib/lib$(m).a)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
+
+# ---- top-level targets --------------------------------------------------------------------------
+.PHONY: all test check run bench deps docs docs-check unit help clean fuzz soak e2e
+
+all: $(BINARIES) $(TEST_BINS)
+
+# Unit tier: every module's Criterion binary. A failing binary fails the target, after all have run.
+unit: $(TEST_BINS)
+	@rc=0; for t in $(TEST_BINS); do echo "== $$t"; $$t $(CRITERION_FLAGS) || rc=1; done; exit $$rc
+
+docs-check: $(BUILD)/the0-sim
+	@bash ci/check-fsm-docs.sh $(BUILD)/the0-sim
+
+docs: $(BUILD)/the0-sim
+	@bash ci/check-fsm-docs.sh $(BUILD)/the0-sim --write
+
+test: all
+	@$(MAKE) --no-print-directory unit docs-check $(TEST_TARGETS)
+	@echo "make test: all tiers passed"
+
+# Sanitizer build of the whole unit suite. Criterion does not fail a test on a LeakSanitizer report
+# printed by its worker, so the log is scanned and any report fails the target.
+check:
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all
+	@set -o pipefail; rc=0; for t in $(patsubst $(BUILD)/%,build/asan/%,$(TEST_BINS)); do \
+	  echo "== $$t (asan+ubsan)"; \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    $$t $(CRITERION_FLAGS) 2>&1 | tee build/asan/last.log || rc=1; \
+	  if grep -q -E 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' build/asan/last.log; then \
+	    echo "make check: sanitizer report in $$t"; rc=1; fi; \
+	done; exit $$rc
+
+run: $(BUILD)/the0-sim
+	$(BUILD)/the0-sim run
+
+bench: all
+	@bash ci/bench.sh $(BUILD)
+
+deps:
+	bash ci/deps.sh
+
+help:
+	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
+
+clean:
+	rm -rf build

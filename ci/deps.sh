@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# ci/deps.sh: install the Debian packages the build and the tests need. Idempotent; quick when done.
+set -euo pipefail
+PKGS=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libmongoc-dev libbson-dev libnats-dev
+      libcriterion-dev libfiu-dev fiu-utils nats-server libarchive-dev libmicrohttpd-dev libyaml-dev
+      libssl-dev zlib1g-dev)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+    echo "deps: all ${#PKGS[@]} Debian packages present" >&2
+    exit 0
+fi
+echo "deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >&2
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
