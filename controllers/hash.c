@@ -1,0 +1,76 @@
+/* hash.c: config hash (reference 5.5) and spec hash of generated objects (see hash.h). */
+#include "controllers/hash.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "controllers/gojson.h"
+
+t0_status hash_hex16(const void *data, size_t len, char out[HASH_HEX_LEN + 1], t0_err *err)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen < HASH_HEX_LEN / 2)
+        return t0_fail(err, T0_EINTERNAL, "sha256: EVP_Digest failed");
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < HASH_HEX_LEN / 2; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 0xF];
+    }
+    out[HASH_HEX_LEN] = '\0';
+    return T0_OK;
+}
+
+t0_status hash_config_input(const cJSON *config, const char *version, botdoc_tri enabled, char **out, t0_err *err)
+{
+    /* The three keys are already in byte order, so the sorting encoder keeps the reference's order. */
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return t0_fail(err, T0_ENOMEM, "config hash: out of memory");
+    int ok = config ? cJSON_AddItemReferenceToObject(o, "Config", (cJSON *)config) : cJSON_AddNullToObject(o, "Config") != NULL;
+    ok = ok && cJSON_AddStringToObject(o, "CustomBotVersion", version ? version : "") != NULL;
+    if (enabled == BOTDOC_ABSENT)
+        ok = ok && cJSON_AddNullToObject(o, "Enabled") != NULL;
+    else
+        ok = ok && cJSON_AddBoolToObject(o, "Enabled", enabled == BOTDOC_TRUE) != NULL;
+    t0_status st = ok ? gojson_encode(o, out, NULL, err) : t0_fail(err, T0_ENOMEM, "config hash: out of memory");
+    cJSON_Delete(o); /* deletes the reference item only, not CONFIG */
+    return st;
+}
+
+t0_status hash_config(const cJSON *config, const char *version, botdoc_tri enabled, char out[HASH_HEX_LEN + 1],
+                      t0_err *err)
+{
+    char *in = NULL;
+    t0_status st = hash_config_input(config, version, enabled, &in, err);
+    if (st) return st;
+    st = hash_hex16(in, strlen(in), out, err);
+    free(in);
+    return st;
+}
+
+void hash_config_doc(const botdoc *d, char out[HASH_HEX_LEN + 1])
+{
+    if (hash_config(d->config, d->version, d->enabled, out, NULL) == T0_OK) return;
+    snprintf(out, HASH_HEX_LEN + 1, "err-%.8s", d->id);
+}
+
+t0_status hash_spec(const cJSON *obj, char out[HASH_HEX_LEN + 1], t0_err *err)
+{
+    cJSON *copy = cJSON_Duplicate(obj, 1);
+    if (!copy) return t0_fail(err, T0_ENOMEM, "spec hash: out of memory");
+    cJSON *md = cJSON_GetObjectItemCaseSensitive(copy, "metadata");
+    if (md) cJSON_DeleteItemFromObjectCaseSensitive(md, "annotations");
+    char *text = NULL;
+    t0_status st = gojson_encode(copy, &text, NULL, err);
+    cJSON_Delete(copy);
+    if (st) {
+        t0_err_prefix(err, "spec hash");
+        return st;
+    }
+    st = hash_hex16(text, strlen(text), out, err);
+    free(text);
+    return st;
+}
