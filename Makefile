@@ -61,29 +61,36 @@ $(1)_TOBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$($(1)_TSRCS))
 $(BUILD)/lib/lib$(1).a: $$($(1)_OBJS)
 	@mkdir -p $$(@D)
 	@rm -f $$@
-	$$(if $$^,ar rcs $$@ $$^,ar rcs $$@)
+	$$(Q)$$(if $$^,ar rcs $$@ $$^,ar rcs $$@)
 ifneq ($$($(1)_TSRCS),)
 TEST_BINS += $(BUILD)/tests/test-$(1)
 $(BUILD)/tests/test-$(1): $$($(1)_TOBJS) $$(foreach m,$(1) $$($(1)_DEPS) core,$(BUILD)/lib/lib$$(m).a)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$($(1)_TOBJS) -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group $$(LIBS_ALL)
+	@$$(if $$(Q),echo "  LINK    $$@")
+	$$(Q)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$($(1)_TOBJS) -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group $$(LIBS_ALL)
 endif
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
 ALL_OBJS := $(foreach m,$(MODULES),$($(m)_OBJS) $($(m)_TOBJS))
 
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 -include $(ALL_OBJS:.o=.d) $(BUILD)/obj/cmd/*.d
 
 $(BUILD)/the0-runtime: $(BUILD)/obj/cmd/the0-runtime.o $(foreach m,$(RUNTIME_MODULES),$(BUILD)/lib/lib$(m).a)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
 
 $(BUILD)/the0-sim: $(BUILD)/obj/cmd/the0-sim.o $(foreach m,$(SIM_MODULES),$(BUILD)/lib/lib$(m).a)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
 
 # ---- top-level targets --------------------------------------------------------------------------
 .PHONY: all test check run bench deps docs docs-check unit help clean fuzz soak e2e

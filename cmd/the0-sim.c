@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fsm/cli.h"
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: the0-sim <command> [options]\n");
@@ -13,6 +15,7 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "fsm")) return fsm_cli_main(argc - 1, argv + 1);
     fprintf(stderr, "the0-sim: unknown command '%s'\n", argv[1]);
     return 2;
 }

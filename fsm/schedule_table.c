@@ -1,0 +1,100 @@
+/* schedule_table.c: the schedule lifecycle, i.e. the Schedule Controller's view of one scheduled bot.
+ *
+ * Level-triggered like the bot table: each reconcile observes the schedule document and the CronJob
+ * labelled with its id (plus the CronJob's status: active Jobs, last run result, missed starts) and
+ * turns them into one observation event.
+ *
+ * States: absent; creating (CronJob create sent, not yet observed); scheduled (current CronJob, idle,
+ * never ran); job_running (a Job of it is active); last_succeeded / last_failed (idle after a run);
+ * updating (spec changed: a PUT of the full object with the observed resourceVersion was sent; a 409
+ * conflict re-reads the CronJob and retries); deleting (Foreground delete sent, or the CronJob is
+ * terminating; Jobs and Pods go with it); invalid (bad cron expression or spec: reported for this
+ * schedule only, and a CronJob of an older spec is removed); missed_starts (the CronJob missed starts:
+ * surfaced; startingDeadlineSeconds on every CronJob keeps the ">100 missed starts" rule from stopping
+ * it for good); api_backoff (an API call failed; the key is retried with exponential backoff).
+ *
+ * Safety: a CronJob is created only when `no_cronjob_anywhere` holds (none in view, terminating ones
+ * included, no create of ours unobserved), so a schedule never has two CronJobs. */
+#include "fsm/tables.h"
+
+#define S(id, name) [id] = name,
+static const char *const state_names[] = {SCHED_STATES(S)};
+static const char *const event_names[] = {SCHED_EVENTS(S)};
+static const char *const effect_names[] = {SCHED_EFFECTS(S)};
+#undef S
+
+static bool g_create_safe(const void *in)
+{
+    const sched_fsm_input *s = in;
+    return !s->cj_exists && !s->create_in_flight;
+}
+static bool g_exists(const void *in) { return ((const sched_fsm_input *)in)->cj_exists; }
+static bool g_deleting(const void *in) { return ((const sched_fsm_input *)in)->cj_deleting; }
+
+static const fsm_guard_def guards[] = {
+    [SG_NONE_] = {NULL, NULL},
+    [SG_CREATE_SAFE] = {"no_cronjob_anywhere", g_create_safe},
+    [SG_CJ_EXISTS] = {"cronjob_exists", g_exists},
+    [SG_DELETING] = {"cronjob_terminating", g_deleting},
+};
+
+static const bool terminal[SS__COUNT] = {0};
+
+static const fsm_row rows[] = {
+    /* from              event            when                                        to              effects                                  why */
+    /* -- not desired -------------------------------------------------------------------------------------------------------------------------- */
+    GO(FSM_ANY,          SE_GONE,         ALWAYS,                                     SS_ABSENT,      FX(SFX_FORGET),                          "not desired and no CronJob: forget the schedule"),
+    IGNORE(SS_ABSENT,    SE_GONE,                                                                                                              "still absent"),
+    GO(FSM_ANY,          SE_UNWANTED,     WHEN(NOT(SG_DELETING)),                     SS_DELETING,    FX(SFX_DELETE_CJ),                       "disabled or deleted: delete the CronJob (Foreground: its Jobs and Pods too)"),
+    GO(FSM_ANY,          SE_UNWANTED,     WHEN(G(SG_DELETING)),                       SS_DELETING,    FX(SFX_REQUEUE),                         "disabled or deleted; the CronJob is already terminating"),
+
+    /* -- desired but invalid ------------------------------------------------------------------------------------------------------------------- */
+    GO(FSM_ANY,          SE_INVALID,      WHEN(NOT(SG_CJ_EXISTS)),                    SS_INVALID,     FX(SFX_REPORT_INVALID),                  "bad cron or spec: report it for this schedule only"),
+    GO(FSM_ANY,          SE_INVALID,      WHEN(G(SG_CJ_EXISTS), NOT(SG_DELETING)),    SS_INVALID,     FX(SFX_REPORT_INVALID, SFX_DELETE_CJ),   "new spec invalid: report it and remove the CronJob of the old spec"),
+    GO(FSM_ANY,          SE_INVALID,      WHEN(G(SG_CJ_EXISTS), G(SG_DELETING)),      SS_INVALID,     FX(SFX_REPORT_INVALID),                  "spec invalid; the old CronJob is already going"),
+    GO(SS_INVALID,       SE_INVALID,      WHEN(NOT(SG_CJ_EXISTS)),                    FSM_SAME,       NOFX,                                    "still invalid (already reported)"),
+    GO(SS_INVALID,       SE_INVALID,      WHEN(G(SG_CJ_EXISTS), NOT(SG_DELETING)),    FSM_SAME,       FX(SFX_DELETE_CJ),                       "still invalid; our delete is not visible yet"),
+    GO(SS_INVALID,       SE_INVALID,      WHEN(G(SG_CJ_EXISTS), G(SG_DELETING)),      FSM_SAME,       NOFX,                                    "still invalid; waiting for the old CronJob to go"),
+
+    /* -- desired, no CronJob ------------------------------------------------------------------------------------------------------------------- */
+    GO(FSM_ANY,          SE_NO_CJ,        WHEN(G(SG_CREATE_SAFE)),                    SS_CREATING,    FX(SFX_CREATE_CJ),                       "wanted and no CronJob anywhere: create it"),
+    GO(FSM_ANY,          SE_NO_CJ,        WHEN(NOT(SG_CREATE_SAFE)),                  SS_CREATING,    FX(SFX_REQUEUE),                         "our create is not observed yet: never create twice, look again"),
+    GO(FSM_ANY,          SE_CJ_DELETING,  ALWAYS,                                     SS_DELETING,    FX(SFX_REQUEUE),                         "wanted, but the CronJob is terminating: recreate once it is gone"),
+
+    /* -- desired, CronJob of another spec ------------------------------------------------------------------------------------------------------ */
+    GO(FSM_ANY,          SE_STALE,        ALWAYS,                                     SS_UPDATING,    FX(SFX_UPDATE_CJ),                       "spec changed: PUT the new object with the observed resourceVersion"),
+    GO(FSM_ANY,          SE_CONFLICT,     ALWAYS,                                     SS_UPDATING,    FX(SFX_REREAD),                          "409 Conflict: re-read the CronJob, then retry the PUT"),
+
+    /* -- desired, current CronJob: follow its runs --------------------------------------------------------------------------------------------- */
+    GO(FSM_ANY,          SE_IDLE,         ALWAYS,                                     SS_IDLE,        FX(SFX_FORGET),                          "CronJob current; waiting for its first run"),
+    IGNORE(SS_IDLE,      SE_IDLE,                                                                                                              "steady state"),
+    GO(FSM_ANY,          SE_ACTIVE,       ALWAYS,                                     SS_JOB_RUNNING, FX(SFX_FORGET),                          "a Job is running"),
+    IGNORE(SS_JOB_RUNNING, SE_ACTIVE,                                                                                                          "still running"),
+    GO(FSM_ANY,          SE_LAST_OK,      ALWAYS,                                     SS_SUCCEEDED,   FX(SFX_FORGET),                          "the last run succeeded"),
+    IGNORE(SS_SUCCEEDED, SE_LAST_OK,                                                                                                           "steady state"),
+    GO(FSM_ANY,          SE_LAST_FAILED,  ALWAYS,                                     SS_FAILED,      FX(SFX_EVENT_FAILED),                    "the last run failed: surface it"),
+    IGNORE(SS_FAILED,    SE_LAST_FAILED,                                                                                                       "already reported"),
+    GO(FSM_ANY,          SE_MISSED,       ALWAYS,                                     SS_MISSED,      FX(SFX_EVENT_MISSED),                    "starts were missed: surface it"),
+    IGNORE(SS_MISSED,    SE_MISSED,                                                                                                            "already reported"),
+
+    /* -- effects that failed ------------------------------------------------------------------------------------------------------------------- */
+    GO(FSM_ANY,          SE_API_ERROR,    ALWAYS,                                     SS_BACKOFF,     FX(SFX_BACKOFF),                         "an API call failed: retry the key with exponential backoff"),
+    GO(SS_BACKOFF,       SE_API_ERROR,    ALWAYS,                                     FSM_SAME,       FX(SFX_BACKOFF),                         "failed again: back off further"),
+};
+
+const fsm_table fsm_schedule_table = {
+    .name = "schedule",
+    .title = "The schedule lifecycle: the Schedule Controller's view of one scheduled bot (one CronJob per enabled schedule).",
+    .nstates = SS__COUNT,
+    .nevents = SE__COUNT,
+    .nguards = SG__COUNT,
+    .neffects = SFX__COUNT,
+    .state_names = state_names,
+    .event_names = event_names,
+    .guards = guards,
+    .effect_names = effect_names,
+    .terminal = terminal,
+    .initial = SS_ABSENT,
+    .rows = rows,
+    .nrows = T0_ARRAY_LEN(rows),
+};

@@ -1,0 +1,103 @@
+/* sync_table.c: the sync daemon (sidecar) lifecycle.
+ *
+ * The sidecar ships /state and bot.log to MinIO. It idles in `watching`; a change (inotify or log
+ * growth) moves it to `dirty`, where a short debounce (about 200 ms) gathers a burst of writes into one
+ * upload. The periodic scan is the backup for lost inotify events and also bounds the debounce: a bot
+ * that writes continuously still gets uploaded at every scan. A failed upload waits in `upload_backoff`
+ * and retries; changes seen meanwhile are remembered by the daemon (the `unshipped_changes` guard), not
+ * by extra states. The done file (scheduled bots) or SIGTERM start `final_sync`, which retries until its
+ * deadline and then exits: exit_ok when everything was shipped, exit_failed (loudly) when the deadline
+ * passed first. `exited` is terminal. */
+#include "fsm/tables.h"
+
+#define S(id, name) [id] = name,
+static const char *const state_names[] = {SYNC_STATES(S)};
+static const char *const event_names[] = {SYNC_EVENTS(S)};
+static const char *const effect_names[] = {SYNC_EFFECTS(S)};
+#undef S
+
+static bool g_dirty(const void *in) { return ((const sync_fsm_input *)in)->dirty; }
+static bool g_deadline_left(const void *in) { return ((const sync_fsm_input *)in)->deadline_left; }
+
+static const fsm_guard_def guards[] = {
+    [YG_NONE_] = {NULL, NULL},
+    [YG_DIRTY] = {"unshipped_changes", g_dirty},
+    [YG_DEADLINE_LEFT] = {"deadline_left", g_deadline_left},
+};
+
+static const bool terminal[SYNC__COUNT] = {[SYNC_EXITED] = true};
+
+static const fsm_row rows[] = {
+    /* from            event           when                    to              effects            why */
+    GO(SYNC_WATCHING,  YE_CHANGE,      ALWAYS,                 SYNC_DIRTY,     FX(YFX_ARM_DEBOUNCE), "a change was seen: debounce a burst of writes"),
+    IGNORE(SYNC_WATCHING, YE_QUIET,    "a debounce timer from before the last upload: nothing pending"),
+    GO(SYNC_WATCHING,  YE_SCAN,        WHEN(G(YG_DIRTY)),      SYNC_UPLOADING, FX(YFX_UPLOAD),    "the scan found unshipped changes (a missed inotify event)"),
+    GO(SYNC_WATCHING,  YE_SCAN,        WHEN(NOT(YG_DIRTY)),    FSM_SAME,       NOFX,              "the scan found nothing new"),
+    IGNORE(SYNC_WATCHING, YE_RETRY,    "a retry timer from an upload that has since succeeded"),
+
+    GO(SYNC_DIRTY,     YE_CHANGE,      ALWAYS,                 FSM_SAME,       FX(YFX_ARM_DEBOUNCE), "more writes: push the debounce back"),
+    GO(SYNC_DIRTY,     YE_QUIET,       ALWAYS,                 SYNC_UPLOADING, FX(YFX_UPLOAD),    "writes settled: upload"),
+    GO(SYNC_DIRTY,     YE_SCAN,        ALWAYS,                 SYNC_UPLOADING, FX(YFX_UPLOAD),    "the scan bounds the debounce: a busy bot is still shipped"),
+    IGNORE(SYNC_DIRTY, YE_RETRY,       "a stale retry timer; the debounce will upload"),
+
+    GO(SYNC_UPLOADING, YE_UPLOAD_OK,   WHEN(G(YG_DIRTY)),      SYNC_DIRTY,     FX(YFX_RESET_BACKOFF, YFX_ARM_DEBOUNCE), "shipped, but more changed meanwhile"),
+    GO(SYNC_UPLOADING, YE_UPLOAD_OK,   WHEN(NOT(YG_DIRTY)),    SYNC_WATCHING,  FX(YFX_RESET_BACKOFF), "everything shipped"),
+    GO(SYNC_UPLOADING, YE_UPLOAD_FAIL, ALWAYS,                 SYNC_BACKOFF,   FX(YFX_ARM_RETRY), "upload failed: keep the data, retry with backoff"),
+    IGNORE(SYNC_UPLOADING, YE_CHANGE,  "remembered as unshipped; handled when the upload ends"),
+    IGNORE(SYNC_UPLOADING, YE_QUIET,   "an upload is already running"),
+    IGNORE(SYNC_UPLOADING, YE_SCAN,    "an upload is already running"),
+    IGNORE(SYNC_UPLOADING, YE_RETRY,   "an upload is already running"),
+
+    GO(SYNC_BACKOFF,   YE_RETRY,       ALWAYS,                 SYNC_UPLOADING, FX(YFX_UPLOAD),    "backoff over: try again"),
+    IGNORE(SYNC_BACKOFF, YE_CHANGE,    "remembered as unshipped; the retry ships it"),
+    IGNORE(SYNC_BACKOFF, YE_QUIET,     "the retry timer decides when to upload"),
+    IGNORE(SYNC_BACKOFF, YE_SCAN,      "the retry timer decides when to upload"),
+
+    /* any live state: the end of the pod's life */
+    GO(FSM_ANY,        YE_DONE,        ALWAYS,                 SYNC_FINAL,     FX(YFX_FINAL_UPLOAD), "the bot finished (done file): final sync"),
+    GO(FSM_ANY,        YE_TERM,        ALWAYS,                 SYNC_FINAL,     FX(YFX_FINAL_UPLOAD), "SIGTERM: final sync within the grace period"),
+    ILLEGAL(FSM_ANY,   YE_UPLOAD_OK,   "no upload is running"),
+    ILLEGAL(FSM_ANY,   YE_UPLOAD_FAIL, "no upload is running"),
+    ILLEGAL(FSM_ANY,   YE_FINAL_OK,    "no final sync is running"),
+    ILLEGAL(FSM_ANY,   YE_FINAL_FAIL,  "no final sync is running"),
+
+    GO(SYNC_FINAL,     YE_FINAL_OK,    ALWAYS,                 SYNC_EXITED,    FX(YFX_EXIT_OK),   "everything shipped: exit 0"),
+    GO(SYNC_FINAL,     YE_FINAL_FAIL,  WHEN(G(YG_DEADLINE_LEFT)), FSM_SAME,    FX(YFX_FINAL_UPLOAD), "final upload failed, time left: retry"),
+    GO(SYNC_FINAL,     YE_FINAL_FAIL,  WHEN(NOT(YG_DEADLINE_LEFT)), SYNC_EXITED, FX(YFX_EXIT_FAIL), "final upload failed and the deadline passed: exit and say what was not shipped"),
+    IGNORE(SYNC_FINAL, YE_CHANGE,      "the final upload takes a fresh snapshot"),
+    IGNORE(SYNC_FINAL, YE_QUIET,       "finalising"),
+    IGNORE(SYNC_FINAL, YE_SCAN,        "finalising"),
+    IGNORE(SYNC_FINAL, YE_RETRY,       "finalising"),
+    IGNORE(SYNC_FINAL, YE_DONE,        "already finalising"),
+    IGNORE(SYNC_FINAL, YE_TERM,        "already finalising"),
+    ILLEGAL(SYNC_FINAL, YE_UPLOAD_OK,  "no ordinary upload during the final sync"),
+    ILLEGAL(SYNC_FINAL, YE_UPLOAD_FAIL, "no ordinary upload during the final sync"),
+
+    IGNORE(SYNC_EXITED, YE_CHANGE,     "exited"),
+    IGNORE(SYNC_EXITED, YE_QUIET,      "exited"),
+    IGNORE(SYNC_EXITED, YE_SCAN,       "exited"),
+    IGNORE(SYNC_EXITED, YE_RETRY,      "exited"),
+    IGNORE(SYNC_EXITED, YE_DONE,       "exited"),
+    IGNORE(SYNC_EXITED, YE_TERM,       "exited"),
+    ILLEGAL(SYNC_EXITED, YE_UPLOAD_OK, "exited"),
+    ILLEGAL(SYNC_EXITED, YE_UPLOAD_FAIL, "exited"),
+    ILLEGAL(SYNC_EXITED, YE_FINAL_OK,  "exited"),
+    ILLEGAL(SYNC_EXITED, YE_FINAL_FAIL, "exited"),
+};
+
+const fsm_table fsm_sync_table = {
+    .name = "sync",
+    .title = "The sync daemon (sidecar): ships /state and bot.log to MinIO; the final sync on done file or SIGTERM.",
+    .nstates = SYNC__COUNT,
+    .nevents = YE__COUNT,
+    .nguards = YG__COUNT,
+    .neffects = YFX__COUNT,
+    .state_names = state_names,
+    .event_names = event_names,
+    .guards = guards,
+    .effect_names = effect_names,
+    .terminal = terminal,
+    .initial = SYNC_WATCHING,
+    .rows = rows,
+    .nrows = T0_ARRAY_LEN(rows),
+};
