@@ -344,29 +344,35 @@ t0_status fsm_export(const fsm_table *t, fsm_format fmt, FILE *f, t0_err *err)
         fprintf(f, "digraph %s {\n    rankdir=LR;\n    node [shape=box, style=rounded];\n", t->name);
         fprintf(f, "    __start [shape=point];\n    __start -> %s;\n", fsm_state_name(t, t->initial));
     }
+    /* One edge per GO row, as the table says it. Rows for every state (FSM_ANY) start at a pseudo-state
+     * named "any"; a row that stays (FSM_SAME) is a self-loop, drawn only when it emits effects. */
+    bool any_used = false;
+    for (size_t i = 0; i < t->nrows; i++) {
+        const fsm_row *r = &t->rows[i];
+        if (r->kind != FSM_ROW_GO) continue;
+        if (r->to == FSM_SAME && !r->fx[0]) continue; /* a silent self-loop draws nothing useful */
+        const char *from = r->from == FSM_ANY ? "any" : fsm_state_name(t, r->from);
+        const char *to = r->to == FSM_SAME ? from : fsm_state_name(t, r->to);
+        any_used |= r->from == FSM_ANY;
+        char label[400];
+        edge_label(t, r, label, sizeof label);
+        if (fmt == FSM_FMT_MERMAID)
+            fprintf(f, "    %s --> %s: %s\n", from, to, label);
+        else
+            fprintf(f, "    %s -> %s [label=\"%s\"];\n", from, to, label);
+    }
     for (int s = 0; s < t->nstates; s++) {
-        for (int e = 0; e < t->nevents; e++) {
-            const fsm_row *rows[RESOLVE_CAP];
-            size_t n = fsm_resolve(t, s, e, rows, RESOLVE_CAP);
-            for (size_t i = 0; i < n && i < RESOLVE_CAP; i++) {
-                const fsm_row *r = rows[i];
-                if (r->kind != FSM_ROW_GO) continue;
-                int to = r->to == FSM_SAME ? s : r->to;
-                if (to == s && !r->fx[0]) continue; /* a silent self-loop draws nothing useful */
-                char label[400];
-                edge_label(t, r, label, sizeof label);
-                if (fmt == FSM_FMT_MERMAID)
-                    fprintf(f, "    %s --> %s: %s\n", fsm_state_name(t, s), fsm_state_name(t, to), label);
-                else
-                    fprintf(f, "    %s -> %s [label=\"%s\"];\n", fsm_state_name(t, s), fsm_state_name(t, to), label);
-            }
-        }
-        if (t->terminal[s]) {
-            if (fmt == FSM_FMT_MERMAID)
-                fprintf(f, "    %s --> [*]\n", fsm_state_name(t, s));
-            else
-                fprintf(f, "    %s [peripheries=2];\n", fsm_state_name(t, s));
-        }
+        if (!t->terminal[s]) continue;
+        if (fmt == FSM_FMT_MERMAID)
+            fprintf(f, "    %s --> [*]\n", fsm_state_name(t, s));
+        else
+            fprintf(f, "    %s [peripheries=2];\n", fsm_state_name(t, s));
+    }
+    if (any_used) {
+        if (fmt == FSM_FMT_MERMAID)
+            fputs("    note right of any: rows for every state without its own row for the event\n", f);
+        else
+            fputs("    any [shape=note, label=\"any state\\n(without its own row)\"];\n", f);
     }
     if (fmt == FSM_FMT_DOT) fputs("}\n", f);
     if (ferror(f)) return t0_fail(err, T0_EIO, "fsm %s: writing the diagram failed", t->name);
