@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "controllers/render.h"
+
 #define T0_VERSION "0.1.0"
 
 static void usage(FILE *f)
@@ -27,6 +29,7 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "render")) return render_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("the0-runtime version %s\n", T0_VERSION);
         return 0;
