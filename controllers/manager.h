@@ -1,0 +1,87 @@
+/* manager.h: the controller manager: Bot Controller + Schedule Controller over the ports, a client-go
+ * style work queue, periodic full resync, NATS subscribers, leader election and readiness. The same
+ * code runs in the0-runtime (real adapters) and the0-sim (fakes). */
+#ifndef T0_CTL_MANAGER_H
+#define T0_CTL_MANAGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/ports.h"
+#include "core/t0.h"
+#include "controllers/podgen.h"
+#include "fsm/fsm.h"
+
+typedef struct ctl_settings {
+    podgen_settings pod;          /* namespace, images, MinIO, hardening (podgen_settings_defaults) */
+    int64_t resync_ms;            /* periodic full resync (default 30000) */
+    int64_t requeue_ms;           /* look again while waiting on the cluster (default 1000) */
+    int64_t backoff_base_ms;      /* per-key backoff 5 ms * 2^n ... */
+    int64_t backoff_cap_ms;       /* ... capped at 1000 s */
+    double queue_qps;             /* overall token bucket: 10/s ... */
+    int queue_burst;              /* ... burst 100 */
+    int crashloop_escalate;       /* bot container restarts that escalate a crash loop (default 10) */
+    int init_escalate;            /* init container restarts that escalate (default 5) */
+    int max_deletes_per_cycle;    /* deletions a full resync may issue (default 50); the rest wait */
+    int64_t expectation_ttl_ms;   /* an unobserved create is assumed lost after this (default 60000) */
+    bool leader_election;         /* hold a coordination.k8s.io Lease before acting (default true) */
+    const char *lease_name;       /* default "the0-runtime-controller" */
+    const char *identity;         /* this manager's holder identity (default "the0-runtime") */
+    int64_t lease_duration_ms;    /* default 15000 */
+    int64_t lease_renew_ms;       /* renew period (default 5000) */
+    bool nats_durable;            /* prefer a durable consumer on stream THE0_EVENTS (default true) */
+} ctl_settings;
+
+/* ctl_settings_defaults: the defaults listed above. */
+void ctl_settings_defaults(ctl_settings *s);
+
+typedef struct ctl_ports {
+    loop_port *loop;
+    kube_port *kube;
+    store_port *store;
+    bus_port *bus; /* NULL: no NATS (periodic resync only, as the reference without NATS_URL) */
+} ctl_ports;
+
+/* Hooks for the simulator. before_effect runs before each effect is executed; returning false makes
+ * the manager "crash" at that point: it executes nothing more and ignores every later callback until
+ * destroyed (the intermediate-state perturbation). Any hook may be NULL. */
+typedef struct ctl_hooks {
+    void *ud;
+    bool (*before_effect)(void *ud, const char *controller, const char *key, const char *effect);
+    /* on_transition: every FSM step of either controller (coverage, traces). */
+    fsm_trace_fn on_transition;
+} ctl_hooks;
+
+typedef struct ctl_stats {
+    uint64_t reconciles, reconcile_errors, api_calls, api_errors;
+    uint64_t creates, deletes, updates, events_emitted, nats_messages, nats_bad_messages;
+    uint64_t resyncs, deletes_deferred, deletion_guard_trips;
+    unsigned queue_depth;
+    unsigned bots, schedules;       /* keys tracked */
+    unsigned bot_states[16];        /* bots per bot-table state (index = enum bot_state) */
+    unsigned sched_states[16];      /* schedules per schedule-table state */
+    bool leader, ready;
+} ctl_stats;
+
+typedef struct ctl_manager ctl_manager;
+
+/* ctl_manager_new: a stopped manager using PORTS (borrowed; they must outlive it). */
+t0_status ctl_manager_new(const ctl_settings *s, const ctl_ports *ports, const ctl_hooks *hooks, ctl_manager **out,
+                          t0_err *err);
+/* ctl_manager_start: subscribe to NATS, start watches, campaign for the lease; once leader, run a first
+ * full reconcile of both controllers (ready after both finish) and resync periodically. */
+t0_status ctl_manager_start(ctl_manager *m, t0_err *err);
+/* ctl_manager_destroy: stop everything (unwatch, unsubscribe, cancel timers) and free all memory. The
+ * lease is not released: a crashed manager does not release it either. NULL is a no-op. */
+void ctl_manager_destroy(ctl_manager *m);
+/* ctl_manager_release: step down gracefully (release the lease) before destroy, as on SIGTERM. */
+void ctl_manager_release(ctl_manager *m);
+
+bool ctl_manager_ready(const ctl_manager *m);
+bool ctl_manager_is_leader(const ctl_manager *m);
+bool ctl_manager_crashed(const ctl_manager *m);
+void ctl_manager_stats(const ctl_manager *m, ctl_stats *out);
+/* ctl_manager_resync_now: enqueue every known key of both controllers (as the periodic resync does). */
+void ctl_manager_resync_now(ctl_manager *m);
+
+#endif
