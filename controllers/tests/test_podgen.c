@@ -49,10 +49,10 @@ static void assert_same(const cJSON *got, const cJSON *want, const char *what)
 {
     if (cJSON_Compare(got, want, 1)) return;
     char *g = cJSON_Print(got), *w = cJSON_Print(want);
-    cr_assert_str_eq(g, w, "%s differs from the expected object", what);
+    fprintf(stderr, "%s differs from the expected object\n--- got:\n%s\n--- want:\n%s\n", what, g, w);
     free(g);
     free(w);
-    cr_assert_fail("%s differs (but prints the same)", what);
+    cr_assert_fail("%s differs from the expected object (both printed above)", what);
 }
 
 static void settings_7_5(podgen_settings *s)
