@@ -251,7 +251,7 @@ static t0_status enc(gbuf *b, const cJSON *v, int depth, t0_err *err)
             arr[i].item = c;
             arr[i].idx = i;
         }
-        qsort(arr, n, sizeof *arr, kv_cmp);
+        if (n) qsort(arr, n, sizeof *arr, kv_cmp);
         gb_put(b, "{", 1);
         int first = 1;
         for (i = 0; i < n; i++) {

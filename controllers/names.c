@@ -10,7 +10,7 @@
 t0_status names_pod(const char *id, char *buf, size_t cap, t0_err *err)
 {
     int n = snprintf(buf, cap, "bot-%s", id);
-    if (n < 0 || (size_t)n >= cap) return t0_fail(err, T0_ELIMIT, "bot %s: pod name too long", id);
+    if (n < 0 || (size_t)n >= cap) return t0_fail(err, T0_ELIMIT, "is longer than %zu bytes", cap - 1);
     return T0_OK;
 }
 

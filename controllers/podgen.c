@@ -194,11 +194,11 @@ static t0_status derive(const podgen_settings *s, const botdoc *d, derived *v, t
                      ")",
                      d->runtime);
     /* Ours: refuse what the API server would reject (reference gap 14.6), naming the bot. */
+    else if (!names_check_label_value(id, &e))
+        st = t0_fail(err, T0_EINVAL, "invalid bot ID: label value %s", e.msg);
     else if (names_pod(id, v->pod_name, sizeof v->pod_name, &e) ||
              !names_check_subdomain(v->pod_name, NAMES_SUBDOMAIN_MAX, &e))
         st = t0_fail(err, T0_EINVAL, "invalid bot ID: pod name \"bot-%s\" %s", id, e.msg);
-    else if (!names_check_label_value(id, &e))
-        st = t0_fail(err, T0_EINVAL, "invalid bot ID: label value %s", e.msg);
     if (st) {
         free(v->bot_config);
         v->bot_config = NULL;

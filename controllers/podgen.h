@@ -44,8 +44,8 @@ void podgen_settings_defaults(podgen_settings *s);
  * Errors (T0_EINVAL, message "bot <id>: ..."), in this order: the reference's 7.3 checks with its messages
  * (failed to marshal bot config, invalid file path, invalid bucket name, invalid bot ID, invalid state
  * bucket name, failed to get Docker image: unsupported runtime, which includes an empty runtime), then
- * ours: pod name not a DNS-1123 subdomain, bot-id or custom-bot-version not a valid label value, a
- * negative resource quantity or a request above its limit. T0_ENOMEM on allocation failure. */
+ * ours: the id not a valid label value, the pod name not a DNS-1123 subdomain, a negative resource
+ * quantity or a request above its limit, custom.version not a valid label value. T0_ENOMEM on allocation failure. */
 t0_status podgen_pod(const podgen_settings *s, const botdoc *d, cJSON **out, t0_err *err);
 
 /* podgen_cronjob: the CronJob for schedule D, exactly reference 6.4 with the 7.6 pod template plus

@@ -72,8 +72,11 @@ static void strip_pod_spec(cJSON *spec)
     const char *lists[] = {"initContainers", "containers"};
     for (int i = 0; i < 2; i++) {
         cJSON *c;
-        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, lists[i]))
-            cr_assert_not_null(cJSON_DetachItemFromObjectCaseSensitive(c, "securityContext"), "no securityContext");
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, lists[i])) {
+            cJSON *sc = cJSON_DetachItemFromObjectCaseSensitive(c, "securityContext");
+            cr_assert_not_null(sc, "container without securityContext");
+            cJSON_Delete(sc);
+        }
     }
 }
 
@@ -336,8 +339,10 @@ Test(podgen, extra_invalid_pod_name_and_label)
               "bot ab_c: invalid bot ID: pod name \"bot-ab_c\" must be a DNS-1123 subdomain: lowercase letters, digits, "
               "'-' or '.' (has byte 0x5f at 6)");
     pod_fails(&s, BOT("abc-", "{}", "u/p/1", "python3.11"),
-              "bot abc-: invalid bot ID: pod name \"bot-abc-\" must be a DNS-1123 subdomain: each part must start and end "
-              "with a lowercase letter or digit");
+              "bot abc-: invalid bot ID: label value must start and end with a letter or digit");
+    pod_fails(&s, BOT("abc.-x", "{}", "u/p/1", "python3.11"),
+              "bot abc.-x: invalid bot ID: pod name \"bot-abc.-x\" must be a DNS-1123 subdomain: each part must start "
+              "and end with a lowercase letter or digit");
     char id[80], json[600], want[300];
     memset(id, 'a', 64);
     id[64] = '\0';
