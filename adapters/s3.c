@@ -18,6 +18,7 @@
 
 struct s3_client {
     s3_config cfg;
+    long cap_ms; /* s3_client_set_timeout; 0 = none */
     CURL *curl;
     char sigv4[128];
 };
@@ -238,6 +239,11 @@ t0_status s3_client_new(const s3_config *cfg, s3_client **out, t0_err *err)
     snprintf(c->sigv4, sizeof c->sigv4, "aws:amz:%s:s3", c->cfg.region);
     *out = c;
     return T0_OK;
+}
+
+void s3_client_set_timeout(s3_client *c, long timeout_ms)
+{
+    c->cap_ms = timeout_ms > 0 ? timeout_ms : 0;
 }
 
 void s3_client_free(s3_client *c)
@@ -607,8 +613,11 @@ static t0_status perform(s3_client *c, req *r, t0_err *err)
     curl_easy_setopt(cu, CURLOPT_PASSWORD, c->cfg.secret_key);
     curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, c->cfg.connect_timeout_ms);
-    curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, c->cfg.timeout_ms);
+    long cto = c->cfg.connect_timeout_ms, to = c->cfg.timeout_ms;
+    if (c->cap_ms && c->cap_ms < to) to = c->cap_ms;
+    if (c->cap_ms && c->cap_ms < cto) cto = c->cap_ms;
+    curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, cto);
+    curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, to);
     curl_easy_setopt(cu, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(cu, CURLOPT_LOW_SPEED_TIME, c->cfg.low_speed_time_s);
     curl_easy_setopt(cu, CURLOPT_HEADERFUNCTION, on_header);

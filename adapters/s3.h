@@ -39,6 +39,9 @@ typedef struct s3_client s3_client;
  * client per thread. */
 t0_status s3_client_new(const s3_config *cfg, s3_client **out, t0_err *err);
 void s3_client_free(s3_client *c);
+/* s3_client_set_timeout: cap each later request at TIMEOUT_MS (connect timeout too), e.g. to fit a
+ * final sync into a grace period. Values <= 0 restore the configured timeouts. */
+void s3_client_set_timeout(s3_client *c, long timeout_ms);
 
 /* s3_objstore: the port view of C (C stays owned by the caller and must outlive the port). */
 objstore s3_objstore(s3_client *c);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "controllers/render.h"
+#include "daemon/daemon.h"
 
 #define T0_VERSION "0.1.0"
 
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "render")) return render_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "daemon")) return daemon_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("the0-runtime version %s\n", T0_VERSION);
         return 0;

@@ -1,0 +1,298 @@
+/* sync_logs.c: append new bytes of bot.log to bot-logs/logs/<id>/<YYYYMMDD>.log exactly once across restarts. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fiu-local.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "daemon/daemon.h"
+
+#define COMP "daemon-sync"
+#define OFFSET_FILE ".the0-sync-offset"
+
+void dsync_logs_init(dsync_logs *l, const objstore *os, const char *bucket, const char *bot_id, const char *logs_dir)
+{
+    memset(l, 0, sizeof *l);
+    l->os = os;
+    l->bucket = bucket;
+    l->bot_id = bot_id;
+    l->dir = logs_dir;
+    snprintf(l->log_path, sizeof l->log_path, "%s/bot.log", logs_dir);
+    snprintf(l->offset_path, sizeof l->offset_path, "%s/" OFFSET_FILE, logs_dir);
+    l->max_chunk = 8u << 20;
+}
+
+static time_t now_of(const dsync_logs *l)
+{
+    return l->now ? l->now(l->now_ud) : time(NULL);
+}
+
+void dsync_logs_key(const char *bot_id, time_t t, char *out, size_t cap)
+{
+    struct tm tm;
+    localtime_r(&t, &tm);
+    snprintf(out, cap, "logs/%s/%04d%02d%02d.log", bot_id, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+static t0_status save_offset(dsync_logs *l, t0_err *err)
+{
+    char line[700];
+    int n = snprintf(line, sizeof line, "v1 %s %llu %s %llu\n", l->stream, (unsigned long long)l->offset,
+                     *l->pending_key ? l->pending_key : "-", (unsigned long long)l->pending_end);
+    t0_status st = dd_write_atomic(l->offset_path, line, (size_t)n, 0644, err);
+    if (st != T0_OK && err) t0_err_prefix(err, "log sync: saving the shipped offset");
+    return st;
+}
+
+static void new_stream(dsync_logs *l)
+{
+    unsigned char r[16];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) { /* fall back on time and pid: still unique enough */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned long long v = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)ts.tv_sec << 20) ^ (unsigned)getpid();
+        memcpy(r, &v, sizeof v);
+        memcpy(r + 8, &v, sizeof v);
+    }
+    for (int i = 0; i < 16; i++) sprintf(l->stream + 2 * i, "%02x", r[i]);
+    l->offset = 0;
+    l->pending_key[0] = '\0';
+    l->pending_end = 0;
+}
+
+/* Load the offset file, or start a new stream (saved at once, so that a crash after the first PUT
+ * still finds the stream id that the object's metadata names). */
+static t0_status load_offset(dsync_logs *l, t0_err *err)
+{
+    FILE *f = fopen(l->offset_path, "r");
+    if (!f && errno != ENOENT) {
+        int e = errno;
+        t0_fail(err, T0_EIO, "log sync: read %s: %s", l->offset_path, strerror(e));
+        if (err) err->sys_errno = e;
+        return T0_EIO;
+    }
+    if (f) {
+        char stream[64], pk[600];
+        unsigned long long off, pend;
+        int n = fscanf(f, "v1 %63s %llu %599s %llu", stream, &off, pk, &pend);
+        fclose(f);
+        if (n == 4 && strlen(stream) == 32) {
+            snprintf(l->stream, sizeof l->stream, "%s", stream);
+            l->offset = off;
+            snprintf(l->pending_key, sizeof l->pending_key, "%s", strcmp(pk, "-") ? pk : "");
+            l->pending_end = pend;
+            l->loaded = true;
+            return T0_OK;
+        }
+        /* Unreadable: prefer a possible duplicate over losing lines. */
+        T0_ERROR(COMP, "log sync: %s is corrupt; starting a new stream from offset 0 (lines may repeat)", l->offset_path);
+    }
+    new_stream(l);
+    t0_status st = save_offset(l, err);
+    if (st == T0_OK) l->loaded = true;
+    return st;
+}
+
+/* After a crash or an ambiguous PUT failure: did the pending append land? */
+static t0_status resolve_pending(dsync_logs *l, t0_err *err)
+{
+    if (!*l->pending_key) return T0_OK;
+    objstore_meta m;
+    t0_status st = l->os->head(l->os->ctx, l->bucket, l->pending_key, &m, err);
+    if (st != T0_OK && st != T0_ENOTFOUND) {
+        if (err) t0_err_prefix(err, "log sync: checking the pending append");
+        return st;
+    }
+    const char *s = st == T0_OK ? objstore_meta_get(&m, "the0-stream") : NULL;
+    const char *e = st == T0_OK ? objstore_meta_get(&m, "the0-end") : NULL;
+    if (s && e && !strcmp(s, l->stream) && strtoull(e, NULL, 10) >= l->pending_end) {
+        T0_INFO(COMP, "log sync: the append to %s up to offset %llu had landed", l->pending_key,
+                (unsigned long long)l->pending_end);
+        l->offset = l->pending_end;
+    }
+    l->pending_key[0] = '\0';
+    l->pending_end = 0;
+    return save_offset(l, err);
+}
+
+bool dsync_logs_pending(dsync_logs *l)
+{
+    struct stat st;
+    if (stat(l->log_path, &st) != 0) return false;
+    if (!l->loaded) return st.st_size > 0;
+    return (uint64_t)st.st_size != l->offset || *l->pending_key;
+}
+
+static t0_status read_chunk(dsync_logs *l, uint64_t size, bool final, char **out, size_t *outlen, t0_err *err)
+{
+    *out = NULL;
+    *outlen = 0;
+    uint64_t want64 = size - l->offset;
+    size_t want = want64 > l->max_chunk ? l->max_chunk : (size_t)want64;
+    int fd = open(l->log_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return t0_fail(err, T0_EIO, "log sync: open %s: %s", l->log_path, strerror(errno));
+    char *buf = malloc(want + 1);
+    if (!buf) {
+        close(fd);
+        return t0_fail(err, T0_ENOMEM, "log sync: out of memory");
+    }
+    size_t got = 0;
+    while (got < want) {
+        ssize_t n;
+        if (fiu_fail("daemon/log/read")) {
+            errno = EIO;
+            n = -1;
+        } else {
+            n = pread(fd, buf + got, want - got, (off_t)(l->offset + got));
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            t0_fail(err, T0_EIO, "log sync: read %s: %s", l->log_path, strerror(e));
+            if (err) err->sys_errno = e;
+            return T0_EIO;
+        }
+        if (n == 0) break;
+        got += (size_t)n;
+    }
+    close(fd);
+    /* End at the last newline so a line being written is not split, unless the tail has been still
+     * since the previous call, this is the final sync, or the chunk is full and has no newline. */
+    size_t cut = got;
+    bool tail_still = l->last_seen_size == size;
+    if (!final && !tail_still) {
+        while (cut > 0 && buf[cut - 1] != '\n') cut--;
+        if (cut == 0 && got == l->max_chunk) cut = got;
+    }
+    l->last_seen_size = size;
+    *out = buf;
+    *outlen = cut;
+    return T0_OK;
+}
+
+t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
+{
+    *more = false;
+    t0_status st;
+    if (!l->loaded && (st = load_offset(l, err)) != T0_OK) return st;
+    if ((st = resolve_pending(l, err)) != T0_OK) return st;
+    struct stat sb;
+    if (stat(l->log_path, &sb) != 0) {
+        if (errno == ENOENT) return T0_OK;
+        return t0_fail(err, T0_EIO, "log sync: stat %s: %s", l->log_path, strerror(errno));
+    }
+    uint64_t size = (uint64_t)sb.st_size;
+    if (size < l->offset) {
+        T0_WARN(COMP, "log sync: %s shrank from %llu to %llu bytes (truncated); shipping it from the start", l->log_path,
+                (unsigned long long)l->offset, (unsigned long long)size);
+        new_stream(l);
+        if ((st = save_offset(l, err)) != T0_OK) return st;
+    }
+    if (size == l->offset) return T0_OK;
+
+    char *chunk;
+    size_t len;
+    if ((st = read_chunk(l, size, final, &chunk, &len, err)) != T0_OK) return st;
+    if (len == 0) { /* only a partial line so far: wait for its end */
+        free(chunk);
+        *more = true;
+        return T0_OK;
+    }
+    uint64_t end = l->offset + len;
+    time_t now = now_of(l);
+    char key[512];
+    dsync_logs_key(l->bot_id, now, key, sizeof key);
+
+    /* Trim like the reference; a chunk of only whitespace advances the offset without a write. */
+    size_t a = 0, b = len;
+    while (a < b && isspace((unsigned char)chunk[a])) a++;
+    while (b > a && isspace((unsigned char)chunk[b - 1])) b--;
+    if (a == b) {
+        free(chunk);
+        l->offset = end;
+        *more = end < size;
+        return save_offset(l, err);
+    }
+
+    if (!l->bucket_ok) {
+        if ((st = l->os->ensure_bucket(l->os->ctx, l->bucket, err)) != T0_OK) {
+            free(chunk);
+            return st;
+        }
+        l->bucket_ok = true;
+    }
+    /* Read the day's object. Anything but "no such key" stops here: never overwrite what we could not read. */
+    objstore_buf obj = {0};
+    objstore_meta m;
+    objstore_sink sink = {.buf = &obj};
+    st = l->os->get(l->os->ctx, l->bucket, key, &sink, &m, err);
+    if (st == T0_ENOTFOUND && err && strstr(err->msg, "NoSuchBucket")) {
+        l->bucket_ok = false; /* deleted under us: recreate next time */
+    }
+    if (st == T0_ENOTFOUND && !(err && strstr(err->msg, "NoSuchBucket"))) {
+        objstore_buf_free(&obj);
+        st = T0_OK;
+    } else if (st != T0_OK) {
+        objstore_buf_free(&obj);
+        free(chunk);
+        if (err) t0_err_prefix(err, "log sync: reading the day's log (not overwriting it)");
+        return st;
+    }
+    const char *ms = objstore_meta_get(&m, "the0-stream"), *me = objstore_meta_get(&m, "the0-end");
+    if (obj.len && ms && me && !strcmp(ms, l->stream) && strtoull(me, NULL, 10) > l->offset) {
+        /* The object already holds our bytes up to `me` (e.g. an offset file restored from an older copy). */
+        l->offset = strtoull(me, NULL, 10);
+        objstore_buf_free(&obj);
+        free(chunk);
+        *more = l->offset < size;
+        return save_offset(l, err);
+    }
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char stamp[40];
+    snprintf(stamp, sizeof stamp, "[%04d-%02d-%02d %02d:%02d:%02d] ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (objstore_buf_append(&obj, stamp, strlen(stamp)) != T0_OK ||
+        objstore_buf_append(&obj, chunk + a, b - a) != T0_OK || objstore_buf_append(&obj, "\n", 1) != T0_OK) {
+        objstore_buf_free(&obj);
+        free(chunk);
+        return t0_fail(err, T0_ENOMEM, "log sync: out of memory");
+    }
+    free(chunk);
+
+    /* Write-ahead: record the append in flight, then PUT, then commit the offset. */
+    snprintf(l->pending_key, sizeof l->pending_key, "%s", key);
+    l->pending_end = end;
+    if ((st = save_offset(l, err)) != T0_OK) {
+        l->pending_key[0] = '\0';
+        l->pending_end = 0;
+        objstore_buf_free(&obj);
+        return st;
+    }
+    objstore_meta pm = {0};
+    char endbuf[32];
+    snprintf(endbuf, sizeof endbuf, "%llu", (unsigned long long)end);
+    objstore_meta_set(&pm, "the0-stream", l->stream);
+    objstore_meta_set(&pm, "the0-end", endbuf);
+    objstore_body body = {.data = obj.data, .len = obj.len};
+    st = l->os->put(l->os->ctx, l->bucket, key, &body, "text/plain", &pm, err);
+    objstore_buf_free(&obj);
+    if (st != T0_OK) return st; /* pending stays: resolved by HEAD before the next attempt */
+    l->offset = end;
+    l->pending_key[0] = '\0';
+    l->pending_end = 0;
+    l->appends++;
+    *more = end < size;
+    t0_err e2 = {0};
+    if (save_offset(l, &e2) != T0_OK) /* the object is right; the pending record resolves it on restart */
+        T0_WARN(COMP, "%s (the append itself succeeded)", e2.msg);
+    return T0_OK;
+}
