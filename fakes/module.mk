@@ -1,0 +1,2 @@
+# fakes: in-process Kubernetes API server, kubelet, CronJob/Job controllers, MinIO, NATS and MongoDB fakes.
+fakes_DEPS := core fsm controllers sim adapters
