@@ -1,0 +1,1234 @@
+/* manager.c: the controller manager: Bot and Schedule controllers driving the fsm/ tables over the
+ * ports, with an informer-style cache, a client-go work queue, resync, NATS triggers, leader election,
+ * readiness and the deletion guards (see manager.h). */
+#include "controllers/manager.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "controllers/botdoc.h"
+#include "controllers/cronexpr.h"
+#include "controllers/hash.h"
+#include "controllers/names.h"
+#include "controllers/subscriber.h"
+#include "controllers/workqueue.h"
+#include "core/hmap.h"
+#include "core/log.h"
+#include "fsm/tables.h"
+
+#define LBL_BOT_ID "the0.dev/bot-id"
+#define LBL_SCHED_ID "the0.dev/schedule-id"
+#define LBL_MANAGED_BY "the0.dev/managed-by"
+
+void ctl_settings_defaults(ctl_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    podgen_settings_defaults(&s->pod);
+    s->resync_ms = 30000;
+    s->requeue_ms = 1000;
+    s->backoff_base_ms = 5;
+    s->backoff_cap_ms = 1000 * 1000;
+    s->queue_qps = 10;
+    s->queue_burst = 100;
+    s->crashloop_escalate = 10;
+    s->init_escalate = 5;
+    s->max_deletes_per_cycle = 50;
+    s->expectation_ttl_ms = 60000;
+    s->leader_election = true;
+    s->lease_name = "the0-runtime-controller";
+    s->identity = "the0-runtime";
+    s->lease_duration_ms = 15000;
+    s->lease_renew_ms = 5000;
+    s->nats_durable = true;
+}
+
+/* ---- observed objects ------------------------------------------------------------------------ */
+
+enum { PH_NONE, PH_PENDING, PH_RUNNING, PH_SUCCEEDED, PH_FAILED, PH_UNKNOWN };
+
+/* A compact summary of one observed Pod or CronJob: what classification needs, nothing more. */
+typedef struct obj_sum {
+    char *name;
+    char *id;            /* the bot-id / schedule-id label */
+    uint64_t rv;
+    char rv_str[24];
+    bool terminating;
+    uint8_t phase;       /* pods */
+    bool init_failing, crashloop, bot_running, evicted;
+    uint16_t init_restarts, bot_restarts;
+    char cfg_hash[HASH_HEX_LEN + 1], spec_hash[HASH_HEX_LEN + 1];
+    int active;          /* cronjobs: status.active length */
+    int64_t created_ms, last_schedule_ms, last_success_ms, deadline_s;
+    char *schedule;      /* cronjobs: spec.schedule */
+} obj_sum;
+
+/* Per-key controller record. */
+typedef struct rec {
+    uint8_t state;
+    bool create_in_flight;
+    bool initial_pending; /* part of the first full reconcile, not yet reconciled */
+    int64_t create_deadline_ms;
+    uint64_t doc_fp;      /* fingerprint of the desired document last reconciled */
+    obj_sum *obj;         /* primary observed object, or NULL */
+    unsigned nobjs;       /* observed objects carrying this id */
+} rec;
+
+typedef struct ctl_ctl {
+    ctl_manager *m;
+    bool sched;
+    const fsm_table *table;
+    kube_kind kind;
+    store_coll coll;
+    const char *name;
+    const char *id_label;
+    char selector[128];
+    hmap recs; /* id -> rec* */
+    hmap objs; /* object name -> obj_sum* */
+    wq *q;
+    kube_watch *watch;
+    uint64_t last_rv;
+    bool gate_open;       /* deletions allowed: the last desired read succeeded and was not suspicious */
+    long last_count;      /* documents in the last successful desired read (-1 = none yet) */
+    unsigned initial_left;
+    bool first_done;
+} ctl_ctl;
+
+struct ctl_manager {
+    ctl_settings s;
+    ctl_ports p;
+    ctl_hooks h;
+    ctl_ctl bots, scheds;
+    bool started, crashed, leader, ready, released;
+    uint64_t lease_timer, resync_timer;
+    int64_t lease_valid_until;
+    int deletes_this_cycle;
+    bus_sub *subs[2];
+    ctl_stats st;
+    uint64_t event_seq;
+};
+
+static int64_t now_ms(ctl_manager *m) { return m->p.loop->now_ms(m->p.loop->ctx); }
+
+static void fmt_time(int64_t ms, char *buf, size_t cap, bool micro)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (micro)
+        snprintf(buf, cap, "%s.%06ldZ", base, (long)(ms % 1000) * 1000);
+    else
+        snprintf(buf, cap, "%sZ", base);
+}
+
+static int64_t parse_time(const char *s)
+{
+    if (!s) return 0;
+    struct tm tm = {0};
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest) return 0;
+    int64_t ms = (int64_t)timegm(&tm) * 1000;
+    if (*rest == '.') {
+        long frac = 0, div = 1;
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+            if (div < 1000) frac = frac * 10 + (*rest - '0'), div *= 10;
+        while (div < 1000) frac *= 10, div *= 10;
+        ms += frac;
+    }
+    return ms;
+}
+
+static const cJSON *jget(const cJSON *o, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    const cJSON *cur = o;
+    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok && cur; tok = strtok_r(NULL, ".", &save))
+        cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+    return cur;
+}
+
+static const char *jstr(const cJSON *o, const char *path)
+{
+    const cJSON *v = jget(o, path);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const char *label_of(const cJSON *obj, const char *label)
+{
+    const cJSON *labels = jget(obj, "metadata.labels");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, label);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void copy_hash(char dst[HASH_HEX_LEN + 1], const char *src)
+{
+    snprintf(dst, HASH_HEX_LEN + 1, "%s", src ? src : "");
+}
+
+static void obj_free(obj_sum *o)
+{
+    if (!o) return;
+    free(o->name);
+    free(o->id);
+    free(o->schedule);
+    free(o);
+}
+
+static void summarize_pod(obj_sum *o, const cJSON *pod)
+{
+    const char *ph = jstr(pod, "status.phase");
+    o->phase = !ph ? PH_NONE
+               : !strcmp(ph, "Pending") ? PH_PENDING
+               : !strcmp(ph, "Running") ? PH_RUNNING
+               : !strcmp(ph, "Succeeded") ? PH_SUCCEEDED
+               : !strcmp(ph, "Failed") ? PH_FAILED
+               : !strcmp(ph, "Unknown") ? PH_UNKNOWN
+                                          : PH_NONE;
+    const char *reason = jstr(pod, "status.reason");
+    o->evicted = reason && !strcmp(reason, "Evicted");
+    o->init_failing = o->crashloop = o->bot_running = false;
+    o->init_restarts = o->bot_restarts = 0;
+    const cJSON *cs;
+    cJSON_ArrayForEach(cs, jget(pod, "status.initContainerStatuses"))
+    {
+        const cJSON *rc = cJSON_GetObjectItemCaseSensitive(cs, "restartCount");
+        if (cJSON_IsNumber(rc)) o->init_restarts = (uint16_t)rc->valuedouble;
+        const char *w = jstr(cs, "state.waiting.reason");
+        const cJSON *term = jget(cs, "state.terminated.exitCode");
+        bool done_ok = cJSON_IsNumber(term) && term->valuedouble == 0;
+        if (!done_ok && ((w && strcmp(w, "PodInitializing") != 0) || (cJSON_IsNumber(term) && term->valuedouble != 0) ||
+                         o->init_restarts > 0))
+            o->init_failing = true;
+    }
+    cJSON_ArrayForEach(cs, jget(pod, "status.containerStatuses"))
+    {
+        const char *name = jstr(cs, "name");
+        if (!name || strcmp(name, "bot") != 0) continue;
+        const cJSON *rc = cJSON_GetObjectItemCaseSensitive(cs, "restartCount");
+        if (cJSON_IsNumber(rc)) o->bot_restarts = (uint16_t)rc->valuedouble;
+        const char *w = jstr(cs, "state.waiting.reason");
+        if (w && !strcmp(w, "CrashLoopBackOff")) o->crashloop = true;
+        if (jget(cs, "state.running")) o->bot_running = true;
+    }
+    copy_hash(o->cfg_hash, podgen_annotation(pod, HASH_ANN_CONFIG));
+}
+
+static void summarize_cronjob(obj_sum *o, const cJSON *cj)
+{
+    o->active = cJSON_GetArraySize(jget(cj, "status.active"));
+    o->last_schedule_ms = parse_time(jstr(cj, "status.lastScheduleTime"));
+    o->last_success_ms = parse_time(jstr(cj, "status.lastSuccessfulTime"));
+    o->created_ms = parse_time(jstr(cj, "metadata.creationTimestamp"));
+    const cJSON *dl = jget(cj, "spec.startingDeadlineSeconds");
+    o->deadline_s = cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : 0;
+    free(o->schedule);
+    const char *sch = jstr(cj, "spec.schedule");
+    o->schedule = sch ? strdup(sch) : NULL;
+    copy_hash(o->cfg_hash, podgen_annotation(cj, HASH_ANN_SCHEDULE));
+}
+
+/* ---- records and cache ------------------------------------------------------------------------ */
+
+static rec *rec_get(ctl_ctl *c, const char *id, bool create)
+{
+    rec *r = hmap_get(&c->recs, id);
+    if (r || !create) return r;
+    r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->state = (uint8_t)c->table->initial;
+    if (hmap_put(&c->recs, id, r, NULL) != T0_OK) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void rec_maybe_free(ctl_ctl *c, const char *id, rec *r)
+{
+    if (r->state == c->table->initial && !r->obj && !r->nobjs && !r->create_in_flight && !r->initial_pending) {
+        hmap_del(&c->recs, id);
+        free(r);
+    }
+}
+
+/* cache_apply: insert/replace (ADDED/MODIFIED) or remove (DELETED) one object. Ignores objects older
+ * than what the cache holds (a stale list). Returns the id it concerns (borrowed from the cache or the
+ * object) or NULL when the object carries no id label. */
+static const char *cache_apply(ctl_ctl *c, const cJSON *obj, bool deleted, char idbuf[256])
+{
+    const char *name = jstr(obj, "metadata.name");
+    const char *id = label_of(obj, c->id_label);
+    const char *rvs = jstr(obj, "metadata.resourceVersion");
+    uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
+    if (!name || !id) return NULL;
+    snprintf(idbuf, 256, "%s", id);
+    if (rv > c->last_rv) c->last_rv = rv;
+    obj_sum *o = hmap_get(&c->objs, name);
+    if (o && rv && o->rv > rv) return idbuf; /* older than what we hold */
+    rec *r = rec_get(c, id, true);
+    if (!r) return NULL;
+    if (deleted) {
+        if (o) {
+            hmap_del(&c->objs, name);
+            if (r->obj == o) r->obj = NULL;
+            if (r->nobjs) r->nobjs--;
+            obj_free(o);
+        }
+        return idbuf;
+    }
+    if (!o) {
+        o = calloc(1, sizeof *o);
+        if (!o || !(o->name = strdup(name)) || !(o->id = strdup(id)) || hmap_put(&c->objs, name, o, NULL) != T0_OK) {
+            if (o) {
+                free(o->name);
+                free(o->id);
+                free(o);
+            }
+            return NULL;
+        }
+        r->nobjs++;
+    }
+    o->rv = rv;
+    snprintf(o->rv_str, sizeof o->rv_str, "%s", rvs ? rvs : "");
+    o->terminating = jget(obj, "metadata.deletionTimestamp") != NULL &&
+                     !cJSON_IsNull(jget(obj, "metadata.deletionTimestamp"));
+    copy_hash(o->spec_hash, podgen_annotation(obj, HASH_ANN_SPEC));
+    if (c->sched)
+        summarize_cronjob(o, obj);
+    else
+        summarize_pod(o, obj);
+    /* the primary object is the one with the canonical name; otherwise any */
+    char canon[320];
+    if (c->sched)
+        names_cronjob(id, canon);
+    else
+        snprintf(canon, sizeof canon, "bot-%s", id);
+    if (!r->obj || !strcmp(o->name, canon)) r->obj = o;
+    r->create_in_flight = false;
+    return idbuf;
+}
+
+/* ---- effects helpers -------------------------------------------------------------------------- */
+
+static bool acting_allowed(ctl_manager *m)
+{
+    if (m->crashed || !m->leader) return false;
+    if (!m->s.leader_election) return true;
+    return now_ms(m) < m->lease_valid_until;
+}
+
+static void emit_event(ctl_ctl *c, const char *id, const char *obj_name, const char *type, const char *reason,
+                       const char *msg)
+{
+    ctl_manager *m = c->m;
+    T0_INFO(c->name, "%s %s: %s: %s", c->sched ? "schedule" : "bot", id, reason, msg);
+    cJSON *ev = cJSON_CreateObject();
+    char name[300], when[40];
+    snprintf(name, sizeof name, "%s.%llx", obj_name, (unsigned long long)++m->event_seq);
+    fmt_time(now_ms(m), when, sizeof when, false);
+    cJSON *md = cJSON_AddObjectToObject(ev, "metadata");
+    cJSON_AddStringToObject(md, "name", name);
+    cJSON_AddStringToObject(md, "namespace", m->s.pod.namespace);
+    cJSON *inv = cJSON_AddObjectToObject(ev, "involvedObject");
+    cJSON_AddStringToObject(inv, "kind", c->sched ? "CronJob" : "Pod");
+    cJSON_AddStringToObject(inv, "name", obj_name);
+    cJSON_AddStringToObject(inv, "namespace", m->s.pod.namespace);
+    cJSON_AddStringToObject(ev, "type", type);
+    cJSON_AddStringToObject(ev, "reason", reason);
+    cJSON_AddStringToObject(ev, "message", msg);
+    cJSON_AddStringToObject(ev, "firstTimestamp", when);
+    cJSON_AddStringToObject(ev, "lastTimestamp", when);
+    cJSON_AddNumberToObject(ev, "count", 1);
+    cJSON *src = cJSON_AddObjectToObject(ev, "source");
+    cJSON_AddStringToObject(src, "component", c->sched ? "the0-schedule-controller" : "the0-bot-controller");
+    t0_err err = {0};
+    m->st.events_emitted++;
+    if (m->p.kube->create(m->p.kube->ctx, KUBE_EVENT, m->s.pod.namespace, ev, NULL, &err) != T0_OK)
+        T0_DEBUG(c->name, "event for %s not recorded: %s", id, err.msg);
+    cJSON_Delete(ev);
+}
+
+/* ---- desired state ---------------------------------------------------------------------------- */
+
+typedef enum { D_ERROR, D_ABSENT, D_INVALID, D_VALID } dkind;
+typedef struct desired {
+    dkind kind;
+    cJSON *obj; /* D_VALID: the generated object */
+    char cfg_hash[HASH_HEX_LEN + 1], spec_hash[HASH_HEX_LEN + 1];
+    uint64_t fp;
+    t0_err err;
+} desired;
+
+static uint64_t doc_fingerprint(const cJSON *doc)
+{
+    char *txt = cJSON_PrintUnformatted(doc);
+    uint64_t fp = txt ? hmap_hash(txt) : 0;
+    free(txt);
+    return fp;
+}
+
+static void read_desired(ctl_ctl *c, const char *id, desired *d)
+{
+    ctl_manager *m = c->m;
+    memset(d, 0, sizeof *d);
+    cJSON *doc = NULL;
+    m->st.api_calls++;
+    t0_status st = m->p.store->get(m->p.store->ctx, c->coll, id, &doc, &d->err);
+    if (st == T0_ENOTFOUND) {
+        d->kind = D_ABSENT;
+        return;
+    }
+    if (st != T0_OK) {
+        m->st.api_errors++;
+        d->kind = D_ERROR;
+        t0_err_prefix(&d->err, "reading %s %s", store_coll_name(c->coll), id);
+        return;
+    }
+    d->fp = doc_fingerprint(doc);
+    botdoc *bd = NULL;
+    if (botdoc_parse(doc, &bd, &d->err) != T0_OK) {
+        d->kind = D_INVALID;
+        cJSON_Delete(doc);
+        return;
+    }
+    cJSON_Delete(doc);
+    if (!botdoc_is_enabled(bd)) {
+        d->kind = D_ABSENT;
+        botdoc_destroy(bd);
+        return;
+    }
+    t0_status gs = c->sched ? podgen_cronjob(&m->s.pod, bd, &d->obj, &d->err) : podgen_pod(&m->s.pod, bd, &d->obj, &d->err);
+    botdoc_destroy(bd);
+    if (gs != T0_OK) {
+        d->kind = D_INVALID;
+        return;
+    }
+    d->kind = D_VALID;
+    copy_hash(d->cfg_hash, podgen_annotation(d->obj, c->sched ? HASH_ANN_SCHEDULE : HASH_ANN_CONFIG));
+    copy_hash(d->spec_hash, podgen_annotation(d->obj, HASH_ANN_SPEC));
+}
+
+static bool needs_replace(const obj_sum *o, const desired *d)
+{
+    if (strcmp(o->cfg_hash, d->cfg_hash) != 0) return true;
+    return o->spec_hash[0] && strcmp(o->spec_hash, d->spec_hash) != 0; /* no spec hash: adopt */
+}
+
+/* ---- classification --------------------------------------------------------------------------- */
+
+static int classify_bot(ctl_ctl *c, rec *r, const desired *d, bot_fsm_input *in)
+{
+    const obj_sum *o = r->obj;
+    int64_t now = now_ms(c->m);
+    if (r->create_in_flight && now > r->create_deadline_ms) r->create_in_flight = false; /* expectation expired */
+    in->pod_exists = r->nobjs > 0;
+    in->pod_terminating = o && o->terminating;
+    in->create_in_flight = r->create_in_flight;
+    in->escalate = false;
+    if (d->kind == D_ABSENT) return r->nobjs ? BE_UNWANTED : BE_GONE;
+    if (d->kind == D_INVALID) return BE_INVALID;
+    if (!o) return BE_NO_POD;
+    if (o->terminating) return BE_TERMINATING;
+    if (o->phase == PH_SUCCEEDED || o->phase == PH_FAILED || o->phase == PH_UNKNOWN || o->evicted) return BE_TERMINAL;
+    if (needs_replace(o, d)) return BE_STALE;
+    if (o->init_failing && !o->bot_running && o->phase != PH_RUNNING) {
+        in->escalate = o->init_restarts >= c->m->s.init_escalate;
+        return BE_INIT_FAILING;
+    }
+    if (o->phase == PH_PENDING || o->phase == PH_NONE) return BE_PENDING;
+    if (o->crashloop) {
+        in->escalate = o->bot_restarts >= c->m->s.crashloop_escalate;
+        return BE_CRASHLOOP;
+    }
+    return o->bot_running ? BE_RUNNING : BE_PENDING;
+}
+
+static int classify_sched(ctl_ctl *c, rec *r, const desired *d, sched_fsm_input *in)
+{
+    const obj_sum *o = r->obj;
+    int64_t now = now_ms(c->m);
+    if (r->create_in_flight && now > r->create_deadline_ms) r->create_in_flight = false;
+    in->cj_exists = r->nobjs > 0;
+    in->cj_deleting = o && o->terminating;
+    in->create_in_flight = r->create_in_flight;
+    if (d->kind == D_ABSENT) return r->nobjs ? SE_UNWANTED : SE_GONE;
+    if (d->kind == D_INVALID) return SE_INVALID;
+    if (!o) return SE_NO_CJ;
+    if (o->terminating) return SE_CJ_DELETING;
+    if (needs_replace(o, d)) return SE_STALE;
+    if (o->active > 0) return SE_ACTIVE;
+    /* missed starts: the next activation after the last one is overdue beyond the starting deadline */
+    cronexpr ce;
+    int64_t base = o->last_schedule_ms ? o->last_schedule_ms : o->created_ms, next;
+    if (o->schedule && base && cronexpr_parse(o->schedule, &ce, NULL) == T0_OK &&
+        cronexpr_next(&ce, base / 1000, &next, NULL) == T0_OK) {
+        int64_t grace = (o->deadline_s > 0 ? o->deadline_s : 300) + 60;
+        if (next * 1000 + grace * 1000 < now) return SE_MISSED;
+    }
+    if (!o->last_schedule_ms) return SE_IDLE;
+    return o->last_success_ms >= o->last_schedule_ms ? SE_LAST_OK : SE_LAST_FAILED;
+}
+
+/* ---- reconcile -------------------------------------------------------------------------------- */
+
+static void requeue_after(ctl_ctl *c, const char *id, int64_t ms) { wq_add_after(c->q, id, ms); }
+
+static void finish_initial(ctl_ctl *c, rec *r)
+{
+    if (!r || !r->initial_pending) return;
+    r->initial_pending = false;
+    if (c->initial_left && --c->initial_left == 0 && !c->first_done) {
+        c->first_done = true;
+        T0_INFO(c->name, "first full reconcile done");
+        ctl_manager *m = c->m;
+        if (m->bots.first_done && m->scheds.first_done && !m->ready) {
+            m->ready = true;
+            T0_INFO("manager", "ready: both controllers finished their first full reconcile");
+        }
+    }
+}
+
+static bool hook_ok(ctl_ctl *c, const char *id, const char *effect)
+{
+    ctl_manager *m = c->m;
+    if (m->h.before_effect && !m->h.before_effect(m->h.ud, c->name, id, effect)) {
+        m->crashed = true;
+        wq_pause(m->bots.q, true);
+        wq_pause(m->scheds.q, true);
+        return false;
+    }
+    return !m->crashed;
+}
+
+static void step(ctl_ctl *c, const char *id, rec *r, int event, const void *in, fsm_result *res);
+static void execute(ctl_ctl *c, const char *id, rec *r, const desired *d, const fsm_result *res, const void *in);
+
+/* An API effect failed: feed api_error into the table and run what it says (the backoff). */
+static void api_failed(ctl_ctl *c, const char *id, rec *r, const desired *d, const void *in, const t0_err *err)
+{
+    ctl_manager *m = c->m;
+    m->st.api_errors++;
+    T0_WARN(c->name, "%s %s: %s", c->sched ? "schedule" : "bot", id, err->msg);
+    fsm_result res;
+    step(c, id, r, c->sched ? SE_API_ERROR : BE_API_ERROR, in, &res);
+    if (res.row) execute(c, id, r, d, &res, in);
+}
+
+static void step(ctl_ctl *c, const char *id, rec *r, int event, const void *in, fsm_result *res)
+{
+    ctl_manager *m = c->m;
+    fsm_tracer tr = {m->h.on_transition, m->h.ud};
+    t0_err err = {0};
+    t0_status st = fsm_step(c->table, r->state, event, in, id, m->h.on_transition ? &tr : NULL, res, &err);
+    if (st != T0_OK) {
+        T0_ERROR(c->name, "%s", err.msg);
+        res->row = NULL;
+        return;
+    }
+    r->state = (uint8_t)res->to;
+}
+
+static void delete_object(ctl_ctl *c, const char *id, rec *r, const desired *d, const void *in, bool unwanted)
+{
+    ctl_manager *m = c->m;
+    obj_sum *o = r->obj;
+    if (!o) return;
+    kube_delete_opts opts = {c->sched ? KUBE_PROP_FOREGROUND : KUBE_PROP_BACKGROUND, -1, NULL};
+    t0_err err = {0};
+    m->st.api_calls++;
+    t0_status st = m->p.kube->remove(m->p.kube->ctx, c->kind, m->s.pod.namespace, o->name, &opts, &err);
+    if (st == T0_OK || st == T0_ENOTFOUND) {
+        m->st.deletes++;
+        if (unwanted) m->deletes_this_cycle++;
+        T0_INFO(c->name, "%s %s: deleted %s %s", c->sched ? "schedule" : "bot", id, kube_kind_kind(c->kind), o->name);
+        requeue_after(c, id, m->s.requeue_ms);
+        return;
+    }
+    api_failed(c, id, r, d, in, &err);
+}
+
+static void create_object(ctl_ctl *c, const char *id, rec *r, const desired *d, const void *in)
+{
+    ctl_manager *m = c->m;
+    t0_err err = {0};
+    cJSON *out = NULL;
+    m->st.api_calls++;
+    t0_status st = m->p.kube->create(m->p.kube->ctx, c->kind, m->s.pod.namespace, d->obj, &out, &err);
+    if (st == T0_OK) {
+        m->st.creates++;
+        char idbuf[256];
+        if (out) cache_apply(c, out, false, idbuf);
+        cJSON_Delete(out);
+        r = rec_get(c, id, true);
+        r->create_in_flight = true;
+        r->create_deadline_ms = now_ms(m) + m->s.expectation_ttl_ms;
+        T0_INFO(c->name, "%s %s: created %s %s", c->sched ? "schedule" : "bot", id, kube_kind_kind(c->kind),
+                jstr(d->obj, "metadata.name"));
+        return;
+    }
+    cJSON_Delete(out);
+    if (st == T0_EEXIST) {
+        /* our view is behind: learn the object, then back off */
+        cJSON *cur = NULL;
+        if (m->p.kube->get(m->p.kube->ctx, c->kind, m->s.pod.namespace, jstr(d->obj, "metadata.name"), &cur, NULL) ==
+                T0_OK &&
+            cur) {
+            char idbuf[256];
+            cache_apply(c, cur, false, idbuf);
+        }
+        cJSON_Delete(cur);
+    }
+    api_failed(c, id, r, d, in, &err);
+}
+
+static void update_cronjob(ctl_ctl *c, const char *id, rec *r, const desired *d, const void *in)
+{
+    ctl_manager *m = c->m;
+    obj_sum *o = r->obj;
+    if (!o) return;
+    cJSON *obj = cJSON_Duplicate(d->obj, 1);
+    cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    cJSON_DeleteItemFromObjectCaseSensitive(md, "resourceVersion");
+    cJSON_AddStringToObject(md, "resourceVersion", o->rv_str);
+    t0_err err = {0};
+    cJSON *out = NULL;
+    m->st.api_calls++;
+    t0_status st = m->p.kube->update(m->p.kube->ctx, KUBE_CRONJOB, m->s.pod.namespace, obj, &out, &err);
+    cJSON_Delete(obj);
+    if (st == T0_OK) {
+        m->st.updates++;
+        char idbuf[256];
+        if (out) cache_apply(c, out, false, idbuf);
+        cJSON_Delete(out);
+        T0_INFO(c->name, "schedule %s: updated CronJob %s", id, o->name);
+        return;
+    }
+    cJSON_Delete(out);
+    if (st == T0_ECONFLICT) {
+        m->st.api_errors++;
+        T0_INFO(c->name, "schedule %s: update conflict (%s); re-reading", id, err.msg);
+        fsm_result res;
+        step(c, id, r, SE_CONFLICT, in, &res);
+        if (res.row) execute(c, id, r, d, &res, in);
+        return;
+    }
+    api_failed(c, id, r, d, in, &err);
+}
+
+static void reread(ctl_ctl *c, const char *id, rec *r)
+{
+    ctl_manager *m = c->m;
+    if (!r->obj) return;
+    cJSON *cur = NULL;
+    char name[256];
+    snprintf(name, sizeof name, "%s", r->obj->name);
+    m->st.api_calls++;
+    t0_status st = m->p.kube->get(m->p.kube->ctx, c->kind, m->s.pod.namespace, name, &cur, NULL);
+    char idbuf[256];
+    if (st == T0_OK && cur)
+        cache_apply(c, cur, false, idbuf);
+    else if (st == T0_ENOTFOUND && r->obj) {
+        cJSON *stub = cJSON_CreateObject();
+        cJSON *md = cJSON_AddObjectToObject(stub, "metadata");
+        cJSON_AddStringToObject(md, "name", name);
+        cJSON *lb = cJSON_AddObjectToObject(md, "labels");
+        cJSON_AddStringToObject(lb, c->id_label, id);
+        cache_apply(c, stub, true, idbuf);
+        cJSON_Delete(stub);
+    }
+    cJSON_Delete(cur);
+    wq_add(c->q, id);
+}
+
+static void execute(ctl_ctl *c, const char *id, rec *r, const desired *d, const fsm_result *res, const void *in)
+{
+    ctl_manager *m = c->m;
+    char objname[320];
+    if (c->sched)
+        names_cronjob(id, objname);
+    else
+        snprintf(objname, sizeof objname, "bot-%s", id);
+    for (int i = 0; i < res->nfx; i++) {
+        int fx = res->fx[i];
+        const char *fxname = fsm_effect_name(c->table, fx);
+        if (!hook_ok(c, id, fxname)) return;
+        if (!acting_allowed(m)) {
+            T0_WARN(c->name, "%s: not leader (or lease not renewed): effect %s skipped", id, fxname);
+            return;
+        }
+        if (!c->sched) {
+            switch (fx) {
+            case BFX_CREATE_POD: create_object(c, id, r, d, in); break;
+            case BFX_DELETE_POD: delete_object(c, id, r, d, in, d->kind == D_ABSENT); break;
+            case BFX_REQUEUE: requeue_after(c, id, m->s.requeue_ms); break;
+            case BFX_BACKOFF: wq_add_rate_limited(c->q, id); break;
+            case BFX_FORGET: wq_forget(c->q, id); break;
+            case BFX_REPORT_INVALID: emit_event(c, id, objname, "Warning", "InvalidBotSpec", d->err.msg); break;
+            case BFX_EVENT_RUNNING: emit_event(c, id, objname, "Normal", "BotRunning", "bot container running"); break;
+            case BFX_EVENT_CRASHLOOP:
+                emit_event(c, id, objname, "Warning", "BotCrashLooping", "bot container is in CrashLoopBackOff");
+                break;
+            case BFX_EVENT_INIT_FAILING:
+                emit_event(c, id, objname, "Warning", "BotInitFailing",
+                           "init container keeps failing (code or state cannot be fetched?)");
+                break;
+            case BFX_EVENT_ESCALATED:
+                emit_event(c, id, objname, "Warning", "BotRecreated", "failures crossed the threshold: recreating the pod");
+                break;
+            case BFX_EVENT_TERMINAL: emit_event(c, id, objname, "Warning", "BotPodEnded", "pod ended; replacing it"); break;
+            default: break;
+            }
+        } else {
+            switch (fx) {
+            case SFX_CREATE_CJ: create_object(c, id, r, d, in); break;
+            case SFX_UPDATE_CJ: update_cronjob(c, id, r, d, in); break;
+            case SFX_REREAD: reread(c, id, r); break;
+            case SFX_DELETE_CJ: delete_object(c, id, r, d, in, d->kind == D_ABSENT); break;
+            case SFX_REQUEUE: requeue_after(c, id, m->s.requeue_ms); break;
+            case SFX_BACKOFF: wq_add_rate_limited(c->q, id); break;
+            case SFX_FORGET: wq_forget(c->q, id); break;
+            case SFX_REPORT_INVALID: emit_event(c, id, objname, "Warning", "InvalidSchedule", d->err.msg); break;
+            case SFX_EVENT_FAILED: emit_event(c, id, objname, "Warning", "ScheduledRunFailed", "the last run failed"); break;
+            case SFX_EVENT_MISSED:
+                emit_event(c, id, objname, "Warning", "ScheduledStartsMissed", "starts were missed past the deadline");
+                break;
+            default: break;
+            }
+        }
+        if (m->crashed) return;
+        r = rec_get(c, id, false);
+        if (!r) return;
+    }
+}
+
+static void reconcile(void *ud, const char *id)
+{
+    ctl_ctl *c = ud;
+    ctl_manager *m = c->m;
+    if (m->crashed || !acting_allowed(m)) return;
+    m->st.reconciles++;
+    rec *r = rec_get(c, id, true);
+    if (!r) return;
+    desired d;
+    read_desired(c, id, &d);
+    if (d.kind == D_ERROR) {
+        /* a failed desired-state read never leads to a deletion: back off and look again */
+        m->st.reconcile_errors++;
+        bot_fsm_input bin = {0};
+        sched_fsm_input sin = {0};
+        api_failed(c, id, r, &d, c->sched ? (void *)&sin : (void *)&bin, &d.err);
+        finish_initial(c, r);
+        return;
+    }
+    if (d.kind == D_ABSENT && r->nobjs) {
+        if (!c->gate_open) {
+            m->st.deletion_guard_trips++;
+            T0_WARN(c->name, "%s: not desired, but deletions are held (the last desired-state read failed or was "
+                             "suspiciously empty); looking again at the next resync", id);
+            requeue_after(c, id, m->s.resync_ms);
+            finish_initial(c, r);
+            return;
+        }
+        if (r->obj && !r->obj->terminating && m->deletes_this_cycle >= m->s.max_deletes_per_cycle) {
+            m->st.deletes_deferred++;
+            T0_WARN(c->name, "%s: deletion deferred: %d deletions this cycle (cap %d)", id, m->deletes_this_cycle,
+                    m->s.max_deletes_per_cycle);
+            requeue_after(c, id, m->s.resync_ms);
+            finish_initial(c, r);
+            return;
+        }
+    }
+    bot_fsm_input bin;
+    sched_fsm_input sin;
+    int ev = c->sched ? classify_sched(c, r, &d, &sin) : classify_bot(c, r, &d, &bin);
+    const void *in = c->sched ? (const void *)&sin : (const void *)&bin;
+    fsm_result res;
+    step(c, id, r, ev, in, &res);
+    if (res.row) execute(c, id, r, &d, &res, in);
+    cJSON_Delete(d.obj);
+    if (m->crashed) return;
+    r = rec_get(c, id, false);
+    if (r) {
+        r->doc_fp = d.fp;
+        finish_initial(c, r);
+        rec_maybe_free(c, id, r);
+    }
+}
+
+/* ---- informer: list + watch ------------------------------------------------------------------- */
+
+static void start_watch(ctl_ctl *c);
+
+static void on_watch(void *ud, kube_watch_type type, const cJSON *obj)
+{
+    ctl_ctl *c = ud;
+    ctl_manager *m = c->m;
+    if (m->crashed) return;
+    if (type == KUBE_WATCH_GONE || type == KUBE_WATCH_CLOSED) {
+        if (c->watch) m->p.kube->unwatch(m->p.kube->ctx, c->watch);
+        c->watch = NULL;
+        if (type == KUBE_WATCH_GONE) c->last_rv = 0; /* re-list */
+        start_watch(c);
+        return;
+    }
+    char idbuf[256];
+    const char *id = cache_apply(c, obj, type == KUBE_WATCH_DELETED, idbuf);
+    if (id) wq_add(c->q, id);
+}
+
+/* relist: replace the cache with a fresh list; objects that vanished are dropped only when the list is
+ * newer than what we saw of them. Enqueues every id whose object changed. */
+static t0_status relist(ctl_ctl *c)
+{
+    ctl_manager *m = c->m;
+    cJSON *list = NULL;
+    t0_err err = {0};
+    m->st.api_calls++;
+    t0_status st = m->p.kube->list(m->p.kube->ctx, c->kind, m->s.pod.namespace, c->selector, &list, &err);
+    if (st != T0_OK) {
+        m->st.api_errors++;
+        T0_WARN(c->name, "list %s: %s", kube_kind_name(c->kind), err.msg);
+        cJSON_Delete(list);
+        return st;
+    }
+    const char *lrvs = jstr(list, "metadata.resourceVersion");
+    uint64_t list_rv = lrvs ? strtoull(lrvs, NULL, 10) : 0;
+    hmap seen;
+    hmap_init(&seen);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(list, "items"))
+    {
+        const char *name = jstr(item, "metadata.name");
+        obj_sum *before = name ? hmap_get(&c->objs, name) : NULL;
+        uint64_t before_rv = before ? before->rv : 0;
+        char idbuf[256];
+        const char *id = cache_apply(c, item, false, idbuf);
+        if (name) hmap_put(&seen, name, (void *)1, NULL);
+        obj_sum *after = name ? hmap_get(&c->objs, name) : NULL;
+        if (id && (!before || (after && after->rv != before_rv))) wq_add(c->q, id);
+    }
+    /* vanished objects */
+    const char *k;
+    void *v;
+    char **gone = NULL;
+    size_t ngone = 0;
+    for (size_t it = 0; hmap_next(&c->objs, &it, &k, &v);) {
+        obj_sum *o = v;
+        if (!hmap_get(&seen, k) && o->rv < list_rv) {
+            char **g = realloc(gone, (ngone + 1) * sizeof *gone);
+            if (!g) break;
+            gone = g;
+            gone[ngone++] = strdup(k);
+        }
+    }
+    for (size_t i = 0; i < ngone; i++) {
+        obj_sum *o = hmap_get(&c->objs, gone[i]);
+        if (o) {
+            cJSON *stub = cJSON_CreateObject();
+            cJSON *md = cJSON_AddObjectToObject(stub, "metadata");
+            cJSON_AddStringToObject(md, "name", o->name);
+            cJSON *lb = cJSON_AddObjectToObject(md, "labels");
+            cJSON_AddStringToObject(lb, c->id_label, o->id);
+            char idbuf[256];
+            const char *id = cache_apply(c, stub, true, idbuf);
+            if (id) wq_add(c->q, id);
+            cJSON_Delete(stub);
+        }
+        free(gone[i]);
+    }
+    free(gone);
+    hmap_free(&seen);
+    if (list_rv > c->last_rv) c->last_rv = list_rv;
+    cJSON_Delete(list);
+    return T0_OK;
+}
+
+static void start_watch(ctl_ctl *c)
+{
+    ctl_manager *m = c->m;
+    if (c->watch) return;
+    if (!c->last_rv && relist(c) != T0_OK) return; /* the next resync tries again */
+    char rv[24];
+    snprintf(rv, sizeof rv, "%llu", (unsigned long long)c->last_rv);
+    t0_err err = {0};
+    t0_status st = m->p.kube->watch(m->p.kube->ctx, c->kind, m->s.pod.namespace, c->selector, rv, on_watch, c, &c->watch, &err);
+    if (st == T0_EGONE) {
+        c->last_rv = 0;
+        if (relist(c) == T0_OK) {
+            snprintf(rv, sizeof rv, "%llu", (unsigned long long)c->last_rv);
+            st = m->p.kube->watch(m->p.kube->ctx, c->kind, m->s.pod.namespace, c->selector, rv, on_watch, c, &c->watch, &err);
+        }
+    }
+    if (st != T0_OK) {
+        c->watch = NULL;
+        T0_WARN(c->name, "watch %s: %s (the resync re-lists)", kube_kind_name(c->kind), err.msg);
+    }
+}
+
+/* ---- full resync ------------------------------------------------------------------------------ */
+
+static bool steady(const ctl_ctl *c, int state)
+{
+    if (c->sched)
+        return state == SS_IDLE || state == SS_JOB_RUNNING || state == SS_SUCCEEDED || state == SS_FAILED ||
+               state == SS_INVALID;
+    return state == BS_RUNNING || state == BS_INVALID;
+}
+
+static void resync_ctl(ctl_ctl *c, bool initial)
+{
+    ctl_manager *m = c->m;
+    relist(c);
+    if (!c->watch) start_watch(c);
+    cJSON *docs = NULL;
+    t0_err err = {0};
+    m->st.api_calls++;
+    t0_status st = m->p.store->find_enabled(m->p.store->ctx, c->coll, &docs, &err);
+    if (st != T0_OK) {
+        m->st.api_errors++;
+        c->gate_open = false;
+        m->st.deletion_guard_trips++;
+        T0_WARN(c->name, "desired-state read failed (%s): no deletions until a read succeeds", err.msg);
+        cJSON_Delete(docs);
+        if (initial) {
+            /* still count as reconciled once every observed key was looked at */
+            const char *k;
+            void *v;
+            for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) wq_add(c->q, k);
+        }
+        return;
+    }
+    long count = cJSON_GetArraySize(docs);
+    /* suspicion: the desired set collapsed (to nothing, or by more than half of at least 10) — hold
+     * deletions until the next read confirms the same count */
+    bool suspicious = c->last_count > 0 && (count == 0 || (c->last_count >= 10 && count * 2 < c->last_count));
+    if (suspicious) {
+        c->gate_open = false;
+        m->st.deletion_guard_trips++;
+        T0_WARN(c->name, "desired state dropped from %ld to %ld documents: deletions held until confirmed", c->last_count,
+                count);
+    } else {
+        c->gate_open = true;
+    }
+    c->last_count = count;
+    hmap want;
+    hmap_init(&want);
+    const cJSON *doc;
+    cJSON_ArrayForEach(doc, docs)
+    {
+        const cJSON *idj = cJSON_GetObjectItemCaseSensitive(doc, "id");
+        if (!cJSON_IsString(idj) || !idj->valuestring[0]) {
+            T0_WARN(c->name, "a %s document has no string id: skipped", store_coll_name(c->coll));
+            continue;
+        }
+        const char *id = idj->valuestring;
+        hmap_put(&want, id, (void *)1, NULL);
+        rec *r = rec_get(c, id, false);
+        if (!initial && r && steady(c, r->state) && r->doc_fp == doc_fingerprint(doc)) continue;
+        r = rec_get(c, id, true);
+        if (initial && r && !r->initial_pending) {
+            r->initial_pending = true;
+            c->initial_left++;
+        }
+        wq_add(c->q, id);
+    }
+    cJSON_Delete(docs);
+    /* observed keys that are not desired (or disabled: their documents are not in the enabled read) */
+    const char *k;
+    void *v;
+    for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) {
+        rec *r = v;
+        if (hmap_get(&want, k)) continue;
+        if (initial && !r->initial_pending) {
+            r->initial_pending = true;
+            c->initial_left++;
+        }
+        wq_add(c->q, k);
+    }
+    hmap_free(&want);
+    if (initial && c->initial_left == 0 && !c->first_done) {
+        c->first_done = true;
+        if (m->bots.first_done && m->scheds.first_done) m->ready = true;
+    }
+}
+
+static void resync_tick(void *ud)
+{
+    ctl_manager *m = ud;
+    m->resync_timer = 0;
+    if (m->crashed) return;
+    if (acting_allowed(m)) {
+        m->st.resyncs++;
+        m->deletes_this_cycle = 0;
+        resync_ctl(&m->bots, false);
+        resync_ctl(&m->scheds, false);
+    }
+    m->resync_timer = m->p.loop->timer(m->p.loop->ctx, m->s.resync_ms, resync_tick, m);
+}
+
+void ctl_manager_resync_now(ctl_manager *m)
+{
+    if (!m || m->crashed || !acting_allowed(m)) return;
+    m->st.resyncs++;
+    resync_ctl(&m->bots, false);
+    resync_ctl(&m->scheds, false);
+}
+
+/* ---- leadership ------------------------------------------------------------------------------- */
+
+static void start_leading(ctl_manager *m)
+{
+    T0_INFO("manager", "%s: became leader", m->s.identity);
+    m->leader = true;
+    m->deletes_this_cycle = 0;
+    wq_pause(m->bots.q, false);
+    wq_pause(m->scheds.q, false);
+    m->st.resyncs++;
+    resync_ctl(&m->bots, true);
+    resync_ctl(&m->scheds, true);
+    if (!m->resync_timer) m->resync_timer = m->p.loop->timer(m->p.loop->ctx, m->s.resync_ms, resync_tick, m);
+}
+
+static void stop_leading(ctl_manager *m, const char *why)
+{
+    if (!m->leader) return;
+    T0_WARN("manager", "%s: stopped leading: %s", m->s.identity, why);
+    m->leader = false;
+    m->ready = false;
+    m->bots.first_done = m->scheds.first_done = false;
+    wq_pause(m->bots.q, true);
+    wq_pause(m->scheds.q, true);
+}
+
+static cJSON *lease_object(ctl_manager *m, const char *rv, int64_t acquire_ms, int transitions)
+{
+    char renew[40], acq[40];
+    fmt_time(now_ms(m), renew, sizeof renew, true);
+    fmt_time(acquire_ms, acq, sizeof acq, true);
+    cJSON *l = cJSON_CreateObject();
+    cJSON_AddStringToObject(l, "apiVersion", "coordination.k8s.io/v1");
+    cJSON_AddStringToObject(l, "kind", "Lease");
+    cJSON *md = cJSON_AddObjectToObject(l, "metadata");
+    cJSON_AddStringToObject(md, "name", m->s.lease_name);
+    cJSON_AddStringToObject(md, "namespace", m->s.pod.namespace);
+    if (rv) cJSON_AddStringToObject(md, "resourceVersion", rv);
+    cJSON *sp = cJSON_AddObjectToObject(l, "spec");
+    cJSON_AddStringToObject(sp, "holderIdentity", m->s.identity);
+    cJSON_AddNumberToObject(sp, "leaseDurationSeconds", (double)(m->s.lease_duration_ms / 1000));
+    cJSON_AddStringToObject(sp, "acquireTime", acq);
+    cJSON_AddStringToObject(sp, "renewTime", renew);
+    cJSON_AddNumberToObject(sp, "leaseTransitions", transitions);
+    return l;
+}
+
+static void lease_tick(void *ud)
+{
+    ctl_manager *m = ud;
+    m->lease_timer = 0;
+    if (m->crashed || m->released) return;
+    int64_t now = now_ms(m);
+    kube_port *k = m->p.kube;
+    cJSON *cur = NULL, *next = NULL;
+    t0_err err = {0};
+    t0_status st = k->get(k->ctx, KUBE_LEASE, m->s.pod.namespace, m->s.lease_name, &cur, &err);
+    bool ok = false;
+    if (st == T0_ENOTFOUND) {
+        next = lease_object(m, NULL, now, 0);
+        ok = k->create(k->ctx, KUBE_LEASE, m->s.pod.namespace, next, NULL, &err) == T0_OK;
+    } else if (st == T0_OK) {
+        const char *holder = jstr(cur, "spec.holderIdentity");
+        int64_t renew = parse_time(jstr(cur, "spec.renewTime"));
+        const cJSON *dur = jget(cur, "spec.leaseDurationSeconds");
+        int64_t dur_ms = cJSON_IsNumber(dur) ? (int64_t)dur->valuedouble * 1000 : m->s.lease_duration_ms;
+        const cJSON *tr = jget(cur, "spec.leaseTransitions");
+        int transitions = cJSON_IsNumber(tr) ? (int)tr->valuedouble : 0;
+        const char *rv = jstr(cur, "metadata.resourceVersion");
+        bool mine = holder && !strcmp(holder, m->s.identity);
+        bool expired = !holder || !holder[0] || now > renew + dur_ms;
+        if (mine || expired) {
+            int64_t acq = mine ? parse_time(jstr(cur, "spec.acquireTime")) : now;
+            next = lease_object(m, rv, acq, mine ? transitions : transitions + 1);
+            ok = k->update(k->ctx, KUBE_LEASE, m->s.pod.namespace, next, NULL, &err) == T0_OK;
+        }
+    }
+    cJSON_Delete(cur);
+    cJSON_Delete(next);
+    if (ok) {
+        m->lease_valid_until = now + m->s.lease_duration_ms;
+        if (!m->leader) start_leading(m);
+    } else if (m->leader && now >= m->lease_valid_until) {
+        stop_leading(m, err.msg[0] ? err.msg : "lease held by another manager");
+    } else if (m->leader && err.msg[0]) {
+        T0_WARN("manager", "lease renewal failed (%s); leading until %lld", err.msg, (long long)m->lease_valid_until);
+    }
+    if (m->leader && now >= m->lease_valid_until) stop_leading(m, "lease expired");
+    m->lease_timer = m->p.loop->timer(m->p.loop->ctx, m->s.lease_renew_ms, lease_tick, m);
+}
+
+/* ---- NATS ------------------------------------------------------------------------------------- */
+
+static t0_status on_message(void *ud, const char *subject, const char *data, size_t len)
+{
+    ctl_manager *m = ud;
+    if (m->crashed) return T0_EUNAVAILABLE;
+    m->st.nats_messages++;
+    store_coll coll;
+    sub_op op;
+    t0_err err = {0};
+    cJSON *fields = NULL;
+    t0_status st = sub_parse_subject(subject, &coll, &op, &err);
+    if (st == T0_OK) st = sub_parse_payload(coll, data, len, &fields, &err);
+    if (st != T0_OK) {
+        m->st.nats_bad_messages++;
+        T0_ERROR("subscriber", "%s: dropped: %s", subject, err.msg);
+        return st;
+    }
+    st = sub_apply(m->p.store, coll, op, fields, now_ms(m), &err);
+    if (st == T0_OK) {
+        const char *id = cJSON_GetObjectItemCaseSensitive(fields, "id")->valuestring;
+        ctl_ctl *c = coll == STORE_BOTS ? &m->bots : &m->scheds;
+        if (op == SUB_DELETED) {
+            /* an explicit delete is not a suspicious read; it still passes the deletion cap */
+        }
+        wq_add(c->q, id);
+    } else {
+        T0_WARN("subscriber", "%s: %s (%s)", subject, err.msg, t0_status_retryable(st) ? "will be redelivered" : "dropped");
+    }
+    cJSON_Delete(fields);
+    return st;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------------- */
+
+static t0_status ctl_init(ctl_manager *m, ctl_ctl *c, bool sched, t0_err *err)
+{
+    c->m = m;
+    c->sched = sched;
+    c->table = sched ? &fsm_schedule_table : &fsm_bot_table;
+    c->kind = sched ? KUBE_CRONJOB : KUBE_POD;
+    c->coll = sched ? STORE_SCHEDULES : STORE_BOTS;
+    c->name = sched ? "schedule-controller" : "bot-controller";
+    c->id_label = sched ? LBL_SCHED_ID : LBL_BOT_ID;
+    snprintf(c->selector, sizeof c->selector, "%s=%s", LBL_MANAGED_BY,
+             sched ? m->s.pod.schedule_controller_name : m->s.pod.bot_controller_name);
+    c->last_count = -1;
+    hmap_init(&c->recs);
+    hmap_init(&c->objs);
+    wq_settings ws = {m->s.backoff_base_ms, m->s.backoff_cap_ms, m->s.queue_qps, m->s.queue_burst, 64};
+    t0_status st = wq_new(m->p.loop, &ws, reconcile, c, &c->q, err);
+    if (st == T0_OK) wq_pause(c->q, true);
+    return st;
+}
+
+static void ctl_fini(ctl_manager *m, ctl_ctl *c)
+{
+    if (c->watch) m->p.kube->unwatch(m->p.kube->ctx, c->watch);
+    wq_destroy(c->q);
+    const char *k;
+    void *v;
+    for (size_t it = 0; hmap_next(&c->objs, &it, &k, &v);) obj_free(v);
+    for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) free(v);
+    hmap_free(&c->objs);
+    hmap_free(&c->recs);
+}
+
+t0_status ctl_manager_new(const ctl_settings *s, const ctl_ports *ports, const ctl_hooks *hooks, ctl_manager **out,
+                          t0_err *err)
+{
+    *out = NULL;
+    if (!ports || !ports->loop || !ports->kube || !ports->store)
+        return t0_fail(err, T0_EINVAL, "manager: the loop, kube and store ports are required");
+    ctl_manager *m = calloc(1, sizeof *m);
+    if (!m) return t0_fail(err, T0_ENOMEM, "manager: out of memory");
+    m->s = *s;
+    m->p = *ports;
+    if (hooks) m->h = *hooks;
+    t0_status st = ctl_init(m, &m->bots, false, err);
+    if (st == T0_OK) st = ctl_init(m, &m->scheds, true, err);
+    if (st != T0_OK) {
+        ctl_manager_destroy(m);
+        return st;
+    }
+    *out = m;
+    return T0_OK;
+}
+
+t0_status ctl_manager_start(ctl_manager *m, t0_err *err)
+{
+    if (m->started) return t0_fail(err, T0_ESTATE, "manager already running");
+    m->started = true;
+    if (m->p.bus) {
+        static const char *const subjects[2] = {"the0.bot.*", "the0.bot-schedule.*"};
+        static const char *const durables[2] = {"the0-runtime-bots", "the0-runtime-schedules"};
+        for (int i = 0; i < 2; i++) {
+            t0_err e = {0};
+            t0_status st = T0_EINVAL;
+            if (m->s.nats_durable && m->p.bus->subscribe_durable)
+                st = m->p.bus->subscribe_durable(m->p.bus->ctx, "THE0_EVENTS", subjects[i], durables[i], on_message, m,
+                                                 &m->subs[i], &e);
+            if (st != T0_OK) {
+                if (m->s.nats_durable && m->p.bus->subscribe_durable)
+                    T0_WARN("manager", "durable consumer on THE0_EVENTS unavailable (%s): core subscription", e.msg);
+                st = m->p.bus->subscribe(m->p.bus->ctx, subjects[i], "runtime", on_message, m, &m->subs[i], &e);
+            }
+            if (st != T0_OK) return t0_fail(err, st, "manager: subscribing to %s: %s", subjects[i], e.msg);
+        }
+    }
+    if (m->s.leader_election) {
+        lease_tick(m);
+    } else {
+        start_leading(m);
+    }
+    return T0_OK;
+}
+
+void ctl_manager_release(ctl_manager *m)
+{
+    if (!m || m->crashed || !m->leader || !m->s.leader_election) return;
+    cJSON *cur = NULL;
+    if (m->p.kube->get(m->p.kube->ctx, KUBE_LEASE, m->s.pod.namespace, m->s.lease_name, &cur, NULL) == T0_OK) {
+        const char *holder = jstr(cur, "spec.holderIdentity");
+        if (holder && !strcmp(holder, m->s.identity)) {
+            cJSON *sp = cJSON_GetObjectItemCaseSensitive(cur, "spec");
+            cJSON_ReplaceItemInObjectCaseSensitive(sp, "holderIdentity", cJSON_CreateString(""));
+            m->p.kube->update(m->p.kube->ctx, KUBE_LEASE, m->s.pod.namespace, cur, NULL, NULL);
+        }
+    }
+    cJSON_Delete(cur);
+    m->released = true;
+    stop_leading(m, "released");
+}
+
+void ctl_manager_destroy(ctl_manager *m)
+{
+    if (!m) return;
+    for (int i = 0; i < 2; i++)
+        if (m->subs[i] && m->p.bus) m->p.bus->unsubscribe(m->p.bus->ctx, m->subs[i]);
+    if (m->lease_timer) m->p.loop->cancel(m->p.loop->ctx, m->lease_timer);
+    if (m->resync_timer) m->p.loop->cancel(m->p.loop->ctx, m->resync_timer);
+    if (m->bots.q) ctl_fini(m, &m->bots);
+    if (m->scheds.q) ctl_fini(m, &m->scheds);
+    free(m);
+}
+
+bool ctl_manager_ready(const ctl_manager *m) { return m && m->ready && !m->crashed; }
+bool ctl_manager_is_leader(const ctl_manager *m) { return m && m->leader && !m->crashed; }
+bool ctl_manager_crashed(const ctl_manager *m) { return m && m->crashed; }
+
+void ctl_manager_stats(const ctl_manager *m, ctl_stats *out)
+{
+    *out = m->st;
+    out->queue_depth = wq_len(m->bots.q) + wq_len(m->scheds.q);
+    out->bots = (unsigned)m->bots.recs.len;
+    out->schedules = (unsigned)m->scheds.recs.len;
+    out->leader = ctl_manager_is_leader(m);
+    out->ready = ctl_manager_ready(m);
+    const char *k;
+    void *v;
+    for (size_t it = 0; hmap_next(&m->bots.recs, &it, &k, &v);) out->bot_states[((rec *)v)->state & 15]++;
+    for (size_t it = 0; hmap_next(&m->scheds.recs, &it, &k, &v);) out->sched_states[((rec *)v)->state & 15]++;
+}
