@@ -62,6 +62,12 @@ $(BUILD)/lib/lib$(1).a: $$($(1)_OBJS)
 	@mkdir -p $$(@D)
 	@rm -f $$@
 	$$(Q)$$(if $$^,ar rcs $$@ $$^,ar rcs $$@)
+$(1)_BSRCS := $$(wildcard $(1)/bench/*.c)
+BENCH_BINS += $$(patsubst $(1)/bench/%.c,$(BUILD)/bench/%,$$($(1)_BSRCS))
+$(BUILD)/bench/%: $(BUILD)/obj/$(1)/bench/%.o $$(foreach m,$(1) $$($(1)_DEPS) core,$(BUILD)/lib/lib$$(m).a)
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  LINK    $$@")
+	$$(Q)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$< -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group $$(LIBS_ALL)
 ifneq ($$($(1)_TSRCS),)
 TEST_BINS += $(BUILD)/tests/test-$(1)
 $(BUILD)/tests/test-$(1): $$($(1)_TOBJS) $$(foreach m,$(1) $$($(1)_DEPS) core,$(BUILD)/lib/lib$$(m).a)
@@ -72,7 +78,7 @@ endif
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
-ALL_OBJS := $(foreach m,$(MODULES),$($(m)_OBJS) $($(m)_TOBJS))
+ALL_OBJS := $(foreach m,$(MODULES),$($(m)_OBJS) $($(m)_TOBJS) $(patsubst %.c,$(BUILD)/obj/%.o,$($(m)_BSRCS)))
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
@@ -126,7 +132,7 @@ check:
 run: $(BUILD)/the0-sim
 	$(BUILD)/the0-sim run
 
-bench: all
+bench: all $(BENCH_BINS)
 	@bash ci/bench.sh $(BUILD)
 
 deps:
