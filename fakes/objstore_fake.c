@@ -1,0 +1,341 @@
+/* objstore_fake.c: the fake MinIO (see objstore_fake.h). */
+#include "fakes/objstore_fake.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "core/hmap.h"
+#include "fakes/fake_faults.h"
+
+typedef struct obucket {
+    hmap objs; /* key -> objfake_object* */
+} obucket;
+
+struct objfake {
+    struct sim_faults *faults;
+    bool down;
+    hmap buckets; /* name -> obucket* */
+    objfake_change_fn on_change;
+    void *on_change_ud;
+    objfake_stats stats;
+};
+
+void objfake_md5_hex(const void *data, size_t len, char out[33])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!EVP_Digest(data, len, md, &n, EVP_md5(), NULL)) n = 0;
+    static const char hx[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 16; i++) {
+        out[2 * i] = i < n ? hx[md[i] >> 4] : '0';
+        out[2 * i + 1] = i < n ? hx[md[i] & 15] : '0';
+    }
+    out[32] = '\0';
+}
+
+static void obj_free(objfake_object *ob)
+{
+    if (!ob) return;
+    free(ob->data);
+    free(ob);
+}
+
+t0_status objfake_new(struct sim_faults *faults, objfake **out, t0_err *err)
+{
+    objfake *o = calloc(1, sizeof *o);
+    if (!o) return t0_fail(err, T0_ENOMEM, "objfake_new: out of memory");
+    o->faults = faults;
+    hmap_init(&o->buckets);
+    *out = o;
+    return T0_OK;
+}
+
+void objfake_destroy(objfake *o)
+{
+    if (!o) return;
+    const char *k;
+    void *v;
+    for (size_t i = 0; hmap_next(&o->buckets, &i, &k, &v);) {
+        obucket *b = v;
+        const char *ok;
+        void *ov;
+        for (size_t j = 0; hmap_next(&b->objs, &j, &ok, &ov);) obj_free(ov);
+        hmap_free(&b->objs);
+        free(b);
+    }
+    hmap_free(&o->buckets);
+    free(o);
+}
+
+void objfake_set_outage(objfake *o, bool down) { o->down = down; }
+void objfake_on_change(objfake *o, objfake_change_fn fn, void *ud)
+{
+    o->on_change = fn;
+    o->on_change_ud = ud;
+}
+void objfake_get_stats(const objfake *o, objfake_stats *out) { *out = o->stats; }
+
+static obucket *bucket_of(const objfake *o, const char *name) { return name ? hmap_get(&o->buckets, name) : NULL; }
+
+t0_status objfake_create_bucket(objfake *o, const char *bucket, t0_err *err)
+{
+    if (!bucket || !*bucket) return t0_fail(err, T0_EINVAL, "s3 create bucket: empty name");
+    if (bucket_of(o, bucket)) return T0_OK;
+    obucket *b = calloc(1, sizeof *b);
+    if (!b) return t0_fail(err, T0_ENOMEM, "s3 create bucket %s: out of memory", bucket);
+    hmap_init(&b->objs);
+    if (hmap_put(&o->buckets, bucket, b, NULL) != T0_OK) {
+        free(b);
+        return t0_fail(err, T0_ENOMEM, "s3 create bucket %s: out of memory", bucket);
+    }
+    return T0_OK;
+}
+
+bool objfake_has_bucket(const objfake *o, const char *bucket) { return bucket_of(o, bucket) != NULL; }
+
+const objfake_object *objfake_peek(const objfake *o, const char *bucket, const char *key)
+{
+    obucket *b = bucket_of(o, bucket);
+    return b && key ? hmap_get(&b->objs, key) : NULL;
+}
+
+size_t objfake_count(const objfake *o, const char *bucket)
+{
+    obucket *b = bucket_of(o, bucket);
+    return b ? b->objs.len : 0;
+}
+
+static t0_status gate(objfake *o, const char *point, const char *bucket, const char *key, t0_err *err)
+{
+    if (o->down) {
+        o->stats.failures++;
+        return t0_fail(err, T0_EUNAVAILABLE, "%s %s/%s: connection refused (outage)", point, bucket ? bucket : "",
+                       key ? key : "");
+    }
+    t0_status st = fake_fault_call(o->faults, point, err);
+    if (st != T0_OK) {
+        o->stats.failures++;
+        t0_err_prefix(err, "%s %s/%s", point, bucket ? bucket : "", key ? key : "");
+    }
+    return st;
+}
+
+/* Read a body (memory or a whole seekable file) into a new NUL-terminated buffer. */
+static t0_status read_body(const objstore_body *body, char **out, size_t *len, t0_err *err)
+{
+    size_t n = 0;
+    char *p = NULL;
+    if (body && body->file) {
+        if (fseek(body->file, 0, SEEK_END) != 0) return t0_fail(err, T0_EIO, "s3/put: cannot seek body file");
+        long end = ftell(body->file);
+        if (end < 0 || fseek(body->file, 0, SEEK_SET) != 0) return t0_fail(err, T0_EIO, "s3/put: cannot seek body file");
+        n = (size_t)end;
+        p = malloc(n + 1);
+        if (!p) return t0_fail(err, T0_ENOMEM, "s3/put: out of memory");
+        if (n && fread(p, 1, n, body->file) != n) {
+            free(p);
+            return t0_fail(err, T0_EIO, "s3/put: short read of body file");
+        }
+    } else {
+        n = body ? body->len : 0;
+        p = malloc(n + 1);
+        if (!p) return t0_fail(err, T0_ENOMEM, "s3/put: out of memory");
+        if (n) memcpy(p, body->data, n);
+    }
+    p[n] = '\0';
+    *out = p;
+    *len = n;
+    return T0_OK;
+}
+
+/* store: replace BUCKET/KEY with DATA (ownership taken). */
+static t0_status store_obj(objfake *o, obucket *b, const char *bucket, const char *key, char *data, size_t len,
+                           const char *ctype, const objstore_meta *meta_in, t0_err *err)
+{
+    objfake_object *old = hmap_get(&b->objs, key);
+    objfake_object *ob = calloc(1, sizeof *ob);
+    if (!ob) {
+        free(data);
+        return t0_fail(err, T0_ENOMEM, "s3/put %s/%s: out of memory", bucket, key);
+    }
+    ob->data = data;
+    ob->len = len;
+    objfake_md5_hex(data, len, ob->etag);
+    snprintf(ob->content_type, sizeof ob->content_type, "%s", ctype ? ctype : "application/octet-stream");
+    if (meta_in) ob->meta = *meta_in;
+    ob->meta.size = len;
+    snprintf(ob->meta.etag, sizeof ob->meta.etag, "%s", ob->etag);
+    ob->version = old ? old->version + 1 : 1;
+    if (hmap_put(&b->objs, key, ob, NULL) != T0_OK) {
+        obj_free(ob);
+        return t0_fail(err, T0_ENOMEM, "s3/put %s/%s: out of memory", bucket, key);
+    }
+    obj_free(old);
+    if (o->on_change) o->on_change(o->on_change_ud, bucket, key, ob);
+    return T0_OK;
+}
+
+t0_status objfake_put_raw(objfake *o, const char *bucket, const char *key, const void *data, size_t len, t0_err *err)
+{
+    t0_status st = objfake_create_bucket(o, bucket, err);
+    if (st != T0_OK) return st;
+    char *p = malloc(len + 1);
+    if (!p) return t0_fail(err, T0_ENOMEM, "s3 put %s/%s: out of memory", bucket, key);
+    if (len) memcpy(p, data, len);
+    p[len] = '\0';
+    return store_obj(o, bucket_of(o, bucket), bucket, key, p, len, NULL, NULL, err);
+}
+
+t0_status objfake_put_if_match(objfake *o, const char *bucket, const char *key, const objstore_body *body,
+                               const char *content_type, const objstore_meta *meta_in, const char *if_match,
+                               t0_err *err)
+{
+    o->stats.puts++;
+    if (!key || !*key) return t0_fail(err, T0_EINVAL, "s3/put %s: empty key", bucket ? bucket : "");
+    t0_status st = gate(o, "s3/put", bucket, key, err);
+    if (st != T0_OK) return st;
+    obucket *b = bucket_of(o, bucket);
+    if (!b) return t0_fail(err, T0_ENOTFOUND, "s3/put %s/%s: NoSuchBucket", bucket ? bucket : "", key);
+    const objfake_object *cur = hmap_get(&b->objs, key);
+    if (if_match) {
+        bool ok = !strcmp(if_match, "*") ? cur != NULL : !*if_match ? cur == NULL : cur && !strcmp(cur->etag, if_match);
+        if (!ok) {
+            o->stats.precondition_failed++;
+            t0_status r = t0_fail(err, T0_ECONFLICT, "s3/put %s/%s: PreconditionFailed (If-Match %s, current %s)", bucket,
+                                  key, *if_match ? if_match : "<none>", cur ? cur->etag : "<none>");
+            if (err) err->http_status = 412;
+            return r;
+        }
+    }
+    char *data = NULL;
+    size_t len = 0;
+    st = read_body(body, &data, &len, err);
+    if (st != T0_OK) return st;
+    return store_obj(o, b, bucket, key, data, len, content_type, meta_in, err);
+}
+
+static t0_status p_put(void *ctx, const char *bucket, const char *key, const objstore_body *body,
+                       const char *content_type, const objstore_meta *meta_in, t0_err *err)
+{
+    return objfake_put_if_match(ctx, bucket, key, body, content_type, meta_in, NULL, err);
+}
+
+static t0_status lookup(objfake *o, const char *point, const char *bucket, const char *key,
+                        const objfake_object **out, t0_err *err)
+{
+    t0_status st = gate(o, point, bucket, key, err);
+    if (st != T0_OK) return st;
+    obucket *b = bucket_of(o, bucket);
+    if (!b) return t0_fail(err, T0_ENOTFOUND, "%s %s/%s: NoSuchBucket", point, bucket ? bucket : "", key ? key : "");
+    *out = key ? hmap_get(&b->objs, key) : NULL;
+    if (!*out) return t0_fail(err, T0_ENOTFOUND, "%s %s/%s: NoSuchKey", point, bucket, key ? key : "");
+    return T0_OK;
+}
+
+static t0_status p_get(void *ctx, const char *bucket, const char *key, const objstore_sink *sink,
+                       objstore_meta *meta_out, t0_err *err)
+{
+    objfake *o = ctx;
+    o->stats.gets++;
+    const objfake_object *ob;
+    t0_status st = lookup(o, "s3/get", bucket, key, &ob, err);
+    if (st != T0_OK) return st;
+    if (sink && sink->buf) {
+        st = objstore_buf_append(sink->buf, ob->data, ob->len);
+        if (st != T0_OK) return t0_fail(err, st, "s3/get %s/%s: out of memory", bucket, key);
+    } else if (sink && sink->file) {
+        if (ob->len && fwrite(ob->data, 1, ob->len, sink->file) != ob->len)
+            return t0_fail(err, T0_EIO, "s3/get %s/%s: writing the sink failed", bucket, key);
+    }
+    if (meta_out) *meta_out = ob->meta;
+    return T0_OK;
+}
+
+static t0_status p_head(void *ctx, const char *bucket, const char *key, objstore_meta *meta_out, t0_err *err)
+{
+    objfake *o = ctx;
+    o->stats.heads++;
+    const objfake_object *ob;
+    t0_status st = lookup(o, "s3/head", bucket, key, &ob, err);
+    if (st == T0_OK && meta_out) *meta_out = ob->meta;
+    return st;
+}
+
+static t0_status p_del(void *ctx, const char *bucket, const char *key, t0_err *err)
+{
+    objfake *o = ctx;
+    o->stats.dels++;
+    t0_status st = gate(o, "s3/delete", bucket, key, err);
+    if (st != T0_OK) return st;
+    obucket *b = bucket_of(o, bucket);
+    if (!b) return t0_fail(err, T0_ENOTFOUND, "s3/delete %s/%s: NoSuchBucket", bucket ? bucket : "", key ? key : "");
+    objfake_object *ob = key ? hmap_del(&b->objs, key) : NULL;
+    if (ob) { /* S3 answers 204 for a missing key too */
+        obj_free(ob);
+        if (o->on_change) o->on_change(o->on_change_ud, bucket, key, NULL);
+    }
+    return T0_OK;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static t0_status p_list(void *ctx, const char *bucket, const char *prefix, objstore_list *out, t0_err *err)
+{
+    objfake *o = ctx;
+    o->stats.lists++;
+    t0_status st = gate(o, "s3/list", bucket, prefix, err);
+    if (st != T0_OK) return st;
+    obucket *b = bucket_of(o, bucket);
+    if (!b) return t0_fail(err, T0_ENOTFOUND, "s3/list %s: NoSuchBucket", bucket ? bucket : "");
+    size_t pl = prefix ? strlen(prefix) : 0, n = 0;
+    char **keys = malloc((b->objs.len + 1) * sizeof *keys);
+    if (!keys) return t0_fail(err, T0_ENOMEM, "s3/list %s: out of memory", bucket);
+    const char *k;
+    void *v;
+    for (size_t i = 0; hmap_next(&b->objs, &i, &k, &v);)
+        if (!pl || !strncmp(k, prefix, pl)) keys[n++] = (char *)k;
+    qsort(keys, n, sizeof *keys, cmp_str); /* S3 lists in UTF-8 binary order */
+    for (size_t i = 0; i < n; i++) {
+        if (out->n == out->cap) {
+            size_t nc = out->cap ? out->cap * 2 : 16;
+            char **nk = realloc(out->keys, nc * sizeof *nk);
+            if (nk) out->keys = nk;
+            uint64_t *ns = nk ? realloc(out->sizes, nc * sizeof *ns) : NULL;
+            if (ns) out->sizes = ns;
+            if (!nk || !ns) {
+                free(keys);
+                return t0_fail(err, T0_ENOMEM, "s3/list %s: out of memory", bucket);
+            }
+            out->cap = nc;
+        }
+        char *dup = strdup(keys[i]);
+        if (!dup) {
+            free(keys);
+            return t0_fail(err, T0_ENOMEM, "s3/list %s: out of memory", bucket);
+        }
+        const objfake_object *ob = hmap_get(&b->objs, keys[i]);
+        out->keys[out->n] = dup;
+        out->sizes[out->n] = ob->len;
+        out->n++;
+    }
+    free(keys);
+    return T0_OK;
+}
+
+static t0_status p_ensure_bucket(void *ctx, const char *bucket, t0_err *err)
+{
+    objfake *o = ctx;
+    o->stats.ensures++;
+    t0_status st = gate(o, "s3/head", bucket, NULL, err); /* ensure = HEAD bucket, then PUT bucket */
+    if (st != T0_OK) return st;
+    return objfake_create_bucket(o, bucket, err);
+}
+
+objstore objfake_port(objfake *o)
+{
+    return (objstore){.ctx = o, .get = p_get, .put = p_put, .head = p_head, .del = p_del, .list = p_list,
+                      .ensure_bucket = p_ensure_bucket};
+}
