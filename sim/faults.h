@@ -77,8 +77,8 @@ t0_status sim_faults_new(sim_loop *loop, sim_faults **out, t0_err *err);
 /* sim_faults_destroy: disable every injection this registry enabled and free it. NULL is a no-op. */
 void sim_faults_destroy(sim_faults *f);
 
-/* sim_faults_inject: enable PATTERN (a point name, or a prefix ending in '*' such as "kube/*" or
- * "kube/pod/*") with SPEC (copied). Re-injecting the same pattern replaces its spec. When two patterns
+/* sim_faults_inject: enable PATTERN (a point name, or a prefix ending in '*': "kube/" followed by a star matches
+ * every kube point, "s3/" and a star every MinIO point) with SPEC (copied). Re-injecting the same pattern replaces its spec. When two patterns
  * match one point, libfiu's choice applies (an exact name wins over a wildcard). Unknown point names
  * are accepted (fakes may add points) but sim_faults_known says whether the name is documented.
  * T0_EINVAL for a bad spec (kind out of range, probability outside [0,1], last_call < first_call). */

@@ -1,0 +1,354 @@
+/* faults.c: the fault registry: per-point counters, seeded decisions through libfiu's external callback. */
+#include "sim/faults.h"
+
+#include <fiu-control.h>
+#include <fiu.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/map.h"
+
+#define SPEC_MAGIC 0x7366A17u
+
+/* One injection: the pattern it was enabled under and its spec. Owned by the registry. */
+typedef struct injection {
+    unsigned magic;
+    sim_fault_spec spec;
+    uint64_t remaining; /* for count triggers */
+    char *pattern;
+} injection;
+
+/* Per-point counters. */
+typedef struct point_stat {
+    uint64_t calls, faults;
+} point_stat;
+
+struct sim_faults {
+    sim_loop *loop;
+    sim_map points;     /* name -> point_stat* */
+    sim_map injections; /* pattern -> injection* */
+};
+
+static sim_faults *g_active;
+static point_stat *g_current; /* the point being checked (single-threaded loop) */
+static bool g_fiu_ready;
+
+static const char *const kind_names[SIM_FAULT__COUNT] = {
+    [SIM_FAULT_NONE] = "none",         [SIM_FAULT_ERROR] = "error",        [SIM_FAULT_TOOMANY] = "429",
+    [SIM_FAULT_TIMEOUT] = "timeout",   [SIM_FAULT_TIMEOUT_APPLIED] = "timeout-applied",
+    [SIM_FAULT_LATENCY] = "latency",   [SIM_FAULT_DROP] = "drop",          [SIM_FAULT_DUPLICATE] = "duplicate",
+    [SIM_FAULT_REORDER] = "reorder",   [SIM_FAULT_GONE] = "gone",          [SIM_FAULT_CLOSE] = "close",
+    [SIM_FAULT_STALE] = "stale",
+};
+
+const char *sim_fault_kind_name(sim_fault_kind k) { return (unsigned)k < SIM_FAULT__COUNT ? kind_names[k] : "?"; }
+
+int sim_fault_kind_parse(const char *s)
+{
+    for (int i = 0; s && i < SIM_FAULT__COUNT; i++)
+        if (!strcmp(s, kind_names[i])) return i;
+    return -1;
+}
+
+t0_status sim_faults_new(sim_loop *loop, sim_faults **out, t0_err *err)
+{
+    if (g_active) return t0_fail(err, T0_ESTATE, "sim_faults_new: another fault registry is active in this process");
+    sim_faults *f = calloc(1, sizeof *f);
+    if (!f) return t0_fail(err, T0_ENOMEM, "sim_faults_new: out of memory");
+    if (!g_fiu_ready) {
+        fiu_init(0);
+        g_fiu_ready = true;
+    }
+    f->loop = loop;
+    sim_map_init(&f->points);
+    sim_map_init(&f->injections);
+    g_active = f;
+    *out = f;
+    return T0_OK;
+}
+
+static void injection_free(injection *in)
+{
+    if (!in) return;
+    fiu_disable(in->pattern);
+    free(in->pattern);
+    free(in);
+}
+
+void sim_faults_destroy(sim_faults *f)
+{
+    if (!f) return;
+    size_t it;
+    for (sim_map_entry *e = sim_map_first(&f->injections, &it); e; e = sim_map_next(&f->injections, &it, e))
+        injection_free(e->val);
+    for (sim_map_entry *e = sim_map_first(&f->points, &it); e; e = sim_map_next(&f->points, &it, e)) free(e->val);
+    sim_map_free(&f->injections);
+    sim_map_free(&f->points);
+    if (g_active == f) g_active = NULL;
+    g_current = NULL;
+    free(f);
+}
+
+/* libfiu external callback: *failinfo is the injection enabled for the matching pattern. */
+static int decide_cb(const char *name, int *failnum, void **failinfo, unsigned int *flags)
+{
+    (void)name, (void)failnum, (void)flags;
+    injection *in = failinfo ? *failinfo : NULL;
+    if (!in || in->magic != SPEC_MAGIC || !g_active || !g_current) return 0;
+    const sim_fault_spec *s = &in->spec;
+    if (s->first_call) {
+        uint64_t last = s->last_call ? s->last_call : s->first_call;
+        return g_current->calls >= s->first_call && g_current->calls <= last;
+    }
+    if (s->count) {
+        if (!in->remaining) return 0;
+        in->remaining--;
+        return 1;
+    }
+    return sim_rand_chance(g_active->loop, s->probability);
+}
+
+static int default_http(t0_status st)
+{
+    switch (st) {
+    case T0_ENOTFOUND: return 404;
+    case T0_EEXIST:
+    case T0_ECONFLICT: return 409;
+    case T0_EINVALID: return 422;
+    case T0_ETOOMANY: return 429;
+    case T0_EGONE: return 410;
+    case T0_EFORBIDDEN: return 403;
+    case T0_EUNAVAILABLE: return 503;
+    case T0_ETIMEOUT: return 504;
+    case T0_EINVAL: return 400;
+    default: return 500;
+    }
+}
+
+t0_status sim_faults_inject(sim_faults *f, const char *pattern, const sim_fault_spec *spec, t0_err *err)
+{
+    if (!f || !pattern || !*pattern || !spec) return t0_fail(err, T0_EINVAL, "sim_faults_inject: missing argument");
+    if (spec->kind <= SIM_FAULT_NONE || spec->kind >= SIM_FAULT__COUNT)
+        return t0_fail(err, T0_EINVAL, "fault %s: unknown kind %d", pattern, (int)spec->kind);
+    if (spec->probability < 0 || spec->probability > 1)
+        return t0_fail(err, T0_EINVAL, "fault %s: probability %g outside [0,1]", pattern, spec->probability);
+    if (spec->last_call && spec->last_call < spec->first_call)
+        return t0_fail(err, T0_EINVAL, "fault %s: calls %llu..%llu is empty", pattern,
+                       (unsigned long long)spec->first_call, (unsigned long long)spec->last_call);
+    if (!spec->first_call && !spec->count && spec->probability <= 0)
+        return t0_fail(err, T0_EINVAL, "fault %s: no trigger (probability 0, no count, no call range)", pattern);
+    injection *in = calloc(1, sizeof *in);
+    if (!in || !(in->pattern = strdup(pattern))) {
+        free(in);
+        return t0_fail(err, T0_ENOMEM, "fault %s: out of memory", pattern);
+    }
+    in->magic = SPEC_MAGIC;
+    in->spec = *spec;
+    in->remaining = spec->count;
+    if (in->spec.kind == SIM_FAULT_ERROR && in->spec.status == T0_OK) in->spec.status = T0_EINTERNAL;
+    if (in->spec.kind == SIM_FAULT_ERROR && !in->spec.http_status) in->spec.http_status = default_http(in->spec.status);
+    if ((in->spec.kind == SIM_FAULT_TOOMANY || in->spec.kind == SIM_FAULT_LATENCY || in->spec.kind == SIM_FAULT_REORDER) &&
+        in->spec.ms <= 0)
+        in->spec.ms = 1000;
+    void *old = NULL;
+    if (sim_map_put(&f->injections, pattern, in, &old) != T0_OK) {
+        free(in->pattern);
+        free(in);
+        return t0_fail(err, T0_ENOMEM, "fault %s: out of memory", pattern);
+    }
+    if (old) {
+        injection *o = old;
+        free(o->pattern); /* libfiu's entry is replaced below */
+        free(o);
+    }
+    if (fiu_enable_external(in->pattern, 1, in, 0, decide_cb) != 0) {
+        sim_map_remove(&f->injections, pattern);
+        free(in->pattern);
+        free(in);
+        return t0_fail(err, T0_EINTERNAL, "fault %s: fiu_enable_external failed", pattern);
+    }
+    return T0_OK;
+}
+
+bool sim_faults_clear(sim_faults *f, const char *pattern)
+{
+    if (!f || !pattern) return false;
+    if (!strcmp(pattern, "*")) {
+        bool any = f->injections.count > 0;
+        size_t it;
+        for (sim_map_entry *e = sim_map_first(&f->injections, &it); e; e = sim_map_next(&f->injections, &it, e))
+            injection_free(e->val);
+        sim_map_free(&f->injections);
+        return any;
+    }
+    injection *in = sim_map_remove(&f->injections, pattern);
+    injection_free(in);
+    return in != NULL;
+}
+
+static point_stat *stat_of(sim_faults *f, const char *point)
+{
+    point_stat *ps = sim_map_get(&f->points, point);
+    if (ps) return ps;
+    ps = calloc(1, sizeof *ps);
+    if (!ps) return NULL;
+    if (sim_map_put(&f->points, point, ps, NULL) != T0_OK) {
+        free(ps);
+        return NULL;
+    }
+    return ps;
+}
+
+/* A point enabled from outside (fiu-ctrl, fiu_enable) with failnum = an HTTP status. */
+static void hit_from_failnum(int failnum, sim_fault_hit *h)
+{
+    *h = (sim_fault_hit){.kind = SIM_FAULT_ERROR, .http_status = failnum, .status = T0_EINTERNAL};
+    switch (failnum) {
+    case 404: h->status = T0_ENOTFOUND; break;
+    case 409: h->status = T0_ECONFLICT; break;
+    case 410: h->kind = SIM_FAULT_GONE; h->status = T0_EGONE; break;
+    case 422: h->status = T0_EINVALID; break;
+    case 429: h->kind = SIM_FAULT_TOOMANY; h->status = T0_ETOOMANY; h->ms = 1000; break;
+    case 503: h->status = T0_EUNAVAILABLE; break;
+    case 504: h->kind = SIM_FAULT_TIMEOUT; h->status = T0_ETIMEOUT; break;
+    default: h->http_status = 500; break;
+    }
+}
+
+bool sim_faults_check(sim_faults *f, const char *point, sim_fault_hit *hit)
+{
+    if (!f || !point) return false;
+    point_stat *ps = stat_of(f, point);
+    if (!ps) return false;
+    ps->calls++;
+    g_current = ps;
+    int r = fiu_fail(point);
+    g_current = NULL;
+    if (!r) return false;
+    sim_fault_hit h = {0};
+    injection *in = fiu_failinfo();
+    if (in && in->magic == SPEC_MAGIC) {
+        h.kind = in->spec.kind;
+        h.ms = in->spec.ms;
+        switch (h.kind) {
+        case SIM_FAULT_ERROR: h.status = in->spec.status; h.http_status = in->spec.http_status; break;
+        case SIM_FAULT_TOOMANY: h.status = T0_ETOOMANY; h.http_status = 429; break;
+        case SIM_FAULT_TIMEOUT:
+        case SIM_FAULT_TIMEOUT_APPLIED: h.status = T0_ETIMEOUT; h.http_status = 504; break;
+        case SIM_FAULT_GONE: h.status = T0_EGONE; h.http_status = 410; break;
+        default: h.status = T0_OK; break;
+        }
+    } else
+        hit_from_failnum(r, &h);
+    ps->faults++;
+    if (hit) *hit = h;
+    return true;
+}
+
+t0_status sim_faults_fail(const sim_fault_hit *hit, const char *point, t0_err *err)
+{
+    if (!hit || hit->status == T0_OK) return T0_OK;
+    t0_fail(err, hit->status, "%s: injected %s (HTTP %d)", point, sim_fault_kind_name(hit->kind), hit->http_status);
+    if (err) {
+        err->http_status = hit->http_status;
+        err->retry_after_ms = hit->kind == SIM_FAULT_TOOMANY ? hit->ms : 0;
+    }
+    return hit->status;
+}
+
+uint64_t sim_faults_calls(const sim_faults *f, const char *point)
+{
+    const point_stat *ps = f && point ? sim_map_get(&f->points, point) : NULL;
+    return ps ? ps->calls : 0;
+}
+
+uint64_t sim_faults_injected(const sim_faults *f, const char *point)
+{
+    const point_stat *ps = f && point ? sim_map_get(&f->points, point) : NULL;
+    return ps ? ps->faults : 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+void sim_faults_report(const sim_faults *f, FILE *out)
+{
+    if (!f || !f->points.count) return;
+    const char **names = malloc(f->points.count * sizeof *names);
+    if (!names) return;
+    size_t n = 0, it;
+    for (sim_map_entry *e = sim_map_first(&f->points, &it); e; e = sim_map_next(&f->points, &it, e)) names[n++] = e->key;
+    qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        const point_stat *ps = sim_map_get(&f->points, names[i]);
+        fprintf(out, "%-28s %10llu calls %8llu faults\n", names[i], (unsigned long long)ps->calls,
+                (unsigned long long)ps->faults);
+    }
+    free(names);
+}
+
+/* ---- documented points ------------------------------------------------------------------------ */
+#define KW "error 429 timeout"
+#define KWA "error 429 timeout timeout-applied"
+#define KUBE_POINTS(kind, what)                                                                                   \
+    {"kube/" kind "/create", KWA, "create a " what " (POST)"},                                                    \
+        {"kube/" kind "/get", KW " stale", "read one " what " (GET); stale = an earlier answer"},                \
+        {"kube/" kind "/list", KW " stale", "list " what "s (GET collection); stale = the previous identical list"}, \
+        {"kube/" kind "/update", KWA, "replace a " what " (PUT)"},                                                \
+        {"kube/" kind "/update_status", KWA, "replace a " what "'s status (PUT .../status)"},                     \
+        {"kube/" kind "/delete", KWA, "delete a " what " (DELETE)"},                                              \
+        {"kube/" kind "/watch", KW " gone", "start a watch on " what "s; gone = 410 at once"}
+
+static const sim_fault_point points[] = {
+    KUBE_POINTS("pod", "Pod"),
+    KUBE_POINTS("cronjob", "CronJob"),
+    KUBE_POINTS("job", "Job"),
+    KUBE_POINTS("lease", "Lease"),
+    KUBE_POINTS("event", "Event"),
+    {"kube/watch", "drop duplicate latency gone close",
+     "one watch event delivered to one watcher: drop = unobserved state, gone = 410 and the watch ends, "
+     "close = the stream ends"},
+    {"kubelet/pull", "error", "an image pull of a pod (error: the pull fails, ErrImagePull then backoff)"},
+    {"s3/get", KW, "GetObject on the fake MinIO"},
+    {"s3/put", KW, "PutObject on the fake MinIO"},
+    {"s3/head", KW, "HeadObject on the fake MinIO"},
+    {"s3/delete", KW, "DeleteObject on the fake MinIO"},
+    {"s3/list", KW, "ListObjects on the fake MinIO"},
+    {"s3/ensure_bucket", KW, "bucket creation/check on the fake MinIO"},
+    {"nats/publish", KW, "a publish to the fake NATS"},
+    {"nats/deliver", "drop duplicate reorder latency", "one message delivered to one subscriber"},
+    {"nats/subscribe", KW, "a subscription (core or durable)"},
+    {"mongo/find", KW, "find_enabled on the fake MongoDB"},
+    {"mongo/get", KW, "get one document from the fake MongoDB"},
+    {"mongo/upsert", KW, "upsert into the fake MongoDB"},
+    {"mongo/remove", KW, "delete from the fake MongoDB"},
+};
+
+const sim_fault_point *sim_faults_points(size_t *n)
+{
+    *n = T0_ARRAY_LEN(points);
+    return points;
+}
+
+bool sim_faults_known(const char *point)
+{
+    for (size_t i = 0; point && i < T0_ARRAY_LEN(points); i++)
+        if (!strcmp(points[i].name, point)) return true;
+    return false;
+}
+
+void sim_faults_list(FILE *out)
+{
+    fprintf(out, "# Fault points\n\n"
+                 "Generated by `build/the0-sim faults` from `sim/faults.c` (sim_faults_list); do not edit by hand.\n\n"
+                 "Every operation of every fake asks its named point (libfiu) whether it fails. Decisions come from\n"
+                 "the simulation's seeded PRNG, so a seed replays its faults exactly. Triggers: a probability per\n"
+                 "call, the next N calls, or calls k..m of the point (\"fail exactly the k-th call\"). Patterns may\n"
+                 "end in `*` (`kube/*`, `kube/pod/*`). Points enabled from outside with fiu-ctrl fail with the HTTP\n"
+                 "status given as failnum (409, 404, 410, 422, 429, 503, 504; anything else is 500).\n\n"
+                 "Kinds: `error` (any status; default 500), `429` (Retry-After), `timeout` (nothing applied),\n"
+                 "`timeout-applied` (the write happened but the caller sees a timeout), `latency`, `drop`,\n"
+                 "`duplicate`, `reorder`, `gone` (410), `close` (stream ends), `stale` (an older snapshot).\n\n"
+                 "| point | kinds | what |\n|---|---|---|\n");
+    for (size_t i = 0; i < T0_ARRAY_LEN(points); i++)
+        fprintf(out, "| `%s` | %s | %s |\n", points[i].name, points[i].kinds, points[i].what);
+}
