@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "daemon/daemon.h"
 
 #define COMP "daemon"
+#define RACY_MS 30
 
 /* ---- extraction ----------------------------------------------------------------------------------- */
 
@@ -318,6 +320,8 @@ static t0_status snap_file(snap *s, const char *path, const char *rel, t0_err *e
         return T0_EIO;
     }
     struct stat a, b;
+    struct timespec t0;
+    clock_gettime(CLOCK_REALTIME, &t0);
     if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode)) {
         close(fd);
         return T0_OK;
@@ -336,6 +340,12 @@ static t0_status snap_file(snap *s, const char *path, const char *rel, t0_err *e
     uint64_t left = (uint64_t)a.st_size;
     uint64_t size = left;
     EVP_DigestUpdate(s->md, &size, sizeof size);
+    EVP_MD_CTX *h1 = EVP_MD_CTX_new();
+    if (!h1) {
+        close(fd);
+        return t0_fail(err, T0_ENOMEM, "snapshot: out of memory");
+    }
+    EVP_DigestInit_ex(h1, EVP_sha256(), NULL);
     while (st == T0_OK && left > 0) {
         size_t want = left < 65536 ? (size_t)left : 65536;
         ssize_t n = read(fd, s->buf, want);
@@ -354,14 +364,46 @@ static t0_status snap_file(snap *s, const char *path, const char *rel, t0_err *e
             break;
         }
         EVP_DigestUpdate(s->md, s->buf, (size_t)n);
+        EVP_DigestUpdate(h1, s->buf, (size_t)n);
         left -= (uint64_t)n;
     }
+    /* Read it a second time: bytes that differ from the archived copy mean a write was in flight, which
+     * the timestamps alone do not always show (they tick coarsely and are set before the data lands). */
+    if (st == T0_OK && !s->moved) {
+        EVP_MD_CTX *h2 = EVP_MD_CTX_new();
+        unsigned char d1[32], d2[32];
+        unsigned int l1 = 0, l2 = 0;
+        if (h2) {
+            EVP_DigestInit_ex(h2, EVP_sha256(), NULL);
+            uint64_t off = 0, size2 = (uint64_t)a.st_size;
+            while (off < size2) {
+                size_t want = size2 - off < 65536 ? (size_t)(size2 - off) : 65536;
+                ssize_t n = pread(fd, s->buf, want, (off_t)off);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) {
+                    s->moved = true;
+                    break;
+                }
+                EVP_DigestUpdate(h2, s->buf, (size_t)n);
+                off += (uint64_t)n;
+            }
+            EVP_DigestFinal_ex(h1, d1, &l1);
+            EVP_DigestFinal_ex(h2, d2, &l2);
+            if (memcmp(d1, d2, 32)) s->moved = true;
+            EVP_MD_CTX_free(h2);
+        }
+    }
+    EVP_MD_CTX_free(h1);
     struct stat c;
     if (st == T0_OK && (fstat(fd, &b) != 0 || lstat(path, &c) != 0 || b.st_size != a.st_size ||
                         b.st_mtim.tv_sec != a.st_mtim.tv_sec || b.st_mtim.tv_nsec != a.st_mtim.tv_nsec ||
                         b.st_ctim.tv_sec != a.st_ctim.tv_sec || b.st_ctim.tv_nsec != a.st_ctim.tv_nsec ||
                         c.st_ino != a.st_ino))
         s->moved = true;
+    /* File timestamps tick coarsely (a few ms), so a write in the same tick as our fstat would not show
+     * up as a changed mtime. A file modified within RACY_MS of the snapshot is read again later. */
+    int64_t age_ms = ((int64_t)t0.tv_sec - a.st_mtim.tv_sec) * 1000 + (t0.tv_nsec - a.st_mtim.tv_nsec) / 1000000;
+    if (age_ms < RACY_MS) s->moved = true;
     close(fd);
     s->total += (uint64_t)a.st_size;
     s->stats->files++;
@@ -495,7 +537,7 @@ t0_status dar_snapshot(const char *dir, const dar_limits *lim, FILE *out, char h
         t0_status st = snapshot_once(dir, lim, out, hash, stats, &moved, err);
         if (st != T0_OK) return st;
         if (!moved) return T0_OK;
-        dd_sleep_ms(25);
+        dd_sleep_ms(RACY_MS + 5);
     }
     return t0_fail(err, T0_ESTATE, "snapshot of %s: files kept changing while being read (20 tries)", dir);
 }

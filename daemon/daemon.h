@@ -42,8 +42,9 @@ t0_status dar_extract(const char *archive_path, dar_format fmt, const char *dest
 /* dar_snapshot: write a gzip'd tar of DIR (entries sorted, relative names without "./", directories
  * included, modes and mtimes kept, symlinks as links) to OUT (truncated first), and put the content
  * hash (hex SHA-256 over names, types, permission bits, contents and link targets; NOT mtimes) in HASH.
- * Consistency: each file is read through one descriptor and its size/mtime/ctime/inode are checked
- * again after reading; if anything moved, the whole snapshot is retried (up to 20 times, 25 ms apart)
+ * Consistency: each file is read through one descriptor, read a second time and compared (hash), and
+ * its size/mtime/ctime/inode are checked again; a file modified in the last 30 ms counts as still being
+ * written. If anything moved, the whole snapshot is retried (up to 20 times, 35 ms apart)
  * and finally fails with T0_ESTATE, so a half-written file is never shipped. A file that vanishes
  * between listing and opening is treated as deleted. Limits: T0_ELIMIT with the reference messages
  * ("state file <name> exceeds maximum size limit (...)", "total state size exceeds maximum limit (...)").

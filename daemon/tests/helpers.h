@@ -1,0 +1,30 @@
+/* helpers.h: test helpers: temp dirs, files, and hostile archives built with libarchive. */
+#ifndef T0_DAEMON_TEST_HELPERS_H
+#define T0_DAEMON_TEST_HELPERS_H
+
+#include <stddef.h>
+#include <stdbool.h>
+
+/* One archive entry: type 'f' file (data/len, or `size` zero bytes when data is NULL), 'd' dir,
+ * 'l' symlink (data = target), 'h' hardlink (data = target). */
+typedef struct th_entry {
+    char type;
+    const char *name;
+    const char *data;
+    size_t size;
+    int mode;
+} th_entry;
+
+/* th_archive: write a zip (zip=true) or tar.gz with ENTRIES to PATH. */
+void th_archive(const char *path, bool zip, const th_entry *e, size_t n);
+/* th_tmpdir: a fresh directory under /tmp; caller frees the string; th_rmrf removes it. */
+char *th_tmpdir(void);
+void th_rmrf(const char *path);
+void th_write(const char *path, const char *data);
+/* th_read: whole file as a NUL-terminated string (NULL when missing); caller frees. */
+char *th_read(const char *path, size_t *len);
+bool th_exists(const char *path);
+/* th_count_files: regular files under DIR (recursively). */
+int th_count_files(const char *dir);
+
+#endif
