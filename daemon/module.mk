@@ -1,2 +1,23 @@
 # daemon: `daemon init` / `daemon sync`, entrypoints, state and log shipping, Docker-mode bootstrap.
 daemon_DEPS := core fsm adapters
+
+# Integration stage (part of `make test`): real s3rver and moto (SigV4 auth on), started on free 127.0.0.1
+# ports by ci/s3-servers.sh and stopped afterwards even when the tests fail.
+DAEMON_ITEST_SRCS := $(wildcard daemon/itests/*.c) daemon/tests/helpers.c
+DAEMON_ITEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(DAEMON_ITEST_SRCS))
+-include $(DAEMON_ITEST_OBJS:.o=.d)
+
+$(BUILD)/tests/itest-daemon: $(DAEMON_ITEST_OBJS) $(foreach m,daemon fsm adapters core,$(BUILD)/lib/lib$(m).a)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(DAEMON_ITEST_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
+
+TEST_TARGETS += daemon-integration
+.PHONY: daemon-integration
+daemon-integration: $(BUILD)/tests/itest-daemon $(BUILD)/the0-runtime
+	@bash ci/s3-servers.sh install
+	@dir=$$(mktemp -d /tmp/the0-s3-XXXXXX); \
+	trap 'bash ci/s3-servers.sh stop "$$dir"; rm -rf "$$dir"' EXIT; \
+	bash ci/s3-servers.sh start "$$dir" || exit 1; \
+	set -a; . "$$dir/env"; set +a; \
+	echo "== $(BUILD)/tests/itest-daemon (s3rver $$S3RVER_ENDPOINT, moto $$MOTO_ENDPOINT)"; \
+	THE0_RUNTIME="$(abspath $(BUILD)/the0-runtime)" $(BUILD)/tests/itest-daemon $(CRITERION_FLAGS)

@@ -1,0 +1,265 @@
+/* itest_daemon.c: integration tests against real s3rver and moto (auth on) started by ci/s3-servers.sh:
+ * the S3 client, and the0-runtime daemon init/sync as processes (round trips, SIGKILLed sidecar). */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adapters/s3.h"
+#include "daemon/daemon.h"
+#include "daemon/tests/helpers.h"
+
+static const char *need(const char *name)
+{
+    const char *v = getenv(name);
+    cr_assert(v && *v, "%s is not set: run via `make daemon-integration` (ci/s3-servers.sh starts the servers)", name);
+    return v;
+}
+
+static s3_client *client(const char *ep, const char *ak, const char *sk)
+{
+    s3_config cfg = {.endpoint = (char *)ep, .access_key = (char *)ak, .secret_key = (char *)sk, .timeout_ms = 10000};
+    s3_client *c = NULL;
+    t0_err e = {0};
+    cr_assert_eq(s3_client_new(&cfg, &c, &e), T0_OK, "%s", e.msg);
+    return c;
+}
+
+Test(moto_auth, right_key_works_wrong_secret_is_rejected)
+{
+    const char *ep = need("MOTO_ENDPOINT"), *ak = need("MOTO_ACCESS_KEY"), *sk = need("MOTO_SECRET_KEY");
+    s3_client *c = client(ep, ak, sk);
+    t0_err e = {0};
+    cr_assert_eq(s3_ensure_bucket(c, "bot-state", &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(s3_ensure_bucket(c, "bot-state", &e), T0_OK, "second create: %s", e.msg);
+    objstore_meta m = {0};
+    objstore_meta_set(&m, "the0-sha256", "abc");
+    cr_assert_eq(s3_put(c, "bot-state", "b1/state.tar.gz", "state-bytes", 11, "application/gzip", &m, &e), T0_OK,
+                 "%s", e.msg);
+    objstore_buf b = {0};
+    objstore_meta got = {0};
+    cr_assert_eq(s3_get(c, "bot-state", "b1/state.tar.gz", &b, &got, &e), T0_OK, "%s", e.msg);
+    cr_assert_str_eq(b.data, "state-bytes");
+    cr_assert_str_eq(objstore_meta_get(&got, "the0-sha256") ? objstore_meta_get(&got, "the0-sha256") : "(none)", "abc");
+    objstore_buf_free(&b);
+    cr_assert_eq(s3_head(c, "bot-state", "b1/state.tar.gz", &got, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(got.size, 11);
+    objstore_list l;
+    cr_assert_eq(s3_list(c, "bot-state", "b1", &l, &e), T0_OK, "%s", e.msg); /* moto: no '/' in signed prefixes */
+    cr_assert_eq(l.n, 1, "listed %zu", l.n);
+    objstore_list_free(&l);
+    cr_assert_eq(s3_get(c, "bot-state", "b1/none", &b, NULL, &e), T0_ENOTFOUND);
+    cr_assert(strstr(e.msg, "NoSuchKey"), "%s", e.msg);
+    cr_assert_eq(s3_delete(c, "bot-state", "b1/state.tar.gz", &e), T0_OK, "%s", e.msg);
+    s3_client_free(c);
+
+    s3_client *bad = client(ep, ak, "definitely-not-the-secret");
+    t0_status st = s3_put(bad, "bot-state", "b1/x", "x", 1, "text/plain", NULL, &e);
+    cr_assert_eq(st, T0_EFORBIDDEN, "wrong secret: got %s (%s)", t0_status_name(st), e.msg);
+    cr_assert(strstr(e.msg, "SignatureDoesNotMatch") && strstr(e.msg, "put bot-state/b1/x"), "%s", e.msg);
+    s3_client_free(bad);
+}
+
+Test(s3rver, every_operation_with_special_keys_and_streams)
+{
+    s3_client *c = client(need("S3RVER_ENDPOINT"), "S3RVER", "S3RVER");
+    t0_err e = {0};
+    cr_assert_eq(s3_ensure_bucket(c, "custom-bots", &e), T0_OK, "%s", e.msg);
+    const char *key = "u1/my bot+x/1.0.0=~ü";
+    cr_assert_eq(s3_put(c, "custom-bots", key, "zip", 3, NULL, NULL, &e), T0_OK, "%s", e.msg);
+    objstore_list l;
+    cr_assert_eq(s3_list(c, "custom-bots", "u1/my bot+x/", &l, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(l.n, 1, "listed %zu", l.n);
+    cr_assert_str_eq(l.keys[0], key);
+    objstore_list_free(&l);
+    /* 5 MiB streamed both ways */
+    FILE *in = tmpfile();
+    for (int i = 0; i < 5 << 20; i++) fputc('a' + i % 26, in);
+    cr_assert_eq(s3_put_file(c, "custom-bots", "big", in, "application/octet-stream", NULL, &e), T0_OK, "%s", e.msg);
+    FILE *out = tmpfile();
+    objstore_meta m;
+    cr_assert_eq(s3_get_file(c, "custom-bots", "big", out, &m, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(ftell(out), 5 << 20, "got %ld bytes", ftell(out));
+    fseek(in, 0, SEEK_SET);
+    fseek(out, 0, SEEK_SET);
+    for (int i = 0; i < 5 << 20; i++) cr_assert_eq(fgetc(in), fgetc(out), "byte %d differs", i);
+    fclose(in);
+    fclose(out);
+    cr_assert_eq(s3_get(c, "no-such-bucket", "k", &(objstore_buf){0}, NULL, &e), T0_ENOTFOUND);
+    cr_assert(strstr(e.msg, "NoSuchBucket") && strstr(e.msg, "no-such-bucket/k"), "%s", e.msg);
+    s3_client_free(c);
+}
+
+/* ---- the binary as a process ---------------------------------------------------------------------------- */
+
+static void s3rver_env(void)
+{
+    setenv("MINIO_ENDPOINT", need("S3RVER_ENDPOINT"), 1);
+    setenv("MINIO_ACCESS_KEY", "S3RVER", 1);
+    setenv("MINIO_SECRET_KEY", "S3RVER", 1);
+    setenv("THE0_INIT_ATTEMPTS", "2", 1);
+    setenv("THE0_RETRY_BASE_MS", "50", 1);
+}
+
+static pid_t spawn(char *const argv[], const char *logpath)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_rc(pid_t pid)
+{
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run_init(const char *bin, const char *id, const char *d)
+{
+    char bot[600], state[600], log[600];
+    snprintf(bot, sizeof bot, "%s/bot", d);
+    snprintf(state, sizeof state, "%s/state", d);
+    snprintf(log, sizeof log, "%s/init.log", d);
+    char *argv[] = {(char *)bin, "daemon", "init", "--bot-id", (char *)id, "--code-path", bot, "--state-path", state,
+                    NULL};
+    return wait_rc(spawn(argv, log));
+}
+
+static pid_t start_sync(const char *bin, const char *id, const char *d)
+{
+    static char state[600], logs[600], done[600], log[600];
+    snprintf(state, sizeof state, "%s/state", d);
+    snprintf(logs, sizeof logs, "%s/logs", d);
+    snprintf(done, sizeof done, "%s/done", d);
+    snprintf(log, sizeof log, "%s/sync.log", d);
+    mkdir(logs, 0755);
+    char *argv[] = {(char *)bin, "daemon", "sync", "--bot-id", (char *)id, "--state-path", state, "--logs-path", logs,
+                    "--watch-done", done, "--interval", "1s", NULL};
+    return spawn(argv, log);
+}
+
+static void unique_id(char *out, size_t cap, const char *tag)
+{
+    snprintf(out, cap, "%s-%ld-%d", tag, (long)time(NULL), getpid());
+}
+
+Test(daemon_process, init_sync_podgone_init_restores_bytes_and_deletions, .timeout = 60)
+{
+    s3rver_env();
+    const char *bin = need("THE0_RUNTIME");
+    char id[64], *d = th_tmpdir(), p[700];
+    unique_id(id, sizeof id, "rt");
+    cr_assert_eq(run_init(bin, id, d), 0, "first init failed (first run must succeed)");
+    snprintf(p, sizeof p, "%s/state/.the0-state", d);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/state/.the0-state/portfolio.json", d);
+    th_write(p, "{\"btc\":1.25,\"usd\":1000}");
+    snprintf(p, sizeof p, "%s/state/.the0-state/orders.json", d);
+    th_write(p, "[1,2,3]");
+    pid_t s = start_sync(bin, id, d);
+    usleep(1500 * 1000);
+    snprintf(p, sizeof p, "%s/done", d);
+    th_write(p, "0\n");
+    cr_assert_eq(wait_rc(s), 0, "sync after the done file");
+    /* pod gone: all dirs wiped; a new pod's init restores the same bytes */
+    th_rmrf(d);
+    mkdir(d, 0755);
+    cr_assert_eq(run_init(bin, id, d), 0);
+    snprintf(p, sizeof p, "%s/state/.the0-state/portfolio.json", d);
+    char *got = th_read(p, NULL);
+    cr_assert_str_eq(got ? got : "(missing)", "{\"btc\":1.25,\"usd\":1000}");
+    free(got);
+    /* delete one file; the deletion survives the next round trip */
+    snprintf(p, sizeof p, "%s/state/.the0-state/orders.json", d);
+    unlink(p);
+    s = start_sync(bin, id, d);
+    usleep(1500 * 1000);
+    kill(s, SIGTERM);
+    cr_assert_eq(wait_rc(s), 0, "sync after SIGTERM");
+    th_rmrf(d);
+    mkdir(d, 0755);
+    cr_assert_eq(run_init(bin, id, d), 0);
+    cr_assert(!th_exists(p), "deleted orders.json came back");
+    snprintf(p, sizeof p, "%s/state/.the0-state/portfolio.json", d);
+    cr_assert(th_exists(p), "portfolio.json lost");
+    th_rmrf(d);
+    free(d);
+}
+
+Test(daemon_process, sidecar_sigkilled_mid_stream_ships_every_line_once, .timeout = 120)
+{
+    s3rver_env();
+    const char *bin = need("THE0_RUNTIME");
+    char id[64], *d = th_tmpdir(), logp[700];
+    unique_id(id, sizeof id, "kill");
+    snprintf(logp, sizeof logp, "%s/logs", d);
+    mkdir(logp, 0755);
+    snprintf(logp, sizeof logp, "%s/logs/bot.log", d);
+    pid_t writer = fork();
+    if (writer == 0) { /* the bot: 3000 numbered lines, a few ms apart */
+        for (int i = 0; i < 3000; i++) {
+            FILE *f = fopen(logp, "a");
+            fprintf(f, "line %05d\n", i);
+            fclose(f);
+            if (i % 10 == 0) usleep(8000);
+        }
+        _exit(0);
+    }
+    srand((unsigned)getpid());
+    int kills = 0;
+    for (int round = 0; round < 6; round++) {
+        pid_t s = start_sync(bin, id, d);
+        usleep((useconds_t)(250000 + rand() % 400000));
+        kill(s, SIGKILL);
+        wait_rc(s);
+        kills++;
+    }
+    cr_assert_eq(wait_rc(writer), 0);
+    char done[700];
+    snprintf(done, sizeof done, "%s/done", d);
+    pid_t s = start_sync(bin, id, d);
+    usleep(300000);
+    th_write(done, "0\n");
+    cr_assert_eq(wait_rc(s), 0);
+    /* every line exactly once in the day's object */
+    s3_client *c = client(need("S3RVER_ENDPOINT"), "S3RVER", "S3RVER");
+    char key[200];
+    dsync_logs_key(id, time(NULL), key, sizeof key);
+    objstore_buf b = {0};
+    t0_err e = {0};
+    cr_assert_eq(s3_get(c, "bot-logs", key, &b, NULL, &e), T0_OK, "%s", e.msg);
+    static int seen[3000];
+    int bad = 0;
+    for (char *line = strtok(b.data, "\n"); line; line = strtok(NULL, "\n")) {
+        char *l = strstr(line, "line ");
+        if (!l) {
+            bad++;
+            continue;
+        }
+        int n = atoi(l + 5);
+        if (n >= 0 && n < 3000) seen[n]++;
+    }
+    int missing = 0, dup = 0;
+    for (int i = 0; i < 3000; i++) missing += seen[i] == 0, dup += seen[i] > 1;
+    cr_log_info("sidecar SIGKILLed %d times; %d lines missing, %d duplicated", kills, missing, dup);
+    cr_assert_eq(missing, 0, "%d lines missing", missing);
+    cr_assert_eq(dup, 0, "%d lines duplicated", dup);
+    cr_assert_eq(bad, 0, "%d malformed records", bad);
+    objstore_buf_free(&b);
+    s3_client_free(c);
+    th_rmrf(d);
+    free(d);
+}
