@@ -1,0 +1,330 @@
+/* rtloop.c: the production event loop: timer heap, eventfd-woken inbox, signalfd (see rtloop.h). */
+#include "adapters/rtloop.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct rt_timer {
+    int64_t due; /* CLOCK_MONOTONIC ms */
+    uint64_t id; /* also the tie-breaker: ids grow in arming order */
+    loop_fn fn;
+    void *ud;
+} rt_timer;
+
+typedef struct rt_post {
+    struct rt_post *next;
+    loop_fn fn, drop;
+    void *ud;
+} rt_post;
+
+struct rtloop {
+    rt_timer *heap;
+    size_t n, cap;
+    uint64_t next_id;
+    uint64_t rng[4];
+    int evfd, sigfd;
+    rtloop_signal_fn sig_fn;
+    void *sig_ud;
+    pthread_mutex_t mu; /* guards the inbox */
+    rt_post *head, *tail;
+    unsigned nposts;
+    atomic_bool stop;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+t0_status rtloop_new(rtloop **out, t0_err *err)
+{
+    rtloop *l = calloc(1, sizeof *l);
+    if (!l) return t0_fail(err, T0_ENOMEM, "rtloop: out of memory");
+    l->sigfd = -1;
+    l->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (l->evfd < 0) {
+        int e = errno;
+        free(l);
+        t0_status st = t0_fail(err, T0_EIO, "rtloop: eventfd: %s", strerror(e));
+        if (err) err->sys_errno = e;
+        return st;
+    }
+    pthread_mutex_init(&l->mu, NULL);
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) seed = (uint64_t)mono_ms() ^ (uint64_t)getpid() << 32;
+    for (int i = 0; i < 4; i++) l->rng[i] = splitmix(&seed);
+    l->next_id = 1;
+    atomic_init(&l->stop, false);
+    *out = l;
+    return T0_OK;
+}
+
+void rtloop_destroy(rtloop *l)
+{
+    if (!l) return;
+    rt_post *p = l->head;
+    while (p) {
+        rt_post *next = p->next;
+        if (p->drop) p->drop(p->ud);
+        free(p);
+        p = next;
+    }
+    free(l->heap);
+    close(l->evfd);
+    if (l->sigfd >= 0) close(l->sigfd);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+/* ---- timer heap ------------------------------------------------------------------------------- */
+static bool before(const rt_timer *a, const rt_timer *b) { return a->due < b->due || (a->due == b->due && a->id < b->id); }
+
+static void sift_up(rtloop *l, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!before(&l->heap[i], &l->heap[p])) break;
+        rt_timer t = l->heap[i];
+        l->heap[i] = l->heap[p];
+        l->heap[p] = t;
+        i = p;
+    }
+}
+
+static void sift_down(rtloop *l, size_t i)
+{
+    for (;;) {
+        size_t a = 2 * i + 1, b = a + 1, m = i;
+        if (a < l->n && before(&l->heap[a], &l->heap[m])) m = a;
+        if (b < l->n && before(&l->heap[b], &l->heap[m])) m = b;
+        if (m == i) return;
+        rt_timer t = l->heap[i];
+        l->heap[i] = l->heap[m];
+        l->heap[m] = t;
+        i = m;
+    }
+}
+
+static void heap_remove(rtloop *l, size_t i)
+{
+    l->heap[i] = l->heap[--l->n];
+    if (i < l->n) {
+        sift_down(l, i);
+        sift_up(l, i);
+    }
+}
+
+uint64_t rtloop_timer(rtloop *l, int64_t delay_ms, loop_fn fn, void *ud)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        rt_timer *h = realloc(l->heap, cap * sizeof *h);
+        if (!h) return 0;
+        l->heap = h;
+        l->cap = cap;
+    }
+    uint64_t id = l->next_id++;
+    l->heap[l->n] = (rt_timer){mono_ms() + (delay_ms > 0 ? delay_ms : 0), id, fn, ud};
+    sift_up(l, l->n++);
+    return id;
+}
+
+void rtloop_cancel(rtloop *l, uint64_t id)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->heap[i].id == id) {
+            heap_remove(l, i);
+            return;
+        }
+}
+
+unsigned rtloop_timers(const rtloop *l) { return (unsigned)l->n; }
+
+int64_t rtloop_now_ms(rtloop *l)
+{
+    (void)l;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t rtloop_rand(rtloop *l)
+{
+    uint64_t *s = l->rng;
+    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return r;
+}
+
+/* ---- inbox ------------------------------------------------------------------------------------ */
+static void wake(rtloop *l)
+{
+    uint64_t one = 1;
+    ssize_t w = write(l->evfd, &one, sizeof one);
+    (void)w; /* EAGAIN means the counter is already non-zero: the loop wakes anyway */
+}
+
+t0_status rtloop_post(rtloop *l, loop_fn fn, loop_fn drop, void *ud)
+{
+    rt_post *p = malloc(sizeof *p);
+    if (!p) return T0_ENOMEM;
+    *p = (rt_post){NULL, fn, drop, ud};
+    pthread_mutex_lock(&l->mu);
+    if (l->tail)
+        l->tail->next = p;
+    else
+        l->head = p;
+    l->tail = p;
+    l->nposts++;
+    pthread_mutex_unlock(&l->mu);
+    wake(l);
+    return T0_OK;
+}
+
+unsigned rtloop_pending_posts(rtloop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    unsigned n = l->nposts;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+void rtloop_stop(rtloop *l)
+{
+    atomic_store(&l->stop, true);
+    wake(l);
+}
+
+t0_status rtloop_on_signals(rtloop *l, rtloop_signal_fn fn, void *ud, t0_err *err)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return t0_fail(err, T0_EIO, "rtloop: cannot block signals");
+    int fd = signalfd(l->sigfd, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0) {
+        int e = errno;
+        t0_status st = t0_fail(err, T0_EIO, "rtloop: signalfd: %s", strerror(e));
+        if (err) err->sys_errno = e;
+        return st;
+    }
+    l->sigfd = fd;
+    l->sig_fn = fn;
+    l->sig_ud = ud;
+    return T0_OK;
+}
+
+/* ---- run -------------------------------------------------------------------------------------- */
+static bool take_stop(rtloop *l) { return atomic_exchange(&l->stop, false); }
+
+/* run_posts: run what was in the inbox when we looked (work posted meanwhile waits for the next round,
+ * so a callback that posts cannot starve timers). Returns false when a stop was requested. */
+static bool run_posts(rtloop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    rt_post *p = l->head;
+    l->head = l->tail = NULL;
+    pthread_mutex_unlock(&l->mu);
+    while (p) {
+        rt_post *next = p->next;
+        pthread_mutex_lock(&l->mu);
+        l->nposts--;
+        pthread_mutex_unlock(&l->mu);
+        p->fn(p->ud);
+        free(p);
+        p = next;
+        if (atomic_load(&l->stop) && p) {
+            /* put the rest back in front, in order */
+            rt_post *last = p;
+            while (last->next) last = last->next;
+            pthread_mutex_lock(&l->mu);
+            last->next = l->head;
+            if (!l->head) l->tail = last;
+            l->head = p;
+            pthread_mutex_unlock(&l->mu);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void run_signals(rtloop *l)
+{
+    struct signalfd_siginfo si;
+    while (l->sigfd >= 0 && read(l->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+        if (l->sig_fn) l->sig_fn(l->sig_ud, (int)si.ssi_signo);
+}
+
+bool rtloop_run(rtloop *l, int64_t max_ms)
+{
+    int64_t deadline = max_ms < 0 ? INT64_MAX : mono_ms() + max_ms;
+    for (;;) {
+        if (take_stop(l)) return true;
+        int64_t now = mono_ms();
+        /* timers due now, in order; timers armed by these callbacks for "now" also run */
+        while (l->n && l->heap[0].due <= now) {
+            rt_timer t = l->heap[0];
+            heap_remove(l, 0);
+            t.fn(t.ud);
+            if (atomic_load(&l->stop)) break;
+        }
+        if (take_stop(l)) return true;
+        if (!run_posts(l)) continue;
+        now = mono_ms();
+        if (now >= deadline) return false;
+        int64_t wait = deadline - now;
+        if (l->n && l->heap[0].due - now < wait) wait = l->heap[0].due - now;
+        if (wait < 0) wait = 0;
+        if (wait > 60000) wait = 60000;
+        pthread_mutex_lock(&l->mu);
+        bool have = l->head != NULL;
+        pthread_mutex_unlock(&l->mu);
+        if (have) continue;
+        struct pollfd pf[2] = {{l->evfd, POLLIN, 0}, {l->sigfd, POLLIN, 0}};
+        int r = poll(pf, l->sigfd >= 0 ? 2 : 1, (int)wait);
+        if (r > 0) {
+            uint64_t v;
+            if (pf[0].revents & POLLIN) {
+                ssize_t rd = read(l->evfd, &v, sizeof v);
+                (void)rd;
+            }
+            if (l->sigfd >= 0 && (pf[1].revents & POLLIN)) run_signals(l);
+        }
+    }
+}
+
+/* ---- port ------------------------------------------------------------------------------------- */
+static int64_t p_now(void *ctx) { return rtloop_now_ms(ctx); }
+static uint64_t p_timer(void *ctx, int64_t d, loop_fn fn, void *ud) { return rtloop_timer(ctx, d, fn, ud); }
+static void p_cancel(void *ctx, uint64_t id) { rtloop_cancel(ctx, id); }
+static uint64_t p_rand(void *ctx) { return rtloop_rand(ctx); }
+
+loop_port rtloop_port(rtloop *l) { return (loop_port){l, p_now, p_timer, p_cancel, p_rand}; }
