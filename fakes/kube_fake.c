@@ -1,0 +1,1784 @@
+/* kube_fake.c: the in-process Kubernetes API server of the simulator (see kube_fake.h for the semantics). */
+#include "fakes/kube_fake.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controllers/cronexpr.h"
+#include "controllers/names.h"
+#include "core/log.h"
+#include "sim/map.h"
+
+#define COMP "kube-fake"
+
+static const char *const kind_singular[KUBE__KINDS] = {"pod", "cronjob", "job", "lease", "event"};
+static const char *const kind_display[KUBE__KINDS] = {"Pod", "CronJob.batch", "Job.batch", "Lease.coordination.k8s.io",
+                                                      "Event"};
+static const char *const kind_api[KUBE__KINDS] = {"v1", "batch/v1", "batch/v1", "coordination.k8s.io/v1", "v1"};
+
+/* ---- objects and indexes ---------------------------------------------------------------------- */
+struct kobj;
+typedef struct ibucket {
+    struct inode *head;
+    size_t n;
+} ibucket;
+typedef struct inode {
+    struct inode *prev, *next;
+    struct kobj *o;
+    ibucket *b;
+} inode;
+
+typedef struct kobj {
+    kube_kind kind;
+    char *key;  /* "ns/name" */
+    char *ns, *name, *uid;
+    cJSON *obj; /* as stored; owned */
+    inode *nodes;
+    size_t nnodes;
+    bool pod_terminating; /* graceful pod deletion handed to the kubelet */
+} kobj;
+
+/* A change, shared by the history ring and watcher queues (refcounted). */
+typedef struct wevent {
+    int refs;
+    kube_watch_type type;
+    kube_kind kind;
+    uint64_t rv;
+    cJSON *obj;        /* the object after the change (DELETED: its last state) */
+    cJSON *old_labels; /* labels before the change (MODIFIED), or NULL */
+    char *ns;
+} wevent;
+
+typedef struct qent {
+    wevent *e; /* NULL for GONE/CLOSED */
+    kube_watch_type type;
+} qent;
+
+struct kube_watch {
+    kfake *k;
+    kube_kind kind;
+    char *ns; /* NULL = all */
+    kfake_selector *sel;
+    kube_watch_fn fn;
+    void *ud;
+    qent *q;
+    size_t qhead, qlen, qcap;
+    uint64_t timer;
+    bool closed, dead, delivering, faults;
+    struct kube_watch *next, *prev;
+};
+
+typedef struct port_ctx {
+    kfake *k;
+    bool faults;
+} port_ctx;
+
+struct kfake {
+    sim_loop *loop;
+    sim_faults *faults;
+    kfake_opts opts;
+    uint64_t rv, uid_counter;
+    sim_map objs[KUBE__KINDS]; /* "ns/name" -> kobj */
+    sim_map by_uid;            /* uid -> kobj */
+    sim_map index;             /* "k|<kind>|key=value" / "o|<uid>" -> ibucket */
+    wevent **hist[KUBE__KINDS];
+    size_t hist_head[KUBE__KINDS], hist_len[KUBE__KINDS];
+    uint64_t evicted_rv[KUBE__KINDS];
+    kube_watch *watchers[KUBE__KINDS];
+    sim_map stale; /* "<kind>|ns|selector" -> cJSON list last served */
+    char **gc_queue;
+    size_t gc_len, gc_cap;
+    uint64_t gc_timer;
+    port_ctx client, system;
+    kfake_observer_fn observer;
+    void *observer_ud;
+};
+
+/* ---- small helpers ---------------------------------------------------------------------------- */
+const char *kfake_str(const cJSON *obj, const char *path)
+{
+    char part[128];
+    const cJSON *cur = obj;
+    while (cur && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (n >= sizeof part) return NULL;
+        memcpy(part, path, n);
+        part[n] = '\0';
+        cur = cJSON_GetObjectItemCaseSensitive(cur, part);
+        path += n + (dot ? 1 : 0);
+    }
+    return cJSON_IsString(cur) ? cur->valuestring : NULL;
+}
+
+static cJSON *obj_at(cJSON *o, const char *name)
+{
+    cJSON *c = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (cJSON_IsObject(c)) return c;
+    if (c) cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+    return cJSON_AddObjectToObject(o, name);
+}
+
+static void set_str(cJSON *o, const char *name, const char *v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+    cJSON_AddStringToObject(o, name, v);
+}
+
+static void set_num(cJSON *o, const char *name, double v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+    cJSON_AddNumberToObject(o, name, v);
+}
+
+static t0_status http_fail(t0_err *err, t0_status st, int http, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static t0_status http_fail(t0_err *err, t0_status st, int http, const char *fmt, ...)
+{
+    if (!err) return st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->code = st;
+    err->http_status = http;
+    err->retry_after_ms = 0;
+    return st;
+}
+
+static void rv_str(uint64_t rv, char *b, size_t cap) { snprintf(b, cap, "%llu", (unsigned long long)rv); }
+
+static bool parse_rv(const char *s, uint64_t *out)
+{
+    if (!s || !*s) return false;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end) return false;
+    *out = v;
+    return true;
+}
+
+static char *now_str(kfake *k, char *b, size_t cap) { return sim_format_rfc3339(sim_loop_now(k->loop), b, cap); }
+
+/* ---- label selectors -------------------------------------------------------------------------- */
+enum sel_op { SEL_EQ, SEL_NEQ, SEL_IN, SEL_NOTIN, SEL_EXISTS, SEL_NOTEXISTS };
+typedef struct sel_req {
+    enum sel_op op;
+    char *key;
+    char **vals;
+    size_t nvals;
+} sel_req;
+struct kfake_selector {
+    sel_req *reqs;
+    size_t n;
+};
+
+void kfake_selector_free(kfake_selector *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->reqs[i].key);
+        for (size_t j = 0; j < s->reqs[i].nvals; j++) free(s->reqs[i].vals[j]);
+        free(s->reqs[i].vals);
+    }
+    free(s->reqs);
+    free(s);
+}
+
+static bool is_key_char(char c) { return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.' || c == '/'; }
+
+/* label_key_ok / label_value_ok: the API server's syntax rules; on failure MSG says why. */
+static bool name_part_ok(const char *s, size_t n, char *msg, size_t cap)
+{
+    if (n == 0 || n > 63) {
+        snprintf(msg, cap, "name part must be no more than 63 characters and non-empty");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool alnum = isalnum((unsigned char)c) && (unsigned char)c < 128;
+        if (!alnum && c != '-' && c != '_' && c != '.') goto bad;
+        if ((i == 0 || i == n - 1) && !alnum) goto bad;
+    }
+    return true;
+bad:
+    snprintf(msg, cap,
+             "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+             "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+             "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
+    return false;
+}
+
+static bool subdomain_ok(const char *s, size_t n, size_t max, char *msg, size_t cap)
+{
+    if (n > max) {
+        snprintf(msg, cap, "must be no more than %zu characters", max);
+        return false;
+    }
+    bool ok = n > 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = s[i];
+        bool an = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!an && c != '-' && c != '.') ok = false;
+        bool edge = i == 0 || i == n - 1 || s[i - 1] == '.' || s[i + 1] == '.';
+        if (edge && !an) ok = false;
+    }
+    if (!ok)
+        snprintf(msg, cap,
+                 "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
+                 "must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+                 "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+    return ok;
+}
+
+static bool label_key_ok(const char *k, char *msg, size_t cap)
+{
+    const char *slash = strchr(k, '/');
+    if (slash) {
+        if (!subdomain_ok(k, (size_t)(slash - k), 253, msg, cap)) {
+            char tmp[400];
+            snprintf(tmp, sizeof tmp, "prefix part %s", msg);
+            snprintf(msg, cap, "%s", tmp);
+            return false;
+        }
+        k = slash + 1;
+    }
+    return name_part_ok(k, strlen(k), msg, cap);
+}
+
+static bool label_value_ok(const char *v, char *msg, size_t cap)
+{
+    size_t n = strlen(v);
+    if (n > 63) {
+        snprintf(msg, cap, "must be no more than 63 characters");
+        return false;
+    }
+    if (n == 0) return true;
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        bool alnum = isalnum((unsigned char)c) && (unsigned char)c < 128;
+        if ((!alnum && c != '-' && c != '_' && c != '.') || ((i == 0 || i == n - 1) && !alnum)) {
+            snprintf(msg, cap,
+                     "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+                     "and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
+                     "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')");
+            return false;
+        }
+    }
+    return true;
+}
+
+static void skip_ws(const char **p)
+{
+    while (isspace((unsigned char)**p)) (*p)++;
+}
+
+static char *take_word(const char **p)
+{
+    skip_ws(p);
+    const char *s = *p;
+    while (**p && is_key_char(**p)) (*p)++;
+    if (*p == s) return NULL;
+    return strndup(s, (size_t)(*p - s));
+}
+
+static t0_status push_val(sel_req *r, char *v)
+{
+    char **nv = realloc(r->vals, (r->nvals + 1) * sizeof *nv);
+    if (!nv) {
+        free(v);
+        return T0_ENOMEM;
+    }
+    r->vals = nv;
+    r->vals[r->nvals++] = v;
+    return T0_OK;
+}
+
+t0_status kfake_selector_parse(const char *s, kfake_selector **out, t0_err *err)
+{
+    kfake_selector *sel = calloc(1, sizeof *sel);
+    if (!sel) return t0_fail(err, T0_ENOMEM, "selector: out of memory");
+    const char *p = s ? s : "";
+    char msg[400];
+    skip_ws(&p);
+    while (*p) {
+        sel_req *nr = realloc(sel->reqs, (sel->n + 1) * sizeof *nr);
+        if (!nr) goto nomem;
+        sel->reqs = nr;
+        sel_req *r = &sel->reqs[sel->n];
+        memset(r, 0, sizeof *r);
+        sel->n++;
+        bool neg = false;
+        skip_ws(&p);
+        if (*p == '!') {
+            neg = true;
+            p++;
+        }
+        r->key = take_word(&p);
+        if (!r->key) goto bad;
+        if (!label_key_ok(r->key, msg, sizeof msg)) goto badkey;
+        skip_ws(&p);
+        if (neg) {
+            r->op = SEL_NOTEXISTS;
+        } else if (*p == ',' || !*p) {
+            r->op = SEL_EXISTS;
+        } else if (p[0] == '=' || (p[0] == '!' && p[1] == '=')) {
+            r->op = p[0] == '!' ? SEL_NEQ : SEL_EQ;
+            p += (p[0] == '!' || p[1] == '=') ? 2 : 1;
+            skip_ws(&p);
+            const char *vs = p;
+            while (*p && !isspace((unsigned char)*p) && *p != ',') p++;
+            char *v = strndup(vs, (size_t)(p - vs));
+            if (!v || push_val(r, v) != T0_OK) goto nomem;
+            if (!label_value_ok(r->vals[0], msg, sizeof msg)) goto badval;
+        } else if (!strncmp(p, "in", 2) || !strncmp(p, "notin", 5)) {
+            r->op = p[0] == 'i' ? SEL_IN : SEL_NOTIN;
+            p += r->op == SEL_IN ? 2 : 5;
+            skip_ws(&p);
+            if (*p != '(') goto bad;
+            p++;
+            for (;;) {
+                skip_ws(&p);
+                const char *vs = p;
+                while (*p && !isspace((unsigned char)*p) && *p != ',' && *p != ')') p++;
+                char *v = strndup(vs, (size_t)(p - vs));
+                if (!v || push_val(r, v) != T0_OK) goto nomem;
+                if (!label_value_ok(v, msg, sizeof msg)) goto badval;
+                skip_ws(&p);
+                if (*p == ',') {
+                    p++;
+                    continue;
+                }
+                if (*p == ')') {
+                    p++;
+                    break;
+                }
+                goto bad;
+            }
+        } else
+            goto bad;
+        skip_ws(&p);
+        if (*p == ',') {
+            p++;
+            skip_ws(&p);
+            if (!*p) goto bad;
+        } else if (*p)
+            goto bad;
+    }
+    *out = sel;
+    return T0_OK;
+nomem:
+    kfake_selector_free(sel);
+    return t0_fail(err, T0_ENOMEM, "selector: out of memory");
+bad:
+    kfake_selector_free(sel);
+    return t0_fail(err, T0_EINVAL, "unable to parse requirement: found '%s', expected: in, notin, =, ==, !=, (, ), ','",
+                   p);
+badkey:
+badval : {
+    t0_status st = t0_fail(err, T0_EINVAL, "unable to parse requirement: invalid label %s: %s",
+                           sel->reqs[sel->n - 1].key ? "key or value" : "key", msg);
+    kfake_selector_free(sel);
+    return st;
+}
+}
+
+bool kfake_selector_matches(const kfake_selector *sel, const cJSON *labels)
+{
+    if (!sel) return true;
+    for (size_t i = 0; i < sel->n; i++) {
+        const sel_req *r = &sel->reqs[i];
+        const cJSON *l = labels ? cJSON_GetObjectItemCaseSensitive(labels, r->key) : NULL;
+        const char *v = cJSON_IsString(l) ? l->valuestring : NULL;
+        bool in = false;
+        for (size_t j = 0; v && j < r->nvals; j++)
+            if (!strcmp(v, r->vals[j])) in = true;
+        switch (r->op) {
+        case SEL_EQ:
+        case SEL_IN:
+            if (!in) return false;
+            break;
+        case SEL_NEQ:
+        case SEL_NOTIN:
+            if (in) return false;
+            break;
+        case SEL_EXISTS:
+            if (!v) return false;
+            break;
+        case SEL_NOTEXISTS:
+            if (v) return false;
+            break;
+        }
+    }
+    return true;
+}
+
+/* ---- indexes ---------------------------------------------------------------------------------- */
+static ibucket *bucket_get(kfake *k, const char *key, bool create)
+{
+    ibucket *b = sim_map_get(&k->index, key);
+    if (b || !create) return b;
+    b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    if (sim_map_put(&k->index, key, b, NULL) != T0_OK) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+static void label_index_key(kube_kind kind, const char *key, const char *val, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "k|%d|%s=%s", (int)kind, key, val);
+}
+
+static void owner_index_key(const char *uid, char *buf, size_t cap) { snprintf(buf, cap, "o|%s", uid); }
+
+static void unindex(kfake *k, kobj *o)
+{
+    (void)k;
+    for (size_t i = 0; i < o->nnodes; i++) {
+        inode *n = &o->nodes[i];
+        if (!n->b) continue;
+        if (n->prev)
+            n->prev->next = n->next;
+        else
+            n->b->head = n->next;
+        if (n->next) n->next->prev = n->prev;
+        n->b->n--;
+    }
+    free(o->nodes);
+    o->nodes = NULL;
+    o->nnodes = 0;
+}
+
+static t0_status index_obj(kfake *k, kobj *o)
+{
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(o->obj, "metadata");
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(md, "labels");
+    const cJSON *owners = cJSON_GetObjectItemCaseSensitive(md, "ownerReferences");
+    size_t n = (size_t)cJSON_GetArraySize(labels) + (size_t)cJSON_GetArraySize(owners);
+    if (!n) return T0_OK;
+    o->nodes = calloc(n, sizeof *o->nodes);
+    if (!o->nodes) return T0_ENOMEM;
+    char key[700];
+    const cJSON *it;
+    size_t i = 0;
+    cJSON_ArrayForEach(it, labels)
+    {
+        if (!cJSON_IsString(it)) continue;
+        label_index_key(o->kind, it->string, it->valuestring, key, sizeof key);
+        ibucket *b = bucket_get(k, key, true);
+        if (!b) return T0_ENOMEM;
+        inode *nd = &o->nodes[i++];
+        nd->o = o;
+        nd->b = b;
+        nd->next = b->head;
+        if (b->head) b->head->prev = nd;
+        b->head = nd;
+        b->n++;
+    }
+    cJSON_ArrayForEach(it, owners)
+    {
+        const char *uid = kfake_str(it, "uid");
+        if (!uid) continue;
+        owner_index_key(uid, key, sizeof key);
+        ibucket *b = bucket_get(k, key, true);
+        if (!b) return T0_ENOMEM;
+        inode *nd = &o->nodes[i++];
+        nd->o = o;
+        nd->b = b;
+        nd->next = b->head;
+        if (b->head) b->head->prev = nd;
+        b->head = nd;
+        b->n++;
+    }
+    o->nnodes = i;
+    return T0_OK;
+}
+
+static size_t dependents(kfake *k, const char *uid, kobj ***out)
+{
+    char key[300];
+    owner_index_key(uid, key, sizeof key);
+    ibucket *b = bucket_get(k, key, false);
+    *out = NULL;
+    if (!b || !b->n) return 0;
+    kobj **v = malloc(b->n * sizeof *v);
+    if (!v) return 0;
+    size_t n = 0;
+    for (inode *nd = b->head; nd; nd = nd->next) v[n++] = nd->o;
+    *out = v;
+    return n;
+}
+
+static size_t dependents_count(kfake *k, const char *uid)
+{
+    char key[300];
+    owner_index_key(uid, key, sizeof key);
+    ibucket *b = bucket_get(k, key, false);
+    return b ? b->n : 0;
+}
+
+/* ---- watch events ----------------------------------------------------------------------------- */
+static void wevent_unref(wevent *e)
+{
+    if (!e || --e->refs > 0) return;
+    cJSON_Delete(e->obj);
+    cJSON_Delete(e->old_labels);
+    free(e->ns);
+    free(e);
+}
+
+static void watch_deliver(void *ud);
+
+static void watch_arm(kube_watch *w, int64_t delay)
+{
+    if (!w->timer) w->timer = sim_loop_timer(w->k->loop, delay, watch_deliver, w);
+}
+
+static bool watch_push(kube_watch *w, wevent *e, kube_watch_type type)
+{
+    if (w->qhead + w->qlen == w->qcap) {
+        if (w->qhead > 0) {
+            memmove(w->q, w->q + w->qhead, w->qlen * sizeof *w->q);
+            w->qhead = 0;
+        }
+        if (w->qlen == w->qcap) {
+            size_t nc = w->qcap ? w->qcap * 2 : 16;
+            qent *nq = realloc(w->q, nc * sizeof *nq);
+            if (!nq) return false;
+            w->q = nq;
+            w->qcap = nc;
+        }
+    }
+    w->q[w->qhead + w->qlen++] = (qent){e, type};
+    if (e) e->refs++;
+    watch_arm(w, w->k->opts.watch_delay_ms);
+    return true;
+}
+
+/* What watcher W sees of E: ADDED/MODIFIED/DELETED, or -1 for nothing (label filtering semantics). */
+static int watch_view(const kube_watch *w, const wevent *e)
+{
+    if (w->closed || w->dead || e->kind != w->kind) return -1;
+    if (w->ns && *w->ns && strcmp(w->ns, e->ns)) return -1;
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e->obj, "metadata"), "labels");
+    bool now = kfake_selector_matches(w->sel, labels);
+    if (e->type != KUBE_WATCH_MODIFIED) return now ? (int)e->type : -1;
+    bool before = kfake_selector_matches(w->sel, e->old_labels);
+    if (now && before) return KUBE_WATCH_MODIFIED;
+    if (now) return KUBE_WATCH_ADDED;
+    if (before) return KUBE_WATCH_DELETED;
+    return -1;
+}
+
+static void hist_push(kfake *k, wevent *e)
+{
+    kube_kind kd = e->kind;
+    size_t cap = (size_t)k->opts.watch_history;
+    if (k->hist_len[kd] == cap) {
+        wevent *old = k->hist[kd][k->hist_head[kd]];
+        if (old->rv > k->evicted_rv[kd]) k->evicted_rv[kd] = old->rv;
+        wevent_unref(old);
+        k->hist[kd][k->hist_head[kd]] = e;
+        k->hist_head[kd] = (k->hist_head[kd] + 1) % cap;
+    } else {
+        k->hist[kd][(k->hist_head[kd] + k->hist_len[kd]) % cap] = e;
+        k->hist_len[kd]++;
+    }
+}
+
+/* emit: record a change of O (already stored) and queue it for watchers. OLD_LABELS is borrowed. */
+static void emit(kfake *k, kube_watch_type type, kobj *o, const cJSON *old_labels)
+{
+    if (k->observer) k->observer(k->observer_ud, type, o->kind, o->obj);
+    wevent *e = calloc(1, sizeof *e);
+    if (!e) return;
+    e->refs = 1;
+    e->type = type;
+    e->kind = o->kind;
+    e->rv = k->rv;
+    e->obj = cJSON_Duplicate(o->obj, 1);
+    e->old_labels = old_labels ? cJSON_Duplicate(old_labels, 1) : NULL;
+    e->ns = strdup(o->ns);
+    if (!e->obj || !e->ns) {
+        wevent_unref(e);
+        return;
+    }
+    for (kube_watch *w = k->watchers[o->kind]; w; w = w->next) {
+        int t = watch_view(w, e);
+        if (t >= 0) watch_push(w, e, (kube_watch_type)t);
+    }
+    hist_push(k, e);
+}
+
+static void watch_free(kube_watch *w)
+{
+    kfake *k = w->k;
+    if (w->timer) sim_loop_cancel(k->loop, w->timer);
+    for (size_t i = 0; i < w->qlen; i++) wevent_unref(w->q[w->qhead + i].e);
+    free(w->q);
+    if (w->prev)
+        w->prev->next = w->next;
+    else if (k->watchers[w->kind] == w)
+        k->watchers[w->kind] = w->next;
+    if (w->next) w->next->prev = w->prev;
+    kfake_selector_free(w->sel);
+    free(w->ns);
+    free(w);
+}
+
+static void watch_deliver(void *ud)
+{
+    kube_watch *w = ud;
+    w->timer = 0;
+    w->delivering = true;
+    while (w->qlen && !w->dead) {
+        qent q = w->q[w->qhead];
+        if (q.e && w->faults && !w->closed) {
+            sim_fault_hit hit;
+            if (sim_faults_check(w->k->faults, "kube/watch", &hit)) {
+                if (hit.kind == SIM_FAULT_LATENCY) {
+                    w->timer = sim_loop_timer(w->k->loop, hit.ms, watch_deliver, w);
+                    break;
+                }
+                if (hit.kind == SIM_FAULT_DROP) {
+                    w->qhead++, w->qlen--;
+                    wevent_unref(q.e);
+                    continue;
+                }
+                if (hit.kind == SIM_FAULT_GONE || hit.kind == SIM_FAULT_CLOSE || hit.kind == SIM_FAULT_ERROR) {
+                    /* the stream breaks here: nothing queued is delivered */
+                    for (size_t i = 0; i < w->qlen; i++) wevent_unref(w->q[w->qhead + i].e);
+                    w->qhead = w->qlen = 0;
+                    w->closed = true;
+                    w->fn(w->ud, hit.kind == SIM_FAULT_CLOSE ? KUBE_WATCH_CLOSED : KUBE_WATCH_GONE, NULL);
+                    break;
+                }
+                if (hit.kind == SIM_FAULT_DUPLICATE) w->fn(w->ud, q.type, q.e->obj);
+                if (w->dead) break;
+            }
+        }
+        w->qhead++, w->qlen--;
+        if (!q.e) {
+            w->closed = true;
+            w->fn(w->ud, q.type, NULL);
+        } else if (!w->closed) {
+            w->fn(w->ud, q.type, q.e->obj);
+        }
+        wevent_unref(q.e);
+    }
+    if (!w->qlen) w->qhead = 0;
+    w->delivering = false;
+    if (w->dead) watch_free(w);
+}
+
+/* ---- object lifecycle ------------------------------------------------------------------------- */
+static void kobj_free(kobj *o)
+{
+    if (!o) return;
+    free(o->nodes);
+    cJSON_Delete(o->obj);
+    free(o->key);
+    free(o->ns);
+    free(o->name);
+    free(o->uid);
+    free(o);
+}
+
+static void gc_enqueue(kfake *k, const char *uid);
+
+static bool has_finalizers(const kobj *o)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->obj, "metadata"), "finalizers");
+    return cJSON_GetArraySize(f) > 0;
+}
+
+static void remove_finalizer(cJSON *obj, const char *name)
+{
+    cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers");
+    for (int i = cJSON_GetArraySize(f) - 1; i >= 0; i--) {
+        cJSON *it = cJSON_GetArrayItem(f, i);
+        if (cJSON_IsString(it) && !strcmp(it->valuestring, name)) cJSON_DeleteItemFromArray(f, i);
+    }
+    if (f && cJSON_GetArraySize(f) == 0) cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers");
+}
+
+static void bump_rv(kfake *k, kobj *o)
+{
+    char b[32];
+    rv_str(++k->rv, b, sizeof b);
+    set_str(obj_at(o->obj, "metadata"), "resourceVersion", b);
+}
+
+static void check_foreground_owner(kfake *k, const char *uid);
+
+/* remove_now: the object leaves the store: DELETED event, free, then owners and dependents react. */
+static void remove_now(kfake *k, kobj *o)
+{
+    sim_map_remove(&k->objs[o->kind], o->key);
+    sim_map_remove(&k->by_uid, o->uid);
+    unindex(k, o);
+    bump_rv(k, o);
+    emit(k, KUBE_WATCH_DELETED, o, NULL);
+    /* owners waiting in foreground deletion may now be complete; dependents become garbage */
+    const cJSON *owners =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->obj, "metadata"), "ownerReferences");
+    size_t no = (size_t)cJSON_GetArraySize(owners);
+    char **ouids = no ? calloc(no, sizeof *ouids) : NULL;
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, owners)
+    {
+        const char *u = kfake_str(it, "uid");
+        if (u && ouids) ouids[i++] = strdup(u);
+    }
+    if (dependents_count(k, o->uid)) gc_enqueue(k, o->uid);
+    kobj_free(o);
+    for (size_t j = 0; j < i; j++) {
+        if (ouids[j]) check_foreground_owner(k, ouids[j]);
+        free(ouids[j]);
+    }
+    free(ouids);
+}
+
+/* An owner in foreground deletion is removed once its last dependent is gone. */
+static void check_foreground_owner(kfake *k, const char *uid)
+{
+    kobj *o = sim_map_get(&k->by_uid, uid);
+    if (!o || dependents_count(k, uid)) return;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->obj, "metadata"), "finalizers");
+    bool fg = false;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, f) if (cJSON_IsString(it) && !strcmp(it->valuestring, "foregroundDeletion")) fg = true;
+    if (!fg) return;
+    remove_finalizer(o->obj, "foregroundDeletion");
+    if (has_finalizers(o)) {
+        bump_rv(k, o);
+        emit(k, KUBE_WATCH_MODIFIED, o, NULL);
+        return;
+    }
+    if (o->pod_terminating) return; /* the kubelet finishes it */
+    remove_now(k, o);
+}
+
+static t0_status delete_obj(kfake *k, kobj *o, kube_propagation prop, int64_t grace, t0_err *err);
+
+static void gc_run(void *ud)
+{
+    kfake *k = ud;
+    k->gc_timer = 0;
+    /* take the queue: deletions below may enqueue more (handled in a later turn) */
+    char **q = k->gc_queue;
+    size_t n = k->gc_len;
+    k->gc_queue = NULL;
+    k->gc_len = k->gc_cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sim_map_get(&k->by_uid, q[i])) { /* the owner exists again?? (uids are unique: it never does) */
+            free(q[i]);
+            continue;
+        }
+        kobj **deps;
+        size_t nd = dependents(k, q[i], &deps);
+        /* Collect uids first: deleting one may free others. */
+        char **duids = nd ? calloc(nd, sizeof *duids) : NULL;
+        for (size_t j = 0; duids && j < nd; j++) duids[j] = strdup(deps[j]->uid);
+        free(deps);
+        for (size_t j = 0; duids && j < nd; j++) {
+            kobj *d = duids[j] ? sim_map_get(&k->by_uid, duids[j]) : NULL;
+            if (!d) {
+                free(duids[j]);
+                continue;
+            }
+            /* collected only when every owner is gone */
+            bool owner_alive = false;
+            const cJSON *it;
+            cJSON_ArrayForEach(it,
+                               cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d->obj, "metadata"),
+                                                                "ownerReferences"))
+            {
+                const char *u = kfake_str(it, "uid");
+                if (u && sim_map_get(&k->by_uid, u)) owner_alive = true;
+            }
+            if (!owner_alive && !kfake_str(d->obj, "metadata.deletionTimestamp"))
+                delete_obj(k, d, KUBE_PROP_BACKGROUND, -1, NULL);
+            free(duids[j]);
+        }
+        free(duids);
+        free(q[i]);
+    }
+    free(q);
+}
+
+static void gc_enqueue(kfake *k, const char *uid)
+{
+    if (k->gc_len == k->gc_cap) {
+        size_t nc = k->gc_cap ? k->gc_cap * 2 : 16;
+        char **nq = realloc(k->gc_queue, nc * sizeof *nq);
+        if (!nq) return;
+        k->gc_queue = nq;
+        k->gc_cap = nc;
+    }
+    char *u = strdup(uid);
+    if (!u) return;
+    k->gc_queue[k->gc_len++] = u;
+    if (!k->gc_timer) k->gc_timer = sim_loop_timer(k->loop, 0, gc_run, k);
+}
+
+static int64_t pod_grace(const kfake *k, const kobj *o, int64_t grace)
+{
+    if (grace >= 0) return grace;
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->obj, "spec"),
+                                                      "terminationGracePeriodSeconds");
+    return cJSON_IsNumber(g) ? (int64_t)g->valuedouble : k->opts.default_grace_s;
+}
+
+static void mark_deleting(kfake *k, kobj *o, int64_t grace_s)
+{
+    cJSON *md = obj_at(o->obj, "metadata");
+    char ts[32];
+    set_str(md, "deletionTimestamp", sim_format_rfc3339(sim_loop_now(k->loop) + grace_s * 1000, ts, sizeof ts));
+    set_num(md, "deletionGracePeriodSeconds", (double)grace_s);
+}
+
+static t0_status delete_obj(kfake *k, kobj *o, kube_propagation prop, int64_t grace, t0_err *err)
+{
+    (void)err;
+    if (prop == KUBE_PROP_DEFAULT) prop = o->kind == KUBE_JOB ? KUBE_PROP_ORPHAN : KUBE_PROP_BACKGROUND;
+    bool deleting = kfake_str(o->obj, "metadata.deletionTimestamp") != NULL;
+    if (o->kind == KUBE_POD) {
+        int64_t g = pod_grace(k, o, grace);
+        const char *phase = kfake_str(o->obj, "status.phase");
+        bool bound = kfake_str(o->obj, "spec.nodeName") != NULL;
+        bool ended = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
+        if (deleting && g != 0) return T0_OK; /* already terminating */
+        if (!bound || ended || g == 0) {
+            if (has_finalizers(o)) {
+                if (!deleting) {
+                    mark_deleting(k, o, 0);
+                    bump_rv(k, o);
+                    emit(k, KUBE_WATCH_MODIFIED, o, NULL);
+                }
+                return T0_OK;
+            }
+            remove_now(k, o);
+            return T0_OK;
+        }
+        mark_deleting(k, o, g);
+        o->pod_terminating = true;
+        bump_rv(k, o);
+        emit(k, KUBE_WATCH_MODIFIED, o, NULL);
+        return T0_OK;
+    }
+    if (deleting) return T0_OK;
+    if (prop == KUBE_PROP_ORPHAN) {
+        kobj **deps;
+        size_t nd = dependents(k, o->uid, &deps);
+        char *uid = strdup(o->uid);
+        for (size_t i = 0; i < nd && uid; i++) {
+            kobj *d = deps[i];
+            const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d->obj, "metadata"), "labels");
+            cJSON *old_labels = labels ? cJSON_Duplicate(labels, 1) : NULL;
+            cJSON *refs =
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d->obj, "metadata"), "ownerReferences");
+            for (int j = cJSON_GetArraySize(refs) - 1; j >= 0; j--) {
+                const char *u = kfake_str(cJSON_GetArrayItem(refs, j), "uid");
+                if (u && !strcmp(u, uid)) cJSON_DeleteItemFromArray(refs, j);
+            }
+            if (refs && !cJSON_GetArraySize(refs))
+                cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(d->obj, "metadata"), "ownerReferences");
+            unindex(k, d);
+            index_obj(k, d);
+            bump_rv(k, d);
+            emit(k, KUBE_WATCH_MODIFIED, d, old_labels);
+            cJSON_Delete(old_labels);
+        }
+        free(uid);
+        free(deps);
+    }
+    if (prop == KUBE_PROP_FOREGROUND && dependents_count(k, o->uid)) {
+        mark_deleting(k, o, 0);
+        cJSON *md = obj_at(o->obj, "metadata");
+        cJSON *f = cJSON_GetObjectItemCaseSensitive(md, "finalizers");
+        if (!cJSON_IsArray(f)) f = cJSON_AddArrayToObject(md, "finalizers");
+        cJSON_AddItemToArray(f, cJSON_CreateString("foregroundDeletion"));
+        bump_rv(k, o);
+        emit(k, KUBE_WATCH_MODIFIED, o, NULL);
+        kobj **deps;
+        size_t nd = dependents(k, o->uid, &deps);
+        char **duids = nd ? calloc(nd, sizeof *duids) : NULL;
+        for (size_t i = 0; duids && i < nd; i++) duids[i] = strdup(deps[i]->uid);
+        free(deps);
+        char *uid = strdup(o->uid);
+        for (size_t i = 0; duids && i < nd; i++) {
+            kobj *d = duids[i] ? sim_map_get(&k->by_uid, duids[i]) : NULL;
+            if (d) delete_obj(k, d, KUBE_PROP_FOREGROUND, -1, NULL);
+            free(duids[i]);
+        }
+        free(duids);
+        if (uid) check_foreground_owner(k, uid);
+        free(uid);
+        return T0_OK;
+    }
+    if (has_finalizers(o)) {
+        mark_deleting(k, o, 0);
+        bump_rv(k, o);
+        emit(k, KUBE_WATCH_MODIFIED, o, NULL);
+        return T0_OK;
+    }
+    remove_now(k, o);
+    return T0_OK;
+}
+
+/* ---- validation ------------------------------------------------------------------------------- */
+typedef struct vctx {
+    char msgs[1024];
+    size_t len;
+    int n;
+} vctx;
+
+static void vadd(vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vadd(vctx *v, const char *fmt, ...)
+{
+    if (v->len >= sizeof v->msgs - 4) return;
+    if (v->n++) v->len += (size_t)snprintf(v->msgs + v->len, sizeof v->msgs - v->len, ", ");
+    if (v->len >= sizeof v->msgs) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(v->msgs + v->len, sizeof v->msgs - v->len, fmt, ap);
+    va_end(ap);
+    if (w > 0) v->len += (size_t)w;
+    if (v->len > sizeof v->msgs - 1) v->len = sizeof v->msgs - 1;
+}
+
+static void validate_labels(vctx *v, const cJSON *labels, const char *path)
+{
+    const cJSON *it;
+    char msg[400];
+    cJSON_ArrayForEach(it, labels)
+    {
+        if (!label_key_ok(it->string, msg, sizeof msg)) vadd(v, "%s: Invalid value: \"%s\": %s", path, it->string, msg);
+        if (!cJSON_IsString(it))
+            vadd(v, "%s: Invalid value: \"%s\": label values must be strings", path, it->string);
+        else if (!label_value_ok(it->valuestring, msg, sizeof msg))
+            vadd(v, "%s: Invalid value: \"%s\": %s", path, it->valuestring, msg);
+    }
+}
+
+static bool dns_label_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (!n || n > 63) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool an = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!an && (c != '-' || i == 0 || i == n - 1)) return false;
+    }
+    return true;
+}
+
+static void validate_resources(vctx *v, const cJSON *res, const char *path)
+{
+    const char *sections[] = {"limits", "requests"};
+    double lim[2] = {-1, -1};
+    for (int s = 0; s < 2; s++) {
+        const cJSON *sec = cJSON_GetObjectItemCaseSensitive(res, sections[s]);
+        const cJSON *q;
+        cJSON_ArrayForEach(q, sec)
+        {
+            double val;
+            const char *str = cJSON_IsString(q) ? q->valuestring : NULL;
+            char numbuf[64];
+            if (cJSON_IsNumber(q)) {
+                snprintf(numbuf, sizeof numbuf, "%g", q->valuedouble);
+                str = numbuf;
+            }
+            if (!str || !names_quantity_parse(str, &val)) {
+                vadd(v, "%s.%s[%s]: Invalid value: \"%s\": quantities must match the regular expression "
+                        "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+                     path, sections[s], q->string, str ? str : "");
+                continue;
+            }
+            if (val < 0) vadd(v, "%s.%s[%s]: Invalid value: \"%s\": must be greater than or equal to 0", path, sections[s], q->string, str);
+            if (s == 0 && !strcmp(q->string, "cpu")) lim[0] = val;
+            if (s == 0 && !strcmp(q->string, "memory")) lim[1] = val;
+            if (s == 1) {
+                int idx = !strcmp(q->string, "cpu") ? 0 : !strcmp(q->string, "memory") ? 1 : -1;
+                if (idx >= 0 && lim[idx] >= 0 && val > lim[idx])
+                    vadd(v, "%s.requests: Invalid value: \"%s\": must be less than or equal to %s limit of %s", path, str,
+                         q->string, kfake_str(res, idx ? "limits.memory" : "limits.cpu") ?: "the");
+            }
+        }
+    }
+}
+
+static void validate_containers(vctx *v, const cJSON *list, const char *path, bool required)
+{
+    if (required && cJSON_GetArraySize(list) == 0) {
+        vadd(v, "%s: Required value", path);
+        return;
+    }
+    int i = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, list)
+    {
+        char p[160];
+        snprintf(p, sizeof p, "%s[%d]", path, i++);
+        const char *name = kfake_str(c, "name");
+        if (!name || !*name)
+            vadd(v, "%s.name: Required value", p);
+        else if (!dns_label_ok(name))
+            vadd(v, "%s.name: Invalid value: \"%s\": a lowercase RFC 1123 label must consist of lower case "
+                    "alphanumeric characters or '-', and must start and end with an alphanumeric character",
+                 p, name);
+        const char *image = kfake_str(c, "image");
+        if (!image || !*image) vadd(v, "%s.image: Required value", p);
+        char rp[180];
+        snprintf(rp, sizeof rp, "%s.resources", p);
+        validate_resources(v, cJSON_GetObjectItemCaseSensitive(c, "resources"), rp);
+    }
+}
+
+static void validate_pod_spec(vctx *v, const cJSON *spec, const char *path, bool job)
+{
+    char p[200];
+    if (!cJSON_IsObject(spec)) {
+        vadd(v, "%s: Required value", path);
+        return;
+    }
+    snprintf(p, sizeof p, "%s.containers", path);
+    validate_containers(v, cJSON_GetObjectItemCaseSensitive(spec, "containers"), p, true);
+    snprintf(p, sizeof p, "%s.initContainers", path);
+    validate_containers(v, cJSON_GetObjectItemCaseSensitive(spec, "initContainers"), p, false);
+    const char *rp = kfake_str(spec, "restartPolicy");
+    if (rp) {
+        bool ok = job ? (!strcmp(rp, "Never") || !strcmp(rp, "OnFailure"))
+                      : (!strcmp(rp, "Always") || !strcmp(rp, "Never") || !strcmp(rp, "OnFailure"));
+        if (!ok)
+            vadd(v, "%s.restartPolicy: %s: \"%s\": supported values: %s", path, job ? "Unsupported value" : "Unsupported value",
+                 rp, job ? "\"OnFailure\", \"Never\"" : "\"Always\", \"OnFailure\", \"Never\"");
+    } else if (job)
+        vadd(v, "%s.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\"", path);
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(spec, "terminationGracePeriodSeconds");
+    if (g && (!cJSON_IsNumber(g) || g->valuedouble < 0))
+        vadd(v, "%s.terminationGracePeriodSeconds: Invalid value: must be greater than or equal to 0", path);
+}
+
+static bool tz_syntax_ok(const char *tz)
+{
+    if (!*tz || strlen(tz) > 255 || tz[0] == '/' || strstr(tz, "..")) return false;
+    for (const char *p = tz; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("/_-+", *p)) return false;
+    return true;
+}
+
+static void validate_int_field(vctx *v, const cJSON *parent, const char *name, const char *path, double min)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(parent, name);
+    if (x && (!cJSON_IsNumber(x) || x->valuedouble < min))
+        vadd(v, "%s.%s: Invalid value: must be greater than or equal to %g", path, name, min);
+}
+
+static t0_status validate(kfake *k, kube_kind kind, const cJSON *obj, const char *name, const kobj *old, t0_err *err)
+{
+    (void)k;
+    vctx v = {{0}, 0, 0};
+    char msg[400];
+    size_t max = kind == KUBE_CRONJOB ? 52 : 253;
+    if (!subdomain_ok(name, strlen(name), max, msg, sizeof msg))
+        vadd(&v, "metadata.name: Invalid value: \"%s\": %s", name, msg);
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    validate_labels(&v, cJSON_GetObjectItemCaseSensitive(md, "labels"), "metadata.labels");
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+    switch (kind) {
+    case KUBE_POD:
+        validate_pod_spec(&v, spec, "spec", false);
+        if (old) {
+            /* pod updates may not change fields other than images and activeDeadlineSeconds */
+            cJSON *a = cJSON_Duplicate(spec, 1), *b = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(old->obj, "spec"), 1);
+            cJSON *lists[2] = {a, b};
+            for (int s = 0; s < 2; s++) {
+                if (!lists[s]) continue;
+                cJSON_DeleteItemFromObjectCaseSensitive(lists[s], "activeDeadlineSeconds");
+                if (s == 1 && !cJSON_GetObjectItemCaseSensitive(a, "nodeName"))
+                    cJSON_DeleteItemFromObjectCaseSensitive(lists[s], "nodeName");
+                const char *cl[] = {"containers", "initContainers"};
+                for (int c = 0; c < 2; c++) {
+                    cJSON *it;
+                    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(lists[s], cl[c]))
+                        cJSON_DeleteItemFromObjectCaseSensitive(it, "image");
+                }
+            }
+            if (a && b && !cJSON_Compare(a, b, 1))
+                vadd(&v, "spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`, "
+                         "`spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only "
+                         "additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set "
+                         "to 1 if it was previously negative)");
+            cJSON_Delete(a);
+            cJSON_Delete(b);
+        }
+        break;
+    case KUBE_JOB:
+        if (!cJSON_IsObject(spec)) {
+            vadd(&v, "spec: Required value");
+            break;
+        }
+        validate_pod_spec(&v, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "template"), "spec"),
+                          "spec.template.spec", true);
+        validate_int_field(&v, spec, "backoffLimit", "spec", 0);
+        validate_int_field(&v, spec, "activeDeadlineSeconds", "spec", 1);
+        break;
+    case KUBE_CRONJOB: {
+        if (!cJSON_IsObject(spec)) {
+            vadd(&v, "spec: Required value");
+            break;
+        }
+        const char *sched = kfake_str(spec, "schedule");
+        cronexpr ce;
+        t0_err cerr = {0};
+        if (!sched || !*sched)
+            vadd(&v, "spec.schedule: Required value");
+        else if (cronexpr_parse(sched, &ce, &cerr) != T0_OK)
+            vadd(&v, "spec.schedule: Invalid value: \"%s\": %s", sched, cerr.msg);
+        const char *tz = kfake_str(spec, "timeZone");
+        if (cJSON_GetObjectItemCaseSensitive(spec, "timeZone") && (!tz || !tz_syntax_ok(tz)))
+            vadd(&v, "spec.timeZone: Invalid value: \"%s\": unknown time zone %s", tz ? tz : "", tz ? tz : "");
+        const char *cp = kfake_str(spec, "concurrencyPolicy");
+        if (cp && strcmp(cp, "Allow") && strcmp(cp, "Forbid") && strcmp(cp, "Replace"))
+            vadd(&v, "spec.concurrencyPolicy: Unsupported value: \"%s\": supported values: \"Allow\", \"Forbid\", \"Replace\"", cp);
+        validate_int_field(&v, spec, "startingDeadlineSeconds", "spec", 0);
+        validate_int_field(&v, spec, "successfulJobsHistoryLimit", "spec", 0);
+        validate_int_field(&v, spec, "failedJobsHistoryLimit", "spec", 0);
+        const cJSON *jt = cJSON_GetObjectItemCaseSensitive(spec, "jobTemplate");
+        const cJSON *jspec = cJSON_GetObjectItemCaseSensitive(jt, "spec");
+        validate_labels(&v, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(jt, "metadata"), "labels"),
+                        "spec.jobTemplate.metadata.labels");
+        const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(jspec, "template");
+        validate_labels(&v, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tmpl, "metadata"), "labels"),
+                        "spec.jobTemplate.spec.template.metadata.labels");
+        validate_pod_spec(&v, cJSON_GetObjectItemCaseSensitive(tmpl, "spec"), "spec.jobTemplate.spec.template.spec", true);
+        validate_int_field(&v, jspec, "backoffLimit", "spec.jobTemplate.spec", 0);
+        break;
+    }
+    default:
+        break;
+    }
+    if (!v.n) return T0_OK;
+    return http_fail(err, T0_EINVALID, 422, "%s \"%s\" is invalid: %s", kind_display[kind], name, v.msgs);
+}
+
+/* ---- the API ---------------------------------------------------------------------------------- */
+static const char *point(kube_kind kind, const char *verb, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "kube/%s/%s", (unsigned)kind < KUBE__KINDS ? kind_singular[kind] : "?", verb);
+    return buf;
+}
+
+/* fault_gate: ask the point; returns T0_OK to proceed (with *applied_timeout / *stale set), or the
+ * injected status. */
+static t0_status fault_gate(port_ctx *pc, kube_kind kind, const char *verb, bool *applied_timeout, bool *stale,
+                            t0_err *err)
+{
+    if (applied_timeout) *applied_timeout = false;
+    if (stale) *stale = false;
+    if (!pc->faults || !pc->k->faults) return T0_OK;
+    char p[64];
+    sim_fault_hit hit;
+    if (!sim_faults_check(pc->k->faults, point(kind, verb, p, sizeof p), &hit)) return T0_OK;
+    if (hit.kind == SIM_FAULT_TIMEOUT_APPLIED && applied_timeout) {
+        *applied_timeout = true;
+        return T0_OK;
+    }
+    if (hit.kind == SIM_FAULT_STALE) {
+        if (stale) *stale = true;
+        return T0_OK;
+    }
+    if (hit.status == T0_OK) return T0_OK; /* delivery kinds mean nothing for a call */
+    return sim_faults_fail(&hit, p, err);
+}
+
+static t0_status applied_timeout_err(kube_kind kind, const char *verb, t0_err *err)
+{
+    char p[64];
+    return http_fail(err, T0_ETIMEOUT, 504, "%s: injected timeout-applied (HTTP 504; the request was applied)",
+                     point(kind, verb, p, sizeof p));
+}
+
+static bool kind_ok(kube_kind k) { return (unsigned)k < KUBE__KINDS; }
+
+static kobj *lookup(kfake *k, kube_kind kind, const char *ns, const char *name)
+{
+    char key[600];
+    snprintf(key, sizeof key, "%s/%s", ns ? ns : "", name ? name : "");
+    return sim_map_get(&k->objs[kind], key);
+}
+
+static void gen_name(kfake *k, const char *prefix, char *out, size_t cap)
+{
+    static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+    char suf[6];
+    for (int i = 0; i < 5; i++) suf[i] = alphabet[sim_rand_range(k->loop, 0, (int64_t)sizeof alphabet - 2)];
+    suf[5] = '\0';
+    snprintf(out, cap, "%s%s", prefix, suf);
+}
+
+static void apply_defaults(kube_kind kind, cJSON *o)
+{
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(o, "spec");
+    cJSON *pod_spec = NULL;
+    if (kind == KUBE_POD) pod_spec = spec;
+    if (kind == KUBE_JOB) pod_spec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "template"), "spec");
+    if (kind == KUBE_CRONJOB) {
+        if (!cJSON_GetObjectItemCaseSensitive(spec, "concurrencyPolicy")) cJSON_AddStringToObject(spec, "concurrencyPolicy", "Allow");
+        if (!cJSON_GetObjectItemCaseSensitive(spec, "suspend")) cJSON_AddBoolToObject(spec, "suspend", 0);
+        if (!cJSON_GetObjectItemCaseSensitive(spec, "successfulJobsHistoryLimit"))
+            cJSON_AddNumberToObject(spec, "successfulJobsHistoryLimit", 3);
+        if (!cJSON_GetObjectItemCaseSensitive(spec, "failedJobsHistoryLimit"))
+            cJSON_AddNumberToObject(spec, "failedJobsHistoryLimit", 1);
+        cJSON *js = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "jobTemplate"), "spec");
+        if (js && !cJSON_GetObjectItemCaseSensitive(js, "backoffLimit")) cJSON_AddNumberToObject(js, "backoffLimit", 6);
+    }
+    if (kind == KUBE_JOB && spec) {
+        if (!cJSON_GetObjectItemCaseSensitive(spec, "backoffLimit")) cJSON_AddNumberToObject(spec, "backoffLimit", 6);
+        if (!cJSON_GetObjectItemCaseSensitive(spec, "completions")) cJSON_AddNumberToObject(spec, "completions", 1);
+        if (!cJSON_GetObjectItemCaseSensitive(spec, "parallelism")) cJSON_AddNumberToObject(spec, "parallelism", 1);
+    }
+    if (pod_spec) {
+        if (!cJSON_GetObjectItemCaseSensitive(pod_spec, "restartPolicy")) cJSON_AddStringToObject(pod_spec, "restartPolicy", "Always");
+        if (!cJSON_GetObjectItemCaseSensitive(pod_spec, "terminationGracePeriodSeconds"))
+            cJSON_AddNumberToObject(pod_spec, "terminationGracePeriodSeconds", 30);
+    }
+}
+
+static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
+{
+    port_ctx *pc = ctx;
+    kfake *k = pc->k;
+    if (out) *out = NULL;
+    if (!kind_ok(kind) || !cJSON_IsObject(obj)) return http_fail(err, T0_EINVAL, 400, "create: bad kind or object");
+    bool applied_to;
+    t0_status st = fault_gate(pc, kind, "create", &applied_to, NULL, err);
+    if (st != T0_OK) return st;
+    ns = ns ? ns : "";
+    const char *ons = kfake_str(obj, "metadata.namespace");
+    if (ons && *ons && strcmp(ons, ns))
+        return http_fail(err, T0_EINVAL, 400, "the namespace of the provided object does not match the namespace sent on the request");
+    cJSON *o = cJSON_Duplicate(obj, 1);
+    if (!o) return http_fail(err, T0_ENOMEM, 0, "create: out of memory");
+    cJSON *md = obj_at(o, "metadata");
+    char name[300];
+    const char *nm = kfake_str(o, "metadata.name");
+    const char *gn = kfake_str(o, "metadata.generateName");
+    if ((!nm || !*nm) && gn && *gn) {
+        for (int tries = 0; tries < 8; tries++) {
+            gen_name(k, gn, name, sizeof name);
+            if (!lookup(k, kind, ns, name)) break;
+        }
+    } else if (nm && *nm)
+        snprintf(name, sizeof name, "%s", nm);
+    else {
+        cJSON_Delete(o);
+        return http_fail(err, T0_EINVALID, 422, "%s \"\" is invalid: metadata.name: Required value: name or generateName is required",
+                         kind_display[kind]);
+    }
+    if (strlen(name) >= sizeof name - 1) {
+        cJSON_Delete(o);
+        return http_fail(err, T0_EINVALID, 422, "%s is invalid: metadata.name: Invalid value: must be no more than 253 characters", kind_display[kind]);
+    }
+    st = validate(k, kind, o, name, NULL, err);
+    if (st != T0_OK) {
+        cJSON_Delete(o);
+        return st;
+    }
+    if (lookup(k, kind, ns, name)) {
+        cJSON_Delete(o);
+        return http_fail(err, T0_EEXIST, 409, "%s \"%s\" already exists", kube_kind_name(kind), name);
+    }
+    kobj *ko = calloc(1, sizeof *ko);
+    char uid[64], ts[32], rvb[32];
+    snprintf(uid, sizeof uid, "00000000-0000-4000-8000-%012llx", (unsigned long long)++k->uid_counter);
+    if (!ko) goto nomem;
+    ko->kind = kind;
+    ko->ns = strdup(ns);
+    ko->name = strdup(name);
+    ko->uid = strdup(uid);
+    ko->key = malloc(strlen(ns) + strlen(name) + 2);
+    if (!ko->ns || !ko->name || !ko->uid || !ko->key) goto nomem;
+    sprintf(ko->key, "%s/%s", ns, name);
+    set_str(o, "apiVersion", kind_api[kind]);
+    set_str(o, "kind", kube_kind_kind(kind));
+    set_str(md, "name", name);
+    set_str(md, "namespace", ns);
+    set_str(md, "uid", uid);
+    set_str(md, "creationTimestamp", now_str(k, ts, sizeof ts));
+    set_num(md, "generation", 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(md, "deletionTimestamp");
+    cJSON_DeleteItemFromObjectCaseSensitive(md, "deletionGracePeriodSeconds");
+    rv_str(++k->rv, rvb, sizeof rvb);
+    set_str(md, "resourceVersion", rvb);
+    if (kind == KUBE_POD || kind == KUBE_JOB || kind == KUBE_CRONJOB) {
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "status");
+        cJSON *status = cJSON_AddObjectToObject(o, "status");
+        if (kind == KUBE_POD && status) cJSON_AddStringToObject(status, "phase", "Pending");
+        if (kind == KUBE_POD) cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "spec"), "nodeName");
+    }
+    apply_defaults(kind, o);
+    ko->obj = o;
+    o = NULL;
+    if (sim_map_put(&k->objs[kind], ko->key, ko, NULL) != T0_OK) goto nomem;
+    if (sim_map_put(&k->by_uid, ko->uid, ko, NULL) != T0_OK) {
+        sim_map_remove(&k->objs[kind], ko->key);
+        goto nomem;
+    }
+    if (index_obj(k, ko) != T0_OK) {
+        unindex(k, ko);
+        sim_map_remove(&k->objs[kind], ko->key);
+        sim_map_remove(&k->by_uid, ko->uid);
+        goto nomem;
+    }
+    emit(k, KUBE_WATCH_ADDED, ko, NULL);
+    /* a dependent created for owners that do not exist is garbage */
+    const cJSON *it;
+    bool orphaned = false, any = false;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ko->obj, "metadata"), "ownerReferences"))
+    {
+        const char *u = kfake_str(it, "uid");
+        any = true;
+        if (u && !sim_map_get(&k->by_uid, u)) {
+            orphaned = true;
+            gc_enqueue(k, u);
+        }
+    }
+    (void)any, (void)orphaned;
+    if (out) *out = cJSON_Duplicate(ko->obj, 1);
+    if (applied_to) return applied_timeout_err(kind, "create", err);
+    return T0_OK;
+nomem:
+    cJSON_Delete(o);
+    kobj_free(ko);
+    return http_fail(err, T0_ENOMEM, 0, "create: out of memory");
+}
+
+static t0_status not_found(kube_kind kind, const char *name, t0_err *err)
+{
+    return http_fail(err, T0_ENOTFOUND, 404, "%s \"%s\" not found", kube_kind_name(kind), name ? name : "");
+}
+
+static t0_status do_get(void *ctx, kube_kind kind, const char *ns, const char *name, cJSON **out, t0_err *err)
+{
+    port_ctx *pc = ctx;
+    if (out) *out = NULL;
+    if (!kind_ok(kind)) return http_fail(err, T0_EINVAL, 400, "get: bad kind");
+    t0_status st = fault_gate(pc, kind, "get", NULL, NULL, err);
+    if (st != T0_OK) return st;
+    kobj *o = lookup(pc->k, kind, ns, name);
+    if (!o) return not_found(kind, name, err);
+    if (out && !(*out = cJSON_Duplicate(o->obj, 1))) return http_fail(err, T0_ENOMEM, 0, "get: out of memory");
+    return T0_OK;
+}
+
+static int cmp_kobj(const void *a, const void *b)
+{
+    const kobj *x = *(kobj *const *)a, *y = *(kobj *const *)b;
+    int c = strcmp(x->ns, y->ns);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+/* Candidates for SEL: the smallest equality bucket, or every object of the kind. Owned array. */
+static size_t candidates(kfake *k, kube_kind kind, const kfake_selector *sel, kobj ***out)
+{
+    ibucket *best = NULL;
+    bool have_eq = false;
+    for (size_t i = 0; sel && i < sel->n; i++) {
+        const sel_req *r = &sel->reqs[i];
+        if (!(r->op == SEL_EQ || (r->op == SEL_IN && r->nvals == 1))) continue;
+        char key[700];
+        label_index_key(kind, r->key, r->vals[0], key, sizeof key);
+        ibucket *b = bucket_get(k, key, false);
+        if (!b || !b->n) {
+            *out = NULL;
+            return 0;
+        }
+        if (!have_eq || b->n < best->n) best = b;
+        have_eq = true;
+    }
+    size_t n = have_eq ? best->n : k->objs[kind].count;
+    *out = NULL;
+    if (!n) return 0;
+    kobj **v = malloc(n * sizeof *v);
+    if (!v) return 0;
+    size_t i = 0;
+    if (have_eq) {
+        for (inode *nd = best->head; nd; nd = nd->next) v[i++] = nd->o;
+    } else {
+        size_t it;
+        for (sim_map_entry *e = sim_map_first(&k->objs[kind], &it); e; e = sim_map_next(&k->objs[kind], &it, e))
+            v[i++] = e->val;
+    }
+    *out = v;
+    return i;
+}
+
+static t0_status do_list(void *ctx, kube_kind kind, const char *ns, const char *selector, cJSON **out, t0_err *err)
+{
+    port_ctx *pc = ctx;
+    kfake *k = pc->k;
+    if (out) *out = NULL;
+    if (!kind_ok(kind)) return http_fail(err, T0_EINVAL, 400, "list: bad kind");
+    bool stale;
+    t0_status st = fault_gate(pc, kind, "list", NULL, &stale, err);
+    if (st != T0_OK) return st;
+    char skey[700];
+    snprintf(skey, sizeof skey, "%d|%s|%s", (int)kind, ns ? ns : "", selector ? selector : "");
+    if (stale) {
+        const cJSON *prev = sim_map_get(&k->stale, skey);
+        if (prev) {
+            if (out && !(*out = cJSON_Duplicate(prev, 1))) return http_fail(err, T0_ENOMEM, 0, "list: out of memory");
+            return T0_OK;
+        }
+    }
+    kfake_selector *sel = NULL;
+    t0_err serr = {0};
+    if (selector && *selector && kfake_selector_parse(selector, &sel, &serr) != T0_OK)
+        return http_fail(err, T0_EINVAL, 400, "%s", serr.msg);
+    kobj **cand;
+    size_t n = candidates(k, kind, sel, &cand), m = 0;
+    for (size_t i = 0; i < n; i++) {
+        kobj *o = cand[i];
+        if (ns && *ns && strcmp(o->ns, ns)) continue;
+        if (!kfake_selector_matches(sel, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->obj, "metadata"), "labels")))
+            continue;
+        cand[m++] = o;
+    }
+    kfake_selector_free(sel);
+    if (m > 1) qsort(cand, m, sizeof *cand, cmp_kobj);
+    cJSON *list = cJSON_CreateObject();
+    char rvb[32], kindlist[48];
+    rv_str(k->rv, rvb, sizeof rvb);
+    snprintf(kindlist, sizeof kindlist, "%sList", kube_kind_kind(kind));
+    cJSON_AddStringToObject(list, "apiVersion", kind_api[kind]);
+    cJSON_AddStringToObject(list, "kind", kindlist);
+    cJSON *lmd = cJSON_AddObjectToObject(list, "metadata");
+    cJSON_AddStringToObject(lmd, "resourceVersion", rvb);
+    cJSON *items = cJSON_AddArrayToObject(list, "items");
+    for (size_t i = 0; items && i < m; i++) cJSON_AddItemToArray(items, cJSON_Duplicate(cand[i]->obj, 1));
+    free(cand);
+    if (pc->faults && k->faults) {
+        cJSON *snap = cJSON_Duplicate(list, 1), *old = NULL;
+        if (snap && sim_map_put(&k->stale, skey, snap, (void **)&old) == T0_OK)
+            cJSON_Delete(old);
+        else
+            cJSON_Delete(snap);
+    }
+    if (out)
+        *out = list;
+    else
+        cJSON_Delete(list);
+    return T0_OK;
+}
+
+/* store_update: replace O's object by NEW (owned), bump rv and generation, reindex, emit MODIFIED. */
+static void store_update(kfake *k, kobj *o, cJSON *nobj)
+{
+    const cJSON *old_labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->obj, "metadata"), "labels");
+    cJSON *old_labels_copy = old_labels ? cJSON_Duplicate(old_labels, 1) : cJSON_CreateObject();
+    cJSON *old = o->obj;
+    o->obj = nobj;
+    unindex(k, o);
+    index_obj(k, o);
+    bump_rv(k, o);
+    emit(k, KUBE_WATCH_MODIFIED, o, old_labels_copy);
+    cJSON_Delete(old_labels_copy);
+    cJSON_Delete(old);
+}
+
+static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, bool status,
+                                  t0_err *err)
+{
+    kfake *k = pc->k;
+    if (out) *out = NULL;
+    const char *verb = status ? "update_status" : "update";
+    if (!kind_ok(kind) || !cJSON_IsObject(obj)) return http_fail(err, T0_EINVAL, 400, "%s: bad kind or object", verb);
+    bool applied_to;
+    t0_status st = fault_gate(pc, kind, verb, &applied_to, NULL, err);
+    if (st != T0_OK) return st;
+    const char *name = kfake_str(obj, "metadata.name");
+    kobj *o = lookup(k, kind, ns, name);
+    if (!o) return not_found(kind, name, err);
+    const char *want_rv = kfake_str(obj, "metadata.resourceVersion");
+    const char *have_rv = kfake_str(o->obj, "metadata.resourceVersion");
+    if (want_rv && *want_rv && strcmp(want_rv, have_rv))
+        return http_fail(err, T0_ECONFLICT, 409,
+                         "Operation cannot be fulfilled on %s \"%s\": the object has been modified; please apply your "
+                         "changes to the latest version and try again",
+                         kube_kind_name(kind), name);
+    const char *want_uid = kfake_str(obj, "metadata.uid");
+    if (want_uid && *want_uid && strcmp(want_uid, o->uid))
+        return http_fail(err, T0_ECONFLICT, 409, "Precondition failed: UID in precondition: %s, UID in object meta: %s", want_uid, o->uid);
+    cJSON *n;
+    if (status) {
+        n = cJSON_Duplicate(o->obj, 1);
+        if (!n) return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
+        cJSON_DeleteItemFromObjectCaseSensitive(n, "status");
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(obj, "status");
+        cJSON_AddItemToObject(n, "status", s ? cJSON_Duplicate(s, 1) : cJSON_CreateObject());
+    } else {
+        n = cJSON_Duplicate(obj, 1);
+        if (!n) return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
+        apply_defaults(kind, n);
+        st = validate(k, kind, n, name, o, err);
+        if (st != T0_OK) {
+            cJSON_Delete(n);
+            return st;
+        }
+        cJSON *md = obj_at(n, "metadata");
+        const cJSON *omd = cJSON_GetObjectItemCaseSensitive(o->obj, "metadata");
+        const char *keep[] = {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"};
+        for (size_t i = 0; i < T0_ARRAY_LEN(keep); i++) {
+            cJSON_DeleteItemFromObjectCaseSensitive(md, keep[i]);
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(omd, keep[i]);
+            if (v) cJSON_AddItemToObject(md, keep[i], cJSON_Duplicate(v, 1));
+        }
+        set_str(n, "apiVersion", kind_api[kind]);
+        set_str(n, "kind", kube_kind_kind(kind));
+        cJSON_DeleteItemFromObjectCaseSensitive(n, "status");
+        const cJSON *os = cJSON_GetObjectItemCaseSensitive(o->obj, "status");
+        if (os) cJSON_AddItemToObject(n, "status", cJSON_Duplicate(os, 1));
+        if (kind == KUBE_POD) {
+            /* nodeName is set only through binding */
+            cJSON *spec = cJSON_GetObjectItemCaseSensitive(n, "spec");
+            cJSON_DeleteItemFromObjectCaseSensitive(spec, "nodeName");
+            const char *node = kfake_str(o->obj, "spec.nodeName");
+            if (node && spec) cJSON_AddStringToObject(spec, "nodeName", node);
+        }
+        if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(n, "spec"), cJSON_GetObjectItemCaseSensitive(o->obj, "spec"), 1)) {
+            const cJSON *g = cJSON_GetObjectItemCaseSensitive(omd, "generation");
+            set_num(md, "generation", (cJSON_IsNumber(g) ? g->valuedouble : 1) + 1);
+        }
+    }
+    /* a no-op write changes nothing (no new resourceVersion, no event) */
+    set_str(obj_at(n, "metadata"), "resourceVersion", have_rv);
+    if (cJSON_Compare(n, o->obj, 1)) {
+        cJSON_Delete(n);
+        if (out) *out = cJSON_Duplicate(o->obj, 1);
+        return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
+    }
+    store_update(k, o, n);
+    if (out) *out = cJSON_Duplicate(o->obj, 1);
+    /* finalizers removed from an object being deleted: it goes now */
+    if (!status && kfake_str(o->obj, "metadata.deletionTimestamp") && !has_finalizers(o) && !o->pod_terminating &&
+        !dependents_count(k, o->uid))
+        remove_now(k, o);
+    return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
+}
+
+static t0_status do_update(void *ctx, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
+{
+    return do_update_common(ctx, kind, ns, obj, out, false, err);
+}
+
+static t0_status do_update_status(void *ctx, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
+{
+    return do_update_common(ctx, kind, ns, obj, out, true, err);
+}
+
+static t0_status do_remove(void *ctx, kube_kind kind, const char *ns, const char *name, const kube_delete_opts *opts,
+                           t0_err *err)
+{
+    port_ctx *pc = ctx;
+    if (!kind_ok(kind)) return http_fail(err, T0_EINVAL, 400, "delete: bad kind");
+    bool applied_to;
+    t0_status st = fault_gate(pc, kind, "delete", &applied_to, NULL, err);
+    if (st != T0_OK) return st;
+    kobj *o = lookup(pc->k, kind, ns, name);
+    if (!o) return not_found(kind, name, err);
+    if (opts && opts->precondition_uid && *opts->precondition_uid && strcmp(opts->precondition_uid, o->uid))
+        return http_fail(err, T0_ECONFLICT, 409,
+                         "Operation cannot be fulfilled on %s \"%s\": Precondition failed: UID in precondition: %s, "
+                         "UID in object meta: %s",
+                         kube_kind_name(kind), name, opts->precondition_uid, o->uid);
+    st = delete_obj(pc->k, o, opts ? opts->propagation : KUBE_PROP_DEFAULT, opts ? opts->grace_seconds : -1, err);
+    if (st == T0_OK && applied_to) return applied_timeout_err(kind, "delete", err);
+    return st;
+}
+
+static t0_status do_watch(void *ctx, kube_kind kind, const char *ns, const char *selector, const char *from_rv,
+                          kube_watch_fn fn, void *ud, kube_watch **out, t0_err *err)
+{
+    port_ctx *pc = ctx;
+    kfake *k = pc->k;
+    *out = NULL;
+    if (!kind_ok(kind) || !fn) return http_fail(err, T0_EINVAL, 400, "watch: bad kind or callback");
+    char p[64];
+    sim_fault_hit hit;
+    bool gone = false;
+    if (pc->faults && k->faults && sim_faults_check(k->faults, point(kind, "watch", p, sizeof p), &hit)) {
+        if (hit.kind == SIM_FAULT_GONE)
+            gone = true;
+        else if (hit.status != T0_OK)
+            return sim_faults_fail(&hit, p, err);
+    }
+    uint64_t from = 0;
+    if (from_rv && *from_rv && strcmp(from_rv, "0") && !parse_rv(from_rv, &from))
+        return http_fail(err, T0_EINVAL, 400, "watch: invalid resourceVersion \"%s\"", from_rv);
+    kube_watch *w = calloc(1, sizeof *w);
+    if (!w) return http_fail(err, T0_ENOMEM, 0, "watch: out of memory");
+    w->k = k;
+    w->kind = kind;
+    w->fn = fn;
+    w->ud = ud;
+    w->faults = pc->faults && k->faults;
+    if (ns && *ns && !(w->ns = strdup(ns))) {
+        free(w);
+        return http_fail(err, T0_ENOMEM, 0, "watch: out of memory");
+    }
+    t0_err serr = {0};
+    if (selector && *selector && kfake_selector_parse(selector, &w->sel, &serr) != T0_OK) {
+        free(w->ns);
+        free(w);
+        return http_fail(err, T0_EINVAL, 400, "%s", serr.msg);
+    }
+    w->next = k->watchers[kind];
+    if (w->next) w->next->prev = w;
+    k->watchers[kind] = w;
+    if (from && from < k->evicted_rv[kind]) gone = true;
+    if (gone) {
+        watch_push(w, NULL, KUBE_WATCH_GONE);
+    } else if (from) {
+        size_t cap = (size_t)k->opts.watch_history;
+        for (size_t i = 0; i < k->hist_len[kind]; i++) {
+            wevent *e = k->hist[kind][(k->hist_head[kind] + i) % cap];
+            if (e->rv <= from) continue;
+            int t = watch_view(w, e);
+            if (t >= 0) watch_push(w, e, (kube_watch_type)t);
+        }
+    }
+    *out = w;
+    return T0_OK;
+}
+
+static void do_unwatch(void *ctx, kube_watch *w)
+{
+    (void)ctx;
+    if (!w) return;
+    if (w->delivering) {
+        w->dead = true;
+        return;
+    }
+    watch_free(w);
+}
+
+/* ---- construction ----------------------------------------------------------------------------- */
+t0_status kfake_new(sim_loop *loop, sim_faults *faults, const kfake_opts *opts, kfake **out, t0_err *err)
+{
+    kfake *k = calloc(1, sizeof *k);
+    if (!k) return t0_fail(err, T0_ENOMEM, "kfake_new: out of memory");
+    k->loop = loop;
+    k->faults = faults;
+    if (opts) k->opts = *opts;
+    if (k->opts.watch_history <= 0) k->opts.watch_history = 1000;
+    if (k->opts.default_grace_s <= 0) k->opts.default_grace_s = 30;
+    if (k->opts.watch_delay_ms < 0) k->opts.watch_delay_ms = 0;
+    for (int i = 0; i < KUBE__KINDS; i++) {
+        sim_map_init(&k->objs[i]);
+        k->hist[i] = calloc((size_t)k->opts.watch_history, sizeof *k->hist[i]);
+        if (!k->hist[i]) {
+            kfake_destroy(k);
+            return t0_fail(err, T0_ENOMEM, "kfake_new: out of memory");
+        }
+    }
+    sim_map_init(&k->by_uid);
+    sim_map_init(&k->index);
+    sim_map_init(&k->stale);
+    k->client = (port_ctx){k, true};
+    k->system = (port_ctx){k, false};
+    *out = k;
+    return T0_OK;
+}
+
+void kfake_destroy(kfake *k)
+{
+    if (!k) return;
+    for (int i = 0; i < KUBE__KINDS; i++) {
+        while (k->watchers[i]) watch_free(k->watchers[i]);
+        size_t it;
+        for (sim_map_entry *e = sim_map_first(&k->objs[i], &it); e; e = sim_map_next(&k->objs[i], &it, e)) kobj_free(e->val);
+        sim_map_free(&k->objs[i]);
+        size_t cap = (size_t)k->opts.watch_history;
+        for (size_t j = 0; k->hist[i] && j < k->hist_len[i]; j++) wevent_unref(k->hist[i][(k->hist_head[i] + j) % cap]);
+        free(k->hist[i]);
+    }
+    size_t it;
+    for (sim_map_entry *e = sim_map_first(&k->index, &it); e; e = sim_map_next(&k->index, &it, e)) free(e->val);
+    for (sim_map_entry *e = sim_map_first(&k->stale, &it); e; e = sim_map_next(&k->stale, &it, e)) cJSON_Delete(e->val);
+    sim_map_free(&k->index);
+    sim_map_free(&k->stale);
+    sim_map_free(&k->by_uid);
+    if (k->gc_timer) sim_loop_cancel(k->loop, k->gc_timer);
+    for (size_t i = 0; i < k->gc_len; i++) free(k->gc_queue[i]);
+    free(k->gc_queue);
+    free(k);
+}
+
+static kube_port make_port(port_ctx *pc)
+{
+    return (kube_port){.ctx = pc,
+                       .create = do_create,
+                       .get = do_get,
+                       .list = do_list,
+                       .update = do_update,
+                       .update_status = do_update_status,
+                       .remove = do_remove,
+                       .watch = do_watch,
+                       .unwatch = do_unwatch};
+}
+
+kube_port kfake_port(kfake *k) { return make_port(&k->client); }
+kube_port kfake_system_port(kfake *k) { return make_port(&k->system); }
+
+t0_status kfake_bind_pod(kfake *k, const char *ns, const char *name, const char *node, t0_err *err)
+{
+    kobj *o = lookup(k, KUBE_POD, ns, name);
+    if (!o) return not_found(KUBE_POD, name, err);
+    if (kfake_str(o->obj, "spec.nodeName"))
+        return http_fail(err, T0_ECONFLICT, 409, "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is already assigned to node \"%s\"",
+                         name, name, kfake_str(o->obj, "spec.nodeName"));
+    if (kfake_str(o->obj, "metadata.deletionTimestamp"))
+        return http_fail(err, T0_ECONFLICT, 409, "pod %s is being deleted, cannot be assigned to a host", name);
+    cJSON *n = cJSON_Duplicate(o->obj, 1);
+    if (!n) return http_fail(err, T0_ENOMEM, 0, "bind: out of memory");
+    set_str(obj_at(n, "spec"), "nodeName", node);
+    store_update(k, o, n);
+    return T0_OK;
+}
+
+const cJSON *kfake_peek(const kfake *k, kube_kind kind, const char *ns, const char *name)
+{
+    if (!kind_ok(kind)) return NULL;
+    kobj *o = lookup((kfake *)k, kind, ns, name);
+    return o ? o->obj : NULL;
+}
+
+size_t kfake_count(const kfake *k, kube_kind kind) { return kind_ok(kind) ? k->objs[kind].count : 0; }
+
+size_t kfake_count_label(const kfake *k, kube_kind kind, const char *ns, const char *key, const char *value)
+{
+    char ik[700];
+    label_index_key(kind, key, value, ik, sizeof ik);
+    ibucket *b = sim_map_get(&k->index, ik);
+    if (!b) return 0;
+    if (!ns || !*ns) return b->n;
+    size_t n = 0;
+    for (inode *nd = b->head; nd; nd = nd->next) n += !strcmp(nd->o->ns, ns);
+    return n;
+}
+
+uint64_t kfake_resource_version(const kfake *k) { return k->rv; }
+
+void kfake_set_observer(kfake *k, kfake_observer_fn fn, void *ud)
+{
+    k->observer = fn;
+    k->observer_ud = ud;
+}

@@ -1,0 +1,502 @@
+/* test_kube_api.c: conformance of the fake API server: conflicts, AlreadyExists, validation (422),
+ * label selectors, graceful deletion, propagation, watch from resourceVersion and 410 Gone, faults. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "fakes/kube_fake.h"
+
+typedef struct env {
+    sim_loop *loop;
+    sim_faults *faults;
+    kfake *k;
+    kube_port api, sys;
+} env;
+
+static void env_init(env *e, int history)
+{
+    t0_err err = {0};
+    memset(e, 0, sizeof *e);
+    cr_assert_eq(sim_loop_new(1, 0, &e->loop, &err), T0_OK);
+    cr_assert_eq(sim_faults_new(e->loop, &e->faults, &err), T0_OK, "%s", err.msg);
+    kfake_opts o = {.watch_history = history};
+    cr_assert_eq(kfake_new(e->loop, e->faults, &o, &e->k, &err), T0_OK);
+    e->api = kfake_port(e->k);
+    e->sys = kfake_system_port(e->k);
+}
+
+static void env_free(env *e)
+{
+    kfake_destroy(e->k);
+    sim_faults_destroy(e->faults);
+    sim_loop_destroy(e->loop);
+}
+
+static cJSON *pod(const char *name, const char *labels_json)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\"metadata\":{\"name\":\"%s\",\"labels\":%s},\"spec\":{\"containers\":[{\"name\":\"bot\",\"image\":\"x:1\"}]}}",
+             name, labels_json ? labels_json : "{}");
+    cJSON *j = cJSON_Parse(buf);
+    cr_assert_not_null(j, "bad test JSON %s", buf);
+    return j;
+}
+
+static t0_status create(env *e, kube_kind kind, cJSON *obj, cJSON **out, t0_err *err)
+{
+    t0_status st = e->api.create(e->api.ctx, kind, "the0", obj, out, err);
+    cJSON_Delete(obj);
+    return st;
+}
+
+Test(kube_api, create_sets_metadata_and_already_exists)
+{
+    env e;
+    env_init(&e, 0);
+    cJSON *out = NULL;
+    t0_err err = {0};
+    cr_assert_eq(create(&e, KUBE_POD, pod("bot-a", NULL), &out, &err), T0_OK, "%s", err.msg);
+    cr_assert_str_eq(kfake_str(out, "metadata.resourceVersion"), "1");
+    cr_assert_str_eq(kfake_str(out, "metadata.uid"), "00000000-0000-4000-8000-000000000001");
+    cr_assert_str_eq(kfake_str(out, "metadata.creationTimestamp"), "2026-01-05T00:00:00Z");
+    cr_assert_str_eq(kfake_str(out, "metadata.namespace"), "the0");
+    cr_assert_str_eq(kfake_str(out, "status.phase"), "Pending");
+    cr_assert_str_eq(kfake_str(out, "spec.restartPolicy"), "Always");
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "metadata"), "generation")->valuedouble, 1);
+    cJSON_Delete(out);
+    cr_assert_eq(create(&e, KUBE_POD, pod("bot-a", NULL), NULL, &err), T0_EEXIST);
+    cr_assert_eq(err.http_status, 409);
+    cr_assert_str_eq(err.msg, "pods \"bot-a\" already exists");
+    cr_assert_eq(kfake_resource_version(e.k), 1, "a refused create must not bump the resourceVersion");
+    env_free(&e);
+}
+
+Test(kube_api, update_conflict_on_stale_resource_version_and_generation)
+{
+    env e;
+    env_init(&e, 0);
+    t0_err err = {0};
+    cJSON *cj = cJSON_Parse("{\"metadata\":{\"name\":\"schedule-x\"},\"spec\":{\"schedule\":\"0 9 * * *\",\"jobTemplate\":"
+                            "{\"spec\":{\"template\":{\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"b\","
+                            "\"image\":\"i\"}]}}}}}}");
+    cJSON *v1 = NULL;
+    cr_assert_eq(create(&e, KUBE_CRONJOB, cj, &v1, &err), T0_OK, "%s", err.msg);
+    cJSON *v2 = cJSON_Duplicate(v1, 1);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(v2, "spec"), "schedule", cJSON_CreateString("0 10 * * *"));
+    cJSON *out = NULL;
+    cr_assert_eq(e.api.update(e.api.ctx, KUBE_CRONJOB, "the0", v2, &out, &err), T0_OK, "%s", err.msg);
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "metadata"), "generation")->valuedouble, 2);
+    cr_assert_str_neq(kfake_str(out, "metadata.resourceVersion"), kfake_str(v1, "metadata.resourceVersion"));
+    /* v1 carries the old resourceVersion: 409 Conflict */
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(v1, "spec"), "schedule", cJSON_CreateString("0 11 * * *"));
+    cr_assert_eq(e.api.update(e.api.ctx, KUBE_CRONJOB, "the0", v1, NULL, &err), T0_ECONFLICT, "got %s",
+                 t0_status_name(err.code));
+    cr_assert_eq(err.http_status, 409);
+    cr_assert(strstr(err.msg, "the object has been modified"), "%s", err.msg);
+    /* a no-op update does not bump the resourceVersion */
+    uint64_t rv = kfake_resource_version(e.k);
+    cr_assert_eq(e.api.update(e.api.ctx, KUBE_CRONJOB, "the0", out, NULL, &err), T0_OK, "%s", err.msg);
+    cr_assert_eq(kfake_resource_version(e.k), rv);
+    /* update does not touch status; update_status touches only status */
+    cJSON *st = cJSON_Parse("{\"metadata\":{\"name\":\"schedule-x\"},\"status\":{\"lastScheduleTime\":\"2026-01-05T09:00:00Z\"},\"spec\":{\"schedule\":\"bogus\"}}");
+    cr_assert_eq(e.api.update_status(e.api.ctx, KUBE_CRONJOB, "the0", st, NULL, &err), T0_OK, "%s", err.msg);
+    const cJSON *stored = kfake_peek(e.k, KUBE_CRONJOB, "the0", "schedule-x");
+    cr_assert_str_eq(kfake_str(stored, "status.lastScheduleTime"), "2026-01-05T09:00:00Z");
+    cr_assert_str_eq(kfake_str(stored, "spec.schedule"), "0 10 * * *");
+    cJSON_Delete(st);
+    cJSON_Delete(v1);
+    cJSON_Delete(v2);
+    cJSON_Delete(out);
+    env_free(&e);
+}
+
+Test(kube_api, validation_answers_422_like_the_api_server)
+{
+    env e;
+    env_init(&e, 0);
+    t0_err err = {0};
+    cr_assert_eq(create(&e, KUBE_POD, pod("Bot_A", NULL), NULL, &err), T0_EINVALID);
+    cr_assert_eq(err.http_status, 422);
+    cr_assert(strstr(err.msg, "Pod \"Bot_A\" is invalid: metadata.name: Invalid value: \"Bot_A\": a lowercase RFC 1123 subdomain"),
+              "%s", err.msg);
+    char longname[300];
+    memset(longname, 'a', 254);
+    longname[254] = '\0';
+    cr_assert_eq(create(&e, KUBE_POD, pod(longname, NULL), NULL, &err), T0_EINVALID);
+    cr_assert(strstr(err.msg, "is invalid: metadata.name: Invalid value: \"aaa"), "%s", err.msg); /* the 253-character rule; the message is long */
+    cr_assert_eq(create(&e, KUBE_POD, pod("bot-b", "{\"the0.dev/bot-id\":\"-bad-\"}"), NULL, &err), T0_EINVALID);
+    cr_assert(strstr(err.msg, "metadata.labels: Invalid value: \"-bad-\""), "%s", err.msg);
+    char big[200];
+    snprintf(big, sizeof big, "{\"k\":\"%064d\"}", 0);
+    cr_assert_eq(create(&e, KUBE_POD, pod("bot-c", big), NULL, &err), T0_EINVALID);
+    cr_assert(strstr(err.msg, "must be no more than 63 characters"), "%s", err.msg);
+    cr_assert_eq(create(&e, KUBE_POD, cJSON_Parse("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[]}}"), NULL, &err),
+                 T0_EINVALID);
+    cr_assert(strstr(err.msg, "spec.containers: Required value"), "%s", err.msg);
+    cr_assert_eq(create(&e, KUBE_POD, cJSON_Parse("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"c\"}]}}"),
+                        NULL, &err),
+                 T0_EINVALID);
+    cr_assert(strstr(err.msg, "spec.containers[0].image: Required value"), "%s", err.msg);
+    cr_assert_eq(create(&e, KUBE_POD,
+                        cJSON_Parse("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\","
+                                    "\"resources\":{\"limits\":{\"cpu\":\"100m\"},\"requests\":{\"cpu\":\"200m\"}}}]}}"),
+                        NULL, &err),
+                 T0_EINVALID);
+    cr_assert(strstr(err.msg, "must be less than or equal to cpu limit"), "%s", err.msg);
+    cr_assert_eq(create(&e, KUBE_POD,
+                        cJSON_Parse("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\","
+                                    "\"resources\":{\"limits\":{\"memory\":\"lots\"}}}]}}"),
+                        NULL, &err),
+                 T0_EINVALID);
+    cr_assert(strstr(err.msg, "quantities must match"), "%s", err.msg);
+    const char *cj = "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"schedule\":\"%s\",\"jobTemplate\":{\"spec\":{\"template\":"
+                     "{\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"b\",\"image\":\"i\"}]}}}}}}";
+    char buf[600];
+    snprintf(buf, sizeof buf, cj, "schedule-very-long-schedule-id-that-needs-to-be-trunc", "0 9 * * *");
+    cr_assert_eq(create(&e, KUBE_CRONJOB, cJSON_Parse(buf), NULL, &err), T0_EINVALID);
+    cr_assert(strstr(err.msg, "CronJob.batch \"schedule-very-long-schedule-id-that-needs-to-be-trunc\" is invalid: "
+                              "metadata.name: Invalid value"),
+              "%s", err.msg);
+    cr_assert(strstr(err.msg, "must be no more than 52 characters"), "%s", err.msg);
+    snprintf(buf, sizeof buf, cj, "schedule-x", "@every 5m");
+    cr_assert_eq(create(&e, KUBE_CRONJOB, cJSON_Parse(buf), NULL, &err), T0_EINVALID);
+    cr_assert(strstr(err.msg, "spec.schedule: Invalid value: \"@every 5m\""), "%s", err.msg);
+    snprintf(buf, sizeof buf, cj, "schedule-x", "61 * * * *");
+    cr_assert_eq(create(&e, KUBE_CRONJOB, cJSON_Parse(buf), NULL, &err), T0_EINVALID);
+    snprintf(buf, sizeof buf, cj, "schedule-x", "@hourly");
+    cr_assert_eq(create(&e, KUBE_CRONJOB, cJSON_Parse(buf), NULL, &err), T0_OK, "%s", err.msg);
+    cr_assert_eq(create(&e, KUBE_JOB,
+                        cJSON_Parse("{\"metadata\":{\"name\":\"j\"},\"spec\":{\"template\":{\"spec\":{\"restartPolicy\":"
+                                    "\"Always\",\"containers\":[{\"name\":\"b\",\"image\":\"i\"}]}}}}"),
+                        NULL, &err),
+                 T0_EINVALID);
+    cr_assert(strstr(err.msg, "spec.template.spec.restartPolicy: Unsupported value: \"Always\""), "%s", err.msg);
+    cr_assert_eq(kfake_count(e.k, KUBE_POD), 0);
+    env_free(&e);
+}
+
+static void names_of(const cJSON *list, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items"))
+    {
+        strncat(buf, kfake_str(it, "metadata.name"), cap - strlen(buf) - 2);
+        strncat(buf, " ", cap - strlen(buf) - 1);
+    }
+}
+
+static void expect_list(env *e, const char *sel, const char *want)
+{
+    cJSON *l = NULL;
+    t0_err err = {0};
+    cr_assert_eq(e->api.list(e->api.ctx, KUBE_POD, "the0", sel, &l, &err), T0_OK, "%s: %s", sel, err.msg);
+    char got[256];
+    names_of(l, got, sizeof got);
+    cr_assert_str_eq(got, want, "selector \"%s\": got \"%s\", want \"%s\"", sel, got, want);
+    cJSON_Delete(l);
+}
+
+Test(kube_api, label_selectors_all_operators)
+{
+    env e;
+    env_init(&e, 0);
+    t0_err err = {0};
+    cr_assert_eq(create(&e, KUBE_POD, pod("p3", "{\"app\":\"a\",\"tier\":\"x\"}"), NULL, &err), T0_OK, "%s", err.msg);
+    cr_assert_eq(create(&e, KUBE_POD, pod("p1", "{\"app\":\"a\"}"), NULL, &err), T0_OK);
+    cr_assert_eq(create(&e, KUBE_POD, pod("p2", "{\"app\":\"b\",\"tier\":\"y\"}"), NULL, &err), T0_OK);
+    cr_assert_eq(create(&e, KUBE_POD, pod("p4", NULL), NULL, &err), T0_OK);
+    cr_assert_eq(e.api.create(e.api.ctx, KUBE_POD, "other", pod("p0", "{\"app\":\"a\"}"), NULL, &err), T0_OK);
+    expect_list(&e, NULL, "p1 p2 p3 p4 ");
+    expect_list(&e, "app=a", "p1 p3 ");
+    expect_list(&e, "app==a", "p1 p3 ");
+    expect_list(&e, "app!=a", "p2 p4 ");
+    expect_list(&e, "app in (a,b)", "p1 p2 p3 ");
+    expect_list(&e, "app in (b)", "p2 ");
+    expect_list(&e, "app notin (a)", "p2 p4 ");
+    expect_list(&e, "tier", "p2 p3 ");
+    expect_list(&e, "!tier", "p1 p4 ");
+    expect_list(&e, "app=a,tier=x", "p3 ");
+    expect_list(&e, "app = a , !tier", "p1 ");
+    expect_list(&e, "app=c", "");
+    cJSON *l = NULL;
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", "app in (a", &l, &err), T0_EINVAL);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", "a b", &l, &err), T0_EINVAL);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "", "app=a", &l, &err), T0_OK);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")), 3, "all namespaces");
+    cr_assert_str_eq(kfake_str(l, "metadata.resourceVersion"), "5");
+    cJSON_Delete(l);
+    cr_assert_eq(kfake_count_label(e.k, KUBE_POD, "the0", "app", "a"), 2);
+    env_free(&e);
+}
+
+Test(kube_api, graceful_pod_deletion)
+{
+    env e;
+    env_init(&e, 0);
+    t0_err err = {0};
+    cr_assert_eq(create(&e, KUBE_POD, pod("bot-a", NULL), NULL, &err), T0_OK);
+    cr_assert_eq(create(&e, KUBE_POD, pod("bot-b", NULL), NULL, &err), T0_OK);
+    /* an unbound pod is removed at once */
+    cr_assert_eq(e.api.remove(e.api.ctx, KUBE_POD, "the0", "bot-b", NULL, &err), T0_OK);
+    cr_assert_null(kfake_peek(e.k, KUBE_POD, "the0", "bot-b"));
+    cr_assert_eq(kfake_bind_pod(e.k, "the0", "bot-a", "node-1", &err), T0_OK, "%s", err.msg);
+    sim_loop_run_for(e.loop, 5000);
+    cr_assert_eq(e.api.remove(e.api.ctx, KUBE_POD, "the0", "bot-a", NULL, &err), T0_OK);
+    const cJSON *p = kfake_peek(e.k, KUBE_POD, "the0", "bot-a");
+    cr_assert_not_null(p, "a bound pod stays until the kubelet finishes it");
+    cr_assert_str_eq(kfake_str(p, "metadata.deletionTimestamp"), "2026-01-05T00:00:35Z");
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "metadata"), "deletionGracePeriodSeconds")->valuedouble, 30);
+    /* a second delete is accepted and changes nothing */
+    uint64_t rv = kfake_resource_version(e.k);
+    cr_assert_eq(e.api.remove(e.api.ctx, KUBE_POD, "the0", "bot-a", NULL, &err), T0_OK);
+    cr_assert_eq(kfake_resource_version(e.k), rv);
+    /* the kubelet's final delete with grace 0 removes it */
+    kube_delete_opts now = {.grace_seconds = 0};
+    cr_assert_eq(e.sys.remove(e.sys.ctx, KUBE_POD, "the0", "bot-a", &now, &err), T0_OK);
+    cr_assert_null(kfake_peek(e.k, KUBE_POD, "the0", "bot-a"));
+    cr_assert_eq(e.api.remove(e.api.ctx, KUBE_POD, "the0", "bot-a", NULL, &err), T0_ENOTFOUND);
+    cr_assert_str_eq(err.msg, "pods \"bot-a\" not found");
+    env_free(&e);
+}
+
+static cJSON *owned(const char *name, const char *owner_kind, const cJSON *owner)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\"metadata\":{\"name\":\"%s\",\"ownerReferences\":[{\"apiVersion\":\"batch/v1\",\"kind\":\"%s\",\"name\":"
+             "\"%s\",\"uid\":\"%s\",\"controller\":true}]},\"spec\":{\"template\":{\"spec\":{\"restartPolicy\":\"Never\","
+             "\"containers\":[{\"name\":\"b\",\"image\":\"i\"}]}},\"containers\":[{\"name\":\"b\",\"image\":\"i\"}]}}",
+             name, owner_kind, kfake_str(owner, "metadata.name"), kfake_str(owner, "metadata.uid"));
+    return cJSON_Parse(buf);
+}
+
+/* CronJob -> Job -> Pod (bound, so its deletion is graceful). */
+static void family(env *e)
+{
+    t0_err err = {0};
+    cJSON *cj = NULL, *job = NULL;
+    cr_assert_eq(create(e, KUBE_CRONJOB,
+                        cJSON_Parse("{\"metadata\":{\"name\":\"cj\"},\"spec\":{\"schedule\":\"@daily\",\"jobTemplate\":{\"spec\":"
+                                    "{\"template\":{\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"b\","
+                                    "\"image\":\"i\"}]}}}}}}"),
+                        &cj, &err),
+                 T0_OK, "%s", err.msg);
+    cr_assert_eq(create(e, KUBE_JOB, owned("cj-1", "CronJob", cj), &job, &err), T0_OK, "%s", err.msg);
+    cJSON *p = owned("cj-1-abcde", "Job", job);
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(p, "spec"), "template");
+    cr_assert_eq(create(e, KUBE_POD, p, NULL, &err), T0_OK, "%s", err.msg);
+    cr_assert_eq(kfake_bind_pod(e->k, "the0", "cj-1-abcde", "n1", &err), T0_OK);
+    cJSON_Delete(cj);
+    cJSON_Delete(job);
+}
+
+Test(kube_api, foreground_propagation_waits_for_dependents)
+{
+    env e;
+    env_init(&e, 0);
+    family(&e);
+    t0_err err = {0};
+    kube_delete_opts fg = {.propagation = KUBE_PROP_FOREGROUND, .grace_seconds = -1};
+    cr_assert_eq(e.api.remove(e.api.ctx, KUBE_CRONJOB, "the0", "cj", &fg, &err), T0_OK, "%s", err.msg);
+    const cJSON *cj = kfake_peek(e.k, KUBE_CRONJOB, "the0", "cj");
+    const cJSON *job = kfake_peek(e.k, KUBE_JOB, "the0", "cj-1");
+    const cJSON *p = kfake_peek(e.k, KUBE_POD, "the0", "cj-1-abcde");
+    cr_assert(cj && job && p, "owner and dependents stay while the pod terminates");
+    cr_assert_not_null(kfake_str(cj, "metadata.deletionTimestamp"));
+    cr_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cj, "metadata"), "finalizers"), 0)->valuestring,
+                     "foregroundDeletion");
+    cr_assert_not_null(kfake_str(job, "metadata.deletionTimestamp"));
+    cr_assert_not_null(kfake_str(p, "metadata.deletionTimestamp"), "the pod got a graceful delete");
+    kube_delete_opts now = {.grace_seconds = 0};
+    cr_assert_eq(e.sys.remove(e.sys.ctx, KUBE_POD, "the0", "cj-1-abcde", &now, &err), T0_OK);
+    cr_assert_null(kfake_peek(e.k, KUBE_POD, "the0", "cj-1-abcde"));
+    cr_assert_null(kfake_peek(e.k, KUBE_JOB, "the0", "cj-1"), "the job goes with its last pod");
+    cr_assert_null(kfake_peek(e.k, KUBE_CRONJOB, "the0", "cj"), "the cronjob goes with its last job");
+    env_free(&e);
+}
+
+Test(kube_api, background_propagation_collects_dependents)
+{
+    env e;
+    env_init(&e, 0);
+    family(&e);
+    t0_err err = {0};
+    kube_delete_opts bg = {.propagation = KUBE_PROP_BACKGROUND, .grace_seconds = -1};
+    cr_assert_eq(e.api.remove(e.api.ctx, KUBE_CRONJOB, "the0", "cj", &bg, &err), T0_OK);
+    cr_assert_null(kfake_peek(e.k, KUBE_CRONJOB, "the0", "cj"), "the owner goes at once");
+    cr_assert_not_null(kfake_peek(e.k, KUBE_JOB, "the0", "cj-1"), "the collector runs on a later loop turn");
+    sim_loop_run_for(e.loop, 1);
+    cr_assert_null(kfake_peek(e.k, KUBE_JOB, "the0", "cj-1"));
+    sim_loop_run_for(e.loop, 1);
+    const cJSON *p = kfake_peek(e.k, KUBE_POD, "the0", "cj-1-abcde");
+    cr_assert_not_null(p);
+    cr_assert_not_null(kfake_str(p, "metadata.deletionTimestamp"), "the pod is deleted gracefully");
+    env_free(&e);
+}
+
+Test(kube_api, orphan_propagation_and_job_default)
+{
+    env e;
+    env_init(&e, 0);
+    family(&e);
+    t0_err err = {0};
+    /* batch/v1 Jobs default to orphaning their pods (as the real API server) */
+    cr_assert_eq(e.api.remove(e.api.ctx, KUBE_JOB, "the0", "cj-1", NULL, &err), T0_OK);
+    sim_loop_run_for(e.loop, 10);
+    cr_assert_null(kfake_peek(e.k, KUBE_JOB, "the0", "cj-1"));
+    const cJSON *p = kfake_peek(e.k, KUBE_POD, "the0", "cj-1-abcde");
+    cr_assert_not_null(p);
+    cr_assert_null(kfake_str(p, "metadata.deletionTimestamp"));
+    cr_assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "metadata"), "ownerReferences"), "the reference is removed");
+    env_free(&e);
+}
+
+/* ---- watch ---------------------------------------------------------------------------------- */
+typedef struct wlog {
+    char buf[2048];
+    int gone, closed;
+} wlog;
+
+static void on_watch(void *ud, kube_watch_type t, const cJSON *obj)
+{
+    wlog *w = ud;
+    static const char *names[] = {"ADDED", "MODIFIED", "DELETED", "GONE", "CLOSED"};
+    char line[128];
+    snprintf(line, sizeof line, "%s %s@%s;", names[t], obj ? kfake_str(obj, "metadata.name") : "-",
+             obj ? kfake_str(obj, "metadata.resourceVersion") : "-");
+    strncat(w->buf, line, sizeof w->buf - strlen(w->buf) - 1);
+    w->gone += t == KUBE_WATCH_GONE;
+    w->closed += t == KUBE_WATCH_CLOSED;
+}
+
+Test(kube_api, watch_from_resource_version_with_selector_semantics)
+{
+    env e;
+    env_init(&e, 0);
+    t0_err err = {0};
+    cr_assert_eq(create(&e, KUBE_POD, pod("p1", "{\"app\":\"a\"}"), NULL, &err), T0_OK); /* rv 1 */
+    cr_assert_eq(create(&e, KUBE_POD, pod("p2", "{\"app\":\"b\"}"), NULL, &err), T0_OK); /* rv 2 */
+    wlog w1 = {0}, w2 = {0};
+    kube_watch *a = NULL, *b = NULL;
+    cr_assert_eq(e.api.watch(e.api.ctx, KUBE_POD, "the0", NULL, "1", on_watch, &w1, &a, &err), T0_OK);
+    cr_assert_eq(e.api.watch(e.api.ctx, KUBE_POD, "the0", "app=a", "", on_watch, &w2, &b, &err), T0_OK);
+    cr_assert_str_eq(w1.buf, "", "events arrive on the loop, not inside the call");
+    /* p2 relabelled to app=a: the selector watch sees it ADDED; then p1 relabelled away: DELETED */
+    cJSON *p2 = NULL;
+    e.api.get(e.api.ctx, KUBE_POD, "the0", "p2", &p2, &err);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(p2, "metadata"), "labels"), "app", cJSON_CreateString("a"));
+    cr_assert_eq(e.api.update(e.api.ctx, KUBE_POD, "the0", p2, NULL, &err), T0_OK, "%s", err.msg); /* rv 3 */
+    cJSON *p1 = NULL;
+    e.api.get(e.api.ctx, KUBE_POD, "the0", "p1", &p1, &err);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(p1, "metadata"), "labels"), "app", cJSON_CreateString("z"));
+    cr_assert_eq(e.api.update(e.api.ctx, KUBE_POD, "the0", p1, NULL, &err), T0_OK, "%s", err.msg); /* rv 4 */
+    cr_assert_eq(e.api.remove(e.api.ctx, KUBE_POD, "the0", "p2", NULL, &err), T0_OK);            /* rv 5 */
+    sim_loop_run_for(e.loop, 1);
+    cr_assert_str_eq(w1.buf, "ADDED p2@2;MODIFIED p2@3;MODIFIED p1@4;DELETED p2@5;");
+    cr_assert_str_eq(w2.buf, "ADDED p2@3;DELETED p1@4;DELETED p2@5;");
+    e.api.unwatch(e.api.ctx, a);
+    e.api.unwatch(e.api.ctx, b);
+    cJSON_Delete(p1);
+    cJSON_Delete(p2);
+    env_free(&e);
+}
+
+Test(kube_api, watch_gone_when_resource_version_too_old)
+{
+    env e;
+    env_init(&e, 3); /* keep 3 events per kind */
+    t0_err err = {0};
+    for (int i = 0; i < 5; i++) {
+        char n[8];
+        snprintf(n, sizeof n, "p%d", i);
+        cr_assert_eq(create(&e, KUBE_POD, pod(n, NULL), NULL, &err), T0_OK);
+    }
+    wlog ok = {0}, old = {0};
+    kube_watch *a = NULL, *b = NULL;
+    cr_assert_eq(e.api.watch(e.api.ctx, KUBE_POD, "the0", NULL, "2", on_watch, &ok, &a, &err), T0_OK);
+    cr_assert_eq(e.api.watch(e.api.ctx, KUBE_POD, "the0", NULL, "1", on_watch, &old, &b, &err), T0_OK);
+    sim_loop_run_for(e.loop, 1);
+    cr_assert_str_eq(ok.buf, "ADDED p2@3;ADDED p3@4;ADDED p4@5;");
+    cr_assert_eq(old.gone, 1, "rv 1 is older than the kept history: %s", old.buf);
+    cr_assert_str_eq(old.buf, "GONE -@-;");
+    cr_assert_eq(create(&e, KUBE_POD, pod("p9", NULL), NULL, &err), T0_OK);
+    sim_loop_run_for(e.loop, 1);
+    cr_assert_str_eq(old.buf, "GONE -@-;", "a gone watch delivers nothing more");
+    e.api.unwatch(e.api.ctx, a);
+    e.api.unwatch(e.api.ctx, b);
+    env_free(&e);
+}
+
+static void unwatch_self(void *ud, kube_watch_type t, const cJSON *obj)
+{
+    (void)t, (void)obj;
+    void **ctx = ud;
+    kube_port *api = ctx[0];
+    api->unwatch(api->ctx, ctx[1]);
+    (*(int *)ctx[2])++;
+}
+
+Test(kube_api, unwatch_from_inside_the_callback)
+{
+    env e;
+    env_init(&e, 0);
+    t0_err err = {0};
+    int calls = 0;
+    void *ctx[3] = {&e.api, NULL, &calls};
+    kube_watch *w = NULL;
+    cr_assert_eq(e.api.watch(e.api.ctx, KUBE_POD, NULL, NULL, NULL, unwatch_self, ctx, &w, &err), T0_OK);
+    ctx[1] = w;
+    cr_assert_eq(create(&e, KUBE_POD, pod("p1", NULL), NULL, &err), T0_OK);
+    cr_assert_eq(create(&e, KUBE_POD, pod("p2", NULL), NULL, &err), T0_OK);
+    sim_loop_run_for(e.loop, 1);
+    cr_assert_eq(calls, 1);
+    env_free(&e);
+}
+
+Test(kube_api, injected_faults_and_stale_list)
+{
+    env e;
+    env_init(&e, 0);
+    t0_err err = {0};
+    sim_fault_spec s = {.kind = SIM_FAULT_TOOMANY, .ms = 3000, .count = 1};
+    cr_assert_eq(sim_faults_inject(e.faults, "kube/pod/create", &s, &err), T0_OK);
+    cr_assert_eq(create(&e, KUBE_POD, pod("p1", NULL), NULL, &err), T0_ETOOMANY);
+    cr_assert_eq(err.retry_after_ms, 3000);
+    cr_assert_null(kfake_peek(e.k, KUBE_POD, "the0", "p1"));
+    s = (sim_fault_spec){.kind = SIM_FAULT_TIMEOUT_APPLIED, .count = 1};
+    sim_faults_inject(e.faults, "kube/pod/create", &s, &err);
+    cr_assert_eq(create(&e, KUBE_POD, pod("p1", NULL), NULL, &err), T0_ETIMEOUT);
+    cr_assert_not_null(kfake_peek(e.k, KUBE_POD, "the0", "p1"), "timeout-applied: the pod exists");
+    /* the system port ignores faults */
+    s = (sim_fault_spec){.kind = SIM_FAULT_ERROR, .status = T0_EINTERNAL, .probability = 1};
+    sim_faults_inject(e.faults, "kube/pod/get", &s, &err);
+    cr_assert_eq(e.api.get(e.api.ctx, KUBE_POD, "the0", "p1", NULL, &err), T0_EINTERNAL);
+    cr_assert_eq(err.http_status, 500);
+    cr_assert_eq(e.sys.get(e.sys.ctx, KUBE_POD, "the0", "p1", NULL, &err), T0_OK);
+    /* stale: the previous identical list is served */
+    cJSON *l1 = NULL, *l2 = NULL;
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &l1, &err), T0_OK);
+    cr_assert_eq(create(&e, KUBE_POD, pod("p2", NULL), NULL, &err), T0_OK);
+    s = (sim_fault_spec){.kind = SIM_FAULT_STALE, .count = 1};
+    sim_faults_inject(e.faults, "kube/pod/list", &s, &err);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &l2, &err), T0_OK);
+    cr_assert(cJSON_Compare(l1, l2, 1), "the stale list is the earlier one");
+    cJSON_Delete(l2);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &l2, &err), T0_OK);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l2, "items")), 2);
+    cJSON_Delete(l1);
+    cJSON_Delete(l2);
+    /* dropped watch events: the watcher never sees them */
+    wlog w = {0};
+    kube_watch *wh = NULL;
+    cr_assert_eq(e.api.watch(e.api.ctx, KUBE_POD, "the0", NULL, NULL, on_watch, &w, &wh, &err), T0_OK);
+    s = (sim_fault_spec){.kind = SIM_FAULT_DROP, .count = 1};
+    sim_faults_inject(e.faults, "kube/watch", &s, &err);
+    cr_assert_eq(create(&e, KUBE_POD, pod("p3", NULL), NULL, &err), T0_OK);
+    cr_assert_eq(create(&e, KUBE_POD, pod("p4", NULL), NULL, &err), T0_OK);
+    sim_loop_run_for(e.loop, 1);
+    cr_assert_str_eq(w.buf, "ADDED p4@4;", "p3 (rv 3) was dropped: %s", w.buf);
+    e.api.unwatch(e.api.ctx, wh);
+    env_free(&e);
+}
