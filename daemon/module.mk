@@ -20,4 +20,4 @@ daemon-integration: $(BUILD)/tests/itest-daemon $(BUILD)/the0-runtime
 	bash ci/s3-servers.sh start "$$dir" || exit 1; \
 	set -a; . "$$dir/env"; set +a; \
 	echo "== $(BUILD)/tests/itest-daemon (s3rver $$S3RVER_ENDPOINT, moto $$MOTO_ENDPOINT)"; \
-	THE0_RUNTIME="$(abspath $(BUILD)/the0-runtime)" $(BUILD)/tests/itest-daemon $(CRITERION_FLAGS)
+	THE0_SRC="$(CURDIR)" THE0_RUNTIME="$(abspath $(BUILD)/the0-runtime)" $(BUILD)/tests/itest-daemon $(CRITERION_FLAGS)

@@ -263,3 +263,84 @@ Test(daemon_process, sidecar_sigkilled_mid_stream_ships_every_line_once, .timeou
     th_rmrf(d);
     free(d);
 }
+
+/* Docker mode: SIGTERM to bootstrap.sh reaches the bot at once, the done file gets its status, and the
+ * final sync ships the state the bot wrote while shutting down. */
+Test(bootstrap, sigterm_is_forwarded_and_state_shipped, .timeout = 60)
+{
+    s3rver_env();
+    const char *bin = need("THE0_RUNTIME");
+    char id[64], *d = th_tmpdir(), p[700], zip[700];
+    unique_id(id, sizeof id, "boot");
+    snprintf(zip, sizeof zip, "%s/code.zip", d);
+    th_entry code[] = {{'f', "trader",
+                        "#!/bin/bash\n"
+                        "trap 'echo got TERM; echo saved > \"$STATE\"/.the0-state/last.txt; exit 7' TERM\n"
+                        "mkdir -p \"$STATE\"/.the0-state\n"
+                        "echo running\n"
+                        "while true; do sleep 0.1; done\n",
+                        0, 0755}};
+    th_archive(zip, true, code, 1);
+    s3_client *c = client(need("S3RVER_ENDPOINT"), "S3RVER", "S3RVER");
+    t0_err e = {0};
+    cr_assert_eq(s3_ensure_bucket(c, "custom-bots", &e), T0_OK, "%s", e.msg);
+    FILE *zf = fopen(zip, "rb");
+    char key[128];
+    snprintf(key, sizeof key, "u1/%s/1.0.0", id);
+    cr_assert_eq(s3_put_file(c, "custom-bots", key, zf, "application/zip", NULL, &e), T0_OK, "%s", e.msg);
+    fclose(zf);
+    char bot[700], state[700], var[700];
+    snprintf(bot, sizeof bot, "%s/bot", d);
+    snprintf(state, sizeof state, "%s/state", d);
+    snprintf(var, sizeof var, "%s/var", d);
+    setenv("BOT_ID", id, 1);
+    setenv("CODE_FILE", key, 1);
+    setenv("RUNTIME", "gcc13", 1);
+    setenv("ENTRYPOINT", "trader", 1);
+    setenv("IS_SCHEDULED", "true", 1);
+    setenv("STATE", state, 1);
+    setenv("THE0_RUNTIME", bin, 1);
+    setenv("THE0_BOT_DIR", bot, 1);
+    setenv("THE0_STATE_DIR", state, 1);
+    setenv("THE0_VAR_DIR", var, 1);
+    char script[700], log[700];
+    snprintf(script, sizeof script, "%s/daemon/bootstrap.sh", need("THE0_SRC"));
+    snprintf(log, sizeof log, "%s/bootstrap.log", d);
+    char *argv[] = {"/bin/bash", script, NULL};
+    pid_t pid = spawn(argv, log);
+    snprintf(p, sizeof p, "%s/logs/bot.log", var);
+    for (int i = 0; i < 100; i++) { /* wait until the bot runs */
+        char *l = th_read(p, NULL);
+        bool up = l && strstr(l, "running");
+        free(l);
+        if (up) break;
+        usleep(100000);
+    }
+    int64_t t0 = dd_now_ms();
+    kill(pid, SIGTERM);
+    int rc = wait_rc(pid);
+    int64_t took = dd_now_ms() - t0;
+    char *blog = th_read(log, NULL);
+    cr_assert_eq(rc, 7, "bootstrap exit %d (want the bot's 7); log:\n%s", rc, blog ? blog : "");
+    free(blog);
+    cr_assert_lt(took, 20000, "shutdown took %lld ms", (long long)took);
+    char *botlog = th_read(p, NULL);
+    cr_assert(botlog && strstr(botlog, "got TERM"), "the bot never saw SIGTERM: %s", botlog ? botlog : "(none)");
+    free(botlog);
+    snprintf(p, sizeof p, "%s/done", var);
+    char *done = th_read(p, NULL);
+    cr_assert_str_eq(done ? done : "(none)", "7\n");
+    free(done);
+    /* the state written during shutdown is in the bucket: restore it elsewhere */
+    char *d2 = th_tmpdir();
+    cr_assert_eq(run_init(bin, id, d2), 0);
+    snprintf(p, sizeof p, "%s/state/.the0-state/last.txt", d2);
+    char *last = th_read(p, NULL);
+    cr_assert_str_eq(last ? last : "(missing)", "saved\n");
+    free(last);
+    s3_client_free(c);
+    th_rmrf(d2);
+    free(d2);
+    th_rmrf(d);
+    free(d);
+}
