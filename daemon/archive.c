@@ -443,7 +443,7 @@ static t0_status snap_dir(snap *s, const char *dir, const char *rel, t0_err *err
         n++;
     }
     closedir(d);
-    if (st == T0_OK) qsort(names, n, sizeof *names, cmp_names);
+    if (st == T0_OK && n > 1) qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n && st == T0_OK; i++) {
         char path[4096], r[2048];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);

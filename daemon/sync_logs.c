@@ -103,7 +103,7 @@ static t0_status load_offset(dsync_logs *l, t0_err *err)
 static t0_status resolve_pending(dsync_logs *l, t0_err *err)
 {
     if (!*l->pending_key) return T0_OK;
-    objstore_meta m;
+    objstore_meta m = {0};
     t0_status st = l->os->head(l->os->ctx, l->bucket, l->pending_key, &m, err);
     if (st != T0_OK && st != T0_ENOTFOUND) {
         if (err) t0_err_prefix(err, "log sync: checking the pending append");
@@ -231,7 +231,7 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
     }
     /* Read the day's object. Anything but "no such key" stops here: never overwrite what we could not read. */
     objstore_buf obj = {0};
-    objstore_meta m;
+    objstore_meta m = {0};
     objstore_sink sink = {.buf = &obj};
     st = l->os->get(l->os->ctx, l->bucket, key, &sink, &m, err);
     if (st == T0_ENOTFOUND && err && strstr(err->msg, "NoSuchBucket")) {

@@ -23,7 +23,7 @@ void dsync_state_init(dsync_state *s, const objstore *os, const char *bucket, co
  * (written by another implementation) gets "" so that the first snapshot replaces it once. */
 static t0_status learn_remote(dsync_state *s, t0_err *err)
 {
-    objstore_meta m;
+    objstore_meta m = {0};
     t0_status st = s->os->head(s->os->ctx, s->bucket, s->key, &m, err);
     if (st == T0_ENOTFOUND) {
         snprintf(s->remote_hash, sizeof s->remote_hash, "%s", DAR_EMPTY_HASH);
