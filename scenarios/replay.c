@@ -1,0 +1,161 @@
+/* replay.c: `the0-sim replay`: replay scenario files, print the timeline, and on failure the seed and
+ * the exact command that replays it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "fsm/tables.h"
+#include "scenarios/scn.h"
+
+t0_status scn_coverage_init(scn_coverage *c, t0_err *err)
+{
+    memset(c, 0, sizeof *c);
+    if (fsm_coverage_init(&c->bot, &fsm_bot_table) != T0_OK || fsm_coverage_init(&c->sched, &fsm_schedule_table) != T0_OK ||
+        fsm_coverage_init(&c->pod, &fsm_pod_table) != T0_OK || fsm_coverage_init(&c->sync, &fsm_sync_table) != T0_OK) {
+        scn_coverage_free(c);
+        return t0_fail(err, T0_ENOMEM, "coverage: out of memory");
+    }
+    c->init = true;
+    return T0_OK;
+}
+
+void scn_coverage_free(scn_coverage *c)
+{
+    fsm_coverage_free(&c->bot);
+    fsm_coverage_free(&c->sched);
+    fsm_coverage_free(&c->pod);
+    fsm_coverage_free(&c->sync);
+    c->init = false;
+}
+
+static void report_one(const fsm_coverage *c, FILE *out, bool list)
+{
+    size_t total = 0, fired = fsm_coverage_fired(c, &total);
+    fprintf(out, "coverage %s: %zu/%zu rows fired\n", c->table->name, fired, total);
+    if (!list) return;
+    char when[200];
+    for (size_t i = 0; i < c->table->nrows; i++) {
+        const fsm_row *r = &c->table->rows[i];
+        if (r->kind != FSM_ROW_GO || c->fired[i]) continue;
+        fsm_format_when(c->table, r, when, sizeof when);
+        fprintf(out, "  never fired: %s row %zu: %s -%s%s%s-> %s (%s)\n", c->table->name, i,
+                r->from == FSM_ANY ? "*" : fsm_state_name(c->table, r->from), fsm_event_name(c->table, r->event),
+                when[0] ? " if " : "", when, r->to == FSM_SAME ? "(same)" : fsm_state_name(c->table, r->to), r->why);
+    }
+}
+
+void scn_coverage_report(const scn_coverage *c, FILE *out)
+{
+    report_one(&c->bot, out, true);
+    report_one(&c->sched, out, true);
+    report_one(&c->pod, out, false);
+    report_one(&c->sync, out, false);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: the0-sim replay [--seed N] [--trace FILE] [--quiet] [--coverage] [--log-level L] FILE...\n"
+               "\n"
+               "Replay scenario files (docs/scenarios.md) in the simulator: print the timeline, check the\n"
+               "expectations and the invariants after every simulated step. Exit 1 when one failed (the seed and\n"
+               "the command that replays it are printed), 2 on usage or parse errors.\n"
+               "  --seed N       seed of the PRNG (default 1); the same seed gives a byte-identical trace\n"
+               "  --trace FILE   also write the trace there (several files: appended in order)\n"
+               "  --quiet        print only failures, violations and the summary\n"
+               "  --coverage     print FSM transition coverage over all files, with the rows never fired\n"
+               "  --log-level L  controller log lines in the trace: debug, info (default), warn, error, off\n");
+}
+
+int scenario_replay_main(int argc, char **argv)
+{
+    uint64_t seed = 1;
+    const char *trace_path = NULL;
+    bool quiet = false, coverage = false;
+    int log_level = T0_LOG_INFO;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--seed") && i + 1 < argc) {
+            char *end;
+            seed = strtoull(argv[++i], &end, 10);
+            if (*end) {
+                fprintf(stderr, "the0-sim replay: --seed needs a number, got '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--trace") && i + 1 < argc) trace_path = argv[++i];
+        else if (!strcmp(a, "--quiet")) quiet = true;
+        else if (!strcmp(a, "--coverage")) coverage = true;
+        else if (!strcmp(a, "--log-level") && i + 1 < argc) {
+            log_level = t0_log_level_parse(argv[++i]);
+            if (log_level < 0) {
+                fprintf(stderr, "the0-sim replay: unknown log level '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "the0-sim replay: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        } else break;
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    FILE *trace = NULL;
+    if (trace_path && !(trace = fopen(trace_path, "w"))) {
+        fprintf(stderr, "the0-sim replay: cannot write %s\n", trace_path);
+        return 2;
+    }
+    scn_coverage cov;
+    t0_err err = {0};
+    if (coverage && scn_coverage_init(&cov, &err) != T0_OK) {
+        fprintf(stderr, "the0-sim replay: %s\n", err.msg);
+        if (trace) fclose(trace);
+        return 2;
+    }
+    int rc = 0;
+    unsigned files = 0, failed_files = 0;
+    uint64_t hash = 1469598103934665603ull;
+    for (; i < argc; i++) {
+        scn_script *sc = NULL;
+        if (scn_parse_file(argv[i], &sc, &err) != T0_OK) {
+            fprintf(stderr, "the0-sim replay: %s\n", err.msg);
+            rc = 2;
+            continue;
+        }
+        scn_run_opts ro = {.seed = seed, .trace = trace, .quiet = quiet, .out = stdout,
+                           .cov = coverage ? &cov : NULL, .log_level = log_level};
+        scn_result res;
+        t0_status st = scn_run(sc, &ro, &res, &err);
+        files++;
+        hash = (hash ^ res.trace_hash) * 1099511628211ull;
+        if (st != T0_OK) {
+            fprintf(stderr, "the0-sim replay: %s\n", err.msg);
+            rc = 2;
+        } else if (res.failed || res.violations) {
+            failed_files++;
+            if (rc == 0) rc = 1;
+            printf("FAILED %s: %u of %u expectations failed, %u invariant violations (seed=%llu)\n", argv[i], res.failed,
+                   res.expectations, res.violations, (unsigned long long)seed);
+            printf("seed=%llu\nreplay: build/the0-sim replay --seed %llu %s\n", (unsigned long long)seed,
+                   (unsigned long long)seed, argv[i]);
+        } else {
+            printf("ok %s: %u expectations passed, 0 violations, %llu steps, %llu invariant checks, trace %016llx "
+                   "(seed=%llu)\n", argv[i], res.passed, (unsigned long long)res.steps,
+                   (unsigned long long)res.invariant_checks, (unsigned long long)res.trace_hash, (unsigned long long)seed);
+        }
+        fflush(stdout);
+        scn_script_free(sc);
+    }
+    if (files > 1) printf("replayed %u files: %u failed; combined trace hash %016llx\n", files, failed_files,
+                          (unsigned long long)hash);
+    if (coverage) {
+        scn_coverage_report(&cov, stdout);
+        scn_coverage_free(&cov);
+    }
+    if (trace) fclose(trace);
+    return rc;
+}

@@ -1,0 +1,91 @@
+/* scn.h: the scenario language (files scenarios/NAME.scn): parser, runner over the simulator's fakes, the
+ * invariant checker, and the `the0-sim replay` command. The language is documented in docs/scenarios.md. */
+#ifndef T0_SCN_H
+#define T0_SCN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/t0.h"
+#include "fsm/fsm.h"
+
+/* ---- parsed form --------------------------------------------------------------------------- */
+typedef struct scn_tok {
+    char *s; /* the word with quotes removed (owned) */
+    int col; /* 1-based column where it starts */
+    bool quoted; /* the word started with a quote: never a KEY=VALUE */
+} scn_tok;
+
+typedef enum scn_stmt_type { SCN_ACTION = 0, SCN_EXPECT, SCN_ALWAYS } scn_stmt_type;
+
+typedef struct scn_stmt {
+    int line;
+    scn_stmt_type type;
+    int64_t at_ms;     /* simulated time offset from the start */
+    int64_t within_ms; /* SCN_EXPECT: how long it may take to become true; 0 = must hold now */
+    scn_tok *w;        /* the statement's words (the time prefix, `within D`, `expect`, `always` removed) */
+    size_t n;
+    char *text;        /* the statement as written (trimmed, without a comment) */
+} scn_stmt;
+
+typedef struct scn_script {
+    char *path;
+    scn_stmt *st; /* in file order; at_ms never decreases */
+    size_t n, cap;
+} scn_script;
+
+/* scn_parse: parse TEXT (from PATH, used in messages) into *OUT (owned; scn_script_free). On a syntax
+ * error returns T0_EINVAL with err->msg "PATH:LINE:COL: what is wrong" and nothing allocated. */
+t0_status scn_parse(const char *path, const char *text, scn_script **out, t0_err *err);
+/* scn_parse_file: read PATH and parse it. */
+t0_status scn_parse_file(const char *path, scn_script **out, t0_err *err);
+void scn_script_free(scn_script *s);
+
+/* scn_parse_duration: "90s", "1m30s", "2h", "250ms", "0s" -> milliseconds. false when malformed. */
+bool scn_parse_duration(const char *s, int64_t *ms);
+/* scn_format_offset: "+HH:MM:SS.mmm" for MS into BUF (>= 24 bytes). */
+char *scn_format_offset(int64_t ms, char *buf, size_t cap);
+
+/* ---- running ----------------------------------------------------------------------------------- */
+/* Transition coverage over several runs (bot and schedule tables; pod and sync from the kubelet). */
+typedef struct scn_coverage {
+    fsm_coverage bot, sched, pod, sync;
+    bool init;
+} scn_coverage;
+t0_status scn_coverage_init(scn_coverage *c, t0_err *err);
+void scn_coverage_free(scn_coverage *c);
+/* scn_coverage_report: "coverage bot: F/T rows fired" per table and the rows never fired. */
+void scn_coverage_report(const scn_coverage *c, FILE *out);
+
+typedef struct scn_run_opts {
+    uint64_t seed;
+    FILE *trace;        /* every trace line also goes here (may be NULL) */
+    bool quiet;         /* stdout gets only expectation failures, violations and the summary */
+    FILE *out;          /* where the readable timeline and summary go (default stdout) */
+    scn_coverage *cov;  /* accumulate coverage here (may be NULL) */
+    int log_level;      /* t0_log level routed into the trace (default T0_LOG_INFO) */
+} scn_run_opts;
+
+typedef struct scn_result {
+    unsigned expectations, passed, failed;
+    unsigned violations;
+    uint64_t steps, invariant_checks;
+    uint64_t trace_hash; /* FNV-1a 64 of the trace bytes */
+    uint64_t trace_lines;
+    int64_t end_ms;
+} scn_result;
+
+/* scn_run: replay SCRIPT in a fresh simulated world (loop, faults, fake API server, kubelet, CronJob
+ * controllers, MinIO, NATS, MongoDB and the controller manager(s)). Returns T0_OK when the run could be
+ * carried out (expectation failures and violations are in *res); another status when setting up the
+ * world failed (err says why). */
+t0_status scn_run(const scn_script *script, const scn_run_opts *opts, scn_result *res, t0_err *err);
+
+/* scenario_replay_main: `the0-sim replay [--seed N] [--trace FILE] [--quiet] [--coverage] FILE...`.
+ * Exit 0 when every file passed, 1 when an expectation or invariant failed (the seed and the replay
+ * command are printed), 2 on usage or parse errors. */
+int scenario_replay_main(int argc, char **argv);
+
+#endif
