@@ -51,6 +51,7 @@ RUNTIME_MODULES := core fsm controllers daemon adapters
 SIM_MODULES := core fsm controllers fakes sim scenarios
 
 -include $(wildcard $(addsuffix /module.mk,$(MODULES)))
+-include fuzz/fuzz.mk
 
 # ---- per-module rules ---------------------------------------------------------------------------
 define module_rules
@@ -123,7 +124,7 @@ check:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all
 	@set -o pipefail; rc=0; for t in $(patsubst $(BUILD)/%,build/asan/%,$(TEST_BINS)); do \
 	  echo "== $$t (asan+ubsan)"; \
-	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=suppressions=$(CURDIR)/ci/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
 	    $$t $(CRITERION_FLAGS) 2>&1 | tee build/asan/last.log || rc=1; \
 	  if grep -q -E 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' build/asan/last.log; then \
 	    echo "make check: sanitizer report in $$t"; rc=1; fi; \
