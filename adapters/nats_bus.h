@@ -1,0 +1,54 @@
+/* nats_bus.h: bus_port over nats.c: core (queue) subscriptions, publish, and durable JetStream pull
+ * consumers on stream THE0_EVENTS that ack only after the handler (the MongoDB write) returned T0_OK. */
+#ifndef T0_ADAPTERS_NATS_BUS_H
+#define T0_ADAPTERS_NATS_BUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "adapters/rtloop.h"
+#include "core/ports.h"
+#include "core/t0.h"
+
+/* Design (why the loop never blocks on NATS): every subscription has a thread of its own.
+ * - Core subscription: the thread waits for the next message (natsSubscription_NextMsg, 500 ms slices
+ *   so it notices unsubscribe), copies it and posts it to the loop; the handler's status is only logged.
+ * - Durable subscription: the thread fetches from a JetStream pull consumer (up to 16 messages, 1 s
+ *   timeout), posts ONE message at a time to the loop and waits for the handler's status, then acks it
+ *   (T0_OK: AckSync, so the ack is on the server before the next message), naks it with a delay
+ *   (retryable status: redelivered later) or acks and drops it (any other status: bad input). Only that
+ *   thread waits; the loop runs the handler like any other callback.
+ * Unsubscribe (on the loop) marks the subscription dead and wakes its thread; a message already posted
+ * finds it dead, runs no handler and is not acked (JetStream redelivers it after AckWait). */
+
+typedef struct natsbus_opts {
+    int64_t ack_wait_ms;   /* consumer AckWait (default 30000) */
+    int64_t nak_delay_ms;  /* redelivery delay after a retryable failure (default 1000) */
+    int64_t connect_timeout_ms; /* default 10000 */
+    bool create_stream;    /* create THE0_EVENTS when missing (default true) */
+    int64_t stream_max_age_ms; /* for a created stream (default 7 days) */
+} natsbus_opts;
+void natsbus_opts_defaults(natsbus_opts *o);
+
+typedef struct natsbus natsbus;
+
+/* natsbus_new: connect to URL (a comma-separated list is allowed) and deliver on LOOP (borrowed: it must
+ * outlive the bus). Reconnects forever after a connection was made (disconnections are logged).
+ * T0_EUNAVAILABLE when the first connection fails. OPTS NULL = defaults. */
+t0_status natsbus_new(const char *url, rtloop *loop, const natsbus_opts *opts, natsbus **out, t0_err *err);
+/* natsbus_destroy: stop every subscription thread, then close the connection. NULL is a no-op. */
+void natsbus_destroy(natsbus *b);
+bus_port natsbus_port(natsbus *b);
+
+/* natsbus_ensure_stream: create STREAM (the six the0.bot.* / the0.bot-schedule.* subjects, limits
+ * retention, file storage, max age) unless it exists. */
+t0_status natsbus_ensure_stream(natsbus *b, const char *stream, t0_err *err);
+
+typedef struct natsbus_stats {
+    uint64_t received, acked, naked, dropped, published, disconnects, reconnects, fetch_errors;
+} natsbus_stats;
+void natsbus_stats_get(natsbus *b, natsbus_stats *out);
+/* natsbus_connected: whether the connection is up right now (thread-safe). */
+bool natsbus_connected(natsbus *b);
+
+#endif
