@@ -351,7 +351,8 @@ static t0_status check_model(const char *path, const scn_stmt *s, t0_err *err)
         const scn_tok *t = &s->w[i];
         if (!strcmp(t->s, "forever") || !strcmp(t->s, "ignore-sigterm") || !strcmp(t->s, "fail")) continue;
         if (!strcmp(t->s, "write-state")) {
-            if (i + 1 >= s->n || !scn_tok_is_kv(&s->w[i + 1])) FAIL_AT(t, "write-state needs KEY=VALUE next");
+            if (i + 1 >= s->n || !scn_tok_is_kv(&s->w[i + 1]) || !strncmp(s->w[i + 1].s, "at=", 3))
+                FAIL_AT(t, "write-state needs KEY=VALUE next (then at=DURATION)");
             i++;
             continue;
         }

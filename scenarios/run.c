@@ -826,7 +826,7 @@ static void st_model(scn_world *w, const scn_stmt *s)
     }
     t0_err err = {0};
     if (kubelet_set_program(w->kl, id, p, &err) != T0_OK) trace_force(w, "scenario", "model %s: %s", id, err.msg);
-    else scn_trace(w, "scenario", "model %s", s->text);
+    else scn_trace(w, "scenario", "%s", s->text);
 }
 
 static void st_publish(scn_world *w, const scn_stmt *s)
@@ -943,7 +943,8 @@ static void st_create_for(scn_world *w, const scn_stmt *s, bool cronjob)
     ps.namespace = NS(w);
     t0_status st = doc ? botdoc_parse(doc, &d, &err) : T0_ENOMEM;
     if (st == T0_OK) st = cronjob ? podgen_cronjob(&ps, d, &obj, &err) : podgen_pod(&ps, d, &obj, &err);
-    if (st == T0_OK) st = w->sys.create(w->sys.ctx, cronjob ? KUBE_CRONJOB : KUBE_POD, NS(w), obj, NULL, &err);
+    kube_port cp = kfake_port(w->kube); /* the client port: kube/pod/create etc. faults apply */
+    if (st == T0_OK) st = cp.create(cp.ctx, cronjob ? KUBE_CRONJOB : KUBE_POD, NS(w), obj, NULL, &err);
     scn_trace(w, "scenario", "create %s %s for %s -> %s%s%s", cronjob ? "cronjob" : "pod", obj ? obj_name(obj) : "?", id,
               t0_status_name(st), st ? " " : "", st ? err.msg : "");
     cJSON_Delete(obj);
