@@ -379,6 +379,8 @@ static t0_status p_subscribe(void *ctx, const char *subject, const char *queue, 
     busfake *b = ctx;
     if (!valid_subject(subject, true) || !fn) return t0_fail(err, T0_EINVAL, "nats subscribe: invalid subject '%s'", subject ? subject : "");
     if (b->down) return t0_fail(err, T0_EUNAVAILABLE, "nats subscribe %s: no servers available (outage)", subject);
+    t0_status st = fake_fault_call(b->faults, "nats/subscribe", err);
+    if (st != T0_OK) return st;
     bsub *s = sub_new(subject, queue, fn, ud);
     if (!s) return t0_fail(err, T0_ENOMEM, "nats subscribe %s: out of memory", subject);
     s->prev = b->subs_tail;
@@ -398,6 +400,8 @@ static t0_status p_subscribe_durable(void *ctx, const char *stream, const char *
     if (!valid_subject(subject, true) || !durable || !*durable || !fn)
         return t0_fail(err, T0_EINVAL, "nats subscribe durable: need a subject, a durable name and a handler");
     if (b->down) return t0_fail(err, T0_EUNAVAILABLE, "nats subscribe durable %s: no servers available (outage)", durable);
+    t0_status fst = fake_fault_call(b->faults, "nats/subscribe", err);
+    if (fst != T0_OK) return fst;
     bconsumer *c = hmap_get(&b->consumers, durable);
     if (!c) {
         c = calloc(1, sizeof *c);

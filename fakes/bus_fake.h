@@ -1,7 +1,7 @@
 /* bus_fake.h: an in-process fake NATS server implementing bus_port: subject wildcards, queue groups,
  * delivery through loop timers (never re-entrant), and a JetStream-like stream THE0_EVENTS (subjects
  * the0.bot.* and the0.bot-schedule.*) with durable consumers, acks and redelivery. Faults: nats/publish
- * (error), nats/deliver (drop, duplicate, delay = reorder) and a server outage switch. */
+ * and nats/subscribe (error), nats/deliver (drop, duplicate, latency/reorder) and a server outage switch. */
 #ifndef FAKES_BUS_FAKE_H
 #define FAKES_BUS_FAKE_H
 

@@ -329,7 +329,7 @@ static t0_status p_ensure_bucket(void *ctx, const char *bucket, t0_err *err)
 {
     objfake *o = ctx;
     o->stats.ensures++;
-    t0_status st = gate(o, "s3/head", bucket, NULL, err); /* ensure = HEAD bucket, then PUT bucket */
+    t0_status st = gate(o, "s3/ensure_bucket", bucket, NULL, err);
     if (st != T0_OK) return st;
     return objfake_create_bucket(o, bucket, err);
 }

@@ -1,6 +1,6 @@
 /* objstore_fake.h: an in-process fake MinIO implementing the objstore port (adapters/objstore.h):
  * buckets, objects with MD5 ETags and user metadata, list by prefix, ensure_bucket, a conditional
- * (If-Match) write helper, fault points s3/get, s3/put, s3/head, s3/delete, s3/list and an outage. */
+ * (If-Match) write helper, fault points s3/get, s3/put, s3/head, s3/delete, s3/list, s3/ensure_bucket and an outage. */
 #ifndef FAKES_OBJSTORE_FAKE_H
 #define FAKES_OBJSTORE_FAKE_H
 
