@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "controllers/cmd_controller.h"
 #include "controllers/render.h"
 #include "daemon/daemon.h"
 
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "controller")) return controller_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "render")) return render_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "daemon")) return daemon_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {

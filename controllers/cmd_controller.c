@@ -1,0 +1,672 @@
+/* cmd_controller.c: `the0-runtime controller`: wires rtloop, kube_rest, mongo_store and nats_bus into the
+ * manager, serves health and metrics, and shuts down gracefully (see cmd_controller.h). */
+#include "controllers/cmd_controller.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "adapters/kube_rest.h"
+#include "adapters/mongo_store.h"
+#include "adapters/nats_bus.h"
+#include "adapters/rtloop.h"
+#include "core/log.h"
+#include "fsm/tables.h"
+
+#define COMP "controller"
+
+/* ---- Go durations ----------------------------------------------------------------------------- */
+bool ctlcmd_parse_duration(const char *s, int64_t *ms)
+{
+    if (!s || !*s) return false;
+    bool neg = false;
+    if (*s == '-' || *s == '+') neg = *s++ == '-';
+    if (!strcmp(s, "0")) {
+        *ms = 0;
+        return true;
+    }
+    if (!*s) return false;
+    long double total_ns = 0;
+    while (*s) {
+        if (!isdigit((unsigned char)*s) && *s != '.') return false;
+        char *end;
+        errno = 0;
+        long double v = strtold(s, &end);
+        if (end == s || errno) return false;
+        if (*s == '.' && (end == s + 1)) return false;
+        s = end;
+        long double unit;
+        if (!strncmp(s, "ns", 2)) unit = 1, s += 2;
+        else if (!strncmp(s, "us", 2)) unit = 1e3, s += 2;
+        else if (!strncmp(s, "\xc2\xb5s", 3)) unit = 1e3, s += 3; /* µs */
+        else if (!strncmp(s, "\xce\xbcs", 3)) unit = 1e3, s += 3; /* μs */
+        else if (!strncmp(s, "ms", 2)) unit = 1e6, s += 2;
+        else if (*s == 's') unit = 1e9, s += 1;
+        else if (*s == 'm') unit = 60e9, s += 1;
+        else if (*s == 'h') unit = 3600e9, s += 1;
+        else return false; /* a number needs a unit (Go: "missing unit in duration") */
+        total_ns += v * unit;
+        if (total_ns > 9.2e18L) return false;
+    }
+    int64_t r = (int64_t)(total_ns / 1e6L);
+    *ms = neg ? -r : r;
+    return true;
+}
+
+bool ctlcmd_parse_addr(const char *s, char *host, size_t cap, int *port)
+{
+    if (!s) return false;
+    const char *colon;
+    if (*s == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':') return false;
+        if ((size_t)(rb - s - 1) >= cap) return false;
+        memcpy(host, s + 1, (size_t)(rb - s - 1));
+        host[rb - s - 1] = 0;
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= cap) return false;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = 0;
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || p < 0 || p > 65535) return false;
+    *port = (int)p;
+    return true;
+}
+
+/* ---- metrics ---------------------------------------------------------------------------------- */
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    if (b->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = true;
+            return;
+        }
+        if ((size_t)n < b->cap - b->n) {
+            b->n += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap * 2 + (size_t)n + 1;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+}
+
+static void counter(sbuf *b, const char *name, const char *help, uint64_t v)
+{
+    sb_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)v);
+}
+
+static void gauge(sbuf *b, const char *name, const char *help, double v)
+{
+    sb_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
+}
+
+char *ctlcmd_metrics_text(const ctlcmd_snapshot *s)
+{
+    sbuf b = {malloc(8192), 0, 8192, false};
+    if (!b.p) return NULL;
+    b.p[0] = 0;
+    const ctl_stats *st = &s->st;
+    counter(&b, "the0_controller_reconciles_total", "Reconciles run by both controllers.", st->reconciles);
+    counter(&b, "the0_controller_reconcile_errors_total", "Reconciles that ended in an error.", st->reconcile_errors);
+    counter(&b, "the0_controller_api_calls_total", "Calls the manager made through its ports.", st->api_calls);
+    counter(&b, "the0_controller_api_errors_total", "Port calls that failed.", st->api_errors);
+    counter(&b, "the0_controller_creates_total", "Pods and CronJobs created.", st->creates);
+    counter(&b, "the0_controller_deletes_total", "Pods and CronJobs deleted.", st->deletes);
+    counter(&b, "the0_controller_updates_total", "CronJobs updated.", st->updates);
+    counter(&b, "the0_controller_events_emitted_total", "Kubernetes Events emitted.", st->events_emitted);
+    counter(&b, "the0_controller_nats_messages_total", "NATS messages handled.", st->nats_messages);
+    counter(&b, "the0_controller_nats_bad_messages_total", "NATS messages dropped as bad input.", st->nats_bad_messages);
+    counter(&b, "the0_controller_resyncs_total", "Full resyncs.", st->resyncs);
+    counter(&b, "the0_controller_deletes_deferred_total", "Deletions deferred by the per-cycle cap.", st->deletes_deferred);
+    counter(&b, "the0_controller_deletion_guard_trips_total",
+            "Times a deletion guard refused to delete (failed or suspicious desired-state read).",
+            st->deletion_guard_trips);
+    gauge(&b, "the0_controller_queue_depth", "Keys waiting in the work queues.", st->queue_depth);
+    gauge(&b, "the0_controller_leader", "1 while this instance holds the lease.", st->leader);
+    gauge(&b, "the0_controller_ready", "1 once the first full reconcile finished (and not shutting down).", s->ready);
+    sb_printf(&b, "# HELP the0_controller_bots Realtime bots per bot-FSM state.\n# TYPE the0_controller_bots gauge\n");
+    for (int i = 0; i < fsm_bot_table.nstates && i < 16; i++)
+        sb_printf(&b, "the0_controller_bots{state=\"%s\"} %u\n", fsm_bot_table.state_names[i], st->bot_states[i]);
+    sb_printf(&b, "# HELP the0_controller_schedules Scheduled bots per schedule-FSM state.\n"
+                  "# TYPE the0_controller_schedules gauge\n");
+    for (int i = 0; i < fsm_schedule_table.nstates && i < 16; i++)
+        sb_printf(&b, "the0_controller_schedules{state=\"%s\"} %u\n", fsm_schedule_table.state_names[i],
+                  st->sched_states[i]);
+    if (s->have_kube) {
+        const kuberest_stats *k = &s->ks;
+        sb_printf(&b, "# HELP the0_kube_api_requests_total Kubernetes API requests by verb.\n"
+                      "# TYPE the0_kube_api_requests_total counter\n");
+        for (int v = 0; v < KR__VERBS; v++)
+            sb_printf(&b, "the0_kube_api_requests_total{verb=\"%s\"} %llu\n", kuberest_verb_name(v),
+                      (unsigned long long)k->requests[v]);
+        sb_printf(&b, "# HELP the0_kube_api_errors_total Kubernetes API requests that failed, by verb.\n"
+                      "# TYPE the0_kube_api_errors_total counter\n");
+        for (int v = 0; v < KR__VERBS; v++)
+            sb_printf(&b, "the0_kube_api_errors_total{verb=\"%s\"} %llu\n", kuberest_verb_name(v),
+                      (unsigned long long)k->errors[v]);
+        sb_printf(&b, "# HELP the0_kube_api_request_duration_seconds Kubernetes API request latency.\n"
+                      "# TYPE the0_kube_api_request_duration_seconds histogram\n");
+        for (int v = 0; v < KR__VERBS; v++) {
+            if (v == KR_WATCH) continue; /* a watch lasts minutes by design */
+            for (int i = 0; i < KUBEREST_NBUCKETS; i++)
+                sb_printf(&b, "the0_kube_api_request_duration_seconds_bucket{verb=\"%s\",le=\"%g\"} %llu\n",
+                          kuberest_verb_name(v), KUBEREST_BUCKETS[i], (unsigned long long)k->bucket[v][i]);
+            sb_printf(&b, "the0_kube_api_request_duration_seconds_bucket{verb=\"%s\",le=\"+Inf\"} %llu\n",
+                      kuberest_verb_name(v), (unsigned long long)k->requests[v]);
+            sb_printf(&b, "the0_kube_api_request_duration_seconds_sum{verb=\"%s\"} %.6f\n", kuberest_verb_name(v),
+                      k->sum_s[v]);
+            sb_printf(&b, "the0_kube_api_request_duration_seconds_count{verb=\"%s\"} %llu\n", kuberest_verb_name(v),
+                      (unsigned long long)k->requests[v]);
+        }
+        counter(&b, "the0_kube_api_throttled_total", "Requests that waited for the client-side QPS/burst bucket.",
+                k->throttled);
+        gauge(&b, "the0_kube_watches", "Watch streams open.", k->watches);
+    }
+    if (s->have_nats) {
+        counter(&b, "the0_nats_received_total", "NATS messages received.", s->ns.received);
+        counter(&b, "the0_nats_acked_total", "JetStream messages acked after the store write.", s->ns.acked);
+        counter(&b, "the0_nats_naked_total", "JetStream messages negatively acked for redelivery.", s->ns.naked);
+        counter(&b, "the0_nats_dropped_total", "JetStream messages acked and dropped as bad input.", s->ns.dropped);
+        counter(&b, "the0_nats_disconnects_total", "NATS disconnections.", s->ns.disconnects);
+        counter(&b, "the0_nats_reconnects_total", "NATS reconnections.", s->ns.reconnects);
+        gauge(&b, "the0_nats_connected", "1 while connected to NATS.", s->nats_connected);
+    }
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+/* ---- flags ------------------------------------------------------------------------------------ */
+typedef enum { F_STR, F_BOOL, F_INT, F_DUR, F_NUM } ftype;
+typedef struct flag {
+    const char *name, *env;
+    ftype type;
+    const char *def; /* default as text (shown in --help and parsed like a value) */
+    const char *help;
+    const char *val; /* the chosen text: default, env or flag */
+} flag;
+
+enum {
+    FL_MONGO, FL_NATS, FL_NS, FL_INTERVAL, FL_MINIO_EP, FL_MINIO_BUCKET, FL_IMAGE, FL_PULL, FL_MINIO_SSL, FL_MINIO_SECRET,
+    FL_PLAIN, FL_KUBECONFIG, FL_LEADER, FL_LEASE, FL_IDENTITY, FL_QPS, FL_BURST, FL_HEALTH, FL_METRICS, FL_START_DL,
+    FL_ACTIVE_DL, FL_GRACE, FL_LOG, FL_DURABLE, FL__N
+};
+
+static flag flags_tmpl[FL__N] = {
+    [FL_MONGO] = {"mongo-uri", "MONGO_URI", F_STR, "mongodb://localhost:27017", "MongoDB connection URI"},
+    [FL_NATS] = {"nats-url", "NATS_URL", F_STR, "", "NATS server URL; empty = no subscribers (periodic resync only)"},
+    [FL_NS] = {"namespace", "NAMESPACE", F_STR, "the0", "namespace for Pods and CronJobs"},
+    [FL_INTERVAL] = {"reconcile-interval", NULL, F_DUR, "30s", "full resync period (Go duration: 30s, 1m30s)"},
+    [FL_MINIO_EP] = {"minio-endpoint", "MINIO_ENDPOINT", F_STR, "minio:9000", "MinIO host:port, no scheme"},
+    [FL_MINIO_BUCKET] = {"minio-bucket", "MINIO_BUCKET", F_STR, "the0-custom-bots", "code bucket (validated only)"},
+    [FL_IMAGE] = {"runtime-image", "RUNTIME_IMAGE", F_STR, "runtime:latest", "image of the init and sync containers"},
+    [FL_PULL] = {"runtime-image-pull-policy", "RUNTIME_IMAGE_PULL_POLICY", F_STR, "IfNotPresent",
+                 "imagePullPolicy of all three containers"},
+    [FL_MINIO_SSL] = {"minio-use-ssl", "MINIO_USE_SSL", F_BOOL, "false", "pods reach MinIO over TLS"},
+    [FL_MINIO_SECRET] = {"minio-secret", "MINIO_SECRET_NAME", F_STR, "the0-minio",
+                         "Secret with keys access-key/secret-key that pods read the MinIO credentials from"},
+    [FL_PLAIN] = {"plain-credentials", NULL, F_BOOL, "false",
+                  "put MINIO_ACCESS_KEY/MINIO_SECRET_KEY into pod env values as the reference does (then both env "
+                  "variables are required)"},
+    [FL_KUBECONFIG] = {"kubeconfig", NULL, F_STR, "",
+                       "kubeconfig file; empty = $KUBECONFIG (first entry), else in-cluster, else ~/.kube/config"},
+    [FL_LEADER] = {"leader-elect", NULL, F_BOOL, "true", "hold a coordination.k8s.io Lease before acting"},
+    [FL_LEASE] = {"lease-name", NULL, F_STR, "the0-runtime-controller", "name of the Lease"},
+    [FL_IDENTITY] = {"identity", NULL, F_STR, "", "holder identity in the Lease (default: the host name)"},
+    [FL_QPS] = {"kube-qps", NULL, F_NUM, "50", "client-side Kubernetes API rate limit (requests/s; 0 = none)"},
+    [FL_BURST] = {"kube-burst", NULL, F_INT, "100", "client-side Kubernetes API burst"},
+    [FL_HEALTH] = {"health-addr", NULL, F_STR, ":8080", "address of /healthz and /readyz"},
+    [FL_METRICS] = {"metrics-addr", NULL, F_STR, "", "address of /metrics (default: the health server)"},
+    [FL_START_DL] = {"starting-deadline-seconds", NULL, F_INT, "300", "CronJob startingDeadlineSeconds"},
+    [FL_ACTIVE_DL] = {"active-deadline-seconds", NULL, F_INT, "3600", "scheduled Job activeDeadlineSeconds"},
+    [FL_GRACE] = {"termination-grace-period", NULL, F_INT, "90", "bot Pod terminationGracePeriodSeconds"},
+    [FL_LOG] = {"log-level", "LOG_LEVEL", F_STR, "info", "debug, info, warn or error"},
+    [FL_DURABLE] = {"nats-durable", NULL, F_BOOL, "true",
+                    "use durable JetStream consumers on THE0_EVENTS (events sent while down are applied at start)"},
+};
+
+static void usage(FILE *f, const flag *fl)
+{
+    fprintf(f, "usage: the0-runtime controller [flags]\n\n"
+               "Runs the Bot Controller (one Pod per enabled realtime bot) and the Schedule Controller (one CronJob per\n"
+               "enabled scheduled bot) from MongoDB desired state, triggered by NATS and a periodic resync.\n\n"
+               "flags (--name=value or --name value; an environment variable counts when it is set, even empty):\n");
+    for (int i = 0; i < FL__N; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s", fl[i].name, fl[i].type == F_BOOL ? "[=bool]" : "");
+        fprintf(f, "  %-34s %s\n  %-34s default \"%s\"%s%s%s\n", left, fl[i].help, "", fl[i].def,
+                fl[i].env ? ", env " : "", fl[i].env ? fl[i].env : "", "");
+    }
+    fprintf(f, "\nenvironment only:\n"
+               "  MINIO_ACCESS_KEY, MINIO_SECRET_KEY   required only with --plain-credentials; by default pods read\n"
+               "                                       them from the Secret --minio-secret and the controller needs none\n"
+               "  RUNTIME_MODE                         logged (kubernetes-controller when in a cluster and =controller)\n"
+               "\nexit codes: 0 graceful shutdown, 1 start-up failure, 2 usage error\n"
+               "Kubernetes API client: QPS 50 and burst 100 unless --kube-qps/--kube-burst say otherwise.\n");
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+    if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "t") || !strcmp(s, "TRUE") || !strcmp(s, "True"))
+        return *out = true, true;
+    if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "f") || !strcmp(s, "FALSE") || !strcmp(s, "False"))
+        return *out = false, true;
+    return false;
+}
+
+/* parse_flags: fill fl[].val from defaults, env, then argv. Returns 0 ok, 1 help, 2 error. */
+static int parse_flags(int argc, char **argv, flag *fl)
+{
+    for (int i = 0; i < FL__N; i++) {
+        fl[i].val = fl[i].def;
+        const char *e = fl[i].env ? getenv(fl[i].env) : NULL;
+        if (e) fl[i].val = e;
+    }
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h") || !strcmp(arg, "-help")) return 1;
+        if (arg[0] != '-') {
+            fprintf(stderr, "Error: unexpected argument \"%s\"\n", arg);
+            return 2;
+        }
+        const char *name = arg + (arg[1] == '-' ? 2 : 1);
+        const char *eq = strchr(name, '=');
+        size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+        int f = -1;
+        for (int i = 0; i < FL__N; i++)
+            if (strlen(fl[i].name) == nl && !strncmp(fl[i].name, name, nl)) f = i;
+        if (f < 0) {
+            fprintf(stderr, "Error: unknown flag: %s\n", arg);
+            return 2;
+        }
+        if (eq)
+            fl[f].val = eq + 1;
+        else if (fl[f].type == F_BOOL)
+            fl[f].val = "true";
+        else if (a + 1 < argc)
+            fl[f].val = argv[++a];
+        else {
+            fprintf(stderr, "Error: flag needs an argument: --%s\n", fl[f].name);
+            return 2;
+        }
+    }
+    for (int i = 0; i < FL__N; i++) {
+        bool b;
+        int64_t d;
+        char *end;
+        bool ok = true;
+        switch (fl[i].type) {
+        case F_BOOL: ok = parse_bool(fl[i].val, &b); break;
+        case F_INT: ok = *fl[i].val && (strtol(fl[i].val, &end, 10), !*end); break;
+        case F_NUM: ok = *fl[i].val && (strtod(fl[i].val, &end), !*end); break;
+        case F_DUR: ok = ctlcmd_parse_duration(fl[i].val, &d) && d > 0; break;
+        default: break;
+        }
+        if (!ok) {
+            fprintf(stderr, "Error: invalid value \"%s\" for --%s%s%s\n", fl[i].val, fl[i].name,
+                    fl[i].type == F_DUR ? " (a positive Go duration such as 30s or 1m30s)" : "",
+                    fl[i].type == F_BOOL ? " (true or false)" : "");
+            return 2;
+        }
+    }
+    if (t0_log_level_parse(fl[FL_LOG].val) < 0) {
+        fprintf(stderr, "Error: invalid value \"%s\" for --log-level (debug, info, warn, error)\n", fl[FL_LOG].val);
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- health / metrics server ------------------------------------------------------------------ */
+typedef struct app {
+    rtloop *loop;
+    kuberest *kube;
+    mongostore *store;
+    natsbus *bus;
+    ctl_manager *mgr;
+    pthread_mutex_t mu; /* guards snap */
+    ctlcmd_snapshot snap;
+    struct MHD_Daemon *health, *metrics;
+    uint64_t snap_timer;
+    bool stopping;
+} app;
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *ctype, char *body, bool owned)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, owned ? MHD_RESPMEM_MUST_FREE
+                                                                                        : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        if (owned) free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", ctype);
+    enum MHD_Result ret = MHD_queue_response(c, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                               const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)method, (void)version, (void)upload;
+    app *a = cls;
+    if (!*con_cls) { /* first call: headers only */
+        *con_cls = (void *)1;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        *upload_size = 0; /* any method; bodies are ignored */
+        return MHD_YES;
+    }
+    ctlcmd_snapshot s;
+    pthread_mutex_lock(&a->mu);
+    s = a->snap;
+    pthread_mutex_unlock(&a->mu);
+    static char ok[] = "ok", unhealthy[] = "unhealthy", notready[] = "not ready", nf[] = "404 page not found\n";
+    bool is_metrics_server = a->metrics && MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON)->daemon == a->metrics;
+    if (!strcmp(url, "/metrics") && (is_metrics_server || !a->metrics)) {
+        char *t = ctlcmd_metrics_text(&s);
+        if (!t) return reply(c, 500, "text/plain; charset=utf-8", nf, false);
+        return reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", t, true);
+    }
+    if (!is_metrics_server && !strcmp(url, "/healthz"))
+        return reply(c, s.healthy ? 200 : 503, "text/plain; charset=utf-8", s.healthy ? ok : unhealthy, false);
+    if (!is_metrics_server && !strcmp(url, "/readyz"))
+        return reply(c, s.ready ? 200 : 503, "text/plain; charset=utf-8", s.ready ? ok : notready, false);
+    return reply(c, 404, "text/plain; charset=utf-8", nf, false);
+}
+
+static struct MHD_Daemon *serve(app *a, const char *addr_s, t0_err *err)
+{
+    char host[256];
+    int port;
+    if (!ctlcmd_parse_addr(addr_s, host, sizeof host, &port)) {
+        t0_fail(err, T0_EINVAL, "bad listen address \"%s\" (want host:port or :port)", addr_s);
+        return NULL;
+    }
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (!*host || !strcmp(host, "0.0.0.0")) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        in->sin_addr.s_addr = htonl(INADDR_ANY);
+    } else if (strchr(host, ':')) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1) {
+            t0_fail(err, T0_EINVAL, "bad IPv6 address \"%s\"", host);
+            return NULL;
+        }
+        flags |= MHD_USE_IPv6;
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &in->sin_addr) != 1) {
+            t0_fail(err, T0_EINVAL, "bad IPv4 address \"%s\" (use an IP address)", host);
+            return NULL;
+        }
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_http, a, MHD_OPTION_SOCK_ADDR, &ss,
+                                            MHD_OPTION_CONNECTION_TIMEOUT, 5u, MHD_OPTION_END);
+    if (!d) {
+        t0_fail(err, T0_EIO, "cannot listen on %s", addr_s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    T0_INFO(COMP, "listening on %s (port %u)", addr_s, di ? di->port : 0);
+    return d;
+}
+
+/* take_snapshot: on the loop thread, copy what the HTTP handlers show. */
+static void take_snapshot(app *a)
+{
+    ctlcmd_snapshot s;
+    memset(&s, 0, sizeof s);
+    if (a->mgr) ctl_manager_stats(a->mgr, &s.st);
+    if (a->kube) {
+        kuberest_stats_get(a->kube, &s.ks);
+        s.have_kube = true;
+    }
+    if (a->bus) {
+        natsbus_stats_get(a->bus, &s.ns);
+        s.have_nats = true;
+        s.nats_connected = natsbus_connected(a->bus);
+    }
+    s.healthy = true;
+    s.shutting_down = a->stopping;
+    s.ready = !a->stopping && a->mgr && ctl_manager_ready(a->mgr);
+    s.taken_ms = rtloop_now_ms(a->loop);
+    pthread_mutex_lock(&a->mu);
+    a->snap = s;
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void snap_tick(void *ud)
+{
+    app *a = ud;
+    take_snapshot(a);
+    a->snap_timer = rtloop_timer(a->loop, 1000, snap_tick, a);
+}
+
+static void on_signal(void *ud, int signo)
+{
+    app *a = ud;
+    if (a->stopping) {
+        T0_WARN(COMP, "second signal %d: stopping now", signo);
+        rtloop_stop(a->loop);
+        return;
+    }
+    T0_INFO(COMP, "received signal %d: not ready, releasing the lease, stopping", signo);
+    a->stopping = true;
+    take_snapshot(a); /* readiness false before anything else */
+    if (a->mgr) ctl_manager_release(a->mgr);
+    rtloop_stop(a->loop);
+}
+
+static const char *runtime_mode(bool in_cluster)
+{
+    const char *m = getenv("RUNTIME_MODE");
+    return in_cluster && m && !strcmp(m, "controller") ? "kubernetes-controller" : "docker";
+}
+
+int controller_main(int argc, char **argv)
+{
+    flag fl[FL__N];
+    memcpy(fl, flags_tmpl, sizeof fl);
+    int pr = parse_flags(argc, argv, fl);
+    if (pr == 1) {
+        usage(stdout, fl);
+        return 0;
+    }
+    if (pr) {
+        fprintf(stderr, "Run 'the0-runtime controller --help' for usage.\n");
+        return 2;
+    }
+    t0_log_set_level((t0_log_level)t0_log_level_parse(fl[FL_LOG].val));
+
+    ctl_settings cs;
+    ctl_settings_defaults(&cs);
+    int64_t interval_ms = 30000;
+    ctlcmd_parse_duration(fl[FL_INTERVAL].val, &interval_ms);
+    cs.resync_ms = interval_ms;
+    cs.pod.namespace = fl[FL_NS].val;
+    cs.pod.minio_endpoint = fl[FL_MINIO_EP].val;
+    cs.pod.minio_bucket = fl[FL_MINIO_BUCKET].val;
+    cs.pod.runtime_image = fl[FL_IMAGE].val;
+    cs.pod.pull_policy = fl[FL_PULL].val;
+    parse_bool(fl[FL_MINIO_SSL].val, &cs.pod.minio_use_ssl);
+    cs.pod.minio_secret_name = fl[FL_MINIO_SECRET].val;
+    parse_bool(fl[FL_PLAIN].val, &cs.pod.plain_credentials);
+    const char *ak = getenv("MINIO_ACCESS_KEY"), *sk = getenv("MINIO_SECRET_KEY");
+    cs.pod.minio_access_key = ak ? ak : "";
+    cs.pod.minio_secret_key = sk ? sk : "";
+    cs.pod.starting_deadline_seconds = strtol(fl[FL_START_DL].val, NULL, 10);
+    cs.pod.active_deadline_seconds = strtol(fl[FL_ACTIVE_DL].val, NULL, 10);
+    cs.pod.termination_grace_period_seconds = strtol(fl[FL_GRACE].val, NULL, 10);
+    parse_bool(fl[FL_LEADER].val, &cs.leader_election);
+    parse_bool(fl[FL_DURABLE].val, &cs.nats_durable);
+    cs.lease_name = fl[FL_LEASE].val;
+    char hostname[256] = "the0-runtime";
+    if (!*fl[FL_IDENTITY].val) {
+        if (gethostname(hostname, sizeof hostname) != 0 || !*hostname) snprintf(hostname, sizeof hostname, "the0-runtime");
+        hostname[sizeof hostname - 1] = 0;
+        cs.identity = hostname;
+    } else {
+        cs.identity = fl[FL_IDENTITY].val;
+    }
+
+    /* 1. what we run with */
+    bool env_in_cluster = getenv("KUBERNETES_SERVICE_HOST") && getenv("KUBERNETES_SERVICE_PORT");
+    T0_INFO(COMP, "the0-runtime controller: mode=%s namespace=%s reconcile-interval=%s leader-elect=%s identity=%s",
+            runtime_mode(env_in_cluster), cs.pod.namespace, fl[FL_INTERVAL].val, cs.leader_election ? "true" : "false",
+            cs.identity);
+    /* 2. MinIO settings */
+    if (cs.pod.plain_credentials && (!*cs.pod.minio_access_key || !*cs.pod.minio_secret_key)) {
+        T0_ERROR(COMP, "ERROR: MinIO credentials (MINIO_ACCESS_KEY, MINIO_SECRET_KEY) are required");
+        return 1;
+    }
+    if (!cs.pod.plain_credentials && !*cs.pod.minio_secret_name) {
+        T0_ERROR(COMP, "ERROR: --minio-secret is required (or --plain-credentials with MINIO_ACCESS_KEY/MINIO_SECRET_KEY)");
+        return 1;
+    }
+    if (!*cs.pod.minio_endpoint) {
+        T0_ERROR(COMP, "ERROR: MINIO_ENDPOINT is required");
+        return 1;
+    }
+
+    int rc = 1;
+    t0_err e = {0};
+    app a;
+    memset(&a, 0, sizeof a);
+    pthread_mutex_init(&a.mu, NULL);
+    kuberest_config kc;
+    memset(&kc, 0, sizeof kc);
+    kube_port kp;
+    store_port sp;
+    bus_port bp;
+    if (rtloop_new(&a.loop, &e) != T0_OK) {
+        T0_ERROR(COMP, "%s", e.msg);
+        goto out;
+    }
+    /* before any thread starts, so that SIGTERM/SIGINT reach only the signalfd */
+    if (rtloop_on_signals(a.loop, on_signal, &a, &e) != T0_OK) {
+        T0_ERROR(COMP, "%s", e.msg);
+        goto out;
+    }
+    /* 3. health (healthy, not ready) */
+    a.snap.healthy = true;
+    if (!(a.health = serve(&a, fl[FL_HEALTH].val, &e))) {
+        T0_ERROR(COMP, "health server: %s", e.msg);
+        goto out;
+    }
+    if (*fl[FL_METRICS].val && strcmp(fl[FL_METRICS].val, fl[FL_HEALTH].val) &&
+        !(a.metrics = serve(&a, fl[FL_METRICS].val, &e))) {
+        T0_ERROR(COMP, "metrics server: %s", e.msg);
+        goto out;
+    }
+    /* 4. Kubernetes */
+    bool in_cluster = false;
+    if (kuberest_config_load(fl[FL_KUBECONFIG].val, &kc, &in_cluster, &e) != T0_OK) {
+        T0_ERROR(COMP, "failed to create the Kubernetes client: %s", e.msg);
+        goto out;
+    }
+    if (!in_cluster) T0_WARN(COMP, "not running in a Kubernetes cluster; using kubeconfig %s", kc.source);
+    kuberest_opts ko;
+    kuberest_opts_defaults(&ko);
+    ko.qps = strtod(fl[FL_QPS].val, NULL);
+    ko.burst = (int)strtol(fl[FL_BURST].val, NULL, 10);
+    if (kuberest_new(&kc, a.loop, &ko, &a.kube, &e) != T0_OK) {
+        T0_ERROR(COMP, "failed to create the Kubernetes client: %s", e.msg);
+        goto out;
+    }
+    T0_INFO(COMP, "Kubernetes API %s (%s), QPS %g burst %d", kc.server, kc.source, ko.qps, ko.burst);
+    /* 5. MongoDB */
+    if (mongostore_new(fl[FL_MONGO].val, 10000, &a.store, &e) != T0_OK) {
+        T0_ERROR(COMP, "failed to connect to MongoDB: %s", e.msg);
+        goto out;
+    }
+    T0_INFO(COMP, "connected to MongoDB");
+    /* 6. NATS */
+    if (*fl[FL_NATS].val) {
+        if (natsbus_new(fl[FL_NATS].val, a.loop, NULL, &a.bus, &e) != T0_OK) {
+            T0_ERROR(COMP, "failed to connect to NATS: %s", e.msg);
+            goto out;
+        }
+        T0_INFO(COMP, "connected to NATS at %s", fl[FL_NATS].val);
+    } else {
+        T0_WARN(COMP, "WARNING: NATS_URL not set, bots/schedules won't be synced from API");
+    }
+    /* 7. manager */
+    loop_port lp = rtloop_port(a.loop);
+    kp = kuberest_port(a.kube);
+    sp = mongostore_port(a.store);
+    if (a.bus) bp = natsbus_port(a.bus);
+    ctl_ports ports = {&lp, &kp, &sp, a.bus ? &bp : NULL};
+    if (ctl_manager_new(&cs, &ports, NULL, &a.mgr, &e) != T0_OK) {
+        T0_ERROR(COMP, "failed to create the manager: %s", e.msg);
+        goto out;
+    }
+    /* 9. start */
+    if (ctl_manager_start(a.mgr, &e) != T0_OK) {
+        T0_ERROR(COMP, "failed to start the manager: %s", e.msg);
+        goto out;
+    }
+    snap_tick(&a);
+    T0_INFO(COMP, "manager started");
+    /* 10. run until SIGTERM/SIGINT */
+    rtloop_run(a.loop, -1);
+    rc = 0;
+out:
+    a.stopping = true;
+    if (a.loop) take_snapshot(&a);
+    if (a.snap_timer) rtloop_cancel(a.loop, a.snap_timer);
+    /* stop serving before the things the snapshot came from go away */
+    if (a.metrics) MHD_stop_daemon(a.metrics);
+    if (a.health) MHD_stop_daemon(a.health);
+    ctl_manager_destroy(a.mgr);
+    natsbus_destroy(a.bus);
+    mongostore_destroy(a.store);
+    kuberest_destroy(a.kube);
+    kuberest_config_free(&kc);
+    rtloop_destroy(a.loop);
+    pthread_mutex_destroy(&a.mu);
+    if (rc == 0) T0_INFO(COMP, "stopped");
+    return rc;
+}
