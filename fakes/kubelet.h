@@ -9,6 +9,7 @@
 #include "core/t0.h"
 #include "fakes/kube_fake.h"
 #include "fsm/fsm.h"
+#include "sim/faults.h"
 #include "sim/loop.h"
 
 /* What it does. The kubelet watches Pods through the fake's system port. A scheduler step binds each
@@ -79,7 +80,8 @@ typedef struct kubelet_opts {
     int64_t sync_interval_ms;   /* periodic scan (default 60000) */
     int64_t sync_debounce_ms;   /* default 200 */
     int64_t final_deadline_ms;  /* final sync deadline (default 90000) */
-    int64_t status_delay_ms;    /* unused yet: status writes are immediate */
+    int64_t upload_ms;          /* how long one upload takes (default 20) */
+    sim_faults *faults;         /* point kubelet/pull (may be NULL) */
 } kubelet_opts;
 
 /* kubelet_new: a kubelet with no nodes, watching pods of API (borrowed). STORE (borrowed, may be NULL:

@@ -156,11 +156,7 @@ t0_status sim_faults_inject(sim_faults *f, const char *pattern, const sim_fault_
         free(in);
         return t0_fail(err, T0_ENOMEM, "fault %s: out of memory", pattern);
     }
-    if (old) {
-        injection *o = old;
-        free(o->pattern); /* libfiu's entry is replaced below */
-        free(o);
-    }
+    if (old) injection_free(old); /* disables the pattern first: libfiu leaks a replaced entry's name */
     if (fiu_enable_external(in->pattern, 1, in, 0, decide_cb) != 0) {
         sim_map_remove(&f->injections, pattern);
         free(in->pattern);

@@ -206,7 +206,9 @@ Test(kube_api, label_selectors_all_operators)
     cr_assert_eq(create(&e, KUBE_POD, pod("p1", "{\"app\":\"a\"}"), NULL, &err), T0_OK);
     cr_assert_eq(create(&e, KUBE_POD, pod("p2", "{\"app\":\"b\",\"tier\":\"y\"}"), NULL, &err), T0_OK);
     cr_assert_eq(create(&e, KUBE_POD, pod("p4", NULL), NULL, &err), T0_OK);
-    cr_assert_eq(e.api.create(e.api.ctx, KUBE_POD, "other", pod("p0", "{\"app\":\"a\"}"), NULL, &err), T0_OK);
+    cJSON *other = pod("p0", "{\"app\":\"a\"}");
+    cr_assert_eq(e.api.create(e.api.ctx, KUBE_POD, "other", other, NULL, &err), T0_OK);
+    cJSON_Delete(other);
     expect_list(&e, NULL, "p1 p2 p3 p4 ");
     expect_list(&e, "app=a", "p1 p3 ");
     expect_list(&e, "app==a", "p1 p3 ");
