@@ -38,13 +38,15 @@ bool ctlcmd_parse_duration(const char *s, int64_t *ms)
     if (!*s) return false;
     long double total_ns = 0;
     while (*s) {
-        if (!isdigit((unsigned char)*s) && *s != '.') return false;
-        char *end;
-        errno = 0;
-        long double v = strtold(s, &end);
-        if (end == s || errno) return false;
-        if (*s == '.' && (end == s + 1)) return false;
-        s = end;
+        /* digits [. digits] only: Go has no exponents, hex or signs inside */
+        long double v = 0, scale = 1;
+        int digits = 0;
+        while (isdigit((unsigned char)*s)) v = v * 10 + (*s++ - '0'), digits++;
+        if (*s == '.') {
+            s++;
+            while (isdigit((unsigned char)*s)) scale /= 10, v += (*s++ - '0') * scale, digits++;
+        }
+        if (!digits) return false;
         long double unit;
         if (!strncmp(s, "ns", 2)) unit = 1, s += 2;
         else if (!strncmp(s, "us", 2)) unit = 1e3, s += 2;
