@@ -4,6 +4,7 @@
 
 #include "fsm/cli.h"
 #include "fsm/tables.h"
+#include "scenarios/scn.h"
 
 static void usage(FILE *f)
 {
@@ -14,6 +15,7 @@ static void usage(FILE *f)
                "commands:\n"
                "  run                   the demo (what `make run` does)\n"
                "  fsm [--format F] [T]  print a lifecycle table as a diagram; --check validates them\n"
+               "  replay [--seed N] FILE...  replay scenario files (docs/scenarios.md); non-zero on a failure\n"
                "\n"
                "Run 'the0-sim <command> --help' for a command's options.\n");
 }
@@ -72,6 +74,7 @@ int main(int argc, char **argv)
         return rc ? rc : demo_walk();
     }
     if (!strcmp(argv[1], "fsm")) return fsm_cli_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "replay")) return scenario_replay_main(argc - 1, argv + 1);
     fprintf(stderr, "the0-sim: unknown command '%s'\n", argv[1]);
     return 2;
 }
