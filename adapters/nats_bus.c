@@ -27,6 +27,7 @@ struct natsbus {
     pthread_cond_t cv;
     struct bus_sub *subs;
     unsigned nthreads;
+    atomic_bool closing; /* natsbus_destroy started: the disconnect that follows is ours */
     atomic_uint_fast64_t received, acked, naked, dropped, published, disconnects, reconnects, fetch_errors;
 };
 
@@ -69,6 +70,7 @@ static void on_disconnected(natsConnection *nc, void *ud)
 {
     (void)nc;
     natsbus *b = ud;
+    if (atomic_load(&b->closing)) return;
     atomic_fetch_add(&b->disconnects, 1);
     T0_WARN(COMP, "disconnected from NATS; reconnecting (durable consumers resume where they stopped)");
 }
@@ -84,13 +86,15 @@ static void on_reconnected(natsConnection *nc, void *ud)
 
 static void on_closed(natsConnection *nc, void *ud)
 {
-    (void)nc, (void)ud;
-    T0_INFO(COMP, "NATS connection closed");
+    (void)nc;
+    natsbus *b = ud;
+    if (!atomic_load(&b->closing)) T0_WARN(COMP, "NATS connection closed");
 }
 
 void natsbus_destroy(natsbus *b)
 {
     if (!b) return;
+    atomic_store(&b->closing, true);
     pthread_mutex_lock(&b->mu);
     for (struct bus_sub *s = b->subs; s; s = s->next) {
         s->alive = false;

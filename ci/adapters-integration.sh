@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# ci/adapters-integration.sh: the adapters integration stage: install (pinned) and start nats-server -js and
+# CongoDB (MongoDB wire protocol) on free 127.0.0.1 ports, run the Criterion integration tests of
+# mongo_store and nats_bus, smoke-test `the0-runtime controller` start-up/health/metrics/SIGTERM against
+# them, and stop the servers even when something fails.
+#
+#   ci/adapters-integration.sh ITEST_BINARY RUNTIME_BINARY [criterion flags...]
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CONGO="$HERE/congo"
+SMARTMONGO_SHA256=1f9915eb73859a62183e589a699f58b9fd006c972deb5ce6f61fa945defbc22e
+ITEST="$1"
+RUNTIME="$2"
+shift 2
+
+die() { echo "adapters-integration: $*" >&2; exit 1; }
+
+install() {
+    bash "$HERE/deps.sh" # nats-server comes from Debian with the build dependencies
+    command -v nats-server >/dev/null || die "nats-server is not installed (ci/deps.sh)"
+    command -v node >/dev/null || die "node is not installed (apt-get install nodejs npm)"
+    command -v npm >/dev/null || die "npm is not installed (apt-get install npm)"
+    if [ ! -d "$CONGO/node_modules/mingo" ] || [ "$CONGO/package-lock.json" -nt "$CONGO/node_modules" ]; then
+        echo "adapters-integration: npm ci CongoDB's dependencies into $CONGO" >&2
+        (cd "$CONGO" && npm ci --ignore-scripts --no-audit --no-fund >&2) || die "npm ci failed"
+        touch "$CONGO/node_modules"
+    fi
+    if [ ! -f "$CONGO/vendor/package/dist_ts/congodb/index.js" ]; then
+        # smartmongo@2.2.0's own dependency ranges do not resolve on the registry, so it is unpacked, not
+        # installed (reference/environment.md §4); its checksum pins the exact tarball.
+        echo "adapters-integration: npm pack @push.rocks/smartmongo@2.2.0" >&2
+        (cd "$CONGO" && npm pack @push.rocks/smartmongo@2.2.0 >/dev/null 2>&1) || die "npm pack failed"
+        echo "$SMARTMONGO_SHA256  $CONGO/push.rocks-smartmongo-2.2.0.tgz" | sha256sum -c --quiet - ||
+            die "smartmongo tarball checksum mismatch"
+        mkdir -p "$CONGO/vendor"
+        tar xzf "$CONGO/push.rocks-smartmongo-2.2.0.tgz" -C "$CONGO/vendor"
+        rm -f "$CONGO/push.rocks-smartmongo-2.2.0.tgz"
+    fi
+}
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+wait_port() { # wait_port PORT PID NAME
+    for _ in $(seq 1 200); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        kill -0 "$2" 2>/dev/null || die "$3 exited during start-up (log: $DIR/$3.log)"
+        sleep 0.05
+    done
+    die "$3 did not open port $1 within 10 s"
+}
+
+DIR=$(mktemp -d /tmp/the0-adapters-it-XXXXXX)
+PIDS=()
+cleanup() {
+    local rc=$?
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    if [ $rc -ne 0 ]; then
+        for f in "$DIR"/*.log; do [ -f "$f" ] && { echo "---- $f (tail)"; tail -20 "$f"; }; done
+    fi
+    rm -rf "$DIR"
+    exit $rc
+}
+trap cleanup EXIT
+
+install
+NATS_PORT=$(free_port)
+nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$DIR/js" >"$DIR/nats-server.log" 2>&1 &
+PIDS+=($!)
+wait_port "$NATS_PORT" "${PIDS[-1]}" nats-server
+MONGO_PORT=$(free_port)
+node "$CONGO/start.mjs" "$MONGO_PORT" >"$DIR/congodb.log" 2>&1 &
+PIDS+=($!)
+wait_port "$MONGO_PORT" "${PIDS[-1]}" congodb
+export T0_NATS_URL="nats://127.0.0.1:$NATS_PORT"
+export T0_MONGO_URI="mongodb://127.0.0.1:$MONGO_PORT/?serverSelectionTimeoutMS=5000"
+echo "== $ITEST (nats-server $T0_NATS_URL, CongoDB $T0_MONGO_URI)"
+"$ITEST" "$@"
+
+# Smoke test of the controller process: no API server here (the0-sim serve comes later), so the kubeconfig
+# points at a closed port: the process must start, serve /healthz (200), /readyz (503: not leader, not
+# ready) and /metrics, and exit 0 on SIGTERM; an unreachable MongoDB must make it exit 1.
+echo "== the0-runtime controller smoke test"
+DEAD=$(free_port)
+cat >"$DIR/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+current-context: c
+clusters: [{name: k, cluster: {server: "http://127.0.0.1:$DEAD"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: k, user: u, namespace: the0}}]
+KC
+HP=$(free_port)
+"$RUNTIME" controller --kubeconfig "$DIR/kubeconfig" --mongo-uri "$T0_MONGO_URI" --nats-url "$T0_NATS_URL" \
+    --health-addr "127.0.0.1:$HP" --identity smoke --log-level info >"$DIR/controller.log" 2>&1 &
+CPID=$!
+PIDS+=($CPID)
+wait_port "$HP" "$CPID" controller
+sleep 1.5
+h=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/healthz")
+r=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/readyz")
+m=$(curl -s "http://127.0.0.1:$HP/metrics")
+[ "$h" = 200 ] || die "/healthz answered $h, want 200"
+[ "$r" = 503 ] || die "/readyz answered $r, want 503 (no API server, so never ready)"
+grep -q '^the0_controller_ready 0$' <<<"$m" || die "/metrics lacks 'the0_controller_ready 0'"
+grep -q '^the0_kube_api_errors_total{verb="get"} [1-9]' <<<"$m" || die "/metrics shows no failed lease get"
+grep -q '^the0_nats_connected 1$' <<<"$m" || die "/metrics: NATS not connected"
+kill -TERM "$CPID"
+set +e
+wait "$CPID"
+crc=$?
+set -e
+[ "$crc" = 0 ] || die "controller exited $crc after SIGTERM, want 0"
+grep -q 'received signal 15' "$DIR/controller.log" || die "no shutdown log line"
+echo "   healthz=$h readyz=$r metrics ok, SIGTERM exit $crc"
+set +e
+"$RUNTIME" controller --kubeconfig "$DIR/kubeconfig" --mongo-uri "mongodb://127.0.0.1:$DEAD/?serverSelectionTimeoutMS=500" \
+    --health-addr "127.0.0.1:0" >"$DIR/controller-nomongo.log" 2>&1
+crc=$?
+set -e
+[ "$crc" = 1 ] || die "controller without MongoDB exited $crc, want 1"
+grep -q 'failed to connect to MongoDB' "$DIR/controller-nomongo.log" || die "no MongoDB error message"
+echo "   unreachable MongoDB: exit $crc"
+echo "adapters-integration: passed"
