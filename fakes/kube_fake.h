@@ -49,7 +49,7 @@
  * Fault points (sim/faults.h): kube/<kind>/<verb> for kind pod, cronjob, job, lease, event and verb
  * create, get, list, update, update_status, delete, watch; and kube/watch for each event delivered to a
  * watcher (drop, duplicate, latency, gone, close). Kinds honoured: error (any status), 429, timeout,
- * timeout-applied (writes), stale (get/list: the result of an earlier identical read), gone/close
+ * timeout-applied (writes), stale (list: the result of the previous identical list), gone/close
  * (watch). The system port (kfake_system_port) bypasses every fault: the simulated kubelet and
  * controllers are part of the cluster, not its clients. */
 
