@@ -17,8 +17,17 @@ static const char *const THE0_SUBJECTS[] = {"the0.bot.created",          "the0.b
                                             "the0.bot.deleted",          "the0.bot-schedule.created",
                                             "the0.bot-schedule.updated", "the0.bot-schedule.deleted"};
 
+/* What the connection callbacks touch. nats.c runs them on its own thread and may run the closed
+ * callback after natsConnection_Destroy returned, so this outlives the bus: the closed callback (the
+ * last one for a connection) frees it. */
+typedef struct cbctx {
+    atomic_bool closing; /* natsbus_destroy started: the disconnect that follows is ours */
+    atomic_uint_fast64_t disconnects, reconnects;
+} cbctx;
+
 struct natsbus {
     natsbus_opts o;
+    cbctx *cb;
     rtloop *loop;
     natsOptions *nopts;
     natsConnection *nc;
@@ -27,8 +36,7 @@ struct natsbus {
     pthread_cond_t cv;
     struct bus_sub *subs;
     unsigned nthreads;
-    atomic_bool closing; /* natsbus_destroy started: the disconnect that follows is ours */
-    atomic_uint_fast64_t received, acked, naked, dropped, published, disconnects, reconnects, fetch_errors;
+    atomic_uint_fast64_t received, acked, naked, dropped, published, fetch_errors;
 };
 
 /* Lifetime as in kube_rest's watches: the caller, the thread and a posted message each hold a
@@ -69,7 +77,7 @@ static t0_status nfail(t0_err *err, natsStatus s, const char *what)
 static void on_disconnected(natsConnection *nc, void *ud)
 {
     (void)nc;
-    natsbus *b = ud;
+    cbctx *b = ud;
     if (atomic_load(&b->closing)) return;
     atomic_fetch_add(&b->disconnects, 1);
     T0_WARN(COMP, "disconnected from NATS; reconnecting (durable consumers resume where they stopped)");
@@ -77,7 +85,7 @@ static void on_disconnected(natsConnection *nc, void *ud)
 
 static void on_reconnected(natsConnection *nc, void *ud)
 {
-    natsbus *b = ud;
+    cbctx *b = ud;
     char url[256] = "";
     natsConnection_GetConnectedUrl(nc, url, sizeof url);
     atomic_fetch_add(&b->reconnects, 1);
@@ -87,14 +95,15 @@ static void on_reconnected(natsConnection *nc, void *ud)
 static void on_closed(natsConnection *nc, void *ud)
 {
     (void)nc;
-    natsbus *b = ud;
+    cbctx *b = ud;
     if (!atomic_load(&b->closing)) T0_WARN(COMP, "NATS connection closed");
+    free(b);
 }
 
 void natsbus_destroy(natsbus *b)
 {
     if (!b) return;
-    atomic_store(&b->closing, true);
+    if (b->cb) atomic_store(&b->cb->closing, true);
     pthread_mutex_lock(&b->mu);
     for (struct bus_sub *s = b->subs; s; s = s->next) {
         s->alive = false;
@@ -108,8 +117,10 @@ void natsbus_destroy(natsbus *b)
     while (b->subs) natsbus_port(b).unsubscribe(b, b->subs);
     if (b->js) jsCtx_Destroy(b->js);
     if (b->nc) {
-        natsConnection_Close(b->nc);
+        natsConnection_Close(b->nc); /* the closed callback frees b->cb */
         natsConnection_Destroy(b->nc);
+    } else {
+        free(b->cb); /* never connected: no callback will run */
     }
     if (b->nopts) natsOptions_Destroy(b->nopts);
     pthread_mutex_destroy(&b->mu);
@@ -129,15 +140,19 @@ t0_status natsbus_new(const char *url, rtloop *loop, const natsbus_opts *opts, n
     b->loop = loop;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
+    if (!(b->cb = calloc(1, sizeof *b->cb))) {
+        natsbus_destroy(b);
+        return t0_fail(err, T0_ENOMEM, "nats: out of memory");
+    }
     natsStatus s = natsOptions_Create(&b->nopts);
     if (s == NATS_OK) s = natsOptions_SetURL(b->nopts, url);
     if (s == NATS_OK) s = natsOptions_SetName(b->nopts, "the0-runtime");
     if (s == NATS_OK) s = natsOptions_SetTimeout(b->nopts, b->o.connect_timeout_ms);
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(b->nopts, -1);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait(b->nopts, 2000);
-    if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(b->nopts, on_disconnected, b);
-    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(b->nopts, on_reconnected, b);
-    if (s == NATS_OK) s = natsOptions_SetClosedCB(b->nopts, on_closed, b);
+    if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(b->nopts, on_disconnected, b->cb);
+    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(b->nopts, on_reconnected, b->cb);
+    if (s == NATS_OK) s = natsOptions_SetClosedCB(b->nopts, on_closed, b->cb);
     if (s != NATS_OK) {
         t0_status st = nfail(err, s, "nats: options");
         if (s == NATS_INVALID_ARG) st = t0_fail(err, T0_EINVAL, "nats: bad URL \"%s\"", url);
@@ -172,8 +187,8 @@ void natsbus_stats_get(natsbus *b, natsbus_stats *o)
     o->naked = atomic_load(&b->naked);
     o->dropped = atomic_load(&b->dropped);
     o->published = atomic_load(&b->published);
-    o->disconnects = atomic_load(&b->disconnects);
-    o->reconnects = atomic_load(&b->reconnects);
+    o->disconnects = atomic_load(&b->cb->disconnects);
+    o->reconnects = atomic_load(&b->cb->reconnects);
     o->fetch_errors = atomic_load(&b->fetch_errors);
 }
 
