@@ -377,14 +377,15 @@ t0_status kuberest_map_error(long http, const char *body, const char *retry_afte
                     *ra = d ? cJSON_GetObjectItemCaseSensitive(d, "retryAfterSeconds") : NULL;
         if (cJSON_IsString(r)) reason = r->valuestring;
         if (cJSON_IsString(m)) message = m->valuestring;
-        if (cJSON_IsNumber(ra) && ra->valuedouble > 0) retry_ms = (long)(ra->valuedouble * 1000);
+        if (cJSON_IsNumber(ra) && ra->valuedouble > 0) /* an int32 in the API: clamp, never overflow */
+            retry_ms = (long)((ra->valuedouble < INT32_MAX ? ra->valuedouble : INT32_MAX) * 1000);
     } else if (body && *body) {
         message = body; /* not a Status: show what came (truncated by the message buffer) */
     }
     if (retry_after && *retry_after) {
         char *end;
         long s = strtol(retry_after, &end, 10);
-        if (end != retry_after && s >= 0) retry_ms = s * 1000;
+        if (end != retry_after && s >= 0) retry_ms = (s < INT32_MAX ? s : INT32_MAX) * 1000;
     }
     t0_status st;
     if (http == 404) st = T0_ENOTFOUND;
