@@ -214,9 +214,13 @@ static void bot_halt(kpod *p, int code, const char *reason)
     p->br->obs.bot_running--;
 }
 
+static void on_sync_scan(void *ud);
+
 static void sync_change(kpod *p)
 {
-    if (p->has_sync && p->sync.running) sync_fire(p, YE_CHANGE);
+    if (!p->has_sync || !p->sync.running) return;
+    if (!p->t_scan) p->t_scan = sim_loop_timer(p->k->loop, p->k->opts.sync_interval_ms, on_sync_scan, p);
+    sync_fire(p, YE_CHANGE);
 }
 
 static void on_bot_write(void *ud)
@@ -277,8 +281,6 @@ static void on_bot_exit(void *ud)
 }
 
 /* ---- the sync sidecar -------------------------------------------------------------------------- */
-static void on_sync_scan(void *ud);
-
 static void sync_start(kpod *p)
 {
     c_start(p, &p->sync);
@@ -286,7 +288,6 @@ static void sync_start(kpod *p)
     p->sync_backoff_ms = 1000;
     p->final_waiting = p->final_pending = false;
     p->nsq = 0;
-    p->t_scan = sim_loop_timer(p->k->loop, p->k->opts.sync_interval_ms, on_sync_scan, p);
 }
 
 static void sync_halt(kpod *p, int code)
@@ -424,11 +425,17 @@ static void on_sync_debounce(void *ud)
     sync_fire(p, YE_QUIET);
 }
 
+/* The periodic scan is armed only while something is unshipped: an idle pod costs no events (in the
+ * simulation no inotify event is lost, so a scan of a clean state dir could find nothing). */
+static bool sync_dirty(const kpod *p) { return p->state_seq != p->uploaded_seq || p->shipped_off < p->log_len; }
+
 static void on_sync_scan(void *ud)
 {
     kpod *p = ud;
-    p->t_scan = sim_loop_timer(p->k->loop, p->k->opts.sync_interval_ms, on_sync_scan, p);
+    p->t_scan = 0;
     sync_fire(p, YE_SCAN);
+    if (p->sync.running && !p->release_pending && !p->t_scan && sync_dirty(p))
+        p->t_scan = sim_loop_timer(p->k->loop, p->k->opts.sync_interval_ms, on_sync_scan, p);
 }
 
 static void on_sync_retry(void *ud)

@@ -32,7 +32,8 @@
  *   phase Failed, reason Evicted, message "The node was low on resource" / "node <n> was lost".
  *
  * The sync sidecar model follows fsm_sync_table: a state write or a log line is a `change`; debounce
- * 200 ms; a periodic scan every opts.sync_interval_ms (default 60 s); uploads retry with backoff 1 s
+ * 200 ms; a periodic scan every opts.sync_interval_ms (default 60 s) while something is unshipped (an idle
+ * pod arms no timers); uploads retry with backoff 1 s
  * doubling to 30 s; SIGTERM or the done file (restartPolicy Never: the bot exited) start the final sync,
  * which waits for the bot container to stop (at most until 2 s before the grace period ends), then
  * uploads state and logs, retrying until its deadline (final_deadline_ms, default 90 s).
