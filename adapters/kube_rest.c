@@ -791,8 +791,11 @@ static t0_status k_list(void *ctx, kube_kind kind, const char *ns, const char *s
     cJSON *tmp = NULL;
     t0_status st = request(k, KR_LIST, "GET", path, NULL, what, &tmp, err);
     if (st == T0_OK && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(tmp, "items"))) {
-        /* the API omits "items" for an empty list in some encoders; the port promises an array */
-        if (!cJSON_GetObjectItemCaseSensitive(tmp, "items")) cJSON_AddItemToObject(tmp, "items", cJSON_CreateArray());
+        /* Go encodes an empty slice as null or omits it; the port promises an array */
+        if (cJSON_GetObjectItemCaseSensitive(tmp, "items"))
+            cJSON_ReplaceItemInObjectCaseSensitive(tmp, "items", cJSON_CreateArray());
+        else
+            cJSON_AddItemToObject(tmp, "items", cJSON_CreateArray());
     }
     if (out)
         *out = tmp;

@@ -440,6 +440,10 @@ Test(kube_rest, list_escapes_the_label_selector)
     cr_assert_eq(F.p.list(F.p.ctx, KUBE_CRONJOB, "the0", NULL, &out, &e), T0_OK, "%s", e.msg);
     cr_assert(cJSON_IsArray(cJSON_GetObjectItem(out, "items")), "an omitted items becomes []");
     cJSON_Delete(out);
+    srv_answer((canned){200, "{\"kind\":\"JobList\",\"metadata\":{\"resourceVersion\":\"1\"},\"items\":null}"});
+    cr_assert_eq(F.p.list(F.p.ctx, KUBE_JOB, "the0", NULL, &out, &e), T0_OK, "%s", e.msg);
+    cr_assert(cJSON_IsArray(cJSON_GetObjectItem(out, "items")), "a null items becomes []");
+    cJSON_Delete(out);
 }
 
 Test(kube_rest, delete_sends_delete_options)
