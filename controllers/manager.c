@@ -93,6 +93,7 @@ typedef struct ctl_ctl {
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
     unsigned initial_left;
     bool first_done;
+    long retry_after_ms;  /* while api_failed runs the table: the server's Retry-After of a 429 (0 = none) */
 } ctl_ctl;
 
 struct ctl_manager {
@@ -515,7 +516,19 @@ static void api_failed(ctl_ctl *c, const char *id, rec *r, const desired *d, con
     T0_WARN(c->name, "%s %s: %s", c->sched ? "schedule" : "bot", id, err->msg);
     fsm_result res;
     step(c, id, r, c->sched ? SE_API_ERROR : BE_API_ERROR, in, &res);
+    c->retry_after_ms = err->code == T0_ETOOMANY ? err->retry_after_ms : 0;
     if (res.row) execute(c, id, r, d, &res, in);
+    c->retry_after_ms = 0;
+}
+
+/* requeue_backoff: the key's exponential backoff, or exactly the Retry-After a 429 asked for (retrying
+ * a throttled API server after 5 ms, 10 ms, ... would only prolong the storm). */
+static void backoff(ctl_ctl *c, const char *id)
+{
+    if (c->retry_after_ms > 0)
+        wq_add_after(c->q, id, c->retry_after_ms);
+    else
+        wq_add_rate_limited(c->q, id);
 }
 
 static void step(ctl_ctl *c, const char *id, rec *r, int event, const void *in, fsm_result *res)
@@ -665,7 +678,7 @@ static void execute(ctl_ctl *c, const char *id, rec *r, const desired *d, const 
             case BFX_CREATE_POD: create_object(c, id, r, d, in); break;
             case BFX_DELETE_POD: delete_object(c, id, r, d, in, d->kind == D_ABSENT); break;
             case BFX_REQUEUE: requeue_after(c, id, m->s.requeue_ms); break;
-            case BFX_BACKOFF: wq_add_rate_limited(c->q, id); break;
+            case BFX_BACKOFF: backoff(c, id); break;
             case BFX_FORGET: wq_forget(c->q, id); break;
             case BFX_REPORT_INVALID: emit_event(c, id, objname, "Warning", "InvalidBotSpec", d->err.msg); break;
             case BFX_EVENT_RUNNING: emit_event(c, id, objname, "Normal", "BotRunning", "bot container running"); break;
@@ -689,7 +702,7 @@ static void execute(ctl_ctl *c, const char *id, rec *r, const desired *d, const 
             case SFX_REREAD: reread(c, id, r); break;
             case SFX_DELETE_CJ: delete_object(c, id, r, d, in, d->kind == D_ABSENT); break;
             case SFX_REQUEUE: requeue_after(c, id, m->s.requeue_ms); break;
-            case SFX_BACKOFF: wq_add_rate_limited(c->q, id); break;
+            case SFX_BACKOFF: backoff(c, id); break;
             case SFX_FORGET: wq_forget(c->q, id); break;
             case SFX_REPORT_INVALID: emit_event(c, id, objname, "Warning", "InvalidSchedule", d->err.msg); break;
             case SFX_EVENT_FAILED: emit_event(c, id, objname, "Warning", "ScheduledRunFailed", "the last run failed"); break;
