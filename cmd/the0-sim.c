@@ -13,7 +13,8 @@ static void usage(FILE *f)
                "The simulator: the0's controllers against in-process fakes on a virtual clock.\n"
                "\n"
                "commands:\n"
-               "  run                   the demo (what `make run` does)\n"
+               "  run [--seed N] [--file F]  replay the embedded demo fleet with progress and a summary (make run)\n"
+               "  walk                  walk one bot through the bot lifecycle table, printing each transition\n"
                "  fsm [--format F] [T]  print a lifecycle table as a diagram; --check validates them\n"
                "  replay [--seed N] FILE...  replay scenario files (docs/scenarios.md); non-zero on a failure\n"
                "\n"
@@ -68,7 +69,8 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "run")) {
+    if (!strcmp(argv[1], "run")) return scenario_demo_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "walk")) {
         char *check[] = {"fsm", "--check", NULL};
         int rc = fsm_cli_main(2, check);
         return rc ? rc : demo_walk();

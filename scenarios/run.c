@@ -1053,6 +1053,33 @@ static void st_exec(scn_world *w, const scn_stmt *s)
     trace_force(w, "scenario", "line %d: statement not implemented: %s", s->line, s->text);
 }
 
+/* ---- progress ------------------------------------------------------------------------------------------ */
+static void progress_fill(scn_world *w, scn_progress *p, bool final)
+{
+    memset(p, 0, sizeof *p);
+    p->sim_ms = scn_now(w);
+    p->steps = w->res->steps;
+    p->trace_lines = w->res->trace_lines;
+    p->violations = w->res->violations;
+    p->final = final;
+    size_t it;
+    for (sim_map_entry *e = sim_map_first(&w->fsm_state, &it); e; e = sim_map_next(&w->fsm_state, &it, e)) {
+        int st = (int)(intptr_t)e->val - 1;
+        if (st < 0 || st >= 16) continue;
+        if (!strncmp(e->key, "bot/", 4)) p->bots++, p->bot_states[st]++;
+        else if (!strncmp(e->key, "schedule/", 9)) p->schedules++, p->sched_states[st]++;
+    }
+}
+
+static void progress_tick(void *ud)
+{
+    scn_world *w = ud;
+    scn_progress p;
+    progress_fill(w, &p, false);
+    w->ro->progress(w->ro->progress_ud, &p);
+    sim_loop_timer(w->loop, w->ro->progress_every_ms, progress_tick, w);
+}
+
 /* ---- the run ---------------------------------------------------------------------------------------- */
 static void step_hook(void *ud)
 {
@@ -1191,6 +1218,7 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *ro, scn_result *
     sim_loop_set_step_hook(w->loop, step_hook, w);
 
     scn_trace(w, "scenario", "replay %s seed=%llu", script->path, (unsigned long long)ro->seed);
+    if (ro->progress && ro->progress_every_ms > 0) sim_loop_timer(w->loop, ro->progress_every_ms, progress_tick, w);
     for (unsigned i = 1; i <= w->o.nodes; i++) {
         char n[16];
         snprintf(n, sizeof n, "node-%u", i);
@@ -1246,6 +1274,11 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *ro, scn_result *
     scn_trace(w, "scenario", "end at %s: %u expectations, %u passed, %u failed, %u violations, %llu steps",
               scn_format_offset(res->end_ms, ts, sizeof ts), res->expectations, res->passed, res->failed, res->violations,
               (unsigned long long)res->steps);
+    if (ro->progress) {
+        scn_progress p;
+        progress_fill(w, &p, true);
+        ro->progress(ro->progress_ud, &p);
+    }
     t0_log_set_sink(NULL, NULL);
     t0_log_set_level(old_level);
     world_free(w);

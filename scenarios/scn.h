@@ -59,6 +59,18 @@ void scn_coverage_free(scn_coverage *c);
 /* scn_coverage_report: "coverage bot: F/T rows fired" per table and the rows never fired. */
 void scn_coverage_report(const scn_coverage *c, FILE *out);
 
+/* What a progress callback sees: simulated time, work done so far, and bots/schedules per FSM state (the
+ * last transition of any manager, as `expect bot ID state=S` uses). */
+typedef struct scn_progress {
+    int64_t sim_ms;           /* simulated time since the scenario started */
+    uint64_t steps, trace_lines;
+    unsigned violations;
+    bool final;               /* the last call, after the run ended */
+    unsigned bots, schedules; /* ids that ever stepped */
+    unsigned bot_states[16];  /* per enum bot_state */
+    unsigned sched_states[16];/* per enum sched_state */
+} scn_progress;
+
 typedef struct scn_run_opts {
     uint64_t seed;
     FILE *trace;        /* every trace line also goes here (may be NULL) */
@@ -66,6 +78,11 @@ typedef struct scn_run_opts {
     FILE *out;          /* where the readable timeline and summary go (default stdout) */
     scn_coverage *cov;  /* accumulate coverage here (may be NULL) */
     int log_level;      /* t0_log level routed into the trace (default T0_LOG_INFO) */
+    /* progress: when set, called every progress_every_ms of simulated time and once more at the end
+     * (final = true). It must not touch the world; it does not enter the trace. */
+    void (*progress)(void *ud, const scn_progress *p);
+    void *progress_ud;
+    int64_t progress_every_ms;
 } scn_run_opts;
 
 typedef struct scn_result {
@@ -87,5 +104,13 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *opts, scn_result
  * Exit 0 when every file passed, 1 when an expectation or invariant failed (the seed and the replay
  * command are printed), 2 on usage or parse errors. */
 int scenario_replay_main(int argc, char **argv);
+
+/* scenario_demo_main: `the0-sim run [--seed N] [--file F] [--every D] [--quiet]`: replay the embedded
+ * scenarios/demo.scn (or F) with a progress line every D of simulated time and a closing summary (bots
+ * per FSM state, table rows fired, invariants checked, violations, seed, the replay command). Exit 0 when
+ * every expectation passed and no invariant broke, 1 otherwise, 2 on usage or parse errors. */
+int scenario_demo_main(int argc, char **argv);
+/* The text of scenarios/demo.scn, embedded at build time (build/gen/demo_scn.c). */
+extern const char scn_demo_text[];
 
 #endif
