@@ -895,6 +895,9 @@ static bool steady(const ctl_ctl *c, int state)
 static void resync_ctl(ctl_ctl *c, bool initial)
 {
     ctl_manager *m = c->m;
+    /* a first full reconcile whose desired-state read failed never started: this resync is the first one
+     * (otherwise the manager would never become ready while it keeps leading) */
+    if (!c->first_done && c->initial_left == 0) initial = true;
     relist(c);
     if (!c->watch) start_watch(c);
     cJSON *docs = NULL;
