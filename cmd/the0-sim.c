@@ -4,6 +4,7 @@
 
 #include "fsm/cli.h"
 #include "fsm/tables.h"
+#include "fakes/serve.h"
 #include "scenarios/scn.h"
 
 static void usage(FILE *f)
@@ -17,6 +18,7 @@ static void usage(FILE *f)
                "  walk                  walk one bot through the bot lifecycle table, printing each transition\n"
                "  fsm [--format F] [T]  print a lifecycle table as a diagram; --check validates them\n"
                "  replay [--seed N] FILE...  replay scenario files (docs/scenarios.md); non-zero on a failure\n"
+               "  serve [--listen H:P]  the fake cluster over the Kubernetes REST API (kubectl, the controller)\n"
                "\n"
                "Run 'the0-sim <command> --help' for a command's options.\n");
 }
@@ -77,6 +79,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "fsm")) return fsm_cli_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "replay")) return scenario_replay_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
     fprintf(stderr, "the0-sim: unknown command '%s'\n", argv[1]);
     return 2;
 }
