@@ -67,6 +67,7 @@ struct kube_watch {
     size_t qhead, qlen, qcap;
     uint64_t timer;
     bool closed, dead, delivering, faults;
+    bool head_delayed; /* the queue's head already waited out a latency fault: deliver it now */
     struct kube_watch *next, *prev;
 };
 
@@ -637,10 +638,12 @@ static void watch_deliver(void *ud)
     w->delivering = true;
     while (w->qlen && !w->dead) {
         qent q = w->q[w->qhead];
-        if (q.e && w->faults && !w->closed) {
+        if (q.e && w->faults && !w->closed && !w->head_delayed) {
             sim_fault_hit hit;
             if (sim_faults_check(w->k->faults, "kube/watch", &hit)) {
                 if (hit.kind == SIM_FAULT_LATENCY) {
+                    /* delayed once by ms (not again at every retry, or p=1 would hold it forever) */
+                    w->head_delayed = true;
                     w->timer = sim_loop_timer(w->k->loop, hit.ms, watch_deliver, w);
                     break;
                 }
@@ -662,6 +665,7 @@ static void watch_deliver(void *ud)
             }
         }
         w->qhead++, w->qlen--;
+        w->head_delayed = false;
         if (!q.e) {
             w->closed = true;
             w->fn(w->ud, q.type, NULL);
