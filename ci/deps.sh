@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libmongoc-dev libbson-dev libnats-dev
       libcriterion-dev libfiu-dev fiu-utils nats-server libarchive-dev libmicrohttpd-dev libyaml-dev
-      libssl-dev zlib1g-dev nodejs)
+      libssl-dev zlib1g-dev nodejs python3-kubernetes)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

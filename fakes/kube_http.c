@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,6 +499,7 @@ struct kh_watch {
 };
 
 static void kw_emit(kh_watch *w, const char *type, const cJSON *obj);
+static void wire_fix(const kh_res *r, cJSON *o);
 
 static void gkey(const kh_res *r, const char *ns, const char *name, char *buf, size_t cap)
 {
@@ -1204,7 +1206,9 @@ static void kw_emit(kh_watch *w, const char *type, const cJSON *obj)
         w->headers_sent = true;
         cJSON_AddItemToObject(ev, "object", t);
     } else {
-        cJSON_AddItemToObject(ev, "object", cJSON_Duplicate(obj, 1));
+        cJSON *d = cJSON_Duplicate(obj, 1);
+        wire_fix(w->r, d);
+        cJSON_AddItemToObject(ev, "object", d);
     }
     char *line = cJSON_PrintUnformatted(ev);
     cJSON_Delete(ev);
@@ -1495,6 +1499,24 @@ static cJSON *merge_patch(cJSON *target, const cJSON *patch, bool strategic)
     return target;
 }
 
+/* wire_fix: fields the API server always sends that the simulated kubelet leaves out and strict clients
+ * require (python3-kubernetes refuses a containerStatus without imageID). Applied to what is sent only. */
+static void wire_fix(const kh_res *r, cJSON *o)
+{
+    if (r->kkind != KUBE_POD) return;
+    static const char *const lists[] = {"containerStatuses", "initContainerStatuses"};
+    cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
+    for (size_t i = 0; i < T0_ARRAY_LEN(lists); i++) {
+        cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(st, lists[i]))
+        {
+            if (!cJSON_IsObject(c)) continue;
+            if (!cJSON_GetObjectItemCaseSensitive(c, "imageID")) cJSON_AddStringToObject(c, "imageID", "");
+            if (!cJSON_GetObjectItemCaseSensitive(c, "image")) cJSON_AddStringToObject(c, "image", "");
+        }
+    }
+}
+
 /* ---- request handling (cluster thread) ------------------------------------------------------ */
 typedef struct kh_target {
     const kh_res *r;
@@ -1530,6 +1552,7 @@ static void reply_obj(khttp *h, kh_req *q, const kh_res *r, unsigned code, cJSON
         reply_json(q, code, t);
         return;
     }
+    wire_fix(r, obj);
     reply_json(q, code, obj);
 }
 
@@ -1561,6 +1584,8 @@ static void do_list(khttp *h, kh_req *q, const kh_target *t)
         cJSON_Delete(list);
         return reply_json(q, 200, tb);
     }
+    cJSON *it;
+    cJSON_ArrayForEach(it, items) wire_fix(t->r, it);
     char gv[64], kind[96];
     snprintf(kind, sizeof kind, "%sList", t->r->kind);
     set_str(list, "kind", kind);
@@ -2032,6 +2057,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     }
 }
 
+/* mhd_log: libmicrohttpd's messages (e.g. "Closing connection" after a watch client hung up) at debug. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n') msg[--n] = 0;
+    T0_DEBUG(COMP, "libmicrohttpd: %s", msg);
+}
+
 /* ---- lifecycle -------------------------------------------------------------------------------- */
 static void free_cluster(khttp *h)
 {
@@ -2080,7 +2116,8 @@ t0_status khttp_start(const khttp_opts *opts, khttp **out, t0_err *err)
                                 MHD_USE_ERROR_LOG,
                             (uint16_t)h->o.port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT, 0u,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+                            MHD_OPTION_END);
     if (!h->d) {
         st = t0_fail(err, T0_EIO, "serve: cannot listen on %s:%d (%s)", h->host, h->o.port, strerror(errno));
         goto fail;

@@ -1,0 +1,128 @@
+/* publish.c: publish bot/schedule events to NATS exactly as the0's API does (JetStream publish to stream
+ * THE0_EVENTS, payloads from fakes/payloads.h), for the live end-to-end runs (e2e/live.sh). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <nats/nats.h>
+
+#include "fakes/payloads.h"
+
+static const char *const SUBJECTS[] = {"the0.bot.created",          "the0.bot.updated",          "the0.bot.deleted",
+                                       "the0.bot-schedule.created", "the0.bot-schedule.updated", "the0.bot-schedule.deleted"};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: publish --url NATS_URL [--core] [--wrapped] [--config JSON] bot|schedule created|updated|deleted ID...\n"
+               "\n"
+               "Publishes one event per ID as the0's API does: a JetStream publish (acknowledged) to stream THE0_EVENTS,\n"
+               "created when absent as the API creates it (the six the0.bot.* / the0.bot-schedule.* subjects, limits\n"
+               "retention, file storage, max age 7 days). --core publishes without JetStream. --config is the bot's user\n"
+               "config (default {\"symbol\":\"BTC/USD\"}; schedules get \"schedule\":\"*/5 * * * *\" unless it has one).\n"
+               "--wrapped uses the wrapped payload format. Exit 0 when every event was acknowledged, 1 otherwise.\n");
+}
+
+/* ensure_stream: THE0_EVENTS as the API creates it (reference §3: limits, file storage, 7 days). */
+static natsStatus ensure_stream(jsCtx *js)
+{
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetStreamInfo(&si, js, "THE0_EVENTS", NULL, &jerr);
+    if (s == NATS_OK) {
+        jsStreamInfo_Destroy(si);
+        return NATS_OK;
+    }
+    jsStreamConfig sc;
+    jsStreamConfig_Init(&sc);
+    sc.Name = "THE0_EVENTS";
+    sc.Subjects = (const char **)SUBJECTS;
+    sc.SubjectsLen = (int)(sizeof SUBJECTS / sizeof SUBJECTS[0]);
+    sc.Retention = js_LimitsPolicy;
+    sc.Storage = js_FileStorage;
+    sc.MaxAge = 7LL * 24 * 3600 * 1000000000LL;
+    s = js_AddStream(&si, js, &sc, NULL, &jerr);
+    if (s == NATS_OK) jsStreamInfo_Destroy(si);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    const char *url = NULL, *config = NULL;
+    bool core = false, wrapped = false;
+    int i = 1;
+    for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+        if (!strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--core")) {
+            core = true;
+        } else if (!strcmp(argv[i], "--wrapped")) {
+            wrapped = true;
+        } else if (!strcmp(argv[i], "--url") && i + 1 < argc) {
+            url = argv[++i];
+        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            config = argv[++i];
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!url || argc - i < 3) {
+        usage(stderr);
+        return 2;
+    }
+    bool scheduled = !strcmp(argv[i], "schedule");
+    int op = payload_op_parse(argv[i + 1]);
+    if ((!scheduled && strcmp(argv[i], "bot")) || op < 0) {
+        usage(stderr);
+        return 2;
+    }
+    cJSON *cfg = cJSON_Parse(config ? config : "{\"symbol\":\"BTC/USD\"}");
+    if (!cJSON_IsObject(cfg)) {
+        fprintf(stderr, "publish: --config is not a JSON object\n");
+        cJSON_Delete(cfg);
+        return 2;
+    }
+    if (scheduled && !cJSON_GetObjectItemCaseSensitive(cfg, "schedule")) cJSON_AddStringToObject(cfg, "schedule", "*/5 * * * *");
+
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    int rc = 1;
+    natsStatus s = natsConnection_ConnectTo(&nc, url);
+    if (s == NATS_OK && !core) s = natsConnection_JetStream(&js, nc, NULL);
+    if (s == NATS_OK && !core) s = ensure_stream(js);
+    if (s != NATS_OK) {
+        fprintf(stderr, "publish: %s: %s\n", url, natsStatus_GetText(s));
+        goto out;
+    }
+    rc = 0;
+    for (int k = i + 2; k < argc; k++) {
+        payload_bot b = {.id = argv[k], .scheduled = scheduled, .config = cfg};
+        t0_err err = {0};
+        char *msg = wrapped ? payload_wrapped(&b, (payload_op)op, 1767225600000LL, &err) : payload_direct(&b, (payload_op)op, &err);
+        if (!msg) {
+            fprintf(stderr, "publish: %s: %s\n", argv[k], err.msg);
+            rc = 1;
+            break;
+        }
+        const char *subj = payload_subject(scheduled, (payload_op)op);
+        jsPubAck *ack = NULL;
+        jsErrCode jerr = 0;
+        s = core ? natsConnection_PublishString(nc, subj, msg) : js_Publish(&ack, js, subj, msg, (int)strlen(msg), NULL, &jerr);
+        free(msg);
+        jsPubAck_Destroy(ack);
+        if (s != NATS_OK) {
+            fprintf(stderr, "publish: %s %s: %s (js error %d)\n", subj, argv[k], natsStatus_GetText(s), (int)jerr);
+            rc = 1;
+            break;
+        }
+    }
+    if (core && rc == 0 && natsConnection_FlushTimeout(nc, 5000) != NATS_OK) rc = 1;
+out:
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    cJSON_Delete(cfg);
+    nats_Close();
+    return rc;
+}
