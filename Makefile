@@ -51,6 +51,7 @@ RUNTIME_MODULES := core fsm controllers daemon adapters
 SIM_MODULES := core fsm controllers fakes sim scenarios
 
 -include $(wildcard $(addsuffix /module.mk,$(MODULES)))
+-include e2e/e2e.mk
 -include fuzz/fuzz.mk
 
 # ---- per-module rules ---------------------------------------------------------------------------
