@@ -7,47 +7,17 @@
 #   ci/adapters-integration.sh ITEST_BINARY RUNTIME_BINARY [criterion flags...]
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CONGO="$HERE/congo"
-SMARTMONGO_SHA256=1f9915eb73859a62183e589a699f58b9fd006c972deb5ce6f61fa945defbc22e
 ITEST="$1"
 RUNTIME="$2"
 shift 2
 
 die() { echo "adapters-integration: $*" >&2; exit 1; }
 
-install() {
-    bash "$HERE/deps.sh" # nats-server comes from Debian with the build dependencies
-    command -v nats-server >/dev/null || die "nats-server is not installed (ci/deps.sh)"
-    command -v node >/dev/null || die "node is not installed (apt-get install nodejs npm)"
-    command -v npm >/dev/null || die "npm is not installed (apt-get install npm)"
-    if [ ! -d "$CONGO/node_modules/mingo" ] || [ "$CONGO/package-lock.json" -nt "$CONGO/node_modules" ]; then
-        echo "adapters-integration: npm ci CongoDB's dependencies into $CONGO" >&2
-        (cd "$CONGO" && npm ci --ignore-scripts --no-audit --no-fund >&2) || die "npm ci failed"
-        touch "$CONGO/node_modules"
-    fi
-    if [ ! -f "$CONGO/vendor/package/dist_ts/congodb/index.js" ]; then
-        # smartmongo@2.2.0's own dependency ranges do not resolve on the registry, so it is unpacked, not
-        # installed (reference/environment.md §4); its checksum pins the exact tarball.
-        echo "adapters-integration: npm pack @push.rocks/smartmongo@2.2.0" >&2
-        (cd "$CONGO" && npm pack @push.rocks/smartmongo@2.2.0 >/dev/null 2>&1) || die "npm pack failed"
-        echo "$SMARTMONGO_SHA256  $CONGO/push.rocks-smartmongo-2.2.0.tgz" | sha256sum -c --quiet - ||
-            die "smartmongo tarball checksum mismatch"
-        mkdir -p "$CONGO/vendor"
-        tar xzf "$CONGO/push.rocks-smartmongo-2.2.0.tgz" -C "$CONGO/vendor"
-        rm -f "$CONGO/push.rocks-smartmongo-2.2.0.tgz"
-    fi
-}
-
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-
-wait_port() { # wait_port PORT PID NAME
-    for _ in $(seq 1 200); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        kill -0 "$2" 2>/dev/null || die "$3 exited during start-up (log: $DIR/$3.log)"
-        sleep 0.05
-    done
-    die "$3 did not open port $1 within 10 s"
-}
+# the install recipe and the port helpers are shared with the e2e stage (ci/servers.sh)
+source "$HERE/servers.sh"
+install() { servers_install || die "installing nats-server and CongoDB failed"; }
+free_port() { servers_free_port; }
+wait_port() { servers_wait_port "$1" "$2" "$3" "$DIR/$3.log" || exit 1; } # wait_port PORT PID NAME
 
 DIR=$(mktemp -d /tmp/the0-adapters-it-XXXXXX)
 PIDS=()
@@ -69,7 +39,7 @@ nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$DIR/js" >"$DIR/nats-server.lo
 PIDS+=($!)
 wait_port "$NATS_PORT" "${PIDS[-1]}" nats-server
 MONGO_PORT=$(free_port)
-node "$CONGO/start.mjs" "$MONGO_PORT" >"$DIR/congodb.log" 2>&1 &
+node "$SERVERS_CONGO/start.mjs" "$MONGO_PORT" >"$DIR/congodb.log" 2>&1 &
 PIDS+=($!)
 wait_port "$MONGO_PORT" "${PIDS[-1]}" congodb
 export T0_NATS_URL="nats://127.0.0.1:$NATS_PORT"
