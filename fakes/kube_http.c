@@ -2022,6 +2022,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         kh_job j = {.fn = serve_req, .ud = &q, .wait = true};
         post_job(h, &j);
     }
+    if (!q.watch && !q.out) reply_status(&q, 500, "InternalError", "the0-sim serve: no answer for this request", NULL, NULL);
     enum MHD_Result ret;
     if (q.watch) {
         atomic_fetch_add(&h->n_watches, 1);
