@@ -27,6 +27,7 @@ void ctl_settings_defaults(ctl_settings *s)
     memset(s, 0, sizeof *s);
     podgen_settings_defaults(&s->pod);
     s->resync_ms = 30000;
+    s->relist_ms = 300000;
     s->requeue_ms = 1000;
     s->backoff_base_ms = 5;
     s->backoff_cap_ms = 1000 * 1000;
@@ -89,6 +90,7 @@ typedef struct ctl_ctl {
     wq *q;
     kube_watch *watch;
     uint64_t last_rv;
+    int64_t last_relist_ms; /* when the cache was last re-listed (0 = never) */
     bool gate_open;       /* deletions allowed: the last desired read succeeded and was not suspicious */
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
     unsigned initial_left;
@@ -364,12 +366,35 @@ typedef struct desired {
     t0_err err;
 } desired;
 
+/* doc_fingerprint: a 64-bit digest of a document's content (types, keys in order, values), computed by
+ * walking it without allocating: a resync compares it with the digest of the document last reconciled to
+ * skip bots whose document did not change. */
+static uint64_t fp_mix(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+static uint64_t fp_walk(uint64_t h, const cJSON *v)
+{
+    for (; v; v = v->next) {
+        unsigned char t = (unsigned char)(v->type & 0xff);
+        h = fp_mix(h, &t, 1);
+        if (v->string) h = fp_mix(h, v->string, strlen(v->string) + 1);
+        if (cJSON_IsString(v) && v->valuestring) h = fp_mix(h, v->valuestring, strlen(v->valuestring) + 1);
+        if (cJSON_IsNumber(v)) h = fp_mix(h, &v->valuedouble, sizeof v->valuedouble);
+        if (v->child) {
+            h = fp_walk(h, v->child);
+            h = fp_mix(h, "}", 1);
+        }
+    }
+    return h;
+}
+
 static uint64_t doc_fingerprint(const cJSON *doc)
 {
-    char *txt = cJSON_PrintUnformatted(doc);
-    uint64_t fp = txt ? hmap_hash(txt) : 0;
-    free(txt);
-    return fp;
+    return fp_walk(1469598103934665603ull, doc ? doc->child : NULL);
 }
 
 static void read_desired(ctl_ctl *c, const char *id, desired *d)
@@ -545,6 +570,8 @@ static void step(ctl_ctl *c, const char *id, rec *r, int event, const void *in, 
     r->state = (uint8_t)res->to;
 }
 
+static void refresh_obj(ctl_ctl *c, const char *id, rec *r);
+
 static void delete_object(ctl_ctl *c, const char *id, rec *r, const desired *d, const void *in, bool unwanted)
 {
     ctl_manager *m = c->m;
@@ -558,6 +585,7 @@ static void delete_object(ctl_ctl *c, const char *id, rec *r, const desired *d, 
         m->st.deletes++;
         if (unwanted) m->deletes_this_cycle++;
         T0_INFO(c->name, "%s %s: deleted %s %s", c->sched ? "schedule" : "bot", id, kube_kind_kind(c->kind), o->name);
+        if (st == T0_ENOTFOUND) refresh_obj(c, id, r); /* already gone: our cache was behind */
         requeue_after(c, id, m->s.requeue_ms);
         return;
     }
@@ -632,7 +660,10 @@ static void update_cronjob(ctl_ctl *c, const char *id, rec *r, const desired *d,
     api_failed(c, id, r, d, in, &err);
 }
 
-static void reread(ctl_ctl *c, const char *id, rec *r)
+/* refresh_obj: GET the bot's primary object and update the cache from the answer (a 404 drops it). Used
+ * when the cache may be behind: after a 409 on update, after a delete answered 404, and while waiting for
+ * a terminating object to go (a lost DELETED watch event would otherwise wait for the next re-list). */
+static void refresh_obj(ctl_ctl *c, const char *id, rec *r)
 {
     ctl_manager *m = c->m;
     if (!r->obj) return;
@@ -654,6 +685,11 @@ static void reread(ctl_ctl *c, const char *id, rec *r)
         cJSON_Delete(stub);
     }
     cJSON_Delete(cur);
+}
+
+static void reread(ctl_ctl *c, const char *id, rec *r)
+{
+    refresh_obj(c, id, r);
     wq_add(c->q, id);
 }
 
@@ -754,6 +790,10 @@ static void reconcile(void *ud, const char *id)
             finish_initial(c, r);
             return;
         }
+    }
+    if (r->obj && r->obj->terminating) {
+        refresh_obj(c, id, r); /* waiting for it to go: do not depend on the watch alone */
+        r = rec_get(c, id, true);
     }
     bot_fsm_input bin;
     sched_fsm_input sin;
@@ -898,7 +938,10 @@ static void resync_ctl(ctl_ctl *c, bool initial)
     /* a first full reconcile whose desired-state read failed never started: this resync is the first one
      * (otherwise the manager would never become ready while it keeps leading) */
     if (!c->first_done && c->initial_left == 0) initial = true;
-    relist(c);
+    int64_t now = now_ms(m);
+    if (initial || !c->watch || !c->last_relist_ms || now - c->last_relist_ms >= m->s.relist_ms) {
+        if (relist(c) == T0_OK) c->last_relist_ms = now;
+    }
     if (!c->watch) start_watch(c);
     cJSON *docs = NULL;
     t0_err err = {0};

@@ -15,6 +15,9 @@
 typedef struct ctl_settings {
     podgen_settings pod;          /* namespace, images, MinIO, hardening (podgen_settings_defaults) */
     int64_t resync_ms;            /* periodic full resync (default 30000) */
+    int64_t relist_ms;            /* re-list Pods/CronJobs at a resync at most this often (default 300000);
+                                     the watch keeps the cache current in between, and a lost watch
+                                     event is healed by the next re-list */
     int64_t requeue_ms;           /* look again while waiting on the cluster (default 1000) */
     int64_t backoff_base_ms;      /* per-key backoff 5 ms * 2^n ... */
     int64_t backoff_cap_ms;       /* ... capped at 1000 s */
