@@ -6,6 +6,7 @@
 #include "fsm/tables.h"
 #include "fakes/serve.h"
 #include "scenarios/scn.h"
+#include "scenarios/soak.h"
 
 static void usage(FILE *f)
 {
@@ -19,6 +20,8 @@ static void usage(FILE *f)
                "  fsm [--format F] [T]  print a lifecycle table as a diagram; --check validates them\n"
                "  replay [--seed N] FILE...  replay scenario files (docs/scenarios.md); non-zero on a failure\n"
                "  serve [--listen H:P]  the fake cluster over the Kubernetes REST API (kubectl, the controller)\n"
+               "  soak [--seeds N] [--jobs J]  random fleets, changes and faults per seed; shrinks failures (docs/soak.md)\n"
+               "  sweep FILE...         crash at every effect, fail every API call in turn (docs/soak.md)\n"
                "\n"
                "Run 'the0-sim <command> --help' for a command's options.\n");
 }
@@ -80,6 +83,8 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "fsm")) return fsm_cli_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "replay")) return scenario_replay_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "soak")) return soak_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "sweep")) return sweep_main(argc - 1, argv + 1);
     fprintf(stderr, "the0-sim: unknown command '%s'\n", argv[1]);
     return 2;
 }

@@ -357,11 +357,15 @@ static void mgr_restart_cb(void *ud)
 static bool before_effect(void *ud, const char *controller, const char *key, const char *effect)
 {
     scn_mgr *m = ud;
-    m->effects++;
-    if (!m->crash_at || m->effects < m->crash_at) return true;
     scn_world *w = m->w;
-    scn_trace(w, m->identity, "CRASH before effect #%llu: %s %s %s", (unsigned long long)m->effects, controller, key, effect);
+    m->effects++;
+    w->res->effects++;
+    bool overall = w->ro->crash_at_effect && w->res->effects == w->ro->crash_at_effect;
+    if (!overall && (!m->crash_at || m->effects < m->crash_at)) return true;
+    scn_trace(w, m->identity, "CRASH before effect #%llu%s: %s %s %s", (unsigned long long)m->effects,
+              overall ? " (run option crash_at_effect)" : "", controller, key, effect);
     m->crash_at = 0;
+    if (overall) m->restart_after = w->ro->crash_restart_ms;
     m->destroy_timer = sim_loop_timer(w->loop, 0, mgr_destroy_cb, m);
     if (m->restart_after >= 0) m->restart_timer = sim_loop_timer(w->loop, m->restart_after, mgr_restart_cb, m);
     return false;
@@ -1279,6 +1283,7 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *ro, scn_result *
         progress_fill(w, &p, true);
         ro->progress(ro->progress_ud, &p);
     }
+    if (ro->on_faults) ro->on_faults(ro->on_faults_ud, w->faults);
     t0_log_set_sink(NULL, NULL);
     t0_log_set_level(old_level);
     world_free(w);

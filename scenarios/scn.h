@@ -11,6 +11,8 @@
 #include "core/t0.h"
 #include "fsm/fsm.h"
 
+struct sim_faults;
+
 /* ---- parsed form --------------------------------------------------------------------------- */
 typedef struct scn_tok {
     char *s; /* the word with quotes removed (owned) */
@@ -83,6 +85,15 @@ typedef struct scn_run_opts {
     void (*progress)(void *ud, const scn_progress *p);
     void *progress_ud;
     int64_t progress_every_ms;
+    /* crash_at_effect: when > 0, the manager about to execute the crash_at_effect-th effect of the run (all
+     * managers and incarnations counted, as scn_result.effects counts them) crashes before it (no cleanup,
+     * lease kept) and is restarted crash_restart_ms later (0 = at once, < 0 = never). Used by sweeps. */
+    uint64_t crash_at_effect;
+    int64_t crash_restart_ms;
+    /* on_faults: when set, called once at the end of the run with the fault registry, read-only
+     * (sim_faults_calls / sim_faults_injected per point), before the world is freed. */
+    void (*on_faults)(void *ud, const struct sim_faults *f);
+    void *on_faults_ud;
 } scn_run_opts;
 
 typedef struct scn_result {
@@ -92,6 +103,7 @@ typedef struct scn_result {
     uint64_t trace_hash; /* FNV-1a 64 of the trace bytes */
     uint64_t trace_lines;
     int64_t end_ms;
+    uint64_t effects; /* effects the managers were about to execute (ctl_hooks.before_effect calls) */
 } scn_result;
 
 /* scn_run: replay SCRIPT in a fresh simulated world (loop, faults, fake API server, kubelet, CronJob
