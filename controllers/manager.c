@@ -72,6 +72,9 @@ typedef struct rec {
     bool initial_pending; /* part of the first full reconcile, not yet reconciled */
     int64_t create_deadline_ms;
     uint64_t doc_fp;      /* fingerprint of the desired document last reconciled */
+    bool want_valid;      /* want_* hold the hashes generated from the document with fingerprint want_fp */
+    uint64_t want_fp;
+    char want_cfg[HASH_HEX_LEN + 1], want_spec[HASH_HEX_LEN + 1];
     obj_sum *obj;         /* primary observed object, or NULL */
     unsigned nobjs;       /* observed objects carrying this id */
 } rec;
@@ -360,7 +363,8 @@ static void emit_event(ctl_ctl *c, const char *id, const char *obj_name, const c
 typedef enum { D_ERROR, D_ABSENT, D_INVALID, D_VALID } dkind;
 typedef struct desired {
     dkind kind;
-    cJSON *obj; /* D_VALID: the generated object */
+    cJSON *obj; /* D_VALID: the generated object, or NULL until an effect needs it (desired_object) */
+    cJSON *doc; /* D_VALID without obj: the document, to generate obj from */
     char cfg_hash[HASH_HEX_LEN + 1], spec_hash[HASH_HEX_LEN + 1];
     uint64_t fp;
     t0_err err;
@@ -397,7 +401,10 @@ static uint64_t doc_fingerprint(const cJSON *doc)
     return fp_walk(1469598103934665603ull, doc ? doc->child : NULL);
 }
 
-static void read_desired(ctl_ctl *c, const char *id, desired *d)
+/* read_desired: the bot's desired state from the store. Generating the object (podgen + spec hash) is the
+ * expensive part of a reconcile, so when the document's fingerprint equals the one the record's cached
+ * hashes came from, the hashes are reused and the object is generated only if an effect needs it. */
+static void read_desired(ctl_ctl *c, const char *id, rec *r, desired *d)
 {
     ctl_manager *m = c->m;
     memset(d, 0, sizeof *d);
@@ -415,6 +422,14 @@ static void read_desired(ctl_ctl *c, const char *id, desired *d)
         return;
     }
     d->fp = doc_fingerprint(doc);
+    if (r->want_valid && r->want_fp == d->fp) {
+        d->kind = D_VALID;
+        d->doc = doc;
+        copy_hash(d->cfg_hash, r->want_cfg);
+        copy_hash(d->spec_hash, r->want_spec);
+        return;
+    }
+    r->want_valid = false;
     botdoc *bd = NULL;
     if (botdoc_parse(doc, &bd, &d->err) != T0_OK) {
         d->kind = D_INVALID;
@@ -436,6 +451,29 @@ static void read_desired(ctl_ctl *c, const char *id, desired *d)
     d->kind = D_VALID;
     copy_hash(d->cfg_hash, podgen_annotation(d->obj, c->sched ? HASH_ANN_SCHEDULE : HASH_ANN_CONFIG));
     copy_hash(d->spec_hash, podgen_annotation(d->obj, HASH_ANN_SPEC));
+    r->want_valid = true;
+    r->want_fp = d->fp;
+    copy_hash(r->want_cfg, d->cfg_hash);
+    copy_hash(r->want_spec, d->spec_hash);
+}
+
+/* desired_object: generate D's object from its document when the fast path skipped it. */
+static t0_status desired_object(ctl_ctl *c, desired *d)
+{
+    if (d->obj || d->kind != D_VALID) return T0_OK;
+    botdoc *bd = NULL;
+    t0_status st = botdoc_parse(d->doc, &bd, &d->err);
+    if (st == T0_OK)
+        st = c->sched ? podgen_cronjob(&c->m->s.pod, bd, &d->obj, &d->err) : podgen_pod(&c->m->s.pod, bd, &d->obj, &d->err);
+    botdoc_destroy(bd);
+    return st;
+}
+
+static void desired_free(desired *d)
+{
+    cJSON_Delete(d->obj);
+    cJSON_Delete(d->doc);
+    d->obj = d->doc = NULL;
 }
 
 static bool needs_replace(const obj_sum *o, const desired *d)
@@ -763,7 +801,7 @@ static void reconcile(void *ud, const char *id)
     rec *r = rec_get(c, id, true);
     if (!r) return;
     desired d;
-    read_desired(c, id, &d);
+    read_desired(c, id, r, &d);
     if (d.kind == D_ERROR) {
         /* a failed desired-state read never leads to a deletion: back off and look again */
         m->st.reconcile_errors++;
@@ -801,8 +839,22 @@ static void reconcile(void *ud, const char *id)
     const void *in = c->sched ? (const void *)&sin : (const void *)&bin;
     fsm_result res;
     step(c, id, r, ev, in, &res);
+    if (res.row && d.kind == D_VALID && !d.obj) {
+        bool needs = false;
+        for (int i = 0; i < res.nfx; i++)
+            needs |= c->sched ? (res.fx[i] == SFX_CREATE_CJ || res.fx[i] == SFX_UPDATE_CJ) : res.fx[i] == BFX_CREATE_POD;
+        if (needs && desired_object(c, &d) != T0_OK) {
+            /* it generated before from the same document; a failure now is an internal error */
+            T0_ERROR(c->name, "%s: regenerating the object failed: %s", id, d.err.msg);
+            r->want_valid = false;
+            wq_add_rate_limited(c->q, id);
+            desired_free(&d);
+            finish_initial(c, r);
+            return;
+        }
+    }
     if (res.row) execute(c, id, r, &d, &res, in);
-    cJSON_Delete(d.obj);
+    desired_free(&d);
     if (m->crashed) return;
     r = rec_get(c, id, false);
     if (r) {
