@@ -1175,6 +1175,10 @@ static void lease_tick(void *ud)
         stop_leading(m, err.msg[0] ? err.msg : "lease held by another manager");
     } else if (m->leader && err.msg[0]) {
         T0_WARN("manager", "lease renewal failed (%s); leading until %lld", err.msg, (long long)m->lease_valid_until);
+    } else if (!m->leader && err.msg[0]) {
+        T0_WARN("manager", "%s: cannot reach the lease %s: %s", m->s.identity, m->s.lease_name, err.msg);
+    } else if (!m->leader) {
+        T0_DEBUG("manager", "%s: standing by; the lease %s is held by another manager", m->s.identity, m->s.lease_name);
     }
     if (m->leader && now >= m->lease_valid_until) stop_leading(m, "lease expired");
     m->lease_timer = m->p.loop->timer(m->p.loop->ctx, m->s.lease_renew_ms, lease_tick, m);
