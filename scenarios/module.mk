@@ -22,3 +22,14 @@ $(BUILD)/gen/demo_scn.o: $(BUILD)/gen/demo_scn.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 $(BUILD)/lib/libscenarios.a: $(BUILD)/gen/demo_scn.o
+# soak tier of make test: ci/soak-smoke.sh: 200 seeds in safety mode (10 bots, 1 simulated hour, 2 jobs) and
+# exhaustive crash/fault sweeps of three small corpus files (docs/soak.md).
+TEST_TARGETS += soak-smoke
+.PHONY: soak-smoke
+soak-smoke: $(BUILD)/the0-sim
+	@bash ci/soak-smoke.sh $(BUILD)/the0-sim
+# make soak: a long campaign over every CPU (SOAK_SEEDS, SOAK_FLAGS e.g. "--mode liveness --bots 10");
+# failing seeds and their shrunk scenarios land in $(BUILD)/soak/.
+SOAK_SEEDS ?= 5000
+soak: $(BUILD)/the0-sim
+	$(BUILD)/the0-sim soak --seeds $(SOAK_SEEDS) --jobs $$(nproc) --out $(BUILD)/soak $(SOAK_FLAGS)

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# soak-smoke.sh: the soak tier of `make test`: a short soak campaign (safety mode, small fleets, invariants
+# after every step) and exhaustive sweeps over a few small corpus scenarios; prints the wall time.
+#   usage: ci/soak-smoke.sh [the0-sim binary]   env: SEEDS=200 BOTS=10 HOURS=1 JOBS=2
+set -u
+SIM=${1:-build/the0-sim}
+SEEDS=${SEEDS:-200}; BOTS=${BOTS:-10}; HOURS=${HOURS:-1}; JOBS=${JOBS:-2}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+start=$(date +%s.%N)
+rc=0
+# --healthy: health-escalation deletes during a failed desired-state read are a known open finding
+# (docs/soak.md); the smoke keeps them out so that it guards everything else.
+"$SIM" soak --seeds "$SEEDS" --bots "$BOTS" --hours "$HOURS" --jobs "$JOBS" --healthy --shrink-max 1 \
+  --shrink-secs 30 --out "$out" || { echo "soak-smoke: soak failed (failing seeds above; scenarios in $out)"; rc=1; }
+if [ -n "${SWEEP_FILES:-scenarios/realtime_lifecycle.scn scenarios/controller_crash_mid_replace.scn scenarios/gap14_8_logs_and_state.scn}" ]; then
+  # shellcheck disable=SC2086
+  "$SIM" sweep --jobs "$JOBS" ${SWEEP_FILES:-scenarios/realtime_lifecycle.scn scenarios/controller_crash_mid_replace.scn scenarios/gap14_8_logs_and_state.scn} || {
+    echo "soak-smoke: sweep found an invariant violation"; rc=1; }
+fi
+end=$(date +%s.%N)
+printf 'soak-smoke: wall %.1f s\n' "$(echo "$end - $start" | bc)"
+exit $rc
