@@ -6,6 +6,13 @@
 # <module>_DEPS (from its module.mk) and core (see fuzz/README.md).
 
 FUZZ_CC ?= clang-14
+# the clang toolchain and the fuzzer runtime come from Debian, installed on demand
+ifneq ($(filter fuzz fuzz-smoke fuzz-build,$(MAKECMDGOALS)),)
+  ifneq ($(shell command -v $(FUZZ_CC) >/dev/null && dpkg-query -W -f='$${Status}' libclang-rt-14-dev 2>/dev/null | grep -c 'ok installed'),1)
+    $(info make: installing the clang toolchain for fuzzing (ci/deps.sh fuzz))
+    FUZZ_DEPS_RC := $(shell bash ci/deps.sh fuzz 1>&2; echo $$?)
+  endif
+endif
 FUZZ_SECONDS ?= 30
 FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_DIR := $(BUILD)/fuzz
