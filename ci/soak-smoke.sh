@@ -9,13 +9,11 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 start=$(date +%s.%N)
 rc=0
-# --healthy: health-escalation deletes during a failed desired-state read are a known open finding
-# (docs/soak.md); the smoke keeps them out so that it guards everything else.
-"$SIM" soak --seeds "$SEEDS" --bots "$BOTS" --hours "$HOURS" --jobs "$JOBS" --healthy --shrink-max 1 \
+"$SIM" soak --seeds "$SEEDS" --bots "$BOTS" --hours "$HOURS" --jobs "$JOBS" --shrink-max 1 \
   --shrink-secs 30 --out "$out" || { echo "soak-smoke: soak failed (failing seeds above; scenarios in $out)"; rc=1; }
-if [ -n "${SWEEP_FILES:-scenarios/realtime_lifecycle.scn scenarios/controller_crash_mid_replace.scn scenarios/gap14_8_logs_and_state.scn}" ]; then
+if [ -n "${SWEEP_FILES:-scenarios/realtime_lifecycle.scn scenarios/controller_crash_mid_replace.scn scenarios/gap14_8_logs_and_state.scn scenarios/crash_loop.scn}" ]; then
   # shellcheck disable=SC2086
-  "$SIM" sweep --jobs "$JOBS" ${SWEEP_FILES:-scenarios/realtime_lifecycle.scn scenarios/controller_crash_mid_replace.scn scenarios/gap14_8_logs_and_state.scn} || {
+  "$SIM" sweep --jobs "$JOBS" ${SWEEP_FILES:-scenarios/realtime_lifecycle.scn scenarios/controller_crash_mid_replace.scn scenarios/gap14_8_logs_and_state.scn scenarios/crash_loop.scn} || {
     echo "soak-smoke: sweep found an invariant violation"; rc=1; }
 fi
 end=$(date +%s.%N)

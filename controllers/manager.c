@@ -72,6 +72,7 @@ typedef struct rec {
     bool initial_pending; /* part of the first full reconcile, not yet reconciled */
     int64_t create_deadline_ms;
     uint64_t doc_fp;      /* fingerprint of the desired document last reconciled */
+    uint32_t seen_gen;    /* the resync generation whose desired read last listed this key */
     bool want_valid;      /* want_* hold the hashes generated from the document with fingerprint want_fp */
     uint64_t want_fp;
     char want_cfg[HASH_HEX_LEN + 1], want_spec[HASH_HEX_LEN + 1];
@@ -96,6 +97,7 @@ typedef struct ctl_ctl {
     int64_t last_relist_ms; /* when the cache was last re-listed (0 = never) */
     bool gate_open;       /* deletions allowed: the last desired read succeeded and was not suspicious */
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
+    uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
     unsigned initial_left;
     bool first_done;
     long retry_after_ms;  /* while api_failed runs the table: the server's Retry-After of a 429 (0 = none) */
@@ -836,6 +838,12 @@ static void reconcile(void *ud, const char *id)
     bot_fsm_input bin;
     sched_fsm_input sin;
     int ev = c->sched ? classify_sched(c, r, &d, &sin) : classify_bot(c, r, &d, &bin);
+    if (!c->sched && bin.escalate && !c->gate_open) {
+        /* escalation deletes a live pod: hold it while deletions are held (a failed or suspicious
+         * desired-state read); the crash loop stays surfaced and escalates after a good read */
+        bin.escalate = false;
+        m->st.deletion_guard_trips++;
+    }
     const void *in = c->sched ? (const void *)&sin : (const void *)&bin;
     fsm_result res;
     step(c, id, r, ev, in, &res);
@@ -909,6 +917,11 @@ static t0_status relist(ctl_ctl *c)
     {
         const char *name = jstr(item, "metadata.name");
         obj_sum *before = name ? hmap_get(&c->objs, name) : NULL;
+        const char *irv = jstr(item, "metadata.resourceVersion");
+        if (before && irv && !strcmp(irv, before->rv_str)) { /* unchanged since we saw it */
+            hmap_put(&seen, name, (void *)1, NULL);
+            continue;
+        }
         uint64_t before_rv = before ? before->rv : 0;
         char idbuf[256];
         const char *id = cache_apply(c, item, false, idbuf);
@@ -1026,8 +1039,7 @@ static void resync_ctl(ctl_ctl *c, bool initial)
         c->gate_open = true;
     }
     c->last_count = count;
-    hmap want;
-    hmap_init(&want);
+    c->gen++;
     const cJSON *doc;
     cJSON_ArrayForEach(doc, docs)
     {
@@ -1037,11 +1049,15 @@ static void resync_ctl(ctl_ctl *c, bool initial)
             continue;
         }
         const char *id = idj->valuestring;
-        hmap_put(&want, id, (void *)1, NULL);
         rec *r = rec_get(c, id, false);
-        if (!initial && r && steady(c, r->state) && r->doc_fp == doc_fingerprint(doc)) continue;
+        if (!initial && r && steady(c, r->state) && r->doc_fp == doc_fingerprint(doc)) {
+            r->seen_gen = c->gen;
+            continue;
+        }
         r = rec_get(c, id, true);
-        if (initial && r && !r->initial_pending) {
+        if (!r) continue;
+        r->seen_gen = c->gen;
+        if (initial && !r->initial_pending) {
             r->initial_pending = true;
             c->initial_left++;
         }
@@ -1053,14 +1069,13 @@ static void resync_ctl(ctl_ctl *c, bool initial)
     void *v;
     for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) {
         rec *r = v;
-        if (hmap_get(&want, k)) continue;
+        if (r->seen_gen == c->gen) continue;
         if (initial && !r->initial_pending) {
             r->initial_pending = true;
             c->initial_left++;
         }
         wq_add(c->q, k);
     }
-    hmap_free(&want);
     if (initial && c->initial_left == 0 && !c->first_done) {
         c->first_done = true;
         if (m->bots.first_done && m->scheds.first_done) m->ready = true;

@@ -84,7 +84,9 @@ typedef struct store_port {
     /* find_enabled: every document matching the reference filter
      * {$or:[{"config.enabled":{$ne:false}},{"config.enabled":{$exists:false}}]}, as a JSON array (owned).
      * A document that cannot be decoded is still returned (as far as it goes): validating it is the
-     * controller's job, so one bad document affects only its own bot. */
+     * controller's job, so one bad document affects only its own bot. The array's items may be cJSON
+     * references to the store's own documents (the in-process fake does this to avoid a copy per
+     * document): treat them as read-only and delete the array before making another call on the port. */
     t0_status (*find_enabled)(void *ctx, store_coll c, cJSON **out, t0_err *err);
     /* get: the document with this id, enabled or not; T0_ENOTFOUND when there is none. */
     t0_status (*get)(void *ctx, store_coll c, const char *id, cJSON **out, t0_err *err);

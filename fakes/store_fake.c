@@ -153,9 +153,8 @@ static t0_status p_find_enabled(void *ctx, store_coll c, cJSON **out, t0_err *er
     if (!arr) return t0_fail(err, T0_ENOMEM, "mongo/find %s: out of memory", store_coll_name(c));
     for (sdoc *d = sc->head; d; d = d->next) {
         if (!storefake_doc_enabled(d->doc)) continue;
-        cJSON *cp = cJSON_Duplicate(d->doc, 1);
-        if (!cp || !cJSON_AddItemToArray(arr, cp)) {
-            cJSON_Delete(cp);
+        /* a reference, not a copy: the port allows it (read-only, freed before the next call) */
+        if (!cJSON_AddItemReferenceToArray(arr, d->doc)) {
             cJSON_Delete(arr);
             return t0_fail(err, T0_ENOMEM, "mongo/find %s: out of memory", store_coll_name(c));
         }
