@@ -74,6 +74,10 @@ typedef struct rec {
     uint64_t doc_fp;      /* fingerprint of the desired document last reconciled */
     uint32_t seen_gen;    /* the resync generation whose desired read last listed this key */
     bool want_valid;      /* want_* hold the hashes generated from the document with fingerprint want_fp */
+    bool want_fresh;      /* ... and that document is still the stored one: no NATS message, resync
+                             mismatch or failed read since, and want_until not passed. Reconciles that
+                             only follow the cluster (watch events) then skip the store read. */
+    int64_t want_until;
     uint64_t want_fp;
     char want_cfg[HASH_HEX_LEN + 1], want_spec[HASH_HEX_LEN + 1];
     obj_sum *obj;         /* primary observed object, or NULL */
@@ -410,6 +414,13 @@ static void read_desired(ctl_ctl *c, const char *id, rec *r, desired *d)
 {
     ctl_manager *m = c->m;
     memset(d, 0, sizeof *d);
+    if (r->want_valid && r->want_fresh && now_ms(m) < r->want_until) {
+        d->kind = D_VALID; /* the object is generated from a fresh read if an effect needs it */
+        d->fp = r->want_fp;
+        copy_hash(d->cfg_hash, r->want_cfg);
+        copy_hash(d->spec_hash, r->want_spec);
+        return;
+    }
     cJSON *doc = NULL;
     m->st.api_calls++;
     t0_status st = m->p.store->get(m->p.store->ctx, c->coll, id, &doc, &d->err);
@@ -420,18 +431,21 @@ static void read_desired(ctl_ctl *c, const char *id, rec *r, desired *d)
     if (st != T0_OK) {
         m->st.api_errors++;
         d->kind = D_ERROR;
+        r->want_fresh = false;
         t0_err_prefix(&d->err, "reading %s %s", store_coll_name(c->coll), id);
         return;
     }
     d->fp = doc_fingerprint(doc);
     if (r->want_valid && r->want_fp == d->fp) {
+        r->want_fresh = true;
+        r->want_until = now_ms(m) + m->s.resync_ms;
         d->kind = D_VALID;
         d->doc = doc;
         copy_hash(d->cfg_hash, r->want_cfg);
         copy_hash(d->spec_hash, r->want_spec);
         return;
     }
-    r->want_valid = false;
+    r->want_valid = r->want_fresh = false;
     botdoc *bd = NULL;
     if (botdoc_parse(doc, &bd, &d->err) != T0_OK) {
         d->kind = D_INVALID;
@@ -453,20 +467,31 @@ static void read_desired(ctl_ctl *c, const char *id, rec *r, desired *d)
     d->kind = D_VALID;
     copy_hash(d->cfg_hash, podgen_annotation(d->obj, c->sched ? HASH_ANN_SCHEDULE : HASH_ANN_CONFIG));
     copy_hash(d->spec_hash, podgen_annotation(d->obj, HASH_ANN_SPEC));
-    r->want_valid = true;
+    r->want_valid = r->want_fresh = true;
+    r->want_until = now_ms(m) + m->s.resync_ms;
     r->want_fp = d->fp;
     copy_hash(r->want_cfg, d->cfg_hash);
     copy_hash(r->want_spec, d->spec_hash);
 }
 
-/* desired_object: generate D's object from its document when the fast path skipped it. */
-static t0_status desired_object(ctl_ctl *c, desired *d)
+/* desired_object: generate D's object when the fast paths skipped it: from D's document, or (cached
+ * hashes) from a fresh read, which must still be the document the hashes came from (T0_ECONFLICT when it
+ * changed meanwhile: the caller re-reconciles). */
+static t0_status desired_object(ctl_ctl *c, const char *id, desired *d)
 {
     if (d->obj || d->kind != D_VALID) return T0_OK;
+    ctl_manager *m = c->m;
+    if (!d->doc) {
+        m->st.api_calls++;
+        t0_status st = m->p.store->get(m->p.store->ctx, c->coll, id, &d->doc, &d->err);
+        if (st != T0_OK) return st;
+        if (doc_fingerprint(d->doc) != d->fp)
+            return t0_fail(&d->err, T0_ECONFLICT, "%s %s changed while being reconciled", store_coll_name(c->coll), id);
+    }
     botdoc *bd = NULL;
     t0_status st = botdoc_parse(d->doc, &bd, &d->err);
     if (st == T0_OK)
-        st = c->sched ? podgen_cronjob(&c->m->s.pod, bd, &d->obj, &d->err) : podgen_pod(&c->m->s.pod, bd, &d->obj, &d->err);
+        st = c->sched ? podgen_cronjob(&m->s.pod, bd, &d->obj, &d->err) : podgen_pod(&m->s.pod, bd, &d->obj, &d->err);
     botdoc_destroy(bd);
     return st;
 }
@@ -578,6 +603,7 @@ static void api_failed(ctl_ctl *c, const char *id, rec *r, const desired *d, con
 {
     ctl_manager *m = c->m;
     m->st.api_errors++;
+    r->want_fresh = false; /* after a failure, the retry reads the desired state again */
     T0_WARN(c->name, "%s %s: %s", c->sched ? "schedule" : "bot", id, err->msg);
     fsm_result res;
     step(c, id, r, c->sched ? SE_API_ERROR : BE_API_ERROR, in, &res);
@@ -838,6 +864,13 @@ static void reconcile(void *ud, const char *id)
     bot_fsm_input bin;
     sched_fsm_input sin;
     int ev = c->sched ? classify_sched(c, r, &d, &sin) : classify_bot(c, r, &d, &bin);
+    if (ev == (c->sched ? SE_STALE : BE_STALE) || (!c->sched && ev == BE_TERMINAL && r->state != BS_TERMINAL_POD)) {
+        /* these delete or replace a live object: decide on a fresh read of it, never on a cache that a
+         * stale list or a lost watch event left behind */
+        refresh_obj(c, id, r);
+        r = rec_get(c, id, true);
+        ev = c->sched ? classify_sched(c, r, &d, &sin) : classify_bot(c, r, &d, &bin);
+    }
     if (!c->sched && bin.escalate && !c->gate_open) {
         /* escalation deletes a live pod: hold it while deletions are held (a failed or suspicious
          * desired-state read); the crash loop stays surfaced and escalates after a good read */
@@ -851,10 +884,10 @@ static void reconcile(void *ud, const char *id)
         bool needs = false;
         for (int i = 0; i < res.nfx; i++)
             needs |= c->sched ? (res.fx[i] == SFX_CREATE_CJ || res.fx[i] == SFX_UPDATE_CJ) : res.fx[i] == BFX_CREATE_POD;
-        if (needs && desired_object(c, &d) != T0_OK) {
-            /* it generated before from the same document; a failure now is an internal error */
-            T0_ERROR(c->name, "%s: regenerating the object failed: %s", id, d.err.msg);
-            r->want_valid = false;
+        if (needs && desired_object(c, id, &d) != T0_OK) {
+            /* the document changed or could not be read again: look again from a fresh read */
+            T0_WARN(c->name, "%s: the object could not be generated now (%s); looking again", id, d.err.msg);
+            r->want_valid = r->want_fresh = false;
             wq_add_rate_limited(c->q, id);
             desired_free(&d);
             finish_initial(c, r);
@@ -1057,6 +1090,7 @@ static void resync_ctl(ctl_ctl *c, bool initial)
         r = rec_get(c, id, true);
         if (!r) continue;
         r->seen_gen = c->gen;
+        r->want_fresh = false; /* read it again: it may have changed without a NATS message */
         if (initial && !r->initial_pending) {
             r->initial_pending = true;
             c->initial_left++;
@@ -1070,6 +1104,7 @@ static void resync_ctl(ctl_ctl *c, bool initial)
     for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) {
         rec *r = v;
         if (r->seen_gen == c->gen) continue;
+        r->want_fresh = false; /* not in the enabled read: deleted or disabled; read it again */
         if (initial && !r->initial_pending) {
             r->initial_pending = true;
             c->initial_left++;
@@ -1221,6 +1256,8 @@ static t0_status on_message(void *ud, const char *subject, const char *data, siz
     if (st == T0_OK) {
         const char *id = cJSON_GetObjectItemCaseSensitive(fields, "id")->valuestring;
         ctl_ctl *c = coll == STORE_BOTS ? &m->bots : &m->scheds;
+        rec *r = rec_get(c, id, false);
+        if (r) r->want_fresh = false; /* the document changed: the next reconcile reads it */
         if (op == SUB_DELETED) {
             /* an explicit delete is not a suspicious read; it still passes the deletion cap */
         }

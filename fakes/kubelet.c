@@ -50,7 +50,7 @@ typedef struct kpod {
     botrec *br;
     knode *node;
     int state, sync_state;
-    bool detached, release_pending, restart_always, has_sync, delete_seen, accounted, stepping, sync_stepping, final_waiting, final_pending;
+    bool detached, release_pending, restart_always, has_sync, delete_seen, accounted, abrupt, stepping, sync_stepping, final_waiting, final_pending;
     kubelet_program prog;
     cstate init, bot, sync;
     bool has_init;
@@ -129,8 +129,21 @@ static void account_end(kpod *p)
 {
     if (p->accounted || !p->br) return;
     p->accounted = true;
-    if (p->state_seq > p->uploaded_seq) p->br->obs.state_lost++;
-    if (p->log_lines > p->shipped_lines) p->br->obs.log_lines_lost += p->log_lines - p->shipped_lines;
+    /* a pod killed without a graceful stop (node loss, eviction) takes its unshipped bytes with its
+     * emptyDir whatever the sidecar does: counted apart, not as a loss the invariant blames */
+    if (p->state_seq > p->uploaded_seq) {
+        if (p->abrupt)
+            p->br->obs.state_lost_abrupt++;
+        else
+            p->br->obs.state_lost++;
+    }
+    if (p->log_lines > p->shipped_lines) {
+        uint64_t n = p->log_lines - p->shipped_lines;
+        if (p->abrupt)
+            p->br->obs.log_lines_lost_abrupt += n;
+        else
+            p->br->obs.log_lines_lost += n;
+    }
 }
 
 /* ---- containers ------------------------------------------------------------------------------- */
@@ -1168,6 +1181,7 @@ t0_status kubelet_node_down(kubelet *k, const char *name, t0_err *err)
     size_t c = pods_on(k, n, &v);
     for (size_t i = 0; i < c; i++) {
         snprintf(v[i]->message, sizeof v[i]->message, "node %s was lost", name);
+        v[i]->abrupt = true;
         pod_fire(v[i], PE_EVICT);
     }
     free(v);
@@ -1190,6 +1204,7 @@ t0_status kubelet_evict(kubelet *k, const char *ns, const char *name, t0_err *er
     kpod *p = sim_map_get(&k->pods, key);
     if (!p) return t0_fail(err, T0_ENOTFOUND, "pod %s is not run by this kubelet", key);
     snprintf(p->message, sizeof p->message, "The node was low on resource: memory.");
+    p->abrupt = true;
     pod_fire(p, PE_EVICT);
     return T0_OK;
 }

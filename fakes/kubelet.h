@@ -117,7 +117,9 @@ typedef struct kubelet_bot_obs {
     uint64_t state_lost;         /* pods that ended with state written after their last upload */
     uint64_t log_lines_written;
     uint64_t log_lines_shipped;  /* lines included in successful log uploads */
-    uint64_t log_lines_lost;     /* lines a pod took with it unshipped */
+    uint64_t log_lines_lost;     /* lines a pod took with it unshipped after a graceful stop */
+    uint64_t log_lines_lost_abrupt; /* ... by pods killed without one (node loss, eviction): unavoidable */
+    uint64_t state_lost_abrupt;  /* pods killed without a graceful stop with state unshipped */
     uint64_t pods_started, bot_starts, init_runs;
 } kubelet_bot_obs;
 /* kubelet_bot_observe: facts about BOT_ID; false (and *out zeroed) when the kubelet never saw it. */
