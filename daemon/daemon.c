@@ -158,3 +158,19 @@ void dd_sleep_ms(long ms)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
+
+bool dd_open_s3(s3_config *cfg, s3_client **c)
+{
+    t0_err err = {0};
+    *c = NULL;
+    if (s3_config_from_env(cfg, &err) != T0_OK) {
+        fprintf(stderr, "Error: %s\n", err.msg);
+        return false;
+    }
+    if (s3_client_new(cfg, c, &err) != T0_OK) {
+        fprintf(stderr, "Error: failed to create MinIO client: %s\n", err.msg);
+        s3_config_free(cfg);
+        return false;
+    }
+    return true;
+}

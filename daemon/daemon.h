@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "adapters/objstore.h"
+#include "adapters/s3.h"
 #include "core/t0.h"
 
 /* daemon_main: argv[0] == "daemon", argv[1] "init" | "sync". Exit codes as reference §8.1/§9.1: 0 success,
@@ -166,6 +167,11 @@ int dsync_main(int argc, char **argv);
 t0_status dd_write_atomic(const char *path, const void *data, size_t len, mode_t mode, t0_err *err);
 /* dd_mkdirs: mkdir -p with MODE. */
 t0_status dd_mkdirs(const char *path, mode_t mode, t0_err *err);
+/* dd_open_s3: the MinIO configuration from the environment and a client for it, as `daemon init` and
+ * `daemon sync` both start (reference 8.1). On failure prints "Error: ..." to stderr and returns false;
+ * on success the caller owns *cfg (s3_config_free) and *c. */
+bool dd_open_s3(s3_config *cfg, s3_client **c);
+
 /* dd_parse_duration: Go-style "60s", "1m30s", "250ms", "2h"; bare integers are seconds. -1 when invalid. */
 long dd_parse_duration(const char *s);
 /* dd_now_ms: CLOCK_MONOTONIC milliseconds. dd_sleep_ms sleeps, resuming after signals. */

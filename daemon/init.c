@@ -230,16 +230,8 @@ int dinit_main(int argc, char **argv)
 
     t0_err err = {0};
     s3_config cfg;
-    if (s3_config_from_env(&cfg, &err) != T0_OK) {
-        fprintf(stderr, "Error: %s\n", err.msg);
-        return 1;
-    }
     s3_client *c = NULL;
-    if (s3_client_new(&cfg, &c, &err) != T0_OK) {
-        fprintf(stderr, "Error: failed to create MinIO client: %s\n", err.msg);
-        s3_config_free(&cfg);
-        return 1;
-    }
+    if (!dd_open_s3(&cfg, &c)) return 1;
     o.code_bucket = cfg.code_bucket;
     o.state_bucket = cfg.state_bucket;
     o.state_limits = (dar_limits){.max_total = cfg.max_state_size, .max_file = cfg.max_state_file_size,

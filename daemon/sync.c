@@ -451,18 +451,9 @@ int dsync_main(int argc, char **argv)
         fprintf(stderr, "Error: invalid duration \"%s\"\n", iv < 0 ? interval : final);
         return 1;
     }
-    t0_err err = {0};
     s3_config cfg;
-    if (s3_config_from_env(&cfg, &err) != T0_OK) {
-        fprintf(stderr, "Error: %s\n", err.msg);
-        return 1;
-    }
     s3_client *c = NULL;
-    if (s3_client_new(&cfg, &c, &err) != T0_OK) {
-        fprintf(stderr, "Error: failed to create MinIO client: %s\n", err.msg);
-        s3_config_free(&cfg);
-        return 1;
-    }
+    if (!dd_open_s3(&cfg, &c)) return 1;
     const char *rb = getenv("THE0_RETRY_BASE_MS");
     dsync_opts o = {
         .bot_id = bot_id,
