@@ -12,38 +12,22 @@
 #include "controllers/names.h"
 #include "controllers/podgen.h"
 #include "controllers/subscriber.h"
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+#include "fuzz/regress.h"
 
 /* Call FN on the bytes of every file in fuzz/regressions/TARGET (sorted; none is fine). Returns the count. */
 static int replay(const char *target, void (*fn)(const char *path, const char *data, size_t len))
 {
-    char src[] = __FILE__, dir[1024];
-    snprintf(dir, sizeof dir, "%s/../../fuzz/regressions/%s", dirname(src), target);
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    char *names[1024];
-    size_t n = 0;
-    for (struct dirent *e; (e = readdir(d)) && n < 1024;)
-        if (e->d_name[0] != '.' && !strstr(e->d_name, ".md")) names[n++] = strdup(e->d_name);
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    char **paths;
+    size_t n = fuzz_regressions(target, &paths);
     for (size_t i = 0; i < n; i++) {
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        FILE *f = fopen(path, "rb");
-        cr_assert(f, "open %s", path);
-        fseek(f, 0, SEEK_END);
-        long len = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        char *buf = malloc((size_t)len + 1);
-        cr_assert(buf && fread(buf, 1, (size_t)len, f) == (size_t)len, "read %s", path);
-        buf[len] = '\0';
-        fclose(f);
-        fn(path, buf, (size_t)len);
+        size_t len = 0;
+        char *buf = fuzz_regression_read(paths[i], &len);
+        cr_assert(buf, "read %s", paths[i]);
+        fn(paths[i], buf, len);
         free(buf);
-        free(names[i]);
+        free(paths[i]);
     }
+    free(paths);
     return (int)n;
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "fuzz/regress.h"
 
 /* The limits the fuzz targets use (fuzz/archive_harness.h). */
 static const dar_limits fuzz_lim = {.max_total = 1 << 20, .max_file = 256 << 10, .max_entries = 64};
@@ -21,27 +22,17 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
     return 0;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* Extract every file of fuzz/regressions/TARGET into TMP/p/dest and check that nothing but dest's own
  * ancestors appears beside it. Returns the number of inputs. */
 static int replay(const char *target, dar_format fmt)
 {
-    char src[] = __FILE__, dir[1024];
-    snprintf(dir, sizeof dir, "%s/../../fuzz/regressions/%s", dirname(src), target);
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    char *names[1024];
-    size_t n = 0;
-    for (struct dirent *e; (e = readdir(d)) && n < 1024;)
-        if (e->d_name[0] != '.' && !strstr(e->d_name, ".md")) names[n++] = strdup(e->d_name);
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    char **paths;
+    size_t n = fuzz_regressions(target, &paths);
     for (size_t i = 0; i < n; i++) {
+        const char *path = paths[i];
         char top[] = "/tmp/t0-fuzzreg-XXXXXX";
         cr_assert(mkdtemp(top));
-        char path[2048], parent[600], dest[700];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        char parent[600], dest[700];
         snprintf(parent, sizeof parent, "%s/p", top);
         snprintf(dest, sizeof dest, "%s/p/dest", top);
         cr_assert(mkdir(parent, 0755) == 0 && mkdir(dest, 0755) == 0);
@@ -57,8 +48,9 @@ static int replay(const char *target, dar_format fmt)
                       "%s: \"%s\" escaped next to the destination", path, e->d_name);
         closedir(pd);
         nftw(top, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-        free(names[i]);
+        free(paths[i]);
     }
+    free(paths);
     return (int)n;
 }
 
