@@ -30,11 +30,26 @@ typedef struct inode {
     ibucket *b;
 } inode;
 
+/* One stored state of an object. Shared (refs > 1) by the object, the watch events that carry it and
+ * the stale-list snapshots that served it; immutable while shared: writers go through obj_w(), which
+ * copies a shared version first (copy on write). */
+typedef struct kver {
+    int refs;
+    cJSON *obj; /* owned */
+} kver;
+
+/* A list as served: its resourceVersion and the versions of its items (references), for stale lists. */
+typedef struct lsnap {
+    uint64_t rv;
+    size_t n;
+    kver **v;
+} lsnap;
+
 typedef struct kobj {
     kube_kind kind;
     char *key;  /* "ns/name" */
     char *ns, *name, *uid;
-    cJSON *obj; /* as stored; owned */
+    kver *v;    /* the current stored version (shared with watch events and stale snapshots) */
     inode *nodes;
     size_t nnodes;
     bool pod_terminating; /* graceful pod deletion handed to the kubelet */
@@ -46,8 +61,8 @@ typedef struct wevent {
     kube_watch_type type;
     kube_kind kind;
     uint64_t rv;
-    cJSON *obj;        /* the object after the change (DELETED: its last state) */
-    cJSON *old_labels; /* labels before the change (MODIFIED), or NULL */
+    kver *v;           /* the object after the change (DELETED: its last state); a reference */
+    kver *old;         /* MODIFIED: the version before the change when its labels may differ, or NULL */
     char *ns;
 } wevent;
 
@@ -88,7 +103,7 @@ struct kfake {
     size_t hist_head[KUBE__KINDS], hist_len[KUBE__KINDS];
     uint64_t evicted_rv[KUBE__KINDS];
     kube_watch *watchers[KUBE__KINDS];
-    sim_map stale; /* "<kind>|ns|selector" -> cJSON list last served */
+    sim_map stale; /* "<kind>|ns|selector" -> lsnap: the list last served */
     char **gc_queue;
     size_t gc_len, gc_cap;
     uint64_t gc_timer;
@@ -456,7 +471,7 @@ static void unindex(kfake *k, kobj *o)
 
 static t0_status index_obj(kfake *k, kobj *o)
 {
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(o->obj, "metadata");
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(o->v->obj, "metadata");
     const cJSON *labels = cJSON_GetObjectItemCaseSensitive(md, "labels");
     const cJSON *owners = cJSON_GetObjectItemCaseSensitive(md, "ownerReferences");
     size_t n = (size_t)cJSON_GetArraySize(labels) + (size_t)cJSON_GetArraySize(owners);
@@ -522,12 +537,62 @@ static size_t dependents_count(kfake *k, const char *uid)
     return b ? b->n : 0;
 }
 
+/* ---- stored versions -------------------------------------------------------------------------- */
+/* kver_new: a version owning OBJ (freed with OBJ on failure), refs 1. */
+static kver *kver_new(cJSON *obj)
+{
+    kver *v = obj ? malloc(sizeof *v) : NULL;
+    if (!v) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    v->refs = 1;
+    v->obj = obj;
+    return v;
+}
+
+static kver *kver_ref(kver *v)
+{
+    v->refs++;
+    return v;
+}
+
+static void kver_unref(kver *v)
+{
+    if (!v || --v->refs > 0) return;
+    cJSON_Delete(v->obj);
+    free(v);
+}
+
+/* obj_w: O's stored object, writable: a version shared with events or snapshots is copied first (they
+ * keep what they saw). NULL when out of memory (the write is lost; the stored object is unchanged). */
+static cJSON *obj_w(kobj *o)
+{
+    if (o->v->refs > 1) {
+        kver *n = kver_new(cJSON_Duplicate(o->v->obj, 1));
+        if (!n) return NULL;
+        kver_unref(o->v);
+        o->v = n;
+    }
+    return o->v->obj;
+}
+
+/* kobj_set: O's stored object becomes NOBJ (owned). False when out of memory (NOBJ freed, unchanged). */
+static bool kobj_set(kobj *o, cJSON *nobj)
+{
+    kver *n = kver_new(nobj);
+    if (!n) return false;
+    kver_unref(o->v);
+    o->v = n;
+    return true;
+}
+
 /* ---- watch events ----------------------------------------------------------------------------- */
 static void wevent_unref(wevent *e)
 {
     if (!e || --e->refs > 0) return;
-    cJSON_Delete(e->obj);
-    cJSON_Delete(e->old_labels);
+    kver_unref(e->v);
+    kver_unref(e->old);
     free(e->ns);
     free(e);
 }
@@ -565,10 +630,12 @@ static int watch_view(const kube_watch *w, const wevent *e)
 {
     if (w->closed || w->dead || e->kind != w->kind) return -1;
     if (w->ns && *w->ns && strcmp(w->ns, e->ns)) return -1;
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e->obj, "metadata"), "labels");
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e->v->obj, "metadata"), "labels");
     bool now = kfake_selector_matches(w->sel, labels);
     if (e->type != KUBE_WATCH_MODIFIED) return now ? (int)e->type : -1;
-    bool before = kfake_selector_matches(w->sel, e->old_labels);
+    bool before = !e->old ? now
+                          : kfake_selector_matches(w->sel, cJSON_GetObjectItemCaseSensitive(
+                                                               cJSON_GetObjectItemCaseSensitive(e->old->obj, "metadata"), "labels"));
     if (now && before) return KUBE_WATCH_MODIFIED;
     if (now) return KUBE_WATCH_ADDED;
     if (before) return KUBE_WATCH_DELETED;
@@ -591,20 +658,21 @@ static void hist_push(kfake *k, wevent *e)
     }
 }
 
-/* emit: record a change of O (already stored) and queue it for watchers. OLD_LABELS is borrowed. */
-static void emit(kfake *k, kube_watch_type type, kobj *o, const cJSON *old_labels)
+/* emit: record a change of O (already stored) and queue it for watchers. OLD (borrowed; the event takes
+ * a reference) is the version before a MODIFIED change whose labels may differ; NULL: labels unchanged. */
+static void emit(kfake *k, kube_watch_type type, kobj *o, kver *old)
 {
-    if (k->observer) k->observer(k->observer_ud, type, o->kind, o->obj);
+    if (k->observer) k->observer(k->observer_ud, type, o->kind, o->v->obj);
     wevent *e = calloc(1, sizeof *e);
     if (!e) return;
     e->refs = 1;
     e->type = type;
     e->kind = o->kind;
     e->rv = k->rv;
-    e->obj = cJSON_Duplicate(o->obj, 1);
-    e->old_labels = old_labels ? cJSON_Duplicate(old_labels, 1) : NULL;
+    e->v = kver_ref(o->v);
+    e->old = old ? kver_ref(old) : NULL;
     e->ns = strdup(o->ns);
-    if (!e->obj || !e->ns) {
+    if (!e->ns) {
         wevent_unref(e);
         return;
     }
@@ -660,7 +728,7 @@ static void watch_deliver(void *ud)
                     w->fn(w->ud, hit.kind == SIM_FAULT_CLOSE ? KUBE_WATCH_CLOSED : KUBE_WATCH_GONE, NULL);
                     break;
                 }
-                if (hit.kind == SIM_FAULT_DUPLICATE) w->fn(w->ud, q.type, q.e->obj);
+                if (hit.kind == SIM_FAULT_DUPLICATE) w->fn(w->ud, q.type, q.e->v->obj);
                 if (w->dead) break;
             }
         }
@@ -670,7 +738,7 @@ static void watch_deliver(void *ud)
             w->closed = true;
             w->fn(w->ud, q.type, NULL);
         } else if (!w->closed) {
-            w->fn(w->ud, q.type, q.e->obj);
+            w->fn(w->ud, q.type, q.e->v->obj);
         }
         wevent_unref(q.e);
     }
@@ -684,7 +752,7 @@ static void kobj_free(kobj *o)
 {
     if (!o) return;
     free(o->nodes);
-    cJSON_Delete(o->obj);
+    if (o->v) kver_unref(o->v);
     free(o->key);
     free(o->ns);
     free(o->name);
@@ -696,7 +764,7 @@ static void gc_enqueue(kfake *k, const char *uid);
 
 static bool has_finalizers(const kobj *o)
 {
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->obj, "metadata"), "finalizers");
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->v->obj, "metadata"), "finalizers");
     return cJSON_GetArraySize(f) > 0;
 }
 
@@ -714,7 +782,7 @@ static void bump_rv(kfake *k, kobj *o)
 {
     char b[32];
     rv_str(++k->rv, b, sizeof b);
-    set_str(obj_at(o->obj, "metadata"), "resourceVersion", b);
+    set_str(obj_at(obj_w(o), "metadata"), "resourceVersion", b);
 }
 
 static void check_foreground_owner(kfake *k, const char *uid);
@@ -729,7 +797,7 @@ static void remove_now(kfake *k, kobj *o)
     emit(k, KUBE_WATCH_DELETED, o, NULL);
     /* owners waiting in foreground deletion may now be complete; dependents become garbage */
     const cJSON *owners =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->obj, "metadata"), "ownerReferences");
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->v->obj, "metadata"), "ownerReferences");
     size_t no = (size_t)cJSON_GetArraySize(owners);
     char **ouids = no ? calloc(no, sizeof *ouids) : NULL;
     size_t i = 0;
@@ -753,12 +821,12 @@ static void check_foreground_owner(kfake *k, const char *uid)
 {
     kobj *o = sim_map_get(&k->by_uid, uid);
     if (!o || dependents_count(k, uid)) return;
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->obj, "metadata"), "finalizers");
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->v->obj, "metadata"), "finalizers");
     bool fg = false;
     const cJSON *it;
     cJSON_ArrayForEach(it, f) if (cJSON_IsString(it) && !strcmp(it->valuestring, "foregroundDeletion")) fg = true;
     if (!fg) return;
-    remove_finalizer(o->obj, "foregroundDeletion");
+    remove_finalizer(obj_w(o), "foregroundDeletion");
     if (has_finalizers(o)) {
         bump_rv(k, o);
         emit(k, KUBE_WATCH_MODIFIED, o, NULL);
@@ -800,13 +868,13 @@ static void gc_run(void *ud)
             bool owner_alive = false;
             const cJSON *it;
             cJSON_ArrayForEach(it,
-                               cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d->obj, "metadata"),
+                               cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d->v->obj, "metadata"),
                                                                 "ownerReferences"))
             {
                 const char *u = kfake_str(it, "uid");
                 if (u && sim_map_get(&k->by_uid, u)) owner_alive = true;
             }
-            if (!owner_alive && !kfake_str(d->obj, "metadata.deletionTimestamp"))
+            if (!owner_alive && !kfake_str(d->v->obj, "metadata.deletionTimestamp"))
                 delete_obj(k, d, KUBE_PROP_BACKGROUND, -1, NULL);
             free(duids[j]);
         }
@@ -834,14 +902,14 @@ static void gc_enqueue(kfake *k, const char *uid)
 static int64_t pod_grace(const kfake *k, const kobj *o, int64_t grace)
 {
     if (grace >= 0) return grace;
-    const cJSON *g = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->obj, "spec"),
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->v->obj, "spec"),
                                                       "terminationGracePeriodSeconds");
     return cJSON_IsNumber(g) ? (int64_t)g->valuedouble : k->opts.default_grace_s;
 }
 
 static void mark_deleting(kfake *k, kobj *o, int64_t grace_s)
 {
-    cJSON *md = obj_at(o->obj, "metadata");
+    cJSON *md = obj_at(obj_w(o), "metadata");
     char ts[32];
     set_str(md, "deletionTimestamp", sim_format_rfc3339(sim_loop_now(k->loop) + grace_s * 1000, ts, sizeof ts));
     set_num(md, "deletionGracePeriodSeconds", (double)grace_s);
@@ -851,11 +919,11 @@ static t0_status delete_obj(kfake *k, kobj *o, kube_propagation prop, int64_t gr
 {
     (void)err;
     if (prop == KUBE_PROP_DEFAULT) prop = o->kind == KUBE_JOB ? KUBE_PROP_ORPHAN : KUBE_PROP_BACKGROUND;
-    bool deleting = kfake_str(o->obj, "metadata.deletionTimestamp") != NULL;
+    bool deleting = kfake_str(o->v->obj, "metadata.deletionTimestamp") != NULL;
     if (o->kind == KUBE_POD) {
         int64_t g = pod_grace(k, o, grace);
-        const char *phase = kfake_str(o->obj, "status.phase");
-        bool bound = kfake_str(o->obj, "spec.nodeName") != NULL;
+        const char *phase = kfake_str(o->v->obj, "status.phase");
+        bool bound = kfake_str(o->v->obj, "spec.nodeName") != NULL;
         bool ended = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
         if (deleting && g != 0) return T0_OK; /* already terminating */
         if (!bound || ended || g == 0) {
@@ -883,28 +951,27 @@ static t0_status delete_obj(kfake *k, kobj *o, kube_propagation prop, int64_t gr
         char *uid = strdup(o->uid);
         for (size_t i = 0; i < nd && uid; i++) {
             kobj *d = deps[i];
-            const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d->obj, "metadata"), "labels");
-            cJSON *old_labels = labels ? cJSON_Duplicate(labels, 1) : NULL;
-            cJSON *refs =
-                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d->obj, "metadata"), "ownerReferences");
+            kver *old = kver_ref(d->v); /* shared now: obj_w copies */
+            cJSON *dobj = obj_w(d);
+            cJSON *refs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dobj, "metadata"), "ownerReferences");
             for (int j = cJSON_GetArraySize(refs) - 1; j >= 0; j--) {
                 const char *u = kfake_str(cJSON_GetArrayItem(refs, j), "uid");
                 if (u && !strcmp(u, uid)) cJSON_DeleteItemFromArray(refs, j);
             }
             if (refs && !cJSON_GetArraySize(refs))
-                cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(d->obj, "metadata"), "ownerReferences");
+                cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(dobj, "metadata"), "ownerReferences");
             unindex(k, d);
             index_obj(k, d);
             bump_rv(k, d);
-            emit(k, KUBE_WATCH_MODIFIED, d, old_labels);
-            cJSON_Delete(old_labels);
+            emit(k, KUBE_WATCH_MODIFIED, d, old);
+            kver_unref(old);
         }
         free(uid);
         free(deps);
     }
     if (prop == KUBE_PROP_FOREGROUND && dependents_count(k, o->uid)) {
         mark_deleting(k, o, 0);
-        cJSON *md = obj_at(o->obj, "metadata");
+        cJSON *md = obj_at(obj_w(o), "metadata");
         cJSON *f = cJSON_GetObjectItemCaseSensitive(md, "finalizers");
         if (!cJSON_IsArray(f)) f = cJSON_AddArrayToObject(md, "finalizers");
         cJSON_AddItemToArray(f, cJSON_CreateString("foregroundDeletion"));
@@ -1101,7 +1168,7 @@ static t0_status validate(kfake *k, kube_kind kind, const cJSON *obj, const char
         validate_pod_spec(&v, spec, "spec", false);
         if (old) {
             /* pod updates may not change fields other than images and activeDeadlineSeconds */
-            cJSON *a = cJSON_Duplicate(spec, 1), *b = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(old->obj, "spec"), 1);
+            cJSON *a = cJSON_Duplicate(spec, 1), *b = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(old->v->obj, "spec"), 1);
             cJSON *lists[2] = {a, b};
             for (int s = 0; s < 2; s++) {
                 if (!lists[s]) continue;
@@ -1329,7 +1396,10 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
         if (kind == KUBE_POD) cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "spec"), "nodeName");
     }
     apply_defaults(kind, o);
-    ko->obj = o;
+    if (!(ko->v = kver_new(o))) {
+        o = NULL;
+        goto nomem;
+    }
     o = NULL;
     if (sim_map_put(&k->objs[kind], ko->key, ko, NULL) != T0_OK) goto nomem;
     if (sim_map_put(&k->by_uid, ko->uid, ko, NULL) != T0_OK) {
@@ -1346,7 +1416,7 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
     /* a dependent created for owners that do not exist is garbage */
     const cJSON *it;
     bool orphaned = false, any = false;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ko->obj, "metadata"), "ownerReferences"))
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ko->v->obj, "metadata"), "ownerReferences"))
     {
         const char *u = kfake_str(it, "uid");
         any = true;
@@ -1356,7 +1426,7 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
         }
     }
     (void)any, (void)orphaned;
-    if (out) *out = cJSON_Duplicate(ko->obj, 1);
+    if (out) *out = cJSON_Duplicate(ko->v->obj, 1);
     if (applied_to) return applied_timeout_err(kind, "create", err);
     return T0_OK;
 nomem:
@@ -1379,7 +1449,7 @@ static t0_status do_get(void *ctx, kube_kind kind, const char *ns, const char *n
     if (st != T0_OK) return st;
     kobj *o = lookup(pc->k, kind, ns, name);
     if (!o) return not_found(kind, name, err);
-    if (out && !(*out = cJSON_Duplicate(o->obj, 1))) return http_fail(err, T0_ENOMEM, 0, "get: out of memory");
+    if (out && !(*out = cJSON_Duplicate(o->v->obj, 1))) return http_fail(err, T0_ENOMEM, 0, "get: out of memory");
     return T0_OK;
 }
 
@@ -1425,6 +1495,42 @@ static size_t candidates(kfake *k, kube_kind kind, const kfake_selector *sel, ko
     return i;
 }
 
+static void lsnap_free(lsnap *sn)
+{
+    if (!sn) return;
+    for (size_t i = 0; i < sn->n; i++) kver_unref(sn->v[i]);
+    free(sn->v);
+    free(sn);
+}
+
+/* list_build: a List object of KIND at RV over the versions V[0..N) (borrowed): items are read-only
+ * references into V when the cluster lends its lists (kfake_opts.borrowed_lists), copies otherwise. */
+static cJSON *list_build(const kfake *k, kube_kind kind, uint64_t rv, kver *const *v, size_t n)
+{
+    cJSON *list = cJSON_CreateObject();
+    char rvb[32], kindlist[48];
+    rv_str(rv, rvb, sizeof rvb);
+    snprintf(kindlist, sizeof kindlist, "%sList", kube_kind_kind(kind));
+    cJSON_AddStringToObject(list, "apiVersion", kind_api[kind]);
+    cJSON_AddStringToObject(list, "kind", kindlist);
+    cJSON *lmd = cJSON_AddObjectToObject(list, "metadata");
+    cJSON_AddStringToObject(lmd, "resourceVersion", rvb);
+    cJSON *items = cJSON_AddArrayToObject(list, "items");
+    if (!items) {
+        cJSON_Delete(list);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool ok = k->opts.borrowed_lists ? cJSON_AddItemReferenceToArray(items, v[i]->obj)
+                                         : cJSON_AddItemToArray(items, cJSON_Duplicate(v[i]->obj, 1));
+        if (!ok) {
+            cJSON_Delete(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
 static t0_status do_list(void *ctx, kube_kind kind, const char *ns, const char *selector, cJSON **out, t0_err *err)
 {
     port_ctx *pc = ctx;
@@ -1437,9 +1543,10 @@ static t0_status do_list(void *ctx, kube_kind kind, const char *ns, const char *
     char skey[700];
     snprintf(skey, sizeof skey, "%d|%s|%s", (int)kind, ns ? ns : "", selector ? selector : "");
     if (stale) {
-        const cJSON *prev = sim_map_get(&k->stale, skey);
+        const lsnap *prev = sim_map_get(&k->stale, skey);
         if (prev) {
-            if (out && !(*out = cJSON_Duplicate(prev, 1))) return http_fail(err, T0_ENOMEM, 0, "list: out of memory");
+            if (out && !(*out = list_build(k, kind, prev->rv, prev->v, prev->n)))
+                return http_fail(err, T0_ENOMEM, 0, "list: out of memory");
             return T0_OK;
         }
     }
@@ -1452,50 +1559,54 @@ static t0_status do_list(void *ctx, kube_kind kind, const char *ns, const char *
     for (size_t i = 0; i < n; i++) {
         kobj *o = cand[i];
         if (ns && *ns && strcmp(o->ns, ns)) continue;
-        if (!kfake_selector_matches(sel, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->obj, "metadata"), "labels")))
+        if (!kfake_selector_matches(sel, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->v->obj, "metadata"), "labels")))
             continue;
         cand[m++] = o;
     }
     kfake_selector_free(sel);
     if (m > 1) qsort(cand, m, sizeof *cand, cmp_kobj);
-    cJSON *list = cJSON_CreateObject();
-    char rvb[32], kindlist[48];
-    rv_str(k->rv, rvb, sizeof rvb);
-    snprintf(kindlist, sizeof kindlist, "%sList", kube_kind_kind(kind));
-    cJSON_AddStringToObject(list, "apiVersion", kind_api[kind]);
-    cJSON_AddStringToObject(list, "kind", kindlist);
-    cJSON *lmd = cJSON_AddObjectToObject(list, "metadata");
-    cJSON_AddStringToObject(lmd, "resourceVersion", rvb);
-    cJSON *items = cJSON_AddArrayToObject(list, "items");
-    for (size_t i = 0; items && i < m; i++) cJSON_AddItemToArray(items, cJSON_Duplicate(cand[i]->obj, 1));
-    free(cand);
-    if (pc->faults && k->faults) {
-        cJSON *snap = cJSON_Duplicate(list, 1), *old = NULL;
-        if (snap && sim_map_put(&k->stale, skey, snap, (void **)&old) == T0_OK)
-            cJSON_Delete(old);
-        else
-            cJSON_Delete(snap);
+    /* the versions served (kept as the stale snapshot when faults may ask for it) */
+    kver **vers = m ? malloc(m * sizeof *vers) : NULL;
+    if (m && !vers) {
+        free(cand);
+        return http_fail(err, T0_ENOMEM, 0, "list: out of memory");
     }
-    if (out)
-        *out = list;
-    else
-        cJSON_Delete(list);
+    for (size_t i = 0; i < m; i++) vers[i] = cand[i]->v;
+    free(cand);
+    cJSON *list = out ? list_build(k, kind, k->rv, vers, m) : NULL;
+    if (pc->faults && k->faults) {
+        lsnap *sn = calloc(1, sizeof *sn), *old = NULL;
+        if (sn) {
+            sn->rv = k->rv;
+            sn->n = m;
+            sn->v = vers;
+            vers = NULL;
+            for (size_t i = 0; i < m; i++) kver_ref(sn->v[i]);
+            if (sim_map_put(&k->stale, skey, sn, (void **)&old) == T0_OK)
+                lsnap_free(old);
+            else
+                lsnap_free(sn);
+        }
+    }
+    free(vers);
+    if (out && !list) return http_fail(err, T0_ENOMEM, 0, "list: out of memory");
+    if (out) *out = list;
     return T0_OK;
 }
 
 /* store_update: replace O's object by NEW (owned), bump rv and generation, reindex, emit MODIFIED. */
 static void store_update(kfake *k, kobj *o, cJSON *nobj)
 {
-    const cJSON *old_labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->obj, "metadata"), "labels");
-    cJSON *old_labels_copy = old_labels ? cJSON_Duplicate(old_labels, 1) : cJSON_CreateObject();
-    cJSON *old = o->obj;
-    o->obj = nobj;
+    kver *old = kver_ref(o->v);
+    if (!kobj_set(o, nobj)) {
+        kver_unref(old);
+        return;
+    }
     unindex(k, o);
     index_obj(k, o);
     bump_rv(k, o);
-    emit(k, KUBE_WATCH_MODIFIED, o, old_labels_copy);
-    cJSON_Delete(old_labels_copy);
-    cJSON_Delete(old);
+    emit(k, KUBE_WATCH_MODIFIED, o, old);
+    kver_unref(old);
 }
 
 static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, bool status,
@@ -1512,7 +1623,7 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
     kobj *o = lookup(k, kind, ns, name);
     if (!o) return not_found(kind, name, err);
     const char *want_rv = kfake_str(obj, "metadata.resourceVersion");
-    const char *have_rv = kfake_str(o->obj, "metadata.resourceVersion");
+    const char *have_rv = kfake_str(o->v->obj, "metadata.resourceVersion");
     if (want_rv && *want_rv && strcmp(want_rv, have_rv))
         return http_fail(err, T0_ECONFLICT, 409,
                          "Operation cannot be fulfilled on %s \"%s\": the object has been modified; please apply your "
@@ -1523,11 +1634,35 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
         return http_fail(err, T0_ECONFLICT, 409, "Precondition failed: UID in precondition: %s, UID in object meta: %s", want_uid, o->uid);
     cJSON *n;
     if (status) {
-        n = cJSON_Duplicate(o->obj, 1);
-        if (!n) return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
-        cJSON_DeleteItemFromObjectCaseSensitive(n, "status");
+        /* only the status changes: a write of the status already stored is a no-op */
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(obj, "status");
-        cJSON_AddItemToObject(n, "status", s ? cJSON_Duplicate(s, 1) : cJSON_CreateObject());
+        const cJSON *os = cJSON_GetObjectItemCaseSensitive(o->v->obj, "status");
+        cJSON *nst = s ? cJSON_Duplicate(s, 1) : cJSON_CreateObject();
+        if (!nst) return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
+        if (os && cJSON_Compare(nst, os, 1)) {
+            cJSON_Delete(nst);
+            if (out) *out = cJSON_Duplicate(o->v->obj, 1);
+            return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
+        }
+        n = cJSON_CreateObject();
+        for (const cJSON *c = o->v->obj->child; n && c; c = c->next) {
+            if (!strcmp(c->string, "status")) continue;
+            cJSON *dup = cJSON_Duplicate(c, 1);
+            if (!dup) {
+                cJSON_Delete(n);
+                n = NULL;
+                break;
+            }
+            cJSON_AddItemToObject(n, c->string, dup);
+        }
+        if (!n) {
+            cJSON_Delete(nst);
+            return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
+        }
+        cJSON_AddItemToObject(n, "status", nst);
+        store_update(k, o, n);
+        if (out) *out = cJSON_Duplicate(o->v->obj, 1);
+        return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
     } else {
         n = cJSON_Duplicate(obj, 1);
         if (!n) return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
@@ -1538,7 +1673,7 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
             return st;
         }
         cJSON *md = obj_at(n, "metadata");
-        const cJSON *omd = cJSON_GetObjectItemCaseSensitive(o->obj, "metadata");
+        const cJSON *omd = cJSON_GetObjectItemCaseSensitive(o->v->obj, "metadata");
         const char *keep[] = {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"};
         for (size_t i = 0; i < T0_ARRAY_LEN(keep); i++) {
             cJSON_DeleteItemFromObjectCaseSensitive(md, keep[i]);
@@ -1548,31 +1683,31 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
         set_str(n, "apiVersion", kind_api[kind]);
         set_str(n, "kind", kube_kind_kind(kind));
         cJSON_DeleteItemFromObjectCaseSensitive(n, "status");
-        const cJSON *os = cJSON_GetObjectItemCaseSensitive(o->obj, "status");
+        const cJSON *os = cJSON_GetObjectItemCaseSensitive(o->v->obj, "status");
         if (os) cJSON_AddItemToObject(n, "status", cJSON_Duplicate(os, 1));
         if (kind == KUBE_POD) {
             /* nodeName is set only through binding */
             cJSON *spec = cJSON_GetObjectItemCaseSensitive(n, "spec");
             cJSON_DeleteItemFromObjectCaseSensitive(spec, "nodeName");
-            const char *node = kfake_str(o->obj, "spec.nodeName");
+            const char *node = kfake_str(o->v->obj, "spec.nodeName");
             if (node && spec) cJSON_AddStringToObject(spec, "nodeName", node);
         }
-        if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(n, "spec"), cJSON_GetObjectItemCaseSensitive(o->obj, "spec"), 1)) {
+        if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(n, "spec"), cJSON_GetObjectItemCaseSensitive(o->v->obj, "spec"), 1)) {
             const cJSON *g = cJSON_GetObjectItemCaseSensitive(omd, "generation");
             set_num(md, "generation", (cJSON_IsNumber(g) ? g->valuedouble : 1) + 1);
         }
     }
     /* a no-op write changes nothing (no new resourceVersion, no event) */
     set_str(obj_at(n, "metadata"), "resourceVersion", have_rv);
-    if (cJSON_Compare(n, o->obj, 1)) {
+    if (cJSON_Compare(n, o->v->obj, 1)) {
         cJSON_Delete(n);
-        if (out) *out = cJSON_Duplicate(o->obj, 1);
+        if (out) *out = cJSON_Duplicate(o->v->obj, 1);
         return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
     }
     store_update(k, o, n);
-    if (out) *out = cJSON_Duplicate(o->obj, 1);
+    if (out) *out = cJSON_Duplicate(o->v->obj, 1);
     /* finalizers removed from an object being deleted: it goes now */
-    if (!status && kfake_str(o->obj, "metadata.deletionTimestamp") && !has_finalizers(o) && !o->pod_terminating &&
+    if (!status && kfake_str(o->v->obj, "metadata.deletionTimestamp") && !has_finalizers(o) && !o->pod_terminating &&
         !dependents_count(k, o->uid))
         remove_now(k, o);
     return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
@@ -1716,7 +1851,7 @@ void kfake_destroy(kfake *k)
     }
     size_t it;
     for (sim_map_entry *e = sim_map_first(&k->index, &it); e; e = sim_map_next(&k->index, &it, e)) free(e->val);
-    for (sim_map_entry *e = sim_map_first(&k->stale, &it); e; e = sim_map_next(&k->stale, &it, e)) cJSON_Delete(e->val);
+    for (sim_map_entry *e = sim_map_first(&k->stale, &it); e; e = sim_map_next(&k->stale, &it, e)) lsnap_free(e->val);
     sim_map_free(&k->index);
     sim_map_free(&k->stale);
     sim_map_free(&k->by_uid);
@@ -1746,12 +1881,12 @@ t0_status kfake_bind_pod(kfake *k, const char *ns, const char *name, const char 
 {
     kobj *o = lookup(k, KUBE_POD, ns, name);
     if (!o) return not_found(KUBE_POD, name, err);
-    if (kfake_str(o->obj, "spec.nodeName"))
+    if (kfake_str(o->v->obj, "spec.nodeName"))
         return http_fail(err, T0_ECONFLICT, 409, "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is already assigned to node \"%s\"",
-                         name, name, kfake_str(o->obj, "spec.nodeName"));
-    if (kfake_str(o->obj, "metadata.deletionTimestamp"))
+                         name, name, kfake_str(o->v->obj, "spec.nodeName"));
+    if (kfake_str(o->v->obj, "metadata.deletionTimestamp"))
         return http_fail(err, T0_ECONFLICT, 409, "pod %s is being deleted, cannot be assigned to a host", name);
-    cJSON *n = cJSON_Duplicate(o->obj, 1);
+    cJSON *n = cJSON_Duplicate(o->v->obj, 1);
     if (!n) return http_fail(err, T0_ENOMEM, 0, "bind: out of memory");
     set_str(obj_at(n, "spec"), "nodeName", node);
     store_update(k, o, n);
@@ -1762,7 +1897,7 @@ const cJSON *kfake_peek(const kfake *k, kube_kind kind, const char *ns, const ch
 {
     if (!kind_ok(kind)) return NULL;
     kobj *o = lookup((kfake *)k, kind, ns, name);
-    return o ? o->obj : NULL;
+    return o ? o->v->obj : NULL;
 }
 
 size_t kfake_count(const kfake *k, kube_kind kind) { return kind_ok(kind) ? k->objs[kind].count : 0; }
