@@ -134,6 +134,12 @@ t0_status gojson_format_float(double x, char *buf, size_t cap, t0_err *err)
         snprintf(buf, cap, "%s", signbit(x) ? "-0" : "0");
         return T0_OK;
     }
+    /* integers below 2^53 are exact and Go writes their decimal digits ('f' format): the common case,
+     * without the shortest-digits search below */
+    if (fabs(x) < 9007199254740992.0 && x == (double)(int64_t)x) {
+        snprintf(buf, cap, "%lld", (long long)x);
+        return T0_OK;
+    }
     /* Shortest round-trip digits: the first precision whose correctly rounded form reads back exactly. */
     char tmp[64];
     for (int p = 0; p <= 16; p++) {
@@ -212,7 +218,8 @@ static int kv_cmp(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static t0_status enc(gbuf *b, const cJSON *v, int depth, t0_err *err)
+/* enc: append V; the member OMIT (anywhere below V, or NULL) is written as if absent. */
+static t0_status enc(gbuf *b, const cJSON *v, const cJSON *omit, int depth, t0_err *err)
 {
     if (depth > 1000) return t0_fail(err, T0_ELIMIT, "json: nesting deeper than 1000 levels");
     if (!v) return t0_fail(err, T0_EINVAL, "json: NULL value");
@@ -234,7 +241,7 @@ static t0_status enc(gbuf *b, const cJSON *v, int depth, t0_err *err)
         for (const cJSON *c = v->child; c; c = c->next) {
             if (!first) gb_put(b, ",", 1);
             first = 0;
-            t0_status st = enc(b, c, depth + 1, err);
+            t0_status st = enc(b, c, omit, depth + 1, err);
             if (st) return st;
         }
         gb_put(b, "]", 1);
@@ -242,14 +249,16 @@ static t0_status enc(gbuf *b, const cJSON *v, int depth, t0_err *err)
     }
     case cJSON_Object: {
         size_t n = 0;
-        for (const cJSON *c = v->child; c; c = c->next) n++;
+        for (const cJSON *c = v->child; c; c = c->next) n += c != omit;
         kv *arr = n ? calloc(n, sizeof *arr) : NULL;
         if (n && !arr) return t0_fail(err, T0_ENOMEM, "json: out of memory");
         size_t i = 0;
-        for (const cJSON *c = v->child; c; c = c->next, i++) {
+        for (const cJSON *c = v->child; c; c = c->next) {
+            if (c == omit) continue;
             arr[i].key = c->string ? c->string : "";
             arr[i].item = c;
             arr[i].idx = i;
+            i++;
         }
         if (n) qsort(arr, n, sizeof *arr, kv_cmp);
         gb_put(b, "{", 1);
@@ -261,7 +270,7 @@ static t0_status enc(gbuf *b, const cJSON *v, int depth, t0_err *err)
             first = 0;
             put_string(b, arr[i].key);
             gb_put(b, ":", 1);
-            t0_status st = enc(b, arr[i].item, depth + 1, err);
+            t0_status st = enc(b, arr[i].item, omit, depth + 1, err);
             if (st) {
                 free(arr);
                 return st;
@@ -278,8 +287,13 @@ static t0_status enc(gbuf *b, const cJSON *v, int depth, t0_err *err)
 
 t0_status gojson_encode(const cJSON *v, char **out, size_t *len, t0_err *err)
 {
+    return gojson_encode_omit(v, NULL, out, len, err);
+}
+
+t0_status gojson_encode_omit(const cJSON *v, const cJSON *omit, char **out, size_t *len, t0_err *err)
+{
     gbuf b = {0};
-    t0_status st = enc(&b, v, 0, err);
+    t0_status st = enc(&b, v, omit, 0, err);
     if (!st && b.oom) st = t0_fail(err, T0_ENOMEM, "json: out of memory");
     if (!st && !b.p) { /* cannot happen (every value writes something) but keep the contract */
         gb_put(&b, "", 0);

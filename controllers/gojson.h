@@ -17,6 +17,9 @@
  * invalid UTF-8 as \ufffd). Errors: T0_EINVAL for NaN/Inf, cJSON_Raw or invalid items (message says which
  * value), T0_ENOMEM. *out is untouched on error. */
 t0_status gojson_encode(const cJSON *v, char **out, size_t *len, t0_err *err);
+/* gojson_encode_omit: the same, as if the member OMIT (an item somewhere inside V, or NULL) were absent:
+ * encoding an object without one field needs no copy of it. */
+t0_status gojson_encode_omit(const cJSON *v, const cJSON *omit, char **out, size_t *len, t0_err *err);
 
 /* gojson_format_float: write Go's encoding of the finite double X into BUF (at least 32 bytes).
  * Returns T0_EINVAL for NaN/Inf. */

@@ -59,18 +59,16 @@ void hash_config_doc(const botdoc *d, char out[HASH_HEX_LEN + 1])
 
 t0_status hash_spec(const cJSON *obj, char out[HASH_HEX_LEN + 1], t0_err *err)
 {
-    cJSON *copy = cJSON_Duplicate(obj, 1);
-    if (!copy) return t0_fail(err, T0_ENOMEM, "spec hash: out of memory");
-    cJSON *md = cJSON_GetObjectItemCaseSensitive(copy, "metadata");
-    if (md) cJSON_DeleteItemFromObjectCaseSensitive(md, "annotations");
+    /* the object without metadata.annotations (where the hashes themselves live) */
+    const cJSON *ann = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "annotations");
     char *text = NULL;
-    t0_status st = gojson_encode(copy, &text, NULL, err);
-    cJSON_Delete(copy);
+    size_t len = 0;
+    t0_status st = gojson_encode_omit(obj, ann, &text, &len, err);
     if (st) {
         t0_err_prefix(err, "spec hash");
         return st;
     }
-    st = hash_hex16(text, strlen(text), out, err);
+    st = hash_hex16(text, len, out, err);
     free(text);
     return st;
 }
