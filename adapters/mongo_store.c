@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <mongoc/mongoc.h>
+#include <openssl/evp.h>
 
 #include "core/log.h"
 
@@ -217,10 +218,26 @@ t0_status mongostore_bson_to_json(const bson_t *doc, cJSON **out, t0_err *err)
 }
 
 /* ---- port ------------------------------------------------------------------------------------- */
-static t0_status s_find_enabled(void *ctx, store_coll c, cJSON **out, t0_err *err)
+/* bson_rev: a document's revision for find_enabled: the first 8 bytes of SHA-256 over its BSON bytes
+ * (a content digest: equal content, equal revision). 0 when hashing fails (the controller then compares
+ * the content itself). */
+static uint64_t bson_rev(const bson_t *doc)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!EVP_Digest(bson_get_data(doc), doc->len, md, &n, EVP_sha256(), NULL) || n < 8) return 0;
+    uint64_t r = 0;
+    for (int i = 0; i < 8; i++) r = r << 8 | md[i];
+    return r ? r : 1;
+}
+
+static t0_status s_find_enabled(void *ctx, store_coll c, cJSON **out, uint64_t **revs, t0_err *err)
 {
     mongostore *s = ctx;
     *out = NULL;
+    if (revs) *revs = NULL;
+    uint64_t *rv = NULL;
+    size_t nrv = 0, caprv = 0;
     if ((unsigned)c > STORE_SCHEDULES) return t0_fail(err, T0_EINVAL, "find: bad collection");
     bson_error_t e;
     bson_t *filter = bson_new_from_json((const uint8_t *)MONGOSTORE_ENABLED_FILTER, -1, &e);
@@ -234,6 +251,18 @@ static t0_status s_find_enabled(void *ctx, store_coll c, cJSON **out, t0_err *er
         cJSON *j;
         if ((st = mongostore_bson_to_json(doc, &j, err)) != T0_OK) break;
         cJSON_AddItemToArray(arr, j);
+        if (!revs) continue;
+        if (nrv == caprv) {
+            size_t nc = caprv ? caprv * 2 : 64;
+            uint64_t *g = realloc(rv, nc * sizeof *g);
+            if (!g) {
+                st = t0_fail(err, T0_ENOMEM, "find %s: out of memory", store_coll_name(c));
+                break;
+            }
+            rv = g;
+            caprv = nc;
+        }
+        rv[nrv++] = bson_rev(doc);
     }
     if (!arr) st = t0_fail(err, T0_ENOMEM, "find %s: out of memory", store_coll_name(c));
     else if (st == T0_OK && mongoc_cursor_error(cur, &e)) {
@@ -244,9 +273,11 @@ static t0_status s_find_enabled(void *ctx, store_coll c, cJSON **out, t0_err *er
     mongoc_cursor_destroy(cur);
     if (st != T0_OK) {
         cJSON_Delete(arr);
+        free(rv);
         return st;
     }
     *out = arr;
+    if (revs) *revs = rv;
     return T0_OK;
 }
 

@@ -72,6 +72,8 @@ typedef struct rec {
     bool initial_pending; /* part of the first full reconcile, not yet reconciled */
     int64_t create_deadline_ms;
     uint64_t doc_fp;      /* fingerprint of the desired document last reconciled */
+    uint64_t doc_rev;     /* the store's revision of a document a resync found to have fingerprint doc_fp
+                             (0: none): the next resync skips a document with this revision unread */
     uint32_t seen_gen;    /* the resync generation whose desired read last listed this key */
     bool want_valid;      /* want_* hold the hashes generated from the document with fingerprint want_fp */
     bool want_fresh;      /* ... and that document is still the stored one: no NATS message, resync
@@ -899,6 +901,7 @@ static void reconcile(void *ud, const char *id)
     if (m->crashed) return;
     r = rec_get(c, id, false);
     if (r) {
+        if (r->doc_fp != d.fp) r->doc_rev = 0;
         r->doc_fp = d.fp;
         finish_initial(c, r);
         rec_maybe_free(c, id, r);
@@ -1042,15 +1045,17 @@ static void resync_ctl(ctl_ctl *c, bool initial)
     }
     if (!c->watch) start_watch(c);
     cJSON *docs = NULL;
+    uint64_t *revs = NULL;
     t0_err err = {0};
     m->st.api_calls++;
-    t0_status st = m->p.store->find_enabled(m->p.store->ctx, c->coll, &docs, &err);
+    t0_status st = m->p.store->find_enabled(m->p.store->ctx, c->coll, &docs, &revs, &err);
     if (st != T0_OK) {
         m->st.api_errors++;
         c->gate_open = false;
         m->st.deletion_guard_trips++;
         T0_WARN(c->name, "desired-state read failed (%s): no deletions until a read succeeds", err.msg);
         cJSON_Delete(docs);
+        free(revs);
         if (initial) {
             /* still count as reconciled once every observed key was looked at */
             const char *k;
@@ -1074,8 +1079,11 @@ static void resync_ctl(ctl_ctl *c, bool initial)
     c->last_count = count;
     c->gen++;
     const cJSON *doc;
+    size_t di = 0;
     cJSON_ArrayForEach(doc, docs)
     {
+        uint64_t rev = revs ? revs[di] : 0;
+        di++;
         const cJSON *idj = cJSON_GetObjectItemCaseSensitive(doc, "id");
         if (!cJSON_IsString(idj) || !idj->valuestring[0]) {
             T0_WARN(c->name, "a %s document has no string id: skipped", store_coll_name(c->coll));
@@ -1083,9 +1091,17 @@ static void resync_ctl(ctl_ctl *c, bool initial)
         }
         const char *id = idj->valuestring;
         rec *r = rec_get(c, id, false);
-        if (!initial && r && steady(c, r->state) && r->doc_fp == doc_fingerprint(doc)) {
-            r->seen_gen = c->gen;
-            continue;
+        if (!initial && r && steady(c, r->state)) {
+            /* unchanged since the last reconcile: the same revision, or (new revision) the same content */
+            bool same = rev && r->doc_rev == rev;
+            if (!same && r->doc_fp == doc_fingerprint(doc)) {
+                r->doc_rev = rev;
+                same = true;
+            }
+            if (same) {
+                r->seen_gen = c->gen;
+                continue;
+            }
         }
         r = rec_get(c, id, true);
         if (!r) continue;
@@ -1098,6 +1114,7 @@ static void resync_ctl(ctl_ctl *c, bool initial)
         wq_add(c->q, id);
     }
     cJSON_Delete(docs);
+    free(revs);
     /* observed keys that are not desired (or disabled: their documents are not in the enabled read) */
     const char *k;
     void *v;

@@ -60,7 +60,9 @@ typedef struct kube_port {
     void *ctx;
     t0_status (*create)(void *ctx, kube_kind k, const char *ns, const cJSON *obj, cJSON **out, t0_err *err);
     t0_status (*get)(void *ctx, kube_kind k, const char *ns, const char *name, cJSON **out, t0_err *err);
-    /* list: a List object {"metadata":{"resourceVersion":...},"items":[...]}; SELECTOR may be NULL. */
+    /* list: a List object {"metadata":{"resourceVersion":...},"items":[...]}; SELECTOR may be NULL. The
+     * items may be read-only references into the server's store (an in-process fake lending its objects):
+     * read them, copy what you keep, and free the list before the next call on the port. */
     t0_status (*list)(void *ctx, kube_kind k, const char *ns, const char *selector, cJSON **out, t0_err *err);
     /* update: PUT; OBJ carries metadata.resourceVersion (T0_ECONFLICT when stale). */
     t0_status (*update)(void *ctx, kube_kind k, const char *ns, const cJSON *obj, cJSON **out, t0_err *err);
@@ -86,8 +88,12 @@ typedef struct store_port {
      * A document that cannot be decoded is still returned (as far as it goes): validating it is the
      * controller's job, so one bad document affects only its own bot. The array's items may be cJSON
      * references to the store's own documents (the in-process fake does this to avoid a copy per
-     * document): treat them as read-only and delete the array before making another call on the port. */
-    t0_status (*find_enabled)(void *ctx, store_coll c, cJSON **out, t0_err *err);
+     * document): treat them as read-only and delete the array before making another call on the port.
+     * REVS may be NULL. Otherwise *revs is an owned array (free()) of one revision per document, in the
+     * array's order: a value that differs whenever the document's content differs (a version counter or
+     * a content digest), or NULL when the store cannot tell. The controller compares revisions to skip
+     * unchanged documents without walking their content. */
+    t0_status (*find_enabled)(void *ctx, store_coll c, cJSON **out, uint64_t **revs, t0_err *err);
     /* get: the document with this id, enabled or not; T0_ENOTFOUND when there is none. */
     t0_status (*get)(void *ctx, store_coll c, const char *id, cJSON **out, t0_err *err);
     /* upsert: $set each top-level field of FIELDS on the document with this id (insert when absent). */

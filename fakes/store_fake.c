@@ -12,6 +12,7 @@
  * find_enabled returns documents in insertion order (as a collection scan without sort does). */
 typedef struct sdoc {
     cJSON *doc;
+    uint64_t rev; /* the store's write counter when the document was last written (never reused) */
     struct sdoc *prev, *next;
 } sdoc;
 
@@ -28,6 +29,7 @@ struct storefake {
     storefake_change_fn on_change;
     void *on_change_ud;
     storefake_stats stats;
+    uint64_t writes; /* document revisions */
 };
 
 static scoll *coll_of(storefake *s, store_coll c) { return (unsigned)c < 2 ? &s->colls[c] : NULL; }
@@ -89,6 +91,7 @@ static t0_status put_owned(storefake *s, store_coll c, const char *id, cJSON *do
     if (d) {
         cJSON_Delete(d->doc);
         d->doc = doc;
+        d->rev = ++s->writes;
     } else {
         d = calloc(1, sizeof *d);
         if (!d || hmap_put(&sc->by_id, id, d, NULL) != T0_OK) {
@@ -97,6 +100,7 @@ static t0_status put_owned(storefake *s, store_coll c, const char *id, cJSON *do
             return t0_fail(err, T0_ENOMEM, "store %s: insert %s: out of memory", store_coll_name(c), id);
         }
         d->doc = doc;
+        d->rev = ++s->writes;
         d->prev = sc->tail;
         if (sc->tail) sc->tail->next = d;
         else sc->head = d;
@@ -140,27 +144,34 @@ static t0_status gate(storefake *s, const char *point, store_coll c, const char 
     return st;
 }
 
-static t0_status p_find_enabled(void *ctx, store_coll c, cJSON **out, t0_err *err)
+static t0_status p_find_enabled(void *ctx, store_coll c, cJSON **out, uint64_t **revs, t0_err *err)
 {
     storefake *s = ctx;
     s->stats.finds++;
     *out = NULL;
+    if (revs) *revs = NULL;
     scoll *sc = coll_of(s, c);
     if (!sc) return t0_fail(err, T0_EINVAL, "mongo/find: unknown collection %d", (int)c);
     t0_status st = gate(s, "mongo/find", c, NULL, err);
     if (st != T0_OK) return st;
     cJSON *arr = cJSON_CreateArray();
-    if (!arr) return t0_fail(err, T0_ENOMEM, "mongo/find %s: out of memory", store_coll_name(c));
+    uint64_t *rv = revs && sc->n ? malloc(sc->n * sizeof *rv) : NULL;
+    if (!arr || (revs && sc->n && !rv)) goto oom;
+    size_t n = 0;
     for (sdoc *d = sc->head; d; d = d->next) {
         if (!storefake_doc_enabled(d->doc)) continue;
         /* a reference, not a copy: the port allows it (read-only, freed before the next call) */
-        if (!cJSON_AddItemReferenceToArray(arr, d->doc)) {
-            cJSON_Delete(arr);
-            return t0_fail(err, T0_ENOMEM, "mongo/find %s: out of memory", store_coll_name(c));
-        }
+        if (!cJSON_AddItemReferenceToArray(arr, d->doc)) goto oom;
+        if (rv) rv[n] = d->rev;
+        n++;
     }
     *out = arr;
+    if (revs) *revs = rv;
     return T0_OK;
+oom:
+    cJSON_Delete(arr);
+    free(rv);
+    return t0_fail(err, T0_ENOMEM, "mongo/find %s: out of memory", store_coll_name(c));
 }
 
 static t0_status p_get(void *ctx, store_coll c, const char *id, cJSON **out, t0_err *err)

@@ -266,12 +266,12 @@ static void ik_unwatch(void *ctx, kube_watch *wt)
     p.unwatch(p.ctx, wt);
 }
 
-static t0_status is_find(void *ctx, store_coll c, cJSON **out, t0_err *err)
+static t0_status is_find(void *ctx, store_coll c, cJSON **out, uint64_t **revs, t0_err *err)
 {
     scn_mgr *m = ctx;
     store_port p = storefake_port(m->w->store);
     t0_err e = {0};
-    t0_status st = p.find_enabled(p.ctx, c, out, &e);
+    t0_status st = p.find_enabled(p.ctx, c, out, revs, &e);
     if (st != T0_OK) scn_trace(m->w, m->identity, "mongo find %s -> %s (%s)", store_coll_name(c), st_name(st), e.msg);
     scn_inv_read(m->w, c, st, st == T0_OK ? *out : NULL);
     if (err) *err = e;
@@ -1190,7 +1190,9 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *ro, scn_result *
         w->t0 = sim_loop_now(w->loop);
         st = sim_faults_new(w->loop, &w->faults, err);
     }
-    if (st == T0_OK) st = kfake_new(w->loop, w->faults, NULL, &w->kube, err);
+    /* the controllers under test read lists and copy what they keep: the cluster lends its objects */
+    kfake_opts kopts = {.borrowed_lists = true};
+    if (st == T0_OK) st = kfake_new(w->loop, w->faults, &kopts, &w->kube, err);
     if (st == T0_OK) st = objfake_new(w->faults, &w->obj, err);
     if (st == T0_OK) st = storefake_new(w->faults, &w->store, err);
     if (st == T0_OK) st = busfake_new(&w->lp, w->faults, &w->bus, err);

@@ -125,7 +125,7 @@ Test(mongo, find_enabled_is_the_reference_filter)
                     BCON_INT32(5), "}", "}", "}"));
     cJSON *arr = NULL;
     t0_err e = {0};
-    cr_assert_eq(P.find_enabled(P.ctx, STORE_BOTS, &arr, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(P.find_enabled(P.ctx, STORE_BOTS, &arr, NULL, &e), T0_OK, "%s", e.msg);
     char got[512] = "";
     const cJSON *d;
     cJSON_ArrayForEach(d, arr)
@@ -144,7 +144,43 @@ Test(mongo, find_enabled_is_the_reference_filter)
         cr_assert(strstr(got, w), "%s missing from the enabled set: %s", want[i], got);
     }
     cr_assert_null(strstr(got, "off "), "a disabled bot came back: %s", got);
-    cr_assert_eq(P.find_enabled(P.ctx, STORE_SCHEDULES, &arr, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(P.find_enabled(P.ctx, STORE_SCHEDULES, &arr, NULL, &e), T0_OK, "%s", e.msg);
     cr_assert(cJSON_IsArray(arr));
     cJSON_Delete(arr);
+}
+
+/* the revision of PFX+NAME in a find_enabled of the bots (0 when absent) */
+static uint64_t rev_of(const char *name)
+{
+    cJSON *arr = NULL;
+    uint64_t *revs = NULL, r = 0;
+    t0_err e = {0};
+    cr_assert_eq(P.find_enabled(P.ctx, STORE_BOTS, &arr, &revs, &e), T0_OK, "%s", e.msg);
+    cr_assert_not_null(revs, "the MongoDB store gives revisions");
+    size_t i = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, arr)
+    {
+        const cJSON *j = cJSON_GetObjectItem(d, "id");
+        if (cJSON_IsString(j) && !strcmp(j->valuestring, id(name))) r = revs[i];
+        i++;
+    }
+    cJSON_Delete(arr);
+    free(revs);
+    return r;
+}
+
+Test(mongo, find_enabled_revisions_follow_content)
+{
+    insert("bot_runner", "bots", BCON_NEW("id", BCON_UTF8(id("rev")), "config", "{", "x", BCON_INT32(1), "}"));
+    uint64_t a = rev_of("rev"), b = rev_of("rev");
+    cr_assert(a != 0 && a == b, "an unchanged document keeps its revision: %llu then %llu", (unsigned long long)a,
+              (unsigned long long)b);
+    cJSON *f = cJSON_Parse("{\"config\":{\"x\":2}}");
+    t0_err e = {0};
+    cr_assert_eq(P.upsert(P.ctx, STORE_BOTS, id("rev"), f, &e), T0_OK, "%s", e.msg);
+    cJSON_Delete(f);
+    uint64_t c = rev_of("rev");
+    cr_assert(c != 0 && c != a, "a changed document gets another revision: %llu then %llu", (unsigned long long)a,
+              (unsigned long long)c);
 }

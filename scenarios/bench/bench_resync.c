@@ -91,8 +91,10 @@ static double fake_reads(store_port *sp, kube_port *kp, const char *sel)
     double t0 = cpu_s();
     for (int c = 0; c < 2; c++) {
         cJSON *out = NULL;
-        sp->find_enabled(sp->ctx, c ? STORE_SCHEDULES : STORE_BOTS, &out, &err);
+        uint64_t *revs = NULL;
+        sp->find_enabled(sp->ctx, c ? STORE_SCHEDULES : STORE_BOTS, &out, &revs, &err);
         cJSON_Delete(out);
+        free(revs);
         if (!kp) continue;
         out = NULL;
         kp->list(kp->ctx, c ? KUBE_CRONJOB : KUBE_POD, NS, sel, &out, &err);
