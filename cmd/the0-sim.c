@@ -7,6 +7,7 @@
 #include "fakes/serve.h"
 #include "scenarios/scn.h"
 #include "scenarios/soak.h"
+#include "sim/loop.h"
 
 static void usage(FILE *f)
 {
@@ -70,6 +71,7 @@ static int demo_walk(void)
 
 int main(int argc, char **argv)
 {
+    sim_tune_process();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -1,6 +1,8 @@
 /* loop.c: the simulation loop: virtual clock, binary timer heap with cancel by id, xoshiro256** PRNG. */
 #include "sim/loop.h"
 
+#include <malloc.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,3 +330,5 @@ bool sim_parse_rfc3339(const char *s, int64_t *ms)
     *ms = secs * 1000 + frac;
     return true;
 }
+
+void sim_tune_process(void) { mallopt(M_MXFAST, 0); }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "scenarios/scn.h"
+#include "sim/loop.h"
 
 static double now_s(void)
 {
@@ -49,6 +50,7 @@ int main(int argc, char **argv)
         nsizes = 0;
         for (int i = 1; i < argc && nsizes < 8; i++) sizes[nsizes++] = atoi(argv[i]);
     }
+    sim_tune_process(); /* as the0-sim does */
     FILE *devnull = fopen("/dev/null", "w");
     for (int k = 0; k < nsizes; k++) {
         int n = sizes[k], runs = n >= 5000 ? 1 : 3;
