@@ -2,6 +2,7 @@
 #include "controllers/gojson.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,23 +14,34 @@ typedef struct gbuf {
     int oom;
 } gbuf;
 
-static void gb_put(gbuf *b, const char *s, size_t n)
+/* gb_grow: make room for N more bytes and the final NUL; false (and oom set) when memory runs out. */
+static bool gb_grow(gbuf *b, size_t n)
 {
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->len + n + 1) nc *= 2;
-        char *np = realloc(b->p, nc);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
+    if (b->oom) return false;
+    size_t nc = b->cap ? b->cap : 1024;
+    while (nc < b->len + n + 1) nc *= 2;
+    char *np = realloc(b->p, nc);
+    if (!np) {
+        b->oom = 1;
+        return false;
     }
+    b->p = np;
+    b->cap = nc;
+    return true;
+}
+
+/* The buffer is NUL-terminated only at the end (gojson_encode_omit). */
+static inline void gb_put(gbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap && !gb_grow(b, n)) return;
     memcpy(b->p + b->len, s, n);
     b->len += n;
-    b->p[b->len] = '\0';
+}
+
+static inline void gb_putc(gbuf *b, char c)
+{
+    if (b->len + 2 > b->cap && !gb_grow(b, 1)) return;
+    b->p[b->len++] = c;
 }
 
 static void gb_puts(gbuf *b, const char *s) { gb_put(b, s, strlen(s)); }
@@ -78,7 +90,7 @@ static void put_string(gbuf *b, const char *str)
     const unsigned char *s = (const unsigned char *)(str ? str : "");
     size_t n = strlen((const char *)s);
     size_t i = 0, start = 0;
-    gb_put(b, "\"", 1);
+    gb_putc(b, '"');
     while (i < n) {
         unsigned char c = s[i];
         if (c < 0x80) {
@@ -123,7 +135,7 @@ static void put_string(gbuf *b, const char *str)
         i += size;
     }
     gb_put(b, (const char *)s + start, n - start);
-    gb_put(b, "\"", 1);
+    gb_putc(b, '"');
 }
 
 t0_status gojson_format_float(double x, char *buf, size_t cap, t0_err *err)
@@ -218,6 +230,24 @@ static int kv_cmp(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* kv_sort: by key, then position (stable); insertion sort for the small objects that are the rule. */
+static void kv_sort(kv *a, size_t n)
+{
+    if (n > 24) {
+        qsort(a, n, sizeof *a, kv_cmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        kv t = a[i];
+        size_t j = i;
+        while (j > 0 && kv_cmp(&a[j - 1], &t) > 0) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = t;
+    }
+}
+
 /* enc: append V; the member OMIT (anywhere below V, or NULL) is written as if absent. */
 static t0_status enc(gbuf *b, const cJSON *v, const cJSON *omit, int depth, t0_err *err)
 {
@@ -236,22 +266,23 @@ static t0_status enc(gbuf *b, const cJSON *v, const cJSON *omit, int depth, t0_e
     }
     case cJSON_String: put_string(b, v->valuestring); return T0_OK;
     case cJSON_Array: {
-        gb_put(b, "[", 1);
+        gb_putc(b, '[');
         int first = 1;
         for (const cJSON *c = v->child; c; c = c->next) {
-            if (!first) gb_put(b, ",", 1);
+            if (!first) gb_putc(b, ',');
             first = 0;
             t0_status st = enc(b, c, omit, depth + 1, err);
             if (st) return st;
         }
-        gb_put(b, "]", 1);
+        gb_putc(b, ']');
         return T0_OK;
     }
     case cJSON_Object: {
         size_t n = 0;
         for (const cJSON *c = v->child; c; c = c->next) n += c != omit;
-        kv *arr = n ? calloc(n, sizeof *arr) : NULL;
-        if (n && !arr) return t0_fail(err, T0_ENOMEM, "json: out of memory");
+        kv small[16];
+        kv *arr = n <= 16 ? small : calloc(n, sizeof *arr);
+        if (!arr) return t0_fail(err, T0_ENOMEM, "json: out of memory");
         size_t i = 0;
         for (const cJSON *c = v->child; c; c = c->next) {
             if (c == omit) continue;
@@ -260,24 +291,24 @@ static t0_status enc(gbuf *b, const cJSON *v, const cJSON *omit, int depth, t0_e
             arr[i].idx = i;
             i++;
         }
-        if (n) qsort(arr, n, sizeof *arr, kv_cmp);
-        gb_put(b, "{", 1);
+        kv_sort(arr, n);
+        gb_putc(b, '{');
         int first = 1;
         for (i = 0; i < n; i++) {
             /* A Go map keeps the last of duplicate keys. */
             if (i + 1 < n && !strcmp(arr[i].key, arr[i + 1].key)) continue;
-            if (!first) gb_put(b, ",", 1);
+            if (!first) gb_putc(b, ',');
             first = 0;
             put_string(b, arr[i].key);
-            gb_put(b, ":", 1);
+            gb_putc(b, ':');
             t0_status st = enc(b, arr[i].item, omit, depth + 1, err);
             if (st) {
-                free(arr);
+                if (arr != small) free(arr);
                 return st;
             }
         }
-        gb_put(b, "}", 1);
-        free(arr);
+        gb_putc(b, '}');
+        if (arr != small) free(arr);
         return T0_OK;
     }
     default:
@@ -294,11 +325,9 @@ t0_status gojson_encode_omit(const cJSON *v, const cJSON *omit, char **out, size
 {
     gbuf b = {0};
     t0_status st = enc(&b, v, omit, 0, err);
+    if (!st && !b.p) gb_grow(&b, 0); /* cannot happen (every value writes something) but keep the contract */
     if (!st && b.oom) st = t0_fail(err, T0_ENOMEM, "json: out of memory");
-    if (!st && !b.p) { /* cannot happen (every value writes something) but keep the contract */
-        gb_put(&b, "", 0);
-        if (b.oom) st = t0_fail(err, T0_ENOMEM, "json: out of memory");
-    }
+    if (!st) b.p[b.len] = '\0'; /* every put left room for it */
     if (st) {
         free(b.p);
         return st;
