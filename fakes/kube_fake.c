@@ -32,10 +32,12 @@ typedef struct inode {
 
 /* One stored state of an object. Shared (refs > 1) by the object, the watch events that carry it and
  * the stale-list snapshots that served it; immutable while shared: writers go through obj_w(), which
- * copies a shared version first (copy on write). */
+ * copies a shared version first (copy on write). A version made by a status write keeps the unchanged
+ * spec of the version before as a cJSON reference into BASE's tree (one level: BASE owns its spec). */
 typedef struct kver {
     int refs;
-    cJSON *obj; /* owned */
+    cJSON *obj;         /* owned, except reference members (cJSON_IsReference) that point into base */
+    struct kver *base;  /* a reference held while obj borrows from it, or NULL */
 } kver;
 
 /* A list as served: its resourceVersion and the versions of its items (references), for stale lists. */
@@ -548,6 +550,7 @@ static kver *kver_new(cJSON *obj)
     }
     v->refs = 1;
     v->obj = obj;
+    v->base = NULL;
     return v;
 }
 
@@ -560,15 +563,17 @@ static kver *kver_ref(kver *v)
 static void kver_unref(kver *v)
 {
     if (!v || --v->refs > 0) return;
-    cJSON_Delete(v->obj);
+    cJSON_Delete(v->obj); /* leaves what reference members point to */
+    kver_unref(v->base);
     free(v);
 }
 
-/* obj_w: O's stored object, writable: a version shared with events or snapshots is copied first (they
- * keep what they saw). NULL when out of memory (the write is lost; the stored object is unchanged). */
+/* obj_w: O's stored object, writable: a version shared with events or snapshots, or borrowing from a
+ * base, is copied first (a deep copy owns everything). NULL when out of memory (the write is lost; the
+ * stored object is unchanged). */
 static cJSON *obj_w(kobj *o)
 {
-    if (o->v->refs > 1) {
+    if (o->v->refs > 1 || o->v->base) {
         kver *n = kver_new(cJSON_Duplicate(o->v->obj, 1));
         if (!n) return NULL;
         kver_unref(o->v);
@@ -577,11 +582,13 @@ static cJSON *obj_w(kobj *o)
     return o->v->obj;
 }
 
-/* kobj_set: O's stored object becomes NOBJ (owned). False when out of memory (NOBJ freed, unchanged). */
-static bool kobj_set(kobj *o, cJSON *nobj)
+/* kobj_set: O's stored object becomes NOBJ (owned; its reference members point into BASE, which the new
+ * version then references, or BASE is NULL). False when out of memory (NOBJ freed, unchanged). */
+static bool kobj_set(kobj *o, cJSON *nobj, kver *base)
 {
     kver *n = kver_new(nobj);
     if (!n) return false;
+    n->base = base ? kver_ref(base) : NULL;
     kver_unref(o->v);
     o->v = n;
     return true;
@@ -778,12 +785,15 @@ static void remove_finalizer(cJSON *obj, const char *name)
     if (f && cJSON_GetArraySize(f) == 0) cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers");
 }
 
-static void bump_rv(kfake *k, kobj *o)
+/* stamp_rv: the next resourceVersion into OBJ's metadata. bump_rv: the same on O's stored object. */
+static void stamp_rv(kfake *k, cJSON *obj)
 {
     char b[32];
     rv_str(++k->rv, b, sizeof b);
-    set_str(obj_at(obj_w(o), "metadata"), "resourceVersion", b);
+    set_str(obj_at(obj, "metadata"), "resourceVersion", b);
 }
+
+static void bump_rv(kfake *k, kobj *o) { stamp_rv(k, obj_w(o)); }
 
 static void check_foreground_owner(kfake *k, const char *uid);
 
@@ -1595,16 +1605,16 @@ static t0_status do_list(void *ctx, kube_kind kind, const char *ns, const char *
 }
 
 /* store_update: replace O's object by NEW (owned), bump rv and generation, reindex, emit MODIFIED. */
-static void store_update(kfake *k, kobj *o, cJSON *nobj)
+static void store_update(kfake *k, kobj *o, cJSON *nobj, kver *base)
 {
     kver *old = kver_ref(o->v);
-    if (!kobj_set(o, nobj)) {
+    stamp_rv(k, nobj); /* its metadata is its own even when it borrows from BASE */
+    if (!kobj_set(o, nobj, base)) {
         kver_unref(old);
         return;
     }
     unindex(k, o);
     index_obj(k, o);
-    bump_rv(k, o);
     emit(k, KUBE_WATCH_MODIFIED, o, old);
     kver_unref(old);
 }
@@ -1644,9 +1654,20 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
             if (out) *out = cJSON_Duplicate(o->v->obj, 1);
             return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
         }
+        /* the new version: a copy of everything but the status and the spec, which it shares with the
+         * version that owns it (the spec does not change here) */
         n = cJSON_CreateObject();
-        for (const cJSON *c = o->v->obj->child; n && c; c = c->next) {
+        kver *base = NULL;
+        for (cJSON *c = o->v->obj->child; n && c; c = c->next) {
             if (!strcmp(c->string, "status")) continue;
+            if (!strcmp(c->string, "spec") && cJSON_IsObject(c)) {
+                base = (c->type & cJSON_IsReference) ? o->v->base : o->v;
+                if (!cJSON_AddItemReferenceToObject(n, "spec", c)) {
+                    cJSON_Delete(n);
+                    n = NULL;
+                }
+                continue;
+            }
             cJSON *dup = cJSON_Duplicate(c, 1);
             if (!dup) {
                 cJSON_Delete(n);
@@ -1660,7 +1681,7 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
             return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
         }
         cJSON_AddItemToObject(n, "status", nst);
-        store_update(k, o, n);
+        store_update(k, o, n, base);
         if (out) *out = cJSON_Duplicate(o->v->obj, 1);
         return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
     } else {
@@ -1704,7 +1725,7 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
         if (out) *out = cJSON_Duplicate(o->v->obj, 1);
         return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
     }
-    store_update(k, o, n);
+    store_update(k, o, n, NULL);
     if (out) *out = cJSON_Duplicate(o->v->obj, 1);
     /* finalizers removed from an object being deleted: it goes now */
     if (!status && kfake_str(o->v->obj, "metadata.deletionTimestamp") && !has_finalizers(o) && !o->pod_terminating &&
@@ -1889,7 +1910,7 @@ t0_status kfake_bind_pod(kfake *k, const char *ns, const char *name, const char 
     cJSON *n = cJSON_Duplicate(o->v->obj, 1);
     if (!n) return http_fail(err, T0_ENOMEM, 0, "bind: out of memory");
     set_str(obj_at(n, "spec"), "nodeName", node);
-    store_update(k, o, n);
+    store_update(k, o, n, NULL);
     return T0_OK;
 }
 
