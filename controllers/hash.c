@@ -5,15 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include <openssl/evp.h>
 
 #include "controllers/gojson.h"
 
+/* SHA-256 fetched once: EVP_sha256() makes every EVP_Digest fetch the algorithm from the provider again
+ * (OpenSSL 3), which costs about as much as hashing a generated pod. */
+static EVP_MD *sha256_md;
+static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
 t0_status hash_hex16(const void *data, size_t len, char out[HASH_HEX_LEN + 1], t0_err *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sha256_fetch);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen < HASH_HEX_LEN / 2)
+    if (!EVP_Digest(data, len, md, &mdlen, sha256_md ? (const EVP_MD *)sha256_md : EVP_sha256(), NULL) ||
+        mdlen < HASH_HEX_LEN / 2)
         return t0_fail(err, T0_EINTERNAL, "sha256: EVP_Digest failed");
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < HASH_HEX_LEN / 2; i++) {

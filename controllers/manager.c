@@ -55,6 +55,7 @@ typedef struct obj_sum {
     char *id;            /* the bot-id / schedule-id label */
     uint64_t rv;
     char rv_str[24];
+    uint32_t list_gen;   /* the re-list that last listed it */
     bool terminating;
     uint8_t phase;       /* pods */
     bool init_failing, crashloop, bot_running, evicted;
@@ -104,6 +105,7 @@ typedef struct ctl_ctl {
     bool gate_open;       /* deletions allowed: the last desired read succeeded and was not suspicious */
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
     uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
+    uint32_t list_gen;    /* re-list generation: stamps the cached objects each re-list lists */
     unsigned initial_left;
     bool first_done;
     long retry_after_ms;  /* while api_failed runs the table: the server's Retry-After of a 429 (0 = none) */
@@ -946,23 +948,23 @@ static t0_status relist(ctl_ctl *c)
     }
     const char *lrvs = jstr(list, "metadata.resourceVersion");
     uint64_t list_rv = lrvs ? strtoull(lrvs, NULL, 10) : 0;
-    hmap seen;
-    hmap_init(&seen);
+    uint32_t gen = ++c->list_gen;
     const cJSON *item;
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(list, "items"))
     {
-        const char *name = jstr(item, "metadata.name");
+        const cJSON *md = cJSON_GetObjectItemCaseSensitive(item, "metadata");
+        const char *name = jstr(md, "name");
         obj_sum *before = name ? hmap_get(&c->objs, name) : NULL;
-        const char *irv = jstr(item, "metadata.resourceVersion");
+        const char *irv = jstr(md, "resourceVersion");
         if (before && irv && !strcmp(irv, before->rv_str)) { /* unchanged since we saw it */
-            hmap_put(&seen, name, (void *)1, NULL);
+            before->list_gen = gen;
             continue;
         }
         uint64_t before_rv = before ? before->rv : 0;
         char idbuf[256];
         const char *id = cache_apply(c, item, false, idbuf);
-        if (name) hmap_put(&seen, name, (void *)1, NULL);
         obj_sum *after = name ? hmap_get(&c->objs, name) : NULL;
+        if (after) after->list_gen = gen;
         if (id && (!before || (after && after->rv != before_rv))) wq_add(c->q, id);
     }
     /* vanished objects */
@@ -972,7 +974,7 @@ static t0_status relist(ctl_ctl *c)
     size_t ngone = 0;
     for (size_t it = 0; hmap_next(&c->objs, &it, &k, &v);) {
         obj_sum *o = v;
-        if (!hmap_get(&seen, k) && o->rv < list_rv) {
+        if (o->list_gen != gen && o->rv < list_rv) {
             char **g = realloc(gone, (ngone + 1) * sizeof *gone);
             if (!g) break;
             gone = g;
@@ -995,7 +997,6 @@ static t0_status relist(ctl_ctl *c)
         free(gone[i]);
     }
     free(gone);
-    hmap_free(&seen);
     if (list_rv > c->last_rv) c->last_rv = list_rv;
     cJSON_Delete(list);
     return T0_OK;

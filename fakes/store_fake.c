@@ -13,6 +13,7 @@
 typedef struct sdoc {
     cJSON *doc;
     uint64_t rev; /* the store's write counter when the document was last written (never reused) */
+    bool enabled; /* storefake_doc_enabled(doc), decided when it was written */
     struct sdoc *prev, *next;
 } sdoc;
 
@@ -92,6 +93,7 @@ static t0_status put_owned(storefake *s, store_coll c, const char *id, cJSON *do
         cJSON_Delete(d->doc);
         d->doc = doc;
         d->rev = ++s->writes;
+        d->enabled = storefake_doc_enabled(doc);
     } else {
         d = calloc(1, sizeof *d);
         if (!d || hmap_put(&sc->by_id, id, d, NULL) != T0_OK) {
@@ -101,6 +103,7 @@ static t0_status put_owned(storefake *s, store_coll c, const char *id, cJSON *do
         }
         d->doc = doc;
         d->rev = ++s->writes;
+        d->enabled = storefake_doc_enabled(doc);
         d->prev = sc->tail;
         if (sc->tail) sc->tail->next = d;
         else sc->head = d;
@@ -159,7 +162,7 @@ static t0_status p_find_enabled(void *ctx, store_coll c, cJSON **out, uint64_t *
     if (!arr || (revs && sc->n && !rv)) goto oom;
     size_t n = 0;
     for (sdoc *d = sc->head; d; d = d->next) {
-        if (!storefake_doc_enabled(d->doc)) continue;
+        if (!d->enabled) continue;
         /* a reference, not a copy: the port allows it (read-only, freed before the next call) */
         if (!cJSON_AddItemReferenceToArray(arr, d->doc)) goto oom;
         if (rv) rv[n] = d->rev;
