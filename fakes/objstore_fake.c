@@ -1,6 +1,7 @@
 /* objstore_fake.c: the fake MinIO (see objstore_fake.h). */
 #include "fakes/objstore_fake.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +24,32 @@ struct objfake {
     objfake_stats stats;
 };
 
+static EVP_MD *md5_md; /* fetched once (OpenSSL 3 fetches EVP_md5() again at every digest) */
+static void md5_fetch(void) { md5_md = EVP_MD_fetch(NULL, "MD5", NULL); }
+
 void objfake_md5_hex(const void *data, size_t len, char out[33])
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, md5_fetch);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    if (!EVP_Digest(data, len, md, &n, EVP_md5(), NULL)) n = 0;
+    if (!EVP_Digest(data, len, md, &n, md5_md ? (const EVP_MD *)md5_md : EVP_md5(), NULL)) n = 0;
     static const char hx[] = "0123456789abcdef";
     for (unsigned i = 0; i < 16; i++) {
         out[2 * i] = i < n ? hx[md[i] >> 4] : '0';
         out[2 * i + 1] = i < n ? hx[md[i] & 15] : '0';
     }
     out[32] = '\0';
+}
+
+const char *objfake_etag(const objfake_object *ob)
+{
+    objfake_object *w = (objfake_object *)ob; /* a cache of a pure function of the body */
+    if (!w->etag[0]) {
+        objfake_md5_hex(w->data, w->len, w->etag);
+        snprintf(w->meta.etag, sizeof w->meta.etag, "%s", w->etag);
+    }
+    return w->etag;
 }
 
 static void obj_free(objfake_object *ob)
@@ -163,11 +179,10 @@ static t0_status store_obj(objfake *o, obucket *b, const char *bucket, const cha
     }
     ob->data = data;
     ob->len = len;
-    objfake_md5_hex(data, len, ob->etag);
     snprintf(ob->content_type, sizeof ob->content_type, "%s", ctype ? ctype : "application/octet-stream");
     if (meta_in) ob->meta = *meta_in;
     ob->meta.size = len;
-    snprintf(ob->meta.etag, sizeof ob->meta.etag, "%s", ob->etag);
+    ob->etag[0] = ob->meta.etag[0] = '\0'; /* objfake_etag computes them */
     ob->version = old ? old->version + 1 : 1;
     if (hmap_put(&b->objs, key, ob, NULL) != T0_OK) {
         obj_free(ob);
@@ -201,11 +216,11 @@ t0_status objfake_put_if_match(objfake *o, const char *bucket, const char *key, 
     if (!b) return t0_fail(err, T0_ENOTFOUND, "s3/put %s/%s: NoSuchBucket", bucket ? bucket : "", key);
     const objfake_object *cur = hmap_get(&b->objs, key);
     if (if_match) {
-        bool ok = !strcmp(if_match, "*") ? cur != NULL : !*if_match ? cur == NULL : cur && !strcmp(cur->etag, if_match);
+        bool ok = !strcmp(if_match, "*") ? cur != NULL : !*if_match ? cur == NULL : cur && !strcmp(objfake_etag(cur), if_match);
         if (!ok) {
             o->stats.precondition_failed++;
             t0_status r = t0_fail(err, T0_ECONFLICT, "s3/put %s/%s: PreconditionFailed (If-Match %s, current %s)", bucket,
-                                  key, *if_match ? if_match : "<none>", cur ? cur->etag : "<none>");
+                                  key, *if_match ? if_match : "<none>", cur ? objfake_etag(cur) : "<none>");
             if (err) err->http_status = 412;
             return r;
         }
@@ -250,7 +265,10 @@ static t0_status p_get(void *ctx, const char *bucket, const char *key, const obj
         if (ob->len && fwrite(ob->data, 1, ob->len, sink->file) != ob->len)
             return t0_fail(err, T0_EIO, "s3/get %s/%s: writing the sink failed", bucket, key);
     }
-    if (meta_out) *meta_out = ob->meta;
+    if (meta_out) {
+        objfake_etag(ob);
+        *meta_out = ob->meta;
+    }
     return T0_OK;
 }
 
@@ -260,7 +278,10 @@ static t0_status p_head(void *ctx, const char *bucket, const char *key, objstore
     o->stats.heads++;
     const objfake_object *ob;
     t0_status st = lookup(o, "s3/head", bucket, key, &ob, err);
-    if (st == T0_OK && meta_out) *meta_out = ob->meta;
+    if (st == T0_OK && meta_out) {
+        objfake_etag(ob);
+        *meta_out = ob->meta;
+    }
     return st;
 }
 

@@ -18,9 +18,10 @@ typedef struct objfake objfake;
 typedef struct objfake_object {
     char *data; /* NUL-terminated (not counted in len) */
     size_t len;
-    char etag[33];        /* lower-case MD5 hex of the body, as MinIO gives for single-part uploads */
+    char etag[33];        /* lower-case MD5 hex of the body, as MinIO gives for single-part uploads:
+                             computed on first use (read it through objfake_etag) */
     char content_type[64];
-    objstore_meta meta;   /* user metadata (meta.size/etag filled too) */
+    objstore_meta meta;   /* user metadata (meta.size filled too; meta.etag with the ETag) */
     uint64_t version;     /* 1 for the first write of the key, +1 per overwrite */
 } objfake_object;
 
@@ -51,6 +52,9 @@ bool objfake_has_bucket(const objfake *o, const char *bucket);
 /* objfake_put_raw: store DATA[LEN] at BUCKET/KEY (bucket created when missing). */
 t0_status objfake_put_raw(objfake *o, const char *bucket, const char *key, const void *data, size_t len, t0_err *err);
 const objfake_object *objfake_peek(const objfake *o, const char *bucket, const char *key);
+/* objfake_etag: OB's ETag. Hashing a body is deferred until something reads its ETag: the simulated
+ * sidecars rewrite growing log objects far more often than anything compares their ETags. */
+const char *objfake_etag(const objfake_object *ob);
 size_t objfake_count(const objfake *o, const char *bucket);
 
 typedef struct objfake_stats {

@@ -14,9 +14,16 @@
 /* ---- trace ---------------------------------------------------------------------------------------- */
 int64_t scn_now(scn_world *w) { return sim_loop_now(w->loop) - w->t0; }
 
+/* scn_traced: whether a line that is not forced goes anywhere (or into the trace hash). */
+static bool scn_traced(const scn_world *w) { return !w->ro->untraced || !w->ro->quiet || w->ro->trace; }
+
 static void emit(scn_world *w, bool force, const char *who, const char *fmt, va_list ap)
 {
     char ts[32], body[1400], line[1600];
+    if (!force && !scn_traced(w)) {
+        w->res->trace_lines++;
+        return;
+    }
     vsnprintf(body, sizeof body, fmt, ap);
     int n = snprintf(line, sizeof line, "[%s] %s %s\n", scn_format_offset(scn_now(w), ts, sizeof ts), who, body);
     if (n < 0) return;
@@ -327,6 +334,10 @@ static void fsm_hook(void *ud, const fsm_table *t, const char *key, const fsm_re
         else if (t == &fsm_schedule_table) fsm_coverage_hit(&w->ro->cov->sched, r);
     }
     if (r->kind == FSM_ROW_IGNORE) return; /* expected no-ops are not timeline events */
+    if (!scn_traced(w)) {
+        w->res->trace_lines++;
+        return;
+    }
     size_t o = 0;
     for (int i = 0; i < r->nfx && o < sizeof fx; i++)
         o += (size_t)snprintf(fx + o, sizeof fx - o, "%s%s", i ? "," : " [", fsm_effect_name(t, r->fx[i]));

@@ -77,6 +77,8 @@ typedef struct scn_run_opts {
     uint64_t seed;
     FILE *trace;        /* every trace line also goes here (may be NULL) */
     bool quiet;         /* stdout gets only expectation failures, violations and the summary */
+    bool untraced;      /* with quiet and no trace file: the lines quiet would drop are not even formatted,
+                           and trace_hash stays unset (soak runs and benchmarks; a replay hashes) */
     FILE *out;          /* where the readable timeline and summary go (default stdout) */
     scn_coverage *cov;  /* accumulate coverage here (may be NULL) */
     int log_level;      /* t0_log level routed into the trace (default T0_LOG_INFO) */
@@ -100,7 +102,7 @@ typedef struct scn_result {
     unsigned expectations, passed, failed;
     unsigned violations;
     uint64_t steps, invariant_checks;
-    uint64_t trace_hash; /* FNV-1a 64 of the trace bytes */
+    uint64_t trace_hash; /* FNV-1a 64 of the trace bytes (not with scn_run_opts.untraced) */
     uint64_t trace_lines;
     int64_t end_ms;
     uint64_t effects; /* effects the managers were about to execute (ctl_hooks.before_effect calls) */

@@ -530,7 +530,7 @@ static t0_status soak_run_script(const scn_script *sc, uint64_t seed, uint64_t c
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
     if (!out) return t0_fail(err, T0_ENOMEM, "soak: open_memstream failed");
-    scn_run_opts ro = {.seed = seed, .quiet = true, .out = out, .cov = cov, .log_level = T0_LOG_OFF,
+    scn_run_opts ro = {.seed = seed, .quiet = true, .untraced = true, .out = out, .cov = cov, .log_level = T0_LOG_OFF,
                        .crash_at_effect = crash_at, .crash_restart_ms = 3000,
                        .on_faults = tally ? soak_on_faults : NULL, .on_faults_ud = tally};
     scn_result res;

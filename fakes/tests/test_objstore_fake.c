@@ -49,7 +49,7 @@ Test(objstore_fake, conditional_put)
     cr_assert_eq(objfake_put_raw(o, "b", "k", "v1", 2, &err), T0_OK);
     const objfake_object *ob = objfake_peek(o, "b", "k");
     char etag[33];
-    strcpy(etag, ob->etag);
+    strcpy(etag, objfake_etag(ob));
     objstore_body body = {.data = "v2", .len = 2};
     cr_expect_eq(objfake_put_if_match(o, "b", "k", &body, NULL, NULL, "", &err), T0_ECONFLICT, "If-None-Match on existing: %s", err.msg);
     cr_expect_eq(err.http_status, 412);

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
         double wall[3];
         scn_result res = {0};
         for (int r = 0; r < runs; r++) {
-            scn_run_opts o = {.seed = (uint64_t)r + 1, .quiet = true, .out = devnull, .log_level = 4};
+            scn_run_opts o = {.seed = (uint64_t)r + 1, .quiet = true, .untraced = true, .out = devnull, .log_level = 4};
             double t0 = now_s();
             if (scn_run(sc, &o, &res, &err) != T0_OK) {
                 fprintf(stderr, "bench_sim: %s\n", err.msg);
