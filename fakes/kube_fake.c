@@ -1604,8 +1604,10 @@ static t0_status do_list(void *ctx, kube_kind kind, const char *ns, const char *
     return T0_OK;
 }
 
-/* store_update: replace O's object by NEW (owned), bump rv and generation, reindex, emit MODIFIED. */
-static void store_update(kfake *k, kobj *o, cJSON *nobj, kver *base)
+/* store_update: replace O's object by NOBJ (owned; its reference members point into BASE, or NULL), bump
+ * its resourceVersion, reindex unless the caller knows labels and owner references are unchanged
+ * (SAME_LABELS), emit MODIFIED. */
+static void store_update(kfake *k, kobj *o, cJSON *nobj, kver *base, bool same_labels)
 {
     kver *old = kver_ref(o->v);
     stamp_rv(k, nobj); /* its metadata is its own even when it borrows from BASE */
@@ -1613,9 +1615,11 @@ static void store_update(kfake *k, kobj *o, cJSON *nobj, kver *base)
         kver_unref(old);
         return;
     }
-    unindex(k, o);
-    index_obj(k, o);
-    emit(k, KUBE_WATCH_MODIFIED, o, old);
+    if (!same_labels) { /* labels and owner references are what the index holds */
+        unindex(k, o);
+        index_obj(k, o);
+    }
+    emit(k, KUBE_WATCH_MODIFIED, o, same_labels ? NULL : old);
     kver_unref(old);
 }
 
@@ -1681,7 +1685,7 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
             return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
         }
         cJSON_AddItemToObject(n, "status", nst);
-        store_update(k, o, n, base);
+        store_update(k, o, n, base, true); /* the metadata is a copy of the stored one */
         if (out) *out = cJSON_Duplicate(o->v->obj, 1);
         return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
     } else {
@@ -1725,7 +1729,7 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
         if (out) *out = cJSON_Duplicate(o->v->obj, 1);
         return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
     }
-    store_update(k, o, n, NULL);
+    store_update(k, o, n, NULL, false);
     if (out) *out = cJSON_Duplicate(o->v->obj, 1);
     /* finalizers removed from an object being deleted: it goes now */
     if (!status && kfake_str(o->v->obj, "metadata.deletionTimestamp") && !has_finalizers(o) && !o->pod_terminating &&
@@ -1910,7 +1914,7 @@ t0_status kfake_bind_pod(kfake *k, const char *ns, const char *name, const char 
     cJSON *n = cJSON_Duplicate(o->v->obj, 1);
     if (!n) return http_fail(err, T0_ENOMEM, 0, "bind: out of memory");
     set_str(obj_at(n, "spec"), "nodeName", node);
-    store_update(k, o, n, NULL);
+    store_update(k, o, n, NULL, true);
     return T0_OK;
 }
 

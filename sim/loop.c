@@ -298,8 +298,22 @@ char *sim_format_rfc3339(int64_t ms, char *buf, size_t cap)
     int64_t rem = s - days * 86400, y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(buf, cap, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d, (int)(rem / 3600), (int)(rem / 60 % 60),
-             (int)(rem % 60));
+    if (y < 0 || y > 9999 || cap < 21) {
+        snprintf(buf, cap, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d, (int)(rem / 3600),
+                 (int)(rem / 60 % 60), (int)(rem % 60));
+        return buf;
+    }
+    /* the common case without printf (the kubelet stamps every status write several times) */
+    unsigned f[6] = {(unsigned)y, m, d, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60)};
+    static const char sep[6] = {'-', '-', 'T', ':', ':', 'Z'};
+    char *p = buf;
+    for (int i = 0; i < 6; i++) {
+        int wdt = i ? 2 : 4;
+        for (int j = wdt - 1; j >= 0; j--, f[i] /= 10) p[j] = (char)('0' + f[i] % 10);
+        p += wdt;
+        *p++ = sep[i];
+    }
+    *p = '\0';
     return buf;
 }
 
