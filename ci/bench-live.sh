@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # ci/bench-live.sh: live figures against real processes on 127.0.0.1 (nats-server -js, CongoDB, `the0-sim serve
 # --access-log`, `the0-runtime controller`): NATS event -> pod create request latency (median, p99 over
-# BENCH_LIVE_EVENTS single events, default 50) and pod creates/s by the controller (a backlog of 500 bots,
-# --kube-qps 0) against the raw create rate the same server answers (one keep-alive client, 500 POSTs).
+# BENCH_LIVE_EVENTS single events, default 50) and pod creates/s by the controller (500 stored bots without
+# pods at its start, --kube-qps 0) against the raw create rate the same server answers (one keep-alive client, 500 POSTs).
 # Usage: ci/bench-live.sh [BUILD_DIR] (default build). Every server is stopped on exit.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +23,7 @@ cleanup() {
     if [ $rc -ne 0 ]; then
         for f in "$DIR"/*.log; do [ -f "$f" ] && { echo "---- $f (tail)"; tail -15 "$f"; }; done
     fi
-    rm -rf "$DIR"
+    [ -n "${BENCH_KEEP:-}" ] && cp -r "$DIR" /tmp/bench-live-kept; rm -rf "$DIR"
     exit $rc
 }
 trap cleanup EXIT
@@ -108,9 +108,23 @@ for i in $(seq 1 "$EVENTS"); do
 done
 base=$(creates)
 
-# ---- 3. controller create rate: BURST bots published while the controller is down, then it starts ------
-stop_ctl
+# ---- 3. controller create rate: BURST bots in MongoDB and no pod, the controller starts -----------------
+# The bots are published (the controller stores them and creates their pods), then the controller stops
+# and their pods are deleted: at its start, the first full resync finds BURST bots without a pod and
+# creates them from the documents it read in one find (per-bot MongoDB round trips would measure CongoDB).
 pub bot created $(seq -f 'burst%g' 1 "$BURST")
+wait_creates $((base + BURST)) 120
+stop_ctl
+python3 - "$KPORT" "$BURST" <<'PY'
+import http.client, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+c = http.client.HTTPConnection("127.0.0.1", port)
+for i in range(1, n + 1):
+    c.request("DELETE", "/api/v1/namespaces/the0/pods/bot-burst%d?gracePeriodSeconds=0" % i)
+    r = c.getresponse(); r.read()
+    if r.status >= 300: raise SystemExit("bench-live: DELETE bot-burst%d -> %d" % (i, r.status))
+PY
+base=$(creates)
 start_ctl --kube-qps 0
 wait_creates $((base + BURST)) 120
 stop_ctl
@@ -130,9 +144,9 @@ print("live: NATS event -> pod create request (serve's access log), %d single ev
 print("  from the publish ack:      median %6.1f ms, p99 %6.1f ms (target p99 <= 50 ms)" % (q(lat_ack, .5), q(lat_ack, .99)))
 print("  from the publish start:    median %6.1f ms, p99 %6.1f ms (includes the publish tool's start, NATS connect"
       " and JetStream ack: median %.1f ms)" % (q(lat_start, .5), q(lat_start, .99), q(tool, .5)))
-b = posts[events:events + burst]
+b = posts[events + burst:events + 2 * burst]  # after the latency events and the published burst
 ctl_rate = (len(b) - 1) / ((b[-1] - b[0]) / 1e9) if len(b) > 1 and b[-1] > b[0] else 0.0
-print("live: pod creates/s against the0-sim serve: controller %.0f/s (%d bots backlogged, --kube-qps 0, first to last"
+print("live: pod creates/s against the0-sim serve: controller %.0f/s (%d stored bots without pods at its start, --kube-qps 0, first to last"
       " create) vs raw %.0f creates/s (one keep-alive client, %d POSTs; create+delete mix %.0f requests/s): ratio %.0f %%"
       " (target >= 50 %%); one run each" % (ctl_rate, burst, raw_create, burst, raw_mixed, 100 * ctl_rate / raw_create))
 PY

@@ -85,6 +85,9 @@ typedef struct rec {
     char want_cfg[HASH_HEX_LEN + 1], want_spec[HASH_HEX_LEN + 1];
     obj_sum *obj;         /* primary observed object, or NULL */
     unsigned nobjs;       /* observed objects carrying this id */
+    cJSON *batch_doc;     /* owned copy of the document the resync that enqueued this key read, for the
+                             reconcile to use instead of reading it again (the Go controller reconciles
+                             from its list the same way); dropped by a NATS message; NULL otherwise */
 } rec;
 
 typedef struct ctl_ctl {
@@ -265,7 +268,8 @@ static rec *rec_get(ctl_ctl *c, const char *id, bool create)
 
 static void rec_maybe_free(ctl_ctl *c, const char *id, rec *r)
 {
-    if (r->state == c->table->initial && !r->obj && !r->nobjs && !r->create_in_flight && !r->initial_pending) {
+    if (r->state == c->table->initial && !r->obj && !r->nobjs && !r->create_in_flight && !r->initial_pending &&
+        !r->batch_doc) {
         hmap_del(&c->recs, id);
         free(r);
     }
@@ -425,9 +429,13 @@ static void read_desired(ctl_ctl *c, const char *id, rec *r, desired *d)
         copy_hash(d->spec_hash, r->want_spec);
         return;
     }
-    cJSON *doc = NULL;
-    m->st.api_calls++;
-    t0_status st = m->p.store->get(m->p.store->ctx, c->coll, id, &doc, &d->err);
+    cJSON *doc = r->batch_doc; /* read by the resync that enqueued us: as fresh as a read now */
+    r->batch_doc = NULL;
+    t0_status st = T0_OK;
+    if (!doc) {
+        m->st.api_calls++;
+        st = m->p.store->get(m->p.store->ctx, c->coll, id, &doc, &d->err);
+    }
     if (st == T0_ENOTFOUND) {
         d->kind = D_ABSENT;
         return;
@@ -1108,6 +1116,8 @@ static void resync_ctl(ctl_ctl *c, bool initial)
         if (!r) continue;
         r->seen_gen = c->gen;
         r->want_fresh = false; /* read it again: it may have changed without a NATS message */
+        cJSON_Delete(r->batch_doc); /* this read is the fresh read: the reconcile uses it */
+        r->batch_doc = cJSON_Duplicate(doc, 1);
         if (initial && !r->initial_pending) {
             r->initial_pending = true;
             c->initial_left++;
@@ -1275,7 +1285,11 @@ static t0_status on_message(void *ud, const char *subject, const char *data, siz
         const char *id = cJSON_GetObjectItemCaseSensitive(fields, "id")->valuestring;
         ctl_ctl *c = coll == STORE_BOTS ? &m->bots : &m->scheds;
         rec *r = rec_get(c, id, false);
-        if (r) r->want_fresh = false; /* the document changed: the next reconcile reads it */
+        if (r) { /* the document changed: the next reconcile reads it */
+            r->want_fresh = false;
+            cJSON_Delete(r->batch_doc);
+            r->batch_doc = NULL;
+        }
         if (op == SUB_DELETED) {
             /* an explicit delete is not a suspicious read; it still passes the deletion cap */
         }
@@ -1316,7 +1330,10 @@ static void ctl_fini(ctl_manager *m, ctl_ctl *c)
     const char *k;
     void *v;
     for (size_t it = 0; hmap_next(&c->objs, &it, &k, &v);) obj_free(v);
-    for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) free(v);
+    for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) {
+        cJSON_Delete(((rec *)v)->batch_doc);
+        free(v);
+    }
     hmap_free(&c->objs);
     hmap_free(&c->recs);
 }
