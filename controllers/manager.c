@@ -1394,10 +1394,13 @@ void ctl_manager_release(ctl_manager *m)
     cJSON *cur = NULL;
     if (m->p.kube->get(m->p.kube->ctx, KUBE_LEASE, m->s.pod.namespace, m->s.lease_name, &cur, NULL) == T0_OK) {
         const char *holder = jstr(cur, "spec.holderIdentity");
-        if (holder && !strcmp(holder, m->s.identity)) {
-            cJSON *sp = cJSON_GetObjectItemCaseSensitive(cur, "spec");
+        cJSON *next = holder && !strcmp(holder, m->s.identity) ? cJSON_Duplicate(cur, 1) : NULL; /* cur: read-only */
+        cJSON_Delete(cur);
+        cur = next;
+        if (next) {
+            cJSON *sp = cJSON_GetObjectItemCaseSensitive(next, "spec");
             cJSON_ReplaceItemInObjectCaseSensitive(sp, "holderIdentity", cJSON_CreateString(""));
-            m->p.kube->update(m->p.kube->ctx, KUBE_LEASE, m->s.pod.namespace, cur, NULL, NULL);
+            m->p.kube->update(m->p.kube->ctx, KUBE_LEASE, m->s.pod.namespace, next, NULL, NULL);
         }
     }
     cJSON_Delete(cur);

@@ -55,14 +55,16 @@ typedef struct kube_watch kube_watch;
 /* Every call: T0_OK, or one of the statuses of core/t0.h with err naming verb, kind, namespace and name:
  * T0_ENOTFOUND 404, T0_EEXIST 409 AlreadyExists, T0_ECONFLICT 409 Conflict, T0_EINVALID 422,
  * T0_ETOOMANY 429 (err->retry_after_ms), T0_EINTERNAL 5xx, T0_ETIMEOUT, T0_EUNAVAILABLE, T0_EGONE 410.
- * Objects are cJSON; *out results are owned by the caller (cJSON_Delete). out may be NULL. */
+ * Objects are cJSON; *out results are owned by the caller (cJSON_Delete). out may be NULL.
+ * An in-process server may lend instead of copying (kfake_opts.lend_objects): *out and list items are
+ * then read-only references into its store, valid until the next call on the port (cJSON_Delete still
+ * releases them). So a caller reads what it gets, copies what it keeps or changes, and releases it
+ * before its next call. */
 typedef struct kube_port {
     void *ctx;
     t0_status (*create)(void *ctx, kube_kind k, const char *ns, const cJSON *obj, cJSON **out, t0_err *err);
     t0_status (*get)(void *ctx, kube_kind k, const char *ns, const char *name, cJSON **out, t0_err *err);
-    /* list: a List object {"metadata":{"resourceVersion":...},"items":[...]}; SELECTOR may be NULL. The
-     * items may be read-only references into the server's store (an in-process fake lending its objects):
-     * read them, copy what you keep, and free the list before the next call on the port. */
+    /* list: a List object {"metadata":{"resourceVersion":...},"items":[...]}; SELECTOR may be NULL. */
     t0_status (*list)(void *ctx, kube_kind k, const char *ns, const char *selector, cJSON **out, t0_err *err);
     /* update: PUT; OBJ carries metadata.resourceVersion (T0_ECONFLICT when stale). */
     t0_status (*update)(void *ctx, kube_kind k, const char *ns, const cJSON *obj, cJSON **out, t0_err *err);

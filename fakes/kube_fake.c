@@ -594,6 +594,13 @@ static bool kobj_set(kobj *o, cJSON *nobj, kver *base)
     return true;
 }
 
+/* hand_out: what a port call returns for a stored object: a read-only reference when the cluster lends
+ * its objects (kfake_opts.lend_objects), else a copy. cJSON_Delete releases either. */
+static cJSON *hand_out(const kfake *k, const cJSON *obj)
+{
+    return k->opts.lend_objects ? cJSON_CreateObjectReference(obj->child) : cJSON_Duplicate(obj, 1);
+}
+
 /* ---- watch events ----------------------------------------------------------------------------- */
 static void wevent_unref(wevent *e)
 {
@@ -1436,7 +1443,7 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
         }
     }
     (void)any, (void)orphaned;
-    if (out) *out = cJSON_Duplicate(ko->v->obj, 1);
+    if (out) *out = hand_out(k, ko->v->obj);
     if (applied_to) return applied_timeout_err(kind, "create", err);
     return T0_OK;
 nomem:
@@ -1459,7 +1466,7 @@ static t0_status do_get(void *ctx, kube_kind kind, const char *ns, const char *n
     if (st != T0_OK) return st;
     kobj *o = lookup(pc->k, kind, ns, name);
     if (!o) return not_found(kind, name, err);
-    if (out && !(*out = cJSON_Duplicate(o->v->obj, 1))) return http_fail(err, T0_ENOMEM, 0, "get: out of memory");
+    if (out && !(*out = hand_out(pc->k, o->v->obj))) return http_fail(err, T0_ENOMEM, 0, "get: out of memory");
     return T0_OK;
 }
 
@@ -1514,7 +1521,7 @@ static void lsnap_free(lsnap *sn)
 }
 
 /* list_build: a List object of KIND at RV over the versions V[0..N) (borrowed): items are read-only
- * references into V when the cluster lends its lists (kfake_opts.borrowed_lists), copies otherwise. */
+ * references into V when the cluster lends its objects (kfake_opts.lend_objects), copies otherwise. */
 static cJSON *list_build(const kfake *k, kube_kind kind, uint64_t rv, kver *const *v, size_t n)
 {
     cJSON *list = cJSON_CreateObject();
@@ -1531,7 +1538,7 @@ static cJSON *list_build(const kfake *k, kube_kind kind, uint64_t rv, kver *cons
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        bool ok = k->opts.borrowed_lists ? cJSON_AddItemReferenceToArray(items, v[i]->obj)
+        bool ok = k->opts.lend_objects ? cJSON_AddItemReferenceToArray(items, v[i]->obj)
                                          : cJSON_AddItemToArray(items, cJSON_Duplicate(v[i]->obj, 1));
         if (!ok) {
             cJSON_Delete(list);
@@ -1655,7 +1662,7 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
         if (!nst) return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
         if (os && cJSON_Compare(nst, os, 1)) {
             cJSON_Delete(nst);
-            if (out) *out = cJSON_Duplicate(o->v->obj, 1);
+            if (out) *out = hand_out(k, o->v->obj);
             return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
         }
         /* the new version: a copy of everything but the status and the spec, which it shares with the
@@ -1686,7 +1693,7 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
         }
         cJSON_AddItemToObject(n, "status", nst);
         store_update(k, o, n, base, true); /* the metadata is a copy of the stored one */
-        if (out) *out = cJSON_Duplicate(o->v->obj, 1);
+        if (out) *out = hand_out(k, o->v->obj);
         return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
     } else {
         n = cJSON_Duplicate(obj, 1);
@@ -1726,11 +1733,11 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
     set_str(obj_at(n, "metadata"), "resourceVersion", have_rv);
     if (cJSON_Compare(n, o->v->obj, 1)) {
         cJSON_Delete(n);
-        if (out) *out = cJSON_Duplicate(o->v->obj, 1);
+        if (out) *out = hand_out(k, o->v->obj);
         return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
     }
     store_update(k, o, n, NULL, false);
-    if (out) *out = cJSON_Duplicate(o->v->obj, 1);
+    if (out) *out = hand_out(k, o->v->obj);
     /* finalizers removed from an object being deleted: it goes now */
     if (!status && kfake_str(o->v->obj, "metadata.deletionTimestamp") && !has_finalizers(o) && !o->pod_terminating &&
         !dependents_count(k, o->uid))

@@ -59,8 +59,9 @@ typedef struct kfake_opts {
     int watch_history;        /* events kept per kind for watch-from-resourceVersion (default 1000) */
     int64_t watch_delay_ms;   /* delivery delay of watch events (default 0: next loop turn) */
     int64_t default_grace_s;  /* pods without terminationGracePeriodSeconds (default 30) */
-    bool borrowed_lists;      /* list items are read-only references into the store (cJSON_IsReference),
-                                 valid until the next call on a port; default: owned copies */
+    bool lend_objects;        /* list items and the results of get, create and updates are read-only
+                                 references into the store (cJSON_IsReference), valid until the next call
+                                 on a port; default: owned copies */
 } kfake_opts;
 
 /* kfake_new: an empty cluster on LOOP (borrowed). FAULTS may be NULL (no injection). OPTS may be NULL. */

@@ -1202,7 +1202,7 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *ro, scn_result *
         st = sim_faults_new(w->loop, &w->faults, err);
     }
     /* the controllers under test read lists and copy what they keep: the cluster lends its objects */
-    kfake_opts kopts = {.borrowed_lists = true};
+    kfake_opts kopts = {.lend_objects = true};
     if (st == T0_OK) st = kfake_new(w->loop, w->faults, &kopts, &w->kube, err);
     if (st == T0_OK) st = objfake_new(w->faults, &w->obj, err);
     if (st == T0_OK) st = storefake_new(w->faults, &w->store, err);

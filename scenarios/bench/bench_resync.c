@@ -111,7 +111,7 @@ static int bench(int n)
     storefake *s = NULL;
     ctl_manager *m = NULL;
     t0_err err = {0};
-    kfake_opts ko = {.borrowed_lists = true}; /* as in the simulator: a list lends the stored pods */
+    kfake_opts ko = {.lend_objects = true}; /* as in the simulator: a list lends the stored pods */
     if (sim_loop_new(1, 0, &loop, &err) != T0_OK || kfake_new(loop, NULL, &ko, &k, &err) != T0_OK ||
         storefake_new(NULL, &s, &err) != T0_OK) {
         fprintf(stderr, "bench_resync: %s\n", err.msg);
