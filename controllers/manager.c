@@ -15,6 +15,7 @@
 #include "controllers/subscriber.h"
 #include "controllers/workqueue.h"
 #include "core/hmap.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "fsm/tables.h"
 
@@ -160,21 +161,8 @@ static int64_t parse_time(const char *s)
     return ms;
 }
 
-static const cJSON *jget(const cJSON *o, const char *path)
-{
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", path);
-    const cJSON *cur = o;
-    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok && cur; tok = strtok_r(NULL, ".", &save))
-        cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
-    return cur;
-}
-
-static const char *jstr(const cJSON *o, const char *path)
-{
-    const cJSON *v = jget(o, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
+static const cJSON *jget(const cJSON *o, const char *path) { return t0_json_at(o, path); }
+static const char *jstr(const cJSON *o, const char *path) { return t0_json_str(o, path); }
 
 static const char *label_of(const cJSON *obj, const char *label)
 {

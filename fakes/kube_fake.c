@@ -8,6 +8,7 @@
 
 #include "controllers/cronexpr.h"
 #include "controllers/names.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "sim/map.h"
 
@@ -31,12 +32,15 @@ typedef struct inode {
 } inode;
 
 /* One stored state of an object. Shared (refs > 1) by the object, the watch events that carry it and
- * the stale-list snapshots that served it; immutable while shared: writers go through obj_w(), which
- * copies a shared version first (copy on write). A version made by a status write keeps the unchanged
- * spec of the version before as a cJSON reference into BASE's tree (one level: BASE owns its spec). */
+ * the stale-list snapshots that served it; immutable while shared. Derived versions share what did not
+ * change with the version before instead of copying it: their unchanged top-level members are cJSON
+ * references into older trees, which BASE keeps alive (directly or through its own base). A version's
+ * metadata is always its own: the fake's in-place writes (resourceVersion, deletion stamps, finalizers,
+ * owner references) touch only the metadata, through meta_w(), which derives a new version first when
+ * the current one is shared (copy on write of the metadata alone). */
 typedef struct kver {
     int refs;
-    cJSON *obj;         /* owned, except reference members (cJSON_IsReference) that point into base */
+    cJSON *obj;         /* owned, except reference members (cJSON_IsReference) kept alive by base */
     struct kver *base;  /* a reference held while obj borrows from it, or NULL */
 } kver;
 
@@ -115,21 +119,7 @@ struct kfake {
 };
 
 /* ---- small helpers ---------------------------------------------------------------------------- */
-const char *kfake_str(const cJSON *obj, const char *path)
-{
-    char part[128];
-    const cJSON *cur = obj;
-    while (cur && *path) {
-        const char *dot = strchr(path, '.');
-        size_t n = dot ? (size_t)(dot - path) : strlen(path);
-        if (n >= sizeof part) return NULL;
-        memcpy(part, path, n);
-        part[n] = '\0';
-        cur = cJSON_GetObjectItemCaseSensitive(cur, part);
-        path += n + (dot ? 1 : 0);
-    }
-    return cJSON_IsString(cur) ? cur->valuestring : NULL;
-}
+const char *kfake_str(const cJSON *obj, const char *path) { return t0_json_str(obj, path); }
 
 static cJSON *obj_at(cJSON *o, const char *name)
 {
@@ -568,17 +558,32 @@ static void kver_unref(kver *v)
     free(v);
 }
 
-/* obj_w: O's stored object, writable: a version shared with events or snapshots, or borrowing from a
- * base, is copied first (a deep copy owns everything). NULL when out of memory (the write is lost; the
+/* meta_w: O's stored object, for a write of its metadata only. A version shared with events or snapshots
+ * is first replaced by one with its own copy of the metadata that shares every other member with it
+ * (references; the new version's base is the old one). NULL when out of memory (the write is lost; the
  * stored object is unchanged). */
-static cJSON *obj_w(kobj *o)
+static cJSON *meta_w(kobj *o)
 {
-    if (o->v->refs > 1 || o->v->base) {
-        kver *n = kver_new(cJSON_Duplicate(o->v->obj, 1));
-        if (!n) return NULL;
-        kver_unref(o->v);
-        o->v = n;
+    if (o->v->refs == 1) return o->v->obj; /* the metadata of a version is its own */
+    cJSON *n = cJSON_CreateObject();
+    for (cJSON *c = o->v->obj->child; n && c; c = c->next) {
+        bool ok;
+        if (strcmp(c->string, "metadata") != 0) {
+            ok = cJSON_AddItemReferenceToObject(n, c->string, c);
+        } else {
+            cJSON *md = cJSON_Duplicate(c, 1);
+            ok = md && cJSON_AddItemToObject(n, c->string, md);
+            if (!ok) cJSON_Delete(md);
+        }
+        if (!ok) {
+            cJSON_Delete(n);
+            n = NULL;
+        }
     }
+    kver *nv = n ? kver_new(n) : NULL;
+    if (!nv) return NULL;
+    nv->base = o->v; /* takes over the object's reference to the old version */
+    o->v = nv;
     return o->v->obj;
 }
 
@@ -800,7 +805,7 @@ static void stamp_rv(kfake *k, cJSON *obj)
     set_str(obj_at(obj, "metadata"), "resourceVersion", b);
 }
 
-static void bump_rv(kfake *k, kobj *o) { stamp_rv(k, obj_w(o)); }
+static void bump_rv(kfake *k, kobj *o) { stamp_rv(k, meta_w(o)); }
 
 static void check_foreground_owner(kfake *k, const char *uid);
 
@@ -843,7 +848,7 @@ static void check_foreground_owner(kfake *k, const char *uid)
     const cJSON *it;
     cJSON_ArrayForEach(it, f) if (cJSON_IsString(it) && !strcmp(it->valuestring, "foregroundDeletion")) fg = true;
     if (!fg) return;
-    remove_finalizer(obj_w(o), "foregroundDeletion");
+    remove_finalizer(meta_w(o), "foregroundDeletion");
     if (has_finalizers(o)) {
         bump_rv(k, o);
         emit(k, KUBE_WATCH_MODIFIED, o, NULL);
@@ -926,7 +931,7 @@ static int64_t pod_grace(const kfake *k, const kobj *o, int64_t grace)
 
 static void mark_deleting(kfake *k, kobj *o, int64_t grace_s)
 {
-    cJSON *md = obj_at(obj_w(o), "metadata");
+    cJSON *md = obj_at(meta_w(o), "metadata");
     char ts[32];
     set_str(md, "deletionTimestamp", sim_format_rfc3339(sim_loop_now(k->loop) + grace_s * 1000, ts, sizeof ts));
     set_num(md, "deletionGracePeriodSeconds", (double)grace_s);
@@ -968,8 +973,8 @@ static t0_status delete_obj(kfake *k, kobj *o, kube_propagation prop, int64_t gr
         char *uid = strdup(o->uid);
         for (size_t i = 0; i < nd && uid; i++) {
             kobj *d = deps[i];
-            kver *old = kver_ref(d->v); /* shared now: obj_w copies */
-            cJSON *dobj = obj_w(d);
+            kver *old = kver_ref(d->v); /* shared now: meta_w derives a new version */
+            cJSON *dobj = meta_w(d);
             cJSON *refs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dobj, "metadata"), "ownerReferences");
             for (int j = cJSON_GetArraySize(refs) - 1; j >= 0; j--) {
                 const char *u = kfake_str(cJSON_GetArrayItem(refs, j), "uid");
@@ -988,7 +993,7 @@ static t0_status delete_obj(kfake *k, kobj *o, kube_propagation prop, int64_t gr
     }
     if (prop == KUBE_PROP_FOREGROUND && dependents_count(k, o->uid)) {
         mark_deleting(k, o, 0);
-        cJSON *md = obj_at(obj_w(o), "metadata");
+        cJSON *md = obj_at(meta_w(o), "metadata");
         cJSON *f = cJSON_GetObjectItemCaseSensitive(md, "finalizers");
         if (!cJSON_IsArray(f)) f = cJSON_AddArrayToObject(md, "finalizers");
         cJSON_AddItemToArray(f, cJSON_CreateString("foregroundDeletion"));

@@ -1,0 +1,25 @@
+/* json.c: dotted-path reads of cJSON objects (see json.h). */
+#include "core/json.h"
+
+#include <string.h>
+
+const cJSON *t0_json_at(const cJSON *o, const char *path)
+{
+    const cJSON *cur = o;
+    while (cur && path && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (!cJSON_IsObject(cur)) return NULL;
+        const cJSON *c = cur->child;
+        while (c && !(c->string && !strncmp(c->string, path, n) && c->string[n] == '\0')) c = c->next;
+        cur = c;
+        path += n + (dot != NULL);
+    }
+    return cur;
+}
+
+const char *t0_json_str(const cJSON *o, const char *path)
+{
+    const cJSON *v = t0_json_at(o, path);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}

@@ -1,0 +1,45 @@
+/* test_json.c: dotted-path reads (core/json.h). */
+#include <criterion/criterion.h>
+
+#include "core/json.h"
+
+static cJSON *doc(void)
+{
+    cJSON *o = cJSON_Parse("{\"metadata\":{\"name\":\"p1\",\"namespace\":\"ns\",\"labels\":{\"a.b/c\":\"x\"},"
+                           "\"n\":3},\"status\":{\"phase\":\"Running\"},\"metadata2\":{\"name\":\"other\"}}");
+    cr_assert_not_null(o);
+    return o;
+}
+
+Test(json, reads_strings_and_members_along_a_dotted_path)
+{
+    cJSON *o = doc();
+    cr_expect_str_eq(t0_json_str(o, "metadata.name"), "p1");
+    cr_expect_str_eq(t0_json_str(o, "status.phase"), "Running");
+    const cJSON *n = t0_json_at(o, "metadata.n");
+    cr_expect(cJSON_IsNumber(n) && n->valueint == 3, "metadata.n: %d", n ? n->valueint : -1);
+    cr_expect_eq(t0_json_at(o, ""), o, "an empty path is the object itself");
+    cJSON_Delete(o);
+}
+
+Test(json, a_key_must_match_whole_not_as_a_prefix)
+{
+    cJSON *o = doc();
+    cr_expect_null(t0_json_at(o, "meta.name"), "meta is not metadata");
+    cr_expect_null(t0_json_at(o, "metadata.nam"), "nam is not name");
+    cr_expect_str_eq(t0_json_str(o, "metadata2.name"), "other", "metadata2 is not metadata");
+    cJSON_Delete(o);
+}
+
+Test(json, missing_steps_non_objects_and_non_strings_give_null)
+{
+    cJSON *o = doc();
+    cr_expect_null(t0_json_at(o, "spec.nodeName"));
+    cr_expect_null(t0_json_at(o, "metadata.name.x"), "a string has no members");
+    cr_expect_null(t0_json_str(o, "metadata.n"), "a number is not a string");
+    cr_expect_null(t0_json_str(o, "metadata"), "an object is not a string");
+    cr_expect_null(t0_json_at(NULL, "metadata"));
+    /* label keys with dots cannot be reached by a dotted path: callers look labels up by key */
+    cr_expect_null(t0_json_str(o, "metadata.labels.a.b/c"));
+    cJSON_Delete(o);
+}
