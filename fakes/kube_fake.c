@@ -1923,10 +1923,32 @@ t0_status kfake_bind_pod(kfake *k, const char *ns, const char *name, const char 
                          name, name, kfake_str(o->v->obj, "spec.nodeName"));
     if (kfake_str(o->v->obj, "metadata.deletionTimestamp"))
         return http_fail(err, T0_ECONFLICT, 409, "pod %s is being deleted, cannot be assigned to a host", name);
-    cJSON *n = cJSON_Duplicate(o->v->obj, 1);
-    if (!n) return http_fail(err, T0_ENOMEM, 0, "bind: out of memory");
-    set_str(obj_at(n, "spec"), "nodeName", node);
-    store_update(k, o, n, NULL, true);
+    /* the bound version: its own metadata and a new spec object with nodeName; every other member, and
+     * every other member of the spec, shared with the version before */
+    cJSON *n = cJSON_CreateObject();
+    bool ok = n != NULL;
+    for (cJSON *c = o->v->obj->child; ok && c; c = c->next) {
+        if (!strcmp(c->string, "metadata")) {
+            cJSON *md = cJSON_Duplicate(c, 1);
+            ok = md && cJSON_AddItemToObject(n, c->string, md);
+            if (!ok) cJSON_Delete(md);
+        } else if (!strcmp(c->string, "spec") && cJSON_IsObject(c)) {
+            cJSON *spec = cJSON_AddObjectToObject(n, "spec");
+            ok = spec != NULL;
+            for (cJSON *m = c->child; ok && m; m = m->next)
+                if (strcmp(m->string, "nodeName") != 0) ok = cJSON_AddItemReferenceToObject(spec, m->string, m);
+            ok = ok && cJSON_AddStringToObject(spec, "nodeName", node);
+        } else {
+            ok = cJSON_AddItemReferenceToObject(n, c->string, c);
+        }
+    }
+    if (ok && !cJSON_GetObjectItemCaseSensitive(n, "spec"))
+        ok = cJSON_AddStringToObject(cJSON_AddObjectToObject(n, "spec"), "nodeName", node) != NULL;
+    if (!ok) {
+        cJSON_Delete(n);
+        return http_fail(err, T0_ENOMEM, 0, "bind: out of memory");
+    }
+    store_update(k, o, n, o->v, true);
     return T0_OK;
 }
 

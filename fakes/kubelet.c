@@ -398,13 +398,11 @@ static bool upload(kpod *p)
                 size_t s = 0, e = clen;
                 while (s < e && isspace((unsigned char)chunk[s])) s++;
                 while (e > s && isspace((unsigned char)chunk[e - 1])) e--;
-                objstore_buf nb = {0};
-                bool mem = (old.len == 0 || objstore_buf_append(&nb, old.data, old.len) == T0_OK) &&
-                           objstore_buf_append(&nb, stamp, strlen(stamp)) == T0_OK &&
-                           objstore_buf_append(&nb, chunk + s, e - s) == T0_OK && objstore_buf_append(&nb, "\n", 1) == T0_OK;
-                objstore_body b = {.data = nb.data, .len = nb.len};
+                /* the day's log grows in the buffer it was read into (no third copy of it) */
+                bool mem = objstore_buf_append(&old, stamp, strlen(stamp)) == T0_OK &&
+                           objstore_buf_append(&old, chunk + s, e - s) == T0_OK && objstore_buf_append(&old, "\n", 1) == T0_OK;
+                objstore_body b = {.data = old.data, .len = old.len};
                 done = mem && k->store->put(k->store->ctx, LOG_BUCKET, key, &b, "text/plain", NULL, &err) == T0_OK;
-                objstore_buf_free(&nb);
             }
             objstore_buf_free(&old);
         }
