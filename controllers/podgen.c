@@ -9,6 +9,7 @@
 #include "controllers/gojson.h"
 #include "controllers/hash.h"
 #include "controllers/names.h"
+#include "core/json.h"
 
 #define LBL "the0.dev/"
 
@@ -37,35 +38,36 @@ void podgen_settings_defaults(podgen_settings *s)
 }
 
 /* ---- building helpers: a NULL parent or a failed add clears *ok, so a tree is built without checks at
- * every step and thrown away once at the end when anything failed. */
+ * every step and thrown away once at the end when anything failed. Every KEY below is a string literal
+ * (or points to one): members keep the pointer, not a copy (t0_json_add_static). */
 
 static cJSON *obj(cJSON *parent, const char *key, bool *ok)
 {
-    cJSON *o = parent ? cJSON_AddObjectToObject(parent, key) : NULL;
+    cJSON *o = t0_json_add_static(parent, key, cJSON_CreateObject());
     if (!o) *ok = false;
     return o;
 }
 
 static cJSON *arr(cJSON *parent, const char *key, bool *ok)
 {
-    cJSON *o = parent ? cJSON_AddArrayToObject(parent, key) : NULL;
+    cJSON *o = t0_json_add_static(parent, key, cJSON_CreateArray());
     if (!o) *ok = false;
     return o;
 }
 
 static void str(cJSON *parent, const char *key, const char *v, bool *ok)
 {
-    if (!parent || !cJSON_AddStringToObject(parent, key, v)) *ok = false;
+    if (!t0_json_add_static(parent, key, cJSON_CreateString(v))) *ok = false;
 }
 
 static void num(cJSON *parent, const char *key, double v, bool *ok)
 {
-    if (!parent || !cJSON_AddNumberToObject(parent, key, v)) *ok = false;
+    if (!t0_json_add_static(parent, key, cJSON_CreateNumber(v))) *ok = false;
 }
 
 static void boolean(cJSON *parent, const char *key, bool v, bool *ok)
 {
-    if (!parent || !cJSON_AddBoolToObject(parent, key, v)) *ok = false;
+    if (!t0_json_add_static(parent, key, cJSON_CreateBool(v))) *ok = false;
 }
 
 static cJSON *push_obj(cJSON *array, bool *ok)

@@ -23,3 +23,12 @@ const char *t0_json_str(const cJSON *o, const char *path)
     const cJSON *v = t0_json_at(o, path);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
+
+cJSON *t0_json_add_static(cJSON *o, const char *key, cJSON *item)
+{
+    if (!o || !item || !cJSON_AddItemToObjectCS(o, key, item)) {
+        cJSON_Delete(item);
+        return NULL;
+    }
+    return item;
+}

@@ -11,4 +11,17 @@ const cJSON *t0_json_at(const cJSON *o, const char *path);
 /* t0_json_str: the string at PATH, or NULL when there is none or it is not a string. */
 const char *t0_json_str(const cJSON *o, const char *path);
 
+/* Building objects under string-literal keys: the member keeps a pointer to its key instead of a copy
+ * (cJSON_AddItemToObjectCS; cJSON_Duplicate keeps the pointer too), which saves an allocation per member
+ * of every generated Pod, status and their copies. The key must have static storage: the macros take
+ * string literals only ("" k "" does not compile otherwise). Each returns the added item, or NULL (the
+ * item freed) when O is NULL or memory runs out. */
+#define T0_JSON_STR(o, k, v) t0_json_add_static((o), "" k "", cJSON_CreateString(v))
+#define T0_JSON_NUM(o, k, v) t0_json_add_static((o), "" k "", cJSON_CreateNumber(v))
+#define T0_JSON_BOOL(o, k, v) t0_json_add_static((o), "" k "", cJSON_CreateBool(v))
+#define T0_JSON_OBJ(o, k) t0_json_add_static((o), "" k "", cJSON_CreateObject())
+#define T0_JSON_ARR(o, k) t0_json_add_static((o), "" k "", cJSON_CreateArray())
+/* t0_json_add_static: add ITEM (owned) to O under KEY, which must outlive every copy of O (a literal). */
+cJSON *t0_json_add_static(cJSON *o, const char *key, cJSON *item);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "fsm/tables.h"
 #include "sim/map.h"
@@ -777,41 +778,41 @@ static cJSON *c_status(const kpod *p, const cstate *c, bool init)
 {
     char ts[32];
     cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "name", c->name);
-    cJSON_AddStringToObject(s, "image", c->image);
-    cJSON_AddBoolToObject(s, "ready", c->running && !init);
-    cJSON_AddNumberToObject(s, "restartCount", c->restarts);
-    cJSON_AddBoolToObject(s, "started", c->running);
-    cJSON *st = cJSON_AddObjectToObject(s, "state");
+    T0_JSON_STR(s, "name", c->name);
+    T0_JSON_STR(s, "image", c->image);
+    T0_JSON_BOOL(s, "ready", c->running && !init);
+    T0_JSON_NUM(s, "restartCount", c->restarts);
+    T0_JSON_BOOL(s, "started", c->running);
+    cJSON *st = T0_JSON_OBJ(s, "state");
     if (c->running && !c->waiting) {
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(st, "running"), "startedAt", sim_format_rfc3339(c->started_at, ts, sizeof ts));
+        cJSON_AddStringToObject(T0_JSON_OBJ(st, "running"), "startedAt", sim_format_rfc3339(c->started_at, ts, sizeof ts));
     } else if (c->waiting || (!c->terminated && !c->running)) {
-        cJSON *w = cJSON_AddObjectToObject(st, "waiting");
+        cJSON *w = T0_JSON_OBJ(st, "waiting");
         const char *reason = c->waiting ? c->wait_reason : init ? "PodInitializing" : p->state == PS_PENDING ? "ContainerCreating" : "PodInitializing";
         if (p->state == PS_PENDING && p->pullfails) reason = p->prog.pull_fail ? "ImagePullBackOff" : "ErrImagePull";
-        cJSON_AddStringToObject(w, "reason", reason);
+        T0_JSON_STR(w, "reason", reason);
         if (c->waiting && !strcmp(c->wait_reason, "CrashLoopBackOff")) {
             char m[160];
             snprintf(m, sizeof m, "back-off %llds restarting failed container=%s pod=%s_%s(%s)", (long long)(c->backoff_ms / 1000),
                      c->name, p->name, p->ns, p->uid);
-            cJSON_AddStringToObject(w, "message", m);
+            T0_JSON_STR(w, "message", m);
         }
     } else {
-        cJSON *t = cJSON_AddObjectToObject(st, "terminated");
-        cJSON_AddNumberToObject(t, "exitCode", c->exit_code);
-        cJSON_AddStringToObject(t, "reason", c->reason);
-        cJSON_AddStringToObject(t, "startedAt", sim_format_rfc3339(c->started_at, ts, sizeof ts));
-        cJSON_AddStringToObject(t, "finishedAt", sim_format_rfc3339(c->finished_at, ts, sizeof ts));
+        cJSON *t = T0_JSON_OBJ(st, "terminated");
+        T0_JSON_NUM(t, "exitCode", c->exit_code);
+        T0_JSON_STR(t, "reason", c->reason);
+        T0_JSON_STR(t, "startedAt", sim_format_rfc3339(c->started_at, ts, sizeof ts));
+        T0_JSON_STR(t, "finishedAt", sim_format_rfc3339(c->finished_at, ts, sizeof ts));
     }
-    cJSON *ls = cJSON_AddObjectToObject(s, "lastState");
+    cJSON *ls = T0_JSON_OBJ(s, "lastState");
     const bool waiting_after_exit = c->waiting && c->terminated;
     if (c->has_last || waiting_after_exit) {
-        cJSON *t = cJSON_AddObjectToObject(ls, "terminated");
+        cJSON *t = T0_JSON_OBJ(ls, "terminated");
         int code = waiting_after_exit ? c->exit_code : c->last_exit;
-        cJSON_AddNumberToObject(t, "exitCode", code);
-        cJSON_AddStringToObject(t, "reason", waiting_after_exit ? c->reason : c->last_reason);
-        cJSON_AddStringToObject(t, "startedAt", sim_format_rfc3339(waiting_after_exit ? c->started_at : c->last_started, ts, sizeof ts));
-        cJSON_AddStringToObject(t, "finishedAt", sim_format_rfc3339(waiting_after_exit ? c->finished_at : c->last_finished, ts, sizeof ts));
+        T0_JSON_NUM(t, "exitCode", code);
+        T0_JSON_STR(t, "reason", waiting_after_exit ? c->reason : c->last_reason);
+        T0_JSON_STR(t, "startedAt", sim_format_rfc3339(waiting_after_exit ? c->started_at : c->last_started, ts, sizeof ts));
+        T0_JSON_STR(t, "finishedAt", sim_format_rfc3339(waiting_after_exit ? c->finished_at : c->last_finished, ts, sizeof ts));
     }
     return s;
 }
@@ -820,10 +821,10 @@ static void add_cond(cJSON *arr, const char *type, bool v, const char *reason, i
 {
     char ts[32];
     cJSON *c = cJSON_CreateObject();
-    cJSON_AddStringToObject(c, "type", type);
-    cJSON_AddStringToObject(c, "status", v ? "True" : "False");
-    if (reason) cJSON_AddStringToObject(c, "reason", reason);
-    cJSON_AddStringToObject(c, "lastTransitionTime", sim_format_rfc3339(t, ts, sizeof ts));
+    T0_JSON_STR(c, "type", type);
+    T0_JSON_STR(c, "status", v ? "True" : "False");
+    if (reason) T0_JSON_STR(c, "reason", reason);
+    T0_JSON_STR(c, "lastTransitionTime", sim_format_rfc3339(t, ts, sizeof ts));
     cJSON_AddItemToArray(arr, c);
 }
 
@@ -832,29 +833,29 @@ static void write_status(kpod *p)
     kubelet *k = p->k;
     char ts[32];
     cJSON *o = cJSON_CreateObject();
-    cJSON *md = cJSON_AddObjectToObject(o, "metadata");
-    cJSON_AddStringToObject(md, "name", p->name);
-    cJSON_AddStringToObject(md, "namespace", p->ns);
-    cJSON_AddStringToObject(md, "uid", p->uid);
-    cJSON *s = cJSON_AddObjectToObject(o, "status");
-    cJSON_AddStringToObject(s, "phase", p->phase);
-    if (*p->reason) cJSON_AddStringToObject(s, "reason", p->reason);
-    if (*p->message) cJSON_AddStringToObject(s, "message", p->message);
+    cJSON *md = T0_JSON_OBJ(o, "metadata");
+    T0_JSON_STR(md, "name", p->name);
+    T0_JSON_STR(md, "namespace", p->ns);
+    T0_JSON_STR(md, "uid", p->uid);
+    cJSON *s = T0_JSON_OBJ(o, "status");
+    T0_JSON_STR(s, "phase", p->phase);
+    if (*p->reason) T0_JSON_STR(s, "reason", p->reason);
+    if (*p->message) T0_JSON_STR(s, "message", p->message);
     bool initialized = p->state != PS_PENDING && p->state != PS_INIT_RUNNING && p->state != PS_INIT_BACKOFF;
     bool ready = p->bot.running && (!p->has_sync || p->sync.running) && p->state == PS_RUNNING;
-    cJSON *conds = cJSON_AddArrayToObject(s, "conditions");
+    cJSON *conds = T0_JSON_ARR(s, "conditions");
     add_cond(conds, "PodScheduled", true, NULL, p->start_time);
     add_cond(conds, "Initialized", initialized, initialized ? NULL : "ContainersNotInitialized", p->start_time);
     add_cond(conds, "ContainersReady", ready, ready ? NULL : "ContainersNotReady", p->start_time);
     add_cond(conds, "Ready", ready, ready ? NULL : "ContainersNotReady", p->start_time);
-    cJSON_AddStringToObject(s, "hostIP", "10.0.0.1");
-    if (*p->ip && strcmp(p->phase, "Pending")) cJSON_AddStringToObject(s, "podIP", p->ip);
-    cJSON_AddStringToObject(s, "startTime", sim_format_rfc3339(p->start_time, ts, sizeof ts));
+    T0_JSON_STR(s, "hostIP", "10.0.0.1");
+    if (*p->ip && strcmp(p->phase, "Pending")) T0_JSON_STR(s, "podIP", p->ip);
+    T0_JSON_STR(s, "startTime", sim_format_rfc3339(p->start_time, ts, sizeof ts));
     if (p->has_init) {
-        cJSON *ics = cJSON_AddArrayToObject(s, "initContainerStatuses");
+        cJSON *ics = T0_JSON_ARR(s, "initContainerStatuses");
         cJSON_AddItemToArray(ics, c_status(p, &p->init, true));
     }
-    cJSON *cs = cJSON_AddArrayToObject(s, "containerStatuses");
+    cJSON *cs = T0_JSON_ARR(s, "containerStatuses");
     cJSON_AddItemToArray(cs, c_status(p, &p->bot, false));
     if (p->has_sync) cJSON_AddItemToArray(cs, c_status(p, &p->sync, false));
     t0_err err = {0};
