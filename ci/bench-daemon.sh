@@ -4,10 +4,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD="${1:-build}"
-make --no-print-directory BUILD="$BUILD" "$BUILD/the0-runtime" "$BUILD/bench/bench-daemon" >&2
+make --no-print-directory BUILD="$BUILD" "$BUILD/the0-runtime" "$BUILD/bench/bench_daemon" >&2
 dir=$(mktemp -d /tmp/the0-s3-bench-XXXXXX)
 trap 'bash ci/s3-servers.sh stop "$dir"; rm -rf "$dir"' EXIT
 bash ci/s3-servers.sh start "$dir"
 set -a; . "$dir/env"; set +a
 MINIO_ENDPOINT="$S3RVER_ENDPOINT" MINIO_ACCESS_KEY=S3RVER MINIO_SECRET_KEY=S3RVER \
-    "$BUILD/bench/bench-daemon" "$(pwd)/$BUILD/the0-runtime" "${BENCH_ROUNDS:-40}" "${BENCH_LOG_MIB:-8}"
+    "$BUILD/bench/bench_daemon" "$(pwd)/$BUILD/the0-runtime" "${BENCH_ROUNDS:-40}" "${BENCH_LOG_MIB:-8}"

@@ -22,7 +22,4 @@ daemon-integration: $(BUILD)/tests/itest-daemon $(BUILD)/the0-runtime
 	echo "== $(BUILD)/tests/itest-daemon (s3rver $$S3RVER_ENDPOINT, moto $$MOTO_ENDPOINT)"; \
 	THE0_SRC="$(CURDIR)" THE0_RUNTIME="$(abspath $(BUILD)/the0-runtime)" $(BUILD)/tests/itest-daemon $(CRITERION_FLAGS)
 
-# Bench binary for ci/bench-daemon.sh (called from `make bench`).
-$(BUILD)/bench/bench-daemon: $(BUILD)/obj/daemon/bench/bench_daemon.o $(foreach m,daemon fsm adapters core,$(BUILD)/lib/lib$(m).a)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
+# build/bench/bench_daemon (the generic bench rule) needs live servers: ci/bench-daemon.sh drives it.
