@@ -1854,7 +1854,7 @@ t0_status kfake_new(sim_loop *loop, sim_faults *faults, const kfake_opts *opts, 
     k->loop = loop;
     k->faults = faults;
     if (opts) k->opts = *opts;
-    if (k->opts.watch_history <= 0) k->opts.watch_history = 1000;
+    if (k->opts.watch_history <= 0) k->opts.watch_history = 100;
     if (k->opts.default_grace_s <= 0) k->opts.default_grace_s = 30;
     if (k->opts.watch_delay_ms < 0) k->opts.watch_delay_ms = 0;
     for (int i = 0; i < KUBE__KINDS; i++) {

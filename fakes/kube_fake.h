@@ -56,7 +56,8 @@
 typedef struct kfake kfake;
 
 typedef struct kfake_opts {
-    int watch_history;        /* events kept per kind for watch-from-resourceVersion (default 1000) */
+    int watch_history;        /* events kept per kind for watch-from-resourceVersion (default 100, as
+                                 kube-apiserver's --default-watch-cache-size) */
     int64_t watch_delay_ms;   /* delivery delay of watch events (default 0: next loop turn) */
     int64_t default_grace_s;  /* pods without terminationGracePeriodSeconds (default 30) */
     bool lend_objects;        /* list items and the results of get, create and updates are read-only
