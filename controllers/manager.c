@@ -107,6 +107,7 @@ typedef struct ctl_ctl {
     uint64_t last_rv;
     int64_t last_relist_ms; /* when the cache was last re-listed (0 = never) */
     bool gate_open;       /* deletions allowed: the last desired read succeeded and was not suspicious */
+    bool gate_suspicious; /* closed because that read collapsed (not because it failed) */
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
     uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
     uint32_t list_gen;    /* re-list generation: stamps the cached objects each re-list lists */
@@ -121,7 +122,7 @@ struct ctl_manager {
     ctl_hooks h;
     ctl_ctl bots, scheds;
     bool started, crashed, leader, ready, released;
-    uint64_t lease_timer, resync_timer;
+    uint64_t lease_timer, resync_timer, bus_timer;
     int64_t lease_valid_until;
     int deletes_this_cycle;
     bus_sub *subs[2];
@@ -365,6 +366,7 @@ static void emit_event(ctl_ctl *c, const char *id, const char *obj_name, const c
 typedef enum { D_ERROR, D_ABSENT, D_INVALID, D_VALID } dkind;
 typedef struct desired {
     dkind kind;
+    bool disabled; /* D_ABSENT: the document was read and says config.enabled false (not: not found) */
     cJSON *obj; /* D_VALID: the generated object, or NULL until an effect needs it (desired_object) */
     cJSON *doc; /* D_VALID without obj: the document, to generate obj from */
     char cfg_hash[HASH_HEX_LEN + 1], spec_hash[HASH_HEX_LEN + 1];
@@ -455,6 +457,7 @@ static void read_desired(ctl_ctl *c, const char *id, rec *r, desired *d)
     cJSON_Delete(doc);
     if (!botdoc_is_enabled(bd)) {
         d->kind = D_ABSENT;
+        d->disabled = true;
         botdoc_destroy(bd);
         return;
     }
@@ -840,9 +843,13 @@ static void reconcile(void *ud, const char *id)
         return;
     }
     if (d.kind == D_ABSENT && r->nobjs) {
-        if (!c->gate_open) {
+        /* The gate guards against deleting on a failed or collapsed list read. This reconcile read the
+         * bot's own document: when the list failed, that read decides; when the list collapsed, only an
+         * explicit disable does (a missing document is what a collapse looks like). */
+        bool own_read_decides = !c->gate_suspicious || d.disabled;
+        if (!c->gate_open && !own_read_decides) {
             m->st.deletion_guard_trips++;
-            T0_WARN(c->name, "%s: not desired, but deletions are held (the last desired-state read failed or was "
+            T0_WARN(c->name, "%s: its document is missing, but deletions are held (the last desired-state list was "
                              "suspiciously empty); looking again at the next resync", id);
             requeue_after(c, id, m->s.resync_ms);
             finish_initial(c, r);
@@ -1049,8 +1056,9 @@ static void resync_ctl(ctl_ctl *c, bool initial)
     if (st != T0_OK) {
         m->st.api_errors++;
         c->gate_open = false;
+        c->gate_suspicious = false;
         m->st.deletion_guard_trips++;
-        T0_WARN(c->name, "desired-state read failed (%s): no deletions until a read succeeds", err.msg);
+        T0_WARN(c->name, "desired-state read failed (%s): deletions only on a bot's own successful read until a list read succeeds", err.msg);
         cJSON_Delete(docs);
         free(revs);
         if (initial) {
@@ -1065,6 +1073,7 @@ static void resync_ctl(ctl_ctl *c, bool initial)
     /* suspicion: the desired set collapsed (to nothing, or by more than half of at least 10) — hold
      * deletions until the next read confirms the same count */
     bool suspicious = c->last_count > 0 && (count == 0 || (c->last_count >= 10 && count * 2 < c->last_count));
+    c->gate_suspicious = suspicious;
     if (suspicious) {
         c->gate_open = false;
         m->st.deletion_guard_trips++;
@@ -1347,27 +1356,62 @@ t0_status ctl_manager_new(const ctl_settings *s, const ctl_ports *ports, const c
     return T0_OK;
 }
 
+/* subscribe_all: subscribe what is not subscribed yet: the durable consumer, else a core subscription.
+ * RETRY: a retry after NATS was unavailable (the fallback is then not worth a warning each time). */
+static t0_status subscribe_all(ctl_manager *m, bool retry, t0_err *err)
+{
+    static const char *const subjects[2] = {"the0.bot.*", "the0.bot-schedule.*"};
+    static const char *const durables[2] = {"the0-runtime-bots", "the0-runtime-schedules"};
+    for (int i = 0; i < 2; i++) {
+        if (m->subs[i]) continue;
+        t0_err e = {0};
+        t0_status st = T0_EINVAL;
+        if (m->s.nats_durable && m->p.bus->subscribe_durable)
+            st = m->p.bus->subscribe_durable(m->p.bus->ctx, "THE0_EVENTS", subjects[i], durables[i], on_message, m,
+                                             &m->subs[i], &e);
+        if (st != T0_OK) {
+            if (m->s.nats_durable && m->p.bus->subscribe_durable && !retry)
+                T0_WARN("manager", "durable consumer on THE0_EVENTS unavailable (%s): core subscription", e.msg);
+            st = m->p.bus->subscribe(m->p.bus->ctx, subjects[i], "runtime", on_message, m, &m->subs[i], &e);
+        }
+        if (st != T0_OK) {
+            m->subs[i] = NULL;
+            return t0_fail(err, st, "subscribing to %s: %s", subjects[i], e.msg);
+        }
+    }
+    return T0_OK;
+}
+
+#define BUS_RETRY_MS 5000
+
+/* NATS was unreachable: the controller runs on its resyncs meanwhile and subscribes again every
+ * BUS_RETRY_MS (messages published meanwhile wait in the durable consumer). */
+static void bus_retry_tick(void *ud)
+{
+    ctl_manager *m = ud;
+    m->bus_timer = 0;
+    if (m->crashed || m->released) return;
+    t0_err e = {0};
+    if (subscribe_all(m, true, &e) != T0_OK) {
+        T0_DEBUG("manager", "NATS still unavailable (%s): retrying in %d s", e.msg, BUS_RETRY_MS / 1000);
+        m->bus_timer = m->p.loop->timer(m->p.loop->ctx, BUS_RETRY_MS, bus_retry_tick, m);
+        return;
+    }
+    T0_INFO("manager", "%s: subscribed to NATS", m->s.identity);
+}
+
 t0_status ctl_manager_start(ctl_manager *m, t0_err *err)
 {
     if (m->started) return t0_fail(err, T0_ESTATE, "manager already running");
     m->started = true;
-    if (m->p.bus) {
-        static const char *const subjects[2] = {"the0.bot.*", "the0.bot-schedule.*"};
-        static const char *const durables[2] = {"the0-runtime-bots", "the0-runtime-schedules"};
-        for (int i = 0; i < 2; i++) {
-            t0_err e = {0};
-            t0_status st = T0_EINVAL;
-            if (m->s.nats_durable && m->p.bus->subscribe_durable)
-                st = m->p.bus->subscribe_durable(m->p.bus->ctx, "THE0_EVENTS", subjects[i], durables[i], on_message, m,
-                                                 &m->subs[i], &e);
-            if (st != T0_OK) {
-                if (m->s.nats_durable && m->p.bus->subscribe_durable)
-                    T0_WARN("manager", "durable consumer on THE0_EVENTS unavailable (%s): core subscription", e.msg);
-                st = m->p.bus->subscribe(m->p.bus->ctx, subjects[i], "runtime", on_message, m, &m->subs[i], &e);
-            }
-            if (st != T0_OK) return t0_fail(err, st, "manager: subscribing to %s: %s", subjects[i], e.msg);
-        }
+    t0_err e = {0};
+    if (m->p.bus && subscribe_all(m, false, &e) != T0_OK) {
+        /* NATS only triggers: without it the controller still converges through its resyncs */
+        T0_WARN("manager", "%s: NATS unavailable at start (%s): running on resyncs, subscribing again every %d s",
+                m->s.identity, e.msg, BUS_RETRY_MS / 1000);
+        m->bus_timer = m->p.loop->timer(m->p.loop->ctx, BUS_RETRY_MS, bus_retry_tick, m);
     }
+    (void)err;
     if (m->s.leader_election) {
         lease_tick(m);
     } else {
@@ -1403,6 +1447,7 @@ void ctl_manager_destroy(ctl_manager *m)
         if (m->subs[i] && m->p.bus) m->p.bus->unsubscribe(m->p.bus->ctx, m->subs[i]);
     if (m->lease_timer) m->p.loop->cancel(m->p.loop->ctx, m->lease_timer);
     if (m->resync_timer) m->p.loop->cancel(m->p.loop->ctx, m->resync_timer);
+    if (m->bus_timer) m->p.loop->cancel(m->p.loop->ctx, m->bus_timer);
     if (m->bots.q) ctl_fini(m, &m->bots);
     if (m->scheds.q) ctl_fini(m, &m->scheds);
     free(m);

@@ -72,7 +72,8 @@ typedef struct ctl_manager ctl_manager;
 t0_status ctl_manager_new(const ctl_settings *s, const ctl_ports *ports, const ctl_hooks *hooks, ctl_manager **out,
                           t0_err *err);
 /* ctl_manager_start: subscribe to NATS, start watches, campaign for the lease; once leader, run a first
- * full reconcile of both controllers (ready after both finish) and resync periodically. */
+ * full reconcile of both controllers (ready after both finish) and resync periodically. NATS being
+ * unavailable does not stop it: it runs on resyncs and subscribes again every 5 s until it succeeds. */
 t0_status ctl_manager_start(ctl_manager *m, t0_err *err);
 /* ctl_manager_destroy: stop everything (unwatch, unsubscribe, cancel timers) and free all memory. The
  * lease is not released: a crashed manager does not release it either. NULL is a no-op. */
