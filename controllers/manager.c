@@ -67,6 +67,8 @@ typedef struct obj_sum {
     char *schedule;      /* cronjobs: spec.schedule */
 } obj_sum;
 
+enum { FAIL_STORE = 1, FAIL_KUBE = 2 };
+
 /* Per-key controller record. */
 typedef struct rec {
     uint8_t state;
@@ -86,6 +88,7 @@ typedef struct rec {
     char want_cfg[HASH_HEX_LEN + 1], want_spec[HASH_HEX_LEN + 1];
     obj_sum *obj;         /* primary observed object, or NULL */
     unsigned nobjs;       /* observed objects carrying this id */
+    uint8_t fail_src;     /* the dependency the key's last failure came from (FAIL_STORE, FAIL_KUBE) or 0 */
     cJSON *batch_doc;     /* owned copy of the document the resync that enqueued this key read, for the
                              reconcile to use instead of reading it again (the Go controller reconciles
                              from its list the same way); dropped by a NATS message; NULL otherwise */
@@ -106,6 +109,8 @@ typedef struct ctl_ctl {
     kube_watch *watch;
     uint64_t last_rv;
     int64_t last_relist_ms; /* when the cache was last re-listed (0 = never) */
+    uint64_t list_timer;    /* a failed list is retried with backoff, not only at the next resync */
+    int64_t list_backoff_ms;
     bool gate_open;       /* deletions allowed: the last desired read succeeded and was not suspicious */
     bool gate_suspicious; /* closed because that read collapsed (not because it failed) */
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
@@ -601,11 +606,16 @@ static bool hook_ok(ctl_ctl *c, const char *id, const char *effect)
 static void step(ctl_ctl *c, const char *id, rec *r, int event, const void *in, fsm_result *res);
 static void execute(ctl_ctl *c, const char *id, rec *r, const desired *d, const fsm_result *res, const void *in);
 
-/* An API effect failed: feed api_error into the table and run what it says (the backoff). */
-static void api_failed(ctl_ctl *c, const char *id, rec *r, const desired *d, const void *in, const t0_err *err)
+/* An API effect failed: feed api_error into the table and run what it says (the backoff). A key whose
+ * failures move from one dependency to the other (MongoDB back, the API server now refusing) starts the
+ * new one's backoff from the base: retries of a delete must not wait out the backoff of a MongoDB outage. */
+static void api_failed(ctl_ctl *c, const char *id, rec *r, const desired *d, const void *in, const t0_err *err,
+                       uint8_t src)
 {
     ctl_manager *m = c->m;
     m->st.api_errors++;
+    if (r->fail_src && r->fail_src != src) wq_forget(c->q, id);
+    r->fail_src = src;
     r->want_fresh = false; /* after a failure, the retry reads the desired state again */
     T0_WARN(c->name, "%s %s: %s", c->sched ? "schedule" : "bot", id, err->msg);
     fsm_result res;
@@ -658,7 +668,7 @@ static void delete_object(ctl_ctl *c, const char *id, rec *r, const desired *d, 
         requeue_after(c, id, m->s.requeue_ms);
         return;
     }
-    api_failed(c, id, r, d, in, &err);
+    api_failed(c, id, r, d, in, &err, FAIL_KUBE);
 }
 
 static void create_object(ctl_ctl *c, const char *id, rec *r, const desired *d, const void *in)
@@ -692,7 +702,7 @@ static void create_object(ctl_ctl *c, const char *id, rec *r, const desired *d, 
         }
         cJSON_Delete(cur);
     }
-    api_failed(c, id, r, d, in, &err);
+    api_failed(c, id, r, d, in, &err, FAIL_KUBE);
 }
 
 static void update_cronjob(ctl_ctl *c, const char *id, rec *r, const desired *d, const void *in)
@@ -726,7 +736,7 @@ static void update_cronjob(ctl_ctl *c, const char *id, rec *r, const desired *d,
         if (res.row) execute(c, id, r, d, &res, in);
         return;
     }
-    api_failed(c, id, r, d, in, &err);
+    api_failed(c, id, r, d, in, &err, FAIL_KUBE);
 }
 
 /* refresh_obj: GET the bot's primary object and update the cache from the answer (a 404 drops it). Used
@@ -838,7 +848,7 @@ static void reconcile(void *ud, const char *id)
         m->st.reconcile_errors++;
         bot_fsm_input bin = {0};
         sched_fsm_input sin = {0};
-        api_failed(c, id, r, &d, c->sched ? (void *)&sin : (void *)&bin, &d.err);
+        api_failed(c, id, r, &d, c->sched ? (void *)&sin : (void *)&bin, &d.err, FAIL_STORE);
         finish_initial(c, r);
         return;
     }
@@ -936,6 +946,8 @@ static void on_watch(void *ud, kube_watch_type type, const cJSON *obj)
 
 /* relist: replace the cache with a fresh list; objects that vanished are dropped only when the list is
  * newer than what we saw of them. Enqueues every id whose object changed. */
+static void list_retry_tick(void *ud);
+
 static t0_status relist(ctl_ctl *c)
 {
     ctl_manager *m = c->m;
@@ -945,10 +957,17 @@ static t0_status relist(ctl_ctl *c)
     t0_status st = m->p.kube->list(m->p.kube->ctx, c->kind, m->s.pod.namespace, c->selector, &list, &err);
     if (st != T0_OK) {
         m->st.api_errors++;
-        T0_WARN(c->name, "list %s: %s", kube_kind_name(c->kind), err.msg);
         cJSON_Delete(list);
+        /* blind until a list succeeds: retry from 1 s, doubling up to the resync period (what an informer
+         * does), rather than only at the next resync */
+        c->list_backoff_ms = c->list_backoff_ms ? c->list_backoff_ms * 2 : 1000;
+        if (c->list_backoff_ms > m->s.resync_ms) c->list_backoff_ms = m->s.resync_ms;
+        T0_WARN(c->name, "list %s: %s (retrying in %lld ms)", kube_kind_name(c->kind), err.msg,
+                (long long)c->list_backoff_ms);
+        if (!c->list_timer) c->list_timer = m->p.loop->timer(m->p.loop->ctx, c->list_backoff_ms, list_retry_tick, c);
         return st;
     }
+    c->list_backoff_ms = 0;
     const char *lrvs = jstr(list, "metadata.resourceVersion");
     uint64_t list_rv = lrvs ? strtoull(lrvs, NULL, 10) : 0;
     uint32_t gen = ++c->list_gen;
@@ -1003,6 +1022,17 @@ static t0_status relist(ctl_ctl *c)
     if (list_rv > c->last_rv) c->last_rv = list_rv;
     cJSON_Delete(list);
     return T0_OK;
+}
+
+static void list_retry_tick(void *ud)
+{
+    ctl_ctl *c = ud;
+    ctl_manager *m = c->m;
+    c->list_timer = 0;
+    if (m->crashed || !acting_allowed(m) || !c->list_backoff_ms) return; /* a list succeeded meanwhile */
+    if (relist(c) != T0_OK) return; /* armed again */
+    c->last_relist_ms = now_ms(m);
+    if (!c->watch) start_watch(c);
 }
 
 static void start_watch(ctl_ctl *c)
@@ -1323,6 +1353,7 @@ static t0_status ctl_init(ctl_manager *m, ctl_ctl *c, bool sched, t0_err *err)
 static void ctl_fini(ctl_manager *m, ctl_ctl *c)
 {
     if (c->watch) m->p.kube->unwatch(m->p.kube->ctx, c->watch);
+    if (c->list_timer) m->p.loop->cancel(m->p.loop->ctx, c->list_timer);
     wq_destroy(c->q);
     const char *k;
     void *v;
