@@ -92,6 +92,7 @@ typedef struct rec {
     cJSON *batch_doc;     /* owned copy of the document the resync that enqueued this key read, for the
                              reconcile to use instead of reading it again (the Go controller reconciles
                              from its list the same way); dropped by a NATS message; NULL otherwise */
+    int64_t batch_at_ms;  /* when the resync read it */
 } rec;
 
 typedef struct ctl_ctl {
@@ -112,7 +113,7 @@ typedef struct ctl_ctl {
     uint64_t list_timer;    /* a failed list is retried with backoff, not only at the next resync */
     int64_t list_backoff_ms;
     bool gate_open;       /* deletions allowed: the last desired read succeeded and was not suspicious */
-    bool gate_suspicious; /* closed because that read collapsed (not because it failed) */
+    bool gate_suspicious; /* the last successful read collapsed (until a successful read that did not) */
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
     uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
     uint32_t list_gen;    /* re-list generation: stamps the cached objects each re-list lists */
@@ -424,7 +425,10 @@ static void read_desired(ctl_ctl *c, const char *id, rec *r, desired *d)
         copy_hash(d->spec_hash, r->want_spec);
         return;
     }
-    cJSON *doc = r->batch_doc; /* read by the resync that enqueued us: as fresh as a read now */
+    /* read by the resync that enqueued us: as fresh as a read now, unless the reconcile waited longer than
+     * a resync period (while another manager led, say) */
+    cJSON *doc = r->batch_doc && now_ms(m) - r->batch_at_ms <= m->s.resync_ms ? r->batch_doc : NULL;
+    if (!doc) cJSON_Delete(r->batch_doc);
     r->batch_doc = NULL;
     t0_status st = T0_OK;
     if (!doc) {
@@ -607,14 +611,15 @@ static void step(ctl_ctl *c, const char *id, rec *r, int event, const void *in, 
 static void execute(ctl_ctl *c, const char *id, rec *r, const desired *d, const fsm_result *res, const void *in);
 
 /* An API effect failed: feed api_error into the table and run what it says (the backoff). A key whose
- * failures move from one dependency to the other (MongoDB back, the API server now refusing) starts the
- * new one's backoff from the base: retries of a delete must not wait out the backoff of a MongoDB outage. */
+ * failures move from MongoDB to the API server (MongoDB answered this time) starts the backoff from the
+ * base again: retries of a delete must not wait out the backoff of a MongoDB outage. (Not the other way:
+ * failures alternating between both still back off.) */
 static void api_failed(ctl_ctl *c, const char *id, rec *r, const desired *d, const void *in, const t0_err *err,
                        uint8_t src)
 {
     ctl_manager *m = c->m;
     m->st.api_errors++;
-    if (r->fail_src && r->fail_src != src) wq_forget(c->q, id);
+    if (r->fail_src == FAIL_STORE && src == FAIL_KUBE) wq_forget(c->q, id); /* the store answered this time */
     r->fail_src = src;
     r->want_fresh = false; /* after a failure, the retry reads the desired state again */
     T0_WARN(c->name, "%s %s: %s", c->sched ? "schedule" : "bot", id, err->msg);
@@ -968,6 +973,10 @@ static t0_status relist(ctl_ctl *c)
         return st;
     }
     c->list_backoff_ms = 0;
+    if (c->list_timer) { /* a retry armed by an earlier failure is moot */
+        m->p.loop->cancel(m->p.loop->ctx, c->list_timer);
+        c->list_timer = 0;
+    }
     const char *lrvs = jstr(list, "metadata.resourceVersion");
     uint64_t list_rv = lrvs ? strtoull(lrvs, NULL, 10) : 0;
     uint32_t gen = ++c->list_gen;
@@ -1085,8 +1094,7 @@ static void resync_ctl(ctl_ctl *c, bool initial)
     t0_status st = m->p.store->find_enabled(m->p.store->ctx, c->coll, &docs, &revs, &err);
     if (st != T0_OK) {
         m->st.api_errors++;
-        c->gate_open = false;
-        c->gate_suspicious = false;
+        c->gate_open = false; /* gate_suspicious stays: a collapse is cleared only by a good read */
         m->st.deletion_guard_trips++;
         T0_WARN(c->name, "desired-state read failed (%s): deletions only on a bot's own successful read until a list read succeeds", err.msg);
         cJSON_Delete(docs);
@@ -1145,6 +1153,7 @@ static void resync_ctl(ctl_ctl *c, bool initial)
         r->want_fresh = false; /* read it again: it may have changed without a NATS message */
         cJSON_Delete(r->batch_doc); /* this read is the fresh read: the reconcile uses it */
         r->batch_doc = cJSON_Duplicate(doc, 1);
+        r->batch_at_ms = now_ms(m);
         if (initial && !r->initial_pending) {
             r->initial_pending = true;
             c->initial_left++;
@@ -1160,6 +1169,8 @@ static void resync_ctl(ctl_ctl *c, bool initial)
         rec *r = v;
         if (r->seen_gen == c->gen) continue;
         r->want_fresh = false; /* not in the enabled read: deleted or disabled; read it again */
+        cJSON_Delete(r->batch_doc);
+        r->batch_doc = NULL;
         if (initial && !r->initial_pending) {
             r->initial_pending = true;
             c->initial_left++;
