@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include <mongoc/mongoc.h>
-#include <openssl/evp.h>
 
+#include "controllers/hash.h"
 #include "core/log.h"
 
 #define COMP "mongo-store"
@@ -223,9 +223,8 @@ t0_status mongostore_bson_to_json(const bson_t *doc, cJSON **out, t0_err *err)
  * the content itself). */
 static uint64_t bson_rev(const bson_t *doc)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!EVP_Digest(bson_get_data(doc), doc->len, md, &n, EVP_sha256(), NULL) || n < 8) return 0;
+    unsigned char md[HASH_DIGEST_MAX];
+    if (hash_digest(HASH_SHA256, bson_get_data(doc), doc->len, md) < 8) return 0;
     uint64_t r = 0;
     for (int i = 0; i < 8; i++) r = r << 8 | md[i];
     return r ? r : 1;

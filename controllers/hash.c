@@ -11,19 +11,29 @@
 
 #include "controllers/gojson.h"
 
-/* SHA-256 fetched once: EVP_sha256() makes every EVP_Digest fetch the algorithm from the provider again
- * (OpenSSL 3), which costs about as much as hashing a generated pod. */
-static EVP_MD *sha256_md;
-static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+_Static_assert(HASH_DIGEST_MAX >= EVP_MAX_MD_SIZE, "HASH_DIGEST_MAX holds any EVP digest");
+
+static EVP_MD *fetched[2];
+static void fetch_all(void)
+{
+    fetched[HASH_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
+    fetched[HASH_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
+unsigned hash_digest(hash_alg alg, const void *data, size_t len, unsigned char out[HASH_DIGEST_MAX])
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fetch_all);
+    const EVP_MD *md = fetched[alg == HASH_MD5];
+    if (!md) md = alg == HASH_MD5 ? EVP_md5() : EVP_sha256();
+    unsigned int n = 0;
+    return EVP_Digest(data, len, out, &n, md, NULL) ? n : 0;
+}
 
 t0_status hash_hex16(const void *data, size_t len, char out[HASH_HEX_LEN + 1], t0_err *err)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, sha256_fetch);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(data, len, md, &mdlen, sha256_md ? (const EVP_MD *)sha256_md : EVP_sha256(), NULL) ||
-        mdlen < HASH_HEX_LEN / 2)
+    unsigned char md[HASH_DIGEST_MAX];
+    if (hash_digest(HASH_SHA256, data, len, md) < HASH_HEX_LEN / 2)
         return t0_fail(err, T0_EINTERNAL, "sha256: EVP_Digest failed");
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < HASH_HEX_LEN / 2; i++) {

@@ -34,6 +34,13 @@ void hash_config_doc(const botdoc *d, char out[HASH_HEX_LEN + 1]);
  * settings, hardening) takes part; the config also does, through BOT_CONFIG. */
 t0_status hash_spec(const cJSON *obj, char out[HASH_HEX_LEN + 1], t0_err *err);
 
+/* hash_digest: the SHA-256 or MD5 digest of DATA[0..LEN) into OUT (HASH_DIGEST_MAX bytes); its length, or
+ * 0 when OpenSSL fails. Each algorithm is fetched from the provider once per process: with EVP_sha256()
+ * OpenSSL 3 fetches it again at every digest, which costs about as much as hashing a generated pod. */
+typedef enum hash_alg { HASH_SHA256 = 0, HASH_MD5 } hash_alg;
+#define HASH_DIGEST_MAX 64
+unsigned hash_digest(hash_alg alg, const void *data, size_t len, unsigned char out[HASH_DIGEST_MAX]);
+
 /* hash_hex16: first 16 lowercase hex characters of SHA-256(DATA[0..LEN)). */
 t0_status hash_hex16(const void *data, size_t len, char out[HASH_HEX_LEN + 1], t0_err *err);
 

@@ -1,13 +1,11 @@
 /* objstore_fake.c: the fake MinIO (see objstore_fake.h). */
 #include "fakes/objstore_fake.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
+#include "controllers/hash.h"
 #include "core/hmap.h"
 #include "fakes/fake_faults.h"
 
@@ -24,16 +22,10 @@ struct objfake {
     objfake_stats stats;
 };
 
-static EVP_MD *md5_md; /* fetched once (OpenSSL 3 fetches EVP_md5() again at every digest) */
-static void md5_fetch(void) { md5_md = EVP_MD_fetch(NULL, "MD5", NULL); }
-
 void objfake_md5_hex(const void *data, size_t len, char out[33])
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, md5_fetch);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!EVP_Digest(data, len, md, &n, md5_md ? (const EVP_MD *)md5_md : EVP_md5(), NULL)) n = 0;
+    unsigned char md[HASH_DIGEST_MAX];
+    unsigned n = hash_digest(HASH_MD5, data, len, md);
     static const char hx[] = "0123456789abcdef";
     for (unsigned i = 0; i < 16; i++) {
         out[2 * i] = i < n ? hx[md[i] >> 4] : '0';
