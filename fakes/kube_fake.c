@@ -558,31 +558,50 @@ static void kver_unref(kver *v)
     free(v);
 }
 
-/* meta_w: O's stored object, for a write of its metadata only. A version shared with events or snapshots
- * is first replaced by one with its own copy of the metadata that shares every other member with it
- * (references; the new version's base is the old one). NULL when out of memory (the write is lost; the
- * stored object is unchanged). */
-static cJSON *meta_w(kobj *o)
+/* derive: the object of a version derived from V that changes only its metadata and/or the member SKIP
+ * (NULL: none; left out here): its own copies of the metadata and of scalar members, every other object or
+ * array shared as a reference. *BASE gets a version that keeps those references alive: the one they all
+ * live in when it is one (so repeated status writes grow no chain of versions), else V. NULL when out of
+ * memory. */
+static cJSON *derive(kver *v, const char *skip, kver **base)
 {
-    if (o->v->refs == 1) return o->v->obj; /* the metadata of a version is its own */
     cJSON *n = cJSON_CreateObject();
-    for (cJSON *c = o->v->obj->child; n && c; c = c->next) {
+    kver *owner = NULL;
+    bool mixed = false;
+    for (cJSON *c = v->obj->child; n && c; c = c->next) {
+        if (skip && !strcmp(c->string, skip)) continue;
         bool ok;
-        if (strcmp(c->string, "metadata") != 0) {
+        if (strcmp(c->string, "metadata") != 0 && (cJSON_IsObject(c) || cJSON_IsArray(c))) {
+            kver *in = (c->type & cJSON_IsReference) ? v->base : v; /* its target lives in (the chain of) in */
+            mixed = mixed || (owner && owner != in);
+            owner = in;
             ok = cJSON_AddItemReferenceToObject(n, c->string, c);
         } else {
-            cJSON *md = cJSON_Duplicate(c, 1);
-            ok = md && cJSON_AddItemToObject(n, c->string, md);
-            if (!ok) cJSON_Delete(md);
+            cJSON *d = cJSON_Duplicate(c, 1);
+            ok = d && cJSON_AddItemToObject(n, c->string, d);
+            if (!ok) cJSON_Delete(d);
         }
         if (!ok) {
             cJSON_Delete(n);
             n = NULL;
         }
     }
+    *base = mixed ? v : owner;
+    return n;
+}
+
+/* meta_w: O's stored object, for a write of its metadata only. A version shared with events or snapshots
+ * is first replaced by a derived one (its own metadata, the rest shared). NULL when out of memory (the
+ * write is lost; the stored object is unchanged). */
+static cJSON *meta_w(kobj *o)
+{
+    if (o->v->refs == 1) return o->v->obj; /* the metadata of a version is its own */
+    kver *base;
+    cJSON *n = derive(o->v, NULL, &base);
     kver *nv = n ? kver_new(n) : NULL;
     if (!nv) return NULL;
-    nv->base = o->v; /* takes over the object's reference to the old version */
+    nv->base = base ? kver_ref(base) : NULL;
+    kver_unref(o->v);
     o->v = nv;
     return o->v->obj;
 }
@@ -1670,28 +1689,9 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
             if (out) *out = hand_out(k, o->v->obj);
             return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
         }
-        /* the new version: a copy of everything but the status and the spec, which it shares with the
-         * version that owns it (the spec does not change here) */
-        n = cJSON_CreateObject();
-        kver *base = NULL;
-        for (cJSON *c = o->v->obj->child; n && c; c = c->next) {
-            if (!strcmp(c->string, "status")) continue;
-            if (!strcmp(c->string, "spec") && cJSON_IsObject(c)) {
-                base = (c->type & cJSON_IsReference) ? o->v->base : o->v;
-                if (!cJSON_AddItemReferenceToObject(n, "spec", c)) {
-                    cJSON_Delete(n);
-                    n = NULL;
-                }
-                continue;
-            }
-            cJSON *dup = cJSON_Duplicate(c, 1);
-            if (!dup) {
-                cJSON_Delete(n);
-                n = NULL;
-                break;
-            }
-            cJSON_AddItemToObject(n, c->string, dup);
-        }
+        /* the new version: the new status, its own metadata, the spec shared (it does not change here) */
+        kver *base;
+        n = derive(o->v, "status", &base);
         if (!n) {
             cJSON_Delete(nst);
             return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
