@@ -33,3 +33,6 @@ soak-smoke: $(BUILD)/the0-sim
 SOAK_SEEDS ?= 5000
 soak: $(BUILD)/the0-sim
 	$(BUILD)/the0-sim soak --seeds $(SOAK_SEEDS) --jobs $$(nproc) --out $(BUILD)/soak $(SOAK_FLAGS)
+# bench_sim measures what the0-sim does, so it links the same allocator (Makefile: SIM_ALLOC_LIBS);
+# bench_resync keeps glibc, whose mallinfo2 gives its bytes-per-bot figure.
+$(BUILD)/bench/bench_sim: LIBS_ALL += $(SIM_ALLOC_LIBS)
