@@ -1654,8 +1654,21 @@ static void store_update(kfake *k, kobj *o, cJSON *nobj, kver *base, bool same_l
     kver_unref(old);
 }
 
-static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, bool status,
-                                  t0_err *err)
+static t0_status update_common(port_ctx *pc, kube_kind kind, const char *ns, const cJSON *obj, cJSON **give, cJSON **out,
+                               bool status, t0_err *err);
+
+/* do_update_common: update (STATUS false) or update_status. GIVE (status writes only; owned, consumed
+ * whatever the outcome) is the new status when the caller hands it over instead of OBJ's being copied. */
+static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, const cJSON *obj, cJSON *give, cJSON **out,
+                                  bool status, t0_err *err)
+{
+    t0_status st = update_common(pc, kind, ns, obj, &give, out, status, err);
+    cJSON_Delete(give); /* not taken: a failed or no-op write */
+    return st;
+}
+
+static t0_status update_common(port_ctx *pc, kube_kind kind, const char *ns, const cJSON *obj, cJSON **give, cJSON **out,
+                               bool status, t0_err *err)
 {
     kfake *k = pc->k;
     if (out) *out = NULL;
@@ -1682,7 +1695,8 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
         /* only the status changes: a write of the status already stored is a no-op */
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(obj, "status");
         const cJSON *os = cJSON_GetObjectItemCaseSensitive(o->v->obj, "status");
-        cJSON *nst = s ? cJSON_Duplicate(s, 1) : cJSON_CreateObject();
+        cJSON *nst = *give ? *give : s ? cJSON_Duplicate(s, 1) : cJSON_CreateObject();
+        *give = NULL;
         if (!nst) return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
         if (os && cJSON_Compare(nst, os, 1)) {
             cJSON_Delete(nst);
@@ -1752,12 +1766,20 @@ static t0_status do_update_common(port_ctx *pc, kube_kind kind, const char *ns, 
 
 static t0_status do_update(void *ctx, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
 {
-    return do_update_common(ctx, kind, ns, obj, out, false, err);
+    return do_update_common(ctx, kind, ns, obj, NULL, out, false, err);
 }
 
 static t0_status do_update_status(void *ctx, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
 {
-    return do_update_common(ctx, kind, ns, obj, out, true, err);
+    return do_update_common(ctx, kind, ns, obj, NULL, out, true, err);
+}
+
+t0_status kfake_write_status(kfake *k, kube_kind kind, const char *ns, cJSON *obj, t0_err *err)
+{
+    cJSON *status = cJSON_DetachItemFromObjectCaseSensitive(obj, "status");
+    t0_status st = do_update_common(&k->system, kind, ns, obj, status, NULL, true, err);
+    cJSON_Delete(obj);
+    return st;
 }
 
 static t0_status do_remove(void *ctx, kube_kind kind, const char *ns, const char *name, const kube_delete_opts *opts,

@@ -75,6 +75,11 @@ void kfake_destroy(kfake *k);
 kube_port kfake_port(kfake *k);
 kube_port kfake_system_port(kfake *k);
 
+/* kfake_write_status: the system port's update_status with OBJ handed over (owned, freed whatever the
+ * outcome): its status becomes the stored one without a copy. For the simulated kubelet and controllers,
+ * which write a freshly built status many times per pod. */
+t0_status kfake_write_status(kfake *k, kube_kind kind, const char *ns, cJSON *obj, t0_err *err);
+
 /* kfake_bind_pod: the pods/binding subresource: set spec.nodeName of an unbound pod (the scheduler's
  * call). T0_ENOTFOUND, T0_ECONFLICT when already bound. */
 t0_status kfake_bind_pod(kfake *k, const char *ns, const char *name, const char *node, t0_err *err);

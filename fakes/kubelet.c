@@ -859,9 +859,8 @@ static void write_status(kpod *p)
     cJSON_AddItemToArray(cs, c_status(p, &p->bot, false));
     if (p->has_sync) cJSON_AddItemToArray(cs, c_status(p, &p->sync, false));
     t0_err err = {0};
-    t0_status st = k->sys.update_status(k->sys.ctx, KUBE_POD, p->ns, o, NULL, &err);
+    t0_status st = kfake_write_status(k->api, KUBE_POD, p->ns, o, &err);
     if (st != T0_OK && st != T0_ENOTFOUND) T0_WARN(COMP, "pod %s: status write failed: %s", p->key, err.msg);
-    cJSON_Delete(o);
 }
 
 /* ---- pods ------------------------------------------------------------------------------------- */
