@@ -17,6 +17,7 @@
 #include "core/hmap.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "fsm/tables.h"
 
 #define LBL_BOT_ID "the0.dev/bot-id"
@@ -180,7 +181,7 @@ static const char *label_of(const cJSON *obj, const char *label)
 
 static void copy_hash(char dst[HASH_HEX_LEN + 1], const char *src)
 {
-    snprintf(dst, HASH_HEX_LEN + 1, "%s", src ? src : "");
+    t0_strlcpy(dst, src, HASH_HEX_LEN + 1);
 }
 
 static void obj_free(obj_sum *o)
@@ -280,7 +281,7 @@ static const char *cache_apply(ctl_ctl *c, const cJSON *obj, bool deleted, char 
     const char *rvs = jstr(obj, "metadata.resourceVersion");
     uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
     if (!name || !id) return NULL;
-    snprintf(idbuf, 256, "%s", id);
+    t0_strlcpy(idbuf, id, 256);
     if (rv > c->last_rv) c->last_rv = rv;
     obj_sum *o = hmap_get(&c->objs, name);
     if (o && rv && o->rv > rv) return idbuf; /* older than what we hold */
@@ -308,7 +309,7 @@ static const char *cache_apply(ctl_ctl *c, const cJSON *obj, bool deleted, char 
         r->nobjs++;
     }
     o->rv = rv;
-    snprintf(o->rv_str, sizeof o->rv_str, "%s", rvs ? rvs : "");
+    t0_strlcpy(o->rv_str, rvs, sizeof o->rv_str);
     o->terminating = jget(obj, "metadata.deletionTimestamp") != NULL &&
                      !cJSON_IsNull(jget(obj, "metadata.deletionTimestamp"));
     copy_hash(o->spec_hash, podgen_annotation(obj, HASH_ANN_SPEC));
@@ -321,7 +322,7 @@ static const char *cache_apply(ctl_ctl *c, const cJSON *obj, bool deleted, char 
     if (c->sched)
         names_cronjob(id, canon);
     else
-        snprintf(canon, sizeof canon, "bot-%s", id);
+        t0_strjoin(canon, sizeof canon, "bot-", id);
     if (!r->obj || !strcmp(o->name, canon)) r->obj = o;
     r->create_in_flight = false;
     return idbuf;
@@ -753,7 +754,7 @@ static void refresh_obj(ctl_ctl *c, const char *id, rec *r)
     if (!r->obj) return;
     cJSON *cur = NULL;
     char name[256];
-    snprintf(name, sizeof name, "%s", r->obj->name);
+    t0_strlcpy(name, r->obj->name, sizeof name);
     m->st.api_calls++;
     t0_status st = m->p.kube->get(m->p.kube->ctx, c->kind, m->s.pod.namespace, name, &cur, NULL);
     char idbuf[256];
@@ -784,7 +785,7 @@ static void execute(ctl_ctl *c, const char *id, rec *r, const desired *d, const 
     if (c->sched)
         names_cronjob(id, objname);
     else
-        snprintf(objname, sizeof objname, "bot-%s", id);
+        t0_strjoin(objname, sizeof objname, "bot-", id);
     for (int i = 0; i < res->nfx; i++) {
         int fx = res->fx[i];
         const char *fxname = fsm_effect_name(c->table, fx);

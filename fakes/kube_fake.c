@@ -10,6 +10,7 @@
 #include "controllers/names.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "sim/map.h"
 
 #define COMP "kube-fake"
@@ -155,7 +156,12 @@ static t0_status http_fail(t0_err *err, t0_status st, int http, const char *fmt,
     return st;
 }
 
-static void rv_str(uint64_t rv, char *b, size_t cap) { snprintf(b, cap, "%llu", (unsigned long long)rv); }
+static void rv_str(uint64_t rv, char *b, size_t cap)
+{
+    char d[21];
+    t0_u64_dec(d, rv);
+    t0_strlcpy(b, d, cap);
+}
 
 static bool parse_rv(const char *s, uint64_t *out)
 {
@@ -438,10 +444,12 @@ static ibucket *bucket_get(kfake *k, const char *key, bool create)
 
 static void label_index_key(kube_kind kind, const char *key, const char *val, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "k|%d|%s=%s", (int)kind, key, val);
+    char kd[21];
+    t0_u64_dec(kd, (uint64_t)kind);
+    t0_strjoin(buf, cap, "k|", kd, "|", key, "=", val);
 }
 
-static void owner_index_key(const char *uid, char *buf, size_t cap) { snprintf(buf, cap, "o|%s", uid); }
+static void owner_index_key(const char *uid, char *buf, size_t cap) { t0_strjoin(buf, cap, "o|", uid); }
 
 static void unindex(kfake *k, kobj *o)
 {
@@ -1284,7 +1292,7 @@ static t0_status validate(kfake *k, kube_kind kind, const cJSON *obj, const char
 /* ---- the API ---------------------------------------------------------------------------------- */
 static const char *point(kube_kind kind, const char *verb, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "kube/%s/%s", (unsigned)kind < KUBE__KINDS ? kind_singular[kind] : "?", verb);
+    t0_strjoin(buf, cap, "kube/", (unsigned)kind < KUBE__KINDS ? kind_singular[kind] : "?", "/", verb);
     return buf;
 }
 
@@ -1323,7 +1331,7 @@ static bool kind_ok(kube_kind k) { return (unsigned)k < KUBE__KINDS; }
 static kobj *lookup(kfake *k, kube_kind kind, const char *ns, const char *name)
 {
     char key[600];
-    snprintf(key, sizeof key, "%s/%s", ns ? ns : "", name ? name : "");
+    t0_strjoin(key, sizeof key, ns ? ns : "", "/", name ? name : "");
     return sim_map_get(&k->objs[kind], key);
 }
 

@@ -8,6 +8,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "fsm/tables.h"
 #include "sim/map.h"
 
@@ -48,6 +49,9 @@ typedef struct cstate {
 typedef struct kpod {
     kubelet *k;
     char *ns, *name, *key, *uid, *bot_id;
+    char *sync_key, *state_key; /* "ns/name/sync" (the sync FSM's trace key), "ID/state.tar.gz" */
+    int64_t log_day;            /* the day whose log object key log_key holds (-1: none yet) */
+    char log_key[300];
     botrec *br;
     knode *node;
     int state, sync_state;
@@ -276,9 +280,9 @@ static void on_bot_log(void *ud)
     kpod *p = ud;
     p->t_log = 0;
     if (!p->bot.running) return;
-    char line[160];
-    snprintf(line, sizeof line, "%s %s #%llu\n", p->bot_id, p->prog.log_text,
-             (unsigned long long)++p->br->obs.log_lines_written);
+    char line[160], n[21];
+    t0_u64_dec(n, ++p->br->obs.log_lines_written);
+    t0_strjoin(line, sizeof line, p->bot_id, " ", p->prog.log_text, " #", n, "\n");
     log_append(p, line);
     p->t_log = sim_loop_timer(p->k->loop, p->prog.log_every_ms, on_bot_log, p);
     sync_change(p);
@@ -315,12 +319,23 @@ static void sync_halt(kpod *p, int code)
     c_stop(p, &p->sync, code, NULL);
 }
 
-static void day_key(int64_t ms, const char *id, char *key, size_t cap, char *stamp, size_t scap)
+/* day_key: the object key of P's log for the day of MS (logs/ID/YYYYMMDD.log, kept per pod: it changes once
+ * a day) and the line stamp "[YYYY-MM-DD HH:MM:SS] ". */
+static const char *day_key(kpod *p, int64_t ms, char stamp[24])
 {
     char ts[32];
     sim_format_rfc3339(ms, ts, sizeof ts); /* 2026-01-05T00:00:00Z */
-    snprintf(key, cap, "logs/%s/%.4s%.2s%.2s.log", id, ts, ts + 5, ts + 8);
-    snprintf(stamp, scap, "[%.10s %.8s] ", ts, ts + 11);
+    int64_t day = ms >= 0 ? ms / 86400000 : -1 - (-ms - 1) / 86400000;
+    if (day != p->log_day) {
+        snprintf(p->log_key, sizeof p->log_key, "logs/%s/%.4s%.2s%.2s.log", p->bot_id, ts, ts + 5, ts + 8);
+        p->log_day = day;
+    }
+    stamp[0] = '[';
+    memcpy(stamp + 1, ts, 10);
+    stamp[11] = ' ';
+    memcpy(stamp + 12, ts + 11, 8);
+    memcpy(stamp + 20, "] ", 3);
+    return p->log_key;
 }
 
 static int cmp_cstr(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
@@ -363,11 +378,9 @@ static bool upload(kpod *p)
             if (!k->store)
                 done = true;
             else {
-                char key[300];
-                snprintf(key, sizeof key, "%s/state.tar.gz", p->bot_id);
                 objstore_body b = {.data = body, .len = len};
                 done = k->store->ensure_bucket(k->store->ctx, STATE_BUCKET, &err) == T0_OK &&
-                       k->store->put(k->store->ctx, STATE_BUCKET, key, &b, "application/gzip", NULL, &err) == T0_OK;
+                       k->store->put(k->store->ctx, STATE_BUCKET, p->state_key, &b, "application/gzip", NULL, &err) == T0_OK;
             }
         }
         free(body);
@@ -385,8 +398,8 @@ static bool upload(kpod *p)
         if (!k->store)
             done = true;
         else {
-            char key[300], stamp[40];
-            day_key(now(k), p->bot_id, key, sizeof key, stamp, sizeof stamp);
+            char stamp[24];
+            const char *key = day_key(p, now(k), stamp);
             objstore_buf old = {0};
             objstore_sink sink = {.buf = &old};
             t0_status st = k->store->ensure_bucket(k->store->ctx, LOG_BUCKET, &err);
@@ -540,9 +553,7 @@ static void sync_fire(kpod *p, int ev)
                              .deadline_left = p->final_deadline_at == 0 || now(p->k) < p->final_deadline_at};
         fsm_result r;
         t0_err err = {0};
-        char key[300];
-        snprintf(key, sizeof key, "%s/sync", p->key);
-        t0_status st = fsm_step(&fsm_sync_table, p->sync_state, ev, &in, key, p->k->has_tracer ? &p->k->tracer : NULL,
+        t0_status st = fsm_step(&fsm_sync_table, p->sync_state, ev, &in, p->sync_key, p->k->has_tracer ? &p->k->tracer : NULL,
                                 &r, &err);
         if (st == T0_OK) {
             p->sync_state = r.to;
@@ -564,12 +575,10 @@ static bool restore_state(kpod *p)
 {
     kubelet *k = p->k;
     if (!k->store) return true;
-    char key[300];
-    snprintf(key, sizeof key, "%s/state.tar.gz", p->bot_id);
     objstore_buf b = {0};
     objstore_sink sink = {.buf = &b};
     t0_err err = {0};
-    t0_status st = k->store->get(k->store->ctx, STATE_BUCKET, key, &sink, NULL, &err);
+    t0_status st = k->store->get(k->store->ctx, STATE_BUCKET, p->state_key, &sink, NULL, &err);
     if (st == T0_ENOTFOUND) {
         objstore_buf_free(&b);
         return true;
@@ -888,6 +897,8 @@ static void pod_release(kpod *p)
     free(p->ns);
     free(p->name);
     free(p->key);
+    free(p->sync_key);
+    free(p->state_key);
     free(p->uid);
     free(p->bot_id);
     free(p);
@@ -957,6 +968,13 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
         return;
     }
     sprintf(p->key, "%s/%s", p->ns, p->name);
+    if (asprintf(&p->sync_key, "%s/sync", p->key) < 0) p->sync_key = NULL;
+    if (asprintf(&p->state_key, "%s/state.tar.gz", p->bot_id) < 0) p->state_key = NULL;
+    if (!p->sync_key || !p->state_key) {
+        pod_free(p);
+        return;
+    }
+    p->log_day = -1;
     sim_map_init(&p->sdir);
     const kubelet_program *prog = sim_map_get(&k->programs, p->bot_id);
     p->prog = prog ? *prog : k->default_prog;
@@ -1008,7 +1026,7 @@ static void try_schedule(kubelet *k, const char *ns, const char *name)
 {
     knode *n = pick_node(k);
     char key[600];
-    snprintf(key, sizeof key, "%s/%s", ns, name);
+    t0_strjoin(key, sizeof key, ns, "/", name);
     if (!n) {
         if (!sim_map_get(&k->unscheduled, key)) sim_map_put(&k->unscheduled, key, (void *)1, NULL);
         return;
@@ -1029,7 +1047,7 @@ static void on_pod_event(void *ud, kube_watch_type type, const cJSON *obj)
     const char *uid = kfake_str(obj, "metadata.uid");
     if (!ns || !name || !uid) return;
     char key[600];
-    snprintf(key, sizeof key, "%s/%s", ns, name);
+    t0_strjoin(key, sizeof key, ns, "/", name);
     kpod *p = sim_map_get(&k->pods, key);
     if (p && strcmp(p->uid, uid)) p = NULL; /* another incarnation */
     if (type == KUBE_WATCH_DELETED) {
@@ -1198,7 +1216,7 @@ t0_status kubelet_node_up(kubelet *k, const char *name, t0_err *err)
 t0_status kubelet_evict(kubelet *k, const char *ns, const char *name, t0_err *err)
 {
     char key[600];
-    snprintf(key, sizeof key, "%s/%s", ns, name);
+    t0_strjoin(key, sizeof key, ns, "/", name);
     kpod *p = sim_map_get(&k->pods, key);
     if (!p) return t0_fail(err, T0_ENOTFOUND, "pod %s is not run by this kubelet", key);
     snprintf(p->message, sizeof p->message, "The node was low on resource: memory.");
@@ -1245,7 +1263,7 @@ unsigned kubelet_max_bot_running(const kubelet *k) { return k->max_running; }
 int kubelet_pod_state(const kubelet *k, const char *ns, const char *name)
 {
     char key[600];
-    snprintf(key, sizeof key, "%s/%s", ns, name);
+    t0_strjoin(key, sizeof key, ns, "/", name);
     const kpod *p = sim_map_get(&k->pods, key);
     return p ? p->state : -1;
 }

@@ -7,6 +7,7 @@
 
 #include "controllers/hash.h"
 #include "core/hmap.h"
+#include "core/str.h"
 #include "fakes/fake_faults.h"
 
 typedef struct obucket {
@@ -172,7 +173,7 @@ static t0_status store_obj(objfake *o, obucket *b, const char *bucket, const cha
     }
     ob->data = data;
     ob->len = len;
-    snprintf(ob->content_type, sizeof ob->content_type, "%s", ctype ? ctype : "application/octet-stream");
+    t0_strlcpy(ob->content_type, ctype ? ctype : "application/octet-stream", sizeof ob->content_type);
     ob->meta.nmeta = meta_in ? meta_in->nmeta : 0;
     if (ob->meta.nmeta > OBJSTORE_MAX_META) ob->meta.nmeta = OBJSTORE_MAX_META;
     if (ob->meta.nmeta) memcpy(ob->meta.meta, meta_in->meta, ob->meta.nmeta * sizeof ob->meta.meta[0]);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/str.h"
 #include "scenarios/world.h"
 
 #define LBL_BOT "the0.dev/bot-id"
@@ -37,7 +38,7 @@ void scn_inv_free(scn_world *w)
 static scn_idinfo *idinfo(scn_world *w, store_coll c, const char *id, bool create)
 {
     char key[300];
-    snprintf(key, sizeof key, "%c:%s", c == STORE_BOTS ? 'b' : 's', id);
+    t0_strjoin(key, sizeof key, c == STORE_BOTS ? "b:" : "s:", id);
     scn_idinfo *in = sim_map_get(&w->ids, key);
     if (in || !create) return in;
     in = calloc(1, sizeof *in);
@@ -266,7 +267,10 @@ void scn_inv_object(scn_world *w, const char *bucket, const char *key, const obj
     }
     const char *slash = strchr(key + 5, '/');
     char id[256];
-    snprintf(id, sizeof id, "%.*s", slash ? (int)(slash - key - 5) : 0, key + 5);
+    size_t idn = slash ? (size_t)(slash - key - 5) : 0;
+    if (idn >= sizeof id) idn = sizeof id - 1;
+    memcpy(id, key + 5, idn);
+    id[idn] = '\0';
     scn_idinfo *in = idinfo(w, STORE_BOTS, id, true);
     if (obj->len < prev) {
         scn_violation(w, INV_LOG_LOSS, "log object bot-logs/%s shrank from %zu to %zu bytes (overwritten)", key,

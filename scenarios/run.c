@@ -6,6 +6,7 @@
 #include "controllers/botdoc.h"
 #include "controllers/podgen.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "fsm/tables.h"
 #include "scenarios/world.h"
 
@@ -327,7 +328,7 @@ static void fsm_hook(void *ud, const fsm_table *t, const char *key, const fsm_re
     scn_mgr *m = ud;
     scn_world *w = m->w;
     char k[300], fx[160] = "";
-    snprintf(k, sizeof k, "%s/%s", t->name, key);
+    t0_strjoin(k, sizeof k, t->name, "/", key);
     sim_map_put(&w->fsm_state, k, (void *)(intptr_t)(r->to + 1), NULL);
     if (w->ro->cov) {
         if (t == &fsm_bot_table) fsm_coverage_hit(&w->ro->cov->bot, r);
@@ -468,7 +469,7 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
     if (!ns) ns = "";
     if (!name) name = "?";
     char key[400];
-    snprintf(key, sizeof key, "%s/%s/%s", kube_kind_name(kind), ns, name);
+    t0_strjoin(key, sizeof key, kube_kind_name(kind), "/", ns, "/", name);
     bool deletion_started = false;
     const char *kk = kube_kind_kind(kind);
     if (type == KUBE_WATCH_ADDED) {
@@ -494,7 +495,7 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
     }
     if (kind == KUBE_POD && type != KUBE_WATCH_DELETED) {
         char pk[300];
-        snprintf(pk, sizeof pk, "%s/%s", ns, name);
+        t0_strjoin(pk, sizeof pk, ns, "/", name);
         const char *ph = phase_const(kfake_str(obj, "status.phase"));
         const char *old = sim_map_get(&w->phases, pk);
         if (old != ph) {
@@ -509,7 +510,7 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
         else deletion_started = true;
         if (kind == KUBE_POD) {
             char pk[300];
-            snprintf(pk, sizeof pk, "%s/%s", ns, name);
+            t0_strjoin(pk, sizeof pk, ns, "/", name);
             sim_map_remove(&w->phases, pk);
         }
         scn_trace(w, "kube", "%s %s/%s deleted", kk, ns, name);
