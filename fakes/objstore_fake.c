@@ -160,8 +160,8 @@ static t0_status read_body(const objstore_body *body, char **out, size_t *len, t
     return T0_OK;
 }
 
-/* store: replace BUCKET/KEY with DATA (ownership taken). */
-static t0_status store_obj(objfake *o, obucket *b, const char *bucket, const char *key, char *data, size_t len,
+/* store: replace BUCKET/KEY with DATA (ownership taken; LEN bytes and the NUL in CAP bytes allocated). */
+static t0_status store_obj(objfake *o, obucket *b, const char *bucket, const char *key, char *data, size_t len, size_t cap,
                            const char *ctype, const objstore_meta *meta_in, t0_err *err)
 {
     objfake_object *old = hmap_get(&b->objs, key);
@@ -173,6 +173,7 @@ static t0_status store_obj(objfake *o, obucket *b, const char *bucket, const cha
     }
     ob->data = data;
     ob->len = len;
+    ob->cap = cap;
     t0_strlcpy(ob->content_type, ctype ? ctype : "application/octet-stream", sizeof ob->content_type);
     ob->meta.nmeta = meta_in ? meta_in->nmeta : 0;
     if (ob->meta.nmeta > OBJSTORE_MAX_META) ob->meta.nmeta = OBJSTORE_MAX_META;
@@ -197,7 +198,7 @@ t0_status objfake_put_raw(objfake *o, const char *bucket, const char *key, const
     if (!p) return t0_fail(err, T0_ENOMEM, "s3 put %s/%s: out of memory", bucket, key);
     if (len) memcpy(p, data, len);
     p[len] = '\0';
-    return store_obj(o, bucket_of(o, bucket), bucket, key, p, len, NULL, NULL, err);
+    return store_obj(o, bucket_of(o, bucket), bucket, key, p, len, len + 1, NULL, NULL, err);
 }
 
 t0_status objfake_put_if_match(objfake *o, const char *bucket, const char *key, const objstore_body *body,
@@ -225,7 +226,7 @@ t0_status objfake_put_if_match(objfake *o, const char *bucket, const char *key, 
     size_t len = 0;
     st = read_body(body, &data, &len, err);
     if (st != T0_OK) return st;
-    return store_obj(o, b, bucket, key, data, len, content_type, meta_in, err);
+    return store_obj(o, b, bucket, key, data, len, len + 1, content_type, meta_in, err);
 }
 
 static t0_status p_put(void *ctx, const char *bucket, const char *key, const objstore_body *body,
@@ -350,6 +351,46 @@ static t0_status p_ensure_bucket(void *ctx, const char *bucket, t0_err *err)
     if (st != T0_OK) return st;
     return objfake_create_bucket(o, bucket, err);
 }
+
+t0_status objfake_append(objfake *o, const char *bucket, const char *key, const char *const *parts, const size_t *lens,
+                         size_t nparts, const char *content_type, t0_err *err)
+{
+    o->stats.gets++;
+    const objfake_object *found;
+    t0_status st = lookup(o, "s3/get", bucket, key, &found, err);
+    if (st != T0_OK && st != T0_ENOTFOUND) return st;
+    o->stats.puts++; /* from here on what objfake_put_if_match does for an unconditional put */
+    if (!key || !*key) return t0_fail(err, T0_EINVAL, "s3/put %s: empty key", bucket ? bucket : "");
+    st = gate(o, "s3/put", bucket, key, err);
+    if (st != T0_OK) return st;
+    obucket *b = bucket_of(o, bucket);
+    if (!b) return t0_fail(err, T0_ENOTFOUND, "s3/put %s/%s: NoSuchBucket", bucket ? bucket : "", key);
+    objfake_object *cur = hmap_get(&b->objs, key);
+    objstore_buf body = {0};
+    if (cur) body = (objstore_buf){.data = cur->data, .len = cur->len, .cap = cur->cap};
+    for (size_t i = 0; i < nparts && st == T0_OK; i++) st = objstore_buf_append(&body, parts[i], lens[i]);
+    if (st == T0_OK && !body.data) st = objstore_buf_append(&body, "", 0);
+    if (cur) { /* the body may have moved; what was appended before a failure is dropped again */
+        cur->data = body.data;
+        cur->cap = body.cap;
+        if (st != T0_OK) cur->data[cur->len] = '\0';
+    }
+    if (st != T0_OK) {
+        if (!cur) objstore_buf_free(&body);
+        return t0_fail(err, st, "s3/put %s/%s: out of memory", bucket, key);
+    }
+    if (!cur) return store_obj(o, b, bucket, key, body.data, body.len, body.cap, content_type, NULL, err);
+    cur->len = body.len;
+    t0_strlcpy(cur->content_type, content_type ? content_type : "application/octet-stream", sizeof cur->content_type);
+    cur->meta.nmeta = 0;
+    cur->meta.size = cur->len;
+    cur->etag[0] = cur->meta.etag[0] = '\0';
+    cur->version++;
+    if (o->on_change) o->on_change(o->on_change_ud, bucket, key, cur);
+    return T0_OK;
+}
+
+objfake *objfake_of(const objstore *port) { return port && port->put == p_put ? port->ctx : NULL; }
 
 objstore objfake_port(objfake *o)
 {

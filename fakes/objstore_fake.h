@@ -18,6 +18,7 @@ typedef struct objfake objfake;
 typedef struct objfake_object {
     char *data; /* NUL-terminated (not counted in len) */
     size_t len;
+    size_t cap;           /* bytes allocated at data (> len): objfake_append grows a body in place */
     char etag[33];        /* lower-case MD5 hex of the body, as MinIO gives for single-part uploads:
                              computed on first use (read it through objfake_etag) */
     char content_type[64];
@@ -45,6 +46,16 @@ void objfake_on_change(objfake *o, objfake_change_fn fn, void *ud);
 t0_status objfake_put_if_match(objfake *o, const char *bucket, const char *key, const objstore_body *body,
                                const char *content_type, const objstore_meta *meta_in, const char *if_match,
                                t0_err *err);
+
+/* objfake_append: what a client's read-append-write of BUCKET/KEY does (GET, then an unconditional PUT
+ * of the body read followed by the NPARTS pieces PARTS[i] of LENS[i] bytes, with CONTENT_TYPE and no
+ * user metadata), as one call: the same fault points in the same order (s3/get, then s3/put), the same
+ * counters, errors and stored result (a missing key reads as empty), but the body grows in place instead
+ * of being copied out and back. For the simulated sidecars, which ship logs this way many times a minute. */
+t0_status objfake_append(objfake *o, const char *bucket, const char *key, const char *const *parts, const size_t *lens,
+                         size_t nparts, const char *content_type, t0_err *err);
+/* objfake_of: the fake behind PORT when it is one made by objfake_port, else NULL. */
+objfake *objfake_of(const objstore *port);
 
 /* ---- scenario/test helpers: no faults, no outage ------------------------------------------------ */
 t0_status objfake_create_bucket(objfake *o, const char *bucket, t0_err *err);
