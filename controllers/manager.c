@@ -135,6 +135,8 @@ struct ctl_manager {
     bus_sub *subs[2];
     ctl_stats st;
     uint64_t event_seq;
+    ctl_memo *memo; /* h.memo when its pod settings are ours (memo_of) */
+    bool memo_checked;
 };
 
 static int64_t now_ms(ctl_manager *m) { return m->p.loop->now_ms(m->p.loop->ctx); }
@@ -374,7 +376,8 @@ typedef enum { D_ERROR, D_ABSENT, D_INVALID, D_VALID } dkind;
 typedef struct desired {
     dkind kind;
     bool disabled; /* D_ABSENT: the document was read and says config.enabled false (not: not found) */
-    cJSON *obj; /* D_VALID: the generated object, or NULL until an effect needs it (desired_object) */
+    cJSON *obj; /* D_VALID: the generated object (or a read-only reference lent by the memo: memo_put), or NULL
+                   until an effect needs it (desired_object); never modified */
     cJSON *doc; /* D_VALID without obj: the document, to generate obj from */
     char cfg_hash[HASH_HEX_LEN + 1], spec_hash[HASH_HEX_LEN + 1];
     uint64_t fp;
@@ -410,6 +413,113 @@ static uint64_t fp_walk(uint64_t h, const cJSON *v)
 static uint64_t doc_fingerprint(const cJSON *doc)
 {
     return fp_walk(1469598103934665603ull, doc ? doc->child : NULL);
+}
+
+/* ---- the memo (manager.h) ---- */
+/* A full memo keeps what it has and adds nothing: the objects it holds are lent to reconciles, so it
+ * never frees while in use. */
+#define MEMO_MAX 65536   /* documents */
+#define MEMO_OBJECTS 2048 /* generated objects kept (each some kilobytes) */
+
+struct ctl_memo {
+    podgen_settings pod;
+    hmap map; /* "b"/"s" + fingerprint (16 hex digits) -> memo_ent */
+    size_t objects;
+    uint64_t hits;
+};
+
+typedef struct memo_ent {
+    char cfg[HASH_HEX_LEN + 1], spec[HASH_HEX_LEN + 1];
+    cJSON *obj; /* the generated object, or NULL */
+} memo_ent;
+
+t0_status ctl_memo_new(const podgen_settings *pod, ctl_memo **out, t0_err *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out) return t0_fail(err, T0_ENOMEM, "memo: out of memory");
+    (*out)->pod = *pod;
+    hmap_init(&(*out)->map);
+    return T0_OK;
+}
+
+void ctl_memo_destroy(ctl_memo *memo)
+{
+    if (!memo) return;
+    const char *k;
+    void *v;
+    for (size_t i = 0; hmap_next(&memo->map, &i, &k, &v);) {
+        cJSON_Delete(((memo_ent *)v)->obj);
+        free(v);
+    }
+    hmap_free(&memo->map);
+    free(memo);
+}
+
+uint64_t ctl_memo_hits(const ctl_memo *memo) { return memo ? memo->hits : 0; }
+
+/* memo_of: C's memo, when the manager has one for its pod settings (checked once per manager) */
+static ctl_memo *memo_of(ctl_ctl *c)
+{
+    ctl_manager *m = c->m;
+    if (m->memo_checked) return m->memo;
+    m->memo_checked = true;
+    m->memo = m->h.memo && podgen_settings_equal(&m->h.memo->pod, &m->s.pod) ? m->h.memo : NULL;
+    return m->memo;
+}
+
+static void memo_key(const ctl_ctl *c, uint64_t fp, char key[18])
+{
+    static const char hx[] = "0123456789abcdef";
+    key[0] = c->sched ? 's' : 'b';
+    for (int i = 0; i < 16; i++) key[1 + i] = hx[(fp >> (60 - 4 * i)) & 15];
+    key[17] = '\0';
+}
+
+static memo_ent *memo_find(ctl_ctl *c, uint64_t fp)
+{
+    ctl_memo *memo = memo_of(c);
+    if (!memo) return NULL;
+    char key[18];
+    memo_key(c, fp, key);
+    memo_ent *e = hmap_get(&memo->map, key);
+    if (e) memo->hits++;
+    return e;
+}
+
+/* memo_get: D's hashes from the memo; false when it has none */
+static bool memo_get(ctl_ctl *c, uint64_t fp, desired *d)
+{
+    const memo_ent *e = memo_find(c, fp);
+    if (!e) return false;
+    copy_hash(d->cfg_hash, e->cfg);
+    copy_hash(d->spec_hash, e->spec);
+    return true;
+}
+
+/* memo_put: remember D (valid, enabled, hashes set, d->obj generated from the document with fingerprint
+ * FP). The memo keeps d->obj when it has room, and d->obj becomes a read-only reference to it. */
+static void memo_put(ctl_ctl *c, uint64_t fp, desired *d)
+{
+    ctl_memo *memo = memo_of(c);
+    if (!memo) return;
+    char key[18];
+    memo_key(c, fp, key);
+    memo_ent *e = hmap_get(&memo->map, key);
+    if (!e) {
+        if (memo->map.len >= MEMO_MAX || !(e = calloc(1, sizeof *e))) return;
+        copy_hash(e->cfg, d->cfg_hash);
+        copy_hash(e->spec, d->spec_hash);
+        if (hmap_put(&memo->map, key, e, NULL) != T0_OK) {
+            free(e);
+            return;
+        }
+    }
+    if (e->obj || !d->obj || memo->objects >= MEMO_OBJECTS) return;
+    cJSON *ref = cJSON_CreateObjectReference(d->obj->child);
+    if (!ref) return;
+    e->obj = d->obj;
+    d->obj = ref;
+    memo->objects++;
 }
 
 /* read_desired: the bot's desired state from the store. Generating the object (podgen + spec hash) is the
@@ -457,6 +567,16 @@ static void read_desired(ctl_ctl *c, const char *id, rec *r, desired *d)
         copy_hash(d->spec_hash, r->want_spec);
         return;
     }
+    if (memo_get(c, d->fp, d)) { /* generated before (valid and enabled): as if this record had cached it */
+        d->kind = D_VALID;
+        d->doc = doc;
+        r->want_valid = r->want_fresh = true;
+        r->want_until = now_ms(m) + m->s.resync_ms;
+        r->want_fp = d->fp;
+        copy_hash(r->want_cfg, d->cfg_hash);
+        copy_hash(r->want_spec, d->spec_hash);
+        return;
+    }
     r->want_valid = r->want_fresh = false;
     botdoc *bd = NULL;
     if (botdoc_parse(doc, &bd, &d->err) != T0_OK) {
@@ -485,6 +605,7 @@ static void read_desired(ctl_ctl *c, const char *id, rec *r, desired *d)
     r->want_fp = d->fp;
     copy_hash(r->want_cfg, d->cfg_hash);
     copy_hash(r->want_spec, d->spec_hash);
+    memo_put(c, d->fp, d);
 }
 
 /* desired_object: generate D's object when the fast paths skipped it: from D's document, or (cached
@@ -501,11 +622,17 @@ static t0_status desired_object(ctl_ctl *c, const char *id, desired *d)
         if (doc_fingerprint(d->doc) != d->fp)
             return t0_fail(&d->err, T0_ECONFLICT, "%s %s changed while being reconciled", store_coll_name(c->coll), id);
     }
+    const memo_ent *e = memo_find(c, d->fp);
+    if (e && e->obj) { /* generated before from this very content: lent read-only (see memo_put) */
+        d->obj = cJSON_CreateObjectReference(e->obj->child);
+        return d->obj ? T0_OK : t0_fail(&d->err, T0_ENOMEM, "%s %s: out of memory", store_coll_name(c->coll), id);
+    }
     botdoc *bd = NULL;
     t0_status st = botdoc_parse(d->doc, &bd, &d->err);
     if (st == T0_OK)
         st = c->sched ? podgen_cronjob(&m->s.pod, bd, &d->obj, &d->err) : podgen_pod(&m->s.pod, bd, &d->obj, &d->err);
     botdoc_destroy(bd);
+    if (st == T0_OK) memo_put(c, d->fp, d);
     return st;
 }
 

@@ -13,6 +13,25 @@
 
 #define LBL "the0.dev/"
 
+static bool str_eq(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+bool podgen_settings_equal(const podgen_settings *a, const podgen_settings *b)
+{
+    /* a new field must be compared below; this fails to compile until the size is updated with it */
+    _Static_assert(sizeof(void *) != 8 || sizeof(podgen_settings) == 144, "podgen_settings changed: update podgen_settings_equal");
+    return str_eq(a->namespace, b->namespace) && str_eq(a->bot_controller_name, b->bot_controller_name) &&
+           str_eq(a->schedule_controller_name, b->schedule_controller_name) && str_eq(a->minio_endpoint, b->minio_endpoint) &&
+           str_eq(a->minio_access_key, b->minio_access_key) && str_eq(a->minio_secret_key, b->minio_secret_key) &&
+           str_eq(a->minio_secret_name, b->minio_secret_name) &&
+           str_eq(a->minio_secret_access_key, b->minio_secret_access_key) &&
+           str_eq(a->minio_secret_secret_key, b->minio_secret_secret_key) && a->plain_credentials == b->plain_credentials &&
+           str_eq(a->minio_bucket, b->minio_bucket) && str_eq(a->minio_state_bucket, b->minio_state_bucket) &&
+           a->minio_use_ssl == b->minio_use_ssl && str_eq(a->runtime_image, b->runtime_image) &&
+           str_eq(a->pull_policy, b->pull_policy) && a->starting_deadline_seconds == b->starting_deadline_seconds &&
+           a->active_deadline_seconds == b->active_deadline_seconds &&
+           a->termination_grace_period_seconds == b->termination_grace_period_seconds;
+}
+
 void podgen_settings_defaults(podgen_settings *s)
 {
     *s = (podgen_settings){

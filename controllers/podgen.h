@@ -34,6 +34,9 @@ typedef struct podgen_settings {
 
 /* podgen_settings_defaults: the defaults above. */
 void podgen_settings_defaults(podgen_settings *s);
+/* podgen_settings_equal: whether A and B generate the same objects (every field equal; strings by value,
+ * NULL equal only to NULL). */
+bool podgen_settings_equal(const podgen_settings *a, const podgen_settings *b);
 
 /* podgen_pod: the realtime Pod for bot D, exactly reference 7.5 (names, labels, annotation config-hash,
  * args, env order, volumes, resources with their silent fallback for unparsable quantities) plus:

@@ -401,7 +401,7 @@ static void mgr_start(scn_mgr *m)
     m->s.leader_election = w->o.leader_election;
     m->s.nats_durable = w->o.durable;
     ctl_ports ports = {&w->lp, &m->kube, &m->store, w->o.nats ? &w->busport : NULL};
-    ctl_hooks hooks = {m, before_effect, fsm_hook};
+    ctl_hooks hooks = {m, before_effect, fsm_hook, w->memo};
     t0_err err = {0};
     ctl_manager *cm = NULL;
     if (ctl_manager_new(&m->s, &ports, &hooks, &cm, &err) != T0_OK) {
@@ -1153,6 +1153,8 @@ static void world_free(scn_world *w)
         mgr_stop(m);
         free(m);
     }
+    w->res->memo_hits = ctl_memo_hits(w->memo);
+    ctl_memo_destroy(w->memo);
     cronctl_destroy(w->cc);
     kubelet_destroy(w->kl);
     busfake_destroy(w->bus);
@@ -1219,6 +1221,12 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *ro, scn_result *
         st = kubelet_new(w->loop, w->kube, &w->objport, &ko, &w->kl, err);
     }
     if (st == T0_OK) st = cronctl_new(w->loop, w->kube, NULL, &w->cc, err);
+    if (st == T0_OK && !ro->no_memo) { /* the pod settings every manager of the world gets (mgr_start) */
+        ctl_settings cs;
+        ctl_settings_defaults(&cs);
+        cs.pod.namespace = w->o.ns;
+        st = ctl_memo_new(&cs.pod, &w->memo, err);
+    }
     if (st != T0_OK) {
         t0_err_prefix(err, "%s: setting up the world", script->path);
         world_free(w);

@@ -96,6 +96,7 @@ typedef struct scn_run_opts {
      * (sim_faults_calls / sim_faults_injected per point), before the world is freed. */
     void (*on_faults)(void *ud, const struct sim_faults *f);
     void *on_faults_ud;
+    bool no_memo; /* the managers share no ctl_memo (tests compare runs with and without it) */
 } scn_run_opts;
 
 typedef struct scn_result {
@@ -106,6 +107,7 @@ typedef struct scn_result {
     uint64_t trace_lines;
     int64_t end_ms;
     uint64_t effects; /* effects the managers were about to execute (ctl_hooks.before_effect calls) */
+    uint64_t memo_hits; /* desired states the managers took from the shared ctl_memo */
 } scn_result;
 
 /* scn_run: replay SCRIPT in a fresh simulated world (loop, faults, fake API server, kubelet, CronJob

@@ -96,6 +96,7 @@ struct scn_world {
     busfake *bus;
     bus_port busport;
     scn_mgr *mgrs;
+    ctl_memo *memo;         /* shared by the managers (ctl_hooks.memo): a restart regenerates nothing known */
     sim_map bots;           /* id -> scn_bot* */
     sim_map programs;       /* id -> kubelet_program* */
     sim_map fsm_state;      /* "bot/<id>" / "schedule/<id>" -> (intptr_t)(state + 1) */

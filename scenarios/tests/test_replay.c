@@ -6,7 +6,7 @@
 
 #include "scenarios/scn.h"
 
-static scn_result run_file(const char *path, uint64_t seed, char **trace_out)
+static scn_result run_file_memo(const char *path, uint64_t seed, char **trace_out, bool memo)
 {
     scn_script *sc = NULL;
     t0_err err = {0};
@@ -14,7 +14,7 @@ static scn_result run_file(const char *path, uint64_t seed, char **trace_out)
     char *buf = NULL, *obuf = NULL;
     size_t len = 0, olen = 0;
     FILE *tf = open_memstream(&buf, &len), *of = open_memstream(&obuf, &olen);
-    scn_run_opts ro = {.seed = seed, .trace = tf, .quiet = true, .out = of, .log_level = 1};
+    scn_run_opts ro = {.seed = seed, .trace = tf, .quiet = true, .out = of, .log_level = 1, .no_memo = !memo};
     scn_result res;
     cr_assert_eq(scn_run(sc, &ro, &res, &err), T0_OK, "%s", err.msg);
     fclose(tf);
@@ -25,6 +25,8 @@ static scn_result run_file(const char *path, uint64_t seed, char **trace_out)
     else free(buf);
     return res;
 }
+
+static scn_result run_file(const char *path, uint64_t seed, char **trace_out) { return run_file_memo(path, seed, trace_out, true); }
 
 Test(scn_replay, wrong_expectation_fails)
 {
@@ -50,4 +52,28 @@ Test(scn_replay, fakes_only_is_green_and_deterministic)
     cr_expect_str_eq(t1, t2);
     free(t1);
     free(t2);
+}
+
+/* The managers' shared memo of generated pods (ctl_memo) is pure memoization: scenarios whose managers
+ * crash, restart or take over give byte-identical traces with it and without it, and it is used. */
+Test(scn_replay, memo_changes_no_trace)
+{
+    const char *files[] = {"scenarios/controller_crash_mid_replace.scn", "scenarios/two_managers.scn",
+                           "scenarios/api_storms.scn", "scenarios/list_fails_after_takeover.scn"};
+    uint64_t hits = 0;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        for (uint64_t seed = 1; seed <= 2; seed++) {
+            char *with = NULL, *without = NULL;
+            scn_result a = run_file_memo(files[i], seed, &with, true);
+            scn_result b = run_file_memo(files[i], seed, &without, false);
+            cr_expect_eq(b.memo_hits, 0u, "%s: no memo, yet %llu hits", files[i], (unsigned long long)b.memo_hits);
+            cr_expect_eq(a.trace_hash, b.trace_hash, "%s seed %llu: trace %016llx with the memo, %016llx without", files[i],
+                         (unsigned long long)seed, (unsigned long long)a.trace_hash, (unsigned long long)b.trace_hash);
+            cr_expect_str_eq(with, without, "%s seed %llu", files[i], (unsigned long long)seed);
+            hits += a.memo_hits;
+            free(with);
+            free(without);
+        }
+    }
+    cr_expect(hits > 0, "the memo answered no lookup in %zu files", sizeof files / sizeof *files);
 }
