@@ -18,15 +18,20 @@ typedef struct injection {
     char *pattern;
 } injection;
 
-/* Per-point counters. */
+/* Per-point counters, and whether one of the registry's patterns matches the point (armed), as of
+ * injection generation gen - 1 (0: not yet known). */
 typedef struct point_stat {
     uint64_t calls, faults;
+    uint64_t gen;
+    bool armed;
 } point_stat;
 
 struct sim_faults {
     sim_loop *loop;
     sim_map points;     /* name -> point_stat* */
     sim_map injections; /* pattern -> injection* */
+    uint64_t gen;       /* bumped by every inject and clear */
+    bool external;      /* every check asks libfiu (sim_faults_external) */
 };
 
 static sim_faults *g_active;
@@ -60,6 +65,7 @@ t0_status sim_faults_new(sim_loop *loop, sim_faults **out, t0_err *err)
         g_fiu_ready = true;
     }
     f->loop = loop;
+    f->external = getenv("FIU_CTRL_FIFO") || getenv("FIU_ENABLE");
     sim_map_init(&f->points);
     sim_map_init(&f->injections);
     g_active = f;
@@ -157,6 +163,7 @@ t0_status sim_faults_inject(sim_faults *f, const char *pattern, const sim_fault_
         return t0_fail(err, T0_ENOMEM, "fault %s: out of memory", pattern);
     }
     if (old) injection_free(old); /* disables the pattern first: libfiu leaks a replaced entry's name */
+    f->gen++;
     if (fiu_enable_external(in->pattern, 1, in, 0, decide_cb) != 0) {
         sim_map_remove(&f->injections, pattern);
         free(in->pattern);
@@ -169,6 +176,7 @@ t0_status sim_faults_inject(sim_faults *f, const char *pattern, const sim_fault_
 bool sim_faults_clear(sim_faults *f, const char *pattern)
 {
     if (!f || !pattern) return false;
+    f->gen++;
     if (!strcmp(pattern, "*")) {
         bool any = f->injections.count > 0;
         size_t it;
@@ -211,12 +219,37 @@ static void hit_from_failnum(int failnum, sim_fault_hit *h)
     }
 }
 
+void sim_faults_external(sim_faults *f, bool on)
+{
+    if (f) f->external = on;
+}
+
+/* armed: whether one of F's patterns matches POINT as libfiu matches them (the name itself, or a prefix
+ * followed by '*') */
+static bool armed(sim_faults *f, const char *point)
+{
+    size_t it;
+    for (sim_map_entry *e = sim_map_first(&f->injections, &it); e; e = sim_map_next(&f->injections, &it, e)) {
+        const char *p = ((const injection *)e->val)->pattern;
+        size_t n = strlen(p);
+        if (n && p[n - 1] == '*' ? !strncmp(point, p, n - 1) : !strcmp(point, p)) return true;
+    }
+    return false;
+}
+
 bool sim_faults_check(sim_faults *f, const char *point, sim_fault_hit *hit)
 {
     if (!f || !point) return false;
     point_stat *ps = stat_of(f, point);
     if (!ps) return false;
     ps->calls++;
+    if (!f->external) {
+        if (ps->gen != f->gen + 1) {
+            ps->armed = armed(f, point);
+            ps->gen = f->gen + 1;
+        }
+        if (!ps->armed) return false;
+    }
     g_current = ps;
     int r = fiu_fail(point);
     g_current = NULL;
@@ -340,7 +373,9 @@ void sim_faults_list(FILE *out)
                  "the simulation's seeded PRNG, so a seed replays its faults exactly. Triggers: a probability per\n"
                  "call, the next N calls, or calls k..m of the point (\"fail exactly the k-th call\"). Patterns may\n"
                  "end in `*` (`kube/*`, `kube/pod/*`). Points enabled from outside with fiu-ctrl fail with the HTTP\n"
-                 "status given as failnum (409, 404, 410, 422, 429, 503, 504; anything else is 500).\n\n"
+                 "status given as failnum (409, 404, 410, 422, 429, 503, 504; anything else is 500); the0-sim\n"
+                 "sees them when it runs under fiu-run (otherwise a point without an injection of its own is not\n"
+                 "asked of libfiu at all, which keeps soak runs fast).\n\n"
                  "Kinds: `error` (any status; default 500), `429` (Retry-After), `timeout` (nothing applied),\n"
                  "`timeout-applied` (the write happened but the caller sees a timeout), `latency`, `drop`,\n"
                  "`duplicate`, `reorder`, `gone` (410), `close` (stream ends), `stale` (an older snapshot).\n\n"

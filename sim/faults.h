@@ -89,8 +89,15 @@ bool sim_faults_clear(sim_faults *f, const char *pattern);
 
 /* sim_faults_check: count one call of POINT and decide whether it fails. Returns true and fills *HIT
  * (may be NULL) when it fails. F may be NULL (never fails, counts nothing), so fakes can run without a
- * registry. The point's counters are kept even when nothing is injected. */
+ * registry. The point's counters are kept even when nothing is injected. A point that none of the
+ * registry's patterns matches is not asked of libfiu at all (the answer is cached per point until the
+ * next inject or clear), unless external control is on (sim_faults_external). */
 bool sim_faults_check(sim_faults *f, const char *point, sim_fault_hit *hit);
+/* sim_faults_external: whether points enabled outside this registry (fiu-ctrl, fiu_enable) are seen:
+ * every check then goes through libfiu. Off by default (checks of points without an injection cost a
+ * lookup), on by default when the process runs under fiu-run (FIU_CTRL_FIFO or FIU_ENABLE set). */
+void sim_faults_external(sim_faults *f, bool on);
+
 /* sim_faults_fail: helper for fakes: when HIT's status is an error, fill ERR ("<point>: injected
  * <kind> (HTTP n)", http_status and retry_after_ms set) and return the status. */
 t0_status sim_faults_fail(const sim_fault_hit *hit, const char *point, t0_err *err);

@@ -111,8 +111,10 @@ Test(faults, fiu_ctrl_convention_failnum_is_http_status)
     sim_loop *l;
     sim_faults *f;
     setup(1, &l, &f);
-    cr_assert_eq(fiu_enable("mongo/find", 503, NULL, 0), 0);
     sim_fault_hit h;
+    cr_assert_eq(fiu_enable("mongo/find", 503, NULL, 0), 0);
+    cr_assert(!sim_faults_check(f, "mongo/find", &h), "external control is off by default (not under fiu-run)");
+    sim_faults_external(f, true);
     cr_assert(sim_faults_check(f, "mongo/find", &h));
     cr_assert_eq(h.status, T0_EUNAVAILABLE, "got %s", t0_status_name(h.status));
     fiu_disable("mongo/find");
