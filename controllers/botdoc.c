@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
+
 static const char *type_name(const cJSON *v)
 {
     if (!v) return "nothing";
@@ -32,7 +34,7 @@ static t0_status bad_type(t0_err *err, const char *id, const char *field, const 
 static t0_status opt_string(const cJSON *obj, const char *key, const char *id, const char *path, char **out,
                             t0_err *err)
 {
-    const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+    const cJSON *v = obj ? t0_json_get(obj, key) : NULL;
     const char *s = "";
     if (!absent(v)) {
         if (!cJSON_IsString(v)) return bad_type(err, id, path, "string", v);
@@ -59,22 +61,22 @@ void botdoc_destroy(botdoc *d)
 t0_status botdoc_parse(const cJSON *doc, botdoc **out, t0_err *err)
 {
     if (!cJSON_IsObject(doc)) return t0_fail(err, T0_EINVAL, "bot document: expected object, got %s", type_name(doc));
-    const cJSON *idv = cJSON_GetObjectItemCaseSensitive(doc, "id");
+    const cJSON *idv = t0_json_get(doc, "id");
     if (!cJSON_IsString(idv)) return bad_type(err, NULL, "id", "string", idv);
     if (!*idv->valuestring) return t0_fail(err, T0_EINVAL, "bot document: field id is empty");
     const char *id = idv->valuestring;
 
-    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(doc, "config");
+    const cJSON *cfg = t0_json_get(doc, "config");
     if (!absent(cfg) && !cJSON_IsObject(cfg)) return bad_type(err, id, "config", "object", cfg);
-    const cJSON *en = cJSON_GetObjectItemCaseSensitive(doc, "enabled");
+    const cJSON *en = t0_json_get(doc, "enabled");
     if (!absent(en) && !cJSON_IsBool(en)) return bad_type(err, id, "enabled", "boolean", en);
-    const cJSON *custom = cJSON_GetObjectItemCaseSensitive(doc, "custom");
+    const cJSON *custom = t0_json_get(doc, "custom");
     if (!absent(custom) && !cJSON_IsObject(custom)) return bad_type(err, id, "custom", "object", custom);
     if (absent(custom)) custom = NULL;
-    const cJSON *ccfg = custom ? cJSON_GetObjectItemCaseSensitive(custom, "config") : NULL;
+    const cJSON *ccfg = custom ? t0_json_get(custom, "config") : NULL;
     if (!absent(ccfg) && !cJSON_IsObject(ccfg)) return bad_type(err, id, "custom.config", "object", ccfg);
     if (absent(ccfg)) ccfg = NULL;
-    const cJSON *eps = ccfg ? cJSON_GetObjectItemCaseSensitive(ccfg, "entrypoints") : NULL;
+    const cJSON *eps = ccfg ? t0_json_get(ccfg, "entrypoints") : NULL;
     if (!absent(eps)) {
         if (!cJSON_IsObject(eps)) return bad_type(err, id, "custom.config.entrypoints", "object", eps);
         for (const cJSON *e = eps->child; e; e = e->next) {
@@ -147,20 +149,20 @@ t0_status botdoc_clone(const botdoc *src, botdoc **out, t0_err *err)
 bool botdoc_is_enabled(const botdoc *d)
 {
     if (!d->config) return true;
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(d->config, "enabled");
+    const cJSON *e = t0_json_get(d->config, "enabled");
     return !cJSON_IsFalse(e);
 }
 
 const char *botdoc_entrypoint(const botdoc *d, const char *key)
 {
     if (!d->entrypoints) return NULL;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(d->entrypoints, key);
+    const cJSON *v = t0_json_get(d->entrypoints, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 const char *botdoc_schedule(const botdoc *d)
 {
     if (!d->config) return NULL;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(d->config, "schedule");
+    const cJSON *v = t0_json_get(d->config, "schedule");
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }

@@ -177,7 +177,7 @@ static const char *jstr(const cJSON *o, const char *path) { return t0_json_str(o
 static const char *label_of(const cJSON *obj, const char *label)
 {
     const cJSON *labels = jget(obj, "metadata.labels");
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, label);
+    const cJSON *v = t0_json_get(labels, label);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
@@ -212,7 +212,7 @@ static void summarize_pod(obj_sum *o, const cJSON *pod)
     const cJSON *cs;
     cJSON_ArrayForEach(cs, jget(pod, "status.initContainerStatuses"))
     {
-        const cJSON *rc = cJSON_GetObjectItemCaseSensitive(cs, "restartCount");
+        const cJSON *rc = t0_json_get(cs, "restartCount");
         if (cJSON_IsNumber(rc)) o->init_restarts = (uint16_t)rc->valuedouble;
         const char *w = jstr(cs, "state.waiting.reason");
         const cJSON *term = jget(cs, "state.terminated.exitCode");
@@ -225,7 +225,7 @@ static void summarize_pod(obj_sum *o, const cJSON *pod)
     {
         const char *name = jstr(cs, "name");
         if (!name || strcmp(name, "bot") != 0) continue;
-        const cJSON *rc = cJSON_GetObjectItemCaseSensitive(cs, "restartCount");
+        const cJSON *rc = t0_json_get(cs, "restartCount");
         if (cJSON_IsNumber(rc)) o->bot_restarts = (uint16_t)rc->valuedouble;
         const char *w = jstr(cs, "state.waiting.reason");
         if (w && !strcmp(w, "CrashLoopBackOff")) o->crashloop = true;
@@ -844,7 +844,7 @@ static void update_cronjob(ctl_ctl *c, const char *id, rec *r, const desired *d,
     obj_sum *o = r->obj;
     if (!o) return;
     cJSON *obj = cJSON_Duplicate(d->obj, 1);
-    cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    cJSON *md = t0_json_get(obj, "metadata");
     cJSON_DeleteItemFromObjectCaseSensitive(md, "resourceVersion");
     cJSON_AddStringToObject(md, "resourceVersion", o->rv_str);
     t0_err err = {0};
@@ -1109,9 +1109,9 @@ static t0_status relist(ctl_ctl *c)
     uint64_t list_rv = lrvs ? strtoull(lrvs, NULL, 10) : 0;
     uint32_t gen = ++c->list_gen;
     const cJSON *item;
-    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(list, "items"))
+    cJSON_ArrayForEach(item, t0_json_get(list, "items"))
     {
-        const cJSON *md = cJSON_GetObjectItemCaseSensitive(item, "metadata");
+        const cJSON *md = t0_json_get(item, "metadata");
         const char *name = jstr(md, "name");
         obj_sum *before = name ? hmap_get(&c->objs, name) : NULL;
         const char *irv = jstr(md, "resourceVersion");
@@ -1256,7 +1256,7 @@ static void resync_ctl(ctl_ctl *c, bool initial)
     {
         uint64_t rev = revs ? revs[di] : 0;
         di++;
-        const cJSON *idj = cJSON_GetObjectItemCaseSensitive(doc, "id");
+        const cJSON *idj = t0_json_get(doc, "id");
         if (!cJSON_IsString(idj) || !idj->valuestring[0]) {
             T0_WARN(c->name, "a %s document has no string id: skipped", store_coll_name(c->coll));
             continue;
@@ -1448,7 +1448,7 @@ static t0_status on_message(void *ud, const char *subject, const char *data, siz
     }
     st = sub_apply(m->p.store, coll, op, fields, now_ms(m), &err);
     if (st == T0_OK) {
-        const char *id = cJSON_GetObjectItemCaseSensitive(fields, "id")->valuestring;
+        const char *id = t0_json_get(fields, "id")->valuestring;
         ctl_ctl *c = coll == STORE_BOTS ? &m->bots : &m->scheds;
         rec *r = rec_get(c, id, false);
         if (r) { /* the document changed: the next reconcile reads it */
@@ -1600,7 +1600,7 @@ void ctl_manager_release(ctl_manager *m)
         cJSON_Delete(cur);
         cur = next;
         if (next) {
-            cJSON *sp = cJSON_GetObjectItemCaseSensitive(next, "spec");
+            cJSON *sp = t0_json_get(next, "spec");
             cJSON_ReplaceItemInObjectCaseSensitive(sp, "holderIdentity", cJSON_CreateString(""));
             m->p.kube->update(m->p.kube->ctx, KUBE_LEASE, m->s.pod.namespace, next, NULL, NULL);
         }

@@ -230,7 +230,7 @@ static t0_status derive(const podgen_settings *s, const botdoc *d, derived *v, t
 
     double val[4];
     for (int i = 0; i < 4; i++) {
-        const cJSON *c = d->config ? cJSON_GetObjectItemCaseSensitive(d->config, res_keys[i]) : NULL;
+        const cJSON *c = d->config ? t0_json_get(d->config, res_keys[i]) : NULL;
         v->res[i] = res_defaults[i];
         if (cJSON_IsString(c) && *c->valuestring && names_quantity_parse(c->valuestring, NULL))
             v->res[i] = c->valuestring; /* else: the reference's silent fallback to the default */
@@ -336,7 +336,7 @@ static void pod_spec(const podgen_settings *s, const botdoc *d, const derived *v
 static t0_status add_hashes(cJSON *root, cJSON *ann, const char *hash_key, const char *hash_val, t0_err *err)
 {
     char spec_hash[HASH_HEX_LEN + 1];
-    cJSON *md = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    cJSON *md = t0_json_get(root, "metadata");
     /* detach the annotations while hashing so the hash covers exactly the rest of the object */
     cJSON_DetachItemViaPointer(md, ann);
     t0_err e = {0};
@@ -472,16 +472,16 @@ t0_status podgen_cronjob(const podgen_settings *s, const botdoc *d, cJSON **out,
 
 const char *podgen_annotation(const cJSON *o, const char *key)
 {
-    const cJSON *ann = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "metadata"), "annotations");
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ann, key);
+    const cJSON *ann = t0_json_get(t0_json_get(o, "metadata"), "annotations");
+    const cJSON *v = t0_json_get(ann, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static bool needs(const cJSON *ann, const char *key, const char *want_hash, const char *want_spec)
 {
-    const cJSON *h = cJSON_GetObjectItemCaseSensitive(ann, key);
+    const cJSON *h = t0_json_get(ann, key);
     if (!cJSON_IsString(h) || strcmp(h->valuestring, want_hash)) return true;
-    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(ann, HASH_ANN_SPEC);
+    const cJSON *sp = t0_json_get(ann, HASH_ANN_SPEC);
     if (!sp) return false; /* made by the Go controller (or before spec hashes): adopt */
     return !cJSON_IsString(sp) || strcmp(sp->valuestring, want_spec) != 0;
 }

@@ -8,6 +8,10 @@
  * case-sensitively, first match), or NULL when a step is missing or not an object. Borrowed from O.
  * Allocation-free: it runs on every watch event and status write. */
 const cJSON *t0_json_at(const cJSON *o, const char *path);
+/* t0_json_get: O's member KEY (no dots: a key may contain them); a drop-in for
+ * cJSON_GetObjectItemCaseSensitive (same arguments, result and NULL handling) that compares the first
+ * byte inline: the fakes and controllers look up members of every object they see. */
+cJSON *t0_json_get(const cJSON *o, const char *key);
 /* t0_json_str: the string at PATH, or NULL when there is none or it is not a string. */
 const char *t0_json_str(const cJSON *o, const char *path);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "controllers/cronexpr.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "sim/map.h"
 
@@ -61,8 +62,8 @@ static int64_t ts_of(const cJSON *o, const char *path)
 
 static double num_of(const cJSON *o, const char *parent, const char *name, double dflt)
 {
-    const cJSON *p = parent ? cJSON_GetObjectItemCaseSensitive(o, parent) : o;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, name);
+    const cJSON *p = parent ? t0_json_get(o, parent) : o;
+    const cJSON *v = t0_json_get(p, name);
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
@@ -217,8 +218,8 @@ static void cj_sync(cronctl *c, cjrec *r)
 {
     const cJSON *obj = kfake_peek(c->api, KUBE_CRONJOB, r->ns, r->name);
     if (!obj || kfake_str(obj, "metadata.deletionTimestamp")) return;
-    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(spec, "suspend"))) return;
+    const cJSON *spec = t0_json_get(obj, "spec");
+    if (cJSON_IsTrue(t0_json_get(spec, "suspend"))) return;
     const char *tz = kfake_str(spec, "timeZone");
     if (!tz_is_utc(tz)) {
         if (!r->tz_reported) {
@@ -238,7 +239,7 @@ static void cj_sync(cronctl *c, cjrec *r)
     int64_t t = now(c);
     int64_t earliest = ts_of(obj, "status.lastScheduleTime");
     if (!earliest) earliest = ts_of(obj, "metadata.creationTimestamp");
-    const cJSON *sds = cJSON_GetObjectItemCaseSensitive(spec, "startingDeadlineSeconds");
+    const cJSON *sds = t0_json_get(spec, "startingDeadlineSeconds");
     if (cJSON_IsNumber(sds) && t - (int64_t)sds->valuedouble * 1000 > earliest) earliest = t - (int64_t)sds->valuedouble * 1000;
     int missed = 0;
     int64_t most_recent = 0, cur = earliest / 1000, nx;
@@ -294,11 +295,11 @@ static void cj_sync(cronctl *c, cjrec *r)
                 c->st.replaced++;
             }
     }
-    const cJSON *jt = cJSON_GetObjectItemCaseSensitive(spec, "jobTemplate");
+    const cJSON *jt = t0_json_get(spec, "jobTemplate");
     cJSON *job = cJSON_CreateObject();
     cJSON *md = cJSON_AddObjectToObject(job, "metadata");
     cJSON_AddStringToObject(md, "name", jname);
-    const cJSON *tl = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(jt, "metadata"), "labels");
+    const cJSON *tl = t0_json_get(t0_json_get(jt, "metadata"), "labels");
     if (tl) cJSON_AddItemToObject(md, "labels", cJSON_Duplicate(tl, 1));
     char ts[32];
     cJSON_AddStringToObject(cJSON_AddObjectToObject(md, "annotations"), "batch.kubernetes.io/cronjob-scheduled-timestamp",
@@ -312,7 +313,7 @@ static void cj_sync(cronctl *c, cjrec *r)
     cJSON_AddBoolToObject(ref, "controller", 1);
     cJSON_AddBoolToObject(ref, "blockOwnerDeletion", 1);
     cJSON_AddItemToArray(refs, ref);
-    const cJSON *js = cJSON_GetObjectItemCaseSensitive(jt, "spec");
+    const cJSON *js = t0_json_get(jt, "spec");
     cJSON_AddItemToObject(job, "spec", js ? cJSON_Duplicate(js, 1) : cJSON_CreateObject());
     cJSON *created = NULL;
     t0_status st = c->sys.create(c->sys.ctx, KUBE_JOB, r->ns, job, &created, &err);
@@ -437,7 +438,7 @@ static void job_create_pod(cronctl *c, jobrec *j)
 {
     const cJSON *obj = kfake_peek(c->api, KUBE_JOB, j->ns, j->name);
     if (!obj || j->finished || kfake_str(obj, "metadata.deletionTimestamp")) return;
-    const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "spec"), "template");
+    const cJSON *tmpl = t0_json_get(t0_json_get(obj, "spec"), "template");
     static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
     char pname[300], suf[6];
     for (int i = 0; i < 5; i++) suf[i] = alphabet[sim_rand_range(c->loop, 0, (int64_t)sizeof alphabet - 2)];
@@ -446,7 +447,7 @@ static void job_create_pod(cronctl *c, jobrec *j)
     cJSON *p = cJSON_CreateObject();
     cJSON *md = cJSON_AddObjectToObject(p, "metadata");
     cJSON_AddStringToObject(md, "name", pname);
-    const cJSON *tl = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tmpl, "metadata"), "labels");
+    const cJSON *tl = t0_json_get(t0_json_get(tmpl, "metadata"), "labels");
     cJSON *labels = tl ? cJSON_Duplicate(tl, 1) : cJSON_CreateObject();
     cJSON_AddItemToObject(md, "labels", labels);
     cJSON_AddStringToObject(labels, "controller-uid", j->uid);
@@ -462,7 +463,7 @@ static void job_create_pod(cronctl *c, jobrec *j)
     cJSON_AddBoolToObject(ref, "controller", 1);
     cJSON_AddBoolToObject(ref, "blockOwnerDeletion", 1);
     cJSON_AddItemToArray(refs, ref);
-    const cJSON *ps = cJSON_GetObjectItemCaseSensitive(tmpl, "spec");
+    const cJSON *ps = t0_json_get(tmpl, "spec");
     cJSON_AddItemToObject(p, "spec", ps ? cJSON_Duplicate(ps, 1) : cJSON_CreateObject());
     t0_err err = {0};
     if (c->sys.create(c->sys.ctx, KUBE_POD, j->ns, p, NULL, &err) == T0_OK) {
@@ -577,19 +578,19 @@ static void job_track(cronctl *c, const cJSON *obj)
         return;
     }
     j->start_ms = now(c);
-    const cJSON *ann = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "annotations");
-    const cJSON *sa = cJSON_GetObjectItemCaseSensitive(ann, "batch.kubernetes.io/cronjob-scheduled-timestamp");
+    const cJSON *ann = t0_json_get(t0_json_get(obj, "metadata"), "annotations");
+    const cJSON *sa = t0_json_get(ann, "batch.kubernetes.io/cronjob-scheduled-timestamp");
     if (!cJSON_IsString(sa) || !sim_parse_rfc3339(sa->valuestring, &j->sched_ms)) j->sched_ms = ts_of(obj, "metadata.creationTimestamp");
     j->backoff_limit = (int)num_of(obj, "spec", "backoffLimit", 6);
     const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "ownerReferences"))
+    cJSON_ArrayForEach(it, t0_json_get(t0_json_get(obj, "metadata"), "ownerReferences"))
     {
         const char *k = kfake_str(it, "kind");
-        if (!k || strcmp(k, "CronJob") || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "controller"))) continue;
+        if (!k || strcmp(k, "CronJob") || !cJSON_IsTrue(t0_json_get(it, "controller"))) continue;
         cjrec *r = cj_find_uid(c, j->ns, kfake_str(it, "name"), kfake_str(it, "uid"));
         if (r) cj_attach_job(r, j);
     }
-    const cJSON *ads = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "spec"), "activeDeadlineSeconds");
+    const cJSON *ads = t0_json_get(t0_json_get(obj, "spec"), "activeDeadlineSeconds");
     if (cJSON_IsNumber(ads)) j->t_deadline = sim_loop_timer(c->loop, (int64_t)ads->valuedouble * 1000, on_job_deadline, j);
     if (!c->down) job_create_pod(c, j);
 }
@@ -598,8 +599,8 @@ static void on_job_pod(void *ud, kube_watch_type type, const cJSON *obj)
 {
     cronctl *c = ud;
     if (!obj) return;
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "labels");
-    const cJSON *cu = cJSON_GetObjectItemCaseSensitive(labels, "controller-uid");
+    const cJSON *labels = t0_json_get(t0_json_get(obj, "metadata"), "labels");
+    const cJSON *cu = t0_json_get(labels, "controller-uid");
     jobrec *j = cJSON_IsString(cu) ? sim_map_get(&c->jobs, cu->valuestring) : NULL;
     const char *pname = kfake_str(obj, "metadata.name");
     if (!j || j->finished || !pname || strcmp(pname, j->active_pod)) return;

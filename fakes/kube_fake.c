@@ -124,7 +124,7 @@ const char *kfake_str(const cJSON *obj, const char *path) { return t0_json_str(o
 
 static cJSON *obj_at(cJSON *o, const char *name)
 {
-    cJSON *c = cJSON_GetObjectItemCaseSensitive(o, name);
+    cJSON *c = t0_json_get(o, name);
     if (cJSON_IsObject(c)) return c;
     if (c) cJSON_DeleteItemFromObjectCaseSensitive(o, name);
     return cJSON_AddObjectToObject(o, name);
@@ -403,7 +403,7 @@ bool kfake_selector_matches(const kfake_selector *sel, const cJSON *labels)
     if (!sel) return true;
     for (size_t i = 0; i < sel->n; i++) {
         const sel_req *r = &sel->reqs[i];
-        const cJSON *l = labels ? cJSON_GetObjectItemCaseSensitive(labels, r->key) : NULL;
+        const cJSON *l = labels ? t0_json_get(labels, r->key) : NULL;
         const char *v = cJSON_IsString(l) ? l->valuestring : NULL;
         bool in = false;
         for (size_t j = 0; v && j < r->nvals; j++)
@@ -471,9 +471,9 @@ static void unindex(kfake *k, kobj *o)
 
 static t0_status index_obj(kfake *k, kobj *o)
 {
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(o->v->obj, "metadata");
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(md, "labels");
-    const cJSON *owners = cJSON_GetObjectItemCaseSensitive(md, "ownerReferences");
+    const cJSON *md = t0_json_get(o->v->obj, "metadata");
+    const cJSON *labels = t0_json_get(md, "labels");
+    const cJSON *owners = t0_json_get(md, "ownerReferences");
     size_t n = (size_t)cJSON_GetArraySize(labels) + (size_t)cJSON_GetArraySize(owners);
     if (!n) return T0_OK;
     o->nodes = calloc(n, sizeof *o->nodes);
@@ -676,12 +676,12 @@ static int watch_view(const kube_watch *w, const wevent *e)
 {
     if (w->closed || w->dead || e->kind != w->kind) return -1;
     if (w->ns && *w->ns && strcmp(w->ns, e->ns)) return -1;
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e->v->obj, "metadata"), "labels");
+    const cJSON *labels = t0_json_get(t0_json_get(e->v->obj, "metadata"), "labels");
     bool now = kfake_selector_matches(w->sel, labels);
     if (e->type != KUBE_WATCH_MODIFIED) return now ? (int)e->type : -1;
     bool before = !e->old ? now
-                          : kfake_selector_matches(w->sel, cJSON_GetObjectItemCaseSensitive(
-                                                               cJSON_GetObjectItemCaseSensitive(e->old->obj, "metadata"), "labels"));
+                          : kfake_selector_matches(w->sel, t0_json_get(
+                                                               t0_json_get(e->old->obj, "metadata"), "labels"));
     if (now && before) return KUBE_WATCH_MODIFIED;
     if (now) return KUBE_WATCH_ADDED;
     if (before) return KUBE_WATCH_DELETED;
@@ -810,18 +810,18 @@ static void gc_enqueue(kfake *k, const char *uid);
 
 static bool has_finalizers(const kobj *o)
 {
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->v->obj, "metadata"), "finalizers");
+    const cJSON *f = t0_json_get(t0_json_get(o->v->obj, "metadata"), "finalizers");
     return cJSON_GetArraySize(f) > 0;
 }
 
 static void remove_finalizer(cJSON *obj, const char *name)
 {
-    cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers");
+    cJSON *f = t0_json_get(t0_json_get(obj, "metadata"), "finalizers");
     for (int i = cJSON_GetArraySize(f) - 1; i >= 0; i--) {
         cJSON *it = cJSON_GetArrayItem(f, i);
         if (cJSON_IsString(it) && !strcmp(it->valuestring, name)) cJSON_DeleteItemFromArray(f, i);
     }
-    if (f && cJSON_GetArraySize(f) == 0) cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers");
+    if (f && cJSON_GetArraySize(f) == 0) cJSON_DeleteItemFromObjectCaseSensitive(t0_json_get(obj, "metadata"), "finalizers");
 }
 
 /* stamp_rv: the next resourceVersion into OBJ's metadata. bump_rv: the same on O's stored object. */
@@ -846,7 +846,7 @@ static void remove_now(kfake *k, kobj *o)
     emit(k, KUBE_WATCH_DELETED, o, NULL);
     /* owners waiting in foreground deletion may now be complete; dependents become garbage */
     const cJSON *owners =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->v->obj, "metadata"), "ownerReferences");
+        t0_json_get(t0_json_get(o->v->obj, "metadata"), "ownerReferences");
     size_t no = (size_t)cJSON_GetArraySize(owners);
     char **ouids = no ? calloc(no, sizeof *ouids) : NULL;
     size_t i = 0;
@@ -870,7 +870,7 @@ static void check_foreground_owner(kfake *k, const char *uid)
 {
     kobj *o = sim_map_get(&k->by_uid, uid);
     if (!o || dependents_count(k, uid)) return;
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->v->obj, "metadata"), "finalizers");
+    const cJSON *f = t0_json_get(t0_json_get(o->v->obj, "metadata"), "finalizers");
     bool fg = false;
     const cJSON *it;
     cJSON_ArrayForEach(it, f) if (cJSON_IsString(it) && !strcmp(it->valuestring, "foregroundDeletion")) fg = true;
@@ -917,7 +917,7 @@ static void gc_run(void *ud)
             bool owner_alive = false;
             const cJSON *it;
             cJSON_ArrayForEach(it,
-                               cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d->v->obj, "metadata"),
+                               t0_json_get(t0_json_get(d->v->obj, "metadata"),
                                                                 "ownerReferences"))
             {
                 const char *u = kfake_str(it, "uid");
@@ -951,7 +951,7 @@ static void gc_enqueue(kfake *k, const char *uid)
 static int64_t pod_grace(const kfake *k, const kobj *o, int64_t grace)
 {
     if (grace >= 0) return grace;
-    const cJSON *g = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->v->obj, "spec"),
+    const cJSON *g = t0_json_get(t0_json_get(o->v->obj, "spec"),
                                                       "terminationGracePeriodSeconds");
     return cJSON_IsNumber(g) ? (int64_t)g->valuedouble : k->opts.default_grace_s;
 }
@@ -1002,13 +1002,13 @@ static t0_status delete_obj(kfake *k, kobj *o, kube_propagation prop, int64_t gr
             kobj *d = deps[i];
             kver *old = kver_ref(d->v); /* shared now: meta_w derives a new version */
             cJSON *dobj = meta_w(d);
-            cJSON *refs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dobj, "metadata"), "ownerReferences");
+            cJSON *refs = t0_json_get(t0_json_get(dobj, "metadata"), "ownerReferences");
             for (int j = cJSON_GetArraySize(refs) - 1; j >= 0; j--) {
                 const char *u = kfake_str(cJSON_GetArrayItem(refs, j), "uid");
                 if (u && !strcmp(u, uid)) cJSON_DeleteItemFromArray(refs, j);
             }
             if (refs && !cJSON_GetArraySize(refs))
-                cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(dobj, "metadata"), "ownerReferences");
+                cJSON_DeleteItemFromObjectCaseSensitive(t0_json_get(dobj, "metadata"), "ownerReferences");
             unindex(k, d);
             index_obj(k, d);
             bump_rv(k, d);
@@ -1021,7 +1021,7 @@ static t0_status delete_obj(kfake *k, kobj *o, kube_propagation prop, int64_t gr
     if (prop == KUBE_PROP_FOREGROUND && dependents_count(k, o->uid)) {
         mark_deleting(k, o, 0);
         cJSON *md = obj_at(meta_w(o), "metadata");
-        cJSON *f = cJSON_GetObjectItemCaseSensitive(md, "finalizers");
+        cJSON *f = t0_json_get(md, "finalizers");
         if (!cJSON_IsArray(f)) f = cJSON_AddArrayToObject(md, "finalizers");
         cJSON_AddItemToArray(f, cJSON_CreateString("foregroundDeletion"));
         bump_rv(k, o);
@@ -1104,7 +1104,7 @@ static void validate_resources(vctx *v, const cJSON *res, const char *path)
     const char *sections[] = {"limits", "requests"};
     double lim[2] = {-1, -1};
     for (int s = 0; s < 2; s++) {
-        const cJSON *sec = cJSON_GetObjectItemCaseSensitive(res, sections[s]);
+        const cJSON *sec = t0_json_get(res, sections[s]);
         const cJSON *q;
         cJSON_ArrayForEach(q, sec)
         {
@@ -1157,7 +1157,7 @@ static void validate_containers(vctx *v, const cJSON *list, const char *path, bo
         if (!image || !*image) vadd(v, "%s.image: Required value", p);
         char rp[180];
         snprintf(rp, sizeof rp, "%s.resources", p);
-        validate_resources(v, cJSON_GetObjectItemCaseSensitive(c, "resources"), rp);
+        validate_resources(v, t0_json_get(c, "resources"), rp);
     }
 }
 
@@ -1169,9 +1169,9 @@ static void validate_pod_spec(vctx *v, const cJSON *spec, const char *path, bool
         return;
     }
     snprintf(p, sizeof p, "%s.containers", path);
-    validate_containers(v, cJSON_GetObjectItemCaseSensitive(spec, "containers"), p, true);
+    validate_containers(v, t0_json_get(spec, "containers"), p, true);
     snprintf(p, sizeof p, "%s.initContainers", path);
-    validate_containers(v, cJSON_GetObjectItemCaseSensitive(spec, "initContainers"), p, false);
+    validate_containers(v, t0_json_get(spec, "initContainers"), p, false);
     const char *rp = kfake_str(spec, "restartPolicy");
     if (rp) {
         bool ok = job ? (!strcmp(rp, "Never") || !strcmp(rp, "OnFailure"))
@@ -1181,7 +1181,7 @@ static void validate_pod_spec(vctx *v, const cJSON *spec, const char *path, bool
                  rp, job ? "\"OnFailure\", \"Never\"" : "\"Always\", \"OnFailure\", \"Never\"");
     } else if (job)
         vadd(v, "%s.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\"", path);
-    const cJSON *g = cJSON_GetObjectItemCaseSensitive(spec, "terminationGracePeriodSeconds");
+    const cJSON *g = t0_json_get(spec, "terminationGracePeriodSeconds");
     if (g && (!cJSON_IsNumber(g) || g->valuedouble < 0))
         vadd(v, "%s.terminationGracePeriodSeconds: Invalid value: must be greater than or equal to 0", path);
 }
@@ -1196,7 +1196,7 @@ static bool tz_syntax_ok(const char *tz)
 
 static void validate_int_field(vctx *v, const cJSON *parent, const char *name, const char *path, double min)
 {
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(parent, name);
+    const cJSON *x = t0_json_get(parent, name);
     if (x && (!cJSON_IsNumber(x) || x->valuedouble < min))
         vadd(v, "%s.%s: Invalid value: must be greater than or equal to %g", path, name, min);
 }
@@ -1209,25 +1209,25 @@ static t0_status validate(kfake *k, kube_kind kind, const cJSON *obj, const char
     size_t max = kind == KUBE_CRONJOB ? 52 : 253;
     if (!subdomain_ok(name, strlen(name), max, msg, sizeof msg))
         vadd(&v, "metadata.name: Invalid value: \"%s\": %s", name, msg);
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    validate_labels(&v, cJSON_GetObjectItemCaseSensitive(md, "labels"), "metadata.labels");
-    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+    const cJSON *md = t0_json_get(obj, "metadata");
+    validate_labels(&v, t0_json_get(md, "labels"), "metadata.labels");
+    const cJSON *spec = t0_json_get(obj, "spec");
     switch (kind) {
     case KUBE_POD:
         validate_pod_spec(&v, spec, "spec", false);
         if (old) {
             /* pod updates may not change fields other than images and activeDeadlineSeconds */
-            cJSON *a = cJSON_Duplicate(spec, 1), *b = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(old->v->obj, "spec"), 1);
+            cJSON *a = cJSON_Duplicate(spec, 1), *b = cJSON_Duplicate(t0_json_get(old->v->obj, "spec"), 1);
             cJSON *lists[2] = {a, b};
             for (int s = 0; s < 2; s++) {
                 if (!lists[s]) continue;
                 cJSON_DeleteItemFromObjectCaseSensitive(lists[s], "activeDeadlineSeconds");
-                if (s == 1 && !cJSON_GetObjectItemCaseSensitive(a, "nodeName"))
+                if (s == 1 && !t0_json_get(a, "nodeName"))
                     cJSON_DeleteItemFromObjectCaseSensitive(lists[s], "nodeName");
                 const char *cl[] = {"containers", "initContainers"};
                 for (int c = 0; c < 2; c++) {
                     cJSON *it;
-                    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(lists[s], cl[c]))
+                    cJSON_ArrayForEach(it, t0_json_get(lists[s], cl[c]))
                         cJSON_DeleteItemFromObjectCaseSensitive(it, "image");
                 }
             }
@@ -1245,7 +1245,7 @@ static t0_status validate(kfake *k, kube_kind kind, const cJSON *obj, const char
             vadd(&v, "spec: Required value");
             break;
         }
-        validate_pod_spec(&v, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "template"), "spec"),
+        validate_pod_spec(&v, t0_json_get(t0_json_get(spec, "template"), "spec"),
                           "spec.template.spec", true);
         validate_int_field(&v, spec, "backoffLimit", "spec", 0);
         validate_int_field(&v, spec, "activeDeadlineSeconds", "spec", 1);
@@ -1263,7 +1263,7 @@ static t0_status validate(kfake *k, kube_kind kind, const cJSON *obj, const char
         else if (cronexpr_parse(sched, &ce, &cerr) != T0_OK)
             vadd(&v, "spec.schedule: Invalid value: \"%s\": %s", sched, cerr.msg);
         const char *tz = kfake_str(spec, "timeZone");
-        if (cJSON_GetObjectItemCaseSensitive(spec, "timeZone") && (!tz || !tz_syntax_ok(tz)))
+        if (t0_json_get(spec, "timeZone") && (!tz || !tz_syntax_ok(tz)))
             vadd(&v, "spec.timeZone: Invalid value: \"%s\": unknown time zone %s", tz ? tz : "", tz ? tz : "");
         const char *cp = kfake_str(spec, "concurrencyPolicy");
         if (cp && strcmp(cp, "Allow") && strcmp(cp, "Forbid") && strcmp(cp, "Replace"))
@@ -1271,14 +1271,14 @@ static t0_status validate(kfake *k, kube_kind kind, const cJSON *obj, const char
         validate_int_field(&v, spec, "startingDeadlineSeconds", "spec", 0);
         validate_int_field(&v, spec, "successfulJobsHistoryLimit", "spec", 0);
         validate_int_field(&v, spec, "failedJobsHistoryLimit", "spec", 0);
-        const cJSON *jt = cJSON_GetObjectItemCaseSensitive(spec, "jobTemplate");
-        const cJSON *jspec = cJSON_GetObjectItemCaseSensitive(jt, "spec");
-        validate_labels(&v, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(jt, "metadata"), "labels"),
+        const cJSON *jt = t0_json_get(spec, "jobTemplate");
+        const cJSON *jspec = t0_json_get(jt, "spec");
+        validate_labels(&v, t0_json_get(t0_json_get(jt, "metadata"), "labels"),
                         "spec.jobTemplate.metadata.labels");
-        const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(jspec, "template");
-        validate_labels(&v, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tmpl, "metadata"), "labels"),
+        const cJSON *tmpl = t0_json_get(jspec, "template");
+        validate_labels(&v, t0_json_get(t0_json_get(tmpl, "metadata"), "labels"),
                         "spec.jobTemplate.spec.template.metadata.labels");
-        validate_pod_spec(&v, cJSON_GetObjectItemCaseSensitive(tmpl, "spec"), "spec.jobTemplate.spec.template.spec", true);
+        validate_pod_spec(&v, t0_json_get(tmpl, "spec"), "spec.jobTemplate.spec.template.spec", true);
         validate_int_field(&v, jspec, "backoffLimit", "spec.jobTemplate.spec", 0);
         break;
     }
@@ -1346,28 +1346,28 @@ static void gen_name(kfake *k, const char *prefix, char *out, size_t cap)
 
 static void apply_defaults(kube_kind kind, cJSON *o)
 {
-    cJSON *spec = cJSON_GetObjectItemCaseSensitive(o, "spec");
+    cJSON *spec = t0_json_get(o, "spec");
     cJSON *pod_spec = NULL;
     if (kind == KUBE_POD) pod_spec = spec;
-    if (kind == KUBE_JOB) pod_spec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "template"), "spec");
+    if (kind == KUBE_JOB) pod_spec = t0_json_get(t0_json_get(spec, "template"), "spec");
     if (kind == KUBE_CRONJOB) {
-        if (!cJSON_GetObjectItemCaseSensitive(spec, "concurrencyPolicy")) cJSON_AddStringToObject(spec, "concurrencyPolicy", "Allow");
-        if (!cJSON_GetObjectItemCaseSensitive(spec, "suspend")) cJSON_AddBoolToObject(spec, "suspend", 0);
-        if (!cJSON_GetObjectItemCaseSensitive(spec, "successfulJobsHistoryLimit"))
+        if (!t0_json_get(spec, "concurrencyPolicy")) cJSON_AddStringToObject(spec, "concurrencyPolicy", "Allow");
+        if (!t0_json_get(spec, "suspend")) cJSON_AddBoolToObject(spec, "suspend", 0);
+        if (!t0_json_get(spec, "successfulJobsHistoryLimit"))
             cJSON_AddNumberToObject(spec, "successfulJobsHistoryLimit", 3);
-        if (!cJSON_GetObjectItemCaseSensitive(spec, "failedJobsHistoryLimit"))
+        if (!t0_json_get(spec, "failedJobsHistoryLimit"))
             cJSON_AddNumberToObject(spec, "failedJobsHistoryLimit", 1);
-        cJSON *js = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "jobTemplate"), "spec");
-        if (js && !cJSON_GetObjectItemCaseSensitive(js, "backoffLimit")) cJSON_AddNumberToObject(js, "backoffLimit", 6);
+        cJSON *js = t0_json_get(t0_json_get(spec, "jobTemplate"), "spec");
+        if (js && !t0_json_get(js, "backoffLimit")) cJSON_AddNumberToObject(js, "backoffLimit", 6);
     }
     if (kind == KUBE_JOB && spec) {
-        if (!cJSON_GetObjectItemCaseSensitive(spec, "backoffLimit")) cJSON_AddNumberToObject(spec, "backoffLimit", 6);
-        if (!cJSON_GetObjectItemCaseSensitive(spec, "completions")) cJSON_AddNumberToObject(spec, "completions", 1);
-        if (!cJSON_GetObjectItemCaseSensitive(spec, "parallelism")) cJSON_AddNumberToObject(spec, "parallelism", 1);
+        if (!t0_json_get(spec, "backoffLimit")) cJSON_AddNumberToObject(spec, "backoffLimit", 6);
+        if (!t0_json_get(spec, "completions")) cJSON_AddNumberToObject(spec, "completions", 1);
+        if (!t0_json_get(spec, "parallelism")) cJSON_AddNumberToObject(spec, "parallelism", 1);
     }
     if (pod_spec) {
-        if (!cJSON_GetObjectItemCaseSensitive(pod_spec, "restartPolicy")) cJSON_AddStringToObject(pod_spec, "restartPolicy", "Always");
-        if (!cJSON_GetObjectItemCaseSensitive(pod_spec, "terminationGracePeriodSeconds"))
+        if (!t0_json_get(pod_spec, "restartPolicy")) cJSON_AddStringToObject(pod_spec, "restartPolicy", "Always");
+        if (!t0_json_get(pod_spec, "terminationGracePeriodSeconds"))
             cJSON_AddNumberToObject(pod_spec, "terminationGracePeriodSeconds", 30);
     }
 }
@@ -1442,7 +1442,7 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
         cJSON_DeleteItemFromObjectCaseSensitive(o, "status");
         cJSON *status = cJSON_AddObjectToObject(o, "status");
         if (kind == KUBE_POD && status) cJSON_AddStringToObject(status, "phase", "Pending");
-        if (kind == KUBE_POD) cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "spec"), "nodeName");
+        if (kind == KUBE_POD) cJSON_DeleteItemFromObjectCaseSensitive(t0_json_get(o, "spec"), "nodeName");
     }
     apply_defaults(kind, o);
     if (!(ko->v = kver_new(o))) {
@@ -1465,7 +1465,7 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
     /* a dependent created for owners that do not exist is garbage */
     const cJSON *it;
     bool orphaned = false, any = false;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ko->v->obj, "metadata"), "ownerReferences"))
+    cJSON_ArrayForEach(it, t0_json_get(t0_json_get(ko->v->obj, "metadata"), "ownerReferences"))
     {
         const char *u = kfake_str(it, "uid");
         any = true;
@@ -1608,7 +1608,7 @@ static t0_status do_list(void *ctx, kube_kind kind, const char *ns, const char *
     for (size_t i = 0; i < n; i++) {
         kobj *o = cand[i];
         if (ns && *ns && strcmp(o->ns, ns)) continue;
-        if (!kfake_selector_matches(sel, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->v->obj, "metadata"), "labels")))
+        if (!kfake_selector_matches(sel, t0_json_get(t0_json_get(o->v->obj, "metadata"), "labels")))
             continue;
         cand[m++] = o;
     }
@@ -1701,8 +1701,8 @@ static t0_status update_common(port_ctx *pc, kube_kind kind, const char *ns, con
     cJSON *n;
     if (status) {
         /* only the status changes: a write of the status already stored is a no-op */
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(obj, "status");
-        const cJSON *os = cJSON_GetObjectItemCaseSensitive(o->v->obj, "status");
+        const cJSON *s = t0_json_get(obj, "status");
+        const cJSON *os = t0_json_get(o->v->obj, "status");
         cJSON *nst = *give ? *give : s ? cJSON_Duplicate(s, 1) : cJSON_CreateObject();
         *give = NULL;
         if (!nst) return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
@@ -1732,27 +1732,27 @@ static t0_status update_common(port_ctx *pc, kube_kind kind, const char *ns, con
             return st;
         }
         cJSON *md = obj_at(n, "metadata");
-        const cJSON *omd = cJSON_GetObjectItemCaseSensitive(o->v->obj, "metadata");
+        const cJSON *omd = t0_json_get(o->v->obj, "metadata");
         const char *keep[] = {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"};
         for (size_t i = 0; i < T0_ARRAY_LEN(keep); i++) {
             cJSON_DeleteItemFromObjectCaseSensitive(md, keep[i]);
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(omd, keep[i]);
+            const cJSON *v = t0_json_get(omd, keep[i]);
             if (v) cJSON_AddItemToObject(md, keep[i], cJSON_Duplicate(v, 1));
         }
         set_str(n, "apiVersion", kind_api[kind]);
         set_str(n, "kind", kube_kind_kind(kind));
         cJSON_DeleteItemFromObjectCaseSensitive(n, "status");
-        const cJSON *os = cJSON_GetObjectItemCaseSensitive(o->v->obj, "status");
+        const cJSON *os = t0_json_get(o->v->obj, "status");
         if (os) cJSON_AddItemToObject(n, "status", cJSON_Duplicate(os, 1));
         if (kind == KUBE_POD) {
             /* nodeName is set only through binding */
-            cJSON *spec = cJSON_GetObjectItemCaseSensitive(n, "spec");
+            cJSON *spec = t0_json_get(n, "spec");
             cJSON_DeleteItemFromObjectCaseSensitive(spec, "nodeName");
             const char *node = kfake_str(o->v->obj, "spec.nodeName");
             if (node && spec) cJSON_AddStringToObject(spec, "nodeName", node);
         }
-        if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(n, "spec"), cJSON_GetObjectItemCaseSensitive(o->v->obj, "spec"), 1)) {
-            const cJSON *g = cJSON_GetObjectItemCaseSensitive(omd, "generation");
+        if (!cJSON_Compare(t0_json_get(n, "spec"), t0_json_get(o->v->obj, "spec"), 1)) {
+            const cJSON *g = t0_json_get(omd, "generation");
             set_num(md, "generation", (cJSON_IsNumber(g) ? g->valuedouble : 1) + 1);
         }
     }
@@ -1972,7 +1972,7 @@ t0_status kfake_bind_pod(kfake *k, const char *ns, const char *name, const char 
             ok = cJSON_AddItemReferenceToObject(n, c->string, c);
         }
     }
-    if (ok && !cJSON_GetObjectItemCaseSensitive(n, "spec"))
+    if (ok && !t0_json_get(n, "spec"))
         ok = cJSON_AddStringToObject(cJSON_AddObjectToObject(n, "spec"), "nodeName", node) != NULL;
     if (!ok) {
         cJSON_Delete(n);

@@ -958,8 +958,8 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
     p->name = strdup(kfake_str(obj, "metadata.name"));
     p->uid = strdup(kfake_str(obj, "metadata.uid"));
     const char *bid;
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "labels");
-    const cJSON *bl = cJSON_GetObjectItemCaseSensitive(labels, "the0.dev/bot-id");
+    const cJSON *labels = t0_json_get(t0_json_get(obj, "metadata"), "labels");
+    const cJSON *bl = t0_json_get(labels, "the0.dev/bot-id");
     bid = cJSON_IsString(bl) ? bl->valuestring : p->name;
     p->bot_id = strdup(bid ? bid : "");
     p->key = malloc(strlen(p->ns ? p->ns : "") + strlen(p->name ? p->name : "") + 2);
@@ -980,11 +980,11 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
     sim_map_init(&p->sdir);
     const kubelet_program *prog = sim_map_get(&k->programs, p->bot_id);
     p->prog = prog ? *prog : k->default_prog;
-    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+    const cJSON *spec = t0_json_get(obj, "spec");
     const char *rp = kfake_str(spec, "restartPolicy");
     p->restart_always = !rp || !strcmp(rp, "Always");
-    const cJSON *inits = cJSON_GetObjectItemCaseSensitive(spec, "initContainers");
-    const cJSON *ctrs = cJSON_GetObjectItemCaseSensitive(spec, "containers");
+    const cJSON *inits = t0_json_get(spec, "initContainers");
+    const cJSON *ctrs = t0_json_get(spec, "containers");
     if (cJSON_GetArraySize(inits) > 0) {
         p->has_init = true;
         copy_container(&p->init, cJSON_GetArrayItem(inits, 0));
@@ -1002,7 +1002,7 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
     snprintf(p->phase, sizeof p->phase, "Pending");
     p->state = fsm_pod_table.initial;
     p->start_time = now(k);
-    const cJSON *g = cJSON_GetObjectItemCaseSensitive(spec, "terminationGracePeriodSeconds");
+    const cJSON *g = t0_json_get(spec, "terminationGracePeriodSeconds");
     p->grace_ms = (cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 30) * 1000;
     if (sim_map_put(&k->pods, p->key, p, NULL) != T0_OK) {
         pod_free(p);
@@ -1071,7 +1071,7 @@ static void on_pod_event(void *ud, kube_watch_type type, const cJSON *obj)
     }
     if (kfake_str(obj, "metadata.deletionTimestamp") && !p->delete_seen) {
         p->delete_seen = true;
-        const cJSON *g = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "deletionGracePeriodSeconds");
+        const cJSON *g = t0_json_get(t0_json_get(obj, "metadata"), "deletionGracePeriodSeconds");
         if (cJSON_IsNumber(g)) p->grace_ms = (int64_t)g->valuedouble * 1000;
         pod_fire(p, PE_DELETE);
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/hmap.h"
+#include "core/json.h"
 #include "fakes/fake_faults.h"
 
 /* One document: a hash-map entry plus a place in the collection's insertion-ordered list, so that
@@ -69,9 +70,9 @@ void storefake_on_change(storefake *s, storefake_change_fn fn, void *ud)
 
 bool storefake_doc_enabled(const cJSON *doc)
 {
-    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(doc, "config");
+    const cJSON *cfg = t0_json_get(doc, "config");
     if (!cJSON_IsObject(cfg)) return true;
-    const cJSON *en = cJSON_GetObjectItemCaseSensitive(cfg, "enabled");
+    const cJSON *en = t0_json_get(cfg, "enabled");
     return !cJSON_IsFalse(en);
 }
 
@@ -206,7 +207,7 @@ static t0_status p_upsert(void *ctx, store_coll c, const char *id, const cJSON *
     for (const cJSON *f = fields->child; f; f = f->next) {
         cJSON *cp = cJSON_Duplicate(f, 1);
         if (!cp) goto oom;
-        if (cJSON_GetObjectItemCaseSensitive(doc, f->string)) {
+        if (t0_json_get(doc, f->string)) {
             if (!cJSON_ReplaceItemInObjectCaseSensitive(doc, f->string, cp)) {
                 cJSON_Delete(cp);
                 goto oom;
@@ -247,7 +248,7 @@ t0_status storefake_put(storefake *s, store_coll c, const char *id, const cJSON 
         cJSON_Delete(cp);
         return t0_fail(err, T0_ENOMEM, "store put %s: out of memory", id);
     }
-    if (cJSON_GetObjectItemCaseSensitive(cp, "id")) cJSON_ReplaceItemInObjectCaseSensitive(cp, "id", idv);
+    if (t0_json_get(cp, "id")) cJSON_ReplaceItemInObjectCaseSensitive(cp, "id", idv);
     else cJSON_AddItemToObject(cp, "id", idv);
     return put_owned(s, c, id, cp, err);
 }

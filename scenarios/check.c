@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/str.h"
 #include "scenarios/world.h"
 
@@ -59,8 +60,8 @@ static scn_idinfo *idinfo(scn_world *w, store_coll c, const char *id, bool creat
 
 static const char *label(const cJSON *obj, const char *key)
 {
-    const cJSON *l = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "labels");
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(l, key);
+    const cJSON *l = t0_json_get(t0_json_get(obj, "metadata"), "labels");
+    const cJSON *v = t0_json_get(l, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 

@@ -5,6 +5,7 @@
 
 #include "controllers/botdoc.h"
 #include "controllers/podgen.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "fsm/tables.h"
@@ -137,7 +138,7 @@ static void apply_mods(scn_bot *b, const scn_stmt *s, size_t from)
                 cJSON_Delete(val);
                 continue;
             }
-            if (cJSON_GetObjectItemCaseSensitive(b->config, key)) cJSON_ReplaceItemInObjectCaseSensitive(b->config, key, val);
+            if (t0_json_get(b->config, key)) cJSON_ReplaceItemInObjectCaseSensitive(b->config, key, val);
             else cJSON_AddItemToObject(b->config, key, val);
         } else if (kl == 6 && !strncmp(t->s, "config", 6)) {
             cJSON *val = cJSON_Parse(v);
@@ -164,7 +165,7 @@ static scn_bot *bot_lookup(scn_world *w, const char *id) { return sim_map_get(&w
 static payload_bot to_payload(const scn_bot *b, cJSON **cfg_out)
 {
     cJSON *cfg = b->config ? cJSON_Duplicate(b->config, 1) : cJSON_CreateObject();
-    if (cfg && b->scheduled && b->cron && !cJSON_GetObjectItemCaseSensitive(cfg, "schedule"))
+    if (cfg && b->scheduled && b->cron && !t0_json_get(cfg, "schedule"))
         cJSON_AddStringToObject(cfg, "schedule", b->cron);
     *cfg_out = cfg;
     return (payload_bot){.id = b->id, .scheduled = b->scheduled, .config = cfg, .name = b->name, .runtime = b->runtime,
@@ -475,11 +476,11 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
     if (type == KUBE_WATCH_ADDED) {
         scn_trace(w, "kube", "%s %s/%s created", kk, ns, name);
         if (kind == KUBE_JOB) {
-            const cJSON *owners = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "ownerReferences");
+            const cJSON *owners = t0_json_get(t0_json_get(obj, "metadata"), "ownerReferences");
             const cJSON *o;
             cJSON_ArrayForEach(o, owners)
             {
-                const cJSON *ok = cJSON_GetObjectItemCaseSensitive(o, "kind"), *on = cJSON_GetObjectItemCaseSensitive(o, "name");
+                const cJSON *ok = t0_json_get(o, "kind"), *on = t0_json_get(o, "name");
                 if (cJSON_IsString(ok) && !strcmp(ok->valuestring, "CronJob") && cJSON_IsString(on)) {
                     uintptr_t n = (uintptr_t)sim_map_get(&w->job_runs, on->valuestring);
                     sim_map_put(&w->job_runs, on->valuestring, (void *)(n + 1), NULL);
@@ -490,7 +491,7 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
     if (type != KUBE_WATCH_DELETED && kfake_str(obj, "metadata.deletionTimestamp") && !sim_map_get(&w->deleting, key)) {
         sim_map_put(&w->deleting, key, (void *)1, NULL);
         deletion_started = true;
-        const cJSON *g = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "deletionGracePeriodSeconds");
+        const cJSON *g = t0_json_get(t0_json_get(obj, "metadata"), "deletionGracePeriodSeconds");
         scn_trace(w, "kube", "%s %s/%s terminating (grace %ds)", kk, ns, name, cJSON_IsNumber(g) ? g->valueint : 0);
     }
     if (kind == KUBE_POD && type != KUBE_WATCH_DELETED) {
@@ -554,12 +555,12 @@ static void kubelet_tracer(void *ud, const fsm_table *t, const char *key, const 
 static int pod_restarts(const cJSON *pod)
 {
     int n = 0;
-    const cJSON *cs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pod, "status"), "containerStatuses");
+    const cJSON *cs = t0_json_get(t0_json_get(pod, "status"), "containerStatuses");
     const cJSON *c;
     cJSON_ArrayForEach(c, cs)
     {
-        const cJSON *rc = cJSON_GetObjectItemCaseSensitive(c, "restartCount");
-        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(c, "name");
+        const cJSON *rc = t0_json_get(c, "restartCount");
+        const cJSON *nm = t0_json_get(c, "name");
         if (cJSON_IsNumber(rc) && cJSON_IsString(nm) && !strcmp(nm->valuestring, "bot")) n += rc->valueint;
     }
     return n;
@@ -567,11 +568,11 @@ static int pod_restarts(const cJSON *pod)
 
 static bool pod_ready(const cJSON *pod)
 {
-    const cJSON *conds = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pod, "status"), "conditions");
+    const cJSON *conds = t0_json_get(t0_json_get(pod, "status"), "conditions");
     const cJSON *c;
     cJSON_ArrayForEach(c, conds)
     {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "type"), *s = cJSON_GetObjectItemCaseSensitive(c, "status");
+        const cJSON *t = t0_json_get(c, "type"), *s = t0_json_get(c, "status");
         if (cJSON_IsString(t) && !strcmp(t->valuestring, "Ready")) return cJSON_IsString(s) && !strcmp(s->valuestring, "True");
     }
     return false;

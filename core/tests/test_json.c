@@ -43,3 +43,19 @@ Test(json, missing_steps_non_objects_and_non_strings_give_null)
     cr_expect_null(t0_json_str(o, "metadata.labels.a.b/c"));
     cJSON_Delete(o);
 }
+
+Test(json, get_is_a_drop_in_for_cjson_get_case_sensitive)
+{
+    cJSON *o = doc();
+    const char *keys[] = {"metadata", "status", "metadata2", "meta", "Metadata", "", "metadata.name", "x"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        cr_expect_eq(t0_json_get(o, keys[i]), cJSON_GetObjectItemCaseSensitive(o, keys[i]), "key \"%s\"", keys[i]);
+    cJSON *labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "metadata"), "labels");
+    cr_expect_eq(t0_json_get(labels, "a.b/c"), cJSON_GetObjectItemCaseSensitive(labels, "a.b/c"), "a key with dots");
+    cr_expect_null(t0_json_get(NULL, "metadata"));
+    cr_expect_null(t0_json_get(o, NULL));
+    cJSON *arr = cJSON_Parse("[1,2]");
+    cr_expect_eq(t0_json_get(arr, "0"), cJSON_GetObjectItemCaseSensitive(arr, "0"), "an array has no members");
+    cJSON_Delete(arr);
+    cJSON_Delete(o);
+}
