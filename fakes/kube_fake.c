@@ -1397,7 +1397,7 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
             if (!lookup(k, kind, ns, name)) break;
         }
     } else if (nm && *nm)
-        snprintf(name, sizeof name, "%s", nm);
+        t0_strlcpy(name, nm, sizeof name);
     else {
         cJSON_Delete(o);
         return http_fail(err, T0_EINVALID, 422, "%s \"\" is invalid: metadata.name: Required value: name or generateName is required",
@@ -1424,9 +1424,10 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
     ko->ns = strdup(ns);
     ko->name = strdup(name);
     ko->uid = strdup(uid);
-    ko->key = malloc(strlen(ns) + strlen(name) + 2);
+    size_t klen = strlen(ns) + strlen(name) + 2;
+    ko->key = malloc(klen);
     if (!ko->ns || !ko->name || !ko->uid || !ko->key) goto nomem;
-    sprintf(ko->key, "%s/%s", ns, name);
+    t0_strjoin(ko->key, klen, ns, "/", name);
     set_str(o, "apiVersion", kind_api[kind]);
     set_str(o, "kind", kube_kind_kind(kind));
     set_str(md, "name", name);

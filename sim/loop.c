@@ -294,6 +294,13 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 char *sim_format_rfc3339(int64_t ms, char *buf, size_t cap)
 {
     int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    /* the last second formatted, per thread: status writes stamp the same instant several times */
+    static _Thread_local int64_t last_s = INT64_MIN;
+    static _Thread_local char last[21];
+    if (s == last_s && cap >= sizeof last) {
+        memcpy(buf, last, sizeof last);
+        return buf;
+    }
     int64_t days = s >= 0 ? s / 86400 : (s - 86399) / 86400;
     int64_t rem = s - days * 86400, y;
     unsigned m, d;
@@ -314,6 +321,8 @@ char *sim_format_rfc3339(int64_t ms, char *buf, size_t cap)
         *p++ = sep[i];
     }
     *p = '\0';
+    last_s = s;
+    memcpy(last, buf, sizeof last);
     return buf;
 }
 

@@ -189,3 +189,21 @@ Test(loop, rfc3339_round_trip)
     cr_assert_eq(ms, SIM_EPOCH_DEFAULT_MS + 250);
     cr_assert(!sim_parse_rfc3339("2026-01-05 00:00:00", &ms));
 }
+
+/* sim_format_rfc3339 keeps the last second it formatted: repeats, milliseconds within a second and
+ * alternating seconds must all come out as formatting afresh does. */
+Test(loop, rfc3339_repeats_and_alternation)
+{
+    const int64_t base = 1767571200000; /* 2026-01-05T00:00:00Z */
+    const int64_t ms[] = {base, base, base + 999, base + 1000, base, base + 86400000, base + 86400500, -1, -1000, 0};
+    const char *want[] = {"2026-01-05T00:00:00Z", "2026-01-05T00:00:00Z", "2026-01-05T00:00:00Z", "2026-01-05T00:00:01Z",
+                          "2026-01-05T00:00:00Z", "2026-01-06T00:00:00Z", "2026-01-06T00:00:00Z", "1969-12-31T23:59:59Z",
+                          "1969-12-31T23:59:59Z", "1970-01-01T00:00:00Z"};
+    for (size_t i = 0; i < sizeof ms / sizeof *ms; i++) {
+        char b[32];
+        cr_expect_str_eq(sim_format_rfc3339(ms[i], b, sizeof b), want[i], "ms %lld: got %s, want %s", (long long)ms[i], b, want[i]);
+    }
+    char small[8];
+    sim_format_rfc3339(base, small, sizeof small);
+    cr_expect_eq(strlen(small), 7u, "a short buffer is truncated, never overrun: %s", small);
+}
