@@ -25,6 +25,10 @@ const char *t0_json_str(const cJSON *o, const char *path);
 #define T0_JSON_BOOL(o, k, v) t0_json_add_static((o), "" k "", cJSON_CreateBool(v))
 #define T0_JSON_OBJ(o, k) t0_json_add_static((o), "" k "", cJSON_CreateObject())
 #define T0_JSON_ARR(o, k) t0_json_add_static((o), "" k "", cJSON_CreateArray())
+/* T0_JSON_STR_STATIC: a string member whose value V points to static storage (a literal, or one of a
+ * fixed set of literals chosen at run time): the member refers to it instead of copying it
+ * (cJSON_CreateStringReference; copies of the object copy it). Never pass a buffer. */
+#define T0_JSON_STR_STATIC(o, k, v) t0_json_add_static((o), "" k "", cJSON_CreateStringReference(v))
 /* t0_json_add_static: add ITEM (owned) to O under KEY, which must outlive every copy of O (a literal). */
 cJSON *t0_json_add_static(cJSON *o, const char *key, cJSON *item);
 

@@ -122,24 +122,51 @@ struct kfake {
 /* ---- small helpers ---------------------------------------------------------------------------- */
 const char *kfake_str(const cJSON *obj, const char *path) { return t0_json_str(obj, path); }
 
-static cJSON *obj_at(cJSON *o, const char *name)
+/* obj_at: O's object member NAME (a string literal), made one when missing or not an object */
+#define obj_at(o, name) obj_at_((o), "" name "")
+static cJSON *obj_at_(cJSON *o, const char *name)
 {
     cJSON *c = t0_json_get(o, name);
     if (cJSON_IsObject(c)) return c;
     if (c) cJSON_DeleteItemFromObjectCaseSensitive(o, name);
-    return cJSON_AddObjectToObject(o, name);
+    return t0_json_add_static(o, name, cJSON_CreateObject());
 }
 
-static void set_str(cJSON *o, const char *name, const char *v)
+/* add_like: add ITEM (owned) to N under the key of member C of another object: pointed to when that key
+ * is a literal (cJSON_StringIsConst), else copied. False (ITEM freed) when out of memory. */
+static bool add_like(cJSON *n, const cJSON *c, cJSON *item)
 {
-    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
-    cJSON_AddStringToObject(o, name, v);
+    if (!item) return false;
+    if (c->type & cJSON_StringIsConst) return t0_json_add_static(n, c->string, item) != NULL;
+    if (cJSON_AddItemToObject(n, c->string, item)) return true;
+    cJSON_Delete(item);
+    return false;
 }
 
-static void set_num(cJSON *o, const char *name, double v)
+/* share: a member standing for C without copying it: a reference to its object, array or string content
+ * (which must outlive it: the version it lives in is kept as a base), a copy of any other scalar */
+static cJSON *share(const cJSON *c)
+{
+    if (cJSON_IsArray(c)) return cJSON_CreateArrayReference(c->child);
+    if (cJSON_IsObject(c)) return cJSON_CreateObjectReference(c->child);
+    if (cJSON_IsString(c)) return cJSON_CreateStringReference(c->valuestring);
+    return cJSON_Duplicate(c, 0);
+}
+
+/* set_str, set_num: replace member NAME of O. NAME is a string literal (the member points at it: no
+ * copy of the key in every stored version). */
+#define set_str(o, name, v) set_str_((o), "" name "", (v))
+#define set_num(o, name, v) set_num_((o), "" name "", (v))
+static void set_str_(cJSON *o, const char *name, const char *v)
 {
     cJSON_DeleteItemFromObjectCaseSensitive(o, name);
-    cJSON_AddNumberToObject(o, name, v);
+    t0_json_add_static(o, name, cJSON_CreateString(v));
+}
+
+static void set_num_(cJSON *o, const char *name, double v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+    t0_json_add_static(o, name, cJSON_CreateNumber(v));
 }
 
 static t0_status http_fail(t0_err *err, t0_status st, int http, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -583,12 +610,9 @@ static cJSON *derive(kver *v, const char *skip, kver **base)
             kver *in = (c->type & cJSON_IsReference) ? v->base : v; /* its target lives in (the chain of) in */
             mixed = mixed || (owner && owner != in);
             owner = in;
-            ok = cJSON_AddItemReferenceToObject(n, c->string, c);
-        } else {
-            cJSON *d = cJSON_Duplicate(c, 1);
-            ok = d && cJSON_AddItemToObject(n, c->string, d);
-            if (!ok) cJSON_Delete(d);
-        }
+            ok = add_like(n, c, share(c));
+        } else
+            ok = add_like(n, c, cJSON_Duplicate(c, 1));
         if (!ok) {
             cJSON_Delete(n);
             n = NULL;
@@ -1351,24 +1375,24 @@ static void apply_defaults(kube_kind kind, cJSON *o)
     if (kind == KUBE_POD) pod_spec = spec;
     if (kind == KUBE_JOB) pod_spec = t0_json_get(t0_json_get(spec, "template"), "spec");
     if (kind == KUBE_CRONJOB) {
-        if (!t0_json_get(spec, "concurrencyPolicy")) cJSON_AddStringToObject(spec, "concurrencyPolicy", "Allow");
+        if (!t0_json_get(spec, "concurrencyPolicy")) T0_JSON_STR_STATIC(spec, "concurrencyPolicy", "Allow");
         if (!t0_json_get(spec, "suspend")) cJSON_AddBoolToObject(spec, "suspend", 0);
         if (!t0_json_get(spec, "successfulJobsHistoryLimit"))
-            cJSON_AddNumberToObject(spec, "successfulJobsHistoryLimit", 3);
+            T0_JSON_NUM(spec, "successfulJobsHistoryLimit", 3);
         if (!t0_json_get(spec, "failedJobsHistoryLimit"))
-            cJSON_AddNumberToObject(spec, "failedJobsHistoryLimit", 1);
+            T0_JSON_NUM(spec, "failedJobsHistoryLimit", 1);
         cJSON *js = t0_json_get(t0_json_get(spec, "jobTemplate"), "spec");
-        if (js && !t0_json_get(js, "backoffLimit")) cJSON_AddNumberToObject(js, "backoffLimit", 6);
+        if (js && !t0_json_get(js, "backoffLimit")) T0_JSON_NUM(js, "backoffLimit", 6);
     }
     if (kind == KUBE_JOB && spec) {
-        if (!t0_json_get(spec, "backoffLimit")) cJSON_AddNumberToObject(spec, "backoffLimit", 6);
-        if (!t0_json_get(spec, "completions")) cJSON_AddNumberToObject(spec, "completions", 1);
-        if (!t0_json_get(spec, "parallelism")) cJSON_AddNumberToObject(spec, "parallelism", 1);
+        if (!t0_json_get(spec, "backoffLimit")) T0_JSON_NUM(spec, "backoffLimit", 6);
+        if (!t0_json_get(spec, "completions")) T0_JSON_NUM(spec, "completions", 1);
+        if (!t0_json_get(spec, "parallelism")) T0_JSON_NUM(spec, "parallelism", 1);
     }
     if (pod_spec) {
-        if (!t0_json_get(pod_spec, "restartPolicy")) cJSON_AddStringToObject(pod_spec, "restartPolicy", "Always");
+        if (!t0_json_get(pod_spec, "restartPolicy")) T0_JSON_STR_STATIC(pod_spec, "restartPolicy", "Always");
         if (!t0_json_get(pod_spec, "terminationGracePeriodSeconds"))
-            cJSON_AddNumberToObject(pod_spec, "terminationGracePeriodSeconds", 30);
+            T0_JSON_NUM(pod_spec, "terminationGracePeriodSeconds", 30);
     }
 }
 
@@ -1441,8 +1465,8 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
     set_str(md, "resourceVersion", rvb);
     if (kind == KUBE_POD || kind == KUBE_JOB || kind == KUBE_CRONJOB) {
         cJSON_DeleteItemFromObjectCaseSensitive(o, "status");
-        cJSON *status = cJSON_AddObjectToObject(o, "status");
-        if (kind == KUBE_POD && status) cJSON_AddStringToObject(status, "phase", "Pending");
+        cJSON *status = T0_JSON_OBJ(o, "status");
+        if (kind == KUBE_POD && status) T0_JSON_STR_STATIC(status, "phase", "Pending");
         if (kind == KUBE_POD) cJSON_DeleteItemFromObjectCaseSensitive(t0_json_get(o, "spec"), "nodeName");
     }
     apply_defaults(kind, o);
@@ -1719,7 +1743,7 @@ static t0_status update_common(port_ctx *pc, kube_kind kind, const char *ns, con
             cJSON_Delete(nst);
             return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
         }
-        cJSON_AddItemToObject(n, "status", nst);
+        t0_json_add_static(n, "status", nst);
         store_update(k, o, n, base, true); /* the metadata is a copy of the stored one */
         if (out) *out = hand_out(k, o->v->obj);
         return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
@@ -1738,19 +1762,19 @@ static t0_status update_common(port_ctx *pc, kube_kind kind, const char *ns, con
         for (size_t i = 0; i < T0_ARRAY_LEN(keep); i++) {
             cJSON_DeleteItemFromObjectCaseSensitive(md, keep[i]);
             const cJSON *v = t0_json_get(omd, keep[i]);
-            if (v) cJSON_AddItemToObject(md, keep[i], cJSON_Duplicate(v, 1));
+            if (v) t0_json_add_static(md, keep[i], cJSON_Duplicate(v, 1)); /* keep[] holds literals */
         }
         set_str(n, "apiVersion", kind_api[kind]);
         set_str(n, "kind", kube_kind_kind(kind));
         cJSON_DeleteItemFromObjectCaseSensitive(n, "status");
         const cJSON *os = t0_json_get(o->v->obj, "status");
-        if (os) cJSON_AddItemToObject(n, "status", cJSON_Duplicate(os, 1));
+        if (os) t0_json_add_static(n, "status", cJSON_Duplicate(os, 1));
         if (kind == KUBE_POD) {
             /* nodeName is set only through binding */
             cJSON *spec = t0_json_get(n, "spec");
             cJSON_DeleteItemFromObjectCaseSensitive(spec, "nodeName");
             const char *node = kfake_str(o->v->obj, "spec.nodeName");
-            if (node && spec) cJSON_AddStringToObject(spec, "nodeName", node);
+            if (node && spec) T0_JSON_STR(spec, "nodeName", node);
         }
         if (!cJSON_Compare(t0_json_get(n, "spec"), t0_json_get(o->v->obj, "spec"), 1)) {
             const cJSON *g = t0_json_get(omd, "generation");
@@ -1960,21 +1984,18 @@ t0_status kfake_bind_pod(kfake *k, const char *ns, const char *name, const char 
     bool ok = n != NULL;
     for (cJSON *c = o->v->obj->child; ok && c; c = c->next) {
         if (!strcmp(c->string, "metadata")) {
-            cJSON *md = cJSON_Duplicate(c, 1);
-            ok = md && cJSON_AddItemToObject(n, c->string, md);
-            if (!ok) cJSON_Delete(md);
+            ok = add_like(n, c, cJSON_Duplicate(c, 1));
         } else if (!strcmp(c->string, "spec") && cJSON_IsObject(c)) {
-            cJSON *spec = cJSON_AddObjectToObject(n, "spec");
+            cJSON *spec = T0_JSON_OBJ(n, "spec");
             ok = spec != NULL;
             for (cJSON *m = c->child; ok && m; m = m->next)
-                if (strcmp(m->string, "nodeName") != 0) ok = cJSON_AddItemReferenceToObject(spec, m->string, m);
-            ok = ok && cJSON_AddStringToObject(spec, "nodeName", node);
+                if (strcmp(m->string, "nodeName") != 0) ok = add_like(spec, m, share(m));
+            ok = ok && T0_JSON_STR(spec, "nodeName", node);
         } else {
-            ok = cJSON_AddItemReferenceToObject(n, c->string, c);
+            ok = add_like(n, c, share(c));
         }
     }
-    if (ok && !t0_json_get(n, "spec"))
-        ok = cJSON_AddStringToObject(cJSON_AddObjectToObject(n, "spec"), "nodeName", node) != NULL;
+    if (ok && !t0_json_get(n, "spec")) ok = T0_JSON_STR(T0_JSON_OBJ(n, "spec"), "nodeName", node) != NULL;
     if (!ok) {
         cJSON_Delete(n);
         return http_fail(err, T0_ENOMEM, 0, "bind: out of memory");

@@ -796,7 +796,7 @@ static cJSON *c_status(const kpod *p, const cstate *c, bool init)
     T0_JSON_BOOL(s, "started", c->running);
     cJSON *st = T0_JSON_OBJ(s, "state");
     if (c->running && !c->waiting) {
-        cJSON_AddStringToObject(T0_JSON_OBJ(st, "running"), "startedAt", sim_format_rfc3339(c->started_at, ts, sizeof ts));
+        T0_JSON_STR(T0_JSON_OBJ(st, "running"), "startedAt", sim_format_rfc3339(c->started_at, ts, sizeof ts));
     } else if (c->waiting || (!c->terminated && !c->running)) {
         cJSON *w = T0_JSON_OBJ(st, "waiting");
         const char *reason = c->waiting ? c->wait_reason : init ? "PodInitializing" : p->state == PS_PENDING ? "ContainerCreating" : "PodInitializing";
@@ -828,13 +828,14 @@ static cJSON *c_status(const kpod *p, const cstate *c, bool init)
     return s;
 }
 
+/* add_cond: a pod condition; TYPE and REASON (NULL: none) are string literals */
 static void add_cond(cJSON *arr, const char *type, bool v, const char *reason, int64_t t)
 {
     char ts[32];
     cJSON *c = cJSON_CreateObject();
-    T0_JSON_STR(c, "type", type);
-    T0_JSON_STR(c, "status", v ? "True" : "False");
-    if (reason) T0_JSON_STR(c, "reason", reason);
+    T0_JSON_STR_STATIC(c, "type", type);
+    T0_JSON_STR_STATIC(c, "status", v ? "True" : "False");
+    if (reason) T0_JSON_STR_STATIC(c, "reason", reason);
     T0_JSON_STR(c, "lastTransitionTime", sim_format_rfc3339(t, ts, sizeof ts));
     cJSON_AddItemToArray(arr, c);
 }
@@ -859,7 +860,7 @@ static void write_status(kpod *p)
     add_cond(conds, "Initialized", initialized, initialized ? NULL : "ContainersNotInitialized", p->start_time);
     add_cond(conds, "ContainersReady", ready, ready ? NULL : "ContainersNotReady", p->start_time);
     add_cond(conds, "Ready", ready, ready ? NULL : "ContainersNotReady", p->start_time);
-    T0_JSON_STR(s, "hostIP", "10.0.0.1");
+    T0_JSON_STR_STATIC(s, "hostIP", "10.0.0.1");
     if (*p->ip && strcmp(p->phase, "Pending")) T0_JSON_STR(s, "podIP", p->ip);
     T0_JSON_STR(s, "startTime", sim_format_rfc3339(p->start_time, ts, sizeof ts));
     if (p->has_init) {
