@@ -79,6 +79,7 @@ static const fsm_row rows[] = {
     /* -- desired, current pod: follow what the kubelet reports --------------------------------------------------------------------------------------- */
     GO(FSM_ANY,          BE_PENDING,      ALWAYS,                                   BS_STARTING,      NOFX,                                     "pod observed: init container running"),
     IGNORE(BS_STARTING,  BE_PENDING,                                                                                                            "still starting"),
+    GO(BS_ABSENT,        BE_RUNNING,      ALWAYS,                                   BS_RUNNING,       FX(BFX_FORGET),                           "found running (a restarted or new leader): no Event, it was reported when it started"),
     GO(FSM_ANY,          BE_RUNNING,      ALWAYS,                                   BS_RUNNING,       FX(BFX_EVENT_RUNNING, BFX_FORGET),        "bot container running"),
     IGNORE(BS_RUNNING,   BE_RUNNING,                                                                                                            "steady state"),
     GO(FSM_ANY,          BE_INIT_FAILING, WHEN(NOT(BG_ESCALATE)),                   BS_INIT_FAILING,  FX(BFX_EVENT_INIT_FAILING),               "init container failing: surface it (Event, log, metric)"),

@@ -941,7 +941,8 @@ static void soak_usage(FILE *f)
 {
     fprintf(f,
             "usage: the0-sim soak [--seeds N] [--jobs J] [--bots B] [--hours H] [--mode safety|liveness]\n"
-            "                     [--first-seed S] [--out DIR] [--json] [--healthy] [--shrink-max N] [--shrink-runs N] [--shrink-secs S]\n"
+            "                     [--first-seed S] [--out DIR] [--json] [--print] [--healthy] [--shrink-max N] [--shrink-runs N]\n"
+            "                     [--shrink-secs S]\n"
             "\n"
             "Soak campaign: for every seed S..S+N-1, generate a scenario from the seed (a fleet of B realtime bots and\n"
             "B/10 schedules with varied runtimes and programs; random creates, enables, disables, config/version/\n"
@@ -957,6 +958,7 @@ static void soak_usage(FILE *f)
             "  --jobs J         worker processes (default: the number of CPUs); seeds come from a shared counter\n"
             "  --out DIR        where failing seeds go (default soak-out): DIR/seed-N.scn, shrunk DIR/seed-N.min.scn\n"
             "  --json           end with the report as one JSON line (for ci/soak-collect.sh)\n"
+            "  --print          print each seed's generated scenario (replayable with --seed) instead of running it\n"
             "  --shrink-max N   shrink at most N failing seeds (default 3); --shrink-runs / --shrink-secs: budget per\n"
             "                   seed (default 400 runs, 180 s)\n"
             "Every failing seed prints seed=N and the command that replays it. Exit 0 when no seed failed, 1 when\n"
@@ -984,6 +986,7 @@ int soak_main(int argc, char **argv)
 {
     soak_cfg c = {.seeds = 100, .first = 1, .jobs = soak_jobs_default(), .g = {100, 1, false, false}, .out = "soak-out",
                   .shrink_max = 3, .shrink_runs = 400, .shrink_secs = 180};
+    bool print = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         uint64_t v = 0;
@@ -992,6 +995,7 @@ int soak_main(int argc, char **argv)
             soak_usage(stdout);
             return 0;
         } else if (!strcmp(a, "--json")) c.json = true;
+        else if (!strcmp(a, "--print")) print = true;
         else if (!strcmp(a, "--healthy")) c.g.healthy = true;
         else if (!strcmp(a, "--mode") && has) {
             const char *m = argv[++i];
@@ -1014,6 +1018,19 @@ int soak_main(int argc, char **argv)
             soak_usage(stderr);
             return 2;
         }
+    }
+    if (print) { /* the scenarios the seeds run, for reading or `the0-sim replay --seed N FILE` */
+        uint64_t fk[SOAK_FK_MAX] = {0};
+        for (uint64_t s = c.first; s < c.first + c.seeds; s++) {
+            char *text = soak_generate(s, &c.g, fk);
+            if (!text) {
+                fprintf(stderr, "the0-sim soak: out of memory\n");
+                return 2;
+            }
+            printf("# seed %llu: the0-sim replay --seed %llu FILE\n%s", (unsigned long long)s, (unsigned long long)s, text);
+            free(text);
+        }
+        return 0;
     }
     if (mkdir(c.out, 0777) && errno != EEXIST) {
         fprintf(stderr, "the0-sim soak: cannot create %s: %s\n", c.out, strerror(errno));
