@@ -594,32 +594,66 @@ static void kver_unref(kver *v)
 }
 
 /* derive: the object of a version derived from V that changes only its metadata and/or the member SKIP
- * (NULL: none; left out here): its own copies of the metadata and of scalar members, every other object or
- * array shared as a reference. *BASE gets a version that keeps those references alive: the one they all
- * live in when it is one (so repeated status writes grow no chain of versions), else V. NULL when out of
- * memory. */
+ * (NULL: none; left out here): its own copies of scalar members and its own metadata object (whose scalar
+ * members are copies too), every object or array, top-level or in the metadata (labels, annotations,
+ * owner references, finalizers), shared as a reference. *BASE gets a version that keeps those references
+ * alive: the one they all live in when it is one (so repeated status writes grow no chain of versions),
+ * else V. NULL when out of memory. Writers of the metadata go through meta_w, which makes the shared
+ * members their own first. */
+typedef struct derive_owner {
+    kver *v, *owner;
+    bool mixed;
+} derive_owner;
+
+/* shared_member: add to N a reference standing for member C of V's object (object or array), noting the
+ * version its target lives in: V's base when C is itself a reference, else V */
+static bool shared_member(cJSON *n, const cJSON *c, derive_owner *d)
+{
+    kver *in = (c->type & cJSON_IsReference) ? d->v->base : d->v;
+    d->mixed = d->mixed || (d->owner && d->owner != in);
+    d->owner = in;
+    return add_like(n, c, share(c));
+}
+
 static cJSON *derive(kver *v, const char *skip, kver **base)
 {
     cJSON *n = cJSON_CreateObject();
-    kver *owner = NULL;
-    bool mixed = false;
+    derive_owner d = {v, NULL, false};
     for (cJSON *c = v->obj->child; n && c; c = c->next) {
         if (skip && !strcmp(c->string, skip)) continue;
         bool ok;
-        if (strcmp(c->string, "metadata") != 0 && (cJSON_IsObject(c) || cJSON_IsArray(c))) {
-            kver *in = (c->type & cJSON_IsReference) ? v->base : v; /* its target lives in (the chain of) in */
-            mixed = mixed || (owner && owner != in);
-            owner = in;
-            ok = add_like(n, c, share(c));
-        } else
+        if (!strcmp(c->string, "metadata") && cJSON_IsObject(c) && !(c->type & cJSON_IsReference)) {
+            cJSON *md = cJSON_CreateObject();
+            ok = add_like(n, c, md);
+            for (const cJSON *m = ok ? c->child : NULL; ok && m; m = m->next)
+                ok = cJSON_IsObject(m) || cJSON_IsArray(m) ? shared_member(md, m, &d) : add_like(md, m, cJSON_Duplicate(m, 1));
+        } else if (cJSON_IsObject(c) || cJSON_IsArray(c))
+            ok = shared_member(n, c, &d);
+        else
             ok = add_like(n, c, cJSON_Duplicate(c, 1));
         if (!ok) {
             cJSON_Delete(n);
             n = NULL;
         }
     }
-    *base = mixed ? v : owner;
+    *base = d.mixed ? v : d.owner;
     return n;
+}
+
+/* own_metadata: replace the shared members of OBJ's metadata by copies of their own, before a write */
+static bool own_metadata(cJSON *obj)
+{
+    cJSON *md = t0_json_get(obj, "metadata");
+    for (cJSON *m = md ? md->child : NULL, *next; m; m = next) {
+        next = m->next;
+        if (!(m->type & cJSON_IsReference)) continue;
+        cJSON *own = cJSON_Duplicate(m, 1); /* a copy of a reference is a deep copy of its target */
+        if (!own || !cJSON_ReplaceItemViaPointer(md, m, own)) {
+            cJSON_Delete(own);
+            return false;
+        }
+    }
+    return true;
 }
 
 /* meta_w: O's stored object, for a write of its metadata only. A version shared with events or snapshots
@@ -627,15 +661,16 @@ static cJSON *derive(kver *v, const char *skip, kver **base)
  * write is lost; the stored object is unchanged). */
 static cJSON *meta_w(kobj *o)
 {
-    if (o->v->refs == 1) return o->v->obj; /* the metadata of a version is its own */
-    kver *base;
-    cJSON *n = derive(o->v, NULL, &base);
-    kver *nv = n ? kver_new(n) : NULL;
-    if (!nv) return NULL;
-    nv->base = base ? kver_ref(base) : NULL;
-    kver_unref(o->v);
-    o->v = nv;
-    return o->v->obj;
+    if (o->v->refs > 1) {
+        kver *base;
+        cJSON *n = derive(o->v, NULL, &base);
+        kver *nv = n ? kver_new(n) : NULL;
+        if (!nv) return NULL;
+        nv->base = base ? kver_ref(base) : NULL;
+        kver_unref(o->v);
+        o->v = nv;
+    }
+    return own_metadata(o->v->obj) ? o->v->obj : NULL; /* its metadata object is its own; now its members too */
 }
 
 /* kobj_set: O's stored object becomes NOBJ (owned; its reference members point into BASE, which the new
