@@ -98,6 +98,8 @@ static const fsm_row rows[] = {
     GO(BS_BACKOFF,       BE_API_ERROR,    ALWAYS,                                   FSM_SAME,         FX(BFX_BACKOFF),                          "failed again: back off further"),
 };
 
+static fsm_index row_index = FSM_INDEX_INIT;
+
 const fsm_table fsm_bot_table = {
     .name = "bot",
     .title = "The bot lifecycle: the Bot Controller's view of one realtime bot (one Pod per enabled bot).",
@@ -113,4 +115,5 @@ const fsm_table fsm_bot_table = {
     .initial = BS_ABSENT,
     .rows = rows,
     .nrows = T0_ARRAY_LEN(rows),
+    .index = &row_index,
 };

@@ -1,6 +1,7 @@
 /* fsm.c: steps, validates, exports and measures coverage of table-driven FSMs (see fsm.h). */
 #include "fsm/fsm.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,8 +39,58 @@ static int name_index(const char *const *names, int n, const char *name)
 int fsm_state_index(const fsm_table *t, const char *name) { return name_index(t->state_names, t->nstates, name); }
 int fsm_event_index(const fsm_table *t, const char *name) { return name_index(t->event_names, t->nevents, name); }
 
+/* index_build: T's index (once; false when memory runs out, and then the rows are scanned) */
+static bool index_build(const fsm_table *t)
+{
+    fsm_index *x = t->index;
+    if (atomic_load_explicit(&x->ready, memory_order_acquire)) return x->start != NULL;
+    pthread_mutex_lock(&x->mu);
+    if (!atomic_load_explicit(&x->ready, memory_order_relaxed)) {
+        size_t groups = (size_t)(t->nstates + 1) * (size_t)t->nevents;
+        unsigned *start = calloc(groups + 1, sizeof *start), *rows = malloc((t->nrows ? t->nrows : 1) * sizeof *rows);
+        if (start && rows) {
+            for (size_t i = 0; i < t->nrows; i++) { /* counting sort by group, stable: table order within a group */
+                const fsm_row *r = &t->rows[i];
+                int s = r->from == FSM_ANY ? t->nstates : r->from;
+                if (s >= 0 && s <= t->nstates && r->event >= 0 && r->event < t->nevents)
+                    start[(size_t)s * (size_t)t->nevents + (size_t)r->event + 1]++;
+            }
+            for (size_t g = 0; g < groups; g++) start[g + 1] += start[g];
+            unsigned *fill = calloc(groups ? groups : 1, sizeof *fill);
+            if (fill) {
+                for (size_t i = 0; i < t->nrows; i++) {
+                    const fsm_row *r = &t->rows[i];
+                    int s = r->from == FSM_ANY ? t->nstates : r->from;
+                    if (s < 0 || s > t->nstates || r->event < 0 || r->event >= t->nevents) continue;
+                    size_t g = (size_t)s * (size_t)t->nevents + (size_t)r->event;
+                    rows[start[g] + fill[g]++] = (unsigned)i;
+                }
+                free(fill);
+                x->start = start;
+                x->rows = rows;
+                start = rows = NULL;
+            }
+        }
+        free(start);
+        free(rows);
+        atomic_store_explicit(&x->ready, 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&x->mu);
+    return x->start != NULL;
+}
+
 size_t fsm_resolve(const fsm_table *t, int state, int event, const fsm_row **out, size_t cap)
 {
+    if (t->index && state >= 0 && state < t->nstates && event >= 0 && event < t->nevents && index_build(t)) {
+        const fsm_index *x = t->index;
+        for (int pass = 0; pass < 2; pass++) { /* the state's own rows; when it has none, the any-state rows */
+            size_t g = (size_t)(pass ? t->nstates : state) * (size_t)t->nevents + (size_t)event;
+            size_t n = x->start[g + 1] - x->start[g];
+            for (size_t i = 0; i < n && i < cap; i++) out[i] = &t->rows[x->rows[x->start[g] + i]];
+            if (n) return n;
+        }
+        return 0;
+    }
     size_t n = 0;
     for (size_t i = 0; i < t->nrows; i++) {
         const fsm_row *r = &t->rows[i];

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "core/t0.h"
@@ -58,6 +59,17 @@ typedef struct fsm_row {
 #define IGNORE(from, ev, why) {(from), (ev), ALWAYS, FSM_SAME, NOFX, FSM_ROW_IGNORE, (why)}
 #define ILLEGAL(from, ev, why) {(from), (ev), ALWAYS, FSM_SAME, NOFX, FSM_ROW_ILLEGAL, (why)}
 
+/* fsm_index: the rows of a table grouped by (state, event), built from the table on first use so that a
+ * step does not scan every row (the simulated sidecars step their table tens of thousands of times per
+ * simulated hour). Private to fsm.c; a table points to one defined with FSM_INDEX_INIT, or to none. */
+typedef struct fsm_index {
+    pthread_mutex_t mu;
+    _Atomic int ready;
+    unsigned *start; /* [(nstates + 1) * nevents + 1]: group k = state * nevents + event (state nstates = any) */
+    unsigned *rows;  /* row numbers in table order, grouped */
+} fsm_index;
+#define FSM_INDEX_INIT {PTHREAD_MUTEX_INITIALIZER, 0, NULL, NULL}
+
 typedef struct fsm_table {
     const char *name;        /* "bot", "schedule", "pod", "sync" */
     const char *title;       /* one line for diagrams */
@@ -70,6 +82,7 @@ typedef struct fsm_table {
     int initial;
     const fsm_row *rows;
     size_t nrows;
+    fsm_index *index; /* may be NULL: rows are then scanned */
 } fsm_table;
 
 /* The outcome of one step: which row fired (NULL only on error), the state before and after, and the

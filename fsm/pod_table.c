@@ -95,6 +95,8 @@ static const fsm_row rows[] = {
     IGNORE(PS_GONE,      PE_REMOVED,       "gone"),
 };
 
+static fsm_index row_index = FSM_INDEX_INIT;
+
 const fsm_table fsm_pod_table = {
     .name = "pod",
     .title = "The simulated pod: what the simulator's kubelet does with one Pod (restartPolicy Always and Never).",
@@ -110,6 +112,7 @@ const fsm_table fsm_pod_table = {
     .initial = PS_PENDING,
     .rows = rows,
     .nrows = T0_ARRAY_LEN(rows),
+    .index = &row_index,
 };
 
 static const fsm_table *const all_tables[] = {&fsm_bot_table, &fsm_schedule_table, &fsm_pod_table, &fsm_sync_table};

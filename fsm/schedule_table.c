@@ -82,6 +82,8 @@ static const fsm_row rows[] = {
     GO(SS_BACKOFF,       SE_API_ERROR,    ALWAYS,                                     FSM_SAME,       FX(SFX_BACKOFF),                         "failed again: back off further"),
 };
 
+static fsm_index row_index = FSM_INDEX_INIT;
+
 const fsm_table fsm_schedule_table = {
     .name = "schedule",
     .title = "The schedule lifecycle: the Schedule Controller's view of one scheduled bot (one CronJob per enabled schedule).",
@@ -97,4 +99,5 @@ const fsm_table fsm_schedule_table = {
     .initial = SS_ABSENT,
     .rows = rows,
     .nrows = T0_ARRAY_LEN(rows),
+    .index = &row_index,
 };

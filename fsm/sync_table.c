@@ -85,6 +85,8 @@ static const fsm_row rows[] = {
     ILLEGAL(SYNC_EXITED, YE_FINAL_FAIL, "exited"),
 };
 
+static fsm_index row_index = FSM_INDEX_INIT;
+
 const fsm_table fsm_sync_table = {
     .name = "sync",
     .title = "The sync daemon (sidecar): ships /state and bot.log to MinIO; the final sync on done file or SIGTERM.",
@@ -100,4 +102,5 @@ const fsm_table fsm_sync_table = {
     .initial = SYNC_WATCHING,
     .rows = rows,
     .nrows = T0_ARRAY_LEN(rows),
+    .index = &row_index,
 };

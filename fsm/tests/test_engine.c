@@ -242,3 +242,26 @@ Test(coverage, counts_go_rows_fired)
     cr_assert_eq(total, 8);
     fsm_coverage_free(&c);
 }
+
+/* The row index (fsm_table.index, built on first use) must resolve exactly what scanning the rows does,
+ * for every state and event of every table, in the same order. */
+Test(engine, index_resolves_what_a_scan_does)
+{
+    size_t nt;
+    const fsm_table *const *tables = fsm_tables(&nt);
+    cr_assert(nt >= 4, "tables: %zu", nt);
+    for (size_t i = 0; i < nt; i++) {
+        const fsm_table *t = tables[i];
+        cr_assert_not_null(t->index, "%s has a row index", t->name);
+        fsm_table scan = *t;
+        scan.index = NULL;
+        for (int s = -1; s <= t->nstates; s++)
+            for (int e = -1; e <= t->nevents; e++) {
+                const fsm_row *a[64], *b[64];
+                size_t na = fsm_resolve(t, s, e, a, 64), nb = fsm_resolve(&scan, s, e, b, 64);
+                cr_expect_eq(na, nb, "%s: state %d event %d: %zu rows indexed, %zu scanned", t->name, s, e, na, nb);
+                for (size_t k = 0; k < na && k < nb && k < 64; k++)
+                    cr_expect_eq(a[k], b[k], "%s: state %d event %d: row %zu differs", t->name, s, e, k);
+            }
+    }
+}
