@@ -1,4 +1,4 @@
-# the0-k8s: one Makefile, everything builds into build/ (see README.md and docs/building.md).
+# the0-k8s: one Makefile, everything builds into build/ (see README.md).
 #
 #   make            build libraries, binaries and tests
 #   make test       build and run every test tier that runs here (unit, scenario, integration, e2e)
