@@ -252,7 +252,7 @@ static t0_status p_get(void *ctx, const char *bucket, const char *key, const obj
 {
     objfake *o = ctx;
     o->stats.gets++;
-    const objfake_object *ob;
+    const objfake_object *ob = NULL;
     t0_status st = lookup(o, "s3/get", bucket, key, &ob, err);
     if (st != T0_OK) return st;
     if (sink && sink->buf) {
@@ -273,7 +273,7 @@ static t0_status p_head(void *ctx, const char *bucket, const char *key, objstore
 {
     objfake *o = ctx;
     o->stats.heads++;
-    const objfake_object *ob;
+    const objfake_object *ob = NULL;
     t0_status st = lookup(o, "s3/head", bucket, key, &ob, err);
     if (st == T0_OK && meta_out) {
         objfake_etag(ob);
