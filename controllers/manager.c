@@ -1365,18 +1365,18 @@ static cJSON *lease_object(ctl_manager *m, const char *rv, int64_t acquire_ms, i
     fmt_time(now_ms(m), renew, sizeof renew, true);
     fmt_time(acquire_ms, acq, sizeof acq, true);
     cJSON *l = cJSON_CreateObject();
-    cJSON_AddStringToObject(l, "apiVersion", "coordination.k8s.io/v1");
-    cJSON_AddStringToObject(l, "kind", "Lease");
-    cJSON *md = cJSON_AddObjectToObject(l, "metadata");
-    cJSON_AddStringToObject(md, "name", m->s.lease_name);
-    cJSON_AddStringToObject(md, "namespace", m->s.pod.namespace);
-    if (rv) cJSON_AddStringToObject(md, "resourceVersion", rv);
-    cJSON *sp = cJSON_AddObjectToObject(l, "spec");
-    cJSON_AddStringToObject(sp, "holderIdentity", m->s.identity);
-    cJSON_AddNumberToObject(sp, "leaseDurationSeconds", (double)(m->s.lease_duration_ms / 1000));
-    cJSON_AddStringToObject(sp, "acquireTime", acq);
-    cJSON_AddStringToObject(sp, "renewTime", renew);
-    cJSON_AddNumberToObject(sp, "leaseTransitions", transitions);
+    T0_JSON_STR(l, "apiVersion", "coordination.k8s.io/v1");
+    T0_JSON_STR(l, "kind", "Lease");
+    cJSON *md = T0_JSON_OBJ(l, "metadata");
+    T0_JSON_STR(md, "name", m->s.lease_name);
+    T0_JSON_STR(md, "namespace", m->s.pod.namespace);
+    if (rv) T0_JSON_STR(md, "resourceVersion", rv);
+    cJSON *sp = T0_JSON_OBJ(l, "spec");
+    T0_JSON_STR(sp, "holderIdentity", m->s.identity);
+    T0_JSON_NUM(sp, "leaseDurationSeconds", (double)(m->s.lease_duration_ms / 1000));
+    T0_JSON_STR(sp, "acquireTime", acq);
+    T0_JSON_STR(sp, "renewTime", renew);
+    T0_JSON_NUM(sp, "leaseTransitions", transitions);
     return l;
 }
 
