@@ -16,7 +16,7 @@ SHELL := /bin/bash
 MODULES := core fsm controllers fakes sim scenarios daemon adapters
 
 PKGS := libcurl libcjson libmongoc-1.0 libbson-1.0 libnats criterion libfiu libarchive libmicrohttpd \
-        yaml-0.1 libcrypto zlib
+        yaml-0.1 libcrypto zlib libxxhash
 
 # Install missing build dependencies before anything else, so a fresh machine needs no manual step.
 ifeq ($(filter deps help,$(MAKECMDGOALS)),)

@@ -3,15 +3,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 char hmap_tomb_[1];
 
-uint64_t hmap_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h ^ (h >> 29);
-}
+uint64_t hmap_hash_n(const char *s, size_t n) { return XXH3_64bits(s, n); }
+
+uint64_t hmap_hash(const char *s) { return XXH3_64bits(s, strlen(s)); }
 
 void hmap_init(hmap *m) { memset(m, 0, sizeof *m); }
 

@@ -35,6 +35,9 @@ void *hmap_del(hmap *m, const char *key);
 /* Iterate: for (size_t i = 0; hmap_next(m, &i, &k, &v);) { ... } — do not insert while iterating
  * (deleting the current key is allowed). */
 int hmap_next(const hmap *m, size_t *it, const char **key, void **val);
+/* hmap_hash: the hash of the string S (hmap_hash_n: of its first N bytes): XXH3, 64 bits. The one string
+ * hash of the project (core/hmap, sim/map). */
 uint64_t hmap_hash(const char *s);
+uint64_t hmap_hash_n(const char *s, size_t n);
 
 #endif

@@ -5,15 +5,9 @@
 #include <stdint.h>
 #include <string.h>
 
-static size_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return (size_t)(h ^ (h >> 29));
-}
+#include "core/hmap.h"
+
+static size_t hash_bytes(const char *s, size_t n) { return (size_t)hmap_hash_n(s, n); }
 
 void sim_map_init(sim_map *m) { memset(m, 0, sizeof *m); }
 
