@@ -174,13 +174,6 @@ static int64_t parse_time(const char *s)
 static const cJSON *jget(const cJSON *o, const char *path) { return t0_json_at(o, path); }
 static const char *jstr(const cJSON *o, const char *path) { return t0_json_str(o, path); }
 
-static const char *label_of(const cJSON *obj, const char *label)
-{
-    const cJSON *labels = jget(obj, "metadata.labels");
-    const cJSON *v = t0_json_get(labels, label);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static void copy_hash(char dst[HASH_HEX_LEN + 1], const char *src)
 {
     t0_strlcpy(dst, src, HASH_HEX_LEN + 1);
@@ -197,7 +190,8 @@ static void obj_free(obj_sum *o)
 
 static void summarize_pod(obj_sum *o, const cJSON *pod)
 {
-    const char *ph = jstr(pod, "status.phase");
+    const cJSON *status = t0_json_get(pod, "status"); /* looked up once: this runs on every pod event */
+    const char *ph = jstr(status, "phase");
     o->phase = !ph ? PH_NONE
                : !strcmp(ph, "Pending") ? PH_PENDING
                : !strcmp(ph, "Running") ? PH_RUNNING
@@ -205,12 +199,12 @@ static void summarize_pod(obj_sum *o, const cJSON *pod)
                : !strcmp(ph, "Failed") ? PH_FAILED
                : !strcmp(ph, "Unknown") ? PH_UNKNOWN
                                           : PH_NONE;
-    const char *reason = jstr(pod, "status.reason");
+    const char *reason = jstr(status, "reason");
     o->evicted = reason && !strcmp(reason, "Evicted");
     o->init_failing = o->crashloop = o->bot_running = false;
     o->init_restarts = o->bot_restarts = 0;
     const cJSON *cs;
-    cJSON_ArrayForEach(cs, jget(pod, "status.initContainerStatuses"))
+    cJSON_ArrayForEach(cs, t0_json_get(status, "initContainerStatuses"))
     {
         const cJSON *rc = t0_json_get(cs, "restartCount");
         if (cJSON_IsNumber(rc)) o->init_restarts = (uint16_t)rc->valuedouble;
@@ -221,7 +215,7 @@ static void summarize_pod(obj_sum *o, const cJSON *pod)
                          o->init_restarts > 0))
             o->init_failing = true;
     }
-    cJSON_ArrayForEach(cs, jget(pod, "status.containerStatuses"))
+    cJSON_ArrayForEach(cs, t0_json_get(status, "containerStatuses"))
     {
         const char *name = jstr(cs, "name");
         if (!name || strcmp(name, "bot") != 0) continue;
@@ -278,9 +272,11 @@ static void rec_maybe_free(ctl_ctl *c, const char *id, rec *r)
  * object) or NULL when the object carries no id label. */
 static const char *cache_apply(ctl_ctl *c, const cJSON *obj, bool deleted, char idbuf[256])
 {
-    const char *name = jstr(obj, "metadata.name");
-    const char *id = label_of(obj, c->id_label);
-    const char *rvs = jstr(obj, "metadata.resourceVersion");
+    const cJSON *md = t0_json_get(obj, "metadata"); /* looked up once: this runs on every watch event */
+    const char *name = jstr(md, "name");
+    const cJSON *idv = t0_json_get(t0_json_get(md, "labels"), c->id_label);
+    const char *id = cJSON_IsString(idv) ? idv->valuestring : NULL;
+    const char *rvs = jstr(md, "resourceVersion");
     uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
     if (!name || !id) return NULL;
     t0_strlcpy(idbuf, id, 256);
@@ -312,8 +308,8 @@ static const char *cache_apply(ctl_ctl *c, const cJSON *obj, bool deleted, char 
     }
     o->rv = rv;
     t0_strlcpy(o->rv_str, rvs, sizeof o->rv_str);
-    o->terminating = jget(obj, "metadata.deletionTimestamp") != NULL &&
-                     !cJSON_IsNull(jget(obj, "metadata.deletionTimestamp"));
+    const cJSON *dts = t0_json_get(md, "deletionTimestamp");
+    o->terminating = dts && !cJSON_IsNull(dts);
     copy_hash(o->spec_hash, podgen_annotation(obj, HASH_ANN_SPEC));
     if (c->sched)
         summarize_cronjob(o, obj);
