@@ -1046,8 +1046,10 @@ static void on_pod_event(void *ud, kube_watch_type type, const cJSON *obj)
         T0_ERROR(COMP, "pod watch ended (%d): the kubelet is blind from now on", (int)type);
         return;
     }
-    const char *ns = kfake_str(obj, "metadata.namespace"), *name = kfake_str(obj, "metadata.name");
-    const char *uid = kfake_str(obj, "metadata.uid");
+    const cJSON *md = t0_json_get(obj, "metadata"); /* looked up once: this runs on every pod event */
+    const char *ns = kfake_str(md, "namespace"), *name = kfake_str(md, "name");
+    const char *uid = kfake_str(md, "uid");
+    const char *deleting = kfake_str(md, "deletionTimestamp");
     if (!ns || !name || !uid) return;
     char key[600];
     t0_strjoin(key, sizeof key, ns, "/", name);
@@ -1061,18 +1063,18 @@ static void on_pod_event(void *ud, kube_watch_type type, const cJSON *obj)
     const char *node = kfake_str(obj, "spec.nodeName");
     if (!p) {
         if (!node) {
-            if (!kfake_str(obj, "metadata.deletionTimestamp")) try_schedule(k, ns, name);
+            if (!deleting) try_schedule(k, ns, name);
             return;
         }
         knode *n = node_by_name(k, node);
         const char *phase = kfake_str(obj, "status.phase");
-        if (!n || !n->ready || (phase && strcmp(phase, "Pending")) || kfake_str(obj, "metadata.deletionTimestamp")) return;
+        if (!n || !n->ready || (phase && strcmp(phase, "Pending")) || deleting) return;
         adopt(k, obj, n);
         return;
     }
-    if (kfake_str(obj, "metadata.deletionTimestamp") && !p->delete_seen) {
+    if (deleting && !p->delete_seen) {
         p->delete_seen = true;
-        const cJSON *g = t0_json_get(t0_json_get(obj, "metadata"), "deletionGracePeriodSeconds");
+        const cJSON *g = t0_json_get(md, "deletionGracePeriodSeconds");
         if (cJSON_IsNumber(g)) p->grace_ms = (int64_t)g->valuedouble * 1000;
         pod_fire(p, PE_DELETE);
     }

@@ -466,7 +466,8 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
         }
         return;
     }
-    const char *ns = kfake_str(obj, "metadata.namespace"), *name = kfake_str(obj, "metadata.name");
+    const cJSON *md = t0_json_get(obj, "metadata"), *status = t0_json_get(obj, "status"); /* once per event */
+    const char *ns = kfake_str(md, "namespace"), *name = kfake_str(md, "name");
     if (!ns) ns = "";
     if (!name) name = "?";
     char key[400];
@@ -488,7 +489,7 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
             }
         }
     }
-    if (type != KUBE_WATCH_DELETED && kfake_str(obj, "metadata.deletionTimestamp") && !sim_map_get(&w->deleting, key)) {
+    if (type != KUBE_WATCH_DELETED && kfake_str(md, "deletionTimestamp") && !sim_map_get(&w->deleting, key)) {
         sim_map_put(&w->deleting, key, (void *)1, NULL);
         deletion_started = true;
         const cJSON *g = t0_json_get(t0_json_get(obj, "metadata"), "deletionGracePeriodSeconds");
@@ -497,10 +498,10 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
     if (kind == KUBE_POD && type != KUBE_WATCH_DELETED) {
         char pk[300];
         t0_strjoin(pk, sizeof pk, ns, "/", name);
-        const char *ph = phase_const(kfake_str(obj, "status.phase"));
+        const char *ph = phase_const(kfake_str(status, "phase"));
         const char *old = sim_map_get(&w->phases, pk);
         if (old != ph) {
-            const char *reason = kfake_str(obj, "status.reason");
+            const char *reason = kfake_str(status, "reason");
             scn_trace(w, "kube", "Pod %s/%s phase %s -> %s%s%s", ns, name, old ? old : "-", ph, reason ? " reason " : "",
                       reason ? reason : "");
             sim_map_put(&w->phases, pk, (void *)ph, NULL);
