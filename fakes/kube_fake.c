@@ -1745,17 +1745,18 @@ static t0_status update_common(port_ctx *pc, kube_kind kind, const char *ns, con
     bool applied_to;
     t0_status st = fault_gate(pc, kind, verb, &applied_to, NULL, err);
     if (st != T0_OK) return st;
-    const char *name = kfake_str(obj, "metadata.name");
+    const cJSON *in_md = t0_json_get(obj, "metadata"); /* looked up once: every status write comes here */
+    const char *name = kfake_str(in_md, "name");
     kobj *o = lookup(k, kind, ns, name);
     if (!o) return not_found(kind, name, err);
-    const char *want_rv = kfake_str(obj, "metadata.resourceVersion");
+    const char *want_rv = kfake_str(in_md, "resourceVersion");
     const char *have_rv = kfake_str(o->v->obj, "metadata.resourceVersion");
     if (want_rv && *want_rv && strcmp(want_rv, have_rv))
         return http_fail(err, T0_ECONFLICT, 409,
                          "Operation cannot be fulfilled on %s \"%s\": the object has been modified; please apply your "
                          "changes to the latest version and try again",
                          kube_kind_name(kind), name);
-    const char *want_uid = kfake_str(obj, "metadata.uid");
+    const char *want_uid = kfake_str(in_md, "uid");
     if (want_uid && *want_uid && strcmp(want_uid, o->uid))
         return http_fail(err, T0_ECONFLICT, 409, "Precondition failed: UID in precondition: %s, UID in object meta: %s", want_uid, o->uid);
     cJSON *n;
