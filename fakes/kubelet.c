@@ -37,10 +37,11 @@ typedef struct cstate {
     bool present, running, terminated, waiting;
     int64_t started_at, finished_at;
     int exit_code, restarts;
-    char reason[32], wait_reason[32];
+    /* reasons are string literals: the status written refers to them instead of copying them */
+    const char *reason, *wait_reason;
     bool has_last;
     int last_exit;
-    char last_reason[32];
+    const char *last_reason;
     int64_t last_started, last_finished;
     int64_t backoff_ms;
     char name[64], image[160];
@@ -62,7 +63,8 @@ typedef struct kpod {
     bool has_init;
     int pullfails;
     int64_t grace_ms, grace_end, start_time, final_deadline_at, sync_backoff_ms;
-    char phase[16], reason[32], message[128], ip[32];
+    const char *phase; /* a string literal */
+    char reason[32], message[128], ip[32];
     /* timers */
     uint64_t t_main, t_bot_exit, t_log, t_write, t_term, t_grace, t_debounce, t_scan, t_retry, t_upload;
     size_t write_i;
@@ -158,7 +160,7 @@ static void c_start(kpod *p, cstate *c)
     if (c->terminated || c->running) {
         c->has_last = true;
         c->last_exit = c->exit_code;
-        snprintf(c->last_reason, sizeof c->last_reason, "%s", c->reason);
+        c->last_reason = c->reason ? c->reason : ""; /* restarted while running: no reason yet */
         c->last_started = c->started_at;
         c->last_finished = c->finished_at;
         c->restarts++;
@@ -168,20 +170,22 @@ static void c_start(kpod *p, cstate *c)
     c->started_at = now(p->k);
 }
 
+/* c_stop: C exited with CODE; REASON is a string literal (NULL: Error or Completed by the code) */
 static void c_stop(kpod *p, cstate *c, int code, const char *reason)
 {
     c->running = false;
     c->terminated = true;
     c->waiting = false;
     c->exit_code = code;
-    snprintf(c->reason, sizeof c->reason, "%s", reason ? reason : code ? "Error" : "Completed");
+    c->reason = reason ? reason : code ? "Error" : "Completed";
     c->finished_at = now(p->k);
 }
 
+/* c_wait: C waits with REASON, a string literal */
 static void c_wait(cstate *c, const char *reason)
 {
     c->waiting = true;
-    snprintf(c->wait_reason, sizeof c->wait_reason, "%s", reason);
+    c->wait_reason = reason;
 }
 
 /* The next CrashLoopBackOff delay of C: 10 s doubling to 300 s; reset after 10 minutes of running. */
@@ -713,18 +717,18 @@ static void pod_effects(kpod *p, const fsm_result *r, bool *remove)
             kill_all(p);
             break;
         case PFX_PHASE_RUNNING:
-            snprintf(p->phase, sizeof p->phase, "Running");
+            p->phase = "Running";
             break;
         case PFX_PHASE_SUCCEEDED:
-            snprintf(p->phase, sizeof p->phase, "Succeeded");
+            p->phase = "Succeeded";
             account_end(p);
             break;
         case PFX_PHASE_FAILED:
-            snprintf(p->phase, sizeof p->phase, "Failed");
+            p->phase = "Failed";
             account_end(p);
             break;
         case PFX_MARK_EVICTED:
-            snprintf(p->phase, sizeof p->phase, "Failed");
+            p->phase = "Failed";
             snprintf(p->reason, sizeof p->reason, "Evicted");
             account_end(p);
             break;
@@ -801,7 +805,7 @@ static cJSON *c_status(const kpod *p, const cstate *c, bool init)
         cJSON *w = T0_JSON_OBJ(st, "waiting");
         const char *reason = c->waiting ? c->wait_reason : init ? "PodInitializing" : p->state == PS_PENDING ? "ContainerCreating" : "PodInitializing";
         if (p->state == PS_PENDING && p->pullfails) reason = p->prog.pull_fail ? "ImagePullBackOff" : "ErrImagePull";
-        T0_JSON_STR(w, "reason", reason);
+        T0_JSON_STR_STATIC(w, "reason", reason);
         if (c->waiting && !strcmp(c->wait_reason, "CrashLoopBackOff")) {
             char m[160];
             snprintf(m, sizeof m, "back-off %llds restarting failed container=%s pod=%s_%s(%s)", (long long)(c->backoff_ms / 1000),
@@ -811,7 +815,7 @@ static cJSON *c_status(const kpod *p, const cstate *c, bool init)
     } else {
         cJSON *t = T0_JSON_OBJ(st, "terminated");
         T0_JSON_NUM(t, "exitCode", c->exit_code);
-        T0_JSON_STR(t, "reason", c->reason);
+        T0_JSON_STR_STATIC(t, "reason", c->reason ? c->reason : "");
         T0_JSON_STR(t, "startedAt", sim_format_rfc3339(c->started_at, ts, sizeof ts));
         T0_JSON_STR(t, "finishedAt", sim_format_rfc3339(c->finished_at, ts, sizeof ts));
     }
@@ -821,7 +825,8 @@ static cJSON *c_status(const kpod *p, const cstate *c, bool init)
         cJSON *t = T0_JSON_OBJ(ls, "terminated");
         int code = waiting_after_exit ? c->exit_code : c->last_exit;
         T0_JSON_NUM(t, "exitCode", code);
-        T0_JSON_STR(t, "reason", waiting_after_exit ? c->reason : c->last_reason);
+        const char *why = waiting_after_exit ? c->reason : c->last_reason;
+        T0_JSON_STR_STATIC(t, "reason", why ? why : "");
         T0_JSON_STR(t, "startedAt", sim_format_rfc3339(waiting_after_exit ? c->started_at : c->last_started, ts, sizeof ts));
         T0_JSON_STR(t, "finishedAt", sim_format_rfc3339(waiting_after_exit ? c->finished_at : c->last_finished, ts, sizeof ts));
     }
@@ -850,7 +855,7 @@ static void write_status(kpod *p)
     T0_JSON_STR(md, "namespace", p->ns);
     T0_JSON_STR(md, "uid", p->uid);
     cJSON *s = T0_JSON_OBJ(o, "status");
-    T0_JSON_STR(s, "phase", p->phase);
+    T0_JSON_STR_STATIC(s, "phase", p->phase);
     if (*p->reason) T0_JSON_STR(s, "reason", p->reason);
     if (*p->message) T0_JSON_STR(s, "message", p->message);
     bool initialized = p->state != PS_PENDING && p->state != PS_INIT_RUNNING && p->state != PS_INIT_BACKOFF;
@@ -1000,7 +1005,7 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
     p->node = node;
     node->npods++;
     snprintf(p->ip, sizeof p->ip, "10.244.%d.%u", node->index, (node->ipseq++ % 254) + 1);
-    snprintf(p->phase, sizeof p->phase, "Pending");
+    p->phase = "Pending";
     p->state = fsm_pod_table.initial;
     p->start_time = now(k);
     const cJSON *g = t0_json_get(spec, "terminationGracePeriodSeconds");
