@@ -3,6 +3,7 @@
 #define T0_CORE_JSON_H
 
 #include <cJSON.h>
+#include <stdbool.h>
 
 /* t0_json_at: the member of O at PATH ("metadata.name": object keys separated by dots, matched
  * case-sensitively, first match), or NULL when a step is missing or not an object. Borrowed from O.
@@ -12,6 +13,10 @@ const cJSON *t0_json_at(const cJSON *o, const char *path);
  * cJSON_GetObjectItemCaseSensitive (same arguments, result and NULL handling) that compares the first
  * byte inline: the fakes and controllers look up members of every object they see. */
 cJSON *t0_json_get(const cJSON *o, const char *key);
+/* t0_json_equal: whether A and B hold the same JSON (cJSON_Compare case-sensitively: numbers within its
+ * tolerance, objects regardless of member order). Members in the same order are compared in one pass;
+ * otherwise cJSON_Compare decides. For objects with duplicate keys, a positional match counts as equal. */
+bool t0_json_equal(const cJSON *a, const cJSON *b);
 /* t0_json_str: the string at PATH, or NULL when there is none or it is not a string. */
 const char *t0_json_str(const cJSON *o, const char *path);
 

@@ -122,13 +122,21 @@ struct kfake {
 /* ---- small helpers ---------------------------------------------------------------------------- */
 const char *kfake_str(const cJSON *obj, const char *path) { return t0_json_str(obj, path); }
 
+/* del_member: delete O's first member NAME, if any (cJSON_DeleteItemFromObjectCaseSensitive, with the
+ * lookup of t0_json_get: most deletes here are of members that are not there) */
+static void del_member(cJSON *o, const char *name)
+{
+    cJSON *c = t0_json_get(o, name);
+    if (c) cJSON_Delete(cJSON_DetachItemViaPointer(o, c));
+}
+
 /* obj_at: O's object member NAME (a string literal), made one when missing or not an object */
 #define obj_at(o, name) obj_at_((o), "" name "")
 static cJSON *obj_at_(cJSON *o, const char *name)
 {
     cJSON *c = t0_json_get(o, name);
     if (cJSON_IsObject(c)) return c;
-    if (c) cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+    if (c) del_member(o, name);
     return t0_json_add_static(o, name, cJSON_CreateObject());
 }
 
@@ -159,13 +167,13 @@ static cJSON *share(const cJSON *c)
 #define set_num(o, name, v) set_num_((o), "" name "", (v))
 static void set_str_(cJSON *o, const char *name, const char *v)
 {
-    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+    del_member(o, name);
     t0_json_add_static(o, name, cJSON_CreateString(v));
 }
 
 static void set_num_(cJSON *o, const char *name, double v)
 {
-    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+    del_member(o, name);
     t0_json_add_static(o, name, cJSON_CreateNumber(v));
 }
 
@@ -880,7 +888,7 @@ static void remove_finalizer(cJSON *obj, const char *name)
         cJSON *it = cJSON_GetArrayItem(f, i);
         if (cJSON_IsString(it) && !strcmp(it->valuestring, name)) cJSON_DeleteItemFromArray(f, i);
     }
-    if (f && cJSON_GetArraySize(f) == 0) cJSON_DeleteItemFromObjectCaseSensitive(t0_json_get(obj, "metadata"), "finalizers");
+    if (f && cJSON_GetArraySize(f) == 0) del_member(t0_json_get(obj, "metadata"), "finalizers");
 }
 
 /* stamp_rv: the next resourceVersion into OBJ's metadata. bump_rv: the same on O's stored object. */
@@ -1067,7 +1075,7 @@ static t0_status delete_obj(kfake *k, kobj *o, kube_propagation prop, int64_t gr
                 if (u && !strcmp(u, uid)) cJSON_DeleteItemFromArray(refs, j);
             }
             if (refs && !cJSON_GetArraySize(refs))
-                cJSON_DeleteItemFromObjectCaseSensitive(t0_json_get(dobj, "metadata"), "ownerReferences");
+                del_member(t0_json_get(dobj, "metadata"), "ownerReferences");
             unindex(k, d);
             index_obj(k, d);
             bump_rv(k, d);
@@ -1280,14 +1288,14 @@ static t0_status validate(kfake *k, kube_kind kind, const cJSON *obj, const char
             cJSON *lists[2] = {a, b};
             for (int s = 0; s < 2; s++) {
                 if (!lists[s]) continue;
-                cJSON_DeleteItemFromObjectCaseSensitive(lists[s], "activeDeadlineSeconds");
+                del_member(lists[s], "activeDeadlineSeconds");
                 if (s == 1 && !t0_json_get(a, "nodeName"))
-                    cJSON_DeleteItemFromObjectCaseSensitive(lists[s], "nodeName");
+                    del_member(lists[s], "nodeName");
                 const char *cl[] = {"containers", "initContainers"};
                 for (int c = 0; c < 2; c++) {
                     cJSON *it;
                     cJSON_ArrayForEach(it, t0_json_get(lists[s], cl[c]))
-                        cJSON_DeleteItemFromObjectCaseSensitive(it, "image");
+                        del_member(it, "image");
                 }
             }
             if (a && b && !cJSON_Compare(a, b, 1))
@@ -1494,15 +1502,15 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
     set_str(md, "uid", uid);
     set_str(md, "creationTimestamp", now_str(k, ts, sizeof ts));
     set_num(md, "generation", 1);
-    cJSON_DeleteItemFromObjectCaseSensitive(md, "deletionTimestamp");
-    cJSON_DeleteItemFromObjectCaseSensitive(md, "deletionGracePeriodSeconds");
+    del_member(md, "deletionTimestamp");
+    del_member(md, "deletionGracePeriodSeconds");
     rv_str(++k->rv, rvb, sizeof rvb);
     set_str(md, "resourceVersion", rvb);
     if (kind == KUBE_POD || kind == KUBE_JOB || kind == KUBE_CRONJOB) {
-        cJSON_DeleteItemFromObjectCaseSensitive(o, "status");
+        del_member(o, "status");
         cJSON *status = T0_JSON_OBJ(o, "status");
         if (kind == KUBE_POD && status) T0_JSON_STR_STATIC(status, "phase", "Pending");
-        if (kind == KUBE_POD) cJSON_DeleteItemFromObjectCaseSensitive(t0_json_get(o, "spec"), "nodeName");
+        if (kind == KUBE_POD) del_member(t0_json_get(o, "spec"), "nodeName");
     }
     apply_defaults(kind, o);
     if (!(ko->v = kver_new(o))) {
@@ -1767,7 +1775,7 @@ static t0_status update_common(port_ctx *pc, kube_kind kind, const char *ns, con
         cJSON *nst = *give ? *give : s ? cJSON_Duplicate(s, 1) : cJSON_CreateObject();
         *give = NULL;
         if (!nst) return http_fail(err, T0_ENOMEM, 0, "update: out of memory");
-        if (os && cJSON_Compare(nst, os, 1)) {
+        if (os && t0_json_equal(nst, os)) {
             cJSON_Delete(nst);
             if (out) *out = hand_out(k, o->v->obj);
             return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
@@ -1796,30 +1804,30 @@ static t0_status update_common(port_ctx *pc, kube_kind kind, const char *ns, con
         const cJSON *omd = t0_json_get(o->v->obj, "metadata");
         const char *keep[] = {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"};
         for (size_t i = 0; i < T0_ARRAY_LEN(keep); i++) {
-            cJSON_DeleteItemFromObjectCaseSensitive(md, keep[i]);
+            del_member(md, keep[i]);
             const cJSON *v = t0_json_get(omd, keep[i]);
             if (v) t0_json_add_static(md, keep[i], cJSON_Duplicate(v, 1)); /* keep[] holds literals */
         }
         set_str(n, "apiVersion", kind_api[kind]);
         set_str(n, "kind", kube_kind_kind(kind));
-        cJSON_DeleteItemFromObjectCaseSensitive(n, "status");
+        del_member(n, "status");
         const cJSON *os = t0_json_get(o->v->obj, "status");
         if (os) t0_json_add_static(n, "status", cJSON_Duplicate(os, 1));
         if (kind == KUBE_POD) {
             /* nodeName is set only through binding */
             cJSON *spec = t0_json_get(n, "spec");
-            cJSON_DeleteItemFromObjectCaseSensitive(spec, "nodeName");
+            del_member(spec, "nodeName");
             const char *node = kfake_str(o->v->obj, "spec.nodeName");
             if (node && spec) T0_JSON_STR(spec, "nodeName", node);
         }
-        if (!cJSON_Compare(t0_json_get(n, "spec"), t0_json_get(o->v->obj, "spec"), 1)) {
+        if (!t0_json_equal(t0_json_get(n, "spec"), t0_json_get(o->v->obj, "spec"))) {
             const cJSON *g = t0_json_get(omd, "generation");
             set_num(md, "generation", (cJSON_IsNumber(g) ? g->valuedouble : 1) + 1);
         }
     }
     /* a no-op write changes nothing (no new resourceVersion, no event) */
     set_str(obj_at(n, "metadata"), "resourceVersion", have_rv);
-    if (cJSON_Compare(n, o->v->obj, 1)) {
+    if (t0_json_equal(n, o->v->obj)) {
         cJSON_Delete(n);
         if (out) *out = hand_out(k, o->v->obj);
         return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;

@@ -59,3 +59,31 @@ Test(json, get_is_a_drop_in_for_cjson_get_case_sensitive)
     cJSON_Delete(arr);
     cJSON_Delete(o);
 }
+
+/* t0_json_equal must decide as cJSON_Compare (case-sensitive) does, with or without member order. */
+Test(json, equal_decides_as_cjson_compare)
+{
+    const char *docs[] = {
+        "{\"a\":1,\"b\":{\"c\":[1,2,{\"d\":\"x\"}]},\"e\":null,\"f\":true}",
+        "{\"b\":{\"c\":[1,2,{\"d\":\"x\"}]},\"a\":1,\"f\":true,\"e\":null}", /* same, other order */
+        "{\"a\":1,\"b\":{\"c\":[1,2,{\"d\":\"y\"}]},\"e\":null,\"f\":true}", /* a deep string differs */
+        "{\"a\":1,\"b\":{\"c\":[1,2]},\"e\":null,\"f\":true}",               /* an array is shorter */
+        "{\"a\":1,\"b\":{\"c\":[1,2,{\"d\":\"x\"}]},\"e\":null}",            /* a member is missing */
+        "{\"a\":1,\"b\":{\"c\":[1,2,{\"d\":\"x\"}]},\"e\":null,\"f\":false}", /* a boolean differs */
+        "{\"a\":1.0000000000000002,\"b\":{\"c\":[1,2,{\"d\":\"x\"}]},\"e\":null,\"f\":true}", /* within tolerance */
+        "{\"a\":\"1\",\"b\":{\"c\":[1,2,{\"d\":\"x\"}]},\"e\":null,\"f\":true}", /* a type differs */
+        "{\"A\":1,\"b\":{\"c\":[1,2,{\"d\":\"x\"}]},\"e\":null,\"f\":true}", /* a key's case differs */
+        "[]", "{}", "\"s\"", "3",
+    };
+    size_t n = sizeof docs / sizeof *docs;
+    cJSON *v[sizeof docs / sizeof *docs];
+    for (size_t i = 0; i < n; i++) cr_assert_not_null(v[i] = cJSON_Parse(docs[i]), "%s", docs[i]);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            bool want = cJSON_Compare(v[i], v[j], 1), got = t0_json_equal(v[i], v[j]);
+            cr_expect_eq(got, want, "%s vs %s: t0_json_equal %d, cJSON_Compare %d", docs[i], docs[j], got, want);
+        }
+    cr_expect(t0_json_equal(v[0], v[1]), "member order does not matter");
+    cr_expect(!t0_json_equal(v[0], NULL) && !t0_json_equal(NULL, NULL), "NULL equals nothing, as in cJSON_Compare");
+    for (size_t i = 0; i < n; i++) cJSON_Delete(v[i]);
+}
