@@ -9,7 +9,6 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "fakes/objstore_fake.h"
 #include "fsm/tables.h"
 #include "sim/map.h"
 
@@ -80,7 +79,9 @@ struct kubelet {
     sim_loop *loop;
     kfake *api;
     kube_port sys;
-    objstore *store;
+    objfake *fake;   /* the fake MinIO, or NULL */
+    objstore port;   /* its port */
+    objstore *store; /* &port, or NULL without a store */
     kubelet_opts opts;
     kube_watch *watch;
     sim_map pods;       /* "ns/name" -> kpod */
@@ -411,20 +412,9 @@ static bool upload(kpod *p)
             const char *parts[] = {stamp, chunk + s, "\n"};
             const size_t lens[] = {strlen(stamp), e - s, 1};
             t0_status st = k->store->ensure_bucket(k->store->ctx, LOG_BUCKET, &err);
-            objfake *fake = objfake_of(k->store);
-            if (st == T0_OK && fake) /* the same get-then-put, with the body grown in place */
-                st = objfake_append(fake, LOG_BUCKET, key, parts, lens, 3, "text/plain", &err);
-            else if (st == T0_OK) {
-                objstore_buf old = {0};
-                objstore_sink sink = {.buf = &old};
-                st = k->store->get(k->store->ctx, LOG_BUCKET, key, &sink, NULL, &err);
-                if (st == T0_ENOTFOUND) st = T0_OK;
-                for (size_t i = 0; i < 3 && st == T0_OK; i++) st = objstore_buf_append(&old, parts[i], lens[i]);
-                objstore_body b = {.data = old.data, .len = old.len};
-                if (st == T0_OK) st = k->store->put(k->store->ctx, LOG_BUCKET, key, &b, "text/plain", NULL, &err);
-                objstore_buf_free(&old);
-            }
-            done = st == T0_OK; /* a read error never overwrites the day's log */
+            if (st == T0_OK) /* GET then PUT of the longer body, grown in place; a read error writes nothing */
+                st = objfake_append(k->fake, LOG_BUCKET, key, parts, lens, 3, "text/plain", &err);
+            done = st == T0_OK;
         }
         if (done) {
             p->shipped_off = p->log_len;
@@ -1086,14 +1076,18 @@ static void on_pod_event(void *ud, kube_watch_type type, const cJSON *obj)
 }
 
 /* ---- public API ------------------------------------------------------------------------------ */
-t0_status kubelet_new(sim_loop *loop, kfake *api, objstore *store, const kubelet_opts *opts, kubelet **out, t0_err *err)
+t0_status kubelet_new(sim_loop *loop, kfake *api, objfake *store, const kubelet_opts *opts, kubelet **out, t0_err *err)
 {
     kubelet *k = calloc(1, sizeof *k);
     if (!k) return t0_fail(err, T0_ENOMEM, "kubelet_new: out of memory");
     k->loop = loop;
     k->api = api;
     k->sys = kfake_system_port(api);
-    k->store = store;
+    k->fake = store;
+    if (store) {
+        k->port = objfake_port(store);
+        k->store = &k->port;
+    }
     if (opts) k->opts = *opts;
     if (k->opts.sync_interval_ms <= 0) k->opts.sync_interval_ms = 60000;
     if (k->opts.sync_debounce_ms <= 0) k->opts.sync_debounce_ms = 200;

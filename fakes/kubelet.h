@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "adapters/objstore.h"
+#include "fakes/objstore_fake.h"
 #include "core/t0.h"
 #include "fakes/kube_fake.h"
 #include "fsm/fsm.h"
@@ -86,8 +87,9 @@ typedef struct kubelet_opts {
 } kubelet_opts;
 
 /* kubelet_new: a kubelet with no nodes, watching pods of API (borrowed). STORE (borrowed, may be NULL:
- * then state and logs are kept in memory only and "shipped" instantly) is the fake MinIO. */
-t0_status kubelet_new(sim_loop *loop, kfake *api, objstore *store, const kubelet_opts *opts, kubelet **out,
+ * then state and logs are kept in memory only and "shipped" instantly) is the fake MinIO, used through its
+ * port (fault points and all) and objfake_append for the logs' read-append-write. */
+t0_status kubelet_new(sim_loop *loop, kfake *api, objfake *store, const kubelet_opts *opts, kubelet **out,
                       t0_err *err);
 /* kubelet_destroy: stop (no status writes) and free. Pods stay in the API as they are. NULL is a no-op. */
 void kubelet_destroy(kubelet *k);

@@ -390,8 +390,6 @@ t0_status objfake_append(objfake *o, const char *bucket, const char *key, const 
     return T0_OK;
 }
 
-objfake *objfake_of(const objstore *port) { return port && port->put == p_put ? port->ctx : NULL; }
-
 objstore objfake_port(objfake *o)
 {
     return (objstore){.ctx = o, .get = p_get, .put = p_put, .head = p_head, .del = p_del, .list = p_list,

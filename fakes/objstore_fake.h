@@ -54,8 +54,6 @@ t0_status objfake_put_if_match(objfake *o, const char *bucket, const char *key, 
  * of being copied out and back. For the simulated sidecars, which ship logs this way many times a minute. */
 t0_status objfake_append(objfake *o, const char *bucket, const char *key, const char *const *parts, const size_t *lens,
                          size_t nparts, const char *content_type, t0_err *err);
-/* objfake_of: the fake behind PORT when it is one made by objfake_port, else NULL. */
-objfake *objfake_of(const objstore *port);
 
 /* ---- scenario/test helpers: no faults, no outage ------------------------------------------------ */
 t0_status objfake_create_bucket(objfake *o, const char *bucket, t0_err *err);

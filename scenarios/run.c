@@ -1214,13 +1214,12 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *ro, scn_result *
     if (st == T0_OK) st = busfake_new(&w->lp, w->faults, &w->bus, err);
     if (st == T0_OK) {
         w->sys = kfake_system_port(w->kube);
-        w->objport = objfake_port(w->obj);
         w->busport = busfake_port(w->bus);
         busfake_set_ack_wait(w->bus, w->o.ack_wait_ms);
         busfake_set_latency(w->bus, w->o.latency_ms);
         kubelet_opts ko = {0};
         ko.sync_interval_ms = w->o.sync_interval_ms;
-        st = kubelet_new(w->loop, w->kube, &w->objport, &ko, &w->kl, err);
+        st = kubelet_new(w->loop, w->kube, w->obj, &ko, &w->kl, err);
     }
     if (st == T0_OK) st = cronctl_new(w->loop, w->kube, NULL, &w->cc, err);
     if (st == T0_OK && !ro->no_memo) { /* the pod settings every manager of the world gets (mgr_start) */

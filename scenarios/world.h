@@ -91,7 +91,6 @@ struct scn_world {
     kubelet *kl;
     cronctl *cc;
     objfake *obj;
-    objstore objport;
     storefake *store;
     busfake *bus;
     bus_port busport;
