@@ -40,7 +40,7 @@ const char *objfake_etag(const objfake_object *ob)
     objfake_object *w = (objfake_object *)ob; /* a cache of a pure function of the body */
     if (!w->etag[0]) {
         objfake_md5_hex(w->data, w->len, w->etag);
-        snprintf(w->meta.etag, sizeof w->meta.etag, "%s", w->etag);
+        t0_strlcpy(w->meta.etag, w->etag, sizeof w->meta.etag);
     }
     return w->etag;
 }
@@ -201,16 +201,26 @@ t0_status objfake_put_raw(objfake *o, const char *bucket, const char *key, const
     return store_obj(o, bucket_of(o, bucket), bucket, key, p, len, len + 1, NULL, NULL, err);
 }
 
-t0_status objfake_put_if_match(objfake *o, const char *bucket, const char *key, const objstore_body *body,
-                               const char *content_type, const objstore_meta *meta_in, const char *if_match,
-                               t0_err *err)
+/* put_begin: what every PUT does first: count it, check the key, pass the s3/put point and find the
+ * bucket (*B) */
+static t0_status put_begin(objfake *o, const char *bucket, const char *key, obucket **b, t0_err *err)
 {
     o->stats.puts++;
     if (!key || !*key) return t0_fail(err, T0_EINVAL, "s3/put %s: empty key", bucket ? bucket : "");
     t0_status st = gate(o, "s3/put", bucket, key, err);
     if (st != T0_OK) return st;
-    obucket *b = bucket_of(o, bucket);
-    if (!b) return t0_fail(err, T0_ENOTFOUND, "s3/put %s/%s: NoSuchBucket", bucket ? bucket : "", key);
+    *b = bucket_of(o, bucket);
+    if (!*b) return t0_fail(err, T0_ENOTFOUND, "s3/put %s/%s: NoSuchBucket", bucket ? bucket : "", key);
+    return T0_OK;
+}
+
+t0_status objfake_put_if_match(objfake *o, const char *bucket, const char *key, const objstore_body *body,
+                               const char *content_type, const objstore_meta *meta_in, const char *if_match,
+                               t0_err *err)
+{
+    obucket *b = NULL;
+    t0_status st = put_begin(o, bucket, key, &b, err);
+    if (st != T0_OK) return st;
     const objfake_object *cur = hmap_get(&b->objs, key);
     if (if_match) {
         bool ok = !strcmp(if_match, "*") ? cur != NULL : !*if_match ? cur == NULL : cur && !strcmp(objfake_etag(cur), if_match);
@@ -356,15 +366,12 @@ t0_status objfake_append(objfake *o, const char *bucket, const char *key, const 
                          size_t nparts, const char *content_type, t0_err *err)
 {
     o->stats.gets++;
-    const objfake_object *found;
+    const objfake_object *found = NULL;
     t0_status st = lookup(o, "s3/get", bucket, key, &found, err);
     if (st != T0_OK && st != T0_ENOTFOUND) return st;
-    o->stats.puts++; /* from here on what objfake_put_if_match does for an unconditional put */
-    if (!key || !*key) return t0_fail(err, T0_EINVAL, "s3/put %s: empty key", bucket ? bucket : "");
-    st = gate(o, "s3/put", bucket, key, err);
+    obucket *b = NULL; /* from here on an unconditional PUT, as objfake_put_if_match does it */
+    st = put_begin(o, bucket, key, &b, err);
     if (st != T0_OK) return st;
-    obucket *b = bucket_of(o, bucket);
-    if (!b) return t0_fail(err, T0_ENOTFOUND, "s3/put %s/%s: NoSuchBucket", bucket ? bucket : "", key);
     objfake_object *cur = hmap_get(&b->objs, key);
     objstore_buf body = {0};
     if (cur) body = (objstore_buf){.data = cur->data, .len = cur->len, .cap = cur->cap};
