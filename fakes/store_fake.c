@@ -90,27 +90,24 @@ static t0_status put_owned(storefake *s, store_coll c, const char *id, cJSON *do
         return t0_fail(err, T0_EINVAL, "store: unknown collection %d", (int)c);
     }
     sdoc *d = hmap_get(&sc->by_id, id);
-    if (d) {
+    if (d)
         cJSON_Delete(d->doc);
-        d->doc = doc;
-        d->rev = ++s->writes;
-        d->enabled = storefake_doc_enabled(doc);
-    } else {
+    else {
         d = calloc(1, sizeof *d);
         if (!d || hmap_put(&sc->by_id, id, d, NULL) != T0_OK) {
             free(d);
             cJSON_Delete(doc);
             return t0_fail(err, T0_ENOMEM, "store %s: insert %s: out of memory", store_coll_name(c), id);
         }
-        d->doc = doc;
-        d->rev = ++s->writes;
-        d->enabled = storefake_doc_enabled(doc);
         d->prev = sc->tail;
         if (sc->tail) sc->tail->next = d;
         else sc->head = d;
         sc->tail = d;
         sc->n++;
     }
+    d->doc = doc;
+    d->rev = ++s->writes;
+    d->enabled = storefake_doc_enabled(doc);
     notify(s, c, id, doc);
     return T0_OK;
 }
