@@ -336,12 +336,8 @@ static void pod_spec(const podgen_settings *s, const botdoc *d, const derived *v
 static t0_status add_hashes(cJSON *root, cJSON *ann, const char *hash_key, const char *hash_val, t0_err *err)
 {
     char spec_hash[HASH_HEX_LEN + 1];
-    cJSON *md = t0_json_get(root, "metadata");
-    /* detach the annotations while hashing so the hash covers exactly the rest of the object */
-    cJSON_DetachItemViaPointer(md, ann);
     t0_err e = {0};
-    t0_status st = hash_spec(root, spec_hash, &e);
-    cJSON_AddItemToObject(md, "annotations", ann);
+    t0_status st = hash_spec(root, spec_hash, &e); /* covers all but metadata.annotations, where the hashes go */
     if (st) return t0_fail(err, st, "%s", e.msg);
     bool ok = true;
     str(ann, hash_key, hash_val, &ok);
