@@ -477,7 +477,7 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
     if (type == KUBE_WATCH_ADDED) {
         scn_trace(w, "kube", "%s %s/%s created", kk, ns, name);
         if (kind == KUBE_JOB) {
-            const cJSON *owners = t0_json_get(t0_json_get(obj, "metadata"), "ownerReferences");
+            const cJSON *owners = t0_json_get(md, "ownerReferences");
             const cJSON *o;
             cJSON_ArrayForEach(o, owners)
             {
@@ -492,7 +492,7 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
     if (type != KUBE_WATCH_DELETED && kfake_str(md, "deletionTimestamp") && !sim_map_get(&w->deleting, key)) {
         sim_map_put(&w->deleting, key, (void *)1, NULL);
         deletion_started = true;
-        const cJSON *g = t0_json_get(t0_json_get(obj, "metadata"), "deletionGracePeriodSeconds");
+        const cJSON *g = t0_json_get(md, "deletionGracePeriodSeconds");
         scn_trace(w, "kube", "%s %s/%s terminating (grace %ds)", kk, ns, name, cJSON_IsNumber(g) ? g->valueint : 0);
     }
     if (kind == KUBE_POD && type != KUBE_WATCH_DELETED) {
