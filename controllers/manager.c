@@ -8,10 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "controllers/botdoc.h"
-#include "controllers/cronexpr.h"
-#include "controllers/hash.h"
-#include "controllers/names.h"
+#include "domain/botdoc.h"
+#include "domain/cronexpr.h"
+#include "domain/hash.h"
+#include "domain/names.h"
 #include "controllers/subscriber.h"
 #include "controllers/workqueue.h"
 #include "core/hmap.h"

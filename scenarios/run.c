@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/botdoc.h"
+#include "domain/botdoc.h"
 #include "controllers/podgen.h"
 #include "core/json.h"
 #include "core/log.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "controllers/botdoc.h"
+#include "domain/botdoc.h"
 #include "controllers/manager.h"
 #include "controllers/podgen.h"
 #include "core/log.h"
