@@ -10,10 +10,40 @@
 
 #include "fakes/kube_fake_impl.h"
 
-const char *const kf_kind_singular[KUBE__KINDS] = {"pod", "cronjob", "job", "lease", "event"};
-const char *const kf_kind_display[KUBE__KINDS] = {"Pod", "CronJob.batch", "Job.batch", "Lease.coordination.k8s.io",
-                                                  "Event"};
-const char *const kf_kind_api[KUBE__KINDS] = {"v1", "batch/v1", "batch/v1", "coordination.k8s.io/v1", "v1"};
+/* in kfake_rid order; the port's kinds first (their plural and kind as kube_kind_name/kube_kind_kind) */
+const kfake_res kf_res[KFAKE_NRES] = {
+    /* group, version, apiVersion, plural, singular, kind, display, shortname, namespaced, all, has_status */
+    {"", "v1", "v1", "pods", "pod", "Pod", "Pod", "po", true, true, true},
+    {"batch", "v1", "batch/v1", "cronjobs", "cronjob", "CronJob", "CronJob.batch", "cj", true, true, true},
+    {"batch", "v1", "batch/v1", "jobs", "job", "Job", "Job.batch", NULL, true, true, true},
+    {"coordination.k8s.io", "v1", "coordination.k8s.io/v1", "leases", "lease", "Lease", "Lease.coordination.k8s.io",
+     NULL, true, false, false},
+    {"", "v1", "v1", "events", "event", "Event", "Event", "ev", true, false, false},
+    {"", "v1", "v1", "namespaces", "namespace", "Namespace", "Namespace", "ns", false, false, true},
+    {"", "v1", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", "ServiceAccount", "sa", true, false, false},
+    {"", "v1", "v1", "secrets", "secret", "Secret", "Secret", NULL, true, false, false},
+    {"", "v1", "v1", "configmaps", "configmap", "ConfigMap", "ConfigMap", "cm", true, false, false},
+    {"", "v1", "v1", "services", "service", "Service", "Service", "svc", true, true, true},
+    {"apps", "v1", "apps/v1", "deployments", "deployment", "Deployment", "Deployment.apps", "deploy", true, true, true},
+    {"rbac.authorization.k8s.io", "v1", "rbac.authorization.k8s.io/v1", "roles", "role", "Role",
+     "Role.rbac.authorization.k8s.io", NULL, true, false, false},
+    {"rbac.authorization.k8s.io", "v1", "rbac.authorization.k8s.io/v1", "rolebindings", "rolebinding", "RoleBinding",
+     "RoleBinding.rbac.authorization.k8s.io", NULL, true, false, false},
+    {"rbac.authorization.k8s.io", "v1", "rbac.authorization.k8s.io/v1", "clusterroles", "clusterrole", "ClusterRole",
+     "ClusterRole.rbac.authorization.k8s.io", NULL, false, false, false},
+    {"rbac.authorization.k8s.io", "v1", "rbac.authorization.k8s.io/v1", "clusterrolebindings", "clusterrolebinding",
+     "ClusterRoleBinding", "ClusterRoleBinding.rbac.authorization.k8s.io", NULL, false, false, false},
+};
+
+const kfake_res *kfake_res_of(int res) { return kf_kind_ok(res) ? &kf_res[res] : NULL; }
+
+int kfake_res_find(const char *group, const char *version, const char *plural)
+{
+    for (int i = 0; i < KFAKE_NRES; i++)
+        if (!strcmp(kf_res[i].group, group) && !strcmp(kf_res[i].version, version) && !strcmp(kf_res[i].plural, plural))
+            return i;
+    return -1;
+}
 
 /* ---- small helpers ---------------------------------------------------------------------------- */
 const char *kfake_str(const cJSON *obj, const char *path) { return t0_json_str(obj, path); }
@@ -44,15 +74,15 @@ static bool parse_rv(const char *s, uint64_t *out)
 static char *now_str(kfake *k, char *b, size_t cap) { return sim_format_rfc3339(sim_loop_now(k->loop), b, cap); }
 
 /* ---- the API ---------------------------------------------------------------------------------- */
-static const char *point(kube_kind kind, const char *verb, char *buf, size_t cap)
+static const char *point(int kind, const char *verb, char *buf, size_t cap)
 {
-    t0_strjoin(buf, cap, "kube/", (unsigned)kind < KUBE__KINDS ? kf_kind_singular[kind] : "?", "/", verb);
+    t0_strjoin(buf, cap, "kube/", kf_kind_ok(kind) ? kf_res[kind].singular : "?", "/", verb);
     return buf;
 }
 
 /* fault_gate: ask the point; returns T0_OK to proceed (with *applied_timeout / *stale set), or the
  * injected status. */
-static t0_status fault_gate(port_ctx *pc, kube_kind kind, const char *verb, bool *applied_timeout, bool *stale,
+static t0_status fault_gate(port_ctx *pc, int kind, const char *verb, bool *applied_timeout, bool *stale,
                             t0_err *err)
 {
     if (applied_timeout) *applied_timeout = false;
@@ -73,7 +103,7 @@ static t0_status fault_gate(port_ctx *pc, kube_kind kind, const char *verb, bool
     return sim_faults_fail(&hit, p, err);
 }
 
-static t0_status applied_timeout_err(kube_kind kind, const char *verb, t0_err *err)
+static t0_status applied_timeout_err(int kind, const char *verb, t0_err *err)
 {
     char p[64];
     return kf_fail(err, T0_ETIMEOUT, 504, "%s: injected timeout-applied (HTTP 504; the request was applied)",
@@ -91,7 +121,7 @@ static void gen_name(kfake *k, const char *prefix, char *out, size_t cap)
 
 /* create_name: the name of a new object O of KIND in NS into NAME: metadata.name, or generateName and 5
  * characters from the loop PRNG */
-static t0_status create_name(kfake *k, kube_kind kind, const char *ns, const cJSON *o, char *name, size_t cap,
+static t0_status create_name(kfake *k, int kind, const char *ns, const cJSON *o, char *name, size_t cap,
                              t0_err *err)
 {
     const char *nm = kfake_str(o, "metadata.name");
@@ -105,28 +135,36 @@ static t0_status create_name(kfake *k, kube_kind kind, const char *ns, const cJS
         t0_strlcpy(name, nm, cap);
     else
         return kf_fail(err, T0_EINVALID, 422, "%s \"\" is invalid: metadata.name: Required value: name or generateName is required",
-                       kf_kind_display[kind]);
+                       kf_res[kind].display);
     if (strlen(name) >= cap - 1)
         return kf_fail(err, T0_EINVALID, 422, "%s is invalid: metadata.name: Invalid value: must be no more than 253 characters",
-                       kf_kind_display[kind]);
+                       kf_res[kind].display);
     return T0_OK;
 }
 
 /* create_stamp: what the server sets on a new object O (owned) of KIND: identity, timestamps, version,
- * an empty status, the defaults */
-static void create_stamp(kfake *k, kube_kind kind, const char *ns, const char *name, const char *uid, cJSON *o)
+ * an empty status (the port's kinds; the others keep what they are given), the defaults */
+static void create_stamp(kfake *k, int kind, const char *ns, const char *name, const char *uid, cJSON *o)
 {
     cJSON *md = kf_obj_at(o, "metadata");
     char ts[32], rvb[32];
-    kf_set_str(o, "apiVersion", kf_kind_api[kind]);
-    kf_set_str(o, "kind", kube_kind_kind(kind));
+    bool typed = kind < KUBE__KINDS;
+    kf_set_str(o, "apiVersion", kf_res[kind].api_version);
+    kf_set_str(o, "kind", kf_res[kind].kind);
     kf_set_str(md, "name", name);
-    kf_set_str(md, "namespace", ns);
+    if (kf_res[kind].namespaced)
+        kf_set_str(md, "namespace", ns);
+    else
+        kf_del_member(md, "namespace");
     kf_set_str(md, "uid", uid);
     kf_set_str(md, "creationTimestamp", now_str(k, ts, sizeof ts));
-    kf_set_num(md, "generation", 1);
+    if (typed || t0_json_get(o, "spec"))
+        kf_set_num(md, "generation", 1);
+    else
+        kf_del_member(md, "generation");
     kf_del_member(md, "deletionTimestamp");
     kf_del_member(md, "deletionGracePeriodSeconds");
+    if (!typed) kf_del_member(md, "managedFields");
     kf_rv_str(++k->rv, rvb, sizeof rvb);
     kf_set_str(md, "resourceVersion", rvb);
     if (kind == KUBE_POD || kind == KUBE_JOB || kind == KUBE_CRONJOB) {
@@ -138,7 +176,7 @@ static void create_stamp(kfake *k, kube_kind kind, const char *ns, const char *n
     kf_apply_defaults(kind, o);
 }
 
-static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
+static t0_status api_create(void *ctx, int kind, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
 {
     port_ctx *pc = ctx;
     kfake *k = pc->k;
@@ -147,9 +185,9 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
     bool applied_to;
     t0_status st = fault_gate(pc, kind, "create", &applied_to, NULL, err);
     if (st != T0_OK) return st;
-    ns = ns ? ns : "";
+    ns = ns && kf_res[kind].namespaced ? ns : "";
     const char *ons = kfake_str(obj, "metadata.namespace");
-    if (ons && *ons && strcmp(ons, ns))
+    if (kf_res[kind].namespaced && ons && *ons && strcmp(ons, ns))
         return kf_fail(err, T0_EINVAL, 400, "the namespace of the provided object does not match the namespace sent on the request");
     cJSON *o = cJSON_Duplicate(obj, 1);
     if (!o) return kf_fail(err, T0_ENOMEM, 0, "create: out of memory");
@@ -158,7 +196,7 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
     st = create_name(k, kind, ns, o, name, sizeof name, err);
     if (st == T0_OK) st = kf_validate(k, kind, o, name, NULL, err);
     if (st == T0_OK && kf_lookup(k, kind, ns, name))
-        st = kf_fail(err, T0_EEXIST, 409, "%s \"%s\" already exists", kube_kind_name(kind), name);
+        st = kf_fail(err, T0_EEXIST, 409, "%s \"%s\" already exists", kf_res[kind].plural, name);
     if (st != T0_OK) {
         cJSON_Delete(o);
         return st;
@@ -180,7 +218,7 @@ static t0_status do_create(void *ctx, kube_kind kind, const char *ns, const cJSO
     return T0_OK;
 }
 
-static t0_status do_get(void *ctx, kube_kind kind, const char *ns, const char *name, cJSON **out, t0_err *err)
+static t0_status api_get(void *ctx, int kind, const char *ns, const char *name, cJSON **out, t0_err *err)
 {
     port_ctx *pc = ctx;
     if (out) *out = NULL;
@@ -210,13 +248,13 @@ static void lsnap_free(lsnap *sn)
 
 /* list_build: a List object of KIND at RV over the versions V[0..N) (borrowed): items are read-only
  * references into V when the cluster lends its objects (kfake_opts.lend_objects), copies otherwise. */
-static cJSON *list_build(const kfake *k, kube_kind kind, uint64_t rv, kver *const *v, size_t n)
+static cJSON *list_build(const kfake *k, int kind, uint64_t rv, kver *const *v, size_t n)
 {
     cJSON *list = cJSON_CreateObject();
     char rvb[32], kindlist[48];
     kf_rv_str(rv, rvb, sizeof rvb);
-    snprintf(kindlist, sizeof kindlist, "%sList", kube_kind_kind(kind));
-    cJSON_AddStringToObject(list, "apiVersion", kf_kind_api[kind]);
+    snprintf(kindlist, sizeof kindlist, "%sList", kf_res[kind].kind);
+    cJSON_AddStringToObject(list, "apiVersion", kf_res[kind].api_version);
     cJSON_AddStringToObject(list, "kind", kindlist);
     cJSON *lmd = cJSON_AddObjectToObject(list, "metadata");
     cJSON_AddStringToObject(lmd, "resourceVersion", rvb);
@@ -236,7 +274,7 @@ static cJSON *list_build(const kfake *k, kube_kind kind, uint64_t rv, kver *cons
     return list;
 }
 
-static t0_status do_list(void *ctx, kube_kind kind, const char *ns, const char *selector, cJSON **out, t0_err *err)
+static t0_status api_list(void *ctx, int kind, const char *ns, const char *selector, cJSON **out, t0_err *err)
 {
     port_ctx *pc = ctx;
     kfake *k = pc->k;
@@ -327,13 +365,14 @@ static t0_status write_status(kfake *k, kobj *o, const cJSON *obj, cJSON **give,
 }
 
 /* update_body: what an update of O to OBJ (named NAME) stores into *OUT (owned): OBJ defaulted and
- * validated, with the metadata the server owns, the status and a pod's binding kept from O, the
- * generation bumped when .spec changes */
-static t0_status update_body(kfake *k, kube_kind kind, kobj *o, const cJSON *obj, const char *name, cJSON **out,
+ * validated, with the metadata the server owns, the status (of kinds with a status subresource) and a
+ * pod's binding kept from O, the generation bumped when .spec changes */
+static t0_status update_body(kfake *k, int kind, kobj *o, const cJSON *obj, const char *name, cJSON **out,
                              t0_err *err)
 {
     cJSON *n = cJSON_Duplicate(obj, 1);
     if (!n) return kf_fail(err, T0_ENOMEM, 0, "update: out of memory");
+    bool typed = kind < KUBE__KINDS;
     kf_apply_defaults(kind, n);
     t0_status st = kf_validate(k, kind, n, name, o, err);
     if (st != T0_OK) {
@@ -348,11 +387,14 @@ static t0_status update_body(kfake *k, kube_kind kind, kobj *o, const cJSON *obj
         const cJSON *v = t0_json_get(omd, keep[i]);
         if (v) t0_json_add_static(md, keep[i], cJSON_Duplicate(v, 1)); /* keep[] holds literals */
     }
-    kf_set_str(n, "apiVersion", kf_kind_api[kind]);
-    kf_set_str(n, "kind", kube_kind_kind(kind));
-    kf_del_member(n, "status");
-    const cJSON *os = t0_json_get(o->v->obj, "status");
-    if (os) t0_json_add_static(n, "status", cJSON_Duplicate(os, 1));
+    if (!typed) kf_del_member(md, "managedFields");
+    kf_set_str(n, "apiVersion", kf_res[kind].api_version);
+    kf_set_str(n, "kind", kf_res[kind].kind);
+    if (typed || kf_res[kind].has_status) {
+        kf_del_member(n, "status");
+        const cJSON *os = t0_json_get(o->v->obj, "status");
+        if (os) t0_json_add_static(n, "status", cJSON_Duplicate(os, 1));
+    }
     if (kind == KUBE_POD) {
         /* nodeName is set only through binding */
         cJSON *spec = t0_json_get(n, "spec");
@@ -360,9 +402,11 @@ static t0_status update_body(kfake *k, kube_kind kind, kobj *o, const cJSON *obj
         const char *node = kfake_str(o->v->obj, "spec.nodeName");
         if (node && spec) T0_JSON_STR(spec, "nodeName", node);
     }
-    if (!t0_json_equal(t0_json_get(n, "spec"), t0_json_get(o->v->obj, "spec"))) {
+    const cJSON *spec = t0_json_get(n, "spec"), *ospec = t0_json_get(o->v->obj, "spec");
+    if ((spec || ospec) && !t0_json_equal(spec, ospec)) {
+        /* (the port's kinds always have one; the others from their first .spec) */
         const cJSON *g = t0_json_get(omd, "generation");
-        kf_set_num(md, "generation", (cJSON_IsNumber(g) ? g->valuedouble : 1) + 1);
+        kf_set_num(md, "generation", (cJSON_IsNumber(g) ? g->valuedouble : typed ? 1 : 0) + 1);
     }
     *out = n;
     return T0_OK;
@@ -370,7 +414,7 @@ static t0_status update_body(kfake *k, kube_kind kind, kobj *o, const cJSON *obj
 
 /* write_object: the update of O to OBJ (named NAME). A write that changes nothing is a no-op (no new
  * resourceVersion, no event); an object being deleted whose last finalizer this write removed goes. */
-static t0_status write_object(kfake *k, kube_kind kind, kobj *o, const cJSON *obj, const char *name, cJSON **out,
+static t0_status write_object(kfake *k, int kind, kobj *o, const cJSON *obj, const char *name, cJSON **out,
                               t0_err *err)
 {
     cJSON *n = NULL;
@@ -392,7 +436,7 @@ static t0_status write_object(kfake *k, kube_kind kind, kobj *o, const cJSON *ob
 
 /* update_common: update (STATUS false) or update_status. GIVE (status writes only; owned, consumed
  * whatever the outcome) is the new status when the caller hands it over instead of OBJ's being copied. */
-static t0_status update_common(port_ctx *pc, kube_kind kind, const char *ns, const cJSON *obj, cJSON *give, cJSON **out,
+static t0_status update_common(port_ctx *pc, int kind, const char *ns, const cJSON *obj, cJSON *give, cJSON **out,
                                bool status, t0_err *err)
 {
     kfake *k = pc->k;
@@ -412,7 +456,7 @@ static t0_status update_common(port_ctx *pc, kube_kind kind, const char *ns, con
         st = kf_fail(err, T0_ECONFLICT, 409,
                      "Operation cannot be fulfilled on %s \"%s\": the object has been modified; please apply your "
                      "changes to the latest version and try again",
-                     kube_kind_name(kind), name);
+                     kf_res[kind].plural, name);
     if (st == T0_OK && want_uid && *want_uid && strcmp(want_uid, o->uid))
         st = kf_fail(err, T0_ECONFLICT, 409, "Precondition failed: UID in precondition: %s, UID in object meta: %s",
                      want_uid, o->uid);
@@ -423,16 +467,6 @@ static t0_status update_common(port_ctx *pc, kube_kind kind, const char *ns, con
     return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
 }
 
-static t0_status do_update(void *ctx, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
-{
-    return update_common(ctx, kind, ns, obj, NULL, out, false, err);
-}
-
-static t0_status do_update_status(void *ctx, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
-{
-    return update_common(ctx, kind, ns, obj, NULL, out, true, err);
-}
-
 t0_status kfake_write_status(kfake *k, kube_kind kind, const char *ns, cJSON *obj, t0_err *err)
 {
     cJSON *status = cJSON_DetachItemFromObjectCaseSensitive(obj, "status");
@@ -441,7 +475,7 @@ t0_status kfake_write_status(kfake *k, kube_kind kind, const char *ns, cJSON *ob
     return st;
 }
 
-static t0_status do_remove(void *ctx, kube_kind kind, const char *ns, const char *name, const kube_delete_opts *opts,
+static t0_status api_remove(void *ctx, int kind, const char *ns, const char *name, const kube_delete_opts *opts,
                            t0_err *err)
 {
     port_ctx *pc = ctx;
@@ -455,14 +489,14 @@ static t0_status do_remove(void *ctx, kube_kind kind, const char *ns, const char
         return kf_fail(err, T0_ECONFLICT, 409,
                          "Operation cannot be fulfilled on %s \"%s\": Precondition failed: UID in precondition: %s, "
                          "UID in object meta: %s",
-                         kube_kind_name(kind), name, opts->precondition_uid, o->uid);
+                         kf_res[kind].plural, name, opts->precondition_uid, o->uid);
     st = kf_delete(pc->k, o, opts ? opts->propagation : KUBE_PROP_DEFAULT, opts ? opts->grace_seconds : -1, err);
     if (st == T0_OK && applied_to) return applied_timeout_err(kind, "delete", err);
     return st;
 }
 
 
-static t0_status do_watch(void *ctx, kube_kind kind, const char *ns, const char *selector, const char *from_rv,
+static t0_status api_watch(void *ctx, int kind, const char *ns, const char *selector, const char *from_rv,
                           kube_watch_fn fn, void *ud, kube_watch **out, t0_err *err)
 {
     port_ctx *pc = ctx;
@@ -484,9 +518,85 @@ static t0_status do_watch(void *ctx, kube_kind kind, const char *ns, const char 
     return kf_watch_open(k, kind, ns, selector, from, gone, pc->faults && k->faults, fn, ud, out, err);
 }
 
-static void do_unwatch(void *ctx, kube_watch *w)
+/* ---- the port and the calls on any resource ------------------------------------------------------ */
+static t0_status port_create(void *ctx, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
+{
+    return api_create(ctx, (int)kind, ns, obj, out, err);
+}
+
+static t0_status port_get(void *ctx, kube_kind kind, const char *ns, const char *name, cJSON **out, t0_err *err)
+{
+    return api_get(ctx, (int)kind, ns, name, out, err);
+}
+
+static t0_status port_list(void *ctx, kube_kind kind, const char *ns, const char *selector, cJSON **out, t0_err *err)
+{
+    return api_list(ctx, (int)kind, ns, selector, out, err);
+}
+
+static t0_status port_update(void *ctx, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
+{
+    return update_common(ctx, (int)kind, ns, obj, NULL, out, false, err);
+}
+
+static t0_status port_update_status(void *ctx, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out,
+                                    t0_err *err)
+{
+    return update_common(ctx, (int)kind, ns, obj, NULL, out, true, err);
+}
+
+static t0_status port_remove(void *ctx, kube_kind kind, const char *ns, const char *name, const kube_delete_opts *opts,
+                             t0_err *err)
+{
+    return api_remove(ctx, (int)kind, ns, name, opts, err);
+}
+
+static t0_status port_watch(void *ctx, kube_kind kind, const char *ns, const char *selector, const char *from_rv,
+                            kube_watch_fn fn, void *ud, kube_watch **out, t0_err *err)
+{
+    return api_watch(ctx, (int)kind, ns, selector, from_rv, fn, ud, out, err);
+}
+
+static void port_unwatch(void *ctx, kube_watch *w)
 {
     (void)ctx;
+    kf_watch_close(w);
+}
+
+t0_status kfake_create(kfake *k, int res, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
+{
+    return api_create(&k->client, res, ns, obj, out, err);
+}
+
+t0_status kfake_get(kfake *k, int res, const char *ns, const char *name, cJSON **out, t0_err *err)
+{
+    return api_get(&k->client, res, ns, name, out, err);
+}
+
+t0_status kfake_list(kfake *k, int res, const char *ns, const char *selector, cJSON **out, t0_err *err)
+{
+    return api_list(&k->client, res, ns, selector, out, err);
+}
+
+t0_status kfake_update(kfake *k, int res, const char *ns, const cJSON *obj, bool status, cJSON **out, t0_err *err)
+{
+    return update_common(&k->client, res, ns, obj, NULL, out, status, err);
+}
+
+t0_status kfake_remove(kfake *k, int res, const char *ns, const char *name, const kube_delete_opts *opts, t0_err *err)
+{
+    return api_remove(&k->client, res, ns, name, opts, err);
+}
+
+t0_status kfake_watch(kfake *k, int res, const char *ns, const char *selector, const char *from_rv, kube_watch_fn fn,
+                      void *ud, kube_watch **out, t0_err *err)
+{
+    return api_watch(&k->client, res, ns, selector, from_rv, fn, ud, out, err);
+}
+
+void kfake_unwatch(kfake *k, kube_watch *w)
+{
+    (void)k;
     kf_watch_close(w);
 }
 
@@ -501,7 +611,7 @@ t0_status kfake_new(sim_loop *loop, sim_faults *faults, const kfake_opts *opts, 
     if (k->opts.watch_history <= 0) k->opts.watch_history = 100;
     if (k->opts.default_grace_s <= 0) k->opts.default_grace_s = 30;
     if (k->opts.watch_delay_ms < 0) k->opts.watch_delay_ms = 0;
-    for (int i = 0; i < KUBE__KINDS; i++) {
+    for (int i = 0; i < KFAKE_NRES; i++) {
         sim_map_init(&k->objs[i]);
         k->hist[i] = calloc((size_t)k->opts.watch_history, sizeof *k->hist[i]);
         if (!k->hist[i]) {
@@ -521,7 +631,7 @@ t0_status kfake_new(sim_loop *loop, sim_faults *faults, const kfake_opts *opts, 
 void kfake_destroy(kfake *k)
 {
     if (!k) return;
-    for (int i = 0; i < KUBE__KINDS; i++) {
+    for (int i = 0; i < KFAKE_NRES; i++) {
         while (k->watchers[i]) kf_watch_free(k->watchers[i]);
         size_t it;
         for (sim_map_entry *e = sim_map_first(&k->objs[i], &it); e; e = sim_map_next(&k->objs[i], &it, e)) kf_kobj_free(e->val);
@@ -545,14 +655,14 @@ void kfake_destroy(kfake *k)
 static kube_port make_port(port_ctx *pc)
 {
     return (kube_port){.ctx = pc,
-                       .create = do_create,
-                       .get = do_get,
-                       .list = do_list,
-                       .update = do_update,
-                       .update_status = do_update_status,
-                       .remove = do_remove,
-                       .watch = do_watch,
-                       .unwatch = do_unwatch};
+                       .create = port_create,
+                       .get = port_get,
+                       .list = port_list,
+                       .update = port_update,
+                       .update_status = port_update_status,
+                       .remove = port_remove,
+                       .watch = port_watch,
+                       .unwatch = port_unwatch};
 }
 
 kube_port kfake_port(kfake *k) { return make_port(&k->client); }

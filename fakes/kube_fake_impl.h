@@ -14,10 +14,9 @@
 #include "fakes/kube_fake.h"
 #include "sim/map.h"
 
-/* per kind: the fault point's name, the name in validation messages, the apiVersion */
-extern const char *const kf_kind_singular[KUBE__KINDS];
-extern const char *const kf_kind_display[KUBE__KINDS];
-extern const char *const kf_kind_api[KUBE__KINDS];
+/* Kinds: the internal "kind" of an object, watch or call is a resource id (kfake_rid), described by
+ * kf_res[kind]; the port's kube_kind values are the first of them. */
+extern const kfake_res kf_res[KFAKE_NRES];
 
 /* ---- objects and indexes ---------------------------------------------------------------------- */
 struct kobj;
@@ -52,7 +51,7 @@ typedef struct lsnap {
 } lsnap;
 
 typedef struct kobj {
-    kube_kind kind;
+    int kind;
     char *key;  /* "ns/name" */
     char *ns, *name, *uid;
     kver *v;    /* the current stored version (shared with watch events and stale snapshots) */
@@ -65,7 +64,7 @@ typedef struct kobj {
 typedef struct wevent {
     int refs;
     kube_watch_type type;
-    kube_kind kind;
+    int kind;
     uint64_t rv;
     kver *v;           /* the object after the change (DELETED: its last state); a reference */
     kver *old;         /* MODIFIED: the version before the change when its labels may differ, or NULL */
@@ -79,7 +78,7 @@ typedef struct qent {
 
 struct kube_watch {
     kfake *k;
-    kube_kind kind;
+    int kind;
     char *ns; /* NULL = all */
     kfake_selector *sel;
     kube_watch_fn fn;
@@ -102,13 +101,13 @@ struct kfake {
     sim_faults *faults;
     kfake_opts opts;
     uint64_t rv, uid_counter;
-    sim_map objs[KUBE__KINDS]; /* "ns/name" -> kobj */
+    sim_map objs[KFAKE_NRES]; /* "ns/name" -> kobj */
     sim_map by_uid;            /* uid -> kobj */
     sim_map index;             /* "k|<kind>|key=value" / "o|<uid>" -> ibucket */
-    wevent **hist[KUBE__KINDS];
-    size_t hist_head[KUBE__KINDS], hist_len[KUBE__KINDS];
-    uint64_t evicted_rv[KUBE__KINDS];
-    kube_watch *watchers[KUBE__KINDS];
+    wevent **hist[KFAKE_NRES];
+    size_t hist_head[KFAKE_NRES], hist_len[KFAKE_NRES];
+    uint64_t evicted_rv[KFAKE_NRES];
+    kube_watch *watchers[KFAKE_NRES];
     sim_map stale; /* "<kind>|ns|selector" -> lsnap: the list last served */
     char **gc_queue;
     size_t gc_len, gc_cap;
@@ -148,9 +147,9 @@ size_t kf_dependents(kfake *k, const char *uid, kobj ***out);
 size_t kf_dependents_count(kfake *k, const char *uid);
 /* kf_candidates: the objects of KIND that may match SEL: the smallest bucket of its equality
  * requirements, or every object of the kind; an owned array (*OUT), unsorted. */
-size_t kf_candidates(kfake *k, kube_kind kind, const kfake_selector *sel, kobj ***out);
+size_t kf_candidates(kfake *k, int kind, const kfake_selector *sel, kobj ***out);
 /* kf_label_index_key: the index key of label KEY=VAL on objects of KIND into BUF. */
-void kf_label_index_key(kube_kind kind, const char *key, const char *val, char *buf, size_t cap);
+void kf_label_index_key(int kind, const char *key, const char *val, char *buf, size_t cap);
 
 /* ---- stored versions (kube_store.c) ----------------------------------------------------------- */
 kver *kf_kver_new(cJSON *obj);
@@ -177,9 +176,9 @@ void kf_bump_rv(kfake *k, kobj *o);
 void kf_store_update(kfake *k, kobj *o, cJSON *nobj, kver *base, bool same_labels);
 /* kf_store_insert: a new object of KIND NS/NAME with uid UID holding OBJ (owned, consumed whatever the
  * outcome): stored, indexed and announced (ADDED). NULL when out of memory (nothing stored). */
-kobj *kf_store_insert(kfake *k, kube_kind kind, const char *ns, const char *name, const char *uid, cJSON *obj);
+kobj *kf_store_insert(kfake *k, int kind, const char *ns, const char *name, const char *uid, cJSON *obj);
 void kf_kobj_free(kobj *o);
-kobj *kf_lookup(kfake *k, kube_kind kind, const char *ns, const char *name);
+kobj *kf_lookup(kfake *k, int kind, const char *ns, const char *name);
 
 /* ---- watch (kube_watch.c) --------------------------------------------------------------------- */
 /* kf_emit: record a change of O (already stored) and queue it for watchers. OLD (borrowed) is the
@@ -187,7 +186,7 @@ kobj *kf_lookup(kfake *k, kube_kind kind, const char *ns, const char *name);
 void kf_emit(kfake *k, kube_watch_type type, kobj *o, kver *old);
 /* kf_watch_open: register a watch of KIND (fn, ud, ns, selector as the port's watch) from resourceVersion
  * FROM (0: from now); GONE: it is told KUBE_WATCH_GONE first. */
-t0_status kf_watch_open(kfake *k, kube_kind kind, const char *ns, const char *selector, uint64_t from, bool gone,
+t0_status kf_watch_open(kfake *k, int kind, const char *ns, const char *selector, uint64_t from, bool gone,
                         bool faults, kube_watch_fn fn, void *ud, kube_watch **out, t0_err *err);
 /* kf_watch_close: the port's unwatch (deferred while W's callback runs); kf_watch_free: at once. */
 void kf_watch_close(kube_watch *w);
@@ -205,8 +204,8 @@ bool kf_has_finalizers(const kobj *o);
 /* ---- validation and defaults (kube_validate.c) ------------------------------------------------ */
 /* kf_validate: OBJ (named NAME) as the API server validates it on create (OLD NULL) or update; T0_EINVALID
  * (422) with every finding in the API server's words. kf_apply_defaults: its defaulting. */
-t0_status kf_validate(kfake *k, kube_kind kind, const cJSON *obj, const char *name, const kobj *old, t0_err *err);
-void kf_apply_defaults(kube_kind kind, cJSON *o);
+t0_status kf_validate(kfake *k, int kind, const cJSON *obj, const char *name, const kobj *old, t0_err *err);
+void kf_apply_defaults(int kind, cJSON *o);
 
 /* ---- small helpers ---------------------------------------------------------------------------- */
 /* kf_fail: ERR gets ST, HTTP and the message; returns ST. */
@@ -274,11 +273,11 @@ static inline void kf_rv_str(uint64_t rv, char *b, size_t cap)
     t0_strlcpy(b, d, cap);
 }
 
-static inline bool kf_kind_ok(kube_kind k) { return (unsigned)k < KUBE__KINDS; }
+static inline bool kf_kind_ok(int k) { return (unsigned)k < KFAKE_NRES; }
 
-static inline t0_status kf_not_found(kube_kind kind, const char *name, t0_err *err)
+static inline t0_status kf_not_found(int kind, const char *name, t0_err *err)
 {
-    return kf_fail(err, T0_ENOTFOUND, 404, "%s \"%s\" not found", kube_kind_name(kind), name ? name : "");
+    return kf_fail(err, T0_ENOTFOUND, 404, "%s \"%s\" not found", kf_res[kind].plural, name ? name : "");
 }
 
 #endif

@@ -10,10 +10,10 @@
 #include "core/t0.h"
 
 /* Threading. One "cluster thread" owns everything simulated: a sim_loop whose clock is advanced to the
- * wall clock (CLOCK_REALTIME) whenever a timer is due or a request arrives, the kfake, the kubelet, the
- * CronJob/Job controllers and the generic object store. libmicrohttpd runs one thread per connection;
- * a handler thread hands its parsed request to the cluster thread and waits for the finished answer,
- * so no cluster object is ever touched by two threads. Watch streams are fed by the cluster thread
+ * wall clock (CLOCK_REALTIME) whenever a timer is due or a request arrives, the kfake (the one store of
+ * every resource served), the kubelet and the CronJob/Job controllers. libmicrohttpd runs one thread per
+ * connection; a handler thread hands its parsed request to the cluster thread and waits for the finished
+ * answer, so no cluster object is ever touched by two threads. Watch streams are fed by the cluster thread
  * (the watch callback formats each event into the stream's buffer) and drained by the connection's
  * thread.
  *
@@ -24,12 +24,12 @@
  * - /openapi/v3 (an index) and /openapi/v3/api/v1, /openapi/v3/apis/<g>/<v>: one PATCH operation per
  *   resource with x-kubernetes-group-version-kind and an operation-level fieldValidation parameter,
  *   which is what kubectl needs for create/apply; /openapi/v2 is 404 (kubectl tolerates it);
- * - resources: v1 pods, events (kfake), namespaces, serviceaccounts, secrets, configmaps, services;
- *   batch/v1 cronjobs, jobs (kfake); coordination.k8s.io/v1 leases (kfake); apps/v1 deployments;
- *   rbac.authorization.k8s.io/v1 roles, rolebindings, clusterroles, clusterrolebindings. Kinds not in
- *   kfake live in a generic store: accepted, defaulted minimally (uid, resourceVersion,
- *   creationTimestamp, generation; Secret stringData -> data; Namespace status.phase Active), listed,
- *   watched, updated and deleted, with no behaviour;
+ * - resources: v1 pods, events, namespaces, serviceaccounts, secrets, configmaps, services; batch/v1
+ *   cronjobs, jobs; coordination.k8s.io/v1 leases; apps/v1 deployments; rbac.authorization.k8s.io/v1
+ *   roles, rolebindings, clusterroles, clusterrolebindings, all in the kfake's one store (kfake_res):
+ *   one resourceVersion sequence, watch from a resourceVersion, finalizers and garbage collection for
+ *   every kind; the kinds that are not the port's get no behaviour beyond that (Secret stringData ->
+ *   data, Namespace status.phase Active);
  * - verbs: GET (get, list with labelSelector and a simple fieldSelector of a=b / a!=b on dotted
  *   paths; limit is ignored and no continue is returned), watch (watch=true|True|1, case-insensitive;
  *   resourceVersion unset or "0" first sends ADDED for every current object; a too-old resourceVersion

@@ -263,7 +263,7 @@ static ibucket *bucket_get(kfake *k, const char *key, bool create)
     return b;
 }
 
-void kf_label_index_key(kube_kind kind, const char *key, const char *val, char *buf, size_t cap)
+void kf_label_index_key(int kind, const char *key, const char *val, char *buf, size_t cap)
 {
     char kd[21];
     t0_u64_dec(kd, (uint64_t)kind);
@@ -357,7 +357,7 @@ size_t kf_dependents_count(kfake *k, const char *uid)
 }
 
 /* Candidates for SEL: the smallest equality bucket, or every object of the kind. Owned array. */
-size_t kf_candidates(kfake *k, kube_kind kind, const kfake_selector *sel, kobj ***out)
+size_t kf_candidates(kfake *k, int kind, const kfake_selector *sel, kobj ***out)
 {
     ibucket *best = NULL;
     bool have_eq = false;

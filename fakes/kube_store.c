@@ -129,7 +129,7 @@ cJSON *kf_hand_out(const kfake *k, const cJSON *obj)
 }
 
 /* ---- objects ---------------------------------------------------------------------------------- */
-kobj *kf_lookup(kfake *k, kube_kind kind, const char *ns, const char *name)
+kobj *kf_lookup(kfake *k, int kind, const char *ns, const char *name)
 {
     char key[600];
     t0_strjoin(key, sizeof key, ns ? ns : "", "/", name ? name : "");
@@ -177,7 +177,7 @@ void kf_store_update(kfake *k, kobj *o, cJSON *nobj, kver *base, bool same_label
     kf_kver_unref(old);
 }
 
-kobj *kf_store_insert(kfake *k, kube_kind kind, const char *ns, const char *name, const char *uid, cJSON *obj)
+kobj *kf_store_insert(kfake *k, int kind, const char *ns, const char *name, const char *uid, cJSON *obj)
 {
     kobj *ko = calloc(1, sizeof *ko);
     if (!ko) goto nomem;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "domain/cronexpr.h"
 #include "domain/names.h"
 #include "fakes/kube_fake_impl.h"
@@ -224,7 +226,7 @@ static void validate_cronjob(vctx *v, const cJSON *spec)
     validate_int_field(v, jspec, "backoffLimit", "spec.jobTemplate.spec", 0);
 }
 
-t0_status kf_validate(kfake *k, kube_kind kind, const cJSON *obj, const char *name, const kobj *old, t0_err *err)
+t0_status kf_validate(kfake *k, int kind, const cJSON *obj, const char *name, const kobj *old, t0_err *err)
 {
     (void)k;
     vctx v = {{0}, 0, 0};
@@ -245,11 +247,48 @@ t0_status kf_validate(kfake *k, kube_kind kind, const cJSON *obj, const char *na
     default: break;
     }
     if (!v.n) return T0_OK;
-    return kf_fail(err, T0_EINVALID, 422, "%s \"%s\" is invalid: %s", kf_kind_display[kind], name, v.msgs);
+    return kf_fail(err, T0_EINVALID, 422, "%s \"%s\" is invalid: %s", kf_res[kind].display, name, v.msgs);
 }
 
-void kf_apply_defaults(kube_kind kind, cJSON *o)
+/* secret_defaults: stringData is written into data (base64) and dropped; type Opaque */
+static void secret_defaults(cJSON *o)
 {
+    cJSON *sd = t0_json_get(o, "stringData");
+    if (cJSON_IsObject(sd)) {
+        cJSON *data = kf_obj_at(o, "data");
+        const cJSON *e;
+        cJSON_ArrayForEach(e, sd)
+        {
+            if (!cJSON_IsString(e)) continue;
+            size_t n = strlen(e->valuestring);
+            char *b64 = malloc(4 * ((n + 2) / 3) + 1);
+            if (!b64) continue;
+            EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)e->valuestring, (int)n);
+            cJSON_DeleteItemFromObjectCaseSensitive(data, e->string);
+            cJSON_AddStringToObject(data, e->string, b64);
+            free(b64);
+        }
+    }
+    kf_del_member(o, "stringData");
+    if (!kfake_str(o, "type")) cJSON_AddStringToObject(o, "type", "Opaque");
+}
+
+/* namespace_defaults: the "kubernetes" finalizer in spec, status.phase Active */
+static void namespace_defaults(cJSON *o)
+{
+    cJSON *spec = kf_obj_at(o, "spec");
+    if (!t0_json_get(spec, "finalizers")) {
+        cJSON *f = cJSON_AddArrayToObject(spec, "finalizers");
+        cJSON_AddItemToArray(f, cJSON_CreateString("kubernetes"));
+    }
+    cJSON *st = kf_obj_at(o, "status");
+    if (!kfake_str(st, "phase")) cJSON_AddStringToObject(st, "phase", "Active");
+}
+
+void kf_apply_defaults(int kind, cJSON *o)
+{
+    if (kind == KFAKE_SECRET) secret_defaults(o);
+    if (kind == KFAKE_NAMESPACE) namespace_defaults(o);
     cJSON *spec = t0_json_get(o, "spec");
     cJSON *pod_spec = NULL;
     if (kind == KUBE_POD) pod_spec = spec;

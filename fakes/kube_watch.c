@@ -61,7 +61,7 @@ static int watch_view(const kube_watch *w, const wevent *e)
 
 static void hist_push(kfake *k, wevent *e)
 {
-    kube_kind kd = e->kind;
+    int kd = e->kind;
     size_t cap = (size_t)k->opts.watch_history;
     if (k->hist_len[kd] == cap) {
         wevent *old = k->hist[kd][k->hist_head[kd]];
@@ -79,7 +79,7 @@ static void hist_push(kfake *k, wevent *e)
  * a reference) is the version before a MODIFIED change whose labels may differ; NULL: labels unchanged. */
 void kf_emit(kfake *k, kube_watch_type type, kobj *o, kver *old)
 {
-    if (k->observer) k->observer(k->observer_ud, type, o->kind, o->v->obj);
+    if (k->observer && o->kind < KUBE__KINDS) k->observer(k->observer_ud, type, (kube_kind)o->kind, o->v->obj);
     wevent *e = calloc(1, sizeof *e);
     if (!e) return;
     e->refs = 1;
@@ -164,7 +164,7 @@ static void watch_deliver(void *ud)
     if (w->dead) kf_watch_free(w);
 }
 
-t0_status kf_watch_open(kfake *k, kube_kind kind, const char *ns, const char *selector, uint64_t from, bool gone,
+t0_status kf_watch_open(kfake *k, int kind, const char *ns, const char *selector, uint64_t from, bool gone,
                         bool faults, kube_watch_fn fn, void *ud, kube_watch **out, t0_err *err)
 {
     kube_watch *w = calloc(1, sizeof *w);
