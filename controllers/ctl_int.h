@@ -228,6 +228,12 @@ t0_status ctl_fx_hold_delete(ctl_kind *c, ctl_step *s);
 t0_status ctl_fx_defer_delete(ctl_kind *c, ctl_step *s);
 bool ctl_needs_replace(const obj_sum *o, const desired *d);
 
+/* ---- NATS (intake.c) ---- */
+#define BUS_RETRY_MS 5000
+/* ctl_subscribe_all: subscribe what is not subscribed yet (RETRY: quietly, after NATS was unavailable) */
+t0_status ctl_subscribe_all(ctl_manager *m, bool retry, t0_err *err);
+void ctl_bus_retry_tick(void *ud);
+
 /* ---- leadership (leader.c) ---- */
 void ctl_lease_tick(void *ud);
 void ctl_lease_release(ctl_manager *m);
