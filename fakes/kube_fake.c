@@ -33,6 +33,7 @@ const kfake_res kf_res[KFAKE_NRES] = {
      "ClusterRole.rbac.authorization.k8s.io", NULL, false, false, false},
     {"rbac.authorization.k8s.io", "v1", "rbac.authorization.k8s.io/v1", "clusterrolebindings", "clusterrolebinding",
      "ClusterRoleBinding", "ClusterRoleBinding.rbac.authorization.k8s.io", NULL, false, false, false},
+    {"", "v1", "v1", "nodes", "node", "Node", "Node", "no", false, false, true},
 };
 
 const kfake_res *kfake_res_of(int res) { return kf_kind_ok(res) ? &kf_res[res] : NULL; }
@@ -144,7 +145,7 @@ static t0_status create_name(kfake *k, int kind, const char *ns, const cJSON *o,
 
 /* create_stamp: what the server sets on a new object O (owned) of KIND: identity, timestamps, version,
  * an empty status (the port's kinds; the others keep what they are given), the defaults */
-static void create_stamp(kfake *k, int kind, const char *ns, const char *name, const char *uid, cJSON *o)
+static void create_stamp(kfake *k, int kind, const char *ns, const char *name, const char *uid, bool dry, cJSON *o)
 {
     cJSON *md = kf_obj_at(o, "metadata");
     char ts[32], rvb[32];
@@ -165,8 +166,12 @@ static void create_stamp(kfake *k, int kind, const char *ns, const char *name, c
     kf_del_member(md, "deletionTimestamp");
     kf_del_member(md, "deletionGracePeriodSeconds");
     if (!typed) kf_del_member(md, "managedFields");
-    kf_rv_str(++k->rv, rvb, sizeof rvb);
-    kf_set_str(md, "resourceVersion", rvb);
+    if (dry) {
+        kf_del_member(md, "resourceVersion"); /* (the store sets it) */
+    } else {
+        kf_rv_str(++k->rv, rvb, sizeof rvb);
+        kf_set_str(md, "resourceVersion", rvb);
+    }
     if (kind == KUBE_POD || kind == KUBE_JOB || kind == KUBE_CRONJOB) {
         kf_del_member(o, "status");
         cJSON *status = T0_JSON_OBJ(o, "status");
@@ -202,8 +207,14 @@ static t0_status api_create(void *ctx, int kind, const char *ns, const cJSON *ob
         return st;
     }
     char uid[64];
-    snprintf(uid, sizeof uid, "00000000-0000-4000-8000-%012llx", (unsigned long long)++k->uid_counter);
-    create_stamp(k, kind, ns, name, uid, o);
+    snprintf(uid, sizeof uid, "00000000-0000-4000-8000-%012llx", (unsigned long long)(k->uid_counter + 1));
+    create_stamp(k, kind, ns, name, uid, pc->dry, o);
+    if (pc->dry) {
+        if (out) *out = o;
+        else cJSON_Delete(o);
+        return T0_OK;
+    }
+    k->uid_counter++;
     kobj *ko = kf_store_insert(k, kind, ns, name, uid, o);
     if (!ko) return kf_fail(err, T0_ENOMEM, 0, "create: out of memory");
     /* a dependent created for owners that do not exist is garbage */
@@ -339,13 +350,21 @@ static t0_status api_list(void *ctx, int kind, const char *ns, const char *selec
 
 /* write_status: O's status becomes OBJ's (or *GIVE, taken when it is stored). A write of the status
  * already stored is a no-op. *OUT (may be NULL) gets what the port returns. */
-static t0_status write_status(kfake *k, kobj *o, const cJSON *obj, cJSON **give, cJSON **out, t0_err *err)
+static t0_status write_status(kfake *k, kobj *o, const cJSON *obj, cJSON **give, bool dry, cJSON **out, t0_err *err)
 {
     const cJSON *s = t0_json_get(obj, "status");
     const cJSON *os = t0_json_get(o->v->obj, "status");
     cJSON *nst = *give ? *give : s ? cJSON_Duplicate(s, 1) : cJSON_CreateObject();
     *give = NULL;
     if (!nst) return kf_fail(err, T0_ENOMEM, 0, "update: out of memory");
+    if (dry) { /* the stored object with the new status */
+        cJSON *n = cJSON_Duplicate(o->v->obj, 1);
+        kf_del_member(n, "status");
+        t0_json_add_static(n, "status", nst);
+        if (out) *out = n;
+        else cJSON_Delete(n);
+        return n ? T0_OK : kf_fail(err, T0_ENOMEM, 0, "update: out of memory");
+    }
     if (os && t0_json_equal(nst, os)) {
         cJSON_Delete(nst);
         if (out) *out = kf_hand_out(k, o->v->obj);
@@ -414,13 +433,18 @@ static t0_status update_body(kfake *k, int kind, kobj *o, const cJSON *obj, cons
 
 /* write_object: the update of O to OBJ (named NAME). A write that changes nothing is a no-op (no new
  * resourceVersion, no event); an object being deleted whose last finalizer this write removed goes. */
-static t0_status write_object(kfake *k, int kind, kobj *o, const cJSON *obj, const char *name, cJSON **out,
+static t0_status write_object(kfake *k, int kind, kobj *o, const cJSON *obj, const char *name, bool dry, cJSON **out,
                               t0_err *err)
 {
     cJSON *n = NULL;
     t0_status st = update_body(k, kind, o, obj, name, &n, err);
     if (st != T0_OK) return st;
     kf_set_str(kf_obj_at(n, "metadata"), "resourceVersion", kfake_str(o->v->obj, "metadata.resourceVersion"));
+    if (dry) {
+        if (out) *out = n;
+        else cJSON_Delete(n);
+        return T0_OK;
+    }
     if (t0_json_equal(n, o->v->obj)) {
         cJSON_Delete(n);
         if (out) *out = kf_hand_out(k, o->v->obj);
@@ -461,7 +485,8 @@ static t0_status update_common(port_ctx *pc, int kind, const char *ns, const cJS
         st = kf_fail(err, T0_ECONFLICT, 409, "Precondition failed: UID in precondition: %s, UID in object meta: %s",
                      want_uid, o->uid);
     if (st == T0_OK)
-        st = status ? write_status(k, o, obj, &give, out, err) : write_object(k, kind, o, obj, name, out, err);
+        st = status ? write_status(k, o, obj, &give, pc->dry, out, err)
+                    : write_object(k, kind, o, obj, name, pc->dry, out, err);
     cJSON_Delete(give); /* not taken: a failed or no-op write */
     if (st != T0_OK) return st;
     return applied_to ? applied_timeout_err(kind, verb, err) : T0_OK;
@@ -490,6 +515,7 @@ static t0_status api_remove(void *ctx, int kind, const char *ns, const char *nam
                          "Operation cannot be fulfilled on %s \"%s\": Precondition failed: UID in precondition: %s, "
                          "UID in object meta: %s",
                          kf_res[kind].plural, name, opts->precondition_uid, o->uid);
+    if (pc->dry) return T0_OK;
     st = kf_delete(pc->k, o, opts ? opts->propagation : KUBE_PROP_DEFAULT, opts ? opts->grace_seconds : -1, err);
     if (st == T0_OK && applied_to) return applied_timeout_err(kind, "delete", err);
     return st;
@@ -563,9 +589,11 @@ static void port_unwatch(void *ctx, kube_watch *w)
     kf_watch_close(w);
 }
 
-t0_status kfake_create(kfake *k, int res, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
+static port_ctx *ctx_of(kfake *k, unsigned flags) { return flags & KFAKE_DRY_RUN ? &k->dry : &k->client; }
+
+t0_status kfake_create(kfake *k, int res, const char *ns, const cJSON *obj, unsigned flags, cJSON **out, t0_err *err)
 {
-    return api_create(&k->client, res, ns, obj, out, err);
+    return api_create(ctx_of(k, flags), res, ns, obj, out, err);
 }
 
 t0_status kfake_get(kfake *k, int res, const char *ns, const char *name, cJSON **out, t0_err *err)
@@ -578,15 +606,19 @@ t0_status kfake_list(kfake *k, int res, const char *ns, const char *selector, cJ
     return api_list(&k->client, res, ns, selector, out, err);
 }
 
-t0_status kfake_update(kfake *k, int res, const char *ns, const cJSON *obj, bool status, cJSON **out, t0_err *err)
+t0_status kfake_update(kfake *k, int res, const char *ns, const cJSON *obj, bool status, unsigned flags, cJSON **out,
+                       t0_err *err)
 {
-    return update_common(&k->client, res, ns, obj, NULL, out, status, err);
+    return update_common(ctx_of(k, flags), res, ns, obj, NULL, out, status, err);
 }
 
-t0_status kfake_remove(kfake *k, int res, const char *ns, const char *name, const kube_delete_opts *opts, t0_err *err)
+t0_status kfake_remove(kfake *k, int res, const char *ns, const char *name, const kube_delete_opts *opts, unsigned flags,
+                       t0_err *err)
 {
-    return api_remove(&k->client, res, ns, name, opts, err);
+    return api_remove(ctx_of(k, flags), res, ns, name, opts, err);
 }
+
+const cJSON *kfake_causes(const kfake *k) { return k->causes; }
 
 t0_status kfake_watch(kfake *k, int res, const char *ns, const char *selector, const char *from_rv, kube_watch_fn fn,
                       void *ud, kube_watch **out, t0_err *err)
@@ -622,8 +654,9 @@ t0_status kfake_new(sim_loop *loop, sim_faults *faults, const kfake_opts *opts, 
     sim_map_init(&k->by_uid);
     sim_map_init(&k->index);
     sim_map_init(&k->stale);
-    k->client = (port_ctx){k, true};
-    k->system = (port_ctx){k, false};
+    k->client = (port_ctx){k, true, false};
+    k->system = (port_ctx){k, false, false};
+    k->dry = (port_ctx){k, true, true};
     *out = k;
     return T0_OK;
 }
@@ -649,6 +682,7 @@ void kfake_destroy(kfake *k)
     if (k->gc_timer) sim_loop_cancel(k->loop, k->gc_timer);
     for (size_t i = 0; i < k->gc_len; i++) free(k->gc_queue[i]);
     free(k->gc_queue);
+    cJSON_Delete(k->causes);
     free(k);
 }
 

@@ -64,7 +64,7 @@ typedef enum kfake_rid {
     KFAKE_POD = KUBE_POD, KFAKE_CRONJOB = KUBE_CRONJOB, KFAKE_JOB = KUBE_JOB, KFAKE_LEASE = KUBE_LEASE,
     KFAKE_EVENT = KUBE_EVENT,
     KFAKE_NAMESPACE = KUBE__KINDS, KFAKE_SERVICEACCOUNT, KFAKE_SECRET, KFAKE_CONFIGMAP, KFAKE_SERVICE,
-    KFAKE_DEPLOYMENT, KFAKE_ROLE, KFAKE_ROLEBINDING, KFAKE_CLUSTERROLE, KFAKE_CLUSTERROLEBINDING,
+    KFAKE_DEPLOYMENT, KFAKE_ROLE, KFAKE_ROLEBINDING, KFAKE_CLUSTERROLE, KFAKE_CLUSTERROLEBINDING, KFAKE_NODE,
     KFAKE_NRES
 } kfake_rid;
 
@@ -104,14 +104,22 @@ kube_port kfake_port(kfake *k);
 kube_port kfake_system_port(kfake *k);
 
 /* Calls on any resource RES (a kfake_rid), with the semantics of the client port's calls (faults apply;
- * watch callbacks as there). UPDATE with STATUS is update_status. For the HTTP front. */
-t0_status kfake_create(kfake *k, int res, const char *ns, const cJSON *obj, cJSON **out, t0_err *err);
+ * watch callbacks as there). UPDATE with STATUS is update_status. For the HTTP front. FLAGS:
+ * KFAKE_DRY_RUN (dryRun=All): every check and default as for the real call, nothing stored; create and
+ * update answer the object as it would be (a create's without resourceVersion), remove answers T0_OK. */
+#define KFAKE_DRY_RUN 1u
+t0_status kfake_create(kfake *k, int res, const char *ns, const cJSON *obj, unsigned flags, cJSON **out, t0_err *err);
 t0_status kfake_get(kfake *k, int res, const char *ns, const char *name, cJSON **out, t0_err *err);
 t0_status kfake_list(kfake *k, int res, const char *ns, const char *selector, cJSON **out, t0_err *err);
-t0_status kfake_update(kfake *k, int res, const char *ns, const cJSON *obj, bool status, cJSON **out, t0_err *err);
-t0_status kfake_remove(kfake *k, int res, const char *ns, const char *name, const kube_delete_opts *opts, t0_err *err);
+t0_status kfake_update(kfake *k, int res, const char *ns, const cJSON *obj, bool status, unsigned flags, cJSON **out,
+                       t0_err *err);
+t0_status kfake_remove(kfake *k, int res, const char *ns, const char *name, const kube_delete_opts *opts, unsigned flags,
+                       t0_err *err);
 t0_status kfake_watch(kfake *k, int res, const char *ns, const char *selector, const char *from_rv, kube_watch_fn fn,
                       void *ud, kube_watch **out, t0_err *err);
+/* kfake_causes: the findings of the last validation that failed with 422, as a details.causes array
+ * ([{reason, message, field}]; borrowed, valid until the next call), or NULL. */
+const cJSON *kfake_causes(const kfake *k);
 void kfake_unwatch(kfake *k, kube_watch *w);
 
 /* kfake_write_status: the system port's update_status with OBJ handed over (owned, freed whatever the

@@ -94,6 +94,7 @@ struct kube_watch {
 typedef struct port_ctx {
     kfake *k;
     bool faults;
+    bool dry; /* dryRun=All: every check, nothing stored */
 } port_ctx;
 
 struct kfake {
@@ -112,7 +113,8 @@ struct kfake {
     char **gc_queue;
     size_t gc_len, gc_cap;
     uint64_t gc_timer;
-    port_ctx client, system;
+    port_ctx client, system, dry;
+    cJSON *causes; /* the StatusCauses of the last validation (kfake_causes), or NULL */
     kfake_observer_fn observer;
     void *observer_ud;
 };
@@ -135,6 +137,8 @@ struct kfake_selector {
 bool kf_label_key_ok(const char *k, char *msg, size_t cap);
 bool kf_label_value_ok(const char *v, char *msg, size_t cap);
 bool kf_subdomain_ok(const char *s, size_t n, size_t max, char *msg, size_t cap);
+/* kf_dns_label_ok: a DNS-1123 label (kube_validate.c) */
+bool kf_dns_label_ok(const char *s);
 
 /* ---- indexes (kube_select.c) ------------------------------------------------------------------ */
 /* kf_index / kf_unindex: enter O under its labels and owner uids / take it out (before a change of

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +152,24 @@ static const char *arg(struct MHD_Connection *c, const char *k)
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k);
 }
 
-static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned code, const char *ctype, char *body)
+void kh_warn(kh_req *q, const char *text)
+{
+    size_t have = q->warnings ? strlen(q->warnings) : 0, n = strlen(text);
+    char *w = realloc(q->warnings, have + n * 2 + 16);
+    if (!w) return;
+    q->warnings = w;
+    char *p = w + have;
+    p += sprintf(p, "299 - \"");
+    for (const char *t = text; *t; t++) { /* a quoted-string: its quotes and backslashes escaped */
+        if (*t == '"' || *t == '\\') *p++ = '\\';
+        *p++ = *t;
+    }
+    strcpy(p, "\"\n");
+}
+
+/* queue_text: answer BODY (owned) with CODE; WARNINGS (borrowed; may be NULL) one Warning header a line */
+static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned code, const char *ctype, char *body,
+                                  const char *warnings)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
     if (!r) {
@@ -160,6 +178,13 @@ static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned code, const
     }
     MHD_add_response_header(r, "Content-Type", ctype);
     MHD_add_response_header(r, "Cache-Control", "no-cache, private");
+    for (const char *w = warnings; w && *w;) {
+        const char *nl = strchr(w, '\n');
+        char line[1200];
+        snprintf(line, sizeof line, "%.*s", (int)(nl ? nl - w : (ptrdiff_t)strlen(w)), w);
+        MHD_add_response_header(r, "Warning", line);
+        w = nl ? nl + 1 : w + strlen(w);
+    }
     enum MHD_Result ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     return ret;
@@ -215,10 +240,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     q.q_grace = arg(c, "gracePeriodSeconds");
     q.q_dryrun = arg(c, "dryRun");
     q.q_include = arg(c, "includeObject");
+    q.q_fieldval = arg(c, "fieldValidation");
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     q.fd = ci ? ci->connect_fd : -1;
     if (cc->too_big) {
-        kh_reply_status(&q, 413, "RequestEntityTooLarge", "the request body is too large", NULL, NULL);
+        kh_reply_status(&q, 413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728", NULL, NULL);
     } else {
         kh_job j = {.fn = serve_req, .ud = &q, .wait = true};
         kh_post_job(h, &j);
@@ -238,13 +264,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         MHD_destroy_response(r);
     } else {
         if (q.code >= 400) atomic_fetch_add(&h->n_errors, 1);
-        ret = queue_text(c, q.code, q.out_ctype, q.out);
+        ret = queue_text(c, q.code, q.out_ctype, q.out, q.warnings);
     }
     if (h->o.access_log) {
         const char *qs = q.q_watch ? " watch" : "";
         fprintf(stderr, "kube-http: %s %s%s%s%s -> %u %.1f ms%s\n", method, url, q.q_label ? " labelSelector=" : "",
                 q.q_label ? q.q_label : "", q.table ? " (Table)" : "", q.code, (double)(kh_mono_ms() - t0), qs);
     }
+    free(q.warnings);
     return ret;
 }
 
@@ -270,6 +297,74 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     T0_DEBUG(KH_COMP, "libmicrohttpd: %s", msg);
 }
 
+/* ---- the objects a new cluster has ----------------------------------------------------------------- */
+/* add_node_object: the Node object of simulated node NAME (the INDEXth; its pods get 10.244.INDEX.x), Ready,
+ * as a kubelet registers it */
+static t0_status add_node_object(khttp *h, const char *name, unsigned index, t0_err *err)
+{
+    char ts[32], cidr[32], ip[32];
+    sim_format_rfc3339(sim_loop_now(h->loop), ts, sizeof ts);
+    snprintf(cidr, sizeof cidr, "10.244.%u.0/24", index);
+    snprintf(ip, sizeof ip, "172.18.0.%u", index + 1);
+    cJSON *n = cJSON_CreateObject(), *md = cJSON_AddObjectToObject(n, "metadata");
+    cJSON_AddStringToObject(md, "name", name);
+    cJSON *l = cJSON_AddObjectToObject(md, "labels");
+    cJSON_AddStringToObject(l, "kubernetes.io/arch", "amd64");
+    cJSON_AddStringToObject(l, "kubernetes.io/hostname", name);
+    cJSON_AddStringToObject(l, "kubernetes.io/os", "linux");
+    cJSON *spec = cJSON_AddObjectToObject(n, "spec");
+    cJSON_AddStringToObject(spec, "podCIDR", cidr);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(spec, "podCIDRs"), cJSON_CreateString(cidr));
+    cJSON *st = cJSON_AddObjectToObject(n, "status"), *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "type", "Ready");
+    cJSON_AddStringToObject(c, "status", "True");
+    cJSON_AddStringToObject(c, "lastHeartbeatTime", ts);
+    cJSON_AddStringToObject(c, "lastTransitionTime", ts);
+    cJSON_AddStringToObject(c, "reason", "KubeletReady");
+    cJSON_AddStringToObject(c, "message", "kubelet is posting ready status");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(st, "conditions"), c);
+    cJSON *addrs = cJSON_AddArrayToObject(st, "addresses");
+    const char *const at[][2] = {{"InternalIP", ip}, {"Hostname", name}};
+    for (size_t i = 0; i < T0_ARRAY_LEN(at); i++) {
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddStringToObject(a, "type", at[i][0]);
+        cJSON_AddStringToObject(a, "address", at[i][1]);
+        cJSON_AddItemToArray(addrs, a);
+    }
+    const char *const res[][2] = {{"cpu", "4"}, {"memory", "8Gi"}, {"pods", "110"}};
+    cJSON *cap = cJSON_AddObjectToObject(st, "capacity"), *alloc = cJSON_AddObjectToObject(st, "allocatable");
+    for (size_t i = 0; i < T0_ARRAY_LEN(res); i++) {
+        cJSON_AddStringToObject(cap, res[i][0], res[i][1]);
+        cJSON_AddStringToObject(alloc, res[i][0], res[i][1]);
+    }
+    cJSON *ni = cJSON_AddObjectToObject(st, "nodeInfo");
+    const char *const info[][2] = {{"architecture", "amd64"}, {"bootID", ""}, {"containerRuntimeVersion", "containerd://1.7.13"},
+                                   {"kernelVersion", "6.1.0-the0-sim"}, {"kubeProxyVersion", "v1.30.0"},
+                                   {"kubeletVersion", "v1.30.0"}, {"machineID", ""}, {"operatingSystem", "linux"},
+                                   {"osImage", "Debian GNU/Linux 12 (bookworm)"}, {"systemUUID", ""}};
+    for (size_t i = 0; i < T0_ARRAY_LEN(info); i++) cJSON_AddStringToObject(ni, info[i][0], info[i][1]);
+    t0_status rc = kfake_create(h->kube, KFAKE_NODE, "", n, 0, NULL, err);
+    cJSON_Delete(n);
+    return rc;
+}
+
+/* add_namespaces: default, kube-system, kube-public, kube-node-lease and those of the options */
+static t0_status add_namespaces(khttp *h, t0_err *err)
+{
+    char list[1024];
+    snprintf(list, sizeof list, "default,kube-system,kube-public,kube-node-lease%s%s", h->o.namespaces ? "," : "",
+             h->o.namespaces ? h->o.namespaces : "");
+    for (char *save = NULL, *ns = strtok_r(list, ",", &save); ns; ns = strtok_r(NULL, ",", &save)) {
+        if (kfake_get(h->kube, KFAKE_NAMESPACE, "", ns, NULL, NULL) == T0_OK) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "metadata"), "name", ns);
+        t0_status st = kfake_create(h->kube, KFAKE_NAMESPACE, "", o, 0, NULL, err);
+        cJSON_Delete(o);
+        if (st != T0_OK) return st;
+    }
+    return T0_OK;
+}
+
 /* ---- lifecycle -------------------------------------------------------------------------------- */
 static void free_cluster(khttp *h)
 {
@@ -286,6 +381,8 @@ t0_status khttp_start(const khttp_opts *opts, khttp **out, t0_err *err)
     if (!h) return t0_fail(err, T0_ENOMEM, "serve: out of memory");
     if (opts) h->o = *opts;
     snprintf(h->host, sizeof h->host, "%s", h->o.host && *h->o.host ? h->o.host : "127.0.0.1");
+    if (!h->o.idle_timeout_s) h->o.idle_timeout_s = 90;
+    if (!h->o.max_connections) h->o.max_connections = 4096;
     pthread_mutex_init(&h->mu, NULL);
     kh_cond_init_mono(&h->wake);
     pthread_cond_init(&h->done, NULL);
@@ -297,7 +394,9 @@ t0_status khttp_start(const khttp_opts *opts, khttp **out, t0_err *err)
         char n[32];
         snprintf(n, sizeof n, "node-%u", i);
         st = kubelet_add_node(h->kl, n, err);
+        if (st == T0_OK) st = add_node_object(h, n, i, err);
     }
+    if (st == T0_OK) st = add_namespaces(h, err);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)h->o.port)};
     if (st == T0_OK && inet_pton(AF_INET, h->host, &sa.sin_addr) != 1)
         st = t0_fail(err, T0_EINVAL, "serve: listen address '%s' is not an IPv4 address", h->host);
@@ -310,7 +409,9 @@ t0_status khttp_start(const khttp_opts *opts, khttp **out, t0_err *err)
     h->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                                 MHD_USE_ERROR_LOG,
                             (uint16_t)h->o.port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT, 0u,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+                            h->o.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, h->o.max_connections,
+                            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512u << 10),
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
                             MHD_OPTION_END);
     if (!h->d) {

@@ -99,7 +99,7 @@ static cJSON *openapi_gv(const char *group, const char *version)
     cJSON *info = cJSON_AddObjectToObject(o, "info");
     cJSON_AddStringToObject(info, "title", "the0-sim serve");
     cJSON_AddStringToObject(info, "version", "v0");
-    cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "components"), "schemas");
+    cJSON_AddItemToObject(cJSON_AddObjectToObject(o, "components"), "schemas", kh_openapi_schemas_of(group, version));
     cJSON *paths = cJSON_AddObjectToObject(o, "paths");
     for (int i = 0; i < KFAKE_NRES; i++) {
         const kfake_res *r = kfake_res_of(i);

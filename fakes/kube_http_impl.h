@@ -22,7 +22,8 @@
 #include "sim/loop.h"
 
 #define KH_COMP "kube-http"
-#define KH_MAX_BODY (16u << 20)       /* request bodies larger than this get 413 */
+#define KH_MAX_BODY (3u << 20)        /* request bodies larger than this get 413 (the API server's 3 MiB) */
+#define KH_MAX_OBJECT (3u << 19)      /* objects larger than this are refused as etcd refuses them (1.5 MiB) */
 #define KH_MAX_WATCH_BUF (64u << 20)  /* a watch whose reader lags this far behind is ended */
 #define KH_WATCH_DEFAULT_S 1800       /* the API server's default watch length (min-request-timeout) */
 #define KH_OPENAPI_HASH "t0sim1"
@@ -75,6 +76,7 @@ typedef struct kh_req {
     size_t blen;
     const char *accept, *ctype;
     const char *q_label, *q_field, *q_rv, *q_watch, *q_timeout, *q_prop, *q_grace, *q_dryrun, *q_include;
+    const char *q_fieldval; /* fieldValidation */
     int fd;
     bool table;
     /* out: owned by the request */
@@ -82,7 +84,11 @@ typedef struct kh_req {
     char *out;
     const char *out_ctype;
     kh_watch *watch;
+    char *warnings; /* "Warning" header values, one per line (owned), or NULL */
 } kh_req;
+
+/* kh_warn: a Warning header of the answer (299 - "TEXT"), as the API server sends for fieldValidation=Warn */
+void kh_warn(kh_req *q, const char *text);
 
 /* The resource a request addresses: NS "" for cluster-scoped ones and lists across namespaces. */
 typedef struct kh_target {
@@ -101,7 +107,16 @@ void kh_reply_err(kh_req *q, const kfake_res *r, const char *name, t0_status st,
 void kh_not_found_path(kh_req *q);
 void kh_method_not_allowed(kh_req *q, const kfake_res *r);
 
-/* ---- verbs (kube_http_verbs.c) ---------------------------------------------------------------- */
+/* ---- verbs (kube_http_verbs.c, kube_http_write.c) ------------------------------------------------ */
+/* kh_parse_body: the request body as a JSON object, or NULL with a 400 answered. kh_reply_obj: answer OBJ
+ * (owned) of RID, as a Table when one was asked for (and CODE is 200). */
+cJSON *kh_parse_body(kh_req *q, const kfake_res *r);
+void kh_reply_obj(khttp *h, kh_req *q, int rid, unsigned code, cJSON *obj);
+/* the writes: POST, PUT (and .../status), PATCH, DELETE */
+void kh_do_create(khttp *h, kh_req *q, const kh_target *t);
+void kh_do_update(khttp *h, kh_req *q, const kh_target *t);
+void kh_do_patch(khttp *h, kh_req *q, const kh_target *t);
+void kh_do_delete(khttp *h, kh_req *q, const kh_target *t);
 /* kh_serve_resource: a request under /api/v1 or /apis/GROUP/VERSION; R[0..M) the path segments after it. */
 void kh_serve_resource(khttp *h, kh_req *q, const char *group, const char *version, char **r, int m);
 /* kh_wire_fix: fields the API server always sends that the simulated kubelet leaves out (on what is sent
@@ -144,6 +159,20 @@ bool kh_known_gv(const char *group, const char *version);
 /* kh_merge_patch: apply PATCH to TARGET (owned, consumed) and return the result: RFC 7386, or with
  * STRATEGIC the approximation of strategic merge described in kube_http.h. */
 cJSON *kh_merge_patch(cJSON *target, const cJSON *patch, bool strategic);
+/* kh_json_patch: apply the RFC 6902 operations OPS (an array) to DOC (owned, consumed); the result, or NULL
+ * with MSG worded as the API server's json-patch library words it (a failed test, a missing path...). */
+cJSON *kh_json_patch(cJSON *doc, const cJSON *ops, char *msg, size_t cap);
+
+/* ---- field validation against the OpenAPI schemas (kube_http_schema.c) ---------------------------- */
+typedef enum kh_fieldval { KH_FV_IGNORE, KH_FV_WARN, KH_FV_STRICT } kh_fieldval;
+/* kh_fieldval_parse: the fieldValidation query parameter (absent: Warn, the API server's default). */
+bool kh_fieldval_parse(const char *s, kh_fieldval *out);
+/* kh_schema_check: OBJ's unknown and duplicate fields by RID's schema. STRICT: false, ERRS listing them
+ * as the strict decoder does ("unknown field \"spec.x\", duplicate field \"metadata.name\""); otherwise they
+ * are dropped (the last of duplicates kept), each a Warning under WARN; true. */
+bool kh_schema_check(int rid, cJSON *obj, kh_fieldval mode, kh_req *q, char *errs, size_t cap);
+/* kh_openapi_schemas_of: the component schemas of GROUP/VERSION's resources and all they refer to (owned) */
+cJSON *kh_openapi_schemas_of(const char *group, const char *version);
 
 /* ---- small JSON helpers ---------------------------------------------------------------------- */
 static inline const cJSON *kh_item(const cJSON *o, const char *a) { return cJSON_GetObjectItemCaseSensitive(o, a); }

@@ -1,5 +1,7 @@
-/* kube_http_patch.c: the HTTP front's patches: JSON merge patch (RFC 7386) and the approximation of
- * strategic merge patch described in kube_http.h (also used for server-side apply). */
+/* kube_http_patch.c: the HTTP front's patches: JSON merge patch (RFC 7386), the approximation of strategic
+ * merge patch described in kube_http.h (also used for server-side apply) and JSON patch (RFC 6902). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fakes/kube_http_impl.h"
@@ -72,4 +74,160 @@ cJSON *kh_merge_patch(cJSON *target, const cJSON *patch, bool strategic)
         }
     }
     return target;
+}
+
+/* ---- JSON patch (RFC 6902, with RFC 6901 pointers) ------------------------------------------------ */
+/* unescape: the next reference token of pointer *P (after its '/') into TOK, ~1 -> '/', ~0 -> '~' */
+static bool next_token(const char **p, char *tok, size_t cap)
+{
+    if (**p != '/') return false;
+    (*p)++;
+    size_t n = 0;
+    for (; **p && **p != '/'; (*p)++) {
+        char c = **p;
+        if (c == '~') {
+            char e = (*p)[1];
+            if (e != '0' && e != '1') return false;
+            c = e == '0' ? '~' : '/';
+            (*p)++;
+        }
+        if (n + 1 >= cap) return false;
+        tok[n++] = c;
+    }
+    tok[n] = 0;
+    return true;
+}
+
+/* array_index: TOK as an index into an array of N elements (END: "-" allowed, meaning N); -1 if none */
+static int array_index(const char *tok, int n, bool end)
+{
+    if (end && !strcmp(tok, "-")) return n;
+    if (!*tok || (tok[0] == '0' && tok[1]) || strspn(tok, "0123456789") != strlen(tok) || strlen(tok) > 9) return -1;
+    int i = atoi(tok);
+    return i <= n - (end ? 0 : 1) ? i : -1;
+}
+
+/* resolve: the value at POINTER in DOC, or NULL. With PARENT, the container of the last token instead
+ * (*LAST gets that token). */
+static cJSON *resolve(cJSON *doc, const char *pointer, bool parent, char *last, size_t cap)
+{
+    cJSON *cur = doc;
+    const char *p = pointer;
+    char tok[512];
+    while (*p) {
+        if (!next_token(&p, tok, sizeof tok)) return NULL;
+        if (parent && !*p) {
+            snprintf(last, cap, "%s", tok);
+            return cur;
+        }
+        if (cJSON_IsObject(cur)) {
+            cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+        } else if (cJSON_IsArray(cur)) {
+            int i = array_index(tok, cJSON_GetArraySize(cur), false);
+            cur = i < 0 ? NULL : cJSON_GetArrayItem(cur, i);
+        } else {
+            return NULL;
+        }
+        if (!cur) return NULL;
+    }
+    return parent ? NULL : cur;
+}
+
+/* op_add: VALUE (owned, consumed) at PATH of *DOC; false with MSG on failure */
+static bool op_add(cJSON **doc, const char *path, cJSON *value, const char *op, char *msg, size_t cap)
+{
+    if (!*path) {
+        cJSON_Delete(*doc);
+        *doc = value;
+        return true;
+    }
+    char key[512];
+    cJSON *par = resolve(*doc, path, true, key, sizeof key);
+    if (cJSON_IsObject(par)) {
+        if (cJSON_GetObjectItemCaseSensitive(par, key))
+            cJSON_ReplaceItemInObjectCaseSensitive(par, key, value);
+        else
+            cJSON_AddItemToObject(par, key, value);
+        return true;
+    }
+    int i = cJSON_IsArray(par) ? array_index(key, cJSON_GetArraySize(par), true) : -1;
+    if (i >= 0) {
+        if (i == cJSON_GetArraySize(par))
+            cJSON_AddItemToArray(par, value);
+        else
+            cJSON_InsertItemInArray(par, i, value);
+        return true;
+    }
+    cJSON_Delete(value);
+    if (cJSON_IsArray(par))
+        snprintf(msg, cap, "Unable to access invalid index: %s: invalid index referenced", key);
+    else
+        snprintf(msg, cap, "%s operation does not apply: doc is missing path: \"%s\": missing value", op, path);
+    return false;
+}
+
+/* op_detach: the value at PATH of DOC, taken out of it; NULL when there is none */
+static cJSON *op_detach(cJSON *doc, const char *path)
+{
+    char key[512];
+    cJSON *par = *path ? resolve(doc, path, true, key, sizeof key) : NULL;
+    if (cJSON_IsObject(par)) return cJSON_DetachItemFromObjectCaseSensitive(par, key);
+    int i = cJSON_IsArray(par) ? array_index(key, cJSON_GetArraySize(par), false) : -1;
+    return i >= 0 ? cJSON_DetachItemFromArray(par, i) : NULL;
+}
+
+/* one_op: apply operation OP to *DOC; false with MSG as evanphx/json-patch (the API server's) words it */
+static bool one_op(cJSON **doc, const cJSON *op, char *msg, size_t cap)
+{
+    const char *kind = kfake_str(op, "op"), *path = kfake_str(op, "path"), *from = kfake_str(op, "from");
+    const cJSON *value = kh_item(op, "value");
+    if (!kind || !path) {
+        snprintf(msg, cap, "Unexpected kind: %s", kind ? kind : "unknown");
+        return false;
+    }
+    if (!strcmp(kind, "add")) return op_add(doc, path, cJSON_Duplicate(value, 1), "add", msg, cap);
+    if (!strcmp(kind, "remove") || !strcmp(kind, "replace")) {
+        cJSON *old = op_detach(*doc, path);
+        if (!old && strcmp(kind, "remove")) {
+            snprintf(msg, cap, "replace operation does not apply: doc is missing key: %s: missing value", path);
+            return false;
+        }
+        if (!old) {
+            snprintf(msg, cap, "Unable to remove nonexistent key: %s: missing value", path);
+            return false;
+        }
+        cJSON_Delete(old);
+        return !strcmp(kind, "remove") || op_add(doc, path, cJSON_Duplicate(value, 1), "replace", msg, cap);
+    }
+    if (!strcmp(kind, "move") || !strcmp(kind, "copy")) {
+        cJSON *src = from ? resolve(*doc, from, false, NULL, 0) : NULL;
+        if (!src) {
+            snprintf(msg, cap, "%s operation does not apply: doc is missing from path: %s: missing value", kind,
+                     from ? from : "");
+            return false;
+        }
+        cJSON *v = !strcmp(kind, "copy") ? cJSON_Duplicate(src, 1) : op_detach(*doc, from);
+        return op_add(doc, path, v, kind, msg, cap);
+    }
+    if (!strcmp(kind, "test")) {
+        const cJSON *cur = resolve(*doc, path, false, NULL, 0);
+        if (cur && value && cJSON_Compare(cur, value, 1)) return true;
+        snprintf(msg, cap, "testing value %s failed: test failed", path);
+        return false;
+    }
+    snprintf(msg, cap, "Unexpected kind: %s", kind);
+    return false;
+}
+
+cJSON *kh_json_patch(cJSON *doc, const cJSON *ops, char *msg, size_t cap)
+{
+    const cJSON *op;
+    cJSON_ArrayForEach(op, ops)
+    {
+        if (!one_op(&doc, op, msg, cap)) {
+            cJSON_Delete(doc);
+            return NULL;
+        }
+    }
+    return doc;
 }

@@ -136,6 +136,18 @@ static const kh_col EVENT_COLS[] = {
 };
 static const kh_col NS_COLS[] = {NAMECOL, {"Status", "string", "", 0, "The status of the namespace"}, AGECOL};
 static const kh_col GEN_COLS[] = {NAMECOL, AGECOL};
+static const kh_col NODE_COLS[] = {
+    NAMECOL,
+    {"Status", "string", "", 0, "The status of the node"},
+    {"Roles", "string", "", 0, "The roles of the node"},
+    AGECOL,
+    {"Version", "string", "", 0, "Kubelet Version reported by the node."},
+    {"Internal-IP", "string", "", 1, "List of addresses reachable to the node. Queried from cloud provider, if available."},
+    {"External-IP", "string", "", 1, "List of addresses reachable to the node. Queried from cloud provider, if available."},
+    {"OS-Image", "string", "", 1, "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy))."},
+    {"Kernel-Version", "string", "", 1, "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."},
+    {"Container-Runtime", "string", "", 1, "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2)."},
+};
 
 static void cols_of(int rid, const kh_col **c, size_t *n)
 {
@@ -152,6 +164,8 @@ static void cols_of(int rid, const kh_col **c, size_t *n)
         COLS(EVENT_COLS);
     else if (rid == KFAKE_NAMESPACE)
         COLS(NS_COLS);
+    else if (rid == KFAKE_NODE)
+        COLS(NODE_COLS);
     else
         COLS(GEN_COLS);
 #undef COLS
@@ -355,6 +369,43 @@ static void row_event(khttp *h, const cJSON *o, cJSON *cells)
     cell_s(cells, kfake_str(o, "metadata.name"));
 }
 
+/* row_node: kubectl's printNode: Ready/NotReady (SchedulingDisabled), roles from node-role labels */
+static void row_node(khttp *h, const cJSON *o, cJSON *cells)
+{
+    char b[32], status[64] = "Unknown", roles[256] = "";
+    const cJSON *c;
+    cJSON_ArrayForEach(c, kh_item(kh_item(o, "status"), "conditions"))
+    {
+        const char *t = kfake_str(c, "type"), *s = kfake_str(c, "status");
+        if (t && !strcmp(t, "Ready")) snprintf(status, sizeof status, "%s", s && !strcmp(s, "True") ? "Ready" : "NotReady");
+    }
+    if (cJSON_IsTrue(kh_item(kh_item(o, "spec"), "unschedulable")))
+        snprintf(status + strlen(status), sizeof status - strlen(status), ",SchedulingDisabled");
+    cJSON_ArrayForEach(c, kh_item(kh_item(o, "metadata"), "labels"))
+    {
+        if (strncmp(c->string, "node-role.kubernetes.io/", 24) || !c->string[24]) continue;
+        size_t n = strlen(roles);
+        snprintf(roles + n, sizeof roles - n, "%s%s", n ? "," : "", c->string + 24);
+    }
+    cell_s(cells, kfake_str(o, "metadata.name"));
+    cell_s(cells, status);
+    cell_s(cells, *roles ? roles : "<none>");
+    cell_s(cells, since(h, o, "metadata.creationTimestamp", b, sizeof b));
+    cell_s(cells, kfake_str(o, "status.nodeInfo.kubeletVersion"));
+    const char *ip[2] = {"<none>", "<none>"};
+    cJSON_ArrayForEach(c, kh_item(kh_item(o, "status"), "addresses"))
+    {
+        const char *t = kfake_str(c, "type"), *a = kfake_str(c, "address");
+        if (t && a && !strcmp(t, "InternalIP")) ip[0] = a;
+        if (t && a && !strcmp(t, "ExternalIP")) ip[1] = a;
+    }
+    cell_s(cells, ip[0]);
+    cell_s(cells, ip[1]);
+    cell_s(cells, kfake_str(o, "status.nodeInfo.osImage"));
+    cell_s(cells, kfake_str(o, "status.nodeInfo.kernelVersion"));
+    cell_s(cells, kfake_str(o, "status.nodeInfo.containerRuntimeVersion"));
+}
+
 static void row_generic(khttp *h, int rid, const cJSON *o, cJSON *cells)
 {
     char b[32];
@@ -399,6 +450,8 @@ void kh_table_add(khttp *h, int rid, cJSON *t, const cJSON *o, bool include_obje
         row_lease(h, o, cells);
     else if (rid == KUBE_EVENT)
         row_event(h, o, cells);
+    else if (rid == KFAKE_NODE)
+        row_node(h, o, cells);
     else
         row_generic(h, rid, o, cells);
     if (include_object) {

@@ -1,6 +1,6 @@
-/* kube_http_verbs.c: the HTTP front's resource verbs (get, list, create, update, patch, delete on the one
- * kfake store), field selectors, and the answers: objects, Tables, and v1 Status errors worded as the API
- * server words them. */
+/* kube_http_verbs.c: the HTTP front's resource routing, get and list on the one kfake store, field
+ * selectors, and the answers: objects, Tables, and v1 Status errors worded as the API server words them
+ * (the writes are in kube_http_write.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,16 +9,6 @@
 #include "fakes/kube_http_impl.h"
 
 /* ---- small JSON helpers --------------------------------------------------------------------- */
-static cJSON *obj_at(cJSON *o, const char *name)
-{
-    cJSON *c = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!cJSON_IsObject(c)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(o, name);
-        c = cJSON_AddObjectToObject(o, name);
-    }
-    return c;
-}
-
 static void set_str(cJSON *o, const char *name, const char *v)
 {
     cJSON_DeleteItemFromObjectCaseSensitive(o, name);
@@ -104,7 +94,7 @@ cJSON *kh_status_obj(int code, const char *reason, const char *msg, const kfake_
     cJSON_AddObjectToObject(s, "metadata");
     cJSON_AddStringToObject(s, "status", "Failure");
     cJSON_AddStringToObject(s, "message", msg);
-    cJSON_AddStringToObject(s, "reason", reason);
+    if (*reason) cJSON_AddStringToObject(s, "reason", reason);
     if (r) {
         cJSON *d = cJSON_AddObjectToObject(s, "details");
         if (name && *name) cJSON_AddStringToObject(d, "name", name);
@@ -181,7 +171,7 @@ void kh_wire_fix(int rid, cJSON *o)
 }
 
 /* ---- verbs (cluster thread) ------------------------------------------------------------------ */
-static cJSON *parse_body(kh_req *q, const kfake_res *r)
+cJSON *kh_parse_body(kh_req *q, const kfake_res *r)
 {
     cJSON *b = q->body && q->blen ? cJSON_ParseWithLength(q->body, q->blen) : NULL;
     if (!cJSON_IsObject(b)) {
@@ -192,16 +182,7 @@ static cJSON *parse_body(kh_req *q, const kfake_res *r)
     return b;
 }
 
-static bool refuse_dry_run(kh_req *q, const kfake_res *r)
-{
-    if (q->q_dryrun && *q->q_dryrun) {
-        kh_reply_status(q, 400, "BadRequest", "dryRun is not supported by the0-sim serve", r, NULL);
-        return true;
-    }
-    return false;
-}
-
-static void reply_obj(khttp *h, kh_req *q, int rid, unsigned code, cJSON *obj)
+void kh_reply_obj(khttp *h, kh_req *q, int rid, unsigned code, cJSON *obj)
 {
     if (q->table && code == 200) {
         cJSON *t = kh_table_new(rid, true, kfake_str(obj, "metadata.resourceVersion"));
@@ -212,6 +193,26 @@ static void reply_obj(khttp *h, kh_req *q, int rid, unsigned code, cJSON *obj)
     }
     kh_wire_fix(rid, obj);
     kh_reply_json(q, code, obj);
+}
+
+/* rv_ok: the resourceVersion query parameter is "" or an unsigned decimal (etcd's revision). The API
+ * server's storage words the refusal; it answers it with 500 (kubernetes#101350, #139485), this server
+ * with the 400 of the fixes proposed there. */
+static bool rv_ok(kh_req *q, const kfake_res *r)
+{
+    const char *rv = q->q_rv;
+    if (!rv || !*rv) return true;
+    const char *why = NULL;
+    if (strspn(rv, "0123456789") != strlen(rv))
+        why = "invalid syntax";
+    else if (strlen(rv) > 20 || (strlen(rv) == 20 && strcmp(rv, "18446744073709551615") > 0))
+        why = "value out of range";
+    if (!why) return true;
+    char msg[300];
+    snprintf(msg, sizeof msg, "resourceVersion: Invalid value: \"%.60s\": strconv.ParseUint: parsing \"%.60s\": %s", rv, rv,
+             why);
+    kh_reply_status(q, 400, "BadRequest", msg, r, NULL);
+    return false;
 }
 
 static void do_list(khttp *h, kh_req *q, const kh_target *t)
@@ -257,165 +258,7 @@ static void do_get(khttp *h, kh_req *q, const kh_target *t)
     cJSON *o = NULL;
     t0_status st = kfake_get(h->kube, t->rid, t->ns, t->name, &o, &err);
     if (st != T0_OK) return kh_reply_err(q, t->r, t->name, st, &err);
-    reply_obj(h, q, t->rid, 200, o);
-}
-
-static void set_identity(cJSON *b, const kh_target *t, const char *name)
-{
-    cJSON *md = obj_at(b, "metadata");
-    if (name && !kfake_str(md, "name")) set_str(md, "name", name);
-    if (t->r->namespaced && !kfake_str(md, "namespace")) set_str(md, "namespace", t->ns);
-}
-
-static void do_create(khttp *h, kh_req *q, const kh_target *t)
-{
-    if (refuse_dry_run(q, t->r)) return;
-    cJSON *b = parse_body(q, t->r);
-    if (!b) return;
-    set_identity(b, t, NULL);
-    t0_err err = {0};
-    cJSON *o = NULL;
-    t0_status st = kfake_create(h->kube, t->rid, t->r->namespaced ? t->ns : "", b, &o, &err);
-    const char *nm = kfake_str(b, "metadata.name");
-    if (st != T0_OK) {
-        kh_reply_err(q, t->r, nm, st, &err);
-    } else {
-        q->table = false;
-        reply_obj(h, q, t->rid, 201, o);
-    }
-    cJSON_Delete(b);
-}
-
-static void do_update(khttp *h, kh_req *q, const kh_target *t)
-{
-    if (refuse_dry_run(q, t->r)) return;
-    cJSON *b = parse_body(q, t->r);
-    if (!b) return;
-    const char *bn = kfake_str(b, "metadata.name");
-    if (bn && strcmp(bn, t->name)) {
-        char msg[700];
-        snprintf(msg, sizeof msg, "the name of the object (%.300s) does not match the name on the URL (%.300s)", bn, t->name);
-        cJSON_Delete(b);
-        return kh_reply_status(q, 400, "BadRequest", msg, t->r, t->name);
-    }
-    set_identity(b, t, t->name);
-    t0_err err = {0};
-    cJSON *o = NULL;
-    t0_status st = kfake_update(h->kube, t->rid, t->r->namespaced ? t->ns : "", b, t->sub != NULL, &o, &err);
-    cJSON_Delete(b);
-    if (st != T0_OK) return kh_reply_err(q, t->r, t->name, st, &err);
-    q->table = false;
-    reply_obj(h, q, t->rid, 200, o);
-}
-
-static void do_patch(khttp *h, kh_req *q, const kh_target *t)
-{
-    if (refuse_dry_run(q, t->r)) return;
-    const char *ct = q->ctype ? q->ctype : "";
-    bool apply = !strncmp(ct, "application/apply-patch", 23);
-    bool merge = !strncmp(ct, "application/merge-patch+json", 28);
-    bool strategic = !strncmp(ct, "application/strategic-merge-patch+json", 38);
-    if (!apply && !merge && !strategic) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "the body of the request was in an unknown format - accepted media types include: "
-                                  "application/merge-patch+json, application/strategic-merge-patch+json, "
-                                  "application/apply-patch+yaml (got %.100s)", *ct ? ct : "none");
-        return kh_reply_status(q, 415, "UnsupportedMediaType", msg, t->r, t->name);
-    }
-    cJSON *patch = parse_body(q, t->r);
-    if (!patch) return;
-    const char *ns = t->r->namespaced ? t->ns : "";
-    t0_err err = {0};
-    cJSON *cur = NULL, *o = NULL;
-    t0_status st = kfake_get(h->kube, t->rid, ns, t->name, &cur, &err);
-    if (st == T0_ENOTFOUND && apply && !t->sub) {
-        const char *pn = kfake_str(patch, "metadata.name");
-        if (pn && strcmp(pn, t->name)) {
-            cJSON_Delete(patch);
-            return kh_reply_status(q, 400, "BadRequest", "the name of the object does not match the name on the URL", t->r, t->name);
-        }
-        set_identity(patch, t, t->name);
-        err = (t0_err){0};
-        st = kfake_create(h->kube, t->rid, ns, patch, &o, &err);
-        cJSON_Delete(patch);
-        if (st != T0_OK) return kh_reply_err(q, t->r, t->name, st, &err);
-        q->table = false;
-        return reply_obj(h, q, t->rid, 201, o);
-    }
-    if (st != T0_OK) {
-        cJSON_Delete(patch);
-        return kh_reply_err(q, t->r, t->name, st, &err);
-    }
-    cJSON *m = kh_merge_patch(cur, patch, !merge);
-    cJSON_Delete(patch);
-    cJSON *md = obj_at(m, "metadata");
-    set_str(md, "name", t->name);
-    if (t->r->namespaced) set_str(md, "namespace", t->ns);
-    st = kfake_update(h->kube, t->rid, ns, m, t->sub != NULL, &o, &err);
-    cJSON_Delete(m);
-    if (st != T0_OK) return kh_reply_err(q, t->r, t->name, st, &err);
-    q->table = false;
-    reply_obj(h, q, t->rid, 200, o);
-}
-
-static bool parse_prop(const char *s, kube_propagation *p)
-{
-    if (!strcmp(s, "Background"))
-        *p = KUBE_PROP_BACKGROUND;
-    else if (!strcmp(s, "Foreground"))
-        *p = KUBE_PROP_FOREGROUND;
-    else if (!strcmp(s, "Orphan"))
-        *p = KUBE_PROP_ORPHAN;
-    else
-        return false;
-    return true;
-}
-
-static void do_delete(khttp *h, kh_req *q, const kh_target *t)
-{
-    if (refuse_dry_run(q, t->r)) return;
-    kube_delete_opts o = {.propagation = KUBE_PROP_DEFAULT, .grace_seconds = -1};
-    cJSON *b = q->body && q->blen ? cJSON_ParseWithLength(q->body, q->blen) : NULL;
-    if (q->body && q->blen && !cJSON_IsObject(b)) {
-        cJSON_Delete(b);
-        return kh_reply_status(q, 400, "BadRequest", "the DeleteOptions body is not a JSON object", t->r, t->name);
-    }
-    const cJSON *dr = kh_item(b, "dryRun");
-    if (cJSON_GetArraySize(dr) > 0) {
-        cJSON_Delete(b);
-        return kh_reply_status(q, 400, "BadRequest", "dryRun is not supported by the0-sim serve", t->r, t->name);
-    }
-    const char *prop = kfake_str(b, "propagationPolicy");
-    if (!prop) prop = q->q_prop;
-    if (prop && *prop && !parse_prop(prop, &o.propagation)) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"%.60s\": "
-                                  "supported values: \"Foreground\", \"Background\", \"Orphan\"", prop);
-        cJSON_Delete(b);
-        return kh_reply_status(q, 422, "Invalid", msg, t->r, t->name);
-    }
-    const cJSON *g = kh_item(b, "gracePeriodSeconds");
-    if (cJSON_IsNumber(g))
-        o.grace_seconds = (int64_t)g->valuedouble;
-    else if (q->q_grace && *q->q_grace)
-        o.grace_seconds = strtoll(q->q_grace, NULL, 10);
-    o.precondition_uid = kfake_str(kh_item(b, "preconditions"), "uid");
-    const char *ns = t->r->namespaced ? t->ns : "";
-    t0_err err = {0};
-    cJSON *before = NULL, *after = NULL;
-    t0_status st = kfake_get(h->kube, t->rid, ns, t->name, &before, &err);
-    if (st == T0_OK) st = kfake_remove(h->kube, t->rid, ns, t->name, &o, &err);
-    cJSON_Delete(b);
-    if (st != T0_OK) {
-        cJSON_Delete(before);
-        return kh_reply_err(q, t->r, t->name, st, &err);
-    }
-    q->table = false;
-    if (kfake_get(h->kube, t->rid, ns, t->name, &after, NULL) == T0_OK) {
-        cJSON_Delete(before);
-        return reply_obj(h, q, t->rid, 200, after);
-    }
-    reply_obj(h, q, t->rid, 200, before);
+    kh_reply_obj(h, q, t->rid, 200, o);
 }
 
 void kh_not_found_path(kh_req *q)
@@ -449,14 +292,15 @@ void kh_serve_resource(khttp *h, kh_req *q, const char *group, const char *versi
     if (!t.ns) t.ns = "";
     const char *m_ = q->method;
     if (!strcmp(m_, "GET")) {
+        if (!rv_ok(q, t.r)) return;
         if (t.name) return do_get(h, q, &t);
         if (kh_truthy(q->q_watch)) return kh_do_watch(h, q, &t);
         return do_list(h, q, &t);
     }
-    if (!strcmp(m_, "POST") && !t.name && !t.sub) return do_create(h, q, &t);
-    if (!strcmp(m_, "PUT") && t.name) return do_update(h, q, &t);
-    if (!strcmp(m_, "PATCH") && t.name) return do_patch(h, q, &t);
-    if (!strcmp(m_, "DELETE") && t.name && !t.sub) return do_delete(h, q, &t);
+    if (!strcmp(m_, "POST") && !t.name && !t.sub) return kh_do_create(h, q, &t);
+    if (!strcmp(m_, "PUT") && t.name) return kh_do_update(h, q, &t);
+    if (!strcmp(m_, "PATCH") && t.name) return kh_do_patch(h, q, &t);
+    if (!strcmp(m_, "DELETE") && t.name && !t.sub) return kh_do_delete(h, q, &t);
     kh_method_not_allowed(q, t.r);
 }
 

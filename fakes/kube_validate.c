@@ -11,22 +11,53 @@
 #include "domain/names.h"
 #include "fakes/kube_fake_impl.h"
 
+/* The findings of one validation: the message as the API server joins them ("a, b"), and each as a
+ * StatusCause ({reason, message, field}) for details.causes. */
 typedef struct vctx {
     char msgs[1024];
     size_t len;
     int n;
+    cJSON *causes;
 } vctx;
 
+/* cause_reason: the StatusCause reason of a field error by its type's words (field.ErrorType) */
+static const char *cause_reason(const char *body)
+{
+    static const char *const types[][2] = {
+        {"Required value", "FieldValueRequired"}, {"Invalid value", "FieldValueInvalid"},
+        {"Unsupported value", "FieldValueNotSupported"}, {"Forbidden", "FieldValueForbidden"},
+        {"Too long", "FieldValueTooLong"}, {"Too many", "FieldValueTooMany"},
+        {"Duplicate value", "FieldValueDuplicate"}, {"Not found", "FieldValueNotFound"}};
+    for (size_t i = 0; i < T0_ARRAY_LEN(types); i++)
+        if (!strncmp(body, types[i][0], strlen(types[i][0]))) return types[i][1];
+    return "FieldValueInvalid";
+}
+
+/* vadd: one finding, "FIELD: TYPE[: DETAIL]" */
 static void vadd(vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void vadd(vctx *v, const char *fmt, ...)
 {
+    char one[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(one, sizeof one, fmt, ap);
+    va_end(ap);
+    char field[512] = "";
+    const char *body = one, *sep = strstr(one, ": ");
+    if (sep) {
+        snprintf(field, sizeof field, "%.*s", (int)(sep - one), one);
+        body = sep + 2;
+    }
+    if (!v->causes) v->causes = cJSON_CreateArray();
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "reason", cause_reason(body));
+    cJSON_AddStringToObject(c, "message", body);
+    if (*field) cJSON_AddStringToObject(c, "field", field);
+    cJSON_AddItemToArray(v->causes, c);
     if (v->len >= sizeof v->msgs - 4) return;
     if (v->n++) v->len += (size_t)snprintf(v->msgs + v->len, sizeof v->msgs - v->len, ", ");
     if (v->len >= sizeof v->msgs) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(v->msgs + v->len, sizeof v->msgs - v->len, fmt, ap);
-    va_end(ap);
+    int w = snprintf(v->msgs + v->len, sizeof v->msgs - v->len, "%s", one);
     if (w > 0) v->len += (size_t)w;
     if (v->len > sizeof v->msgs - 1) v->len = sizeof v->msgs - 1;
 }
@@ -45,7 +76,7 @@ static void validate_labels(vctx *v, const cJSON *labels, const char *path)
     }
 }
 
-static bool dns_label_ok(const char *s)
+bool kf_dns_label_ok(const char *s)
 {
     size_t n = strlen(s);
     if (!n || n > 63) return false;
@@ -107,7 +138,7 @@ static void validate_containers(vctx *v, const cJSON *list, const char *path, bo
         const char *name = kfake_str(c, "name");
         if (!name || !*name)
             vadd(v, "%s.name: Required value", p);
-        else if (!dns_label_ok(name))
+        else if (!kf_dns_label_ok(name))
             vadd(v, "%s.name: Invalid value: \"%s\": a lowercase RFC 1123 label must consist of lower case "
                     "alphanumeric characters or '-', and must start and end with an alphanumeric character",
                  p, name);
@@ -226,16 +257,47 @@ static void validate_cronjob(vctx *v, const cJSON *spec)
     validate_int_field(v, jspec, "backoffLimit", "spec.jobTemplate.spec", 0);
 }
 
-t0_status kf_validate(kfake *k, int kind, const cJSON *obj, const char *name, const kobj *old, t0_err *err)
+/* validate_annotations: their keys as label keys, their total size at most 256 KiB
+ * (TotalAnnotationSizeLimitB) */
+static void validate_annotations(vctx *v, const cJSON *ann)
 {
-    (void)k;
-    vctx v = {{0}, 0, 0};
+    size_t total = 0;
     char msg[400];
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ann)
+    {
+        if (!kf_label_key_ok(it->string, msg, sizeof msg))
+            vadd(v, "metadata.annotations: Invalid value: \"%s\": %s", it->string, msg);
+        total += strlen(it->string) + (cJSON_IsString(it) ? strlen(it->valuestring) : 0);
+    }
+    if (total > 256 * 1024) vadd(v, "metadata.annotations: Too long: must have at most %d bytes", 256 * 1024);
+}
+
+/* validate_name: a DNS-1123 subdomain (CronJob: at most 52 characters), a DNS-1123 label for Namespaces */
+static void validate_name(vctx *v, int kind, const char *name)
+{
+    char msg[400];
+    if (kind == KFAKE_NAMESPACE) {
+        if (!kf_dns_label_ok(name))
+            vadd(v, "metadata.name: Invalid value: \"%s\": a lowercase RFC 1123 label must consist of lower case "
+                    "alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. "
+                    "'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+                 name);
+        return;
+    }
     size_t max = kind == KUBE_CRONJOB ? 52 : 253;
     if (!kf_subdomain_ok(name, strlen(name), max, msg, sizeof msg))
-        vadd(&v, "metadata.name: Invalid value: \"%s\": %s", name, msg);
+        vadd(v, "metadata.name: Invalid value: \"%s\": %s", name, msg);
+}
+
+t0_status kf_validate(kfake *k, int kind, const cJSON *obj, const char *name, const kobj *old, t0_err *err)
+{
+    vctx v = {{0}, 0, 0, NULL};
+    validate_name(&v, kind, name);
     const cJSON *md = t0_json_get(obj, "metadata");
     validate_labels(&v, t0_json_get(md, "labels"), "metadata.labels");
+    const cJSON *ann = t0_json_get(md, "annotations");
+    if (ann) validate_annotations(&v, ann);
     const cJSON *spec = t0_json_get(obj, "spec");
     switch (kind) {
     case KUBE_POD:
@@ -246,6 +308,8 @@ t0_status kf_validate(kfake *k, int kind, const cJSON *obj, const char *name, co
     case KUBE_CRONJOB: validate_cronjob(&v, spec); break;
     default: break;
     }
+    cJSON_Delete(k->causes);
+    k->causes = v.causes;
     if (!v.n) return T0_OK;
     return kf_fail(err, T0_EINVALID, 422, "%s \"%s\" is invalid: %s", kf_res[kind].display, name, v.msgs);
 }
