@@ -19,7 +19,8 @@
  *   metadata.generateName is honoured when name is empty (5 characters from the loop PRNG).
  *   Validation as the API server does, T0_EINVALID (422) with the real message shape
  *   ("CronJob.batch \"x\" is invalid: metadata.name: Invalid value: \"x\": must be no more than 52
- *   characters"): DNS-1123 subdomain names (<= 253; CronJob <= 52), label keys and values (63), pod spec
+ *   characters"): DNS-1123 subdomain names (<= 253; CronJob <= 52; Namespace: a DNS-1123 label), label keys
+ *   and values (63), annotation keys and their total size (256 KiB), pod spec
  *   (containers non-empty, names, image required, restartPolicy, resource quantities, requests <= limits),
  *   Job restartPolicy Never/OnFailure, CronJob spec.schedule (cron syntax), concurrencyPolicy, timeZone
  *   syntax. Pod updates may change only container images and activeDeadlineSeconds in .spec.

@@ -561,3 +561,47 @@ Test(kube_api, other_resources_share_the_one_store)
     kfake_unwatch(e.k, w);
     env_free(&e);
 }
+
+/* dryRun=All: every check and default, nothing stored, no resourceVersion used; a 422 leaves its causes */
+Test(kube_api, dry_run_stores_nothing_and_invalid_answers_causes)
+{
+    env e;
+    env_init(&e, 0);
+    t0_err err = {0};
+    cJSON *p = pod("bot-a", NULL), *out = NULL;
+    cr_assert_eq(kfake_create(e.k, KFAKE_POD, "the0", p, KFAKE_DRY_RUN, &out, &err), T0_OK, "%s", err.msg);
+    cr_assert_str_eq(kfake_str(out, "spec.restartPolicy"), "Always", "defaulted as a real create");
+    cr_assert_null(kfake_str(out, "metadata.resourceVersion"), "no resourceVersion: %s",
+                   kfake_str(out, "metadata.resourceVersion"));
+    cJSON_Delete(out);
+    cr_assert_eq(kfake_count(e.k, KUBE_POD), 0, "stored %zu", kfake_count(e.k, KUBE_POD));
+    cr_assert_eq(kfake_resource_version(e.k), 0);
+    cr_assert_eq(kfake_create(e.k, KFAKE_POD, "the0", p, 0, NULL, &err), T0_OK, "%s", err.msg);
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "spec"), "containers"), 0),
+                              "image", cJSON_CreateString("x:2"));
+    cr_assert_eq(kfake_update(e.k, KFAKE_POD, "the0", p, false, KFAKE_DRY_RUN, &out, &err), T0_OK, "%s", err.msg);
+    cr_assert_str_eq(kfake_str(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "spec"), "containers"), 0),
+                               "image"), "x:2");
+    cJSON_Delete(out);
+    kube_delete_opts bg = {.propagation = KUBE_PROP_BACKGROUND, .grace_seconds = 0};
+    cr_assert_eq(kfake_remove(e.k, KFAKE_POD, "the0", "bot-a", &bg, KFAKE_DRY_RUN, &err), T0_OK, "%s", err.msg);
+    const cJSON *stored = kfake_peek(e.k, KUBE_POD, "the0", "bot-a");
+    cr_assert_not_null(stored, "a dry-run delete deletes nothing");
+    cr_assert_str_eq(kfake_str(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(stored, "spec"), "containers"), 0),
+                               "image"), "x:1", "a dry-run update stores nothing");
+    cr_assert_eq(kfake_resource_version(e.k), 1);
+    cJSON_Delete(p);
+    cJSON *bad = cJSON_Parse("{\"metadata\":{\"name\":\"Bad\"},\"spec\":{\"containers\":[]}}");
+    cr_assert_eq(kfake_create(e.k, KFAKE_POD, "the0", bad, 0, NULL, &err), T0_EINVALID, "%s", err.msg);
+    cJSON_Delete(bad);
+    char *causes = cJSON_PrintUnformatted(kfake_causes(e.k));
+    cr_assert_str_eq(causes,
+                     "[{\"reason\":\"FieldValueInvalid\",\"message\":\"Invalid value: \\\"Bad\\\": a lowercase RFC 1123 "
+                     "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end "
+                     "with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+                     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')\",\"field\":\"metadata.name\"},"
+                     "{\"reason\":\"FieldValueRequired\",\"message\":\"Required value\",\"field\":\"spec.containers\"}]",
+                     "%s", causes);
+    free(causes);
+    env_free(&e);
+}
