@@ -41,7 +41,13 @@ endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -DFIU_ENABLE=1 $(OPT) -g $(WARN) $(SANFLAGS) -I. $(PKG_CFLAGS) $(CFLAGS)
+# FIU=1 (default): libfiu fault points are compiled in (tests, the simulator). FIU=0: fiu-local.h's no-op
+# stubs and no libfiu at link time, for the production image (make release, deploy/Dockerfile).
+FIU ?= 1
+ifneq ($(FIU),1)
+  PKG_LIBS := $(shell pkg-config --libs $(filter-out libfiu criterion,$(PKGS)) 2>/dev/null)
+endif
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(if $(filter 1,$(FIU)),-DFIU_ENABLE=1) $(OPT) -g $(WARN) $(SANFLAGS) -I. $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 LIBS_ALL := $(PKG_LIBS) -lm -lpthread $(LIBS)
 # the0-sim and bench_sim allocate and free millions of small cJSON nodes per simulated hour; jemalloc
@@ -57,6 +63,7 @@ SIM_MODULES := core domain fsm controllers fakes sim scenarios
 
 -include $(wildcard $(addsuffix /module.mk,$(MODULES)))
 -include e2e/e2e.mk
+-include deploy/deploy.mk
 -include fuzz/fuzz.mk
 
 # ---- per-module rules ---------------------------------------------------------------------------
