@@ -3,7 +3,8 @@
 #ifndef CONTROLLERS_RENDER_H
 #define CONTROLLERS_RENDER_H
 
-/* render_main: ARGV[0] is "render". Prints the generated object as indented JSON on stdout. Returns 0 on
+/* render_main: ARGV[0] is "render". Prints the generated object as indented JSON (or, with -o yaml, YAML)
+ * on stdout. Settings: the controller's flags and environment variables (podgen_cli_opts). Returns 0 on
  * success, 1 when the document cannot be read, parsed or generated (stderr: `render: <file>: <error>`),
  * 2 on a usage error. */
 int render_main(int argc, char **argv);

@@ -5,7 +5,7 @@
 RELEASE_DIR := build/release
 
 .PHONY: release deploy-check
-release:
+release: ## build/release/the0-runtime: the production build (no libfiu fault points, no libfiu)
 	@$(MAKE) --no-print-directory BUILD=$(RELEASE_DIR) FIU=0 OPT=-O2 SAN= $(RELEASE_DIR)/the0-runtime
 
 $(BUILD)/tools/helm-render: ci/helm-render/main.go ci/helm-render/build.sh
@@ -14,5 +14,5 @@ $(BUILD)/tools/helm-render: ci/helm-render/main.go ci/helm-render/build.sh
 	$(Q)bash ci/helm-render/build.sh $@
 
 TEST_TARGETS += deploy-check
-deploy-check: release $(BUILD)/the0-runtime $(BUILD)/tools/helm-render
+deploy-check: release $(BUILD)/the0-runtime $(BUILD)/tools/helm-render ## packaging checks: kustomize, the Helm chart rendered, the release binary (part of make test)
 	@bash ci/check-deploy.sh $(BUILD)/the0-runtime $(RELEASE_DIR)/the0-runtime $(BUILD)/tools/helm-render
