@@ -98,13 +98,18 @@ $(BUILD)/obj/%.o: %.c
 
 -include $(ALL_OBJS:.o=.d) $(BUILD)/obj/cmd/*.d
 
-$(BUILD)/the0-runtime: $(BUILD)/obj/cmd/the0-runtime.o $(foreach m,$(RUNTIME_MODULES),$(BUILD)/lib/lib$(m).a)
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
+# cmd/: the top layer, the command lines of both binaries. cmd/the0-runtime.c and cmd/runtime_*.c make the
+# runtime, cmd/the0-sim.c and cmd/sim_*.c the simulator.
+RUNTIME_CMD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,cmd/the0-runtime.c $(wildcard cmd/runtime_*.c))
+SIM_CMD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,cmd/the0-sim.c $(wildcard cmd/sim_*.c))
 
-$(BUILD)/the0-sim: $(BUILD)/obj/cmd/the0-sim.o $(foreach m,$(SIM_MODULES),$(BUILD)/lib/lib$(m).a)
+$(BUILD)/the0-runtime: $(RUNTIME_CMD_OBJS) $(foreach m,$(RUNTIME_MODULES),$(BUILD)/lib/lib$(m).a)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL) $(SIM_ALLOC_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(RUNTIME_CMD_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
+
+$(BUILD)/the0-sim: $(SIM_CMD_OBJS) $(foreach m,$(SIM_MODULES),$(BUILD)/lib/lib$(m).a)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SIM_CMD_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL) $(SIM_ALLOC_LIBS)
 
 # ---- top-level targets --------------------------------------------------------------------------
 .PHONY: all test check run bench deps docs docs-check unit help clean fuzz soak e2e cli-check

@@ -1,11 +1,11 @@
-/* the0-runtime: the production binary (controller, daemon init, daemon sync, render, version). */
+/* the0-runtime: the production binary (controller, daemon init, daemon sync, render, version): the dispatch. */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/cli.h"
 #include "core/t0.h"
 #include "controllers/cmd_controller.h"
-#include "controllers/render.h"
+#include "cmd/cmd.h"
 #include "daemon/daemon.h"
 
 #define T0_VERSION "0.1.0"
@@ -26,7 +26,7 @@ int main(int argc, char **argv)
          controller_main},
         {"daemon", "init|sync [flags]", "init container (fetch code and state, write entrypoint.sh) or sidecar (ship state "
                                         "and logs)", daemon_main},
-        {"render", "pod|cronjob FILE", "print the object the controller would create for a bot document", render_main},
+        {"render", "pod|cronjob FILE", "print the object the controller would create for a bot document", cmd_render},
         {"version", NULL, "print the version", version_main},
     };
     static const cli_group g = {"the0-runtime",

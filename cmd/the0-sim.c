@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "core/cli.h"
-#include "fsm/cli.h"
+#include "cmd/cmd.h"
 #include "fsm/tables.h"
 #include "fakes/serve.h"
 #include "scenarios/scn.h"

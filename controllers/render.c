@@ -1,4 +1,4 @@
-/* render.c: the `render` subcommand (see render.h). */
+/* render.c: what `the0-runtime render` prints: the object the controller would create (see render.h). */
 #include "controllers/render.h"
 
 #include <errno.h>
@@ -10,7 +10,6 @@
 
 #include "domain/botdoc.h"
 #include "controllers/podgen.h"
-#include "core/cli.h"
 
 static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
 {
@@ -130,67 +129,35 @@ static bool print_yaml(const cJSON *obj, FILE *f, char *why, size_t whylen)
     return ok;
 }
 
-static const char RENDER_ABOUT[] =
-    "Print the Pod (realtime bot) or CronJob (scheduled bot) the controller would create for the bot or\n"
-    "schedule document in FILE (the MongoDB document as JSON). Nothing is sent anywhere. The settings are the\n"
-    "controller's, with the same flags and environment variables (`the0-runtime controller --help`).";
-static const char RENDER_FOOTER[] =
-    "environment only: MINIO_ACCESS_KEY, MINIO_SECRET_KEY (used with --plain-credentials)\n"
-    "exit codes: 0 printed, 1 the document cannot be read, parsed or generated, 2 usage error";
-
-int render_main(int argc, char **argv)
+t0_status render_object(const podgen_settings *s, const char *kind, const char *file, render_format fmt, FILE *out,
+                        t0_err *err)
 {
-    podgen_settings s;
-    podgen_settings_defaults(&s);
-    const char *output = "json";
-    cli_opt opts[PODGEN_CLI_NOPTS + 1];
-    size_t n = podgen_cli_opts(&s, opts, PODGEN_CLI_NOPTS);
-    opts[n++] = (cli_opt){"output", 'o', CLI_ENUM, &output, "output format", .choices = "json|yaml"};
-    const cli_cmd cmd = {"the0-runtime render", "pod|cronjob FILE [flags]", RENDER_ABOUT, opts, n, 2, 2, RENDER_FOOTER, 2};
-    int first, pr = cli_parse(&cmd, argc, argv, &first);
-    if (pr != CLI_CONTINUE) return pr;
-    const char *kind = argv[first], *file = argv[first + 1];
-    if (strcmp(kind, "pod") && strcmp(kind, "cronjob"))
-        return cli_usage_error(&cmd, "what to render is pod or cronjob, not '%s'", kind);
-    const char *warn = podgen_cli_credentials(&s);
-    if (*warn) fprintf(stderr, "render: warning: %s\n", warn);
-
     char why[256] = "";
     size_t len = 0;
     char *text = read_file(file, &len, why, sizeof why);
-    if (!text) {
-        fprintf(stderr, "render: %s: %s\n", file, why);
-        return 1;
-    }
-    t0_err err = {0};
+    if (!text) return t0_fail(err, T0_EIO, "%s: %s", file, why);
     botdoc *d = NULL;
     cJSON *obj = NULL;
-    t0_status st = botdoc_parse_text(text, len, &d, &err);
+    t0_status st = botdoc_parse_text(text, len, &d, err);
     free(text);
-    if (!st) st = !strcmp(kind, "pod") ? podgen_pod(&s, d, &obj, &err) : podgen_cronjob(&s, d, &obj, &err);
+    if (!st) st = !strcmp(kind, "pod") ? podgen_pod(s, d, &obj, err) : podgen_cronjob(s, d, &obj, err);
     botdoc_destroy(d);
     if (st) {
-        fprintf(stderr, "render: %s: %s\n", file, err.msg);
-        return 1;
+        t0_err_prefix(err, "%s", file);
+        return st;
     }
-    if (!strcmp(output, "yaml")) {
-        char yw[256] = "";
-        bool ok = print_yaml(obj, stdout, yw, sizeof yw);
+    if (fmt == RENDER_YAML) {
+        bool ok = print_yaml(obj, out, why, sizeof why);
         cJSON_Delete(obj);
-        if (!ok || fflush(stdout)) {
-            fprintf(stderr, "render: writing stdout: %s\n", ok ? strerror(errno) : yw);
-            return 1;
-        }
-        return 0;
+        if (!ok) return t0_fail(err, T0_EIO, "writing the output: %s", why);
+        if (fflush(out)) return t0_fail(err, T0_EIO, "writing the output: %s", strerror(errno));
+        return T0_OK;
     }
-    char *out = cJSON_Print(obj);
+    char *txt = cJSON_Print(obj);
     cJSON_Delete(obj);
-    if (!out) {
-        fprintf(stderr, "render: %s: out of memory\n", file);
-        return 1;
-    }
-    int rc = (puts(out) == EOF || fflush(stdout)) ? 1 : 0;
-    if (rc) fprintf(stderr, "render: writing stdout: %s\n", strerror(errno));
-    free(out);
-    return rc;
+    if (!txt) return t0_fail(err, T0_ENOMEM, "%s: out of memory", file);
+    bool ok = fputs(txt, out) != EOF && fputc('\n', out) != EOF && !fflush(out);
+    free(txt);
+    if (!ok) return t0_fail(err, T0_EIO, "writing the output: %s", strerror(errno));
+    return T0_OK;
 }

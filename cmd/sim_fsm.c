@@ -1,5 +1,6 @@
-/* cli.c: `the0-sim fsm`: validate the lifecycle tables and print them as diagrams or row tables. */
-#include "fsm/cli.h"
+/* sim_fsm.c: `the0-sim fsm`: validate the lifecycle tables and print them as diagrams or row tables (the
+ * command line over fsm/tables.h and fsm/export). */
+#include "cmd/cmd.h"
 
 #include <stdio.h>
 #include <string.h>
