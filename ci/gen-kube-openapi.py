@@ -118,9 +118,15 @@ class Gen:
         if t == "number | string":
             return {"allOf": [{"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.util.intstr.IntOrString"}]}
         if m := re.match(r"Array<(.*)>$", t):
-            return {"type": "array", "items": self.type_schema(module, m.group(1))}
+            items = self.type_schema(module, m.group(1))
+            if "allOf" in items:
+                items["default"] = {}
+            return {"type": "array", "items": items}
         if m := re.match(r"\{(.*)\}$", t):
-            return {"type": "object", "additionalProperties": self.type_schema(module, m.group(1))}
+            value = self.type_schema(module, m.group(1))
+            if "allOf" in value:  # a map's values refer to their schema directly, as the API server's documents do
+                value = value["allOf"][0]
+            return {"type": "object", "additionalProperties": value}
         return {"allOf": [{"$ref": "#/components/schemas/" + self.ref(module, t)}]}
 
     def build(self, module, name):
