@@ -185,6 +185,10 @@ static bool one_op(cJSON **doc, const cJSON *op, char *msg, size_t cap)
         snprintf(msg, cap, "Unexpected kind: %s", kind ? kind : "unknown");
         return false;
     }
+    if (!value && (!strcmp(kind, "add") || !strcmp(kind, "replace") || !strcmp(kind, "test"))) {
+        snprintf(msg, cap, "%s operation does not apply: the operation has no value", kind);
+        return false;
+    }
     if (!strcmp(kind, "add")) return op_add(doc, path, cJSON_Duplicate(value, 1), "add", msg, cap);
     if (!strcmp(kind, "remove") || !strcmp(kind, "replace")) {
         cJSON *old = op_detach(*doc, path);
@@ -221,6 +225,7 @@ static bool one_op(cJSON **doc, const cJSON *op, char *msg, size_t cap)
 
 cJSON *kh_json_patch(cJSON *doc, const cJSON *ops, char *msg, size_t cap)
 {
+    *msg = 0;
     const cJSON *op;
     cJSON_ArrayForEach(op, ops)
     {
