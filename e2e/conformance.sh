@@ -9,30 +9,19 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SIM="$1"
 source "$ROOT/ci/servers.sh"
+source "$ROOT/e2e/checks.sh"
 command -v kubectl >/dev/null || { echo "conformance: kubectl is not installed (it comes with the base image)" >&2; exit 1; }
 /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || bash "$ROOT/ci/deps.sh"
 
 DIR=$(mktemp -d /tmp/the0-conformance-XXXXXX)
-cleanup() {
-    local rc=$?
-    servers_stop
-    if [ $rc -ne 0 ]; then
-        for f in "$DIR"/*.log; do [ -f "$f" ] && { echo "---- $f (tail)"; tail -25 "$f"; }; done
-    fi
-    rm -rf "$DIR"
-    exit $rc
-}
-trap cleanup EXIT
+trap 'e2e_on_exit "$DIR"' EXIT
 
 PORT=$(servers_free_port)
-"$SIM" serve --listen "127.0.0.1:$PORT" --nodes 2 --access-log >"$DIR/serve.log" 2>&1 &
-SERVER_PIDS+=($!)
-servers_wait_port "$PORT" "$!" the0-sim-serve "$DIR/serve.log"
+e2e_serve "$PORT" "$DIR/serve.log" --nodes 2 --access-log
 URL="http://127.0.0.1:$PORT"
 export KUBECONFIG=/dev/null
 K() { kubectl --server="$URL" --cache-dir="$DIR/cache" "$@"; }
 
-source "$ROOT/e2e/checks.sh"
 
 cat >"$DIR/pod.yaml" <<'EOF'
 apiVersion: v1

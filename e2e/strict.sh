@@ -16,21 +16,10 @@ source "$ROOT/e2e/checks.sh"
 command -v kubectl >/dev/null || { echo "strict: kubectl is not installed (it comes with the base image)" >&2; exit 1; }
 
 DIR=$(mktemp -d /tmp/the0-strict-XXXXXX)
-cleanup() {
-    local rc=$?
-    servers_stop
-    if [ $rc -ne 0 ]; then
-        for f in "$DIR"/*.log; do [ -f "$f" ] && { echo "---- $f (tail)"; tail -25 "$f"; }; done
-    fi
-    rm -rf "$DIR"
-    exit $rc
-}
-trap cleanup EXIT
+trap 'e2e_on_exit "$DIR"' EXIT
 
 PORT=$(servers_free_port)
-"$SIM" serve --listen "127.0.0.1:$PORT" --nodes 2 >"$DIR/serve.log" 2>&1 &
-SERVER_PIDS+=($!)
-servers_wait_port "$PORT" "$!" the0-sim-serve "$DIR/serve.log"
+e2e_serve "$PORT" "$DIR/serve.log" --nodes 2
 URL="http://127.0.0.1:$PORT"
 export KUBECONFIG=/dev/null
 K() { kubectl --server="$URL" --cache-dir="$DIR/cache" "$@"; }
@@ -157,9 +146,7 @@ expect_re "pods run on them" "node-[12]" "$(K get pod web -o jsonpath='{.spec.no
 
 echo "== 1,100 idle connections (--idle-timeout 2 --max-connections 1000) do not lock clients out"
 P2=$(servers_free_port)
-"$SIM" serve --listen "127.0.0.1:$P2" --nodes 1 --idle-timeout 2 --max-connections 1000 >"$DIR/serve2.log" 2>&1 &
-SERVER_PIDS+=($!)
-servers_wait_port "$P2" "$!" the0-sim-serve-2 "$DIR/serve2.log"
+e2e_serve "$P2" "$DIR/serve2.log" --nodes 1 --idle-timeout 2 --max-connections 1000
 ulimit -n 4096
 /usr/bin/python3 - "$P2" >"$DIR/idle.log" 2>&1 <<'EOF' &
 import socket, sys, time
