@@ -1,113 +1,25 @@
-/* daemon.c: `the0-runtime daemon` dispatch and the small file/time helpers init and sync share. */
-#include "daemon/daemon.h"
-
-#include <errno.h>
-#include <fcntl.h>
-#include <fiu-local.h>
-#include <libgen.h>
+/* daemon.c: small helpers init and sync share: flags, durations, the termination message. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-static void daemon_usage(FILE *f)
-{
-    fprintf(f, "usage: the0-runtime daemon <init|sync> [options]\n"
-               "  init   init container: download code and state from MinIO, write entrypoint.sh\n"
-               "  sync   sidecar: ship state and logs to MinIO until the done file or SIGTERM\n"
-               "Run 'the0-runtime daemon <init|sync> --help' for options.\n");
-}
+#include "core/log.h"
+#include "daemon/daemon.h"
 
-int daemon_main(int argc, char **argv)
+/* Match "--name value" or "--name=value" at argv[*i]; advances *i past a separate value. */
+int dd_flag(int argc, char **argv, int *i, const char *name, const char **val)
 {
-    if (argc < 2) {
-        daemon_usage(stderr);
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, "--", 2) || strncmp(a + 2, name, n)) return 0;
+    if (a[2 + n] == '=') {
+        *val = a + 3 + n;
         return 1;
     }
-    if (!strcmp(argv[1], "init")) return dinit_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "sync")) return dsync_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        daemon_usage(stdout);
-        return 0;
-    }
-    fprintf(stderr, "Error: unknown command \"%s\" for \"the0-runtime daemon\"\n", argv[1]);
-    daemon_usage(stderr);
+    if (a[2 + n] != '\0') return 0;
+    if (*i + 1 >= argc) return -1;
+    *val = argv[++*i];
     return 1;
-}
-
-t0_status dd_mkdirs(const char *path, mode_t mode, t0_err *err)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) return t0_fail(err, T0_EINVAL, "mkdir \"%s\": bad path", path);
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, mode) != 0 && errno != EEXIST) {
-                int e = errno;
-                t0_fail(err, T0_EIO, "mkdir %s: %s", buf, strerror(e));
-                if (err) err->sys_errno = e;
-                return T0_EIO;
-            }
-            *p = c;
-            if (!c) break;
-        }
-    }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return t0_fail(err, T0_EIO, "mkdir %s: exists and is not a directory", path);
-    return T0_OK;
-}
-
-t0_status dd_write_atomic(const char *path, const void *data, size_t len, mode_t mode, t0_err *err)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-        int e = errno;
-        t0_fail(err, T0_EIO, "write %s: %s", tmp, strerror(e));
-        if (err) err->sys_errno = e;
-        return T0_EIO;
-    }
-    size_t off = 0;
-    int e = 0;
-    while (off < len) {
-        ssize_t w;
-        if (fiu_fail("daemon/state/write")) {
-            errno = ENOSPC;
-            w = -1;
-        } else {
-            w = write(fd, (const char *)data + off, len - off);
-        }
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            e = errno;
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (!e && fsync(fd) != 0) e = errno;
-    if (close(fd) != 0 && !e) e = errno;
-    if (!e && rename(tmp, path) != 0) e = errno;
-    if (e) {
-        unlink(tmp);
-        t0_fail(err, T0_EIO, "write %s: %s", path, strerror(e));
-        if (err) err->sys_errno = e;
-        return T0_EIO;
-    }
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    return T0_OK;
 }
 
 long dd_parse_duration(const char *s)
@@ -144,33 +56,20 @@ long dd_parse_duration(const char *s)
     return (long)total;
 }
 
-int64_t dd_now_ms(void)
+void dd_termination_message(const fs_port *fs, const char *path, const char *msg)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void dd_sleep_ms(long ms)
-{
-    if (ms <= 0) return;
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    if (!path || !*path) return;
+    char line[4096]; /* Kubernetes keeps at most 4096 bytes of it */
+    int n = snprintf(line, sizeof line, "%s\n", msg);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof line) n = (int)sizeof line - 1;
+    t0_err e = {0};
+    fs_file *f;
+    /* in place, never by rename: the kubelet bind-mounts this one file */
+    if (fs->open(fs->ctx, path, FS_WRITE | FS_TRUNC, 0, &f, &e) != T0_OK) {
+        T0_DEBUG("daemon", "termination message not written: %s", e.msg);
+        return;
     }
-}
-
-bool dd_open_s3(s3_config *cfg, s3_client **c)
-{
-    t0_err err = {0};
-    *c = NULL;
-    if (s3_config_from_env(cfg, &err) != T0_OK) {
-        fprintf(stderr, "Error: %s\n", err.msg);
-        return false;
-    }
-    if (s3_client_new(cfg, c, &err) != T0_OK) {
-        fprintf(stderr, "Error: failed to create MinIO client: %s\n", err.msg);
-        s3_config_free(cfg);
-        return false;
-    }
-    return true;
+    if (fs->write(fs->ctx, f, 0, line, (size_t)n, &e) != T0_OK) T0_DEBUG("daemon", "termination message: %s", e.msg);
+    fs->close(fs->ctx, f, NULL);
 }
