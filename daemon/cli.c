@@ -171,7 +171,7 @@ static void sync_usage(FILE *f)
             "                                 [--interval 60s] [--watch-done PATH] [--final-timeout 25s]\n"
             "                                 [--spool-dir DIR]\n"
             "Ships the state directory to bot-state/<id>/state.tar.gz when its content changes (inotify, 200 ms\n"
-            "debounce bounded by a 500 ms maximum wait, periodic scan) and appends new bot.log bytes to\n"
+            "debounce bounded by a 300 ms maximum wait, periodic scan) and appends new bot.log bytes to\n"
             "bot-logs/logs/<id>/<YYYYMMDD>.log exactly once. The snapshot is spooled in --spool-dir (default: the\n"
             "logs path; the root filesystem may be read-only). On the done file or SIGTERM/SIGINT: final sync\n"
             "within --final-timeout, then exit 0 — also when something could not be shipped, which is logged as an\n"

@@ -230,7 +230,7 @@ typedef struct dsync_opts {
     dar_limits state_limits;
     long interval_ms;       /* periodic scan, default 60 s */
     long debounce_ms;       /* quiet time after a change, default 200 ms */
-    long max_wait_ms;       /* the longest a change waits for quiet, default 500 ms */
+    long max_wait_ms;       /* the longest a change waits for quiet, default 300 ms (then the upload runs whatever comes) */
     long final_timeout_ms;  /* bound for the final sync after SIGTERM / done file, default 25 s */
     long retry_base_ms;     /* first backoff, default 1 s, doubling to retry_max_ms (default 30 s) */
     long retry_max_ms;

@@ -35,6 +35,7 @@ struct dsync {
     bool job_active, job_final, job_state_done;
     bool job_ok;
     int job_tries;
+    int64_t job_started_ms;
     t0_err job_err;
     /* the final sync */
     bool final_started, deadline_passed, done_pushed;
@@ -106,7 +107,9 @@ static void post(dsync *s, int ev)
 static void changed(dsync *s)
 {
     s->dirty = true;
-    if (!s->first_change_ms) s->first_change_ms = now_ms(s);
+    /* A change reported while an upload runs may have happened as early as that upload's snapshot began
+     * (notifications are read only between loop callbacks): the maximum wait counts from there. */
+    if (!s->first_change_ms) s->first_change_ms = s->job_active ? s->job_started_ms : now_ms(s);
     post(s, YE_CHANGE);
 }
 
@@ -254,6 +257,7 @@ static void job_start(dsync *s, bool final)
 {
     disarm(s, &s->t_job);
     s->job_active = true;
+    s->job_started_ms = now_ms(s);
     s->job_final = final;
     s->job_state_done = false;
     s->job_ok = true;
@@ -491,7 +495,7 @@ t0_status dsync_start(const dd_env *env, const dsync_opts *o, dd_exit_fn exit_fn
     if (!s->o.trace_key) s->o.trace_key = o->bot_id;
     if (s->o.interval_ms <= 0) s->o.interval_ms = 60000;
     if (s->o.debounce_ms <= 0) s->o.debounce_ms = 200;
-    if (s->o.max_wait_ms <= 0) s->o.max_wait_ms = 500;
+    if (s->o.max_wait_ms <= 0) s->o.max_wait_ms = 300;
     if (s->o.final_timeout_ms <= 0) s->o.final_timeout_ms = 25000;
     if (s->o.retry_base_ms <= 0) s->o.retry_base_ms = 1000;
     if (s->o.retry_max_ms <= 0) s->o.retry_max_ms = 30000;

@@ -2,7 +2,7 @@
  *
  * The sidecar ships /state and bot.log to MinIO. It idles in `watching`; a change (a filesystem watch
  * or log growth) moves it to `dirty`, where a short debounce (200 ms of quiet) gathers a burst of writes
- * into one upload, and a maximum wait (500 ms from the first unshipped change) bounds the debounce: a bot
+ * into one upload, and a maximum wait (300 ms from the first unshipped change) bounds the debounce: a bot
  * that writes every 100 ms is still shipped within a second, not at the next scan. The periodic scan is
  * the backup for lost notifications. A failed upload waits in `upload_backoff` and retries; changes seen
  * meanwhile are remembered by the daemon (the `unshipped_changes` guard), not by extra states. The done
