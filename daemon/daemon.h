@@ -142,7 +142,7 @@ typedef struct dinit_opts {
     const char *termination_log; /* written with the outcome when set (Kubernetes: /dev/termination-log) */
 } dinit_opts;
 /* dinit_start: reference §8.2 steps, on the ports. The bot id and code file must stay inside their
- * prefixes (names_validate_minio_path: no "..", empty or "." segments, no leading '/', no backslash or
+ * prefixes (names_validate_minio_path: no ".." or "." segments, no leading '/', no backslash or
  * '%'): refused at once otherwise. Each archive is downloaded into <dest>/.the0-init/download and
  * extracted into <dest>/.the0-init/staging ON THE SAME VOLUME; only a complete extraction is renamed into
  * place (the destination then holds exactly the archive's tree), so a failed or refused restore leaves nothing —

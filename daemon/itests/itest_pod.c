@@ -683,7 +683,7 @@ Test(pod, a_code_path_that_leaves_its_prefix_is_refused, .timeout = 30)
     setenv("MINIO_ACCESS_KEY", "S3RVER", 1);
     setenv("MINIO_SECRET_KEY", "S3RVER", 1);
     setenv("THE0_TERMINATION_LOG", "", 1);
-    const char *bad[] = {"../bot-logs/logs/x", "u1/../u2/bot/1.0.0", "/u1/bot/1.0.0", "u1//bot/1.0.0"};
+    const char *bad[] = {"../bot-logs/logs/x", "u1/../u2/bot/1.0.0", "/u1/bot/1.0.0", "u1/./bot/1.0.0"};
     char *d = th_tmpdir(), bot[700], state[700], log[700], cmd[3000];
     snprintf(bot, sizeof bot, "%s/bot", d);
     snprintf(state, sizeof state, "%s/state", d);
