@@ -11,8 +11,7 @@
 #include "core/log.h"
 #include "daemon/daemon.h"
 
-#define MIB (1024ull * 1024ull)
-#define TERMINATION_LOG "/dev/termination-log" /* the container's terminationMessagePath default */
+#define TERMINATION_LOG "/dev/termination-log" /* (for the usage texts; daemon/options.c applies it) */
 
 /* The production ports, built in one go and freed in reverse. */
 typedef struct prod {
@@ -71,19 +70,10 @@ static void on_end(void *ud, int code, const char *msg)
     rtloop_stop(p->loop);
 }
 
-static const char *termination_log(void)
+static const char *proc_getenv(void *ud, const char *name)
 {
-    const char *v = getenv("THE0_TERMINATION_LOG"); /* "" turns it off (tests) */
-    return v ? v : TERMINATION_LOG;
-}
-
-static uint64_t env_u64(const char *name, uint64_t dflt)
-{
-    const char *v = getenv(name);
-    if (!v || !*v) return dflt;
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    return (*end || n == 0) ? dflt : n;
+    (void)ud;
+    return getenv(name);
 }
 
 /* ---- init ----------------------------------------------------------------------------------------- */
@@ -104,51 +94,21 @@ static void init_usage(FILE *f)
 
 static int init_main(int argc, char **argv)
 {
-    dinit_opts o = {.code_path = "", .state_path = "", .code_file = "", .runtime = "", .entrypoint = ""};
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        int r = 0;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            init_usage(stdout);
-            return 0;
-        }
-        if ((r = dd_flag(argc, argv, &i, "bot-id", &v)) > 0) o.bot_id = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "code-path", &v)) > 0) o.code_path = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "state-path", &v)) > 0) o.state_path = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "code-file", &v)) > 0) o.code_file = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "runtime", &v)) > 0) o.runtime = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "entrypoint", &v)) > 0) o.entrypoint = v;
-        if (r < 0) {
-            fprintf(stderr, "Error: flag needs an argument: %s\n", argv[i]);
-            return 1;
-        }
-        if (r == 0) {
-            fprintf(stderr, "Error: unknown flag: %s\n", argv[i]);
-            init_usage(stderr);
-            return 1;
-        }
-    }
-    if (!o.bot_id || !*o.bot_id) {
-        fprintf(stderr, "Error: required flag(s) \"bot-id\" not set\n");
+    dinit_opts o;
+    bool help;
+    t0_err err = {0};
+    if (dinit_opts_parse(argc, argv, proc_getenv, NULL, &o, &help, &err) != T0_OK) {
+        fprintf(stderr, "Error: %s\n", err.msg);
         init_usage(stderr);
         return 1;
     }
+    if (help) {
+        init_usage(stdout);
+        return 0;
+    }
     prod p;
     if (!prod_open(&p)) return 1;
-    o.code_bucket = p.cfg.code_bucket;
-    o.state_bucket = p.cfg.state_bucket;
-    o.state_limits = (dar_limits){.max_total = p.cfg.max_state_size, .max_file = p.cfg.max_state_file_size,
-                                  .max_entries = env_u64("MAX_ARCHIVE_ENTRIES", 100000)};
-    o.code_limits = (dar_limits){.max_total = env_u64("MAX_CODE_SIZE_MB", 1024) * MIB,
-                                 .max_file = env_u64("MAX_CODE_FILE_SIZE_MB", 512) * MIB,
-                                 .max_entries = env_u64("MAX_ARCHIVE_ENTRIES", 100000)};
-    o.paths.bot_dir = getenv("THE0_BOT_DIR") && *getenv("THE0_BOT_DIR") ? getenv("THE0_BOT_DIR") : "/bot";
-    o.paths.var_dir = getenv("THE0_VAR_DIR") && *getenv("THE0_VAR_DIR") ? getenv("THE0_VAR_DIR") : "/var/the0";
-    o.attempts = (int)env_u64("THE0_INIT_ATTEMPTS", 6);
-    o.retry_base_ms = (long)env_u64("THE0_RETRY_BASE_MS", 500);
-    o.termination_log = termination_log();
     dinit *in = NULL;
-    t0_err err = {0};
     p.code = 1;
     if (dinit_start(&p.env, &o, on_end, &p, &in, &err) != T0_OK) {
         snprintf(p.msg, sizeof p.msg, "%s", err.msg);
@@ -189,63 +149,23 @@ static void on_signal(void *ud, int signo)
 
 static int sync_main(int argc, char **argv)
 {
-    const char *bot_id = NULL, *state = "", *logs = "", *interval = "", *done = NULL, *final = "", *spool = "";
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        int r = 0;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            sync_usage(stdout);
-            return 0;
-        }
-        if ((r = dd_flag(argc, argv, &i, "bot-id", &v)) > 0) bot_id = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "state-path", &v)) > 0) state = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "logs-path", &v)) > 0) logs = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "interval", &v)) > 0) interval = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "watch-done", &v)) > 0) done = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "final-timeout", &v)) > 0) final = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "spool-dir", &v)) > 0) spool = v;
-        if (r < 0) {
-            fprintf(stderr, "Error: flag needs an argument: %s\n", argv[i]);
-            return 1;
-        }
-        if (r == 0) {
-            fprintf(stderr, "Error: unknown flag: %s\n", argv[i]);
-            sync_usage(stderr);
-            return 1;
-        }
-    }
-    if (!bot_id || !*bot_id) {
-        fprintf(stderr, "Error: required flag(s) \"bot-id\" not set\n");
+    dsync_opts o;
+    bool help;
+    t0_err err = {0};
+    if (dsync_opts_parse(argc, argv, proc_getenv, NULL, &o, &help, &err) != T0_OK) {
+        fprintf(stderr, "Error: %s\n", err.msg);
         sync_usage(stderr);
         return 1;
     }
-    long iv = *interval ? dd_parse_duration(interval) : 0;
-    long ft = *final ? dd_parse_duration(final) : 25000;
-    if (iv < 0 || ft < 0) {
-        fprintf(stderr, "Error: invalid duration \"%s\"\n", iv < 0 ? interval : final);
-        return 1;
+    if (help) {
+        sync_usage(stdout);
+        return 0;
     }
     prod p;
     if (!prod_open(&p)) return 1;
-    const char *rb = getenv("THE0_RETRY_BASE_MS");
-    dsync_opts o = {
-        .bot_id = bot_id,
-        .state_path = *state ? state : "/state",
-        .logs_path = *logs ? logs : "/var/the0/logs",
-        .watch_done = done && *done ? done : NULL,
-        .spool_dir = *spool ? spool : NULL,
-        .termination_log = termination_log(),
-        .state_bucket = p.cfg.state_bucket,
-        .logs_bucket = "bot-logs", /* hard-coded, reference §9.1 */
-        .state_limits = {.max_total = p.cfg.max_state_size, .max_file = p.cfg.max_state_file_size, .max_entries = 100000},
-        .interval_ms = iv > 0 ? iv : 60000,
-        .final_timeout_ms = ft > 0 ? ft : 25000,
-        .retry_base_ms = rb && atol(rb) > 0 ? atol(rb) : 1000,
-        .deadline_hook = cap_timeout,
-        .deadline_ud = p.s3,
-    };
+    o.deadline_hook = cap_timeout;
+    o.deadline_ud = p.s3;
     dsync *s = NULL;
-    t0_err err = {0};
     p.code = 1;
     if (dsync_start(&p.env, &o, on_end, &p, &s, &err) != T0_OK) {
         fprintf(stderr, "Error: %s\n", err.msg);

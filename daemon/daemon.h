@@ -257,6 +257,19 @@ typedef struct dsync_info {
 } dsync_info;
 void dsync_get_info(const dsync *s, dsync_info *out);
 
+/* ---- options from a container's args and environment (daemon/options.c) -------------------------------
+ * What the production binary reads, so that a simulated pod runs the daemon exactly as its spec says. ENV
+ * gives a variable's value or NULL (getenv in production; the container's env list in the simulator):
+ * MINIO_CODE_BUCKET, MINIO_STATE_BUCKET, MAX_STATE_SIZE_MB, MAX_STATE_FILE_SIZE_MB, MAX_CODE_SIZE_MB,
+ * MAX_CODE_FILE_SIZE_MB, MAX_ARCHIVE_ENTRIES, THE0_INIT_ATTEMPTS, THE0_RETRY_BASE_MS, THE0_BOT_DIR,
+ * THE0_VAR_DIR, THE0_TERMINATION_LOG (default /dev/termination-log; "" for none). ARGV[0] is the subcommand
+ * ("init" / "sync"). Strings in the result are borrowed from ARGV and ENV. *HELP is set for --help/-h.
+ * T0_EINVAL with the CLI's message ("unknown flag: --x", "flag needs an argument: --x", "required flag(s)
+ * \"bot-id\" not set", "invalid duration \"x\""). The MinIO endpoint and keys are the transport's (S3). */
+typedef const char *(*dd_getenv_fn)(void *ud, const char *name);
+t0_status dinit_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dinit_opts *o, bool *help, t0_err *err);
+t0_status dsync_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dsync_opts *o, bool *help, t0_err *err);
+
 /* ---- shared helpers (daemon/daemon.c) ---------------------------------------------------------------- */
 /* dd_parse_duration: Go-style "60s", "1m30s", "250ms", "2h"; bare integers are seconds. -1 when invalid. */
 long dd_parse_duration(const char *s);
