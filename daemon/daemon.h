@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "core/fs.h"
@@ -263,19 +264,16 @@ void dsync_get_info(const dsync *s, dsync_info *out);
  * MINIO_CODE_BUCKET, MINIO_STATE_BUCKET, MAX_STATE_SIZE_MB, MAX_STATE_FILE_SIZE_MB, MAX_CODE_SIZE_MB,
  * MAX_CODE_FILE_SIZE_MB, MAX_ARCHIVE_ENTRIES, THE0_INIT_ATTEMPTS, THE0_RETRY_BASE_MS, THE0_BOT_DIR,
  * THE0_VAR_DIR, THE0_TERMINATION_LOG (default /dev/termination-log; "" for none). ARGV[0] is the subcommand
- * ("init" / "sync"). Strings in the result are borrowed from ARGV and ENV. *HELP is set for --help/-h.
- * T0_EINVAL with the CLI's message ("unknown flag: --x", "flag needs an argument: --x", "required flag(s)
- * \"bot-id\" not set", "invalid duration \"x\""). The MinIO endpoint and keys are the transport's (S3). */
+ * ("init" / "sync"). Strings in the result are borrowed from ARGV and ENV. Flags through core/cli.h.
+ * Returns CLI_CONTINUE (core/cli.h) when the daemon should run with *O; otherwise the process exit status:
+ * 0 after --help (the help on OUT), 1 after a usage error (the message on ERR, as the reference's cobra:
+ * "unknown option '--x'", "invalid value ... for --interval ...", "Error: required flag(s) \"bot-id\" not
+ * set"). OUT/ERR NULL: stdout/stderr. The MinIO endpoint and keys are the transport's (adapters/s3.h). */
 typedef const char *(*dd_getenv_fn)(void *ud, const char *name);
-t0_status dinit_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dinit_opts *o, bool *help, t0_err *err);
-t0_status dsync_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dsync_opts *o, bool *help, t0_err *err);
+int dinit_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dinit_opts *o, FILE *out, FILE *err);
+int dsync_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dsync_opts *o, FILE *out, FILE *err);
 
-/* ---- shared helpers (daemon/daemon.c) ---------------------------------------------------------------- */
-/* dd_parse_duration: Go-style "60s", "1m30s", "250ms", "2h"; bare integers are seconds. -1 when invalid. */
-long dd_parse_duration(const char *s);
-/* dd_flag: match "--NAME VALUE" or "--NAME=VALUE" at argv[*i] (advancing *i past a separate value).
- * 1 matched, 0 not this flag, -1 value missing. */
-int dd_flag(int argc, char **argv, int *i, const char *name, const char **val);
+/* ---- shared helpers (daemon/daemon.c, daemon/archive.c) ------------------------------------------- */
 /* dd_escape: NAME with bytes outside printable ASCII as \xNN, for messages (truncated to CAP). */
 const char *dd_escape(const char *name, char *out, size_t cap);
 /* dd_termination_message: write MSG to PATH in place (Kubernetes reads the container's termination
