@@ -15,6 +15,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: the0-sim serve [--listen HOST:PORT] [--nodes N] [--seed S] [--access-log] [--log-level L]\n"
+               "                      [--run-pods [--containers-conf FILE] [--pods-dir DIR]]\n"
                "\n"
                "Serves the simulator's fake cluster (API server, kubelet, CronJob and Job controllers) over the\n"
                "Kubernetes REST API in wall-clock time, so that kubectl, python3-kubernetes and `the0-runtime\n"
@@ -26,6 +27,13 @@ static void usage(FILE *f)
                "  --seed S             seed of the simulation PRNG (default 1)\n"
                "  --access-log         one line per request on stderr\n"
                "  --log-level L        debug, info, warn or error (default warn)\n"
+               "  --run-pods           run pods bound to a node as real containers through podman (kube play; see\n"
+               "                       docs/conformance.md): images must be local (make images); pods share the\n"
+               "                       host's network; kubectl logs and the kubelet's Events work. Stopping serve\n"
+               "                       stops and removes every container it started\n"
+               "  --containers-conf F  podman's engine settings for --run-pods (sets CONTAINERS_CONF; these\n"
+               "                       machines need ci/podman/containers.conf)\n"
+               "  --pods-dir DIR       where --run-pods keeps pod volumes (default: a new /tmp/the0-pods-XXXXXX)\n"
                "\n"
                "Stops on SIGTERM or SIGINT (exit 0). Exit 1 when it cannot start, 2 on a usage error.\n");
 }
@@ -45,7 +53,8 @@ int serve_main(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:8001", *level = "warn";
     uint64_t nodes = 3, seed = 1;
-    bool access_log = false;
+    bool access_log = false, run_pods = false;
+    const char *containers_conf = NULL, *pods_dir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
@@ -57,7 +66,12 @@ int serve_main(int argc, char **argv)
             access_log = true;
             continue;
         }
-        static const char *const with_val[] = {"--listen", "--nodes", "--seed", "--log-level"};
+        if (!strcmp(a, "--run-pods")) {
+            run_pods = true;
+            continue;
+        }
+        static const char *const with_val[] = {"--listen", "--nodes", "--seed", "--log-level", "--containers-conf",
+                                               "--pods-dir"};
         size_t k;
         for (k = 0; k < sizeof with_val / sizeof with_val[0]; k++) {
             size_t n = strlen(with_val[k]);
@@ -85,8 +99,12 @@ int serve_main(int argc, char **argv)
             ok = parse_u64(val, 10000, &nodes);
         else if (k == 2)
             ok = parse_u64(val, UINT64_MAX, &seed);
-        else
+        else if (k == 3)
             ok = t0_log_level_parse(val) >= 0, level = val;
+        else if (k == 4)
+            containers_conf = val;
+        else
+            pods_dir = val;
         if (!ok) {
             fprintf(stderr, "the0-sim serve: invalid value '%s' for %s\n", val, with_val[k]);
             return 2;
@@ -111,16 +129,22 @@ int serve_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if ((containers_conf || pods_dir) && !run_pods) {
+        fprintf(stderr, "the0-sim serve: --containers-conf and --pods-dir go with --run-pods\n");
+        return 2;
+    }
+    if (containers_conf) setenv("CONTAINERS_CONF", containers_conf, 1); /* before any thread starts */
+    pkl_opts po = {.work_dir = pods_dir};
     khttp_opts o = {.host = *host ? host : "127.0.0.1", .port = (int)port, .nodes = (unsigned)nodes, .seed = seed,
-                    .access_log = access_log};
+                    .access_log = access_log, .run_pods = run_pods ? &po : NULL};
     khttp *h = NULL;
     t0_err err = {0};
     if (khttp_start(&o, &h, &err) != T0_OK) {
         fprintf(stderr, "the0-sim serve: %s\n", err.msg);
         return 1;
     }
-    printf("the0-sim serve: listening on http://%s:%d (nodes %u, seed %" PRIu64 ")\n", o.host, khttp_port(h), o.nodes,
-           seed);
+    printf("the0-sim serve: listening on http://%s:%d (nodes %u, seed %" PRIu64 "%s)\n", o.host, khttp_port(h), o.nodes,
+           seed, run_pods ? ", pods run as podman containers" : "");
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
