@@ -12,8 +12,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
 # Modules: one folder each. MODULE/*.c is the module's library; MODULE/tests/*.c its Criterion tests;
-# MODULE/module.mk may set MODULE_DEPS (other modules it links against) and add TEST_TARGETS.
-MODULES := core fsm controllers fakes sim scenarios daemon adapters
+# MODULE/module.mk may set MODULE_DEPS (other modules it links against), MODULE_TEST_DEPS (modules only its
+# tests link, e.g. a sibling used as the independent peer of a conformance test) and add TEST_TARGETS.
+MODULES := core domain fsm controllers fakes sim scenarios daemon adapters
 
 PKGS := libcurl libcjson libmongoc-1.0 libbson-1.0 libnats criterion libfiu libarchive libmicrohttpd \
         yaml-0.1 libcrypto zlib libxxhash
@@ -51,8 +52,8 @@ SIM_ALLOC_LIBS := $(if $(filter 1,$(SAN)),,$(shell pkg-config --libs jemalloc 2>
 TEST_TARGETS :=
 BINARIES := $(BUILD)/the0-runtime $(BUILD)/the0-sim
 # Modules each binary links (order does not matter: archives are linked as a group).
-RUNTIME_MODULES := core fsm controllers daemon adapters
-SIM_MODULES := core fsm controllers fakes sim scenarios
+RUNTIME_MODULES := core domain fsm controllers daemon adapters
+SIM_MODULES := core domain fsm controllers fakes sim scenarios
 
 -include $(wildcard $(addsuffix /module.mk,$(MODULES)))
 -include e2e/e2e.mk
@@ -76,7 +77,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/$(1)/bench/%.o $$(foreach m,$(1) $$($(1)_DEPS) co
 	$$(Q)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$< -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group $$(LIBS_ALL)
 ifneq ($$($(1)_TSRCS),)
 TEST_BINS += $(BUILD)/tests/test-$(1)
-$(BUILD)/tests/test-$(1): $$($(1)_TOBJS) $$(foreach m,$(1) $$($(1)_DEPS) core,$(BUILD)/lib/lib$$(m).a)
+$(BUILD)/tests/test-$(1): $$($(1)_TOBJS) $$(foreach m,$(1) $$($(1)_DEPS) $$($(1)_TEST_DEPS) core,$(BUILD)/lib/lib$$(m).a)
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LINK    $$@")
 	$$(Q)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$($(1)_TOBJS) -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group $$(LIBS_ALL)

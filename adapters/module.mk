@@ -1,7 +1,7 @@
 # adapters: real ports (S3 over libcurl SigV4; Kubernetes REST, MongoDB, NATS; the wall-clock event loop).
 # The unit tests also cover the pieces of `the0-runtime controller` (controllers/cmd_controller.c) that
 # need no server, hence fsm and controllers.
-adapters_DEPS := core fsm controllers
+adapters_DEPS := core fsm domain controllers
 
 # Integration stage (part of `make test`): real nats-server -js and CongoDB (MongoDB wire protocol) on
 # free 127.0.0.1 ports, started by ci/adapters-integration.sh and stopped even when the tests fail.
@@ -9,7 +9,7 @@ ADAPTERS_ITEST_SRCS := $(wildcard adapters/itests/*.c)
 ADAPTERS_ITEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(ADAPTERS_ITEST_SRCS))
 -include $(ADAPTERS_ITEST_OBJS:.o=.d)
 
-$(BUILD)/tests/itest-adapters: $(ADAPTERS_ITEST_OBJS) $(foreach m,adapters controllers fsm core,$(BUILD)/lib/lib$(m).a)
+$(BUILD)/tests/itest-adapters: $(ADAPTERS_ITEST_OBJS) $(foreach m,adapters controllers domain fsm core,$(BUILD)/lib/lib$(m).a)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(ADAPTERS_ITEST_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
 

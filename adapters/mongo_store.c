@@ -8,7 +8,7 @@
 
 #include <mongoc/mongoc.h>
 
-#include "controllers/hash.h"
+#include "domain/hash.h"
 #include "core/log.h"
 
 #define COMP "mongo-store"

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "adapters/objstore.h"
+#include "core/objstore.h"
 #include "core/t0.h"
 
 /* Configuration shared by `daemon init` and `daemon sync` (reference §8.1, §9.1). All strings owned. */

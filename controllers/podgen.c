@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/cronexpr.h"
-#include "controllers/gojson.h"
-#include "controllers/hash.h"
-#include "controllers/names.h"
+#include "domain/cronexpr.h"
+#include "domain/gojson.h"
+#include "domain/hash.h"
+#include "domain/names.h"
 #include "core/json.h"
 
 #define LBL "the0.dev/"

@@ -7,7 +7,7 @@
 
 #include <cJSON.h>
 
-#include "controllers/botdoc.h"
+#include "domain/botdoc.h"
 #include "core/t0.h"
 
 /* Generator settings. Strings are borrowed: they must outlive every call that uses the settings. */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/botdoc.h"
+#include "domain/botdoc.h"
 #include "controllers/podgen.h"
 
 static void render_usage(FILE *f)

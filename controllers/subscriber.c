@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "controllers/cronexpr.h"
+#include "domain/cronexpr.h"
 #include "core/log.h"
 
 t0_status sub_parse_subject(const char *subject, store_coll *coll, sub_op *op, t0_err *err)

@@ -1,7 +1,7 @@
 /* ports.h: the ports the controllers see — event loop/clock, Kubernetes API, desired-state store
  * (MongoDB) and message bus (NATS). Real adapters (adapters/) and in-process fakes (fakes/) implement
  * the same structs; nothing in controllers/ or fsm/ knows which one it got. The object store port
- * (S3/MinIO) is adapters/objstore.h.
+ * (S3/MinIO) is core/objstore.h.
  *
  * Threading contract: every callback a port delivers (timer, watch event, bus message) runs on the
  * loop's single thread, one at a time, never re-entrantly from inside a port call. Port calls are

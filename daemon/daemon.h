@@ -9,7 +9,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "adapters/objstore.h"
+#include "core/objstore.h"
 #include "adapters/s3.h"
 #include "core/t0.h"
 

@@ -1,5 +1,5 @@
 # daemon: `daemon init` / `daemon sync`, entrypoints, state and log shipping, Docker-mode bootstrap.
-daemon_DEPS := core fsm adapters
+daemon_DEPS := core fsm domain adapters
 
 # Integration stage (part of `make test`): real s3rver and moto (SigV4 auth on), started on free 127.0.0.1
 # ports by ci/s3-servers.sh and stopped afterwards even when the tests fail.
@@ -7,7 +7,7 @@ DAEMON_ITEST_SRCS := $(wildcard daemon/itests/*.c) daemon/tests/helpers.c
 DAEMON_ITEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(DAEMON_ITEST_SRCS))
 -include $(DAEMON_ITEST_OBJS:.o=.d)
 
-$(BUILD)/tests/itest-daemon: $(DAEMON_ITEST_OBJS) $(foreach m,daemon fsm adapters core,$(BUILD)/lib/lib$(m).a)
+$(BUILD)/tests/itest-daemon: $(DAEMON_ITEST_OBJS) $(foreach m,daemon fsm domain adapters core,$(BUILD)/lib/lib$(m).a)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(DAEMON_ITEST_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
 

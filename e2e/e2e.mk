@@ -5,7 +5,7 @@
 # Both scripts start every server on a free 127.0.0.1 port and stop them even when a check fails.
 E2E_PUBLISH := $(BUILD)/e2e/publish
 
-$(E2E_PUBLISH): $(BUILD)/obj/e2e/publish.o $(foreach m,fakes controllers fsm sim core,$(BUILD)/lib/lib$(m).a)
+$(E2E_PUBLISH): $(BUILD)/obj/e2e/publish.o $(foreach m,fakes controllers domain fsm sim core,$(BUILD)/lib/lib$(m).a)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)

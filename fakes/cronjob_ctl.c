@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/cronexpr.h"
+#include "domain/cronexpr.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "sim/map.h"

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/cronexpr.h"
-#include "controllers/names.h"
+#include "domain/cronexpr.h"
+#include "domain/names.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"

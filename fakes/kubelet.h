@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "adapters/objstore.h"
+#include "core/objstore.h"
 #include "fakes/objstore_fake.h"
 #include "core/t0.h"
 #include "fakes/kube_fake.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/hash.h"
+#include "domain/hash.h"
 #include "core/hmap.h"
 #include "core/str.h"
 #include "fakes/fake_faults.h"

@@ -1,4 +1,4 @@
-/* objstore_fake.h: an in-process fake MinIO implementing the objstore port (adapters/objstore.h):
+/* objstore_fake.h: an in-process fake MinIO implementing the objstore port (core/objstore.h):
  * buckets, objects with MD5 ETags and user metadata, list by prefix, ensure_bucket, a conditional
  * (If-Match) write helper, fault points s3/get, s3/put, s3/head, s3/delete, s3/list, s3/ensure_bucket and an outage. */
 #ifndef FAKES_OBJSTORE_FAKE_H
@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "adapters/objstore.h"
+#include "core/objstore.h"
 #include "core/t0.h"
 
 struct sim_faults;

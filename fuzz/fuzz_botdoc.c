@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/botdoc.h"
+#include "domain/botdoc.h"
 #include "core/log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/cronexpr.h"
-#include "controllers/names.h"
+#include "domain/cronexpr.h"
+#include "domain/names.h"
 #include "core/log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

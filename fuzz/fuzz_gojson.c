@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/gojson.h"
+#include "domain/gojson.h"
 #include "core/log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/botdoc.h"
-#include "controllers/cronexpr.h"
-#include "controllers/gojson.h"
-#include "controllers/names.h"
+#include "domain/botdoc.h"
+#include "domain/cronexpr.h"
+#include "domain/gojson.h"
+#include "domain/names.h"
 #include "controllers/podgen.h"
 #include "core/log.h"
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/botdoc.h"
+#include "domain/botdoc.h"
 #include "controllers/podgen.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -405,7 +405,7 @@ static void mgr_start(scn_mgr *m)
     ctl_hooks hooks = {m, before_effect, fsm_hook, w->memo};
     t0_err err = {0};
     ctl_manager *cm = NULL;
-    if (ctl_manager_new(&m->s, &ports, &hooks, &cm, &err) != T0_OK) {
+    if (ctl_manager_new_hooked(&m->s, &ports, &hooks, &cm, &err) != T0_OK) {
         scn_violation(w, -1, "manager %s could not be created: %s", m->identity, err.msg);
         return;
     }

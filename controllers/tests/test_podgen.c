@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/botdoc.h"
-#include "controllers/hash.h"
+#include "domain/botdoc.h"
+#include "domain/hash.h"
 #include "controllers/podgen.h"
 
 static cJSON *load_json(const char *name)

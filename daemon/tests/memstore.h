@@ -2,7 +2,7 @@
 #ifndef T0_DAEMON_TEST_MEMSTORE_H
 #define T0_DAEMON_TEST_MEMSTORE_H
 
-#include "adapters/objstore.h"
+#include "core/objstore.h"
 
 typedef struct memobj {
     char bucket[64], key[512];

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "controllers/botdoc.h"
+#include "domain/botdoc.h"
 #include "controllers/manager.h"
 #include "controllers/podgen.h"
 #include "core/log.h"
@@ -148,7 +148,7 @@ static int bench(int n)
     sim_loop_run_for(loop, 0);
 
     size_t m0 = heap_used();
-    if (ctl_manager_new(&cs, &ports, NULL, &m, &err) != T0_OK || ctl_manager_start(m, &err) != T0_OK) {
+    if (ctl_manager_new(&cs, &ports, &m, &err) != T0_OK || ctl_manager_start(m, &err) != T0_OK) {
         fprintf(stderr, "bench_resync: %s\n", err.msg);
         goto out;
     }

@@ -1,5 +1,5 @@
 /* gojson.c: Go encoding/json compatible encoder for cJSON values (see gojson.h). */
-#include "controllers/gojson.h"
+#include "domain/gojson.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/gojson.h"
+#include "domain/gojson.h"
 
 static void num(double x, const char *want)
 {

@@ -1,5 +1,5 @@
-/* objstore.h: the object-store port (S3/MinIO). The real S3 client (adapters/s3.h) and in-process fakes
- * implement it; the daemon sees only this struct, so its logic is testable without servers. */
+/* objstore.h: the object-store port (S3/MinIO). The real S3 client (adapters/s3.h) and the in-process fake
+ * (fakes/objstore_fake.h) implement it; the daemon sees only this struct, so its logic is testable without servers. */
 #ifndef T0_OBJSTORE_H
 #define T0_OBJSTORE_H
 
@@ -59,6 +59,8 @@ typedef struct objstore_list {
     size_t n, cap;
 } objstore_list;
 void objstore_list_free(objstore_list *l);
+/* objstore_list_push: append KEY (copied) and SIZE; T0_ENOMEM leaves the list as it was. */
+t0_status objstore_list_push(objstore_list *l, const char *key, uint64_t size);
 
 /* The port. Every call returns T0_OK or fills ERR with a message naming the operation, bucket and key.
  * Status contract (the daemon relies on it):

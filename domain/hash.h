@@ -4,7 +4,7 @@
 
 #include <cJSON.h>
 
-#include "controllers/botdoc.h"
+#include "domain/botdoc.h"
 #include "core/t0.h"
 
 #define HASH_HEX_LEN 16

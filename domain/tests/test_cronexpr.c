@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "controllers/cronexpr.h"
+#include "domain/cronexpr.h"
 
 static int64_t utc(int y, int mo, int d, int h, int mi, int s)
 {

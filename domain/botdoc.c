@@ -1,5 +1,5 @@
 /* botdoc.c: parsing and ownership of bot and schedule desired-state documents (see botdoc.h). */
-#include "controllers/botdoc.h"
+#include "domain/botdoc.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* hash.c: config hash (reference 5.5) and spec hash of generated objects (see hash.h). */
-#include "controllers/hash.h"
+#include "domain/hash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 #include <openssl/evp.h>
 
-#include "controllers/gojson.h"
+#include "domain/gojson.h"
 
 _Static_assert(HASH_DIGEST_MAX >= EVP_MAX_MD_SIZE, "HASH_DIGEST_MAX holds any EVP digest");
 

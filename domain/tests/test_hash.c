@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/botdoc.h"
-#include "controllers/hash.h"
+#include "domain/botdoc.h"
+#include "domain/hash.h"
 
 static void check_vector(const char *config_json, const char *version, botdoc_tri en, const char *want_input,
                          const char *want_hash)

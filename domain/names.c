@@ -1,5 +1,5 @@
 /* names.c: names, label values, MinIO paths, runtime tables, cron conversion, quantities (see names.h). */
-#include "controllers/names.h"
+#include "domain/names.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "controllers/names.h"
+#include "domain/names.h"
 
 Test(names, pod_and_cronjob_names)
 {

@@ -1,5 +1,5 @@
 /* cronexpr.c: cron expression parsing and next-activation search in UTC (see cronexpr.h). */
-#include "controllers/cronexpr.h"
+#include "domain/cronexpr.h"
 
 #include <ctype.h>
 #include <stdio.h>

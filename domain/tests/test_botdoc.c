@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/botdoc.h"
+#include "domain/botdoc.h"
 
 static botdoc *parse_ok(const char *json)
 {
