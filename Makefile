@@ -7,6 +7,7 @@
 #   make bench      benchmarks that print figures
 #   make deps       install the Debian packages the build needs (every target does this when needed)
 #   make docs       regenerate docs/fsm/*.md from the FSM tables
+#   make images     build the container images real pods run (podman, from Debian's packages; cached)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -106,7 +107,7 @@ $(BUILD)/the0-sim: $(BUILD)/obj/cmd/the0-sim.o $(foreach m,$(SIM_MODULES),$(BUIL
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL) $(SIM_ALLOC_LIBS)
 
 # ---- top-level targets --------------------------------------------------------------------------
-.PHONY: all test check run bench deps docs docs-check unit help clean fuzz soak e2e
+.PHONY: all test check run bench deps docs docs-check unit help clean fuzz soak e2e images
 
 all: $(BINARIES) $(TEST_BINS)
 
@@ -145,8 +146,11 @@ bench: all $(BENCH_BINS)
 deps:
 	bash ci/deps.sh
 
+images:
+	@bash ci/images.sh build
+
 help:
-	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 
 clean:
 	rm -rf build

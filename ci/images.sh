@@ -52,10 +52,28 @@ context_inputs() {
         sha256sum "$df"
         if [ "$ctx" = . ]; then
             sha256sum .dockerignore
-            git ls-files -z --cached --others --exclude-standard | sort -z |
+            git ls-files -z --cached --others --exclude-standard | dockerignored | sort -z |
                 while IFS= read -r -d '' f; do [ -f "$f" ] && sha256sum "$f"; done
         fi
     } | sha256sum | cut -c1-64
+}
+
+# dockerignored: the NUL-separated paths on stdin that .dockerignore keeps in the build context (its
+# patterns as used there: "dir/", "**/name", "*.ext")
+dockerignored() {
+    python3 -c '
+import fnmatch, sys
+pats = [l.strip().rstrip("/") for l in open(".dockerignore") if l.strip() and not l.startswith("#")]
+def out(p):
+    for q in pats:
+        bare = q[3:] if q.startswith("**/") else q
+        parts = p.split("/")
+        if fnmatch.fnmatch(p, q) or p.startswith(q + "/") or any(fnmatch.fnmatch(x, bare) for x in parts) and q.startswith("**/"):
+            return True
+    return False
+for p in sys.stdin.buffer.read().decode().split("\0"):
+    if p and not out(p): sys.stdout.write(p + "\0")
+'
 }
 
 inputs_of() { # NAME
