@@ -669,11 +669,12 @@ static void refresh(pk_pod *p)
         const cJSON *st = t0_json_get(found, "State");
         if (cJSON_IsTrue(t0_json_get(st, "Running"))) continue;
         /* the process ended but podman has not recorded the exit yet (FinishedAt still zero, or still the
-         * previous run's after a restart): look again soon */
+         * previous run's after a restart; a short run can end before podman notes its StartedAt, so that is
+         * no bound): look again soon */
         const char *fin = t0_json_str(st, "FinishedAt");
-        int64_t fin_ms, start_ms;
+        int64_t fin_ms, prev_ms;
         if (!fin || !sim_parse_rfc3339(fin, &fin_ms) || fin_ms < 946684800000LL ||
-            (sim_parse_rfc3339(c->started, &start_ms) && fin_ms < start_ms)) {
+            (*c->lower && sim_parse_rfc3339(c->lower, &prev_ms) && fin_ms <= prev_ms)) {
             p->recheck = true;
             continue;
         }
