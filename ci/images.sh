@@ -52,7 +52,8 @@ context_inputs() {
         sha256sum "$df"
         if [ "$ctx" = . ]; then
             sha256sum .dockerignore
-            git ls-files -z --cached --others --exclude-standard | dockerignored | sort -z |
+            { git ls-files -z --cached --others --exclude-standard 2>/dev/null ||
+                find . -path ./build -prune -o -path ./.git -prune -o -type f -printf '%P\0'; } | dockerignored | sort -z |
                 while IFS= read -r -d '' f; do [ -f "$f" ] && sha256sum "$f"; done
         fi
     } | sha256sum | cut -c1-64
