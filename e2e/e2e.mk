@@ -21,22 +21,22 @@ ifeq ($(REAL_PODS),1)
 TEST_TARGETS += e2e-real-pods
 endif
 .PHONY: e2e e2e-conformance e2e-live e2e-real-pods ci-images
-e2e: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
+e2e: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH) ## the live conformance tier: e2e-conformance then e2e-live (part of make test)
 	@bash e2e/conformance.sh $(BUILD)/the0-sim
 	@bash e2e/live.sh $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
 
-e2e-conformance: $(BUILD)/the0-sim
+e2e-conformance: $(BUILD)/the0-sim ## kubectl and python3-kubernetes against the0-sim serve
 	@bash e2e/conformance.sh $(BUILD)/the0-sim
 
-e2e-live: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
+e2e-live: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH) ## the controller process against nats-server, CongoDB and the0-sim serve
 	@bash e2e/live.sh $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
 
-e2e-real-pods: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
+e2e-real-pods: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH) ## the controller in its image, bots as real containers (serve --run-pods); in make test with REAL_PODS=1
 	@bash e2e/real-pods.sh $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
 
 # ci-images: what .ci/run builds before `make test`: the images, when the real-pods stage is on (a cold
 # build takes minutes; its time is printed apart from the tests').
-ci-images:
+ci-images: ## what .ci/run builds before make test: the images, when REAL_PODS=1
 ifeq ($(REAL_PODS),1)
 	@bash ci/images.sh build
 else
