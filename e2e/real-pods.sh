@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # e2e/real-pods.sh: the whole system with real pods. The production controller runs inside the production
-# image (runtime:latest, from deploy/Dockerfile) as a pod made from deploy/deployment.yaml; bots run as the
+# image (runtime:latest, from deploy/Dockerfile) as a pod made from deploy/base's Deployment; bots run as the
 # pods it generates, exactly as `the0-runtime render` prints them, as real containers: `the0-sim serve
 # --run-pods` (podman) is the kubelet. Around it: nats-server -js, CongoDB, moto with SigV4 auth as MinIO.
 # A python bot (e2e/realpods/bot) is zipped into custom-bots; it writes state and logs. Observed with kubectl
@@ -172,7 +172,7 @@ wait "$WPID" 2>/dev/null
 expect "kubectl delete: SIGTERM ignored, SIGKILL at the end of the grace period (exit code seen by get -w)" 137 "$(grep -m1 -o '[0-9][0-9]*' "$DIR/stubborn-watch.txt")"
 KD delete pod crash onfailure never noimage rootimage --wait=false >/dev/null
 
-echo "== the controller: deploy/deployment.yaml's pod in runtime:latest"
+echo "== the controller: deploy/base's Deployment as a pod in runtime:latest"
 K create namespace the0 >/dev/null
 HP=$(servers_free_port)
 cat >"$DIR/kubeconfig" <<KC
@@ -184,43 +184,54 @@ users: [{name: controller, user: {token: controller}}]
 contexts: [{name: sim, context: {cluster: sim, user: controller, namespace: the0}}]
 KC
 K create configmap the0-kubeconfig --from-file=config="$DIR/kubeconfig" >/dev/null
-# deploy/secret.yaml with this run's values; deploy/deployment.yaml's pod template as one Pod. What differs
-# from the Deployment, and why, is printed: there is no cluster DNS (servers are on 127.0.0.1, pods on the
-# host's network) and serve speaks plain HTTP (a kubeconfig instead of the in-cluster config).
-python3 - "$ROOT" "$DIR" "$MOTO_ACCESS_KEY" "$MOTO_SECRET_KEY" "$MONGO_PORT" "$NATS_PORT" "$MOTO_ENDPOINT" "$HP" <<'PY' || exit 1
+# deploy/base as kustomize renders it (kubectl kustomize): its Secrets and settings ConfigMap with this run's
+# values, and the Deployment's pod template as one Pod. What differs from deploy/base, and why, is printed:
+# there is no cluster DNS (servers are on 127.0.0.1, pods on the host's network) and serve speaks plain HTTP
+# (a kubeconfig instead of the in-cluster config).
+kubectl kustomize "$ROOT/deploy/base" >"$DIR/base.yaml" || exit 1
+python3 - "$DIR" "$MOTO_ACCESS_KEY" "$MOTO_SECRET_KEY" "$MONGO_PORT" "$NATS_PORT" "$MOTO_ENDPOINT" "$HP" <<'PY' || exit 1
 import json, sys, yaml
-root, d, ak, sk, mport, nport, s3ep, hp = sys.argv[1:]
-secrets = list(yaml.safe_load_all(open(root + "/deploy/secret.yaml")))
-for s in secrets:
-    if s["metadata"]["name"] == "the0-minio":
-        s["stringData"] = {"access-key": ak, "secret-key": sk}
+d, ak, sk, mport, nport, s3ep, hp = sys.argv[1:]
+docs = [x for x in yaml.safe_load_all(open(d + "/base.yaml")) if x]
+out = []
+print("   from deploy/base (kubectl kustomize), with this run's values:")
+for o in docs:
+    kind, name = o["kind"], o["metadata"]["name"]
+    if kind == "Secret" and name == "the0-minio":
+        o["stringData"] = {"access-key": ak, "secret-key": sk}
+        print("     Secret the0-minio: moto's IAM key (SigV4 verified)")
+    elif kind == "Secret":
+        o["stringData"].update({"MONGO_URI": "mongodb://127.0.0.1:%s/?serverSelectionTimeoutMS=5000" % mport,
+                                "NATS_URL": "nats://127.0.0.1:%s" % nport, "KUBECONFIG": "/etc/the0/kubeconfig/config"})
+        print("     Secret %s: MONGO_URI, NATS_URL on 127.0.0.1; KUBECONFIG added" % name)
+    elif kind == "ConfigMap":
+        print("     ConfigMap %s: MINIO_ENDPOINT %s -> %s" % (name, o["data"]["MINIO_ENDPOINT"], s3ep))
+        o["data"]["MINIO_ENDPOINT"] = s3ep
+    elif kind == "Deployment":
+        tmpl = o["spec"]["template"]
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "the0-controller-0", "namespace": "the0",
+               "labels": tmpl["metadata"]["labels"]}, "spec": tmpl["spec"]}
+        c = pod["spec"]["containers"][0]
+        changed = {"--health-addr": "127.0.0.1:" + hp, "--metrics-addr": "127.0.0.1:" + hp, "--termination-grace-period-seconds": "15"}
+        args = [a for a in c["args"] if a.split("=")[0] not in changed]
+        print("     Deployment %s: its pod template as Pod the0-controller-0 (image %s, command %s); args:" % (name, c["image"], c["command"]))
+        for k, v in changed.items():
+            old = [a for a in c["args"] if a.split("=")[0] == k]
+            print("       %s -> %s=%s" % (old[0] if old else "(unset)", k, v))
+            args.append("%s=%s" % (k, v))
+        c["args"] = args
+        c.setdefault("volumeMounts", []).append({"name": "kubeconfig", "mountPath": "/etc/the0/kubeconfig"})
+        pod["spec"].setdefault("volumes", []).append({"name": "kubeconfig", "configMap": {"name": "the0-kubeconfig"}})
+        print("       added: a ConfigMap volume with a kubeconfig at /etc/the0/kubeconfig")
+        print("     (the host's network instead of cluster DNS and per-pod ports; serve speaks plain HTTP, so no")
+        print("      in-cluster config; bot pods stop 15 s after SIGTERM instead of 90 s to keep the stage short)")
+        json.dump(pod, open(d + "/controller-pod.json", "w"))
+        continue
     else:
-        s["stringData"].update({"MONGO_URI": "mongodb://127.0.0.1:%s/?serverSelectionTimeoutMS=5000" % mport,
-                                "NATS_URL": "nats://127.0.0.1:%s" % nport,
-                                "KUBECONFIG": "/etc/the0/kubeconfig/config"})
-for s in secrets:
-    json.dump(s, open("%s/secret-%s.json" % (d, s["metadata"]["name"]), "w"))
-dep = yaml.safe_load(open(root + "/deploy/deployment.yaml"))
-tmpl = dep["spec"]["template"]
-pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "the0-controller-0", "namespace": "the0",
-       "labels": tmpl["metadata"]["labels"]}, "spec": tmpl["spec"]}
-c = pod["spec"]["containers"][0]
-changed = {"--minio-endpoint": s3ep, "--health-addr": "127.0.0.1:" + hp, "--termination-grace-period": "15"}
-args = [a for a in c["args"] if a.split("=")[0] not in changed]
-print("   pod from deploy/deployment.yaml, image %s, command %s; changed args:" % (c["image"], c["command"]))
-for k, v in changed.items():
-    old = [a for a in c["args"] if a.split("=")[0] == k]
-    print("     %s -> %s=%s" % (old[0] if old else "(unset)", k, v))
-    args.append("%s=%s" % (k, v))
-c["args"] = args
-c.setdefault("volumeMounts", []).append({"name": "kubeconfig", "mountPath": "/etc/the0/kubeconfig"})
-pod["spec"].setdefault("volumes", []).append({"name": "kubeconfig", "configMap": {"name": "the0-kubeconfig"}})
-print("     added: a ConfigMap volume with a kubeconfig at /etc/the0/kubeconfig, KUBECONFIG in the0-controller-env")
-print("     (servers on 127.0.0.1 and the host's network instead of cluster DNS; serve speaks plain HTTP, so no")
-print("      in-cluster config; bot pods stop 15 s after SIGTERM instead of 90 s to keep the stage short)")
-json.dump(pod, open(d + "/controller-pod.json", "w"))
+        continue
+    json.dump(o, open("%s/%s-%s.json" % (d, kind.lower(), name), "w"))
 PY
-K apply -f "$DIR/secret-the0-minio.json" -f "$DIR/secret-the0-controller-env.json" >/dev/null || exit 1
+K apply -f "$DIR/secret-the0-minio.json" -f "$DIR/secret-the0-controller-env.json" -f "$DIR"/configmap-*.json >/dev/null || exit 1
 K create -f "$DIR/controller-pod.json" >/dev/null || exit 1
 until_eq "the controller pod runs" Running 60 jp pod/the0-controller-0 '{.status.phase}' ||
     { K describe pod the0-controller-0 | tail -8; finish; }

@@ -48,6 +48,17 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* now_ns: the wall clock as RFC 3339 with nanoseconds, as podman writes times */
+static void now_ns(char *b, size_t cap)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(b, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(b + n, cap - n, ".%09ldZ", ts.tv_nsec);
+}
+
 /* ---- child processes ----------------------------------------------------------------------------- */
 /* spawn: ARGV with stdout (and stderr unless ERR_FD is NULL) on pipes; stdin /dev/null. */
 static t0_status spawn(const char *const argv[], int *out_fd, int *err_fd, pid_t *pid, t0_err *err)
@@ -185,9 +196,10 @@ typedef struct pk_ctr {
     const char *term_reason; /* literal */
     char term_msg[256];
     char started[48], finished[48]; /* podman's RFC 3339 with nanoseconds */
-    /* log windows: conmon stamps a run's first lines before podman records StartedAt, so a run's output
-     * starts after the previous run's FinishedAt ("" for the first run) */
-    char lower[48], last_lower[48];
+    /* log windows: conmon stamps a run's lines neither after StartedAt nor before FinishedAt, so runs are
+     * told apart by when the kubelet started them (wall clock just before `podman start`; a run is restarted
+     * only once podman reported it exited, all its output read) */
+    char begin[48], last_begin[48];
     bool has_last;
     int last_exit;
     const char *last_reason;
@@ -674,7 +686,7 @@ static void refresh(pk_pod *p)
         const char *fin = t0_json_str(st, "FinishedAt");
         int64_t fin_ms, prev_ms;
         if (!fin || !sim_parse_rfc3339(fin, &fin_ms) || fin_ms < 946684800000LL ||
-            (*c->lower && sim_parse_rfc3339(c->lower, &prev_ms) && fin_ms <= prev_ms)) {
+            (*c->last_finished && sim_parse_rfc3339(c->last_finished, &prev_ms) && fin_ms <= prev_ms)) {
             p->recheck = true;
             continue;
         }
@@ -693,8 +705,16 @@ static void start_ctr(pk_pod *p, pk_ctr *c)
 {
     pod_event(p, c, false, "Pulled", "Container image \"%s\" already present on machine", c->spec.image);
     if (!c->ever_started) pod_event(p, c, false, "Created", "Created container %s", c->spec.name);
+    char begin[48];
+    now_ns(begin, sizeof begin);
     char *out = NULL, *errs = NULL;
     int rc = pm(p, &out, &errs, "start", c->spec.podman_name, (char *)NULL);
+    for (int attempt = 1; rc != 0 && rc != -1 && attempt < 3; attempt++) {
+        /* podman may still be cleaning up the run that just ended: a real start error fails every time */
+        free(out), free(errs);
+        usleep(200 * 1000);
+        rc = pm(p, &out, &errs, "start", c->spec.podman_name, (char *)NULL);
+    }
     char *iout = NULL;
     pm(p, &iout, NULL, "container", "inspect", c->spec.podman_name, (char *)NULL);
     cJSON *arr = iout ? cJSON_Parse(iout) : NULL;
@@ -706,13 +726,13 @@ static void start_ctr(pk_pod *p, pk_ctr *c)
         c->last_reason = c->term_reason;
         memcpy(c->last_started, c->started, sizeof c->started);
         memcpy(c->last_finished, c->finished, sizeof c->finished);
-        memcpy(c->last_lower, c->lower, sizeof c->lower);
-        memcpy(c->lower, c->finished, sizeof c->finished);
+        memcpy(c->last_begin, c->begin, sizeof c->begin);
         c->restarts++;
         int64_t now = mono_ms();
         c->bo_ms = !c->bo_ms ? BACKOFF_BASE_MS : c->bo_ms * 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : c->bo_ms * 2;
         c->bo_last = now;
     }
+    memcpy(c->begin, begin, sizeof c->begin);
     c->ever_started = true;
     c->restart_at = 0;
     c->wait_reason = NULL;
@@ -724,10 +744,10 @@ static void start_ctr(pk_pod *p, pk_ctr *c)
     if (rc != 0) {
         char line[256];
         last_line(errs, line, sizeof line);
-        const cJSON *ec = t0_json_get(st, "ExitCode");
+        char now[48];
+        now_ns(now, sizeof now); /* it did not run: it ended now */
         pthread_mutex_lock(&p->mu);
-        ctr_exited(p, c, cJSON_IsNumber(ec) && ec->valuedouble ? (int)ec->valuedouble : 128, false,
-                   t0_json_str(st, "FinishedAt"));
+        ctr_exited(p, c, 128, false, now);
         c->term_reason = "StartError";
         snprintf(c->term_msg, sizeof c->term_msg, "%s", line);
         pthread_mutex_unlock(&p->mu);
@@ -1496,13 +1516,13 @@ t0_status pkl_logs(pkl *k, const pkl_log_req *q, pkl_stream **out, t0_err *err)
         if (q->previous) {
             if (!c->has_last)
                 st = t0_fail(err, T0_EINVAL, "previous terminated container \"%s\" in pod \"%s\" not found", cname, q->name);
-            snprintf(since, sizeof since, "%s", c->last_lower);
-            snprintf(until, sizeof until, "%s", c->last_finished);
+            snprintf(since, sizeof since, "%s", c->last_begin);
+            snprintf(until, sizeof until, "%s", c->begin);
         } else if (!c->ever_started) {
             st = t0_fail(err, T0_EINVAL, "container \"%s\" in pod \"%s\" is waiting to start: %s", cname, q->name,
                          c->wait_reason ? c->wait_reason : "ContainerCreating");
         } else {
-            snprintf(since, sizeof since, "%s", c->lower);
+            snprintf(since, sizeof since, "%s", c->begin);
         }
     }
     pthread_mutex_unlock(&p->mu);
@@ -1534,6 +1554,7 @@ t0_status pkl_logs(pkl *k, const pkl_log_req *q, pkl_stream **out, t0_err *err)
     if (*until) argv[n++] = "--until", argv[n++] = until;
     argv[n++] = pname;
     argv[n] = NULL;
+    T0_DEBUG(COMP, "logs %s/%s -c %s: podman logs %s --since '%s' --until '%s'", q->ns, q->name, cname, pname, since, until);
     pkl_stream *s = calloc(1, sizeof *s);
     if (!s) return t0_fail(err, T0_ENOMEM, "logs: out of memory");
     st = spawn(argv, &s->fd, NULL, &s->pid, err);
