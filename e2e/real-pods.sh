@@ -325,12 +325,12 @@ else
     echo "   sync container's last lines (kubectl logs bot-b1 -c sync):"
     K logs bot-b1 -c sync 2>&1 | tail -5 | sed 's/^/     /'
 fi
-# log lines: every line the bot printed (kubectl logs) is in bot-logs exactly once, heartbeats without gaps
+# log lines: every line the bot printed (kubectl logs) is in bot-logs exactly once (lost: not there 10 s later)
 check_logs() { # WHAT POD
     local snap
     snap=$(K logs "$2" -c bot | grep -E '^(start|wrote|heartbeat)')
-    sleep 2.5 # > the sidecar's debounce and an upload
-    local res
+    local res end=$((SECONDS + 10)) # lines not in S3 after 10 s count as lost
+    while :; do
     res=$(python3 - "$snap" "$("${S3[@]}" logs b1)" <<'PY'
 import re, sys
 snap = [l for l in sys.argv[1].splitlines() if l]
@@ -343,6 +343,9 @@ print("%d lines, %d lost, %d duplicated%s" % (len(snap), len(lost), len(dup),
       ("; lost e.g. [%s]" % lost[0]) if lost else ("; duplicated e.g. [%s]" % dup[0]) if dup else ""))
 PY
 )
+    [[ "$res" =~ \ 0\ lost ]] || [ $SECONDS -ge $end ] && break
+    sleep 0.5
+    done
     if [[ "$res" =~ ^[0-9]+\ lines,\ 0\ lost,\ 0\ duplicated$ ]] && [[ ! "$res" =~ ^0\  ]]; then pass "$1" "every line once" "$res"
     else fail "$1" "every line once" "$res"; fi
 }
