@@ -13,7 +13,8 @@
 #   ci/images.sh [build]     build what is missing or stale (prints what it did and the time it took)
 #   ci/images.sh check       exit 1 (listing them) when an image is missing or stale; builds nothing
 #   ci/images.sh inputs      print each image's inputs hash
-#   ci/images.sh prune       remove unnamed images (earlier builds' stages; the next build redoes them)
+#   ci/images.sh prune       remove unnamed images (earlier builds' stages; the next build redoes them). A build
+#                            removes the image it replaces and unnamed images older than a day by itself.
 # Podman's settings come from ci/podman/containers.conf (CONTAINERS_CONF), not /etc.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -109,10 +110,11 @@ build_base() {
 }
 
 build_derived() { # NAME DOCKERFILE CONTEXT
-    local name=$1 df=$2 ctx=$3 want t0 log
+    local name=$1 df=$2 ctx=$3 want t0 log old
     want=$(context_inputs "$df" "$ctx")
     t0=$SECONDS
     log=$(mktemp /tmp/the0-image-XXXXXX.log)
+    old=$(podman image inspect --format '{{.Id}}' "$name" 2>/dev/null || true)
     echo "images: $name: podman build -f $df $ctx ..." >&2
     # --network host: RUN steps reach Debian's mirror without a CNI network; --pull=never: the base is local
     if ! podman build --pull=never --network host --label "$LABEL=$want" -f "$df" -t "$name" "$ctx" >"$log" 2>&1; then
@@ -121,6 +123,8 @@ build_derived() { # NAME DOCKERFILE CONTEXT
         die "podman build of $name failed"
     fi
     rm -f "$log"
+    # the image this one replaces, now unnamed (podman refuses while a container uses it)
+    [ -n "$old" ] && [ "$old" != "$(podman image inspect --format '{{.Id}}' "$name")" ] && podman rmi "$old" >/dev/null 2>&1
     echo "images: $name built in $((SECONDS - t0)) s ($(podman image inspect --format '{{.Size}}' "$name" | awk '{printf "%d MB", $1/1e6}'))" >&2
 }
 
@@ -142,6 +146,8 @@ cmd_build() {
     local i rc=0
     for i in "${!pids[@]}"; do wait "${pids[$i]}" || { echo "images: ${names[$i]} failed" >&2; rc=1; }; done
     ((rc == 0)) || die "some images failed to build"
+    # build stages of earlier builds: kept a day as podman's layer cache, then removed
+    ((${#pids[@]} == 0)) || podman image prune -f --filter until=24h >/dev/null 2>&1 || true
     echo "images: ready in $((SECONDS - t0)) s" >&2
 }
 
