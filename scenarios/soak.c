@@ -553,7 +553,7 @@ static t0_status soak_run_text(const char *name, const char *text, uint64_t seed
                                scn_coverage *cov, soak_outcome *oc, t0_err *err)
 {
     scn_script *sc = NULL;
-    t0_status st = scn_parse(name, text, &sc, err);
+    t0_status st = scn_parse(name, text, &sc, NULL, err);
     if (st != T0_OK) return st;
     st = soak_run_script(sc, seed, 0, tally, cov, oc, err);
     scn_script_free(sc);
@@ -891,7 +891,7 @@ static void soak_failure(const soak_cfg *c, int fd, soak_shared *sh, uint64_t se
     scn_script *sc = NULL;
     t0_err err = {0};
     soak_outcome v = {0};
-    bool ok = scn_parse_file(mpath, &sc, &err) == T0_OK && soak_run_script(sc, seed, 0, NULL, NULL, &v, &err) == T0_OK &&
+    bool ok = scn_parse_file(mpath, &sc, NULL, &err) == T0_OK && soak_run_script(sc, seed, 0, NULL, NULL, &v, &err) == T0_OK &&
               v.failed && !strcmp(v.sig, oc->sig);
     scn_script_free(sc);
     soak_say(fd, seed, "  shrunk: %zu -> %zu lines in %u runs (%.1fs): %s\n  %s: build/the0-sim replay --seed %llu %s%s%s\n",
@@ -1267,7 +1267,7 @@ int sweep_main(int argc, char **argv)
         while (in && (got = fread(chunk, 1, sizeof chunk, in)) > 0) soak_bprintf(&b, "%.*s", (int)got, chunk);
         if (in) fclose(in);
         f->text = b.s;
-        if (!in || b.oom || !b.s || scn_parse(f->path, f->text, &f->sc, &err) != T0_OK) {
+        if (!in || b.oom || !b.s || scn_parse(f->path, f->text, &f->sc, NULL, &err) != T0_OK) {
             fprintf(stderr, "the0-sim sweep: %s\n", in ? err.msg : strerror(errno));
             rc = 2;
             f->skipped = true;
