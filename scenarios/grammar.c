@@ -497,10 +497,11 @@ static bool b_cronjob_controller(scn_pctx *p, scn_stmt *s, const scn_args *a)
     return true;
 }
 
+/* note TEXT: the text after `note ` as written (the statement's text may start with a time prefix). */
 static bool b_note(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
-    (void)p, (void)a;
-    s->a.note = s->text + 4 + (s->text[4] == ' ');
+    const char *t = s->text + (a->w[0].col - p->text_col) + 4;
+    s->a.note = t + (*t == ' ');
     return true;
 }
 

@@ -36,6 +36,7 @@ bool scn_tok_is_kv(const scn_tok *t);
 typedef struct scn_pctx {
     const char *path;
     int line;
+    int text_col;       /* the column the current statement's text starts at */
     scn_arena *arena;
     scn_errors *errors; /* may be NULL */
     t0_err *err;        /* gets the first error */

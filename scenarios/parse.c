@@ -283,6 +283,7 @@ static void parse_line(scn_pctx *pc, scn_script *sc, const char *line, char *buf
     if (nw <= 0) return;
     size_t n = (size_t)nw;
     scn_stmt s = {.line = pc->line, .text = stmt_text(pc, line, w[0].col)};
+    pc->text_col = w[0].col;
     /* time prefix: at T / after T, alone or followed by a statement */
     if (!strcmp(w[0].s, "at") || !strcmp(w[0].s, "after")) {
         int64_t d;

@@ -150,6 +150,23 @@ Test(scn_parse, typed_values)
     scn_script_free(sc);
 }
 
+/* A note's text is what follows `note`, with or without a time prefix on its line (the prefix used to
+ * shift it: "at 1m note hello" traced "m note hello"). */
+Test(scn_parse, note_text)
+{
+    const char *text = "note first\nat 1m note hello world # comment\nafter 5s note\nnote  two spaces\n";
+    scn_script *sc = NULL;
+    t0_err err = {0};
+    cr_assert_eq(scn_parse("t.scn", text, &sc, NULL, &err), T0_OK, "%s", err.msg);
+    cr_assert_eq(sc->n, 4u);
+    const char *want[] = {"first", "hello world", "", " two spaces"};
+    for (size_t i = 0; i < 4; i++) {
+        cr_expect_eq(sc->st[i].verb, SCN_NOTE);
+        cr_expect_str_eq(sc->st[i].a.note, want[i], "note %zu: got '%s', want '%s'", i, sc->st[i].a.note, want[i]);
+    }
+    scn_script_free(sc);
+}
+
 Test(scn_parse, errors_name_line_and_column)
 {
     parse_err("bot b1\nfrobnicate x\n", "t.scn:2:1: unknown statement 'frobnicate'");
