@@ -641,7 +641,7 @@ int controller_main(int argc, char **argv)
     sp = mongostore_port(a.store);
     if (a.bus) bp = natsbus_port(a.bus);
     ctl_ports ports = {&lp, &kp, &sp, a.bus ? &bp : NULL};
-    if (ctl_manager_new(&cs, &ports, NULL, &a.mgr, &e) != T0_OK) {
+    if (ctl_manager_new(&cs, &ports, &a.mgr, &e) != T0_OK) {
         T0_ERROR(COMP, "failed to create the manager: %s", e.msg);
         goto out;
     }

@@ -10,7 +10,6 @@
 #include "core/ports.h"
 #include "core/t0.h"
 #include "controllers/podgen.h"
-#include "fsm/fsm.h"
 
 typedef struct ctl_settings {
     podgen_settings pod;          /* namespace, images, MinIO, hardening (podgen_settings_defaults) */
@@ -45,31 +44,6 @@ typedef struct ctl_ports {
     bus_port *bus; /* NULL: no NATS (periodic resync only, as the reference without NATS_URL) */
 } ctl_ports;
 
-/* ctl_memo: desired-state hashes that the managers of one process can share (ctl_hooks.memo). A manager
- * that starts (again) skips regenerating the Pod or CronJob of a document that an earlier manager with
- * equal pod settings already generated: generation is a pure function of the document and the settings,
- * so nothing observable changes. The simulator uses it because its managers crash and restart many times
- * per simulated hour; a real controller process starts once. Documents are keyed by the 64-bit content
- * fingerprint the manager already uses to skip unchanged documents on resync. */
-typedef struct ctl_memo ctl_memo;
-/* ctl_memo_new: an empty memo for managers whose ctl_settings.pod equals *POD (copied; its strings are
- * borrowed and must outlive the memo). Managers with other pod settings do not use it. */
-t0_status ctl_memo_new(const podgen_settings *pod, ctl_memo **out, t0_err *err);
-void ctl_memo_destroy(ctl_memo *memo); /* NULL is a no-op */
-/* ctl_memo_hits: lookups answered so far (for tests and reports). */
-uint64_t ctl_memo_hits(const ctl_memo *memo);
-
-/* Hooks for the simulator. before_effect runs before each effect is executed; returning false makes
- * the manager "crash" at that point: it executes nothing more and ignores every later callback until
- * destroyed (the intermediate-state perturbation). Any hook may be NULL. */
-typedef struct ctl_hooks {
-    void *ud;
-    bool (*before_effect)(void *ud, const char *controller, const char *key, const char *effect);
-    /* on_transition: every FSM step of either controller (coverage, traces). */
-    fsm_trace_fn on_transition;
-    ctl_memo *memo; /* borrowed, may be NULL: see ctl_memo */
-} ctl_hooks;
-
 typedef struct ctl_stats {
     uint64_t reconciles, reconcile_errors, api_calls, api_errors;
     uint64_t creates, deletes, updates, events_emitted, nats_messages, nats_bad_messages;
@@ -84,8 +58,7 @@ typedef struct ctl_stats {
 typedef struct ctl_manager ctl_manager;
 
 /* ctl_manager_new: a stopped manager using PORTS (borrowed; they must outlive it). */
-t0_status ctl_manager_new(const ctl_settings *s, const ctl_ports *ports, const ctl_hooks *hooks, ctl_manager **out,
-                          t0_err *err);
+t0_status ctl_manager_new(const ctl_settings *s, const ctl_ports *ports, ctl_manager **out, t0_err *err);
 /* ctl_manager_start: subscribe to NATS, start watches, campaign for the lease; once leader, run a first
  * full reconcile of both controllers (ready after both finish) and resync periodically. NATS being
  * unavailable does not stop it: it runs on resyncs and subscribes again every 5 s until it succeeds. */

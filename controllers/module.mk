@@ -1,2 +1,2 @@
 # controllers: reconcilers, pod/CronJob generation, config hash, desired-state documents.
-controllers_DEPS := core domain
+controllers_DEPS := core domain fsm

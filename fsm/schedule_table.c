@@ -14,7 +14,8 @@
  * it for good); api_backoff (an API call failed; the key is retried with exponential backoff).
  *
  * Safety: a CronJob is created only when `no_cronjob_anywhere` holds (none in view, terminating ones
- * included, no create of ours unobserved), so a schedule never has two CronJobs. */
+ * included, no create of ours unobserved), so a schedule never has two CronJobs. The deletion guards
+ * `deletions_held` and `delete_cap_reached` hold or defer a deletion as in the bot table. */
 #include "fsm/tables.h"
 
 #define S(id, name) [id] = name,
@@ -30,12 +31,16 @@ static bool g_create_safe(const void *in)
 }
 static bool g_exists(const void *in) { return ((const sched_fsm_input *)in)->cj_exists; }
 static bool g_deleting(const void *in) { return ((const sched_fsm_input *)in)->cj_deleting; }
+static bool g_held(const void *in) { return ((const sched_fsm_input *)in)->deletions_held; }
+static bool g_cap(const void *in) { return ((const sched_fsm_input *)in)->delete_cap_reached; }
 
 static const fsm_guard_def guards[] = {
     [SG_NONE_] = {NULL, NULL},
     [SG_CREATE_SAFE] = {"no_cronjob_anywhere", g_create_safe},
     [SG_CJ_EXISTS] = {"cronjob_exists", g_exists},
     [SG_DELETING] = {"cronjob_terminating", g_deleting},
+    [SG_HELD] = {"deletions_held", g_held},
+    [SG_CAP] = {"delete_cap_reached", g_cap},
 };
 
 static const bool terminal[SS__COUNT] = {0};
@@ -45,8 +50,10 @@ static const fsm_row rows[] = {
     /* -- not desired -------------------------------------------------------------------------------------------------------------------------- */
     GO(FSM_ANY,          SE_GONE,         ALWAYS,                                     SS_ABSENT,      FX(SFX_FORGET),                          "not desired and no CronJob: forget the schedule"),
     IGNORE(SS_ABSENT,    SE_GONE,                                                                                                              "still absent"),
-    GO(FSM_ANY,          SE_UNWANTED,     WHEN(NOT(SG_DELETING)),                     SS_DELETING,    FX(SFX_DELETE_CJ),                       "disabled or deleted: delete the CronJob (Foreground: its Jobs and Pods too)"),
-    GO(FSM_ANY,          SE_UNWANTED,     WHEN(G(SG_DELETING)),                       SS_DELETING,    FX(SFX_REQUEUE),                         "disabled or deleted; the CronJob is already terminating"),
+    GO(FSM_ANY,          SE_UNWANTED,     WHEN(G(SG_HELD)),                           FSM_SAME,       FX(SFX_HOLD_DELETE),                     "not desired, but deletions are held (the desired-state list failed or collapsed): look again at the next resync"),
+    GO(FSM_ANY,          SE_UNWANTED,     WHEN(NOT(SG_HELD), G(SG_CAP)),              FSM_SAME,       FX(SFX_DEFER_DELETE),                    "not desired, but this resync cycle used its deletions: look again at the next resync"),
+    GO(FSM_ANY,          SE_UNWANTED,     WHEN(NOT(SG_HELD), NOT(SG_CAP), NOT(SG_DELETING)), SS_DELETING, FX(SFX_DELETE_CJ),                   "disabled or deleted: delete the CronJob (Foreground: its Jobs and Pods too)"),
+    GO(FSM_ANY,          SE_UNWANTED,     WHEN(NOT(SG_HELD), NOT(SG_CAP), G(SG_DELETING)), SS_DELETING, FX(SFX_REQUEUE),                       "disabled or deleted; the CronJob is already terminating"),
 
     /* -- desired but invalid ------------------------------------------------------------------------------------------------------------------- */
     GO(FSM_ANY,          SE_INVALID,      WHEN(NOT(SG_CJ_EXISTS)),                    SS_INVALID,     FX(SFX_REPORT_INVALID),                  "bad cron or spec: report it for this schedule only"),

@@ -44,7 +44,9 @@
     X(BG_CREATE_SAFE, "no_pod_anywhere") /* no pod of this bot, terminating included, no create in flight */ \
     X(BG_POD_EXISTS, "pod_exists")                                                                     \
     X(BG_TERMINATING, "pod_terminating")                                                               \
-    X(BG_ESCALATE, "escalate")           /* failures crossed the escalation threshold */
+    X(BG_ESCALATE, "escalate")           /* failures crossed the escalation threshold */               \
+    X(BG_HELD, "deletions_held")         /* the last desired-state list failed or collapsed */         \
+    X(BG_CAP, "delete_cap_reached")      /* this resync cycle issued its maximum of deletions */
 
 #define BOT_EFFECTS(X)                                                                                 \
     X(BFX_NONE_, "none")                                                                               \
@@ -58,7 +60,10 @@
     X(BFX_EVENT_CRASHLOOP, "event_crashloop")                                                          \
     X(BFX_EVENT_INIT_FAILING, "event_init_failing")                                                    \
     X(BFX_EVENT_ESCALATED, "event_escalated")                                                          \
-    X(BFX_EVENT_TERMINAL, "event_pod_ended")
+    X(BFX_EVENT_TERMINAL, "event_pod_ended")                                                           \
+    X(BFX_HOLD_DELETE, "hold_delete")     /* count a guard trip; look again after a resync period */   \
+    X(BFX_DEFER_DELETE, "defer_delete")   /* count a deferral; look again after a resync period */     \
+    X(BFX_HOLD_ESCALATION, "hold_escalation") /* count a guard trip (the pod is not recreated now) */
 
 enum bot_state { BOT_STATES(T0_ENUM) BS__COUNT };
 enum bot_event { BOT_EVENTS(T0_ENUM) BE__COUNT };
@@ -71,6 +76,9 @@ typedef struct bot_fsm_input {
     bool pod_terminating;  /* that pod has a deletionTimestamp */
     bool create_in_flight; /* we created a pod that the view has not shown yet */
     bool escalate;         /* restarts / init failures crossed the configured threshold */
+    bool deletions_held;   /* the deletion gate is closed: the last desired-state list failed or collapsed
+                              (for a missing document: and the bot's own read cannot decide) */
+    bool delete_cap_reached; /* not desired, a live pod, and this resync cycle's deletions are used up */
 } bot_fsm_input;
 
 /* ---- schedule lifecycle: the Schedule Controller's view of one scheduled bot ----------------- */
@@ -106,7 +114,9 @@ typedef struct bot_fsm_input {
     X(SG_NONE_, "-")                                                                                   \
     X(SG_CREATE_SAFE, "no_cronjob_anywhere")                                                           \
     X(SG_CJ_EXISTS, "cronjob_exists")                                                                  \
-    X(SG_DELETING, "cronjob_terminating")
+    X(SG_DELETING, "cronjob_terminating")                                                              \
+    X(SG_HELD, "deletions_held")                                                                       \
+    X(SG_CAP, "delete_cap_reached")
 
 #define SCHED_EFFECTS(X)                                                                               \
     X(SFX_NONE_, "none")                                                                               \
@@ -119,7 +129,9 @@ typedef struct bot_fsm_input {
     X(SFX_FORGET, "forget")                                                                            \
     X(SFX_REPORT_INVALID, "report_invalid")                                                            \
     X(SFX_EVENT_FAILED, "event_run_failed")                                                            \
-    X(SFX_EVENT_MISSED, "event_missed_starts")
+    X(SFX_EVENT_MISSED, "event_missed_starts")                                                         \
+    X(SFX_HOLD_DELETE, "hold_delete")                                                                  \
+    X(SFX_DEFER_DELETE, "defer_delete")
 
 enum sched_state { SCHED_STATES(T0_ENUM) SS__COUNT };
 enum sched_event { SCHED_EVENTS(T0_ENUM) SE__COUNT };
@@ -130,6 +142,8 @@ typedef struct sched_fsm_input {
     bool cj_exists;        /* a CronJob labelled with this schedule id is in the view */
     bool cj_deleting;      /* it has a deletionTimestamp */
     bool create_in_flight; /* we created one that the view has not shown yet */
+    bool deletions_held;   /* as bot_fsm_input */
+    bool delete_cap_reached;
 } sched_fsm_input;
 
 /* ---- simulated pod: what a kubelet does with one Pod ----------------------------------------- */

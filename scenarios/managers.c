@@ -237,7 +237,7 @@ void scn_mgr_start(scn_mgr *m)
     ctl_hooks hooks = {m, before_effect, fsm_hook, w->memo};
     t0_err err = {0};
     ctl_manager *cm = NULL;
-    if (ctl_manager_new(&m->s, &ports, &hooks, &cm, &err) != T0_OK) {
+    if (ctl_manager_new_hooked(&m->s, &ports, &hooks, &cm, &err) != T0_OK) {
         scn_violation(w, "manager %s could not be created: %s", m->identity, err.msg);
         return;
     }
