@@ -67,7 +67,7 @@ static void apply_mods(scn_bot *b, const scn_stmt *s)
     }
 }
 
-static scn_bot *bot_lookup(scn_world *w, const char *id) { return sim_map_get(&w->bots, id); }
+static scn_bot *bot_lookup(scn_world *w, const char *id) { return hmap_get(&w->bots, id); }
 
 /* The bot ID, defined now when it is not yet (NULL when out of memory). */
 static scn_bot *bot_define(scn_world *w, const char *id, bool sched)
@@ -75,10 +75,12 @@ static scn_bot *bot_define(scn_world *w, const char *id, bool sched)
     scn_bot *b = bot_lookup(w, id);
     if (b) return b;
     b = calloc(1, sizeof *b);
-    if (!b || !(b->id = strdup(id)) || sim_map_put(&w->bots, id, b, NULL) != T0_OK) {
+    if (!b || !(b->id = strdup(id)) || hmap_put(&w->bots, id, b, NULL) != T0_OK) {
         scn_bot_free(b);
         return NULL;
     }
+    b->next = w->bot_list;
+    w->bot_list = b;
     b->scheduled = sched;
     return b;
 }
@@ -205,17 +207,19 @@ static void x_store_del(scn_world *w, const scn_stmt *s)
 /* ---- programs and faults --------------------------------------------------------------------------------- */
 static kubelet_program *program_of(scn_world *w, const char *id)
 {
-    kubelet_program *p = sim_map_get(&w->programs, id);
+    scn_program *p = hmap_get(&w->programs, id);
     if (!p) {
         p = malloc(sizeof *p);
         if (!p) return NULL;
-        kubelet_program_default(p);
-        if (sim_map_put(&w->programs, id, p, NULL) != T0_OK) {
+        kubelet_program_default(&p->p);
+        if (hmap_put(&w->programs, id, p, NULL) != T0_OK) {
             free(p);
             return NULL;
         }
+        p->next = w->program_list;
+        w->program_list = p;
     }
-    return p;
+    return &p->p;
 }
 
 static void model_apply(kubelet_program *p, const scn_model_op *op)

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hmap.h"
 #include "core/json.h"
 #include "core/str.h"
 #include "scenarios/scn.h"
-#include "sim/map.h"
 
 #define LBL_BOT "the0.dev/bot-id"
 #define LBL_SCHED "the0.dev/schedule-id"
@@ -41,8 +41,10 @@ struct scn_checker {
     scn_check_world world;
     scn_check_sink sink;
     uint64_t checks;
-    sim_map ids;               /* "b:<id>" / "s:<id>" -> scn_idinfo* */
-    sim_map log_len;           /* log object key -> (uintptr_t) length seen */
+    hmap ids;                  /* "b:<id>" / "s:<id>" -> scn_idinfo* */
+    scn_idinfo **all;          /* every scn_idinfo, in the order first seen */
+    size_t nall, capall;
+    hmap log_len;              /* log object key -> (uintptr_t) length seen */
     scn_idinfo **awaiting[2];  /* undesired ids waiting for a successful read, per collection */
     size_t nawaiting[2], capawaiting[2];
     unsigned desired_count[2]; /* documents per collection that count as enabled */
@@ -70,8 +72,8 @@ t0_status scn_checker_new(const scn_check_world *world, const scn_check_sink *si
     if (!c) return t0_fail(err, T0_ENOMEM, "invariant checker: out of memory");
     c->world = *world;
     c->sink = *sink;
-    sim_map_init(&c->ids);
-    sim_map_init(&c->log_len);
+    hmap_init(&c->ids);
+    hmap_init(&c->log_len);
     *out = c;
     return T0_OK;
 }
@@ -79,16 +81,14 @@ t0_status scn_checker_new(const scn_check_world *world, const scn_check_sink *si
 void scn_checker_destroy(scn_checker *c)
 {
     if (!c) return;
-    sim_map_entry *e;
-    size_t it;
-    for (e = sim_map_first(&c->ids, &it); e; e = sim_map_next(&c->ids, &it, e)) {
-        scn_idinfo *in = e->val;
-        free(in->id);
-        free(in->log_seen);
-        free(in);
+    for (size_t i = 0; i < c->nall; i++) {
+        free(c->all[i]->id);
+        free(c->all[i]->log_seen);
+        free(c->all[i]);
     }
-    sim_map_free(&c->ids);
-    sim_map_free(&c->log_len);
+    free(c->all);
+    hmap_free(&c->ids);
+    hmap_free(&c->log_len);
     for (int k = 0; k < 2; k++) free(c->awaiting[k]);
     free(c);
 }
@@ -99,8 +99,15 @@ static scn_idinfo *idinfo(scn_checker *ck, store_coll c, const char *id, bool cr
 {
     char key[300];
     t0_strjoin(key, sizeof key, c == STORE_BOTS ? "b:" : "s:", id);
-    scn_idinfo *in = sim_map_get(&ck->ids, key);
+    scn_idinfo *in = hmap_get(&ck->ids, key);
     if (in || !create) return in;
+    if (ck->nall == ck->capall) {
+        size_t nc = ck->capall ? 2 * ck->capall : 64;
+        scn_idinfo **na = realloc(ck->all, nc * sizeof *na);
+        if (!na) return NULL;
+        ck->all = na;
+        ck->capall = nc;
+    }
     in = calloc(1, sizeof *in);
     if (!in || !(in->id = strdup(id))) {
         free(in);
@@ -109,11 +116,12 @@ static scn_idinfo *idinfo(scn_checker *ck, store_coll c, const char *id, bool cr
     in->c = ck;
     in->coll = c;
     in->undesired_ms = in->observed_ms = -1;
-    if (sim_map_put(&ck->ids, key, in, NULL) != T0_OK) {
+    if (hmap_put(&ck->ids, key, in, NULL) != T0_OK) {
         free(in->id);
         free(in);
         return NULL;
     }
+    ck->all[ck->nall++] = in;
     return in;
 }
 
@@ -321,9 +329,9 @@ static bool bit_test_set(scn_idinfo *in, uint64_t n)
 void scn_checker_object(scn_checker *ck, const char *bucket, const char *key, const objfake_object *obj)
 {
     if (strcmp(bucket, "bot-logs") || strncmp(key, "logs/", 5)) return;
-    uintptr_t prev = (uintptr_t)sim_map_get(&ck->log_len, key);
+    uintptr_t prev = (uintptr_t)hmap_get(&ck->log_len, key);
     if (!obj) {
-        sim_map_remove(&ck->log_len, key);
+        hmap_del(&ck->log_len, key);
         return;
     }
     const char *slash = strchr(key + 5, '/');
@@ -352,7 +360,14 @@ void scn_checker_object(scn_checker *ck, const char *bucket, const char *key, co
         }
         p = nl ? nl + 1 : end;
     }
-    sim_map_put(&ck->log_len, key, (void *)(uintptr_t)obj->len, NULL);
+    hmap_put(&ck->log_len, key, (void *)(uintptr_t)obj->len, NULL);
+}
+
+/* Bots and schedules in id order (bots first), for reports that name several: their order is visible. */
+static int by_id(const void *a, const void *b)
+{
+    const scn_idinfo *x = *(scn_idinfo *const *)a, *y = *(scn_idinfo *const *)b;
+    return x->coll != y->coll ? (int)x->coll - (int)y->coll : strcmp(x->id, y->id);
 }
 
 void scn_checker_step(scn_checker *ck)
@@ -360,26 +375,28 @@ void scn_checker_step(scn_checker *ck)
     ck->checks++;
     if (ck->max_running_reported || kubelet_max_bot_running(ck->world.kl) <= 1) return;
     ck->max_running_reported = true;
-    /* rare path: find which bot (scan once, only on violation) */
-    sim_map_entry *e;
-    size_t it;
-    for (e = sim_map_first(&ck->ids, &it); e; e = sim_map_next(&ck->ids, &it, e)) {
-        scn_idinfo *in = e->val;
+    /* rare path: find which bot (scan once, only on violation); the first in id order */
+    const scn_idinfo *which = NULL;
+    unsigned running = 0;
+    for (size_t i = 0; i < ck->nall; i++) {
+        const scn_idinfo *in = ck->all[i];
         kubelet_bot_obs ob;
-        if (kubelet_bot_observe(ck->world.kl, in->id, &ob) && ob.max_bot_running > 1) {
-            violation(ck, SCN_INV_ONE_CONTAINER, "bot %s: %u bot containers running at once", in->id, ob.max_bot_running);
-            return;
-        }
+        if (kubelet_bot_observe(ck->world.kl, in->id, &ob) && ob.max_bot_running > 1 && (!which || by_id(&in, &which) < 0))
+            which = in, running = ob.max_bot_running;
     }
-    violation(ck, SCN_INV_ONE_CONTAINER, "%u bot containers of one bot running at once", kubelet_max_bot_running(ck->world.kl));
+    if (which) violation(ck, SCN_INV_ONE_CONTAINER, "bot %s: %u bot containers running at once", which->id, running);
+    else violation(ck, SCN_INV_ONE_CONTAINER, "%u bot containers of one bot running at once", kubelet_max_bot_running(ck->world.kl));
 }
 
 void scn_checker_final(scn_checker *ck)
 {
-    sim_map_entry *e;
-    size_t it;
-    for (e = sim_map_first(&ck->ids, &it); e; e = sim_map_next(&ck->ids, &it, e)) {
-        scn_idinfo *in = e->val;
-        if (in->coll == STORE_BOTS) loss_check(ck, in, "at the end of the run");
-    }
+    if (!ck->nall) return;
+    scn_idinfo **sorted = malloc(ck->nall * sizeof *sorted), **order = sorted ? sorted : ck->all;
+    if (sorted) {
+        memcpy(sorted, ck->all, ck->nall * sizeof *sorted);
+        qsort(sorted, ck->nall, sizeof *sorted, by_id);
+    } /* out of memory: the order first seen */
+    for (size_t i = 0; i < ck->nall; i++)
+        if (order[i]->coll == STORE_BOTS) loss_check(ck, order[i], "at the end of the run");
+    free(sorted);
 }

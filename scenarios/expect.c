@@ -109,7 +109,7 @@ static bool num(const scn_stmt *s, const char *what, uint64_t have, char *got, s
 
 static bool e_job_runs(scn_world *w, const scn_stmt *s, char *got, size_t cap)
 {
-    return num(s, "job-runs", (uintptr_t)sim_map_get(&w->job_runs, s->a.num.name), got, cap);
+    return num(s, "job-runs", (uintptr_t)hmap_get(&w->job_runs, s->a.num.name), got, cap);
 }
 
 static bool e_restarts(scn_world *w, const scn_stmt *s, char *got, size_t cap)
@@ -139,7 +139,7 @@ static bool fsm_state(scn_world *w, const fsm_table *t, const scn_stmt *s, char 
 {
     char k[300];
     snprintf(k, sizeof k, "%s/%s", t->name, s->a.fsm.id);
-    intptr_t st = (intptr_t)sim_map_get(&w->fsm_state, k);
+    intptr_t st = (intptr_t)hmap_get(&w->fsm_state, k);
     snprintf(got, cap, "state=%s", st ? fsm_state_name(t, (int)st - 1) : "(never stepped)");
     return s->a.fsm.state < 0 || (st && (int)st - 1 == s->a.fsm.state);
 }

@@ -158,13 +158,27 @@ static t0_status is_remove(void *ctx, store_coll c, const char *id, t0_err *err)
 }
 
 /* ---- managers ------------------------------------------------------------------------------------- */
+/* The fleet's count of bots (schedules) per FSM state as progress reports it: a key moved from state FROM
+ * (-1: never stepped) to TO. */
+static void fleet_count(scn_world *w, const fsm_table *t, int from, int to)
+{
+    bool bot = t == &fsm_bot_table;
+    if (!bot && t != &fsm_schedule_table) return;
+    unsigned *n = bot ? &w->fleet.bots : &w->fleet.schedules;
+    unsigned *per = bot ? w->fleet.bot_states : w->fleet.sched_states;
+    if (from >= 0 && from < 16) (*n)--, per[from]--;
+    if (to >= 0 && to < 16) (*n)++, per[to]++;
+}
+
 static void fsm_hook(void *ud, const fsm_table *t, const char *key, const fsm_result *r)
 {
     scn_mgr *m = ud;
     scn_world *w = m->w;
     char k[300], fx[160] = "";
     t0_strjoin(k, sizeof k, t->name, "/", key);
-    sim_map_put(&w->fsm_state, k, (void *)(intptr_t)(r->to + 1), NULL);
+    void *old = NULL;
+    hmap_put(&w->fsm_state, k, (void *)(intptr_t)(r->to + 1), &old);
+    fleet_count(w, t, (int)(intptr_t)old - 1, r->to);
     if (w->ro->cov) {
         if (t == &fsm_bot_table) fsm_coverage_hit(&w->ro->cov->bot, r);
         else if (t == &fsm_schedule_table) fsm_coverage_hit(&w->ro->cov->sched, r);

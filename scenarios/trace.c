@@ -94,8 +94,8 @@ static void count_job_run(scn_world *w, const cJSON *md)
     {
         const cJSON *ok = t0_json_get(o, "kind"), *on = t0_json_get(o, "name");
         if (cJSON_IsString(ok) && !strcmp(ok->valuestring, "CronJob") && cJSON_IsString(on)) {
-            uintptr_t n = (uintptr_t)sim_map_get(&w->job_runs, on->valuestring);
-            sim_map_put(&w->job_runs, on->valuestring, (void *)(n + 1), NULL);
+            uintptr_t n = (uintptr_t)hmap_get(&w->job_runs, on->valuestring);
+            hmap_put(&w->job_runs, on->valuestring, (void *)(n + 1), NULL);
         }
     }
 }
@@ -105,12 +105,12 @@ static void trace_phase(scn_world *w, const char *ns, const char *name, const cJ
     char pk[300];
     t0_strjoin(pk, sizeof pk, ns, "/", name);
     const char *ph = phase_const(kfake_str(status, "phase"));
-    const char *old = sim_map_get(&w->phases, pk);
+    const char *old = hmap_get(&w->phases, pk);
     if (old != ph) {
         const char *reason = kfake_str(status, "reason");
         scn_trace(w, "kube", "Pod %s/%s phase %s -> %s%s%s", ns, name, old ? old : "-", ph, reason ? " reason " : "",
                   reason ? reason : "");
-        sim_map_put(&w->phases, pk, (void *)ph, NULL);
+        hmap_put(&w->phases, pk, (void *)ph, NULL);
     }
 }
 
@@ -137,20 +137,19 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
         scn_trace(w, "kube", "%s %s/%s created", kk, ns, name);
         if (kind == KUBE_JOB) count_job_run(w, md);
     }
-    if (type != KUBE_WATCH_DELETED && kfake_str(md, "deletionTimestamp") && !sim_map_get(&w->deleting, key)) {
-        sim_map_put(&w->deleting, key, (void *)1, NULL);
+    if (type != KUBE_WATCH_DELETED && kfake_str(md, "deletionTimestamp") && !hmap_get(&w->deleting, key)) {
+        hmap_put(&w->deleting, key, (void *)1, NULL);
         deletion_started = true;
         const cJSON *g = t0_json_get(md, "deletionGracePeriodSeconds");
         scn_trace(w, "kube", "%s %s/%s terminating (grace %ds)", kk, ns, name, cJSON_IsNumber(g) ? g->valueint : 0);
     }
     if (kind == KUBE_POD && type != KUBE_WATCH_DELETED) trace_phase(w, ns, name, status);
     if (type == KUBE_WATCH_DELETED) {
-        if (sim_map_get(&w->deleting, key)) sim_map_remove(&w->deleting, key);
-        else deletion_started = true;
+        if (!hmap_del(&w->deleting, key)) deletion_started = true;
         if (kind == KUBE_POD) {
             char pk[300];
             t0_strjoin(pk, sizeof pk, ns, "/", name);
-            sim_map_remove(&w->phases, pk);
+            hmap_del(&w->phases, pk);
         }
         scn_trace(w, "kube", "%s %s/%s deleted", kk, ns, name);
     }
@@ -211,13 +210,10 @@ static void progress_fill(scn_world *w, scn_progress *p, bool final)
     p->trace_lines = w->res->trace_lines;
     p->violations = w->res->violations;
     p->final = final;
-    size_t it;
-    for (sim_map_entry *e = sim_map_first(&w->fsm_state, &it); e; e = sim_map_next(&w->fsm_state, &it, e)) {
-        int st = (int)(intptr_t)e->val - 1;
-        if (st < 0 || st >= 16) continue;
-        if (!strncmp(e->key, "bot/", 4)) p->bots++, p->bot_states[st]++;
-        else if (!strncmp(e->key, "schedule/", 9)) p->schedules++, p->sched_states[st]++;
-    }
+    p->bots = w->fleet.bots;
+    p->schedules = w->fleet.schedules;
+    memcpy(p->bot_states, w->fleet.bot_states, sizeof p->bot_states);
+    memcpy(p->sched_states, w->fleet.sched_states, sizeof p->sched_states);
 }
 
 static void progress_tick(void *ud)

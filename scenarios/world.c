@@ -61,16 +61,20 @@ static void world_free(scn_world *w)
     objfake_destroy(w->obj);
     scn_checker_destroy(w->check);
     scn_expect_free(w);
-    sim_map_entry *e;
-    size_t it;
-    for (e = sim_map_first(&w->bots, &it); e; e = sim_map_next(&w->bots, &it, e)) scn_bot_free(e->val);
-    for (e = sim_map_first(&w->programs, &it); e; e = sim_map_next(&w->programs, &it, e)) free(e->val);
-    sim_map_free(&w->bots);
-    sim_map_free(&w->programs);
-    sim_map_free(&w->fsm_state);
-    sim_map_free(&w->deleting);
-    sim_map_free(&w->phases);
-    sim_map_free(&w->job_runs);
+    for (scn_bot *b = w->bot_list, *nx; b; b = nx) {
+        nx = b->next;
+        scn_bot_free(b);
+    }
+    for (scn_program *p = w->program_list, *nx; p; p = nx) {
+        nx = p->next;
+        free(p);
+    }
+    hmap_free(&w->bots);
+    hmap_free(&w->programs);
+    hmap_free(&w->fsm_state);
+    hmap_free(&w->deleting);
+    hmap_free(&w->phases);
+    hmap_free(&w->job_runs);
     sim_faults_destroy(w->faults);
     sim_loop_destroy(w->loop);
 }
@@ -151,12 +155,12 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *ro, scn_result *
     w->ro = ro;
     w->res = res;
     apply_options(w);
-    sim_map_init(&w->bots);
-    sim_map_init(&w->programs);
-    sim_map_init(&w->fsm_state);
-    sim_map_init(&w->deleting);
-    sim_map_init(&w->phases);
-    sim_map_init(&w->job_runs);
+    hmap_init(&w->bots);
+    hmap_init(&w->programs);
+    hmap_init(&w->fsm_state);
+    hmap_init(&w->deleting);
+    hmap_init(&w->phases);
+    hmap_init(&w->job_runs);
     t0_status st = world_new(w, err);
     if (st != T0_OK) {
         t0_err_prefix(err, "%s: setting up the world", script->path);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 
 #include "controllers/manager_seam.h"
+#include "core/hmap.h"
 #include "fakes/bus_fake.h"
 #include "fakes/cronjob_ctl.h"
 #include "fakes/kube_fake.h"
@@ -17,7 +18,6 @@
 #include "scenarios/check.h"
 #include "scenarios/scn.h"
 #include "sim/loop.h"
-#include "sim/map.h"
 
 typedef struct scn_world scn_world;
 
@@ -27,7 +27,14 @@ typedef struct scn_bot {
     bool scheduled;
     cJSON *config; /* user config (owned) */
     char *runtime, *entry, *version, *name, *path, *cron;
+    struct scn_bot *next;   /* the world's list of bots, for freeing */
 } scn_bot;
+
+/* The program of a bot's containers as `model` statements set it. */
+typedef struct scn_program {
+    kubelet_program p;
+    struct scn_program *next; /* the world's list of programs, for freeing */
+} scn_program;
 
 /* One controller manager the scenario runs, across its incarnations (crash + restart). */
 typedef struct scn_mgr {
@@ -85,12 +92,15 @@ struct scn_world {
     scn_checker *check;     /* the invariants */
     scn_mgr *mgrs;
     ctl_memo *memo;         /* shared by the managers (ctl_hooks.memo): a restart regenerates nothing known */
-    sim_map bots;           /* id -> scn_bot* */
-    sim_map programs;       /* id -> kubelet_program* */
-    sim_map fsm_state;      /* "bot/<id>" / "schedule/<id>" -> (intptr_t)(state + 1) */
-    sim_map deleting;       /* "<kind>/<ns>/<name>" of objects with a deletionTimestamp seen */
-    sim_map phases;         /* "<ns>/<name>" of pods -> const char* phase last traced */
-    sim_map job_runs;       /* CronJob name -> (uintptr_t) Jobs created */
+    hmap bots;              /* id -> scn_bot* (also on bot_list) */
+    scn_bot *bot_list;
+    hmap programs;          /* id -> scn_program* (also on program_list) */
+    scn_program *program_list;
+    hmap fsm_state;         /* "bot/<id>" / "schedule/<id>" -> (intptr_t)(state + 1) */
+    scn_progress fleet;     /* bots and schedules per FSM state, kept with fsm_state (for progress) */
+    hmap deleting;          /* "<kind>/<ns>/<name>" of objects with a deletionTimestamp seen */
+    hmap phases;            /* "<ns>/<name>" of pods -> const char* phase last traced */
+    hmap job_runs;          /* CronJob name -> (uintptr_t) Jobs created */
     bool scenario_deleting; /* a scenario statement is deleting objects (not the controller) */
     scn_exp *pending;       /* expectations waiting to become true, and always-conditions */
 };
