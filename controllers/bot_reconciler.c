@@ -86,7 +86,8 @@ static int classify(ctl_kind *c, rec *r, const desired *d, const ctl_gate *g, ct
 }
 
 static bool needs_fresh(int event, int state) { return event == BE_STALE || (event == BE_TERMINAL && state != BS_TERMINAL_POD); }
-static bool steady(int state) { return state == BS_RUNNING || state == BS_INVALID; }
+/* steady: nothing to do while the document is unchanged (name_conflict looks again on its own timer) */
+static bool steady(int state) { return state == BS_RUNNING || state == BS_INVALID || state == BS_NAME_CONFLICT; }
 static const char *managed_by(const podgen_settings *s) { return s->bot_controller_name; }
 
 /* ---- the bot-only executors ---- */
@@ -144,6 +145,8 @@ static const ctl_executor executors[BFX__COUNT] = {
     [BFX_HOLD_DELETE] = ctl_fx_hold_delete,
     [BFX_DEFER_DELETE] = ctl_fx_defer_delete,
     [BFX_HOLD_ESCALATION] = fx_hold_escalation,
+    [BFX_REPORT_CONFLICT] = ctl_fx_report_conflict,
+    [BFX_REQUEUE_SLOW] = ctl_fx_requeue_slow,
 };
 
 const ctl_kind_def bot_reconciler = {
@@ -158,6 +161,7 @@ const ctl_kind_def bot_reconciler = {
     .ev_api_error = BE_API_ERROR,
     .ev_conflict = -1,
     .ev_unwanted = BE_UNWANTED,
+    .ev_name_taken = BE_NAME_TAKEN,
     .executors = executors,
     .managed_by = managed_by,
     .object_name = object_name,

@@ -76,6 +76,7 @@ typedef struct rec {
 typedef enum { D_ERROR, D_ABSENT, D_INVALID, D_VALID } dkind;
 typedef struct desired {
     dkind kind;
+    bool keep_existing; /* D_INVALID in a way that leaves the existing object alone (a schedule's bad cron) */
     bool disabled; /* D_ABSENT: the document was read and says config.enabled false (not: not found) */
     cJSON *obj; /* D_VALID: the generated object (or a read-only reference lent by the memo), or NULL until
                    an effect needs it (desired_object); never modified */
@@ -110,6 +111,8 @@ typedef struct ctl_step {
     int64_t retry_after_ms; /* a 429's Retry-After (0: none): the backoff executor waits exactly that */
     bool deferred;     /* a hold or deferral executed: this reconcile did not act on the document */
     bool conflict;     /* the failing effect was an update answered 409 Conflict */
+    bool not_ours;     /* the failing effect was a create whose name is held by an object not ours */
+    uint64_t term;     /* the leadership term the reconcile was decided in: effects run only under it */
 } ctl_step;
 
 typedef struct ctl_kind ctl_kind;
@@ -142,6 +145,10 @@ typedef struct ctl_kind_def {
     bool (*needs_fresh)(int event, int state);
     bool (*steady)(int state); /* nothing to do while the document does not change */
     int ev_unwanted;           /* the table's "not desired, an object exists" event (the deletion gate) */
+    int ev_name_taken;         /* ... for a create whose name is held by an object that is not ours */
+    /* keep_on_invalid: BD cannot be generated, but in a way that leaves an existing object running (may
+     * be NULL: every invalid spec removes the object of the older spec) */
+    bool (*keep_on_invalid)(const botdoc *bd);
 } ctl_kind_def;
 
 extern const ctl_kind_def bot_reconciler;
@@ -165,6 +172,7 @@ struct ctl_kind {
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
     uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
     uint32_t list_gen;    /* re-list generation: stamps the cached objects each re-list lists */
+    long observed_ids;    /* keys with at least one cached object (the collapse guard compares reads with it) */
     unsigned initial_left;
     bool first_done;
 };
@@ -176,7 +184,8 @@ struct ctl_manager {
     ctl_kind bots, scheds;
     bool started, crashed, leader, ready, released;
     uint64_t lease_timer, resync_timer, bus_timer;
-    int64_t lease_valid_until;
+    int64_t lease_valid_until; /* last successful renewal + renew deadline: acting stops then */
+    uint64_t term;             /* incremented each time this manager starts leading */
     int deletes_this_cycle;
     bus_sub *subs[2];
     ctl_stats st;
@@ -199,8 +208,14 @@ void ctl_obj_free(obj_sum *o);
 /* ctl_cache_apply: insert/replace (ADDED/MODIFIED) or remove (DELETED) one object; ignores objects older
  * than what the cache holds. Returns the id it concerns (in IDBUF) or NULL when it carries no id label. */
 const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char idbuf[256]);
-/* ctl_refresh_obj: GET the key's primary object and update the cache from the answer (404 drops it). */
-void ctl_refresh_obj(ctl_kind *c, const char *id, rec *r);
+/* ctl_refresh_obj: GET the key's primary object and update the cache from the answer: a 404, or an
+ * object of that name that is not this key's (ctl_owned), drops it. T0_OK or T0_ENOTFOUND then; another
+ * status (ERR says why) when the GET failed and the cache is as it was. */
+t0_status ctl_refresh_obj(ctl_kind *c, const char *id, rec *r, t0_err *err);
+/* ctl_owned: whether OBJ is ours (managed-by this kind's controller) and carries a non-empty id label;
+ * the id is returned (borrowed from OBJ), else NULL. Objects that are not ours are never cached, updated
+ * or deleted. */
+const char *ctl_owned(const ctl_kind *c, const cJSON *obj);
 /* ctl_relist: replace the cache with a fresh list (retried with backoff on failure). */
 t0_status ctl_relist(ctl_kind *c);
 void ctl_start_watch(ctl_kind *c);
@@ -226,6 +241,8 @@ t0_status ctl_fx_backoff(ctl_kind *c, ctl_step *s);
 t0_status ctl_fx_forget(ctl_kind *c, ctl_step *s);
 t0_status ctl_fx_hold_delete(ctl_kind *c, ctl_step *s);
 t0_status ctl_fx_defer_delete(ctl_kind *c, ctl_step *s);
+t0_status ctl_fx_requeue_slow(ctl_kind *c, ctl_step *s);
+t0_status ctl_fx_report_conflict(ctl_kind *c, ctl_step *s);
 bool ctl_needs_replace(const obj_sum *o, const desired *d);
 
 /* ---- NATS (intake.c) ---- */

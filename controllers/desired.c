@@ -223,6 +223,7 @@ void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d)
         return;
     }
     t0_status gs = c->def->generate(&m->s.pod, bd, &d->obj, &d->err);
+    if (gs != T0_OK) d->keep_existing = c->def->keep_on_invalid && c->def->keep_on_invalid(bd);
     botdoc_destroy(bd);
     if (gs != T0_OK) {
         d->kind = D_INVALID;

@@ -54,32 +54,57 @@ static obj_sum *obj_new(ctl_kind *c, rec *r, const char *name, const char *id)
         }
         return NULL;
     }
-    r->nobjs++;
+    if (r->nobjs++ == 0) c->observed_ids++;
     return o;
 }
 
+/* obj_drop: remove cached O from the cache and from its key's record */
+static void obj_drop(ctl_kind *c, obj_sum *o)
+{
+    rec *r = ctl_rec_get(c, o->id, true);
+    hmap_del(&c->objs, o->name);
+    if (r) {
+        if (r->obj == o) r->obj = NULL;
+        if (r->nobjs && --r->nobjs == 0) c->observed_ids--;
+    }
+    ctl_obj_free(o);
+}
+
+const char *ctl_owned(const ctl_kind *c, const cJSON *obj)
+{
+    const cJSON *labels = t0_json_at(obj, "metadata.labels");
+    const cJSON *mb = t0_json_get(labels, LBL_MANAGED_BY);
+    const cJSON *idv = t0_json_get(labels, c->def->id_label);
+    if (!cJSON_IsString(mb) || strcmp(mb->valuestring, c->def->managed_by(&c->m->s.pod)) != 0) return NULL;
+    return cJSON_IsString(idv) && idv->valuestring[0] ? idv->valuestring : NULL;
+}
+
+/* An object that is not ours (ctl_owned) is never cached; when an object we cached becomes not ours (its
+ * labels changed), it leaves the cache as if deleted. Stubs of deletions carry only the name and the id. */
 const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char idbuf[256])
 {
     const cJSON *md = t0_json_get(obj, "metadata"); /* looked up once: this runs on every watch event */
     const char *name = jstr(md, "name");
-    const cJSON *idv = t0_json_get(t0_json_get(md, "labels"), c->def->id_label);
-    const char *id = cJSON_IsString(idv) ? idv->valuestring : NULL;
+    const char *id = deleted ? jstr(t0_json_get(md, "labels"), c->def->id_label) : ctl_owned(c, obj);
     const char *rvs = jstr(md, "resourceVersion");
     uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
-    if (!name || !id) return NULL;
+    if (!name) return NULL;
+    obj_sum *o = hmap_get(&c->objs, name);
+    if (!id || (o && strcmp(o->id, id) != 0)) {
+        /* not ours (or no longer this key's): whatever we held under that name is gone for its key */
+        if (!o) return NULL;
+        t0_strlcpy(idbuf, o->id, 256);
+        obj_drop(c, o);
+        if (!id) return idbuf;
+        o = NULL;
+    }
     t0_strlcpy(idbuf, id, 256);
     if (rv > c->last_rv) c->last_rv = rv;
-    obj_sum *o = hmap_get(&c->objs, name);
     if (o && rv && o->rv > rv) return idbuf; /* older than what we hold */
     rec *r = ctl_rec_get(c, id, true);
     if (!r) return NULL;
     if (deleted) {
-        if (o) {
-            hmap_del(&c->objs, name);
-            if (r->obj == o) r->obj = NULL;
-            if (r->nobjs) r->nobjs--;
-            ctl_obj_free(o);
-        }
+        if (o) obj_drop(c, o);
         return idbuf;
     }
     if (!o && !(o = obj_new(c, r, name, id))) return NULL;
@@ -110,24 +135,29 @@ static const char *drop_cached(ctl_kind *c, const char *name, const char *id, ch
     return got;
 }
 
-/* Used when the cache may be behind: after a 409 on update, after a delete answered 404, and while
- * waiting for a terminating object to go (a lost DELETED watch event would otherwise wait for the next
- * re-list). */
-void ctl_refresh_obj(ctl_kind *c, const char *id, rec *r)
+/* Used when the cache may be behind: before deciding to delete or replace, after a 409 on update, after a
+ * delete answered 404, and while waiting for a terminating object to go (a lost DELETED watch event would
+ * otherwise wait for the next re-list). */
+t0_status ctl_refresh_obj(ctl_kind *c, const char *id, rec *r, t0_err *err)
 {
     ctl_manager *m = c->m;
-    if (!r->obj) return;
+    if (!r->obj) return T0_OK;
     cJSON *cur = NULL;
-    char name[256];
+    char name[256], idbuf[256];
     t0_strlcpy(name, r->obj->name, sizeof name);
     m->st.api_calls++;
-    t0_status st = m->p.kube->get(m->p.kube->ctx, c->def->kind, m->s.pod.namespace, name, &cur, NULL);
-    char idbuf[256];
+    t0_err e = {0};
+    t0_status st = m->p.kube->get(m->p.kube->ctx, c->def->kind, m->s.pod.namespace, name, &cur, &e);
     if (st == T0_OK && cur)
-        ctl_cache_apply(c, cur, false, idbuf);
+        ctl_cache_apply(c, cur, false, idbuf); /* an object that is not ours leaves the cache */
     else if (st == T0_ENOTFOUND && r->obj)
         drop_cached(c, name, id, idbuf);
     cJSON_Delete(cur);
+    if (st != T0_OK && st != T0_ENOTFOUND) { /* the caller counts it when it matters */
+        if (err) t0_fail(err, st, "re-reading %s %s before deciding: %s", kube_kind_kind(c->def->kind), name, e.msg);
+        return st;
+    }
+    return T0_OK;
 }
 
 static void on_watch(void *ud, kube_watch_type type, const cJSON *obj)

@@ -1,5 +1,9 @@
-/* leader.c: leader election over a coordination.k8s.io Lease (client-go's leaderelection shape): a
- * manager acts only while it holds the Lease and its last renewal is younger than the lease duration. */
+/* leader.c: leader election over a coordination.k8s.io Lease, in client-go's leaderelection shape: a
+ * manager campaigns or renews every retry period (2 s); another manager may take the Lease only when its
+ * last renewal is older than the lease duration (15 s); the holder acts only while its own last
+ * successful renewal is younger than the renew deadline (10 s), so it stops acting before anyone may take
+ * over, with 5 s of margin for clock skew. Each time a manager starts leading it opens a new term; every
+ * effect is executed only under the term its reconcile was decided in (reconcile.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +18,7 @@ void ctl_start_leading(ctl_manager *m)
 {
     T0_INFO("manager", "%s: became leader", m->s.identity);
     m->leader = true;
+    m->term++;
     m->deletes_this_cycle = 0;
     wq_pause(m->bots.q, false);
     wq_pause(m->scheds.q, false);
@@ -88,18 +93,19 @@ void ctl_lease_tick(void *ud)
     cJSON_Delete(cur);
     cJSON_Delete(next);
     if (ok) {
-        m->lease_valid_until = now + m->s.lease_duration_ms;
+        m->lease_valid_until = now + m->s.lease_renew_deadline_ms;
         if (!m->leader) ctl_start_leading(m);
     } else if (m->leader && now >= m->lease_valid_until) {
         ctl_stop_leading(m, err.msg[0] ? err.msg : "lease held by another manager");
     } else if (m->leader && err.msg[0]) {
-        T0_WARN("manager", "lease renewal failed (%s); leading until %lld", err.msg, (long long)m->lease_valid_until);
+        T0_WARN("manager", "lease renewal failed (%s); acting until the renew deadline, %lld ms from now", err.msg,
+                (long long)(m->lease_valid_until - now));
     } else if (!m->leader && err.msg[0]) {
         T0_WARN("manager", "%s: cannot reach the lease %s: %s", m->s.identity, m->s.lease_name, err.msg);
     } else if (!m->leader) {
         T0_DEBUG("manager", "%s: standing by; the lease %s is held by another manager", m->s.identity, m->s.lease_name);
     }
-    if (m->leader && now >= m->lease_valid_until) ctl_stop_leading(m, "lease expired");
+    if (m->leader && now >= m->lease_valid_until) ctl_stop_leading(m, "renew deadline passed without a renewal");
     m->lease_timer = m->p.loop->timer(m->p.loop->ctx, m->s.lease_renew_ms, ctl_lease_tick, m);
 }
 

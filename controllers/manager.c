@@ -32,7 +32,8 @@ void ctl_settings_defaults(ctl_settings *s)
     s->lease_name = "the0-runtime-controller";
     s->identity = "the0-runtime";
     s->lease_duration_ms = 15000;
-    s->lease_renew_ms = 5000;
+    s->lease_renew_deadline_ms = 10000;
+    s->lease_renew_ms = 2000;
     s->nats_durable = true;
 }
 
@@ -120,18 +121,28 @@ static void list_read_failed(ctl_kind *c, bool initial, const t0_err *err)
     }
 }
 
-/* gate_after_read: suspicion: the desired set collapsed (to nothing, or by more than half of at least 10)
- * — hold deletions until the next read confirms the same count */
+/* collapsed: COUNT documents is a collapse from BEFORE (to nothing, or by more than half of at least 10) */
+static bool collapsed(long before, long count) { return before > 0 && (count == 0 || (before >= 10 && count * 2 < before)); }
+
+/* gate_after_read: suspicion: the desired set collapsed, compared with the previous read or with the keys
+ * whose objects we observe (so the first read of a restarted or new leader is guarded like any other) —
+ * hold deletions until the next read confirms the same count */
 static void gate_after_read(ctl_kind *c, long count)
 {
     ctl_manager *m = c->m;
-    bool suspicious = c->last_count > 0 && (count == 0 || (c->last_count >= 10 && count * 2 < c->last_count));
+    bool vs_read = collapsed(c->last_count, count);
+    bool vs_seen = collapsed(c->observed_ids, count) && count != c->last_count;
+    bool suspicious = vs_read || vs_seen;
     c->gate_suspicious = suspicious;
     if (suspicious) {
         c->gate_open = false;
         m->st.deletion_guard_trips++;
-        T0_WARN(c->def->name, "desired state dropped from %ld to %ld documents: deletions held until confirmed", c->last_count,
-                count);
+        if (vs_read)
+            T0_WARN(c->def->name, "desired state dropped from %ld to %ld documents: deletions held until confirmed",
+                    c->last_count, count);
+        else
+            T0_WARN(c->def->name, "desired state has %ld documents, but %ld %ss have objects: deletions held until "
+                    "confirmed", count, c->observed_ids, c->def->noun);
     } else {
         c->gate_open = true;
     }
@@ -295,6 +306,14 @@ t0_status ctl_manager_new_hooked(const ctl_settings *s, const ctl_ports *ports, 
     *out = NULL;
     if (!ports || !ports->loop || !ports->kube || !ports->store)
         return t0_fail(err, T0_EINVAL, "manager: the loop, kube and store ports are required");
+    if (s->leader_election &&
+        !(s->lease_duration_ms > s->lease_renew_deadline_ms && s->lease_renew_deadline_ms > s->lease_renew_ms &&
+          s->lease_renew_ms > 0))
+        return t0_fail(err, T0_EINVAL,
+                       "manager: leader election needs lease duration (%lld ms) > renew deadline (%lld ms) > retry "
+                       "period (%lld ms) > 0",
+                       (long long)s->lease_duration_ms, (long long)s->lease_renew_deadline_ms,
+                       (long long)s->lease_renew_ms);
     ctl_manager *m = calloc(1, sizeof *m);
     if (!m) return t0_fail(err, T0_ENOMEM, "manager: out of memory");
     m->s = *s;

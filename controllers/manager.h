@@ -29,8 +29,12 @@ typedef struct ctl_settings {
     bool leader_election;         /* hold a coordination.k8s.io Lease before acting (default true) */
     const char *lease_name;       /* default "the0-runtime-controller" */
     const char *identity;         /* this manager's holder identity (default "the0-runtime") */
-    int64_t lease_duration_ms;    /* default 15000 */
-    int64_t lease_renew_ms;       /* renew period (default 5000) */
+    int64_t lease_duration_ms;    /* how long a Lease holds after its last renewal: others take over then
+                                     (default 15000) */
+    int64_t lease_renew_deadline_ms; /* the holder stops acting when it has not renewed for this long
+                                     (default 10000; < lease_duration_ms, so it stops before anyone may take
+                                     over, with the difference as margin for clock skew) */
+    int64_t lease_renew_ms;       /* retry period: renew / campaign this often (default 2000; < the deadline) */
     bool nats_durable;            /* prefer a durable consumer on stream THE0_EVENTS (default true) */
 } ctl_settings;
 
@@ -48,6 +52,7 @@ typedef struct ctl_stats {
     uint64_t reconciles, reconcile_errors, api_calls, api_errors;
     uint64_t creates, deletes, updates, events_emitted, nats_messages, nats_bad_messages;
     uint64_t resyncs, deletes_deferred, deletion_guard_trips;
+    uint64_t name_conflicts;        /* objects with our name that are not ours, reported (bot or schedule) */
     unsigned queue_depth;
     unsigned bots, schedules;       /* keys tracked */
     unsigned bot_states[16];        /* bots per bot-table state (index = enum bot_state) */
@@ -57,7 +62,8 @@ typedef struct ctl_stats {
 
 typedef struct ctl_manager ctl_manager;
 
-/* ctl_manager_new: a stopped manager using PORTS (borrowed; they must outlive it). */
+/* ctl_manager_new: a stopped manager using PORTS (borrowed; they must outlive it). T0_EINVAL when the
+ * settings contradict each other (lease duration > renew deadline > retry period > 0). */
 t0_status ctl_manager_new(const ctl_settings *s, const ctl_ports *ports, ctl_manager **out, t0_err *err);
 /* ctl_manager_start: subscribe to NATS, start watches, campaign for the lease; once leader, run a first
  * full reconcile of both controllers (ready after both finish) and resync periodically. NATS being

@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "domain/names.h"
 
 static const char *jstr(const cJSON *o, const char *path) { return t0_json_str(o, path); }
 
@@ -28,8 +29,14 @@ void ctl_emit_event(ctl_kind *c, const char *id, const char *type, const char *r
     c->def->object_name(id, obj_name);
     T0_INFO(c->def->name, "%s %s: %s: %s", c->def->noun, id, reason, msg);
     cJSON *ev = cJSON_CreateObject();
-    char name[300], when[40];
-    snprintf(name, sizeof name, "%s.%llx", obj_name, (unsigned long long)++m->event_seq);
+    /* a valid Event name whatever the id is (the object's own name may be invalid: that may be why it is
+     * reported) */
+    char base[240], name[300], when[40];
+    names_sanitize_subdomain(obj_name, sizeof base - 1, base, sizeof base);
+    /* unique across incarnations too (a restarted manager must not collide with its predecessor's Events),
+     * like client-go's recorder: the time in nanoseconds, here plus a counter within the millisecond */
+    uint64_t uniq = (uint64_t)ctl_now(m) * 1000000u + (++m->event_seq % 1000000u);
+    snprintf(name, sizeof name, "%s.%llx", base, (unsigned long long)uniq);
     ctl_fmt_time(ctl_now(m), when, sizeof when, false);
     cJSON *md = T0_JSON_OBJ(ev, "metadata");
     T0_JSON_STR(md, "name", name);
@@ -86,12 +93,22 @@ t0_status ctl_fx_create(ctl_kind *c, ctl_step *s)
     }
     cJSON_Delete(out);
     if (st == T0_EEXIST) {
-        /* our view is behind: learn the object, then back off */
+        /* our view is behind, or the name is taken by an object that is not this key's: learn which */
         cJSON *cur = NULL;
-        if (m->p.kube->get(m->p.kube->ctx, c->def->kind, m->s.pod.namespace, jstr(d->obj, "metadata.name"), &cur,
-                           NULL) == T0_OK &&
-            cur)
-            ctl_cache_apply(c, cur, false, idbuf);
+        const char *name = jstr(d->obj, "metadata.name");
+        if (m->p.kube->get(m->p.kube->ctx, c->def->kind, m->s.pod.namespace, name, &cur, NULL) == T0_OK && cur) {
+            const char *owner = ctl_owned(c, cur);
+            if (owner && !strcmp(owner, s->id)) {
+                ctl_cache_apply(c, cur, false, idbuf);
+            } else {
+                s->not_ours = true;
+                const cJSON *mbv = t0_json_get(t0_json_at(cur, "metadata.labels"), LBL_MANAGED_BY);
+                const char *mb = cJSON_IsString(mbv) ? mbv->valuestring : NULL;
+                t0_fail(&err, T0_EEXIST, "%s %s already exists and is not this %s's (managed-by %s, %s %s)",
+                        kube_kind_kind(c->def->kind), name, c->def->noun, mb ? mb : "none", c->def->id_label,
+                        owner ? owner : "none");
+            }
+        }
         cJSON_Delete(cur);
     }
     return kube_failed(s, st, &err);
@@ -107,10 +124,15 @@ t0_status ctl_fx_delete(ctl_kind *c, ctl_step *s)
     m->st.api_calls++;
     t0_status st = m->p.kube->remove(m->p.kube->ctx, c->def->kind, m->s.pod.namespace, o->name, &opts, &err);
     if (st != T0_OK && st != T0_ENOTFOUND) return kube_failed(s, st, &err);
-    m->st.deletes++;
-    if (s->d->kind == D_ABSENT) m->deletes_this_cycle++;
-    T0_INFO(c->def->name, "%s %s: deleted %s %s", c->def->noun, s->id, kube_kind_kind(c->def->kind), o->name);
-    if (st == T0_ENOTFOUND) ctl_refresh_obj(c, s->id, s->r); /* already gone: our cache was behind */
+    if (st == T0_ENOTFOUND) { /* already gone: our cache was behind */
+        T0_INFO(c->def->name, "%s %s: %s %s was already gone", c->def->noun, s->id, kube_kind_kind(c->def->kind),
+                o->name);
+        ctl_refresh_obj(c, s->id, s->r, NULL);
+    } else {
+        m->st.deletes++;
+        if (s->d->kind == D_ABSENT) m->deletes_this_cycle++;
+        T0_INFO(c->def->name, "%s %s: deleted %s %s", c->def->noun, s->id, kube_kind_kind(c->def->kind), o->name);
+    }
     wq_add_after(c->q, s->id, m->s.requeue_ms);
     return T0_OK;
 }
@@ -144,7 +166,7 @@ t0_status ctl_fx_update(ctl_kind *c, ctl_step *s)
 
 t0_status ctl_fx_reread(ctl_kind *c, ctl_step *s)
 {
-    ctl_refresh_obj(c, s->id, s->r);
+    ctl_refresh_obj(c, s->id, s->r, NULL); /* the retry decides on its own fresh read */
     wq_add(c->q, s->id);
     return T0_OK;
 }
@@ -197,6 +219,22 @@ t0_status ctl_fx_defer_delete(ctl_kind *c, ctl_step *s)
     return T0_OK;
 }
 
+/* requeue_resync: look again after a resync period (a name held by someone else is not freed in 5 ms) */
+t0_status ctl_fx_requeue_slow(ctl_kind *c, ctl_step *s)
+{
+    wq_add_after(c->q, s->id, c->m->s.resync_ms);
+    return T0_OK;
+}
+
+/* report_conflict: the object with this key's name is not ours: say so once (the table's name_conflict
+ * state keeps it from repeating) */
+t0_status ctl_fx_report_conflict(ctl_kind *c, ctl_step *s)
+{
+    c->m->st.name_conflicts++;
+    ctl_emit_event(c, s->id, "Warning", "NameConflict", s->err.msg);
+    return T0_OK;
+}
+
 /* ---- stepping --------------------------------------------------------------------------------- */
 
 static bool step(ctl_kind *c, ctl_step *s, int event)
@@ -238,7 +276,7 @@ static t0_status run_effects(ctl_kind *c, ctl_step *s)
         int fx = s->res.fx[i];
         const char *fxname = fsm_effect_name(c->def->table, fx);
         if (!hook_ok(c, s->id, fxname)) return T0_ESTATE;
-        if (!ctl_acting_allowed(m)) {
+        if (!ctl_acting_allowed(m) || m->term != s->term) {
             T0_WARN(c->def->name, "%s: not leader (or lease not renewed): effect %s skipped", s->id, fxname);
             return T0_ESTATE;
         }
@@ -265,6 +303,9 @@ static void failed(ctl_kind *c, ctl_step *s, t0_status st)
         T0_INFO(c->def->name, "%s %s: update conflict (%s); re-reading", c->def->noun, s->id, s->err.msg);
         event = c->def->ev_conflict;
         s->retry_after_ms = 0;
+    } else if (s->not_ours) {
+        T0_WARN(c->def->name, "%s %s: %s: never touching it", c->def->noun, s->id, s->err.msg);
+        event = c->def->ev_name_taken;
     } else {
         if (r->fail_src == FAIL_STORE && s->fail_src == FAIL_KUBE) wq_forget(c->q, s->id); /* the store answered */
         r->fail_src = s->fail_src;
@@ -317,7 +358,7 @@ void ctl_reconcile(void *ud, const char *id)
     rec *r = ctl_rec_get(c, id, true);
     if (!r) return;
     desired d;
-    ctl_step s = {.id = id, .r = r, .d = &d};
+    ctl_step s = {.id = id, .r = r, .d = &d, .term = m->term};
     ctl_desired_read(c, id, r, &d);
     if (d.kind == D_ERROR) {
         /* a failed desired-state read never leads to a deletion: back off and look again */
@@ -333,13 +374,22 @@ void ctl_reconcile(void *ud, const char *id)
     /* a hold or a deferral is decided on what is known; anything else looks at the object afresh first */
     bool decided = d.kind == D_ABSENT && r->nobjs && (g.held || g.cap_reached);
     if (!decided && r->obj && r->obj->terminating) {
-        ctl_refresh_obj(c, id, r); /* waiting for it to go: do not depend on the watch alone */
+        ctl_refresh_obj(c, id, r, NULL); /* waiting for it to go: do not depend on the watch alone */
         s.r = r = ctl_rec_get(c, id, true);
     }
     int ev = c->def->classify(c, r, &d, &g, &s.in);
     if (!decided && c->def->needs_fresh(ev, r->state)) {
-        ctl_refresh_obj(c, id, r);
+        /* deleting or replacing a live object is decided on a successful fresh read, never on a failed one */
+        t0_status st = ctl_refresh_obj(c, id, r, &s.err);
         s.r = r = ctl_rec_get(c, id, true);
+        if (st != T0_OK) {
+            s.fail_src = FAIL_KUBE;
+            s.retry_after_ms = st == T0_ETOOMANY ? s.err.retry_after_ms : 0;
+            failed(c, &s, st);
+            ctl_desired_free(&d);
+            ctl_finish_initial(c, s.r);
+            return;
+        }
         ev = c->def->classify(c, r, &d, &g, &s.in);
     }
     step(c, &s, ev);

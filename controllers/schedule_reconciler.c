@@ -51,7 +51,7 @@ static int classify(ctl_kind *c, rec *r, const desired *d, const ctl_gate *g, ct
     in->deletions_held = g->held;
     in->delete_cap_reached = g->cap_reached;
     if (d->kind == D_ABSENT) return r->nobjs ? SE_UNWANTED : SE_GONE;
-    if (d->kind == D_INVALID) return SE_INVALID;
+    if (d->kind == D_INVALID) return d->keep_existing ? SE_CRON_INVALID : SE_INVALID;
     if (!o) return SE_NO_CJ;
     if (o->terminating) return SE_CJ_DELETING;
     if (ctl_needs_replace(o, d)) return SE_STALE;
@@ -62,10 +62,21 @@ static int classify(ctl_kind *c, rec *r, const desired *d, const ctl_gate *g, ct
 }
 
 static bool needs_fresh(int event, int state) { return event == SE_STALE; }
+
+/* cron_invalid: the schedule's cron expression is missing or invalid: the reference rejects such an
+ * update and its CronJob keeps the last good schedule, so an existing CronJob is left alone */
+static bool cron_invalid(const botdoc *bd)
+{
+    const char *sched = botdoc_schedule(bd);
+    cronexpr ce;
+    char conv[512];
+    return !sched || !*sched || cronexpr_parse(sched, &ce, NULL) != T0_OK ||
+           names_convert_cron(sched, conv, sizeof conv, NULL) != T0_OK;
+}
 static bool steady(int state)
 {
     return state == SS_IDLE || state == SS_JOB_RUNNING || state == SS_SUCCEEDED || state == SS_FAILED ||
-           state == SS_INVALID;
+           state == SS_INVALID || state == SS_NAME_CONFLICT;
 }
 static const char *managed_by(const podgen_settings *s) { return s->schedule_controller_name; }
 
@@ -100,6 +111,8 @@ static const ctl_executor executors[SFX__COUNT] = {
     [SFX_EVENT_MISSED] = fx_event_missed,
     [SFX_HOLD_DELETE] = ctl_fx_hold_delete,
     [SFX_DEFER_DELETE] = ctl_fx_defer_delete,
+    [SFX_REPORT_CONFLICT] = ctl_fx_report_conflict,
+    [SFX_REQUEUE_SLOW] = ctl_fx_requeue_slow,
 };
 
 const ctl_kind_def schedule_reconciler = {
@@ -114,6 +127,8 @@ const ctl_kind_def schedule_reconciler = {
     .ev_api_error = SE_API_ERROR,
     .ev_conflict = SE_CONFLICT,
     .ev_unwanted = SE_UNWANTED,
+    .ev_name_taken = SE_NAME_TAKEN,
+    .keep_on_invalid = cron_invalid,
     .executors = executors,
     .managed_by = managed_by,
     .object_name = object_name,

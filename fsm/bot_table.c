@@ -14,7 +14,9 @@
  * else deleted it — and the new one is created only once it is gone); stopping (disabled or deleted,
  * pod going away); terminal_pod (pod Succeeded/Failed/Unknown/evicted, being deleted to be replaced);
  * invalid_spec (no pod can be generated; reported for this bot only, no pod of an older spec is left
- * running); api_backoff (an API call failed; the key is retried with exponential backoff).
+ * running); api_backoff (an API call failed; the key is retried with exponential backoff); name_conflict
+ * (a Pod with the bot's name exists but is not this bot's — another owner's managed-by, another bot id:
+ * it is never updated or deleted; reported once, and the name is tried again every resync period).
  *
  * Safety (DESIGN §5) is in the guards: a pod is created only when `no_pod_anywhere` holds — no pod of
  * this bot exists, terminating ones included, and no create of ours is still unobserved — so two bot
@@ -113,6 +115,12 @@ static const fsm_row rows[] = {
     /* -- effects that failed ----------------------------------------------------------------------------------------------------------------------- */
     GO(FSM_ANY,          BE_API_ERROR,    ALWAYS,                                   BS_BACKOFF,       FX(BFX_BACKOFF),                          "an API call failed: retry the key with exponential backoff"),
     GO(BS_BACKOFF,       BE_API_ERROR,    ALWAYS,                                   FSM_SAME,         FX(BFX_BACKOFF),                          "failed again: back off further"),
+
+    /* -- the name is taken by an object that is not this bot's: never touch it ------------------------------------------------------------------- */
+    GO(FSM_ANY,          BE_NAME_TAKEN,   ALWAYS,                                   BS_NAME_CONFLICT, FX(BFX_REPORT_CONFLICT, BFX_REQUEUE_SLOW), "its pod's name is held by an object that is not this bot's: leave it alone, report it once, look again later"),
+    GO(BS_NAME_CONFLICT, BE_NAME_TAKEN,   ALWAYS,                                   FSM_SAME,         FX(BFX_REQUEUE_SLOW),                     "still taken (already reported): look again later"),
+    GO(BS_NAME_CONFLICT, BE_NO_POD,       WHEN(G(BG_CREATE_SAFE)),                  FSM_SAME,         FX(BFX_CREATE_POD),                       "try the name again: it may have been freed"),
+    GO(BS_NAME_CONFLICT, BE_NO_POD,       WHEN(NOT(BG_CREATE_SAFE)),                BS_CREATE_PENDING, FX(BFX_REQUEUE),                         "a pod of ours is not observed yet: never create twice, look again"),
 };
 
 static fsm_index row_index = FSM_INDEX_INIT;

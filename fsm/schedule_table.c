@@ -9,9 +9,12 @@
  * updating (spec changed: a PUT of the full object with the observed resourceVersion was sent; a 409
  * conflict re-reads the CronJob and retries); deleting (Foreground delete sent, or the CronJob is
  * terminating; Jobs and Pods go with it); invalid (bad cron expression or spec: reported for this
- * schedule only, and a CronJob of an older spec is removed); missed_starts (the CronJob missed starts:
+ * schedule only, and a CronJob of an older spec is removed — except for a bad cron expression, which leaves
+ * the CronJob of the last good schedule running, as the reference does); missed_starts (the CronJob missed starts:
  * surfaced; startingDeadlineSeconds on every CronJob keeps the ">100 missed starts" rule from stopping
- * it for good); api_backoff (an API call failed; the key is retried with exponential backoff).
+ * it for good); api_backoff (an API call failed; the key is retried with exponential backoff);
+ * name_conflict (a CronJob with the schedule's name is not this schedule's — another owner, or another
+ * schedule whose id shares the first 43 characters: never updated or deleted, reported once).
  *
  * Safety: a CronJob is created only when `no_cronjob_anywhere` holds (none in view, terminating ones
  * included, no create of ours unobserved), so a schedule never has two CronJobs. The deletion guards
@@ -87,6 +90,12 @@ static const fsm_row rows[] = {
     /* -- effects that failed ------------------------------------------------------------------------------------------------------------------- */
     GO(FSM_ANY,          SE_API_ERROR,    ALWAYS,                                     SS_BACKOFF,     FX(SFX_BACKOFF),                         "an API call failed: retry the key with exponential backoff"),
     GO(SS_BACKOFF,       SE_API_ERROR,    ALWAYS,                                     FSM_SAME,       FX(SFX_BACKOFF),                         "failed again: back off further"),
+    GO(FSM_ANY,          SE_NAME_TAKEN,   ALWAYS,                                     SS_NAME_CONFLICT, FX(SFX_REPORT_CONFLICT, SFX_REQUEUE_SLOW), "its CronJob's name is held by another owner or schedule (ids sharing their first 43 characters): leave it alone, report it once"),
+    GO(SS_NAME_CONFLICT, SE_NAME_TAKEN,   ALWAYS,                                     FSM_SAME,       FX(SFX_REQUEUE_SLOW),                    "still taken (already reported): look again later"),
+    GO(SS_NAME_CONFLICT, SE_NO_CJ,        WHEN(G(SG_CREATE_SAFE)),                    FSM_SAME,       FX(SFX_CREATE_CJ),                       "try the name again: it may have been freed"),
+    GO(SS_NAME_CONFLICT, SE_NO_CJ,        WHEN(NOT(SG_CREATE_SAFE)),                  SS_CREATING,    FX(SFX_REQUEUE),                         "our create is not observed yet: never create twice, look again"),
+    GO(FSM_ANY,          SE_CRON_INVALID, ALWAYS,                                     SS_INVALID,     FX(SFX_REPORT_INVALID),                  "bad cron expression: report it for this schedule only; a CronJob of the last good schedule keeps running (as the reference keeps it)"),
+    GO(SS_INVALID,       SE_CRON_INVALID, ALWAYS,                                     FSM_SAME,       NOFX,                                    "still invalid (already reported)"),
 };
 
 static fsm_index row_index = FSM_INDEX_INIT;

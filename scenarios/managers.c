@@ -244,7 +244,11 @@ void scn_mgr_start(scn_mgr *m)
     if (w->o.crashloop_escalate > 0) m->s.crashloop_escalate = w->o.crashloop_escalate;
     if (w->o.init_escalate > 0) m->s.init_escalate = w->o.init_escalate;
     if (w->o.max_deletes > 0) m->s.max_deletes_per_cycle = w->o.max_deletes;
-    if (w->o.lease_ms > 0) m->s.lease_duration_ms = w->o.lease_ms;
+    if (w->o.lease_ms > 0) { /* client-go's proportions: renew deadline 2/3, retry period 2/15 of the duration */
+        m->s.lease_duration_ms = w->o.lease_ms;
+        m->s.lease_renew_deadline_ms = w->o.lease_ms * 2 / 3;
+        m->s.lease_renew_ms = w->o.lease_ms * 2 / 15;
+    }
     m->s.leader_election = w->o.leader_election;
     m->s.nats_durable = w->o.durable;
     ctl_ports ports = {&w->lp, &m->kube, &m->store, w->o.nats ? &w->busport : NULL};
