@@ -137,12 +137,13 @@ static void kv_split(const scn_tok *t, scn_kv *kv)
 }
 
 /* kv_typed: KV of key spec KEYS converted; reports and returns false when the key or value is wrong. VERB
- * names the statement in the message ("'bot'", "model"). */
-static bool kv_typed(scn_pctx *p, const char *verb, const char *keys, scn_kv *kv)
+ * names the statement in the message, in quotes when QUOTE ("'bot' does not take", "model does not take"). */
+static bool kv_typed(scn_pctx *p, const char *verb, bool quote, const char *keys, scn_kv *kv)
 {
     char ty = key_type(keys, kv->key, kv->klen);
     if (!ty) {
-        scn_perr(p, kv->tok->col, "%s does not take %.*s=", verb, (int)kv->klen, kv->key);
+        const char *q = quote ? "'" : "";
+        scn_perr(p, kv->tok->col, "%s%s%s does not take %.*s=", q, verb, q, (int)kv->klen, kv->key);
         return false;
     }
     if (!convert(p, ty, kv)) {
@@ -372,7 +373,7 @@ static bool b_model(scn_pctx *p, scn_stmt *s, const scn_args *a)
                                                                      strspn(kv.v, "0123456789") == strlen(kv.v))) {
                 scn_perr(p, t->col, "fail= needs a count or 'forever', got '%s'", kv.v);
                 ok = false;
-            } else if (!kv_typed(p, "model", "crash-every:d exit:i after:d at:d log-every:d text:s term:d fail:* ms:d", &kv))
+            } else if (!kv_typed(p, "model", false, "crash-every:d exit:i after:d at:d log-every:d text:s term:d fail:* ms:d", &kv))
                 ok = false;
             else if (model_op(p, (scn_container)c, &kv, &ops[nops])) nops++;
         }
@@ -432,7 +433,7 @@ static bool b_fault(scn_pctx *p, scn_stmt *s, const scn_args *a)
             spec.kind = st == T0_ETOOMANY ? SIM_FAULT_TOOMANY : SIM_FAULT_ERROR;
             spec.http_status = code;
             spec.status = (t0_status)st;
-        } else if (!kv_typed(p, "fault", "p:f count:u calls:r ms:d", &kv)) ok = false;
+        } else if (!kv_typed(p, "fault", false, "p:f count:u calls:r ms:d", &kv)) ok = false;
         else if (kv.ty == 'f') spec.probability = kv.f;
         else if (kv.ty == 'u') spec.count = kv.u;
         else if (kv.ty == 'r') spec.first_call = kv.lo, spec.last_call = kv.hi;
@@ -698,9 +699,7 @@ static bool split_args(scn_pctx *p, const scn_grammar_row *row, scn_args *a)
         if (row->keys && scn_tok_is_kv(t)) {
             scn_kv *kv = &a->kv[a->nkv];
             kv_split(t, kv);
-            char verb[64];
-            snprintf(verb, sizeof verb, "'%s'", row->words);
-            if (kv_typed(p, verb, row->keys, kv)) a->nkv++;
+            if (kv_typed(p, row->words, true, row->keys, kv)) a->nkv++;
             else ok = false;
             continue;
         }
@@ -724,7 +723,8 @@ static const scn_grammar_row *lookup(scn_pctx *p, const scn_stmt *s, const scn_t
     bool cond = s->type != SCN_ACTION;
     for (size_t i = 0; i < scn_grammar_len; i++) {
         const scn_grammar_row *r = &scn_grammar[i];
-        if (r->words && r->condition == cond && match(w, n, r) && (!best || verb_len(r->words) > verb_len(best->words)))
+        if (r->words && r->condition == cond && r->words[0] == w[0].s[0] && match(w, n, r) &&
+            (!best || verb_len(r->words) > verb_len(best->words)))
             best = r;
     }
     if (!best) scn_perr(p, w[0].col, "unknown %s '%s'", cond ? "condition" : "statement", w[0].s);
@@ -745,12 +745,17 @@ bool scn_grammar_parse(scn_pctx *p, scn_stmt *s, const scn_tok *w, size_t n)
     if (!row) return false;
     s->verb = row->verb;
     scn_args a = {.w = w, .n = n, .first = verb_len(row->words)};
-    a.pos = malloc(n * sizeof *a.pos);
-    a.kv = malloc(n * sizeof *a.kv);
+    const scn_tok *pos_small[16];
+    scn_kv kv_small[16];
+    bool small = n <= 16; /* most statements: no allocation */
+    a.pos = small ? pos_small : malloc(n * sizeof *a.pos);
+    a.kv = small ? kv_small : malloc(n * sizeof *a.kv);
     bool ok = a.pos && a.kv;
     if (!ok) p->oom = true;
     else ok = (!row->keys || split_args(p, row, &a)) && row->build(p, s, &a);
-    free(a.pos);
-    free(a.kv);
+    if (!small) {
+        free(a.pos);
+        free(a.kv);
+    }
     return ok && !p->oom;
 }
