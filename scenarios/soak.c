@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cli.h"
 #include "fsm/tables.h"
 #include "scenarios/soak_int.h"
 
@@ -122,71 +123,48 @@ static void soak_worker(void *ctx, int fd, soak_shared *sh, int worker)
     soak_send(fd, &tot);
 }
 
-static void soak_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: the0-sim soak [--seeds N] [--jobs J] [--bots B] [--hours H] [--mode safety|liveness]\n"
-            "                     [--first-seed S] [--out DIR] [--json] [--print] [--healthy] [--shrink-max N] [--shrink-runs N]\n"
-            "                     [--shrink-secs S]\n"
-            "\n"
-            "Soak campaign: for every seed S..S+N-1, generate a scenario from the seed (a fleet of B realtime bots and\n"
-            "B/10 schedules with varied runtimes and programs; random creates, enables, disables, config/version/\n"
-            "runtime/entry updates, deletes and schedule edits through NATS publishes and MongoDB writes; faults from\n"
-            "docs/faults.md: API errors, 429, timeouts, watch drops/410/closes, stale lists, NATS drop/duplicate/\n"
-            "reorder, MongoDB/MinIO/NATS outages, controller crashes (also between two effects), a second manager,\n"
-            "node loss and evictions) and run it H simulated hours with every invariant checked after every step.\n"
-            "  --mode safety    faults throughout; a seed fails when an invariant breaks (default)\n"
-            "  --mode liveness  faults stop at 60%% of the run; then every enabled bot must have a Running pod and its\n"
-            "                   controller state running, every disabled/deleted bot no pod, every enabled schedule\n"
-            "                   a CronJob (and the others none) within %d simulated minutes, and still %d minutes later\n"
-            "  --healthy        no crash-looping or forever-failing-init programs (no health-escalation deletes)\n"
-            "  --jobs J         worker processes (default: the number of CPUs); seeds come from a shared counter\n"
-            "  --out DIR        where failing seeds go (default soak-out): DIR/seed-N.scn, shrunk DIR/seed-N.min.scn\n"
-            "  --json           end with the report as one JSON line (for ci/soak-collect.sh)\n"
-            "  --print          print each seed's generated scenario (replayable with --seed) instead of running it\n"
-            "  --shrink-max N   shrink at most N failing seeds (default 3); --shrink-runs / --shrink-secs: budget per\n"
-            "                   seed (default 400 runs, 180 s)\n"
-            "Every failing seed prints seed=N and the command that replays it. Exit 0 when no seed failed, 1 when\n"
-            "one did, 2 on usage errors.\n",
-            SOAK_BOUND_MS / 60000, SOAK_STABLE_MS / 60000);
-}
+static const char SOAK_ABOUT[] =
+    "Soak campaign: for every seed S..S+N-1, generate a scenario from the seed (a fleet of B realtime bots and\n"
+    "B/10 schedules with varied runtimes and programs; random creates, enables, disables, config/version/\n"
+    "runtime/entry updates, deletes and schedule edits through NATS publishes and MongoDB writes; faults from\n"
+    "docs/faults.md: API errors, 429, timeouts, watch drops/410/closes, stale lists, NATS drop/duplicate/\n"
+    "reorder, MongoDB/MinIO/NATS outages, controller crashes (also between two effects), a second manager,\n"
+    "node loss and evictions) and run it H simulated hours with every invariant checked after every step.\n"
+    "--mode safety: faults throughout; a seed fails when an invariant breaks. --mode liveness: faults stop at\n"
+    "60% of the run; then every enabled bot must have a Running pod and its controller state running, every\n"
+    "disabled/deleted bot no pod, every enabled schedule a CronJob (and the others none) within 10 simulated\n"
+    "minutes, and still 5 minutes later.";
 
-/* soak_args: the options into C; -1 to go on, else the exit code. */
+/* soak_args: the options into C (core/cli.h); CLI_CONTINUE to go on, else the exit code. */
 static int soak_args(int argc, char **argv, soak_cfg *c, bool *print)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        uint64_t v = 0;
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            soak_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) c->json = true;
-        else if (!strcmp(a, "--print")) *print = true;
-        else if (!strcmp(a, "--healthy")) c->g.healthy = true;
-        else if (!strcmp(a, "--mode") && has) {
-            const char *m = argv[++i];
-            if (strcmp(m, "safety") && strcmp(m, "liveness")) {
-                fprintf(stderr, "the0-sim soak: --mode is safety or liveness, not '%s'\n", m);
-                return 2;
-            }
-            c->g.liveness = !strcmp(m, "liveness");
-        } else if (!strcmp(a, "--out") && has) c->out = argv[++i];
-        else if (has && soak_num(argv[i + 1], &v) && !strcmp(a, "--seeds")) c->seeds = v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && !strcmp(a, "--first-seed")) c->first = v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && v > 0 && v <= 256 && !strcmp(a, "--jobs")) c->jobs = (int)v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && v > 0 && v <= 1000000 && !strcmp(a, "--bots")) c->g.bots = (unsigned)v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && v > 0 && v <= 1000 && !strcmp(a, "--hours")) c->g.hours = (unsigned)v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && !strcmp(a, "--shrink-max")) c->shrink_max = (unsigned)v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && !strcmp(a, "--shrink-runs")) c->shrink_runs = (unsigned)v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && !strcmp(a, "--shrink-secs")) c->shrink_secs = (double)v, i++;
-        else {
-            fprintf(stderr, "the0-sim soak: bad or unknown option '%s'\n", a);
-            soak_usage(stderr);
-            return 2;
-        }
-    }
-    return -1;
+    const char *mode = "safety";
+    uint64_t shrink_secs = 180;
+    const cli_opt opts[] = {
+        {"seeds", 0, CLI_U64, &c->seeds, "seeds to run", .min = 1, .max = 1000000000},
+        {"first-seed", 0, CLI_U64, &c->first, "the first seed", .min = 0, .max = UINT64_MAX - 1000000000},
+        {"jobs", 'j', CLI_INT, &c->jobs, "worker processes (default: the number of CPUs); seeds come from a shared counter",
+         .min = 1, .max = 256},
+        {"bots", 0, CLI_UINT, &c->g.bots, "realtime bots per seed (schedules: a tenth)", .min = 1, .max = 1000000},
+        {"hours", 0, CLI_UINT, &c->g.hours, "simulated hours per seed", .min = 1, .max = 1000},
+        {"mode", 0, CLI_ENUM, &mode, "safety or liveness (above)", .choices = "safety|liveness"},
+        {"healthy", 0, CLI_BOOL, &c->g.healthy, "no crash-looping or forever-failing-init programs"},
+        {"out", 0, CLI_STR, &c->out, "where failing seeds go: DIR/seed-N.scn, shrunk DIR/seed-N.min.scn", .arg = "DIR"},
+        {"json", 0, CLI_BOOL, &c->json, "end with the report as one JSON line (for ci/soak-collect.sh)"},
+        {"print", 0, CLI_BOOL, print, "print each seed's generated scenario (replayable with --seed) instead of running it"},
+        {"shrink-max", 0, CLI_UINT, &c->shrink_max, "shrink at most N failing seeds", .min = 0, .max = 1000000},
+        {"shrink-runs", 0, CLI_UINT, &c->shrink_runs, "runs the shrinking of one seed may use", .min = 1, .max = 1000000},
+        {"shrink-secs", 0, CLI_U64, &shrink_secs, "wall-clock seconds the shrinking of one seed may use", .min = 1,
+         .max = 86400},
+    };
+    const cli_cmd cmd = {"the0-sim soak", "[flags]", SOAK_ABOUT, opts, T0_ARRAY_LEN(opts), 0, 0,
+                         "Every failing seed prints seed=N and the command that replays it.\n"
+                         "exit codes: 0 no seed failed, 1 one did, 2 usage error", 2};
+    int first, parsed = cli_parse(&cmd, argc, argv, &first);
+    if (parsed != CLI_CONTINUE) return parsed;
+    c->g.liveness = !strcmp(mode, "liveness");
+    c->shrink_secs = (double)shrink_secs;
+    return CLI_CONTINUE;
 }
 
 /* --print: the scenarios the seeds run, for reading or `the0-sim replay --seed N FILE`. */
@@ -288,7 +266,7 @@ int soak_main(int argc, char **argv)
                   .shrink_max = 3, .shrink_runs = 400, .shrink_secs = 180};
     bool print = false;
     int rc = soak_args(argc, argv, &c, &print);
-    if (rc >= 0) return rc;
+    if (rc != CLI_CONTINUE) return rc;
     if (print) return soak_print(&c);
     if (mkdir(c.out, 0777) && errno != EEXIST) {
         fprintf(stderr, "the0-sim soak: cannot create %s: %s\n", c.out, strerror(errno));

@@ -103,8 +103,6 @@ void soak_progress_show(soak_progress *p, bool final);
  * stdout, the others to ON_MSG; the progress line is kept up to date. */
 void soak_collect_msgs(int fd, soak_progress *pr, void (*on_msg)(void *ud, soak_progress *pr, const soak_msg *m), void *ud);
 
-/* soak_num: a whole decimal number; false when malformed. */
-bool soak_num(const char *s, uint64_t *v);
 int soak_jobs_default(void); /* the number of CPUs online */
 
 #endif

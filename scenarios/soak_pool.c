@@ -110,16 +110,6 @@ void soak_collect_msgs(int fd, soak_progress *pr, void (*on_msg)(void *ud, soak_
     }
 }
 
-bool soak_num(const char *s, uint64_t *v)
-{
-    char *e;
-    errno = 0;
-    unsigned long long x = strtoull(s, &e, 10);
-    if (errno || !*s || *e) return false;
-    *v = x;
-    return true;
-}
-
 int soak_jobs_default(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

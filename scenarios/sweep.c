@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/cli.h"
 #include "scenarios/soak_int.h"
 #include "sim/faults.h"
 
@@ -77,43 +78,29 @@ static void sweep_worker(void *ctx, int fd, soak_shared *sh, int worker)
     }
 }
 
-static void sweep_usage(FILE *f)
-{
-    fprintf(f, "usage: the0-sim sweep FILE... [--jobs J] [--max-effects N] [--max-calls N]\n"
-               "\n"
-               "Exhaustive small-scope sweeps of scenario files (seed 1): (a) run once counting the managers' effects\n"
-               "(K), then once per k = 1..K with the manager crashing just before effect k of the run and restarted\n"
-               "3 s later; (b) count the calls of every fault point in the clean run, then once per point and call k\n"
-               "with exactly that call failing (error 500; the point's first kind where it takes no errors).\n"
-               "Every run must keep the invariants (a violation fails the sweep); a run whose expectations fail is\n"
-               "counted as degraded. Files whose clean run has more than --max-effects effects (default 300) are\n"
-               "skipped; at most --max-calls calls per point are failed (default 60). Exit 0, 1 on a violation,\n"
-               "2 on usage or parse errors.\n");
-}
-
-/* sweep_args: options and files into FILES (*NF of them); -1 to go on, else the exit code. */
+/* sweep_args: options (core/cli.h) and files into FILES (*NF of them); CLI_CONTINUE to go on, else the exit
+ * code. */
 static int sweep_args(int argc, char **argv, sweep_file *files, size_t *nf, int *jobs, uint64_t *max_effects,
                       uint64_t *max_calls)
 {
-    uint64_t v;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            sweep_usage(stdout);
-            return 0;
-        } else if (has && !strcmp(a, "--jobs") && soak_num(argv[i + 1], &v) && v > 0 && v <= 256) *jobs = (int)v, i++;
-        else if (has && !strcmp(a, "--max-effects") && soak_num(argv[i + 1], &v)) *max_effects = v, i++;
-        else if (has && !strcmp(a, "--max-calls") && soak_num(argv[i + 1], &v)) *max_calls = v, i++;
-        else if (a[0] == '-') {
-            fprintf(stderr, "the0-sim sweep: bad or unknown option '%s'\n", a);
-            sweep_usage(stderr);
-            return 2;
-        } else files[(*nf)++].path = a;
-    }
-    if (*nf) return -1;
-    sweep_usage(stderr);
-    return 2;
+    const cli_opt opts[] = {
+        {"jobs", 'j', CLI_INT, jobs, "worker processes (default: the number of CPUs)", .min = 1, .max = 256},
+        {"max-effects", 0, CLI_U64, max_effects, "skip files whose clean run has more effects", .min = 1, .max = 1000000},
+        {"max-calls", 0, CLI_U64, max_calls, "calls failed per fault point at most", .min = 1, .max = 1000000},
+    };
+    const cli_cmd cmd = {"the0-sim sweep", "[flags] FILE...",
+                         "Exhaustive small-scope sweeps of scenario files (seed 1): (a) run once counting the managers'\n"
+                         "effects (K), then once per k = 1..K with the manager crashing just before effect k of the run and\n"
+                         "restarted 3 s later; (b) count the calls of every fault point in the clean run, then once per point\n"
+                         "and call k with exactly that call failing (error 500; the point's first kind where it takes no\n"
+                         "errors). Every run must keep the invariants (a violation fails the sweep); a run whose expectations\n"
+                         "fail is counted as degraded.",
+                         opts, T0_ARRAY_LEN(opts), 1, -1,
+                         "exit codes: 0 no run broke an invariant, 1 one did, 2 usage or parse errors", 2};
+    int first, parsed = cli_parse(&cmd, argc, argv, &first);
+    if (parsed != CLI_CONTINUE) return parsed;
+    for (int i = first; i < argc; i++) files[(*nf)++].path = argv[i];
+    return CLI_CONTINUE;
 }
 
 /* The runs to make, per file: its clean run counts the effects and each point's calls. */
@@ -213,7 +200,7 @@ int sweep_main(int argc, char **argv)
     sweep_file *files = calloc((size_t)argc, sizeof *files);
     if (!files) return 2;
     int rc = sweep_args(argc, argv, files, &nf, &jobs, &p.max_effects, &p.max_calls);
-    if (rc >= 0) {
+    if (rc != CLI_CONTINUE) {
         free(files);
         return rc;
     }
