@@ -162,14 +162,17 @@ static store_coll coll_of(scn_world *w, const char *id)
     return b && b->scheduled ? STORE_SCHEDULES : STORE_BOTS;
 }
 
-static void x_store_put(scn_world *w, const scn_stmt *s)
+/* store put|put-duplicate ID: the defined bot's document written straight into MongoDB; DUP adds a second
+ * document with the same id. */
+static void store_put(scn_world *w, const scn_stmt *s, bool dup)
 {
     const char *id = s->a.def.id;
     t0_err err = {0};
     scn_bot *b = bot_lookup(w, id);
     store_coll c = coll_of(w, id);
     if (!b) {
-        scn_trace_force(w, "scenario", "line %d: store put %s: no bot or schedule of that name is defined", s->line, id);
+        scn_trace_force(w, "scenario", "line %d: store %s %s: no bot or schedule of that name is defined", s->line,
+                        dup ? "put-duplicate" : "put", id);
         return;
     }
     apply_mods(b, s);
@@ -179,10 +182,16 @@ static void x_store_put(scn_world *w, const scn_stmt *s)
     cJSON *doc = payload_document(&pb);
     cJSON_Delete(cfg);
     scn_checker_mark_broken(w->check, c, id, false);
-    t0_status st = doc ? storefake_put(w->store, c, id, doc, &err) : T0_ENOMEM;
+    t0_status st = !doc  ? T0_ENOMEM
+                   : dup ? storefake_put_duplicate(w->store, c, id, doc, &err)
+                         : storefake_put(w->store, c, id, doc, &err);
     cJSON_Delete(doc);
-    scn_trace(w, "scenario", "store put %s %s -> %s", store_coll_name(c), id, t0_status_name(st));
+    scn_trace(w, "scenario", "store %s %s %s -> %s", dup ? "put-duplicate" : "put", store_coll_name(c), id,
+              t0_status_name(st));
 }
+
+static void x_store_put(scn_world *w, const scn_stmt *s) { store_put(w, s, false); }
+static void x_store_put_duplicate(scn_world *w, const scn_stmt *s) { store_put(w, s, true); }
 
 static void x_store_put_broken(scn_world *w, const scn_stmt *s)
 {
@@ -446,6 +455,7 @@ const scn_action_exec scn_action_execs[] = {
     {SCN_PUBLISH, x_publish},
     {SCN_PUBLISH_RAW, x_publish_raw},
     {SCN_STORE_PUT, x_store_put},
+    {SCN_STORE_PUT_DUPLICATE, x_store_put_duplicate},
     {SCN_STORE_PUT_BROKEN, x_store_put_broken},
     {SCN_STORE_DEL, x_store_del},
     {SCN_MODEL, x_model},

@@ -235,7 +235,7 @@ void scn_checker_mark_broken(scn_checker *ck, store_coll c, const char *id, bool
 
 void scn_checker_read(scn_checker *ck, store_coll c, t0_status st, const cJSON *docs)
 {
-    if ((unsigned)c > 1) return;
+    if ((unsigned)c > STORE_SCHEDULES) return; /* the desired-state collections only */
     int n = cJSON_GetArraySize(docs);
     if (st != T0_OK || (n == 0 && ck->desired_count[c] > 0)) {
         ck->read_bad[c] = true;
@@ -252,6 +252,7 @@ void scn_checker_read(scn_checker *ck, store_coll c, t0_status st, const cJSON *
 
 void scn_checker_get(scn_checker *ck, store_coll c, const char *id, t0_status st, const cJSON *doc)
 {
+    if ((unsigned)c > STORE_SCHEDULES) return; /* the desired-state collections only */
     if (st != T0_ENOTFOUND && !(st == T0_OK && !storefake_doc_enabled(doc))) return;
     scn_idinfo *in = idinfo(ck, c, id, false);
     if (in) observe_undesired(ck, in);

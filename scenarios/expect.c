@@ -161,6 +161,7 @@ static bool e_manager(scn_world *w, const scn_stmt *s, char *got, size_t cap)
     case SCN_MGR_LEADER: return leader;
     case SCN_MGR_NOT_LEADER: return !leader;
     case SCN_MGR_READY: return ready;
+    case SCN_MGR_NOT_READY: return !ready;
     case SCN_MGR_CRASHED: break;
     }
     return crashed;

@@ -580,15 +580,15 @@ static bool b_fsm(scn_pctx *p, scn_stmt *s, const scn_args *a)
 
 static bool b_manager(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
-    static const char *const conds[] = {"leader", "not-leader", "ready", "crashed"};
+    static const char *const conds[] = {"leader", "not-leader", "ready", "not-ready", "crashed"}; /* scn_mgr_cond */
     const char *c = pos(a, 1);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (!strcmp(c, conds[i])) {
             s->a.manager.name = scn_pstr(p, pos(a, 0));
             s->a.manager.cond = (scn_mgr_cond)i;
             return true;
         }
-    scn_perr(p, pos_col(a, 1), "manager condition: leader, not-leader, ready or crashed, got '%s'", c);
+    scn_perr(p, pos_col(a, 1), "manager condition: leader, not-leader, ready, not-ready or crashed, got '%s'", c);
     return false;
 }
 
@@ -622,6 +622,7 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_PUBLISH, "publish", ACT, 2, 3, PUB_KEYS, b_publish},
     {SCN_STORE_PUT_BROKEN, "store put-broken", ACT, 1, 2, "", b_put_broken},
     {SCN_STORE_PUT, "store put", ACT, 1, 1, PUB_KEYS, b_define},
+    {SCN_STORE_PUT_DUPLICATE, "store put-duplicate", ACT, 1, 1, PUB_KEYS, b_define},
     {SCN_STORE_DEL, "store del", ACT, 1, 1, "", b_obj},
     {SCN_MODEL, "model", ACT, 2, 4, NULL, b_model},
     {SCN_FAULT, "fault", ACT, 1, 2, NULL, b_fault},

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/str.h"
 #include "fsm/tables.h"
 #include "scenarios/world.h"
@@ -157,6 +158,23 @@ static t0_status is_remove(void *ctx, store_coll c, const char *id, t0_err *err)
     return st;
 }
 
+static t0_status is_write(void *ctx, const store_write *w, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    store_port p = storefake_port(m->w->store);
+    t0_err e = {0};
+    t0_status st = p.write(p.ctx, w, &e);
+    static const char *const verbs[] = {"set", "insert", "remove", "expire"};
+    const cJSON *v = w->fields ? t0_json_get(w->fields, STORE_VERSION_FIELD) : NULL;
+    /* the version the write carries (v=) and its condition: "if older" than that same version */
+    const char *vs = cJSON_IsString(v) ? v->valuestring : w->older_than;
+    scn_trace(m->w, m->identity, "mongo %s %s%s%s%s%s%s -> %s%s%s", verbs[w->op], store_coll_name(w->coll), w->id ? " " : "",
+              w->id ? w->id : "", vs ? " v=" : "", vs ? vs : "", w->older_than ? " if older" : "", t0_status_name(st),
+              st ? " " : "", st ? e.msg : "");
+    if (err) *err = e;
+    return st;
+}
+
 /* ---- managers ------------------------------------------------------------------------------------- */
 /* The fleet's count of bots (schedules) per FSM state as progress reports it: a key moved from state FROM
  * (-1: never stepped) to TO. */
@@ -279,7 +297,7 @@ scn_mgr *scn_mgr_new(scn_world *w, const char *name)
     snprintf(m->name, sizeof m->name, "%s", name);
     m->restart_after = -1;
     m->kube = (kube_port){m, ik_create, ik_get, ik_list, ik_update, ik_update_status, ik_remove, ik_watch, ik_unwatch};
-    m->store = (store_port){m, is_find, is_get, is_upsert, is_remove};
+    m->store = (store_port){m, is_find, is_get, is_upsert, is_remove, is_write};
     scn_mgr **tail = &w->mgrs;
     while (*tail) tail = &(*tail)->next;
     *tail = m;

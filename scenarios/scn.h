@@ -22,7 +22,8 @@ typedef enum scn_stmt_type { SCN_ACTION = 0, SCN_EXPECT, SCN_ALWAYS } scn_stmt_t
 /* The verbs of the grammar: actions (executed once at their time; scenarios/actions.c), then conditions
  * (`expect` / `always`; scenarios/expect.c). */
 typedef enum scn_verb {
-    SCN_OPTION = 0, SCN_END, SCN_BOT, SCN_SCHEDULE, SCN_PUBLISH, SCN_PUBLISH_RAW, SCN_STORE_PUT, SCN_STORE_PUT_BROKEN,
+    SCN_OPTION = 0, SCN_END, SCN_BOT, SCN_SCHEDULE, SCN_PUBLISH, SCN_PUBLISH_RAW, SCN_STORE_PUT, SCN_STORE_PUT_DUPLICATE,
+    SCN_STORE_PUT_BROKEN,
     SCN_STORE_DEL, SCN_MODEL, SCN_FAULT, SCN_CLEAR_FAULT, SCN_CLEAR_FAULTS, SCN_OUTAGE, SCN_CRASH_CONTROLLER,
     SCN_RESTART_CONTROLLER, SCN_START_MANAGER, SCN_STOP_MANAGER, SCN_KILL_NODE, SCN_REVIVE_NODE, SCN_ADD_NODE,
     SCN_EVICT_POD, SCN_CREATE_POD_FOR, SCN_CREATE_CRONJOB_FOR, SCN_DELETE_POD, SCN_DELETE_CRONJOB,
@@ -50,7 +51,7 @@ typedef struct scn_option {
     const char *s;  /* ns */
 } scn_option;
 
-/* A change to a bot's definition (`bot`, `schedule`, `publish`, `store put`), applied in order. */
+/* A change to a bot's definition (`bot`, `schedule`, `publish`, `store put[-duplicate]`), applied in order. */
 typedef enum scn_mod_key {
     SCN_MOD_CONFIG_KEY = 0, /* config.KEY=V: V as JSON, else a string */
     SCN_MOD_CONFIG,         /* config=JSON: the whole config */
@@ -80,7 +81,9 @@ typedef struct scn_model_op {
 
 typedef enum scn_server { SCN_SERVER_MONGO = 0, SCN_SERVER_NATS, SCN_SERVER_S3 } scn_server;
 typedef enum scn_cmp { SCN_CMP_GE = 0, SCN_CMP_LE, SCN_CMP_EQ, SCN_CMP_NE, SCN_CMP_GT, SCN_CMP_LT } scn_cmp;
-typedef enum scn_mgr_cond { SCN_MGR_LEADER = 0, SCN_MGR_NOT_LEADER, SCN_MGR_READY, SCN_MGR_CRASHED } scn_mgr_cond;
+typedef enum scn_mgr_cond {
+    SCN_MGR_LEADER = 0, SCN_MGR_NOT_LEADER, SCN_MGR_READY, SCN_MGR_NOT_READY, SCN_MGR_CRASHED
+} scn_mgr_cond;
 
 typedef struct scn_stmt {
     int line;
@@ -92,7 +95,7 @@ typedef struct scn_stmt {
     union {
         int64_t end_ms;                                         /* SCN_END */
         struct { const scn_option *v; size_t n; } option;       /* SCN_OPTION */
-        struct {                                                /* SCN_BOT SCN_SCHEDULE SCN_PUBLISH SCN_STORE_PUT */
+        struct { /* SCN_BOT SCN_SCHEDULE SCN_PUBLISH SCN_STORE_PUT SCN_STORE_PUT_DUPLICATE */
             const char *id;
             const scn_mod *mods;
             size_t nmods;

@@ -99,6 +99,7 @@ static t0_status world_new(scn_world *w, t0_err *err)
         w->busport = busfake_port(w->bus);
         busfake_set_ack_wait(w->bus, w->o.ack_wait_ms);
         busfake_set_latency(w->bus, w->o.latency_ms);
+        storefake_set_position(w->store, busfake_position, w->bus); /* direct writes take part in the event order */
         kubelet_opts ko = {0};
         ko.sync_interval_ms = w->o.sync_interval_ms;
         st = kubelet_new(w->loop, w->kube, w->obj, &ko, &w->kl, err);
