@@ -190,6 +190,46 @@ static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned code, const
     return ret;
 }
 
+/* pods/log streams: libmicrohttpd's reader and free callbacks over the podman kubelet's stream. */
+typedef struct log_reader_ctx {
+    khttp *h;
+    pkl_stream *s;
+} log_reader_ctx;
+
+static ssize_t log_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    log_reader_ctx *lc = cls;
+    ssize_t n = pkl_stream_read(lc->s, out, max, &lc->h->stopping);
+    return n > 0 ? n : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void log_free(void *cls)
+{
+    log_reader_ctx *lc = cls;
+    pkl_stream_close(lc->s);
+    free(lc);
+}
+
+/* queue_logs: answer with the pod log stream S (taken) */
+static enum MHD_Result queue_logs(khttp *h, struct MHD_Connection *c, pkl_stream *s)
+{
+    log_reader_ctx *lc = calloc(1, sizeof *lc);
+    struct MHD_Response *r = lc ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, log_read, lc, log_free) : NULL;
+    if (!r) {
+        free(lc);
+        pkl_stream_close(s);
+        return MHD_NO;
+    }
+    lc->s = s;
+    lc->h = h;
+    MHD_add_response_header(r, "Content-Type", "text/plain");
+    MHD_add_response_header(r, "Cache-Control", "no-cache, private");
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -241,6 +281,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     q.q_dryrun = arg(c, "dryRun");
     q.q_include = arg(c, "includeObject");
     q.q_fieldval = arg(c, "fieldValidation");
+    q.q_container = arg(c, "container");
+    q.q_follow = arg(c, "follow");
+    q.q_previous = arg(c, "previous");
+    q.q_timestamps = arg(c, "timestamps");
+    q.q_tail = arg(c, "tailLines");
+    q.q_since = arg(c, "sinceSeconds");
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     q.fd = ci ? ci->connect_fd : -1;
     if (cc->too_big) {
@@ -249,9 +295,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         kh_job j = {.fn = serve_req, .ud = &q, .wait = true};
         kh_post_job(h, &j);
     }
-    if (!q.watch && !q.out) kh_reply_status(&q, 500, "InternalError", "the0-sim serve: no answer for this request", NULL, NULL);
+    if (!q.watch && !q.out && !q.logs)
+        kh_reply_status(&q, 500, "InternalError", "the0-sim serve: no answer for this request", NULL, NULL);
     enum MHD_Result ret;
-    if (q.watch) {
+    if (q.logs) {
+        ret = queue_logs(h, c, q.logs);
+        q.code = 200;
+    } else if (q.watch) {
         atomic_fetch_add(&h->n_watches, 1);
         struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, kh_watch_read, q.watch, kh_watch_free);
         if (!r) {
@@ -365,11 +415,62 @@ static t0_status add_namespaces(khttp *h, t0_err *err)
     return T0_OK;
 }
 
+/* ---- serve --run-pods: what the podman kubelet borrows from the server ---------------------------- */
+typedef struct kh_post {
+    void (*fn)(void *ud);
+    void *ud;
+} kh_post;
+
+static void host_post_run(khttp *h, void *ud)
+{
+    (void)h;
+    kh_post *p = ud;
+    p->fn(p->ud);
+    free(p);
+}
+
+/* host_post: any thread; the job and its adapter are freed once they ran */
+static void host_post(void *ctx, void (*fn)(void *ud), void *ud)
+{
+    kh_post *p = malloc(sizeof *p);
+    kh_job *j = calloc(1, sizeof *j);
+    if (!p || !j) {
+        free(p);
+        free(j);
+        T0_ERROR(KH_COMP, "out of memory posting a kubelet job");
+        return;
+    }
+    p->fn = fn;
+    p->ud = ud;
+    j->fn = host_post_run;
+    j->ud = p;
+    kh_post_job(ctx, j);
+}
+
+/* host_get: a core/v1 object of PLURAL from the one store (cluster thread) */
+static cJSON *host_get(void *ctx, const char *plural, const char *ns, const char *name)
+{
+    khttp *h = ctx;
+    int rid = kfake_res_find("", "v1", plural);
+    cJSON *o = NULL;
+    if (rid < 0 || kfake_get(h->kube, rid, ns, name, &o, NULL) != T0_OK) return NULL;
+    return o;
+}
+
+static t0_status start_run_pods(khttp *h, t0_err *err)
+{
+    pkl_opts o = *h->o.run_pods;
+    if (!o.nodes) o.nodes = h->o.nodes ? h->o.nodes : 1;
+    pkl_host host = {.ctx = h, .post = host_post, .get = host_get};
+    return pkl_new(h->kube, &host, &o, &h->pk, err);
+}
+
 /* ---- lifecycle -------------------------------------------------------------------------------- */
 static void free_cluster(khttp *h)
 {
     cronctl_destroy(h->cc);
     kubelet_destroy(h->kl);
+    pkl_destroy(h->pk);
     kfake_destroy(h->kube);
     sim_loop_destroy(h->loop);
 }
@@ -388,12 +489,13 @@ t0_status khttp_start(const khttp_opts *opts, khttp **out, t0_err *err)
     pthread_cond_init(&h->done, NULL);
     t0_status st = sim_loop_new(h->o.seed, wall_ms(), &h->loop, err);
     if (st == T0_OK) st = kfake_new(h->loop, NULL, NULL, &h->kube, err);
-    if (st == T0_OK) st = kubelet_new(h->loop, h->kube, NULL, NULL, &h->kl, err);
+    if (st == T0_OK)
+        st = h->o.run_pods ? start_run_pods(h, err) : kubelet_new(h->loop, h->kube, NULL, NULL, &h->kl, err);
     if (st == T0_OK) st = cronctl_new(h->loop, h->kube, NULL, &h->cc, err);
     for (unsigned i = 1; st == T0_OK && i <= h->o.nodes; i++) {
         char n[32];
         snprintf(n, sizeof n, "node-%u", i);
-        st = kubelet_add_node(h->kl, n, err);
+        if (h->kl) st = kubelet_add_node(h->kl, n, err); /* (the podman kubelet has its own) */
         if (st == T0_OK) st = add_node_object(h, n, i, err);
     }
     if (st == T0_OK) st = add_namespaces(h, err);
@@ -447,6 +549,7 @@ void khttp_stop(khttp *h)
      * thread, and each stream's free callback posts its unwatch to the still-running cluster thread */
     atomic_store(&h->stopping, true);
     if (h->d) MHD_stop_daemon(h->d);
+    if (h->pk && h->thr_started) pkl_shutdown(h->pk); /* its workers post to the cluster thread: still running */
     if (h->thr_started) {
         pthread_mutex_lock(&h->mu);
         h->quit = true;

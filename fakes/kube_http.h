@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/t0.h"
+#include "fakes/podman_kubelet.h"
 
 /* Threading. One "cluster thread" owns everything simulated: a sim_loop whose clock is advanced to the
  * wall clock (CLOCK_REALTIME) whenever a timer is due or a request arrives, the kfake (the one store of
@@ -53,7 +54,8 @@
  *   {"$patch":"delete"} are dropped), application/json-patch+json (RFC 6902: add, remove, replace, move,
  *   copy, test; a failure is 422 worded as the API server's json-patch library words it) and
  *   application/apply-patch+yaml (a JSON body: create when absent, 201; else merged like a strategic
- *   patch, 200; no managedFields);
+ *   patch, 200; no managedFields); GET pods/NAME/log (container, follow, previous, timestamps, tailLines,
+ *   sinceSeconds) with run_pods, else 400;
  * - Table answers (meta.k8s.io/v1) when Accept contains as=Table, for lists, single objects and watch
  *   events (column definitions on the first watch event only, as the API server does): pods NAME READY
  *   STATUS RESTARTS AGE [IP NODE NOMINATED NODE READINESS GATES], cronjobs NAME SCHEDULE SUSPEND ACTIVE
@@ -80,6 +82,8 @@ typedef struct khttp_opts {
     unsigned idle_timeout_s;  /* a connection idle this long between requests is closed (default 90, the
                                  API server's IdleTimeout); a watch stream is not idle */
     unsigned max_connections; /* connections at once (default 4096); beyond, new ones are closed at once */
+    const pkl_opts *run_pods; /* non-NULL: pods run as podman containers (fakes/podman_kubelet.h) instead of
+                                 the simulated kubelet; pods/log then serves their output */
 } khttp_opts;
 
 /* khttp_start: build the cluster, start its thread and the HTTP server. On success the caller owns

@@ -19,6 +19,7 @@
 #include "fakes/kube_fake.h"
 #include "fakes/kube_http.h"
 #include "fakes/kubelet.h"
+#include "fakes/podman_kubelet.h"
 #include "sim/loop.h"
 
 #define KH_COMP "kube-http"
@@ -46,6 +47,7 @@ struct khttp {
     sim_loop *loop;
     kfake *kube; /* every resource served lives in its one store */
     kubelet *kl;
+    pkl *pk; /* serve --run-pods: the podman kubelet instead of kl */
     cronctl *cc;
     /* shared */
     pthread_mutex_t mu;
@@ -77,6 +79,7 @@ typedef struct kh_req {
     const char *accept, *ctype;
     const char *q_label, *q_field, *q_rv, *q_watch, *q_timeout, *q_prop, *q_grace, *q_dryrun, *q_include;
     const char *q_fieldval; /* fieldValidation */
+    const char *q_container, *q_follow, *q_previous, *q_timestamps, *q_tail, *q_since; /* pods/log */
     int fd;
     bool table;
     /* out: owned by the request */
@@ -85,6 +88,7 @@ typedef struct kh_req {
     const char *out_ctype;
     kh_watch *watch;
     char *warnings; /* "Warning" header values, one per line (owned), or NULL */
+    pkl_stream *logs; /* pods/log: streamed from podman logs */
 } kh_req;
 
 /* kh_warn: a Warning header of the answer (299 - "TEXT"), as the API server sends for fieldValidation=Warn */

@@ -271,6 +271,23 @@ void kh_method_not_allowed(kh_req *q, const kfake_res *r)
     kh_reply_status(q, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource", r, NULL);
 }
 
+/* do_log: pods/NAME/log, served by the podman kubelet (serve --run-pods). */
+static void do_log(khttp *h, kh_req *q, const kh_target *t)
+{
+    if (!h->pk)
+        return kh_reply_status(q, 400, "BadRequest",
+                               "the0-sim serve runs no containers: pod logs need serve --run-pods", t->r, t->name);
+    pkl_log_req lr = {.ns = t->ns, .name = t->name, .container = q->q_container, .follow = kh_truthy(q->q_follow),
+                      .previous = kh_truthy(q->q_previous), .timestamps = kh_truthy(q->q_timestamps),
+                      .tail_lines = q->q_tail ? atol(q->q_tail) : -1, .since_seconds = q->q_since ? atol(q->q_since) : 0};
+    t0_err err = {0};
+    t0_status st = pkl_logs(h->pk, &lr, &q->logs, &err);
+    if (st == T0_ENOTFOUND) return kh_reply_status(q, 404, "NotFound", err.msg, t->r, t->name);
+    if (st != T0_OK)
+        return kh_reply_status(q, st == T0_EINVAL ? 400 : 500, st == T0_EINVAL ? "BadRequest" : "InternalError", err.msg,
+                               NULL, NULL);
+}
+
 void kh_serve_resource(khttp *h, kh_req *q, const char *group, const char *version, char **r, int m)
 {
     kh_target t = {0};
@@ -288,6 +305,8 @@ void kh_serve_resource(khttp *h, kh_req *q, const char *group, const char *versi
     }
     t.r = kfake_res_of(t.rid);
     if (!t.r || (t.ns && !t.r->namespaced) || (!t.ns && t.r->namespaced && t.name)) return kh_not_found_path(q);
+    if (t.sub && !strcmp(t.sub, "log") && t.rid == KFAKE_POD && t.name && !strcmp(q->method, "GET"))
+        return do_log(h, q, &t);
     if (t.sub && (strcmp(t.sub, "status") || !t.r->has_status)) return kh_not_found_path(q);
     if (!t.ns) t.ns = "";
     const char *m_ = q->method;
