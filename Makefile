@@ -97,6 +97,16 @@ $(BUILD)/obj/%.o: %.c
 
 -include $(ALL_OBJS:.o=.d) $(BUILD)/obj/cmd/*.d
 
+# The commit goes into core/version.o only (the0_build_info); its stamp file changes when the commit does.
+T0_COMMIT := $(shell git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null || echo unknown)
+$(BUILD)/gen/commit: FORCE
+	@mkdir -p $(@D)
+	@echo '$(T0_COMMIT)' | cmp -s - $@ || echo '$(T0_COMMIT)' > $@
+$(BUILD)/obj/core/version.o: $(BUILD)/gen/commit
+$(BUILD)/obj/core/version.o: CFLAGS_ALL += -DT0_COMMIT='"$(T0_COMMIT)"'
+.PHONY: FORCE
+FORCE:
+
 $(BUILD)/the0-runtime: $(BUILD)/obj/cmd/the0-runtime.o $(foreach m,$(RUNTIME_MODULES),$(BUILD)/lib/lib$(m).a)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)

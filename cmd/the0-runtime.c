@@ -4,9 +4,8 @@
 
 #include "controllers/cmd_controller.h"
 #include "controllers/render.h"
+#include "core/version.h"
 #include "daemon/daemon.h"
-
-#define T0_VERSION "0.1.0"
 
 static void usage(FILE *f)
 {
@@ -35,7 +34,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "render")) return render_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "daemon")) return daemon_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
-        printf("the0-runtime version %s\n", T0_VERSION);
+        printf("the0-runtime version %s (commit %s)\n", T0_VERSION, t0_build_commit());
         return 0;
     }
     fprintf(stderr, "the0-runtime: unknown command '%s'\n", argv[1]);
