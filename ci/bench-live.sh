@@ -33,20 +33,8 @@ servers_start_nats "$NATS_PORT" "$DIR/js" "$DIR/nats-server.log" >&2
 MONGO_PORT=$(servers_free_port)
 servers_start_congo "$MONGO_PORT" "$DIR/congodb.log" >&2
 KPORT=$(servers_free_port)
-# every access-log line gets the wall time (ns) at which serve wrote it
-"$SIM" serve --listen "127.0.0.1:$KPORT" --nodes 3 --access-log \
-    2> >(exec python3 -u -c 'import sys,time
-for l in sys.stdin: sys.stdout.write("%d %s" % (time.time_ns(), l)); sys.stdout.flush()' >"$DIR/serve.log") &
-SERVER_PIDS+=($!)
-servers_wait_port "$KPORT" "$!" the0-sim-serve "$DIR/serve.log"
-cat >"$DIR/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-current-context: sim
-clusters: [{name: sim, cluster: {server: "http://127.0.0.1:$KPORT"}}]
-users: [{name: bench, user: {token: bench}}]
-contexts: [{name: sim, context: {cluster: sim, user: bench, namespace: the0}}]
-KC
+servers_start_serve_timed "$SIM" "$KPORT" "$DIR/serve.log" --nodes 3
+servers_kubeconfig "$DIR/kubeconfig" "$KPORT"
 pub() { "$PUBLISH" --url "nats://127.0.0.1:$NATS_PORT" "$@" >/dev/null; }
 creates() { grep -c 'POST /api/v1/namespaces/the0/pods -> 201' "$DIR/serve.log" || true; }
 wait_creates() { # N SECONDS

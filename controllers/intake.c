@@ -22,7 +22,7 @@ static t0_status on_message(void *ud, const char *subject, const char *data, siz
     if (st == T0_OK) st = sub_parse_payload(coll, data, len, &fields, &err);
     if (st != T0_OK) {
         m->st.nats_bad_messages++;
-        T0_ERROR("subscriber", "%s: dropped: %s", subject, err.msg);
+        T0_ERRORK("subscriber", "bad message dropped", "subject", subject, "error", err.msg);
         return st;
     }
     st = sub_apply(m->p.store, coll, op, fields, ctl_now(m), &err);
@@ -37,7 +37,9 @@ static t0_status on_message(void *ud, const char *subject, const char *data, siz
         }
         wq_add(c->q, id);
     } else {
-        T0_WARN("subscriber", "%s: %s (%s)", subject, err.msg, t0_status_retryable(st) ? "will be redelivered" : "dropped");
+        T0_WARNK("subscriber", t0_status_retryable(st) ? "store write failed: the message will be redelivered"
+                                                      : "store write failed: message dropped",
+                 "subject", subject, "error", err.msg);
     }
     cJSON_Delete(fields);
     return st;
@@ -58,7 +60,7 @@ t0_status ctl_subscribe_all(ctl_manager *m, bool retry, t0_err *err)
                                              &m->subs[i], &e);
         if (st != T0_OK) {
             if (m->s.nats_durable && m->p.bus->subscribe_durable && !retry)
-                T0_WARN("manager", "durable consumer on THE0_EVENTS unavailable (%s): core subscription", e.msg);
+                T0_WARNK("manager", "durable consumer on THE0_EVENTS unavailable: core subscription", "error", e.msg);
             st = m->p.bus->subscribe(m->p.bus->ctx, subjects[i], "runtime", on_message, m, &m->subs[i], &e);
         }
         if (st != T0_OK) {
@@ -78,10 +80,12 @@ void ctl_bus_retry_tick(void *ud)
     if (m->crashed || m->released) return;
     t0_err e = {0};
     if (ctl_subscribe_all(m, true, &e) != T0_OK) {
-        T0_DEBUG("manager", "NATS still unavailable (%s): retrying in %d s", e.msg, BUS_RETRY_MS / 1000);
+        char every[32];
+        T0_DEBUGK("manager", "NATS still unavailable: retrying", "error", e.msg, "retry",
+                  t0_log_duration(every, BUS_RETRY_MS));
         m->bus_timer = m->p.loop->timer(m->p.loop->ctx, BUS_RETRY_MS, ctl_bus_retry_tick, m);
         return;
     }
-    T0_INFO("manager", "%s: subscribed to NATS", m->s.identity);
+    T0_INFOK("manager", "subscribed to NATS", "identity", m->s.identity);
 }
 

@@ -35,9 +35,20 @@ void ctl_settings_defaults(ctl_settings *s)
     s->lease_renew_deadline_ms = 10000;
     s->lease_renew_ms = 2000;
     s->nats_durable = true;
+    s->record_events = true;
 }
 
 int64_t ctl_now(const ctl_manager *m) { return m->p.loop->now_ms(m->p.loop->ctx); }
+
+int64_t ctl_clock_ns(const ctl_manager *m) { return m->p.clock_ns ? m->p.clock_ns() : ctl_now(m) * 1000000; }
+
+void ctl_beat(ctl_manager *m) { atomic_store(&m->beat_ns, ctl_clock_ns(m)); }
+
+const char *ctl_result_name(ctl_result r)
+{
+    static const char *const names[CTL__RESULTS] = {"success", "error", "requeue", "requeue_after"};
+    return (unsigned)r < CTL__RESULTS ? names[r] : "?";
+}
 
 void ctl_copy_hash(char dst[HASH_HEX_LEN + 1], const char *src) { t0_strlcpy(dst, src, HASH_HEX_LEN + 1); }
 
@@ -84,11 +95,12 @@ void ctl_finish_initial(ctl_kind *c, rec *r)
     r->initial_pending = false;
     if (c->initial_left && --c->initial_left == 0 && !c->first_done) {
         c->first_done = true;
-        T0_INFO(c->def->name, "first full reconcile done");
+        T0_INFOK(c->def->name, "first full reconcile done");
         ctl_manager *m = c->m;
         if (m->bots.first_done && m->scheds.first_done && !m->ready) {
             m->ready = true;
-            T0_INFO("manager", "ready: both controllers finished their first full reconcile");
+            T0_INFOK("manager", "ready: both controllers finished their first full reconcile", "identity",
+                     m->s.identity);
         }
     }
 }
@@ -112,7 +124,8 @@ static void list_read_failed(ctl_kind *c, bool initial, const t0_err *err)
     m->st.api_errors++;
     c->gate_open = false; /* gate_suspicious stays: a collapse is cleared only by a good read */
     m->st.deletion_guard_trips++;
-    T0_WARN(c->def->name, "desired-state read failed (%s): deletions only on a bot's own successful read until a list read succeeds", err->msg);
+    T0_WARNK(c->def->name, "desired-state list failed: deletions only on a key's own successful read until a list "
+                           "succeeds", "error", err->msg);
     if (initial) {
         /* still count as reconciled once every observed key was looked at */
         const char *k;
@@ -137,12 +150,14 @@ static void gate_after_read(ctl_kind *c, long count)
     if (suspicious) {
         c->gate_open = false;
         m->st.deletion_guard_trips++;
+        char before[24], now[24];
         if (vs_read)
-            T0_WARN(c->def->name, "desired state dropped from %ld to %ld documents: deletions held until confirmed",
-                    c->last_count, count);
+            T0_WARNK(c->def->name, "desired state collapsed: deletions held until a read confirms it", "documents",
+                     t0_log_num(now, count), "before", t0_log_num(before, c->last_count));
         else
-            T0_WARN(c->def->name, "desired state has %ld documents, but %ld %ss have objects: deletions held until "
-                    "confirmed", count, c->observed_ids, c->def->noun);
+            T0_WARNK(c->def->name, "desired state has fewer documents than keys with objects: deletions held until "
+                     "a read confirms it", "documents", t0_log_num(now, count), "observed",
+                     t0_log_num(before, c->observed_ids));
     } else {
         c->gate_open = true;
     }
@@ -161,7 +176,7 @@ static void enqueue_listed(ctl_kind *c, const cJSON *docs, const uint64_t *revs,
         di++;
         const cJSON *idj = t0_json_get(doc, "id");
         if (!cJSON_IsString(idj) || !idj->valuestring[0]) {
-            T0_WARN(c->def->name, "a %s document has no string id: skipped", store_coll_name(c->def->coll));
+            T0_WARNK(c->def->name, "a document has no string id: skipped", "collection", store_coll_name(c->def->coll));
             continue;
         }
         const char *id = idj->valuestring;
@@ -246,6 +261,7 @@ void ctl_resync_tick(void *ud)
     ctl_manager *m = ud;
     m->resync_timer = 0;
     if (m->crashed) return;
+    ctl_beat(m);
     if (ctl_acting_allowed(m)) {
         m->st.resyncs++;
         m->deletes_this_cycle = 0;
@@ -273,7 +289,7 @@ static t0_status kind_init(ctl_manager *m, ctl_kind *c, const ctl_kind_def *def,
     c->last_count = -1;
     hmap_init(&c->recs);
     hmap_init(&c->objs);
-    wq_settings ws = {m->s.backoff_base_ms, m->s.backoff_cap_ms, m->s.queue_qps, m->s.queue_burst, 64};
+    wq_settings ws = {m->s.backoff_base_ms, m->s.backoff_cap_ms, m->s.queue_qps, m->s.queue_burst, 64, m->p.clock_ns};
     t0_status st = wq_new(m->p.loop, &ws, ctl_reconcile, c, &c->q, err);
     if (st == T0_OK) wq_pause(c->q, true);
     return st;
@@ -319,6 +335,8 @@ t0_status ctl_manager_new_hooked(const ctl_settings *s, const ctl_ports *ports, 
     m->s = *s;
     m->p = *ports;
     if (hooks) m->h = *hooks;
+    ctl_recorder_init(m);
+    ctl_beat(m);
     t0_status st = kind_init(m, &m->bots, &bot_reconciler, err);
     if (st == T0_OK) st = kind_init(m, &m->scheds, &schedule_reconciler, err);
     if (st != T0_OK) {
@@ -336,8 +354,9 @@ t0_status ctl_manager_start(ctl_manager *m, t0_err *err)
     t0_err e = {0};
     if (m->p.bus && ctl_subscribe_all(m, false, &e) != T0_OK) {
         /* NATS only triggers: without it the controller still converges through its resyncs */
-        T0_WARN("manager", "%s: NATS unavailable at start (%s): running on resyncs, subscribing again every %d s",
-                m->s.identity, e.msg, BUS_RETRY_MS / 1000);
+        char every[32];
+        T0_WARNK("manager", "NATS unavailable at start: running on resyncs, subscribing again periodically", "identity",
+                 m->s.identity, "error", e.msg, "retry", t0_log_duration(every, BUS_RETRY_MS));
         m->bus_timer = m->p.loop->timer(m->p.loop->ctx, BUS_RETRY_MS, ctl_bus_retry_tick, m);
     }
     (void)err;
@@ -367,6 +386,7 @@ void ctl_manager_destroy(ctl_manager *m)
     if (m->bus_timer) m->p.loop->cancel(m->p.loop->ctx, m->bus_timer);
     if (m->bots.q) kind_fini(m, &m->bots);
     if (m->scheds.q) kind_fini(m, &m->scheds);
+    ctl_recorder_fini(m);
     free(m);
 }
 
@@ -386,4 +406,20 @@ void ctl_manager_stats(const ctl_manager *m, ctl_stats *out)
     void *v;
     for (size_t it = 0; hmap_next(&m->bots.recs, &it, &k, &v);) out->bot_states[((rec *)v)->state & 15]++;
     for (size_t it = 0; hmap_next(&m->scheds.recs, &it, &k, &v);) out->sched_states[((rec *)v)->state & 15]++;
+    out->synced = !m->crashed && m->bots.listed && m->bots.watch && m->scheds.listed && m->scheds.watch;
+    const ctl_kind *kinds[2] = {&m->bots, &m->scheds};
+    for (int i = 0; i < 2; i++) {
+        ctl_kind_stats *ks = &out->kinds[i];
+        ks->name = kinds[i]->def->name;
+        memcpy(ks->results, kinds[i]->results, sizeof ks->results);
+        ks->reconcile_time = kinds[i]->reconcile_time;
+        wq_metrics_get(kinds[i]->q, &ks->queue);
+    }
+}
+
+void ctl_manager_live(const ctl_manager *m, ctl_live *out)
+{
+    out->beat_ns = atomic_load(&m->beat_ns);
+    out->processing_since_ns[0] = wq_processing_since_ns(m->bots.q);
+    out->processing_since_ns[1] = wq_processing_since_ns(m->scheds.q);
 }

@@ -94,7 +94,8 @@ t0_status sub_apply(store_port *store, store_coll coll, sub_op op, const cJSON *
         t0_status st = store->get(store->ctx, coll, id, &existing, err);
         cJSON_Delete(existing);
         if (st == T0_OK) {
-            T0_INFO("subscriber", "%s %s already exists: create ignored (reference semantics)", store_coll_name(coll), id);
+            T0_INFOK("subscriber", "document already exists: create ignored (reference semantics)", "collection",
+                     store_coll_name(coll), "id", id);
             return T0_OK;
         }
         if (st != T0_ENOTFOUND) return st;
@@ -109,7 +110,8 @@ t0_status sub_apply(store_port *store, store_coll coll, sub_op op, const cJSON *
             cronexpr_next(&ce, now_ms / 1000, &next, NULL) == T0_OK)
             cJSON_AddNumberToObject(set, "next_execution_time", (double)next);
         else
-            T0_WARN("subscriber", "schedule %s: missing or invalid cron expression; stored, the controller reports it", id);
+            T0_WARNK("subscriber", "missing or invalid cron expression: stored, the controller reports it", "schedule",
+                     id);
     }
     t0_status st = store->upsert(store->ctx, coll, id, set, err);
     cJSON_Delete(set);
