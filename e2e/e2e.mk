@@ -1,7 +1,8 @@
 # e2e: live end-to-end runs, part of `make test` (included from the top-level Makefile).
 #   make e2e   e2e/conformance.sh (kubectl and python3-kubernetes against `the0-sim serve`), then
 #              e2e/live.sh (nats-server -js, CongoDB, `the0-sim serve` and `the0-runtime controller`
-#              processes; events published as the API does; observed through kubectl)
+#              processes; events published as the API does; observed through kubectl), then e2e/ops.sh
+#              (probes, Events, metrics with promtool, logs)
 # Both scripts start every server on a free 127.0.0.1 port and stop them even when a check fails.
 E2E_PUBLISH := $(BUILD)/e2e/publish
 
@@ -12,13 +13,17 @@ $(E2E_PUBLISH): $(BUILD)/obj/e2e/publish.o $(foreach m,fakes controllers domain 
 -include $(BUILD)/obj/e2e/publish.d
 
 TEST_TARGETS += e2e
-.PHONY: e2e e2e-conformance e2e-live
+.PHONY: e2e e2e-conformance e2e-live e2e-ops
 e2e: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
 	@bash e2e/conformance.sh $(BUILD)/the0-sim
 	@bash e2e/live.sh $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
+	@bash e2e/ops.sh $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
 
 e2e-conformance: $(BUILD)/the0-sim
 	@bash e2e/conformance.sh $(BUILD)/the0-sim
 
 e2e-live: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
 	@bash e2e/live.sh $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
+
+e2e-ops: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
+	@bash e2e/ops.sh $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
