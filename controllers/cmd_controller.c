@@ -81,11 +81,13 @@ bool ctlcmd_readiness(const ctlcmd_snapshot *s, char *why, size_t cap)
         snprintf(why, cap, "shutting down");
     else if (!s->manager_up)
         snprintf(why, cap, "starting");
+    else if (!s->st.store_ok)
+        snprintf(why, cap, "MongoDB has not answered the controller's calls for longer than the readiness bound");
     else if (s->st.leader && !s->st.ready)
         snprintf(why, cap, "leader, first full reconcile not finished");
     else if (!s->st.leader && !s->st.synced)
         snprintf(why, cap, "standby, informer caches not synced (list + watch of Pods and CronJobs)");
-    else if (!s->mongo_ok)
+    else if (!s->mongo_ok) /* the probe's ping: a standby makes no store calls of its own */
         snprintf(why, cap, "MongoDB unreachable: %s", s->mongo_why);
     else if (s->have_nats && !s->nats_connected)
         snprintf(why, cap, "NATS not connected");

@@ -48,8 +48,9 @@ typedef struct ctlcmd_snapshot {
 char *ctlcmd_metrics_text(const ctlcmd_snapshot *snap);
 
 /* ctlcmd_readiness: /readyz: ready to serve as leader (first full reconcile done) or as standby (informer
- * caches synced), MongoDB reachable, NATS connected when configured, not shutting down. When not, WHY
- * says why. */
+ * caches synced), MongoDB reachable (the manager's own calls answered: ctl_manager_store_ok; and the
+ * probe's ping, which a standby, making no store calls, needs), NATS connected when configured, not
+ * shutting down. When not, WHY says why. */
 bool ctlcmd_readiness(const ctlcmd_snapshot *snap, char *why, size_t cap);
 /* ctlcmd_liveness: /livez: the control loop made progress (a timer ran, a reconcile or an API request
  * finished) within TIMEOUT_NS of NOW_NS (LAST_PROGRESS_NS 0: starting, alive). When not, WHY says so. */

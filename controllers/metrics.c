@@ -39,7 +39,17 @@ static void domain(prom *b, const ctl_stats *st)
     counter(b, "the0_controller_events_failed_total", "Event writes the API server or the Event queue refused.",
             st->events_failed);
     counter(b, "the0_controller_nats_messages_total", "NATS messages handled.", st->nats_messages);
-    counter(b, "the0_controller_nats_bad_messages_total", "NATS messages dropped as bad input.", st->nats_bad_messages);
+    counter(b, "the0_controller_nats_bad_messages_total",
+            "NATS messages terminated as bad input (invalid UTF-8 or id, bad cron, malformed), never redelivered.",
+            st->nats_bad_messages);
+    counter(b, "the0_controller_nats_stale_total", "NATS messages older than the desired state in effect: ignored.",
+            st->nats_stale);
+    counter(b, "the0_controller_nats_dead_lettered_total",
+            "NATS messages that failed on their last allowed delivery: moved to the dead-letter stream.",
+            st->nats_dead_lettered);
+    counter(b, "the0_controller_store_failures_total", "MongoDB calls that got no answer.", st->store_failures);
+    gauge(b, "the0_controller_store_ok", "0 once MongoDB has not answered for longer than the readiness bound.",
+          st->store_ok);
     counter(b, "the0_controller_resyncs_total", "Full resyncs.", st->resyncs);
     counter(b, "the0_controller_deletes_deferred_total", "Deletions deferred by the per-cycle cap.", st->deletes_deferred);
     counter(b, "the0_controller_deletion_guard_trips_total",

@@ -162,6 +162,7 @@ Test(ctlcmd, ready_as_leader_or_standby_with_dependencies_reachable)
     memset(&s, 0, sizeof s);
     s.manager_up = true;
     s.mongo_ok = true;
+    s.st.store_ok = true;
     s.have_nats = true;
     s.nats_connected = true;
     char why[256];
@@ -182,6 +183,10 @@ Test(ctlcmd, ready_as_leader_or_standby_with_dependencies_reachable)
     cr_expect_not(ctlcmd_readiness(&s, why, sizeof why));
     cr_expect_str_eq(why, "MongoDB unreachable: mongo ping: No suitable servers found", "got [%s]", why);
     s.mongo_ok = true;
+    s.st.store_ok = false; /* the manager's own calls unanswered (ctl_manager_store_ok) */
+    cr_expect_not(ctlcmd_readiness(&s, why, sizeof why));
+    cr_expect_not_null(strstr(why, "MongoDB has not answered"), "got [%s]", why);
+    s.st.store_ok = true;
     s.nats_connected = false;
     cr_expect_not(ctlcmd_readiness(&s, why, sizeof why));
     cr_expect_str_eq(why, "NATS not connected", "got [%s]", why);
