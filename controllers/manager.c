@@ -441,7 +441,7 @@ void ctl_manager_stats(const ctl_manager *m, ctl_stats *out)
     void *v;
     for (size_t it = 0; hmap_next(&m->bots.recs, &it, &k, &v);) out->bot_states[((rec *)v)->state & 15]++;
     for (size_t it = 0; hmap_next(&m->scheds.recs, &it, &k, &v);) out->sched_states[((rec *)v)->state & 15]++;
-    out->synced = !m->crashed && m->bots.listed && m->bots.watch && m->scheds.listed && m->scheds.watch;
+    out->synced = !m->crashed && m->bots.synced && m->bots.watch && m->scheds.synced && m->scheds.watch;
     const ctl_kind *kinds[2] = {&m->bots, &m->scheds};
     for (int i = 0; i < 2; i++) {
         ctl_kind_stats *ks = &out->kinds[i];

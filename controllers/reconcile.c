@@ -375,6 +375,13 @@ static bool object_for(ctl_kind *c, ctl_step *s)
 static ctl_result reconcile_key(ctl_kind *c, const char *id)
 {
     ctl_manager *m = c->m;
+    if (!c->synced) {
+        /* no list has succeeded yet: an empty cache would look like "no pod anywhere" and lead to creates
+         * that can only answer AlreadyExists; wait for the informer (its list retry enqueues every key) */
+        wq_add_after(c->q, id, m->s.requeue_ms);
+        return CTL_RESULT_REQUEUE_AFTER;
+    }
+    m->st.reconciles++;
     rec *r = ctl_rec_get(c, id, true);
     if (!r) return CTL_RESULT_ERROR;
     desired d;
@@ -441,7 +448,6 @@ void ctl_reconcile(void *ud, const char *id)
     ctl_kind *c = ud;
     ctl_manager *m = c->m;
     if (m->crashed || !ctl_acting_allowed(m)) return;
-    m->st.reconciles++;
     int64_t start = ctl_clock_ns(m);
     ctl_result res = reconcile_key(c, id);
     c->results[res]++;
