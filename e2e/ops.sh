@@ -25,20 +25,8 @@ command -v promtool >/dev/null || { echo "ops: promtool is not installed (Debian
 
 DIR=$(mktemp -d /tmp/the0-ops-XXXXXX)
 declare -A CTL=() # controller name -> pid
-cleanup() {
-    local rc=$?
-    for p in "${CTL[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    for p in "${CTL[@]}"; do wait "$p" 2>/dev/null || true; done
-    servers_stop
-    if [ $rc -ne 0 ]; then
-        for f in "$DIR"/*.log; do [ -f "$f" ] && { echo "---- $f (tail)"; tail -25 "$f"; }; done
-    fi
-    [ -n "${OPS_KEEP:-}" ] && cp -r "$DIR" /tmp/ops-kept; rm -rf "$DIR"
-    exit $rc
-}
-trap cleanup EXIT
-
 source "$ROOT/e2e/checks.sh"
+trap e2e_cleanup EXIT
 
 NATS_PORT=$(servers_free_port)
 servers_start_nats "$NATS_PORT" "$DIR/js" "$DIR/nats-server.log"
