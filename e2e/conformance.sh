@@ -14,7 +14,8 @@ command -v kubectl >/dev/null || { echo "conformance: kubectl is not installed (
 /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || bash "$ROOT/ci/deps.sh"
 
 DIR=$(mktemp -d /tmp/the0-conformance-XXXXXX)
-trap 'e2e_on_exit "$DIR"' EXIT
+CTL=()
+trap e2e_cleanup EXIT
 
 PORT=$(servers_free_port)
 e2e_serve "$PORT" "$DIR/serve.log" --nodes 2 --access-log

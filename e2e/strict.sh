@@ -16,7 +16,8 @@ source "$ROOT/e2e/checks.sh"
 command -v kubectl >/dev/null || { echo "strict: kubectl is not installed (it comes with the base image)" >&2; exit 1; }
 
 DIR=$(mktemp -d /tmp/the0-strict-XXXXXX)
-trap 'e2e_on_exit "$DIR"' EXIT
+CTL=()
+trap e2e_cleanup EXIT
 
 PORT=$(servers_free_port)
 e2e_serve "$PORT" "$DIR/serve.log" --nodes 2
