@@ -441,11 +441,9 @@ t0_status ctl_memo_new(const podgen_settings *pod, ctl_memo **out, t0_err *err)
 void ctl_memo_destroy(ctl_memo *memo)
 {
     if (!memo) return;
-    const char *k;
-    void *v;
-    for (size_t i = 0; hmap_next(&memo->map, &i, &k, &v);) {
-        cJSON_Delete(((memo_ent *)v)->obj);
-        free(v);
+    for (hmap_entry *e = hmap_first(&memo->map); e; e = hmap_next(&memo->map, e)) {
+        cJSON_Delete(((memo_ent *)e->val)->obj);
+        free(e->val);
     }
     hmap_free(&memo->map);
     free(memo);
@@ -502,7 +500,7 @@ static void memo_put(ctl_ctl *c, uint64_t fp, desired *d)
     memo_key(c, fp, key);
     memo_ent *e = hmap_get(&memo->map, key);
     if (!e) {
-        if (memo->map.len >= MEMO_MAX || !(e = calloc(1, sizeof *e))) return;
+        if (memo->map.count >= MEMO_MAX || !(e = calloc(1, sizeof *e))) return;
         copy_hash(e->cfg, d->cfg_hash);
         copy_hash(e->spec, d->spec_hash);
         if (hmap_put(&memo->map, key, e, NULL) != T0_OK) {
@@ -1077,6 +1075,18 @@ static void on_watch(void *ud, kube_watch_type type, const cJSON *obj)
  * newer than what we saw of them. Enqueues every id whose object changed. */
 static void list_retry_tick(void *ud);
 
+/* obj_vanished: an object that the list of generation GEN at resourceVersion LIST_RV no longer has */
+typedef struct vanish_ctx {
+    uint32_t gen;
+    uint64_t list_rv;
+} vanish_ctx;
+static bool obj_vanished(const hmap_entry *e, const void *ud)
+{
+    const obj_sum *o = e->val;
+    const vanish_ctx *x = ud;
+    return o->list_gen != x->gen && o->rv < x->list_rv;
+}
+
 static t0_status relist(ctl_ctl *c)
 {
     ctl_manager *m = c->m;
@@ -1122,34 +1132,20 @@ static t0_status relist(ctl_ctl *c)
         if (after) after->list_gen = gen;
         if (id && (!before || (after && after->rv != before_rv))) wq_add(c->q, id);
     }
-    /* vanished objects */
-    const char *k;
-    void *v;
-    char **gone = NULL;
-    size_t ngone = 0;
-    for (size_t it = 0; hmap_next(&c->objs, &it, &k, &v);) {
-        obj_sum *o = v;
-        if (o->list_gen != gen && o->rv < list_rv) {
-            char **g = realloc(gone, (ngone + 1) * sizeof *gone);
-            if (!g) break;
-            gone = g;
-            gone[ngone++] = strdup(k);
-        }
-    }
-    for (size_t i = 0; i < ngone; i++) {
-        obj_sum *o = hmap_get(&c->objs, gone[i]);
-        if (o) {
-            cJSON *stub = cJSON_CreateObject();
-            cJSON *md = cJSON_AddObjectToObject(stub, "metadata");
-            cJSON_AddStringToObject(md, "name", o->name);
-            cJSON *lb = cJSON_AddObjectToObject(md, "labels");
-            cJSON_AddStringToObject(lb, c->id_label, o->id);
-            char idbuf[256];
-            const char *id = cache_apply(c, stub, true, idbuf);
-            if (id) wq_add(c->q, id);
-            cJSON_Delete(stub);
-        }
-        free(gone[i]);
+    /* vanished objects, in name order (it reaches the work queue); cache_apply deletes each one's entry
+     * after its last use here */
+    hmap_entry **gone = hmap_sorted(&c->objs, obj_vanished, &(vanish_ctx){gen, list_rv}, NULL);
+    for (size_t i = 0; gone && gone[i]; i++) {
+        const obj_sum *o = gone[i]->val;
+        cJSON *stub = cJSON_CreateObject();
+        cJSON *md = cJSON_AddObjectToObject(stub, "metadata");
+        cJSON_AddStringToObject(md, "name", o->name);
+        cJSON *lb = cJSON_AddObjectToObject(md, "labels");
+        cJSON_AddStringToObject(lb, c->id_label, o->id);
+        char idbuf[256];
+        const char *id = cache_apply(c, stub, true, idbuf);
+        if (id) wq_add(c->q, id);
+        cJSON_Delete(stub);
     }
     free(gone);
     if (list_rv > c->last_rv) c->last_rv = list_rv;
@@ -1200,6 +1196,9 @@ static bool steady(const ctl_ctl *c, int state)
     return state == BS_RUNNING || state == BS_INVALID;
 }
 
+/* rec_unseen: a key the last desired-state read (generation ctl->gen) did not have */
+static bool rec_unseen(const hmap_entry *e, const void *ctl) { return ((const rec *)e->val)->seen_gen != ((const ctl_ctl *)ctl)->gen; }
+
 static void resync_ctl(ctl_ctl *c, bool initial)
 {
     ctl_manager *m = c->m;
@@ -1224,10 +1223,10 @@ static void resync_ctl(ctl_ctl *c, bool initial)
         cJSON_Delete(docs);
         free(revs);
         if (initial) {
-            /* still count as reconciled once every observed key was looked at */
-            const char *k;
-            void *v;
-            for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) wq_add(c->q, k);
+            /* still count as reconciled once every observed key was looked at (in key order) */
+            hmap_entry **v = hmap_sorted(&c->recs, NULL, NULL, NULL);
+            for (size_t i = 0; v && v[i]; i++) wq_add(c->q, v[i]->key);
+            free(v);
         }
         return;
     }
@@ -1287,11 +1286,9 @@ static void resync_ctl(ctl_ctl *c, bool initial)
     cJSON_Delete(docs);
     free(revs);
     /* observed keys that are not desired (or disabled: their documents are not in the enabled read) */
-    const char *k;
-    void *v;
-    for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) {
-        rec *r = v;
-        if (r->seen_gen == c->gen) continue;
+    hmap_entry **v = hmap_sorted(&c->recs, rec_unseen, c, NULL); /* key order: it reaches the work queue */
+    for (size_t i = 0; v && v[i]; i++) {
+        rec *r = v[i]->val;
         r->want_fresh = false; /* not in the enabled read: deleted or disabled; read it again */
         cJSON_Delete(r->batch_doc);
         r->batch_doc = NULL;
@@ -1299,8 +1296,9 @@ static void resync_ctl(ctl_ctl *c, bool initial)
             r->initial_pending = true;
             c->initial_left++;
         }
-        wq_add(c->q, k);
+        wq_add(c->q, v[i]->key);
     }
+    free(v);
     if (initial && c->initial_left == 0 && !c->first_done) {
         c->first_done = true;
         if (m->bots.first_done && m->scheds.first_done) m->ready = true;
@@ -1490,12 +1488,10 @@ static void ctl_fini(ctl_manager *m, ctl_ctl *c)
     if (c->watch) m->p.kube->unwatch(m->p.kube->ctx, c->watch);
     if (c->list_timer) m->p.loop->cancel(m->p.loop->ctx, c->list_timer);
     wq_destroy(c->q);
-    const char *k;
-    void *v;
-    for (size_t it = 0; hmap_next(&c->objs, &it, &k, &v);) obj_free(v);
-    for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) {
-        cJSON_Delete(((rec *)v)->batch_doc);
-        free(v);
+    for (hmap_entry *e = hmap_first(&c->objs); e; e = hmap_next(&c->objs, e)) obj_free(e->val);
+    for (hmap_entry *e = hmap_first(&c->recs); e; e = hmap_next(&c->recs, e)) {
+        cJSON_Delete(((rec *)e->val)->batch_doc);
+        free(e->val);
     }
     hmap_free(&c->objs);
     hmap_free(&c->recs);
@@ -1627,12 +1623,12 @@ void ctl_manager_stats(const ctl_manager *m, ctl_stats *out)
 {
     *out = m->st;
     out->queue_depth = wq_len(m->bots.q) + wq_len(m->scheds.q);
-    out->bots = (unsigned)m->bots.recs.len;
-    out->schedules = (unsigned)m->scheds.recs.len;
+    out->bots = (unsigned)m->bots.recs.count;
+    out->schedules = (unsigned)m->scheds.recs.count;
     out->leader = ctl_manager_is_leader(m);
     out->ready = ctl_manager_ready(m);
-    const char *k;
-    void *v;
-    for (size_t it = 0; hmap_next(&m->bots.recs, &it, &k, &v);) out->bot_states[((rec *)v)->state & 15]++;
-    for (size_t it = 0; hmap_next(&m->scheds.recs, &it, &k, &v);) out->sched_states[((rec *)v)->state & 15]++;
+    for (hmap_entry *e = hmap_first(&m->bots.recs); e; e = hmap_next(&m->bots.recs, e))
+        out->bot_states[((rec *)e->val)->state & 15]++;
+    for (hmap_entry *e = hmap_first(&m->scheds.recs); e; e = hmap_next(&m->scheds.recs, e))
+        out->sched_states[((rec *)e->val)->state & 15]++;
 }
