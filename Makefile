@@ -106,7 +106,7 @@ $(BUILD)/the0-sim: $(BUILD)/obj/cmd/the0-sim.o $(foreach m,$(SIM_MODULES),$(BUIL
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL) $(SIM_ALLOC_LIBS)
 
 # ---- top-level targets --------------------------------------------------------------------------
-.PHONY: all test check run bench deps docs docs-check unit help clean fuzz soak e2e
+.PHONY: all test check run bench deps docs docs-check layers-check unit help clean fuzz soak e2e
 
 all: $(BINARIES) $(TEST_BINS)
 
@@ -117,11 +117,15 @@ unit: $(TEST_BINS)
 docs-check: $(BUILD)/the0-sim
 	@bash ci/check-fsm-docs.sh $(BUILD)/the0-sim
 
+# The module layering (DESIGN.md §2, ci/layers.txt): module.mk dependencies and #includes; a back edge fails.
+layers-check:
+	@bash ci/check-layers.sh
+
 docs: $(BUILD)/the0-sim
 	@bash ci/check-fsm-docs.sh $(BUILD)/the0-sim --write
 
 test: all
-	@$(MAKE) --no-print-directory unit docs-check $(TEST_TARGETS)
+	@$(MAKE) --no-print-directory layers-check unit docs-check $(TEST_TARGETS)
 	@echo "make test: all tiers passed"
 
 # Sanitizer build of the whole unit suite. Criterion does not fail a test on a LeakSanitizer report
