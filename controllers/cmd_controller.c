@@ -155,6 +155,9 @@ char *ctlcmd_metrics_text(const ctlcmd_snapshot *s)
     counter(&b, "the0_controller_deletion_guard_trips_total",
             "Times a deletion guard refused to delete (failed or suspicious desired-state read).",
             st->deletion_guard_trips);
+    counter(&b, "the0_controller_name_conflicts_total",
+            "Objects with a bot's or schedule's name that are not its own (never touched; reported once).",
+            st->name_conflicts);
     gauge(&b, "the0_controller_queue_depth", "Keys waiting in the work queues.", st->queue_depth);
     gauge(&b, "the0_controller_leader", "1 while this instance holds the lease.", st->leader);
     gauge(&b, "the0_controller_ready", "1 once the first full reconcile finished (and not shutting down).", s->ready);
@@ -225,7 +228,7 @@ typedef struct flag {
 enum {
     FL_MONGO, FL_NATS, FL_NS, FL_INTERVAL, FL_MINIO_EP, FL_MINIO_BUCKET, FL_IMAGE, FL_PULL, FL_MINIO_SSL, FL_MINIO_SECRET,
     FL_PLAIN, FL_KUBECONFIG, FL_LEADER, FL_LEASE, FL_IDENTITY, FL_QPS, FL_BURST, FL_HEALTH, FL_METRICS, FL_START_DL,
-    FL_ACTIVE_DL, FL_GRACE, FL_LOG, FL_DURABLE, FL__N
+    FL_ACTIVE_DL, FL_GRACE, FL_LOG, FL_DURABLE, FL_LEASE_DUR, FL_RENEW_DL, FL_RETRY, FL__N
 };
 
 static flag flags_tmpl[FL__N] = {
@@ -249,6 +252,11 @@ static flag flags_tmpl[FL__N] = {
     [FL_LEADER] = {"leader-elect", NULL, F_BOOL, "true", "hold a coordination.k8s.io Lease before acting"},
     [FL_LEASE] = {"lease-name", NULL, F_STR, "the0-runtime-controller", "name of the Lease"},
     [FL_IDENTITY] = {"identity", NULL, F_STR, "", "holder identity in the Lease (default: the host name)"},
+    [FL_LEASE_DUR] = {"leader-elect-lease-duration", NULL, F_DUR, "15s",
+                      "another instance takes the Lease when it was not renewed for this long"},
+    [FL_RENEW_DL] = {"leader-elect-renew-deadline", NULL, F_DUR, "10s",
+                     "the leader stops acting when it could not renew for this long (< the lease duration)"},
+    [FL_RETRY] = {"leader-elect-retry-period", NULL, F_DUR, "2s", "how often to renew or campaign (< the renew deadline)"},
     [FL_QPS] = {"kube-qps", NULL, F_NUM, "50", "client-side Kubernetes API rate limit (requests/s; 0 = none)"},
     [FL_BURST] = {"kube-burst", NULL, F_INT, "100", "client-side Kubernetes API burst"},
     [FL_HEALTH] = {"health-addr", NULL, F_STR, ":8080", "address of /healthz and /readyz"},
@@ -545,6 +553,9 @@ int controller_main(int argc, char **argv)
     parse_bool(fl[FL_LEADER].val, &cs.leader_election);
     parse_bool(fl[FL_DURABLE].val, &cs.nats_durable);
     cs.lease_name = fl[FL_LEASE].val;
+    ctlcmd_parse_duration(fl[FL_LEASE_DUR].val, &cs.lease_duration_ms);
+    ctlcmd_parse_duration(fl[FL_RENEW_DL].val, &cs.lease_renew_deadline_ms);
+    ctlcmd_parse_duration(fl[FL_RETRY].val, &cs.lease_renew_ms);
     char hostname[256] = "the0-runtime";
     if (!*fl[FL_IDENTITY].val) {
         if (gethostname(hostname, sizeof hostname) != 0 || !*hostname) snprintf(hostname, sizeof hostname, "the0-runtime");
@@ -641,7 +652,7 @@ int controller_main(int argc, char **argv)
     sp = mongostore_port(a.store);
     if (a.bus) bp = natsbus_port(a.bus);
     ctl_ports ports = {&lp, &kp, &sp, a.bus ? &bp : NULL};
-    if (ctl_manager_new(&cs, &ports, NULL, &a.mgr, &e) != T0_OK) {
+    if (ctl_manager_new(&cs, &ports, &a.mgr, &e) != T0_OK) {
         T0_ERROR(COMP, "failed to create the manager: %s", e.msg);
         goto out;
     }

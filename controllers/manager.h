@@ -10,7 +10,6 @@
 #include "core/ports.h"
 #include "core/t0.h"
 #include "controllers/podgen.h"
-#include "fsm/fsm.h"
 
 typedef struct ctl_settings {
     podgen_settings pod;          /* namespace, images, MinIO, hardening (podgen_settings_defaults) */
@@ -30,8 +29,12 @@ typedef struct ctl_settings {
     bool leader_election;         /* hold a coordination.k8s.io Lease before acting (default true) */
     const char *lease_name;       /* default "the0-runtime-controller" */
     const char *identity;         /* this manager's holder identity (default "the0-runtime") */
-    int64_t lease_duration_ms;    /* default 15000 */
-    int64_t lease_renew_ms;       /* renew period (default 5000) */
+    int64_t lease_duration_ms;    /* how long a Lease holds after its last renewal: others take over then
+                                     (default 15000) */
+    int64_t lease_renew_deadline_ms; /* the holder stops acting when it has not renewed for this long
+                                     (default 10000; < lease_duration_ms, so it stops before anyone may take
+                                     over, with the difference as margin for clock skew) */
+    int64_t lease_renew_ms;       /* retry period: renew / campaign this often (default 2000; < the deadline) */
     bool nats_durable;            /* prefer a durable consumer on stream THE0_EVENTS (default true) */
 } ctl_settings;
 
@@ -45,35 +48,11 @@ typedef struct ctl_ports {
     bus_port *bus; /* NULL: no NATS (periodic resync only, as the reference without NATS_URL) */
 } ctl_ports;
 
-/* ctl_memo: desired-state hashes that the managers of one process can share (ctl_hooks.memo). A manager
- * that starts (again) skips regenerating the Pod or CronJob of a document that an earlier manager with
- * equal pod settings already generated: generation is a pure function of the document and the settings,
- * so nothing observable changes. The simulator uses it because its managers crash and restart many times
- * per simulated hour; a real controller process starts once. Documents are keyed by the 64-bit content
- * fingerprint the manager already uses to skip unchanged documents on resync. */
-typedef struct ctl_memo ctl_memo;
-/* ctl_memo_new: an empty memo for managers whose ctl_settings.pod equals *POD (copied; its strings are
- * borrowed and must outlive the memo). Managers with other pod settings do not use it. */
-t0_status ctl_memo_new(const podgen_settings *pod, ctl_memo **out, t0_err *err);
-void ctl_memo_destroy(ctl_memo *memo); /* NULL is a no-op */
-/* ctl_memo_hits: lookups answered so far (for tests and reports). */
-uint64_t ctl_memo_hits(const ctl_memo *memo);
-
-/* Hooks for the simulator. before_effect runs before each effect is executed; returning false makes
- * the manager "crash" at that point: it executes nothing more and ignores every later callback until
- * destroyed (the intermediate-state perturbation). Any hook may be NULL. */
-typedef struct ctl_hooks {
-    void *ud;
-    bool (*before_effect)(void *ud, const char *controller, const char *key, const char *effect);
-    /* on_transition: every FSM step of either controller (coverage, traces). */
-    fsm_trace_fn on_transition;
-    ctl_memo *memo; /* borrowed, may be NULL: see ctl_memo */
-} ctl_hooks;
-
 typedef struct ctl_stats {
     uint64_t reconciles, reconcile_errors, api_calls, api_errors;
     uint64_t creates, deletes, updates, events_emitted, nats_messages, nats_bad_messages;
     uint64_t resyncs, deletes_deferred, deletion_guard_trips;
+    uint64_t name_conflicts;        /* objects with our name that are not ours, reported (bot or schedule) */
     unsigned queue_depth;
     unsigned bots, schedules;       /* keys tracked */
     unsigned bot_states[16];        /* bots per bot-table state (index = enum bot_state) */
@@ -83,9 +62,9 @@ typedef struct ctl_stats {
 
 typedef struct ctl_manager ctl_manager;
 
-/* ctl_manager_new: a stopped manager using PORTS (borrowed; they must outlive it). */
-t0_status ctl_manager_new(const ctl_settings *s, const ctl_ports *ports, const ctl_hooks *hooks, ctl_manager **out,
-                          t0_err *err);
+/* ctl_manager_new: a stopped manager using PORTS (borrowed; they must outlive it). T0_EINVAL when the
+ * settings contradict each other (lease duration > renew deadline > retry period > 0). */
+t0_status ctl_manager_new(const ctl_settings *s, const ctl_ports *ports, ctl_manager **out, t0_err *err);
 /* ctl_manager_start: subscribe to NATS, start watches, campaign for the lease; once leader, run a first
  * full reconcile of both controllers (ready after both finish) and resync periodically. NATS being
  * unavailable does not stop it: it runs on resyncs and subscribes again every 5 s until it succeeds. */

@@ -37,12 +37,33 @@ void names_sanitize_label_value(const char *in, char out[NAMES_LABEL_MAX + 1])
     if (!out[0]) strcpy(out, "bot");
 }
 
+void names_sanitize_subdomain(const char *in, size_t max, char *out, size_t cap)
+{
+    if (max >= cap) max = cap - 1;
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && n < max; p++) {
+        unsigned char c = *p;
+        if (c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
+        out[n++] = (char)((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ? c : '-');
+    }
+    /* each dot-separated part starts and ends with an alphanumeric */
+    for (size_t i = 0; i < n; i++)
+        if (out[i] == '.' && (!i || !is_alnum((unsigned char)out[i - 1]) || i + 1 == n ||
+                              !is_alnum((unsigned char)out[i + 1])))
+            out[i] = '-';
+    size_t s = 0;
+    while (s < n && !is_alnum((unsigned char)out[s])) s++;
+    while (n > s && !is_alnum((unsigned char)out[n - 1])) n--;
+    memmove(out, out + s, n - s);
+    out[n - s] = '\0';
+    if (!out[0]) snprintf(out, cap, "x");
+}
+
 void names_custom_bot_id(const char *name, const char *id, char out[NAMES_LABEL_MAX + 1])
 {
-    if (name && *name)
-        names_sanitize_label_value(name, out);
-    else
-        snprintf(out, NAMES_LABEL_MAX + 1, "%.8s", id);
+    char prefix[9];
+    snprintf(prefix, sizeof prefix, "%.8s", id);
+    names_sanitize_label_value(name && *name ? name : prefix, out);
 }
 
 t0_status names_validate_minio_path(const char *s, t0_err *err)

@@ -26,8 +26,14 @@ void names_cronjob(const char *id, char out[NAMES_CRONJOB_MAX + 1]);
  * strip non-alphanumerics at both ends; "bot" if nothing is left. */
 void names_sanitize_label_value(const char *in, char out[NAMES_LABEL_MAX + 1]);
 
+/* names_sanitize_subdomain: IN made a valid DNS-1123 subdomain of at most MAX (< CAP) bytes, for names
+ * derived from ids that may be invalid (Event names): upper case lowered, any other character outside
+ * [a-z0-9.-] becomes '-', cut to MAX, and non-alphanumerics stripped from both ends ("x" when nothing is
+ * left). A valid name of at most MAX bytes comes out unchanged. */
+void names_sanitize_subdomain(const char *in, size_t max, char *out, size_t cap);
 /* names_custom_bot_id: the pod's custom-bot-id label (reference 7.2): the sanitised NAME if it is
- * non-empty, else the first 8 bytes of ID (not sanitised). */
+ * non-empty, else the first 8 bytes of ID, sanitised too (the reference does not sanitise them, so an id
+ * like "abcdefg-x" gave the label value "abcdefg-", which ends in '-', and every create failed with 422). */
 void names_custom_bot_id(const char *name, const char *id, char out[NAMES_LABEL_MAX + 1]);
 
 /* names_validate_minio_path: reference 7.3: every character an ASCII letter, digit, '/', '-', '_' or '.';

@@ -14,12 +14,19 @@
  * else deleted it — and the new one is created only once it is gone); stopping (disabled or deleted,
  * pod going away); terminal_pod (pod Succeeded/Failed/Unknown/evicted, being deleted to be replaced);
  * invalid_spec (no pod can be generated; reported for this bot only, no pod of an older spec is left
- * running); api_backoff (an API call failed; the key is retried with exponential backoff).
+ * running); api_backoff (an API call failed; the key is retried with exponential backoff); name_conflict
+ * (a Pod with the bot's name exists but is not this bot's — another owner's managed-by, another bot id:
+ * it is never updated or deleted; reported once, and the name is tried again every resync period).
  *
  * Safety (DESIGN §5) is in the guards: a pod is created only when `no_pod_anywhere` holds — no pod of
  * this bot exists, terminating ones included, and no create of ours is still unobserved — so two bot
  * pods of one id never live at once, across spec changes and controller restarts. A live pod with
- * another spec is deleted first (replacing) and the create follows when the deletion is observed. */
+ * another spec is deleted first (replacing) and the create follows when the deletion is observed.
+ *
+ * The deletion guards are guards too, so the diagram shows them: `deletions_held` (the last
+ * desired-state list failed or collapsed, and for a missing document the bot's own read cannot decide)
+ * turns a deletion or an escalation into a hold, looked at again at the next resync; `delete_cap_reached`
+ * (this resync cycle already issued its maximum of deletions) defers a deletion to the next cycle. */
 #include "fsm/tables.h"
 
 #define S(id, name) [id] = name,
@@ -36,6 +43,8 @@ static bool g_create_safe(const void *in)
 static bool g_pod_exists(const void *in) { return ((const bot_fsm_input *)in)->pod_exists; }
 static bool g_terminating(const void *in) { return ((const bot_fsm_input *)in)->pod_terminating; }
 static bool g_escalate(const void *in) { return ((const bot_fsm_input *)in)->escalate; }
+static bool g_held(const void *in) { return ((const bot_fsm_input *)in)->deletions_held; }
+static bool g_cap(const void *in) { return ((const bot_fsm_input *)in)->delete_cap_reached; }
 
 static const fsm_guard_def guards[] = {
     [BG_NONE_] = {NULL, NULL},
@@ -43,6 +52,8 @@ static const fsm_guard_def guards[] = {
     [BG_POD_EXISTS] = {"pod_exists", g_pod_exists},
     [BG_TERMINATING] = {"pod_terminating", g_terminating},
     [BG_ESCALATE] = {"escalate", g_escalate},
+    [BG_HELD] = {"deletions_held", g_held},
+    [BG_CAP] = {"delete_cap_reached", g_cap},
 };
 
 static const bool terminal[BS__COUNT] = {0};
@@ -52,10 +63,14 @@ static const fsm_row rows[] = {
     /* -- not desired ------------------------------------------------------------------------------------------------------------------------------ */
     GO(FSM_ANY,          BE_GONE,         ALWAYS,                                   BS_ABSENT,        FX(BFX_FORGET),                           "not desired and no pod: forget the bot"),
     IGNORE(BS_ABSENT,    BE_GONE,                                                                                                               "still absent"),
-    GO(FSM_ANY,          BE_UNWANTED,     WHEN(NOT(BG_TERMINATING)),                BS_STOPPING,      FX(BFX_DELETE_POD),                       "disabled or deleted: delete its pod"),
-    GO(FSM_ANY,          BE_UNWANTED,     WHEN(G(BG_TERMINATING)),                  BS_STOPPING,      NOFX,                                     "disabled or deleted and the pod is already terminating: wait"),
-    GO(BS_STOPPING,      BE_UNWANTED,     WHEN(NOT(BG_TERMINATING)),                FSM_SAME,         FX(BFX_DELETE_POD),                       "our delete is not visible yet: delete again (idempotent)"),
-    GO(BS_STOPPING,      BE_UNWANTED,     WHEN(G(BG_TERMINATING)),                  FSM_SAME,         FX(BFX_REQUEUE),                          "waiting for the pod to go"),
+    GO(FSM_ANY,          BE_UNWANTED,     WHEN(G(BG_HELD)),                         FSM_SAME,         FX(BFX_HOLD_DELETE),                      "not desired, but deletions are held (the desired-state list failed or collapsed): look again at the next resync"),
+    GO(FSM_ANY,          BE_UNWANTED,     WHEN(NOT(BG_HELD), G(BG_CAP)),            FSM_SAME,         FX(BFX_DEFER_DELETE),                     "not desired, but this resync cycle used its deletions: look again at the next resync"),
+    GO(FSM_ANY,          BE_UNWANTED,     WHEN(NOT(BG_HELD), NOT(BG_CAP), NOT(BG_TERMINATING)), BS_STOPPING, FX(BFX_DELETE_POD),               "disabled or deleted: delete its pod"),
+    GO(FSM_ANY,          BE_UNWANTED,     WHEN(NOT(BG_HELD), NOT(BG_CAP), G(BG_TERMINATING)), BS_STOPPING, NOFX,                               "disabled or deleted and the pod is already terminating: wait"),
+    GO(BS_STOPPING,      BE_UNWANTED,     WHEN(G(BG_HELD)),                         FSM_SAME,         FX(BFX_HOLD_DELETE),                      "stopping, but deletions are held: look again at the next resync"),
+    GO(BS_STOPPING,      BE_UNWANTED,     WHEN(NOT(BG_HELD), G(BG_CAP)),            FSM_SAME,         FX(BFX_DEFER_DELETE),                     "stopping, but this resync cycle used its deletions: look again at the next resync"),
+    GO(BS_STOPPING,      BE_UNWANTED,     WHEN(NOT(BG_HELD), NOT(BG_CAP), NOT(BG_TERMINATING)), FSM_SAME, FX(BFX_DELETE_POD),                  "our delete is not visible yet: delete again (idempotent)"),
+    GO(BS_STOPPING,      BE_UNWANTED,     WHEN(NOT(BG_HELD), NOT(BG_CAP), G(BG_TERMINATING)), FSM_SAME, FX(BFX_REQUEUE),                       "waiting for the pod to go"),
 
     /* -- desired but invalid ----------------------------------------------------------------------------------------------------------------------- */
     GO(FSM_ANY,          BE_INVALID,      WHEN(NOT(BG_POD_EXISTS)),                 BS_INVALID,       FX(BFX_REPORT_INVALID),                   "no pod can be generated: report it for this bot only"),
@@ -83,19 +98,29 @@ static const fsm_row rows[] = {
     GO(FSM_ANY,          BE_RUNNING,      ALWAYS,                                   BS_RUNNING,       FX(BFX_EVENT_RUNNING, BFX_FORGET),        "bot container running"),
     IGNORE(BS_RUNNING,   BE_RUNNING,                                                                                                            "steady state"),
     GO(FSM_ANY,          BE_INIT_FAILING, WHEN(NOT(BG_ESCALATE)),                   BS_INIT_FAILING,  FX(BFX_EVENT_INIT_FAILING),               "init container failing: surface it (Event, log, metric)"),
-    GO(FSM_ANY,          BE_INIT_FAILING, WHEN(G(BG_ESCALATE)),                     BS_REPLACING,     FX(BFX_EVENT_ESCALATED, BFX_DELETE_POD),  "init failed too often: recreate the pod (fresh download)"),
+    GO(FSM_ANY,          BE_INIT_FAILING, WHEN(G(BG_ESCALATE), NOT(BG_HELD)),       BS_REPLACING,     FX(BFX_EVENT_ESCALATED, BFX_DELETE_POD),  "init failed too often: recreate the pod (fresh download)"),
+    GO(FSM_ANY,          BE_INIT_FAILING, WHEN(G(BG_ESCALATE), G(BG_HELD)),         BS_INIT_FAILING,  FX(BFX_EVENT_INIT_FAILING, BFX_HOLD_ESCALATION), "init failed too often, but deletions are held: surface it; recreate after a good read"),
     GO(BS_INIT_FAILING,  BE_INIT_FAILING, WHEN(NOT(BG_ESCALATE)),                   FSM_SAME,         NOFX,                                     "still failing; the kubelet retries with backoff"),
     GO(FSM_ANY,          BE_CRASHLOOP,    WHEN(NOT(BG_ESCALATE)),                   BS_CRASHLOOP,     FX(BFX_EVENT_CRASHLOOP),                  "bot crash-looping: surface it (Event, log, metric)"),
-    GO(FSM_ANY,          BE_CRASHLOOP,    WHEN(G(BG_ESCALATE)),                     BS_REPLACING,     FX(BFX_EVENT_ESCALATED, BFX_DELETE_POD),  "crash loop past the threshold: recreate the pod"),
+    GO(FSM_ANY,          BE_CRASHLOOP,    WHEN(G(BG_ESCALATE), NOT(BG_HELD)),       BS_REPLACING,     FX(BFX_EVENT_ESCALATED, BFX_DELETE_POD),  "crash loop past the threshold: recreate the pod"),
+    GO(FSM_ANY,          BE_CRASHLOOP,    WHEN(G(BG_ESCALATE), G(BG_HELD)),         BS_CRASHLOOP,     FX(BFX_EVENT_CRASHLOOP, BFX_HOLD_ESCALATION), "crash loop past the threshold, but deletions are held: surface it; recreate after a good read"),
     GO(BS_CRASHLOOP,     BE_CRASHLOOP,    WHEN(NOT(BG_ESCALATE)),                   FSM_SAME,         NOFX,                                     "still crash-looping; the kubelet backs off"),
-    GO(BS_INIT_FAILING,  BE_INIT_FAILING, WHEN(G(BG_ESCALATE)),                     BS_REPLACING,     FX(BFX_EVENT_ESCALATED, BFX_DELETE_POD),  "init failed too often: recreate the pod"),
-    GO(BS_CRASHLOOP,     BE_CRASHLOOP,    WHEN(G(BG_ESCALATE)),                     BS_REPLACING,     FX(BFX_EVENT_ESCALATED, BFX_DELETE_POD),  "crash loop past the threshold: recreate the pod"),
+    GO(BS_INIT_FAILING,  BE_INIT_FAILING, WHEN(G(BG_ESCALATE), NOT(BG_HELD)),       BS_REPLACING,     FX(BFX_EVENT_ESCALATED, BFX_DELETE_POD),  "init failed too often: recreate the pod"),
+    GO(BS_INIT_FAILING,  BE_INIT_FAILING, WHEN(G(BG_ESCALATE), G(BG_HELD)),         FSM_SAME,         FX(BFX_HOLD_ESCALATION),                  "still failing past the threshold; deletions are held"),
+    GO(BS_CRASHLOOP,     BE_CRASHLOOP,    WHEN(G(BG_ESCALATE), NOT(BG_HELD)),       BS_REPLACING,     FX(BFX_EVENT_ESCALATED, BFX_DELETE_POD),  "crash loop past the threshold: recreate the pod"),
+    GO(BS_CRASHLOOP,     BE_CRASHLOOP,    WHEN(G(BG_ESCALATE), G(BG_HELD)),         FSM_SAME,         FX(BFX_HOLD_ESCALATION),                  "still crash-looping past the threshold; deletions are held"),
     GO(FSM_ANY,          BE_TERMINAL,     ALWAYS,                                   BS_TERMINAL_POD,  FX(BFX_EVENT_TERMINAL, BFX_DELETE_POD),   "pod ended (Succeeded/Failed/Unknown/evicted): delete it, recreate when gone"),
     GO(BS_TERMINAL_POD,  BE_TERMINAL,     ALWAYS,                                   FSM_SAME,         FX(BFX_DELETE_POD),                       "our delete is not visible yet: delete again (idempotent)"),
 
     /* -- effects that failed ----------------------------------------------------------------------------------------------------------------------- */
     GO(FSM_ANY,          BE_API_ERROR,    ALWAYS,                                   BS_BACKOFF,       FX(BFX_BACKOFF),                          "an API call failed: retry the key with exponential backoff"),
     GO(BS_BACKOFF,       BE_API_ERROR,    ALWAYS,                                   FSM_SAME,         FX(BFX_BACKOFF),                          "failed again: back off further"),
+
+    /* -- the name is taken by an object that is not this bot's: never touch it ------------------------------------------------------------------- */
+    GO(FSM_ANY,          BE_NAME_TAKEN,   ALWAYS,                                   BS_NAME_CONFLICT, FX(BFX_REPORT_CONFLICT, BFX_REQUEUE_SLOW), "its pod's name is held by an object that is not this bot's: leave it alone, report it once, look again later"),
+    GO(BS_NAME_CONFLICT, BE_NAME_TAKEN,   ALWAYS,                                   FSM_SAME,         FX(BFX_REQUEUE_SLOW),                     "still taken (already reported): look again later"),
+    GO(BS_NAME_CONFLICT, BE_NO_POD,       WHEN(G(BG_CREATE_SAFE)),                  FSM_SAME,         FX(BFX_CREATE_POD),                       "try the name again: it may have been freed"),
+    GO(BS_NAME_CONFLICT, BE_NO_POD,       WHEN(NOT(BG_CREATE_SAFE)),                BS_CREATE_PENDING, FX(BFX_REQUEUE),                         "a pod of ours is not observed yet: never create twice, look again"),
 };
 
 static fsm_index row_index = FSM_INDEX_INIT;

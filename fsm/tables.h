@@ -23,7 +23,8 @@
     X(BS_STOPPING, "stopping")             /* disabled or deleted; waiting for the pod to go */       \
     X(BS_TERMINAL_POD, "terminal_pod")     /* pod Succeeded/Failed/Unknown/evicted: being replaced */  \
     X(BS_INVALID, "invalid_spec")          /* no pod can be generated (runtime, path, name) */        \
-    X(BS_BACKOFF, "api_backoff")           /* an API call failed; retrying with per-key backoff */
+    X(BS_BACKOFF, "api_backoff")           /* an API call failed; retrying with per-key backoff */    \
+    X(BS_NAME_CONFLICT, "name_conflict")   /* the pod's name is held by an object that is not ours */
 
 #define BOT_EVENTS(X)                                                                                  \
     X(BE_GONE, "not_desired_no_pod")       /* document absent or disabled, no pod */                  \
@@ -37,14 +38,17 @@
     X(BE_RUNNING, "pod_running")           /* current pod, bot container running */                   \
     X(BE_CRASHLOOP, "bot_crashloop")       /* current pod, bot container crash-looping */             \
     X(BE_TERMINAL, "pod_terminal")         /* current pod ended: Succeeded/Failed/Unknown/evicted */  \
-    X(BE_API_ERROR, "api_error")           /* executing an effect failed (retryable) */
+    X(BE_API_ERROR, "api_error")           /* executing an effect failed (retryable) */               \
+    X(BE_NAME_TAKEN, "name_taken")         /* a create found the name taken by another owner or bot id */
 
 #define BOT_GUARDS(X)                                                                                  \
     X(BG_NONE_, "-")                                                                                   \
     X(BG_CREATE_SAFE, "no_pod_anywhere") /* no pod of this bot, terminating included, no create in flight */ \
     X(BG_POD_EXISTS, "pod_exists")                                                                     \
     X(BG_TERMINATING, "pod_terminating")                                                               \
-    X(BG_ESCALATE, "escalate")           /* failures crossed the escalation threshold */
+    X(BG_ESCALATE, "escalate")           /* failures crossed the escalation threshold */               \
+    X(BG_HELD, "deletions_held")         /* the last desired-state list failed or collapsed */         \
+    X(BG_CAP, "delete_cap_reached")      /* this resync cycle issued its maximum of deletions */
 
 #define BOT_EFFECTS(X)                                                                                 \
     X(BFX_NONE_, "none")                                                                               \
@@ -58,7 +62,12 @@
     X(BFX_EVENT_CRASHLOOP, "event_crashloop")                                                          \
     X(BFX_EVENT_INIT_FAILING, "event_init_failing")                                                    \
     X(BFX_EVENT_ESCALATED, "event_escalated")                                                          \
-    X(BFX_EVENT_TERMINAL, "event_pod_ended")
+    X(BFX_EVENT_TERMINAL, "event_pod_ended")                                                           \
+    X(BFX_HOLD_DELETE, "hold_delete")     /* count a guard trip; look again after a resync period */   \
+    X(BFX_DEFER_DELETE, "defer_delete")   /* count a deferral; look again after a resync period */     \
+    X(BFX_HOLD_ESCALATION, "hold_escalation") /* count a guard trip (the pod is not recreated now) */  \
+    X(BFX_REPORT_CONFLICT, "report_conflict") /* log + Warning Event + metric, once */                  \
+    X(BFX_REQUEUE_SLOW, "requeue_resync")   /* look again after a resync period */
 
 enum bot_state { BOT_STATES(T0_ENUM) BS__COUNT };
 enum bot_event { BOT_EVENTS(T0_ENUM) BE__COUNT };
@@ -71,6 +80,9 @@ typedef struct bot_fsm_input {
     bool pod_terminating;  /* that pod has a deletionTimestamp */
     bool create_in_flight; /* we created a pod that the view has not shown yet */
     bool escalate;         /* restarts / init failures crossed the configured threshold */
+    bool deletions_held;   /* the deletion gate is closed: the last desired-state list failed or collapsed
+                              (for a missing document: and the bot's own read cannot decide) */
+    bool delete_cap_reached; /* not desired, a live pod, and this resync cycle's deletions are used up */
 } bot_fsm_input;
 
 /* ---- schedule lifecycle: the Schedule Controller's view of one scheduled bot ----------------- */
@@ -85,7 +97,8 @@ typedef struct bot_fsm_input {
     X(SS_DELETING, "deleting")        /* Foreground delete sent or the CronJob is terminating */       \
     X(SS_INVALID, "invalid")          /* bad cron expression or spec: reported for this bot only */    \
     X(SS_MISSED, "missed_starts")     /* starts were missed (controller/cluster downtime) */           \
-    X(SS_BACKOFF, "api_backoff")
+    X(SS_BACKOFF, "api_backoff")                                                                       \
+    X(SS_NAME_CONFLICT, "name_conflict") /* the CronJob's name is held by another owner or schedule */
 
 #define SCHED_EVENTS(X)                                                                                \
     X(SE_GONE, "not_desired_no_cronjob")                                                               \
@@ -100,13 +113,17 @@ typedef struct bot_fsm_input {
     X(SE_LAST_FAILED, "last_run_failed")                                                               \
     X(SE_MISSED, "starts_missed")                                                                      \
     X(SE_CONFLICT, "update_conflict")   /* the PUT answered 409 */                                     \
-    X(SE_API_ERROR, "api_error")
+    X(SE_API_ERROR, "api_error")                                                                       \
+    X(SE_NAME_TAKEN, "name_taken")                                                                     \
+    X(SE_CRON_INVALID, "cron_invalid")  /* the schedule's cron expression is invalid */
 
 #define SCHED_GUARDS(X)                                                                                \
     X(SG_NONE_, "-")                                                                                   \
     X(SG_CREATE_SAFE, "no_cronjob_anywhere")                                                           \
     X(SG_CJ_EXISTS, "cronjob_exists")                                                                  \
-    X(SG_DELETING, "cronjob_terminating")
+    X(SG_DELETING, "cronjob_terminating")                                                              \
+    X(SG_HELD, "deletions_held")                                                                       \
+    X(SG_CAP, "delete_cap_reached")
 
 #define SCHED_EFFECTS(X)                                                                               \
     X(SFX_NONE_, "none")                                                                               \
@@ -119,7 +136,11 @@ typedef struct bot_fsm_input {
     X(SFX_FORGET, "forget")                                                                            \
     X(SFX_REPORT_INVALID, "report_invalid")                                                            \
     X(SFX_EVENT_FAILED, "event_run_failed")                                                            \
-    X(SFX_EVENT_MISSED, "event_missed_starts")
+    X(SFX_EVENT_MISSED, "event_missed_starts")                                                         \
+    X(SFX_HOLD_DELETE, "hold_delete")                                                                  \
+    X(SFX_DEFER_DELETE, "defer_delete")                                                                \
+    X(SFX_REPORT_CONFLICT, "report_conflict")                                                          \
+    X(SFX_REQUEUE_SLOW, "requeue_resync")
 
 enum sched_state { SCHED_STATES(T0_ENUM) SS__COUNT };
 enum sched_event { SCHED_EVENTS(T0_ENUM) SE__COUNT };
@@ -130,6 +151,8 @@ typedef struct sched_fsm_input {
     bool cj_exists;        /* a CronJob labelled with this schedule id is in the view */
     bool cj_deleting;      /* it has a deletionTimestamp */
     bool create_in_flight; /* we created one that the view has not shown yet */
+    bool deletions_held;   /* as bot_fsm_input */
+    bool delete_cap_reached;
 } sched_fsm_input;
 
 /* ---- simulated pod: what a kubelet does with one Pod ----------------------------------------- */

@@ -398,14 +398,18 @@ static void mgr_start(scn_mgr *m)
     if (w->o.crashloop_escalate > 0) m->s.crashloop_escalate = w->o.crashloop_escalate;
     if (w->o.init_escalate > 0) m->s.init_escalate = w->o.init_escalate;
     if (w->o.max_deletes > 0) m->s.max_deletes_per_cycle = w->o.max_deletes;
-    if (w->o.lease_ms > 0) m->s.lease_duration_ms = w->o.lease_ms;
+    if (w->o.lease_ms > 0) { /* client-go's proportions: renew deadline 2/3, retry period 2/15 of the duration */
+        m->s.lease_duration_ms = w->o.lease_ms;
+        m->s.lease_renew_deadline_ms = w->o.lease_ms * 2 / 3;
+        m->s.lease_renew_ms = w->o.lease_ms * 2 / 15;
+    }
     m->s.leader_election = w->o.leader_election;
     m->s.nats_durable = w->o.durable;
     ctl_ports ports = {&w->lp, &m->kube, &m->store, w->o.nats ? &w->busport : NULL};
     ctl_hooks hooks = {m, before_effect, fsm_hook, w->memo};
     t0_err err = {0};
     ctl_manager *cm = NULL;
-    if (ctl_manager_new(&m->s, &ports, &hooks, &cm, &err) != T0_OK) {
+    if (ctl_manager_new_hooked(&m->s, &ports, &hooks, &cm, &err) != T0_OK) {
         scn_violation(w, -1, "manager %s could not be created: %s", m->identity, err.msg);
         return;
     }

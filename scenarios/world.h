@@ -5,7 +5,7 @@
 
 #include <stdarg.h>
 
-#include "controllers/manager.h"
+#include "controllers/manager_seam.h"
 #include "fakes/bus_fake.h"
 #include "fakes/cronjob_ctl.h"
 #include "fakes/kube_fake.h"

@@ -47,6 +47,32 @@ Test(names, sanitize_label_value)
     cr_assert_str_eq(o, "abcdefgh");
     names_custom_bot_id("", "abc", o);
     cr_assert_str_eq(o, "abc");
+    /* the id's prefix is sanitised like a name: a label value must end in a letter or digit */
+    names_custom_bot_id("", "abcdefg-xyz", o);
+    cr_assert_str_eq(o, "abcdefg", "custom-bot-id of abcdefg-xyz: expected abcdefg, got %s", o);
+    names_custom_bot_id(NULL, "_a.b", o);
+    cr_assert_str_eq(o, "a.b", "expected a.b, got %s", o);
+}
+
+Test(names, sanitize_subdomain)
+{
+    char o[64];
+    names_sanitize_subdomain("bot-b1", 50, o, sizeof o);
+    cr_assert_str_eq(o, "bot-b1", "a valid name is unchanged: got %s", o);
+    names_sanitize_subdomain("bot-Bad_ID!", 50, o, sizeof o);
+    cr_assert_str_eq(o, "bot-bad-id", "expected bot-bad-id, got %s", o);
+    names_sanitize_subdomain("bot-abcdefghij", 8, o, sizeof o);
+    cr_assert_str_eq(o, "bot-abcd", "cut to 8: got %s", o);
+    names_sanitize_subdomain("bot-a------", 7, o, sizeof o);
+    cr_assert_str_eq(o, "bot-a", "trailing dashes stripped: got %s", o);
+    names_sanitize_subdomain("__", 50, o, sizeof o);
+    cr_assert_str_eq(o, "x", "nothing left: got %s", o);
+    t0_err e = {0};
+    const char *odd[] = {"bot-\xc3\xa9t\xc3\xa9.Weird", "a..b", "a-.b", "x._y", ".a.", "a.-"};
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        names_sanitize_subdomain(odd[i], 50, o, sizeof o);
+        cr_assert(names_check_subdomain(o, 253, &e), "from \"%s\": \"%s\" is not a subdomain: %s", odd[i], o, e.msg);
+    }
 }
 
 Test(names, minio_path)

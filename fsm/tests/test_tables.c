@@ -10,12 +10,12 @@ typedef void (*input_fn)(unsigned mask, void *out);
 static void bot_in(unsigned m, void *o)
 {
     bot_fsm_input *b = o;
-    *b = (bot_fsm_input){m & 1, (m >> 1) & 1, (m >> 2) & 1, (m >> 3) & 1};
+    *b = (bot_fsm_input){m & 1, (m >> 1) & 1, (m >> 2) & 1, (m >> 3) & 1, (m >> 4) & 1, (m >> 5) & 1};
 }
 static void sched_in(unsigned m, void *o)
 {
     sched_fsm_input *s = o;
-    *s = (sched_fsm_input){m & 1, (m >> 1) & 1, (m >> 2) & 1};
+    *s = (sched_fsm_input){m & 1, (m >> 1) & 1, (m >> 2) & 1, (m >> 3) & 1, (m >> 4) & 1};
 }
 static void pod_in(unsigned m, void *o)
 {
@@ -60,8 +60,8 @@ static void walk_matrix(const fsm_table *t, input_fn mk, int nbits)
     fsm_coverage_free(&cov);
 }
 
-Test(tables, bot_matrix) { walk_matrix(&fsm_bot_table, bot_in, 4); }
-Test(tables, schedule_matrix) { walk_matrix(&fsm_schedule_table, sched_in, 3); }
+Test(tables, bot_matrix) { walk_matrix(&fsm_bot_table, bot_in, 6); }
+Test(tables, schedule_matrix) { walk_matrix(&fsm_schedule_table, sched_in, 5); }
 Test(tables, pod_matrix) { walk_matrix(&fsm_pod_table, pod_in, 3); }
 Test(tables, sync_matrix) { walk_matrix(&fsm_sync_table, sync_in, 2); }
 
@@ -89,7 +89,7 @@ Test(safety, bot_create_only_when_no_pod_anywhere)
     const fsm_table *t = &fsm_bot_table;
     for (int s = 0; s < t->nstates; s++)
         for (int e = 0; e < t->nevents; e++)
-            for (unsigned m = 0; m < 16; m++) {
+            for (unsigned m = 0; m < 64; m++) {
                 bot_fsm_input in;
                 bot_in(m, &in);
                 fsm_result r;
@@ -107,7 +107,7 @@ Test(safety, schedule_create_only_when_no_cronjob_anywhere)
     const fsm_table *t = &fsm_schedule_table;
     for (int s = 0; s < t->nstates; s++)
         for (int e = 0; e < t->nevents; e++)
-            for (unsigned m = 0; m < 8; m++) {
+            for (unsigned m = 0; m < 32; m++) {
                 sched_fsm_input in;
                 sched_in(m, &in);
                 fsm_result r;
@@ -116,18 +116,55 @@ Test(safety, schedule_create_only_when_no_cronjob_anywhere)
             }
 }
 
-/* DESIGN §5: once a bot is observed disabled/deleted, every answer removes its pod or waits for it. */
+/* DESIGN §5: once a bot is observed disabled/deleted, every answer removes its pod or waits for it —
+ * unless the deletion gate holds it (then nothing is deleted and it is looked at again) or the cycle's
+ * deletion cap defers it. */
 Test(safety, unwanted_bot_pod_is_always_deleted_or_awaited)
 {
     const fsm_table *t = &fsm_bot_table;
     for (int s = 0; s < t->nstates; s++)
-        for (unsigned m = 0; m < 16; m++) {
+        for (unsigned m = 0; m < 64; m++) {
             bot_fsm_input in;
             bot_in(m, &in);
             fsm_result r;
             cr_assert_eq(fsm_step(t, s, BE_UNWANTED, &in, NULL, NULL, &r, NULL), T0_OK);
+            if (in.deletions_held || in.delete_cap_reached) {
+                cr_assert_eq(r.to, s, "a held deletion must not move (from %s)", fsm_state_name(t, s));
+                cr_assert(!has_fx(&r, BFX_DELETE_POD));
+                cr_assert(has_fx(&r, in.deletions_held ? BFX_HOLD_DELETE : BFX_DEFER_DELETE));
+                continue;
+            }
             cr_assert_eq(r.to, BS_STOPPING);
             cr_assert_eq(has_fx(&r, BFX_DELETE_POD), !in.pod_terminating, "from %s", fsm_state_name(t, s));
+        }
+}
+
+/* DESIGN §5: never delete because a read of desired state failed or came back suspiciously empty: while
+ * deletions are held, no row deletes a pod for a missing document or an escalation. */
+Test(safety, held_deletions_delete_nothing)
+{
+    const fsm_table *t = &fsm_bot_table;
+    const int evs[] = {BE_UNWANTED, BE_CRASHLOOP, BE_INIT_FAILING};
+    for (int s = 0; s < t->nstates; s++)
+        for (size_t e = 0; e < sizeof evs / sizeof evs[0]; e++)
+            for (unsigned m = 0; m < 64; m++) {
+                bot_fsm_input in;
+                bot_in(m, &in);
+                if (!in.deletions_held) continue;
+                fsm_result r;
+                cr_assert_eq(fsm_step(t, s, evs[e], &in, NULL, NULL, &r, NULL), T0_OK);
+                cr_assert(!has_fx(&r, BFX_DELETE_POD), "%s on %s deletes while held", fsm_state_name(t, s),
+                          fsm_event_name(t, evs[e]));
+            }
+    const fsm_table *st = &fsm_schedule_table;
+    for (int s = 0; s < st->nstates; s++)
+        for (unsigned m = 0; m < 32; m++) {
+            sched_fsm_input in;
+            sched_in(m, &in);
+            if (!in.deletions_held && !in.delete_cap_reached) continue;
+            fsm_result r;
+            cr_assert_eq(fsm_step(st, s, SE_UNWANTED, &in, NULL, NULL, &r, NULL), T0_OK);
+            cr_assert(!has_fx(&r, SFX_DELETE_CJ), "schedule %s deletes while held or capped", fsm_state_name(st, s));
         }
 }
 

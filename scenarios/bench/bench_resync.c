@@ -148,7 +148,7 @@ static int bench(int n)
     sim_loop_run_for(loop, 0);
 
     size_t m0 = heap_used();
-    if (ctl_manager_new(&cs, &ports, NULL, &m, &err) != T0_OK || ctl_manager_start(m, &err) != T0_OK) {
+    if (ctl_manager_new(&cs, &ports, &m, &err) != T0_OK || ctl_manager_start(m, &err) != T0_OK) {
         fprintf(stderr, "bench_resync: %s\n", err.msg);
         goto out;
     }

@@ -1,0 +1,267 @@
+/* ctl_int.h: the controller runtime's internals, shared by its files and the two reconcilers; private to
+ * controllers/ (the contract for other modules is manager.h, and manager_seam.h for the simulator).
+ *
+ * The runtime knows no kind. A reconciler (bot_reconciler.c, schedule_reconciler.c) is a ctl_kind_def:
+ * its FSM table, how it summarizes an observed object, how it classifies (desired, observed) into one
+ * table event, how it generates the desired object, and one executor per table effect. The runtime keeps
+ * an informer cache of the kind's objects (informer.c), reads desired state behind one function
+ * (desired.c), steps the table and runs the effects it returns (reconcile.c), and leads, resyncs and
+ * listens to NATS (manager.c, leader.c). */
+#ifndef T0_CTL_INT_H
+#define T0_CTL_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "controllers/manager_seam.h"
+#include "controllers/workqueue.h"
+#include "core/hmap.h"
+#include "domain/botdoc.h"
+#include "domain/hash.h"
+#include "fsm/tables.h"
+
+#define LBL_BOT_ID "the0.dev/bot-id"
+#define LBL_SCHED_ID "the0.dev/schedule-id"
+#define LBL_MANAGED_BY "the0.dev/managed-by"
+#define CTL_NAME_MAX 320 /* an object name built from an id */
+
+enum { PH_NONE, PH_PENDING, PH_RUNNING, PH_SUCCEEDED, PH_FAILED, PH_UNKNOWN };
+
+/* A compact summary of one observed Pod or CronJob: what classification needs, nothing more. */
+typedef struct obj_sum {
+    char *name;
+    char *id;            /* the bot-id / schedule-id label */
+    uint64_t rv;
+    char rv_str[24];
+    uint32_t list_gen;   /* the re-list that last listed it */
+    bool terminating;
+    uint8_t phase;       /* pods */
+    bool init_failing, crashloop, bot_running, evicted;
+    uint16_t init_restarts, bot_restarts;
+    char cfg_hash[HASH_HEX_LEN + 1], spec_hash[HASH_HEX_LEN + 1];
+    int active;          /* cronjobs: status.active length */
+    int64_t created_ms, last_schedule_ms, last_success_ms, deadline_s;
+    char *schedule;      /* cronjobs: spec.schedule */
+} obj_sum;
+
+enum { FAIL_STORE = 1, FAIL_KUBE = 2 };
+
+/* Per-key controller record. */
+typedef struct rec {
+    uint8_t state;
+    bool create_in_flight;
+    bool initial_pending; /* part of the first full reconcile, not yet reconciled */
+    int64_t create_deadline_ms;
+    uint64_t doc_fp;      /* fingerprint of the desired document last reconciled */
+    uint64_t doc_rev;     /* the store's revision of a document a resync found to have fingerprint doc_fp
+                             (0: none): the next resync skips a document with this revision unread */
+    uint32_t seen_gen;    /* the resync generation whose desired read last listed this key */
+    bool want_valid;      /* want_* hold the hashes generated from the document with fingerprint want_fp */
+    bool want_fresh;      /* ... and that document is still the stored one: no NATS message, resync
+                             mismatch or failed read since, and want_until not passed. Reconciles that
+                             only follow the cluster (watch events) then skip the store read. */
+    int64_t want_until;
+    uint64_t want_fp;
+    char want_cfg[HASH_HEX_LEN + 1], want_spec[HASH_HEX_LEN + 1];
+    obj_sum *obj;         /* primary observed object, or NULL */
+    unsigned nobjs;       /* observed objects carrying this id */
+    uint8_t fail_src;     /* the dependency the key's last failure came from (FAIL_STORE, FAIL_KUBE) or 0 */
+    cJSON *batch_doc;     /* owned copy of the document the resync that enqueued this key read, for the
+                             reconcile to use instead of reading it again (the Go controller reconciles
+                             from its list the same way); dropped by a NATS message; NULL otherwise */
+    int64_t batch_at_ms;  /* when the resync read it */
+} rec;
+
+/* The desired state of one key, as desired_read found it. */
+typedef enum { D_ERROR, D_ABSENT, D_INVALID, D_VALID } dkind;
+typedef struct desired {
+    dkind kind;
+    bool keep_existing; /* D_INVALID in a way that leaves the existing object alone (a schedule's bad cron) */
+    bool disabled; /* D_ABSENT: the document was read and says config.enabled false (not: not found) */
+    cJSON *obj; /* D_VALID: the generated object (or a read-only reference lent by the memo), or NULL until
+                   an effect needs it (desired_object); never modified */
+    cJSON *doc; /* D_VALID without obj: the document, to generate obj from */
+    char cfg_hash[HASH_HEX_LEN + 1], spec_hash[HASH_HEX_LEN + 1];
+    uint64_t fp;
+    t0_err err;
+} desired;
+
+/* The deletion guards' verdict for one reconcile, computed by the runtime and handed to classify, which
+ * puts it into the table's guard input: the tables decide what a hold means (DESIGN §3). */
+typedef struct ctl_gate {
+    bool held;        /* the last desired-state list failed or collapsed, and (for a missing document) the
+                         bot's own read cannot decide: no deletion of a live object now */
+    bool cap_reached; /* this resync cycle issued max_deletes_per_cycle deletions already */
+} ctl_gate;
+
+/* One reconcile of one key: what the table was stepped with and what its effects see. */
+typedef union ctl_input {
+    bot_fsm_input bot;
+    sched_fsm_input sched;
+} ctl_input;
+
+typedef struct ctl_step {
+    const char *id;
+    rec *r;            /* re-fetched after effects that may free or re-create it */
+    desired *d;
+    ctl_input in;
+    fsm_result res;
+    t0_err err;        /* why the failing effect failed */
+    uint8_t fail_src;  /* FAIL_STORE / FAIL_KUBE of that failure */
+    int64_t retry_after_ms; /* a 429's Retry-After (0: none): the backoff executor waits exactly that */
+    bool deferred;     /* a hold or deferral executed: this reconcile did not act on the document */
+    bool conflict;     /* the failing effect was an update answered 409 Conflict */
+    bool not_ours;     /* the failing effect was a create whose name is held by an object not ours */
+    uint64_t term;     /* the leadership term the reconcile was decided in: effects run only under it */
+} ctl_step;
+
+typedef struct ctl_kind ctl_kind;
+
+/* An effect's executor: T0_OK, or a failure (s->err says why) that becomes the next step's event. */
+typedef t0_status (*ctl_executor)(ctl_kind *c, ctl_step *s);
+
+/* A reconciler: everything the runtime needs to know about one kind. */
+typedef struct ctl_kind_def {
+    const char *name;      /* "bot-controller" */
+    const char *noun;      /* "bot" / "schedule", in log lines */
+    const char *component; /* the source.component of its Events */
+    const fsm_table *table;
+    kube_kind kind;
+    store_coll coll;
+    const char *id_label;
+    const char *hash_annotation; /* the annotation carrying the config hash */
+    int ev_api_error;            /* the table's event for a failed effect */
+    int ev_conflict;             /* ... for a 409 Conflict on update (-1: none) */
+    const ctl_executor *executors; /* [table->neffects]: exactly one per effect, [0] NULL */
+    /* managed_by: the managed-by label value of this kind's objects */
+    const char *(*managed_by)(const podgen_settings *s);
+    void (*object_name)(const char *id, char out[CTL_NAME_MAX]);
+    void (*summarize)(obj_sum *o, const cJSON *obj);
+    /* classify: the table event for R given D, with the guard input in IN */
+    int (*classify)(ctl_kind *c, rec *r, const desired *d, const ctl_gate *g, ctl_input *in);
+    t0_status (*generate)(const podgen_settings *s, const botdoc *bd, cJSON **out, t0_err *err);
+    /* needs_fresh: EVENT in STATE deletes or replaces a live object: decide it on a fresh GET of the
+     * object, never on a cache that a stale list or a lost watch event left behind */
+    bool (*needs_fresh)(int event, int state);
+    bool (*steady)(int state); /* nothing to do while the document does not change */
+    int ev_unwanted;           /* the table's "not desired, an object exists" event (the deletion gate) */
+    int ev_name_taken;         /* ... for a create whose name is held by an object that is not ours */
+    /* keep_on_invalid: BD cannot be generated, but in a way that leaves an existing object running (may
+     * be NULL: every invalid spec removes the object of the older spec) */
+    bool (*keep_on_invalid)(const botdoc *bd);
+} ctl_kind_def;
+
+extern const ctl_kind_def bot_reconciler;
+extern const ctl_kind_def schedule_reconciler;
+
+/* The runtime's state for one kind. */
+struct ctl_kind {
+    ctl_manager *m;
+    const ctl_kind_def *def;
+    char selector[128];
+    hmap recs; /* id -> rec* */
+    hmap objs; /* object name -> obj_sum* */
+    wq *q;
+    kube_watch *watch;
+    uint64_t last_rv;
+    int64_t last_relist_ms; /* when the cache was last re-listed (0 = never) */
+    uint64_t list_timer;    /* a failed list is retried with backoff, not only at the next resync */
+    int64_t list_backoff_ms;
+    bool gate_open;       /* deletions allowed: the last desired read succeeded and was not suspicious */
+    bool gate_suspicious; /* the last successful read collapsed (until a successful read that did not) */
+    long last_count;      /* documents in the last successful desired read (-1 = none yet) */
+    uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
+    uint32_t list_gen;    /* re-list generation: stamps the cached objects each re-list lists */
+    long observed_ids;    /* keys with at least one cached object (the collapse guard compares reads with it) */
+    unsigned initial_left;
+    bool first_done;
+};
+
+struct ctl_manager {
+    ctl_settings s;
+    ctl_ports p;
+    ctl_hooks h;
+    ctl_kind bots, scheds;
+    bool started, crashed, leader, ready, released;
+    uint64_t lease_timer, resync_timer, bus_timer;
+    int64_t lease_valid_until; /* last successful renewal + renew deadline: acting stops then */
+    uint64_t term;             /* incremented each time this manager starts leading */
+    int deletes_this_cycle;
+    bus_sub *subs[2];
+    ctl_stats st;
+    uint64_t event_seq;
+    ctl_memo *memo; /* h.memo when its pod settings are ours (memo_of) */
+    bool memo_checked;
+};
+
+/* ---- shared helpers (manager.c) ---- */
+int64_t ctl_now(const ctl_manager *m);
+void ctl_fmt_time(int64_t ms, char *buf, size_t cap, bool micro);
+int64_t ctl_parse_time(const char *s);
+bool ctl_acting_allowed(ctl_manager *m);
+void ctl_copy_hash(char dst[HASH_HEX_LEN + 1], const char *src);
+
+/* ---- records and the informer cache (informer.c) ---- */
+rec *ctl_rec_get(ctl_kind *c, const char *id, bool create);
+void ctl_rec_maybe_free(ctl_kind *c, const char *id, rec *r);
+void ctl_obj_free(obj_sum *o);
+/* ctl_cache_apply: insert/replace (ADDED/MODIFIED) or remove (DELETED) one object; ignores objects older
+ * than what the cache holds. Returns the id it concerns (in IDBUF) or NULL when it carries no id label. */
+const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char idbuf[256]);
+/* ctl_refresh_obj: GET the key's primary object and update the cache from the answer: a 404, or an
+ * object of that name that is not this key's (ctl_owned), drops it. T0_OK or T0_ENOTFOUND then; another
+ * status (ERR says why) when the GET failed and the cache is as it was. */
+t0_status ctl_refresh_obj(ctl_kind *c, const char *id, rec *r, t0_err *err);
+/* ctl_owned: whether OBJ is ours (managed-by this kind's controller) and carries a non-empty id label;
+ * the id is returned (borrowed from OBJ), else NULL. Objects that are not ours are never cached, updated
+ * or deleted. */
+const char *ctl_owned(const ctl_kind *c, const cJSON *obj);
+/* ctl_relist: replace the cache with a fresh list (retried with backoff on failure). */
+t0_status ctl_relist(ctl_kind *c);
+void ctl_start_watch(ctl_kind *c);
+
+/* ---- desired state (desired.c) ---- */
+uint64_t ctl_doc_fingerprint(const cJSON *doc);
+/* ctl_desired_read: the key's desired state: the one place the store is read for a reconcile. */
+void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d);
+/* ctl_desired_object: generate D's object when the fast paths skipped it (T0_ECONFLICT when the
+ * document changed since D was read). */
+t0_status ctl_desired_object(ctl_kind *c, const char *id, desired *d);
+void ctl_desired_free(desired *d);
+
+/* ---- reconcile and the shared executors (reconcile.c) ---- */
+void ctl_reconcile(void *ud, const char *id);
+void ctl_emit_event(ctl_kind *c, const char *id, const char *type, const char *reason, const char *msg);
+t0_status ctl_fx_create(ctl_kind *c, ctl_step *s);
+t0_status ctl_fx_delete(ctl_kind *c, ctl_step *s);
+t0_status ctl_fx_update(ctl_kind *c, ctl_step *s);
+t0_status ctl_fx_reread(ctl_kind *c, ctl_step *s);
+t0_status ctl_fx_requeue(ctl_kind *c, ctl_step *s);
+t0_status ctl_fx_backoff(ctl_kind *c, ctl_step *s);
+t0_status ctl_fx_forget(ctl_kind *c, ctl_step *s);
+t0_status ctl_fx_hold_delete(ctl_kind *c, ctl_step *s);
+t0_status ctl_fx_defer_delete(ctl_kind *c, ctl_step *s);
+t0_status ctl_fx_requeue_slow(ctl_kind *c, ctl_step *s);
+t0_status ctl_fx_report_conflict(ctl_kind *c, ctl_step *s);
+bool ctl_needs_replace(const obj_sum *o, const desired *d);
+
+/* ---- NATS (intake.c) ---- */
+#define BUS_RETRY_MS 5000
+/* ctl_subscribe_all: subscribe what is not subscribed yet (RETRY: quietly, after NATS was unavailable) */
+t0_status ctl_subscribe_all(ctl_manager *m, bool retry, t0_err *err);
+void ctl_bus_retry_tick(void *ud);
+
+/* ---- leadership (leader.c) ---- */
+void ctl_lease_tick(void *ud);
+void ctl_lease_release(ctl_manager *m);
+void ctl_start_leading(ctl_manager *m);
+void ctl_stop_leading(ctl_manager *m, const char *why);
+
+/* ---- manager.c ---- */
+void ctl_finish_initial(ctl_kind *c, rec *r);
+/* ctl_resync_kind: re-list when due, read the desired state and enqueue what changed (INITIAL: the first
+ * full reconcile after becoming leader, which readiness waits for). */
+void ctl_resync_kind(ctl_kind *c, bool initial);
+void ctl_resync_tick(void *ud);
+
+#endif

@@ -1,0 +1,128 @@
+/* leader.c: leader election over a coordination.k8s.io Lease, in client-go's leaderelection shape: a
+ * manager campaigns or renews every retry period (2 s); another manager may take the Lease only when its
+ * last renewal is older than the lease duration (15 s); the holder acts only while its own last
+ * successful renewal is younger than the renew deadline (10 s), so it stops acting before anyone may take
+ * over, with 5 s of margin for clock skew. Each time a manager starts leading it opens a new term; every
+ * effect is executed only under the term its reconcile was decided in (reconcile.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "controllers/ctl_int.h"
+#include "core/json.h"
+#include "core/log.h"
+
+static const cJSON *jget(const cJSON *o, const char *path) { return t0_json_at(o, path); }
+static const char *jstr(const cJSON *o, const char *path) { return t0_json_str(o, path); }
+
+void ctl_start_leading(ctl_manager *m)
+{
+    T0_INFO("manager", "%s: became leader", m->s.identity);
+    m->leader = true;
+    m->term++;
+    m->deletes_this_cycle = 0;
+    wq_pause(m->bots.q, false);
+    wq_pause(m->scheds.q, false);
+    m->st.resyncs++;
+    ctl_resync_kind(&m->bots, true);
+    ctl_resync_kind(&m->scheds, true);
+    if (!m->resync_timer) m->resync_timer = m->p.loop->timer(m->p.loop->ctx, m->s.resync_ms, ctl_resync_tick, m);
+}
+
+void ctl_stop_leading(ctl_manager *m, const char *why)
+{
+    if (!m->leader) return;
+    T0_WARN("manager", "%s: stopped leading: %s", m->s.identity, why);
+    m->leader = false;
+    m->ready = false;
+    m->bots.first_done = m->scheds.first_done = false;
+    wq_pause(m->bots.q, true);
+    wq_pause(m->scheds.q, true);
+}
+
+static cJSON *lease_object(ctl_manager *m, const char *rv, int64_t acquire_ms, int transitions)
+{
+    char renew[40], acq[40];
+    ctl_fmt_time(ctl_now(m), renew, sizeof renew, true);
+    ctl_fmt_time(acquire_ms, acq, sizeof acq, true);
+    cJSON *l = cJSON_CreateObject();
+    T0_JSON_STR(l, "apiVersion", "coordination.k8s.io/v1");
+    T0_JSON_STR(l, "kind", "Lease");
+    cJSON *md = T0_JSON_OBJ(l, "metadata");
+    T0_JSON_STR(md, "name", m->s.lease_name);
+    T0_JSON_STR(md, "namespace", m->s.pod.namespace);
+    if (rv) T0_JSON_STR(md, "resourceVersion", rv);
+    cJSON *sp = T0_JSON_OBJ(l, "spec");
+    T0_JSON_STR(sp, "holderIdentity", m->s.identity);
+    T0_JSON_NUM(sp, "leaseDurationSeconds", (double)(m->s.lease_duration_ms / 1000));
+    T0_JSON_STR(sp, "acquireTime", acq);
+    T0_JSON_STR(sp, "renewTime", renew);
+    T0_JSON_NUM(sp, "leaseTransitions", transitions);
+    return l;
+}
+
+void ctl_lease_tick(void *ud)
+{
+    ctl_manager *m = ud;
+    m->lease_timer = 0;
+    if (m->crashed || m->released) return;
+    int64_t now = ctl_now(m);
+    kube_port *k = m->p.kube;
+    cJSON *cur = NULL, *next = NULL;
+    t0_err err = {0};
+    t0_status st = k->get(k->ctx, KUBE_LEASE, m->s.pod.namespace, m->s.lease_name, &cur, &err);
+    bool ok = false;
+    if (st == T0_ENOTFOUND) {
+        next = lease_object(m, NULL, now, 0);
+        ok = k->create(k->ctx, KUBE_LEASE, m->s.pod.namespace, next, NULL, &err) == T0_OK;
+    } else if (st == T0_OK) {
+        const char *holder = jstr(cur, "spec.holderIdentity");
+        int64_t renew = ctl_parse_time(jstr(cur, "spec.renewTime"));
+        const cJSON *dur = jget(cur, "spec.leaseDurationSeconds");
+        int64_t dur_ms = cJSON_IsNumber(dur) ? (int64_t)dur->valuedouble * 1000 : m->s.lease_duration_ms;
+        const cJSON *tr = jget(cur, "spec.leaseTransitions");
+        int transitions = cJSON_IsNumber(tr) ? (int)tr->valuedouble : 0;
+        const char *rv = jstr(cur, "metadata.resourceVersion");
+        bool mine = holder && !strcmp(holder, m->s.identity);
+        bool expired = !holder || !holder[0] || now > renew + dur_ms;
+        if (mine || expired) {
+            int64_t acq = mine ? ctl_parse_time(jstr(cur, "spec.acquireTime")) : now;
+            next = lease_object(m, rv, acq, mine ? transitions : transitions + 1);
+            ok = k->update(k->ctx, KUBE_LEASE, m->s.pod.namespace, next, NULL, &err) == T0_OK;
+        }
+    }
+    cJSON_Delete(cur);
+    cJSON_Delete(next);
+    if (ok) {
+        m->lease_valid_until = now + m->s.lease_renew_deadline_ms;
+        if (!m->leader) ctl_start_leading(m);
+    } else if (m->leader && now >= m->lease_valid_until) {
+        ctl_stop_leading(m, err.msg[0] ? err.msg : "lease held by another manager");
+    } else if (m->leader && err.msg[0]) {
+        T0_WARN("manager", "lease renewal failed (%s); acting until the renew deadline, %lld ms from now", err.msg,
+                (long long)(m->lease_valid_until - now));
+    } else if (!m->leader && err.msg[0]) {
+        T0_WARN("manager", "%s: cannot reach the lease %s: %s", m->s.identity, m->s.lease_name, err.msg);
+    } else if (!m->leader) {
+        T0_DEBUG("manager", "%s: standing by; the lease %s is held by another manager", m->s.identity, m->s.lease_name);
+    }
+    if (m->leader && now >= m->lease_valid_until) ctl_stop_leading(m, "renew deadline passed without a renewal");
+    m->lease_timer = m->p.loop->timer(m->p.loop->ctx, m->s.lease_renew_ms, ctl_lease_tick, m);
+}
+
+void ctl_lease_release(ctl_manager *m)
+{
+    cJSON *cur = NULL;
+    if (m->p.kube->get(m->p.kube->ctx, KUBE_LEASE, m->s.pod.namespace, m->s.lease_name, &cur, NULL) == T0_OK) {
+        const char *holder = jstr(cur, "spec.holderIdentity");
+        cJSON *next = holder && !strcmp(holder, m->s.identity) ? cJSON_Duplicate(cur, 1) : NULL; /* cur: read-only */
+        cJSON_Delete(cur);
+        cur = next;
+        if (next) {
+            cJSON *sp = t0_json_get(next, "spec");
+            cJSON_ReplaceItemInObjectCaseSensitive(sp, "holderIdentity", cJSON_CreateString(""));
+            m->p.kube->update(m->p.kube->ctx, KUBE_LEASE, m->s.pod.namespace, next, NULL, NULL);
+        }
+    }
+    cJSON_Delete(cur);
+}
+
