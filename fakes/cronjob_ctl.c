@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/cronexpr.h"
+#include "core/hmap.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "core/hmap.h"
+#include "domain/cronexpr.h"
 
 #define COMP "cronjob-controller"
 #define MAX_MISSED 100
@@ -44,8 +44,8 @@ struct cronctl {
     kube_port sys;
     cronctl_opts opts;
     kube_watch *wcj, *wjob, *wpod;
-    hmap cjs;      /* "ns/name" -> cjrec */
-    hmap jobs;     /* uid -> jobrec */
+    hmap cjs;  /* "ns/name" -> cjrec */
+    hmap jobs; /* uid -> jobrec */
     bool down;
     uint64_t event_seq;
     cronctl_stats st;

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hmap.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "fsm/tables.h"
-#include "core/hmap.h"
 
 #define COMP "kubelet"
 #define BACKOFF_BASE_MS 10000
@@ -84,10 +84,10 @@ struct kubelet {
     objstore *store; /* &port, or NULL without a store */
     kubelet_opts opts;
     kube_watch *watch;
-    hmap pods;       /* "ns/name" -> kpod */
+    hmap pods;        /* "ns/name" -> kpod */
     hmap unscheduled; /* "ns/name" -> (void*)1 */
-    hmap bots;       /* bot id -> botrec */
-    hmap programs;   /* bot id -> kubelet_program */
+    hmap bots;        /* bot id -> botrec */
+    hmap programs;    /* bot id -> kubelet_program */
     knode **nodes;
     size_t nnodes;
     kubelet_program default_prog;
