@@ -1,12 +1,6 @@
-# the0-k8s: one Makefile, everything builds into build/ (see README.md).
-#
-#   make            build libraries, binaries and tests
-#   make test       build and run every test tier that runs here (unit, scenario, integration, e2e)
-#   make check      the whole unit suite under ASan+UBSan (-fno-sanitize-recover=all); leaks fail it
-#   make run        the simulator replaying the embedded demo fleet
-#   make bench      benchmarks that print figures
-#   make deps       install the Debian packages the build needs (every target does this when needed)
-#   make docs       regenerate docs/fsm/*.md from the FSM tables
+# the0-k8s: one Makefile, everything builds into build/ (see README.md). `make help` lists every target: it
+# prints the text after "##" on each target's line in this file and the included *.mk, so a target is
+# documented where it is defined (ci/check-cli.sh fails when a .PHONY target has no such text).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -41,7 +35,13 @@ endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -DFIU_ENABLE=1 $(OPT) -g $(WARN) $(SANFLAGS) -I. $(PKG_CFLAGS) $(CFLAGS)
+# FIU=1 (default): libfiu fault points are compiled in (tests, the simulator). FIU=0: fiu-local.h's no-op
+# stubs and no libfiu at link time, for the production image (make release, deploy/Dockerfile).
+FIU ?= 1
+ifneq ($(FIU),1)
+  PKG_LIBS := $(shell pkg-config --libs $(filter-out libfiu criterion,$(PKGS)) 2>/dev/null)
+endif
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(if $(filter 1,$(FIU)),-DFIU_ENABLE=1) $(OPT) -g $(WARN) $(SANFLAGS) -I. $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 LIBS_ALL := $(PKG_LIBS) -lm -lpthread $(LIBS)
 # the0-sim and bench_sim allocate and free millions of small cJSON nodes per simulated hour; jemalloc
@@ -57,6 +57,7 @@ SIM_MODULES := core domain fsm controllers fakes sim scenarios
 
 -include $(wildcard $(addsuffix /module.mk,$(MODULES)))
 -include e2e/e2e.mk
+-include deploy/deploy.mk
 -include fuzz/fuzz.mk
 
 # ---- per-module rules ---------------------------------------------------------------------------
@@ -97,40 +98,45 @@ $(BUILD)/obj/%.o: %.c
 
 -include $(ALL_OBJS:.o=.d) $(BUILD)/obj/cmd/*.d
 
-$(BUILD)/the0-runtime: $(BUILD)/obj/cmd/the0-runtime.o $(foreach m,$(RUNTIME_MODULES),$(BUILD)/lib/lib$(m).a)
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
+# cmd/: the top layer, the command lines of both binaries. cmd/the0-runtime.c and cmd/runtime_*.c make the
+# runtime, cmd/the0-sim.c and cmd/sim_*.c the simulator.
+RUNTIME_CMD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,cmd/the0-runtime.c $(wildcard cmd/runtime_*.c))
+SIM_CMD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,cmd/the0-sim.c $(wildcard cmd/sim_*.c))
 
-$(BUILD)/the0-sim: $(BUILD)/obj/cmd/the0-sim.o $(foreach m,$(SIM_MODULES),$(BUILD)/lib/lib$(m).a)
+$(BUILD)/the0-runtime: $(RUNTIME_CMD_OBJS) $(foreach m,$(RUNTIME_MODULES),$(BUILD)/lib/lib$(m).a)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL) $(SIM_ALLOC_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(RUNTIME_CMD_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
+
+$(BUILD)/the0-sim: $(SIM_CMD_OBJS) $(foreach m,$(SIM_MODULES),$(BUILD)/lib/lib$(m).a)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SIM_CMD_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL) $(SIM_ALLOC_LIBS)
 
 # ---- top-level targets --------------------------------------------------------------------------
-.PHONY: all test check run bench deps docs docs-check layers-check unit help clean fuzz soak e2e
+.PHONY: all test check run bench deps docs docs-check layers-check unit help clean fuzz soak e2e cli-check
 
-all: $(BINARIES) $(TEST_BINS)
+all: $(BINARIES) $(TEST_BINS) ## build libraries, both binaries and every test binary into build/ (the default)
 
 # Unit tier: every module's Criterion binary. A failing binary fails the target, after all have run.
-unit: $(TEST_BINS)
+unit: $(TEST_BINS) ## the unit tier: every module's Criterion binary
 	@rc=0; for t in $(TEST_BINS); do echo "== $$t"; $$t $(CRITERION_FLAGS) || rc=1; done; exit $$rc
 
-docs-check: $(BUILD)/the0-sim
+docs-check: $(BUILD)/the0-sim ## fail when docs/fsm/*.md is stale against the FSM tables
 	@bash ci/check-fsm-docs.sh $(BUILD)/the0-sim
 
 # The module layering (DESIGN.md §2, ci/layers.txt): module.mk dependencies and #includes; a back edge fails.
-layers-check:
+layers-check: ## fail when a module includes or depends on a module the layers of ci/layers.txt forbid
 	@bash ci/check-layers.sh
 
-docs: $(BUILD)/the0-sim
+docs: $(BUILD)/the0-sim ## regenerate docs/fsm/*.md from the FSM tables
 	@bash ci/check-fsm-docs.sh $(BUILD)/the0-sim --write
 
-test: all
+test: all ## every test tier that runs here (layering, unit, docs, scenarios, soak smoke, integration, e2e, packaging, CLI)
 	@$(MAKE) --no-print-directory layers-check unit docs-check $(TEST_TARGETS)
 	@echo "make test: all tiers passed"
 
 # Sanitizer build of the whole unit suite. Criterion does not fail a test on a LeakSanitizer report
 # printed by its worker, so the log is scanned and any report fails the target.
-check:
+check: ## the unit suite under ASan+UBSan (-fno-sanitize-recover=all); a leak report fails it
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all
 	@set -o pipefail; rc=0; for t in $(patsubst $(BUILD)/%,build/asan/%,$(TEST_BINS)); do \
 	  echo "== $$t (asan+ubsan)"; \
@@ -140,17 +146,24 @@ check:
 	    echo "make check: sanitizer report in $$t"; rc=1; fi; \
 	done; exit $$rc
 
-run: $(BUILD)/the0-sim
+run: $(BUILD)/the0-sim ## the simulator replaying the embedded demo fleet
 	$(BUILD)/the0-sim run
 
-bench: all $(BENCH_BINS)
+bench: all $(BENCH_BINS) ## benchmarks that print figures (never pass/fail on time)
 	@bash ci/bench.sh $(BUILD)
 
-deps:
+deps: ## install the Debian packages the build needs (done automatically when one is missing)
 	bash ci/deps.sh
 
-help:
-	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
+help: ## this list (generated from the ## comments of the makefiles)
+	@echo "usage: make [TARGET...] [V=1] [BUILD=DIR] [SAN=1] [FIU=0]"
+	@awk '/^[a-z][a-z0-9-]*:[^=].*## / { i = index($$0, "## "); t = $$0; sub(/:.*/, "", t); \
+	  printf "  make %-22s %s\n", t, substr($$0, i + 3) }' \
+	  $(filter-out %.d,$(MAKEFILE_LIST))
 
-clean:
+TEST_TARGETS += cli-check
+cli-check: $(BINARIES) ## usage errors and help of every command of both binaries (part of make test)
+	@bash ci/check-cli.sh $(BUILD)/the0-runtime $(BUILD)/the0-sim
+
+clean: ## remove build/
 	rm -rf build

@@ -13,5 +13,5 @@ $(BUILD)/tests/itest-adapters: $(ADAPTERS_ITEST_OBJS) $(foreach m,adapters contr
 
 TEST_TARGETS += adapters-integration
 .PHONY: adapters-integration
-adapters-integration: $(BUILD)/tests/itest-adapters $(BUILD)/the0-runtime
+adapters-integration: $(BUILD)/tests/itest-adapters $(BUILD)/the0-runtime ## adapters against real nats-server -js and CongoDB (part of make test)
 	@bash ci/adapters-integration.sh $(BUILD)/tests/itest-adapters $(BUILD)/the0-runtime $(CRITERION_FLAGS)

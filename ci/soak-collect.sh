@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # soak-collect.sh: merge the JSON report lines of sharded soak runs (`the0-sim soak --json`, one per pod of
-# deploy/soak-indexed-job.yaml) into one campaign report. Reads logs on stdin or from the Job:
+# deploy/soak/job.yaml) into one campaign report. Reads logs on stdin or from the Job:
 #   kubectl logs -l job-name=the0-soak --tail=-1 --prefix=false | ci/soak-collect.sh
 #   ci/soak-collect.sh --job the0-soak [-n NAMESPACE]
 set -euo pipefail

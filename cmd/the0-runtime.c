@@ -1,44 +1,38 @@
-/* the0-runtime: the production binary (controller, daemon init, daemon sync, render, version). */
+/* the0-runtime: the production binary (controller, daemon init, daemon sync, render, version): the dispatch. */
 #include <stdio.h>
 #include <string.h>
 
+#include "core/cli.h"
+#include "core/t0.h"
 #include "controllers/cmd_controller.h"
-#include "controllers/render.h"
+#include "cmd/cmd.h"
 #include "daemon/daemon.h"
 
 #define T0_VERSION "0.1.0"
 
-static void usage(FILE *f)
+static int version_main(int argc, char **argv)
 {
-    fprintf(f,
-            "usage: the0-runtime <command> [options]\n"
-            "\n"
-            "The0's Kubernetes mode: one Pod per enabled realtime bot, one CronJob per enabled scheduled bot.\n"
-            "\n"
-            "commands:\n"
-            "  controller            run the Bot and Schedule controllers (MongoDB desired state, NATS triggers)\n"
-            "  daemon init           init container: fetch code and state from MinIO, write entrypoint.sh\n"
-            "  daemon sync           sidecar: ship state and logs to MinIO\n"
-            "  render pod|cronjob F  print the object the controller would create for a bot document\n"
-            "  version               print the version\n"
-            "\n"
-            "Run 'the0-runtime <command> --help' for a command's options.\n");
+    const cli_cmd cmd = {"the0-runtime version", "", "Print the version.", NULL, 0, 0, 0, NULL, 2};
+    int first, pr = cli_parse(&cmd, argc, argv, &first);
+    if (pr != CLI_CONTINUE) return pr;
+    printf("the0-runtime version %s\n", T0_VERSION);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "controller")) return controller_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "render")) return render_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "daemon")) return daemon_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
-        printf("the0-runtime version %s\n", T0_VERSION);
-        return 0;
-    }
-    fprintf(stderr, "the0-runtime: unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+    static const cli_sub subs[] = {
+        {"controller", "[flags]", "run the Bot and Schedule controllers (MongoDB desired state, NATS triggers)",
+         controller_main},
+        {"daemon", "init|sync [flags]", "init container (fetch code and state, write entrypoint.sh) or sidecar (ship state "
+                                        "and logs)", daemon_main},
+        {"render", "pod|cronjob FILE", "print the object the controller would create for a bot document", cmd_render},
+        {"version", NULL, "print the version", version_main},
+    };
+    static const cli_group g = {"the0-runtime",
+                                "The0's Kubernetes mode: one Pod per enabled realtime bot, one CronJob per enabled "
+                                "scheduled bot.",
+                                subs, T0_ARRAY_LEN(subs), "exit codes: 0 ok, 1 failure, 2 usage error (daemon: 1)", 2};
+    if (argc == 2 && !strcmp(argv[1], "--version")) return version_main(1, argv + 1);
+    return cli_dispatch(&g, argc, argv);
 }

@@ -2,30 +2,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fsm/cli.h"
+#include "core/cli.h"
+#include "cmd/cmd.h"
 #include "fsm/tables.h"
 #include "fakes/serve.h"
 #include "scenarios/scn.h"
 #include "scenarios/soak.h"
 #include "sim/loop.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: the0-sim <command> [options]\n"
-               "\n"
-               "The simulator: the0's controllers against in-process fakes on a virtual clock.\n"
-               "\n"
-               "commands:\n"
-               "  run [--seed N] [--file F]  replay the embedded demo fleet with progress and a summary (make run)\n"
-               "  walk                  walk one bot through the bot lifecycle table, printing each transition\n"
-               "  fsm [--format F] [T]  print a lifecycle table as a diagram; --check validates them\n"
-               "  replay [--seed N] FILE...  replay scenario files (docs/scenarios.md); non-zero on a failure\n"
-               "  serve [--listen H:P]  the fake cluster over the Kubernetes REST API (kubectl, the controller)\n"
-               "  soak [--seeds N] [--jobs J]  random fleets, changes and faults per seed; shrinks failures (docs/soak.md)\n"
-               "  sweep FILE...         crash at every effect, fail every API call in turn (docs/soak.md)\n"
-               "\n"
-               "Run 'the0-sim <command> --help' for a command's options.\n");
-}
 
 /* walk: drive one bot through its lifecycle with the bot table, printing each transition's reason. */
 static int demo_walk(void)
@@ -69,24 +52,35 @@ static int demo_walk(void)
     return 0;
 }
 
+static int walk_main(int argc, char **argv)
+{
+    const cli_cmd cmd = {"the0-sim walk", "",
+                         "Walk one realtime bot through the bot lifecycle table (after checking every table), printing\n"
+                         "each transition with its reason.",
+                         NULL, 0, 0, 0, "exit codes: 0 ok, 1 a table rejected, 2 usage error", 2};
+    int first, pr = cli_parse(&cmd, argc, argv, &first);
+    if (pr != CLI_CONTINUE) return pr;
+    char *check[] = {"fsm", "--check", NULL};
+    int rc = fsm_cli_main(2, check);
+    return rc ? rc : demo_walk();
+}
+
 int main(int argc, char **argv)
 {
+    static const cli_sub subs[] = {
+        {"run", "[--seed N] [--file F]", "replay the embedded demo fleet with progress and a summary (make run)",
+         scenario_demo_main},
+        {"walk", NULL, "walk one bot through the bot lifecycle table, printing each transition", walk_main},
+        {"fsm", "[--format F] [TABLE]", "print a lifecycle table as a diagram; --check validates them", fsm_cli_main},
+        {"replay", "[--seed N] FILE...", "replay scenario files (docs/scenarios.md); non-zero on a failure",
+         scenario_replay_main},
+        {"serve", "[--listen H:P]", "the fake cluster over the Kubernetes REST API (kubectl, the controller)", serve_main},
+        {"soak", "[--seeds N] [--jobs J]", "random fleets, changes and faults per seed; shrinks failures (docs/soak.md)",
+         soak_main},
+        {"sweep", "FILE...", "crash at every effect, fail every API call in turn (docs/soak.md)", sweep_main},
+    };
+    static const cli_group g = {"the0-sim", "The simulator: the0's controllers against in-process fakes on a virtual clock.",
+                                subs, T0_ARRAY_LEN(subs), NULL, 2};
     sim_tune_process();
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "run")) return scenario_demo_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "walk")) {
-        char *check[] = {"fsm", "--check", NULL};
-        int rc = fsm_cli_main(2, check);
-        return rc ? rc : demo_walk();
-    }
-    if (!strcmp(argv[1], "fsm")) return fsm_cli_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "replay")) return scenario_replay_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "soak")) return soak_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "sweep")) return sweep_main(argc - 1, argv + 1);
-    fprintf(stderr, "the0-sim: unknown command '%s'\n", argv[1]);
-    return 2;
+    return cli_dispatch(&g, argc, argv);
 }

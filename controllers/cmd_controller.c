@@ -20,50 +20,11 @@
 #include "adapters/mongo_store.h"
 #include "adapters/nats_bus.h"
 #include "adapters/rtloop.h"
+#include "core/cli.h"
 #include "core/log.h"
 #include "fsm/tables.h"
 
 #define COMP "controller"
-
-/* ---- Go durations ----------------------------------------------------------------------------- */
-bool ctlcmd_parse_duration(const char *s, int64_t *ms)
-{
-    if (!s || !*s) return false;
-    bool neg = false;
-    if (*s == '-' || *s == '+') neg = *s++ == '-';
-    if (!strcmp(s, "0")) {
-        *ms = 0;
-        return true;
-    }
-    if (!*s) return false;
-    long double total_ns = 0;
-    while (*s) {
-        /* digits [. digits] only: Go has no exponents, hex or signs inside */
-        long double v = 0, scale = 1;
-        int digits = 0;
-        while (isdigit((unsigned char)*s)) v = v * 10 + (*s++ - '0'), digits++;
-        if (*s == '.') {
-            s++;
-            while (isdigit((unsigned char)*s)) scale /= 10, v += (*s++ - '0') * scale, digits++;
-        }
-        if (!digits) return false;
-        long double unit;
-        if (!strncmp(s, "ns", 2)) unit = 1, s += 2;
-        else if (!strncmp(s, "us", 2)) unit = 1e3, s += 2;
-        else if (!strncmp(s, "\xc2\xb5s", 3)) unit = 1e3, s += 3; /* µs */
-        else if (!strncmp(s, "\xce\xbcs", 3)) unit = 1e3, s += 3; /* μs */
-        else if (!strncmp(s, "ms", 2)) unit = 1e6, s += 2;
-        else if (*s == 's') unit = 1e9, s += 1;
-        else if (*s == 'm') unit = 60e9, s += 1;
-        else if (*s == 'h') unit = 3600e9, s += 1;
-        else return false; /* a number needs a unit (Go: "missing unit in duration") */
-        total_ns += v * unit;
-        if (total_ns > 9.2e18L) return false;
-    }
-    int64_t r = (int64_t)(total_ns / 1e6L);
-    *ms = neg ? -r : r;
-    return true;
-}
 
 bool ctlcmd_parse_addr(const char *s, char *host, size_t cap, int *port)
 {
@@ -216,148 +177,61 @@ char *ctlcmd_metrics_text(const ctlcmd_snapshot *s)
 }
 
 /* ---- flags ------------------------------------------------------------------------------------ */
-typedef enum { F_STR, F_BOOL, F_INT, F_DUR, F_NUM } ftype;
-typedef struct flag {
-    const char *name, *env;
-    ftype type;
-    const char *def; /* default as text (shown in --help and parsed like a value) */
-    const char *help;
-    const char *val; /* the chosen text: default, env or flag */
-} flag;
+/* What the command line and the environment set, besides the pod generation settings in ctl_settings. */
+typedef struct ctlcmd_flags {
+    const char *mongo_uri, *nats_url, *kubeconfig, *health_addr, *metrics_addr, *log_level;
+    double qps;
+    int burst;
+} ctlcmd_flags;
 
-enum {
-    FL_MONGO, FL_NATS, FL_NS, FL_INTERVAL, FL_MINIO_EP, FL_MINIO_BUCKET, FL_IMAGE, FL_PULL, FL_MINIO_SSL, FL_MINIO_SECRET,
-    FL_PLAIN, FL_KUBECONFIG, FL_LEADER, FL_LEASE, FL_IDENTITY, FL_QPS, FL_BURST, FL_HEALTH, FL_METRICS, FL_START_DL,
-    FL_ACTIVE_DL, FL_GRACE, FL_LOG, FL_DURABLE, FL_LEASE_DUR, FL_RENEW_DL, FL_RETRY, FL__N
-};
+#define CTL_NOPTS (PODGEN_CLI_NOPTS + 16)
 
-static flag flags_tmpl[FL__N] = {
-    [FL_MONGO] = {"mongo-uri", "MONGO_URI", F_STR, "mongodb://localhost:27017", "MongoDB connection URI"},
-    [FL_NATS] = {"nats-url", "NATS_URL", F_STR, "", "NATS server URL; empty = no subscribers (periodic resync only)"},
-    [FL_NS] = {"namespace", "NAMESPACE", F_STR, "the0", "namespace for Pods and CronJobs"},
-    [FL_INTERVAL] = {"reconcile-interval", NULL, F_DUR, "30s", "full resync period (Go duration: 30s, 1m30s)"},
-    [FL_MINIO_EP] = {"minio-endpoint", "MINIO_ENDPOINT", F_STR, "minio:9000", "MinIO host:port, no scheme"},
-    [FL_MINIO_BUCKET] = {"minio-bucket", "MINIO_BUCKET", F_STR, "the0-custom-bots", "code bucket (validated only)"},
-    [FL_IMAGE] = {"runtime-image", "RUNTIME_IMAGE", F_STR, "runtime:latest", "image of the init and sync containers"},
-    [FL_PULL] = {"runtime-image-pull-policy", "RUNTIME_IMAGE_PULL_POLICY", F_STR, "IfNotPresent",
-                 "imagePullPolicy of all three containers"},
-    [FL_MINIO_SSL] = {"minio-use-ssl", "MINIO_USE_SSL", F_BOOL, "false", "pods reach MinIO over TLS"},
-    [FL_MINIO_SECRET] = {"minio-secret", "MINIO_SECRET_NAME", F_STR, "the0-minio",
-                         "Secret with keys access-key/secret-key that pods read the MinIO credentials from"},
-    [FL_PLAIN] = {"plain-credentials", NULL, F_BOOL, "false",
-                  "put MINIO_ACCESS_KEY/MINIO_SECRET_KEY into pod env values as the reference does (then both env "
-                  "variables are required)"},
-    [FL_KUBECONFIG] = {"kubeconfig", NULL, F_STR, "",
-                       "kubeconfig file; empty = $KUBECONFIG (first entry), else in-cluster, else ~/.kube/config"},
-    [FL_LEADER] = {"leader-elect", NULL, F_BOOL, "true", "hold a coordination.k8s.io Lease before acting"},
-    [FL_LEASE] = {"lease-name", NULL, F_STR, "the0-runtime-controller", "name of the Lease"},
-    [FL_IDENTITY] = {"identity", NULL, F_STR, "", "holder identity in the Lease (default: the host name)"},
-    [FL_LEASE_DUR] = {"leader-elect-lease-duration", NULL, F_DUR, "15s",
-                      "another instance takes the Lease when it was not renewed for this long"},
-    [FL_RENEW_DL] = {"leader-elect-renew-deadline", NULL, F_DUR, "10s",
-                     "the leader stops acting when it could not renew for this long (< the lease duration)"},
-    [FL_RETRY] = {"leader-elect-retry-period", NULL, F_DUR, "2s", "how often to renew or campaign (< the renew deadline)"},
-    [FL_QPS] = {"kube-qps", NULL, F_NUM, "50", "client-side Kubernetes API rate limit (requests/s; 0 = none)"},
-    [FL_BURST] = {"kube-burst", NULL, F_INT, "100", "client-side Kubernetes API burst"},
-    [FL_HEALTH] = {"health-addr", NULL, F_STR, ":8080", "address of /healthz and /readyz"},
-    [FL_METRICS] = {"metrics-addr", NULL, F_STR, "", "address of /metrics (default: the health server)"},
-    [FL_START_DL] = {"starting-deadline-seconds", NULL, F_INT, "300", "CronJob startingDeadlineSeconds"},
-    [FL_ACTIVE_DL] = {"active-deadline-seconds", NULL, F_INT, "3600", "scheduled Job activeDeadlineSeconds"},
-    [FL_GRACE] = {"termination-grace-period", NULL, F_INT, "90", "bot Pod terminationGracePeriodSeconds"},
-    [FL_LOG] = {"log-level", "LOG_LEVEL", F_STR, "info", "debug, info, warn or error"},
-    [FL_DURABLE] = {"nats-durable", NULL, F_BOOL, "true",
-                    "use durable JetStream consumers on THE0_EVENTS (events sent while down are applied at start)"},
-};
+static const char CTL_ABOUT[] =
+    "Runs the Bot Controller (one Pod per enabled realtime bot) and the Schedule Controller (one CronJob per\n"
+    "enabled scheduled bot) from MongoDB desired state, triggered by NATS and a periodic resync.\n"
+    "An environment variable counts when it is set, even to \"\"; a flag overrides it.";
+static const char CTL_FOOTER[] =
+    "environment only:\n"
+    "  MINIO_ACCESS_KEY, MINIO_SECRET_KEY   used only with --plain-credentials (then both are required); by default\n"
+    "                                       bot pods read them from the Secret --minio-secret-name and the controller\n"
+    "                                       needs none (a warning says so when they are set but unused)\n"
+    "  RUNTIME_MODE                         logged (kubernetes-controller when in a cluster and =controller)\n"
+    "  KUBERNETES_SERVICE_HOST/PORT         in-cluster configuration (with the ServiceAccount token)\n"
+    "\nexit codes: 0 graceful shutdown (SIGTERM/SIGINT), 1 start-up failure, 2 usage error";
 
-static void usage(FILE *f, const flag *fl)
+/* ctl_opts: the option table of `controller`, writing into CS and F. Returns the number of options. */
+static size_t ctl_opts(ctl_settings *cs, ctlcmd_flags *f, cli_opt *o)
 {
-    fprintf(f, "usage: the0-runtime controller [flags]\n\n"
-               "Runs the Bot Controller (one Pod per enabled realtime bot) and the Schedule Controller (one CronJob per\n"
-               "enabled scheduled bot) from MongoDB desired state, triggered by NATS and a periodic resync.\n\n"
-               "flags (--name=value or --name value; an environment variable counts when it is set, even empty):\n");
-    for (int i = 0; i < FL__N; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "--%s%s", fl[i].name, fl[i].type == F_BOOL ? "[=bool]" : "");
-        fprintf(f, "  %-34s %s\n  %-34s default \"%s\"%s%s%s\n", left, fl[i].help, "", fl[i].def,
-                fl[i].env ? ", env " : "", fl[i].env ? fl[i].env : "", "");
-    }
-    fprintf(f, "\nenvironment only:\n"
-               "  MINIO_ACCESS_KEY, MINIO_SECRET_KEY   required only with --plain-credentials; by default pods read\n"
-               "                                       them from the Secret --minio-secret and the controller needs none\n"
-               "  RUNTIME_MODE                         logged (kubernetes-controller when in a cluster and =controller)\n"
-               "\nexit codes: 0 graceful shutdown, 1 start-up failure, 2 usage error\n"
-               "Kubernetes API client: QPS 50 and burst 100 unless --kube-qps/--kube-burst say otherwise.\n");
-}
-
-static bool parse_bool(const char *s, bool *out)
-{
-    if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "t") || !strcmp(s, "TRUE") || !strcmp(s, "True"))
-        return *out = true, true;
-    if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "f") || !strcmp(s, "FALSE") || !strcmp(s, "False"))
-        return *out = false, true;
-    return false;
-}
-
-/* parse_flags: fill fl[].val from defaults, env, then argv. Returns 0 ok, 1 help, 2 error. */
-static int parse_flags(int argc, char **argv, flag *fl)
-{
-    for (int i = 0; i < FL__N; i++) {
-        fl[i].val = fl[i].def;
-        const char *e = fl[i].env ? getenv(fl[i].env) : NULL;
-        if (e) fl[i].val = e;
-    }
-    for (int a = 1; a < argc; a++) {
-        const char *arg = argv[a];
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h") || !strcmp(arg, "-help")) return 1;
-        if (arg[0] != '-') {
-            fprintf(stderr, "Error: unexpected argument \"%s\"\n", arg);
-            return 2;
-        }
-        const char *name = arg + (arg[1] == '-' ? 2 : 1);
-        const char *eq = strchr(name, '=');
-        size_t nl = eq ? (size_t)(eq - name) : strlen(name);
-        int f = -1;
-        for (int i = 0; i < FL__N; i++)
-            if (strlen(fl[i].name) == nl && !strncmp(fl[i].name, name, nl)) f = i;
-        if (f < 0) {
-            fprintf(stderr, "Error: unknown flag: %s\n", arg);
-            return 2;
-        }
-        if (eq)
-            fl[f].val = eq + 1;
-        else if (fl[f].type == F_BOOL)
-            fl[f].val = "true";
-        else if (a + 1 < argc)
-            fl[f].val = argv[++a];
-        else {
-            fprintf(stderr, "Error: flag needs an argument: --%s\n", fl[f].name);
-            return 2;
-        }
-    }
-    for (int i = 0; i < FL__N; i++) {
-        bool b;
-        int64_t d;
-        char *end;
-        bool ok = true;
-        switch (fl[i].type) {
-        case F_BOOL: ok = parse_bool(fl[i].val, &b); break;
-        case F_INT: ok = *fl[i].val && (strtol(fl[i].val, &end, 10), !*end); break;
-        case F_NUM: ok = *fl[i].val && (strtod(fl[i].val, &end), !*end); break;
-        case F_DUR: ok = ctlcmd_parse_duration(fl[i].val, &d) && d > 0; break;
-        default: break;
-        }
-        if (!ok) {
-            fprintf(stderr, "Error: invalid value \"%s\" for --%s%s%s\n", fl[i].val, fl[i].name,
-                    fl[i].type == F_DUR ? " (a positive Go duration such as 30s or 1m30s)" : "",
-                    fl[i].type == F_BOOL ? " (true or false)" : "");
-            return 2;
-        }
-    }
-    if (t0_log_level_parse(fl[FL_LOG].val) < 0) {
-        fprintf(stderr, "Error: invalid value \"%s\" for --log-level (debug, info, warn, error)\n", fl[FL_LOG].val);
-        return 2;
-    }
-    return 0;
+    size_t n = 0;
+    o[n++] = (cli_opt){"mongo-uri", 0, CLI_STR, &f->mongo_uri, "MongoDB connection URI", .env = "MONGO_URI"};
+    o[n++] = (cli_opt){"nats-url", 0, CLI_STR, &f->nats_url, "NATS server URL; empty = no subscribers (periodic resync only)",
+                       .env = "NATS_URL"};
+    o[n++] = (cli_opt){"reconcile-interval", 0, CLI_DUR, &cs->resync_ms, "full resync period", .min = 1,
+                       .max = INT64_MAX};
+    n += podgen_cli_opts(&cs->pod, o + n, PODGEN_CLI_NOPTS);
+    o[n++] = (cli_opt){"kubeconfig", 0, CLI_STR, &f->kubeconfig,
+                       "kubeconfig file; empty = $KUBECONFIG (first entry), else in-cluster, else ~/.kube/config"};
+    o[n++] = (cli_opt){"leader-elect", 0, CLI_BOOL, &cs->leader_election, "hold a coordination.k8s.io Lease before acting"};
+    o[n++] = (cli_opt){"lease-name", 0, CLI_STR, &cs->lease_name, "name of the Lease"};
+    o[n++] = (cli_opt){"identity", 0, CLI_STR, &cs->identity, "holder identity in the Lease (default: the host name)"};
+    o[n++] = (cli_opt){"leader-elect-lease-duration", 0, CLI_DUR, &cs->lease_duration_ms,
+                       "another instance takes the Lease when it was not renewed for this long", .min = 1, .max = INT64_MAX};
+    o[n++] = (cli_opt){"leader-elect-renew-deadline", 0, CLI_DUR, &cs->lease_renew_deadline_ms,
+                       "the leader stops acting when it could not renew for this long (< the lease duration)", .min = 1,
+                       .max = INT64_MAX};
+    o[n++] = (cli_opt){"leader-elect-retry-period", 0, CLI_DUR, &cs->lease_renew_ms,
+                       "how often to renew or campaign (< the renew deadline)", .min = 1, .max = INT64_MAX};
+    o[n++] = (cli_opt){"kube-qps", 0, CLI_NUM, &f->qps, "client-side Kubernetes API rate limit (requests/s; 0 = none)",
+                       .fmin = 0, .fmax = 1e6};
+    o[n++] = (cli_opt){"kube-burst", 0, CLI_INT, &f->burst, "client-side Kubernetes API burst", .min = 1, .max = 1000000};
+    o[n++] = (cli_opt){"health-addr", 0, CLI_STR, &f->health_addr, "address of /healthz and /readyz", .arg = "HOST:PORT"};
+    o[n++] = (cli_opt){"metrics-addr", 0, CLI_STR, &f->metrics_addr, "address of /metrics (default: the health server)",
+                       .arg = "HOST:PORT"};
+    o[n++] = (cli_opt){"log-level", 0, CLI_ENUM, &f->log_level, "log level", .env = "LOG_LEVEL",
+                       .choices = "debug|info|warn|error"};
+    o[n++] = (cli_opt){"nats-durable", 0, CLI_BOOL, &cs->nats_durable,
+                       "use durable JetStream consumers on THE0_EVENTS (events sent while down are applied at start)"};
+    return n;
 }
 
 /* ---- health / metrics server ------------------------------------------------------------------ */
@@ -518,57 +392,41 @@ static const char *runtime_mode(bool in_cluster)
 
 int controller_main(int argc, char **argv)
 {
-    flag fl[FL__N];
-    memcpy(fl, flags_tmpl, sizeof fl);
-    int pr = parse_flags(argc, argv, fl);
-    if (pr == 1) {
-        usage(stdout, fl);
-        return 0;
-    }
-    if (pr) {
-        fprintf(stderr, "Run 'the0-runtime controller --help' for usage.\n");
-        return 2;
-    }
-    t0_log_set_level((t0_log_level)t0_log_level_parse(fl[FL_LOG].val));
-
     ctl_settings cs;
     ctl_settings_defaults(&cs);
-    int64_t interval_ms = 30000;
-    ctlcmd_parse_duration(fl[FL_INTERVAL].val, &interval_ms);
-    cs.resync_ms = interval_ms;
-    cs.pod.namespace = fl[FL_NS].val;
-    cs.pod.minio_endpoint = fl[FL_MINIO_EP].val;
-    cs.pod.minio_bucket = fl[FL_MINIO_BUCKET].val;
-    cs.pod.runtime_image = fl[FL_IMAGE].val;
-    cs.pod.pull_policy = fl[FL_PULL].val;
-    parse_bool(fl[FL_MINIO_SSL].val, &cs.pod.minio_use_ssl);
-    cs.pod.minio_secret_name = fl[FL_MINIO_SECRET].val;
-    parse_bool(fl[FL_PLAIN].val, &cs.pod.plain_credentials);
-    const char *ak = getenv("MINIO_ACCESS_KEY"), *sk = getenv("MINIO_SECRET_KEY");
-    cs.pod.minio_access_key = ak ? ak : "";
-    cs.pod.minio_secret_key = sk ? sk : "";
-    cs.pod.starting_deadline_seconds = strtol(fl[FL_START_DL].val, NULL, 10);
-    cs.pod.active_deadline_seconds = strtol(fl[FL_ACTIVE_DL].val, NULL, 10);
-    cs.pod.termination_grace_period_seconds = strtol(fl[FL_GRACE].val, NULL, 10);
-    parse_bool(fl[FL_LEADER].val, &cs.leader_election);
-    parse_bool(fl[FL_DURABLE].val, &cs.nats_durable);
-    cs.lease_name = fl[FL_LEASE].val;
-    ctlcmd_parse_duration(fl[FL_LEASE_DUR].val, &cs.lease_duration_ms);
-    ctlcmd_parse_duration(fl[FL_RENEW_DL].val, &cs.lease_renew_deadline_ms);
-    ctlcmd_parse_duration(fl[FL_RETRY].val, &cs.lease_renew_ms);
+    cs.identity = "";
+    ctlcmd_flags f = {.mongo_uri = "mongodb://localhost:27017", .nats_url = "", .kubeconfig = "", .health_addr = ":8080",
+                      .metrics_addr = "", .log_level = "info", .qps = 50, .burst = 100};
+    cli_opt opts[CTL_NOPTS];
+    size_t nopts = ctl_opts(&cs, &f, opts);
+    const cli_cmd cmd = {"the0-runtime controller", "[flags]", CTL_ABOUT, opts, nopts, 0, 0, CTL_FOOTER, 2};
+    int first, pr = cli_parse(&cmd, argc, argv, &first);
+    if (pr != CLI_CONTINUE) return pr;
+    char health_host[256], metrics_host[256];
+    int port;
+    if (!ctlcmd_parse_addr(f.health_addr, health_host, sizeof health_host, &port))
+        return cli_usage_error(&cmd, "invalid value \"%s\" for --health-addr: HOST:PORT or :PORT is expected", f.health_addr);
+    if (*f.metrics_addr && !ctlcmd_parse_addr(f.metrics_addr, metrics_host, sizeof metrics_host, &port))
+        return cli_usage_error(&cmd, "invalid value \"%s\" for --metrics-addr: HOST:PORT or :PORT is expected", f.metrics_addr);
+    if (cs.lease_renew_deadline_ms >= cs.lease_duration_ms || cs.lease_renew_ms >= cs.lease_renew_deadline_ms)
+        return cli_usage_error(&cmd, "leader election wants --leader-elect-retry-period < --leader-elect-renew-deadline < "
+                                     "--leader-elect-lease-duration");
+    t0_log_set_level((t0_log_level)t0_log_level_parse(f.log_level));
+    const char *warn = podgen_cli_credentials(&cs.pod);
+    if (*warn) T0_WARN(COMP, "%s", warn);
     char hostname[256] = "the0-runtime";
-    if (!*fl[FL_IDENTITY].val) {
+    if (!*cs.identity) {
         if (gethostname(hostname, sizeof hostname) != 0 || !*hostname) snprintf(hostname, sizeof hostname, "the0-runtime");
         hostname[sizeof hostname - 1] = 0;
         cs.identity = hostname;
-    } else {
-        cs.identity = fl[FL_IDENTITY].val;
     }
+    char interval[32];
+    cli_format_duration(cs.resync_ms, interval, sizeof interval);
 
     /* 1. what we run with */
     bool env_in_cluster = getenv("KUBERNETES_SERVICE_HOST") && getenv("KUBERNETES_SERVICE_PORT");
     T0_INFO(COMP, "the0-runtime controller: mode=%s namespace=%s reconcile-interval=%s leader-elect=%s identity=%s",
-            runtime_mode(env_in_cluster), cs.pod.namespace, fl[FL_INTERVAL].val, cs.leader_election ? "true" : "false",
+            runtime_mode(env_in_cluster), cs.pod.namespace, interval, cs.leader_election ? "true" : "false",
             cs.identity);
     /* 2. MinIO settings */
     if (cs.pod.plain_credentials && (!*cs.pod.minio_access_key || !*cs.pod.minio_secret_key)) {
@@ -576,7 +434,7 @@ int controller_main(int argc, char **argv)
         return 1;
     }
     if (!cs.pod.plain_credentials && !*cs.pod.minio_secret_name) {
-        T0_ERROR(COMP, "ERROR: --minio-secret is required (or --plain-credentials with MINIO_ACCESS_KEY/MINIO_SECRET_KEY)");
+        T0_ERROR(COMP, "ERROR: --minio-secret-name is required (or --plain-credentials with MINIO_ACCESS_KEY/MINIO_SECRET_KEY)");
         return 1;
     }
     if (!*cs.pod.minio_endpoint) {
@@ -605,44 +463,44 @@ int controller_main(int argc, char **argv)
     }
     /* 3. health (healthy, not ready) */
     a.snap.healthy = true;
-    if (!(a.health = serve(&a, fl[FL_HEALTH].val, &e))) {
+    if (!(a.health = serve(&a, f.health_addr, &e))) {
         T0_ERROR(COMP, "health server: %s", e.msg);
         goto out;
     }
-    if (*fl[FL_METRICS].val && strcmp(fl[FL_METRICS].val, fl[FL_HEALTH].val) &&
-        !(a.metrics = serve(&a, fl[FL_METRICS].val, &e))) {
+    if (*f.metrics_addr && strcmp(f.metrics_addr, f.health_addr) &&
+        !(a.metrics = serve(&a, f.metrics_addr, &e))) {
         T0_ERROR(COMP, "metrics server: %s", e.msg);
         goto out;
     }
     /* 4. Kubernetes */
     bool in_cluster = false;
-    if (kuberest_config_load(fl[FL_KUBECONFIG].val, &kc, &in_cluster, &e) != T0_OK) {
+    if (kuberest_config_load(f.kubeconfig, &kc, &in_cluster, &e) != T0_OK) {
         T0_ERROR(COMP, "failed to create the Kubernetes client: %s", e.msg);
         goto out;
     }
     if (!in_cluster) T0_WARN(COMP, "not running in a Kubernetes cluster; using kubeconfig %s", kc.source);
     kuberest_opts ko;
     kuberest_opts_defaults(&ko);
-    ko.qps = strtod(fl[FL_QPS].val, NULL);
-    ko.burst = (int)strtol(fl[FL_BURST].val, NULL, 10);
+    ko.qps = f.qps;
+    ko.burst = f.burst;
     if (kuberest_new(&kc, a.loop, &ko, &a.kube, &e) != T0_OK) {
         T0_ERROR(COMP, "failed to create the Kubernetes client: %s", e.msg);
         goto out;
     }
     T0_INFO(COMP, "Kubernetes API %s (%s), QPS %g burst %d", kc.server, kc.source, ko.qps, ko.burst);
     /* 5. MongoDB */
-    if (mongostore_new(fl[FL_MONGO].val, 10000, &a.store, &e) != T0_OK) {
+    if (mongostore_new(f.mongo_uri, 10000, &a.store, &e) != T0_OK) {
         T0_ERROR(COMP, "failed to connect to MongoDB: %s", e.msg);
         goto out;
     }
     T0_INFO(COMP, "connected to MongoDB");
     /* 6. NATS */
-    if (*fl[FL_NATS].val) {
-        if (natsbus_new(fl[FL_NATS].val, a.loop, NULL, &a.bus, &e) != T0_OK) {
+    if (*f.nats_url) {
+        if (natsbus_new(f.nats_url, a.loop, NULL, &a.bus, &e) != T0_OK) {
             T0_ERROR(COMP, "failed to connect to NATS: %s", e.msg);
             goto out;
         }
-        T0_INFO(COMP, "connected to NATS at %s", fl[FL_NATS].val);
+        T0_INFO(COMP, "connected to NATS at %s", f.nats_url);
     } else {
         T0_WARN(COMP, "WARNING: NATS_URL not set, bots/schedules won't be synced from API");
     }

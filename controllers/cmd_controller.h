@@ -16,11 +16,6 @@
  * MongoDB, NATS, manager); 2 for a usage error (unknown flag, bad value). */
 int controller_main(int argc, char **argv);
 
-/* ctlcmd_parse_duration: a Go duration ("30s", "1m30s", "1.5h", "300ms", "2h45m"; units ns us µs ms s m
- * h; an optional sign; "0" alone) into milliseconds (sub-millisecond parts are dropped). False when
- * malformed or out of range. */
-bool ctlcmd_parse_duration(const char *s, int64_t *ms);
-
 /* ctlcmd_parse_addr: ":8080", "127.0.0.1:0", "[::1]:9090" into HOST (may become "" = all interfaces)
  * and PORT. False when malformed. */
 bool ctlcmd_parse_addr(const char *s, char *host, size_t cap, int *port);

@@ -1,6 +1,8 @@
 /* podgen.c: Pod and CronJob generation for bots and schedules (see podgen.h). */
 #include "controllers/podgen.h"
 
+#include "core/cli.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,47 @@ void podgen_settings_defaults(podgen_settings *s)
         .active_deadline_seconds = 3600,
         .termination_grace_period_seconds = 90,
     };
+}
+
+size_t podgen_cli_opts(podgen_settings *s, cli_opt *out, size_t cap)
+{
+    const cli_opt o[PODGEN_CLI_NOPTS] = {
+        {"namespace", 0, CLI_STR, &s->namespace, "namespace of bot Pods and CronJobs", .env = "NAMESPACE"},
+        {"minio-endpoint", 0, CLI_STR, &s->minio_endpoint, "MinIO host:port, no scheme", .env = "MINIO_ENDPOINT"},
+        {"minio-bucket", 0, CLI_STR, &s->minio_bucket, "code bucket (only validated)", .env = "MINIO_BUCKET"},
+        {"minio-state-bucket", 0, CLI_STR, &s->minio_state_bucket, "state bucket (only validated)",
+         .env = "MINIO_STATE_BUCKET"},
+        {"minio-use-ssl", 0, CLI_BOOL, &s->minio_use_ssl, "bot pods reach MinIO over TLS", .env = "MINIO_USE_SSL"},
+        {"minio-secret-name", 0, CLI_STR, &s->minio_secret_name,
+         "Secret with keys access-key and secret-key that bot pods read the MinIO credentials from",
+         .env = "MINIO_SECRET_NAME"},
+        {"plain-credentials", 0, CLI_BOOL, &s->plain_credentials,
+         "put MINIO_ACCESS_KEY and MINIO_SECRET_KEY into bot pods' env values, as the reference does (both are then "
+         "required)"},
+        {"runtime-image", 0, CLI_STR, &s->runtime_image, "image of the init and sync containers", .env = "RUNTIME_IMAGE"},
+        {"runtime-image-pull-policy", 0, CLI_ENUM, &s->pull_policy, "imagePullPolicy of all three containers",
+         .env = "RUNTIME_IMAGE_PULL_POLICY", .choices = "Always|IfNotPresent|Never"},
+        {"starting-deadline-seconds", 0, CLI_LONG, &s->starting_deadline_seconds, "CronJob startingDeadlineSeconds",
+         .min = 0, .max = 86400 * 7},
+        {"active-deadline-seconds", 0, CLI_LONG, &s->active_deadline_seconds, "scheduled Job activeDeadlineSeconds",
+         .min = 1, .max = 86400 * 7},
+        {"termination-grace-period-seconds", 0, CLI_LONG, &s->termination_grace_period_seconds,
+         "bot Pod terminationGracePeriodSeconds", .min = 0, .max = 86400},
+    };
+    size_t n = cap < PODGEN_CLI_NOPTS ? cap : PODGEN_CLI_NOPTS;
+    memcpy(out, o, n * sizeof *out);
+    return n;
+}
+
+const char *podgen_cli_credentials(podgen_settings *s)
+{
+    const char *ak = getenv("MINIO_ACCESS_KEY"), *sk = getenv("MINIO_SECRET_KEY");
+    s->minio_access_key = ak ? ak : "";
+    s->minio_secret_key = sk ? sk : "";
+    if (!s->plain_credentials && ((ak && *ak) || (sk && *sk)))
+        return "MINIO_ACCESS_KEY/MINIO_SECRET_KEY are set but unused: bot pods read the MinIO credentials from the "
+               "Secret --minio-secret-name; add --plain-credentials to put these keys into their env instead";
+    return "";
 }
 
 /* ---- building helpers: a NULL parent or a failed add clears *ok, so a tree is built without checks at

@@ -34,6 +34,17 @@ typedef struct podgen_settings {
 
 /* podgen_settings_defaults: the defaults above. */
 void podgen_settings_defaults(podgen_settings *s);
+/* podgen_cli_opts: the command-line options of the settings a user chooses, one spelling each, shared by
+ * `the0-runtime controller` and `the0-runtime render` (reference 4.1 names and environment variables where
+ * it has them), writing into S. Fills at most CAP entries of OUT and returns how many (PODGEN_CLI_NOPTS). The
+ * MinIO keys themselves are environment-only (MINIO_ACCESS_KEY, MINIO_SECRET_KEY), never flags. */
+#define PODGEN_CLI_NOPTS 12
+struct cli_opt;
+size_t podgen_cli_opts(podgen_settings *s, struct cli_opt *out, size_t cap);
+/* podgen_cli_credentials: S's MinIO keys from the environment. Returns a warning for the user ("" when
+ * none): the keys are set but unused without --plain-credentials, or one is missing with it. */
+const char *podgen_cli_credentials(podgen_settings *s);
+
 /* podgen_settings_equal: whether A and B generate the same objects (every field equal; strings by value,
  * NULL equal only to NULL). */
 bool podgen_settings_equal(const podgen_settings *a, const podgen_settings *b);

@@ -1,39 +1,15 @@
-/* render.c: the `render` subcommand (see render.h). */
+/* render.c: what `the0-runtime render` prints: the object the controller would create (see render.h). */
 #include "controllers/render.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <yaml.h>
 
 #include "domain/botdoc.h"
 #include "controllers/podgen.h"
-
-static void render_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: the0-runtime render pod|cronjob FILE.json [options]\n"
-            "\n"
-            "Print the Pod (realtime bot) or CronJob (scheduled bot) the controller would create for the bot or\n"
-            "schedule document in FILE.json (the MongoDB document as JSON). Nothing is sent anywhere.\n"
-            "\n"
-            "options:\n"
-            "  --namespace N                      namespace (default the0)\n"
-            "  --minio-endpoint E                 MinIO host:port (default minio:9000)\n"
-            "  --minio-bucket B                   code bucket, only validated (default the0-custom-bots)\n"
-            "  --minio-state-bucket B             state bucket, only validated (default bot-state)\n"
-            "  --minio-use-ssl                    MINIO_USE_SSL=true\n"
-            "  --minio-secret-name S              Secret with keys access-key/secret-key (default the0-minio)\n"
-            "  --plain-credentials                put the keys into env values instead of a secretKeyRef\n"
-            "  --minio-access-key K               access key for --plain-credentials\n"
-            "  --minio-secret-key K               secret key for --plain-credentials\n"
-            "  --runtime-image I                  init and sync image (default runtime:latest)\n"
-            "  --runtime-image-pull-policy P      pull policy of all containers (default IfNotPresent)\n"
-            "  --termination-grace-period-seconds N   (default 90)\n"
-            "  --starting-deadline-seconds N      CronJob startingDeadlineSeconds (default 300)\n"
-            "  --active-deadline-seconds N        scheduled Job activeDeadlineSeconds (default 3600)\n"
-            "  -h, --help                         this text\n");
-}
 
 static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
 {
@@ -77,105 +53,111 @@ static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
     return buf;
 }
 
-static int parse_long(const char *s, long *out)
+/* ---- YAML output (libyaml's emitter) ------------------------------------------------------------ */
+/* needs_quotes: a string that a YAML reader would take for something else (bool, null, number) when plain */
+static bool needs_quotes(const char *s)
 {
+    static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"};
+    if (!*s) return true;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcasecmp(s, words[i])) return true;
     char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 0) return -1;
-    *out = v;
-    return 0;
+    (void)strtod(s, &end);
+    if (!*end) return true;
+    return (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) || strchr("0123456789+-.", s[0]);
 }
 
-int render_main(int argc, char **argv)
+static int emit_scalar(yaml_emitter_t *em, const char *v, yaml_scalar_style_t style)
 {
-    podgen_settings s;
-    podgen_settings_defaults(&s);
-    const char *kind = NULL, *file = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **sval = NULL;
-        long *lval = NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            render_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--plain-credentials")) {
-            s.plain_credentials = true;
-            continue;
-        } else if (!strcmp(a, "--minio-use-ssl")) {
-            s.minio_use_ssl = true;
-            continue;
-        } else if (!strcmp(a, "--namespace")) sval = &s.namespace;
-        else if (!strcmp(a, "--minio-endpoint")) sval = &s.minio_endpoint;
-        else if (!strcmp(a, "--minio-bucket")) sval = &s.minio_bucket;
-        else if (!strcmp(a, "--minio-state-bucket")) sval = &s.minio_state_bucket;
-        else if (!strcmp(a, "--minio-secret-name")) sval = &s.minio_secret_name;
-        else if (!strcmp(a, "--minio-access-key")) sval = &s.minio_access_key;
-        else if (!strcmp(a, "--minio-secret-key")) sval = &s.minio_secret_key;
-        else if (!strcmp(a, "--runtime-image")) sval = &s.runtime_image;
-        else if (!strcmp(a, "--runtime-image-pull-policy")) sval = &s.pull_policy;
-        else if (!strcmp(a, "--termination-grace-period-seconds")) lval = &s.termination_grace_period_seconds;
-        else if (!strcmp(a, "--starting-deadline-seconds")) lval = &s.starting_deadline_seconds;
-        else if (!strcmp(a, "--active-deadline-seconds")) lval = &s.active_deadline_seconds;
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "render: unknown option '%s'\n", a);
-            render_usage(stderr);
-            return 2;
-        } else if (!kind) {
-            kind = a;
-            continue;
-        } else if (!file) {
-            file = a;
-            continue;
-        } else {
-            fprintf(stderr, "render: unexpected argument '%s'\n", a);
-            render_usage(stderr);
-            return 2;
-        }
-        if (!next) {
-            fprintf(stderr, "render: option %s needs a value\n", a);
-            return 2;
-        }
-        if (sval) *sval = next;
-        if (lval && parse_long(next, lval)) {
-            fprintf(stderr, "render: option %s: not a non-negative integer: '%s'\n", a, next);
-            return 2;
-        }
-        i++;
-    }
-    if (!kind || !file || (strcmp(kind, "pod") && strcmp(kind, "cronjob"))) {
-        fprintf(stderr, "render: expected 'pod' or 'cronjob' and a file\n");
-        render_usage(stderr);
-        return 2;
-    }
+    yaml_event_t ev;
+    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)v, (int)strlen(v), 1, 1, style);
+    return yaml_emitter_emit(em, &ev);
+}
 
+static int emit_node(yaml_emitter_t *em, const cJSON *n)
+{
+    yaml_event_t ev;
+    char num[64];
+    if (cJSON_IsObject(n) || cJSON_IsArray(n)) {
+        bool obj = cJSON_IsObject(n);
+        if (obj) yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+        else yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+        if (!yaml_emitter_emit(em, &ev)) return 0;
+        for (const cJSON *c = n->child; c; c = c->next) {
+            if (obj && !emit_scalar(em, c->string, needs_quotes(c->string) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+                                                                            : YAML_ANY_SCALAR_STYLE))
+                return 0;
+            if (!emit_node(em, c)) return 0;
+        }
+        if (obj) yaml_mapping_end_event_initialize(&ev);
+        else yaml_sequence_end_event_initialize(&ev);
+        return yaml_emitter_emit(em, &ev);
+    }
+    if (cJSON_IsString(n))
+        return emit_scalar(em, n->valuestring,
+                           needs_quotes(n->valuestring) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
+    if (cJSON_IsBool(n)) return emit_scalar(em, cJSON_IsTrue(n) ? "true" : "false", YAML_PLAIN_SCALAR_STYLE);
+    if (cJSON_IsNumber(n)) {
+        if (n->valuedouble == (double)(long long)n->valuedouble) snprintf(num, sizeof num, "%lld", (long long)n->valuedouble);
+        else snprintf(num, sizeof num, "%.17g", n->valuedouble);
+        return emit_scalar(em, num, YAML_PLAIN_SCALAR_STYLE);
+    }
+    return emit_scalar(em, "null", YAML_PLAIN_SCALAR_STYLE);
+}
+
+/* print_yaml: OBJ as one YAML document on F. False when libyaml failed (its problem in WHY). */
+static bool print_yaml(const cJSON *obj, FILE *f, char *why, size_t whylen)
+{
+    yaml_emitter_t em;
+    yaml_event_t ev;
+    if (!yaml_emitter_initialize(&em)) {
+        snprintf(why, whylen, "yaml emitter: out of memory");
+        return false;
+    }
+    yaml_emitter_set_output_file(&em, f);
+    yaml_emitter_set_unicode(&em, 1);
+    yaml_emitter_set_width(&em, -1);
+    yaml_emitter_set_indent(&em, 2);
+    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+    int ok = yaml_emitter_emit(&em, &ev);
+    if (ok) yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1), ok = yaml_emitter_emit(&em, &ev);
+    if (ok) ok = emit_node(&em, obj);
+    if (ok) yaml_document_end_event_initialize(&ev, 1), ok = yaml_emitter_emit(&em, &ev);
+    if (ok) yaml_stream_end_event_initialize(&ev), ok = yaml_emitter_emit(&em, &ev);
+    if (!ok) snprintf(why, whylen, "yaml emitter: %s", em.problem ? em.problem : "write failed");
+    yaml_emitter_delete(&em);
+    return ok;
+}
+
+t0_status render_object(const podgen_settings *s, const char *kind, const char *file, render_format fmt, FILE *out,
+                        t0_err *err)
+{
     char why[256] = "";
     size_t len = 0;
     char *text = read_file(file, &len, why, sizeof why);
-    if (!text) {
-        fprintf(stderr, "render: %s: %s\n", file, why);
-        return 1;
-    }
-    t0_err err = {0};
+    if (!text) return t0_fail(err, T0_EIO, "%s: %s", file, why);
     botdoc *d = NULL;
     cJSON *obj = NULL;
-    t0_status st = botdoc_parse_text(text, len, &d, &err);
+    t0_status st = botdoc_parse_text(text, len, &d, err);
     free(text);
-    if (!st) st = !strcmp(kind, "pod") ? podgen_pod(&s, d, &obj, &err) : podgen_cronjob(&s, d, &obj, &err);
+    if (!st) st = !strcmp(kind, "pod") ? podgen_pod(s, d, &obj, err) : podgen_cronjob(s, d, &obj, err);
     botdoc_destroy(d);
     if (st) {
-        fprintf(stderr, "render: %s: %s\n", file, err.msg);
-        return 1;
+        t0_err_prefix(err, "%s", file);
+        return st;
     }
-    char *out = cJSON_Print(obj);
+    if (fmt == RENDER_YAML) {
+        bool ok = print_yaml(obj, out, why, sizeof why);
+        cJSON_Delete(obj);
+        if (!ok) return t0_fail(err, T0_EIO, "writing the output: %s", why);
+        if (fflush(out)) return t0_fail(err, T0_EIO, "writing the output: %s", strerror(errno));
+        return T0_OK;
+    }
+    char *txt = cJSON_Print(obj);
     cJSON_Delete(obj);
-    if (!out) {
-        fprintf(stderr, "render: %s: out of memory\n", file);
-        return 1;
-    }
-    int rc = (puts(out) == EOF || fflush(stdout)) ? 1 : 0;
-    if (rc) fprintf(stderr, "render: writing stdout: %s\n", strerror(errno));
-    free(out);
-    return rc;
+    if (!txt) return t0_fail(err, T0_ENOMEM, "%s: out of memory", file);
+    bool ok = fputs(txt, out) != EOF && fputc('\n', out) != EOF && !fflush(out);
+    free(txt);
+    if (!ok) return t0_fail(err, T0_EIO, "writing the output: %s", strerror(errno));
+    return T0_OK;
 }

@@ -1,6 +1,8 @@
 /* daemon.c: `the0-runtime daemon` dispatch and the small file/time helpers init and sync share. */
 #include "daemon/daemon.h"
 
+#include "core/cli.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <fiu-local.h>
@@ -12,29 +14,20 @@
 #include <time.h>
 #include <unistd.h>
 
-static void daemon_usage(FILE *f)
-{
-    fprintf(f, "usage: the0-runtime daemon <init|sync> [options]\n"
-               "  init   init container: download code and state from MinIO, write entrypoint.sh\n"
-               "  sync   sidecar: ship state and logs to MinIO until the done file or SIGTERM\n"
-               "Run 'the0-runtime daemon <init|sync> --help' for options.\n");
-}
+static int daemon_init_cmd(int argc, char **argv) { return dinit_main(argc, argv); }
+static int daemon_sync_cmd(int argc, char **argv) { return dsync_main(argc, argv); }
 
 int daemon_main(int argc, char **argv)
 {
-    if (argc < 2) {
-        daemon_usage(stderr);
-        return 1;
-    }
-    if (!strcmp(argv[1], "init")) return dinit_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "sync")) return dsync_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        daemon_usage(stdout);
-        return 0;
-    }
-    fprintf(stderr, "Error: unknown command \"%s\" for \"the0-runtime daemon\"\n", argv[1]);
-    daemon_usage(stderr);
-    return 1;
+    static const cli_sub subs[] = {
+        {"init", "--bot-id ID ...", "init container: download code and state from MinIO, write entrypoint.sh",
+         daemon_init_cmd},
+        {"sync", "--bot-id ID ...", "sidecar: ship state and logs to MinIO until the done file or SIGTERM",
+         daemon_sync_cmd},
+    };
+    /* usage errors exit 1 here, as the reference's cobra commands do */
+    static const cli_group g = {"the0-runtime daemon", "The pod-side daemon of bot pods.", subs, 2, NULL, 1};
+    return cli_dispatch(&g, argc, argv);
 }
 
 t0_status dd_mkdirs(const char *path, mode_t mode, t0_err *err)
@@ -108,40 +101,6 @@ t0_status dd_write_atomic(const char *path, const void *data, size_t len, mode_t
         close(dfd);
     }
     return T0_OK;
-}
-
-long dd_parse_duration(const char *s)
-{
-    if (!s || !*s) return -1;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end == '\0') return v < 0 ? -1 : v * 1000; /* bare integer: seconds */
-    double total = 0;
-    const char *p = s;
-    while (*p) {
-        char *e;
-        double n = strtod(p, &e);
-        if (e == p || n < 0) return -1;
-        p = e;
-        double mul;
-        if (!strncmp(p, "ms", 2)) {
-            mul = 1;
-            p += 2;
-        } else if (*p == 's') {
-            mul = 1000;
-            p++;
-        } else if (*p == 'm') {
-            mul = 60000;
-            p++;
-        } else if (*p == 'h') {
-            mul = 3600000;
-            p++;
-        } else {
-            return -1;
-        }
-        total += n * mul;
-    }
-    return (long)total;
 }
 
 int64_t dd_now_ms(void)

@@ -172,13 +172,8 @@ t0_status dd_mkdirs(const char *path, mode_t mode, t0_err *err);
  * on success the caller owns *cfg (s3_config_free) and *c. */
 bool dd_open_s3(s3_config *cfg, s3_client **c);
 
-/* dd_parse_duration: Go-style "60s", "1m30s", "250ms", "2h"; bare integers are seconds. -1 when invalid. */
-long dd_parse_duration(const char *s);
 /* dd_now_ms: CLOCK_MONOTONIC milliseconds. dd_sleep_ms sleeps, resuming after signals. */
 int64_t dd_now_ms(void);
-/* dd_flag: match "--NAME VALUE" or "--NAME=VALUE" at argv[*i] (advancing *i past a separate value).
- * 1 matched, 0 not this flag, -1 value missing. */
-int dd_flag(int argc, char **argv, int *i, const char *name, const char **val);
 void dd_sleep_ms(long ms);
 
 #endif

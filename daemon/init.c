@@ -10,6 +10,8 @@
 #include "core/log.h"
 #include "daemon/daemon.h"
 
+#include "core/cli.h"
+
 #define COMP "daemon-init"
 #define MIB (1024ull * 1024ull)
 
@@ -156,35 +158,6 @@ t0_status dinit_run(const objstore *os, const dinit_opts *o, t0_err *err)
 
 /* ---- CLI ----------------------------------------------------------------------------------------------- */
 
-static void init_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: the0-runtime daemon init --bot-id ID [--code-path /bot] [--state-path /state]\n"
-            "                                 [--code-file KEY] [--runtime RT] [--entrypoint FILE]\n"
-            "Downloads custom-bots/<code-file> into the code path (zip; traversal, absolute paths, escaping\n"
-            "symlinks and bombs are refused), writes entrypoint.sh, and restores bot-state/<id>/state.tar.gz into\n"
-            "the state path. Env: MINIO_ENDPOINT, MINIO_ACCESS_KEY, MINIO_SECRET_KEY (required), MINIO_USE_SSL,\n"
-            "MINIO_CODE_BUCKET, MINIO_STATE_BUCKET, MAX_STATE_SIZE_MB, MAX_STATE_FILE_SIZE_MB, MAX_CODE_SIZE_MB,\n"
-            "MAX_CODE_FILE_SIZE_MB, MAX_ARCHIVE_ENTRIES, THE0_INIT_ATTEMPTS, THE0_RETRY_BASE_MS, THE0_BOT_DIR,\n"
-            "THE0_VAR_DIR. Exit 0 on success, 1 on any error.\n");
-}
-
-/* Match "--name value" or "--name=value" at argv[*i]; advances *i past a separate value. */
-int dd_flag(int argc, char **argv, int *i, const char *name, const char **val)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, "--", 2) || strncmp(a + 2, name, n)) return 0;
-    if (a[2 + n] == '=') {
-        *val = a + 3 + n;
-        return 1;
-    }
-    if (a[2 + n] != '\0') return 0;
-    if (*i + 1 >= argc) return -1;
-    *val = argv[++*i];
-    return 1;
-}
-
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
     const char *v = getenv(name);
@@ -194,35 +167,33 @@ static uint64_t env_u64(const char *name, uint64_t dflt)
     return (*end || n == 0) ? dflt : n;
 }
 
+static const char INIT_ABOUT[] =
+    "Downloads custom-bots/<code-file> into the code path (zip; traversal, absolute paths, escaping symlinks and\n"
+    "bombs are refused), writes entrypoint.sh, and restores bot-state/<id>/state.tar.gz into the state path.";
+static const char INIT_FOOTER[] =
+    "environment: MINIO_ENDPOINT, MINIO_ACCESS_KEY, MINIO_SECRET_KEY (required), MINIO_USE_SSL, MINIO_CODE_BUCKET,\n"
+    "MINIO_STATE_BUCKET, MAX_STATE_SIZE_MB, MAX_STATE_FILE_SIZE_MB, MAX_CODE_SIZE_MB, MAX_CODE_FILE_SIZE_MB,\n"
+    "MAX_ARCHIVE_ENTRIES, THE0_INIT_ATTEMPTS, THE0_RETRY_BASE_MS, THE0_BOT_DIR, THE0_VAR_DIR.\n"
+    "exit codes: 0 success, 1 any error (usage errors too, as the reference)";
+
 int dinit_main(int argc, char **argv)
 {
-    dinit_opts o = {.code_path = "", .state_path = "", .code_file = "", .runtime = "", .entrypoint = ""};
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        int r = 0;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            init_usage(stdout);
-            return 0;
-        }
-        if ((r = dd_flag(argc, argv, &i, "bot-id", &v)) > 0) o.bot_id = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "code-path", &v)) > 0) o.code_path = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "state-path", &v)) > 0) o.state_path = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "code-file", &v)) > 0) o.code_file = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "runtime", &v)) > 0) o.runtime = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "entrypoint", &v)) > 0) o.entrypoint = v;
-        if (r < 0) {
-            fprintf(stderr, "Error: flag needs an argument: %s\n", argv[i]);
-            return 1;
-        }
-        if (r == 0) {
-            fprintf(stderr, "Error: unknown flag: %s\n", argv[i]);
-            init_usage(stderr);
-            return 1;
-        }
-    }
-    if (!o.bot_id || !*o.bot_id) {
+    dinit_opts o = {.bot_id = "", .code_path = "", .state_path = "", .code_file = "", .runtime = "", .entrypoint = ""};
+    const cli_opt opts[] = {
+        {"bot-id", 0, CLI_STR, &o.bot_id, "the bot's id (required)"},
+        {"code-path", 0, CLI_STR, &o.code_path, "where the code goes (default /bot)", .arg = "DIR"},
+        {"state-path", 0, CLI_STR, &o.state_path, "where the state goes (default /state)", .arg = "DIR"},
+        {"code-file", 0, CLI_STR, &o.code_file, "object key of the code zip in the code bucket (empty: no code step)",
+         .arg = "KEY"},
+        {"runtime", 0, CLI_STR, &o.runtime, "runtime of entrypoint.sh (python3.11, nodejs20, ...)"},
+        {"entrypoint", 0, CLI_STR, &o.entrypoint, "the bot's entry file", .arg = "FILE"},
+    };
+    const cli_cmd cmd = {"the0-runtime daemon init", "--bot-id ID [flags]", INIT_ABOUT, opts, T0_ARRAY_LEN(opts), 0, 0,
+                         INIT_FOOTER, 1};
+    int first, pr = cli_parse(&cmd, argc, argv, &first);
+    if (pr != CLI_CONTINUE) return pr;
+    if (!*o.bot_id) {
         fprintf(stderr, "Error: required flag(s) \"bot-id\" not set\n");
-        init_usage(stderr);
         return 1;
     }
     if (!*o.code_path) o.code_path = "/bot";

@@ -13,7 +13,7 @@ $(BUILD)/tests/itest-daemon: $(DAEMON_ITEST_OBJS) $(foreach m,daemon fsm domain 
 
 TEST_TARGETS += daemon-integration
 .PHONY: daemon-integration
-daemon-integration: $(BUILD)/tests/itest-daemon $(BUILD)/the0-runtime
+daemon-integration: $(BUILD)/tests/itest-daemon $(BUILD)/the0-runtime ## the daemon against real s3rver and moto (part of make test)
 	@bash ci/s3-servers.sh install
 	@dir=$$(mktemp -d /tmp/the0-s3-XXXXXX); \
 	trap 'bash ci/s3-servers.sh stop "$$dir"; rm -rf "$$dir"' EXIT; \

@@ -16,6 +16,8 @@
 #include "adapters/s3.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+
+#include "core/cli.h"
 #include "fsm/fsm.h"
 #include "fsm/tables.h"
 
@@ -398,16 +400,14 @@ int dsync_run(const objstore *os, const dsync_opts *o)
 
 /* ---- CLI ----------------------------------------------------------------------------------------------- */
 
-static void sync_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: the0-runtime daemon sync --bot-id ID [--state-path /state] [--logs-path /var/the0/logs]\n"
-            "                                 [--interval 60s] [--watch-done PATH] [--final-timeout 25s]\n"
-            "Ships the state directory to bot-state/<id>/state.tar.gz when its content changes (inotify, 200 ms\n"
-            "debounce, periodic scan) and appends new bot.log bytes to bot-logs/logs/<id>/<YYYYMMDD>.log exactly\n"
-            "once. On the done file or SIGTERM/SIGINT: final sync within --final-timeout, then exit 0 (1 when\n"
-            "something could not be shipped in time). Env: MINIO_* as for init; the logs bucket is bot-logs.\n");
-}
+static const char SYNC_ABOUT[] =
+    "Ships the state directory to bot-state/<id>/state.tar.gz when its content changes (inotify, 200 ms debounce,\n"
+    "periodic scan) and appends new bot.log bytes to bot-logs/logs/<id>/<YYYYMMDD>.log exactly once. On the done\n"
+    "file or SIGTERM/SIGINT: a final sync within --final-timeout, then exit 0 (1 when something could not be\n"
+    "shipped in time).";
+static const char SYNC_FOOTER[] =
+    "environment: MINIO_* as for init; the logs bucket is bot-logs; THE0_RETRY_BASE_MS.\n"
+    "exit codes: 0 everything shipped, 1 otherwise (usage errors too, as the reference)";
 
 static void cap_timeout(void *ud, long remaining_ms)
 {
@@ -416,39 +416,22 @@ static void cap_timeout(void *ud, long remaining_ms)
 
 int dsync_main(int argc, char **argv)
 {
-    const char *bot_id = NULL, *state = "", *logs = "", *interval = "", *done = NULL, *final = "";
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        int r = 0;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            sync_usage(stdout);
-            return 0;
-        }
-        if ((r = dd_flag(argc, argv, &i, "bot-id", &v)) > 0) bot_id = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "state-path", &v)) > 0) state = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "logs-path", &v)) > 0) logs = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "interval", &v)) > 0) interval = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "watch-done", &v)) > 0) done = v;
-        else if (r == 0 && (r = dd_flag(argc, argv, &i, "final-timeout", &v)) > 0) final = v;
-        if (r < 0) {
-            fprintf(stderr, "Error: flag needs an argument: %s\n", argv[i]);
-            return 1;
-        }
-        if (r == 0) {
-            fprintf(stderr, "Error: unknown flag: %s\n", argv[i]);
-            sync_usage(stderr);
-            return 1;
-        }
-    }
-    if (!bot_id || !*bot_id) {
+    const char *bot_id = "", *state = "/state", *logs = "/var/the0/logs", *done = "";
+    int64_t iv = 60000, ft = 25000;
+    const cli_opt opts[] = {
+        {"bot-id", 0, CLI_STR, &bot_id, "the bot's id (required)"},
+        {"state-path", 0, CLI_STR, &state, "the state directory", .arg = "DIR"},
+        {"logs-path", 0, CLI_STR, &logs, "the directory of bot.log", .arg = "DIR"},
+        {"interval", 0, CLI_DUR, &iv, "periodic scan", .min = 1, .max = 86400000},
+        {"watch-done", 0, CLI_STR, &done, "stop after a final sync once this file exists", .arg = "PATH"},
+        {"final-timeout", 0, CLI_DUR, &ft, "bound of the final sync", .min = 1, .max = 3600000},
+    };
+    const cli_cmd cmd = {"the0-runtime daemon sync", "--bot-id ID [flags]", SYNC_ABOUT, opts, T0_ARRAY_LEN(opts), 0, 0,
+                         SYNC_FOOTER, 1};
+    int first, pr = cli_parse(&cmd, argc, argv, &first);
+    if (pr != CLI_CONTINUE) return pr;
+    if (!*bot_id) {
         fprintf(stderr, "Error: required flag(s) \"bot-id\" not set\n");
-        sync_usage(stderr);
-        return 1;
-    }
-    long iv = *interval ? dd_parse_duration(interval) : 0;
-    long ft = *final ? dd_parse_duration(final) : 25000;
-    if (iv < 0 || ft < 0) {
-        fprintf(stderr, "Error: invalid duration \"%s\"\n", iv < 0 ? interval : final);
         return 1;
     }
     s3_config cfg;
@@ -459,13 +442,13 @@ int dsync_main(int argc, char **argv)
         .bot_id = bot_id,
         .state_path = *state ? state : "/state",
         .logs_path = *logs ? logs : "/var/the0/logs",
-        .watch_done = done && *done ? done : NULL,
+        .watch_done = *done ? done : NULL,
         .state_bucket = cfg.state_bucket,
         .logs_bucket = "bot-logs", /* hard-coded, reference §9.1 */
         .state_limits = {.max_total = cfg.max_state_size, .max_file = cfg.max_state_file_size, .max_entries = 100000},
-        .interval_ms = iv > 0 ? iv : 60000,
+        .interval_ms = (long)iv,
         .debounce_ms = 200,
-        .final_timeout_ms = ft > 0 ? ft : 25000,
+        .final_timeout_ms = (long)ft,
         .retry_base_ms = rb && atol(rb) > 0 ? atol(rb) : 1000,
         .retry_max_ms = 30000,
         .deadline_hook = cap_timeout,

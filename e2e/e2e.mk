@@ -13,12 +13,12 @@ $(E2E_PUBLISH): $(BUILD)/obj/e2e/publish.o $(foreach m,fakes controllers domain 
 
 TEST_TARGETS += e2e
 .PHONY: e2e e2e-conformance e2e-live
-e2e: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
+e2e: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH) ## the live conformance tier: e2e-conformance then e2e-live (part of make test)
 	@bash e2e/conformance.sh $(BUILD)/the0-sim
 	@bash e2e/live.sh $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
 
-e2e-conformance: $(BUILD)/the0-sim
+e2e-conformance: $(BUILD)/the0-sim ## kubectl and python3-kubernetes against the0-sim serve
 	@bash e2e/conformance.sh $(BUILD)/the0-sim
 
-e2e-live: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
+e2e-live: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH) ## the controller process against nats-server, CongoDB and the0-sim serve
 	@bash e2e/live.sh $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)

@@ -9,26 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cli.h"
 #include "core/log.h"
 #include "fakes/kube_http.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: the0-sim serve [--listen HOST:PORT] [--nodes N] [--seed S] [--access-log] [--log-level L]\n"
-               "\n"
-               "Serves the simulator's fake cluster (API server, kubelet, CronJob and Job controllers) over the\n"
-               "Kubernetes REST API in wall-clock time, so that kubectl, python3-kubernetes and `the0-runtime\n"
-               "controller` can use it:\n"
-               "  kubectl --server=http://127.0.0.1:8001 get pods -o wide\n"
-               "\n"
-               "  --listen HOST:PORT   IPv4 address and port (default 127.0.0.1:8001; port 0 picks a free one)\n"
-               "  --nodes N            simulated Ready nodes node-1..node-N (default 3)\n"
-               "  --seed S             seed of the simulation PRNG (default 1)\n"
-               "  --access-log         one line per request on stderr\n"
-               "  --log-level L        debug, info, warn or error (default warn)\n"
-               "\n"
-               "Stops on SIGTERM or SIGINT (exit 0). Exit 1 when it cannot start, 2 on a usage error.\n");
-}
 
 static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
@@ -41,64 +24,35 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
     return true;
 }
 
+static const char SERVE_ABOUT[] =
+    "Serves the simulator's fake cluster (API server, kubelet, CronJob and Job controllers) over the\n"
+    "Kubernetes REST API in wall-clock time, so that kubectl, python3-kubernetes and `the0-runtime\n"
+    "controller` can use it:\n"
+    "  kubectl --server=http://127.0.0.1:8001 get pods -o wide";
+
 int serve_main(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:8001", *level = "warn";
-    uint64_t nodes = 3, seed = 1;
+    unsigned nodes = 3;
+    uint64_t seed = 1;
     bool access_log = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--access-log")) {
-            access_log = true;
-            continue;
-        }
-        static const char *const with_val[] = {"--listen", "--nodes", "--seed", "--log-level"};
-        size_t k;
-        for (k = 0; k < sizeof with_val / sizeof with_val[0]; k++) {
-            size_t n = strlen(with_val[k]);
-            if (!strncmp(a, with_val[k], n) && a[n] == '=') {
-                val = a + n + 1;
-                break;
-            }
-            if (!strcmp(a, with_val[k])) {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "the0-sim serve: %s needs a value\n", a);
-                    return 2;
-                }
-                val = argv[++i];
-                break;
-            }
-        }
-        if (k == sizeof with_val / sizeof with_val[0]) {
-            fprintf(stderr, "the0-sim serve: unknown argument '%s' (see --help)\n", a);
-            return 2;
-        }
-        bool ok = true;
-        if (k == 0)
-            listen = val;
-        else if (k == 1)
-            ok = parse_u64(val, 10000, &nodes);
-        else if (k == 2)
-            ok = parse_u64(val, UINT64_MAX, &seed);
-        else
-            ok = t0_log_level_parse(val) >= 0, level = val;
-        if (!ok) {
-            fprintf(stderr, "the0-sim serve: invalid value '%s' for %s\n", val, with_val[k]);
-            return 2;
-        }
-    }
+    const cli_opt opts[] = {
+        {"listen", 0, CLI_STR, &listen, "IPv4 address and port (port 0 picks a free one)", .arg = "HOST:PORT"},
+        {"nodes", 0, CLI_UINT, &nodes, "simulated Ready nodes node-1..node-N", .min = 0, .max = 10000},
+        {"seed", 0, CLI_U64, &seed, "seed of the simulation PRNG"},
+        {"access-log", 0, CLI_BOOL, &access_log, "one line per request on stderr"},
+        {"log-level", 0, CLI_ENUM, &level, "log level", .choices = "debug|info|warn|error|off"},
+    };
+    const cli_cmd cmd = {"the0-sim serve", "[flags]", SERVE_ABOUT, opts, T0_ARRAY_LEN(opts), 0, 0,
+                         "Stops on SIGTERM or SIGINT (exit 0). Exit 1 when it cannot start, 2 on a usage error.", 2};
+    int first, pr = cli_parse(&cmd, argc, argv, &first);
+    if (pr != CLI_CONTINUE) return pr;
     char host[64];
     const char *colon = strrchr(listen, ':');
     uint64_t port;
-    if (!colon || (size_t)(colon - listen) >= sizeof host || !parse_u64(colon + 1, 65535, &port)) {
-        fprintf(stderr, "the0-sim serve: --listen wants HOST:PORT, got '%s'\n", listen);
-        return 2;
-    }
+    if (!colon || (size_t)(colon - listen) >= sizeof host || !parse_u64(colon + 1, 65535, &port))
+        return cli_usage_error(&cmd, "invalid value \"%s\" for --listen: HOST:PORT with a port from 0 to 65535 is expected",
+                               listen);
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = 0;
     t0_log_set_level((t0_log_level)t0_log_level_parse(level));
@@ -111,7 +65,7 @@ int serve_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    khttp_opts o = {.host = *host ? host : "127.0.0.1", .port = (int)port, .nodes = (unsigned)nodes, .seed = seed,
+    khttp_opts o = {.host = *host ? host : "127.0.0.1", .port = (int)port, .nodes = nodes, .seed = seed,
                     .access_log = access_log};
     khttp *h = NULL;
     t0_err err = {0};

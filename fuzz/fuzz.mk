@@ -57,12 +57,12 @@ $(FUZZ_DIR)/obj/%.o: %.c
 -include $(wildcard $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/*/*/*.d)
 
 .PHONY: fuzz fuzz-smoke fuzz-build
-fuzz-build: $(FUZZ_BINS)
+fuzz-build: $(FUZZ_BINS) ## build the fuzz targets only
 
 # Each target: replay fuzz/regressions/<name>/, then fuzz for FUZZ_SECONDS from fuzz/corpus/<name>/, new
 # inputs going to $(BUILD)/fuzz/corpus/<name>/. Fails (after all targets ran) when any crashed.
-fuzz: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS) ## libFuzzer targets for every parser, bounded in time (fuzz/README.md)
 	@bash fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZ_TARGETS)
 
-fuzz-smoke: $(FUZZ_BINS)
+fuzz-smoke: $(FUZZ_BINS) ## a short run of every fuzz target
 	@bash fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_DIR) $(FUZZ_TARGETS)

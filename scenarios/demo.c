@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/cli.h"
 #include "core/log.h"
 #include "fsm/tables.h"
 #include "scenarios/scn.h"
@@ -64,56 +65,29 @@ static void on_progress_final(void *ud, const scn_progress *p)
     on_progress(f->ctx, p);
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: the0-sim run [--seed N] [--file F] [--every D] [--quiet]\n"
-               "\n"
-               "Replay the demo fleet (scenarios/demo.scn, embedded in this binary: 50+ realtime bots and 10\n"
-               "schedules with config changes, crashes, a controller restart and API faults) on the virtual clock,\n"
-               "printing a progress line every D of simulated time (default 5m: simulated time, bots and\n"
-               "schedules per FSM state, simulated events per wall-clock second) and a closing summary: bots per\n"
-               "FSM state, bot and schedule table rows fired of total, invariants checked, violations, the seed\n"
-               "and the command that replays the run with its full trace.\n"
-               "  --seed N    seed of the PRNG (default 1); the same seed replays the same run\n"
-               "  --file F    replay scenario file F instead of the embedded demo (same progress and summary)\n"
-               "  --every D   progress period in simulated time (90s, 5m, 1h; default 5m)\n"
-               "  --quiet     no progress lines, only the summary\n"
-               "Exit 0 when every expectation held and no invariant broke, 1 otherwise, 2 on usage errors.\n");
-}
-
 int scenario_demo_main(int argc, char **argv)
 {
     uint64_t seed = 1;
     const char *file = NULL;
     int64_t every = 5 * 60 * 1000;
     bool quiet = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--seed") && i + 1 < argc) {
-            char *end;
-            seed = strtoull(argv[++i], &end, 10);
-            if (*end || !argv[i][0]) {
-                fprintf(stderr, "the0-sim run: --seed needs a number, got '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (!strcmp(a, "--file") && i + 1 < argc) {
-            file = argv[++i];
-        } else if (!strcmp(a, "--every") && i + 1 < argc) {
-            if (!scn_parse_duration(argv[++i], &every) || every <= 0) {
-                fprintf(stderr, "the0-sim run: --every needs a positive duration, got '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (!strcmp(a, "--quiet")) {
-            quiet = true;
-        } else {
-            fprintf(stderr, "the0-sim run: unknown argument '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
+    const cli_opt opts[] = {
+        {"seed", 0, CLI_U64, &seed, "seed of the PRNG; the same seed replays the same run"},
+        {"file", 0, CLI_STR, &file, "replay this scenario file instead of the embedded demo", .arg = "F"},
+        {"every", 0, CLI_DUR, &every, "progress period in simulated time", .min = 1, .max = INT64_MAX},
+        {"quiet", 0, CLI_BOOL, &quiet, "no progress lines, only the summary"},
+    };
+    const cli_cmd cmd = {"the0-sim run", "[flags]",
+                         "Replay the demo fleet (scenarios/demo.scn, embedded in this binary: 50+ realtime bots and 10\n"
+                         "schedules with config changes, crashes, a controller restart and API faults) on the virtual clock,\n"
+                         "printing a progress line every D of simulated time (simulated time, bots and schedules per FSM\n"
+                         "state, simulated events per wall-clock second) and a closing summary: bots per FSM state, bot and\n"
+                         "schedule table rows fired of total, invariants checked, violations, the seed and the command that\n"
+                         "replays the run with its full trace.",
+                         opts, T0_ARRAY_LEN(opts), 0, 0,
+                         "exit codes: 0 every expectation held and no invariant broke, 1 otherwise, 2 usage errors", 2};
+    int first, pr = cli_parse(&cmd, argc, argv, &first);
+    if (pr != CLI_CONTINUE) return pr;
     const char *path = file ? file : "scenarios/demo.scn";
     scn_script *sc = NULL;
     t0_err err = {0};

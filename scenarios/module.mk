@@ -4,7 +4,7 @@ scenarios_DEPS := core fsm domain controllers fakes sim
 # check and the corpus coverage (ci/replay-all.sh).
 TEST_TARGETS += scenario-replay
 .PHONY: scenario-replay
-scenario-replay: $(BUILD)/the0-sim
+scenario-replay: $(BUILD)/the0-sim ## every scenarios/*.scn twice per seed, identical traces, corpus coverage (part of make test)
 	@bash ci/replay-all.sh $(BUILD)/the0-sim
 # the demo fleet is embedded in the0-sim (`the0-sim run`, `make run`) so the binary works from any
 # directory: scenarios/demo.scn becomes the C string scn_demo_text in build/gen/demo_scn.c, compiled into
@@ -24,12 +24,12 @@ $(BUILD)/lib/libscenarios.a: $(BUILD)/gen/demo_scn.o
 # exhaustive crash/fault sweeps of three small corpus files (docs/soak.md).
 TEST_TARGETS += soak-smoke
 .PHONY: soak-smoke
-soak-smoke: $(BUILD)/the0-sim
+soak-smoke: $(BUILD)/the0-sim ## a short soak and three sweeps (part of make test)
 	@bash ci/soak-smoke.sh $(BUILD)/the0-sim
 # make soak: a long campaign over every CPU (SOAK_SEEDS, SOAK_FLAGS e.g. "--mode liveness --bots 10");
 # failing seeds and their shrunk scenarios land in $(BUILD)/soak/.
 SOAK_SEEDS ?= 5000
-soak: $(BUILD)/the0-sim
+soak: $(BUILD)/the0-sim ## a long soak campaign over every CPU (SOAK_SEEDS, SOAK_FLAGS)
 	$(BUILD)/the0-sim soak --seeds $(SOAK_SEEDS) --jobs $$(nproc) --out $(BUILD)/soak $(SOAK_FLAGS)
 # bench_sim measures what the0-sim does, so it links the same allocator (Makefile: SIM_ALLOC_LIBS);
 # bench_resync keeps glibc, whose mallinfo2 gives its bytes-per-bot figure.

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cli.h"
 #include "core/log.h"
 #include "fsm/tables.h"
 #include "scenarios/scn.h"
@@ -52,58 +53,27 @@ void scn_coverage_report(const scn_coverage *c, FILE *out)
     report_one(&c->sync, out, false);
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: the0-sim replay [--seed N] [--trace FILE] [--quiet] [--coverage] [--log-level L] FILE...\n"
-               "\n"
-               "Replay scenario files (docs/scenarios.md) in the simulator: print the timeline, check the\n"
-               "expectations and the invariants after every simulated step. Exit 1 when one failed (the seed and\n"
-               "the command that replays it are printed), 2 on usage or parse errors.\n"
-               "  --seed N       seed of the PRNG (default 1); the same seed gives a byte-identical trace\n"
-               "  --trace FILE   also write the trace there (several files: appended in order)\n"
-               "  --quiet        print only failures, violations and the summary\n"
-               "  --coverage     print FSM transition coverage over all files, with the rows never fired\n"
-               "  --log-level L  controller log lines in the trace: debug, info (default), warn, error, off\n");
-}
-
 int scenario_replay_main(int argc, char **argv)
 {
     uint64_t seed = 1;
-    const char *trace_path = NULL;
+    const char *trace_path = NULL, *level = "info";
     bool quiet = false, coverage = false;
-    int log_level = T0_LOG_INFO;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--seed") && i + 1 < argc) {
-            char *end;
-            seed = strtoull(argv[++i], &end, 10);
-            if (*end) {
-                fprintf(stderr, "the0-sim replay: --seed needs a number, got '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (!strcmp(a, "--trace") && i + 1 < argc) trace_path = argv[++i];
-        else if (!strcmp(a, "--quiet")) quiet = true;
-        else if (!strcmp(a, "--coverage")) coverage = true;
-        else if (!strcmp(a, "--log-level") && i + 1 < argc) {
-            log_level = t0_log_level_parse(argv[++i]);
-            if (log_level < 0) {
-                fprintf(stderr, "the0-sim replay: unknown log level '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "the0-sim replay: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        } else break;
-    }
-    if (i >= argc) {
-        usage(stderr);
-        return 2;
-    }
+    const cli_opt opts[] = {
+        {"seed", 0, CLI_U64, &seed, "seed of the PRNG; the same seed gives a byte-identical trace"},
+        {"trace", 0, CLI_STR, &trace_path, "also write the trace there (several files: appended in order)", .arg = "FILE"},
+        {"quiet", 0, CLI_BOOL, &quiet, "print only failures, violations and the summary"},
+        {"coverage", 0, CLI_BOOL, &coverage, "print FSM transition coverage over all files, with the rows never fired"},
+        {"log-level", 0, CLI_ENUM, &level, "controller log lines in the trace", .choices = "debug|info|warn|error|off"},
+    };
+    const cli_cmd cmd = {"the0-sim replay", "[flags] FILE...",
+                         "Replay scenario files (docs/scenarios.md) in the simulator: print the timeline, check the\n"
+                         "expectations and the invariants after every simulated step.",
+                         opts, T0_ARRAY_LEN(opts), 1, -1,
+                         "exit codes: 0 every file passed, 1 one failed (the seed and the command that replays it are\n"
+                         "printed), 2 usage or parse errors", 2};
+    int i, pr = cli_parse(&cmd, argc, argv, &i);
+    if (pr != CLI_CONTINUE) return pr;
+    int log_level = t0_log_level_parse(level);
     FILE *trace = NULL;
     if (trace_path && !(trace = fopen(trace_path, "w"))) {
         fprintf(stderr, "the0-sim replay: cannot write %s\n", trace_path);

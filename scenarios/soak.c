@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cli.h"
 #include "core/log.h"
 #include "fsm/tables.h"
 #include "scenarios/scn.h"
@@ -937,44 +938,17 @@ static void soak_worker(void *ctx, int fd, soak_shared *sh, int worker)
     soak_send(fd, &tot);
 }
 
-static void soak_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: the0-sim soak [--seeds N] [--jobs J] [--bots B] [--hours H] [--mode safety|liveness]\n"
-            "                     [--first-seed S] [--out DIR] [--json] [--print] [--healthy] [--shrink-max N] [--shrink-runs N]\n"
-            "                     [--shrink-secs S]\n"
-            "\n"
-            "Soak campaign: for every seed S..S+N-1, generate a scenario from the seed (a fleet of B realtime bots and\n"
-            "B/10 schedules with varied runtimes and programs; random creates, enables, disables, config/version/\n"
-            "runtime/entry updates, deletes and schedule edits through NATS publishes and MongoDB writes; faults from\n"
-            "docs/faults.md: API errors, 429, timeouts, watch drops/410/closes, stale lists, NATS drop/duplicate/\n"
-            "reorder, MongoDB/MinIO/NATS outages, controller crashes (also between two effects), a second manager,\n"
-            "node loss and evictions) and run it H simulated hours with every invariant checked after every step.\n"
-            "  --mode safety    faults throughout; a seed fails when an invariant breaks (default)\n"
-            "  --mode liveness  faults stop at 60%% of the run; then every enabled bot must have a Running pod and its\n"
-            "                   controller state running, every disabled/deleted bot no pod, every enabled schedule\n"
-            "                   a CronJob (and the others none) within %d simulated minutes, and still %d minutes later\n"
-            "  --healthy        no crash-looping or forever-failing-init programs (no health-escalation deletes)\n"
-            "  --jobs J         worker processes (default: the number of CPUs); seeds come from a shared counter\n"
-            "  --out DIR        where failing seeds go (default soak-out): DIR/seed-N.scn, shrunk DIR/seed-N.min.scn\n"
-            "  --json           end with the report as one JSON line (for ci/soak-collect.sh)\n"
-            "  --print          print each seed's generated scenario (replayable with --seed) instead of running it\n"
-            "  --shrink-max N   shrink at most N failing seeds (default 3); --shrink-runs / --shrink-secs: budget per\n"
-            "                   seed (default 400 runs, 180 s)\n"
-            "Every failing seed prints seed=N and the command that replays it. Exit 0 when no seed failed, 1 when\n"
-            "one did, 2 on usage errors.\n",
-            SOAK_BOUND_MS / 60000, SOAK_STABLE_MS / 60000);
-}
-
-static bool soak_num(const char *s, uint64_t *v)
-{
-    char *e;
-    errno = 0;
-    unsigned long long x = strtoull(s, &e, 10);
-    if (errno || !*s || *e) return false;
-    *v = x;
-    return true;
-}
+static const char SOAK_ABOUT[] =
+    "Soak campaign: for every seed S..S+N-1, generate a scenario from the seed (a fleet of B realtime bots and\n"
+    "B/10 schedules with varied runtimes and programs; random creates, enables, disables, config/version/\n"
+    "runtime/entry updates, deletes and schedule edits through NATS publishes and MongoDB writes; faults from\n"
+    "docs/faults.md: API errors, 429, timeouts, watch drops/410/closes, stale lists, NATS drop/duplicate/\n"
+    "reorder, MongoDB/MinIO/NATS outages, controller crashes (also between two effects), a second manager,\n"
+    "node loss and evictions) and run it H simulated hours with every invariant checked after every step.\n"
+    "--mode safety: faults throughout; a seed fails when an invariant breaks. --mode liveness: faults stop at\n"
+    "60% of the run; then every enabled bot must have a Running pod and its controller state running, every\n"
+    "disabled/deleted bot no pod, every enabled schedule a CronJob (and the others none) within 10 simulated\n"
+    "minutes, and still 5 minutes later.";
 
 static int soak_jobs_default(void)
 {
@@ -987,38 +961,32 @@ int soak_main(int argc, char **argv)
     soak_cfg c = {.seeds = 100, .first = 1, .jobs = soak_jobs_default(), .g = {100, 1, false, false}, .out = "soak-out",
                   .shrink_max = 3, .shrink_runs = 400, .shrink_secs = 180};
     bool print = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        uint64_t v = 0;
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            soak_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) c.json = true;
-        else if (!strcmp(a, "--print")) print = true;
-        else if (!strcmp(a, "--healthy")) c.g.healthy = true;
-        else if (!strcmp(a, "--mode") && has) {
-            const char *m = argv[++i];
-            if (strcmp(m, "safety") && strcmp(m, "liveness")) {
-                fprintf(stderr, "the0-sim soak: --mode is safety or liveness, not '%s'\n", m);
-                return 2;
-            }
-            c.g.liveness = !strcmp(m, "liveness");
-        } else if (!strcmp(a, "--out") && has) c.out = argv[++i];
-        else if (has && soak_num(argv[i + 1], &v) && !strcmp(a, "--seeds")) c.seeds = v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && !strcmp(a, "--first-seed")) c.first = v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && v > 0 && v <= 256 && !strcmp(a, "--jobs")) c.jobs = (int)v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && v > 0 && v <= 1000000 && !strcmp(a, "--bots")) c.g.bots = (unsigned)v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && v > 0 && v <= 1000 && !strcmp(a, "--hours")) c.g.hours = (unsigned)v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && !strcmp(a, "--shrink-max")) c.shrink_max = (unsigned)v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && !strcmp(a, "--shrink-runs")) c.shrink_runs = (unsigned)v, i++;
-        else if (has && soak_num(argv[i + 1], &v) && !strcmp(a, "--shrink-secs")) c.shrink_secs = (double)v, i++;
-        else {
-            fprintf(stderr, "the0-sim soak: bad or unknown option '%s'\n", a);
-            soak_usage(stderr);
-            return 2;
-        }
-    }
+    const char *mode = "safety";
+    uint64_t shrink_secs = 180;
+    const cli_opt opts[] = {
+        {"seeds", 0, CLI_U64, &c.seeds, "seeds to run", .min = 1, .max = 1000000000},
+        {"first-seed", 0, CLI_U64, &c.first, "the first seed", .min = 0, .max = UINT64_MAX - 1000000000},
+        {"jobs", 'j', CLI_INT, &c.jobs, "worker processes (default: the number of CPUs); seeds come from a shared counter",
+         .min = 1, .max = 256},
+        {"bots", 0, CLI_UINT, &c.g.bots, "realtime bots per seed (schedules: a tenth)", .min = 1, .max = 1000000},
+        {"hours", 0, CLI_UINT, &c.g.hours, "simulated hours per seed", .min = 1, .max = 1000},
+        {"mode", 0, CLI_ENUM, &mode, "safety or liveness (above)", .choices = "safety|liveness"},
+        {"healthy", 0, CLI_BOOL, &c.g.healthy, "no crash-looping or forever-failing-init programs"},
+        {"out", 0, CLI_STR, &c.out, "where failing seeds go: DIR/seed-N.scn, shrunk DIR/seed-N.min.scn", .arg = "DIR"},
+        {"json", 0, CLI_BOOL, &c.json, "end with the report as one JSON line (for ci/soak-collect.sh)"},
+        {"print", 0, CLI_BOOL, &print, "print each seed's generated scenario (replayable with --seed) instead of running it"},
+        {"shrink-max", 0, CLI_UINT, &c.shrink_max, "shrink at most N failing seeds", .min = 0, .max = 1000000},
+        {"shrink-runs", 0, CLI_UINT, &c.shrink_runs, "runs the shrinking of one seed may use", .min = 1, .max = 1000000},
+        {"shrink-secs", 0, CLI_U64, &shrink_secs, "wall-clock seconds the shrinking of one seed may use", .min = 1,
+         .max = 86400},
+    };
+    const cli_cmd cmd = {"the0-sim soak", "[flags]", SOAK_ABOUT, opts, T0_ARRAY_LEN(opts), 0, 0,
+                         "Every failing seed prints seed=N and the command that replays it.\n"
+                         "exit codes: 0 no seed failed, 1 one did, 2 usage error", 2};
+    int first, parsed = cli_parse(&cmd, argc, argv, &first);
+    if (parsed != CLI_CONTINUE) return parsed;
+    c.g.liveness = !strcmp(mode, "liveness");
+    c.shrink_secs = (double)shrink_secs;
     if (print) { /* the scenarios the seeds run, for reading or `the0-sim replay --seed N FILE` */
         uint64_t fk[SOAK_FK_MAX] = {0};
         for (uint64_t s = c.first; s < c.first + c.seeds; s++) {
@@ -1207,50 +1175,31 @@ static void sweep_worker(void *ctx, int fd, soak_shared *sh, int worker)
     }
 }
 
-static void sweep_usage(FILE *f)
-{
-    fprintf(f, "usage: the0-sim sweep FILE... [--jobs J] [--max-effects N] [--max-calls N]\n"
-               "\n"
-               "Exhaustive small-scope sweeps of scenario files (seed 1): (a) run once counting the managers' effects\n"
-               "(K), then once per k = 1..K with the manager crashing just before effect k of the run and restarted\n"
-               "3 s later; (b) count the calls of every fault point in the clean run, then once per point and call k\n"
-               "with exactly that call failing (error 500; the point's first kind where it takes no errors).\n"
-               "Every run must keep the invariants (a violation fails the sweep); a run whose expectations fail is\n"
-               "counted as degraded. Files whose clean run has more than --max-effects effects (default 300) are\n"
-               "skipped; at most --max-calls calls per point are failed (default 60). Exit 0, 1 on a violation,\n"
-               "2 on usage or parse errors.\n");
-}
-
 int sweep_main(int argc, char **argv)
 {
-    uint64_t max_effects = 300, max_calls = 60, v;
+    uint64_t max_effects = 300, max_calls = 60;
     int jobs = soak_jobs_default();
+    const cli_opt opts[] = {
+        {"jobs", 'j', CLI_INT, &jobs, "worker processes (default: the number of CPUs)", .min = 1, .max = 256},
+        {"max-effects", 0, CLI_U64, &max_effects, "skip files whose clean run has more effects", .min = 1, .max = 1000000},
+        {"max-calls", 0, CLI_U64, &max_calls, "calls failed per fault point at most", .min = 1, .max = 1000000},
+    };
+    const cli_cmd cmd = {"the0-sim sweep", "[flags] FILE...",
+                         "Exhaustive small-scope sweeps of scenario files (seed 1): (a) run once counting the managers'\n"
+                         "effects (K), then once per k = 1..K with the manager crashing just before effect k of the run and\n"
+                         "restarted 3 s later; (b) count the calls of every fault point in the clean run, then once per point\n"
+                         "and call k with exactly that call failing (error 500; the point's first kind where it takes no\n"
+                         "errors). Every run must keep the invariants (a violation fails the sweep); a run whose expectations\n"
+                         "fail is counted as degraded.",
+                         opts, T0_ARRAY_LEN(opts), 1, -1,
+                         "exit codes: 0 no run broke an invariant, 1 one did, 2 usage or parse errors", 2};
+    int first, parsed = cli_parse(&cmd, argc, argv, &first);
+    if (parsed != CLI_CONTINUE) return parsed;
     size_t nf = 0;
     sweep_file *files = calloc((size_t)argc, sizeof *files);
     if (!files) return 2;
     int rc = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            sweep_usage(stdout);
-            free(files);
-            return 0;
-        } else if (has && !strcmp(a, "--jobs") && soak_num(argv[i + 1], &v) && v > 0 && v <= 256) jobs = (int)v, i++;
-        else if (has && !strcmp(a, "--max-effects") && soak_num(argv[i + 1], &v)) max_effects = v, i++;
-        else if (has && !strcmp(a, "--max-calls") && soak_num(argv[i + 1], &v)) max_calls = v, i++;
-        else if (a[0] == '-') {
-            fprintf(stderr, "the0-sim sweep: bad or unknown option '%s'\n", a);
-            sweep_usage(stderr);
-            free(files);
-            return 2;
-        } else files[nf++].path = a;
-    }
-    if (!nf) {
-        sweep_usage(stderr);
-        free(files);
-        return 2;
-    }
+    for (int i = first; i < argc; i++) files[nf++].path = argv[i];
     size_t np;
     (void)sim_faults_points(&np);
     uint64_t *calls = calloc(np, sizeof *calls);

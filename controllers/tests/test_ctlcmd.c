@@ -1,4 +1,4 @@
-/* test_ctlcmd.c: pieces of `the0-runtime controller` that need no servers: Go durations, listen
+/* test_ctlcmd.c: pieces of `the0-runtime controller` that need no servers: listen
  * addresses and the Prometheus text exposition. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -6,26 +6,6 @@
 
 #include "controllers/cmd_controller.h"
 #include "fsm/tables.h"
-
-Test(ctlcmd, go_durations)
-{
-    struct {
-        const char *s;
-        int64_t ms;
-    } ok[] = {{"30s", 30000},  {"1m30s", 90000}, {"1.5h", 5400000}, {"300ms", 300}, {"2h45m", 9900000},
-              {"0", 0},        {"-5s", -5000},   {"1500us", 1},     {"2\xc2\xb5s", 0}, {"1h0m0.5s", 3600500},
-              {".5s", 500},    {"10ns", 0}};
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        int64_t ms = -42;
-        cr_assert(ctlcmd_parse_duration(ok[i].s, &ms), "\"%s\" rejected", ok[i].s);
-        cr_assert_eq(ms, ok[i].ms, "\"%s\": got %lld want %lld", ok[i].s, (long long)ms, (long long)ok[i].ms);
-    }
-    const char *bad[] = {"", "30", "s", "1x", "1m30", "abc", "--1s", "1.s.", "5 s", "1e3s"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int64_t ms = 0;
-        cr_assert_not(ctlcmd_parse_duration(bad[i], &ms), "\"%s\" accepted as %lld", bad[i], (long long)ms);
-    }
-}
 
 Test(ctlcmd, listen_addresses)
 {

@@ -19,9 +19,9 @@ trap cleanup EXIT
 kind create cluster --name "$cluster" --wait 120s
 docker build -f deploy/Dockerfile -t runtime:latest .
 kind load docker-image runtime:latest --name "$cluster"
-kubectl apply -f deploy/namespace.yaml -f deploy/rbac.yaml -f deploy/secret.yaml
+kubectl create namespace the0 --dry-run=client -o yaml | kubectl apply -f -
 kubectl -n the0 apply -f e2e/kind/deps.yaml
 kubectl -n the0 rollout status deploy/the0-mongo deploy/the0-nats --timeout=180s
-kubectl apply -f deploy/deployment.yaml
+kubectl apply -k deploy/overlays/kind
 kubectl -n the0 rollout status deploy/the0-controller --timeout=180s
 bash e2e/kind/checks.sh

@@ -1,0 +1,13 @@
+/* cmd.h: the subcommands cmd/ implements itself (command line, usage, exit codes) over the modules' library
+ * functions. Each takes ARGV[0] = the subcommand's name and returns the process exit status. */
+#ifndef T0_CMD_H
+#define T0_CMD_H
+
+/* `the0-runtime render pod|cronjob FILE [-o json|yaml] [pod-generation flags]`: 0 printed, 1 the document
+ * cannot be read, parsed or generated, 2 usage error. */
+int cmd_render(int argc, char **argv);
+
+/* `the0-sim fsm [--format mermaid|dot|markdown] [--check] [TABLE]`: 0, 1 a table rejected, 2 usage error. */
+int fsm_cli_main(int argc, char **argv);
+
+#endif
