@@ -8,8 +8,10 @@
 
 #include <mongoc/mongoc.h>
 
-#include "domain/hash.h"
 #include "core/log.h"
+#include "domain/docval.h"
+#include "domain/docver.h"
+#include "domain/hash.h"
 
 #define COMP "mongo-store"
 
@@ -17,12 +19,14 @@ const char MONGOSTORE_ENABLED_FILTER[] =
     "{\"$or\":[{\"config.enabled\":{\"$ne\":false}},{\"config.enabled\":{\"$exists\":false}}]}";
 
 struct mongostore {
-    mongoc_client_t *client;
-    mongoc_collection_t *coll[2];
+    mongoc_uri_t *uri;
+    mongoc_client_t *client; /* NULL after a failure: the next call connects afresh */
+    mongoc_collection_t *coll[STORE__COLLS];
+    uint64_t reconnects;
 };
 
-static const char *const dbs[2] = {"bot_runner", "bot_scheduler"};
-static const char *const colls[2] = {"bots", "bot_schedules"};
+static const char *const dbs[STORE__COLLS] = {"bot_runner", "bot_scheduler", "bot_runner", "bot_scheduler"};
+static const char *const colls[STORE__COLLS] = {"bots", "bot_schedules", "bots_deleted", "bot_schedules_deleted"};
 
 static void init_once(void) { mongoc_init(); }
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -47,23 +51,83 @@ static t0_status map(const bson_error_t *e, const char *what, t0_err *err)
     return t0_fail(err, st, "%s: %s (domain %u code %u)", what, e->message, e->domain, e->code);
 }
 
+/* drop: forget the client (and its connections). A MongoDB-wire server may fail every later operation on
+ * a connection after one bad request (CongoDB does after invalid UTF-8), and a failure says nothing about
+ * which: the next call connects afresh, whatever failed. */
+static void drop(mongostore *s)
+{
+    for (int i = 0; i < STORE__COLLS; i++) {
+        if (s->coll[i]) mongoc_collection_destroy(s->coll[i]);
+        s->coll[i] = NULL;
+    }
+    if (s->client) mongoc_client_destroy(s->client);
+    s->client = NULL;
+}
+
 void mongostore_destroy(mongostore *s)
 {
     if (!s) return;
-    for (int i = 0; i < 2; i++)
-        if (s->coll[i]) mongoc_collection_destroy(s->coll[i]);
-    if (s->client) mongoc_client_destroy(s->client);
+    drop(s);
+    if (s->uri) mongoc_uri_destroy(s->uri);
     free(s);
 }
 
+/* unique_tombstones: a unique index on the tombstones' id (MongoDB enforces it, CongoDB accepts and
+ * ignores it): best effort, the intake's conditional writes do not depend on it */
+static void unique_tombstones(mongostore *s)
+{
+    for (int c = STORE_BOTS_DELETED; c <= STORE_SCHEDULES_DELETED; c++) {
+        bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(colls[c]), "indexes", "[", "{", "key", "{", "id", BCON_INT32(1),
+                               "}", "name", BCON_UTF8("id_unique"), "unique", BCON_BOOL(true), "}", "]");
+        bson_error_t e;
+        mongoc_database_t *db = mongoc_client_get_database(s->client, dbs[c]);
+        if (db && !mongoc_database_write_command_with_opts(db, cmd, NULL, NULL, &e))
+            T0_WARN(COMP, "unique index on %s.%s: %s (tombstones work without it)", dbs[c], colls[c], e.message);
+        mongoc_database_destroy(db);
+        bson_destroy(cmd);
+    }
+}
+
+/* connect: a client when there is none (after a failure, or at the start) */
+static t0_status connect_client(mongostore *s, t0_err *err)
+{
+    if (s->client) return T0_OK;
+    s->client = mongoc_client_new_from_uri(s->uri);
+    if (!s->client) return t0_fail(err, T0_ENOMEM, "mongo: cannot create a client");
+    mongoc_client_set_error_api(s->client, MONGOC_ERROR_API_VERSION_2);
+    mongoc_client_set_appname(s->client, "the0-runtime");
+    for (int i = 0; i < STORE__COLLS; i++)
+        if (!(s->coll[i] = mongoc_client_get_collection(s->client, dbs[i], colls[i]))) {
+            drop(s);
+            return t0_fail(err, T0_ENOMEM, "mongo: out of memory");
+        }
+    return T0_OK;
+}
+
+/* failed: a driver failure of the call WHAT: the status, and the client dropped */
+static t0_status failed(mongostore *s, const bson_error_t *e, const char *what, t0_err *err)
+{
+    t0_status st = map(e, what, err);
+    if (s->client) {
+        drop(s);
+        s->reconnects++;
+        T0_INFO(COMP, "%s failed: the next call connects afresh", what);
+    }
+    return st;
+}
+
+uint64_t mongostore_reconnects(const mongostore *s) { return s->reconnects; }
+
 t0_status mongostore_ping(mongostore *s, t0_err *err)
 {
+    t0_status st = connect_client(s, err);
+    if (st != T0_OK) return st;
     bson_t *cmd = BCON_NEW("ping", BCON_INT32(1));
     bson_error_t e;
     bool ok = mongoc_client_command_simple(s->client, "admin", cmd, NULL, NULL, &e);
     bson_destroy(cmd);
     if (!ok) {
-        t0_status st = map(&e, "mongo ping", err);
+        st = failed(s, &e, "mongo ping", err);
         return st == T0_ETIMEOUT ? st : t0_fail(err, T0_EUNAVAILABLE, "%s", err ? err->msg : "");
     }
     return T0_OK;
@@ -83,45 +147,77 @@ t0_status mongostore_new(const char *uri_s, int64_t timeout_ms, mongostore **out
             mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, (int32_t)timeout_ms);
     }
     mongostore *s = calloc(1, sizeof *s);
-    if (s) s->client = mongoc_client_new_from_uri(uri);
-    mongoc_uri_destroy(uri);
-    if (!s || !s->client) {
-        mongostore_destroy(s);
-        return t0_fail(err, T0_ENOMEM, "mongo: cannot create a client");
+    if (!s) {
+        mongoc_uri_destroy(uri);
+        return t0_fail(err, T0_ENOMEM, "mongo: out of memory");
     }
-    mongoc_client_set_error_api(s->client, MONGOC_ERROR_API_VERSION_2);
-    mongoc_client_set_appname(s->client, "the0-runtime");
-    for (int i = 0; i < 2; i++)
-        if (!(s->coll[i] = mongoc_client_get_collection(s->client, dbs[i], colls[i]))) {
-            mongostore_destroy(s);
-            return t0_fail(err, T0_ENOMEM, "mongo: out of memory");
-        }
+    s->uri = uri;
     t0_status st = mongostore_ping(s, err);
     if (st != T0_OK) {
         mongostore_destroy(s);
         return st;
     }
+    unique_tombstones(s);
     *out = s;
     return T0_OK;
 }
 
 /* ---- BSON -> cJSON ---------------------------------------------------------------------------- */
-static cJSON *value_to_json(bson_iter_t *it, int depth, bool *truncated);
+/* Why a document did not decode completely (the first reason found), or "" when it did. */
+typedef struct decode_state {
+    char why[160];
+} decode_state;
 
-static cJSON *doc_to_json(bson_iter_t *parent, bool array, int depth, bool top, bool *truncated)
+static void undecodable(decode_state *ds, const char *why, const char *key)
+{
+    if (!ds->why[0]) snprintf(ds->why, sizeof ds->why, "%s (at key \"%.60s\")", why, key ? key : "");
+}
+
+static cJSON *value_to_json(bson_iter_t *it, int depth, decode_state *ds);
+
+/* utf8_value: a BSON string as a JSON string: a NUL inside it becomes the six characters \u0000 (so an
+ * id stays distinct and visibly invalid, never silently cut); invalid UTF-8 marks the document */
+static cJSON *utf8_value(const char *s, uint32_t len, const char *key, decode_state *ds)
+{
+    if (!bson_utf8_validate(s, len, true)) {
+        undecodable(ds, "a string is not valid UTF-8", key);
+        return cJSON_CreateString("");
+    }
+    if (strlen(s) == len) return cJSON_CreateString(s);
+    undecodable(ds, "a string holds a NUL byte", key);
+    size_t nul = 0;
+    for (uint32_t i = 0; i < len; i++) nul += s[i] == 0;
+    char *cp = malloc(len + nul * 5 + 1);
+    if (!cp) return NULL;
+    size_t o = 0;
+    for (uint32_t i = 0; i < len; i++) {
+        if (s[i]) cp[o++] = s[i];
+        else memcpy(cp + o, "\\u0000", 6), o += 6;
+    }
+    cp[o] = 0;
+    cJSON *r = cJSON_CreateString(cp);
+    free(cp);
+    return r;
+}
+
+static cJSON *doc_to_json(bson_iter_t *parent, bool array, int depth, bool top, decode_state *ds)
 {
     cJSON *o = array ? cJSON_CreateArray() : cJSON_CreateObject();
     if (!o) return NULL;
     bson_iter_t it;
     if (!bson_iter_recurse(parent, &it)) {
-        *truncated = true;
+        undecodable(ds, "a sub-document does not decode", bson_iter_key(parent));
         return o;
     }
     while (bson_iter_next(&it)) {
         const char *key = bson_iter_key(&it);
         bson_type_t t = bson_iter_type(&it);
         if (t == BSON_TYPE_OID || (top && !strcmp(key, "_id"))) continue;
-        cJSON *v = value_to_json(&it, depth + 1, truncated);
+        if (!bson_utf8_validate(key, strlen(key), false)) {
+            undecodable(ds, "a key is not valid UTF-8", NULL);
+            continue;
+        }
+        cJSON *v = value_to_json(&it, depth + 1, ds);
         if (!v) continue;
         if (array)
             cJSON_AddItemToArray(o, v);
@@ -129,17 +225,21 @@ static cJSON *doc_to_json(bson_iter_t *parent, bool array, int depth, bool top, 
             cJSON_AddItemToObject(o, key, v);
     }
     /* bson_iter_next returns false both at the end and on corruption: tell them apart */
-    if (it.err_off) *truncated = true;
+    if (it.err_off) undecodable(ds, "the document's bytes stop decoding", NULL);
     return o;
 }
 
-static cJSON *value_to_json(bson_iter_t *it, int depth, bool *truncated)
+/* DEPTH: the value's own (the document is 1, its members 2) */
+static cJSON *value_to_json(bson_iter_t *it, int depth, decode_state *ds)
 {
-    if (depth > 100) {
-        *truncated = true;
+    bson_type_t t = bson_iter_type(it);
+    if (depth > DOCVAL_MAX_DEPTH && (t == BSON_TYPE_DOCUMENT || t == BSON_TYPE_ARRAY)) {
+        char why[64];
+        snprintf(why, sizeof why, "nests deeper than %d levels", DOCVAL_MAX_DEPTH);
+        undecodable(ds, why, bson_iter_key(it));
         return cJSON_CreateNull();
     }
-    switch (bson_iter_type(it)) {
+    switch (t) {
     case BSON_TYPE_DOUBLE:
         return cJSON_CreateNumber(bson_iter_double(it));
     case BSON_TYPE_INT32:
@@ -149,14 +249,7 @@ static cJSON *value_to_json(bson_iter_t *it, int depth, bool *truncated)
     case BSON_TYPE_UTF8: {
         uint32_t len;
         const char *s = bson_iter_utf8(it, &len);
-        if (strlen(s) != len || !bson_utf8_validate(s, len, false)) {
-            *truncated = true; /* embedded NUL or invalid UTF-8: keep what is safe */
-            char *cp = bson_strndup(s, strlen(s));
-            cJSON *r = cJSON_CreateString(bson_utf8_validate(cp, strlen(cp), false) ? cp : "");
-            bson_free(cp);
-            return r;
-        }
-        return cJSON_CreateString(s);
+        return utf8_value(s, len, bson_iter_key(it), ds);
     }
     case BSON_TYPE_BOOL:
         return cJSON_CreateBool(bson_iter_bool(it));
@@ -164,9 +257,9 @@ static cJSON *value_to_json(bson_iter_t *it, int depth, bool *truncated)
     case BSON_TYPE_UNDEFINED:
         return cJSON_CreateNull();
     case BSON_TYPE_DOCUMENT:
-        return doc_to_json(it, false, depth, false, truncated);
+        return doc_to_json(it, false, depth, false, ds);
     case BSON_TYPE_ARRAY:
-        return doc_to_json(it, true, depth, false, truncated);
+        return doc_to_json(it, true, depth, false, ds);
     case BSON_TYPE_DATE_TIME: {
         int64_t ms = bson_iter_date_time(it);
         time_t s = (time_t)(ms / 1000);
@@ -207,12 +300,17 @@ t0_status mongostore_bson_to_json(const bson_t *doc, cJSON **out, t0_err *err)
         return t0_fail(err, T0_ENOMEM, "bson: document too large to convert");
     }
     bson_iter_t it;
-    bool truncated = false;
+    decode_state ds = {{0}};
     cJSON *o = NULL;
-    if (bson_iter_init(&it, &wrapper) && bson_iter_next(&it)) o = doc_to_json(&it, false, 0, true, &truncated);
+    if (bson_iter_init(&it, &wrapper) && bson_iter_next(&it)) o = doc_to_json(&it, false, 1, true, &ds);
     bson_destroy(&wrapper);
     if (!o) return t0_fail(err, T0_ENOMEM, "bson: out of memory");
-    if (truncated) T0_WARN(COMP, "a document did not decode completely; returning what decoded");
+    if (ds.why[0]) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+        T0_WARN(COMP, "document %s did not decode completely (%s): marked %s", cJSON_IsString(id) ? id->valuestring : "?",
+                ds.why, STORE_UNDECODABLE);
+        cJSON_AddStringToObject(o, STORE_UNDECODABLE, ds.why);
+    }
     *out = o;
     return T0_OK;
 }
@@ -230,6 +328,19 @@ static uint64_t bson_rev(const bson_t *doc)
     return r ? r : 1;
 }
 
+/* checked_id: ID may be sent (UTF-8 without NUL, as BSON needs: an invalid string poisons the connection
+ * of some servers) */
+static t0_status checked_id(store_coll c, const char *id, const char *verb, t0_err *err)
+{
+    if ((unsigned)c >= STORE__COLLS || !id) return t0_fail(err, T0_EINVAL, "mongo %s: bad collection or id", verb);
+    if (!bson_utf8_validate(id, strlen(id), false)) {
+        char q[200];
+        return t0_fail(err, T0_EINVAL, "mongo %s %s: id \"%s\" is not UTF-8: not sent", verb, store_coll_name(c),
+                       docval_quote(id, 80, q, sizeof q));
+    }
+    return T0_OK;
+}
+
 static t0_status s_find_enabled(void *ctx, store_coll c, cJSON **out, uint64_t **revs, t0_err *err)
 {
     mongostore *s = ctx;
@@ -237,7 +348,9 @@ static t0_status s_find_enabled(void *ctx, store_coll c, cJSON **out, uint64_t *
     if (revs) *revs = NULL;
     uint64_t *rv = NULL;
     size_t nrv = 0, caprv = 0;
-    if ((unsigned)c > STORE_SCHEDULES) return t0_fail(err, T0_EINVAL, "find: bad collection");
+    if ((unsigned)c >= STORE__COLLS) return t0_fail(err, T0_EINVAL, "find: bad collection");
+    t0_status st = connect_client(s, err);
+    if (st != T0_OK) return st;
     bson_error_t e;
     bson_t *filter = bson_new_from_json((const uint8_t *)MONGOSTORE_ENABLED_FILTER, -1, &e);
     if (!filter) return t0_fail(err, T0_EINTERNAL, "find: filter: %s", e.message);
@@ -245,7 +358,7 @@ static t0_status s_find_enabled(void *ctx, store_coll c, cJSON **out, uint64_t *
     bson_destroy(filter);
     cJSON *arr = cJSON_CreateArray();
     const bson_t *doc;
-    t0_status st = T0_OK;
+    bool cursor_failed = false;
     while (arr && mongoc_cursor_next(cur, &doc)) {
         cJSON *j;
         if ((st = mongostore_bson_to_json(doc, &j, err)) != T0_OK) break;
@@ -264,12 +377,13 @@ static t0_status s_find_enabled(void *ctx, store_coll c, cJSON **out, uint64_t *
         rv[nrv++] = bson_rev(doc);
     }
     if (!arr) st = t0_fail(err, T0_ENOMEM, "find %s: out of memory", store_coll_name(c));
-    else if (st == T0_OK && mongoc_cursor_error(cur, &e)) {
+    else if (st == T0_OK && mongoc_cursor_error(cur, &e)) cursor_failed = true;
+    mongoc_cursor_destroy(cur);
+    if (cursor_failed) {
         char what[96];
         snprintf(what, sizeof what, "find enabled in %s", store_coll_name(c));
-        st = map(&e, what, err);
+        st = failed(s, &e, what, err);
     }
-    mongoc_cursor_destroy(cur);
     if (st != T0_OK) {
         cJSON_Delete(arr);
         free(rv);
@@ -284,9 +398,12 @@ static t0_status s_get(void *ctx, store_coll c, const char *id, cJSON **out, t0_
 {
     mongostore *s = ctx;
     *out = NULL;
-    if ((unsigned)c > STORE_SCHEDULES || !id) return t0_fail(err, T0_EINVAL, "get: bad collection or id");
+    t0_status st = checked_id(c, id, "get", err);
+    if (st == T0_OK) st = connect_client(s, err);
+    if (st != T0_OK) return st;
+    /* two answers tell a duplicate (no unique index) from the one document */
     bson_t *filter = BCON_NEW("id", BCON_UTF8(id));
-    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
+    bson_t *opts = BCON_NEW("limit", BCON_INT64(2));
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(s->coll[c], filter, opts, NULL);
     bson_destroy(filter);
     bson_destroy(opts);
@@ -294,65 +411,176 @@ static t0_status s_get(void *ctx, store_coll c, const char *id, cJSON **out, t0_
     bson_error_t e;
     char what[160];
     snprintf(what, sizeof what, "get %s id %s", store_coll_name(c), id);
-    t0_status st;
-    if (mongoc_cursor_next(cur, &doc))
-        st = mongostore_bson_to_json(doc, out, err);
-    else if (mongoc_cursor_error(cur, &e))
-        st = map(&e, what, err);
-    else
-        st = t0_fail(err, T0_ENOTFOUND, "%s: no such document", what);
+    cJSON *first = NULL;
+    int n = 0;
+    st = T0_OK;
+    while (st == T0_OK && mongoc_cursor_next(cur, &doc))
+        if (n++ == 0) st = mongostore_bson_to_json(doc, &first, err);
+    bool cursor_failed = st == T0_OK && mongoc_cursor_error(cur, &e);
     mongoc_cursor_destroy(cur);
+    if (cursor_failed) st = failed(s, &e, what, err);
+    else if (st == T0_OK && n == 0) st = t0_fail(err, T0_ENOTFOUND, "%s: no such document", what);
+    else if (st == T0_OK && n > 1) st = t0_fail(err, T0_EEXIST, "%s: more than one document has this id", what);
+    if (st == T0_OK) *out = first;
+    else cJSON_Delete(first);
     return st;
+}
+
+/* to_bson: FIELDS as BSON (T0_EINVAL, nothing sent, when it does not convert: libbson refuses invalid
+ * UTF-8 in JSON text) */
+static bson_t *to_bson(const cJSON *fields, const char *what, t0_status *st, t0_err *err)
+{
+    char *json = cJSON_PrintUnformatted(fields);
+    if (!json) {
+        *st = t0_fail(err, T0_ENOMEM, "%s: out of memory", what);
+        return NULL;
+    }
+    bson_error_t e;
+    bson_t *b = bson_new_from_json((const uint8_t *)json, -1, &e);
+    free(json);
+    if (!b) *st = t0_fail(err, T0_EINVAL, "%s: fields do not convert to BSON: %s", what, e.message);
+    return b;
 }
 
 static t0_status s_upsert(void *ctx, store_coll c, const char *id, const cJSON *fields, t0_err *err)
 {
     mongostore *s = ctx;
-    if ((unsigned)c > STORE_SCHEDULES || !id || !cJSON_IsObject(fields))
-        return t0_fail(err, T0_EINVAL, "upsert: bad collection, id or fields");
+    t0_status st = checked_id(c, id, "upsert", err);
+    if (st == T0_OK && !cJSON_IsObject(fields)) st = t0_fail(err, T0_EINVAL, "upsert: fields must be an object");
+    if (st == T0_OK) st = connect_client(s, err);
+    if (st != T0_OK) return st;
     char what[160];
     snprintf(what, sizeof what, "upsert %s id %s", store_coll_name(c), id);
-    char *json = cJSON_PrintUnformatted(fields);
-    if (!json) return t0_fail(err, T0_ENOMEM, "%s: out of memory", what);
-    bson_error_t e;
-    bson_t *set = bson_new_from_json((const uint8_t *)json, -1, &e);
-    free(json);
-    if (!set) return t0_fail(err, T0_EINVAL, "%s: fields do not convert to BSON: %s", what, e.message);
+    bson_t *set = to_bson(fields, what, &st, err);
+    if (!set) return st;
     if (!bson_has_field(set, "id")) BSON_APPEND_UTF8(set, "id", id);
     bson_t *filter = BCON_NEW("id", BCON_UTF8(id));
     bson_t update = BSON_INITIALIZER;
     BSON_APPEND_DOCUMENT(&update, "$set", set);
     bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
+    bson_error_t e;
     bool ok = mongoc_collection_update_one(s->coll[c], filter, &update, opts, NULL, &e);
     bson_destroy(opts);
     bson_destroy(&update);
     bson_destroy(filter);
     bson_destroy(set);
-    return ok ? T0_OK : map(&e, what, err);
+    return ok ? T0_OK : failed(s, &e, what, err);
+}
+
+/* count_of: an int64 count from a write's reply */
+static int64_t count_of(const bson_t *reply, const char *key)
+{
+    bson_iter_t it;
+    return bson_iter_init_find(&it, reply, key) ? bson_iter_as_int64(&it) : 0;
 }
 
 static t0_status s_remove(void *ctx, store_coll c, const char *id, t0_err *err)
 {
     mongostore *s = ctx;
-    if ((unsigned)c > STORE_SCHEDULES || !id) return t0_fail(err, T0_EINVAL, "remove: bad collection or id");
+    t0_status st = checked_id(c, id, "remove", err);
+    if (st == T0_OK) st = connect_client(s, err);
+    if (st != T0_OK) return st;
     char what[160];
     snprintf(what, sizeof what, "remove %s id %s", store_coll_name(c), id);
     bson_t *filter = BCON_NEW("id", BCON_UTF8(id));
     bson_t reply;
     bson_error_t e;
-    bool ok = mongoc_collection_delete_one(s->coll[c], filter, NULL, &reply, &e);
+    bool ok = mongoc_collection_delete_many(s->coll[c], filter, NULL, &reply, &e); /* every copy of the id */
     bson_destroy(filter);
-    t0_status st = T0_OK;
-    if (!ok) {
-        st = map(&e, what, err);
-    } else {
-        bson_iter_t it;
-        int64_t n = 0;
-        if (bson_iter_init_find(&it, &reply, "deletedCount")) n = bson_iter_as_int64(&it);
-        if (n == 0) st = t0_fail(err, T0_ENOTFOUND, "%s: no such document", what);
-    }
+    if (!ok) st = failed(s, &e, what, err);
+    else if (count_of(&reply, "deletedCount") == 0) st = t0_fail(err, T0_ENOTFOUND, "%s: no such document", what);
     bson_destroy(&reply);
     return st;
 }
 
-store_port mongostore_port(mongostore *s) { return (store_port){s, s_find_enabled, s_get, s_upsert, s_remove}; }
+/* older_filter: {id: ID} and, with W->older_than, "older than": no version, not a well-formed one, or a
+ * string below it (the text form sorts as it compares: domain/docver.h) */
+static bson_t *older_filter(const store_write *w)
+{
+    bson_t *f = BCON_NEW("id", BCON_UTF8(w->id));
+    if (!w->older_than) return f;
+    bson_t *or = BCON_NEW("$or", "[", "{", STORE_VERSION_FIELD, "{", "$exists", BCON_BOOL(false), "}", "}", "{",
+                          STORE_VERSION_FIELD, "{", "$not", "{", "$regex", BCON_UTF8(DOCVER_REGEX), "}", "}", "}", "{",
+                          STORE_VERSION_FIELD, "{", "$lt", BCON_UTF8(w->older_than), "}", "}", "]");
+    bson_concat(f, or);
+    bson_destroy(or);
+    return f;
+}
+
+static t0_status s_write(void *ctx, const store_write *w, t0_err *err)
+{
+    mongostore *s = ctx;
+    static const char *const verbs[] = {"set", "insert", "remove", "expire"};
+    if ((unsigned)w->op > STORE_W_EXPIRE) return t0_fail(err, T0_EINVAL, "mongo write: unknown operation");
+    const char *verb = verbs[w->op];
+    t0_status st = w->op == STORE_W_EXPIRE ? ((unsigned)w->coll < STORE__COLLS ? T0_OK : t0_fail(err, T0_EINVAL, "mongo expire: bad collection"))
+                                           : checked_id(w->coll, w->id, verb, err);
+    docver ov;
+    if (st == T0_OK && w->older_than && !docver_parse(w->older_than, &ov))
+        st = t0_fail(err, T0_EINVAL, "mongo %s: \"%s\" is not a version", verb, w->older_than);
+    if (st == T0_OK && (w->op == STORE_W_SET || w->op == STORE_W_INSERT) && !cJSON_IsObject(w->fields))
+        st = t0_fail(err, T0_EINVAL, "mongo %s: fields must be an object", verb);
+    if (st == T0_OK) st = connect_client(s, err);
+    if (st != T0_OK) return st;
+    char what[200];
+    snprintf(what, sizeof what, "%s %s%s%s", verb, store_coll_name(w->coll), w->id ? " id " : "", w->id ? w->id : "");
+    bson_t *fields = NULL, *filter = NULL, *opts = NULL, update = BSON_INITIALIZER, reply = BSON_INITIALIZER;
+    bson_error_t e;
+    bool ok = true;
+    if (w->op == STORE_W_SET || w->op == STORE_W_INSERT) {
+        if (!(fields = to_bson(w->fields, what, &st, err))) goto out;
+        BSON_APPEND_DOCUMENT(&update, w->op == STORE_W_SET ? "$set" : "$setOnInsert", fields);
+    }
+    bson_destroy(&reply);
+    switch (w->op) {
+    case STORE_W_SET:
+        filter = older_filter(w);
+        ok = mongoc_collection_update_one(s->coll[w->coll], filter, &update, NULL, &reply, &e);
+        if (ok && count_of(&reply, "matchedCount") == 0)
+            st = t0_fail(err, T0_ECONFLICT, "%s: no document older than %s", what, w->older_than ? w->older_than : "(any)");
+        break;
+    case STORE_W_INSERT:
+        /* an upsert on {id} alone whose update is only $setOnInsert: atomic on the server, an existing
+         * document is matched and left as it is (never a second document with the id) */
+        filter = BCON_NEW("id", BCON_UTF8(w->id));
+        opts = BCON_NEW("upsert", BCON_BOOL(true));
+        ok = mongoc_collection_update_one(s->coll[w->coll], filter, &update, opts, &reply, &e);
+        if (ok && count_of(&reply, "matchedCount") > 0) st = t0_fail(err, T0_EEXIST, "%s: a document exists", what);
+        if (!ok && e.code == MONGOC_ERROR_DUPLICATE_KEY) { /* a unique index refused a concurrent insert */
+            ok = true;
+            st = t0_fail(err, T0_EEXIST, "%s: a document exists (duplicate key)", what);
+        }
+        break;
+    case STORE_W_REMOVE:
+        filter = older_filter(w);
+        ok = mongoc_collection_delete_many(s->coll[w->coll], filter, NULL, &reply, &e);
+        if (ok && count_of(&reply, "deletedCount") == 0)
+            st = t0_fail(err, T0_ECONFLICT, "%s: no document older than %s", what, w->older_than ? w->older_than : "(any)");
+        break;
+    case STORE_W_EXPIRE:
+        filter = BCON_NEW(STORE_EXPIRES_FIELD, "{", "$lte", BCON_INT64(w->before_ms), "}");
+        ok = mongoc_collection_delete_many(s->coll[w->coll], filter, NULL, &reply, &e);
+        break;
+    }
+    if (!ok) st = failed(s, &e, what, err);
+out:
+    if (fields) bson_destroy(fields);
+    if (filter) bson_destroy(filter);
+    if (opts) bson_destroy(opts);
+    bson_destroy(&update);
+    bson_destroy(&reply);
+    return st;
+}
+
+t0_status mongostore_insert_raw(mongostore *s, store_coll c, const bson_t *doc, t0_err *err)
+{
+    if ((unsigned)c >= STORE__COLLS || !doc) return t0_fail(err, T0_EINVAL, "mongo insert raw: bad collection or document");
+    t0_status st = connect_client(s, err);
+    if (st != T0_OK) return st;
+    bson_error_t e;
+    char what[96];
+    snprintf(what, sizeof what, "insert raw into %s", store_coll_name(c));
+    return mongoc_collection_insert_one(s->coll[c], doc, NULL, NULL, &e) ? T0_OK : failed(s, &e, what, err);
+}
+
+store_port mongostore_port(mongostore *s) { return (store_port){s, s_find_enabled, s_get, s_upsert, s_remove, s_write}; }

@@ -16,6 +16,10 @@
 static const char *const THE0_SUBJECTS[] = {"the0.bot.created",          "the0.bot.updated",
                                             "the0.bot.deleted",          "the0.bot-schedule.created",
                                             "the0.bot-schedule.updated", "the0.bot-schedule.deleted"};
+/* the dead-letter stream keeps what the controller gave up on, and JetStream's own advisories about
+ * messages that reached the server's MaxDeliver (delivered, never settled: the controller was gone) */
+static const char *const DEADLETTER_SUBJECTS[] = {BUS_DEADLETTER_PREFIX ">",
+                                                  "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." BUS_STREAM ".>"};
 
 /* What the connection callbacks touch. nats.c runs them on its own thread and may run the closed
  * callback after natsConnection_Destroy returned, so this outlives the bus: the closed callback (the
@@ -36,7 +40,7 @@ struct natsbus {
     pthread_cond_t cv;
     struct bus_sub *subs;
     unsigned nthreads;
-    atomic_uint_fast64_t received, acked, naked, dropped, published, fetch_errors;
+    atomic_uint_fast64_t received, acked, naked, terminated, dead_lettered, dead_letter_failures, published, fetch_errors;
 };
 
 /* Lifetime as in kube_rest's watches: the caller, the thread and a posted message each hold a
@@ -48,6 +52,10 @@ struct bus_sub {
     void *ud;
     char *subject, *queue, *stream, *durable;
     bool is_durable;
+    unsigned max_deliver;   /* bus_durable's */
+    int64_t *backoff_ms;
+    size_t nbackoff;
+    uint64_t epoch;         /* the bound stream's creation time (microseconds) */
     natsSubscription *ns;
     atomic_int refs;
     atomic_bool stop;
@@ -57,14 +65,17 @@ struct bus_sub {
     /* the durable message in flight (one at a time) */
     char *cur_subject, *cur_data;
     size_t cur_len;
+    uint64_t cur_seq;
+    unsigned cur_delivered;
     bool done;
     t0_status result;
+    t0_err result_err;
 };
 
 void natsbus_opts_defaults(natsbus_opts *o)
 {
-    *o = (natsbus_opts){.ack_wait_ms = 30000, .nak_delay_ms = 1000, .connect_timeout_ms = 10000,
-                        .create_stream = true, .stream_max_age_ms = 7LL * 24 * 3600 * 1000};
+    *o = (natsbus_opts){.ack_wait_ms = 30000, .connect_timeout_ms = 10000, .create_stream = true,
+                        .stream_max_age_ms = 7LL * 24 * 3600 * 1000, .deadletter_max_age_ms = 30LL * 24 * 3600 * 1000};
 }
 
 static t0_status nfail(t0_err *err, natsStatus s, const char *what)
@@ -185,47 +196,61 @@ void natsbus_stats_get(natsbus *b, natsbus_stats *o)
     o->received = atomic_load(&b->received);
     o->acked = atomic_load(&b->acked);
     o->naked = atomic_load(&b->naked);
-    o->dropped = atomic_load(&b->dropped);
+    o->terminated = atomic_load(&b->terminated);
+    o->dead_lettered = atomic_load(&b->dead_lettered);
+    o->dead_letter_failures = atomic_load(&b->dead_letter_failures);
     o->published = atomic_load(&b->published);
     o->disconnects = atomic_load(&b->cb->disconnects);
     o->reconnects = atomic_load(&b->cb->reconnects);
     o->fetch_errors = atomic_load(&b->fetch_errors);
 }
 
-t0_status natsbus_ensure_stream(natsbus *b, const char *stream, t0_err *err)
+/* ensure: STREAM exists (created with SUBJECTS, limits retention, file storage and MAX_AGE_MS when
+ * missing and create_stream is set); its creation time in *CREATED_US (may be NULL). */
+static t0_status ensure(natsbus *b, const char *stream, const char *const *subjects, int nsubjects, int64_t max_age_ms,
+                        uint64_t *created_us, t0_err *err)
 {
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
     natsStatus s = js_GetStreamInfo(&si, b->js, stream, NULL, &jerr);
-    if (s == NATS_OK) {
-        jsStreamInfo_Destroy(si);
-        return T0_OK;
-    }
-    if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) return nfail(err, s, "nats: stream info");
-    if (!b->o.create_stream) return t0_fail(err, T0_ENOTFOUND, "nats: stream %s does not exist", stream);
-    jsStreamConfig sc;
-    jsStreamConfig_Init(&sc);
-    sc.Name = stream;
-    sc.Subjects = (const char **)THE0_SUBJECTS;
-    sc.SubjectsLen = (int)(sizeof THE0_SUBJECTS / sizeof THE0_SUBJECTS[0]);
-    sc.Retention = js_LimitsPolicy;
-    sc.Storage = js_FileStorage;
-    sc.MaxAge = b->o.stream_max_age_ms * 1000000LL;
-    s = js_AddStream(&si, b->js, &sc, NULL, &jerr);
     if (s != NATS_OK) {
-        /* another instance (or the API) may have created it meanwhile */
-        if (js_GetStreamInfo(&si, b->js, stream, NULL, NULL) == NATS_OK) {
-            jsStreamInfo_Destroy(si);
-            return T0_OK;
+        if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) return nfail(err, s, "nats: stream info");
+        if (!b->o.create_stream) return t0_fail(err, T0_ENOTFOUND, "nats: stream %s does not exist", stream);
+        jsStreamConfig sc;
+        jsStreamConfig_Init(&sc);
+        sc.Name = stream;
+        sc.Subjects = (const char **)subjects;
+        sc.SubjectsLen = nsubjects;
+        sc.Retention = js_LimitsPolicy;
+        sc.Storage = js_FileStorage;
+        sc.MaxAge = max_age_ms * 1000000LL;
+        s = js_AddStream(&si, b->js, &sc, NULL, &jerr);
+        if (s != NATS_OK) {
+            /* another instance (or the API) may have created it meanwhile */
+            if (js_GetStreamInfo(&si, b->js, stream, NULL, NULL) != NATS_OK) {
+                char what[128];
+                snprintf(what, sizeof what, "nats: creating stream %s (js error %d)", stream, (int)jerr);
+                return nfail(err, s, what);
+            }
+        } else {
+            T0_INFO(COMP, "created stream %s (limits retention, file storage, max age %lld s)", stream,
+                    (long long)(max_age_ms / 1000));
         }
-        char what[128];
-        snprintf(what, sizeof what, "nats: creating stream %s (js error %d)", stream, (int)jerr);
-        return nfail(err, s, what);
     }
-    T0_INFO(COMP, "created stream %s (limits retention, file storage, max age %lld s)", stream,
-            (long long)(b->o.stream_max_age_ms / 1000));
+    if (created_us) *created_us = si->Created > 0 ? (uint64_t)(si->Created / 1000) : 1;
     jsStreamInfo_Destroy(si);
     return T0_OK;
+}
+
+t0_status natsbus_ensure_stream(natsbus *b, const char *stream, t0_err *err)
+{
+    return ensure(b, stream, THE0_SUBJECTS, (int)T0_ARRAY_LEN(THE0_SUBJECTS), b->o.stream_max_age_ms, NULL, err);
+}
+
+t0_status natsbus_ensure_deadletter(natsbus *b, t0_err *err)
+{
+    return ensure(b, BUS_DEADLETTER_STREAM, DEADLETTER_SUBJECTS, (int)T0_ARRAY_LEN(DEADLETTER_SUBJECTS),
+                  b->o.deadletter_max_age_ms, NULL, err);
 }
 
 /* ---- subscription lifetime -------------------------------------------------------------------- */
@@ -238,6 +263,7 @@ static void sub_release(struct bus_sub *s)
     free(s->durable);
     free(s->cur_subject);
     free(s->cur_data);
+    free(s->backoff_ms);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);
@@ -286,7 +312,9 @@ static void core_deliver(void *ud)
 {
     core_msg *m = ud;
     if (m->s->alive) {
-        t0_status st = m->s->fn(m->s->ud, m->subject, m->data, m->len);
+        bus_msg msg = {.subject = m->subject, .data = m->data, .len = m->len};
+        t0_err err = {0};
+        t0_status st = m->s->fn(m->s->ud, &msg, &err);
         if (st != T0_OK)
             T0_DEBUG(COMP, "%s: handler returned %s (core subscription: no redelivery)", m->subject, t0_status_name(st));
     }
@@ -335,11 +363,14 @@ static void *core_thread(void *arg)
 }
 
 /* ---- durable consumers ------------------------------------------------------------------------ */
-/* durable_bind: make sure the stream and the consumer exist, then bind a pull subscription to it. */
+/* durable_bind: make sure the stream, the dead-letter stream and the consumer exist (the consumer updated
+ * to our settings), then bind a pull subscription to it and note the stream's epoch. */
 static t0_status durable_bind(struct bus_sub *s, t0_err *err)
 {
     natsbus *b = s->b;
-    t0_status st = natsbus_ensure_stream(b, s->stream, err);
+    uint64_t epoch = 0, again = 0;
+    t0_status st = ensure(b, s->stream, THE0_SUBJECTS, (int)T0_ARRAY_LEN(THE0_SUBJECTS), b->o.stream_max_age_ms, &epoch, err);
+    if (st == T0_OK && s->max_deliver) st = natsbus_ensure_deadletter(b, err);
     if (st != T0_OK) return st;
     jsConsumerConfig cc;
     jsConsumerConfig_Init(&cc);
@@ -348,16 +379,25 @@ static t0_status durable_bind(struct bus_sub *s, t0_err *err)
     cc.AckPolicy = js_AckExplicit;
     cc.DeliverPolicy = js_DeliverAll;
     cc.AckWait = b->o.ack_wait_ms * 1000000LL;
+    /* the server's bound leaves room for a failed dead-letter publish (BUS_MAXDELIVER_SLACK). No server
+     * BackOff: nats-server makes BackOff[0] the AckWait, which would redeliver messages waiting in a
+     * fetched batch behind a slow handler; each nak carries its delay instead. */
+    cc.MaxDeliver = s->max_deliver ? (int64_t)s->max_deliver + BUS_MAXDELIVER_SLACK : -1;
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
     natsStatus ns = js_AddConsumer(&ci, b->js, s->stream, &cc, NULL, &jerr);
     if (ns != NATS_OK) {
-        /* it may exist already with other settings (an older version of us): use it as it is */
-        if (js_GetConsumerInfo(&ci, b->js, s->stream, s->durable, NULL, NULL) != NATS_OK) {
-            char what[256];
-            snprintf(what, sizeof what, "nats: durable consumer %s on %s filter %s (js error %d)", s->durable, s->stream,
-                     s->subject, (int)jerr);
-            return nfail(err, ns, what);
+        /* it exists with other settings (an older version of us): update it, else use it as it is */
+        jsErrCode uerr = 0;
+        if (js_UpdateConsumer(&ci, b->js, s->stream, &cc, NULL, &uerr) != NATS_OK) {
+            T0_WARN(COMP, "durable consumer %s exists with other settings and cannot be updated (js error %d): used as it is",
+                    s->durable, (int)uerr);
+            if (js_GetConsumerInfo(&ci, b->js, s->stream, s->durable, NULL, NULL) != NATS_OK) {
+                char what[256];
+                snprintf(what, sizeof what, "nats: durable consumer %s on %s filter %s (js error %d)", s->durable,
+                         s->stream, s->subject, (int)jerr);
+                return nfail(err, ns, what);
+            }
         }
     }
     jsConsumerInfo_Destroy(ci);
@@ -372,15 +412,29 @@ static t0_status durable_bind(struct bus_sub *s, t0_err *err)
         snprintf(what, sizeof what, "nats: pull subscribe %s (js error %d)", s->durable, (int)jerr);
         return nfail(err, ns, what);
     }
+    /* the stream may have been deleted and created again while we bound (the API does so at start): the
+     * epoch must be the bound stream's, or its new sequences would look older than the old ones */
+    st = ensure(b, s->stream, THE0_SUBJECTS, (int)T0_ARRAY_LEN(THE0_SUBJECTS), b->o.stream_max_age_ms, &again, err);
+    if (st == T0_OK && again != epoch) st = t0_fail(err, T0_EUNAVAILABLE, "nats: stream %s was recreated while binding", s->stream);
+    if (st != T0_OK) {
+        natsSubscription_Destroy(s->ns);
+        s->ns = NULL;
+        return st;
+    }
+    s->epoch = epoch;
     return T0_OK;
 }
 
 static void durable_deliver(void *ud)
 {
     struct bus_sub *s = ud;
-    t0_status st = s->alive ? s->fn(s->ud, s->cur_subject, s->cur_data, s->cur_len) : T0_EUNAVAILABLE;
+    bus_msg msg = {.subject = s->cur_subject, .data = s->cur_data, .len = s->cur_len, .stream_seq = s->cur_seq,
+                   .stream_epoch = s->epoch, .delivered = s->cur_delivered, .max_deliver = s->max_deliver};
+    t0_err err = {0};
+    t0_status st = s->alive ? s->fn(s->ud, &msg, &err) : t0_fail(&err, T0_EUNAVAILABLE, "unsubscribed");
     pthread_mutex_lock(&s->mu);
     s->result = st;
+    s->result_err = err;
     s->done = true;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
@@ -388,6 +442,47 @@ static void durable_deliver(void *ud)
 }
 
 static void durable_drop(void *ud) { sub_release(ud); }
+
+/* backoff: the nak delay after failed delivery N */
+static int64_t backoff(const struct bus_sub *s, unsigned n)
+{
+    if (!s->nbackoff) return s->b->o.ack_wait_ms;
+    size_t i = n < 1 ? 0 : n - 1;
+    return s->backoff_ms[i < s->nbackoff ? i : s->nbackoff - 1];
+}
+
+/* dead_letter: publish MSG on the dead-letter subject with where it came from and WHY (JetStream
+ * publish: stored before we terminate the original). */
+static bool dead_letter(struct bus_sub *s, natsMsg *msg, const char *why)
+{
+    natsbus *b = s->b;
+    char subj[512], seq[32], dl[16], ep[32];
+    snprintf(subj, sizeof subj, "%s%s", BUS_DEADLETTER_PREFIX, s->cur_subject);
+    snprintf(seq, sizeof seq, "%llu", (unsigned long long)s->cur_seq);
+    snprintf(dl, sizeof dl, "%u", s->cur_delivered);
+    snprintf(ep, sizeof ep, "%llu", (unsigned long long)s->epoch);
+    natsMsg *out = NULL;
+    natsStatus ns = natsMsg_Create(&out, subj, NULL, natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+    if (ns == NATS_OK) ns = natsMsgHeader_Set(out, "The0-Subject", s->cur_subject);
+    if (ns == NATS_OK) ns = natsMsgHeader_Set(out, "The0-Stream", s->stream);
+    if (ns == NATS_OK) ns = natsMsgHeader_Set(out, "The0-Stream-Epoch", ep);
+    if (ns == NATS_OK) ns = natsMsgHeader_Set(out, "The0-Stream-Seq", seq);
+    if (ns == NATS_OK) ns = natsMsgHeader_Set(out, "The0-Delivered", dl);
+    if (ns == NATS_OK) ns = natsMsgHeader_Set(out, "The0-Error", why && *why ? why : "(no reason given)");
+    jsErrCode jerr = 0;
+    jsPubAck *pa = NULL;
+    if (ns == NATS_OK) ns = js_PublishMsg(&pa, b->js, out, NULL, &jerr);
+    jsPubAck_Destroy(pa);
+    natsMsg_Destroy(out);
+    if (ns != NATS_OK) {
+        atomic_fetch_add(&b->dead_letter_failures, 1);
+        T0_ERROR(COMP, "%s seq %s: dead-letter publish to %s failed (%s, js error %d): redelivered instead", s->cur_subject,
+                 seq, subj, natsStatus_GetText(ns), (int)jerr);
+        return false;
+    }
+    atomic_fetch_add(&b->dead_lettered, 1);
+    return true;
+}
 
 /* handle: run one message through the loop and settle it. Returns false when the thread must stop. */
 static bool handle(struct bus_sub *s, natsMsg *msg)
@@ -399,10 +494,15 @@ static bool handle(struct bus_sub *s, natsMsg *msg)
     free(s->cur_data);
     s->cur_subject = strdup(natsMsg_GetSubject(msg));
     s->cur_data = malloc((size_t)len + 1);
-    if (!s->cur_subject || !s->cur_data) {
-        natsMsg_NakWithDelay(msg, b->o.nak_delay_ms, NULL);
+    jsMsgMetaData *meta = NULL;
+    if (!s->cur_subject || !s->cur_data || natsMsg_GetMetaData(&meta, msg) != NATS_OK) {
+        natsMsg_NakWithDelay(msg, backoff(s, 1), NULL);
+        jsMsgMetaData_Destroy(meta);
         return true;
     }
+    s->cur_seq = meta->Sequence.Stream;
+    s->cur_delivered = (unsigned)meta->NumDelivered;
+    jsMsgMetaData_Destroy(meta);
     memcpy(s->cur_data, natsMsg_GetData(msg), (size_t)len);
     s->cur_data[len] = 0;
     s->cur_len = (size_t)len;
@@ -412,13 +512,14 @@ static bool handle(struct bus_sub *s, natsMsg *msg)
     atomic_fetch_add(&s->refs, 1);
     if (rtloop_post(b->loop, durable_deliver, durable_drop, s) != T0_OK) {
         sub_release(s);
-        natsMsg_NakWithDelay(msg, b->o.nak_delay_ms, NULL);
+        natsMsg_NakWithDelay(msg, backoff(s, s->cur_delivered), NULL);
         return true;
     }
     pthread_mutex_lock(&s->mu);
     while (!s->done && !atomic_load(&s->stop)) pthread_cond_wait(&s->cv, &s->mu);
     bool done = s->done;
     t0_status st = s->result;
+    t0_err why = s->result_err;
     pthread_mutex_unlock(&s->mu);
     if (!done) return false; /* stopping: not acked, so JetStream redelivers it to the next consumer run */
     if (st == T0_OK) {
@@ -427,14 +528,18 @@ static bool handle(struct bus_sub *s, natsMsg *msg)
         if (ns == NATS_OK)
             atomic_fetch_add(&b->acked, 1);
         else
-            T0_WARN(COMP, "%s: ack failed (%s): the message will be redelivered and applied again (idempotent)",
+            T0_WARN(COMP, "%s: ack failed (%s): the message will be redelivered (its version makes it a no-op)",
                     s->cur_subject, natsStatus_GetText(ns));
     } else if (t0_status_retryable(st)) {
-        natsMsg_NakWithDelay(msg, b->o.nak_delay_ms, NULL);
-        atomic_fetch_add(&b->naked, 1);
+        if (s->max_deliver && s->cur_delivered >= s->max_deliver && dead_letter(s, msg, why.msg)) {
+            natsMsg_Term(msg, NULL);
+        } else {
+            natsMsg_NakWithDelay(msg, backoff(s, s->cur_delivered), NULL);
+            atomic_fetch_add(&b->naked, 1);
+        }
     } else {
-        natsMsg_Ack(msg, NULL);
-        atomic_fetch_add(&b->dropped, 1);
+        natsMsg_Term(msg, NULL); /* bad input: never redelivered */
+        atomic_fetch_add(&b->terminated, 1);
     }
     return true;
 }
@@ -555,16 +660,20 @@ static t0_status b_subscribe(void *ctx, const char *subject, const char *queue, 
     return start_sub(b, s, core_thread, out, err);
 }
 
-static t0_status b_subscribe_durable(void *ctx, const char *stream, const char *subject, const char *durable,
-                                     bus_msg_fn fn, void *ud, bus_sub **out, t0_err *err)
+static t0_status b_subscribe_durable(void *ctx, const bus_durable *o, bus_msg_fn fn, void *ud, bus_sub **out, t0_err *err)
 {
     natsbus *b = ctx;
-    if (!stream || !subject || !durable || !fn) return t0_fail(err, T0_EINVAL, "nats durable: missing argument");
-    struct bus_sub *s = sub_alloc(b, subject, fn, ud);
-    if (!s || !(s->stream = strdup(stream)) || !(s->durable = strdup(durable))) {
+    if (!o || !o->stream || !o->subject || !o->durable || !fn || (o->nbackoff && !o->backoff_ms))
+        return t0_fail(err, T0_EINVAL, "nats durable: missing argument");
+    struct bus_sub *s = sub_alloc(b, o->subject, fn, ud);
+    if (!s || !(s->stream = strdup(o->stream)) || !(s->durable = strdup(o->durable)) ||
+        (o->nbackoff && !(s->backoff_ms = malloc(o->nbackoff * sizeof *s->backoff_ms)))) {
         if (s) atomic_init(&s->refs, 1), sub_release(s);
-        return t0_fail(err, T0_ENOMEM, "nats durable %s: out of memory", durable);
+        return t0_fail(err, T0_ENOMEM, "nats durable %s: out of memory", o->durable);
     }
+    if (o->nbackoff) memcpy(s->backoff_ms, o->backoff_ms, o->nbackoff * sizeof *s->backoff_ms);
+    s->nbackoff = o->nbackoff;
+    s->max_deliver = o->max_deliver;
     s->is_durable = true;
     t0_status st = durable_bind(s, err);
     if (st != T0_OK) {
@@ -572,7 +681,8 @@ static t0_status b_subscribe_durable(void *ctx, const char *stream, const char *
         sub_release(s);
         return st;
     }
-    T0_INFO(COMP, "durable consumer %s on %s (filter %s): ack after the handler succeeds", durable, stream, subject);
+    T0_INFO(COMP, "durable consumer %s on %s (filter %s, max deliver %u): ack after the handler succeeds", o->durable,
+            o->stream, o->subject, o->max_deliver);
     return start_sub(b, s, durable_thread, out, err);
 }
 

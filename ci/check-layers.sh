@@ -39,8 +39,8 @@ done
 # mk_var MODULE VAR: the words of MODULE/module.mk's VAR (:=, = or += lines)
 mk_var() { [ -r "$1/module.mk" ] && sed -nE "s/^[[:space:]]*$2[[:space:]]*[:+]?=[[:space:]]*//p" "$1/module.mk" | tr '\n' ' '; }
 
-# legal FROM TO [peer]: sets why: the rule FROM depending on TO breaks ("" when it may). With peer (a
-# test's independent peer), a sibling is allowed.
+# legal FROM TO [peer]: sets why: the rule FROM depending on TO breaks ("" when it may). With peer (what a
+# test may use: its independent peers and the code it covers), a sibling and any lower module are allowed.
 legal() {
     local f=$1 t=$2 lf=${layer[$1]} lt=${layer[$2]:-}
     why=
@@ -50,7 +50,7 @@ legal() {
         why="$t (layer $lt) is above $f (layer $lf): a back edge"
     elif [ "$lt" -eq "$lf" ] && [ "$t" != "$f" ] && [ -z "${3:-}" ]; then
         why="$t and $f are siblings (layer $lf), which never depend on each other"
-    elif [ -n "${sees[$f]:-}" ] && [ "$lt" -lt "$lf" ] && [[ ${sees[$f]} != *" $t "* ]]; then
+    elif [ -z "${3:-}" ] && [ -n "${sees[$f]:-}" ] && [ "$lt" -lt "$lf" ] && [[ ${sees[$f]} != *" $t "* ]]; then
         why="$f sees only${sees[$f]% }"
     fi
 }

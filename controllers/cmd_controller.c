@@ -110,7 +110,17 @@ char *ctlcmd_metrics_text(const ctlcmd_snapshot *s)
     counter(&b, "the0_controller_updates_total", "CronJobs updated.", st->updates);
     counter(&b, "the0_controller_events_emitted_total", "Kubernetes Events emitted.", st->events_emitted);
     counter(&b, "the0_controller_nats_messages_total", "NATS messages handled.", st->nats_messages);
-    counter(&b, "the0_controller_nats_bad_messages_total", "NATS messages dropped as bad input.", st->nats_bad_messages);
+    counter(&b, "the0_controller_nats_bad_messages_total",
+            "NATS messages terminated as bad input (invalid UTF-8 or id, bad cron, malformed), never redelivered.",
+            st->nats_bad_messages);
+    counter(&b, "the0_controller_nats_stale_total", "NATS messages older than the desired state in effect: ignored.",
+            st->nats_stale);
+    counter(&b, "the0_controller_nats_dead_lettered_total",
+            "NATS messages that failed on their last allowed delivery: moved to the dead-letter stream.",
+            st->nats_dead_lettered);
+    counter(&b, "the0_controller_store_failures_total", "MongoDB calls that got no answer.", st->store_failures);
+    gauge(&b, "the0_controller_store_ok", "0 once MongoDB has not answered for longer than the readiness bound.",
+          st->store_ok);
     counter(&b, "the0_controller_resyncs_total", "Full resyncs.", st->resyncs);
     counter(&b, "the0_controller_deletes_deferred_total", "Deletions deferred by the per-cycle cap.", st->deletes_deferred);
     counter(&b, "the0_controller_deletion_guard_trips_total",
@@ -121,7 +131,8 @@ char *ctlcmd_metrics_text(const ctlcmd_snapshot *s)
             st->name_conflicts);
     gauge(&b, "the0_controller_queue_depth", "Keys waiting in the work queues.", st->queue_depth);
     gauge(&b, "the0_controller_leader", "1 while this instance holds the lease.", st->leader);
-    gauge(&b, "the0_controller_ready", "1 once the first full reconcile finished (and not shutting down).", s->ready);
+    gauge(&b, "the0_controller_ready",
+          "1 once the first full reconcile finished, while MongoDB answers (and not shutting down).", s->ready);
     sb_printf(&b, "# HELP the0_controller_bots Realtime bots per bot-FSM state.\n# TYPE the0_controller_bots gauge\n");
     for (int i = 0; i < fsm_bot_table.nstates && i < 16; i++)
         sb_printf(&b, "the0_controller_bots{state=\"%s\"} %u\n", fsm_bot_table.state_names[i], st->bot_states[i]);
@@ -164,7 +175,11 @@ char *ctlcmd_metrics_text(const ctlcmd_snapshot *s)
         counter(&b, "the0_nats_received_total", "NATS messages received.", s->ns.received);
         counter(&b, "the0_nats_acked_total", "JetStream messages acked after the store write.", s->ns.acked);
         counter(&b, "the0_nats_naked_total", "JetStream messages negatively acked for redelivery.", s->ns.naked);
-        counter(&b, "the0_nats_dropped_total", "JetStream messages acked and dropped as bad input.", s->ns.dropped);
+        counter(&b, "the0_nats_terminated_total", "JetStream messages terminated as bad input.", s->ns.terminated);
+        counter(&b, "the0_nats_dead_lettered_total", "JetStream messages published to the dead-letter stream.",
+                s->ns.dead_lettered);
+        counter(&b, "the0_nats_dead_letter_failures_total", "Dead-letter publishes that failed (redelivered instead).",
+                s->ns.dead_letter_failures);
         counter(&b, "the0_nats_disconnects_total", "NATS disconnections.", s->ns.disconnects);
         counter(&b, "the0_nats_reconnects_total", "NATS reconnections.", s->ns.reconnects);
         gauge(&b, "the0_nats_connected", "1 while connected to NATS.", s->nats_connected);

@@ -179,11 +179,14 @@ struct ctl_kind {
 
 struct ctl_manager {
     ctl_settings s;
-    ctl_ports p;
+    ctl_ports p; /* p.store is &store_watch, which forwards to store_real (store_watch.c) */
     ctl_hooks h;
     ctl_kind bots, scheds;
     bool started, crashed, leader, ready, released;
-    uint64_t lease_timer, resync_timer, bus_timer;
+    uint64_t lease_timer, resync_timer, bus_timer, sweep_timer;
+    store_port store_real, store_watch;
+    int64_t store_failing_since; /* when the store's calls started failing without an answer since (0: they
+                                    do not) */
     int64_t lease_valid_until; /* last successful renewal + renew deadline: acting stops then */
     uint64_t term;             /* incremented each time this manager starts leading */
     int deletes_this_cycle;
@@ -247,9 +250,14 @@ bool ctl_needs_replace(const obj_sum *o, const desired *d);
 
 /* ---- NATS (intake.c) ---- */
 #define BUS_RETRY_MS 5000
-/* ctl_subscribe_all: subscribe what is not subscribed yet (RETRY: quietly, after NATS was unavailable) */
-t0_status ctl_subscribe_all(ctl_manager *m, bool retry, t0_err *err);
-void ctl_bus_retry_tick(void *ud);
+/* ctl_intake_start: consume NATS (called when the manager starts leading); NATS unavailable: retried every
+ * BUS_RETRY_MS. ctl_intake_stop: stop consuming (stops leading, destroy). */
+void ctl_intake_start(ctl_manager *m);
+void ctl_intake_stop(ctl_manager *m);
+
+/* ---- the store's health (store_watch.c) ---- */
+/* ctl_store_watch_init: make m->p.store the watching port over REAL (copied). */
+void ctl_store_watch_init(ctl_manager *m, const store_port *real);
 
 /* ---- leadership (leader.c) ---- */
 void ctl_lease_tick(void *ud);

@@ -25,25 +25,36 @@ static uint64_t fp_mix(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-static uint64_t fp_walk(uint64_t h, const cJSON *v)
+static uint64_t fp_walk(uint64_t h, const cJSON *v);
+
+static uint64_t fp_one(uint64_t h, const cJSON *v)
 {
-    for (; v; v = v->next) {
-        unsigned char t = (unsigned char)(v->type & 0xff);
-        h = fp_mix(h, &t, 1);
-        if (v->string) h = fp_mix(h, v->string, strlen(v->string) + 1);
-        if (cJSON_IsString(v) && v->valuestring) h = fp_mix(h, v->valuestring, strlen(v->valuestring) + 1);
-        if (cJSON_IsNumber(v)) h = fp_mix(h, &v->valuedouble, sizeof v->valuedouble);
-        if (v->child) {
-            h = fp_walk(h, v->child);
-            h = fp_mix(h, "}", 1);
-        }
+    unsigned char t = (unsigned char)(v->type & 0xff);
+    h = fp_mix(h, &t, 1);
+    if (v->string) h = fp_mix(h, v->string, strlen(v->string) + 1);
+    if (cJSON_IsString(v) && v->valuestring) h = fp_mix(h, v->valuestring, strlen(v->valuestring) + 1);
+    if (cJSON_IsNumber(v)) h = fp_mix(h, &v->valuedouble, sizeof v->valuedouble);
+    if (v->child) {
+        h = fp_walk(h, v->child);
+        h = fp_mix(h, "}", 1);
     }
     return h;
 }
 
+static uint64_t fp_walk(uint64_t h, const cJSON *v)
+{
+    for (; v; v = v->next) h = fp_one(h, v);
+    return h;
+}
+
+/* The document's version (STORE_VERSION_FIELD) is left out: it changes with every event applied, and
+ * nothing generated from the document depends on it. */
 uint64_t ctl_doc_fingerprint(const cJSON *doc)
 {
-    return fp_walk(1469598103934665603ull, doc ? doc->child : NULL);
+    uint64_t h = 1469598103934665603ull;
+    for (const cJSON *v = doc ? doc->child : NULL; v; v = v->next)
+        if (!v->string || strcmp(v->string, STORE_VERSION_FIELD) != 0) h = fp_one(h, v);
+    return h;
 }
 
 /* ---- the memo (manager_seam.h) ---- */
@@ -179,6 +190,11 @@ void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d)
         d->kind = D_ABSENT;
         return;
     }
+    if (st == T0_EEXIST) { /* two documents with one id: which one is meant cannot be known */
+        d->kind = D_INVALID;
+        r->want_valid = r->want_fresh = false;
+        return;
+    }
     if (st != T0_OK) {
         m->st.api_errors++;
         d->kind = D_ERROR;
@@ -208,7 +224,7 @@ void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d)
     }
     r->want_valid = r->want_fresh = false;
     botdoc *bd = NULL;
-    if (botdoc_parse(doc, &bd, &d->err) != T0_OK) {
+    if (botdoc_parse_stored(doc, &bd, &d->err) != T0_OK) {
         d->kind = D_INVALID;
         cJSON_Delete(doc);
         return;
@@ -258,7 +274,7 @@ t0_status ctl_desired_object(ctl_kind *c, const char *id, desired *d)
         return d->obj ? T0_OK : t0_fail(&d->err, T0_ENOMEM, "%s %s: out of memory", store_coll_name(c->def->coll), id);
     }
     botdoc *bd = NULL;
-    t0_status st = botdoc_parse(d->doc, &bd, &d->err);
+    t0_status st = botdoc_parse_stored(d->doc, &bd, &d->err);
     if (st == T0_OK)
         st = c->def->generate(&m->s.pod, bd, &d->obj, &d->err);
     botdoc_destroy(bd);

@@ -1,43 +1,84 @@
-/* intake.c: the NATS side of the manager: subscriptions (a durable JetStream consumer, else a core
- * subscription), and the handler that writes each message's desired state to the store (subscriber.c)
- * and enqueues its key. NATS being unavailable does not stop the manager: it runs on resyncs and
- * subscribes again every BUS_RETRY_MS. */
+/* intake.c: the NATS side of the manager (docs/intake.md): while it leads, a durable JetStream consumer
+ * per subject family (else a core subscription), and the handler that validates each message, writes its
+ * desired state to the store in publish order (subscriber.c) and enqueues its key. Only the leader
+ * consumes, so one manager at a time writes desired state from NATS; a manager that stops leading
+ * unsubscribes and what it had not settled is redelivered to the next leader. NATS being unavailable
+ * does not stop the manager: it runs on resyncs and subscribes again every BUS_RETRY_MS. */
+#include <string.h>
+
 #include "controllers/ctl_int.h"
 #include "controllers/subscriber.h"
 #include "core/json.h"
 #include "core/log.h"
 
-/* ---- NATS ------------------------------------------------------------------------------------- */
+static const char *const subjects[2] = {"the0.bot.*", "the0.bot-schedule.*"};
+static const char *const durables[2] = {"the0-runtime-bots", "the0-runtime-schedules"};
 
-static t0_status on_message(void *ud, const char *subject, const char *data, size_t len)
+/* where: "SUBJECT seq N (delivery K/MAX)" for log lines: which message this is */
+static void where(const bus_msg *msg, char *buf, size_t cap)
+{
+    if (msg->stream_seq)
+        snprintf(buf, cap, "%s seq %llu (delivery %u/%u)", msg->subject, (unsigned long long)msg->stream_seq,
+                 msg->delivered, msg->max_deliver);
+    else
+        snprintf(buf, cap, "%s", msg->subject);
+}
+
+/* touched: the key's document changed: the next reconcile reads it, now */
+static void touched(ctl_manager *m, store_coll coll, const char *id)
+{
+    ctl_kind *c = coll == STORE_BOTS ? &m->bots : &m->scheds;
+    rec *r = ctl_rec_get(c, id, false);
+    if (r) {
+        r->want_fresh = false;
+        cJSON_Delete(r->batch_doc);
+        r->batch_doc = NULL;
+    }
+    wq_add(c->q, id);
+}
+
+static t0_status on_message(void *ud, const bus_msg *msg, t0_err *err)
 {
     ctl_manager *m = ud;
-    if (m->crashed) return T0_EUNAVAILABLE;
+    if (m->crashed) return t0_fail(err, T0_EUNAVAILABLE, "manager stopped");
+    if (!ctl_acting_allowed(m)) return t0_fail(err, T0_EUNAVAILABLE, "not leading: for the next leader");
     m->st.nats_messages++;
+    char at[200];
+    where(msg, at, sizeof at);
     store_coll coll;
     sub_op op;
-    t0_err err = {0};
     cJSON *fields = NULL;
-    t0_status st = sub_parse_subject(subject, &coll, &op, &err);
-    if (st == T0_OK) st = sub_parse_payload(coll, data, len, &fields, &err);
-    if (st != T0_OK) {
+    t0_status st = sub_parse_subject(msg->subject, &coll, &op, err);
+    if (st == T0_OK) st = sub_parse_payload(coll, op, msg->data, msg->len, &fields, err);
+    if (st != T0_OK) { /* poison: terminated, never redelivered, never near MongoDB */
         m->st.nats_bad_messages++;
-        T0_ERROR("subscriber", "%s: dropped: %s", subject, err.msg);
-        return st;
+        T0_ERROR("subscriber", "%s: terminated: %s", at, err->msg);
+        return T0_EINVAL;
     }
-    st = sub_apply(m->p.store, coll, op, fields, ctl_now(m), &err);
+    const char *id = t0_json_get(fields, "id")->valuestring;
+    docver ver = {.epoch = msg->stream_epoch, .seq = msg->stream_seq};
+    sub_event ev = {coll, op, fields, msg->stream_seq && msg->stream_epoch ? &ver : NULL, ctl_now(m),
+                    m->s.tombstone_ttl_ms};
+    sub_outcome out;
+    st = sub_apply(m->p.store, &ev, &out, err);
     if (st == T0_OK) {
-        const char *id = t0_json_get(fields, "id")->valuestring;
-        ctl_kind *c = coll == STORE_BOTS ? &m->bots : &m->scheds;
-        rec *r = ctl_rec_get(c, id, false);
-        if (r) { /* the document changed: the next reconcile reads it */
-            r->want_fresh = false;
-            cJSON_Delete(r->batch_doc);
-            r->batch_doc = NULL;
+        if (out == SUB_APPLIED || out == SUB_ABSENT) touched(m, coll, id);
+        if (out == SUB_STALE) {
+            m->st.nats_stale++;
+            T0_INFO("subscriber", "%s: %s %s: a newer event or direct write is in effect: ignored", at,
+                    store_coll_name(coll), id);
+        } else if (out == SUB_EXISTS) {
+            T0_INFO("subscriber", "%s: %s %s already exists: create ignored (reference semantics)", at,
+                    store_coll_name(coll), id);
         }
-        wq_add(c->q, id);
+    } else if (!t0_status_retryable(st)) {
+        m->st.nats_bad_messages++;
+        T0_ERROR("subscriber", "%s: terminated: %s", at, err->msg);
+    } else if (msg->max_deliver && msg->delivered >= msg->max_deliver) {
+        m->st.nats_dead_lettered++;
+        T0_ERROR("subscriber", "%s: %s: dead-lettered to %s%s", at, err->msg, BUS_DEADLETTER_PREFIX, msg->subject);
     } else {
-        T0_WARN("subscriber", "%s: %s (%s)", subject, err.msg, t0_status_retryable(st) ? "will be redelivered" : "dropped");
+        T0_WARN("subscriber", "%s: %s (will be redelivered)", at, err->msg);
     }
     cJSON_Delete(fields);
     return st;
@@ -45,20 +86,19 @@ static t0_status on_message(void *ud, const char *subject, const char *data, siz
 
 /* subscribe_all: subscribe what is not subscribed yet: the durable consumer, else a core subscription.
  * RETRY: a retry after NATS was unavailable (the fallback is then not worth a warning each time). */
-t0_status ctl_subscribe_all(ctl_manager *m, bool retry, t0_err *err)
+static t0_status subscribe_all(ctl_manager *m, bool retry, t0_err *err)
 {
-    static const char *const subjects[2] = {"the0.bot.*", "the0.bot-schedule.*"};
-    static const char *const durables[2] = {"the0-runtime-bots", "the0-runtime-schedules"};
     for (int i = 0; i < 2; i++) {
         if (m->subs[i]) continue;
         t0_err e = {0};
         t0_status st = T0_EINVAL;
+        bus_durable d = {BUS_STREAM, subjects[i], durables[i], m->s.nats_max_deliver, m->s.nats_backoff_ms,
+                         m->s.nats_nbackoff};
         if (m->s.nats_durable && m->p.bus->subscribe_durable)
-            st = m->p.bus->subscribe_durable(m->p.bus->ctx, "THE0_EVENTS", subjects[i], durables[i], on_message, m,
-                                             &m->subs[i], &e);
+            st = m->p.bus->subscribe_durable(m->p.bus->ctx, &d, on_message, m, &m->subs[i], &e);
         if (st != T0_OK) {
             if (m->s.nats_durable && m->p.bus->subscribe_durable && !retry)
-                T0_WARN("manager", "durable consumer on THE0_EVENTS unavailable (%s): core subscription", e.msg);
+                T0_WARN("manager", "durable consumer on " BUS_STREAM " unavailable (%s): core subscription", e.msg);
             st = m->p.bus->subscribe(m->p.bus->ctx, subjects[i], "runtime", on_message, m, &m->subs[i], &e);
         }
         if (st != T0_OK) {
@@ -71,17 +111,61 @@ t0_status ctl_subscribe_all(ctl_manager *m, bool retry, t0_err *err)
 
 /* NATS was unreachable: the controller runs on its resyncs meanwhile and subscribes again every
  * BUS_RETRY_MS (messages published meanwhile wait in the durable consumer). */
-void ctl_bus_retry_tick(void *ud)
+static void bus_retry_tick(void *ud)
 {
     ctl_manager *m = ud;
     m->bus_timer = 0;
-    if (m->crashed || m->released) return;
+    if (m->crashed || m->released || !m->leader) return;
     t0_err e = {0};
-    if (ctl_subscribe_all(m, true, &e) != T0_OK) {
+    if (subscribe_all(m, true, &e) != T0_OK) {
         T0_DEBUG("manager", "NATS still unavailable (%s): retrying in %d s", e.msg, BUS_RETRY_MS / 1000);
-        m->bus_timer = m->p.loop->timer(m->p.loop->ctx, BUS_RETRY_MS, ctl_bus_retry_tick, m);
+        m->bus_timer = m->p.loop->timer(m->p.loop->ctx, BUS_RETRY_MS, bus_retry_tick, m);
         return;
     }
     T0_INFO("manager", "%s: subscribed to NATS", m->s.identity);
 }
 
+/* tombstones expire after the stream's max age: no event older than that can still be delivered */
+static void sweep_tick(void *ud)
+{
+    ctl_manager *m = ud;
+    m->sweep_timer = 0;
+    if (m->crashed || !m->leader) return;
+    if (ctl_acting_allowed(m) && m->p.store->write) {
+        for (int i = 0; i < 2; i++) {
+            store_write w = {.op = STORE_W_EXPIRE, .coll = store_tombstones(i ? STORE_SCHEDULES : STORE_BOTS),
+                             .before_ms = ctl_now(m)};
+            t0_err e = {0};
+            if (m->p.store->write(m->p.store->ctx, &w, &e) != T0_OK)
+                T0_WARN("subscriber", "expiring tombstones in %s: %s (next try in %lld s)", store_coll_name(w.coll), e.msg,
+                        (long long)(m->s.tombstone_sweep_ms / 1000));
+        }
+    }
+    m->sweep_timer = m->p.loop->timer(m->p.loop->ctx, m->s.tombstone_sweep_ms, sweep_tick, m);
+}
+
+void ctl_intake_start(ctl_manager *m)
+{
+    if (!m->p.bus || m->crashed) return;
+    if (!m->sweep_timer && m->s.tombstone_sweep_ms > 0)
+        m->sweep_timer = m->p.loop->timer(m->p.loop->ctx, m->s.tombstone_sweep_ms, sweep_tick, m);
+    if (m->bus_timer) return; /* a retry is armed */
+    t0_err e = {0};
+    if (subscribe_all(m, false, &e) != T0_OK) {
+        /* NATS only triggers: without it the controller still converges through its resyncs */
+        T0_WARN("manager", "%s: NATS unavailable (%s): running on resyncs, subscribing again every %d s", m->s.identity,
+                e.msg, BUS_RETRY_MS / 1000);
+        m->bus_timer = m->p.loop->timer(m->p.loop->ctx, BUS_RETRY_MS, bus_retry_tick, m);
+    }
+}
+
+void ctl_intake_stop(ctl_manager *m)
+{
+    for (int i = 0; i < 2; i++) {
+        if (m->subs[i] && m->p.bus) m->p.bus->unsubscribe(m->p.bus->ctx, m->subs[i]);
+        m->subs[i] = NULL;
+    }
+    if (m->bus_timer) m->p.loop->cancel(m->p.loop->ctx, m->bus_timer);
+    if (m->sweep_timer) m->p.loop->cancel(m->p.loop->ctx, m->sweep_timer);
+    m->bus_timer = m->sweep_timer = 0;
+}

@@ -26,6 +26,7 @@ void ctl_start_leading(ctl_manager *m)
     ctl_resync_kind(&m->bots, true);
     ctl_resync_kind(&m->scheds, true);
     if (!m->resync_timer) m->resync_timer = m->p.loop->timer(m->p.loop->ctx, m->s.resync_ms, ctl_resync_tick, m);
+    ctl_intake_start(m); /* only the leader writes desired state from NATS */
 }
 
 void ctl_stop_leading(ctl_manager *m, const char *why)
@@ -37,6 +38,7 @@ void ctl_stop_leading(ctl_manager *m, const char *why)
     m->bots.first_done = m->scheds.first_done = false;
     wq_pause(m->bots.q, true);
     wq_pause(m->scheds.q, true);
+    ctl_intake_stop(m); /* what was not settled goes to the next leader */
 }
 
 static cJSON *lease_object(ctl_manager *m, const char *rv, int64_t acquire_ms, int transitions)

@@ -35,6 +35,13 @@ void ctl_settings_defaults(ctl_settings *s)
     s->lease_renew_deadline_ms = 10000;
     s->lease_renew_ms = 2000;
     s->nats_durable = true;
+    static const int64_t backoff[] = {1000, 2000, 5000, 10000, 30000};
+    s->nats_max_deliver = 120;
+    s->nats_backoff_ms = backoff;
+    s->nats_nbackoff = T0_ARRAY_LEN(backoff);
+    s->tombstone_ttl_ms = 7LL * 24 * 3600 * 1000;
+    s->tombstone_sweep_ms = 3600 * 1000;
+    s->store_unready_ms = 60000;
 }
 
 int64_t ctl_now(const ctl_manager *m) { return m->p.loop->now_ms(m->p.loop->ctx); }
@@ -166,6 +173,15 @@ static void enqueue_listed(ctl_kind *c, const cJSON *docs, const uint64_t *revs,
         }
         const char *id = idj->valuestring;
         rec *r = ctl_rec_get(c, id, false);
+        if (r && r->seen_gen == c->gen) {
+            /* listed twice (no unique index): neither copy is used; the key's own read reports it */
+            cJSON_Delete(r->batch_doc);
+            r->batch_doc = NULL;
+            r->want_fresh = false;
+            r->doc_rev = 0;
+            wq_add(c->q, id);
+            continue;
+        }
         if (!initial && r && c->def->steady(r->state)) {
             /* unchanged since the last reconcile: the same revision, or (new revision) the same content */
             bool same = rev && r->doc_rev == rev;
@@ -318,6 +334,7 @@ t0_status ctl_manager_new_hooked(const ctl_settings *s, const ctl_ports *ports, 
     if (!m) return t0_fail(err, T0_ENOMEM, "manager: out of memory");
     m->s = *s;
     m->p = *ports;
+    ctl_store_watch_init(m, ports->store);
     if (hooks) m->h = *hooks;
     t0_status st = kind_init(m, &m->bots, &bot_reconciler, err);
     if (st == T0_OK) st = kind_init(m, &m->scheds, &schedule_reconciler, err);
@@ -333,14 +350,7 @@ t0_status ctl_manager_start(ctl_manager *m, t0_err *err)
 {
     if (m->started) return t0_fail(err, T0_ESTATE, "manager already running");
     m->started = true;
-    t0_err e = {0};
-    if (m->p.bus && ctl_subscribe_all(m, false, &e) != T0_OK) {
-        /* NATS only triggers: without it the controller still converges through its resyncs */
-        T0_WARN("manager", "%s: NATS unavailable at start (%s): running on resyncs, subscribing again every %d s",
-                m->s.identity, e.msg, BUS_RETRY_MS / 1000);
-        m->bus_timer = m->p.loop->timer(m->p.loop->ctx, BUS_RETRY_MS, ctl_bus_retry_tick, m);
-    }
-    (void)err;
+    (void)err; /* NATS is consumed while leading (intake.c) */
     if (m->s.leader_election) {
         ctl_lease_tick(m);
     } else {
@@ -360,17 +370,15 @@ void ctl_manager_release(ctl_manager *m)
 void ctl_manager_destroy(ctl_manager *m)
 {
     if (!m) return;
-    for (int i = 0; i < 2; i++)
-        if (m->subs[i] && m->p.bus) m->p.bus->unsubscribe(m->p.bus->ctx, m->subs[i]);
+    ctl_intake_stop(m);
     if (m->lease_timer) m->p.loop->cancel(m->p.loop->ctx, m->lease_timer);
     if (m->resync_timer) m->p.loop->cancel(m->p.loop->ctx, m->resync_timer);
-    if (m->bus_timer) m->p.loop->cancel(m->p.loop->ctx, m->bus_timer);
     if (m->bots.q) kind_fini(m, &m->bots);
     if (m->scheds.q) kind_fini(m, &m->scheds);
     free(m);
 }
 
-bool ctl_manager_ready(const ctl_manager *m) { return m && m->ready && !m->crashed; }
+bool ctl_manager_ready(const ctl_manager *m) { return m && m->ready && !m->crashed && ctl_manager_store_ok(m); }
 bool ctl_manager_is_leader(const ctl_manager *m) { return m && m->leader && !m->crashed; }
 bool ctl_manager_crashed(const ctl_manager *m) { return m && m->crashed; }
 
@@ -382,6 +390,7 @@ void ctl_manager_stats(const ctl_manager *m, ctl_stats *out)
     out->schedules = (unsigned)m->scheds.recs.count;
     out->leader = ctl_manager_is_leader(m);
     out->ready = ctl_manager_ready(m);
+    out->store_ok = ctl_manager_store_ok(m);
     for (hmap_entry *e = hmap_first(&m->bots.recs); e; e = hmap_next(&m->bots.recs, e))
         out->bot_states[((rec *)e->val)->state & 15]++;
     for (hmap_entry *e = hmap_first(&m->scheds.recs); e; e = hmap_next(&m->scheds.recs, e))

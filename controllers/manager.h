@@ -36,6 +36,14 @@ typedef struct ctl_settings {
                                      over, with the difference as margin for clock skew) */
     int64_t lease_renew_ms;       /* retry period: renew / campaign this often (default 2000; < the deadline) */
     bool nats_durable;            /* prefer a durable consumer on stream THE0_EVENTS (default true) */
+    unsigned nats_max_deliver;    /* deliveries of a message that keeps failing retryably before it is
+                                     dead-lettered (default 120: about an hour with the backoff below) */
+    const int64_t *nats_backoff_ms; /* redelivery delays after the 1st, 2nd, ... failed delivery, the last
+                                     repeating (default 1 s, 2 s, 5 s, 10 s, 30 s) */
+    size_t nats_nbackoff;
+    int64_t tombstone_ttl_ms;     /* a delete's tombstone is kept this long: the stream's max age (7 days) */
+    int64_t tombstone_sweep_ms;   /* expired tombstones are removed this often (default 1 h) */
+    int64_t store_unready_ms;     /* not ready while MongoDB has not answered for this long (default 60 s) */
 } ctl_settings;
 
 /* ctl_settings_defaults: the defaults listed above. */
@@ -50,7 +58,11 @@ typedef struct ctl_ports {
 
 typedef struct ctl_stats {
     uint64_t reconciles, reconcile_errors, api_calls, api_errors;
-    uint64_t creates, deletes, updates, events_emitted, nats_messages, nats_bad_messages;
+    uint64_t creates, deletes, updates, events_emitted, nats_messages;
+    uint64_t nats_bad_messages;  /* terminated as bad input (logged with subject and stream sequence) */
+    uint64_t nats_stale;         /* older than the desired state in effect: ignored */
+    uint64_t nats_dead_lettered; /* failed on their last allowed delivery: moved to the dead-letter stream */
+    uint64_t store_failures;     /* store calls that got no answer (unreachable, timeout, server error) */
     uint64_t resyncs, deletes_deferred, deletion_guard_trips;
     uint64_t name_conflicts;        /* objects with our name that are not ours, reported (bot or schedule) */
     unsigned queue_depth;
@@ -58,6 +70,7 @@ typedef struct ctl_stats {
     unsigned bot_states[16];        /* bots per bot-table state (index = enum bot_state) */
     unsigned sched_states[16];      /* schedules per schedule-table state */
     bool leader, ready;
+    bool store_ok;                  /* ctl_manager_store_ok */
 } ctl_stats;
 
 typedef struct ctl_manager ctl_manager;
@@ -75,7 +88,11 @@ void ctl_manager_destroy(ctl_manager *m);
 /* ctl_manager_release: step down gracefully (release the lease) before destroy, as on SIGTERM. */
 void ctl_manager_release(ctl_manager *m);
 
+/* ctl_manager_ready: leading, the first full reconcile done, and MongoDB reachable (ctl_manager_store_ok). */
 bool ctl_manager_ready(const ctl_manager *m);
+/* ctl_manager_store_ok: false once the store's calls have failed without an answer for longer than
+ * store_unready_ms (a MongoDB the controller cannot reach); true again at its next answer. */
+bool ctl_manager_store_ok(const ctl_manager *m);
 bool ctl_manager_is_leader(const ctl_manager *m);
 bool ctl_manager_crashed(const ctl_manager *m);
 void ctl_manager_stats(const ctl_manager *m, ctl_stats *out);

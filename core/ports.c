@@ -9,5 +9,7 @@ const char *kube_kind_kind(kube_kind k) { return (unsigned)k < KUBE__KINDS ? kin
 
 const char *store_coll_name(store_coll c)
 {
-    return c == STORE_BOTS ? "bot_runner.bots" : c == STORE_SCHEDULES ? "bot_scheduler.bot_schedules" : "?";
+    static const char *const names[STORE__COLLS] = {"bot_runner.bots", "bot_scheduler.bot_schedules",
+                                                    "bot_runner.bots_deleted", "bot_scheduler.bot_schedules_deleted"};
+    return (unsigned)c < STORE__COLLS ? names[c] : "?";
 }

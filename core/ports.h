@@ -79,48 +79,135 @@ typedef struct kube_port {
 } kube_port;
 
 /* ---- store: the desired state (MongoDB bot_runner.bots, bot_scheduler.bot_schedules) ------------ */
-typedef enum store_coll { STORE_BOTS = 0, STORE_SCHEDULES } store_coll;
-const char *store_coll_name(store_coll c); /* "bot_runner.bots" / "bot_scheduler.bot_schedules" */
+typedef enum store_coll {
+    STORE_BOTS = 0,
+    STORE_SCHEDULES,
+    /* the intake's delete tombstones (docs/intake.md): bot_runner.bots_deleted and
+     * bot_scheduler.bot_schedules_deleted, documents {id, the0_version, deleted_at, expires_at}. They are
+     * kept apart from the collections the reference's enabled filter reads. */
+    STORE_BOTS_DELETED,
+    STORE_SCHEDULES_DELETED,
+    STORE__COLLS
+} store_coll;
+const char *store_coll_name(store_coll c); /* "bot_runner.bots" / "bot_scheduler.bot_schedules" / ... */
+/* store_tombstones: the tombstone collection of desired-state collection C. */
+static inline store_coll store_tombstones(store_coll c) { return c == STORE_BOTS ? STORE_BOTS_DELETED : STORE_SCHEDULES_DELETED; }
 
-/* Documents are JSON objects matched by their string field "id" (not _id). */
+/* The field holding a document's version (domain/docver.h): written by the intake, read back as it is. */
+#define STORE_VERSION_FIELD "the0_version"
+/* Tombstones: when they may be removed (a number: milliseconds since the Unix epoch). */
+#define STORE_EXPIRES_FIELD "expires_at"
+/* The member a store adds to a document it could not decode completely (invalid UTF-8, a NUL inside a
+ * string, nesting deeper than its decoder goes): a string saying why. A key starting with '$' is never a
+ * stored field. The controller reports such a document invalid (never acts on what did decode). */
+#define STORE_UNDECODABLE "$the0_undecodable"
+
+/* A conditional write of the documents of one id (the intake's versioned writes, docs/intake.md). Each is
+ * one atomic operation of the server: no transaction is needed (MongoDB-wire servers here have none).
+ * "Older than V" (V a version in the text form of domain/docver.h, which sorts as it compares) matches a
+ * document whose STORE_VERSION_FIELD is absent, is not a well-formed version, or is a string below V. */
+typedef enum store_wop {
+    /* $set each top-level field of FIELDS on the first document with ID older than OLDER_THAN (NULL: on
+     * the first with ID); T0_ECONFLICT when none matches (absent, or not older). */
+    STORE_W_SET,
+    /* insert {id: ID, FIELDS...} unless a document with ID exists (T0_EEXIST): an upsert whose update
+     * is only $setOnInsert, so an existing document is never changed. */
+    STORE_W_INSERT,
+    /* remove every document with ID older than OLDER_THAN (NULL: every one); T0_ECONFLICT when none. */
+    STORE_W_REMOVE,
+    /* remove every document of COLL whose STORE_EXPIRES_FIELD is a number <= BEFORE_MS (none is fine). */
+    STORE_W_EXPIRE,
+} store_wop;
+
+typedef struct store_write {
+    store_wop op;
+    store_coll coll;
+    const char *id;         /* SET, INSERT, REMOVE */
+    const cJSON *fields;    /* SET, INSERT */
+    const char *older_than; /* SET, REMOVE: the version condition (above), or NULL */
+    int64_t before_ms;      /* EXPIRE */
+} store_write;
+
+/* Documents are JSON objects matched by their string field "id" (not _id). No unique index is assumed
+ * (CongoDB enforces none): two documents may carry one id, which get reports. */
 typedef struct store_port {
     void *ctx;
     /* find_enabled: every document matching the reference filter
      * {$or:[{"config.enabled":{$ne:false}},{"config.enabled":{$exists:false}}]}, as a JSON array (owned).
-     * A document that cannot be decoded is still returned (as far as it goes): validating it is the
-     * controller's job, so one bad document affects only its own bot. The array's items may be cJSON
-     * references to the store's own documents (the in-process fake does this to avoid a copy per
-     * document): treat them as read-only and delete the array before making another call on the port.
-     * REVS may be NULL. Otherwise *revs is an owned array (free()) of one revision per document, in the
-     * array's order: a value that differs whenever the document's content differs (a version counter or
-     * a content digest), or NULL when the store cannot tell. The controller compares revisions to skip
-     * unchanged documents without walking their content. */
+     * A document that cannot be decoded is still returned as far as it goes, marked STORE_UNDECODABLE:
+     * validating it is the controller's job, so one bad document affects only its own bot. The array's
+     * items may be cJSON references to the store's own documents (the in-process fake does this to avoid
+     * a copy per document): treat them as read-only and delete the array before making another call on
+     * the port. REVS may be NULL. Otherwise *revs is an owned array (free()) of one revision per
+     * document, in the array's order: a value that differs whenever the document's content differs (a
+     * version counter or a content digest), or NULL when the store cannot tell. The controller compares
+     * revisions to skip unchanged documents without walking their content. */
     t0_status (*find_enabled)(void *ctx, store_coll c, cJSON **out, uint64_t **revs, t0_err *err);
-    /* get: the document with this id, enabled or not; T0_ENOTFOUND when there is none. */
+    /* get: the document with this id, enabled or not; T0_ENOTFOUND when there is none; T0_EEXIST (and
+     * no document) when more than one has this id. */
     t0_status (*get)(void *ctx, store_coll c, const char *id, cJSON **out, t0_err *err);
     /* upsert: $set each top-level field of FIELDS on the document with this id (insert when absent). */
     t0_status (*upsert)(void *ctx, store_coll c, const char *id, const cJSON *fields, t0_err *err);
     /* remove: delete the document with this id; T0_ENOTFOUND when there was none. */
     t0_status (*remove)(void *ctx, store_coll c, const char *id, t0_err *err);
+    /* write: one conditional write (store_wop). */
+    t0_status (*write)(void *ctx, const store_write *w, t0_err *err);
 } store_port;
 
 /* ---- bus: NATS ------------------------------------------------------------------------------- */
-/* A message handler. Its status is the acknowledgement on durable subscriptions: T0_OK acks; a
- * retryable status (t0_status_retryable) asks for redelivery; any other status acks and drops the
- * message as bad input (the handler has logged why). DATA is borrowed and not NUL-terminated. */
-typedef t0_status (*bus_msg_fn)(void *ud, const char *subject, const char *data, size_t len);
+#define BUS_STREAM "THE0_EVENTS"
+/* A message that failed retryably on its last allowed delivery is published again on BUS_DEADLETTER_PREFIX
+ * + its subject (stream BUS_DEADLETTER_STREAM keeps it) with why, where it came from and how often it was
+ * delivered, then terminated. */
+#define BUS_DEADLETTER_STREAM "THE0_DEADLETTER"
+#define BUS_DEADLETTER_PREFIX "the0.deadletter."
+/* The server-side MaxDeliver of a durable consumer is max_deliver + BUS_MAXDELIVER_SLACK: a message whose
+ * dead-letter publish failed is delivered (and dead-lettered) again rather than dropped. */
+#define BUS_MAXDELIVER_SLACK 2
+
+/* One delivered message; everything is borrowed for the duration of the handler. */
+typedef struct bus_msg {
+    const char *subject;
+    const char *data; /* LEN bytes, not NUL-terminated */
+    size_t len;
+    /* durable subscriptions only (0 otherwise): */
+    uint64_t stream_seq;   /* the message's sequence in its stream */
+    uint64_t stream_epoch; /* the stream's incarnation: its creation time in microseconds (sequences
+                              restart when a stream is deleted and created again) */
+    unsigned delivered;    /* deliveries of this message to this consumer, this one included (1: first) */
+    unsigned max_deliver;  /* bus_durable.max_deliver (0: unbounded) */
+} bus_msg;
+
+/* A message handler. Its status settles the message on durable subscriptions:
+ * - T0_OK: ack.
+ * - a retryable status (t0_status_retryable): nak, redelivered after bus_durable.backoff_ms; on the last
+ *   allowed delivery (delivered >= max_deliver) dead-lettered instead (BUS_DEADLETTER_PREFIX) and
+ *   terminated;
+ * - any other status: bad input: terminated, never redelivered (the handler has logged why).
+ * The handler says why in ERR (never NULL; the dead letter carries it). */
+typedef t0_status (*bus_msg_fn)(void *ud, const bus_msg *msg, t0_err *err);
 typedef struct bus_sub bus_sub;
+
+/* A durable consumer's settings (JetStream: durable name, filter subject, MaxDeliver; the backoff is
+ * applied with each nak's delay). */
+typedef struct bus_durable {
+    const char *stream, *subject, *durable;
+    unsigned max_deliver;      /* 0: unbounded */
+    const int64_t *backoff_ms; /* after a retryable failure of delivery n, redeliver after
+                                  backoff_ms[min(n, nbackoff) - 1]; NULL: after the bus's ack-wait */
+    size_t nbackoff;
+} bus_durable;
 
 typedef struct bus_port {
     void *ctx;
     /* subscribe: core subscription with queue group QUEUE (NULL = none); SUBJECT may use * and >. */
     t0_status (*subscribe)(void *ctx, const char *subject, const char *queue, bus_msg_fn fn, void *ud, bus_sub **out,
                            t0_err *err);
-    /* subscribe_durable: a durable consumer on STREAM (JetStream-like): messages published while nobody
-     * listened are delivered when it starts; a message is redelivered until acked. May be NULL when the
-     * bus has no streams (then callers fall back to subscribe). */
-    t0_status (*subscribe_durable)(void *ctx, const char *stream, const char *subject, const char *durable,
-                                   bus_msg_fn fn, void *ud, bus_sub **out, t0_err *err);
+    /* subscribe_durable: a durable consumer on D->stream (JetStream-like): messages published while nobody
+     * listened are delivered when it starts; a message is redelivered until acked, terminated or
+     * dead-lettered. May be NULL when the bus has no streams (then callers fall back to subscribe). */
+    t0_status (*subscribe_durable)(void *ctx, const bus_durable *d, bus_msg_fn fn, void *ud, bus_sub **out,
+                                   t0_err *err);
     void (*unsubscribe)(void *ctx, bus_sub *s);
     t0_status (*publish)(void *ctx, const char *subject, const char *data, size_t len, t0_err *err);
 } bus_port;

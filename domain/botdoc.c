@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/ports.h"
+#include "domain/docval.h"
 
 static const char *type_name(const cJSON *v)
 {
@@ -110,6 +112,24 @@ t0_status botdoc_parse(const cJSON *doc, botdoc **out, t0_err *err)
     }
     *out = d;
     return T0_OK;
+}
+
+t0_status botdoc_parse_stored(const cJSON *doc, botdoc **out, t0_err *err)
+{
+    if (!cJSON_IsObject(doc)) return botdoc_parse(doc, out, err);
+    const cJSON *idv = t0_json_get(doc, "id");
+    const char *id = cJSON_IsString(idv) ? idv->valuestring : "(no id)";
+    char q[200];
+    const cJSON *undec = t0_json_get(doc, STORE_UNDECODABLE);
+    if (undec)
+        return t0_fail(err, T0_EINVAL, "bot %s: the stored document does not decode: %s", docval_quote(id, 80, q, sizeof q),
+                       cJSON_IsString(undec) ? undec->valuestring : "(no reason given)");
+    t0_err why = {0};
+    if (docval_json(doc, &why) != T0_OK)
+        return t0_fail(err, T0_EINVAL, "bot %s: %s", docval_quote(id, 80, q, sizeof q), why.msg);
+    if (cJSON_IsString(idv) && idv->valuestring[0] && docval_id(id, &why) != T0_OK)
+        return t0_fail(err, T0_EINVAL, "bot %s: invalid id: %s", docval_quote(id, 80, q, sizeof q), why.msg);
+    return botdoc_parse(doc, out, err);
 }
 
 t0_status botdoc_parse_text(const char *text, size_t len, botdoc **out, t0_err *err)

@@ -35,6 +35,12 @@ typedef struct botdoc {
  * then. Numbers are doubles (as Go decodes JSON numbers), so integers beyond 2^53 lose precision. */
 t0_status botdoc_parse(const cJSON *doc, botdoc **out, t0_err *err);
 
+/* botdoc_parse_stored: botdoc_parse of a document read from the desired-state store, after the checks of
+ * domain/docval.h (docs/intake.md): a document the store marked STORE_UNDECODABLE, one with a string or
+ * key that is not UTF-8, one nesting deeper than DOCVAL_MAX_DEPTH, or one whose id is not a DNS-1123
+ * label of at most 63 characters is invalid (T0_EINVAL naming the bot), never acted on in part. */
+t0_status botdoc_parse_stored(const cJSON *doc, botdoc **out, t0_err *err);
+
 /* botdoc_parse_text: botdoc_parse on a JSON text of LEN bytes (T0_EINVAL when it is not valid JSON). */
 t0_status botdoc_parse_text(const char *text, size_t len, botdoc **out, t0_err *err);
 

@@ -1,6 +1,7 @@
 /* bus_fake.c: the fake NATS server with a JetStream-like stream (see bus_fake.h). */
 #include "fakes/bus_fake.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,9 @@ typedef struct bdeliv {
 
 struct bconsumer {
     char *name, *filter;
+    unsigned max_deliver;   /* bus_durable.max_deliver (0: unbounded) */
+    int64_t *backoff;       /* bus_durable.backoff_ms (copied), or NULL */
+    size_t nbackoff;
     uint64_t next_seq;   /* next stream sequence to dispatch */
     uint64_t unacked;    /* dispatched and not acked */
     bsub *bound, *bound_tail;
@@ -63,6 +67,9 @@ struct busfake {
     hmap consumers;         /* durable name -> bconsumer* */
     bconsumer *cons_all, *cons_tail; /* creation order (pumping order) */
     bdeliv *pending;
+    uint64_t epoch;         /* THE0_EVENTS's creation time (microseconds): the stream epoch of its messages */
+    busfake_dead *dead;     /* dead letters, in order */
+    size_t ndead, capdead;
     busfake_observer obs;
     void *obs_ud;
     busfake_stats stats;
@@ -118,6 +125,7 @@ t0_status busfake_new(const loop_port *loop, struct sim_faults *faults, busfake 
     b->faults = faults;
     b->latency_ms = 1;
     b->ack_wait_ms = 30000;
+    b->epoch = (uint64_t)loop->now_ms(loop->ctx) * 1000;
     hmap_init(&b->consumers);
     *out = b;
     return T0_OK;
@@ -152,8 +160,15 @@ void busfake_destroy(busfake *b)
         }
         free(c->name);
         free(c->filter);
+        free(c->backoff);
         free(c);
     }
+    for (size_t i = 0; i < b->ndead; i++) {
+        free(b->dead[i].subject);
+        free(b->dead[i].data);
+        free(b->dead[i].why);
+    }
+    free(b->dead);
     for (bsub *s = b->subs, *sn; s; s = sn) {
         sn = s->next;
         s->dead = true;
@@ -174,6 +189,57 @@ void busfake_observe(busfake *b, busfake_observer fn, void *ud)
     b->obs_ud = ud;
 }
 void busfake_get_stats(const busfake *b, busfake_stats *out) { *out = b->stats; }
+
+docver busfake_position(void *bus)
+{
+    const busfake *b = bus;
+    return (docver){.epoch = b->epoch, .seq = b->nstream};
+}
+
+size_t busfake_dead_letters(const busfake *b, const busfake_dead **out)
+{
+    if (out) *out = b->dead;
+    return b->ndead;
+}
+
+/* dead_letter: D's message goes to the dead-letter stream (subject BUS_DEADLETTER_PREFIX + its subject)
+ * with WHY; it is terminated on THE0_EVENTS */
+static void dead_letter(busfake *b, const bdeliv *d, const char *why)
+{
+    b->stats.dead_lettered++;
+    if (b->ndead == b->capdead) {
+        size_t nc = b->capdead ? b->capdead * 2 : 16;
+        busfake_dead *nd = realloc(b->dead, nc * sizeof *nd);
+        if (!nd) return;
+        b->dead = nd;
+        b->capdead = nc;
+    }
+    busfake_dead *x = &b->dead[b->ndead];
+    size_t sl = strlen(BUS_DEADLETTER_PREFIX) + strlen(d->msg->subject) + 1;
+    x->subject = malloc(sl);
+    x->data = malloc(d->msg->len + 1);
+    x->why = strdup(why ? why : "");
+    if (!x->subject || !x->data || !x->why) {
+        free(x->subject);
+        free(x->data);
+        free(x->why);
+        return;
+    }
+    snprintf(x->subject, sl, "%s%s", BUS_DEADLETTER_PREFIX, d->msg->subject);
+    memcpy(x->data, d->msg->data, d->msg->len + 1);
+    x->len = d->msg->len;
+    x->stream_seq = d->msg->seq;
+    x->delivered = d->attempt;
+    b->ndead++;
+}
+
+/* backoff_of: how long after the failed delivery ATTEMPT of C's message it is delivered again */
+static int64_t backoff_of(const busfake *b, const bconsumer *c, unsigned attempt)
+{
+    if (!c->nbackoff) return b->ack_wait_ms;
+    size_t i = attempt < 1 ? 0 : attempt - 1;
+    return c->backoff[i < c->nbackoff ? i : c->nbackoff - 1];
+}
 
 static void on_timer(void *ud);
 
@@ -309,9 +375,18 @@ static void on_timer(void *ud)
     bdeliv *d = ud;
     busfake *b = d->bus;
     unlink_pending(b, d);
-    if (d->redelivery) { /* ack-wait ran out: try again */
+    if (d->redelivery) { /* ack-wait or the nak's delay ran out: try again */
         b->stats.redelivered++;
         d->attempt++;
+        bconsumer *c = d->cons;
+        if (c->max_deliver && d->attempt > c->max_deliver + BUS_MAXDELIVER_SLACK) {
+            /* the server's MaxDeliver: no more deliveries; its advisory lands in the dead-letter stream */
+            if (b->obs) b->obs(b->obs_ud, d->msg->subject, c->name, d->attempt - 1, "max-deliveries", T0_OK);
+            dead_letter(b, d, "MaxDeliver reached (JetStream advisory)");
+            if (c->unacked) c->unacked--;
+            deliv_free(d);
+            return;
+        }
         dispatch(b, d);
         return;
     }
@@ -331,18 +406,34 @@ static void on_timer(void *ud)
     }
     if (b->obs) b->obs(b->obs_ud, d->msg->subject, c ? c->name : NULL, d->attempt, "deliver", T0_OK);
     b->stats.delivered++;
-    t0_status st = s->fn(s->ud, d->msg->subject, d->msg->data, d->msg->len);
+    bus_msg msg = {.subject = d->msg->subject, .data = d->msg->data, .len = d->msg->len};
+    if (c) {
+        msg.stream_seq = d->msg->seq;
+        msg.stream_epoch = b->epoch;
+        msg.delivered = d->attempt;
+        msg.max_deliver = c->max_deliver;
+    }
+    t0_err err = {0};
+    t0_status st = s->fn(s->ud, &msg, &err);
     if (b->obs) b->obs(b->obs_ud, d->msg->subject, c ? c->name : NULL, d->attempt, "handled", st);
     if (c && st != T0_OK && t0_status_retryable(st)) {
+        if (c->max_deliver && d->attempt >= c->max_deliver) { /* the last allowed delivery: dead letter */
+            if (b->obs) b->obs(b->obs_ud, d->msg->subject, c->name, d->attempt, "dead-lettered", st);
+            dead_letter(b, d, err.msg);
+            if (c->unacked) c->unacked--;
+            deliv_free(d);
+            return;
+        }
         b->stats.naked++;
         sub_unref(d->sub);
         d->sub = NULL;
         d->redelivery = true;
-        arm(b, d, b->ack_wait_ms);
+        arm(b, d, backoff_of(b, c, d->attempt));
         return;
     }
     if (c) {
-        b->stats.acked++;
+        if (st == T0_OK) b->stats.acked++;
+        else b->stats.terminated++;
         if (c->unacked) c->unacked--;
     }
     deliv_free(d);
@@ -391,21 +482,30 @@ static t0_status p_subscribe(void *ctx, const char *subject, const char *queue, 
     return T0_OK;
 }
 
-static t0_status p_subscribe_durable(void *ctx, const char *stream, const char *subject, const char *durable,
-                                     bus_msg_fn fn, void *ud, bus_sub **out, t0_err *err)
+static t0_status p_subscribe_durable(void *ctx, const bus_durable *o, bus_msg_fn fn, void *ud, bus_sub **out, t0_err *err)
 {
     busfake *b = ctx;
-    if (!stream || strcmp(stream, BUSFAKE_STREAM) != 0)
-        return t0_fail(err, T0_ENOTFOUND, "nats subscribe durable: stream '%s' not found", stream ? stream : "");
+    if (!o || !o->stream || strcmp(o->stream, BUSFAKE_STREAM) != 0)
+        return t0_fail(err, T0_ENOTFOUND, "nats subscribe durable: stream '%s' not found", o && o->stream ? o->stream : "");
+    const char *subject = o->subject, *durable = o->durable;
     if (!valid_subject(subject, true) || !durable || !*durable || !fn)
         return t0_fail(err, T0_EINVAL, "nats subscribe durable: need a subject, a durable name and a handler");
     if (b->down) return t0_fail(err, T0_EUNAVAILABLE, "nats subscribe durable %s: no servers available (outage)", durable);
     t0_status fst = fake_fault_call(b->faults, "nats/subscribe", err);
     if (fst != T0_OK) return fst;
+    int64_t *bo = NULL;
+    if (o->nbackoff) {
+        if (!o->backoff_ms || !(bo = malloc(o->nbackoff * sizeof *bo)))
+            return t0_fail(err, o->backoff_ms ? T0_ENOMEM : T0_EINVAL, "nats consumer %s: bad backoff", durable);
+        memcpy(bo, o->backoff_ms, o->nbackoff * sizeof *bo);
+    }
     bconsumer *c = hmap_get(&b->consumers, durable);
     if (!c) {
         c = calloc(1, sizeof *c);
-        if (!c) return t0_fail(err, T0_ENOMEM, "nats consumer %s: out of memory", durable);
+        if (!c) {
+            free(bo);
+            return t0_fail(err, T0_ENOMEM, "nats consumer %s: out of memory", durable);
+        }
         c->name = strdup(durable);
         c->filter = strdup(subject);
         c->next_seq = 1; /* deliver policy All: the whole stream */
@@ -413,12 +513,18 @@ static t0_status p_subscribe_durable(void *ctx, const char *stream, const char *
             free(c->name);
             free(c->filter);
             free(c);
+            free(bo);
             return t0_fail(err, T0_ENOMEM, "nats consumer %s: out of memory", durable);
         }
         if (b->cons_tail) b->cons_tail->next_all = c;
         else b->cons_all = c;
         b->cons_tail = c;
     }
+    /* the consumer's settings are the latest subscriber's (the adapter updates an existing consumer) */
+    free(c->backoff);
+    c->backoff = bo;
+    c->nbackoff = o->nbackoff;
+    c->max_deliver = o->max_deliver;
     bsub *s = sub_new(subject, NULL, fn, ud);
     if (!s) return t0_fail(err, T0_ENOMEM, "nats subscribe durable %s: out of memory", durable);
     s->cons = c;

@@ -1,6 +1,8 @@
 /* store_fake.h: an in-process fake of the MongoDB desired-state store (bot_runner.bots and
- * bot_scheduler.bot_schedules) implementing store_port, with the reference's enabled filter, an outage
- * switch and seeded fault points mongo/find, mongo/get, mongo/upsert, mongo/remove. */
+ * bot_scheduler.bot_schedules, and the intake's tombstone collections) implementing store_port, with the
+ * reference's enabled filter, no unique index (two documents may share an id), an outage switch and
+ * seeded fault points mongo/find, mongo/get, mongo/upsert (upserts, conditional sets and inserts),
+ * mongo/remove (removes, conditional removes, tombstone expiry). */
 #ifndef FAKES_STORE_FAKE_H
 #define FAKES_STORE_FAKE_H
 
@@ -11,12 +13,14 @@
 
 #include "core/ports.h"
 #include "core/t0.h"
+#include "domain/docver.h"
 
 struct sim_faults;
 typedef struct storefake storefake;
 
-/* A change observer (the invariant checker): called after every successful write with the document as
- * it is now (NULL after a remove). DOC is borrowed for the call. Runs synchronously inside the write. */
+/* A change observer (the invariant checker): called after every successful write to a desired-state
+ * collection (not the tombstones) with the document as it is now (NULL after a remove). DOC is borrowed
+ * for the call. Runs synchronously inside the write. */
 typedef void (*storefake_change_fn)(void *ud, store_coll c, const char *id, const cJSON *doc);
 
 /* storefake_new: an empty store. FAULTS (borrowed, may be NULL) decides the mongo/<op> fault points. */
@@ -34,15 +38,29 @@ bool storefake_outage(const storefake *s);
 void storefake_on_change(storefake *s, storefake_change_fn fn, void *ud);
 
 /* ---- scenario helpers: direct access that bypasses faults and the outage switch ------------------ */
-/* storefake_put: replace (or insert) the whole document ID with a copy of DOC (its "id" is set to ID).
- * An existing document keeps its insertion position. */
+/* Direct writes (an operator's, the simulator's `store` statements) take part in the intake's event
+ * order (docs/intake.md) when the store knows where the event stream stands: POSITION returns the
+ * stream's epoch and last sequence (the fake bus's busfake_position). A direct put then carries the
+ * version "EPOCH:SEQ:direct" (newer than every event published so far, older than the next one), and a
+ * direct delete leaves a tombstone of that version. Without a position source they carry none. */
+typedef docver (*storefake_position_fn)(void *ud);
+void storefake_set_position(storefake *s, storefake_position_fn fn, void *ud);
+/* storefake_put: replace (or insert) the whole document ID (the first one with that id) with a copy of
+ * DOC, its "id" set to ID and its version that of a direct write. An existing document keeps its
+ * insertion position. C is a desired-state collection. */
 t0_status storefake_put(storefake *s, store_coll c, const char *id, const cJSON *doc, t0_err *err);
+/* storefake_put_duplicate: add one more document with ID (as storefake_put makes it) after those that
+ * exist: the collection then holds two with one id, as a MongoDB without a unique index can (get answers
+ * T0_EEXIST; find_enabled returns both). Without a document of that id it is storefake_put. */
+t0_status storefake_put_duplicate(storefake *s, store_coll c, const char *id, const cJSON *doc, t0_err *err);
 /* storefake_put_broken: insert a document that decodes in no Go model: custom.config.entrypoints.bot is
  * a number and config is a string. find_enabled still returns it (see store_port). */
 t0_status storefake_put_broken(storefake *s, store_coll c, const char *id, t0_err *err);
-/* storefake_del: remove ID; T0_ENOTFOUND when absent. */
+/* storefake_del: remove every document with ID (and leave the direct delete's tombstone, see above);
+ * T0_ENOTFOUND when there was none. */
 t0_status storefake_del(storefake *s, store_coll c, const char *id, t0_err *err);
-/* storefake_peek: the stored document (borrowed, valid until the next write), or NULL. */
+/* storefake_peek: the (first) stored document with ID (borrowed, valid until the next write), or NULL.
+ * C may be a tombstone collection. */
 const cJSON *storefake_peek(const storefake *s, store_coll c, const char *id);
 size_t storefake_count(const storefake *s, store_coll c);
 /* storefake_doc_enabled: the reference filter on one document: false only when config.enabled is the
@@ -51,7 +69,7 @@ bool storefake_doc_enabled(const cJSON *doc);
 
 /* Calls served through the port (faulted ones included), per operation, for tests and stats. */
 typedef struct storefake_stats {
-    unsigned long finds, gets, upserts, removes, failures;
+    unsigned long finds, gets, upserts, removes, writes, failures;
 } storefake_stats;
 void storefake_get_stats(const storefake *s, storefake_stats *out);
 

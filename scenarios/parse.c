@@ -156,6 +156,7 @@ static const verb actions[] = {
     {"publish", 2, 3, PUB_KEYS},
     {"store put-broken", 1, 2, ""},
     {"store put", 1, 1, PUB_KEYS},
+    {"store put-duplicate", 1, 1, PUB_KEYS},
     {"store del", 1, 1, ""},
     {"model", 2, 4, NULL}, /* checked by check_model */
     {"fault", 1, 2, NULL}, /* checked by check_fault */
@@ -446,8 +447,8 @@ static t0_status check_stmt(const char *path, const scn_stmt *s, t0_err *err)
         if (!check_value('u', s->w[2].s)) FAIL_AT(&s->w[2], "expected a number, got '%s'", s->w[2].s);
     }
     if (!strcmp(best->words, "manager") && strcmp(s->w[2].s, "leader") && strcmp(s->w[2].s, "ready") &&
-        strcmp(s->w[2].s, "not-leader") && strcmp(s->w[2].s, "crashed"))
-        FAIL_AT(&s->w[2], "manager condition: leader, not-leader, ready or crashed, got '%s'", s->w[2].s);
+        strcmp(s->w[2].s, "not-leader") && strcmp(s->w[2].s, "not-ready") && strcmp(s->w[2].s, "crashed"))
+        FAIL_AT(&s->w[2], "manager condition: leader, not-leader, ready, not-ready or crashed, got '%s'", s->w[2].s);
     if (!strcmp(best->words, "state") && (s->n != 3 || !scn_tok_is_kv(&s->w[2])))
         FAIL_AT(&s->w[s->n - 1], "state needs: state ID KEY=VALUE");
     if (!strcmp(best->words, "outage")) {

@@ -295,7 +295,7 @@ static t0_status is_get(void *ctx, store_coll c, const char *id, cJSON **out, t0
     t0_status st = p.get(p.ctx, c, id, out, &e);
     if (st != T0_OK && st != T0_ENOTFOUND)
         scn_trace(m->w, m->identity, "mongo get %s %s -> %s (%s)", store_coll_name(c), id, st_name(st), e.msg);
-    scn_inv_get(m->w, c, id, st, st == T0_OK ? *out : NULL);
+    if (c <= STORE_SCHEDULES) scn_inv_get(m->w, c, id, st, st == T0_OK ? *out : NULL);
     if (err) *err = e;
     return st;
 }
@@ -319,6 +319,23 @@ static t0_status is_remove(void *ctx, store_coll c, const char *id, t0_err *err)
     t0_err e = {0};
     t0_status st = p.remove(p.ctx, c, id, &e);
     scn_trace(m->w, m->identity, "mongo remove %s %s -> %s", store_coll_name(c), id, st_name(st));
+    if (err) *err = e;
+    return st;
+}
+
+static t0_status is_write(void *ctx, const store_write *w, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    store_port p = storefake_port(m->w->store);
+    t0_err e = {0};
+    t0_status st = p.write(p.ctx, w, &e);
+    static const char *const verbs[] = {"set", "insert", "remove", "expire"};
+    const cJSON *v = w->fields ? t0_json_get(w->fields, STORE_VERSION_FIELD) : NULL;
+    /* the version the write carries (v=) and its condition: "if older" than that same version */
+    const char *vs = cJSON_IsString(v) ? v->valuestring : w->older_than;
+    scn_trace(m->w, m->identity, "mongo %s %s%s%s%s%s%s -> %s%s%s", verbs[w->op], store_coll_name(w->coll), w->id ? " " : "",
+              w->id ? w->id : "",
+              vs ? " v=" : "", vs ? vs : "", w->older_than ? " if older" : "", st_name(st), st ? " " : "", st ? e.msg : "");
     if (err) *err = e;
     return st;
 }
@@ -433,7 +450,7 @@ static scn_mgr *mgr_new(scn_world *w, const char *name)
     snprintf(m->name, sizeof m->name, "%s", name);
     m->restart_after = -1;
     m->kube = (kube_port){m, ik_create, ik_get, ik_list, ik_update, ik_update_status, ik_remove, ik_watch, ik_unwatch};
-    m->store = (store_port){m, is_find, is_get, is_upsert, is_remove};
+    m->store = (store_port){m, is_find, is_get, is_upsert, is_remove, is_write};
     scn_mgr **tail = &w->mgrs;
     while (*tail) tail = &(*tail)->next;
     *tail = m;
@@ -667,6 +684,7 @@ static bool cond_eval(scn_world *w, const scn_stmt *s, char *got, size_t cap)
         if (!strcmp(c, "leader")) return leader;
         if (!strcmp(c, "not-leader")) return !leader;
         if (!strcmp(c, "ready")) return ready;
+        if (!strcmp(c, "not-ready")) return !ready;
         return crashed;
     }
     if (!strcmp(v0, "state")) {
@@ -924,9 +942,10 @@ static void st_store(scn_world *w, const scn_stmt *s)
     cJSON *doc = payload_document(&pb);
     cJSON_Delete(cfg);
     scn_inv_mark_broken(w, c, id, false);
-    t0_status st = doc ? storefake_put(w->store, c, id, doc, &err) : T0_ENOMEM;
+    bool dup = !strcmp(sub, "put-duplicate");
+    t0_status st = !doc ? T0_ENOMEM : dup ? storefake_put_duplicate(w->store, c, id, doc, &err) : storefake_put(w->store, c, id, doc, &err);
     cJSON_Delete(doc);
-    scn_trace(w, "scenario", "store put %s %s -> %s", store_coll_name(c), id, t0_status_name(st));
+    scn_trace(w, "scenario", "store %s %s %s -> %s", sub, store_coll_name(c), id, t0_status_name(st));
 }
 
 static void st_define(scn_world *w, const scn_stmt *s, bool sched)
@@ -1242,6 +1261,7 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *ro, scn_result *
     t0_log_set_level(ro->log_level >= 0 ? (t0_log_level)ro->log_level : T0_LOG_INFO);
     kfake_set_observer(w->kube, kube_observer, w);
     storefake_on_change(w->store, store_observer, w);
+    storefake_set_position(w->store, busfake_position, w->bus); /* direct writes take part in the event order */
     objfake_on_change(w->obj, obj_observer, w);
     busfake_observe(w->bus, bus_observer, w);
     fsm_tracer kt = {kubelet_tracer, w};

@@ -1,5 +1,7 @@
 /* itest_mongo.c: mongo_store against a real MongoDB-wire server (CongoDB, started by
- * ci/adapters-integration.sh; URI in T0_MONGO_URI): ping, id-keyed CRUD, the reference enabled filter. */
+ * ci/adapters-integration.sh; URI in T0_MONGO_URI): ping, id-keyed CRUD, the reference enabled filter,
+ * the intake's conditional writes ("older than" a version, insert unless present, expiry), two documents
+ * with one id, undecodable documents marked, and a fresh connection after one the server poisoned. */
 #include <criterion/criterion.h>
 #include <mongoc/mongoc.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "adapters/mongo_store.h"
+#include "domain/docver.h"
 
 static const char *uri(void)
 {
@@ -183,4 +186,167 @@ Test(mongo, find_enabled_revisions_follow_content)
     uint64_t c = rev_of("rev");
     cr_assert(c != 0 && c != a, "a changed document gets another revision: %llu then %llu", (unsigned long long)a,
               (unsigned long long)c);
+}
+
+/* ver: the text form of event SEQ of a fixed epoch (its seq padded to 20 digits) */
+static const char *ver(uint64_t seq, char buf[DOCVER_TEXT_MAX])
+{
+    docver v = {1767571200000000ull, seq, false};
+    docver_format(&v, buf);
+    return buf;
+}
+
+/* fields: {"config":{"n":N},"the0_version":V} (owned) */
+static cJSON *fields(int n, const char *v)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON *c = cJSON_AddObjectToObject(f, "config");
+    cJSON_AddNumberToObject(c, "n", n);
+    if (v) cJSON_AddStringToObject(f, STORE_VERSION_FIELD, v);
+    return f;
+}
+
+static int config_n(store_coll c, const char *i)
+{
+    cJSON *doc = NULL;
+    if (P.get(P.ctx, c, i, &doc, NULL) != T0_OK) return -1;
+    const cJSON *n = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "config"), "n");
+    int r = cJSON_IsNumber(n) ? n->valueint : -2;
+    cJSON_Delete(doc);
+    return r;
+}
+
+Test(mongo, conditional_writes_keep_the_version_order)
+{
+    char v3[DOCVER_TEXT_MAX], v5[DOCVER_TEXT_MAX], v7[DOCVER_TEXT_MAX], v9[DOCVER_TEXT_MAX], v12[DOCVER_TEXT_MAX];
+    ver(3, v3), ver(5, v5), ver(7, v7), ver(9, v9), ver(12, v12);
+    t0_err e = {0};
+    cJSON *f5 = fields(5, v5), *f3 = fields(3, v3), *f7 = fields(7, v7), *f12 = fields(12, v12);
+    store_write w = {.op = STORE_W_INSERT, .coll = STORE_BOTS, .id = id("cw"), .fields = f5};
+    cr_assert_eq(P.write(P.ctx, &w, &e), T0_OK, "%s", e.msg);
+    cr_expect_eq(P.write(P.ctx, &w, &e), T0_EEXIST, "a second insert leaves the document: %s", e.msg);
+    cr_expect_eq(config_n(STORE_BOTS, id("cw")), 5);
+    store_write older = {.op = STORE_W_SET, .coll = STORE_BOTS, .id = id("cw"), .fields = f3, .older_than = v3};
+    cr_expect_eq(P.write(P.ctx, &older, &e), T0_ECONFLICT, "event 3 after event 5: %s", e.msg);
+    store_write same = {.op = STORE_W_SET, .coll = STORE_BOTS, .id = id("cw"), .fields = f5, .older_than = v5};
+    cr_expect_eq(P.write(P.ctx, &same, &e), T0_ECONFLICT, "event 5 again");
+    store_write newer = {.op = STORE_W_SET, .coll = STORE_BOTS, .id = id("cw"), .fields = f7, .older_than = v7};
+    cr_expect_eq(P.write(P.ctx, &newer, &e), T0_OK, "%s", e.msg);
+    cr_expect_eq(config_n(STORE_BOTS, id("cw")), 7);
+    /* a seq of more digits sorts after: the padding makes the text order the version order */
+    store_write twelve = {.op = STORE_W_SET, .coll = STORE_BOTS, .id = id("cw"), .fields = f12, .older_than = v12};
+    cr_expect_eq(P.write(P.ctx, &twelve, &e), T0_OK, "event 12 after event 7: %s", e.msg);
+    store_write rm_old = {.op = STORE_W_REMOVE, .coll = STORE_BOTS, .id = id("cw"), .older_than = v9};
+    cr_expect_eq(P.write(P.ctx, &rm_old, &e), T0_ECONFLICT, "a delete of event 9 leaves event 12's document");
+    cr_expect_eq(config_n(STORE_BOTS, id("cw")), 12);
+    /* documents without a version, or with one that is not well formed, are older than every event */
+    insert("bot_runner", "bots", BCON_NEW("id", BCON_UTF8(id("nov")), "config", "{", "n", BCON_INT32(0), "}"));
+    insert("bot_runner", "bots", BCON_NEW("id", BCON_UTF8(id("junk")), "the0_version", BCON_UTF8("zzz"), "config", "{", "n",
+                                          BCON_INT32(0), "}"));
+    insert("bot_runner", "bots", BCON_NEW("id", BCON_UTF8(id("num")), "the0_version", BCON_INT32(99)));
+    const char *olds[] = {"nov", "junk", "num"};
+    for (int i = 0; i < 3; i++) {
+        store_write s3 = {.op = STORE_W_SET, .coll = STORE_BOTS, .id = id(olds[i]), .fields = f3, .older_than = v3};
+        cr_expect_eq(P.write(P.ctx, &s3, &e), T0_OK, "%s: %s", olds[i], e.msg);
+        cr_expect_eq(config_n(STORE_BOTS, id(olds[i])), 3, "%s", olds[i]);
+    }
+    store_write rm = {.op = STORE_W_REMOVE, .coll = STORE_BOTS, .id = id("cw"), .older_than = v12};
+    cr_expect_eq(P.write(P.ctx, &rm, &e), T0_ECONFLICT, "event 12 is not older than itself");
+    rm.older_than = ver(13, v9);
+    cr_expect_eq(P.write(P.ctx, &rm, &e), T0_OK, "%s", e.msg);
+    cr_expect_eq(config_n(STORE_BOTS, id("cw")), -1, "gone");
+    cJSON_Delete(f3);
+    cJSON_Delete(f5);
+    cJSON_Delete(f7);
+    cJSON_Delete(f12);
+}
+
+Test(mongo, tombstones_live_apart_and_expire)
+{
+    t0_err e = {0};
+    char v1[DOCVER_TEXT_MAX];
+    cJSON *t = fields(0, ver(1, v1));
+    cJSON_AddNumberToObject(t, STORE_EXPIRES_FIELD, 1000);
+    store_write w = {.op = STORE_W_INSERT, .coll = STORE_BOTS_DELETED, .id = id("tomb"), .fields = t};
+    cr_assert_eq(P.write(P.ctx, &w, &e), T0_OK, "%s", e.msg);
+    cJSON *doc = NULL;
+    cr_expect_eq(P.get(P.ctx, STORE_BOTS, id("tomb"), &doc, NULL), T0_ENOTFOUND, "not in the bots the reference reads");
+    cr_expect_eq(P.get(P.ctx, STORE_BOTS_DELETED, id("tomb"), &doc, &e), T0_OK, "%s", e.msg);
+    cJSON_Delete(doc);
+    store_write ex = {.op = STORE_W_EXPIRE, .coll = STORE_BOTS_DELETED, .before_ms = 2000};
+    cr_assert_eq(P.write(P.ctx, &ex, &e), T0_OK, "%s", e.msg);
+    cr_expect_eq(P.get(P.ctx, STORE_BOTS_DELETED, id("tomb"), &doc, NULL), T0_ENOTFOUND, "expired");
+    cJSON_Delete(t);
+}
+
+Test(mongo, two_documents_with_one_id_are_reported)
+{
+    insert("bot_runner", "bots", BCON_NEW("id", BCON_UTF8(id("dup")), "config", "{", "n", BCON_INT32(1), "}"));
+    insert("bot_runner", "bots", BCON_NEW("id", BCON_UTF8(id("dup")), "config", "{", "n", BCON_INT32(2), "}"));
+    cJSON *doc = NULL;
+    t0_err e = {0};
+    cr_expect_eq(P.get(P.ctx, STORE_BOTS, id("dup"), &doc, &e), T0_EEXIST, "%s", e.msg);
+    cr_expect_null(doc);
+    cr_expect_eq(P.remove(P.ctx, STORE_BOTS, id("dup"), &e), T0_OK, "%s", e.msg);
+    cr_expect_eq(P.get(P.ctx, STORE_BOTS, id("dup"), &doc, NULL), T0_ENOTFOUND, "every copy removed");
+}
+
+Test(mongo, undecodable_documents_are_marked)
+{
+    bson_t *d = bson_new();
+    bson_append_utf8(d, "id", -1, "nul\0id", 6);
+    insert("bot_runner", "bots", d);
+    cJSON *arr = NULL;
+    t0_err e = {0};
+    cr_assert_eq(P.find_enabled(P.ctx, STORE_BOTS, &arr, NULL, &e), T0_OK, "%s", e.msg);
+    bool found = false;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, arr)
+    {
+        const cJSON *i = cJSON_GetObjectItem(x, "id");
+        if (cJSON_IsString(i) && !strcmp(i->valuestring, "nul\\u0000id")) {
+            found = true;
+            cr_expect_not_null(cJSON_GetObjectItem(x, STORE_UNDECODABLE), "marked");
+        }
+    }
+    cr_expect(found, "the document with a NUL in its id is returned, its id escaped");
+    cJSON_Delete(arr);
+}
+
+Test(mongo, a_poisoned_connection_is_replaced)
+{
+    /* CongoDB fails every operation on a connection after a request with invalid UTF-8. The store never
+     * sends such a thing itself: */
+    cJSON *doc = NULL;
+    t0_err e = {0};
+    cr_expect_eq(P.get(P.ctx, STORE_BOTS, "bad\xff", &doc, &e), T0_EINVAL, "refused before sending: %s", e.msg);
+    cr_expect_eq(P.get(P.ctx, STORE_BOTS, id("none"), &doc, &e), T0_ENOTFOUND, "the connection is fine: %s", e.msg);
+    /* but when a call fails, whatever the reason, the next one connects afresh: a raw insert of invalid
+     * UTF-8 on the store's own connection (what an unchecked writer would send) poisons it */
+    uint64_t before = mongostore_reconnects(S);
+    bson_t bad = BSON_INITIALIZER;
+    bson_append_utf8(&bad, "id", -1, "poison\xff\xfe", 8);
+    t0_status st = mongostore_insert_raw(S, STORE_BOTS, &bad, &e);
+    bson_destroy(&bad);
+    cr_expect_neq(st, T0_OK, "the server refuses it");
+    cr_expect_eq(mongostore_reconnects(S), before + 1, "and the connection is dropped (%llu reconnects)",
+                 (unsigned long long)mongostore_reconnects(S));
+    st = P.get(P.ctx, STORE_BOTS, id("none"), &doc, &e);
+    cr_expect_eq(st, T0_ENOTFOUND, "a fresh connection answers: %s (%s)", t0_status_name(st), e.msg);
+    /* the same through a client that keeps its connection: every later call fails */
+    mongoc_client_t *c = mongoc_client_new(uri());
+    mongoc_client_set_error_api(c, MONGOC_ERROR_API_VERSION_2);
+    mongoc_collection_t *col = mongoc_client_get_collection(c, "bot_runner", "bots");
+    bad = (bson_t)BSON_INITIALIZER;
+    bson_append_utf8(&bad, "id", -1, "poison\xff\xfe", 8);
+    bson_error_t be;
+    cr_expect(!mongoc_collection_insert_one(col, &bad, NULL, NULL, &be), "refused");
+    bson_destroy(&bad);
+    bson_t *ping = BCON_NEW("ping", BCON_INT32(1));
+    bool ok = mongoc_client_command_simple(c, "admin", ping, NULL, NULL, &be);
+    cr_expect(!ok, "CongoDB fails the next call on that connection too (a ping)");
+    bson_destroy(ping);
+    mongoc_collection_destroy(col);
+    mongoc_client_destroy(c);
+    cr_expect_eq(mongostore_ping(S, &e), T0_OK, "%s", e.msg);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "adapters/mongo_store.h"
+#include "domain/docval.h"
 
 Test(mongo_bson, types_keep_what_the_hash_needs)
 {
@@ -65,4 +66,74 @@ Test(mongo_bson, enabled_filter_is_the_reference_one)
                      "%s", s);
     bson_free(s);
     bson_destroy(f);
+}
+
+static const char *undecodable(const cJSON *j)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, STORE_UNDECODABLE);
+    return cJSON_IsString(m) ? m->valuestring : NULL;
+}
+
+Test(mongo_bson, a_nul_in_a_string_marks_the_document_and_keeps_the_id_distinct)
+{
+    bson_t d = BSON_INITIALIZER;
+    bson_append_utf8(&d, "id", -1, "ab\0cd", 5);
+    BSON_APPEND_UTF8(&d, "name", "fine");
+    cJSON *j = NULL;
+    cr_assert_eq(mongostore_bson_to_json(&d, &j, NULL), T0_OK);
+    const char *why = undecodable(j);
+    cr_expect(why && strstr(why, "NUL"), "marked: %s", why ? why : "(not marked)");
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, "ab\\u0000cd", "not cut to \"ab\"");
+    cJSON_Delete(j);
+    bson_destroy(&d);
+}
+
+Test(mongo_bson, invalid_utf8_marks_the_document)
+{
+    bson_t d = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&d, "id", "b1");
+    bson_t cfg;
+    BSON_APPEND_DOCUMENT_BEGIN(&d, "config", &cfg);
+    bson_append_utf8(&cfg, "symbol", -1, "\xff\xfe", 2);
+    bson_append_document_end(&d, &cfg);
+    cJSON *j = NULL;
+    cr_assert_eq(mongostore_bson_to_json(&d, &j, NULL), T0_OK);
+    const char *why = undecodable(j);
+    cr_expect(why && strstr(why, "UTF-8") && strstr(why, "symbol"), "marked: %s", why ? why : "(not marked)");
+    cJSON_Delete(j);
+    bson_destroy(&d);
+}
+
+/* nest: a document {"id":"b1","config":{"a":{"a":...}}} whose config has LEVELS levels */
+static bson_t *nest(int levels)
+{
+    bson_t *inner = bson_new();
+    BSON_APPEND_INT32(inner, "leaf", 1);
+    for (int i = 1; i < levels; i++) {
+        bson_t *outer = bson_new();
+        BSON_APPEND_DOCUMENT(outer, "a", inner);
+        bson_destroy(inner);
+        inner = outer;
+    }
+    bson_t *d = BCON_NEW("id", BCON_UTF8("b1"));
+    BSON_APPEND_DOCUMENT(d, "config", inner);
+    bson_destroy(inner);
+    return d;
+}
+
+Test(mongo_bson, nesting_deeper_than_the_limit_marks_the_document)
+{
+    bson_t *d = nest(DOCVAL_MAX_DEPTH - 1); /* the document is level 1: its config reaches exactly the limit */
+    cJSON *j = NULL;
+    cr_assert_eq(mongostore_bson_to_json(d, &j, NULL), T0_OK);
+    cr_expect_null(undecodable(j), "at the limit: %s", undecodable(j));
+    cr_expect_eq(docval_depth(j), DOCVAL_MAX_DEPTH);
+    cJSON_Delete(j);
+    bson_destroy(d);
+    d = nest(DOCVAL_MAX_DEPTH + 30);
+    cr_assert_eq(mongostore_bson_to_json(d, &j, NULL), T0_OK);
+    const char *why = undecodable(j);
+    cr_expect(why && strstr(why, "deeper than 64"), "marked: %s", why ? why : "(not marked)");
+    cJSON_Delete(j);
+    bson_destroy(d);
 }

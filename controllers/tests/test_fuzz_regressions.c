@@ -55,14 +55,15 @@ static void one_cron(const char *path, const char *data, size_t len)
 
 static void one_payload(const char *path, const char *data, size_t len)
 {
-    for (store_coll coll = STORE_BOTS; coll <= STORE_SCHEDULES; coll++) {
-        cJSON *f = NULL;
-        t0_err err = {0};
-        t0_status st = sub_parse_payload(coll, data, len, &f, &err);
-        is_ok_or_error(path, st, &err);
-        cr_assert((st == T0_OK) == (f != NULL), "%s: output and status disagree", path);
-        cJSON_Delete(f);
-    }
+    for (store_coll coll = STORE_BOTS; coll <= STORE_SCHEDULES; coll++)
+        for (sub_op op = SUB_CREATED; op <= SUB_DELETED; op++) {
+            cJSON *f = NULL;
+            t0_err err = {0};
+            t0_status st = sub_parse_payload(coll, op, data, len, &f, &err);
+            is_ok_or_error(path, st, &err);
+            cr_assert((st == T0_OK) == (f != NULL), "%s: output and status disagree", path);
+            cJSON_Delete(f);
+        }
 }
 
 static void one_botdoc(const char *path, const char *data, size_t len)

@@ -184,14 +184,14 @@ Test(subscriber, direct_and_wrapped_payloads)
     const char *wrapped = "{\"type\":\"bot.created\",\"entity_id\":\"b2\",\"data\":{\"id\":\"b2\",\"config\":{},"
                           "\"custom\":{\"version\":\"2.0.0\"}},\"timestamp\":\"2026-01-01T00:00:00Z\"}";
     cJSON *f = NULL;
-    cr_assert_eq(sub_parse_payload(STORE_BOTS, direct, strlen(direct), &f, NULL), T0_OK);
+    cr_assert_eq(sub_parse_payload(STORE_BOTS, SUB_CREATED, direct, strlen(direct), &f, NULL), T0_OK);
     cr_assert_str_eq(cJSON_GetObjectItem(f, "id")->valuestring, "b1");
     cJSON_Delete(f);
-    cr_assert_eq(sub_parse_payload(STORE_BOTS, wrapped, strlen(wrapped), &f, NULL), T0_OK);
+    cr_assert_eq(sub_parse_payload(STORE_BOTS, SUB_CREATED, wrapped, strlen(wrapped), &f, NULL), T0_OK);
     cr_assert_str_eq(cJSON_GetObjectItem(f, "id")->valuestring, "b2");
     cJSON_Delete(f);
     t0_err err = {0};
-    cr_assert_eq(sub_parse_payload(STORE_SCHEDULES, wrapped, strlen(wrapped), &f, &err), T0_EINVAL,
+    cr_assert_eq(sub_parse_payload(STORE_SCHEDULES, SUB_CREATED, wrapped, strlen(wrapped), &f, &err), T0_EINVAL,
                  "schedules take the direct format only");
     cr_assert_null(f);
 }
@@ -203,7 +203,7 @@ Test(subscriber, malformed_payloads_are_rejected_with_a_reason)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cJSON *f = NULL;
         t0_err err = {0};
-        cr_assert_eq(sub_parse_payload(STORE_BOTS, bad[i], strlen(bad[i]), &f, &err), T0_EINVAL, "accepted: %s", bad[i]);
+        cr_assert_eq(sub_parse_payload(STORE_BOTS, SUB_UPDATED, bad[i], strlen(bad[i]), &f, &err), T0_EINVAL, "accepted: %s", bad[i]);
         cr_assert(err.msg[0], "no reason for %s", bad[i]);
         cr_assert_null(f);
     }

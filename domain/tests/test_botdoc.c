@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ports.h"
 #include "domain/botdoc.h"
+#include "domain/docval.h"
 
 static botdoc *parse_ok(const char *json)
 {
@@ -120,4 +122,38 @@ Test(botdoc, errors_name_id_and_field)
     parse_fails("{\"id\":\"b1\",\"custom\":{\"config\":{\"entrypoints\":{\"bot\":1}}}}",
                 "bot b1: field custom.config.entrypoints.bot: expected string, got number");
     parse_fails("{\"id\":", "bot document: invalid JSON near byte 5");
+}
+
+Test(botdoc, stored_documents_get_the_payload_checks)
+{
+    const char *good = "{\"id\":\"ck9x\",\"config\":{\"a\":1},\"custom\":{\"config\":{\"runtime\":\"python3.11\"}}}";
+    cJSON *d = cJSON_Parse(good);
+    botdoc *b = NULL;
+    cr_assert_eq(botdoc_parse_stored(d, &b, NULL), T0_OK);
+    botdoc_destroy(b);
+    /* marked undecodable by the store: invalid, whatever did decode */
+    cJSON_AddStringToObject(d, STORE_UNDECODABLE, "a string holds a NUL byte (at key \"id\")");
+    t0_err e = {0};
+    cr_expect_eq(botdoc_parse_stored(d, &b, &e), T0_EINVAL);
+    cr_expect(strstr(e.msg, "does not decode") && strstr(e.msg, "NUL"), "%s", e.msg);
+    cJSON_Delete(d);
+    /* an id no pod can be named after (botdoc_parse alone takes it: podgen reports it the reference's way) */
+    d = cJSON_Parse("{\"id\":\"Ck9X.y\",\"config\":{}}");
+    cr_expect_eq(botdoc_parse(d, &b, NULL), T0_OK);
+    botdoc_destroy(b);
+    e = (t0_err){0};
+    cr_expect_eq(botdoc_parse_stored(d, &b, &e), T0_EINVAL);
+    cr_expect(strstr(e.msg, "invalid id"), "%s", e.msg);
+    cJSON_Delete(d);
+    /* a config deeper than the limit */
+    char deep[1024] = "{\"id\":\"b1\",\"config\":";
+    for (int i = 0; i < DOCVAL_MAX_DEPTH; i++) strcat(deep, "{\"a\":");
+    strcat(deep, "1");
+    for (int i = 0; i < DOCVAL_MAX_DEPTH + 1; i++) strcat(deep, "}");
+    d = cJSON_Parse(deep);
+    cr_assert_not_null(d);
+    e = (t0_err){0};
+    cr_expect_eq(botdoc_parse_stored(d, &b, &e), T0_EINVAL);
+    cr_expect(strstr(e.msg, "deeper than"), "%s", e.msg);
+    cJSON_Delete(d);
 }

@@ -1,4 +1,5 @@
-/* test_bus_fake.c: the fake NATS: wildcards, queue groups, timer delivery, durable stream, faults. */
+/* test_bus_fake.c: the fake NATS: wildcards, queue groups, timer delivery, durable stream (metadata, acks,
+ * naks after the backoff, terminations, MaxDeliver and the dead-letter stream), faults. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -12,17 +13,48 @@ typedef struct rec {
     int n;
     t0_status answer; /* what the handler returns */
     int fail_first;   /* return answer only for the first N deliveries, then OK */
+    bus_msg last;     /* the last delivery's metadata (subject and data not kept) */
+    int64_t at[16];   /* when each delivery ran */
+    const sim_loop *loop;
 } rec;
 
-static t0_status handler(void *ud, const char *subject, const char *data, size_t len)
+static t0_status handler(void *ud, const bus_msg *m, t0_err *err)
 {
     rec *r = ud;
+    if (r->loop && r->n < 16) r->at[r->n] = sim_loop_now(r->loop);
     r->n++;
+    r->last = *m;
     char line[128];
-    snprintf(line, sizeof line, "%s:%.*s;", subject, (int)len, data);
+    snprintf(line, sizeof line, "%s:%.*s;", m->subject, (int)m->len, m->data);
     strncat(r->log, line, sizeof r->log - strlen(r->log) - 1);
-    if (r->fail_first && r->n <= r->fail_first) return r->answer;
-    return r->fail_first ? T0_OK : r->answer;
+    t0_status st = r->fail_first && r->n > r->fail_first ? T0_OK : r->answer;
+    if (st != T0_OK) t0_fail(err, st, "test handler says %s", t0_status_name(st));
+    return st;
+}
+
+static bus_durable durable(const char *subject, const char *name) { return (bus_durable){BUSFAKE_STREAM, subject, name, 0, NULL, 0}; }
+
+/* A loop seeded SEED and a bus on it, without faults. */
+typedef struct fx {
+    sim_loop *l;
+    busfake *b;
+    bus_port p;
+} fx;
+
+static fx fx_open(uint64_t seed)
+{
+    fx f;
+    cr_assert_eq(sim_loop_new(seed, 0, &f.l, NULL), T0_OK);
+    loop_port lp = sim_loop_port(f.l);
+    cr_assert_eq(busfake_new(&lp, NULL, &f.b, NULL), T0_OK);
+    f.p = busfake_port(f.b);
+    return f;
+}
+
+static void fx_close(fx *f)
+{
+    busfake_destroy(f->b);
+    sim_loop_destroy(f->l);
 }
 
 Test(bus_fake, subject_matching)
@@ -77,7 +109,8 @@ Test(bus_fake, durable_gets_messages_published_while_absent_and_redelivers)
     cr_assert_eq(p.publish(p.ctx, "other.subject", "o", 1, NULL), T0_OK);
     rec r = {.answer = T0_EUNAVAILABLE, .fail_first = 1};
     bus_sub *s;
-    cr_assert_eq(p.subscribe_durable(p.ctx, BUSFAKE_STREAM, "the0.bot.*", "bots", handler, &r, &s, NULL), T0_OK);
+    bus_durable d = durable("the0.bot.*", "bots");
+    cr_assert_eq(p.subscribe_durable(p.ctx, &d, handler, &r, &s, NULL), T0_OK);
     sim_loop_run_for(l, 10);
     cr_expect_str_eq(r.log, "the0.bot.created:a;", "the earlier message arrives: %s", r.log);
     cr_expect_eq(busfake_consumer_pending(b, "bots"), 1u, "nacked: still pending");
@@ -92,11 +125,125 @@ Test(bus_fake, durable_gets_messages_published_while_absent_and_redelivers)
     sim_loop_run_for(l, 100);
     cr_expect_eq(r.n, 2, "no subscriber, no delivery");
     rec r2 = {0};
-    cr_assert_eq(p.subscribe_durable(p.ctx, BUSFAKE_STREAM, "the0.bot.*", "bots", handler, &r2, &s, NULL), T0_OK);
+    cr_assert_eq(p.subscribe_durable(p.ctx, &d, handler, &r2, &s, NULL), T0_OK);
     sim_loop_run_for(l, 10);
     cr_expect_str_eq(r2.log, "the0.bot.deleted:d;", "resumes where the consumer was: %s", r2.log);
     p.unsubscribe(p.ctx, s);
     busfake_destroy(b);
+    sim_loop_destroy(l);
+}
+
+Test(bus_fake, durable_messages_carry_stream_metadata)
+{
+    fx f = fx_open(5);
+    docver pos = busfake_position(f.b);
+    cr_expect_eq(pos.epoch, (uint64_t)sim_loop_now(f.l) * 1000, "epoch: the stream's creation time in us");
+    cr_expect_eq(pos.seq, 0u, "empty stream");
+    cr_assert_eq(f.p.publish(f.p.ctx, "the0.bot-schedule.created", "s", 1, NULL), T0_OK);
+    cr_assert_eq(f.p.publish(f.p.ctx, "the0.bot.created", "a", 1, NULL), T0_OK);
+    pos = busfake_position(f.b);
+    cr_expect_eq(pos.seq, 2u, "two messages in the stream: %llu", (unsigned long long)pos.seq);
+    rec r = {0};
+    bus_sub *s;
+    bus_durable d = {BUSFAKE_STREAM, "the0.bot.*", "bots", 7, NULL, 0};
+    cr_assert_eq(f.p.subscribe_durable(f.p.ctx, &d, handler, &r, &s, NULL), T0_OK);
+    sim_loop_run_for(f.l, 10);
+    cr_assert_eq(r.n, 1);
+    cr_expect_eq(r.last.stream_seq, 2u, "the stream's sequence, not the consumer's: %llu", (unsigned long long)r.last.stream_seq);
+    cr_expect_eq(r.last.stream_epoch, pos.epoch);
+    cr_expect_eq(r.last.delivered, 1u);
+    cr_expect_eq(r.last.max_deliver, 7u);
+    /* core subscriptions have none */
+    rec c = {0};
+    bus_sub *cs;
+    cr_assert_eq(f.p.subscribe(f.p.ctx, "the0.>", NULL, handler, &c, &cs, NULL), T0_OK);
+    cr_assert_eq(f.p.publish(f.p.ctx, "the0.bot.updated", "u", 1, NULL), T0_OK);
+    sim_loop_run_for(f.l, 10);
+    cr_expect_eq(c.n, 1);
+    cr_expect(c.last.stream_seq == 0 && c.last.delivered == 0, "core: no stream metadata");
+    f.p.unsubscribe(f.p.ctx, s);
+    f.p.unsubscribe(f.p.ctx, cs);
+    fx_close(&f);
+}
+
+Test(bus_fake, naks_follow_the_backoff_and_the_last_delivery_dead_letters)
+{
+    fx f = fx_open(5);
+    busfake_set_latency(f.b, 0);
+    static const int64_t backoff[] = {1000, 5000};
+    rec r = {.answer = T0_EUNAVAILABLE, .loop = f.l};
+    bus_sub *s;
+    bus_durable d = {BUSFAKE_STREAM, "the0.bot.*", "bots", 4, backoff, 2};
+    cr_assert_eq(f.p.subscribe_durable(f.p.ctx, &d, handler, &r, &s, NULL), T0_OK);
+    int64_t t0 = sim_loop_now(f.l);
+    cr_assert_eq(f.p.publish(f.p.ctx, "the0.bot.updated", "u", 1, NULL), T0_OK);
+    sim_loop_run_for(f.l, 60000);
+    cr_assert_eq(r.n, 4, "delivered max_deliver times, then no more: %d", r.n);
+    int64_t want[] = {0, 1000, 6000, 11000}; /* the last backoff repeats */
+    for (int i = 0; i < 4; i++)
+        cr_expect_eq(r.at[i] - t0, want[i], "delivery %d at +%lld ms, want +%lld", i + 1, (long long)(r.at[i] - t0),
+                     (long long)want[i]);
+    const busfake_dead *dl = NULL;
+    cr_assert_eq(busfake_dead_letters(f.b, &dl), 1u, "dead-lettered once");
+    cr_expect_str_eq(dl[0].subject, BUS_DEADLETTER_PREFIX "the0.bot.updated");
+    cr_expect_eq(dl[0].stream_seq, 1u);
+    cr_expect_eq(dl[0].delivered, 4u);
+    cr_expect(strstr(dl[0].why, "UNAVAILABLE") != NULL, "the handler's reason is kept: %s", dl[0].why);
+    cr_expect_eq(busfake_consumer_pending(f.b, "bots"), 0u, "settled on the stream");
+    f.p.unsubscribe(f.p.ctx, s);
+    fx_close(&f);
+}
+
+Test(bus_fake, bad_input_is_terminated_never_redelivered)
+{
+    fx f = fx_open(5);
+    rec r = {.answer = T0_EINVAL};
+    bus_sub *s;
+    bus_durable d = durable("the0.bot.*", "bots");
+    cr_assert_eq(f.p.subscribe_durable(f.p.ctx, &d, handler, &r, &s, NULL), T0_OK);
+    cr_assert_eq(f.p.publish(f.p.ctx, "the0.bot.created", "{", 1, NULL), T0_OK);
+    sim_loop_run_for(f.l, 3600 * 1000);
+    cr_expect_eq(r.n, 1, "delivered once: %d", r.n);
+    busfake_stats st;
+    busfake_get_stats(f.b, &st);
+    cr_expect_eq(st.terminated, 1u);
+    cr_expect_eq(busfake_dead_letters(f.b, NULL), 0u, "bad input is not dead-lettered");
+    cr_expect_eq(busfake_consumer_pending(f.b, "bots"), 0u);
+    f.p.unsubscribe(f.p.ctx, s);
+    fx_close(&f);
+}
+
+Test(bus_fake, the_server_stops_at_its_maxdeliver_when_nothing_settles)
+{
+    /* deliveries that never reach a handler (dropped) are redelivered after ack-wait until the
+     * server-side bound; its advisory lands in the dead-letter stream */
+    sim_loop *l;
+    sim_faults *flt;
+    cr_assert_eq(sim_loop_new(3, 0, &l, NULL), T0_OK);
+    cr_assert_eq(sim_faults_new(l, &flt, NULL), T0_OK);
+    loop_port lp = sim_loop_port(l);
+    busfake *b;
+    cr_assert_eq(busfake_new(&lp, flt, &b, NULL), T0_OK);
+    busfake_set_ack_wait(b, 1000);
+    bus_port p = busfake_port(b);
+    rec r = {0};
+    bus_sub *s;
+    bus_durable d = {BUSFAKE_STREAM, "the0.bot.*", "bots", 2, NULL, 0};
+    cr_assert_eq(p.subscribe_durable(p.ctx, &d, handler, &r, &s, NULL), T0_OK);
+    sim_fault_spec drop = {.kind = SIM_FAULT_DROP, .probability = 1};
+    cr_assert_eq(sim_faults_inject(flt, "nats/deliver", &drop, NULL), T0_OK);
+    cr_assert_eq(p.publish(p.ctx, "the0.bot.created", "x", 1, NULL), T0_OK);
+    sim_loop_run_for(l, 60000);
+    busfake_stats st;
+    busfake_get_stats(b, &st);
+    cr_expect_eq(r.n, 0, "never handled");
+    cr_expect_eq(st.dropped, 2u + BUS_MAXDELIVER_SLACK, "deliveries made: %llu", (unsigned long long)st.dropped);
+    const busfake_dead *dl = NULL;
+    cr_assert_eq(busfake_dead_letters(b, &dl), 1u);
+    cr_expect(strstr(dl[0].why, "MaxDeliver"), "%s", dl[0].why);
+    p.unsubscribe(p.ctx, s);
+    busfake_destroy(b);
+    sim_faults_destroy(flt);
     sim_loop_destroy(l);
 }
 

@@ -144,3 +144,101 @@ Test(store_fake, broken_document_is_returned_by_find)
     cJSON_Delete(out);
     storefake_destroy(s);
 }
+
+#define V(seq) "1767571200000000:0000000000000000000" #seq
+
+static const char *version_of(storefake *s, store_coll c, const char *id)
+{
+    const cJSON *v = cJSON_GetObjectItem(storefake_peek(s, c, id), STORE_VERSION_FIELD);
+    return cJSON_IsString(v) ? v->valuestring : "(none)";
+}
+
+Test(store_fake, conditional_writes_follow_the_version_order)
+{
+    storefake *s;
+    cr_assert_eq(storefake_new(NULL, &s, NULL), T0_OK);
+    store_port p = storefake_port(s);
+    cJSON *f5 = J("{\"config\":{\"v\":5},\"the0_version\":\"" V(5) "\"}");
+    cJSON *f3 = J("{\"config\":{\"v\":3},\"the0_version\":\"" V(3) "\"}");
+    store_write ins = {.op = STORE_W_INSERT, .coll = STORE_BOTS, .id = "b1", .fields = f5};
+    cr_assert_eq(p.write(p.ctx, &ins, NULL), T0_OK);
+    t0_err e = {0};
+    cr_expect_eq(p.write(p.ctx, &ins, &e), T0_EEXIST, "a second insert: %s", e.msg);
+    store_write older = {.op = STORE_W_SET, .coll = STORE_BOTS, .id = "b1", .fields = f3, .older_than = V(3)};
+    cr_expect_eq(p.write(p.ctx, &older, NULL), T0_ECONFLICT, "event 3 does not overwrite event 5");
+    cr_expect_str_eq(version_of(s, STORE_BOTS, "b1"), V(5));
+    store_write same = {.op = STORE_W_SET, .coll = STORE_BOTS, .id = "b1", .fields = f5, .older_than = V(5)};
+    cr_expect_eq(p.write(p.ctx, &same, NULL), T0_ECONFLICT, "a redelivery of event 5 changes nothing");
+    cJSON *f7 = J("{\"config\":{\"v\":7},\"the0_version\":\"" V(7) "\"}");
+    store_write newer = {.op = STORE_W_SET, .coll = STORE_BOTS, .id = "b1", .fields = f7, .older_than = V(7)};
+    cr_expect_eq(p.write(p.ctx, &newer, NULL), T0_OK);
+    cr_expect_str_eq(version_of(s, STORE_BOTS, "b1"), V(7));
+    store_write rm_old = {.op = STORE_W_REMOVE, .coll = STORE_BOTS, .id = "b1", .older_than = V(6)};
+    cr_expect_eq(p.write(p.ctx, &rm_old, NULL), T0_ECONFLICT, "a delete of event 6 leaves event 7's document");
+    store_write rm = {.op = STORE_W_REMOVE, .coll = STORE_BOTS, .id = "b1", .older_than = V(8)};
+    cr_expect_eq(p.write(p.ctx, &rm, NULL), T0_OK);
+    cr_expect_null(storefake_peek(s, STORE_BOTS, "b1"));
+    store_write bad = {.op = STORE_W_SET, .coll = STORE_BOTS, .id = "b1", .fields = f7, .older_than = "7"};
+    cr_expect_eq(p.write(p.ctx, &bad, NULL), T0_EINVAL, "a condition that is no version");
+    /* tombstones expire by their expires_at */
+    cJSON *t1 = J("{\"the0_version\":\"" V(1) "\",\"expires_at\":1000}"), *t2 = J("{\"the0_version\":\"" V(2) "\",\"expires_at\":5000}");
+    store_write ti = {.op = STORE_W_INSERT, .coll = STORE_BOTS_DELETED, .id = "x1", .fields = t1};
+    cr_assert_eq(p.write(p.ctx, &ti, NULL), T0_OK);
+    ti.id = "x2";
+    ti.fields = t2;
+    cr_assert_eq(p.write(p.ctx, &ti, NULL), T0_OK);
+    store_write ex = {.op = STORE_W_EXPIRE, .coll = STORE_BOTS_DELETED, .before_ms = 2000};
+    cr_assert_eq(p.write(p.ctx, &ex, NULL), T0_OK);
+    cr_expect_null(storefake_peek(s, STORE_BOTS_DELETED, "x1"), "expired");
+    cr_expect_not_null(storefake_peek(s, STORE_BOTS_DELETED, "x2"), "not yet");
+    cJSON_Delete(f3);
+    cJSON_Delete(f5);
+    cJSON_Delete(f7);
+    cJSON_Delete(t1);
+    cJSON_Delete(t2);
+    storefake_destroy(s);
+}
+
+Test(store_fake, two_documents_with_one_id)
+{
+    storefake *s;
+    cr_assert_eq(storefake_new(NULL, &s, NULL), T0_OK);
+    store_port p = storefake_port(s);
+    put(s, "d", "{\"config\":{\"n\":1}}");
+    cJSON *two = J("{\"config\":{\"n\":2}}");
+    cr_assert_eq(storefake_put_duplicate(s, STORE_BOTS, "d", two, NULL), T0_OK);
+    cJSON *doc = NULL;
+    t0_err e = {0};
+    cr_expect_eq(p.get(p.ctx, STORE_BOTS, "d", &doc, &e), T0_EEXIST, "get reports the duplicate: %s", e.msg);
+    cr_expect_null(doc);
+    cJSON *all = NULL;
+    cr_assert_eq(p.find_enabled(p.ctx, STORE_BOTS, &all, NULL, NULL), T0_OK);
+    cr_expect_eq(cJSON_GetArraySize(all), 2, "find returns both");
+    cJSON_Delete(all);
+    cr_expect_eq(storefake_count(s, STORE_BOTS), 2u);
+    cr_expect_eq(p.remove(p.ctx, STORE_BOTS, "d", NULL), T0_OK, "a remove takes every copy");
+    cr_expect_eq(storefake_count(s, STORE_BOTS), 0u);
+    cr_expect_eq(p.get(p.ctx, STORE_BOTS, "d", &doc, NULL), T0_ENOTFOUND);
+    cJSON_Delete(two);
+    storefake_destroy(s);
+}
+
+static docver position(void *ud) { return *(docver *)ud; }
+
+Test(store_fake, direct_writes_carry_the_stream_position)
+{
+    storefake *s;
+    cr_assert_eq(storefake_new(NULL, &s, NULL), T0_OK);
+    put(s, "a", "{}");
+    cr_expect_str_eq(version_of(s, STORE_BOTS, "a"), "(none)", "without a position source: no version");
+    docver pos = {1767571200000000ull, 4, false};
+    storefake_set_position(s, position, &pos);
+    put(s, "a", "{\"the0_version\":\"whatever\"}");
+    cr_expect_str_eq(version_of(s, STORE_BOTS, "a"), V(4) ":direct", "after event 4, before event 5");
+    pos.seq = 6;
+    cr_assert_eq(storefake_del(s, STORE_BOTS, "a", NULL), T0_OK);
+    cr_expect_str_eq(version_of(s, STORE_BOTS_DELETED, "a"), V(6) ":direct", "the direct delete's tombstone");
+    cr_expect_eq(storefake_del(s, STORE_BOTS, "never", NULL), T0_ENOTFOUND);
+    cr_expect_not_null(storefake_peek(s, STORE_BOTS_DELETED, "never"), "a delete of nothing still says deleted");
+    storefake_destroy(s);
+}
