@@ -173,6 +173,8 @@ struct ctl_kind {
     uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
     uint32_t list_gen;    /* re-list generation: stamps the cached objects each re-list lists */
     long observed_ids;    /* keys with at least one cached object (the collapse guard compares reads with it) */
+    bool synced;          /* a list succeeded since this manager started: the cache may be trusted (client-go's
+                             WaitForCacheSync): until then no reconcile acts, it only waits */
     unsigned initial_left;
     bool first_done;
 };

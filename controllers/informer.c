@@ -234,6 +234,7 @@ t0_status ctl_relist(ctl_kind *c)
         return st;
     }
     c->list_backoff_ms = 0;
+    c->synced = true;
     if (c->list_timer) { /* a retry armed by an earlier failure is moot */
         m->p.loop->cancel(m->p.loop->ctx, c->list_timer);
         c->list_timer = 0;

@@ -354,6 +354,12 @@ void ctl_reconcile(void *ud, const char *id)
     ctl_kind *c = ud;
     ctl_manager *m = c->m;
     if (m->crashed || !ctl_acting_allowed(m)) return;
+    if (!c->synced) {
+        /* no list has succeeded yet: an empty cache would look like "no pod anywhere" and lead to creates
+         * that can only answer AlreadyExists; wait for the informer (its list retry enqueues every key) */
+        wq_add_after(c->q, id, m->s.requeue_ms);
+        return;
+    }
     m->st.reconciles++;
     rec *r = ctl_rec_get(c, id, true);
     if (!r) return;
