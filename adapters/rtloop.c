@@ -18,6 +18,13 @@
 #include "core/prng.h"
 #include "core/theap.h"
 
+typedef struct rt_fd {
+    int fd;
+    uint64_t id;
+    loop_fn fn;
+    void *ud;
+} rt_fd;
+
 typedef struct rt_post {
     struct rt_post *next;
     loop_fn fn, drop;
@@ -34,6 +41,11 @@ struct rtloop {
     rt_post *head, *tail;
     unsigned nposts;
     atomic_bool stop;
+    rt_fd *fds; /* descriptors watched for readability (loop thread only) */
+    size_t nfds, capfds;
+    struct pollfd *pfds; /* [capfds + 2]: the inbox, signals, then the watched descriptors */
+    uint64_t *pids;      /* [capfds]: the watch ids polled this round */
+    uint64_t next_fd_id;
 };
 
 static int64_t mono_ms(void)
@@ -77,6 +89,9 @@ void rtloop_destroy(rtloop *l)
         p = next;
     }
     theap_free(&l->timers);
+    free(l->fds);
+    free(l->pfds);
+    free(l->pids);
     close(l->evfd);
     if (l->sigfd >= 0) close(l->sigfd);
     pthread_mutex_destroy(&l->mu);
@@ -162,6 +177,37 @@ t0_status rtloop_on_signals(rtloop *l, rtloop_signal_fn fn, void *ud, t0_err *er
     return T0_OK;
 }
 
+/* ---- descriptors ------------------------------------------------------------------------------ */
+uint64_t rtloop_watch_fd(rtloop *l, int fd, loop_fn fn, void *ud)
+{
+    if (l->nfds == l->capfds) {
+        size_t cap = l->capfds ? l->capfds * 2 : 8;
+        rt_fd *a = realloc(l->fds, cap * sizeof *a);
+        if (!a) return 0;
+        l->fds = a;
+        struct pollfd *pf = realloc(l->pfds, (cap + 2) * sizeof *pf);
+        if (!pf) return 0;
+        l->pfds = pf;
+        uint64_t *ids = realloc(l->pids, cap * sizeof *ids);
+        if (!ids) return 0;
+        l->pids = ids;
+        l->capfds = cap;
+    }
+    uint64_t id = ++l->next_fd_id;
+    l->fds[l->nfds++] = (rt_fd){fd, id, fn, ud};
+    return id;
+}
+
+void rtloop_unwatch_fd(rtloop *l, uint64_t id)
+{
+    for (size_t i = 0; i < l->nfds; i++)
+        if (l->fds[i].id == id) {
+            memmove(&l->fds[i], &l->fds[i + 1], (l->nfds - i - 1) * sizeof *l->fds);
+            l->nfds--;
+            return;
+        }
+}
+
 /* ---- run -------------------------------------------------------------------------------------- */
 static bool take_stop(rtloop *l) { return atomic_exchange(&l->stop, false); }
 
@@ -228,8 +274,16 @@ bool rtloop_run(rtloop *l, int64_t max_ms)
         bool have = l->head != NULL;
         pthread_mutex_unlock(&l->mu);
         if (have) continue;
-        struct pollfd pf[2] = {{l->evfd, POLLIN, 0}, {l->sigfd, POLLIN, 0}};
-        int r = poll(pf, l->sigfd >= 0 ? 2 : 1, (int)wait);
+        size_t nw = l->nfds;
+        struct pollfd stackpf[2], *pf = l->pfds ? l->pfds : stackpf;
+        uint64_t *ids = l->pids;
+        pf[0] = (struct pollfd){l->evfd, POLLIN, 0};
+        pf[1] = (struct pollfd){l->sigfd, POLLIN, 0};
+        for (size_t i = 0; i < nw; i++) {
+            pf[2 + i] = (struct pollfd){l->fds[i].fd, POLLIN, 0};
+            ids[i] = l->fds[i].id;
+        }
+        int r = poll(pf, (nfds_t)(2 + nw), (int)wait); /* a negative fd (no signalfd) is skipped by poll */
         if (r > 0) {
             uint64_t v;
             if (pf[0].revents & POLLIN) {
@@ -237,6 +291,19 @@ bool rtloop_run(rtloop *l, int64_t max_ms)
                 (void)rd;
             }
             if (l->sigfd >= 0 && (pf[1].revents & POLLIN)) run_signals(l);
+            /* a callback may watch or unwatch others (and move the arrays): collect the ready ids first */
+            size_t nready = 0;
+            for (size_t i = 0; i < nw; i++)
+                if (pf[2 + i].revents & (POLLIN | POLLHUP | POLLERR)) ids[nready++] = ids[i];
+            /* pids keeps its contents when a callback's rtloop_watch_fd grows it: read it afresh each time */
+            for (size_t k = 0; k < nready && !atomic_load(&l->stop); k++) {
+                uint64_t id = l->pids[k];
+                for (size_t j = 0; j < l->nfds; j++)
+                    if (l->fds[j].id == id) {
+                        l->fds[j].fn(l->fds[j].ud);
+                        break;
+                    }
+            }
         }
     }
 }

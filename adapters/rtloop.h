@@ -40,6 +40,12 @@ void rtloop_stop(rtloop *l);
 typedef void (*rtloop_signal_fn)(void *ud, int signo);
 t0_status rtloop_on_signals(rtloop *l, rtloop_signal_fn fn, void *ud, t0_err *err);
 
+/* rtloop_watch_fd: run FN(UD) on the loop whenever FD is readable (level-triggered: FN reads until it
+ * would block, or it runs again). Loop thread only. Returns a non-zero id for rtloop_unwatch_fd (0 when
+ * out of memory); FD stays owned by the caller and must stay open until it is unwatched. */
+uint64_t rtloop_watch_fd(rtloop *l, int fd, loop_fn fn, void *ud);
+void rtloop_unwatch_fd(rtloop *l, uint64_t id);
+
 /* Time and timers (the port's functions, usable directly). now is CLOCK_REALTIME in ms; timer delays
  * are measured on CLOCK_MONOTONIC, so a wall-clock step does not fire or stall timers. */
 int64_t rtloop_now_ms(rtloop *l);

@@ -532,6 +532,9 @@ static t0_status perform(s3_client *c, req *r, t0_err *err)
     CURL *cu = c->curl;
     curl_easy_reset(cu);
     curl_easy_setopt(cu, CURLOPT_URL, url);
+    /* Send the path exactly as it is signed: curl would otherwise resolve "." and ".." segments and so
+     * address (and sign) another key than the caller named (issue 14). */
+    curl_easy_setopt(cu, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(cu, CURLOPT_AWS_SIGV4, c->sigv4);
     curl_easy_setopt(cu, CURLOPT_USERNAME, c->cfg.access_key);
     curl_easy_setopt(cu, CURLOPT_PASSWORD, c->cfg.secret_key);

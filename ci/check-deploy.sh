@@ -59,9 +59,9 @@ n=$(ldd "$RELEASE" | grep -c libfiu || true)
 [ "$n" = 0 ] && ok "ldd $RELEASE: libfiu" "not loaded" || fail "ldd $RELEASE: libfiu" "not loaded" "$(ldd "$RELEASE" | grep libfiu)"
 n=$(nm "$RELEASE" | grep -c ' fiu_' || true)
 [ "$n" = 0 ] && ok "symbols fiu_* in $RELEASE" "0" || fail "symbols fiu_* in $RELEASE" 0 "$n"
-n=$(grep -c -a -E 'daemon/state/write|s3/get' "$RELEASE" || true)
+n=$(grep -c -a -E 'posixfs/write|s3/get' "$RELEASE" || true)
 [ "$n" = 0 ] && ok "fault point names in $RELEASE" "0" || fail "fault point names in $RELEASE" 0 "$n"
-n=$(grep -c -a -E 'daemon/state/write' "$RUNTIME" || true)
+n=$(grep -c -a -E 'posixfs/write' "$RUNTIME" || true)
 [ "$n" -gt 0 ] && ok "the test build keeps its fault points ($RUNTIME)" "$n" || fail "fault points in $RUNTIME" ">0" "$n"
 "$RELEASE" version | grep -q '^the0-runtime version ' && ok "$RELEASE version" "$("$RELEASE" version)" || \
     fail "$RELEASE version" "the0-runtime version ..." "$("$RELEASE" version 2>&1)"

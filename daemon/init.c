@@ -1,229 +1,304 @@
-/* init.c: `the0-runtime daemon init`, the init container: code zip into /bot, entrypoint.sh, state into /state. */
-#include <errno.h>
+/* init.c: `daemon init`, the init container, on ports: code zip into /bot, entrypoint.sh, state into /state,
+ * each archive extracted into a staging directory on its own volume and renamed into place only when whole. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "adapters/s3.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
-
-#include "core/cli.h"
+#include "domain/names.h"
 
 #define COMP "daemon-init"
-#define MIB (1024ull * 1024ull)
 
-/* Download BUCKET/KEY into the open file F, retrying failures other than "not found" with backoff.
- * Returns the last status; T0_ENOTFOUND at once when the object or bucket is missing. */
-static t0_status fetch_retrying(const objstore *os, const char *bucket, const char *key, FILE *f, const dinit_opts *o,
-                                const char *what, t0_err *err)
-{
-    int attempts = o->attempts > 0 ? o->attempts : 6;
-    long delay = o->retry_base_ms > 0 ? o->retry_base_ms : 500;
-    t0_status st = T0_OK;
-    for (int i = 1; i <= attempts; i++) {
-        if (fflush(f) != 0 || ftruncate(fileno(f), 0) != 0 || fseeko(f, 0, SEEK_SET) != 0)
-            return t0_fail(err, T0_EIO, "%s: cannot reset the temporary file: %s", what, strerror(errno));
-        objstore_sink sink = {.file = f};
-        st = os->get(os->ctx, bucket, key, &sink, NULL, err);
-        if (st == T0_OK || st == T0_ENOTFOUND) return st;
-        if (i < attempts) {
-            T0_WARN(COMP, "%s: attempt %d/%d failed (%s), retrying in %ld ms", what, i, attempts, err ? err->msg : "",
-                    delay);
-            dd_sleep_ms(delay);
-            delay = delay * 2 > 8000 ? 8000 : delay * 2;
-        }
-    }
-    if (err) t0_err_prefix(err, "gave up after %d attempts", attempts);
-    return st;
-}
+enum phase { PH_CODE, PH_ENTRYPOINT, PH_STATE, PH_DONE };
 
-static FILE *temp_in(const char *dir, char *path, size_t cap, t0_err *err)
-{
-    snprintf(path, cap, "%s/.the0-download-XXXXXX", dir);
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        t0_fail(err, T0_EIO, "create a temporary file in %s: %s", dir, strerror(errno));
-        return NULL;
-    }
-    FILE *f = fdopen(fd, "w+");
-    if (!f) {
-        close(fd);
-        unlink(path);
-        t0_fail(err, T0_EIO, "create a temporary file in %s: %s", dir, strerror(errno));
-    }
-    return f;
-}
+struct dinit {
+    dd_env env;
+    dinit_opts o;
+    dd_exit_fn done;
+    void *ud;
+    enum phase phase;
+    int attempt;
+    long delay_ms;
+    uint64_t timer;
+    bool finished;
+    int code;
+    char msg[640];
+    char state_key[512];
+};
 
-static t0_status init_code(const objstore *os, const dinit_opts *o, t0_err *err)
-{
-    t0_status st = dd_mkdirs(o->code_path, 0755, err);
-    if (st != T0_OK) return st;
-    char tmp[4200];
-    FILE *f = temp_in(o->code_path, tmp, sizeof tmp, err);
-    if (!f) return T0_EIO;
-    st = fetch_retrying(os, o->code_bucket, o->code_file, f, o, "download code", err);
-    if (st != T0_OK) {
-        if (err) t0_err_prefix(err, "failed to download code: failed to read from MinIO");
-    } else if (fflush(f) != 0) {
-        st = t0_fail(err, T0_EIO, "failed to download code: write %s: %s", tmp, strerror(errno));
-    } else {
-        dar_stats ds;
-        st = dar_extract(tmp, DAR_ZIP, o->code_path, &o->code_limits, &ds, err);
-        if (st != T0_OK) {
-            if (err) t0_err_prefix(err, "failed to extract code %s/%s", o->code_bucket, o->code_file);
-        } else {
-            T0_INFO(COMP, "code %s/%s extracted into %s: %llu files, %llu dirs, %llu links, %llu bytes", o->code_bucket,
-                    o->code_file, o->code_path, (unsigned long long)ds.files, (unsigned long long)ds.dirs,
-                    (unsigned long long)ds.links, (unsigned long long)ds.bytes);
-        }
-    }
-    fclose(f);
-    unlink(tmp); /* also on failure */
-    return st;
-}
+static const fs_port *fsp(const dinit *in) { return in->env.fs; }
 
-static t0_status init_entrypoint(const dinit_opts *o, t0_err *err)
-{
-    char *script = NULL;
-    t0_status st = dinit_entrypoint_script(o->runtime, o->entrypoint, &o->paths, &script, err);
-    if (st != T0_OK) {
-        if (err) t0_err_prefix(err, "failed to generate entrypoint");
-        return st;
-    }
-    char path[4200];
-    if ((st = dd_mkdirs(o->code_path, 0755, err)) != T0_OK) {
-        free(script);
-        return st;
-    }
-    snprintf(path, sizeof path, "%s/entrypoint.sh", o->code_path);
-    unlink(path); /* a file (or link) of that name from the zip is replaced, never followed */
-    st = dd_write_atomic(path, script, strlen(script), 0755, err);
-    free(script);
-    if (st == T0_OK && chmod(path, 0755) != 0) st = t0_fail(err, T0_EIO, "chmod %s: %s", path, strerror(errno));
-    if (st != T0_OK && err) t0_err_prefix(err, "failed to write entrypoint");
-    return st;
-}
+/* ---- the work directory: <dest>/.the0-init/{download,staging,old} ------------------------------- */
+typedef struct work {
+    char dir[1024], download[1100], staging[1100], old[1100];
+} work;
 
-static t0_status init_state(const objstore *os, const dinit_opts *o, t0_err *err)
-{
-    t0_status st = dd_mkdirs(o->state_path, 0755, err);
-    if (st != T0_OK) {
-        if (err) t0_err_prefix(err, "failed to create state directory");
-        return st;
-    }
-    char key[512], tmp[4200];
-    snprintf(key, sizeof key, "%s/state.tar.gz", o->bot_id);
-    /* The download lands next to /state, not inside it, so nothing half-downloaded is ever in /state. */
-    char parent[4200];
-    snprintf(parent, sizeof parent, "%s", o->state_path);
-    char *slash = strrchr(parent, '/');
-    if (slash && slash != parent) *slash = '\0';
-    else if (slash) parent[1] = '\0';
-    FILE *f = temp_in(access(parent, W_OK) == 0 ? parent : o->state_path, tmp, sizeof tmp, err);
-    if (!f) return T0_EIO;
-    st = fetch_retrying(os, o->state_bucket, key, f, o, "download state", err);
-    if (st == T0_ENOTFOUND) {
-        T0_INFO(COMP, "No existing state (first run): %s", err ? err->msg : "");
-        st = T0_OK;
-    } else if (st != T0_OK) {
-        if (err) t0_err_prefix(err, "failed to restore state (saved state may exist; refusing to start on empty state)");
-    } else if (fflush(f) != 0) {
-        st = t0_fail(err, T0_EIO, "failed to restore state: write %s: %s", tmp, strerror(errno));
-    } else {
-        dar_stats ds;
-        st = dar_extract(tmp, DAR_TARGZ, o->state_path, &o->state_limits, &ds, err);
-        if (st != T0_OK) {
-            if (err) t0_err_prefix(err, "failed to restore state from %s/%s", o->state_bucket, key);
-        } else {
-            T0_INFO(COMP, "state %s/%s restored into %s: %llu files, %llu bytes", o->state_bucket, key, o->state_path,
-                    (unsigned long long)ds.files, (unsigned long long)ds.bytes);
-        }
-    }
-    fclose(f);
-    unlink(tmp);
-    return st;
-}
-
-t0_status dinit_run(const objstore *os, const dinit_opts *o, t0_err *err)
+static t0_status work_paths(const char *dest, work *w, t0_err *err)
 {
     t0_status st;
-    if (o->code_file && *o->code_file && (st = init_code(os, o, err)) != T0_OK) return st;
-    if (o->runtime && *o->runtime && o->entrypoint && *o->entrypoint && (st = init_entrypoint(o, err)) != T0_OK)
-        return st;
-    return init_state(os, o, err);
+    if ((st = fs_join(w->dir, sizeof w->dir, dest, DD_STATE_WORK, err)) != T0_OK) return st;
+    if ((st = fs_join(w->download, sizeof w->download, w->dir, "download", err)) != T0_OK) return st;
+    if ((st = fs_join(w->staging, sizeof w->staging, w->dir, "staging", err)) != T0_OK) return st;
+    return fs_join(w->old, sizeof w->old, w->dir, "old", err);
 }
 
-/* ---- CLI ----------------------------------------------------------------------------------------------- */
-
-static uint64_t env_u64(const char *name, uint64_t dflt)
+/* A fresh work directory (a previous init may have died in it). */
+static t0_status work_prepare(const fs_port *fs, const char *dest, work *w, t0_err *err)
 {
-    const char *v = getenv(name);
-    if (!v || !*v) return dflt;
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    return (*end || n == 0) ? dflt : n;
+    t0_status st = work_paths(dest, w, err);
+    if (st == T0_OK) st = fs_mkdirs(fs, dest, 0755, err);
+    if (st == T0_OK) st = fs_rmtree(fs, w->dir, err);
+    if (st == T0_OK) st = fs->mkdir(fs->ctx, w->dir, 0700, err);
+    if (st == T0_OK) st = fs->mkdir(fs->ctx, w->staging, 0755, err);
+    return st;
 }
 
-static const char INIT_ABOUT[] =
-    "Downloads custom-bots/<code-file> into the code path (zip; traversal, absolute paths, escaping symlinks and\n"
-    "bombs are refused), writes entrypoint.sh, and restores bot-state/<id>/state.tar.gz into the state path.";
-static const char INIT_FOOTER[] =
-    "environment: MINIO_ENDPOINT, MINIO_ACCESS_KEY, MINIO_SECRET_KEY (required), MINIO_USE_SSL, MINIO_CODE_BUCKET,\n"
-    "MINIO_STATE_BUCKET, MAX_STATE_SIZE_MB, MAX_STATE_FILE_SIZE_MB, MAX_CODE_SIZE_MB, MAX_CODE_FILE_SIZE_MB,\n"
-    "MAX_ARCHIVE_ENTRIES, THE0_INIT_ATTEMPTS, THE0_RETRY_BASE_MS, THE0_BOT_DIR, THE0_VAR_DIR.\n"
-    "exit codes: 0 success, 1 any error (usage errors too, as the reference)";
-
-int dinit_main(int argc, char **argv)
+static void work_remove(const fs_port *fs, const work *w)
 {
-    dinit_opts o = {.bot_id = "", .code_path = "", .state_path = "", .code_file = "", .runtime = "", .entrypoint = ""};
-    const cli_opt opts[] = {
-        {"bot-id", 0, CLI_STR, &o.bot_id, "the bot's id (required)"},
-        {"code-path", 0, CLI_STR, &o.code_path, "where the code goes (default /bot)", .arg = "DIR"},
-        {"state-path", 0, CLI_STR, &o.state_path, "where the state goes (default /state)", .arg = "DIR"},
-        {"code-file", 0, CLI_STR, &o.code_file, "object key of the code zip in the code bucket (empty: no code step)",
-         .arg = "KEY"},
-        {"runtime", 0, CLI_STR, &o.runtime, "runtime of entrypoint.sh (python3.11, nodejs20, ...)"},
-        {"entrypoint", 0, CLI_STR, &o.entrypoint, "the bot's entry file", .arg = "FILE"},
-    };
-    const cli_cmd cmd = {"the0-runtime daemon init", "--bot-id ID [flags]", INIT_ABOUT, opts, T0_ARRAY_LEN(opts), 0, 0,
-                         INIT_FOOTER, 1};
-    int first, pr = cli_parse(&cmd, argc, argv, &first);
-    if (pr != CLI_CONTINUE) return pr;
-    if (!*o.bot_id) {
-        fprintf(stderr, "Error: required flag(s) \"bot-id\" not set\n");
-        return 1;
+    t0_err e = {0};
+    if (fs_rmtree(fs, w->dir, &e) != T0_OK) T0_WARN(COMP, "cleaning up %s: %s", w->dir, e.msg);
+}
+
+/* Make DEST hold exactly the staged tree: every entry of DEST (but the work directory) is moved aside into
+ * old/ (removed with the work directory), then every staged entry is moved in. All renames stay on DEST's
+ * volume. On a failure what was moved is put back as far as possible, so DEST keeps its old content. */
+static t0_status work_commit(const fs_port *fs, const char *dest, const work *w, t0_err *err)
+{
+    fs_list cur = {0}, staged = {0};
+    t0_status st = fs->list(fs->ctx, w->staging, &staged, err);
+    if (st == T0_OK) st = fs->list(fs->ctx, dest, &cur, err);
+    for (size_t i = 0; st == T0_OK && i < staged.n; i++)
+        if (!strcmp(staged.names[i], DD_STATE_WORK))
+            st = t0_fail(err, T0_EINVAL, "archive entry \"%s\": the name is reserved for init's work directory",
+                         DD_STATE_WORK);
+    if (st == T0_OK) st = fs->mkdir(fs->ctx, w->old, 0700, err);
+    char a[2200], b[2200];
+    size_t aside = 0, moved_in = 0;
+    for (; st == T0_OK && aside < cur.n; aside++) {
+        if (!strcmp(cur.names[aside], DD_STATE_WORK)) continue;
+        if ((st = fs_join(a, sizeof a, dest, cur.names[aside], err)) == T0_OK &&
+            (st = fs_join(b, sizeof b, w->old, cur.names[aside], err)) == T0_OK)
+            st = fs->rename(fs->ctx, a, b, err);
     }
-    if (!*o.code_path) o.code_path = "/bot";
-    if (!*o.state_path) o.state_path = "/state";
+    for (; st == T0_OK && moved_in < staged.n; moved_in++)
+        if ((st = fs_join(a, sizeof a, w->staging, staged.names[moved_in], err)) == T0_OK &&
+            (st = fs_join(b, sizeof b, dest, staged.names[moved_in], err)) == T0_OK)
+            st = fs->rename(fs->ctx, a, b, err);
+    if (st != T0_OK) { /* roll back: staged entries out, old entries in */
+        for (size_t i = 0; i < moved_in; i++)
+            if (fs_join(a, sizeof a, w->staging, staged.names[i], NULL) == T0_OK &&
+                fs_join(b, sizeof b, dest, staged.names[i], NULL) == T0_OK)
+                fs->rename(fs->ctx, b, a, NULL);
+        for (size_t i = 0; i < aside && i < cur.n; i++)
+            if (strcmp(cur.names[i], DD_STATE_WORK) && fs_join(a, sizeof a, dest, cur.names[i], NULL) == T0_OK &&
+                fs_join(b, sizeof b, w->old, cur.names[i], NULL) == T0_OK)
+                fs->rename(fs->ctx, b, a, NULL);
+    }
+    fs_list_free(&cur);
+    fs_list_free(&staged);
+    if (st == T0_OK) fs->sync_dir(fs->ctx, dest, NULL);
+    return st;
+}
 
-    t0_err err = {0};
-    s3_config cfg;
-    s3_client *c = NULL;
-    if (!dd_open_s3(&cfg, &c)) return 1;
-    o.code_bucket = cfg.code_bucket;
-    o.state_bucket = cfg.state_bucket;
-    o.state_limits = (dar_limits){.max_total = cfg.max_state_size, .max_file = cfg.max_state_file_size,
-                                  .max_entries = env_u64("MAX_ARCHIVE_ENTRIES", 100000)};
-    o.code_limits = (dar_limits){.max_total = env_u64("MAX_CODE_SIZE_MB", 1024) * MIB,
-                                 .max_file = env_u64("MAX_CODE_FILE_SIZE_MB", 512) * MIB,
-                                 .max_entries = env_u64("MAX_ARCHIVE_ENTRIES", 100000)};
-    o.paths.bot_dir = getenv("THE0_BOT_DIR") && *getenv("THE0_BOT_DIR") ? getenv("THE0_BOT_DIR") : "/bot";
-    o.paths.var_dir = getenv("THE0_VAR_DIR") && *getenv("THE0_VAR_DIR") ? getenv("THE0_VAR_DIR") : "/var/the0";
-    o.attempts = (int)env_u64("THE0_INIT_ATTEMPTS", 6);
-    o.retry_base_ms = (long)env_u64("THE0_RETRY_BASE_MS", 500);
-    objstore os = s3_objstore(c);
-    T0_INFO(COMP, "init bot %s: code %s/%s into %s, state %s/%s/state.tar.gz into %s", o.bot_id, o.code_bucket,
-            *o.code_file ? o.code_file : "(none)", o.code_path, o.state_bucket, o.bot_id, o.state_path);
-    t0_status st = dinit_run(&os, &o, &err);
-    s3_client_free(c);
-    s3_config_free(&cfg);
+/* ---- steps ------------------------------------------------------------------------------------------ */
+static void run(void *ud);
+
+static void on_finish(void *ud)
+{
+    dinit *in = ud;
+    in->timer = 0;
+    if (in->done) in->done(in->ud, in->code, in->msg);
+}
+
+static void finish(dinit *in, int code, const char *msg)
+{
+    in->finished = true;
+    in->phase = PH_DONE;
+    in->code = code;
+    snprintf(in->msg, sizeof in->msg, "%s", msg);
+    if (code) T0_ERROR(COMP, "init bot %s: %s", in->o.bot_id, msg);
+    else T0_INFO(COMP, "init bot %s: %s", in->o.bot_id, msg);
+    dd_termination_message(fsp(in), in->o.termination_log, in->msg);
+    in->timer = in->env.loop->timer(in->env.loop->ctx, 0, on_finish, in);
+}
+
+/* Download BUCKET/KEY into W's download file. T0_ENOTFOUND at once when the object or bucket is missing. */
+static t0_status download(dinit *in, const char *bucket, const char *key, const work *w, objstore_meta *meta,
+                          t0_err *err)
+{
+    fs_stream *out;
+    t0_status st = fs_stream_open(fsp(in), w->download, FS_WRITE | FS_CREATE | FS_TRUNC, 0600, &out, err);
+    if (st != T0_OK) return st;
+    objstore_sink sink = {.file = out->fp};
+    st = in->env.os->get(in->env.os->ctx, bucket, key, &sink, meta, err);
+    t0_err local = out->err, ce = {0};
+    t0_status cs = fs_stream_close(out, &ce);
+    if (local.code == T0_OK && cs != T0_OK) local = ce;
+    if (local.code != T0_OK) { /* the cause was our volume (full, read-only ...), not the object store */
+        if (err) *err = local;
+        t0_err_prefix(err, "saving %s/%s", bucket, key);
+        return local.code;
+    }
+    return st;
+}
+
+/* One attempt at the archive of this phase; true when the phase is over (done or failed). */
+static bool archive_step(dinit *in, bool code)
+{
+    const dinit_opts *o = &in->o;
+    const char *dest = code ? o->code_path : o->state_path;
+    const char *bucket = code ? o->code_bucket : o->state_bucket;
+    const char *key = code ? o->code_file : in->state_key;
+    const char *what = code ? "download code" : "download state";
+    int attempts = o->attempts > 0 ? o->attempts : 6;
+    work w;
+    t0_err e = {0};
+    char msg[sizeof in->msg];
+    t0_status st = in->attempt == 0 ? work_prepare(fsp(in), dest, &w, &e) : work_paths(dest, &w, &e);
     if (st != T0_OK) {
-        fprintf(stderr, "Error: %s\n", err.msg);
-        return 1;
+        snprintf(msg, sizeof msg, "%s: preparing %s: %s", code ? "failed to download code" : "failed to restore state",
+                 dest, e.msg);
+        finish(in, 1, msg);
+        return true;
     }
-    T0_INFO(COMP, "init bot %s: done", o.bot_id);
-    return 0;
+    in->attempt++;
+    objstore_meta meta = {0};
+    st = download(in, bucket, key, &w, &meta, &e);
+    if (st != T0_OK && st != T0_ENOTFOUND && fs_errno(st, &e) == 0 && in->attempt < attempts) {
+        T0_WARN(COMP, "%s: attempt %d/%d failed (%s), retrying in %ld ms", what, in->attempt, attempts, e.msg, in->delay_ms);
+        in->timer = in->env.loop->timer(in->env.loop->ctx, in->delay_ms, run, in);
+        in->delay_ms = in->delay_ms * 2 > 8000 ? 8000 : in->delay_ms * 2;
+        return false;
+    }
+    if (st == T0_ENOTFOUND && !code) {
+        T0_INFO(COMP, "No existing state (first run): %s", e.msg);
+        work_remove(fsp(in), &w);
+        return true;
+    }
+    if (st != T0_OK) {
+        if (fs_errno(st, &e) == 0 && in->attempt >= attempts) t0_err_prefix(&e, "gave up after %d attempts", in->attempt);
+        snprintf(msg, sizeof msg, "%s: %s", code ? "failed to download code: failed to read from MinIO" :
+                                                   "failed to restore state (saved state may exist; refusing to start on "
+                                                   "empty state)", e.msg);
+        work_remove(fsp(in), &w);
+        finish(in, 1, msg);
+        return true;
+    }
+    dar_stats ds;
+    st = dar_extract(fsp(in), w.download, code ? DAR_ZIP : DAR_TARGZ, w.staging, code ? &o->code_limits : &o->state_limits,
+                     &ds, &e);
+    if (st == T0_OK) st = work_commit(fsp(in), dest, &w, &e);
+    work_remove(fsp(in), &w); /* also a refused archive's staged files: nothing is left behind */
+    if (st != T0_OK) {
+        snprintf(msg, sizeof msg, "%s %s/%s: %s", code ? "failed to extract code" : "failed to restore state from", bucket,
+                 key, e.msg);
+        finish(in, 1, msg);
+        return true;
+    }
+    if (code) {
+        T0_INFO(COMP, "code %s/%s extracted into %s: %llu files, %llu dirs, %llu links, %llu bytes", bucket, key, dest,
+                (unsigned long long)ds.files, (unsigned long long)ds.dirs, (unsigned long long)ds.links,
+                (unsigned long long)ds.bytes);
+    } else {
+        dd_state_meta m;
+        dd_state_meta_read(&meta, &m);
+        T0_INFO(COMP, "state %s/%s restored into %s: %llu files, %llu bytes, generation %" PRIu64, bucket, key, dest,
+                (unsigned long long)ds.files, (unsigned long long)ds.bytes, m.generation);
+        if (m.known && !m.final)
+            T0_WARN(COMP,
+                    "bot %s: state generation %" PRIu64 " is not marked final: the previous run ended without its final "
+                    "sync, so changes it made after this generation were not shipped",
+                    o->bot_id, m.generation);
+        snprintf(in->msg, sizeof in->msg, "restored state generation %" PRIu64 "%s", m.generation,
+                 m.known && !m.final ? " (not final: the previous run's last changes may be missing)" : "");
+    }
+    return true;
+}
+
+static void run(void *ud)
+{
+    dinit *in = ud;
+    in->timer = 0;
+    const dinit_opts *o = &in->o;
+    for (;;) {
+        switch (in->phase) {
+        case PH_CODE:
+            if (o->code_file && *o->code_file && !archive_step(in, true)) return; /* waiting to retry */
+            if (in->finished) return;
+            in->phase = PH_ENTRYPOINT;
+            in->attempt = 0;
+            in->delay_ms = o->retry_base_ms > 0 ? o->retry_base_ms : 500;
+            break;
+        case PH_ENTRYPOINT:
+            if (o->runtime && *o->runtime && o->entrypoint && *o->entrypoint) {
+                char *script = NULL, path[1100], msg[sizeof in->msg];
+                t0_err e = {0};
+                t0_status st = dinit_entrypoint_script(o->runtime, o->entrypoint, &o->paths, &script, &e);
+                if (st != T0_OK) {
+                    snprintf(msg, sizeof msg, "failed to generate entrypoint: %s", e.msg);
+                    finish(in, 1, msg);
+                    return;
+                }
+                if ((st = fs_mkdirs(fsp(in), o->code_path, 0755, &e)) == T0_OK &&
+                    (st = fs_join(path, sizeof path, o->code_path, "entrypoint.sh", &e)) == T0_OK) {
+                    fsp(in)->unlink(fsp(in)->ctx, path, NULL); /* a file (or link) of that name from the zip is replaced */
+                    st = fs_write_atomic(fsp(in), path, script, strlen(script), 0755, &e);
+                }
+                free(script);
+                if (st != T0_OK) {
+                    snprintf(msg, sizeof msg, "failed to write entrypoint: %s", e.msg);
+                    finish(in, 1, msg);
+                    return;
+                }
+            }
+            in->phase = PH_STATE;
+            break;
+        case PH_STATE:
+            if (!archive_step(in, false)) return;
+            if (in->finished) return;
+            {
+                char m[sizeof in->msg];
+                snprintf(m, sizeof m, "done: %s", in->msg[0] ? in->msg : "first run, no state to restore");
+                finish(in, 0, m);
+            }
+            return;
+        case PH_DONE:
+            return;
+        }
+    }
+}
+
+t0_status dinit_start(const dd_env *env, const dinit_opts *o, dd_exit_fn done, void *ud, dinit **out, t0_err *err)
+{
+    *out = NULL;
+    t0_err e = {0};
+    if (!o->bot_id || !*o->bot_id) return t0_fail(err, T0_EINVAL, "no bot id");
+    if (names_validate_minio_path(o->bot_id, &e) != T0_OK) return t0_fail(err, T0_EINVAL, "invalid bot ID: %s", e.msg);
+    if (o->code_file && *o->code_file && names_validate_minio_path(o->code_file, &e) != T0_OK)
+        return t0_fail(err, T0_EINVAL, "invalid code file \"%s\": %s", o->code_file, e.msg);
+    dinit *in = calloc(1, sizeof *in);
+    if (!in) return t0_fail(err, T0_ENOMEM, "init: out of memory");
+    in->env = *env;
+    in->o = *o;
+    in->done = done;
+    in->ud = ud;
+    if (!in->o.code_path || !*in->o.code_path) in->o.code_path = "/bot";
+    if (!in->o.state_path || !*in->o.state_path) in->o.state_path = "/state";
+    in->delay_ms = o->retry_base_ms > 0 ? o->retry_base_ms : 500;
+    snprintf(in->state_key, sizeof in->state_key, "%s/state.tar.gz", o->bot_id);
+    T0_INFO(COMP, "init bot %s: code %s/%s into %s, state %s/%s into %s", o->bot_id, o->code_bucket,
+            o->code_file && *o->code_file ? o->code_file : "(none)", in->o.code_path, o->state_bucket, in->state_key,
+            in->o.state_path);
+    in->timer = env->loop->timer(env->loop->ctx, 0, run, in);
+    *out = in;
+    return T0_OK;
+}
+
+void dinit_destroy(dinit *in)
+{
+    if (!in) return;
+    if (in->timer) in->env.loop->cancel(in->env.loop->ctx, in->timer);
+    free(in);
 }

@@ -1,13 +1,17 @@
 # daemon: `daemon init` / `daemon sync`, entrypoints, state and log shipping, Docker-mode bootstrap.
 daemon_DEPS := core fsm domain adapters
+# the unit tests run the daemon on the simulator's virtual loop
+daemon_TEST_DEPS := sim
 
 # Integration stage (part of `make test`): real s3rver and moto (SigV4 auth on), started on free 127.0.0.1
-# ports by ci/s3-servers.sh and stopped afterwards even when the tests fail.
+# ports by ci/s3-servers.sh and stopped afterwards even when the tests fail. itest_pod.c runs the init and
+# sync containers of the pod spec podgen generates under bubblewrap (read-only root, uid 1000, the spec's
+# volumes, args and env): it links controllers for podgen, as the independent source of the spec.
 DAEMON_ITEST_SRCS := $(wildcard daemon/itests/*.c) daemon/tests/helpers.c
 DAEMON_ITEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(DAEMON_ITEST_SRCS))
 -include $(DAEMON_ITEST_OBJS:.o=.d)
 
-$(BUILD)/tests/itest-daemon: $(DAEMON_ITEST_OBJS) $(foreach m,daemon fsm domain adapters core,$(BUILD)/lib/lib$(m).a)
+$(BUILD)/tests/itest-daemon: $(DAEMON_ITEST_OBJS) $(foreach m,daemon controllers fsm domain adapters core,$(BUILD)/lib/lib$(m).a)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(DAEMON_ITEST_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
 

@@ -1,462 +1,562 @@
-/* sync.c: `the0-runtime daemon sync`, the sidecar loop: inotify + timers feed events to fsm_sync_table,
- * whose effects (debounce, upload, backoff, final upload, exit) this file executes. */
-#include <errno.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
+/* sync.c: `daemon sync`, the sidecar: the one executor of fsm_sync_table. Filesystem watches and loop timers
+ * become the table's events; its effects (debounce, maximum wait, upload, backoff, final upload, report,
+ * exit) run here on the ports, so that the simulator runs this code on a virtual clock. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <dirent.h>
 
-#include "adapters/s3.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
-
-#include "core/cli.h"
 #include "fsm/fsm.h"
 #include "fsm/tables.h"
 
 #define COMP "daemon-sync"
-#define MAX_WATCHES 1024
+#define SNAP_RETRY_MS 35  /* a file was being written: look again after this long ... */
+#define SNAP_TRIES 20     /* ... this many times before the upload counts as failed */
+#define QCAP 16
 
-typedef struct loop {
-    const dsync_opts *o;
+struct dsync {
+    dd_env env;
+    dsync_opts o;
+    dd_exit_fn exit_fn;
+    void *exit_ud;
     dsync_state st;
     dsync_logs lg;
-    int state; /* FSM state */
-    bool dirty;
-    int ino, sfd;
-    int wd_logs, wd_done;
-    int wds[MAX_WATCHES];
-    char *wpaths[MAX_WATCHES];
-    int nwds;
-    char done_dir[PATH_MAX], done_name[NAME_MAX + 1];
-    int64_t debounce_at, scan_at, retry_at, done_check_at, final_deadline;
+    char spool[1024];
+    int state;    /* enum sync_state */
+    bool dirty;   /* changes seen that no finished upload contains */
+    int64_t first_change_ms; /* the first change not yet in an upload (0 = none) */
+    fs_watch *w_state, *w_logs, *w_done;
+    char done_dir[1024], done_name[256];
+    uint64_t t_debounce, t_maxwait, t_scan, t_retry, t_job, t_deadline, t_done, t_exit;
     long backoff_ms;
-    int exit_code;
-    bool exited, final_started, done_seen, done_pushed;
+    /* the upload in progress (one at a time) */
+    bool job_active, job_final, job_state_done;
+    bool job_ok;
+    int job_tries;
+    int64_t job_started_ms;
+    t0_err job_err;
+    /* the final sync */
+    bool final_started, deadline_passed, done_pushed;
+    bool final_waiting; /* between two final attempts */
     int final_attempts;
+    int64_t deadline_at;
+    /* the end */
+    bool exited;
+    int exit_code;
+    char exit_msg[640];
     uint64_t fp_shipped; /* metadata fingerprint of the state tree at the last successful upload */
-    int queue[16];
-    int qhead, qlen;
-} loop;
+    int queue[QCAP], qhead, qlen;
+    bool stepping;
+    uint64_t upload_failures, snapshot_retries;
+};
 
-static void push(loop *L, int ev)
+static int64_t now_ms(const dsync *s) { return s->env.loop->now_ms(s->env.loop->ctx); }
+
+static uint64_t arm(dsync *s, int64_t delay, loop_fn fn)
 {
-    if (L->qlen == (int)T0_ARRAY_LEN(L->queue)) return; /* events are hints; timers re-raise them */
-    L->queue[(L->qhead + L->qlen++) % (int)T0_ARRAY_LEN(L->queue)] = ev;
+    return s->env.loop->timer(s->env.loop->ctx, delay > 0 ? delay : 0, fn, s);
 }
 
-static void watch_tree(loop *L, const char *dir)
+static void disarm(dsync *s, uint64_t *id)
 {
-    if (L->nwds >= MAX_WATCHES) return;
-    int wd = inotify_add_watch(L->ino, dir,
-                               IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
-                                   IN_ATTRIB | IN_DELETE_SELF | IN_ONLYDIR);
-    if (wd < 0) return;
-    bool known = false;
-    for (int i = 0; i < L->nwds; i++) known |= L->wds[i] == wd;
-    if (!known) {
-        L->wds[L->nwds] = wd;
-        L->wpaths[L->nwds++] = strdup(dir);
-    }
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        struct stat sb;
-        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) watch_tree(L, p);
-    }
-    closedir(d);
+    if (*id) s->env.loop->cancel(s->env.loop->ctx, *id);
+    *id = 0;
 }
 
-static bool is_state_wd(loop *L, int wd, const char **path)
+/* ---- events -------------------------------------------------------------------------------------- */
+static void run_effects(dsync *s, const fsm_result *r);
+
+static void step(dsync *s, int ev)
 {
-    for (int i = 0; i < L->nwds; i++)
-        if (L->wds[i] == wd) {
-            *path = L->wpaths[i];
-            return true;
-        }
-    return false;
+    sync_fsm_input in = {.dirty = s->dirty, .deadline_left = !s->deadline_passed};
+    fsm_result r;
+    t0_err err = {0};
+    t0_status st = fsm_step(&fsm_sync_table, s->state, ev, &in, s->o.trace_key, s->env.tracer, &r, &err);
+    if (st != T0_OK) {
+        T0_ERROR(COMP, "bot %s: sync FSM: %s", s->o.bot_id, err.msg);
+        return;
+    }
+    if (r.kind == FSM_ROW_GO && r.from != r.to)
+        T0_DEBUG(COMP, "bot %s: %s --%s--> %s", s->o.bot_id, fsm_state_name(&fsm_sync_table, r.from),
+                 fsm_event_name(&fsm_sync_table, ev), fsm_state_name(&fsm_sync_table, r.to));
+    s->state = r.to;
+    run_effects(s, &r);
 }
 
-/* Read all pending inotify events; mark dirty / raise events. Returns whether anything relevant happened. */
-static bool drain_inotify(loop *L)
+/* post: queue EV; the outermost post steps the table until the queue is empty. Effects may post (an
+ * upload that finished at once), which only queues. */
+static void post(dsync *s, int ev)
 {
-    bool change = false;
-    char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-    for (;;) {
-        ssize_t n = read(L->ino, buf, sizeof buf);
-        if (n <= 0) break;
-        for (char *p = buf; p < buf + n;) {
-            struct inotify_event *e = (struct inotify_event *)p;
-            p += sizeof *e + e->len;
-            const char *dir;
-            if (e->mask & IN_Q_OVERFLOW) {
-                change = true;
-                continue;
-            }
-            if (e->wd == L->wd_done && e->len && !strcmp(e->name, L->done_name)) L->done_seen = true;
-            if (e->wd == L->wd_logs && e->len && !strcmp(e->name, "bot.log")) change = true;
-            if (is_state_wd(L, e->wd, &dir)) {
-                change = true;
-                if ((e->mask & IN_ISDIR) && (e->mask & (IN_CREATE | IN_MOVED_TO)) && e->len) {
-                    char p2[PATH_MAX];
-                    snprintf(p2, sizeof p2, "%s/%s", dir, e->name);
-                    watch_tree(L, p2);
-                }
-            }
-        }
+    if (s->exited) return;
+    if (s->qlen == QCAP) return; /* events are hints; timers and scans raise them again */
+    s->queue[(s->qhead + s->qlen++) % QCAP] = ev;
+    if (s->stepping) return;
+    s->stepping = true;
+    while (s->qlen > 0 && !s->exited) {
+        int e = s->queue[s->qhead];
+        s->qhead = (s->qhead + 1) % QCAP;
+        s->qlen--;
+        step(s, e);
     }
-    if (change) L->dirty = true;
-    return change;
+    s->qlen = 0;
+    s->stepping = false;
+}
+
+static void changed(dsync *s)
+{
+    s->dirty = true;
+    /* A change reported while an upload runs may have happened as early as that upload's snapshot began
+     * (notifications are read only between loop callbacks): the maximum wait counts from there. */
+    if (!s->first_change_ms) s->first_change_ms = s->job_active ? s->job_started_ms : now_ms(s);
+    post(s, YE_CHANGE);
+}
+
+/* ---- watches and scans --------------------------------------------------------------------------- */
+static void check_done(dsync *s);
+
+static void on_state_change(void *ud, const char *name)
+{
+    dsync *s = ud;
+    if (name && !strncmp(name, DD_STATE_WORK, strlen(DD_STATE_WORK)) &&
+        (name[strlen(DD_STATE_WORK)] == '\0' || name[strlen(DD_STATE_WORK)] == '/'))
+        return; /* init's work directory */
+    if (name && s->st.exclude[1] && !strcmp(name, s->st.exclude[1])) return; /* our own spool */
+    changed(s);
+}
+
+static void on_logs_change(void *ud, const char *name)
+{
+    dsync *s = ud;
+    if (!name || !strcmp(name, "bot.log")) changed(s);
+}
+
+static void on_done_change(void *ud, const char *name)
+{
+    dsync *s = ud;
+    if (!name || !strcmp(name, s->done_name)) check_done(s);
+}
+
+static void watch(dsync *s, const char *dir, unsigned flags, fs_watch_fn fn, fs_watch **w)
+{
+    const fs_port *fs = s->env.fs;
+    if (*w || !fs->watch) return;
+    t0_err e = {0};
+    if (fs->watch(fs->ctx, dir, flags, fn, s, w, &e) != T0_OK) {
+        *w = NULL;
+        T0_DEBUG(COMP, "bot %s: no change notification for %s (%s); the periodic scan covers it", s->o.bot_id, dir,
+                 e.msg);
+    }
+}
+
+static void watch_all(dsync *s)
+{
+    watch(s, s->o.state_path, FS_WATCH_TREE, on_state_change, &s->w_state);
+    watch(s, s->o.logs_path, 0, on_logs_change, &s->w_logs);
+    if (s->o.watch_done) watch(s, s->done_dir, 0, on_done_change, &s->w_done);
 }
 
 /* A cheap fingerprint of the tree's metadata (names, sizes, mtimes, ctimes, inodes): the periodic scan
- * compares it with the one taken at the last successful upload to catch changes inotify missed. */
+ * compares it with the one taken at the last successful upload to catch changes a watch missed. */
 static uint64_t fp_mix(uint64_t h, const void *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ull;
     return h;
 }
 
-static uint64_t fp_walk(const char *dir, uint64_t h, int depth)
+static uint64_t fp_walk(const fs_port *fs, const char *dir, uint64_t h, int depth)
 {
-    DIR *d = opendir(dir);
-    if (!d || depth > 64) {
-        if (d) closedir(d);
-        return fp_mix(h, "?", 1);
-    }
-    struct dirent *de;
-    uint64_t acc = 0; /* order-independent sum of per-entry hashes (readdir order is arbitrary) */
-    while ((de = readdir(d)) != NULL) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        struct stat sb;
-        if (lstat(p, &sb) != 0) continue;
+    fs_list l = {0};
+    if (depth > 64 || fs->list(fs->ctx, dir, &l, NULL) != T0_OK) return fp_mix(h, "?", 1);
+    uint64_t acc = 0; /* order-independent sum of per-entry hashes (listing order is arbitrary) */
+    for (size_t i = 0; i < l.n; i++) {
+        char p[4096];
+        fs_stat sb;
+        if (fs_join(p, sizeof p, dir, l.names[i], NULL) != T0_OK || fs->lstat(fs->ctx, p, &sb, NULL) != T0_OK) continue;
         uint64_t e = fp_mix(14695981039346656037ull, p, strlen(p));
-        e = fp_mix(e, &sb.st_size, sizeof sb.st_size);
-        e = fp_mix(e, &sb.st_mtim, sizeof sb.st_mtim);
-        e = fp_mix(e, &sb.st_ctim, sizeof sb.st_ctim);
-        e = fp_mix(e, &sb.st_ino, sizeof sb.st_ino);
-        e = fp_mix(e, &sb.st_mode, sizeof sb.st_mode);
-        if (S_ISDIR(sb.st_mode)) e = fp_walk(p, e, depth + 1);
+        e = fp_mix(e, &sb.size, sizeof sb.size);
+        e = fp_mix(e, &sb.mtime_ns, sizeof sb.mtime_ns);
+        e = fp_mix(e, &sb.ctime_ns, sizeof sb.ctime_ns);
+        e = fp_mix(e, &sb.ino, sizeof sb.ino);
+        e = fp_mix(e, &sb.perm, sizeof sb.perm);
+        if (sb.type == FS_DIR) e = fp_walk(fs, p, e, depth + 1);
         acc += e;
     }
-    closedir(d);
+    fs_list_free(&l);
     return fp_mix(h, &acc, sizeof acc);
 }
 
-static uint64_t tree_fingerprint(const char *dir)
+static uint64_t tree_fingerprint(dsync *s) { return fp_walk(s->env.fs, s->o.state_path, 14695981039346656037ull, 0); }
+
+static void on_scan(void *ud)
 {
-    return fp_walk(dir, 14695981039346656037ull, 0);
+    dsync *s = ud;
+    s->t_scan = arm(s, s->o.interval_ms, on_scan);
+    watch_all(s); /* a directory that appeared since the start */
+    if (dsync_logs_pending(&s->lg) || tree_fingerprint(s) != s->fp_shipped) {
+        s->dirty = true;
+        if (!s->first_change_ms) s->first_change_ms = now_ms(s);
+    }
+    post(s, YE_SCAN);
 }
 
-static bool upload_all(loop *L, bool final, t0_err *err)
+static void check_done(dsync *s)
 {
-    bool ok = true, up = false, more = true;
-    uint64_t fp = tree_fingerprint(L->o->state_path);
-    t0_err e1 = {0}, e2 = {0};
-    if (dsync_state_sync(&L->st, &up, &e1) != T0_OK) {
-        ok = false;
-        T0_WARN(COMP, "bot %s: %s", L->o->bot_id, e1.msg);
-        *err = e1;
+    if (!s->o.watch_done || s->final_started || s->done_pushed) return;
+    const fs_port *fs = s->env.fs;
+    fs_stat sb;
+    if (fs->lstat(fs->ctx, s->o.watch_done, &sb, NULL) != T0_OK) return;
+    char *text = NULL;
+    int code = -1;
+    if (fs_read_all(fs, s->o.watch_done, 64, &text, NULL, NULL) == T0_OK && sscanf(text, "%d", &code) != 1) code = -1;
+    free(text);
+    if (code >= 0)
+        T0_INFO(COMP, "bot %s: Done file detected (bot exit code %d), performing final sync", s->o.bot_id, code);
+    else
+        T0_INFO(COMP, "bot %s: Done file detected (exit code unreadable), performing final sync", s->o.bot_id);
+    s->done_pushed = true;
+    post(s, YE_DONE);
+}
+
+static void on_done_poll(void *ud)
+{
+    dsync *s = ud;
+    s->t_done = s->o.done_poll_ms > 0 ? arm(s, s->o.done_poll_ms, on_done_poll) : 0;
+    check_done(s);
+}
+
+/* ---- the upload job ------------------------------------------------------------------------------- *
+ * One upload: the state (a snapshot, retried on a timer while a file is being written), then the logs.
+ * It ends by posting upload_ok/upload_failed (final_ok/final_failed for the final sync). */
+static void job_run(void *ud);
+
+static void job_end(dsync *s)
+{
+    s->job_active = false;
+    disarm(s, &s->t_job);
+    if (!s->job_ok) s->upload_failures++;
+    if (s->job_final) {
+        if (!s->job_ok)
+            T0_WARN(COMP, "bot %s: final sync attempt %d failed: %s", s->o.bot_id, s->final_attempts, s->job_err.msg);
+        post(s, s->job_ok ? YE_FINAL_OK : YE_FINAL_FAIL);
     } else {
-        L->fp_shipped = fp;
+        if (!s->job_ok) s->dirty = true;
+        post(s, s->job_ok ? YE_UPLOAD_OK : YE_UPLOAD_FAIL);
     }
-    /* Logs: several chunks per upload, bounded so a huge backlog does not starve the loop. */
-    for (int i = 0; i < (final ? 1000 : 8) && more; i++) {
-        if (dsync_logs_ship(&L->lg, final, &more, &e2) != T0_OK) {
-            ok = false;
-            T0_WARN(COMP, "bot %s: %s", L->o->bot_id, e2.msg);
-            *err = e2;
+}
+
+static void job_fail(dsync *s, const t0_err *e)
+{
+    if (s->job_ok) s->job_err = *e;
+    s->job_ok = false;
+    T0_WARN(COMP, "bot %s: %s", s->o.bot_id, e->msg);
+}
+
+static void job_start(dsync *s, bool final)
+{
+    disarm(s, &s->t_job);
+    s->job_active = true;
+    s->job_started_ms = now_ms(s);
+    s->job_final = final;
+    s->job_state_done = false;
+    s->job_ok = true;
+    s->job_tries = 0;
+    memset(&s->job_err, 0, sizeof s->job_err);
+    job_run(s);
+}
+
+static void job_run(void *ud)
+{
+    dsync *s = ud;
+    s->t_job = 0;
+    if (s->job_final && s->o.deadline_hook) {
+        long left = (long)(s->deadline_at - now_ms(s));
+        s->o.deadline_hook(s->o.deadline_ud, left > 100 ? left : 100);
+    }
+    if (!s->job_state_done) {
+        uint64_t fp = tree_fingerprint(s);
+        bool up = false;
+        t0_err e = {0};
+        t0_status st = dsync_state_sync(&s->st, now_ms(s), s->job_final, &up, &e);
+        if (st == T0_ESTATE && ++s->job_tries < SNAP_TRIES) { /* a file is being written: look again soon */
+            s->snapshot_retries++;
+            T0_DEBUG(COMP, "bot %s: %s; retrying the snapshot in %d ms", s->o.bot_id, e.msg, SNAP_RETRY_MS);
+            s->t_job = arm(s, SNAP_RETRY_MS, job_run);
+            return;
+        }
+        s->job_state_done = true;
+        if (st == T0_ESTATE) t0_fail(&e, T0_ESTATE, "%s (still changing after %d tries)", e.msg, SNAP_TRIES);
+        if (st != T0_OK) job_fail(s, &e);
+        else s->fp_shipped = fp;
+    }
+    /* Logs: several chunks per upload, bounded so that a huge backlog does not starve the loop. */
+    bool more = true;
+    for (int i = 0; i < (s->job_final ? 1000 : 8) && more; i++) {
+        t0_err e = {0};
+        if (dsync_logs_ship(&s->lg, s->job_final, &more, &e) != T0_OK) {
+            job_fail(s, &e);
             break;
         }
-        if (final && L->final_deadline && dd_now_ms() >= L->final_deadline) break;
+        if (s->job_final && now_ms(s) >= s->deadline_at) break;
     }
-    if (ok && more && !final) L->dirty = true; /* the rest goes in the next upload */
-    if (final && more) ok = false;
-    return ok;
+    if (more && !s->job_final) s->dirty = true; /* the rest goes in the next upload */
+    if (more && s->job_final && s->job_ok) {
+        t0_err e = {0};
+        t0_fail(&e, T0_ETIMEOUT, "log sync: bytes of %s/bot.log still unshipped", s->o.logs_path);
+        job_fail(s, &e);
+    }
+    job_end(s);
 }
 
-static void run_effects(loop *L, const fsm_result *r);
-
-static void step(loop *L, int ev)
+/* ---- effects -------------------------------------------------------------------------------------- */
+static void on_debounce(void *ud)
 {
-    sync_fsm_input in = {.dirty = L->dirty,
-                         .deadline_left = L->final_deadline == 0 || dd_now_ms() < L->final_deadline};
-    fsm_result r;
-    t0_err err = {0};
-    t0_status s = fsm_step(&fsm_sync_table, L->state, ev, &in, L->o->bot_id, NULL, &r, &err);
-    if (s != T0_OK) {
-        T0_ERROR(COMP, "bot %s: sync FSM: %s", L->o->bot_id, err.msg);
-        return;
-    }
-    if (r.kind == FSM_ROW_GO && r.from != r.to)
-        T0_DEBUG(COMP, "bot %s: %s --%s--> %s", L->o->bot_id, fsm_state_name(&fsm_sync_table, r.from),
-                 fsm_event_name(&fsm_sync_table, ev), fsm_state_name(&fsm_sync_table, r.to));
-    L->state = r.to;
-    run_effects(L, &r);
+    dsync *s = ud;
+    s->t_debounce = 0;
+    post(s, YE_QUIET);
 }
 
-static void run_effects(loop *L, const fsm_result *r)
+static void on_max_wait(void *ud)
 {
-    for (int i = 0; i < r->nfx; i++) {
-        t0_err err = {0};
-        switch (r->fx[i]) {
+    dsync *s = ud;
+    s->t_maxwait = 0;
+    post(s, YE_MAX_WAIT);
+}
+
+static void on_retry(void *ud)
+{
+    dsync *s = ud;
+    s->t_retry = 0;
+    post(s, YE_RETRY);
+}
+
+static void on_deadline(void *ud)
+{
+    dsync *s = ud;
+    s->t_deadline = 0;
+    s->deadline_passed = true;
+    if (s->final_waiting) { /* no time left for another attempt: the last one's failure stands */
+        s->final_waiting = false;
+        disarm(s, &s->t_job);
+        post(s, YE_FINAL_FAIL);
+    } else if (s->job_active && s->t_job) { /* a snapshot kept changing until the end */
+        t0_err e = {0};
+        t0_fail(&e, T0_ETIMEOUT, "the final sync's deadline (%ld ms) passed", s->o.final_timeout_ms);
+        job_fail(s, &e);
+        job_end(s);
+    }
+}
+
+static void on_final_retry(void *ud)
+{
+    dsync *s = ud;
+    s->t_job = 0;
+    s->final_waiting = false;
+    job_start(s, true);
+}
+
+static void on_exit_cb(void *ud)
+{
+    dsync *s = ud;
+    s->t_exit = 0;
+    if (s->exit_fn) s->exit_fn(s->exit_ud, s->exit_code, s->exit_msg);
+}
+
+static void stop_all(dsync *s)
+{
+    disarm(s, &s->t_debounce);
+    disarm(s, &s->t_maxwait);
+    disarm(s, &s->t_scan);
+    disarm(s, &s->t_retry);
+    disarm(s, &s->t_job);
+    disarm(s, &s->t_deadline);
+    disarm(s, &s->t_done);
+    const fs_port *fs = s->env.fs;
+    if (fs->unwatch) {
+        fs->unwatch(fs->ctx, s->w_state);
+        fs->unwatch(fs->ctx, s->w_logs);
+        fs->unwatch(fs->ctx, s->w_done);
+    }
+    s->w_state = s->w_logs = s->w_done = NULL;
+}
+
+static void finish(dsync *s, int code)
+{
+    s->exited = true;
+    s->exit_code = code;
+    stop_all(s);
+    dd_termination_message(s->env.fs, s->o.termination_log, s->exit_msg);
+    s->t_exit = arm(s, 0, on_exit_cb); /* on the loop, never from inside a call into us */
+}
+
+static void run_effects(dsync *s, const fsm_result *r)
+{
+    for (int i = 0; i < r->nfx && !s->exited; i++) {
+        switch ((enum sync_effect)r->fx[i]) {
         case YFX_ARM_DEBOUNCE:
-            L->debounce_at = dd_now_ms() + L->o->debounce_ms;
+            disarm(s, &s->t_debounce);
+            s->t_debounce = arm(s, s->o.debounce_ms, on_debounce);
             break;
-        case YFX_UPLOAD: {
-            L->dirty = false;
-            bool ok = upload_all(L, false, &err);
-            drain_inotify(L); /* changes made during the upload are still unshipped */
-            if (!ok) L->dirty = true;
-            push(L, ok ? YE_UPLOAD_OK : YE_UPLOAD_FAIL);
+        case YFX_ARM_MAX_WAIT:
+            if (!s->t_maxwait) {
+                int64_t since = s->first_change_ms ? s->first_change_ms : now_ms(s);
+                s->t_maxwait = arm(s, since + s->o.max_wait_ms - now_ms(s), on_max_wait);
+            }
             break;
-        }
+        case YFX_UPLOAD:
+            disarm(s, &s->t_debounce);
+            disarm(s, &s->t_maxwait);
+            s->dirty = false;
+            s->first_change_ms = 0;
+            job_start(s, false);
+            break;
         case YFX_ARM_RETRY:
-            L->retry_at = dd_now_ms() + L->backoff_ms;
-            T0_WARN(COMP, "bot %s: upload failed, retrying in %ld ms", L->o->bot_id, L->backoff_ms);
-            L->backoff_ms = L->backoff_ms * 2 > L->o->retry_max_ms ? L->o->retry_max_ms : L->backoff_ms * 2;
+            disarm(s, &s->t_retry);
+            s->t_retry = arm(s, s->backoff_ms, on_retry);
+            T0_WARN(COMP, "bot %s: upload failed, retrying in %ld ms", s->o.bot_id, s->backoff_ms);
+            s->backoff_ms = s->backoff_ms * 2 > s->o.retry_max_ms ? s->o.retry_max_ms : s->backoff_ms * 2;
             break;
         case YFX_RESET_BACKOFF:
-            L->backoff_ms = L->o->retry_base_ms;
-            L->retry_at = 0;
+            s->backoff_ms = s->o.retry_base_ms;
+            disarm(s, &s->t_retry);
             break;
-        case YFX_FINAL_UPLOAD: {
-            if (!L->final_started) {
-                L->final_started = true;
-                L->final_deadline = dd_now_ms() + L->o->final_timeout_ms;
-            } else { /* a retry: short pause, never past the deadline */
-                long left = (long)(L->final_deadline - dd_now_ms());
-                long pause = 100L << (L->final_attempts < 5 ? L->final_attempts : 5);
-                dd_sleep_ms(pause < left ? pause : left - 1);
+        case YFX_FINAL_UPLOAD:
+            if (!s->final_started) {
+                s->final_started = true;
+                s->deadline_at = now_ms(s) + s->o.final_timeout_ms;
+                s->t_deadline = arm(s, s->o.final_timeout_ms, on_deadline);
+                disarm(s, &s->t_debounce);
+                disarm(s, &s->t_maxwait);
+                disarm(s, &s->t_retry);
+                disarm(s, &s->t_scan);
+                disarm(s, &s->t_done);
+                s->job_active = false; /* an ordinary upload waiting for a snapshot retry is superseded */
+                s->final_attempts = 1;
+                job_start(s, true);
+            } else { /* a retry after a short pause; none when the deadline comes first */
+                long pause = 100L << (s->final_attempts < 5 ? s->final_attempts : 5);
+                long left = (long)(s->deadline_at - now_ms(s));
+                disarm(s, &s->t_job);
+                s->final_waiting = true;
+                if (pause < left) {
+                    s->final_attempts++;
+                    s->t_job = arm(s, pause, on_final_retry);
+                }
             }
-            L->final_attempts++;
-            long left = (long)(L->final_deadline - dd_now_ms());
-            if (L->o->deadline_hook) L->o->deadline_hook(L->o->deadline_ud, left > 100 ? left : 100);
-            bool ok = left > 0 && upload_all(L, true, &err);
-            if (!ok && left > 0)
-                T0_WARN(COMP, "bot %s: final sync attempt %d failed: %s", L->o->bot_id, L->final_attempts, err.msg);
-            push(L, ok ? YE_FINAL_OK : YE_FINAL_FAIL);
+            break;
+        case YFX_REPORT_UNSHIPPED: {
+            const dd_state_meta *m = &s->st.remote;
+            snprintf(s->exit_msg, sizeof s->exit_msg,
+                     "final sync FAILED after %d attempts in %ld ms: state or log bytes were not shipped; "
+                     "%s/%s holds generation %" PRIu64 " (not marked final, so the next run can tell): %s",
+                     s->final_attempts, s->o.final_timeout_ms, s->st.bucket, s->st.key, m->generation,
+                     s->job_err.msg[0] ? s->job_err.msg : "unknown cause");
+            T0_ERROR(COMP, "bot %s: %s", s->o.bot_id, s->exit_msg);
             break;
         }
         case YFX_EXIT_OK:
-            T0_INFO(COMP, "bot %s: final sync done; state and logs shipped", L->o->bot_id);
-            L->exit_code = 0;
-            L->exited = true;
+            if (!s->exit_msg[0])
+                snprintf(s->exit_msg, sizeof s->exit_msg, "final sync done: state generation %" PRIu64 " and logs shipped",
+                         s->st.remote.generation);
+            T0_INFO(COMP, "bot %s: %s; exiting 0", s->o.bot_id, s->exit_msg);
+            finish(s, 0);
             break;
-        case YFX_EXIT_FAIL:
-            T0_ERROR(COMP, "bot %s: final sync FAILED within %ld ms: state or log bytes were not shipped", L->o->bot_id,
-                     L->o->final_timeout_ms);
-            L->exit_code = 1;
-            L->exited = true;
-            break;
-        default:
+        case YFX_EXIT_FAIL: /* no row emits it (fsm/sync_table.c): a sidecar never fails its pod */
+        case YFX_NONE_:
+        case YFX__COUNT:
             break;
         }
     }
 }
 
-static void drain_queue(loop *L)
+/* ---- life ------------------------------------------------------------------------------------------ */
+static void on_start(void *ud)
 {
-    while (L->qlen > 0 && !L->exited) {
-        int ev = L->queue[L->qhead];
-        L->qhead = (L->qhead + 1) % (int)T0_ARRAY_LEN(L->queue);
-        L->qlen--;
-        step(L, ev);
-    }
+    dsync *s = ud;
+    s->t_exit = 0;
+    check_done(s);
+    if (s->exited || s->final_started) return;
+    /* start with a change: bytes left unshipped by a previous sidecar go out at once */
+    changed(s);
 }
 
-static void check_done(loop *L)
+t0_status dsync_start(const dd_env *env, const dsync_opts *o, dd_exit_fn exit_fn, void *ud, dsync **out,
+                      t0_err *err)
 {
-    if (!L->o->watch_done || L->final_started || L->done_pushed) return;
-    struct stat sb;
-    if (!L->done_seen && stat(L->o->watch_done, &sb) != 0) return;
-    if (stat(L->o->watch_done, &sb) != 0) { /* inotify saw a create but the file is gone again */
-        L->done_seen = false;
-        return;
+    *out = NULL;
+    if (!o->bot_id || !*o->bot_id) return t0_fail(err, T0_EINVAL, "sync: no bot id");
+    dsync *s = calloc(1, sizeof *s);
+    if (!s) return t0_fail(err, T0_ENOMEM, "sync: out of memory");
+    s->env = *env;
+    s->o = *o;
+    s->exit_fn = exit_fn;
+    s->exit_ud = ud;
+    if (!s->o.trace_key) s->o.trace_key = o->bot_id;
+    if (s->o.interval_ms <= 0) s->o.interval_ms = 60000;
+    if (s->o.debounce_ms <= 0) s->o.debounce_ms = 200;
+    if (s->o.max_wait_ms <= 0) s->o.max_wait_ms = 300;
+    if (s->o.final_timeout_ms <= 0) s->o.final_timeout_ms = 25000;
+    if (s->o.retry_base_ms <= 0) s->o.retry_base_ms = 1000;
+    if (s->o.retry_max_ms <= 0) s->o.retry_max_ms = 30000;
+    if (s->o.done_poll_ms == 0) s->o.done_poll_ms = 500;
+    if (!s->o.spool_dir) s->o.spool_dir = o->logs_path;
+    t0_status st = fs_join(s->spool, sizeof s->spool, s->o.spool_dir, ".the0-state-spool.tar.gz", err);
+    if (st != T0_OK) {
+        free(s);
+        return st;
     }
-    FILE *f = fopen(L->o->watch_done, "r");
-    int code = -1;
-    if (f) {
-        if (fscanf(f, "%d", &code) != 1) code = -1;
-        fclose(f);
+    s->state = fsm_sync_table.initial;
+    s->backoff_ms = s->o.retry_base_ms;
+    dsync_state_init(&s->st, env->os, env->fs, o->state_bucket, o->bot_id, o->state_path, s->spool, &o->state_limits);
+    dsync_logs_init(&s->lg, env->os, env->fs, env->loop, o->logs_bucket, o->bot_id, o->logs_path);
+    if (o->watch_done) {
+        snprintf(s->done_dir, sizeof s->done_dir, "%s", o->watch_done);
+        char *slash = strrchr(s->done_dir, '/');
+        if (slash) {
+            snprintf(s->done_name, sizeof s->done_name, "%s", slash + 1);
+            if (slash == s->done_dir) slash[1] = '\0';
+            else *slash = '\0';
+        } else {
+            snprintf(s->done_name, sizeof s->done_name, "%s", o->watch_done);
+            snprintf(s->done_dir, sizeof s->done_dir, ".");
+        }
     }
-    if (code >= 0)
-        T0_INFO(COMP, "bot %s: Done file detected (bot exit code %d), performing final sync", L->o->bot_id, code);
-    else
-        T0_INFO(COMP, "bot %s: Done file detected (exit code unreadable), performing final sync", L->o->bot_id);
-    L->done_pushed = true;
-    push(L, YE_DONE);
+    watch_all(s);
+    T0_INFO(COMP,
+            "sync bot %s: state %s -> %s/%s/state.tar.gz, logs %s/bot.log -> %s/logs/%s/, spool %s, scan every %ld ms%s%s",
+            o->bot_id, o->state_path, o->state_bucket, o->bot_id, o->logs_path, o->logs_bucket, o->bot_id, s->spool,
+            s->o.interval_ms, o->watch_done ? ", done file " : "", o->watch_done ? o->watch_done : "");
+    s->t_scan = arm(s, s->o.interval_ms, on_scan);
+    if (o->watch_done && s->o.done_poll_ms > 0) s->t_done = arm(s, s->o.done_poll_ms, on_done_poll);
+    s->t_exit = arm(s, 0, on_start);
+    *out = s;
+    return T0_OK;
 }
 
-int dsync_run(const objstore *os, const dsync_opts *o)
+void dsync_term(dsync *s)
 {
-    loop *L = calloc(1, sizeof *L);
-    if (!L) return 1;
-    L->o = o;
-    L->state = fsm_sync_table.initial;
-    L->backoff_ms = o->retry_base_ms;
-    L->wd_logs = L->wd_done = -1;
-    dsync_state_init(&L->st, os, o->state_bucket, o->bot_id, o->state_path, &o->state_limits);
-    dsync_logs_init(&L->lg, os, o->logs_bucket, o->bot_id, o->logs_path);
-
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    L->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    L->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (L->ino >= 0) {
-        watch_tree(L, o->state_path);
-        L->wd_logs = inotify_add_watch(L->ino, o->logs_path, IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO);
-        if (o->watch_done) {
-            snprintf(L->done_dir, sizeof L->done_dir, "%s", o->watch_done);
-            char *slash = strrchr(L->done_dir, '/');
-            if (slash) {
-                snprintf(L->done_name, sizeof L->done_name, "%s", slash + 1);
-                if (slash == L->done_dir) slash[1] = '\0';
-                else *slash = '\0';
-            } else {
-                snprintf(L->done_name, sizeof L->done_name, "%s", o->watch_done);
-                snprintf(L->done_dir, sizeof L->done_dir, ".");
-            }
-            L->wd_done = inotify_add_watch(L->ino, L->done_dir, IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO);
-        }
-    } else {
-        T0_WARN(COMP, "inotify unavailable (%s); relying on the periodic scan", strerror(errno));
-    }
-    T0_INFO(COMP, "sync bot %s: state %s -> %s/%s/state.tar.gz, logs %s/bot.log -> %s/logs/%s/, scan every %ld ms%s%s",
-            o->bot_id, o->state_path, o->state_bucket, o->bot_id, o->logs_path, o->logs_bucket, o->bot_id,
-            o->interval_ms, o->watch_done ? ", done file " : "", o->watch_done ? o->watch_done : "");
-
-    int64_t now = dd_now_ms();
-    L->scan_at = now + o->interval_ms;
-    if (o->watch_done) L->done_check_at = now + 500;
-    /* Start with a change: unshipped bytes from before a restart go out at once. */
-    L->dirty = true;
-    push(L, YE_CHANGE);
-    drain_queue(L);
-
-    while (!L->exited) {
-        now = dd_now_ms();
-        int64_t next = L->scan_at;
-        if (L->debounce_at && L->debounce_at < next) next = L->debounce_at;
-        if (L->retry_at && L->retry_at < next) next = L->retry_at;
-        if (L->done_check_at && L->done_check_at < next) next = L->done_check_at;
-        int timeout = next > now ? (int)(next - now) : 0;
-        struct pollfd p[2] = {{.fd = L->ino, .events = POLLIN}, {.fd = L->sfd, .events = POLLIN}};
-        int n = poll(p, 2, timeout);
-        if (n < 0 && errno != EINTR) break;
-        if (p[1].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            while (read(L->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                T0_INFO(COMP, "bot %s: signal %u received, performing final sync", o->bot_id, si.ssi_signo);
-                push(L, YE_TERM);
-            }
-        }
-        if ((p[0].revents & POLLIN) && drain_inotify(L)) push(L, YE_CHANGE);
-        if (L->done_seen) check_done(L);
-        now = dd_now_ms();
-        if (L->done_check_at && now >= L->done_check_at) {
-            L->done_check_at = now + 500;
-            check_done(L);
-        }
-        if (L->debounce_at && now >= L->debounce_at) {
-            L->debounce_at = 0;
-            push(L, YE_QUIET);
-        }
-        if (L->retry_at && now >= L->retry_at) {
-            L->retry_at = 0;
-            push(L, YE_RETRY);
-        }
-        if (now >= L->scan_at) {
-            L->scan_at = now + o->interval_ms;
-            if (dsync_logs_pending(&L->lg)) L->dirty = true;
-            if (tree_fingerprint(o->state_path) != L->fp_shipped) L->dirty = true;
-            push(L, YE_SCAN);
-        }
-        drain_queue(L);
-    }
-    int code = L->exit_code;
-    for (int i = 0; i < L->nwds; i++) free(L->wpaths[i]);
-    if (L->ino >= 0) close(L->ino);
-    if (L->sfd >= 0) close(L->sfd);
-    free(L);
-    return code;
+    if (!s || s->exited) return;
+    T0_INFO(COMP, "bot %s: termination requested, performing final sync", s->o.bot_id);
+    disarm(s, &s->t_exit); /* not started yet: the final sync covers it */
+    post(s, YE_TERM);
 }
 
-/* ---- CLI ----------------------------------------------------------------------------------------------- */
-
-static const char SYNC_ABOUT[] =
-    "Ships the state directory to bot-state/<id>/state.tar.gz when its content changes (inotify, 200 ms debounce,\n"
-    "periodic scan) and appends new bot.log bytes to bot-logs/logs/<id>/<YYYYMMDD>.log exactly once. On the done\n"
-    "file or SIGTERM/SIGINT: a final sync within --final-timeout, then exit 0 (1 when something could not be\n"
-    "shipped in time).";
-static const char SYNC_FOOTER[] =
-    "environment: MINIO_* as for init; the logs bucket is bot-logs; THE0_RETRY_BASE_MS.\n"
-    "exit codes: 0 everything shipped, 1 otherwise (usage errors too, as the reference)";
-
-static void cap_timeout(void *ud, long remaining_ms)
+void dsync_destroy(dsync *s)
 {
-    s3_client_set_timeout(ud, remaining_ms);
+    if (!s) return;
+    stop_all(s);
+    disarm(s, &s->t_exit);
+    free(s);
 }
 
-int dsync_main(int argc, char **argv)
+void dsync_get_info(const dsync *s, dsync_info *out)
 {
-    const char *bot_id = "", *state = "/state", *logs = "/var/the0/logs", *done = "";
-    int64_t iv = 60000, ft = 25000;
-    const cli_opt opts[] = {
-        {"bot-id", 0, CLI_STR, &bot_id, "the bot's id (required)"},
-        {"state-path", 0, CLI_STR, &state, "the state directory", .arg = "DIR"},
-        {"logs-path", 0, CLI_STR, &logs, "the directory of bot.log", .arg = "DIR"},
-        {"interval", 0, CLI_DUR, &iv, "periodic scan", .min = 1, .max = 86400000},
-        {"watch-done", 0, CLI_STR, &done, "stop after a final sync once this file exists", .arg = "PATH"},
-        {"final-timeout", 0, CLI_DUR, &ft, "bound of the final sync", .min = 1, .max = 3600000},
-    };
-    const cli_cmd cmd = {"the0-runtime daemon sync", "--bot-id ID [flags]", SYNC_ABOUT, opts, T0_ARRAY_LEN(opts), 0, 0,
-                         SYNC_FOOTER, 1};
-    int first, pr = cli_parse(&cmd, argc, argv, &first);
-    if (pr != CLI_CONTINUE) return pr;
-    if (!*bot_id) {
-        fprintf(stderr, "Error: required flag(s) \"bot-id\" not set\n");
-        return 1;
-    }
-    s3_config cfg;
-    s3_client *c = NULL;
-    if (!dd_open_s3(&cfg, &c)) return 1;
-    const char *rb = getenv("THE0_RETRY_BASE_MS");
-    dsync_opts o = {
-        .bot_id = bot_id,
-        .state_path = *state ? state : "/state",
-        .logs_path = *logs ? logs : "/var/the0/logs",
-        .watch_done = *done ? done : NULL,
-        .state_bucket = cfg.state_bucket,
-        .logs_bucket = "bot-logs", /* hard-coded, reference §9.1 */
-        .state_limits = {.max_total = cfg.max_state_size, .max_file = cfg.max_state_file_size, .max_entries = 100000},
-        .interval_ms = (long)iv,
-        .debounce_ms = 200,
-        .final_timeout_ms = (long)ft,
-        .retry_base_ms = rb && atol(rb) > 0 ? atol(rb) : 1000,
-        .retry_max_ms = 30000,
-        .deadline_hook = cap_timeout,
-        .deadline_ud = c,
-    };
-    objstore os = s3_objstore(c);
-    int code = dsync_run(&os, &o);
-    s3_client_free(c);
-    s3_config_free(&cfg);
-    return code;
+    memset(out, 0, sizeof *out);
+    out->state = s->state;
+    out->state_uploads = s->st.uploads;
+    out->log_appends = s->lg.appends;
+    out->upload_failures = s->upload_failures;
+    out->snapshot_retries = s->snapshot_retries;
+    out->remote = s->st.remote;
 }

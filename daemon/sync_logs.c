@@ -1,14 +1,9 @@
 /* sync_logs.c: append new bytes of bot.log to bot-logs/logs/<id>/<YYYYMMDD>.log exactly once across restarts. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <fiu-local.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/log.h"
 #include "daemon/daemon.h"
@@ -16,10 +11,13 @@
 #define COMP "daemon-sync"
 #define OFFSET_FILE ".the0-sync-offset"
 
-void dsync_logs_init(dsync_logs *l, const objstore *os, const char *bucket, const char *bot_id, const char *logs_dir)
+void dsync_logs_init(dsync_logs *l, const objstore *os, const fs_port *fs, const loop_port *loop, const char *bucket,
+                     const char *bot_id, const char *logs_dir)
 {
     memset(l, 0, sizeof *l);
     l->os = os;
+    l->fs = fs;
+    l->loop = loop;
     l->bucket = bucket;
     l->bot_id = bot_id;
     l->dir = logs_dir;
@@ -30,7 +28,7 @@ void dsync_logs_init(dsync_logs *l, const objstore *os, const char *bucket, cons
 
 static time_t now_of(const dsync_logs *l)
 {
-    return l->now ? l->now(l->now_ud) : time(NULL);
+    return (time_t)(l->loop->now_ms(l->loop->ctx) / 1000);
 }
 
 void dsync_logs_key(const char *bot_id, time_t t, char *out, size_t cap)
@@ -45,22 +43,15 @@ static t0_status save_offset(dsync_logs *l, t0_err *err)
     char line[700];
     int n = snprintf(line, sizeof line, "v1 %s %llu %s %llu\n", l->stream, (unsigned long long)l->offset,
                      *l->pending_key ? l->pending_key : "-", (unsigned long long)l->pending_end);
-    t0_status st = dd_write_atomic(l->offset_path, line, (size_t)n, 0644, err);
-    if (st != T0_OK && err) t0_err_prefix(err, "log sync: saving the shipped offset");
+    t0_status st = fs_write_atomic(l->fs, l->offset_path, line, (size_t)n, 0644, err);
+    if (st != T0_OK) t0_err_prefix(err, "log sync: saving the shipped offset");
     return st;
 }
 
 static void new_stream(dsync_logs *l)
 {
-    unsigned char r[16];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) { /* fall back on time and pid: still unique enough */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        unsigned long long v = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)ts.tv_sec << 20) ^ (unsigned)getpid();
-        memcpy(r, &v, sizeof v);
-        memcpy(r + 8, &v, sizeof v);
-    }
-    for (int i = 0; i < 16; i++) sprintf(l->stream + 2 * i, "%02x", r[i]);
+    uint64_t r[2] = {l->loop->rand(l->loop->ctx), l->loop->rand(l->loop->ctx)}; /* seeded in the simulator */
+    for (int i = 0; i < 16; i++) sprintf(l->stream + 2 * i, "%02x", (unsigned)((r[i / 8] >> (8 * (i % 8))) & 0xff));
     l->offset = 0;
     l->pending_key[0] = '\0';
     l->pending_end = 0;
@@ -70,18 +61,19 @@ static void new_stream(dsync_logs *l)
  * still finds the stream id that the object's metadata names). */
 static t0_status load_offset(dsync_logs *l, t0_err *err)
 {
-    FILE *f = fopen(l->offset_path, "r");
-    if (!f && errno != ENOENT) {
-        int e = errno;
-        t0_fail(err, T0_EIO, "log sync: read %s: %s", l->offset_path, strerror(e));
-        if (err) err->sys_errno = e;
-        return T0_EIO;
+    char *text = NULL;
+    t0_err e = {0};
+    t0_status st = fs_read_all(l->fs, l->offset_path, 4096, &text, NULL, &e);
+    if (st != T0_OK && st != T0_ENOTFOUND) {
+        if (err) *err = e;
+        t0_err_prefix(err, "log sync");
+        return st;
     }
-    if (f) {
+    if (text) {
         char stream[64], pk[600];
         unsigned long long off, pend;
-        int n = fscanf(f, "v1 %63s %llu %599s %llu", stream, &off, pk, &pend);
-        fclose(f);
+        int n = sscanf(text, "v1 %63s %llu %599s %llu", stream, &off, pk, &pend);
+        free(text);
         if (n == 4 && strlen(stream) == 32) {
             snprintf(l->stream, sizeof l->stream, "%s", stream);
             l->offset = off;
@@ -94,7 +86,7 @@ static t0_status load_offset(dsync_logs *l, t0_err *err)
         T0_ERROR(COMP, "log sync: %s is corrupt; starting a new stream from offset 0 (lines may repeat)", l->offset_path);
     }
     new_stream(l);
-    t0_status st = save_offset(l, err);
+    st = save_offset(l, err);
     if (st == T0_OK) l->loaded = true;
     return st;
 }
@@ -123,10 +115,10 @@ static t0_status resolve_pending(dsync_logs *l, t0_err *err)
 
 bool dsync_logs_pending(dsync_logs *l)
 {
-    struct stat st;
-    if (stat(l->log_path, &st) != 0) return false;
-    if (!l->loaded) return st.st_size > 0;
-    return (uint64_t)st.st_size != l->offset || *l->pending_key;
+    fs_stat st;
+    if (l->fs->lstat(l->fs->ctx, l->log_path, &st, NULL) != T0_OK) return false;
+    if (!l->loaded) return st.size > 0;
+    return st.size != l->offset || *l->pending_key;
 }
 
 static t0_status read_chunk(dsync_logs *l, uint64_t size, bool final, char **out, size_t *outlen, t0_err *err)
@@ -135,35 +127,30 @@ static t0_status read_chunk(dsync_logs *l, uint64_t size, bool final, char **out
     *outlen = 0;
     uint64_t want64 = size - l->offset;
     size_t want = want64 > l->max_chunk ? l->max_chunk : (size_t)want64;
-    int fd = open(l->log_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return t0_fail(err, T0_EIO, "log sync: open %s: %s", l->log_path, strerror(errno));
+    fs_file *f;
+    t0_status st = l->fs->open(l->fs->ctx, l->log_path, FS_READ, 0, &f, err);
+    if (st != T0_OK) {
+        t0_err_prefix(err, "log sync");
+        return st;
+    }
     char *buf = malloc(want + 1);
     if (!buf) {
-        close(fd);
+        l->fs->close(l->fs->ctx, f, NULL);
         return t0_fail(err, T0_ENOMEM, "log sync: out of memory");
     }
     size_t got = 0;
     while (got < want) {
-        ssize_t n;
-        if (fiu_fail("daemon/log/read")) {
-            errno = EIO;
-            n = -1;
-        } else {
-            n = pread(fd, buf + got, want - got, (off_t)(l->offset + got));
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
+        size_t n = 0;
+        if ((st = l->fs->read(l->fs->ctx, f, l->offset + got, buf + got, want - got, &n, err)) != T0_OK) {
             free(buf);
-            close(fd);
-            t0_fail(err, T0_EIO, "log sync: read %s: %s", l->log_path, strerror(e));
-            if (err) err->sys_errno = e;
-            return T0_EIO;
+            l->fs->close(l->fs->ctx, f, NULL);
+            t0_err_prefix(err, "log sync");
+            return st;
         }
         if (n == 0) break;
-        got += (size_t)n;
+        got += n;
     }
-    close(fd);
+    l->fs->close(l->fs->ctx, f, NULL);
     /* End at the last newline so a line being written is not split, unless the tail has been still
      * since the previous call, this is the final sync, or the chunk is full and has no newline. */
     size_t cut = got;
@@ -182,14 +169,18 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
 {
     *more = false;
     t0_status st;
+    fs_stat sb0;
+    if (!l->loaded && l->fs->lstat(l->fs->ctx, l->log_path, &sb0, NULL) == T0_ENOTFOUND)
+        return T0_OK; /* no bot.log yet (nor, maybe, its directory): nothing to ship, nothing to record */
     if (!l->loaded && (st = load_offset(l, err)) != T0_OK) return st;
     if ((st = resolve_pending(l, err)) != T0_OK) return st;
-    struct stat sb;
-    if (stat(l->log_path, &sb) != 0) {
-        if (errno == ENOENT) return T0_OK;
-        return t0_fail(err, T0_EIO, "log sync: stat %s: %s", l->log_path, strerror(errno));
+    fs_stat sb;
+    if ((st = l->fs->lstat(l->fs->ctx, l->log_path, &sb, err)) != T0_OK) {
+        if (st == T0_ENOTFOUND) return T0_OK;
+        t0_err_prefix(err, "log sync");
+        return st;
     }
-    uint64_t size = (uint64_t)sb.st_size;
+    uint64_t size = sb.size;
     if (size < l->offset) {
         T0_WARN(COMP, "log sync: %s shrank from %llu to %llu bytes (truncated); shipping it from the start", l->log_path,
                 (unsigned long long)l->offset, (unsigned long long)size);

@@ -1,6 +1,9 @@
-/* sync_state.c: ship /state as bot-state/<id>/state.tar.gz when its content changed (deletions included). */
+/* sync_state.c: ship /state as bot-state/<id>/state.tar.gz when its content changed (deletions included),
+ * from a consistent snapshot spooled on a volume the sidecar mounts, with a generation and a final flag. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -8,28 +11,48 @@
 
 #define COMP "daemon-sync"
 
-void dsync_state_init(dsync_state *s, const objstore *os, const char *bucket, const char *bot_id, const char *dir,
-                      const dar_limits *lim)
+void dd_state_meta_read(const objstore_meta *m, dd_state_meta *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *g = objstore_meta_get(m, "the0-generation"), *f = objstore_meta_get(m, "the0-final");
+    if (!objstore_meta_get(m, "the0-sha256")) return;
+    out->known = true;
+    out->generation = g ? strtoull(g, NULL, 10) : 0;
+    out->final = f && !strcmp(f, "1");
+}
+
+void dsync_state_init(dsync_state *s, const objstore *os, const fs_port *fs, const char *bucket, const char *bot_id,
+                      const char *dir, const char *spool_path, const dar_limits *lim)
 {
     memset(s, 0, sizeof *s);
     s->os = os;
+    s->fs = fs;
     s->bucket = bucket;
     s->dir = dir;
+    s->spool_path = spool_path;
     s->lim = *lim;
     snprintf(s->key, sizeof s->key, "%s/state.tar.gz", bot_id);
+    /* init's work directory, and the spool when it is kept inside the state directory */
+    s->exclude[0] = DD_STATE_WORK;
+    size_t dl = strlen(dir);
+    if (!strncmp(spool_path, dir, dl) && spool_path[dl] == '/' && !strchr(spool_path + dl + 1, '/'))
+        s->exclude[1] = spool_path + dl + 1;
 }
 
-/* Learn the hash of what is stored. A missing object is "empty state"; an object without our metadata
- * (written by another implementation) gets "" so that the first snapshot replaces it once. */
+/* Learn what is stored. A missing object is "empty state"; an object without our metadata (written by
+ * another implementation) gets "" so that the first snapshot replaces it once. */
 static t0_status learn_remote(dsync_state *s, t0_err *err)
 {
     objstore_meta m = {0};
     t0_status st = s->os->head(s->os->ctx, s->bucket, s->key, &m, err);
     if (st == T0_ENOTFOUND) {
         snprintf(s->remote_hash, sizeof s->remote_hash, "%s", DAR_EMPTY_HASH);
+        memset(&s->remote, 0, sizeof s->remote);
+        s->remote.final = true; /* nothing stored is nothing left unshipped */
     } else if (st == T0_OK) {
         const char *h = objstore_meta_get(&m, "the0-sha256");
         snprintf(s->remote_hash, sizeof s->remote_hash, "%s", h ? h : "");
+        dd_state_meta_read(&m, &s->remote);
     } else {
         return st;
     }
@@ -37,54 +60,102 @@ static t0_status learn_remote(dsync_state *s, t0_err *err)
     return T0_OK;
 }
 
-t0_status dsync_state_sync(dsync_state *s, bool *uploaded, t0_err *err)
+/* A volume with no byte left: a write the bot made may have been cut short, so its files are not a state
+ * to ship. */
+static t0_status check_not_full(dsync_state *s, t0_err *err)
 {
-    *uploaded = false;
+    uint64_t avail = 1;
+    t0_err e = {0};
+    if (!s->fs->space || s->fs->space(s->fs->ctx, s->dir, &avail, NULL, &e) != T0_OK || avail > 0) return T0_OK;
+    s->refused_full++;
+    t0_status st = t0_fail(err, T0_EIO,
+                           "state volume of %s is full (0 bytes available): a write may have been cut short, so "
+                           "%s/%s keeps its previous content until space is freed",
+                           s->dir, s->bucket, s->key);
+    if (err) err->sys_errno = ENOSPC;
+    return st;
+}
+
+static t0_status attempt(dsync_state *s, int64_t now_ms, bool final, bool *uploaded, t0_err *err)
+{
     t0_status st;
     if (!s->remote_known && (st = learn_remote(s, err)) != T0_OK) {
-        if (err) t0_err_prefix(err, "state sync");
+        t0_err_prefix(err, "state sync");
         return st;
     }
-    FILE *tmp = tmpfile();
-    if (!tmp) return t0_fail(err, T0_EIO, "state sync: temporary file: %s", strerror(errno));
+    if ((st = check_not_full(s, err)) != T0_OK) return st;
+    /* the spool's directory (the logs directory by default) may not exist yet: the bot makes it too */
+    char sd[1024];
+    snprintf(sd, sizeof sd, "%s", s->spool_path);
+    char *slash = strrchr(sd, '/');
+    if (slash && slash != sd) {
+        *slash = '\0';
+        if ((st = fs_mkdirs(s->fs, sd, 0755, err)) != T0_OK) {
+            t0_err_prefix(err, "state sync: spool directory");
+            return st;
+        }
+    }
     char hash[65];
-    dar_stats ds;
-    st = dar_snapshot(s->dir, &s->lim, tmp, hash, &ds, err);
-    if (st == T0_ENOTFOUND) { /* no state directory at all (not mounted): nothing to ship */
-        fclose(tmp);
-        return T0_OK;
-    }
+    dar_snap_opts so = {.lim = s->lim, .now_ms = now_ms, .exclude = s->exclude};
+    st = dar_snapshot(s->fs, s->dir, &so, s->spool_path, hash, &s->last, err);
+    if (st == T0_ENOTFOUND) return T0_OK; /* no state directory at all (not mounted): nothing to ship */
     if (st != T0_OK) {
-        fclose(tmp);
-        if (err) t0_err_prefix(err, "state sync %s", s->dir);
+        t0_err_prefix(err, "state sync %s", s->dir);
         return st;
     }
-    if (!strcmp(hash, s->remote_hash)) {
+    if ((st = check_not_full(s, err)) != T0_OK) return st; /* filled up while we read it */
+    /* unchanged, and (for a final sync) already marked as a run's last state: nothing to do */
+    if (!strcmp(hash, s->remote_hash) && (!final || s->remote.final)) {
         s->skips++;
-        fclose(tmp);
         return T0_OK;
     }
     if (!s->bucket_ok) {
-        if ((st = s->os->ensure_bucket(s->os->ctx, s->bucket, err)) != T0_OK) {
-            fclose(tmp);
-            return st;
-        }
+        if ((st = s->os->ensure_bucket(s->os->ctx, s->bucket, err)) != T0_OK) return st;
         s->bucket_ok = true;
     }
+    uint64_t gen = s->remote.generation + 1;
+    char gbuf[24];
+    snprintf(gbuf, sizeof gbuf, "%" PRIu64, gen);
     objstore_meta m = {0};
     objstore_meta_set(&m, "the0-sha256", hash);
-    objstore_body body = {.file = tmp};
-    st = s->os->put(s->os->ctx, s->bucket, s->key, &body, "application/gzip", &m, err);
-    fclose(tmp);
+    objstore_meta_set(&m, "the0-generation", gbuf);
+    objstore_meta_set(&m, "the0-final", final ? "1" : "0");
+    fs_stream *body;
+    if ((st = fs_stream_open(s->fs, s->spool_path, FS_READ, 0, &body, err)) != T0_OK) {
+        t0_err_prefix(err, "state sync: reading the spool");
+        return st;
+    }
+    objstore_body b = {.file = body->fp};
+    st = s->os->put(s->os->ctx, s->bucket, s->key, &b, "application/gzip", &m, err);
+    if (st != T0_OK && body->err.code != T0_OK && err) { /* the cause was ours: say so */
+        char was[sizeof err->msg];
+        snprintf(was, sizeof was, "%s", err->msg);
+        t0_fail(err, T0_EIO, "%s (reading the spool: %s)", was, body->err.msg);
+        err->sys_errno = body->err.sys_errno;
+        st = T0_EIO;
+    }
+    fs_stream_close(body, NULL);
     if (st != T0_OK) {
         /* The PUT may have landed anyway (timeout after the server stored it): ask again next time. */
         s->remote_known = false;
         return st;
     }
     snprintf(s->remote_hash, sizeof s->remote_hash, "%s", hash);
+    s->remote = (dd_state_meta){.generation = gen, .final = final, .known = true};
     s->uploads++;
     *uploaded = true;
-    T0_INFO(COMP, "state uploaded to %s/%s: %llu files, %llu bytes%s", s->bucket, s->key, (unsigned long long)ds.files,
-            (unsigned long long)ds.bytes, ds.files ? "" : " (empty: deletions propagated)");
+    T0_INFO(COMP, "state uploaded to %s/%s: generation %" PRIu64 "%s, %llu files, %llu bytes%s%s", s->bucket, s->key,
+            gen, final ? " (final)" : "", (unsigned long long)s->last.files, (unsigned long long)s->last.bytes,
+            s->last.files ? "" : " (empty: deletions propagated)",
+            s->last.bad_names ? "; files with non-UTF-8 names were left out" : "");
     return T0_OK;
+}
+
+t0_status dsync_state_sync(dsync_state *s, int64_t now_ms, bool final, bool *uploaded, t0_err *err)
+{
+    *uploaded = false;
+    t0_status st = attempt(s, now_ms, final, uploaded, err);
+    /* the spool holds a copy of the state: it never outlives the attempt */
+    s->fs->unlink(s->fs->ctx, s->spool_path, NULL);
+    return st;
 }

@@ -81,6 +81,20 @@ t0_status names_validate_minio_path(const char *s, t0_err *err)
             memcpy(ch, "\xef\xbf\xbd", 3);
         return t0_fail(err, T0_EINVAL, "invalid character '%s' in MinIO path", ch);
     }
+    /* Ours (issue 14): a key stays inside its prefix. S3 keys are flat strings, but the path is sent in a
+     * URL, where "." and ".." segments are resolved by HTTP stacks and proxies, and the daemon builds keys
+     * from the bot id. Empty segments ("u1//1.0.0", the file path of a bot with an empty name) stay in
+     * their prefix and are allowed (the scenario corpus has such a bot). */
+    if (!*s) return T0_OK;
+    if (s[0] == '/') return t0_fail(err, T0_EINVAL, "leading '/' in MinIO path \"%s\"", s);
+    for (const char *p = s;;) {
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return t0_fail(err, T0_EINVAL, "'%.*s' segment in MinIO path \"%s\"", (int)n, p, s);
+        if (!e) break;
+        p = e + 1;
+    }
     return T0_OK;
 }
 

@@ -38,7 +38,10 @@ void names_custom_bot_id(const char *name, const char *id, char out[NAMES_LABEL_
 
 /* names_validate_minio_path: reference 7.3: every character an ASCII letter, digit, '/', '-', '_' or '.';
  * "" is valid. Error (T0_EINVAL): `invalid character '<c>' in MinIO path` (<c> is the whole UTF-8
- * character, or U+FFFD for an invalid byte, as Go's range loop gives). */
+ * character, or U+FFFD for an invalid byte, as Go's range loop gives). Ours (issue 14): the path stays in
+ * its prefix: a leading '/' and "." or ".." segments are refused too ("leading '/' in MinIO path ...",
+ * "'..' segment in MinIO path ..."); backslashes and '%' (percent-encoded dots) are invalid characters
+ * already. Empty segments ("u1//1.0.0") stay in their prefix and pass. */
 t0_status names_validate_minio_path(const char *s, t0_err *err);
 
 /* names_convert_cron: reference 6.5: exactly 6 whitespace-separated fields -> drop the first and join the

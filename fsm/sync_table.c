@@ -1,13 +1,19 @@
-/* sync_table.c: the sync daemon (sidecar) lifecycle.
+/* sync_table.c: the sync daemon (sidecar) lifecycle; its one executor is daemon/sync.c.
  *
- * The sidecar ships /state and bot.log to MinIO. It idles in `watching`; a change (inotify or log
- * growth) moves it to `dirty`, where a short debounce (about 200 ms) gathers a burst of writes into one
- * upload. The periodic scan is the backup for lost inotify events and also bounds the debounce: a bot
- * that writes continuously still gets uploaded at every scan. A failed upload waits in `upload_backoff`
- * and retries; changes seen meanwhile are remembered by the daemon (the `unshipped_changes` guard), not
- * by extra states. The done file (scheduled bots) or SIGTERM start `final_sync`, which retries until its
- * deadline and then exits: exit_ok when everything was shipped, exit_failed (loudly) when the deadline
- * passed first. `exited` is terminal. */
+ * The sidecar ships /state and bot.log to MinIO. It idles in `watching`; a change (a filesystem watch
+ * or log growth) moves it to `dirty`, where a short debounce (200 ms of quiet) gathers a burst of writes
+ * into one upload, and a maximum wait (300 ms from the first unshipped change) bounds the debounce: a bot
+ * that writes every 100 ms is still shipped within a second, not at the next scan. The periodic scan is
+ * the backup for lost notifications. A failed upload waits in `upload_backoff` and retries; changes seen
+ * meanwhile are remembered by the daemon (the `unshipped_changes` guard), not by extra states. The done
+ * file (scheduled bots) or SIGTERM start `final_sync`, which retries until its deadline and then exits.
+ *
+ * A sidecar never fails its pod: when the final sync's deadline passes with something unshipped, the
+ * sidecar reports it loudly (an error log naming the cause, the container's termination message, and
+ * the state object it leaves is not marked final — see daemon.h, "the state object" — so the next run's
+ * init tells) and exits 0 all the same. Exiting 1 would turn a scheduled bot that exited 0 into a Failed
+ * pod, and its Job (backoffLimit 2) would run the bot again: a trading bot run twice because MinIO was
+ * slow. `exited` is terminal. */
 #include "fsm/tables.h"
 
 #define S(id, name) [id] = name,
@@ -29,28 +35,32 @@ static const bool terminal[SYNC__COUNT] = {[SYNC_EXITED] = true};
 
 static const fsm_row rows[] = {
     /* from            event           when                    to              effects            why */
-    GO(SYNC_WATCHING,  YE_CHANGE,      ALWAYS,                 SYNC_DIRTY,     FX(YFX_ARM_DEBOUNCE), "a change was seen: debounce a burst of writes"),
+    GO(SYNC_WATCHING,  YE_CHANGE,      ALWAYS,                 SYNC_DIRTY,     FX(YFX_ARM_DEBOUNCE, YFX_ARM_MAX_WAIT), "a change was seen: debounce a burst of writes, but not for longer than the maximum wait"),
     IGNORE(SYNC_WATCHING, YE_QUIET,    "a debounce timer from before the last upload: nothing pending"),
+    IGNORE(SYNC_WATCHING, YE_MAX_WAIT, "a maximum-wait timer from before the last upload: nothing pending"),
     GO(SYNC_WATCHING,  YE_SCAN,        WHEN(G(YG_DIRTY)),      SYNC_UPLOADING, FX(YFX_UPLOAD),    "the scan found unshipped changes (a missed inotify event)"),
     GO(SYNC_WATCHING,  YE_SCAN,        WHEN(NOT(YG_DIRTY)),    FSM_SAME,       NOFX,              "the scan found nothing new"),
     IGNORE(SYNC_WATCHING, YE_RETRY,    "a retry timer from an upload that has since succeeded"),
 
-    GO(SYNC_DIRTY,     YE_CHANGE,      ALWAYS,                 FSM_SAME,       FX(YFX_ARM_DEBOUNCE), "more writes: push the debounce back"),
+    GO(SYNC_DIRTY,     YE_CHANGE,      ALWAYS,                 FSM_SAME,       FX(YFX_ARM_DEBOUNCE), "more writes: push the debounce back (the maximum wait still bounds it)"),
     GO(SYNC_DIRTY,     YE_QUIET,       ALWAYS,                 SYNC_UPLOADING, FX(YFX_UPLOAD),    "writes settled: upload"),
+    GO(SYNC_DIRTY,     YE_MAX_WAIT,    ALWAYS,                 SYNC_UPLOADING, FX(YFX_UPLOAD),    "writes keep coming: upload now rather than wait for quiet"),
     GO(SYNC_DIRTY,     YE_SCAN,        ALWAYS,                 SYNC_UPLOADING, FX(YFX_UPLOAD),    "the scan bounds the debounce: a busy bot is still shipped"),
     IGNORE(SYNC_DIRTY, YE_RETRY,       "a stale retry timer; the debounce will upload"),
 
-    GO(SYNC_UPLOADING, YE_UPLOAD_OK,   WHEN(G(YG_DIRTY)),      SYNC_DIRTY,     FX(YFX_RESET_BACKOFF, YFX_ARM_DEBOUNCE), "shipped, but more changed meanwhile"),
+    GO(SYNC_UPLOADING, YE_UPLOAD_OK,   WHEN(G(YG_DIRTY)),      SYNC_DIRTY,     FX(YFX_RESET_BACKOFF, YFX_ARM_DEBOUNCE, YFX_ARM_MAX_WAIT), "shipped, but more changed meanwhile"),
     GO(SYNC_UPLOADING, YE_UPLOAD_OK,   WHEN(NOT(YG_DIRTY)),    SYNC_WATCHING,  FX(YFX_RESET_BACKOFF), "everything shipped"),
     GO(SYNC_UPLOADING, YE_UPLOAD_FAIL, ALWAYS,                 SYNC_BACKOFF,   FX(YFX_ARM_RETRY), "upload failed: keep the data, retry with backoff"),
     IGNORE(SYNC_UPLOADING, YE_CHANGE,  "remembered as unshipped; handled when the upload ends"),
     IGNORE(SYNC_UPLOADING, YE_QUIET,   "an upload is already running"),
+    IGNORE(SYNC_UPLOADING, YE_MAX_WAIT, "an upload is already running"),
     IGNORE(SYNC_UPLOADING, YE_SCAN,    "an upload is already running"),
     IGNORE(SYNC_UPLOADING, YE_RETRY,   "an upload is already running"),
 
     GO(SYNC_BACKOFF,   YE_RETRY,       ALWAYS,                 SYNC_UPLOADING, FX(YFX_UPLOAD),    "backoff over: try again"),
     IGNORE(SYNC_BACKOFF, YE_CHANGE,    "remembered as unshipped; the retry ships it"),
     IGNORE(SYNC_BACKOFF, YE_QUIET,     "the retry timer decides when to upload"),
+    IGNORE(SYNC_BACKOFF, YE_MAX_WAIT,  "the retry timer decides when to upload"),
     IGNORE(SYNC_BACKOFF, YE_SCAN,      "the retry timer decides when to upload"),
 
     /* any live state: the end of the pod's life */
@@ -63,9 +73,10 @@ static const fsm_row rows[] = {
 
     GO(SYNC_FINAL,     YE_FINAL_OK,    ALWAYS,                 SYNC_EXITED,    FX(YFX_EXIT_OK),   "everything shipped: exit 0"),
     GO(SYNC_FINAL,     YE_FINAL_FAIL,  WHEN(G(YG_DEADLINE_LEFT)), FSM_SAME,    FX(YFX_FINAL_UPLOAD), "final upload failed, time left: retry"),
-    GO(SYNC_FINAL,     YE_FINAL_FAIL,  WHEN(NOT(YG_DEADLINE_LEFT)), SYNC_EXITED, FX(YFX_EXIT_FAIL), "final upload failed and the deadline passed: exit and say what was not shipped"),
+    GO(SYNC_FINAL,     YE_FINAL_FAIL,  WHEN(NOT(YG_DEADLINE_LEFT)), SYNC_EXITED, FX(YFX_REPORT_UNSHIPPED, YFX_EXIT_OK), "final upload failed and the deadline passed: say loudly what was not shipped, then exit 0 (a sidecar never fails its pod: the Job would run the bot again)"),
     IGNORE(SYNC_FINAL, YE_CHANGE,      "the final upload takes a fresh snapshot"),
     IGNORE(SYNC_FINAL, YE_QUIET,       "finalising"),
+    IGNORE(SYNC_FINAL, YE_MAX_WAIT,    "finalising"),
     IGNORE(SYNC_FINAL, YE_SCAN,        "finalising"),
     IGNORE(SYNC_FINAL, YE_RETRY,       "finalising"),
     IGNORE(SYNC_FINAL, YE_DONE,        "already finalising"),
@@ -75,6 +86,7 @@ static const fsm_row rows[] = {
 
     IGNORE(SYNC_EXITED, YE_CHANGE,     "exited"),
     IGNORE(SYNC_EXITED, YE_QUIET,      "exited"),
+    IGNORE(SYNC_EXITED, YE_MAX_WAIT,   "exited"),
     IGNORE(SYNC_EXITED, YE_SCAN,       "exited"),
     IGNORE(SYNC_EXITED, YE_RETRY,      "exited"),
     IGNORE(SYNC_EXITED, YE_DONE,       "exited"),
@@ -89,7 +101,7 @@ static fsm_index row_index = FSM_INDEX_INIT;
 
 const fsm_table fsm_sync_table = {
     .name = "sync",
-    .title = "The sync daemon (sidecar): ships /state and bot.log to MinIO; the final sync on done file or SIGTERM.",
+    .title = "The sync daemon (sidecar): ships /state and bot.log to MinIO; the final sync on done file or SIGTERM; never fails its pod.",
     .nstates = SYNC__COUNT,
     .nevents = YE__COUNT,
     .nguards = YG__COUNT,

@@ -225,7 +225,8 @@ typedef struct pod_fsm_input {
 
 #define SYNC_EVENTS(X)                                                                                 \
     X(YE_CHANGE, "change")           /* inotify event or log growth */                                 \
-    X(YE_QUIET, "debounce_expired")                                                                    \
+    X(YE_QUIET, "debounce_expired")  /* no change for debounce_ms */                                   \
+    X(YE_MAX_WAIT, "max_wait_expired") /* max_wait_ms since the first change not yet uploaded */       \
     X(YE_SCAN, "periodic_scan")                                                                        \
     X(YE_UPLOAD_OK, "upload_ok")                                                                       \
     X(YE_UPLOAD_FAIL, "upload_failed")                                                                 \
@@ -243,11 +244,15 @@ typedef struct pod_fsm_input {
 #define SYNC_EFFECTS(X)                                                                                \
     X(YFX_NONE_, "none")                                                                               \
     X(YFX_ARM_DEBOUNCE, "arm_debounce")                                                                \
+    X(YFX_ARM_MAX_WAIT, "arm_max_wait") /* once per batch of changes, from the first one */            \
     X(YFX_UPLOAD, "upload")                                                                            \
     X(YFX_ARM_RETRY, "arm_retry")                                                                      \
     X(YFX_RESET_BACKOFF, "reset_backoff")                                                              \
     X(YFX_FINAL_UPLOAD, "final_upload")                                                                \
+    X(YFX_REPORT_UNSHIPPED, "report_unshipped") /* log + termination message: what was not shipped */ \
     X(YFX_EXIT_OK, "exit_ok")                                                                          \
+    /* No row emits exit_failed any more (a sidecar never fails its pod); it stays named until the   \
+     * simulated kubelet's own executor (fakes/kubelet.c) is replaced by daemon/sync.c (issue 14). */  \
     X(YFX_EXIT_FAIL, "exit_failed")
 
 enum sync_state { SYNC_STATES(T0_ENUM) SYNC__COUNT };

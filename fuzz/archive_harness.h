@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "adapters/fs_posix.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
 
@@ -27,6 +28,7 @@ static const dar_limits fz_lim = {.max_total = 1 << 20, .max_file = 256 << 10, .
  *                         where the walk after each run finds it. */
 static char fz_top[256], fz_in[300], fz_work[300], fz_dest[320];
 static size_t fz_dest_len;
+static fs_port fz_fs; /* the POSIX port */
 
 static int fz_rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -56,6 +58,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(fz_work, sizeof fz_work, "%s/p1", fz_top);
     snprintf(fz_dest, sizeof fz_dest, "%s/p1/p2/p3/p4/dest", fz_top);
     fz_dest_len = strlen(fz_dest);
+    fs_posix *p;
+    if (fs_posix_new(NULL, &p, NULL) != T0_OK) abort();
+    fz_fs = fs_posix_port(p);
     atexit(fz_cleanup);
     return 0;
 }
@@ -113,11 +118,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         perror("write input");
         abort();
     }
-    if (dd_mkdirs(fz_dest, 0755, NULL) != T0_OK) abort();
+    if (fs_mkdirs(&fz_fs, fz_dest, 0755, NULL) != T0_OK) abort();
 
     dar_stats stats = {0};
     t0_err err = {0};
-    t0_status st = dar_extract(fz_in, FUZZ_FORMAT, fz_dest, &fz_lim, &stats, &err);
+    t0_status st = dar_extract(&fz_fs, fz_in, FUZZ_FORMAT, fz_dest, &fz_lim, &stats, &err);
     if (st != T0_OK && st != T0_EINVAL && st != T0_ELIMIT && st != T0_EIO) {
         fprintf(stderr, "unexpected status %s: %s\n", t0_status_name(st), err.msg);
         abort();

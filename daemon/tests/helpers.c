@@ -1,17 +1,25 @@
 /* helpers.c: test helpers (see helpers.h). */
 #include "helpers.h"
 
+#include "adapters/fs_posix.h"
+#include "daemon/daemon.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 void th_archive(const char *path, bool zip, const th_entry *e, size_t n)
 {
+    /* like Go's archive writers: names in UTF-8 (the zip's UTF-8 flag, pax path records) */
+    locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t prev = utf8 ? uselocale(utf8) : (locale_t)0;
     struct archive *a = archive_write_new();
     if (zip) {
         archive_write_set_format_zip(a);
@@ -22,7 +30,8 @@ void th_archive(const char *path, bool zip, const th_entry *e, size_t n)
     archive_write_open_filename(a, path);
     for (size_t i = 0; i < n; i++) {
         struct archive_entry *ae = archive_entry_new();
-        archive_entry_set_pathname(ae, e[i].name);
+        if (dar_name_utf8(e[i].name)) archive_entry_set_pathname_utf8(ae, e[i].name);
+        else archive_entry_set_pathname(ae, e[i].name); /* raw bytes, as a non-UTF-8 tool writes them */
         size_t len = e[i].type == 'f' ? (e[i].data ? strlen(e[i].data) : e[i].size) : 0;
         switch (e[i].type) {
         case 'd': archive_entry_set_mode(ae, AE_IFDIR | (e[i].mode ? e[i].mode : 0755)); break;
@@ -49,6 +58,10 @@ void th_archive(const char *path, bool zip, const th_entry *e, size_t n)
     }
     archive_write_close(a);
     archive_write_free(a);
+    if (utf8) {
+        uselocale(prev);
+        freelocale(utf8);
+    }
 }
 
 char *th_tmpdir(void)
@@ -124,4 +137,37 @@ int th_count_files(const char *dir)
     }
     closedir(d);
     return n;
+}
+
+const fs_port *th_fs(void)
+{
+    static fs_posix *p;
+    static fs_port port;
+    if (!p) {
+        if (fs_posix_new(NULL, &p, NULL) != T0_OK) abort();
+        port = fs_posix_port(p);
+    }
+    return &port;
+}
+
+int64_t th_realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t th_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool th_write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return false;
+    bool ok = fwrite(data, 1, len, f) == len;
+    return fclose(f) == 0 && ok;
 }

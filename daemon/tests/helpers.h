@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "core/fs.h"
 
 /* One archive entry: type 'f' file (data/len, or `size` zero bytes when data is NULL), 'd' dir,
  * 'l' symlink (data = target), 'h' hardlink (data = target). */
@@ -26,5 +29,13 @@ char *th_read(const char *path, size_t *len);
 bool th_exists(const char *path);
 /* th_count_files: regular files under DIR (recursively). */
 int th_count_files(const char *dir);
+
+/* th_fs: the POSIX filesystem port (no loop: no watches), for tests on real directories. */
+const fs_port *th_fs(void);
+/* th_realtime_ms: the wall clock in ms (what the production loop's now_ms reads); th_mono_ms: monotonic. */
+int64_t th_realtime_ms(void);
+int64_t th_mono_ms(void);
+/* th_file_to_buf / th_buf_to_file: copy between files and memory (tests moving archives around). */
+bool th_write_bytes(const char *path, const void *data, size_t len);
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/tests/helpers.h"
 #include "fuzz/regress.h"
 
 /* The limits the fuzz targets use (fuzz/archive_harness.h). */
@@ -38,7 +39,7 @@ static int replay(const char *target, dar_format fmt)
         cr_assert(mkdir(parent, 0755) == 0 && mkdir(dest, 0755) == 0);
         t0_err err = {0};
         dar_stats stats = {0};
-        t0_status st = dar_extract(path, fmt, dest, &fuzz_lim, &stats, &err);
+        t0_status st = dar_extract(th_fs(), path, fmt, dest, &fuzz_lim, &stats, &err);
         cr_assert(st == T0_OK || ((st == T0_EINVAL || st == T0_ELIMIT || st == T0_EIO) && err.msg[0]),
                   "%s: status %s, message \"%s\"", path, t0_status_name(st), err.msg);
         cr_assert_leq(stats.bytes, fuzz_lim.max_total, "%s", path);

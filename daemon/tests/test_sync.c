@@ -1,158 +1,264 @@
-/* test_sync.c: state and log shipping against the in-memory store: change detection, deletions, exactly-once
- * log appends across restarts and ambiguous failures, faults (S3 and POSIX), and the FSM-driven loop. */
+/* test_sync.c: state and log shipping, and the sidecar (the executor of fsm_sync_table), all on the simulator's
+ * virtual loop, the in-memory store and the in-memory container filesystem (read-only root, volumes with a
+ * capacity): change detection, deletions, generations, exactly-once log appends across restarts and
+ * ambiguous failures, faults, the maximum wait under a steady writer, and a final sync that never fails its
+ * pod. No test sleeps: virtual time only. */
 #include <criterion/criterion.h>
-#include <fiu-control.h>
-#include <fiu.h>
-#include <pthread.h>
-#include <signal.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "fsm/tables.h"
 #include "helpers.h"
+#include "memfs.h"
 #include "memstore.h"
+#include "sim/loop.h"
 
 static const dar_limits lim = {.max_total = 64 << 20, .max_file = 10 << 20, .max_entries = 1000};
+#define NOW0 INT64_C(1795600000000) /* 2026-11-25 09:46:40 UTC */
 
-static char *restore(memstore *m, const char *d, const char *name)
+/* A pod's sync container: read-only root, emptyDir volumes /state and /var/the0, the termination log. */
+typedef struct world {
+    sim_loop *l;
+    loop_port lp;
+    memfs *mf;
+    fs_port fs;
+    memstore m;
+    objstore os;
+    dd_env env;
+    dsync *s;
+    bool exited;
+    int code;
+    char msg[700];
+} world;
+
+static void world_init(world *w, uint64_t state_cap)
 {
-    char *dest = malloc(700), arch[700];
-    snprintf(dest, 700, "%s/%s", d, name);
-    mkdir(dest, 0755);
-    memobj *o = memstore_find(m, "bot-state", "b1/state.tar.gz");
+    memset(w, 0, sizeof *w);
+    setenv("TZ", "UTC", 1);
+    tzset();
+    cr_assert_eq(sim_loop_new(1, NOW0, &w->l, NULL), T0_OK);
+    w->lp = sim_loop_port(w->l);
+    w->mf = memfs_new(&w->lp);
+    memfs_volume(w->mf, "/state", state_cap, false);
+    memfs_volume(w->mf, "/var/the0", 0, false);
+    memfs_volume(w->mf, "/dev", 0, false);
+    memfs_volume(w->mf, "/tmp", 0, true); /* the image's /tmp: read-only like the rest of the root */
+    memfs_volume(w->mf, "/", 0, true);
+    w->fs = memfs_port(w->mf);
+    cr_assert(memfs_put(w->mf, "/var/the0/logs/.keep", ""));
+    cr_assert(memfs_put(w->mf, "/dev/termination-log", ""));
+    w->os = memstore_port(&w->m);
+    w->env = (dd_env){.loop = &w->lp, .os = &w->os, .fs = &w->fs};
+}
+
+static void world_free(world *w)
+{
+    dsync_destroy(w->s);
+    memfs_free(w->mf);
+    sim_loop_destroy(w->l);
+    memstore_free(&w->m);
+}
+
+static char *restore_obj(world *w, const char *into)
+{
+    memobj *o = memstore_find(&w->m, "bot-state", "b1/state.tar.gz");
     cr_assert_not_null(o, "no state object");
-    snprintf(arch, sizeof arch, "%s/%s.tar.gz", d, name);
-    FILE *f = fopen(arch, "wb");
-    fwrite(o->data.data, 1, o->data.len, f);
-    fclose(f);
+    fs_write_all(&w->fs, "/var/the0/restore.tar.gz", o->data.data, o->data.len, 0644, NULL);
+    fs_rmtree(&w->fs, into, NULL);
+    cr_assert_eq(fs_mkdirs(&w->fs, into, 0755, NULL), T0_OK);
     t0_err e = {0};
-    cr_assert_eq(dar_extract(arch, DAR_TARGZ, dest, &lim, NULL, &e), T0_OK, "%s", e.msg);
-    return dest;
+    cr_assert_eq(dar_extract(&w->fs, "/var/the0/restore.tar.gz", DAR_TARGZ, into, &lim, NULL, &e), T0_OK, "%s", e.msg);
+    return strdup(into);
+}
+
+/* The content of REL in the state object (restored under /var/the0/r), or NULL; caller frees. */
+static char *restored(world *w, const char *rel)
+{
+    free(restore_obj(w, "/var/the0/r"));
+    char path[600];
+    snprintf(path, sizeof path, "/var/the0/r/%s", rel);
+    return memfs_get(w->mf, path, NULL);
+}
+
+/* ---- state ------------------------------------------------------------------------------------------ */
+
+static t0_status state_sync(world *w, dsync_state *s, bool final, bool *up, t0_err *e)
+{
+    sim_loop_run_for(w->l, 1000); /* past the racy window of the last write */
+    return dsync_state_sync(s, sim_loop_now(w->l), final, up, e);
 }
 
 Test(sync_state, uploads_only_on_content_change_and_propagates_deletions)
 {
-    char *d = th_tmpdir(), st[600], p[700];
-    snprintf(st, sizeof st, "%s/state", d);
-    mkdir(st, 0755);
-    memstore m = {0};
-    objstore os = memstore_port(&m);
+    world w;
+    world_init(&w, 0);
     dsync_state s;
-    dsync_state_init(&s, &os, "bot-state", "b1", st, &lim);
+    dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/var/the0/logs/spool", &lim);
     bool up;
     t0_err e = {0};
-    cr_assert_eq(dsync_state_sync(&s, &up, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
     cr_assert(!up, "empty state next to no object must not upload");
-    snprintf(p, sizeof p, "%s/portfolio.json", st);
-    th_write(p, "{\"btc\":1}");
-    cr_assert_eq(dsync_state_sync(&s, &up, &e), T0_OK, "%s", e.msg);
+    cr_assert(memfs_put(w.mf, "/state/portfolio.json", "{\"btc\":1}"));
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
     cr_assert(up);
-    cr_assert_eq(dsync_state_sync(&s, &up, &e), T0_OK);
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK);
     cr_assert(!up, "unchanged content re-uploaded");
-    sleep(1);
-    th_write(p, "{\"btc\":1}"); /* same bytes, new mtime */
-    cr_assert_eq(dsync_state_sync(&s, &up, &e), T0_OK);
+    cr_assert(memfs_put(w.mf, "/state/portfolio.json", "{\"btc\":1}")); /* same bytes, new mtime */
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK);
     cr_assert(!up, "a touch without a content change re-uploaded");
+    cr_assert(!memfs_exists(w.mf, "/var/the0/logs/spool"), "the spool outlived the attempt");
     /* a restarted sidecar next to the restored state does not upload either */
     dsync_state s2;
-    dsync_state_init(&s2, &os, "bot-state", "b1", st, &lim);
-    cr_assert_eq(dsync_state_sync(&s2, &up, &e), T0_OK);
+    dsync_state_init(&s2, &w.os, &w.fs, "bot-state", "b1", "/state", "/var/the0/logs/spool", &lim);
+    cr_assert_eq(state_sync(&w, &s2, false, &up, &e), T0_OK);
     cr_assert(!up, "restart re-uploaded identical state");
     /* deletion propagates: an empty archive replaces the old one */
-    unlink(p);
-    cr_assert_eq(dsync_state_sync(&s, &up, &e), T0_OK, "%s", e.msg);
+    w.fs.unlink(w.fs.ctx, "/state/portfolio.json", NULL);
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
     cr_assert(up, "deleting the only file must upload");
-    char *dest = restore(&m, d, "again");
-    cr_assert_eq(th_count_files(dest), 0, "deleted file came back: %d files restored", th_count_files(dest));
-    free(dest);
-    memstore_free(&m);
-    th_rmrf(d);
-    free(d);
+    free(restore_obj(&w, "/var/the0/again"));
+    cr_assert_eq(memfs_count_files(w.mf, "/var/the0/again"), 0, "deleted file came back");
+    world_free(&w);
+}
+
+/* Issue 14: the sidecar spooled through tmpfile(), and a pod's sync container has a read-only root and no
+ * writable /tmp: every sync failed with "temporary file: Read-only file system". */
+Test(sync_state, spools_on_a_volume_of_a_read_only_root_container)
+{
+    world w;
+    world_init(&w, 0);
+    cr_assert(memfs_put(w.mf, "/state/.the0-state/p.json", "{\"btc\":1}"));
+    dsync_state s;
+    bool up;
+    t0_err e = {0};
+    /* where the old code spooled: the read-only root */
+    dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/tmp/spool", &lim);
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_EIO, "a spool on the read-only root cannot work");
+    cr_assert(strstr(e.msg, "Read-only file system"), "cause: %s", e.msg);
+    /* the default: the logs volume the sidecar mounts */
+    dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/var/the0/logs/.the0-state-spool.tar.gz", &lim);
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
+    cr_assert(up);
+    world_free(&w);
 }
 
 Test(sync_state, failed_put_is_retried_and_enospc_loses_nothing)
 {
-    fiu_init(0);
-    char *d = th_tmpdir(), st[600], p[700];
-    snprintf(st, sizeof st, "%s/state", d);
-    mkdir(st, 0755);
-    snprintf(p, sizeof p, "%s/a.json", st);
-    th_write(p, "A");
-    memstore m = {0};
-    objstore os = memstore_port(&m);
+    world w;
+    world_init(&w, 0);
+    cr_assert(memfs_put(w.mf, "/state/a.json", "A"));
     dsync_state s;
-    dsync_state_init(&s, &os, "bot-state", "b1", st, &lim);
+    dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/var/the0/logs/spool", &lim);
     bool up;
     t0_err e = {0};
-    m.fail_put = 1;
-    m.fail_status = T0_EINTERNAL;
-    cr_assert_eq(dsync_state_sync(&s, &up, &e), T0_EINTERNAL, "%s", e.msg);
-    fiu_enable("daemon/snapshot/write", 1, NULL, 0); /* ENOSPC on the temporary archive */
-    t0_status r = dsync_state_sync(&s, &up, &e);
-    fiu_disable("daemon/snapshot/write");
+    w.m.fail_put = 1;
+    w.m.fail_status = T0_EINTERNAL;
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_EINTERNAL, "%s", e.msg);
+    memfs_faults_of(w.mf)->fail_writes = 1; /* ENOSPC on the spool */
+    memfs_faults_of(w.mf)->fail_errno = ENOSPC;
+    t0_status r = state_sync(&w, &s, false, &up, &e);
     cr_assert_eq(r, T0_EIO, "got %s: %s", t0_status_name(r), e.msg);
-    cr_assert_null(memstore_find(&m, "bot-state", "b1/state.tar.gz"), "a broken archive was uploaded");
-    cr_assert_eq(dsync_state_sync(&s, &up, &e), T0_OK, "%s", e.msg);
+    cr_assert(strstr(e.msg, "No space left on device") && !strstr(e.msg, "(null)"), "cause: %s", e.msg);
+    cr_assert_null(memstore_find(&w.m, "bot-state", "b1/state.tar.gz"), "a broken archive was uploaded");
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
     cr_assert(up);
-    char *dest = restore(&m, d, "r");
-    snprintf(p, sizeof p, "%s/a.json", dest);
-    char *got = th_read(p, NULL);
+    char *got = restored(&w, "a.json");
     cr_assert_str_eq(got ? got : "(missing)", "A");
     free(got);
-    free(dest);
-    memstore_free(&m);
-    th_rmrf(d);
-    free(d);
+    world_free(&w);
+}
+
+/* Issue 14: a full state volume uploaded a truncated file over the previous good state. */
+Test(sync_state, a_full_state_volume_never_replaces_the_previous_object)
+{
+    world w;
+    world_init(&w, 64);
+    cr_assert(memfs_put(w.mf, "/state/a.json", "{\"good\":true}"));
+    dsync_state s;
+    dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/var/the0/logs/spool", &lim);
+    bool up;
+    t0_err e = {0};
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
+    cr_assert(up);
+    memobj *o = memstore_find(&w.m, "bot-state", "b1/state.tar.gz");
+    char *good = malloc(o->data.len);
+    size_t good_len = o->data.len;
+    memcpy(good, o->data.data, good_len);
+    /* the bot rewrites its file with more than fits: truncated at the volume's end (ENOSPC) */
+    char big[200];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    cr_assert(!memfs_put(w.mf, "/state/a.json", big), "the write should have failed with ENOSPC");
+    t0_status r = state_sync(&w, &s, false, &up, &e);
+    cr_assert_eq(r, T0_EIO, "a full volume must not be shipped, got %s", t0_status_name(r));
+    cr_assert_eq(e.sys_errno, ENOSPC);
+    cr_assert(strstr(e.msg, "full") && strstr(e.msg, "bot-state/b1/state.tar.gz"), "%s", e.msg);
+    o = memstore_find(&w.m, "bot-state", "b1/state.tar.gz");
+    cr_assert(o->data.len == good_len && !memcmp(o->data.data, good, good_len), "the previous good object was replaced");
+    /* space is freed, the bot writes again: shipped */
+    cr_assert(memfs_put(w.mf, "/state/a.json", "{\"good\":2}"));
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
+    cr_assert(up);
+    free(good);
+    world_free(&w);
+}
+
+/* The state object carries a generation; a final sync marks it as the run's last state. */
+Test(sync_state, generation_counts_and_final_marks_the_last_state)
+{
+    world w;
+    world_init(&w, 0);
+    dsync_state s;
+    dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/var/the0/logs/spool", &lim);
+    bool up;
+    t0_err e = {0};
+    cr_assert(memfs_put(w.mf, "/state/a.json", "1"));
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
+    cr_assert(memfs_put(w.mf, "/state/a.json", "2"));
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
+    memobj *o = memstore_find(&w.m, "bot-state", "b1/state.tar.gz");
+    dd_state_meta m;
+    dd_state_meta_read(&o->meta, &m);
+    cr_assert(m.known && m.generation == 2 && !m.final, "generation %llu final %d", (unsigned long long)m.generation, m.final);
+    /* the final sync finds nothing new, but the object is not marked final yet: the same bytes again */
+    int puts = w.m.puts;
+    cr_assert_eq(state_sync(&w, &s, true, &up, &e), T0_OK, "%s", e.msg);
+    cr_assert(up && w.m.puts == puts + 1, "the final sync must mark the object");
+    dd_state_meta_read(&memstore_find(&w.m, "bot-state", "b1/state.tar.gz")->meta, &m);
+    cr_assert(m.generation == 3 && m.final, "generation %llu final %d", (unsigned long long)m.generation, m.final);
+    /* the next run: nothing changed, its final sync ships nothing */
+    dsync_state s2;
+    dsync_state_init(&s2, &w.os, &w.fs, "bot-state", "b1", "/state", "/var/the0/logs/spool", &lim);
+    cr_assert_eq(state_sync(&w, &s2, true, &up, &e), T0_OK, "%s", e.msg);
+    cr_assert(!up, "an unchanged final state was uploaded again");
+    world_free(&w);
 }
 
 /* ---- logs ------------------------------------------------------------------------------------------- */
 
-static time_t fixed_now(void *ud)
+static void logs_new(world *w, dsync_logs *l)
 {
-    return *(time_t *)ud;
+    dsync_logs_init(l, &w->os, &w->fs, &w->lp, "bot-logs", "b1", "/var/the0/logs");
 }
 
-typedef struct logfix {
-    char *d, logs[600], log[700];
-    memstore m;
-    objstore os;
-    time_t now;
-} logfix;
-
-static void logfix_init(logfix *f)
+static void append(world *w, const char *s)
 {
-    memset(f, 0, sizeof *f);
-    setenv("TZ", "UTC", 1);
-    tzset();
-    f->d = th_tmpdir();
-    snprintf(f->logs, sizeof f->logs, "%s/logs", f->d);
-    mkdir(f->logs, 0755);
-    snprintf(f->log, sizeof f->log, "%s/bot.log", f->logs);
-    f->os = memstore_port(&f->m);
-    f->now = 1795600000; /* 2026-11-25 09:46:40 UTC */
+    fs_file *f;
+    fs_stat sb;
+    cr_assert_eq(w->fs.open(w->fs.ctx, "/var/the0/logs/bot.log", FS_WRITE | FS_CREATE, 0644, &f, NULL), T0_OK);
+    w->fs.fstat(w->fs.ctx, f, &sb, NULL);
+    cr_assert_eq(w->fs.write(w->fs.ctx, f, sb.size, s, strlen(s), NULL), T0_OK);
+    w->fs.close(w->fs.ctx, f, NULL);
 }
 
-static void logs_new(logfix *f, dsync_logs *l)
-{
-    dsync_logs_init(l, &f->os, "bot-logs", "b1", f->logs);
-    l->now = fixed_now;
-    l->now_ud = &f->now;
-}
-
-static void append(logfix *f, const char *s)
-{
-    FILE *o = fopen(f->log, "a");
-    fputs(s, o);
-    fclose(o);
-}
-
-static const char *day_obj(logfix *f)
+static const char *day_obj(world *w)
 {
     char key[200];
-    dsync_logs_key("b1", f->now, key, sizeof key);
-    memobj *o = memstore_find(&f->m, "bot-logs", key);
+    dsync_logs_key("b1", (time_t)(sim_loop_now(w->l) / 1000), key, sizeof key);
+    memobj *o = memstore_find(&w->m, "bot-logs", key);
     return o ? o->data.data : "";
 }
 
@@ -165,257 +271,395 @@ static void ship_all(dsync_logs *l, bool final)
 
 Test(sync_logs, reference_format_and_key)
 {
-    logfix f;
-    logfix_init(&f);
+    world w;
+    world_init(&w, 0);
     char key[200];
-    dsync_logs_key("b1", f.now, key, sizeof key);
+    dsync_logs_key("b1", (time_t)(NOW0 / 1000), key, sizeof key);
     cr_assert_str_eq(key, "logs/b1/20261125.log");
     dsync_logs l;
-    logs_new(&f, &l);
-    append(&f, "  line1\nline2\n\n");
+    logs_new(&w, &l);
+    append(&w, "  line1\nline2\n\n");
     ship_all(&l, false);
-    cr_assert_str_eq(day_obj(&f), "[2026-11-25 09:46:40] line1\nline2\n");
-    memstore_free(&f.m);
-    th_rmrf(f.d);
-    free(f.d);
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] line1\nline2\n");
+    world_free(&w);
 }
 
 Test(sync_logs, restart_neither_loses_nor_duplicates)
 {
-    logfix f;
-    logfix_init(&f);
+    world w;
+    world_init(&w, 0);
     dsync_logs l1;
-    logs_new(&f, &l1);
-    append(&f, "a1\na2\n");
+    logs_new(&w, &l1);
+    append(&w, "a1\na2\n");
     ship_all(&l1, false);
-    append(&f, "a3\n");
+    append(&w, "a3\n");
     dsync_logs l2; /* a new process: state only from the offset file */
-    logs_new(&f, &l2);
+    logs_new(&w, &l2);
     ship_all(&l2, false);
-    cr_assert_str_eq(day_obj(&f), "[2026-11-25 09:46:40] a1\na2\n[2026-11-25 09:46:40] a3\n");
-    memstore_free(&f.m);
-    th_rmrf(f.d);
-    free(f.d);
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] a1\na2\n[2026-11-25 09:46:40] a3\n");
+    world_free(&w);
 }
 
+static memfs *hook_fs;
 static void fail_offset_writes(memstore *m)
 {
     (void)m;
-    fiu_enable("daemon/state/write", 1, NULL, 0); /* the commit after the PUT fails (crash stand-in) */
+    memfs_faults_of(hook_fs)->fail_writes = 1; /* the commit after the PUT fails (crash stand-in) */
+    memfs_faults_of(hook_fs)->fail_errno = ENOSPC;
 }
 
 Test(sync_logs, crash_between_put_and_offset_write_is_idempotent)
 {
-    fiu_init(0);
-    logfix f;
-    logfix_init(&f);
+    world w;
+    world_init(&w, 0);
+    hook_fs = w.mf;
     dsync_logs l1;
-    logs_new(&f, &l1);
-    append(&f, "b1\n");
+    logs_new(&w, &l1);
+    append(&w, "b1\n");
     ship_all(&l1, false);
-    append(&f, "b2\n");
-    f.m.after_put = fail_offset_writes;
+    append(&w, "b2\n");
+    w.m.after_put = fail_offset_writes;
     bool more;
     t0_err e = {0};
     cr_assert_eq(dsync_logs_ship(&l1, false, &more, &e), T0_OK, "%s", e.msg); /* the object is right */
-    fiu_disable("daemon/state/write");
-    f.m.after_put = NULL;
-    char *off = th_read(l1.offset_path, NULL);
+    w.m.after_put = NULL;
+    char *off = memfs_get(w.mf, l1.offset_path, NULL);
     cr_assert(off && strstr(off, "logs/b1/20261125.log"), "offset file should still name the pending append: %s",
               off ? off : "(none)");
     free(off);
     dsync_logs l2; /* the process died here; its successor reads the stale offset file */
-    logs_new(&f, &l2);
+    logs_new(&w, &l2);
     ship_all(&l2, false);
-    append(&f, "b3\n");
+    append(&w, "b3\n");
     ship_all(&l2, false);
-    cr_assert_str_eq(day_obj(&f),
-                     "[2026-11-25 09:46:40] b1\n[2026-11-25 09:46:40] b2\n[2026-11-25 09:46:40] b3\n");
-    memstore_free(&f.m);
-    th_rmrf(f.d);
-    free(f.d);
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] b1\n[2026-11-25 09:46:40] b2\n[2026-11-25 09:46:40] b3\n");
+    world_free(&w);
 }
 
 Test(sync_logs, ambiguous_put_failure_is_not_shipped_twice)
 {
-    logfix f;
-    logfix_init(&f);
+    world w;
+    world_init(&w, 0);
     dsync_logs l;
-    logs_new(&f, &l);
-    append(&f, "c1\n");
-    f.m.put_lands_then_fails = 1;
+    logs_new(&w, &l);
+    append(&w, "c1\n");
+    w.m.put_lands_then_fails = 1;
     bool more;
     t0_err e = {0};
     cr_assert_eq(dsync_logs_ship(&l, false, &more, &e), T0_ETIMEOUT);
     ship_all(&l, false);
-    cr_assert_str_eq(day_obj(&f), "[2026-11-25 09:46:40] c1\n");
-    memstore_free(&f.m);
-    th_rmrf(f.d);
-    free(f.d);
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] c1\n");
+    world_free(&w);
 }
 
 Test(sync_logs, failed_read_of_the_day_object_never_overwrites_it)
 {
-    logfix f;
-    logfix_init(&f);
+    world w;
+    world_init(&w, 0);
     dsync_logs l;
-    logs_new(&f, &l);
-    append(&f, "d1\n");
+    logs_new(&w, &l);
+    append(&w, "d1\n");
     ship_all(&l, false);
-    append(&f, "d2\n");
-    f.m.fail_get = 1;
-    f.m.fail_status = T0_EINTERNAL;
-    int puts = f.m.puts;
+    append(&w, "d2\n");
+    w.m.fail_get = 1;
+    w.m.fail_status = T0_EINTERNAL;
+    int puts = w.m.puts;
     bool more;
     t0_err e = {0};
     cr_assert_eq(dsync_logs_ship(&l, false, &more, &e), T0_EINTERNAL);
     cr_assert(strstr(e.msg, "not overwriting"), "%s", e.msg);
-    cr_assert_eq(f.m.puts, puts, "a PUT followed a failed GET");
-    cr_assert_str_eq(day_obj(&f), "[2026-11-25 09:46:40] d1\n");
+    cr_assert_eq(w.m.puts, puts, "a PUT followed a failed GET");
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] d1\n");
     ship_all(&l, false);
-    cr_assert_str_eq(day_obj(&f), "[2026-11-25 09:46:40] d1\n[2026-11-25 09:46:40] d2\n");
-    memstore_free(&f.m);
-    th_rmrf(f.d);
-    free(f.d);
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] d1\n[2026-11-25 09:46:40] d2\n");
+    world_free(&w);
 }
 
-Test(sync_logs, posix_faults_lose_nothing)
+Test(sync_logs, filesystem_faults_lose_nothing)
 {
-    fiu_init(0);
-    logfix f;
-    logfix_init(&f);
+    world w;
+    world_init(&w, 0);
     dsync_logs l;
-    logs_new(&f, &l);
-    append(&f, "e1\n");
+    logs_new(&w, &l);
+    append(&w, "e1\n");
     bool more;
     t0_err e = {0};
-    fiu_enable("daemon/log/read", 1, NULL, 0);
+    ship_all(&l, false); /* (the offset file exists from here on) */
+    append(&w, "e2\n");
+    memfs_faults_of(w.mf)->fail_reads = 1;
     cr_assert_eq(dsync_logs_ship(&l, false, &more, &e), T0_EIO, "%s", e.msg);
-    fiu_disable("daemon/log/read");
-    fiu_enable("daemon/state/write", 1, NULL, 0); /* ENOSPC on the offset file before the PUT */
+    cr_assert(strstr(e.msg, "Input/output error"), "%s", e.msg);
+    memfs_faults_of(w.mf)->fail_writes = 1; /* ENOSPC on the offset file before the PUT */
+    memfs_faults_of(w.mf)->fail_errno = ENOSPC;
     cr_assert_eq(dsync_logs_ship(&l, false, &more, &e), T0_EIO, "%s", e.msg);
-    fiu_disable("daemon/state/write");
-    cr_assert_str_eq(day_obj(&f), "", "nothing may be shipped without a recorded pending append");
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] e1\n", "nothing may be shipped without a recorded pending append");
     ship_all(&l, false);
-    cr_assert_str_eq(day_obj(&f), "[2026-11-25 09:46:40] e1\n");
-    memstore_free(&f.m);
-    th_rmrf(f.d);
-    free(f.d);
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] e1\n[2026-11-25 09:46:40] e2\n");
+    world_free(&w);
 }
 
 Test(sync_logs, partial_line_waits_until_still_or_final_and_day_rolls)
 {
-    logfix f;
-    logfix_init(&f);
+    world w;
+    world_init(&w, 0);
     dsync_logs l;
-    logs_new(&f, &l);
-    append(&f, "f1\nhalf");
+    logs_new(&w, &l);
+    append(&w, "f1\nhalf");
     bool more;
     t0_err e = {0};
     cr_assert_eq(dsync_logs_ship(&l, false, &more, &e), T0_OK);
-    cr_assert_str_eq(day_obj(&f), "[2026-11-25 09:46:40] f1\n");
-    append(&f, "-line\n");
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] f1\n");
+    append(&w, "-line\n");
     cr_assert_eq(dsync_logs_ship(&l, false, &more, &e), T0_OK);
-    cr_assert_str_eq(day_obj(&f), "[2026-11-25 09:46:40] f1\n[2026-11-25 09:46:40] half-line\n");
-    f.now += 86400;
-    append(&f, "tail-without-newline");
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] f1\n[2026-11-25 09:46:40] half-line\n");
+    sim_loop_run_for(w.l, 86400000);
+    append(&w, "tail-without-newline");
     cr_assert_eq(dsync_logs_ship(&l, true, &more, &e), T0_OK);
-    cr_assert_str_eq(day_obj(&f), "[2026-11-26 09:46:40] tail-without-newline\n");
-    memstore_free(&f.m);
-    th_rmrf(f.d);
-    free(f.d);
+    cr_assert_str_eq(day_obj(&w), "[2026-11-26 09:46:40] tail-without-newline\n");
+    world_free(&w);
 }
 
-/* ---- the FSM-driven loop -------------------------------------------------------------------------------- */
+/* ---- the sidecar ------------------------------------------------------------------------------------ */
 
-typedef struct bot_sim {
-    char state[600], logs[600], done[600];
-    pthread_t main_thread;
-    bool term; /* end by SIGTERM instead of the done file */
-} bot_sim;
-
-static void *bot_thread(void *ud)
+static void on_exit_cb(void *ud, int code, const char *msg)
 {
-    bot_sim *b = ud;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    char p[700];
-    usleep(100000);
-    snprintf(p, sizeof p, "%s/pos.json", b->state);
-    th_write(p, "{\"pos\":1}");
-    snprintf(p, sizeof p, "%s/bot.log", b->logs);
-    FILE *f = fopen(p, "a");
-    fputs("started\n", f);
-    fclose(f);
-    usleep(400000);
-    f = fopen(p, "a");
-    fputs("finished\n", f);
-    fclose(f);
-    if (b->term) {
-        pthread_kill(b->main_thread, SIGTERM);
-    } else {
-        th_write(b->done, "0\n");
+    world *w = ud;
+    w->exited = true;
+    w->code = code;
+    snprintf(w->msg, sizeof w->msg, "%s", msg);
+}
+
+static dsync_opts sync_opts(bool scheduled)
+{
+    return (dsync_opts){.bot_id = "b1", .state_path = "/state", .logs_path = "/var/the0/logs",
+                        .watch_done = scheduled ? "/var/the0/done" : NULL, .state_bucket = "bot-state",
+                        .logs_bucket = "bot-logs", .termination_log = "/dev/termination-log", .state_limits = lim,
+                        .final_timeout_ms = 5000};
+}
+
+static void start(world *w, const dsync_opts *o)
+{
+    t0_err e = {0};
+    cr_assert_eq(dsync_start(&w->env, o, on_exit_cb, w, &w->s, &e), T0_OK, "%s", e.msg);
+}
+
+/* Run the loop until the sidecar exited or MS of virtual time passed. */
+static void run_for(world *w, int64_t ms)
+{
+    int64_t end = sim_loop_now(w->l) + ms, at;
+    while (!w->exited && sim_loop_next_due(w->l, &at) && at <= end) sim_loop_step(w->l);
+    if (!w->exited) sim_loop_run_until(w->l, end);
+}
+
+Test(sync_loop, done_file_final_sync_ships_everything)
+{
+    world w;
+    world_init(&w, 0);
+    dsync_opts o = sync_opts(true);
+    start(&w, &o);
+    run_for(&w, 100);
+    cr_assert(memfs_put(w.mf, "/state/pos.json", "{\"pos\":1}"));
+    append(&w, "started\n");
+    run_for(&w, 400);
+    append(&w, "finished\n");
+    cr_assert(memfs_put(w.mf, "/var/the0/done", "0\n"));
+    run_for(&w, 10000);
+    cr_assert(w.exited, "the sidecar did not exit after the done file");
+    cr_assert_eq(w.code, 0, "%s", w.msg);
+    cr_assert_not_null(memstore_find(&w.m, "bot-state", "b1/state.tar.gz"));
+    cr_assert(strstr(day_obj(&w), "started") && strstr(day_obj(&w), "finished"), "log: %s", day_obj(&w));
+    dd_state_meta m;
+    dd_state_meta_read(&memstore_find(&w.m, "bot-state", "b1/state.tar.gz")->meta, &m);
+    cr_assert(m.final, "the run's last state must be marked final");
+    char *tl = memfs_get(w.mf, "/dev/termination-log", NULL);
+    cr_assert(tl && strstr(tl, "final sync done"), "termination message: %s", tl ? tl : "(none)");
+    free(tl);
+    world_free(&w);
+}
+
+/* Issue 14: when the final sync failed, `daemon sync` exited 1, the pod ended Failed although the bot
+ * exited 0, and the Job (backoffLimit 2) ran the bot again. The sidecar now reports and exits 0. */
+static void final_sync_fails(bool scheduled)
+{
+    world w;
+    world_init(&w, 0);
+    dsync_opts o = sync_opts(scheduled);
+    start(&w, &o);
+    cr_assert(memfs_put(w.mf, "/state/pos.json", "{\"pos\":1}"));
+    run_for(&w, 2000); /* shipped: generation 1 */
+    cr_assert_not_null(memstore_find(&w.m, "bot-state", "b1/state.tar.gz"));
+    cr_assert(memfs_put(w.mf, "/state/pos.json", "{\"pos\":2}"));
+    w.m.fail_put = 1000000;
+    w.m.fail_head = 1000000;
+    w.m.fail_status = T0_EUNAVAILABLE;
+    int64_t t0 = sim_loop_now(w.l);
+    if (scheduled) cr_assert(memfs_put(w.mf, "/var/the0/done", "0\n"));
+    else dsync_term(w.s);
+    run_for(&w, 60000);
+    cr_assert(w.exited, "the final sync never ended");
+    cr_assert_leq(sim_loop_now(w.l) - t0, o.final_timeout_ms + 1000, "the final sync overran its deadline");
+    cr_assert_eq(w.code, 0, "a failed final sync must exit 0 (the Job would run the bot again); got %d", w.code);
+    cr_assert(strstr(w.msg, "final sync FAILED") && strstr(w.msg, "generation 1") && strstr(w.msg, "injected"),
+              "the report must say what was not shipped and why: %s", w.msg);
+    char *tl = memfs_get(w.mf, "/dev/termination-log", NULL);
+    cr_assert(tl && strstr(tl, "final sync FAILED"), "termination message: %s", tl ? tl : "(none)");
+    free(tl);
+    dd_state_meta m;
+    dd_state_meta_read(&memstore_find(&w.m, "bot-state", "b1/state.tar.gz")->meta, &m);
+    cr_assert(m.generation == 1 && !m.final, "the object left behind must tell the next run (gen %llu final %d)",
+              (unsigned long long)m.generation, m.final);
+    world_free(&w);
+}
+
+Test(sync_loop, a_failed_final_sync_exits_0_and_reports_for_a_scheduled_bot) { final_sync_fails(true); }
+Test(sync_loop, a_failed_final_sync_exits_0_and_reports_on_sigterm) { final_sync_fails(false); }
+
+/* Issue 14: the debounce was pushed back on every write, so a bot writing every 100 ms was only shipped by
+ * the 60 s scan. With the maximum wait every write is in MinIO within a second. (Virtual time.) */
+typedef struct steady {
+    world *w;
+    int version, read_version, shipped_version;
+    int64_t written_at[400];
+    int64_t shipped_at[400];
+    uint64_t timer;
+} steady;
+static steady *cur_steady;
+
+static void steady_write(void *ud)
+{
+    steady *s = ud;
+    if (s->version + 1 >= 400) return;
+    s->version++;
+    char buf[64];
+    snprintf(buf, sizeof buf, "{\"v\":%d}", s->version);
+    cr_assert(memfs_put(s->w->mf, "/state/.the0-state/p.json", buf));
+    s->written_at[s->version] = sim_loop_now(s->w->l);
+    s->timer = sim_loop_timer(s->w->l, 100, steady_write, s);
+}
+
+static void steady_read(void *ud, const char *path)
+{
+    steady *s = ud;
+    if (strcmp(path, "/state/.the0-state/p.json")) return;
+    char *c = memfs_get(s->w->mf, path, NULL);
+    if (c) s->read_version = atoi(c + 5);
+    free(c);
+}
+
+static void steady_put(memstore *m)
+{
+    steady *s = cur_steady;
+    (void)m;
+    for (int v = s->shipped_version + 1; v <= s->read_version; v++) s->shipped_at[v] = sim_loop_now(s->w->l);
+    if (s->read_version > s->shipped_version) s->shipped_version = s->read_version;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+Test(sync_loop, a_steady_writer_is_shipped_within_a_second)
+{
+    world w;
+    world_init(&w, 0);
+    steady s = {.w = &w};
+    cur_steady = &s;
+    memfs_faults_of(w.mf)->before_read = steady_read;
+    memfs_faults_of(w.mf)->before_read_ud = &s;
+    w.m.after_put = steady_put;
+    dsync_opts o = sync_opts(false);
+    start(&w, &o);
+    s.timer = sim_loop_timer(w.l, 50, steady_write, &s);
+    run_for(&w, 30000); /* 300 writes, 100 ms apart */
+    sim_loop_cancel(w.l, s.timer);
+    int n = s.version - 10; /* the last second's writes may still be in flight */
+    int64_t lat[400];
+    for (int v = 1; v <= n; v++) {
+        cr_assert(s.shipped_at[v], "write %d (at +%lld ms) was never shipped", v, (long long)(s.written_at[v] - NOW0));
+        lat[v - 1] = s.shipped_at[v] - s.written_at[v];
     }
-    return NULL;
+    qsort(lat, (size_t)n, sizeof *lat, cmp_i64);
+    cr_log_info("steady writer (virtual time): %d writes, write->object p50 %lld ms, p99 %lld ms, max %lld ms", n,
+                (long long)lat[n / 2], (long long)lat[n * 99 / 100], (long long)lat[n - 1]);
+    cr_assert_leq(lat[n - 1], 1000, "a write waited %lld ms for its upload (bound: 1000 ms)", (long long)lat[n - 1]);
+    dsync_info in;
+    dsync_get_info(w.s, &in);
+    cr_assert_lt(in.state_uploads, (uint64_t)n, "one upload per write: the debounce does nothing (%llu uploads)",
+                 (unsigned long long)in.state_uploads);
+    world_free(&w);
 }
 
-static int run_loop(memstore *m, bot_sim *b, const char *d, long final_ms, int64_t *elapsed)
+/* A file that changes while it is read is read again on the loop 35 ms later (no sleep), and what is
+ * shipped is a whole version. */
+static int rewrites;
+static void rewrite_once(void *ud, const char *path)
 {
-    snprintf(b->state, sizeof b->state, "%s/state", d);
-    snprintf(b->logs, sizeof b->logs, "%s/logs", d);
-    snprintf(b->done, sizeof b->done, "%s/done", d);
-    mkdir(b->state, 0755);
-    mkdir(b->logs, 0755);
-    objstore os = memstore_port(m);
-    dsync_opts o = {.bot_id = "b1", .state_path = b->state, .logs_path = b->logs,
-                    .watch_done = b->term ? NULL : b->done, .state_bucket = "bot-state", .logs_bucket = "bot-logs",
-                    .state_limits = lim, .interval_ms = 60000, .debounce_ms = 50, .final_timeout_ms = final_ms,
-                    .retry_base_ms = 20, .retry_max_ms = 100};
-    b->main_thread = pthread_self();
-    pthread_t th;
-    pthread_create(&th, NULL, bot_thread, b);
-    int64_t t0 = dd_now_ms();
-    int rc = dsync_run(&os, &o);
-    *elapsed = dd_now_ms() - t0;
-    pthread_join(th, NULL);
-    return rc;
+    world *w = ud;
+    if (strcmp(path, "/state/a.json") || rewrites++ != 1) return;
+    memfs_put(w->mf, "/state/a.json", "{\"v\":2}");
 }
 
-Test(sync_loop, done_file_final_sync_ships_everything, .timeout = 30)
+Test(sync_loop, a_file_changed_while_read_is_snapshotted_again_on_the_loop)
 {
-    char *d = th_tmpdir();
-    memstore m = {0};
-    bot_sim b = {0};
-    int64_t ms;
-    int rc = run_loop(&m, &b, d, 5000, &ms);
-    cr_assert_eq(rc, 0);
-    cr_assert_not_null(memstore_find(&m, "bot-state", "b1/state.tar.gz"));
-    bool found = false;
-    for (int i = 0; i < m.nobjs; i++)
-        if (!strcmp(m.objs[i].bucket, "bot-logs")) {
-            found = true;
-            cr_assert(strstr(m.objs[i].data.data, "started") && strstr(m.objs[i].data.data, "finished"), "log: %s",
-                      m.objs[i].data.data);
-        }
-    cr_assert(found, "no log object");
-    memstore_free(&m);
-    th_rmrf(d);
-    free(d);
+    world w;
+    world_init(&w, 0);
+    cr_assert(memfs_put(w.mf, "/state/a.json", "{\"v\":1}"));
+    sim_loop_run_for(w.l, 1000);
+    rewrites = 0;
+    memfs_faults_of(w.mf)->before_read = rewrite_once;
+    memfs_faults_of(w.mf)->before_read_ud = &w;
+    dsync_opts o = sync_opts(false);
+    start(&w, &o);
+    run_for(&w, 3000);
+    dsync_info in;
+    dsync_get_info(w.s, &in);
+    cr_assert_geq(in.snapshot_retries, 1, "the change during the read went unnoticed");
+    cr_assert_eq(in.upload_failures, 0);
+    memfs_faults_of(w.mf)->before_read = NULL;
+    char *got = restored(&w, "a.json");
+    cr_assert_str_eq(got ? got : "(missing)", "{\"v\":2}");
+    free(got);
+    world_free(&w);
 }
 
-Test(sync_loop, sigterm_final_sync_is_bounded_when_minio_is_down, .timeout = 30)
+/* Issue 14: "café.json" in the state made the whole state unshippable; a name that is not UTF-8 now fails
+ * only its own file. */
+Test(sync_loop, utf8_names_ship_and_a_bad_name_fails_only_its_file)
 {
-    char *d = th_tmpdir();
-    memstore m = {0};
-    m.fail_put = 1000000;
-    m.fail_status = T0_EUNAVAILABLE;
-    bot_sim b = {.term = true};
-    int64_t ms;
-    int rc = run_loop(&m, &b, d, 700, &ms);
-    cr_assert_eq(rc, 1, "a final sync that shipped nothing must exit 1, got %d", rc);
-    cr_assert_lt(ms, 500 + 700 + 1500, "final sync took %lld ms", (long long)ms);
-    memstore_free(&m);
-    th_rmrf(d);
-    free(d);
+    world w;
+    world_init(&w, 0);
+    cr_assert(memfs_put(w.mf, "/state/.the0-state/caf\xc3\xa9.json", "{\"cr\xc3\xa8me\":1}"));
+    cr_assert(memfs_put(w.mf, "/state/.the0-state/bad\xff.json", "latin-1"));
+    dsync_opts o = sync_opts(false);
+    start(&w, &o);
+    run_for(&w, 3000);
+    dsync_info in;
+    dsync_get_info(w.s, &in);
+    cr_assert_eq(in.state_uploads, 1, "uploads %llu, failures %llu", (unsigned long long)in.state_uploads,
+                 (unsigned long long)in.upload_failures);
+    free(restore_obj(&w, "/var/the0/r"));
+    cr_assert(memfs_exists(w.mf, "/var/the0/r/.the0-state/caf\xc3\xa9.json"), "café.json did not round-trip");
+    cr_assert_eq(memfs_count_files(w.mf, "/var/the0/r"), 1, "only the UTF-8 name is shipped");
+    world_free(&w);
+}
+
+/* A sidecar killed (SIGKILL) leaves no timer and no watch behind; the next one resumes. */
+Test(sync_loop, destroy_is_abrupt_and_clean)
+{
+    world w;
+    world_init(&w, 0);
+    dsync_opts o = sync_opts(false);
+    start(&w, &o);
+    cr_assert(memfs_put(w.mf, "/state/a.json", "1"));
+    run_for(&w, 50);
+    dsync_destroy(w.s);
+    w.s = NULL;
+    sim_loop_run_for(w.l, 10); /* (the filesystem's own pending notifications) */
+    cr_assert_eq(sim_loop_pending(w.l), 0, "%llu timers left after destroy", (unsigned long long)sim_loop_pending(w.l));
+    start(&w, &o);
+    run_for(&w, 2000);
+    cr_assert_not_null(memstore_find(&w.m, "bot-state", "b1/state.tar.gz"), "the next sidecar did not ship");
+    world_free(&w);
 }

@@ -94,6 +94,31 @@ Test(names, minio_path)
     cr_assert_str_eq(e.msg, "invalid character '\xef\xbf\xbd' in MinIO path");
 }
 
+/* Issue 14: `u1/../u2/...` or `../bot-logs/x` passed, and curl then normalised the path it signed. */
+Test(names, minio_path_stays_in_its_prefix)
+{
+    t0_err e = {0};
+    static const struct {
+        const char *path, *msg;
+    } bad[] = {
+        {"../bot-logs/x", "'..' segment in MinIO path \"../bot-logs/x\""},
+        {"u1/../u2/bot/1.0.0", "'..' segment in MinIO path \"u1/../u2/bot/1.0.0\""},
+        {"u1/./bot", "'.' segment in MinIO path \"u1/./bot\""},
+        {"..", "'..' segment in MinIO path \"..\""},
+        {"/u1/bot", "leading '/' in MinIO path \"/u1/bot\""},
+        {"u1\\..\\u2", "invalid character '\\' in MinIO path"},
+        {"u1/%2e%2e/u2", "invalid character '%' in MinIO path"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_assert_eq(names_validate_minio_path(bad[i].path, &e), T0_EINVAL, "\"%s\" was accepted", bad[i].path);
+        cr_assert_str_eq(e.msg, bad[i].msg);
+    }
+    /* dots inside a segment are fine; so is an empty segment (it stays in its prefix) */
+    cr_assert_eq(names_validate_minio_path("user-1//1.0.0", &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(names_validate_minio_path("u1/bot..v2/1.0.0", &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(names_validate_minio_path(".hidden/x", &e), T0_OK, "%s", e.msg);
+}
+
 static void conv(const char *in, const char *want)
 {
     char b[128];

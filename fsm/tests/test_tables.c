@@ -281,5 +281,26 @@ Test(sync, final_sync_retries_until_deadline)
     cr_assert(has_fx(&r, YFX_FINAL_UPLOAD));
     fsm_step(t, SYNC_FINAL, YE_FINAL_FAIL, &late, "s", NULL, &r, NULL);
     cr_assert_eq(r.to, SYNC_EXITED);
-    cr_assert(has_fx(&r, YFX_EXIT_FAIL));
+    /* a sidecar never fails its pod: it reports what was not shipped and exits 0 (issue 14) */
+    cr_assert(has_fx(&r, YFX_REPORT_UNSHIPPED), "the unshipped data is not reported");
+    cr_assert(has_fx(&r, YFX_EXIT_OK), "a failed final sync must exit 0, or the Job runs the bot again");
+    cr_assert(!has_fx(&r, YFX_EXIT_FAIL));
+}
+
+Test(sync, max_wait_bounds_the_debounce)
+{
+    const fsm_table *t = &fsm_sync_table;
+    sync_fsm_input in = {.dirty = true, .deadline_left = true};
+    fsm_result r;
+    fsm_step(t, SYNC_WATCHING, YE_CHANGE, &in, "s", NULL, &r, NULL);
+    cr_assert_eq(r.to, SYNC_DIRTY);
+    cr_assert(has_fx(&r, YFX_ARM_DEBOUNCE) && has_fx(&r, YFX_ARM_MAX_WAIT), "the first change arms both timers");
+    fsm_step(t, SYNC_DIRTY, YE_CHANGE, &in, "s", NULL, &r, NULL);
+    cr_assert_eq(r.to, SYNC_DIRTY);
+    cr_assert(!has_fx(&r, YFX_ARM_MAX_WAIT), "a later change must not push the maximum wait back");
+    fsm_step(t, SYNC_DIRTY, YE_MAX_WAIT, &in, "s", NULL, &r, NULL);
+    cr_assert_eq(r.to, SYNC_UPLOADING, "the maximum wait must upload although writes keep coming");
+    cr_assert(has_fx(&r, YFX_UPLOAD));
+    fsm_step(t, SYNC_UPLOADING, YE_UPLOAD_OK, &in, "s", NULL, &r, NULL);
+    cr_assert(has_fx(&r, YFX_ARM_MAX_WAIT), "changes made during an upload get a maximum wait too");
 }
