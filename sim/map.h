@@ -1,7 +1,7 @@
-/* map.h: GOING AWAY — the old name of the project's hash map, kept only so that fakes/kube_fake.c,
- * fakes/kube_http.c and scenarios/ compile unchanged until they are converted to core/hmap.h. Every
- * name here is core/hmap under another spelling (the same map, the same iteration order); new code uses
- * core/hmap.h. Delete this file when `grep -R sim_map` finds nothing else. */
+/* map.h: GOING AWAY — the old name of the project's hash map, kept only so that fakes/kube_fake.c and
+ * fakes/kube_http.c compile unchanged until they are converted to core/hmap.h. Every name here is
+ * core/hmap under another spelling (the same map, the same iteration order); new code uses core/hmap.h.
+ * Delete this file when `grep -R sim_map` finds nothing else. */
 #ifndef T0_SIM_MAP_H
 #define T0_SIM_MAP_H
 
