@@ -222,7 +222,7 @@ static t0_status api_create(void *ctx, int kind, const char *ns, const cJSON *ob
     cJSON_ArrayForEach(it, t0_json_get(t0_json_get(ko->v->obj, "metadata"), "ownerReferences"))
     {
         const char *u = kfake_str(it, "uid");
-        if (u && !sim_map_get(&k->by_uid, u)) kf_gc_enqueue(k, u);
+        if (u && !hmap_get(&k->by_uid, u)) kf_gc_enqueue(k, u);
     }
     if (out) *out = kf_hand_out(k, ko->v->obj);
     if (applied_to) return applied_timeout_err(kind, "create", err);
@@ -297,7 +297,7 @@ static t0_status api_list(void *ctx, int kind, const char *ns, const char *selec
     char skey[700];
     snprintf(skey, sizeof skey, "%d|%s|%s", (int)kind, ns ? ns : "", selector ? selector : "");
     if (stale) {
-        const lsnap *prev = sim_map_get(&k->stale, skey);
+        const lsnap *prev = hmap_get(&k->stale, skey);
         if (prev) {
             if (out && !(*out = list_build(k, kind, prev->rv, prev->v, prev->n)))
                 return kf_fail(err, T0_ENOMEM, 0, "list: out of memory");
@@ -336,7 +336,7 @@ static t0_status api_list(void *ctx, int kind, const char *ns, const char *selec
             sn->v = vers;
             vers = NULL;
             for (size_t i = 0; i < m; i++) kf_kver_ref(sn->v[i]);
-            if (sim_map_put(&k->stale, skey, sn, (void **)&old) == T0_OK)
+            if (hmap_put(&k->stale, skey, sn, (void **)&old) == T0_OK)
                 lsnap_free(old);
             else
                 lsnap_free(sn);
@@ -644,16 +644,16 @@ t0_status kfake_new(sim_loop *loop, sim_faults *faults, const kfake_opts *opts, 
     if (k->opts.default_grace_s <= 0) k->opts.default_grace_s = 30;
     if (k->opts.watch_delay_ms < 0) k->opts.watch_delay_ms = 0;
     for (int i = 0; i < KFAKE_NRES; i++) {
-        sim_map_init(&k->objs[i]);
+        hmap_init(&k->objs[i]);
         k->hist[i] = calloc((size_t)k->opts.watch_history, sizeof *k->hist[i]);
         if (!k->hist[i]) {
             kfake_destroy(k);
             return t0_fail(err, T0_ENOMEM, "kfake_new: out of memory");
         }
     }
-    sim_map_init(&k->by_uid);
-    sim_map_init(&k->index);
-    sim_map_init(&k->stale);
+    hmap_init(&k->by_uid);
+    hmap_init(&k->index);
+    hmap_init(&k->stale);
     k->client = (port_ctx){k, true, false};
     k->system = (port_ctx){k, false, false};
     k->dry = (port_ctx){k, true, true};
@@ -666,19 +666,17 @@ void kfake_destroy(kfake *k)
     if (!k) return;
     for (int i = 0; i < KFAKE_NRES; i++) {
         while (k->watchers[i]) kf_watch_free(k->watchers[i]);
-        size_t it;
-        for (sim_map_entry *e = sim_map_first(&k->objs[i], &it); e; e = sim_map_next(&k->objs[i], &it, e)) kf_kobj_free(e->val);
-        sim_map_free(&k->objs[i]);
+        for (hmap_entry *e = hmap_first(&k->objs[i]); e; e = hmap_next(&k->objs[i], e)) kf_kobj_free(e->val);
+        hmap_free(&k->objs[i]);
         size_t cap = (size_t)k->opts.watch_history;
         for (size_t j = 0; k->hist[i] && j < k->hist_len[i]; j++) kf_wevent_unref(k->hist[i][(k->hist_head[i] + j) % cap]);
         free(k->hist[i]);
     }
-    size_t it;
-    for (sim_map_entry *e = sim_map_first(&k->index, &it); e; e = sim_map_next(&k->index, &it, e)) free(e->val);
-    for (sim_map_entry *e = sim_map_first(&k->stale, &it); e; e = sim_map_next(&k->stale, &it, e)) lsnap_free(e->val);
-    sim_map_free(&k->index);
-    sim_map_free(&k->stale);
-    sim_map_free(&k->by_uid);
+    for (hmap_entry *e = hmap_first(&k->index); e; e = hmap_next(&k->index, e)) free(e->val);
+    for (hmap_entry *e = hmap_first(&k->stale); e; e = hmap_next(&k->stale, e)) lsnap_free(e->val);
+    hmap_free(&k->index);
+    hmap_free(&k->stale);
+    hmap_free(&k->by_uid);
     if (k->gc_timer) sim_loop_cancel(k->loop, k->gc_timer);
     for (size_t i = 0; i < k->gc_len; i++) free(k->gc_queue[i]);
     free(k->gc_queue);
@@ -715,7 +713,7 @@ size_t kfake_count_label(const kfake *k, kube_kind kind, const char *ns, const c
 {
     char ik[700];
     kf_label_index_key(kind, key, value, ik, sizeof ik);
-    ibucket *b = sim_map_get(&k->index, ik);
+    ibucket *b = hmap_get(&k->index, ik);
     if (!b) return 0;
     if (!ns || !*ns) return b->n;
     size_t n = 0;

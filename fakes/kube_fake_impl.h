@@ -12,7 +12,7 @@
 #include "core/json.h"
 #include "core/str.h"
 #include "fakes/kube_fake.h"
-#include "sim/map.h"
+#include "core/hmap.h"
 
 /* Kinds: the internal "kind" of an object, watch or call is a resource id (kfake_rid), described by
  * kf_res[kind]; the port's kube_kind values are the first of them. */
@@ -102,14 +102,14 @@ struct kfake {
     sim_faults *faults;
     kfake_opts opts;
     uint64_t rv, uid_counter;
-    sim_map objs[KFAKE_NRES]; /* "ns/name" -> kobj */
-    sim_map by_uid;            /* uid -> kobj */
-    sim_map index;             /* "k|<kind>|key=value" / "o|<uid>" -> ibucket */
+    hmap objs[KFAKE_NRES]; /* "ns/name" -> kobj */
+    hmap by_uid;            /* uid -> kobj */
+    hmap index;             /* "k|<kind>|key=value" / "o|<uid>" -> ibucket */
     wevent **hist[KFAKE_NRES];
     size_t hist_head[KFAKE_NRES], hist_len[KFAKE_NRES];
     uint64_t evicted_rv[KFAKE_NRES];
     kube_watch *watchers[KFAKE_NRES];
-    sim_map stale; /* "<kind>|ns|selector" -> lsnap: the list last served */
+    hmap stale; /* "<kind>|ns|selector" -> lsnap: the list last served */
     char **gc_queue;
     size_t gc_len, gc_cap;
     uint64_t gc_timer;

@@ -27,8 +27,8 @@ static void check_foreground_owner(kfake *k, const char *uid);
 /* kf_remove_now: the object leaves the store: DELETED event, free, then owners and dependents react. */
 void kf_remove_now(kfake *k, kobj *o)
 {
-    sim_map_remove(&k->objs[o->kind], o->key);
-    sim_map_remove(&k->by_uid, o->uid);
+    hmap_del(&k->objs[o->kind], o->key);
+    hmap_del(&k->by_uid, o->uid);
     kf_unindex(k, o);
     kf_bump_rv(k, o);
     kf_emit(k, KUBE_WATCH_DELETED, o, NULL);
@@ -63,7 +63,7 @@ static void modified(kfake *k, kobj *o)
 /* An owner in foreground deletion is removed once its last dependent is gone. */
 static void check_foreground_owner(kfake *k, const char *uid)
 {
-    kobj *o = sim_map_get(&k->by_uid, uid);
+    kobj *o = hmap_get(&k->by_uid, uid);
     if (!o || kf_dependents_count(k, uid)) return;
     const cJSON *f = t0_json_get(t0_json_get(o->v->obj, "metadata"), "finalizers");
     bool fg = false;
@@ -99,7 +99,7 @@ static bool owner_alive(kfake *k, const kobj *d)
     cJSON_ArrayForEach(it, t0_json_get(t0_json_get(d->v->obj, "metadata"), "ownerReferences"))
     {
         const char *u = kfake_str(it, "uid");
-        if (u && sim_map_get(&k->by_uid, u)) return true;
+        if (u && hmap_get(&k->by_uid, u)) return true;
     }
     return false;
 }
@@ -116,9 +116,9 @@ static void gc_run(void *ud)
     for (size_t i = 0; i < n; i++) {
         size_t nd = 0;
         /* (an owner that exists again has nothing to collect; uids are unique: it never does) */
-        char **duids = sim_map_get(&k->by_uid, q[i]) ? NULL : dependent_uids(k, q[i], &nd);
+        char **duids = hmap_get(&k->by_uid, q[i]) ? NULL : dependent_uids(k, q[i], &nd);
         for (size_t j = 0; j < nd; j++) {
-            kobj *d = duids[j] ? sim_map_get(&k->by_uid, duids[j]) : NULL;
+            kobj *d = duids[j] ? hmap_get(&k->by_uid, duids[j]) : NULL;
             /* collected only when every owner is gone */
             if (d && !owner_alive(k, d) && !kfake_str(d->v->obj, "metadata.deletionTimestamp"))
                 kf_delete(k, d, KUBE_PROP_BACKGROUND, -1, NULL);
@@ -223,7 +223,7 @@ static void delete_foreground(kfake *k, kobj *o)
     char **duids = dependent_uids(k, o->uid, &nd);
     char *uid = strdup(o->uid);
     for (size_t i = 0; i < nd; i++) {
-        kobj *d = duids[i] ? sim_map_get(&k->by_uid, duids[i]) : NULL;
+        kobj *d = duids[i] ? hmap_get(&k->by_uid, duids[i]) : NULL;
         if (d) kf_delete(k, d, KUBE_PROP_FOREGROUND, -1, NULL);
         free(duids[i]);
     }

@@ -252,11 +252,11 @@ bool kfake_selector_matches(const kfake_selector *sel, const cJSON *labels)
 /* ---- indexes ---------------------------------------------------------------------------------- */
 static ibucket *bucket_get(kfake *k, const char *key, bool create)
 {
-    ibucket *b = sim_map_get(&k->index, key);
+    ibucket *b = hmap_get(&k->index, key);
     if (b || !create) return b;
     b = calloc(1, sizeof *b);
     if (!b) return NULL;
-    if (sim_map_put(&k->index, key, b, NULL) != T0_OK) {
+    if (hmap_put(&k->index, key, b, NULL) != T0_OK) {
         free(b);
         return NULL;
     }
@@ -383,8 +383,7 @@ size_t kf_candidates(kfake *k, int kind, const kfake_selector *sel, kobj ***out)
     if (have_eq) {
         for (inode *nd = best->head; nd; nd = nd->next) v[i++] = nd->o;
     } else {
-        size_t it;
-        for (sim_map_entry *e = sim_map_first(&k->objs[kind], &it); e; e = sim_map_next(&k->objs[kind], &it, e))
+        for (hmap_entry *e = hmap_first(&k->objs[kind]); e; e = hmap_next(&k->objs[kind], e))
             v[i++] = e->val;
     }
     *out = v;

@@ -133,7 +133,7 @@ kobj *kf_lookup(kfake *k, int kind, const char *ns, const char *name)
 {
     char key[600];
     t0_strjoin(key, sizeof key, ns ? ns : "", "/", name ? name : "");
-    return sim_map_get(&k->objs[kind], key);
+    return hmap_get(&k->objs[kind], key);
 }
 
 void kf_kobj_free(kobj *o)
@@ -192,15 +192,15 @@ kobj *kf_store_insert(kfake *k, int kind, const char *ns, const char *name, cons
     ko->v = kf_kver_new(obj);
     obj = NULL;
     if (!ko->v) goto nomem;
-    if (sim_map_put(&k->objs[kind], ko->key, ko, NULL) != T0_OK) goto nomem;
-    if (sim_map_put(&k->by_uid, ko->uid, ko, NULL) != T0_OK) {
-        sim_map_remove(&k->objs[kind], ko->key);
+    if (hmap_put(&k->objs[kind], ko->key, ko, NULL) != T0_OK) goto nomem;
+    if (hmap_put(&k->by_uid, ko->uid, ko, NULL) != T0_OK) {
+        hmap_del(&k->objs[kind], ko->key);
         goto nomem;
     }
     if (kf_index(k, ko) != T0_OK) {
         kf_unindex(k, ko);
-        sim_map_remove(&k->objs[kind], ko->key);
-        sim_map_remove(&k->by_uid, ko->uid);
+        hmap_del(&k->objs[kind], ko->key);
+        hmap_del(&k->by_uid, ko->uid);
         goto nomem;
     }
     kf_emit(k, KUBE_WATCH_ADDED, ko, NULL);
