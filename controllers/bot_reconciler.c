@@ -53,7 +53,7 @@ static void summarize(obj_sum *o, const cJSON *pod)
         if (w && !strcmp(w, "CrashLoopBackOff")) o->crashloop = true;
         if (t0_json_at(cs, "state.running")) o->bot_running = true;
     }
-    ctl_copy_hash(o->cfg_hash, podgen_annotation(pod, HASH_ANN_CONFIG));
+    o->cfg_form = ctl_hash_in(podgen_annotation(pod, HASH_ANN_CONFIG), &o->cfg_hash) & 3;
 }
 
 static int classify(ctl_kind *c, rec *r, const desired *d, const ctl_gate *g, ctl_input *input)

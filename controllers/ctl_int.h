@@ -28,50 +28,82 @@
 
 enum { PH_NONE, PH_PENDING, PH_RUNNING, PH_SUCCEEDED, PH_FAILED, PH_UNKNOWN };
 
-/* A compact summary of one observed Pod or CronJob: what classification needs, nothing more. */
-typedef struct obj_sum {
-    char *name;
-    char *id;            /* the bot-id / schedule-id label */
-    uint64_t rv;
-    char rv_str[24];
-    char uid[40];        /* metadata.uid: the incarnation Events name */
-    uint32_t list_gen;   /* the re-list that last listed it */
-    bool terminating;
-    uint8_t phase;       /* pods */
-    bool init_failing, crashloop, bot_running, evicted;
-    uint16_t init_restarts, bot_restarts;
-    char cfg_hash[HASH_HEX_LEN + 1], spec_hash[HASH_HEX_LEN + 1];
+/* A config or spec hash (16 lowercase hex digits, domain/hash.h) as 64 bits and a form: absent, a hash,
+ * or something else (an annotation edited by hand: it equals no generated hash). ctl_hash_in reads the
+ * first HASH_HEX_LEN characters of S (as the strings did before: longer values were cut there). */
+enum { CH_NONE = 0, CH_HEX, CH_OTHER };
+uint8_t ctl_hash_in(const char *s, uint64_t *v);
+/* ctl_hash_eq: the forms and values are equal (CH_OTHER equals nothing; the desired side never has it) */
+static inline bool ctl_hash_eq(uint8_t fa, uint64_t a, uint8_t fb, uint64_t b)
+{
+    return fa == fb && fa != CH_OTHER && (fa == CH_NONE || a == b);
+}
+
+/* What only some cached objects need, allocated for those: a CronJob's schedule fields, and a
+ * resourceVersion or uid that the compact forms of obj_sum cannot hold (never for the API servers here). */
+typedef struct obj_ext {
+    char *rv;            /* resourceVersion (RV_EXT; at most 23 bytes, as the field it replaces) */
+    char *uid;           /* metadata.uid (UID_EXT; at most 39 bytes) */
     int active;          /* cronjobs: status.active length */
     int64_t created_ms, last_schedule_ms, last_success_ms, deadline_s;
     char *schedule;      /* cronjobs: spec.schedule */
+} obj_ext;
+
+enum { RV_DEC = 0, RV_EMPTY, RV_EXT };    /* obj_sum.rv_form: the decimal form of rv, "", ext->rv */
+enum { UID_EMPTY = 0, UID_UUID, UID_EXT }; /* obj_sum.uid_form: "", the lowercase UUID in uid, ext->uid */
+
+/* A compact summary of one observed Pod or CronJob: what classification needs, nothing more. It lives
+ * inside its entry of ctl_kind.objs (hmap_put_inline), and its strings are interned: the name is that
+ * entry's key, the id the key of its record's entry in ctl_kind.recs (a record with objects is never
+ * freed). Read the resourceVersion and uid with ctl_obj_rv and ctl_obj_uid. */
+typedef struct obj_sum {
+    const char *name;
+    const char *id;          /* the bot-id / schedule-id label */
+    uint64_t rv;
+    uint64_t cfg_hash, spec_hash; /* forms in cfg_form, spec_form (ctl_hash_in) */
+    obj_ext *ext;            /* NULL for a pod with a decimal resourceVersion and a UUID */
+    uint8_t uid[16];         /* metadata.uid: the incarnation Events name (UID_UUID) */
+    uint32_t list_gen;       /* the re-list that last listed it */
+    uint16_t init_restarts, bot_restarts;
+    uint8_t rv_form : 2, uid_form : 2, cfg_form : 2, spec_form : 2;
+    uint8_t phase : 3;       /* pods: PH_* */
+    bool terminating : 1, init_failing : 1, crashloop : 1, bot_running : 1, evicted : 1;
 } obj_sum;
+
+/* ctl_obj_rv, ctl_obj_uid: O's resourceVersion and uid as strings (in BUF, or O's own), "" when none */
+const char *ctl_obj_rv(const obj_sum *o, char buf[24]);
+const char *ctl_obj_uid(const obj_sum *o, char buf[40]);
+/* ctl_obj_ext: O's extension, allocated on first use (NULL when out of memory) */
+obj_ext *ctl_obj_ext(obj_sum *o);
 
 enum { FAIL_STORE = 1, FAIL_KUBE = 2 };
 
-/* Per-key controller record. */
+/* Per-key controller record; it lives inside its entry of ctl_kind.recs (hmap_put_inline), which is its
+ * only allocation. */
 typedef struct rec {
-    uint8_t state;
-    bool create_in_flight;
-    bool initial_pending; /* part of the first full reconcile, not yet reconciled */
-    int64_t create_deadline_ms;
     uint64_t doc_fp;      /* fingerprint of the desired document last reconciled */
     uint64_t doc_rev;     /* the store's revision of a document a resync found to have fingerprint doc_fp
                              (0: none): the next resync skips a document with this revision unread */
-    uint32_t seen_gen;    /* the resync generation whose desired read last listed this key */
-    bool want_valid;      /* want_* hold the hashes generated from the document with fingerprint want_fp */
-    bool want_fresh;      /* ... and that document is still the stored one: no NATS message, resync
-                             mismatch or failed read since, and want_until not passed. Reconciles that
-                             only follow the cluster (watch events) then skip the store read. */
+    uint64_t want_fp;     /* want_* hold the hashes generated from the document with this fingerprint */
+    uint64_t want_cfg, want_spec; /* generated hashes: always CH_HEX */
     int64_t want_until;
-    uint64_t want_fp;
-    char want_cfg[HASH_HEX_LEN + 1], want_spec[HASH_HEX_LEN + 1];
+    int64_t create_deadline_ms;
     obj_sum *obj;         /* primary observed object, or NULL */
-    unsigned nobjs;       /* observed objects carrying this id */
-    uint8_t fail_src;     /* the dependency the key's last failure came from (FAIL_STORE, FAIL_KUBE) or 0 */
     cJSON *batch_doc;     /* owned copy of the document the resync that enqueued this key read, for the
                              reconcile to use instead of reading it again (the Go controller reconciles
                              from its list the same way); dropped by a NATS message; NULL otherwise */
     int64_t batch_at_ms;  /* when the resync read it */
+    uint32_t seen_gen;    /* the resync generation whose desired read last listed this key */
+    uint16_t nobjs;       /* observed objects carrying this id (more than 65,535 with one id label: not a
+                             cluster this controller is made for) */
+    uint8_t state;
+    uint8_t fail_src : 2; /* the dependency the key's last failure came from (FAIL_STORE, FAIL_KUBE) or 0 */
+    bool create_in_flight : 1;
+    bool initial_pending : 1; /* part of the first full reconcile, not yet reconciled */
+    bool want_valid : 1;  /* want_* are set (from the document with fingerprint want_fp) */
+    bool want_fresh : 1;  /* ... and that document is still the stored one: no NATS message, resync
+                             mismatch or failed read since, and want_until not passed. Reconciles that
+                             only follow the cluster (watch events) then skip the store read. */
 } rec;
 
 /* The desired state of one key, as desired_read found it. */
@@ -83,7 +115,7 @@ typedef struct desired {
     cJSON *obj; /* D_VALID: the generated object (or a read-only reference lent by the memo), or NULL until
                    an effect needs it (desired_object); never modified */
     cJSON *doc; /* D_VALID without obj: the document, to generate obj from */
-    char cfg_hash[HASH_HEX_LEN + 1], spec_hash[HASH_HEX_LEN + 1];
+    uint64_t cfg_hash, spec_hash; /* D_VALID: the generated object's hashes (always CH_HEX) */
     uint64_t fp;
     t0_err err;
 } desired;
@@ -180,6 +212,9 @@ struct ctl_kind {
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
     uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
     uint32_t list_gen;    /* re-list generation: stamps the cached objects each re-list lists */
+    size_t gen_stamped;   /* records whose seen_gen is gen, and ... */
+    size_t list_stamped;  /* ... cached objects whose list_gen is list_gen: when every one is stamped, the
+                             passes looking for the unstamped ones are skipped (the steady state) */
     long observed_ids;    /* keys with at least one cached object (the collapse guard compares reads with it) */
     bool synced;          /* a list succeeded since this manager started: the cache may be trusted (client-go's
                              WaitForCacheSync): until then no reconcile acts, it only waits */
@@ -221,11 +256,12 @@ void ctl_beat(ctl_manager *m);
 void ctl_fmt_time(int64_t ms, char *buf, size_t cap, bool micro);
 int64_t ctl_parse_time(const char *s);
 bool ctl_acting_allowed(ctl_manager *m);
-void ctl_copy_hash(char dst[HASH_HEX_LEN + 1], const char *src);
 
 /* ---- records and the informer cache (informer.c) ---- */
 rec *ctl_rec_get(ctl_kind *c, const char *id, bool create);
 void ctl_rec_maybe_free(ctl_kind *c, const char *id, rec *r);
+/* ctl_rec_stamp: R was listed by the desired read of generation c->gen */
+void ctl_rec_stamp(ctl_kind *c, rec *r);
 void ctl_obj_free(obj_sum *o);
 /* ctl_cache_apply: insert/replace (ADDED/MODIFIED) or remove (DELETED) one object; ignores objects older
  * than what the cache holds. Returns the id it concerns (in IDBUF) or NULL when it carries no id label. */

@@ -71,7 +71,7 @@ struct ctl_memo {
 };
 
 typedef struct memo_ent {
-    char cfg[HASH_HEX_LEN + 1], spec[HASH_HEX_LEN + 1];
+    uint64_t cfg, spec;
     cJSON *obj; /* the generated object, or NULL */
 } memo_ent;
 
@@ -131,8 +131,8 @@ static bool memo_get(ctl_kind *c, uint64_t fp, desired *d)
 {
     const memo_ent *e = memo_find(c, fp);
     if (!e) return false;
-    ctl_copy_hash(d->cfg_hash, e->cfg);
-    ctl_copy_hash(d->spec_hash, e->spec);
+    d->cfg_hash = e->cfg;
+    d->spec_hash = e->spec;
     return true;
 }
 
@@ -147,8 +147,8 @@ static void memo_put(ctl_kind *c, uint64_t fp, desired *d)
     memo_ent *e = hmap_get(&memo->map, key);
     if (!e) {
         if (memo->map.count >= MEMO_MAX || !(e = calloc(1, sizeof *e))) return;
-        ctl_copy_hash(e->cfg, d->cfg_hash);
-        ctl_copy_hash(e->spec, d->spec_hash);
+        e->cfg = d->cfg_hash;
+        e->spec = d->spec_hash;
         if (hmap_put(&memo->map, key, e, NULL) != T0_OK) {
             free(e);
             return;
@@ -172,8 +172,8 @@ void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d)
     if (r->want_valid && r->want_fresh && ctl_now(m) < r->want_until) {
         d->kind = D_VALID; /* the object is generated from a fresh read if an effect needs it */
         d->fp = r->want_fp;
-        ctl_copy_hash(d->cfg_hash, r->want_cfg);
-        ctl_copy_hash(d->spec_hash, r->want_spec);
+        d->cfg_hash = r->want_cfg;
+        d->spec_hash = r->want_spec;
         return;
     }
     /* read by the resync that enqueued us: as fresh as a read now, unless the reconcile waited longer than
@@ -208,8 +208,8 @@ void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d)
         r->want_until = ctl_now(m) + m->s.resync_ms;
         d->kind = D_VALID;
         d->doc = doc;
-        ctl_copy_hash(d->cfg_hash, r->want_cfg);
-        ctl_copy_hash(d->spec_hash, r->want_spec);
+        d->cfg_hash = r->want_cfg;
+        d->spec_hash = r->want_spec;
         return;
     }
     if (memo_get(c, d->fp, d)) { /* generated before (valid and enabled): as if this record had cached it */
@@ -218,8 +218,8 @@ void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d)
         r->want_valid = r->want_fresh = true;
         r->want_until = ctl_now(m) + m->s.resync_ms;
         r->want_fp = d->fp;
-        ctl_copy_hash(r->want_cfg, d->cfg_hash);
-        ctl_copy_hash(r->want_spec, d->spec_hash);
+        r->want_cfg = d->cfg_hash;
+        r->want_spec = d->spec_hash;
         return;
     }
     r->want_valid = r->want_fresh = false;
@@ -244,13 +244,13 @@ void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d)
         return;
     }
     d->kind = D_VALID;
-    ctl_copy_hash(d->cfg_hash, podgen_annotation(d->obj, c->def->hash_annotation));
-    ctl_copy_hash(d->spec_hash, podgen_annotation(d->obj, HASH_ANN_SPEC));
+    ctl_hash_in(podgen_annotation(d->obj, c->def->hash_annotation), &d->cfg_hash); /* generated: CH_HEX */
+    ctl_hash_in(podgen_annotation(d->obj, HASH_ANN_SPEC), &d->spec_hash);
     r->want_valid = r->want_fresh = true;
     r->want_until = ctl_now(m) + m->s.resync_ms;
     r->want_fp = d->fp;
-    ctl_copy_hash(r->want_cfg, d->cfg_hash);
-    ctl_copy_hash(r->want_spec, d->spec_hash);
+    r->want_cfg = d->cfg_hash;
+    r->want_spec = d->spec_hash;
     memo_put(c, d->fp, d);
 }
 

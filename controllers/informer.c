@@ -10,64 +10,208 @@
 
 static const char *jstr(const cJSON *o, const char *path) { return t0_json_str(o, path); }
 
+/* mstr: O's string member KEY (one level; no path parsing on the per-object paths) */
+static const char *mstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = t0_json_get(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The controller's memory per bot is mostly one record and one summary, each inside its hash map entry
+ * (bench_resync prints the figure): keep them within these sizes (glibc's 128-byte chunks with a short id). */
+_Static_assert(sizeof(void *) != 8 || (sizeof(rec) <= 88 && sizeof(obj_sum) <= 80), "rec/obj_sum grew");
+
 void ctl_obj_free(obj_sum *o)
 {
-    if (!o) return;
-    free(o->name);
-    free(o->id);
-    free(o->schedule);
-    free(o);
+    if (!o || !o->ext) return;
+    free(o->ext->rv);
+    free(o->ext->uid);
+    free(o->ext->schedule);
+    free(o->ext);
+    o->ext = NULL;
+}
+
+obj_ext *ctl_obj_ext(obj_sum *o)
+{
+    if (!o->ext) o->ext = calloc(1, sizeof *o->ext);
+    return o->ext;
+}
+
+uint8_t ctl_hash_in(const char *s, uint64_t *v)
+{
+    *v = 0;
+    if (!s || !*s) return CH_NONE;
+    uint64_t x = 0;
+    for (int i = 0; i < HASH_HEX_LEN; i++) {
+        char ch = s[i];
+        unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) : 16;
+        if (d == 16) return CH_OTHER; /* also a value shorter than a hash (ch == 0) */
+        x = x << 4 | d;
+    }
+    *v = x;
+    return CH_HEX;
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+/* set_rv: O's resourceVersion RVS (parsed: RV), kept as its number when it is that number's decimal form */
+static void set_rv(obj_sum *o, const char *rvs, uint64_t rv)
+{
+    char dec[24];
+    o->rv = rv;
+    if (o->ext) {
+        free(o->ext->rv);
+        o->ext->rv = NULL;
+    }
+    if (!rvs || !*rvs) {
+        o->rv_form = RV_EMPTY;
+    } else if (t0_u64_dec(dec, rv) && !strcmp(dec, rvs)) {
+        o->rv_form = RV_DEC;
+    } else {
+        obj_ext *x = ctl_obj_ext(o);
+        o->rv_form = x && (x->rv = strndup(rvs, 23)) ? RV_EXT : RV_EMPTY;
+    }
+}
+
+/* set_uid: O's uid, kept as 16 bytes when it is a lowercase UUID */
+static void set_uid(obj_sum *o, const char *uid)
+{
+    if (o->ext) {
+        free(o->ext->uid);
+        o->ext->uid = NULL;
+    }
+    if (!uid || !*uid) {
+        o->uid_form = UID_EMPTY;
+        return;
+    }
+    bool uuid = strlen(uid) == 36;
+    for (int i = 0, b = 0; uuid && i < 36; i++) {
+        char ch = uid[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            uuid = ch == '-';
+            continue;
+        }
+        unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) : 16;
+        if (d == 16) {
+            uuid = false;
+            break;
+        }
+        o->uid[b / 2] = (uint8_t)(b % 2 ? (o->uid[b / 2] | d) : d << 4);
+        b++;
+    }
+    if (uuid) {
+        o->uid_form = UID_UUID;
+        return;
+    }
+    obj_ext *x = ctl_obj_ext(o);
+    o->uid_form = x && (x->uid = strndup(uid, 39)) ? UID_EXT : UID_EMPTY;
+}
+
+const char *ctl_obj_rv(const obj_sum *o, char buf[24])
+{
+    if (o->rv_form == RV_DEC) {
+        t0_u64_dec(buf, o->rv);
+        return buf;
+    }
+    return o->rv_form == RV_EXT ? o->ext->rv : "";
+}
+
+const char *ctl_obj_uid(const obj_sum *o, char buf[40])
+{
+    if (o->uid_form == UID_EXT) return o->ext->uid;
+    if (o->uid_form != UID_UUID) return "";
+    char *p = buf;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+        *p++ = hexd[o->uid[i] >> 4];
+        *p++ = hexd[o->uid[i] & 15];
+    }
+    *p = 0;
+    return buf;
+}
+
+/* rv_is: O's resourceVersion is RVS (the re-list's "unchanged since we saw it"); the decimal form is
+ * compared digit by digit, without formatting */
+static bool rv_is(const obj_sum *o, const char *rvs)
+{
+    if (o->rv_form == RV_EXT) return !strcmp(o->ext->rv, rvs);
+    if (o->rv_form == RV_EMPTY) return !rvs[0];
+    if (rvs[0] == '0') return !rvs[1] && !o->rv; /* a leading zero is decimal only as "0" */
+    uint64_t v = 0;
+    int n = 0;
+    for (; rvs[n] >= '0' && rvs[n] <= '9'; n++) {
+        uint64_t d = (uint64_t)(rvs[n] - '0');
+        if (v > (UINT64_MAX - d) / 10) return false; /* past 64 bits: not o->rv's decimal form */
+        v = v * 10 + d;
+    }
+    return n && !rvs[n] && v == o->rv;
+}
+
+/* rec_entry: ID's entry in the records (made, in the table's initial state, when CREATE) */
+static hmap_entry *rec_entry(ctl_kind *c, const char *id, bool create)
+{
+    hmap_entry *e = hmap_get_entry(&c->recs, id);
+    if (e || !create) return e;
+    if (!(e = hmap_put_inline(&c->recs, id, sizeof(rec)))) return NULL;
+    ((rec *)e->val)->state = (uint8_t)c->def->table->initial;
+    return e;
 }
 
 rec *ctl_rec_get(ctl_kind *c, const char *id, bool create)
 {
-    rec *r = hmap_get(&c->recs, id);
-    if (r || !create) return r;
-    r = calloc(1, sizeof *r);
-    if (!r) return NULL;
-    r->state = (uint8_t)c->def->table->initial;
-    if (hmap_put(&c->recs, id, r, NULL) != T0_OK) {
-        free(r);
-        return NULL;
-    }
-    return r;
+    if (!create) return hmap_get(&c->recs, id);
+    hmap_entry *e = rec_entry(c, id, true);
+    return e ? e->val : NULL;
 }
 
 void ctl_rec_maybe_free(ctl_kind *c, const char *id, rec *r)
 {
     if (r->state == c->def->table->initial && !r->obj && !r->nobjs && !r->create_in_flight && !r->initial_pending &&
         !r->batch_doc) {
-        hmap_del(&c->recs, id);
-        free(r);
+        if (c->gen && r->seen_gen == c->gen) c->gen_stamped--;
+        hmap_del(&c->recs, id); /* R lives in the entry */
     }
+}
+
+void ctl_rec_stamp(ctl_kind *c, rec *r)
+{
+    if (r->seen_gen == c->gen) return;
+    r->seen_gen = c->gen;
+    c->gen_stamped++;
+}
+
+/* obj_stamp: O was listed by the re-list of generation c->list_gen */
+static void obj_stamp(ctl_kind *c, obj_sum *o)
+{
+    if (o->list_gen == c->list_gen) return;
+    o->list_gen = c->list_gen;
+    c->list_stamped++;
 }
 
 /* obj_new: a cache entry for NAME of key ID, counted on R; NULL when out of memory */
 static obj_sum *obj_new(ctl_kind *c, rec *r, const char *name, const char *id)
 {
-    obj_sum *o = calloc(1, sizeof *o);
-    if (!o || !(o->name = strdup(name)) || !(o->id = strdup(id)) || hmap_put(&c->objs, name, o, NULL) != T0_OK) {
-        if (o) {
-            free(o->name);
-            free(o->id);
-            free(o);
-        }
-        return NULL;
-    }
+    hmap_entry *re = rec_entry(c, id, false);
+    hmap_entry *e = re ? hmap_put_inline(&c->objs, name, sizeof(obj_sum)) : NULL;
+    if (!e) return NULL;
+    obj_sum *o = e->val;
+    o->name = e->key;
+    o->id = re->key;
     if (r->nobjs++ == 0) c->observed_ids++;
     return o;
 }
 
-/* obj_drop: remove cached O from the cache and from its key's record */
+/* obj_drop: remove cached O from the cache and from its key's record (O is freed with its entry) */
 static void obj_drop(ctl_kind *c, obj_sum *o)
 {
     rec *r = ctl_rec_get(c, o->id, true);
-    hmap_del(&c->objs, o->name);
     if (r) {
         if (r->obj == o) r->obj = NULL;
         if (r->nobjs && --r->nobjs == 0) c->observed_ids--;
     }
+    if (c->list_gen && o->list_gen == c->list_gen) c->list_stamped--;
     ctl_obj_free(o);
+    hmap_del(&c->objs, o->name);
 }
 
 const char *ctl_owned(const ctl_kind *c, const cJSON *obj)
@@ -84,9 +228,9 @@ const char *ctl_owned(const ctl_kind *c, const cJSON *obj)
 const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char idbuf[256])
 {
     const cJSON *md = t0_json_get(obj, "metadata"); /* looked up once: this runs on every watch event */
-    const char *name = jstr(md, "name");
-    const char *id = deleted ? jstr(t0_json_get(md, "labels"), c->def->id_label) : ctl_owned(c, obj);
-    const char *rvs = jstr(md, "resourceVersion");
+    const char *name = mstr(md, "name");
+    const char *id = deleted ? mstr(t0_json_get(md, "labels"), c->def->id_label) : ctl_owned(c, obj);
+    const char *rvs = mstr(md, "resourceVersion");
     uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
     if (!name) return NULL;
     obj_sum *o = hmap_get(&c->objs, name);
@@ -108,12 +252,11 @@ const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char id
         return idbuf;
     }
     if (!o && !(o = obj_new(c, r, name, id))) return NULL;
-    o->rv = rv;
-    t0_strlcpy(o->rv_str, rvs, sizeof o->rv_str);
-    t0_strlcpy(o->uid, jstr(md, "uid"), sizeof o->uid);
+    set_rv(o, rvs, rv);
+    set_uid(o, mstr(md, "uid"));
     const cJSON *dts = t0_json_get(md, "deletionTimestamp");
     o->terminating = dts && !cJSON_IsNull(dts);
-    ctl_copy_hash(o->spec_hash, podgen_annotation(obj, HASH_ANN_SPEC));
+    o->spec_form = ctl_hash_in(podgen_annotation(obj, HASH_ANN_SPEC), &o->spec_hash) & 3;
     c->def->summarize(o, obj);
     /* the primary object is the one with the canonical name; otherwise any */
     char canon[CTL_NAME_MAX];
@@ -211,6 +354,7 @@ static bool vanished(const hmap_entry *e, const void *ctx)
  * so it must not be the hash map's). drop_cached deletes each entry after its last use here. */
 static void drop_vanished(ctl_kind *c, uint32_t gen, uint64_t list_rv)
 {
+    if (c->list_stamped == c->objs.count) return; /* the list showed every cached object */
     hmap_entry **gone = hmap_sorted(&c->objs, vanished, &(vanish_ctx){gen, list_rv}, NULL);
     for (size_t i = 0; gone && gone[i]; i++) {
         const obj_sum *o = gone[i]->val;
@@ -244,22 +388,23 @@ t0_status ctl_relist(ctl_kind *c)
     const char *lrvs = jstr(list, "metadata.resourceVersion");
     uint64_t list_rv = lrvs ? strtoull(lrvs, NULL, 10) : 0;
     uint32_t gen = ++c->list_gen;
+    c->list_stamped = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, t0_json_get(list, "items"))
     {
         const cJSON *md = t0_json_get(item, "metadata");
-        const char *name = jstr(md, "name");
+        const char *name = mstr(md, "name");
         obj_sum *before = name ? hmap_get(&c->objs, name) : NULL;
-        const char *irv = jstr(md, "resourceVersion");
-        if (before && irv && !strcmp(irv, before->rv_str)) { /* unchanged since we saw it */
-            before->list_gen = gen;
+        const char *irv = mstr(md, "resourceVersion");
+        if (before && irv && rv_is(before, irv)) { /* unchanged since we saw it */
+            obj_stamp(c, before);
             continue;
         }
         uint64_t before_rv = before ? before->rv : 0;
         char idbuf[256];
         const char *id = ctl_cache_apply(c, item, false, idbuf);
         obj_sum *after = name ? hmap_get(&c->objs, name) : NULL;
-        if (after) after->list_gen = gen;
+        if (after) obj_stamp(c, after);
         if (id && (!before || (after && after->rv != before_rv))) wq_add(c->q, id);
     }
     drop_vanished(c, gen, list_rv);

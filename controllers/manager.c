@@ -57,8 +57,6 @@ const char *ctl_result_name(ctl_result r)
     return (unsigned)r < CTL__RESULTS ? names[r] : "?";
 }
 
-void ctl_copy_hash(char dst[HASH_HEX_LEN + 1], const char *src) { t0_strlcpy(dst, src, HASH_HEX_LEN + 1); }
-
 bool ctl_acting_allowed(ctl_manager *m)
 {
     if (m->crashed || !m->leader) return false;
@@ -232,13 +230,13 @@ static void enqueue_listed(ctl_kind *c, const cJSON *docs, const uint64_t *revs,
                 same = true;
             }
             if (same) {
-                r->seen_gen = c->gen;
+                ctl_rec_stamp(c, r);
                 continue;
             }
         }
         r = ctl_rec_get(c, id, true);
         if (!r) continue;
-        r->seen_gen = c->gen;
+        ctl_rec_stamp(c, r);
         r->want_fresh = false; /* read it again: it may have changed without a NATS message */
         cJSON_Delete(r->batch_doc); /* this read is the fresh read: the reconcile uses it */
         r->batch_doc = cJSON_Duplicate(doc, 1);
@@ -255,6 +253,7 @@ static bool unlisted(const hmap_entry *e, const void *c) { return ((const rec *)
  * enabled read), in key order (the order reaches the work queue, so it must not be the hash map's) */
 static void enqueue_unlisted(ctl_kind *c, bool initial)
 {
+    if (c->gen_stamped == c->recs.count) return; /* the read listed every key */
     hmap_entry **v = hmap_sorted(&c->recs, unlisted, c, NULL);
     for (size_t i = 0; v && v[i]; i++) {
         rec *r = v[i]->val;
@@ -291,6 +290,7 @@ void ctl_resync_kind(ctl_kind *c, bool initial)
     }
     gate_after_read(c, cJSON_GetArraySize(docs));
     c->gen++;
+    c->gen_stamped = 0;
     enqueue_listed(c, docs, revs, initial);
     cJSON_Delete(docs);
     free(revs);
@@ -346,10 +346,8 @@ static void kind_fini(ctl_manager *m, ctl_kind *c)
     if (c->list_timer) m->p.loop->cancel(m->p.loop->ctx, c->list_timer);
     wq_destroy(c->q);
     for (hmap_entry *e = hmap_first(&c->objs); e; e = hmap_next(&c->objs, e)) ctl_obj_free(e->val);
-    for (hmap_entry *e = hmap_first(&c->recs); e; e = hmap_next(&c->recs, e)) {
-        cJSON_Delete(((rec *)e->val)->batch_doc);
-        free(e->val);
-    }
+    for (hmap_entry *e = hmap_first(&c->recs); e; e = hmap_next(&c->recs, e))
+        cJSON_Delete(((rec *)e->val)->batch_doc); /* records and summaries live in their entries */
     hmap_free(&c->objs);
     hmap_free(&c->recs);
 }

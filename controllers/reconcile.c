@@ -19,8 +19,9 @@ static const char *obj_key(const ctl_kind *c) { return c->def->kind == KUBE_POD 
 
 bool ctl_needs_replace(const obj_sum *o, const desired *d)
 {
-    if (strcmp(o->cfg_hash, d->cfg_hash) != 0) return true;
-    return o->spec_hash[0] && strcmp(o->spec_hash, d->spec_hash) != 0; /* no spec hash: adopt */
+    if (!ctl_hash_eq(o->cfg_form, o->cfg_hash, CH_HEX, d->cfg_hash)) return true;
+    /* no spec hash: adopt */
+    return o->spec_form != CH_NONE && !ctl_hash_eq(o->spec_form, o->spec_hash, CH_HEX, d->spec_hash);
 }
 
 /* ---- the shared executors --------------------------------------------------------------------- */
@@ -150,7 +151,8 @@ t0_status ctl_fx_update(ctl_kind *c, ctl_step *s)
     cJSON *obj = cJSON_Duplicate(s->d->obj, 1);
     cJSON *md = t0_json_get(obj, "metadata");
     cJSON_DeleteItemFromObjectCaseSensitive(md, "resourceVersion");
-    cJSON_AddStringToObject(md, "resourceVersion", o->rv_str);
+    char rvbuf[24];
+    cJSON_AddStringToObject(md, "resourceVersion", ctl_obj_rv(o, rvbuf));
     t0_err err = {0};
     cJSON *out = NULL;
     m->st.api_calls++;

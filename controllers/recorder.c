@@ -103,8 +103,10 @@ static cJSON *event_object(ctl_kind *c, const char *name, kube_kind kind, const 
     T0_JSON_STR(inv, "kind", kube_kind_kind(kind));
     T0_JSON_STR(inv, "name", obj_name);
     T0_JSON_STR(inv, "namespace", m->s.pod.namespace);
-    if (o && o->uid[0]) T0_JSON_STR(inv, "uid", o->uid);
-    if (o && o->rv_str[0]) T0_JSON_STR(inv, "resourceVersion", o->rv_str);
+    char uidbuf[40], rvbuf[24];
+    const char *uid = o ? ctl_obj_uid(o, uidbuf) : "", *rv = o ? ctl_obj_rv(o, rvbuf) : "";
+    if (uid[0]) T0_JSON_STR(inv, "uid", uid);
+    if (rv[0]) T0_JSON_STR(inv, "resourceVersion", rv);
     T0_JSON_STR(ev, "type", type);
     T0_JSON_STR(ev, "reason", reason);
     T0_JSON_STR(ev, "message", msg);
@@ -132,7 +134,8 @@ void ctl_emit_event_on(ctl_kind *c, const char *id, const obj_sum *o, const char
             c->def->kind == KUBE_POD ? "pod" : "cronjob", obj_name, "type", type, "reason", reason, "message", msg);
     if (!m->s.record_events) return;
     int64_t now = ctl_now(m);
-    const char *uid = o && o->uid[0] ? o->uid : "";
+    char uidbuf[40];
+    const char *uid = o ? ctl_obj_uid(o, uidbuf) : "";
     char okey[CTL_NAME_MAX + 120];
     t0_strjoin(okey, sizeof okey, c->def->component, "\x1f", kindname, "\x1f", obj_name, "\x1f", uid);
     if (!spam_allows(m, okey, now)) {

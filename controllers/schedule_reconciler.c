@@ -13,23 +13,29 @@ static const char *jstr(const cJSON *o, const char *path) { return t0_json_str(o
 
 static void object_name(const char *id, char out[CTL_NAME_MAX]) { names_cronjob(id, out); }
 
+/* summarize: a CronJob's schedule fields go into the summary's extension (obj_ext) */
 static void summarize(obj_sum *o, const cJSON *cj)
 {
-    o->active = cJSON_GetArraySize(t0_json_at(cj, "status.active"));
-    o->last_schedule_ms = ctl_parse_time(jstr(cj, "status.lastScheduleTime"));
-    o->last_success_ms = ctl_parse_time(jstr(cj, "status.lastSuccessfulTime"));
-    o->created_ms = ctl_parse_time(jstr(cj, "metadata.creationTimestamp"));
+    o->cfg_form = ctl_hash_in(podgen_annotation(cj, HASH_ANN_SCHEDULE), &o->cfg_hash) & 3;
+    obj_ext *x = ctl_obj_ext(o);
+    if (!x) return; /* out of memory: classified as a CronJob without schedule fields */
+    x->active = cJSON_GetArraySize(t0_json_at(cj, "status.active"));
+    x->last_schedule_ms = ctl_parse_time(jstr(cj, "status.lastScheduleTime"));
+    x->last_success_ms = ctl_parse_time(jstr(cj, "status.lastSuccessfulTime"));
+    x->created_ms = ctl_parse_time(jstr(cj, "metadata.creationTimestamp"));
     const cJSON *dl = t0_json_at(cj, "spec.startingDeadlineSeconds");
-    o->deadline_s = cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : 0;
-    free(o->schedule);
+    x->deadline_s = cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : 0;
+    free(x->schedule);
     const char *sch = jstr(cj, "spec.schedule");
-    o->schedule = sch ? strdup(sch) : NULL;
-    ctl_copy_hash(o->cfg_hash, podgen_annotation(cj, HASH_ANN_SCHEDULE));
+    x->schedule = sch ? strdup(sch) : NULL;
 }
 
+static const obj_ext no_ext;
+
 /* missed: the next activation after the last one is overdue beyond the starting deadline */
-static bool missed(const obj_sum *o, int64_t now)
+static bool missed(const obj_sum *so, int64_t now)
 {
+    const obj_ext *o = so->ext ? so->ext : &no_ext;
     cronexpr ce;
     int64_t base = o->last_schedule_ms ? o->last_schedule_ms : o->created_ms, next;
     if (!o->schedule || !base || cronexpr_parse(o->schedule, &ce, NULL) != T0_OK ||
@@ -55,10 +61,11 @@ static int classify(ctl_kind *c, rec *r, const desired *d, const ctl_gate *g, ct
     if (!o) return SE_NO_CJ;
     if (o->terminating) return SE_CJ_DELETING;
     if (ctl_needs_replace(o, d)) return SE_STALE;
-    if (o->active > 0) return SE_ACTIVE;
+    const obj_ext *x = o->ext ? o->ext : &no_ext;
+    if (x->active > 0) return SE_ACTIVE;
     if (missed(o, now)) return SE_MISSED;
-    if (!o->last_schedule_ms) return SE_IDLE;
-    return o->last_success_ms >= o->last_schedule_ms ? SE_LAST_OK : SE_LAST_FAILED;
+    if (!x->last_schedule_ms) return SE_IDLE;
+    return x->last_success_ms >= x->last_schedule_ms ? SE_LAST_OK : SE_LAST_FAILED;
 }
 
 static bool needs_fresh(int event, int state) { return event == SE_STALE; }

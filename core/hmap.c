@@ -23,13 +23,26 @@ void hmap_free(hmap *m)
     hmap_init(m);
 }
 
+static hmap_entry *find(const hmap *m, const char *key, size_t n, uint64_t h)
+{
+    if (!m->nbuckets) return NULL;
+    for (hmap_entry *e = m->buckets[h & (m->nbuckets - 1)]; e; e = e->next)
+        if (e->hash == h && !strncmp(e->key, key, n) && e->key[n] == '\0') return e;
+    return NULL;
+}
+
 void *hmap_getn(const hmap *m, const char *key, size_t n)
 {
     if (!m->nbuckets) return NULL;
-    uint64_t h = hmap_hash_n(key, n);
-    for (hmap_entry *e = m->buckets[h & (m->nbuckets - 1)]; e; e = e->next)
-        if (e->hash == h && !strncmp(e->key, key, n) && e->key[n] == '\0') return e->val;
-    return NULL;
+    hmap_entry *e = find(m, key, n, hmap_hash_n(key, n));
+    return e ? e->val : NULL;
+}
+
+hmap_entry *hmap_get_entry(const hmap *m, const char *key)
+{
+    if (!m->nbuckets) return NULL;
+    size_t n = strlen(key);
+    return find(m, key, n, hmap_hash_n(key, n));
 }
 
 void *hmap_get(const hmap *m, const char *key) { return hmap_getn(m, key, strlen(key)); }
@@ -61,6 +74,38 @@ static t0_status grow(hmap *m)
     return T0_OK;
 }
 
+/* link: append the new entry E (hash H) to its bucket, growing first when needed */
+static t0_status link(hmap *m, hmap_entry *e, uint64_t h)
+{
+    if (m->count + 1 > m->nbuckets * 3 / 4 && grow(m) != T0_OK) return T0_ENOMEM;
+    e->hash = h;
+    e->next = NULL;
+    hmap_entry **tail = &m->buckets[h & (m->nbuckets - 1)];
+    while (*tail) tail = &(*tail)->next;
+    *tail = e;
+    m->count++;
+    return T0_OK;
+}
+
+hmap_entry *hmap_put_inline(hmap *m, const char *key, size_t size)
+{
+    size_t n = strlen(key);
+    uint64_t h = hmap_hash_n(key, n);
+    if (find(m, key, n, h)) return NULL;
+    const size_t align = 8; /* pointers and 64-bit integers; max_align_t's 16 would cost a chunk size */
+    size_t off = (sizeof(hmap_entry) + n + 1 + align - 1) / align * align;
+    hmap_entry *e = malloc(off + size);
+    if (!e) return NULL;
+    memcpy(e->key, key, n + 1);
+    e->val = (char *)e + off;
+    memset(e->val, 0, size);
+    if (link(m, e, h) != T0_OK) {
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
 t0_status hmap_put(hmap *m, const char *key, void *val, void **old)
 {
     size_t n = strlen(key);
@@ -73,17 +118,14 @@ t0_status hmap_put(hmap *m, const char *key, void *val, void **old)
                 e->val = val;
                 return T0_OK;
             }
-    if (m->count + 1 > m->nbuckets * 3 / 4 && grow(m) != T0_OK) return T0_ENOMEM;
     hmap_entry *e = malloc(sizeof *e + n + 1);
     if (!e) return T0_ENOMEM;
     memcpy(e->key, key, n + 1);
-    e->hash = h;
     e->val = val;
-    e->next = NULL;
-    hmap_entry **tail = &m->buckets[h & (m->nbuckets - 1)];
-    while (*tail) tail = &(*tail)->next;
-    *tail = e;
-    m->count++;
+    if (link(m, e, h) != T0_OK) {
+        free(e);
+        return T0_ENOMEM;
+    }
     return T0_OK;
 }
 

@@ -39,7 +39,15 @@ void *hmap_getn(const hmap *m, const char *key, size_t n);
 /* hmap_put: set KEY to VAL, replacing (*OLD, when OLD != NULL, gets the previous value or NULL).
  * T0_ENOMEM when allocation fails (the map is then unchanged). */
 t0_status hmap_put(hmap *m, const char *key, void *val, void **old);
-/* hmap_del: remove KEY; returns its value (NULL when absent). */
+/* hmap_put_inline: add KEY with SIZE zeroed bytes of value storage inside its entry (one allocation for
+ * key and value, 8-byte aligned: pointers and 64-bit integers, not long double): the entry, whose val
+ * points at that storage, or NULL when KEY is present already or allocation fails. The storage lives as long as the entry: hmap_del and hmap_free
+ * release it (the caller never frees it), and it never moves, so e->key and e->val may be kept. */
+hmap_entry *hmap_put_inline(hmap *m, const char *key, size_t size);
+/* hmap_get_entry: KEY's entry (NULL when absent). */
+hmap_entry *hmap_get_entry(const hmap *m, const char *key);
+/* hmap_del: remove KEY; returns its value (NULL when absent; for an inline value, a pointer that is no
+ * longer valid: only its truth value may be used). */
 void *hmap_del(hmap *m, const char *key);
 /* Iteration: for (hmap_entry *e = hmap_first(m); e; e = hmap_next(m, e)) { e->key, e->val }.
  * Do not put or delete while iterating (take the next entry first to delete the current one). */

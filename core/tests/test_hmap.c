@@ -187,3 +187,31 @@ Test(hmap, hash_is_xxh3_64)
     cr_expect_eq(hmap_hash("abc"), hmap_hash_n("abcdef", 3), "hash_n hashes the first n bytes");
     cr_expect_neq(hmap_hash("abc"), hmap_hash("abd"));
 }
+
+Test(hmap, inline_values_live_in_their_entry)
+{
+    hmap m;
+    hmap_init(&m);
+    hmap_entry *e = hmap_put_inline(&m, "k1", 24);
+    cr_assert_not_null(e, "inline put of a new key returns its entry");
+    cr_expect_str_eq(e->key, "k1");
+    cr_expect_eq((uintptr_t)e->val % 8, 0u, "the storage is 8-byte aligned: %p", e->val);
+    const char zero[24] = {0};
+    cr_expect_eq(memcmp(e->val, zero, sizeof zero), 0, "the storage starts zeroed");
+    memset(e->val, 0x5a, 24);
+    cr_expect_eq(hmap_get(&m, "k1"), e->val, "hmap_get returns the inline storage");
+    cr_expect_eq(hmap_get_entry(&m, "k1"), e, "hmap_get_entry returns the entry");
+    cr_expect_null(hmap_get_entry(&m, "k2"), "no entry for an absent key");
+    cr_expect_null(hmap_put_inline(&m, "k1", 8), "a present key is not added again");
+    for (int i = 0; i < 1000; i++) { /* growth moves no entry */
+        char k[16];
+        snprintf(k, sizeof k, "g%d", i);
+        cr_assert_not_null(hmap_put_inline(&m, k, (size_t)i % 40));
+    }
+    cr_expect_eq(hmap_get_entry(&m, "k1"), e, "the entry did not move while the map grew");
+    cr_expect_eq(((unsigned char *)e->val)[23], 0x5a, "and its storage kept its bytes");
+    cr_expect_not_null(hmap_del(&m, "k1"), "delete reports an inline value as present");
+    cr_expect_null(hmap_get(&m, "k1"));
+    cr_expect_eq(m.count, 1000u, "count %zu", m.count);
+    hmap_free(&m); /* frees the inline storage with the entries (ASan/LSan would see a leak or a double free) */
+}
