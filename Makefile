@@ -44,10 +44,11 @@ endif
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(if $(filter 1,$(FIU)),-DFIU_ENABLE=1) $(OPT) -g $(WARN) $(SANFLAGS) -I. $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 LIBS_ALL := $(PKG_LIBS) -lm -lpthread $(LIBS)
-# the0-sim and bench_sim allocate and free millions of small cJSON nodes per simulated hour; jemalloc
-# does that about a fifth faster than glibc's malloc (docs/soak.md). The runtime and the tests keep glibc,
-# and sanitizer builds bring their own allocator.
-SIM_ALLOC_LIBS := $(if $(filter 1,$(SAN)),,$(shell pkg-config --libs jemalloc 2>/dev/null))
+# the0-sim, the runtime and their benchmarks allocate and free millions of small cJSON nodes; jemalloc does
+# that about a fifth faster than glibc's malloc (docs/soak.md) and has no glibc-style consolidation passes
+# over freed lists (a third of a 100,000-pod re-list; docs/bench.md). The tests keep glibc, and sanitizer
+# builds bring their own allocator.
+ALLOC_LIBS := $(if $(filter 1,$(SAN)),,$(shell pkg-config --libs jemalloc 2>/dev/null))
 
 TEST_TARGETS :=
 BINARIES := $(BUILD)/the0-runtime $(BUILD)/the0-sim
@@ -114,7 +115,7 @@ SIM_CMD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,cmd/the0-sim.c $(wildcard cmd/si
 
 $(BUILD)/the0-runtime: $(RUNTIME_CMD_OBJS) $(foreach m,$(RUNTIME_MODULES),$(BUILD)/lib/lib$(m).a)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(RUNTIME_CMD_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(RUNTIME_CMD_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL) $(ALLOC_LIBS)
 
 # cmd/tests/*.c: tests of the command lines' pieces that need no server, and tests that put two siblings
 # together (test_kube_http.c: the production REST adapter against the served fake API server), linked with
@@ -129,7 +130,7 @@ $(BUILD)/tests/test-cmd: $(CMD_TEST_OBJS) $(CMD_LIB_OBJS) $(foreach m,$(sort $(R
 
 $(BUILD)/the0-sim: $(SIM_CMD_OBJS) $(foreach m,$(SIM_MODULES),$(BUILD)/lib/lib$(m).a)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SIM_CMD_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL) $(SIM_ALLOC_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SIM_CMD_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL) $(ALLOC_LIBS)
 
 # ---- top-level targets --------------------------------------------------------------------------
 .PHONY: all test check run bench deps docs docs-check layers-check unit help clean fuzz soak e2e cli-check images

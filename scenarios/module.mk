@@ -31,6 +31,8 @@ soak-smoke: $(BUILD)/the0-sim ## a short soak and three sweeps (part of make tes
 SOAK_SEEDS ?= 5000
 soak: $(BUILD)/the0-sim ## a long soak campaign over every CPU (SOAK_SEEDS, SOAK_FLAGS)
 	$(BUILD)/the0-sim soak --seeds $(SOAK_SEEDS) --jobs $$(nproc) --out $(BUILD)/soak $(SOAK_FLAGS)
-# bench_sim measures what the0-sim does, so it links the same allocator (Makefile: SIM_ALLOC_LIBS);
-# bench_resync keeps glibc, whose mallinfo2 gives its bytes-per-bot figure.
-$(BUILD)/bench/bench_sim: LIBS_ALL += $(SIM_ALLOC_LIBS)
+# bench_sim and bench_resync measure what the0-sim and the runtime do, so they link the same allocator
+# (Makefile: ALLOC_LIBS); bench_resync reads its bytes-per-bot figure from jemalloc's statistics (from
+# glibc's mallinfo2 in a sanitizer build, which has no jemalloc).
+$(BUILD)/bench/bench_sim $(BUILD)/bench/bench_resync: LIBS_ALL += $(ALLOC_LIBS)
+$(BUILD)/obj/scenarios/bench/bench_resync.o: CFLAGS_ALL += $(if $(ALLOC_LIBS),-DT0_JEMALLOC=1)
