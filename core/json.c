@@ -3,6 +3,8 @@
 
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 const cJSON *t0_json_at(const cJSON *o, const char *path)
@@ -76,4 +78,247 @@ cJSON *t0_json_add_static(cJSON *o, const char *key, cJSON *item)
         return NULL;
     }
     return item;
+}
+
+/* ---- t0_json_text_drop: a scanner over JSON text that cuts members out before they are parsed ---- */
+#define DROP_MAX_DEPTH 64 /* paths deeper than this are not followed (the text is still scanned) */
+#define DROP_MAX_PATHS 16 /* paths past the 16th are ignored */
+
+typedef struct drop_scan {
+    const char *base, *p, *end;
+    size_t (*cuts)[2]; /* [start, end) byte ranges to remove, in order */
+    size_t ncuts, cap;
+    bool bad;
+} drop_scan;
+
+static void ws(drop_scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t')) s->p++;
+}
+
+/* skip_string: past the string starting at s->p (a quote); its contents (without quotes) in *K, *KN, with
+ * *K NULL when it has an escape sequence (such a key matches no path) */
+static void skip_string(drop_scan *s, const char **k, size_t *kn)
+{
+    const char *q = ++s->p, *end = s->end;
+    bool esc = false;
+    while (q < end && *q != '"') {
+        if (*q == '\\') {
+            esc = true;
+            q++;
+        }
+        q++;
+    }
+    if (q >= end) {
+        s->bad = true;
+        s->p = end;
+        return;
+    }
+    if (k) *k = esc ? NULL : s->p;
+    if (kn) *kn = (size_t)(q - s->p);
+    s->p = q + 1;
+}
+
+/* skip_opaque: past the value at s->p, which no path enters: brackets are counted and strings skipped,
+ * nothing else is checked (the value is parsed later, or cut out unread) */
+static void skip_opaque(drop_scan *s)
+{
+    const char *q = s->p, *end = s->end;
+    long depth = 0;
+    for (; q < end; q++) {
+        char ch = *q;
+        if (ch == '"') {
+            for (q++; q < end && *q != '"'; q++)
+                if (*q == '\\') q++;
+            if (q >= end) break;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if (ch == '}' || ch == ']') {
+            if (depth == 0) break; /* the enclosing container's end: a scalar ends here */
+            if (--depth == 0) {
+                q++;
+                break;
+            }
+        } else if (depth == 0 && (ch == ',' || ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')) {
+            break;
+        }
+        if (depth == 0 && ch == '"') {
+            q++;
+            break;
+        }
+    }
+    if (q > end || (q == end && depth)) s->bad = true;
+    s->p = q < end ? q : end;
+}
+
+static void skip_value(drop_scan *s, const char *const *act, int depth);
+
+/* step_match: whether step DEPTH of PATH is KEY (N bytes); *LAST: it is the path's last step */
+static bool step_match(const char *path, int depth, const char *key, size_t n, bool *last)
+{
+    for (int d = 0; d < depth; d++) { /* past DEPTH dots */
+        path = strchr(path, '.');
+        if (!path) return false;
+        path++;
+    }
+    const char *dot = strchr(path, '.');
+    size_t sl = dot ? (size_t)(dot - path) : strlen(path);
+    *last = !dot;
+    return key ? sl == n && !memcmp(path, key, n) : sl == 1 && path[0] == '*';
+}
+
+/* sub_paths: of ACT (the paths still matching at DEPTH), those whose step DEPTH is KEY (NULL: "*") and
+ * that go deeper, into OUT (at most the list's length); *CUT: one of them ends here */
+static void sub_paths(const char *const *act, int depth, const char *key, size_t n, const char **out, bool *cut)
+{
+    size_t j = 0;
+    *cut = false;
+    for (size_t i = 0; act && act[i] && i < DROP_MAX_PATHS; i++) {
+        bool last;
+        if (!step_match(act[i], depth, key, n, &last)) continue;
+        if (last)
+            *cut = true;
+        else
+            out[j++] = act[i];
+    }
+    out[j] = NULL;
+}
+
+static void add_cut(drop_scan *s, size_t a, size_t b)
+{
+    if (s->ncuts == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        void *n = realloc(s->cuts, cap * sizeof *s->cuts);
+        if (!n) {
+            s->bad = true; /* out of memory: nothing is cut */
+            return;
+        }
+        s->cuts = n;
+        s->cap = cap;
+    }
+    s->cuts[s->ncuts][0] = a;
+    s->cuts[s->ncuts][1] = b;
+    s->ncuts++;
+}
+
+static void skip_object(drop_scan *s, const char *const *act, int depth)
+{
+    const char *base = s->base;
+    s->p++; /* { */
+    ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return;
+    }
+    const char *subv[DROP_MAX_PATHS + 1], **sub = act && depth < DROP_MAX_DEPTH ? subv : NULL;
+    const char *prev_end = NULL; /* just past the previous member's value */
+    while (!s->bad) {
+        ws(s);
+        const char *mstart = s->p;
+        if (s->p >= s->end || *s->p != '"') {
+            s->bad = true;
+            break;
+        }
+        const char *k = NULL;
+        size_t kn = 0;
+        skip_string(s, &k, &kn);
+        ws(s);
+        if (s->p >= s->end || *s->p != ':') {
+            s->bad = true;
+            break;
+        }
+        s->p++;
+        ws(s);
+        bool cut = false;
+        if (sub && k)
+            sub_paths(act, depth, k, kn, sub, &cut);
+        else if (sub)
+            sub[0] = NULL; /* an escaped key matches no path */
+        skip_value(s, cut || !sub || !sub[0] ? NULL : sub, depth + 1);
+        const char *vend = s->p;
+        ws(s);
+        bool more = s->p < s->end && *s->p == ',';
+        if (cut) {
+            if (prev_end) /* from the comma after the previous member */
+                add_cut(s, (size_t)(prev_end - base), (size_t)(vend - base));
+            else /* the first member: through the comma after it */
+                add_cut(s, (size_t)(mstart - base), (size_t)((more ? s->p + 1 : vend) - base));
+        }
+        if (!cut || prev_end) prev_end = vend;
+        if (more) {
+            s->p++;
+            continue;
+        }
+        if (s->p < s->end && *s->p == '}') s->p++;
+        else s->bad = true;
+        break;
+    }
+}
+
+static void skip_array(drop_scan *s, const char *const *act, int depth)
+{
+    s->p++; /* [ */
+    ws(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        return;
+    }
+    const char *subv[DROP_MAX_PATHS + 1], **sub = act && depth < DROP_MAX_DEPTH ? subv : NULL;
+    bool cut = false;
+    if (sub) sub_paths(act, depth, NULL, 0, sub, &cut); /* "*" steps; a path ending in "*" cuts nothing */
+    while (!s->bad) {
+        ws(s);
+        skip_value(s, sub && sub[0] ? sub : NULL, depth + 1);
+        ws(s);
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (s->p < s->end && *s->p == ']') s->p++;
+        else s->bad = true;
+        break;
+    }
+}
+
+static void skip_value(drop_scan *s, const char *const *act, int depth)
+{
+    if (s->p >= s->end) {
+        s->bad = true;
+        return;
+    }
+    if (!act) {
+        skip_opaque(s);
+        return;
+    }
+    switch (*s->p) {
+    case '{': skip_object(s, act, depth); return;
+    case '[': skip_array(s, act, depth); return;
+    case '"': skip_string(s, NULL, NULL); return;
+    default: /* a number, true, false or null: up to the next delimiter */
+        while (s->p < s->end && !strchr(",}] \n\r\t", *s->p)) s->p++;
+        return;
+    }
+}
+
+size_t t0_json_text_drop(char *buf, size_t len, const char *const *paths)
+{
+    if (!buf || !paths || !paths[0]) return len;
+    drop_scan s = {.base = buf, .p = buf, .end = buf + len};
+    ws(&s);
+    skip_value(&s, paths, 0);
+    if (s.bad || !s.ncuts) {
+        free(s.cuts);
+        return len;
+    }
+    size_t w = s.cuts[0][0], r = s.cuts[0][1];
+    for (size_t i = 1; i < s.ncuts; i++) {
+        memmove(buf + w, buf + r, s.cuts[i][0] - r);
+        w += s.cuts[i][0] - r;
+        r = s.cuts[i][1];
+    }
+    memmove(buf + w, buf + r, len - r);
+    w += len - r;
+    if (w < len) buf[w] = '\0';
+    free(s.cuts);
+    return w;
 }

@@ -20,6 +20,16 @@ bool t0_json_equal(const cJSON *a, const cJSON *b);
 /* t0_json_str: the string at PATH, or NULL when there is none or it is not a string. */
 const char *t0_json_str(const cJSON *o, const char *path);
 
+/* t0_json_text_drop: remove from the JSON text BUF (LEN bytes, edited in place) the members at PATHS (a
+ * NULL-terminated list of dotted paths from the root; a "*" step matches every element of an array:
+ * "items.*.spec"), and return the new length (BUF stays NUL-terminated when it was). Keys are matched as
+ * they are written (a key with an escape sequence matches no path). Along the paths the text must be
+ * well-formed, or it is left as it is for the parser to report; values off the paths are only skipped
+ * (brackets counted, strings jumped), so what is wrong inside them is left to the parser, or goes unread
+ * when it is cut. A client that reads only part of large objects (an informer; client-go's transform)
+ * saves parsing, building and freeing the rest: scanning costs a few instructions per byte. */
+size_t t0_json_text_drop(char *buf, size_t len, const char *const *paths);
+
 /* Building objects under string-literal keys: the member keeps a pointer to its key instead of a copy
  * (cJSON_AddItemToObjectCS; cJSON_Duplicate keeps the pointer too), which saves an allocation per member
  * of every generated Pod, status and their copies. The key must have static storage: the macros take

@@ -1,5 +1,7 @@
 /* test_json.c: dotted-path reads (core/json.h). */
 #include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/json.h"
 
@@ -86,4 +88,77 @@ Test(json, equal_decides_as_cjson_compare)
     cr_expect(t0_json_equal(v[0], v[1]), "member order does not matter");
     cr_expect(!t0_json_equal(v[0], NULL) && !t0_json_equal(NULL, NULL), "NULL equals nothing, as in cJSON_Compare");
     for (size_t i = 0; i < n; i++) cJSON_Delete(v[i]);
+}
+
+/* drop: PATHS cut from TEXT, as a string */
+static char *drop(const char *text, const char *const *paths)
+{
+    char *b = strdup(text);
+    size_t n = t0_json_text_drop(b, strlen(b), paths);
+    cr_assert_leq(n, strlen(text));
+    b[n] = 0;
+    return b;
+}
+
+static void expect_drop(const char *text, const char *const *paths, const char *want)
+{
+    char *got = drop(text, paths);
+    cr_expect_str_eq(got, want, "dropping from %s: expected %s, got %s", text, want, got);
+    free(got);
+}
+
+Test(json, text_drop_cuts_members_and_their_commas)
+{
+    const char *spec[] = {"spec", NULL};
+    expect_drop("{\"a\":1,\"spec\":{\"x\":[1,{\"y\":\"}\"}]},\"status\":{\"p\":\"R\"}}", spec,
+                "{\"a\":1,\"status\":{\"p\":\"R\"}}");
+    expect_drop("{\"spec\":{},\"b\":2}", spec, "{\"b\":2}");
+    expect_drop("{\"spec\":1}", spec, "{}");
+    expect_drop("{\"a\":1,\"spec\":\"x\\\\\"}", spec, "{\"a\":1}");
+    expect_drop("{\"spec\":1,\"spec\":2,\"c\":3}", spec, "{\"c\":3}");
+    expect_drop("{ \"a\" : 1 , \"spec\" : [1, 2] , \"b\" : 3 }", spec, "{ \"a\" : 1 , \"b\" : 3 }");
+    expect_drop("{\"a\":{\"spec\":1},\"spec\":true}", spec, "{\"a\":{\"spec\":1}}");
+    expect_drop("{\"a\":\"\\\"spec\\\":1\"}", spec, "{\"a\":\"\\\"spec\\\":1\"}");
+}
+
+Test(json, text_drop_follows_paths_and_array_wildcards)
+{
+    const char *list[] = {"items.*.spec", "metadata.x", NULL};
+    expect_drop("{\"metadata\":{\"x\":1,\"resourceVersion\":\"5\"},\"items\":[{\"spec\":1,\"m\":2},{\"m\":3,\"spec\":"
+                "{\"q\":\"\\\"x\\\\\"}}]}",
+                list, "{\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[{\"m\":2},{\"m\":3}]}");
+    const char *watch[] = {"object.spec.jobTemplate", NULL};
+    expect_drop("{\"type\":\"ADDED\",\"object\":{\"spec\":{\"schedule\":\"* * * * *\",\"jobTemplate\":{\"spec\":{}}}}}",
+                watch, "{\"type\":\"ADDED\",\"object\":{\"spec\":{\"schedule\":\"* * * * *\"}}}");
+    const char *none[] = {"items.*", NULL}; /* a path ending in "*" names no member */
+    expect_drop("{\"items\":[1,2]}", none, "{\"items\":[1,2]}");
+}
+
+Test(json, text_drop_leaves_malformed_text_and_escaped_keys_alone)
+{
+    const char *spec[] = {"spec", NULL};
+    const char *bad[] = {"{\"a\":1,\"spec\":{", "{\"spec\":1,", "{\"spec\" 1}", "[\"spec\",1", "{\"spec\":\"x}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) expect_drop(bad[i], spec, bad[i]);
+    expect_drop("{\"sp\\u0065c\":1}", spec, "{\"sp\\u0065c\":1}");
+    expect_drop("{\"sp\\u0065c\":{\"spec\":1},\"spec\":2}", spec, "{\"sp\\u0065c\":{\"spec\":1}}");
+    const char *deep[] = {"a.b", NULL};
+    expect_drop("{\"\\u0061\":{\"b\":1},\"a\":{\"b\":2,\"c\":3}}", deep, "{\"\\u0061\":{\"b\":1},\"a\":{\"c\":3}}");
+    expect_drop("[{\"spec\":1}]", spec, "[{\"spec\":1}]");
+}
+
+Test(json, text_drop_then_parse_equals_parse_then_delete)
+{
+    cJSON *pod = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"bot-b1\",\"labels\":{\"a\":"
+                             "\"b\"}},\"spec\":{\"containers\":[{\"name\":\"bot\",\"env\":[{\"name\":\"X\",\"value\":"
+                             "\"y,}]\"}]}]},\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"bot\"}]}}");
+    cr_assert_not_null(pod);
+    char *text = cJSON_PrintUnformatted(pod);
+    const char *spec[] = {"spec", NULL};
+    size_t n = t0_json_text_drop(text, strlen(text), spec);
+    cJSON *got = cJSON_ParseWithLength(text, n);
+    cJSON_DeleteItemFromObjectCaseSensitive(pod, "spec");
+    cr_expect(t0_json_equal(got, pod), "parsing the pruned text gives the object without spec");
+    free(text);
+    cJSON_Delete(got);
+    cJSON_Delete(pod);
 }
