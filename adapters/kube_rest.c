@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <yaml.h>
 
+#include "core/json.h"
 #include "core/log.h"
 
 #define COMP "kube-rest"
@@ -435,7 +436,39 @@ struct kuberest {
     kuberest_stats st;
     struct kube_watch *watches;
     unsigned nthreads;
+    /* o.drop's paths as they apply to an object answered alone, to list items and to watch events */
+    char **drop_paths[3][KUBE__KINDS];
 };
+enum { DROP_ONE, DROP_LIST, DROP_WATCH };
+
+/* drop_build: K's o.drop paths prefixed for lists ("items.*.") and watch events ("object."); false when
+ * out of memory */
+static bool drop_build(kuberest *k)
+{
+    static const char *const prefix[3] = {"", "items.*.", "object."};
+    for (int kind = 0; kind < KUBE__KINDS; kind++) {
+        const char *const *d = k->o.drop[kind];
+        size_t n = 0;
+        while (d && d[n]) n++;
+        if (!n) continue;
+        for (int f = 0; f < 3; f++) {
+            char **v = calloc(n + 1, sizeof *v);
+            if (!v) return false;
+            k->drop_paths[f][kind] = v;
+            for (size_t i = 0; i < n; i++) {
+                size_t l = strlen(prefix[f]) + strlen(d[i]) + 1;
+                if (!(v[i] = malloc(l))) return false;
+                snprintf(v[i], l, "%s%s", prefix[f], d[i]);
+            }
+        }
+    }
+    return true;
+}
+
+static const char *const *drop_for(const kuberest *k, int form, kube_kind kind)
+{
+    return (unsigned)kind < KUBE__KINDS ? (const char *const *)k->drop_paths[form][kind] : NULL;
+}
 
 void kuberest_opts_defaults(kuberest_opts *o)
 {
@@ -486,7 +519,7 @@ t0_status kuberest_new(const kuberest_config *cfg, rtloop *loop, const kuberest_
         if (at) hl -= (size_t)(at + 1 - h), h = at + 1;
         snprintf(k->st.host, sizeof k->st.host, "%.*s", (int)hl, h);
     }
-    if (!(k->easy = curl_easy_init())) goto nomem;
+    if (!(k->easy = curl_easy_init()) || !drop_build(k)) goto nomem;
     k->tokens = k->o.burst > 0 ? k->o.burst : 1;
     k->bucket_ms = mono_ms();
     if (k->cfg.token && !(k->token = xstrdup(k->cfg.token))) goto nomem;
@@ -765,9 +798,9 @@ static t0_status curl_status(CURLcode rc, const char *what, t0_err *err)
 }
 
 /* request: one synchronous call on the loop thread. BODY may be NULL. On T0_OK and OUT non-NULL, *out
- * is the parsed answer (owned by the caller). */
+ * is the parsed answer (owned by the caller), without the members at DROP (NULL: none). */
 static t0_status request(kuberest *k, kuberest_verb verb, const char *method, const char *path_query, const char *body,
-                         const char *what, cJSON **out, t0_err *err)
+                         const char *what, const char *const *drop, cJSON **out, t0_err *err)
 {
     if (out) *out = NULL;
     rate_wait(k);
@@ -809,6 +842,7 @@ static t0_status request(kuberest *k, kuberest_verb verb, const char *method, co
     if (rc != CURLE_OK) {
         st = curl_status(rc, what, err);
     } else if ((st = kuberest_map_error(http, resp.p, retry_after, what, err)) == T0_OK && out) {
+        if (resp.p) resp.n = t0_json_text_drop(resp.p, resp.n, drop);
         *out = resp.p ? cJSON_Parse(resp.p) : NULL;
         if (!*out) st = t0_fail(err, T0_EINTERNAL, "%s: the server answered %ld with a body that is not JSON", what, http);
     }
@@ -853,7 +887,8 @@ static t0_status k_write(kuberest *k, kube_kind kind, const char *ns, const cJSO
     if (mode == 2) strcat(path, "/status");
     char *body = body_of(kind, obj);
     if (!body) return t0_fail(err, T0_ENOMEM, "%s: out of memory", what);
-    t0_status st = request(k, mode ? KR_UPDATE : KR_CREATE, mode ? "PUT" : "POST", path, body, what, out, err);
+    t0_status st = request(k, mode ? KR_UPDATE : KR_CREATE, mode ? "PUT" : "POST", path, body, what,
+                           drop_for(k, DROP_ONE, kind), out, err);
     free(body);
     return st;
 }
@@ -878,7 +913,7 @@ static t0_status k_get(void *ctx, kube_kind kind, const char *ns, const char *na
     if (!name || !*name || kuberest_path(kind, ns, name, path, sizeof path) != T0_OK)
         return t0_fail(err, T0_EINVAL, "%s: bad kind, namespace or name", what);
     cJSON *tmp = NULL;
-    t0_status st = request(ctx, KR_GET, "GET", path, NULL, what, &tmp, err);
+    t0_status st = request(ctx, KR_GET, "GET", path, NULL, what, drop_for(ctx, DROP_ONE, kind), &tmp, err);
     if (out)
         *out = tmp;
     else
@@ -908,7 +943,7 @@ static t0_status k_list(void *ctx, kube_kind kind, const char *ns, const char *s
         append_query(k->easy, path, sizeof path, "labelSelector", selector) != T0_OK)
         return t0_fail(err, T0_EINVAL, "%s: bad kind, namespace or selector", what);
     cJSON *tmp = NULL;
-    t0_status st = request(k, KR_LIST, "GET", path, NULL, what, &tmp, err);
+    t0_status st = request(k, KR_LIST, "GET", path, NULL, what, drop_for(k, DROP_LIST, kind), &tmp, err);
     if (st == T0_OK && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(tmp, "items"))) {
         /* Go encodes an empty slice as null or omits it; the port promises an array */
         if (cJSON_GetObjectItemCaseSensitive(tmp, "items"))
@@ -947,7 +982,7 @@ static t0_status k_remove(void *ctx, kube_kind kind, const char *ns, const char 
     char *body = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!body) return t0_fail(err, T0_ENOMEM, "%s: out of memory", what);
-    t0_status st = request(ctx, KR_DELETE, "DELETE", path, body, what, NULL, err);
+    t0_status st = request(ctx, KR_DELETE, "DELETE", path, body, what, NULL, NULL, err);
     free(body);
     return st;
 }
@@ -1038,6 +1073,7 @@ static bool w_line(struct kube_watch *w, char *s)
 {
     while (*s == ' ' || *s == '\r') s++;
     if (!*s) return true;
+    t0_json_text_drop(s, strlen(s), drop_for(w->k, DROP_WATCH, w->kind)); /* keeps S NUL-terminated */
     cJSON *ev = cJSON_Parse(s);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
     cJSON *obj = cJSON_DetachItemFromObjectCaseSensitive(ev, "object");
@@ -1272,6 +1308,11 @@ void kuberest_destroy(kuberest *k)
     }
     pthread_mutex_unlock(&k->mu);
     if (k->easy) curl_easy_cleanup(k->easy);
+    for (int f = 0; f < 3; f++)
+        for (int kind = 0; kind < KUBE__KINDS; kind++) {
+            for (char **v = k->drop_paths[f][kind]; v && *v; v++) free(*v);
+            free(k->drop_paths[f][kind]);
+        }
     kuberest_config_free(&k->cfg);
     free(k->token);
     pthread_mutex_destroy(&k->mu);

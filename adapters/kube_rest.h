@@ -52,6 +52,11 @@ typedef struct kuberest_opts {
     long connect_timeout_ms; /* default 10000 */
     int watch_timeout_s; /* asks the server to end each watch after this many seconds (default 300) */
     long token_reread_ms; /* token_file re-read period (default 60000) */
+    /* drop[KIND]: members of KIND's objects (dotted paths from an object's root, NULL-terminated; NULL:
+     * none) the caller never reads: left out of answers, list items and watch events before they are
+     * parsed (client-go's informer transform; the controller's ctl_unread_members), which saves parsing
+     * and freeing most of every Pod it watches. Borrowed: the lists must outlive the client. */
+    const char *const *drop[KUBE__KINDS];
 } kuberest_opts;
 void kuberest_opts_defaults(kuberest_opts *o);
 

@@ -504,6 +504,7 @@ int controller_main(int argc, char **argv)
     kuberest_opts_defaults(&ko);
     ko.qps = f.qps;
     ko.burst = f.burst;
+    for (int kind = 0; kind < KUBE__KINDS; kind++) ko.drop[kind] = ctl_unread_members[kind];
     if (kuberest_new(&kc, a.loop, &ko, &a.kube, &e) != T0_OK) {
         T0_ERRORK(COMP, "failed to create the Kubernetes client", "error", e.msg);
         goto out;

@@ -99,6 +99,12 @@ typedef struct ctl_stats {
 
 typedef struct ctl_manager ctl_manager;
 
+/* ctl_unread_members: members of observed objects the controllers never read, by kind (NULL-terminated
+ * dotted paths; NULL: none), for a client that can leave them out before parsing (kuberest_opts.drop):
+ * a Pod's spec (a reconcile reads its labels, annotations and status) and a CronJob's job template (it
+ * reads the schedule and the starting deadline). test_informer checks that summaries do not change. */
+extern const char *const *const ctl_unread_members[KUBE__KINDS];
+
 /* ctl_manager_new: a stopped manager using PORTS (borrowed; they must outlive it). T0_EINVAL when the
  * settings contradict each other (lease duration > renew deadline > retry period > 0). */
 t0_status ctl_manager_new(const ctl_settings *s, const ctl_ports *ports, ctl_manager **out, t0_err *err);

@@ -230,3 +230,59 @@ Test(kube_http, discovery_version_and_tables)
     cJSON_Delete(t);
     free(b.p);
 }
+
+typedef struct wspec {
+    int events, with_spec, named;
+} wspec;
+
+static void on_ev_spec(void *ud, kube_watch_type t, const cJSON *obj)
+{
+    wspec *w = ud;
+    w->events++;
+    if (cJSON_GetObjectItem(obj, "spec")) w->with_spec++;
+    if (*str_at(obj, "metadata", "name")) w->named++;
+    if (w->events == 2) rtloop_stop(F.loop);
+}
+
+Test(kube_http, dropped_members_are_left_out_of_answers_lists_and_watch_events)
+{
+    t0_err e = {0};
+    static const char *const spec[] = {"spec", NULL};
+    kuberest_opts o;
+    kuberest_opts_defaults(&o);
+    o.drop[KUBE_POD] = spec;
+    kuberest_config cfg = {.server = F.url, .token = "t"};
+    kuberest *k = NULL;
+    cr_assert_eq(kuberest_new(&cfg, F.loop, &o, &k, &e), T0_OK, "%s", e.msg);
+    kube_port p = kuberest_port(k);
+    cJSON *list = NULL;
+    cr_assert_eq(p.list(p.ctx, KUBE_POD, "ns4", NULL, &list, &e), T0_OK, "%s", e.msg);
+    wspec w = {0};
+    kube_watch *h = NULL;
+    cr_assert_eq(p.watch(p.ctx, KUBE_POD, "ns4", NULL, str_at(list, "metadata", "resourceVersion"), on_ev_spec, &w, &h, &e),
+                 T0_OK, "%s", e.msg);
+    cJSON_Delete(list);
+    cJSON *a = pod("d1", "x"), *out = NULL;
+    cr_assert_eq(p.create(p.ctx, KUBE_POD, "ns4", a, &out, &e), T0_OK, "%s", e.msg);
+    cr_expect_null(cJSON_GetObjectItem(out, "spec"), "the create's answer has no spec");
+    cr_expect_str_eq(str_at(out, "metadata", "name"), "d1", "but its metadata");
+    cJSON_Delete(out);
+    cr_assert_eq(p.get(p.ctx, KUBE_POD, "ns4", "d1", &out, &e), T0_OK, "%s", e.msg);
+    cr_expect_null(cJSON_GetObjectItem(out, "spec"), "a get's answer has no spec");
+    cr_expect_str_eq(str_at(cJSON_GetObjectItem(out, "metadata"), "labels", "app"), "x", "its labels are there");
+    cJSON_Delete(out);
+    cr_assert_eq(p.list(p.ctx, KUBE_POD, "ns4", NULL, &list, &e), T0_OK, "%s", e.msg);
+    const cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(list, "items"), 0);
+    cr_expect_str_eq(str_at(it, "metadata", "name"), "d1");
+    cr_expect_null(cJSON_GetObjectItem(it, "spec"), "a list item has no spec");
+    cJSON_Delete(list);
+    cr_assert(rtloop_run(F.loop, 10000), "two watch events");
+    cr_expect_eq(w.with_spec, 0, "no watch event has a spec: %d of %d did", w.with_spec, w.events);
+    cr_expect_eq(w.named, w.events, "every watch event has its metadata: %d of %d", w.named, w.events);
+    cr_assert_eq(F.p.get(F.p.ctx, KUBE_POD, "ns4", "d1", &out, &e), T0_OK, "%s", e.msg);
+    cr_expect_not_null(cJSON_GetObjectItem(out, "spec"), "a client without drop still gets the spec");
+    cJSON_Delete(out);
+    p.unwatch(p.ctx, h);
+    kuberest_destroy(k);
+    cJSON_Delete(a);
+}

@@ -4,6 +4,7 @@
  * string, and drops only what it did not list. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "controllers/tests/ctl_fixture.h"
@@ -134,4 +135,83 @@ Test(informer, relist_compares_resource_version_strings_and_drops_only_unlisted)
     cr_expect_eq(wq_len(c->q), before, "an unchanged list enqueues nothing");
     cr_expect_eq(c->objs.count, 3u);
     teardown(&f);
+}
+
+/* unread: OBJ's text without ctl_unread_members[KIND], parsed again (what the REST client hands over) */
+static cJSON *unread(const cJSON *obj, kube_kind kind)
+{
+    char *text = cJSON_PrintUnformatted(obj);
+    size_t len = strlen(text), n = t0_json_text_drop(text, len, ctl_unread_members[kind]);
+    cJSON *out = cJSON_ParseWithLength(text, n);
+    cr_assert_not_null(out);
+    cr_assert_lt(n, len, "something was left out (%zu of %zu bytes kept)", n, len);
+    free(text);
+    return out;
+}
+
+/* same_summary: A and B summarize the same (every field a reconcile reads) */
+static void same_summary(const obj_sum *a, const obj_sum *b, const char *what)
+{
+    char ra[24], rb[24], ua[40], ub[40];
+    cr_expect_str_eq(ctl_obj_rv(a, ra), ctl_obj_rv(b, rb), "%s: resourceVersion", what);
+    cr_expect_str_eq(ctl_obj_uid(a, ua), ctl_obj_uid(b, ub), "%s: uid", what);
+    cr_expect(a->cfg_form == b->cfg_form && a->cfg_hash == b->cfg_hash, "%s: config hash", what);
+    cr_expect(a->spec_form == b->spec_form && a->spec_hash == b->spec_hash, "%s: spec hash", what);
+    cr_expect(a->phase == b->phase && a->terminating == b->terminating && a->init_failing == b->init_failing &&
+                  a->crashloop == b->crashloop && a->bot_running == b->bot_running && a->evicted == b->evicted,
+              "%s: phase and flags", what);
+    cr_expect(a->init_restarts == b->init_restarts && a->bot_restarts == b->bot_restarts, "%s: restarts", what);
+    cr_expect_eq(!a->ext, !b->ext, "%s: extension", what);
+    if (!a->ext || !b->ext) return;
+    cr_expect(a->ext->active == b->ext->active && a->ext->created_ms == b->ext->created_ms &&
+                  a->ext->last_schedule_ms == b->ext->last_schedule_ms &&
+                  a->ext->last_success_ms == b->ext->last_success_ms && a->ext->deadline_s == b->ext->deadline_s,
+              "%s: schedule fields", what);
+    cr_expect_str_eq(a->ext->schedule ? a->ext->schedule : "-", b->ext->schedule ? b->ext->schedule : "-",
+                     "%s: schedule", what);
+}
+
+Test(informer, unread_members_are_not_read)
+{
+    fixture full, part;
+    setup(&full, false);
+    setup(&part, false);
+    podgen_settings ps;
+    podgen_settings_defaults(&ps);
+    botdoc *d = NULL;
+    t0_err err = {0};
+    const char *bot = "{\"id\":\"b1\",\"config\":{\"schedule\":\"0 9 * * *\",\"type\":\"realtime/acme\",\"version\":"
+                      "\"1.0.0\"},\"custom\":{\"version\":\"1.0.0\",\"filePath\":\"u1/acme/1.0.0\",\"config\":{\"name\":"
+                      "\"acme\",\"runtime\":\"python3.11\",\"type\":\"realtime\",\"entrypoints\":{\"bot\":\"main.py\"}}}}";
+    cr_assert_eq(botdoc_parse_text(bot, strlen(bot), &d, &err), T0_OK, "%s", err.msg);
+    cJSON *pod = NULL, *cj = NULL;
+    cr_assert_eq(podgen_pod(&ps, d, &pod, &err), T0_OK, "%s", err.msg);
+    cr_assert_eq(podgen_cronjob(&ps, d, &cj, &err), T0_OK, "%s", err.msg);
+    botdoc_destroy(d);
+    cJSON *md = t0_json_get(pod, "metadata");
+    cJSON_AddStringToObject(md, "resourceVersion", "77");
+    cJSON_AddStringToObject(md, "uid", "00000000-0000-4000-8000-000000000001");
+    cJSON *st = cJSON_Parse("{\"phase\":\"Running\",\"initContainerStatuses\":[{\"name\":\"init\",\"restartCount\":2,"
+                            "\"state\":{\"terminated\":{\"exitCode\":0}}}],\"containerStatuses\":[{\"name\":\"bot\","
+                            "\"restartCount\":3,\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}}}]}");
+    cJSON_AddItemToObject(pod, "status", st);
+    md = t0_json_get(cj, "metadata");
+    cJSON_AddStringToObject(md, "resourceVersion", "78");
+    cJSON_AddStringToObject(md, "creationTimestamp", "2026-01-05T00:00:00Z");
+    cJSON_AddItemToObject(cj, "status", cJSON_Parse("{\"active\":[{\"name\":\"j\"}],\"lastScheduleTime\":"
+                                                   "\"2026-01-05T00:05:00Z\",\"lastSuccessfulTime\":\"2026-01-05T00:00:30Z\"}"));
+    obj_sum *a = apply(&full.m->bots, cJSON_Duplicate(pod, 1)), *b = apply(&part.m->bots, unread(pod, KUBE_POD));
+    same_summary(a, b, "pod");
+    cr_expect(a->crashloop && a->bot_restarts == 3 && a->cfg_form == CH_HEX, "the pod's status and hashes were read");
+    a = apply(&full.m->scheds, cJSON_Duplicate(cj, 1));
+    b = apply(&part.m->scheds, unread(cj, KUBE_CRONJOB));
+    same_summary(a, b, "cronjob");
+    cr_assert_not_null(a->ext);
+    cr_expect(a->ext->active == 1 && a->ext->last_schedule_ms > 0 && a->ext->schedule,
+              "the CronJob's schedule fields were read: active %d, last schedule %lld, schedule %s", a->ext->active,
+              (long long)a->ext->last_schedule_ms, a->ext->schedule ? a->ext->schedule : "-");
+    cJSON_Delete(pod);
+    cJSON_Delete(cj);
+    teardown(&full);
+    teardown(&part);
 }
