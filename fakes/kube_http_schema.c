@@ -8,12 +8,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/hmap.h"
+#include "core/json.h"
 #include "fakes/kube_http_impl.h"
 
 extern const char kh_openapi_schemas[];
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static cJSON *schemas;                   /* name -> schema, parsed once, read-only after */
+static hmap by_name;                     /* the same, indexed: every checked value looks its schema up */
 static const cJSON *roots[KFAKE_NRES];   /* each resource's schema (by x-kubernetes-group-version-kind) */
 
 static void load(void)
@@ -22,6 +25,7 @@ static void load(void)
     const cJSON *s;
     cJSON_ArrayForEach(s, schemas)
     {
+        if (s->string) hmap_put(&by_name, s->string, (void *)s, NULL); /* out of memory: deref finds nothing */
         const cJSON *gvk = cJSON_GetArrayItem(kh_item(s, "x-kubernetes-group-version-kind"), 0);
         for (int rid = 0; gvk && rid < KFAKE_NRES; rid++) {
             const kfake_res *r = kfake_res_of(rid);
@@ -35,11 +39,15 @@ static void load(void)
 /* deref: the schema S stands for: its $ref, or the $ref of its first allOf */
 static const cJSON *deref(const cJSON *s)
 {
-    const char *ref = kfake_str(s, "$ref");
-    if (!ref) ref = kfake_str(cJSON_GetArrayItem(kh_item(s, "allOf"), 0), "$ref");
+    const cJSON *r = t0_json_get(s, "$ref");
+    if (!r) {
+        const cJSON *all = t0_json_get(s, "allOf");
+        r = all ? t0_json_get(all->child, "$ref") : NULL;
+    }
+    const char *ref = cJSON_IsString(r) ? r->valuestring : NULL;
     if (!ref) return s;
     const char *name = strrchr(ref, '/');
-    return kh_item(schemas, name ? name + 1 : ref);
+    return hmap_get(&by_name, name ? name + 1 : ref);
 }
 
 /* ---- fieldValidation ------------------------------------------------------------------------------- */
@@ -62,7 +70,34 @@ typedef struct fctx {
     char *errs;
     size_t cap, len;
     int n;
+    char path[512]; /* the path of the value being checked ("spec.containers[0].name"), cut at 511 bytes */
+    size_t plen;
 } fctx;
+
+/* path_push: append SEP and S (or "[I]" when S is NULL) to the path; returns the length to restore */
+static size_t path_push(fctx *f, const char *s, int i)
+{
+    size_t at = f->plen;
+    char tmp[16];
+    if (!s) {
+        snprintf(tmp, sizeof tmp, "[%d]", i);
+        s = tmp;
+    } else if (at && at < sizeof f->path - 1) {
+        f->path[f->plen++] = '.';
+    }
+    size_t n = strlen(s);
+    if (n > sizeof f->path - 1 - f->plen) n = sizeof f->path - 1 - f->plen;
+    memcpy(f->path + f->plen, s, n);
+    f->plen += n;
+    f->path[f->plen] = 0;
+    return at;
+}
+
+static void path_pop(fctx *f, size_t at)
+{
+    f->plen = at;
+    f->path[at] = 0;
+}
 
 /* finding: one unknown or duplicate field: into the strict error, or a Warning */
 static void finding(fctx *f, const char *what, const char *path)
@@ -76,7 +111,7 @@ static void finding(fctx *f, const char *what, const char *path)
     if (w > 0) f->len += (size_t)w < f->cap - f->len ? (size_t)w : f->cap - f->len - 1;
 }
 
-static void check_value(fctx *f, const cJSON *schema, cJSON *v, const char *path);
+static void check_value(fctx *f, const cJSON *schema, cJSON *v);
 
 /* later_duplicate: whether a member after M has M's key (the decoder keeps the last) */
 static bool later_duplicate(const cJSON *m)
@@ -86,15 +121,15 @@ static bool later_duplicate(const cJSON *m)
     return false;
 }
 
-static void check_object(fctx *f, const cJSON *s, cJSON *o, const char *path)
+static void check_object(fctx *f, const cJSON *s, cJSON *o)
 {
-    const cJSON *props = kh_item(s, "properties"), *extra = kh_item(s, "additionalProperties");
+    const cJSON *props = t0_json_get(s, "properties"), *extra = t0_json_get(s, "additionalProperties");
     if (!props && !extra) return; /* free-form (RawExtension, FieldsV1) */
     for (cJSON *m = o->child, *next; m; m = next) {
         next = m->next;
-        char p[512];
-        snprintf(p, sizeof p, "%s%s%s", path, *path ? "." : "", m->string);
-        const cJSON *ps = props ? kh_item(props, m->string) : extra;
+        size_t at = path_push(f, m->string, 0);
+        const char *p = f->path;
+        const cJSON *ps = props ? t0_json_get(props, m->string) : extra;
         bool dup = later_duplicate(m);
         if (dup || !ps) {
             bool first_dup = dup;
@@ -102,26 +137,28 @@ static void check_object(fctx *f, const cJSON *s, cJSON *o, const char *path)
                 if (!strcmp(e->string, m->string)) first_dup = false; /* reported once, at its first */
             if (first_dup || !ps) finding(f, ps ? "duplicate" : "unknown", p);
             if (f->mode != KH_FV_STRICT) cJSON_Delete(cJSON_DetachItemViaPointer(o, m));
+            path_pop(f, at);
             continue;
         }
-        check_value(f, ps, m, p);
+        check_value(f, ps, m);
+        path_pop(f, at);
     }
 }
 
-static void check_value(fctx *f, const cJSON *schema, cJSON *v, const char *path)
+static void check_value(fctx *f, const cJSON *schema, cJSON *v)
 {
-    const cJSON *s = deref(schema);
+    const cJSON *s = deref(schema), *items;
     if (!s) return;
     if (cJSON_IsObject(v)) {
-        check_object(f, s, v, path);
-    } else if (cJSON_IsArray(v) && kh_item(s, "items")) {
+        check_object(f, s, v);
+    } else if (cJSON_IsArray(v) && (items = t0_json_get(s, "items"))) {
         int i = 0;
         cJSON *it;
         cJSON_ArrayForEach(it, v)
         {
-            char p[512];
-            snprintf(p, sizeof p, "%s[%d]", path, i++);
-            check_value(f, kh_item(s, "items"), it, p);
+            size_t at = path_push(f, NULL, i++);
+            check_value(f, items, it);
+            path_pop(f, at);
         }
     }
 }
@@ -131,8 +168,8 @@ bool kh_schema_check(int rid, cJSON *obj, kh_fieldval mode, kh_req *q, char *err
     pthread_once(&once, load);
     *errs = 0;
     if (rid < 0 || rid >= KFAKE_NRES || !roots[rid]) return true;
-    fctx f = {mode, q, errs, cap, 0, 0};
-    check_value(&f, roots[rid], obj, "");
+    fctx f = {mode, q, errs, cap, 0, 0, "", 0};
+    check_value(&f, roots[rid], obj);
     return mode != KH_FV_STRICT || !f.n;
 }
 
