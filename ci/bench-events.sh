@@ -14,17 +14,6 @@ N="${BENCH_EVENTS_BOTS:-1000}"
 QPS=20 BURST=30
 BENCH_NAME=bench-events BENCH_POLL=0.5
 source ci/bench_common.sh
-delete_pods() {
-    python3 - "$KPORT" "$N" <<'PY'
-import http.client, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
-c = http.client.HTTPConnection("127.0.0.1", port)
-for i in range(1, n + 1):
-    c.request("DELETE", "/api/v1/namespaces/the0/pods/bot-ev%d?gracePeriodSeconds=0" % i)
-    r = c.getresponse(); r.read()
-    if r.status >= 300 and r.status != 404: raise SystemExit("bench-events: DELETE bot-ev%d -> %d" % (i, r.status))
-PY
-}
 
 # ---- the bots: published once (a controller without limits stores them and creates their pods), then their
 # pods are deleted: each measured run starts with N stored bots and no pod
@@ -32,7 +21,7 @@ start_ctl --kube-qps 0 --events=false
 "$PUBLISH" --url "nats://127.0.0.1:$NATS_PORT" bot created $(seq -f 'ev%g' 1 "$N") >/dev/null
 wait_creates "$N" $((N / 5 + 120))
 stop_ctl
-delete_pods
+delete_pods ev "$N"
 
 # run EVENTS_FLAG: the seconds from the controller's start to its Nth create, and the Events it wrote
 run() {
@@ -41,13 +30,13 @@ run() {
     t0=$(date +%s%N)
     start_ctl --kube-qps "$QPS" --kube-burst "$BURST" "$@"
     wait_creates $((base + N)) $((N / QPS * 3 + 120))
-    last=$(grep 'POST /api/v1/namespaces/the0/pods -> 201' "$DIR/serve.log" | sed -n "$((base + N))p" | cut -d' ' -f1)
+    last=$(create_times $((base + N)) $((base + N)))
     local m
     m=$(curl -s "http://127.0.0.1:$HP/metrics")
     written=$(awk '$1 == "the0_events_written_total" { print $2 }' <<<"$m")
     dropped=$(awk '$1 == "the0_events_dropped_total" { print $2 }' <<<"$m")
     stop_ctl
-    delete_pods
+    delete_pods ev "$N"
     echo "$(((last - t0) / 1000000)) ${written:-0} ${dropped:-0}"
 }
 read -r ON_MS ON_WRITTEN ON_DROPPED <<<"$(run --events=true)"

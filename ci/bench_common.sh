@@ -1,10 +1,13 @@
 # ci/bench_common.sh: the set-up the live benchmarks share (sourced by ci/bench-live.sh and ci/bench-events.sh;
-# with BENCH_NAME and BUILD set): builds what they run, starts nats-server -js, CongoDB and `the0-sim serve
-# --access-log` (each line stamped with the wall time serve wrote it at) on free 127.0.0.1 ports, and defines
+# with BENCH_NAME and BUILD set): builds what they run, starts nats-server -js, CongoDB and
+# `the0-sim serve --access-log` (each line ends with at=NS: the wall-clock time the request had arrived) on free
+# 127.0.0.1 ports, and defines
 #   creates                    pod creates serve answered 201 so far
+#   create_times [FROM [TO]]   the arrival times (ns) of those creates, FROM-th to TO-th (1-based; default all)
 #   wait_creates N SECONDS     until N creates were seen (polling every BENCH_POLL s, default 0.01)
 #   start_ctl [FLAGS...]       a controller (identity bench, --log-level warn) until /readyz; HP: its health port
 #   stop_ctl                   SIGTERM and wait
+#   delete_pods PREFIX N       pods bot-PREFIX1 .. bot-PREFIXN deleted with grace 0 (404 is fine)
 # Every process is stopped on exit; BENCH_KEEP=1 keeps the run's directory as /tmp/<name>-kept.
 make --no-print-directory BUILD="$BUILD" "$BUILD/the0-sim" "$BUILD/the0-runtime" "$BUILD/e2e/publish" >&2
 SIM="$BUILD/the0-sim" RUNTIME="$BUILD/the0-runtime" PUBLISH="$BUILD/e2e/publish"
@@ -30,9 +33,12 @@ servers_start_nats "$NATS_PORT" "$DIR/js" "$DIR/nats-server.log" >&2
 MONGO_PORT=$(servers_free_port)
 servers_start_congo "$MONGO_PORT" "$DIR/congodb.log" >&2
 KPORT=$(servers_free_port)
-servers_start_serve_timed "$SIM" "$KPORT" "$DIR/serve.log" --nodes 3
+servers_start_serve "$SIM" "$KPORT" "$DIR/serve.log" --nodes 3 --access-log
 servers_kubeconfig "$DIR/kubeconfig" "$KPORT"
 creates() { grep -c 'POST /api/v1/namespaces/the0/pods -> 201' "$DIR/serve.log" || true; }
+create_times() {
+    grep 'POST /api/v1/namespaces/the0/pods -> 201' "$DIR/serve.log" | sed -n "${1:-1},${2:-\$}p" | sed 's/.* at=//'
+}
 wait_creates() { # N SECONDS
     local end=$((SECONDS + $2))
     while [ "$(creates)" -lt "$1" ]; do
@@ -54,3 +60,14 @@ start_ctl() {
     done
 }
 stop_ctl() { kill -TERM "$CTL_PID"; wait "$CTL_PID" 2>/dev/null || true; CTL_PID=""; }
+delete_pods() { # PREFIX N
+    python3 - "$KPORT" "$1" "$2" "$BENCH_NAME" <<'PY'
+import http.client, sys
+port, prefix, n, name = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+c = http.client.HTTPConnection("127.0.0.1", port)
+for i in range(1, n + 1):
+    c.request("DELETE", "/api/v1/namespaces/the0/pods/bot-%s%d?gracePeriodSeconds=0" % (prefix, i))
+    r = c.getresponse(); r.read()
+    if r.status >= 300 and r.status != 404: raise SystemExit("%s: DELETE bot-%s%d -> %d" % (name, prefix, i, r.status))
+PY
+}

@@ -10,8 +10,6 @@
 #   servers_start_congo PORT LOG                      # CongoDB, waits for the port
 #   servers_wait_port PORT PID NAME LOG               # 10 s; fails naming the log when PID exits
 #   servers_start_serve SIM PORT LOG [ARGS...]        # `the0-sim serve` (ARGS: --nodes 3 ...), waits for the port
-#   servers_start_serve_timed SIM PORT LOG [ARGS...]  # the same with --access-log, each line prefixed with the
-#                                                     # wall time (ns) serve wrote it at (benchmarks)
 #   servers_kubeconfig FILE PORT                      # a kubeconfig for the served cluster (namespace the0)
 #   servers_stop
 SERVERS_CI="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -70,15 +68,6 @@ servers_start_congo() { # PORT LOG
 servers_start_serve() { # SIM PORT LOG [ARGS...]
     local sim=$1 port=$2 log=$3; shift 3
     "$sim" serve --listen "127.0.0.1:$port" "$@" >"$log" 2>&1 &
-    SERVER_PIDS+=($!)
-    servers_wait_port "$port" "$!" the0-sim-serve "$log"
-}
-
-servers_start_serve_timed() { # SIM PORT LOG [ARGS...]
-    local sim=$1 port=$2 log=$3; shift 3
-    "$sim" serve --listen "127.0.0.1:$port" --access-log "$@" \
-        2> >(exec python3 -u -c 'import sys,time
-for l in sys.stdin: sys.stdout.write("%d %s" % (time.time_ns(), l)); sys.stdout.flush()' >"$log") &
     SERVER_PIDS+=($!)
     servers_wait_port "$port" "$!" the0-sim-serve "$log"
 }

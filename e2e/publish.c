@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cJSON.h>
 #include <nats/nats.h>
@@ -14,8 +15,8 @@ static const char *const SUBJECTS[] = {"the0.bot.created",          "the0.bot.up
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: publish --url NATS_URL [--core] [--wrapped] [--config JSON] [--runtime NAME] bot|schedule "
-               "created|updated|deleted ID...\n"
+    fprintf(f, "usage: publish --url NATS_URL [--core] [--wrapped] [--config JSON] [--runtime NAME] [--ack-times] "
+               "bot|schedule created|updated|deleted ID...\n"
                "       publish --print-document [--config JSON] [--runtime NAME] bot|schedule created ID\n"
                "\n"
                "Publishes one event per ID as the0's API does: a JetStream publish (acknowledged) to stream THE0_EVENTS,\n"
@@ -24,7 +25,8 @@ static void usage(FILE *f)
                "config (default {\"symbol\":\"BTC/USD\"}; schedules get \"schedule\":\"*/5 * * * *\" unless it has one).\n"
                "--wrapped uses the wrapped payload format. --runtime sets the bot's runtime (default python3.11; an\n"
                "unknown one makes a bot whose pod cannot be generated). Exit 0 when every event was acknowledged, 1\n"
-               "otherwise. --print-document prints the MongoDB document the controller stores for the event (for\n"
+               "otherwise. --ack-times prints \"ID NS\" per ID: the wall-clock time (ns) its acknowledgement arrived\n"
+               "(benchmarks). --print-document prints the MongoDB document the controller stores for the event (for\n"
                "`the0-runtime render`) and publishes nothing.\n");
 }
 
@@ -54,7 +56,7 @@ static natsStatus ensure_stream(jsCtx *js)
 int main(int argc, char **argv)
 {
     const char *url = NULL, *config = NULL, *runtime = NULL;
-    bool core = false, wrapped = false, print_doc = false;
+    bool core = false, wrapped = false, print_doc = false, ack_times = false;
     int i = 1;
     for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
         if (!strcmp(argv[i], "--help")) {
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--print-document")) {
             print_doc = true;
+        } else if (!strcmp(argv[i], "--ack-times")) {
+            ack_times = true;
         } else if (!strcmp(argv[i], "--core")) {
             core = true;
         } else if (!strcmp(argv[i], "--wrapped")) {
@@ -135,6 +139,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "publish: %s %s: %s (js error %d)\n", subj, argv[k], natsStatus_GetText(s), (int)jerr);
             rc = 1;
             break;
+        }
+        if (ack_times) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            printf("%s %lld\n", argv[k], (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
         }
     }
     if (core && rc == 0 && natsConnection_FlushTimeout(nc, 5000) != NATS_OK) rc = 1;
