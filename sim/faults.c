@@ -43,7 +43,7 @@ static const char *const kind_names[SIM_FAULT__COUNT] = {
     [SIM_FAULT_TIMEOUT] = "timeout",   [SIM_FAULT_TIMEOUT_APPLIED] = "timeout-applied",
     [SIM_FAULT_LATENCY] = "latency",   [SIM_FAULT_DROP] = "drop",          [SIM_FAULT_DUPLICATE] = "duplicate",
     [SIM_FAULT_REORDER] = "reorder",   [SIM_FAULT_GONE] = "gone",          [SIM_FAULT_CLOSE] = "close",
-    [SIM_FAULT_STALE] = "stale",
+    [SIM_FAULT_STALE] = "stale",       [SIM_FAULT_ENOSPC] = "enospc",      [SIM_FAULT_SHORT] = "short",
 };
 
 const char *sim_fault_kind_name(sim_fault_kind k) { return (unsigned)k < SIM_FAULT__COUNT ? kind_names[k] : "?"; }
@@ -337,6 +337,11 @@ static const sim_fault_point points[] = {
      "one watch event delivered to one watcher: drop = unobserved state, gone = 410 and the watch ends, "
      "close = the stream ends"},
     {"kubelet/pull", "error", "an image pull of a pod (error: the pull fails, ErrImagePull then backoff)"},
+    {"podfs/write", "error enospc short",
+     "a write to a simulated container's filesystem (fakes/podfs.h): error = EIO, nothing written; enospc = the "
+     "volume fills up: half lands, ENOSPC, and it stays full; short = half lands, then EIO"},
+    {"podfs/read", "error", "a read from a simulated container's filesystem: EIO"},
+    {"podfs/rename", "error", "a rename in a simulated container's filesystem: EIO, nothing renamed"},
     {"s3/get", KW, "GetObject on the fake MinIO"},
     {"s3/put", KW, "PutObject on the fake MinIO"},
     {"s3/head", KW, "HeadObject on the fake MinIO"},
@@ -378,7 +383,8 @@ void sim_faults_list(FILE *out)
                  "asked of libfiu at all, which keeps soak runs fast).\n\n"
                  "Kinds: `error` (any status; default 500), `429` (Retry-After), `timeout` (nothing applied),\n"
                  "`timeout-applied` (the write happened but the caller sees a timeout), `latency`, `drop`,\n"
-                 "`duplicate`, `reorder`, `gone` (410), `close` (stream ends), `stale` (an older snapshot).\n\n"
+                 "`duplicate`, `reorder`, `gone` (410), `close` (stream ends), `stale` (an older snapshot), `enospc`\n"
+                 "(the volume fills up) and `short` (part of a write lands, then EIO) for the container filesystem.\n\n"
                  "| point | kinds | what |\n|---|---|---|\n");
     for (size_t i = 0; i < T0_ARRAY_LEN(points); i++)
         fprintf(out, "| `%s` | %s | %s |\n", points[i].name, points[i].kinds, points[i].what);

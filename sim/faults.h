@@ -36,11 +36,13 @@ typedef enum sim_fault_kind {
     SIM_FAULT_GONE,      /* watches: 410 Gone (re-list needed) */
     SIM_FAULT_CLOSE,     /* watches/subscriptions: the stream ends (re-watch needed) */
     SIM_FAULT_STALE,     /* lists/reads: served from an older snapshot */
+    SIM_FAULT_ENOSPC,    /* filesystem writes: the volume fills up (ENOSPC) */
+    SIM_FAULT_SHORT,     /* filesystem writes: part of the write lands, then EIO */
     SIM_FAULT__COUNT
 } sim_fault_kind;
 
 /* sim_fault_kind_name: "error", "429", "timeout", "timeout-applied", "latency", "drop", "duplicate",
- * "reorder", "gone", "close", "stale". sim_fault_kind_parse: the inverse; -1 when unknown. */
+ * "reorder", "gone", "close", "stale", "enospc", "short". sim_fault_kind_parse: the inverse; -1 when unknown. */
 const char *sim_fault_kind_name(sim_fault_kind k);
 int sim_fault_kind_parse(const char *s);
 
