@@ -89,6 +89,8 @@ struct podfs {
     size_t nnotes, capnotes;
     uint64_t timer;
     podfs_stats stats;
+    podfs_script script;
+    bool in_hook;
 };
 
 /* ---- nodes ------------------------------------------------------------------------------------------- */
@@ -470,13 +472,23 @@ static t0_status v_read(void *ctx, fs_file *f, uint64_t off, void *buf, size_t c
     if (f->n->type == FS_DIR) return fail(err, EISDIR, "read", f->path);
     if (!(f->flags & FS_READ)) return fail(err, EBADF, "read", f->path);
     p->stats.reads++;
+    if (p->script.before_read && !p->in_hook) { /* the hook's own reads do not call it again */
+        p->in_hook = true;
+        p->script.before_read(p->script.before_read_ud, f->path);
+        p->in_hook = false;
+    }
     sim_fault_hit hit;
-    if (p->faults && sim_faults_check(p->faults, "podfs/read", &hit) && hit.kind == SIM_FAULT_ERROR) {
+    if ((p->script.fail_reads > 0 && p->script.fail_reads--) ||
+        (p->faults && sim_faults_check(p->faults, "podfs/read", &hit) && hit.kind == SIM_FAULT_ERROR)) {
         p->stats.read_faults++;
         return fail(err, EIO, "read", f->path);
     }
     if (off >= f->n->len) return T0_OK;
     size_t n = f->n->len - (size_t)off < cap ? f->n->len - (size_t)off : cap;
+    if (p->script.short_reads > 0 && n > 1) {
+        p->script.short_reads--;
+        n = 1;
+    }
     memcpy(buf, f->n->data + off, n);
     *got = n;
     return T0_OK;
@@ -494,7 +506,12 @@ static t0_status v_write(void *ctx, fs_file *f, uint64_t off, const void *buf, s
     int eno = 0;
     bool fill = false;
     sim_fault_hit hit;
-    if (p->faults && sim_faults_check(p->faults, "podfs/write", &hit)) {
+    if (p->script.fail_writes > 0) {
+        p->script.fail_writes--;
+        p->stats.write_faults++;
+        want = len / 2;
+        eno = p->script.fail_errno ? p->script.fail_errno : EIO;
+    } else if (p->faults && sim_faults_check(p->faults, "podfs/write", &hit)) {
         if (hit.kind == SIM_FAULT_ERROR) {
             p->stats.write_faults++;
             return fail(err, EIO, "write", f->path);
@@ -612,7 +629,8 @@ static t0_status v_rename(void *ctx, const char *from, const char *to, t0_err *e
     podfs_view *v = ctx;
     podfs *p = v->p;
     sim_fault_hit hit;
-    if (p->faults && sim_faults_check(p->faults, "podfs/rename", &hit) && hit.kind == SIM_FAULT_ERROR)
+    if ((p->script.fail_renames > 0 && p->script.fail_renames--) ||
+        (p->faults && sim_faults_check(p->faults, "podfs/rename", &hit) && hit.kind == SIM_FAULT_ERROR))
         return fail(err, EIO, "rename", from);
     res a, b;
     resolve(v, from, false, &a);
@@ -984,11 +1002,7 @@ t0_status podfs_view_new(podfs *p, const podfs_view_opts *o, podfs_view **out, t
         memcpy(ms, o->mounts, o->nmounts * sizeof *ms);
         qsort(ms, o->nmounts, sizeof *ms, cmp_mount);
     }
-    for (size_t i = 0; st == T0_OK && i < o->nmounts; i++) {
-        pvol *vol = vol_by_name(p, ms[i].volume);
-        if (!vol) st = t0_fail(err, T0_ENOTFOUND, "volume %s not found (mounted at %s)", ms[i].volume, ms[i].path);
-        else st = mount_at(v, ms[i].path, vol->root, ms[i].read_only, err);
-    }
+    for (size_t i = 0; st == T0_OK && i < o->nmounts; i++) st = podfs_view_mount(v, ms[i].volume, ms[i].path, ms[i].read_only, err);
     free(ms);
     if (st == T0_OK) {
         const char *tp = o->termination_path && *o->termination_path ? o->termination_path : "/dev/termination-log";
@@ -1004,6 +1018,19 @@ t0_status podfs_view_new(podfs *p, const podfs_view_opts *o, podfs_view **out, t
     p->views = v;
     *out = v;
     return T0_OK;
+}
+
+t0_status podfs_view_mount(podfs_view *v, const char *volume, const char *path, bool read_only, t0_err *err)
+{
+    pvol *vol = vol_by_name(v->p, volume);
+    if (!vol) return t0_fail(err, T0_ENOTFOUND, "volume %s not found (mounted at %s)", volume, path);
+    return mount_at(v, path, vol->root, read_only, err);
+}
+
+void podfs_view_set_root(podfs_view *v, bool read_only, uint64_t capacity)
+{
+    v->rootfs->read_only = read_only;
+    v->rootfs->capacity = capacity ? capacity : DEFAULT_CAPACITY;
 }
 
 size_t podfs_view_termination(const podfs_view *v, char *buf, size_t cap)
@@ -1043,3 +1070,4 @@ void podfs_view_destroy(podfs_view *v)
 }
 
 void podfs_get_stats(const podfs *p, podfs_stats *out) { *out = p->stats; }
+podfs_script *podfs_script_of(podfs *p) { return &p->script; }

@@ -79,6 +79,11 @@ typedef struct podfs_view_opts {
 /* podfs_view_new: a container's view. T0_ENOTFOUND (message "volume NAME not found") when a mount names no
  * volume of the pod; T0_EINVAL when a mountPath is not absolute or two mounts share a path. */
 t0_status podfs_view_new(podfs *p, const podfs_view_opts *o, podfs_view **out, t0_err *err);
+/* podfs_view_mount: mount volume NAME at PATH in V as a container runtime does before the process starts
+ * (podfs_view_new uses it; unit tests add mounts later). podfs_view_set_root: V's root filesystem
+ * read-only or not, and its capacity (0: 1 GiB). */
+t0_status podfs_view_mount(podfs_view *v, const char *volume, const char *path, bool read_only, t0_err *err);
+void podfs_view_set_root(podfs_view *v, bool read_only, uint64_t capacity);
 /* podfs_view_port: the filesystem port of V (ctx = V). */
 fs_port podfs_view_port(podfs_view *v);
 /* podfs_view_termination: the termination file's content, at most CAP-1 bytes (Kubernetes keeps 4096),
@@ -87,6 +92,20 @@ size_t podfs_view_termination(const podfs_view *v, char *buf, size_t cap);
 /* podfs_view_destroy: the container is gone: its files are closed, its watches end (no callback runs
  * afterwards), its root filesystem goes. NULL is a no-op. */
 void podfs_view_destroy(podfs_view *v);
+
+/* Scripted faults for unit tests (the simulator uses the fault points). Each applies to the next calls of
+ * its kind; counters go down as they fire: fail_writes: half of the write lands, then it fails with
+ * fail_errno (default EIO); short_reads: a read returns at most one byte; fail_reads: a read fails with
+ * EIO; fail_renames: a rename fails with EIO. before_read: called before every read of a regular file with
+ * the path it was opened by (a test may change the file "while it is read"). */
+typedef struct podfs_script {
+    int fail_writes, fail_errno;
+    int short_reads, fail_reads;
+    int fail_renames;
+    void (*before_read)(void *ud, const char *path);
+    void *before_read_ud;
+} podfs_script;
+podfs_script *podfs_script_of(podfs *p);
 
 /* Counters for tests and the soak report. */
 typedef struct podfs_stats {
