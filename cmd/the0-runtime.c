@@ -6,7 +6,6 @@
 #include "core/t0.h"
 #include "controllers/cmd_controller.h"
 #include "cmd/cmd.h"
-#include "daemon/daemon.h"
 
 #define T0_VERSION "0.1.0"
 

@@ -3,7 +3,7 @@
  * shipping). Everything runs on ports only — the loop (core/ports.h), the object store (core/objstore.h)
  * and the filesystem (core/fs.h) — so the simulator runs this code as shipped, on a virtual clock, the fake
  * MinIO and its container filesystem model. Nothing here sleeps, reads the wall clock outside the loop
- * port, or starts a thread. Only daemon/cli.c binds the production adapters (S3, rtloop, POSIX). */
+ * port, or starts a thread. cmd/runtime_daemon.c binds the production adapters (S3, rtloop, POSIX). */
 #ifndef T0_DAEMON_H
 #define T0_DAEMON_H
 
@@ -31,11 +31,6 @@ typedef struct dd_env {
  * exit code and a one-line summary (borrowed for the call; the error when CODE is 1). The daemon may be
  * destroyed from inside the callback. */
 typedef void (*dd_exit_fn)(void *ud, int code, const char *msg);
-
-/* daemon_main: argv[0] == "daemon", argv[1] "init" | "sync" (daemon/cli.c). Exit codes as reference
- * §8.1/§9.1: 0 success, 1 any error (printed as "Error: <msg>" on stderr); `sync` exits 0 once its final
- * sync ended, shipped or not (see fsm/sync_table.c: a sidecar never fails its pod). */
-int daemon_main(int argc, char **argv);
 
 /* ---- archives (daemon/archive.c) ---------------------------------------------------------------------
  * Names are bytes. Archive names are read and written as UTF-8 (libarchive's *_utf8 calls under a

@@ -1,5 +1,5 @@
 /* options.c: the options of `daemon init` and `daemon sync` from a container's args and environment, read the
- * same way by the production binary (daemon/cli.c) and by the simulator's pods (what the pod spec says). */
+ * same way by the production binary (cmd/runtime_daemon.c) and by the simulator's pods (what the pod spec says). */
 #include <stdlib.h>
 #include <string.h>
 
