@@ -433,6 +433,9 @@ t0_status dar_extract(const fs_port *fs, const char *archive_path, dar_format fm
 typedef struct wr {
     const fs_port *fs;
     fs_file *f;
+    objstore_buf *mem; /* instead of f: the archive in memory, at most mem_max bytes */
+    uint64_t mem_max;
+    bool overflow;
     uint64_t pos;
     t0_err err;
 } wr;
@@ -440,6 +443,20 @@ typedef struct wr {
 static la_ssize_t wr_write(struct archive *a, void *ud, const void *buf, size_t n)
 {
     wr *w = ud;
+    if (w->mem) {
+        if (w->mem->len + n > w->mem_max) {
+            w->overflow = true;
+            t0_fail(&w->err, T0_ELIMIT, "the archive outgrew the in-memory spool (%llu bytes)",
+                    (unsigned long long)w->mem_max);
+        } else if (objstore_buf_append(w->mem, buf, n) != T0_OK) {
+            t0_fail(&w->err, T0_ENOMEM, "out of memory");
+        } else {
+            w->pos += n;
+            return (la_ssize_t)n;
+        }
+        archive_set_error(a, ENOSPC, "%s", w->err.msg);
+        return -1;
+    }
     if (w->fs->write(w->fs->ctx, w->f, w->pos, buf, n, &w->err) != T0_OK) {
         archive_set_error(a, w->err.sys_errno ? w->err.sys_errno : EIO, "%s", w->err.msg);
         return -1;
@@ -689,7 +706,10 @@ t0_status dar_snapshot(const fs_port *fs, const char *dir, const dar_snap_opts *
     if (dsb.type != FS_DIR) return t0_fail(err, T0_ENOTFOUND, "snapshot: %s is not a directory", dir);
     snap s = {.fs = fs, .o = o, .stats = stats};
     s.out.fs = fs;
-    if ((st = fs->open(fs->ctx, out_path, FS_WRITE | FS_CREATE | FS_TRUNC, 0600, &s.out.f, err)) != T0_OK) {
+    s.out.mem = o->mem;
+    s.out.mem_max = o->mem_max;
+    if (o->mem) o->mem->len = 0;
+    if (!o->mem && (st = fs->open(fs->ctx, out_path, FS_WRITE | FS_CREATE | FS_TRUNC, 0600, &s.out.f, err)) != T0_OK) {
         if (st == T0_ENOTFOUND) { /* T0_ENOTFOUND means "no state directory" to callers */
             st = T0_EIO;
             if (err) err->code = st, err->sys_errno = ENOENT;
@@ -708,15 +728,20 @@ t0_status dar_snapshot(const fs_port *fs, const char *dir, const dar_snap_opts *
         archive_write_set_format_pax_restricted(s.a);
         archive_write_add_filter_gzip(s.a);
         archive_write_set_bytes_in_last_block(s.a, 1);
+        const char *where = o->mem ? "(memory)" : out_path;
         if (archive_write_open2(s.a, &s.out, NULL, wr_write, NULL, NULL) != ARCHIVE_OK)
-            st = archive_failed(&s, "open", out_path, err);
+            st = archive_failed(&s, "open", where, err);
         if (st == T0_OK) st = snap_dir(&s, dir, "", 0, err);
-        if (st == T0_OK && archive_write_close(s.a) != ARCHIVE_OK) st = archive_failed(&s, "finish", out_path, err);
+        if (st == T0_OK && archive_write_close(s.a) != ARCHIVE_OK) st = archive_failed(&s, "finish", where, err);
     }
     if (s.a) archive_write_free(s.a);
     utf8_leave(loc);
+    if (s.out.overflow) {
+        stats->mem_overflow = true;
+        st = t0_fail(err, T0_ELIMIT, "snapshot of %s: %s", dir, s.out.err.msg);
+    }
     t0_err ce = {0};
-    if (fs->close(fs->ctx, s.out.f, &ce) != T0_OK && st == T0_OK) {
+    if (s.out.f && fs->close(fs->ctx, s.out.f, &ce) != T0_OK && st == T0_OK) {
         if (err) *err = ce;
         st = ce.code;
     }

@@ -55,6 +55,7 @@ typedef struct dar_limits {
 typedef struct dar_stats {
     uint64_t files, dirs, links, skipped, bytes;
     uint64_t bad_names; /* snapshot: entries left out because their name is not valid UTF-8 */
+    bool mem_overflow;  /* snapshot: the archive did not fit in dar_snap_opts.mem_max */
 } dar_stats;
 /* dar_extract: the archive in file ARCHIVE_PATH (read through FS with libarchive's client callbacks)
  * into the existing directory DEST. */
@@ -83,6 +84,10 @@ typedef struct dar_snap_opts {
     int64_t now_ms;
     int64_t racy_ms; /* 0 = 30 */
     const char *const *exclude;
+    /* MEM set: the archive goes into *MEM (emptied first) instead of OUT_PATH, at most MEM_MAX bytes; a
+     * larger one fails with T0_ELIMIT and stats->mem_overflow (the caller spools it to a file then). */
+    objstore_buf *mem;
+    uint64_t mem_max;
 } dar_snap_opts;
 t0_status dar_snapshot(const fs_port *fs, const char *dir, const dar_snap_opts *o, const char *out_path,
                        char hash[65], dar_stats *stats, t0_err *err);
@@ -101,7 +106,7 @@ typedef struct dinit_paths {
 t0_status dinit_entrypoint_validate(const char *entrypoint, t0_err *err);
 /* dinit_entrypoint_script: the bash script for RUNTIME (reference §8.4 table); caller frees *out.
  * Unsupported runtime: T0_EINVAL "unsupported runtime: \"<rt>\" (supported: ...)". Every script's EXIT
- * trap writes "<status>\n" to <var_dir>/done. */
+ * trap writes "<status>\n" to <var_dir>/done, which the script removes first (a restarted bot's old one). */
 t0_status dinit_entrypoint_script(const char *runtime, const char *entrypoint, const dinit_paths *paths,
                                   char **out, t0_err *err);
 
@@ -115,6 +120,7 @@ t0_status dinit_entrypoint_script(const char *runtime, const char *entrypoint, c
  * run's init that the previous run ended without its final sync: changes made after generation N were
  * not shipped (init logs it and puts it in its termination message). */
 #define DD_STATE_WORK ".the0-init" /* init's work directory inside /bot and /state; never shipped */
+#define DSYNC_MEM_SPOOL (4u << 20)  /* snapshots up to 4 MiB of archive stay in memory */
 typedef struct dd_state_meta {
     uint64_t generation;
     bool final;
@@ -157,8 +163,10 @@ void dinit_destroy(dinit *in);
  * emptied /state next to an object uploads an EMPTY ARCHIVE (deletions propagate; init then restores no
  * files). Upload happens only when the content hash differs from the remote one (learned by HEAD on first
  * use, then remembered), so a restarted sidecar does not re-upload what init just restored. The snapshot
- * is spooled to SPOOL_PATH (a file on a volume the sidecar mounts, e.g. /var/the0/logs: the root
- * filesystem is read-only) and removed after each attempt. A full state volume (no byte available) is
+ * is built in memory while it stays within mem_max (DSYNC_MEM_SPOOL by default: no disk, no writable volume
+ * needed, and a full logs volume does not stop state shipping); a larger one is spooled to SPOOL_PATH (a file
+ * on a volume the sidecar mounts, e.g. /var/the0/logs: the root filesystem is read-only) and removed after
+ * each attempt. mem_max 0 always spools to the file. A full state volume (no byte available) is
  * never shipped: a write the bot could not finish may have truncated a file, so the previous object stays
  * (T0_EIO, ENOSPC, the message says so). */
 typedef struct dsync_state {
@@ -170,7 +178,8 @@ typedef struct dsync_state {
     const char *exclude[3];
     char remote_hash[65]; /* "" until known */
     dd_state_meta remote;
-    bool remote_known, bucket_ok;
+    bool remote_known, bucket_ok, spooled, spill; /* spill: the last archive did not fit in memory */
+    uint64_t mem_max;                     /* the in-memory spool's bound (bytes of archive) */
     uint64_t uploads, skips, refused_full; /* counters for tests and logs */
     dar_stats last;                       /* stats of the last snapshot */
 } dsync_state;
@@ -218,7 +227,11 @@ void dsync_logs_key(const char *bot_id, time_t t, char *out, size_t cap);
 
 /* ---- sync: the sidecar (daemon/sync.c), the one executor of fsm_sync_table --------------------------- */
 typedef struct dsync_opts {
-    const char *bot_id, *state_path, *logs_path, *watch_done;
+    const char *bot_id, *state_path, *logs_path;
+    const char *watch_done; /* the bot's done file; it ends the sidecar (restartPolicy Never) */
+    const char *done_file;  /* the bot's done file, only waited for after SIGTERM (restartPolicy Always) */
+    long done_wait_ms;      /* after SIGTERM, wait this long at most for the done file (default 0; capped at
+                               final_timeout_ms - 1 s) before the final sync */
     const char *state_bucket, *logs_bucket;
     const char *spool_dir;  /* where the snapshot is spooled (default: logs_path) */
     const char *termination_log; /* the final outcome is written here when set */
@@ -227,7 +240,8 @@ typedef struct dsync_opts {
     long interval_ms;       /* periodic scan, default 60 s */
     long debounce_ms;       /* quiet time after a change, default 200 ms */
     long max_wait_ms;       /* the longest a change waits for quiet, default 300 ms (then the upload runs whatever comes) */
-    long final_timeout_ms;  /* bound for the final sync after SIGTERM / done file, default 25 s */
+    long final_timeout_ms;  /* bound of the end from SIGTERM (the wait for the bot included) or from the done
+                               file to the exit, default 25 s */
     long retry_base_ms;     /* first backoff, default 1 s, doubling to retry_max_ms (default 30 s) */
     long retry_max_ms;
     long done_poll_ms;      /* also look for the done file this often (default 500; < 0 never) */
@@ -241,7 +255,8 @@ typedef struct dsync dsync;
  * EXIT runs once when the final sync ended (code 0 — see the sync table). *out is owned by the caller. */
 t0_status dsync_start(const dd_env *env, const dsync_opts *o, dd_exit_fn exit_fn, void *ud, dsync **out,
                       t0_err *err);
-/* dsync_term: SIGTERM/SIGINT: start the final sync (ignored once exited). */
+/* dsync_term: SIGTERM/SIGINT: start the final sync, after the wait for the bot's done file when one is
+ * configured and absent (fsm/sync_table.c); ignored once exited. */
 void dsync_term(dsync *s);
 /* dsync_destroy: stop at once (SIGKILL): no more callbacks, no final sync. NULL is a no-op. */
 void dsync_destroy(dsync *s);
@@ -249,6 +264,7 @@ void dsync_destroy(dsync *s);
 typedef struct dsync_info {
     int state;                /* enum sync_state */
     uint64_t state_uploads, log_appends, upload_failures, snapshot_retries;
+    uint64_t state_skips;     /* uploads whose state part was skipped: the tree had not changed */
     dd_state_meta remote;     /* what the state object holds, as far as known */
 } dsync_info;
 void dsync_get_info(const dsync *s, dsync_info *out);

@@ -220,6 +220,7 @@ typedef struct pod_fsm_input {
     X(SYNC_DIRTY, "dirty")           /* a change was seen; debouncing */                               \
     X(SYNC_UPLOADING, "uploading")                                                                     \
     X(SYNC_BACKOFF, "upload_backoff")                                                                  \
+    X(SYNC_STOPPING, "awaiting_bot") /* SIGTERM: waiting (bounded) for the bot's done file */          \
     X(SYNC_FINAL, "final_sync")      /* done file or SIGTERM: last upload, bounded in time */          \
     X(SYNC_EXITED, "exited")
 
@@ -234,12 +235,14 @@ typedef struct pod_fsm_input {
     X(YE_DONE, "done_file")                                                                            \
     X(YE_TERM, "sigterm")                                                                              \
     X(YE_FINAL_OK, "final_ok")                                                                         \
-    X(YE_FINAL_FAIL, "final_failed")
+    X(YE_FINAL_FAIL, "final_failed")                                                                   \
+    X(YE_STOP_WAIT, "bot_wait_expired") /* --done-wait after SIGTERM and the bot has not stopped */
 
 #define SYNC_GUARDS(X)                                                                                 \
     X(YG_NONE_, "-")                                                                                   \
     X(YG_DIRTY, "unshipped_changes")                                                                   \
-    X(YG_DEADLINE_LEFT, "deadline_left")
+    X(YG_DEADLINE_LEFT, "deadline_left")                                                               \
+    X(YG_BOT_RUNNING, "bot_running") /* a done file is configured and is not there */
 
 #define SYNC_EFFECTS(X)                                                                                \
     X(YFX_NONE_, "none")                                                                               \
@@ -248,6 +251,7 @@ typedef struct pod_fsm_input {
     X(YFX_UPLOAD, "upload")                                                                            \
     X(YFX_ARM_RETRY, "arm_retry")                                                                      \
     X(YFX_RESET_BACKOFF, "reset_backoff")                                                              \
+    X(YFX_AWAIT_BOT, "await_bot")    /* arm the --done-wait timer; the final deadline starts */        \
     X(YFX_FINAL_UPLOAD, "final_upload")                                                                \
     X(YFX_REPORT_UNSHIPPED, "report_unshipped") /* log + termination message: what was not shipped */ \
     X(YFX_EXIT_OK, "exit_ok")                                                                          \
@@ -263,6 +267,7 @@ enum sync_effect { SYNC_EFFECTS(T0_ENUM) YFX__COUNT };
 typedef struct sync_fsm_input {
     bool dirty;         /* changes not yet shipped (state content or log bytes) */
     bool deadline_left; /* the final-sync deadline has not passed */
+    bool bot_running;   /* a done file is configured (--done-file / --watch-done) and does not exist */
 } sync_fsm_input;
 
 extern const fsm_table fsm_bot_table;
