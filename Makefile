@@ -112,7 +112,7 @@ $(BUILD)/the0-sim: $(SIM_CMD_OBJS) $(foreach m,$(SIM_MODULES),$(BUILD)/lib/lib$(
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SIM_CMD_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL) $(SIM_ALLOC_LIBS)
 
 # ---- top-level targets --------------------------------------------------------------------------
-.PHONY: all test check run bench deps docs docs-check unit help clean fuzz soak e2e cli-check
+.PHONY: all test check run bench deps docs docs-check unit help clean fuzz soak e2e cli-check images
 
 all: $(BINARIES) $(TEST_BINS) ## build libraries, both binaries and every test binary into build/ (the default)
 
@@ -150,6 +150,9 @@ bench: all $(BENCH_BINS) ## benchmarks that print figures (never pass/fail on ti
 
 deps: ## install the Debian packages the build needs (done automatically when one is missing)
 	bash ci/deps.sh
+
+images: ## the container images real pods run, built with podman from Debian's packages (ci/images.sh; cached)
+	@bash ci/images.sh build
 
 help: ## this list (generated from the ## comments of the makefiles)
 	@echo "usage: make [TARGET...] [V=1] [BUILD=DIR] [SAN=1] [FIU=0]"

@@ -3,6 +3,9 @@
 #              e2e/live.sh (nats-server -js, CongoDB, `the0-sim serve` and `the0-runtime controller`
 #              processes; events published as the API does; observed through kubectl)
 # Both scripts start every server on a free 127.0.0.1 port and stop them even when a check fails.
+#   make e2e-real-pods   e2e/real-pods.sh: the controller in its image, bots as real containers (serve
+#              --run-pods, podman), moto with SigV4 auth; builds the images first (make images, cached).
+#              Part of `make test` (REAL_PODS=0 leaves it out, e.g. on a machine without podman).
 E2E_PUBLISH := $(BUILD)/e2e/publish
 
 $(E2E_PUBLISH): $(BUILD)/obj/e2e/publish.o $(foreach m,fakes controllers domain fsm sim core,$(BUILD)/lib/lib$(m).a)
@@ -12,7 +15,11 @@ $(E2E_PUBLISH): $(BUILD)/obj/e2e/publish.o $(foreach m,fakes controllers domain 
 -include $(BUILD)/obj/e2e/publish.d
 
 TEST_TARGETS += e2e
-.PHONY: e2e e2e-conformance e2e-live
+REAL_PODS ?= 1
+ifeq ($(REAL_PODS),1)
+TEST_TARGETS += e2e-real-pods
+endif
+.PHONY: e2e e2e-conformance e2e-live e2e-real-pods ci-images
 e2e: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH) ## the live conformance tier: e2e-conformance then e2e-live (part of make test)
 	@bash e2e/conformance.sh $(BUILD)/the0-sim
 	@bash e2e/live.sh $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
@@ -22,3 +29,15 @@ e2e-conformance: $(BUILD)/the0-sim ## kubectl and python3-kubernetes against the
 
 e2e-live: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH) ## the controller process against nats-server, CongoDB and the0-sim serve
 	@bash e2e/live.sh $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
+
+e2e-real-pods: $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH) ## the controller in its image, bots as real containers (serve --run-pods); part of make test (REAL_PODS=0: not)
+	@bash e2e/real-pods.sh $(BUILD)/the0-sim $(BUILD)/the0-runtime $(E2E_PUBLISH)
+
+# ci-images: what .ci/run builds before `make test`: the images, when the real-pods stage is on (a cold
+# build takes minutes; its time is printed apart from the tests').
+ci-images: ## what .ci/run builds before make test: the images, when REAL_PODS=1
+ifeq ($(REAL_PODS),1)
+	@bash ci/images.sh build
+else
+	@echo "ci-images: skipped (REAL_PODS=$(REAL_PODS): the real-pods stage is not in make test)"
+endif

@@ -15,12 +15,15 @@ static const char *const SUBJECTS[] = {"the0.bot.created",          "the0.bot.up
 static void usage(FILE *f)
 {
     fprintf(f, "usage: publish --url NATS_URL [--core] [--wrapped] [--config JSON] bot|schedule created|updated|deleted ID...\n"
+               "       publish --print-document [--config JSON] bot|schedule created ID\n"
                "\n"
                "Publishes one event per ID as the0's API does: a JetStream publish (acknowledged) to stream THE0_EVENTS,\n"
                "created when absent as the API creates it (the six the0.bot.* / the0.bot-schedule.* subjects, limits\n"
                "retention, file storage, max age 7 days). --core publishes without JetStream. --config is the bot's user\n"
                "config (default {\"symbol\":\"BTC/USD\"}; schedules get \"schedule\":\"*/5 * * * *\" unless it has one).\n"
-               "--wrapped uses the wrapped payload format. Exit 0 when every event was acknowledged, 1 otherwise.\n");
+               "--wrapped uses the wrapped payload format. Exit 0 when every event was acknowledged, 1 otherwise.\n"
+               "--print-document prints the MongoDB document the controller stores for the event (for `the0-runtime\n"
+               "render`) and publishes nothing.\n");
 }
 
 /* ensure_stream: THE0_EVENTS as the API creates it (reference §3: limits, file storage, 7 days). */
@@ -49,12 +52,14 @@ static natsStatus ensure_stream(jsCtx *js)
 int main(int argc, char **argv)
 {
     const char *url = NULL, *config = NULL;
-    bool core = false, wrapped = false;
+    bool core = false, wrapped = false, print_doc = false;
     int i = 1;
     for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
         if (!strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
+        } else if (!strcmp(argv[i], "--print-document")) {
+            print_doc = true;
         } else if (!strcmp(argv[i], "--core")) {
             core = true;
         } else if (!strcmp(argv[i], "--wrapped")) {
@@ -68,7 +73,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!url || argc - i < 3) {
+    if ((!url && !print_doc) || argc - i < 3) {
         usage(stderr);
         return 2;
     }
@@ -85,6 +90,16 @@ int main(int argc, char **argv)
         return 2;
     }
     if (scheduled && !cJSON_GetObjectItemCaseSensitive(cfg, "schedule")) cJSON_AddStringToObject(cfg, "schedule", "*/5 * * * *");
+    if (print_doc) {
+        payload_bot b = {.id = argv[i + 2], .scheduled = scheduled, .config = cfg};
+        cJSON *doc = payload_document(&b);
+        char *text = doc ? cJSON_Print(doc) : NULL;
+        if (text) printf("%s\n", text);
+        free(text);
+        cJSON_Delete(doc);
+        cJSON_Delete(cfg);
+        return text ? 0 : 1;
+    }
 
     natsConnection *nc = NULL;
     jsCtx *js = NULL;

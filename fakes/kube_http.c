@@ -118,6 +118,7 @@ struct khttp {
     sim_loop *loop;
     kfake *kube;
     kubelet *kl;
+    pkl *pk; /* serve --run-pods: the podman kubelet instead of kl */
     cronctl *cc;
     kube_port port;
     sim_map gen;    /* generic store: "plural/ns/name" -> cJSON * (owned) */
@@ -381,6 +382,7 @@ typedef struct kh_req {
     size_t blen;
     const char *accept, *ctype;
     const char *q_label, *q_field, *q_rv, *q_watch, *q_timeout, *q_prop, *q_grace, *q_dryrun, *q_include;
+    const char *q_container, *q_follow, *q_previous, *q_timestamps, *q_tail, *q_since;
     int fd;
     bool table;
     /* out: owned by the request */
@@ -388,6 +390,7 @@ typedef struct kh_req {
     char *out;
     const char *out_ctype;
     kh_watch *watch;
+    pkl_stream *logs; /* pods/log: streamed from podman logs */
 } kh_req;
 
 static void reply_json(kh_req *q, unsigned code, cJSON *obj)
@@ -1825,6 +1828,21 @@ static void method_not_allowed(kh_req *q, const kh_res *r)
     reply_status(q, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource", r, NULL);
 }
 
+/* do_log: pods/NAME/log, served by the podman kubelet (serve --run-pods). */
+static void do_log(khttp *h, kh_req *q, const kh_target *t)
+{
+    if (!h->pk)
+        return reply_status(q, 400, "BadRequest",
+                            "the0-sim serve runs no containers: pod logs need serve --run-pods", t->r, t->name);
+    pkl_log_req lr = {.ns = t->ns, .name = t->name, .container = q->q_container, .follow = truthy(q->q_follow),
+                      .previous = truthy(q->q_previous), .timestamps = truthy(q->q_timestamps),
+                      .tail_lines = q->q_tail ? atol(q->q_tail) : -1, .since_seconds = q->q_since ? atol(q->q_since) : 0};
+    t0_err err = {0};
+    t0_status st = pkl_logs(h->pk, &lr, &q->logs, &err);
+    if (st == T0_ENOTFOUND) return reply_status(q, 404, "NotFound", err.msg, t->r, t->name);
+    if (st != T0_OK) return reply_status(q, st == T0_EINVAL ? 400 : 500, st == T0_EINVAL ? "BadRequest" : "InternalError", err.msg, NULL, NULL);
+}
+
 static void serve_resource(khttp *h, kh_req *q, const char *group, const char *version, char **r, int m)
 {
     kh_target t = {0};
@@ -1841,6 +1859,8 @@ static void serve_resource(khttp *h, kh_req *q, const char *group, const char *v
         t.sub = m > 2 ? r[2] : NULL;
     }
     if (!t.r || (t.ns && !t.r->namespaced) || (!t.ns && t.r->namespaced && t.name)) return not_found_path(q);
+    if (t.sub && !strcmp(t.sub, "log") && t.r->kkind == KUBE_POD && t.name && !strcmp(q->method, "GET"))
+        return do_log(h, q, &t);
     if (t.sub && (strcmp(t.sub, "status") || !t.r->has_status)) return not_found_path(q);
     if (!t.ns) t.ns = "";
     const char *m_ = q->method;
@@ -1964,6 +1984,27 @@ static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned code, const
     return ret;
 }
 
+/* pods/log streams: libmicrohttpd's reader and free callbacks over the podman kubelet's stream. */
+typedef struct log_reader_ctx {
+    khttp *h;
+    pkl_stream *s;
+} log_reader_ctx;
+
+static ssize_t log_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    log_reader_ctx *lc = cls;
+    ssize_t n = pkl_stream_read(lc->s, out, max, &lc->h->stopping);
+    return n > 0 ? n : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void log_free(void *cls)
+{
+    log_reader_ctx *lc = cls;
+    pkl_stream_close(lc->s);
+    free(lc);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -2014,6 +2055,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     q.q_grace = arg(c, "gracePeriodSeconds");
     q.q_dryrun = arg(c, "dryRun");
     q.q_include = arg(c, "includeObject");
+    q.q_container = arg(c, "container");
+    q.q_follow = arg(c, "follow");
+    q.q_previous = arg(c, "previous");
+    q.q_timestamps = arg(c, "timestamps");
+    q.q_tail = arg(c, "tailLines");
+    q.q_since = arg(c, "sinceSeconds");
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     q.fd = ci ? ci->connect_fd : -1;
     if (cc->too_big) {
@@ -2022,9 +2069,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         kh_job j = {.fn = serve_req, .ud = &q, .wait = true};
         post_job(h, &j);
     }
-    if (!q.watch && !q.out) reply_status(&q, 500, "InternalError", "the0-sim serve: no answer for this request", NULL, NULL);
+    if (!q.watch && !q.out && !q.logs) reply_status(&q, 500, "InternalError", "the0-sim serve: no answer for this request", NULL, NULL);
     enum MHD_Result ret;
-    if (q.watch) {
+    if (q.logs) {
+        q.code = 200;
+        log_reader_ctx *lc = calloc(1, sizeof *lc);
+        struct MHD_Response *r = lc ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, log_read, lc, log_free) : NULL;
+        if (!r) {
+            free(lc);
+            pkl_stream_close(q.logs);
+            return MHD_NO;
+        }
+        lc->s = q.logs;
+        lc->h = h;
+        MHD_add_response_header(r, "Content-Type", "text/plain");
+        MHD_add_response_header(r, "Cache-Control", "no-cache, private");
+        ret = MHD_queue_response(c, 200, r);
+        MHD_destroy_response(r);
+    } else if (q.watch) {
         atomic_fetch_add(&h->n_watches, 1);
         struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, kw_read, q.watch, kw_free);
         if (!r) {
@@ -2074,11 +2136,60 @@ static void free_cluster(khttp *h)
 {
     cronctl_destroy(h->cc);
     kubelet_destroy(h->kl);
+    pkl_destroy(h->pk);
     kfake_destroy(h->kube);
     size_t it;
     for (sim_map_entry *e = sim_map_first(&h->gen, &it); e; e = sim_map_next(&h->gen, &it, e)) cJSON_Delete(e->val);
     sim_map_free(&h->gen);
     sim_loop_destroy(h->loop);
+}
+
+/* ---- serve --run-pods: what the podman kubelet borrows from the server ---------------------------- */
+typedef struct kh_post {
+    void (*fn)(void *ud);
+    void *ud;
+} kh_post;
+
+static void host_post_run(khttp *h, void *ud)
+{
+    (void)h;
+    kh_post *p = ud;
+    p->fn(p->ud);
+    free(p);
+}
+
+/* host_post: any thread; the job and its adapter are freed once they ran */
+static void host_post(void *ctx, void (*fn)(void *ud), void *ud)
+{
+    kh_post *p = malloc(sizeof *p);
+    kh_job *j = calloc(1, sizeof *j);
+    if (!p || !j) {
+        free(p);
+        free(j);
+        T0_ERROR(COMP, "out of memory posting a kubelet job");
+        return;
+    }
+    p->fn = fn;
+    p->ud = ud;
+    j->fn = host_post_run;
+    j->ud = p;
+    post_job(ctx, j);
+}
+
+static cJSON *host_get(void *ctx, const char *plural, const char *ns, const char *name)
+{
+    const kh_res *r = find_res("", "v1", plural);
+    cJSON *o = NULL;
+    if (!r || g_get(ctx, r, ns, name, &o, NULL) != T0_OK) return NULL;
+    return o;
+}
+
+static t0_status start_run_pods(khttp *h, t0_err *err)
+{
+    pkl_opts o = *h->o.run_pods;
+    if (!o.nodes) o.nodes = h->o.nodes ? h->o.nodes : 1;
+    pkl_host host = {.ctx = h, .post = host_post, .get = host_get};
+    return pkl_new(h->kube, &host, &o, &h->pk, err);
 }
 
 t0_status khttp_start(const khttp_opts *opts, khttp **out, t0_err *err)
@@ -2096,10 +2207,13 @@ t0_status khttp_start(const khttp_opts *opts, khttp **out, t0_err *err)
     if (st == T0_OK) st = kfake_new(h->loop, NULL, NULL, &h->kube, err);
     if (st == T0_OK) {
         h->port = kfake_port(h->kube);
-        st = kubelet_new(h->loop, h->kube, NULL, NULL, &h->kl, err);
+        if (h->o.run_pods)
+            st = start_run_pods(h, err);
+        else
+            st = kubelet_new(h->loop, h->kube, NULL, NULL, &h->kl, err);
     }
     if (st == T0_OK) st = cronctl_new(h->loop, h->kube, NULL, &h->cc, err);
-    for (unsigned i = 1; st == T0_OK && i <= h->o.nodes; i++) {
+    for (unsigned i = 1; st == T0_OK && h->kl && i <= h->o.nodes; i++) {
         char n[32];
         snprintf(n, sizeof n, "node-%u", i);
         st = kubelet_add_node(h->kl, n, err);
@@ -2152,6 +2266,7 @@ void khttp_stop(khttp *h)
      * thread, and each stream's free callback posts its unwatch to the still-running cluster thread */
     atomic_store(&h->stopping, true);
     if (h->d) MHD_stop_daemon(h->d);
+    if (h->pk && h->thr_started) pkl_shutdown(h->pk); /* its workers post to the cluster thread: still running */
     if (h->thr_started) {
         pthread_mutex_lock(&h->mu);
         h->quit = true;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/t0.h"
+#include "fakes/podman_kubelet.h"
 
 /* Threading. One "cluster thread" owns everything simulated: a sim_loop whose clock is advanced to the
  * wall clock (CLOCK_REALTIME) whenever a timer is due or a request arrives, the kfake, the kubelet, the
@@ -39,7 +40,8 @@
  *   application/merge-patch+json (RFC 7386), application/strategic-merge-patch+json (approximated:
  *   lists of objects are merged by name, mountPath or containerPort; $-directives other than
  *   {"$patch":"delete"} are dropped) and application/apply-patch+yaml (a JSON body: create when absent,
- *   201; else merged like a strategic patch, 200; no managedFields);
+ *   201; else merged like a strategic patch, 200; no managedFields); GET pods/NAME/log (container,
+ *   follow, previous, timestamps, tailLines, sinceSeconds) with run_pods, else 400;
  * - Table answers (meta.k8s.io/v1) when Accept contains as=Table, for lists, single objects and watch
  *   events (column definitions on the first watch event only, as the API server does): pods NAME READY
  *   STATUS RESTARTS AGE [IP NODE NOMINATED NODE READINESS GATES], cronjobs NAME SCHEDULE SUSPEND ACTIVE
@@ -58,6 +60,8 @@ typedef struct khttp_opts {
     unsigned nodes;    /* simulated Ready nodes "node-1".."node-N" (default 3; 0 = pods stay Pending) */
     uint64_t seed;     /* the loop PRNG (generateName suffixes, Job pod names) */
     bool access_log;   /* one line per request on stderr: method, path, status, milliseconds */
+    const pkl_opts *run_pods; /* non-NULL: pods run as podman containers (fakes/podman_kubelet.h) instead of
+                                 the simulated kubelet; pods/log then serves their output */
 } khttp_opts;
 
 /* khttp_start: build the cluster, start its thread and the HTTP server. On success the caller owns

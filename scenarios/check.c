@@ -1,60 +1,127 @@
 /* check.c: the incremental invariant checker of DESIGN §5. It keeps per-bot facts updated from the
  * fakes' change observers and the managers' store reads, so each simulated step costs O(1) and each
- * change O(that change); nothing scans all objects per step. Definitions: docs/scenarios.md. */
+ * change O(that change); nothing scans all objects per step. Violations go to the sink (check.h).
+ * Definitions: docs/scenarios.md. */
+#include "scenarios/check.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hmap.h"
 #include "core/json.h"
 #include "core/str.h"
-#include "scenarios/world.h"
+#include "scenarios/scn.h"
 
 #define LBL_BOT "the0.dev/bot-id"
 #define LBL_SCHED "the0.dev/schedule-id"
 
-void scn_inv_init(scn_world *w)
+const char *const scn_invariant_names[] = {"at-most-one-bot-container", "no-orphans", "no-delete-after-failed-read",
+                                           "no-state-loss", "no-log-loss", "bad-doc-isolation", NULL};
+
+/* Per bot/schedule facts (key "b:<id>" / "s:<id>"). */
+typedef struct scn_idinfo {
+    scn_checker *c;
+    char *id;
+    store_coll coll;
+    bool desired;           /* the store holds it and config.enabled is not false */
+    bool broken;            /* a document the scenario made undecodable */
+    int64_t changed_ms;     /* last change of its document */
+    int64_t undesired_ms;   /* when it became undesired (-1: desired) */
+    int64_t observed_ms;    /* when a manager's read observed it undesired (-1: not yet) */
+    bool awaiting_read;     /* on the collection's list of undesired ids awaiting a read */
+    uint64_t check_timer;   /* orphan deadline check */
+    uint64_t state_lost_seen, log_lost_seen;
+    unsigned char *log_seen; /* bitmap of shipped log line numbers */
+    size_t log_cap;          /* bytes in log_seen */
+} scn_idinfo;
+
+struct scn_checker {
+    scn_check_world world;
+    scn_check_sink sink;
+    uint64_t checks;
+    hmap ids;                  /* "b:<id>" / "s:<id>" -> scn_idinfo* */
+    scn_idinfo **all;          /* every scn_idinfo, in the order first seen */
+    size_t nall, capall;
+    hmap log_len;              /* log object key -> (uintptr_t) length seen */
+    scn_idinfo **awaiting[2];  /* undesired ids waiting for a successful read, per collection */
+    size_t nawaiting[2], capawaiting[2];
+    unsigned desired_count[2]; /* documents per collection that count as enabled */
+    bool read_bad[2];          /* the last desired-state read of the collection failed or was suspiciously empty */
+    unsigned broken_docs;
+    bool max_running_reported;
+};
+
+static int64_t now_ms(const scn_checker *ck) { return sim_loop_now(ck->world.loop) - ck->world.t0; }
+
+static void violation(scn_checker *c, scn_invariant which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void violation(scn_checker *c, scn_invariant which, const char *fmt, ...)
 {
-    sim_map_init(&w->ids);
-    sim_map_init(&w->log_len);
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    c->sink.violation(c->sink.ud, which, msg);
 }
 
-void scn_inv_free(scn_world *w)
+t0_status scn_checker_new(const scn_check_world *world, const scn_check_sink *sink, scn_checker **out, t0_err *err)
 {
-    sim_map_entry *e;
-    size_t it;
-    for (e = sim_map_first(&w->ids, &it); e; e = sim_map_next(&w->ids, &it, e)) {
-        scn_idinfo *in = e->val;
-        free(in->id);
-        free(in->log_seen);
-        free(in);
-    }
-    sim_map_free(&w->ids);
-    sim_map_free(&w->log_len);
-    for (int c = 0; c < 2; c++) {
-        free(w->awaiting[c]);
-        w->awaiting[c] = NULL;
-        w->nawaiting[c] = w->capawaiting[c] = 0;
-    }
+    scn_checker *c = calloc(1, sizeof *c);
+    if (!c) return t0_fail(err, T0_ENOMEM, "invariant checker: out of memory");
+    c->world = *world;
+    c->sink = *sink;
+    hmap_init(&c->ids);
+    hmap_init(&c->log_len);
+    *out = c;
+    return T0_OK;
 }
 
-static scn_idinfo *idinfo(scn_world *w, store_coll c, const char *id, bool create)
+void scn_checker_destroy(scn_checker *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < c->nall; i++) {
+        free(c->all[i]->id);
+        free(c->all[i]->log_seen);
+        free(c->all[i]);
+    }
+    free(c->all);
+    hmap_free(&c->ids);
+    hmap_free(&c->log_len);
+    for (int k = 0; k < 2; k++) free(c->awaiting[k]);
+    free(c);
+}
+
+uint64_t scn_checker_checks(const scn_checker *c) { return c->checks; }
+
+static scn_idinfo *idinfo(scn_checker *ck, store_coll c, const char *id, bool create)
 {
     char key[300];
     t0_strjoin(key, sizeof key, c == STORE_BOTS ? "b:" : "s:", id);
-    scn_idinfo *in = sim_map_get(&w->ids, key);
+    scn_idinfo *in = hmap_get(&ck->ids, key);
     if (in || !create) return in;
+    if (ck->nall == ck->capall) {
+        size_t nc = ck->capall ? 2 * ck->capall : 64;
+        scn_idinfo **na = realloc(ck->all, nc * sizeof *na);
+        if (!na) return NULL;
+        ck->all = na;
+        ck->capall = nc;
+    }
     in = calloc(1, sizeof *in);
     if (!in || !(in->id = strdup(id))) {
         free(in);
         return NULL;
     }
-    in->w = w;
+    in->c = ck;
     in->coll = c;
     in->undesired_ms = in->observed_ms = -1;
-    if (sim_map_put(&w->ids, key, in, NULL) != T0_OK) {
+    if (hmap_put(&ck->ids, key, in, NULL) != T0_OK) {
         free(in->id);
         free(in);
         return NULL;
     }
+    ck->all[ck->nall++] = in;
     return in;
 }
 
@@ -80,164 +147,166 @@ static const char *owner_id(kube_kind k, const cJSON *obj, store_coll *c)
     return NULL;
 }
 
-static size_t objects_of(scn_world *w, const scn_idinfo *in)
+static size_t objects_of(const scn_checker *ck, const scn_idinfo *in)
 {
-    return in->coll == STORE_BOTS ? kfake_count_label(w->kube, KUBE_POD, w->o.ns, LBL_BOT, in->id)
-                                  : kfake_count_label(w->kube, KUBE_CRONJOB, w->o.ns, LBL_SCHED, in->id);
+    return in->coll == STORE_BOTS ? kfake_count_label(ck->world.kube, KUBE_POD, ck->world.ns, LBL_BOT, in->id)
+                                  : kfake_count_label(ck->world.kube, KUBE_CRONJOB, ck->world.ns, LBL_SCHED, in->id);
 }
 
 /* ---- no-orphans -------------------------------------------------------------------------------------- */
 static void orphan_deadline(void *ud)
 {
     scn_idinfo *in = ud;
-    scn_world *w = in->w;
+    scn_checker *ck = in->c;
     in->check_timer = 0;
     if (in->desired) return;
-    size_t n = objects_of(w, in);
+    size_t n = objects_of(ck, in);
     if (n) {
         char t1[32], t2[32];
-        scn_violation(w, INV_ORPHANS, "%s %s was observed %s at %s, yet %zu %s still exist%s at %s (allowance %llds)",
+        violation(ck, SCN_INV_ORPHANS, "%s %s was observed %s at %s, yet %zu %s still exist%s at %s (allowance %llds)",
                       in->coll == STORE_BOTS ? "bot" : "schedule", in->id,
-                      storefake_peek(w->store, in->coll, in->id) ? "disabled" : "deleted",
+                      storefake_peek(ck->world.store, in->coll, in->id) ? "disabled" : "deleted",
                       scn_format_offset(in->observed_ms, t1, sizeof t1), n,
                       in->coll == STORE_BOTS ? (n == 1 ? "pod" : "pods") : (n == 1 ? "cronjob" : "cronjobs"),
-                      n == 1 ? "s" : "", scn_format_offset(scn_now(w), t2, sizeof t2),
-                      (long long)(w->o.delete_allowance_ms / 1000));
+                      n == 1 ? "s" : "", scn_format_offset(now_ms(ck), t2, sizeof t2),
+                      (long long)(ck->world.delete_allowance_ms / 1000));
     }
 }
 
-static void arm_orphan(scn_world *w, scn_idinfo *in)
+static void arm_orphan(scn_checker *ck, scn_idinfo *in)
 {
     if (in->check_timer) return;
-    in->check_timer = sim_loop_timer(w->loop, w->o.delete_allowance_ms, orphan_deadline, in);
+    in->check_timer = sim_loop_timer(ck->world.loop, ck->world.delete_allowance_ms, orphan_deadline, in);
 }
 
-static void observe_undesired(scn_world *w, scn_idinfo *in)
+static void observe_undesired(scn_checker *ck, scn_idinfo *in)
 {
     if (in->desired || in->observed_ms >= 0) return;
-    in->observed_ms = scn_now(w);
-    arm_orphan(w, in);
+    in->observed_ms = now_ms(ck);
+    arm_orphan(ck, in);
 }
 
-void scn_inv_store_change(scn_world *w, store_coll c, const char *id, const cJSON *doc)
+void scn_checker_store_change(scn_checker *ck, store_coll c, const char *id, const cJSON *doc)
 {
-    scn_idinfo *in = idinfo(w, c, id, true);
+    scn_idinfo *in = idinfo(ck, c, id, true);
     if (!in) return;
-    in->changed_ms = scn_now(w);
+    in->changed_ms = now_ms(ck);
     bool desired = doc && storefake_doc_enabled(doc);
     if (!doc && in->broken) {
         in->broken = false;
-        if (w->broken_docs) w->broken_docs--;
+        if (ck->broken_docs) ck->broken_docs--;
     }
     if (desired) {
-        if (!in->desired) w->desired_count[c]++;
+        if (!in->desired) ck->desired_count[c]++;
         in->desired = true;
         in->undesired_ms = in->observed_ms = -1;
-        if (in->check_timer) sim_loop_cancel(w->loop, in->check_timer);
+        if (in->check_timer) sim_loop_cancel(ck->world.loop, in->check_timer);
         in->check_timer = 0;
         return;
     }
-    if (in->desired && w->desired_count[c]) w->desired_count[c]--;
+    if (in->desired && ck->desired_count[c]) ck->desired_count[c]--;
     bool was = in->desired || in->undesired_ms < 0;
     in->desired = false;
     if (was) {
-        in->undesired_ms = scn_now(w);
+        in->undesired_ms = now_ms(ck);
         in->observed_ms = -1;
     }
     if (!in->awaiting_read) {
-        if (w->nawaiting[c] == w->capawaiting[c]) {
-            size_t nc = w->capawaiting[c] ? 2 * w->capawaiting[c] : 16;
-            scn_idinfo **na = realloc(w->awaiting[c], nc * sizeof *na);
+        if (ck->nawaiting[c] == ck->capawaiting[c]) {
+            size_t nc = ck->capawaiting[c] ? 2 * ck->capawaiting[c] : 16;
+            scn_idinfo **na = realloc(ck->awaiting[c], nc * sizeof *na);
             if (!na) return;
-            w->awaiting[c] = na;
-            w->capawaiting[c] = nc;
+            ck->awaiting[c] = na;
+            ck->capawaiting[c] = nc;
         }
-        w->awaiting[c][w->nawaiting[c]++] = in;
+        ck->awaiting[c][ck->nawaiting[c]++] = in;
         in->awaiting_read = true;
     }
 }
 
-void scn_inv_mark_broken(scn_world *w, store_coll c, const char *id, bool broken)
+void scn_checker_mark_broken(scn_checker *ck, store_coll c, const char *id, bool broken)
 {
-    scn_idinfo *in = idinfo(w, c, id, true);
+    scn_idinfo *in = idinfo(ck, c, id, true);
     if (!in || in->broken == broken) return;
     in->broken = broken;
-    if (broken) w->broken_docs++;
-    else if (w->broken_docs) w->broken_docs--;
+    if (broken) ck->broken_docs++;
+    else if (ck->broken_docs) ck->broken_docs--;
 }
 
-void scn_inv_read(scn_world *w, store_coll c, t0_status st, const cJSON *docs)
+void scn_checker_read(scn_checker *ck, store_coll c, t0_status st, const cJSON *docs)
 {
-    if ((unsigned)c > 1) return;
+    if ((unsigned)c > STORE_SCHEDULES) return; /* the desired-state collections only */
     int n = cJSON_GetArraySize(docs);
-    if (st != T0_OK || (n == 0 && w->desired_count[c] > 0)) {
-        w->read_bad[c] = true;
+    if (st != T0_OK || (n == 0 && ck->desired_count[c] > 0)) {
+        ck->read_bad[c] = true;
         return;
     }
-    w->read_bad[c] = false;
-    for (size_t i = 0; i < w->nawaiting[c]; i++) {
-        scn_idinfo *in = w->awaiting[c][i];
+    ck->read_bad[c] = false;
+    for (size_t i = 0; i < ck->nawaiting[c]; i++) {
+        scn_idinfo *in = ck->awaiting[c][i];
         in->awaiting_read = false;
-        observe_undesired(w, in);
+        observe_undesired(ck, in);
     }
-    w->nawaiting[c] = 0;
+    ck->nawaiting[c] = 0;
 }
 
-void scn_inv_get(scn_world *w, store_coll c, const char *id, t0_status st, const cJSON *doc)
+void scn_checker_get(scn_checker *ck, store_coll c, const char *id, t0_status st, const cJSON *doc)
 {
+    if ((unsigned)c > STORE_SCHEDULES) return; /* the desired-state collections only */
     if (st != T0_ENOTFOUND && !(st == T0_OK && !storefake_doc_enabled(doc))) return;
-    scn_idinfo *in = idinfo(w, c, id, false);
-    if (in) observe_undesired(w, in);
+    scn_idinfo *in = idinfo(ck, c, id, false);
+    if (in) observe_undesired(ck, in);
 }
 
 /* ---- state and log loss ------------------------------------------------------------------------------- */
-static void loss_check(scn_world *w, scn_idinfo *in, const char *when)
+static void loss_check(scn_checker *ck, scn_idinfo *in, const char *when)
 {
     kubelet_bot_obs ob;
-    if (!kubelet_bot_observe(w->kl, in->id, &ob)) return;
+    if (!kubelet_bot_observe(ck->world.kl, in->id, &ob)) return;
     if (ob.state_lost > in->state_lost_seen)
-        scn_violation(w, INV_STATE_LOSS, "bot %s: %llu pod(s) ended with state written after the last upload (%s; "
+        violation(ck, SCN_INV_STATE_LOSS, "bot %s: %llu pod(s) ended with state written after the last upload (%s; "
                       "written seq %llu, uploaded seq %llu)", in->id, (unsigned long long)(ob.state_lost - in->state_lost_seen),
                       when, (unsigned long long)ob.state_written_seq, (unsigned long long)ob.state_uploaded_seq);
     if (ob.log_lines_lost > in->log_lost_seen)
-        scn_violation(w, INV_LOG_LOSS, "bot %s: %llu log line(s) never shipped (%s; written %llu, shipped %llu)", in->id,
+        violation(ck, SCN_INV_LOG_LOSS, "bot %s: %llu log line(s) never shipped (%s; written %llu, shipped %llu)", in->id,
                       (unsigned long long)(ob.log_lines_lost - in->log_lost_seen), when,
                       (unsigned long long)ob.log_lines_written, (unsigned long long)ob.log_lines_shipped);
     in->state_lost_seen = ob.state_lost;
     in->log_lost_seen = ob.log_lines_lost;
 }
 
-void scn_inv_kube(scn_world *w, kube_watch_type type, kube_kind kind, const cJSON *obj, bool deletion_started)
+void scn_checker_kube(scn_checker *ck, kube_watch_type type, kube_kind kind, const cJSON *obj, bool deletion_started,
+                      bool by_scenario)
 {
     store_coll c;
     const char *id = owner_id(kind, obj, &c);
     if (!id) return;
-    scn_idinfo *in = idinfo(w, c, id, true);
+    scn_idinfo *in = idinfo(ck, c, id, true);
     if (!in) return;
-    if (type == KUBE_WATCH_ADDED && !in->desired && in->observed_ms >= 0) arm_orphan(w, in);
-    if (deletion_started && !w->scenario_deleting && in->desired) {
+    if (type == KUBE_WATCH_ADDED && !in->desired && in->observed_ms >= 0) arm_orphan(ck, in);
+    if (deletion_started && !by_scenario && in->desired) {
         const char *phase = kfake_str(obj, "status.phase");
         bool terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
         int64_t created = 0;
         const char *ct = kfake_str(obj, "metadata.creationTimestamp");
-        bool current = ct && sim_parse_rfc3339(ct, &created) && created - w->t0 >= in->changed_ms;
+        bool current = ct && sim_parse_rfc3339(ct, &created) && created - ck->world.t0 >= in->changed_ms;
         if (!terminal && current) {
             const char *name = kfake_str(obj, "metadata.name");
-            if (w->read_bad[c])
-                scn_violation(w, INV_DELETE_GUARD, "%s %s of desired %s %s deleted while the last desired-state read of "
+            if (ck->read_bad[c])
+                violation(ck, SCN_INV_DELETE_GUARD, "%s %s of desired %s %s deleted while the last desired-state read of "
                               "%s failed or came back empty", kube_kind_kind(kind), name ? name : "?",
                               c == STORE_BOTS ? "bot" : "schedule", id, store_coll_name(c));
-            else if (w->broken_docs && !in->broken)
-                scn_violation(w, INV_BAD_DOC, "%s %s of healthy %s %s deleted while %u broken document(s) are stored",
+            else if (ck->broken_docs && !in->broken)
+                violation(ck, SCN_INV_BAD_DOC, "%s %s of healthy %s %s deleted while %u broken document(s) are stored",
                               kube_kind_kind(kind), name ? name : "?", c == STORE_BOTS ? "bot" : "schedule", id,
-                              w->broken_docs);
+                              ck->broken_docs);
         }
     }
     if (type == KUBE_WATCH_DELETED && kind == KUBE_POD) {
         const char *name = kfake_str(obj, "metadata.name");
         char when[200];
         snprintf(when, sizeof when, "when pod %s was removed", name ? name : "?");
-        loss_check(w, in, when);
+        loss_check(ck, in, when);
     }
 }
 
@@ -258,12 +327,12 @@ static bool bit_test_set(scn_idinfo *in, uint64_t n)
     return was;
 }
 
-void scn_inv_object(scn_world *w, const char *bucket, const char *key, const objfake_object *obj)
+void scn_checker_object(scn_checker *ck, const char *bucket, const char *key, const objfake_object *obj)
 {
     if (strcmp(bucket, "bot-logs") || strncmp(key, "logs/", 5)) return;
-    uintptr_t prev = (uintptr_t)sim_map_get(&w->log_len, key);
+    uintptr_t prev = (uintptr_t)hmap_get(&ck->log_len, key);
     if (!obj) {
-        sim_map_remove(&w->log_len, key);
+        hmap_del(&ck->log_len, key);
         return;
     }
     const char *slash = strchr(key + 5, '/');
@@ -272,9 +341,9 @@ void scn_inv_object(scn_world *w, const char *bucket, const char *key, const obj
     if (idn >= sizeof id) idn = sizeof id - 1;
     memcpy(id, key + 5, idn);
     id[idn] = '\0';
-    scn_idinfo *in = idinfo(w, STORE_BOTS, id, true);
+    scn_idinfo *in = idinfo(ck, STORE_BOTS, id, true);
     if (obj->len < prev) {
-        scn_violation(w, INV_LOG_LOSS, "log object bot-logs/%s shrank from %zu to %zu bytes (overwritten)", key,
+        violation(ck, SCN_INV_LOG_LOSS, "log object bot-logs/%s shrank from %zu to %zu bytes (overwritten)", key,
                       (size_t)prev, obj->len);
         prev = 0;
     }
@@ -287,39 +356,48 @@ void scn_inv_object(scn_world *w, const char *bucket, const char *key, const obj
             if (*q == '#') hash = q;
         if (hash) {
             uint64_t n = strtoull(hash + 1, NULL, 10);
-            if (bit_test_set(in, n)) scn_violation(w, INV_LOG_LOSS, "bot %s: log line #%llu shipped twice (bot-logs/%s)", id,
+            if (bit_test_set(in, n)) violation(ck, SCN_INV_LOG_LOSS, "bot %s: log line #%llu shipped twice (bot-logs/%s)", id,
                                                    (unsigned long long)n, key);
         }
         p = nl ? nl + 1 : end;
     }
-    sim_map_put(&w->log_len, key, (void *)(uintptr_t)obj->len, NULL);
+    hmap_put(&ck->log_len, key, (void *)(uintptr_t)obj->len, NULL);
 }
 
-void scn_inv_step(scn_world *w)
+/* Bots and schedules in id order (bots first), for reports that name several: their order is visible. */
+static int by_id(const void *a, const void *b)
 {
-    w->res->invariant_checks++;
-    if (w->max_running_reported || kubelet_max_bot_running(w->kl) <= 1) return;
-    w->max_running_reported = true;
-    /* rare path: find which bot (scan once, only on violation) */
-    sim_map_entry *e;
-    size_t it;
-    for (e = sim_map_first(&w->ids, &it); e; e = sim_map_next(&w->ids, &it, e)) {
-        scn_idinfo *in = e->val;
+    const scn_idinfo *x = *(scn_idinfo *const *)a, *y = *(scn_idinfo *const *)b;
+    return x->coll != y->coll ? (int)x->coll - (int)y->coll : strcmp(x->id, y->id);
+}
+
+void scn_checker_step(scn_checker *ck)
+{
+    ck->checks++;
+    if (ck->max_running_reported || kubelet_max_bot_running(ck->world.kl) <= 1) return;
+    ck->max_running_reported = true;
+    /* rare path: find which bot (scan once, only on violation); the first in id order */
+    const scn_idinfo *which = NULL;
+    unsigned running = 0;
+    for (size_t i = 0; i < ck->nall; i++) {
+        const scn_idinfo *in = ck->all[i];
         kubelet_bot_obs ob;
-        if (kubelet_bot_observe(w->kl, in->id, &ob) && ob.max_bot_running > 1) {
-            scn_violation(w, INV_ONE_CONTAINER, "bot %s: %u bot containers running at once", in->id, ob.max_bot_running);
-            return;
-        }
+        if (kubelet_bot_observe(ck->world.kl, in->id, &ob) && ob.max_bot_running > 1 && (!which || by_id(&in, &which) < 0))
+            which = in, running = ob.max_bot_running;
     }
-    scn_violation(w, INV_ONE_CONTAINER, "%u bot containers of one bot running at once", kubelet_max_bot_running(w->kl));
+    if (which) violation(ck, SCN_INV_ONE_CONTAINER, "bot %s: %u bot containers running at once", which->id, running);
+    else violation(ck, SCN_INV_ONE_CONTAINER, "%u bot containers of one bot running at once", kubelet_max_bot_running(ck->world.kl));
 }
 
-void scn_inv_final(scn_world *w)
+void scn_checker_final(scn_checker *ck)
 {
-    sim_map_entry *e;
-    size_t it;
-    for (e = sim_map_first(&w->ids, &it); e; e = sim_map_next(&w->ids, &it, e)) {
-        scn_idinfo *in = e->val;
-        if (in->coll == STORE_BOTS) loss_check(w, in, "at the end of the run");
-    }
+    if (!ck->nall) return;
+    scn_idinfo **sorted = malloc(ck->nall * sizeof *sorted), **order = sorted ? sorted : ck->all;
+    if (sorted) {
+        memcpy(sorted, ck->all, ck->nall * sizeof *sorted);
+        qsort(sorted, ck->nall, sizeof *sorted, by_id);
+    } /* out of memory: the order first seen */
+    for (size_t i = 0; i < ck->nall; i++)
+        if (order[i]->coll == STORE_BOTS) loss_check(ck, order[i], "at the end of the run");
+    free(sorted);
 }

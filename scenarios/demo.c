@@ -91,9 +91,12 @@ int scenario_demo_main(int argc, char **argv)
     const char *path = file ? file : "scenarios/demo.scn";
     scn_script *sc = NULL;
     t0_err err = {0};
-    t0_status st = file ? scn_parse_file(file, &sc, &err) : scn_parse(path, scn_demo_text, &sc, &err);
+    scn_errors errs = {0};
+    t0_status st = file ? scn_parse_file(file, &sc, &errs, &err) : scn_parse(path, scn_demo_text, &sc, &errs, &err);
     if (st != T0_OK) {
-        fprintf(stderr, "the0-sim run: %s\n", err.msg);
+        for (size_t i = 0; i < errs.n; i++) fprintf(stderr, "the0-sim run: %s\n", errs.msg[i]);
+        if (!errs.n) fprintf(stderr, "the0-sim run: %s\n", err.msg);
+        scn_errors_free(&errs);
         return 2;
     }
     scn_coverage cov;

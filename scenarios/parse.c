@@ -1,14 +1,16 @@
-/* parse.c: the scenario language's tokenizer, time prefixes and statement checks (see docs/scenarios.md). */
+/* parse.c: the scenario language's lines: tokenizer, time prefixes, `within`/`expect`/`always`, the
+ * error sink that reports every error of a file, and the script's arena (see docs/scenarios.md). The
+ * statements themselves are checked and typed by the grammar (grammar.c). */
 #include "scenarios/scn.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdalign.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cJSON.h>
-
-#include "scenarios/scn_int.h"
+#include "scenarios/lang.h"
 
 bool scn_parse_duration(const char *s, int64_t *ms)
 {
@@ -44,28 +46,142 @@ char *scn_format_offset(int64_t ms, char *buf, size_t cap)
     return buf;
 }
 
+/* ---- the arena ------------------------------------------------------------------------------------ */
+typedef struct arena_blk {
+    struct arena_blk *next;
+    size_t used, cap;
+    alignas(max_align_t) unsigned char data[];
+} arena_blk;
+
+struct scn_arena {
+    arena_blk *blk;
+    cJSON **json;
+    size_t njson, capjson;
+};
+
+scn_arena *scn_arena_new(void) { return calloc(1, sizeof(scn_arena)); }
+
+void scn_arena_free(scn_arena *a)
+{
+    if (!a) return;
+    for (arena_blk *b = a->blk, *nx; b; b = nx) {
+        nx = b->next;
+        free(b);
+    }
+    for (size_t i = 0; i < a->njson; i++) cJSON_Delete(a->json[i]);
+    free(a->json);
+    free(a);
+}
+
+void *scn_arena_alloc(scn_arena *a, size_t n)
+{
+    const size_t al = alignof(max_align_t);
+    n = (n + al - 1) / al * al;
+    if (!n) n = al;
+    arena_blk *b = a->blk;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > 16384 ? n : 16384;
+        b = calloc(1, sizeof *b + cap);
+        if (!b) return NULL;
+        b->cap = cap;
+        b->next = a->blk;
+        a->blk = b;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+char *scn_arena_strdup(scn_arena *a, const char *s)
+{
+    size_t l = strlen(s);
+    char *d = scn_arena_alloc(a, l + 1);
+    if (d) memcpy(d, s, l + 1);
+    return d;
+}
+
+cJSON *scn_arena_json(scn_arena *a, cJSON *j)
+{
+    if (!j) return NULL;
+    if (a->njson == a->capjson) {
+        size_t nc = a->capjson ? 2 * a->capjson : 16;
+        cJSON **nj = realloc(a->json, nc * sizeof *nj);
+        if (!nj) {
+            cJSON_Delete(j);
+            return NULL;
+        }
+        a->json = nj;
+        a->capjson = nc;
+    }
+    a->json[a->njson++] = j;
+    return j;
+}
+
+/* ---- errors ------------------------------------------------------------------------------------------ */
+void scn_errors_free(scn_errors *e)
+{
+    if (!e) return;
+    for (size_t i = 0; i < e->n; i++) free(e->msg[i]);
+    free(e->msg);
+    e->msg = NULL;
+    e->n = e->cap = 0;
+}
+
+static void errors_add(scn_pctx *p, const char *msg)
+{
+    scn_errors *e = p->errors;
+    if (!e) return;
+    if (e->n == e->cap) {
+        size_t nc = e->cap ? 2 * e->cap : 8;
+        char **nm = realloc(e->msg, nc * sizeof *nm);
+        if (!nm) {
+            p->oom = true;
+            return;
+        }
+        e->msg = nm;
+        e->cap = nc;
+    }
+    if (!(e->msg[e->n] = strdup(msg))) p->oom = true;
+    else e->n++;
+}
+
+void scn_perr(scn_pctx *p, int col, const char *fmt, ...)
+{
+    char what[400], msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(msg, sizeof msg, "%s:%d:%d: %s", p->path, p->line, col, what);
+    if (!p->nerr) t0_fail(p->err, T0_EINVAL, "%s", msg);
+    p->nerr++;
+    errors_add(p, msg);
+}
+
+const char *scn_pstr(scn_pctx *p, const char *s)
+{
+    char *d = scn_arena_strdup(p->arena, s);
+    if (!d) p->oom = true;
+    return d ? d : "";
+}
+
+bool scn_tok_is_kv(const scn_tok *t) { return !t->quoted && t->s[0] != '=' && strchr(t->s, '=') && !strchr("<>!", t->s[0]); }
+
 /* ---- tokenizer ---------------------------------------------------------------------------------- */
 /* Words are separated by blanks. A word may contain "..." or '...' (quotes removed; \" and \\ escape in
  * double quotes) and JSON objects/arrays {...} [...] (kept verbatim, balanced, strings respected). '#'
- * outside quotes and JSON starts a comment. */
-static t0_status tokenize(const char *path, int lineno, const char *line, scn_tok **out, size_t *n, t0_err *err)
+ * outside quotes and JSON starts a comment. The words of LINE go into BUF (strlen(LINE) + 1 bytes: a word
+ * is never longer than its source and blanks separate words) and W (strlen(LINE) / 2 + 1 entries).
+ * Returns the number of words, or -1 after reporting a malformed word. */
+static long tokenize(scn_pctx *pc, const char *line, char *buf, scn_tok *w)
 {
-    size_t cap = 8, cnt = 0;
-    scn_tok *w = calloc(cap, sizeof *w);
-    size_t blen = strlen(line) + 1;
-    char *buf = malloc(blen);
-    if (!w || !buf) {
-        free(w);
-        free(buf);
-        return t0_fail(err, T0_ENOMEM, "%s:%d: out of memory", path, lineno);
-    }
     const char *p = line;
-    t0_status st = T0_OK;
+    size_t bl = 0, cnt = 0;
     for (;;) {
         while (*p == ' ' || *p == '\t' || *p == '\r') p++;
         if (!*p || *p == '#') break;
         int col = (int)(p - line) + 1;
-        size_t bl = 0;
+        size_t start = bl;
         bool quoted_whole = (*p == '"' || *p == '\'');
         while (*p && *p != ' ' && *p != '\t' && *p != '\r') {
             if (*p == '"' || *p == '\'') {
@@ -75,20 +191,19 @@ static t0_status tokenize(const char *path, int lineno, const char *line, scn_to
                     buf[bl++] = *p++;
                 }
                 if (!*p) {
-                    st = t0_fail(err, T0_EINVAL, "%s:%d:%d: unterminated %c quote", path, lineno, col, q);
-                    goto done;
+                    scn_perr(pc, col, "unterminated %c quote", q);
+                    return -1;
                 }
                 p++;
             } else if (*p == '{' || *p == '[') {
                 int depth = 0;
                 bool instr = false;
-                const char *start = p;
+                const char *js = p;
                 do {
                     char c = *p;
                     if (!c) {
-                        st = t0_fail(err, T0_EINVAL, "%s:%d:%d: unbalanced JSON value", path, lineno,
-                                     (int)(start - line) + 1);
-                        goto done;
+                        scn_perr(pc, (int)(js - line) + 1, "unbalanced JSON value");
+                        return -1;
                     }
                     if (instr) {
                         if (c == '\\' && p[1]) buf[bl++] = *p++;
@@ -98,534 +213,166 @@ static t0_status tokenize(const char *path, int lineno, const char *line, scn_to
                     else if (c == '}' || c == ']') depth--;
                     buf[bl++] = *p++;
                 } while (depth > 0);
-            } else if (*p == '#' && bl == 0) {
+            } else if (*p == '#' && bl == start) {
                 break;
             } else {
                 buf[bl++] = *p++;
             }
         }
-        buf[bl] = '\0';
-        if (cnt == cap) {
-            scn_tok *nw = realloc(w, 2 * cap * sizeof *w);
-            if (!nw) {
-                st = t0_fail(err, T0_ENOMEM, "%s:%d: out of memory", path, lineno);
-                goto done;
-            }
-            w = nw;
-            cap *= 2;
-        }
-        w[cnt].s = strdup(buf);
-        w[cnt].col = col;
-        w[cnt].quoted = quoted_whole;
-        if (!w[cnt].s) {
-            st = t0_fail(err, T0_ENOMEM, "%s:%d: out of memory", path, lineno);
-            goto done;
-        }
-        cnt++;
+        buf[bl++] = '\0';
+        w[cnt++] = (scn_tok){buf + start, col, quoted_whole};
     }
-done:
-    free(buf);
-    if (st != T0_OK) {
-        for (size_t i = 0; i < cnt; i++) free(w[i].s);
-        free(w);
-        return st;
-    }
-    *out = w;
-    *n = cnt;
-    return T0_OK;
+    return (long)cnt;
 }
 
-/* ---- statement checks --------------------------------------------------------------------------- */
-/* A verb: its leading words, how many positional words follow, and the keys it accepts as
- * "name:type" (s string, d duration, u unsigned, i integer, f probability, j JSON, b on/off, r range
- * k..m, * anything). A key spec "config.*" accepts every key starting with "config.". */
-typedef struct verb {
-    const char *words;
-    int minpos, maxpos;
-    const char *keys;
-} verb;
-
-#define PUB_KEYS "config.*:* version:s runtime:s entry:s path:s name:s cron:s"
-static const verb actions[] = {
-    {"option", 0, 0,
-     "manager:b nodes:u resync:d ns:s delete-allowance:d leader-election:b durable:b ack-wait:d end:d latency:d "
-     "sync-interval:d crashloop-escalate:u init-escalate:u requeue:d lease:d max-deletes:u nats:b"},
-    {"bot", 1, 1, "runtime:s entry:s config:j version:s name:s path:s"},
-    {"schedule", 1, 1, "cron:s runtime:s entry:s config:j version:s name:s path:s"},
-    {"publish raw", 2, 2, ""},
-    {"publish", 2, 3, PUB_KEYS},
-    {"store put-broken", 1, 2, ""},
-    {"store put", 1, 1, PUB_KEYS},
-    {"store put-duplicate", 1, 1, PUB_KEYS},
-    {"store del", 1, 1, ""},
-    {"model", 2, 4, NULL}, /* checked by check_model */
-    {"fault", 1, 2, NULL}, /* checked by check_fault */
-    {"clear faults", 0, 0, ""},
-    {"clear fault", 1, 1, ""},
-    {"outage", 2, 2, ""},
-    {"crash controller", 0, 1, "at-effect:u restart-after:d"},
-    {"restart controller", 0, 1, ""},
-    {"start manager", 1, 1, ""},
-    {"stop manager", 1, 1, ""},
-    {"kill node", 1, 1, ""},
-    {"revive node", 1, 1, ""},
-    {"add node", 1, 1, ""},
-    {"evict pod", 1, 1, ""},
-    {"create pod for", 1, 1, ""},
-    {"create cronjob for", 1, 1, ""},
-    {"delete pod", 1, 1, "grace:u"},
-    {"delete cronjob", 1, 1, ""},
-    {"cronjob-controller", 1, 1, ""},
-    {"resync", 0, 0, ""},
-    {"end", 1, 1, ""},
-    {"note", 0, 64, "*:*"},
-};
-
-static const verb conds[] = {
-    {"no pod", 1, 1, ""},
-    {"no cronjob", 1, 1, ""},
-    {"no store", 1, 1, ""},
-    {"pod", 1, 1, "phase:s ready:b restarts:u"},
-    {"cronjob", 1, 1, ""},
-    {"job-runs", 3, 3, ""},
-    {"restarts", 3, 3, ""},
-    {"log-lines", 3, 3, ""},
-    {"bot", 1, 1, "state:s"},
-    {"schedule", 1, 1, "state:s"},
-    {"count", 3, 3, ""},
-    {"manager", 2, 2, ""},
-    {"state", 1, 1, "*:*"},
-    {"store", 1, 1, ""},
-    {"violations", 2, 2, ""},
-};
-
-const char *const scn_invariant_names[] = {"at-most-one-bot-container", "no-orphans", "no-delete-after-failed-read",
-                                           "no-state-loss", "no-log-loss", "bad-doc-isolation", NULL};
-
-static size_t verb_len(const char *words)
+/* The statement's text: from its first word, without a comment and surrounding blanks. */
+static const char *stmt_text(scn_pctx *pc, const char *line, int col)
 {
-    size_t n = 1;
-    for (const char *p = words; *p; p++) n += *p == ' ';
-    return n;
-}
-
-/* match: does S's leading words equal V->words? */
-static bool match(const scn_stmt *s, const verb *v)
-{
-    const char *p = v->words;
-    for (size_t i = 0;; i++) {
-        const char *sp = strchr(p, ' ');
-        size_t l = sp ? (size_t)(sp - p) : strlen(p);
-        if (i >= s->n || strlen(s->w[i].s) != l || strncmp(s->w[i].s, p, l)) return false;
-        if (!sp) return true;
-        p = sp + 1;
-    }
-}
-
-bool scn_tok_is_kv(const scn_tok *t) { return !t->quoted && t->s[0] != '=' && strchr(t->s, '=') && !strchr("<>!", t->s[0]); }
-
-/* The key spec of KEY in KEYS ("name:type ..."): its type char, or 0 when not allowed. */
-static char key_type(const char *keys, const char *key, size_t klen)
-{
-    for (const char *p = keys; p && *p;) {
-        const char *sp = strchr(p, ' ');
-        size_t l = sp ? (size_t)(sp - p) : strlen(p);
-        const char *colon = memchr(p, ':', l);
-        size_t nl = colon ? (size_t)(colon - p) : l;
-        char ty = colon ? colon[1] : 's';
-        if (nl == 1 && p[0] == '*') return ty;
-        if (nl >= 2 && p[nl - 1] == '*' && klen >= nl - 1 && !strncmp(p, key, nl - 1)) return ty;
-        if (nl == klen && !strncmp(p, key, klen)) return ty;
-        if (!sp) break;
-        p = sp + 1;
-    }
-    return 0;
-}
-
-bool scn_parse_bool(const char *v, bool *out)
-{
-    if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1")) return *out = true, true;
-    if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0")) return *out = false, true;
-    return false;
-}
-
-bool scn_parse_range(const char *v, uint64_t *a, uint64_t *b)
-{
-    char *end;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (end == v) return false;
-    unsigned long long y = x;
-    if (!strncmp(end, "..", 2)) {
-        char *e2;
-        y = strtoull(end + 2, &e2, 10);
-        if (e2 == end + 2 || *e2) return false;
-    } else if (*end) return false;
-    if (x == 0 || y < x) return false;
-    *a = x;
-    *b = y;
-    return true;
-}
-
-static bool check_value(char ty, const char *v)
-{
-    char *end;
-    int64_t d;
-    uint64_t a, b;
-    bool bo;
-    switch (ty) {
-    case 'd': return scn_parse_duration(v, &d);
-    case 'u': strtoull(v, &end, 10); return *v && isdigit((unsigned char)*v) && !*end;
-    case 'i': strtoll(v, &end, 10); return *v && !*end;
-    case 'f': {
-        double x = strtod(v, &end);
-        return *v && !*end && x >= 0 && x <= 1;
-    }
-    case 'j': {
-        cJSON *j = cJSON_Parse(v);
-        bool ok = j != NULL;
-        cJSON_Delete(j);
-        return ok;
-    }
-    case 'b': return scn_parse_bool(v, &bo);
-    case 'r': return scn_parse_range(v, &a, &b);
-    default: return true;
-    }
-}
-
-static const char *type_name(char ty)
-{
-    switch (ty) {
-    case 'd': return "a duration like 30s, 1m30s, 250ms";
-    case 'u': return "a non-negative integer";
-    case 'i': return "an integer";
-    case 'f': return "a probability in [0,1]";
-    case 'j': return "a JSON value";
-    case 'b': return "on or off";
-    case 'r': return "a call range k or k..m (1-based)";
-    default: return "a value";
-    }
-}
-
-#define FAIL_AT(tok, ...)                                                                                          \
-    do {                                                                                                           \
-        char m_[300];                                                                                              \
-        snprintf(m_, sizeof m_, __VA_ARGS__);                                                                      \
-        return t0_fail(err, T0_EINVAL, "%s:%d:%d: %s", path, s->line, (tok) ? (tok)->col : 1, m_);                \
-    } while (0)
-
-/* check words from FIRST on against V: positional count and keys. */
-static t0_status check_args(const char *path, const scn_stmt *s, size_t first, const verb *v, t0_err *err)
-{
-    int pos = 0;
-    for (size_t i = first; i < s->n; i++) {
-        const scn_tok *t = &s->w[i];
-        if (v->keys && scn_tok_is_kv(t)) {
-            const char *eq = strchr(t->s, '=');
-            char ty = key_type(v->keys, t->s, (size_t)(eq - t->s));
-            if (!ty) FAIL_AT(t, "'%s' does not take %.*s=", v->words, (int)(eq - t->s), t->s);
-            if (!check_value(ty, eq + 1)) FAIL_AT(t, "%.*s= needs %s, got '%s'", (int)(eq - t->s), t->s, type_name(ty), eq + 1);
-        } else {
-            pos++;
-            if (pos > v->maxpos) FAIL_AT(t, "'%s' takes at most %d argument%s; unexpected '%s'", v->words, v->maxpos,
-                                         v->maxpos == 1 ? "" : "s", t->s);
+    const char *a = line + col - 1;
+    const char *hash = NULL;
+    bool q = false;
+    char qc = 0;
+    for (const char *c = a; *c; c++) {
+        if (q) {
+            if (*c == qc) q = false;
+        } else if (*c == '"' || *c == '\'') q = true, qc = *c;
+        else if (*c == '#' && (c == a || c[-1] == ' ' || c[-1] == '\t')) {
+            hash = c;
+            break;
         }
     }
-    if (pos < v->minpos)
-        FAIL_AT(s->n ? &s->w[s->n - 1] : NULL, "'%s' needs %d argument%s, got %d", v->words, v->minpos,
-                v->minpos == 1 ? "" : "s", pos);
-    return T0_OK;
-}
-
-static bool is_op(const char *s)
-{
-    return !strcmp(s, ">=") || !strcmp(s, "<=") || !strcmp(s, "==") || !strcmp(s, ">") || !strcmp(s, "<") ||
-           !strcmp(s, "!=");
-}
-
-static t0_status check_model(const char *path, const scn_stmt *s, t0_err *err)
-{
-    if (s->n < 3) FAIL_AT(&s->w[0], "model needs a bot id and a container: model ID bot|init|pull ...");
-    const char *c = s->w[2].s;
-    if (strcmp(c, "bot") && strcmp(c, "init") && strcmp(c, "pull"))
-        FAIL_AT(&s->w[2], "unknown container '%s' (bot, init or pull)", c);
-    for (size_t i = 3; i < s->n; i++) {
-        const scn_tok *t = &s->w[i];
-        if (!strcmp(t->s, "forever") || !strcmp(t->s, "ignore-sigterm") || !strcmp(t->s, "fail")) continue;
-        if (!strcmp(t->s, "write-state")) {
-            if (i + 1 >= s->n || !scn_tok_is_kv(&s->w[i + 1]) || !strncmp(s->w[i + 1].s, "at=", 3))
-                FAIL_AT(t, "write-state needs KEY=VALUE next (then at=DURATION)");
-            i++;
-            continue;
-        }
-        if (!scn_tok_is_kv(t)) FAIL_AT(t, "unexpected '%s' in model", t->s);
-        const char *eq = strchr(t->s, '=');
-        char ty = key_type("crash-every:d exit:i after:d at:d log-every:d text:s term:d fail:* ms:d", t->s,
-                           (size_t)(eq - t->s));
-        if (!ty) FAIL_AT(t, "model does not take %.*s=", (int)(eq - t->s), t->s);
-        if (!strncmp(t->s, "fail=", 5) && strcmp(eq + 1, "forever") && !check_value('u', eq + 1))
-            FAIL_AT(t, "fail= needs a count or 'forever', got '%s'", eq + 1);
-        if (!check_value(ty, eq + 1)) FAIL_AT(t, "%.*s= needs %s, got '%s'", (int)(eq - t->s), t->s, type_name(ty), eq + 1);
+    size_t tl = hash ? (size_t)(hash - a) : strlen(a);
+    while (tl && (a[tl - 1] == ' ' || a[tl - 1] == '\t' || a[tl - 1] == '\r')) tl--;
+    char *t = scn_arena_alloc(pc->arena, tl + 1);
+    if (!t) {
+        pc->oom = true;
+        return "";
     }
-    return T0_OK;
-}
-
-int scn_http_to_status(int code)
-{
-    switch (code) {
-    case 404: return T0_ENOTFOUND;
-    case 409: return T0_ECONFLICT;
-    case 410: return T0_EGONE;
-    case 422: return T0_EINVALID;
-    case 429: return T0_ETOOMANY;
-    case 403: case 401: return T0_EFORBIDDEN;
-    case 503: return T0_EUNAVAILABLE;
-    case 504: return T0_ETIMEOUT;
-    default: return code >= 500 && code < 600 ? T0_EINTERNAL : -1;
-    }
-}
-
-static t0_status check_fault(const char *path, const scn_stmt *s, t0_err *err)
-{
-    if (s->n < 3) FAIL_AT(&s->w[0], "fault needs a point and a kind: fault POINT KIND [p=..] [count=..] [calls=..]");
-    bool kind = false;
-    for (size_t i = 2; i < s->n; i++) {
-        const scn_tok *t = &s->w[i];
-        if (scn_tok_is_kv(t)) {
-            const char *eq = strchr(t->s, '=');
-            size_t kl = (size_t)(eq - t->s);
-            if (kl == 5 && !strncmp(t->s, "error", 5)) {
-                if (kind) FAIL_AT(t, "a fault has one kind");
-                kind = true;
-                if (scn_http_to_status(atoi(eq + 1)) < 0) FAIL_AT(t, "error= needs an HTTP status (404 409 410 422 429 5xx), got '%s'", eq + 1);
-                continue;
-            }
-            char ty = key_type("p:f count:u calls:r ms:d", t->s, kl);
-            if (!ty) FAIL_AT(t, "fault does not take %.*s=", (int)kl, t->s);
-            if (!check_value(ty, eq + 1)) FAIL_AT(t, "%.*s= needs %s, got '%s'", (int)kl, t->s, type_name(ty), eq + 1);
-        } else {
-            if (kind) FAIL_AT(t, "a fault has one kind; unexpected '%s'", t->s);
-            if (strcmp(t->s, "outage") && scn_fault_kind_parse(t->s) < 0)
-                FAIL_AT(t, "unknown fault kind '%s' (error[=HTTP] 429 timeout timeout-applied latency drop duplicate "
-                           "reorder gone close stale outage)", t->s);
-            kind = true;
-        }
-    }
-    if (!kind) FAIL_AT(&s->w[1], "fault %s: no kind given", s->w[1].s);
-    return T0_OK;
-}
-
-static t0_status check_stmt(const char *path, const scn_stmt *s, t0_err *err)
-{
-    if (s->type == SCN_ALWAYS && s->n == 1) {
-        for (int i = 0; scn_invariant_names[i]; i++)
-            if (!strcmp(s->w[0].s, scn_invariant_names[i])) return T0_OK;
-    }
-    const verb *tab = s->type == SCN_ACTION ? actions : conds;
-    size_t nt = s->type == SCN_ACTION ? T0_ARRAY_LEN(actions) : T0_ARRAY_LEN(conds);
-    const verb *best = NULL;
-    for (size_t i = 0; i < nt; i++)
-        if (match(s, &tab[i]) && (!best || verb_len(tab[i].words) > verb_len(best->words))) best = &tab[i];
-    if (!best) {
-        if (s->type == SCN_ACTION) FAIL_AT(&s->w[0], "unknown statement '%s'", s->w[0].s);
-        FAIL_AT(&s->w[0], "unknown condition '%s'", s->w[0].s);
-    }
-    if (!strcmp(best->words, "model")) return check_model(path, s, err);
-    if (!strcmp(best->words, "fault")) return check_fault(path, s, err);
-    size_t first = verb_len(best->words);
-    t0_status st = check_args(path, s, first, best, err);
-    if (st != T0_OK) return st;
-    if (s->type != SCN_ACTION && best->minpos == 3) {
-        /* NAME OP N */
-        if (!is_op(s->w[first + 1].s)) FAIL_AT(&s->w[first + 1], "expected a comparison (>= <= == != > <), got '%s'", s->w[first + 1].s);
-        if (!check_value('u', s->w[first + 2].s)) FAIL_AT(&s->w[first + 2], "expected a number, got '%s'", s->w[first + 2].s);
-        if (!strcmp(best->words, "count") && strcmp(s->w[1].s, "pods") && strcmp(s->w[1].s, "cronjobs") &&
-            strcmp(s->w[1].s, "jobs"))
-            FAIL_AT(&s->w[1], "count what? pods, cronjobs or jobs, got '%s'", s->w[1].s);
-    }
-    if (!strcmp(best->words, "violations")) {
-        if (!is_op(s->w[1].s)) FAIL_AT(&s->w[1], "expected a comparison, got '%s'", s->w[1].s);
-        if (!check_value('u', s->w[2].s)) FAIL_AT(&s->w[2], "expected a number, got '%s'", s->w[2].s);
-    }
-    if (!strcmp(best->words, "manager") && strcmp(s->w[2].s, "leader") && strcmp(s->w[2].s, "ready") &&
-        strcmp(s->w[2].s, "not-leader") && strcmp(s->w[2].s, "not-ready") && strcmp(s->w[2].s, "crashed"))
-        FAIL_AT(&s->w[2], "manager condition: leader, not-leader, ready, not-ready or crashed, got '%s'", s->w[2].s);
-    if (!strcmp(best->words, "state") && (s->n != 3 || !scn_tok_is_kv(&s->w[2])))
-        FAIL_AT(&s->w[s->n - 1], "state needs: state ID KEY=VALUE");
-    if (!strcmp(best->words, "outage")) {
-        const char *what = s->w[1].s, *sw = s->w[2].s;
-        bool b;
-        if (strcmp(what, "mongo") && strcmp(what, "nats") && strcmp(what, "s3"))
-            FAIL_AT(&s->w[1], "outage of what? mongo, nats or s3, got '%s'", what);
-        if (!scn_parse_bool(sw, &b)) FAIL_AT(&s->w[2], "outage %s on|off, got '%s'", what, sw);
-    }
-    if (!strcmp(best->words, "publish")) {
-        const char *ev = s->w[1].s;
-        const char *dot = strchr(ev, '.');
-        if (!dot || (strncmp(ev, "bot.", 4) && strncmp(ev, "schedule.", 9)) || payload_op_parse(dot + 1) < 0)
-            FAIL_AT(&s->w[1], "publish what? bot.created|updated|deleted, schedule.created|updated|deleted or raw, got '%s'", ev);
-        for (size_t i = 3; i < s->n; i++)
-            if (!scn_tok_is_kv(&s->w[i]) && strcmp(s->w[i].s, "wrapped"))
-                FAIL_AT(&s->w[i], "unexpected '%s' (only 'wrapped' and KEY=VALUE may follow the id)", s->w[i].s);
-    }
-    if (!strcmp(best->words, "store put-broken") && s->n == 4 && strcmp(s->w[3].s, "schedule"))
-        FAIL_AT(&s->w[3], "store put-broken ID [schedule], got '%s'", s->w[3].s);
-    if (!strcmp(best->words, "cronjob-controller") && strcmp(s->w[1].s, "down") && strcmp(s->w[1].s, "up"))
-        FAIL_AT(&s->w[1], "cronjob-controller down|up, got '%s'", s->w[1].s);
-    if (!strcmp(best->words, "end")) {
-        int64_t d;
-        if (!scn_parse_duration(s->w[1].s, &d)) FAIL_AT(&s->w[1], "end needs a duration, got '%s'", s->w[1].s);
-    }
-    return T0_OK;
+    memcpy(t, a, tl);
+    t[tl] = '\0';
+    return t;
 }
 
 /* ---- lines and time prefixes ---------------------------------------------------------------------- */
-static void stmt_free(scn_stmt *s)
-{
-    for (size_t i = 0; i < s->n; i++) free(s->w[i].s);
-    free(s->w);
-    free(s->text);
-}
-
 void scn_script_free(scn_script *sc)
 {
     if (!sc) return;
-    for (size_t i = 0; i < sc->n; i++) stmt_free(&sc->st[i]);
+    scn_arena_free(sc->arena);
     free(sc->st);
     free(sc->path);
     free(sc);
 }
 
-/* drop the first K words of S */
-static void shift(scn_stmt *s, size_t k)
+static bool script_add(scn_script *sc, const scn_stmt *s)
 {
-    for (size_t i = 0; i < k; i++) free(s->w[i].s);
-    memmove(s->w, s->w + k, (s->n - k) * sizeof *s->w);
-    s->n -= k;
+    if (sc->n == sc->cap) {
+        size_t nc = sc->cap ? sc->cap * 2 : 32;
+        scn_stmt *ns = realloc(sc->st, nc * sizeof *ns);
+        if (!ns) return false;
+        sc->st = ns;
+        sc->cap = nc;
+    }
+    sc->st[sc->n++] = *s;
+    return true;
 }
 
-t0_status scn_parse(const char *path, const char *text, scn_script **out, t0_err *err)
+/* One line's statement, if any, into SC. *NOW is the time of the previous step. */
+static void parse_line(scn_pctx *pc, scn_script *sc, const char *line, char *buf, scn_tok *w, int64_t *now)
 {
+    long nw = tokenize(pc, line, buf, w);
+    if (nw <= 0) return;
+    size_t n = (size_t)nw;
+    scn_stmt s = {.line = pc->line, .text = stmt_text(pc, line, w[0].col)};
+    pc->text_col = w[0].col;
+    /* time prefix: at T / after T, alone or followed by a statement */
+    if (!strcmp(w[0].s, "at") || !strcmp(w[0].s, "after")) {
+        int64_t d;
+        if (n < 2 || !scn_parse_duration(w[1].s, &d)) {
+            scn_perr(pc, n < 2 ? w[0].col : w[1].col, "'%s' needs a duration like 10s, 1m30s, 2h, 250ms", w[0].s);
+            return;
+        }
+        int64_t t = w[0].s[1] == 't' ? d : *now + d;
+        if (t < *now) {
+            scn_perr(pc, w[1].col, "time goes backwards (at %s is before the previous step)", w[1].s);
+            return;
+        }
+        *now = t;
+        w += 2, n -= 2;
+        if (!n) return;
+    }
+    s.at_ms = *now;
+    if (!strcmp(w[0].s, "within")) {
+        if (n < 3 || !scn_parse_duration(w[1].s, &s.within_ms) || strcmp(w[2].s, "expect")) {
+            scn_perr(pc, w[0].col, "expected 'within DURATION expect CONDITION'");
+            return;
+        }
+        w += 3, n -= 3;
+        s.type = SCN_EXPECT;
+    } else if (!strcmp(w[0].s, "expect")) {
+        w++, n--;
+        s.type = SCN_EXPECT;
+    } else if (!strcmp(w[0].s, "always")) {
+        w++, n--;
+        s.type = SCN_ALWAYS;
+    }
+    if (!n) {
+        scn_perr(pc, 1, "a condition is missing");
+        return;
+    }
+    if (scn_grammar_parse(pc, &s, w, n) && !script_add(sc, &s)) pc->oom = true;
+}
+
+t0_status scn_parse(const char *path, const char *text, scn_script **out, scn_errors *errors, t0_err *err)
+{
+    *out = NULL;
     scn_script *sc = calloc(1, sizeof *sc);
-    if (!sc || !(sc->path = strdup(path))) {
-        free(sc);
+    if (!sc || !(sc->path = strdup(path)) || !(sc->arena = scn_arena_new())) {
+        scn_script_free(sc);
         return t0_fail(err, T0_ENOMEM, "%s: out of memory", path);
     }
+    scn_pctx pc = {.path = path, .arena = sc->arena, .errors = errors, .err = err};
+    size_t cap = 0;
+    char *line = NULL, *buf = NULL;
+    scn_tok *w = NULL;
     int64_t now = 0;
-    int lineno = 0;
-    t0_status st = T0_OK;
-    for (const char *p = text; *p;) {
+    for (const char *p = text; *p && !pc.oom;) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        char *line = strndup(p, len);
+        if (len + 1 > cap) { /* line, its words and their tokens: sized for the longest line so far */
+            cap = len + 1 > 2 * cap ? len + 1 : 2 * cap;
+            free(line), free(buf), free(w);
+            line = malloc(cap), buf = malloc(cap), w = malloc((cap / 2 + 1) * sizeof *w);
+            if (!line || !buf || !w) {
+                pc.oom = true;
+                break;
+            }
+        }
+        memcpy(line, p, len);
+        line[len] = '\0';
         p += len + (nl ? 1 : 0);
-        lineno++;
-        if (!line) {
-            st = t0_fail(err, T0_ENOMEM, "%s: out of memory", path);
-            break;
-        }
-        scn_stmt s = {.line = lineno};
-        st = tokenize(path, lineno, line, &s.w, &s.n, err);
-        if (st != T0_OK) {
-            free(line);
-            break;
-        }
-        /* the statement's text without comment and surrounding blanks */
-        if (s.n) {
-            const char *a = line + s.w[0].col - 1;
-            const char *hash = NULL;
-            bool q = false;
-            char qc = 0;
-            for (const char *c = a; *c; c++) {
-                if (q) {
-                    if (*c == qc) q = false;
-                } else if (*c == '"' || *c == '\'') q = true, qc = *c;
-                else if (*c == '#' && (c == a || c[-1] == ' ' || c[-1] == '\t')) {
-                    hash = c;
-                    break;
-                }
-            }
-            size_t tl = hash ? (size_t)(hash - a) : strlen(a);
-            while (tl && (a[tl - 1] == ' ' || a[tl - 1] == '\t' || a[tl - 1] == '\r')) tl--;
-            s.text = strndup(a, tl);
-        }
-        free(line);
-        if (!s.n) {
-            free(s.w);
-            continue;
-        }
-        /* time prefix: at T / after T, alone or followed by a statement */
-        if (!strcmp(s.w[0].s, "at") || !strcmp(s.w[0].s, "after")) {
-            int64_t d;
-            bool abs = !strcmp(s.w[0].s, "at");
-            if (s.n < 2 || !scn_parse_duration(s.w[1].s, &d)) {
-                st = t0_fail(err, T0_EINVAL, "%s:%d:%d: '%s' needs a duration like 10s, 1m30s, 2h, 250ms", path, lineno,
-                             s.n < 2 ? s.w[0].col : s.w[1].col, s.w[0].s);
-                stmt_free(&s);
-                break;
-            }
-            int64_t t = abs ? d : now + d;
-            if (t < now) {
-                st = t0_fail(err, T0_EINVAL, "%s:%d:%d: time goes backwards (at %s is before the previous step)", path,
-                             lineno, s.w[1].col, s.w[1].s);
-                stmt_free(&s);
-                break;
-            }
-            now = t;
-            shift(&s, 2);
-            if (!s.n) {
-                stmt_free(&s);
-                continue;
-            }
-        }
-        s.at_ms = now;
-        if (!strcmp(s.w[0].s, "within")) {
-            if (s.n < 3 || !scn_parse_duration(s.w[1].s, &s.within_ms) || strcmp(s.w[2].s, "expect")) {
-                st = t0_fail(err, T0_EINVAL, "%s:%d:%d: expected 'within DURATION expect CONDITION'", path, lineno, s.w[0].col);
-                stmt_free(&s);
-                break;
-            }
-            shift(&s, 3);
-            s.type = SCN_EXPECT;
-        } else if (!strcmp(s.w[0].s, "expect")) {
-            shift(&s, 1);
-            s.type = SCN_EXPECT;
-        } else if (!strcmp(s.w[0].s, "always")) {
-            shift(&s, 1);
-            s.type = SCN_ALWAYS;
-        }
-        if (!s.n) {
-            st = t0_fail(err, T0_EINVAL, "%s:%d:1: a condition is missing", path, lineno);
-            stmt_free(&s);
-            break;
-        }
-        st = check_stmt(path, &s, err);
-        if (st != T0_OK) {
-            stmt_free(&s);
-            break;
-        }
-        if (sc->n == sc->cap) {
-            size_t nc = sc->cap ? sc->cap * 2 : 32;
-            scn_stmt *ns = realloc(sc->st, nc * sizeof *ns);
-            if (!ns) {
-                stmt_free(&s);
-                st = t0_fail(err, T0_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            sc->st = ns;
-            sc->cap = nc;
-        }
-        sc->st[sc->n++] = s;
+        pc.line++;
+        parse_line(&pc, sc, line, buf, w, &now);
     }
-    if (st != T0_OK) {
+    free(line), free(buf), free(w);
+    if (pc.oom) {
         scn_script_free(sc);
-        return st;
+        return t0_fail(err, T0_ENOMEM, "%s: out of memory", path);
+    }
+    if (pc.nerr) {
+        if (pc.nerr > 1 && err) {
+            size_t l = strlen(err->msg);
+            snprintf(err->msg + l, sizeof err->msg - l, " (and %u more error%s)", pc.nerr - 1, pc.nerr > 2 ? "s" : "");
+        }
+        scn_script_free(sc);
+        return T0_EINVAL;
     }
     *out = sc;
     return T0_OK;
 }
 
-t0_status scn_parse_file(const char *path, scn_script **out, t0_err *err)
+t0_status scn_parse_file(const char *path, scn_script **out, scn_errors *errors, t0_err *err)
 {
+    *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return t0_fail(err, T0_EIO, "%s: cannot open: %s", path, strerror(errno));
     size_t cap = 4096, n = 0;
@@ -647,7 +394,7 @@ t0_status scn_parse_file(const char *path, scn_script **out, t0_err *err)
     fclose(f);
     if (!buf) return t0_fail(err, T0_ENOMEM, "%s: out of memory", path);
     buf[n] = '\0';
-    t0_status st = scn_parse(path, buf, out, err);
+    t0_status st = scn_parse(path, buf, out, errors, err);
     free(buf);
     return st;
 }

@@ -91,8 +91,12 @@ int scenario_replay_main(int argc, char **argv)
     uint64_t hash = 1469598103934665603ull;
     for (; i < argc; i++) {
         scn_script *sc = NULL;
-        if (scn_parse_file(argv[i], &sc, &err) != T0_OK) {
-            fprintf(stderr, "the0-sim replay: %s\n", err.msg);
+        scn_errors errs = {0};
+        if (scn_parse_file(argv[i], &sc, &errs, &err) != T0_OK) {
+            /* every error of the file, one per line */
+            for (size_t k = 0; k < errs.n; k++) fprintf(stderr, "the0-sim replay: %s\n", errs.msg[k]);
+            if (!errs.n) fprintf(stderr, "the0-sim replay: %s\n", err.msg);
+            scn_errors_free(&errs);
             rc = 2;
             continue;
         }

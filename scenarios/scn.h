@@ -10,39 +10,161 @@
 
 #include "core/t0.h"
 #include "fsm/fsm.h"
+#include "sim/faults.h"
 
-struct sim_faults;
-
-/* ---- parsed form --------------------------------------------------------------------------- */
-typedef struct scn_tok {
-    char *s; /* the word with quotes removed (owned) */
-    int col; /* 1-based column where it starts */
-    bool quoted; /* the word started with a quote: never a KEY=VALUE */
-} scn_tok;
-
+/* ---- parsed form: typed statements ---------------------------------------------------------------
+ * The parser checks every statement against the grammar (scenarios/grammar.c) and yields its verb and
+ * typed arguments: durations in ms, counts as integers, JSON parsed into cJSON, fault specs, comparison
+ * operators. The runner executes them as they are; nothing is parsed again at run time. Every string,
+ * array and JSON value of a script is owned by the script (scn_script_free). */
 typedef enum scn_stmt_type { SCN_ACTION = 0, SCN_EXPECT, SCN_ALWAYS } scn_stmt_type;
+
+/* The verbs of the grammar: actions (executed once at their time; scenarios/actions.c), then conditions
+ * (`expect` / `always`; scenarios/expect.c). */
+typedef enum scn_verb {
+    SCN_OPTION = 0, SCN_END, SCN_BOT, SCN_SCHEDULE, SCN_PUBLISH, SCN_PUBLISH_RAW, SCN_STORE_PUT, SCN_STORE_PUT_DUPLICATE,
+    SCN_STORE_PUT_BROKEN,
+    SCN_STORE_DEL, SCN_MODEL, SCN_FAULT, SCN_CLEAR_FAULT, SCN_CLEAR_FAULTS, SCN_OUTAGE, SCN_CRASH_CONTROLLER,
+    SCN_RESTART_CONTROLLER, SCN_START_MANAGER, SCN_STOP_MANAGER, SCN_KILL_NODE, SCN_REVIVE_NODE, SCN_ADD_NODE,
+    SCN_EVICT_POD, SCN_CREATE_POD_FOR, SCN_CREATE_CRONJOB_FOR, SCN_DELETE_POD, SCN_DELETE_CRONJOB,
+    SCN_CRONJOB_CONTROLLER, SCN_RESYNC, SCN_NOTE,
+    SCN_INVARIANT, /* `always NAME` of a built-in invariant: a declaration, executed once like an action */
+    SCN_IF_POD, SCN_IF_NO_POD, SCN_IF_CRONJOB, SCN_IF_NO_CRONJOB, SCN_IF_STORE, SCN_IF_NO_STORE, SCN_IF_JOB_RUNS,
+    SCN_IF_RESTARTS, SCN_IF_LOG_LINES, SCN_IF_COUNT, SCN_IF_BOT, SCN_IF_SCHEDULE, SCN_IF_MANAGER, SCN_IF_STATE,
+    SCN_IF_VIOLATIONS,
+    SCN_VERB__COUNT
+} scn_verb;
+#define SCN_FIRST_CONDITION SCN_IF_POD
+static inline bool scn_verb_is_condition(scn_verb v) { return v >= SCN_FIRST_CONDITION; }
+
+/* `option KEY=VALUE`: one setting each. */
+typedef enum scn_opt_key {
+    SCN_OPT_MANAGER = 0, SCN_OPT_NODES, SCN_OPT_RESYNC, SCN_OPT_NS, SCN_OPT_DELETE_ALLOWANCE, SCN_OPT_LEADER_ELECTION,
+    SCN_OPT_DURABLE, SCN_OPT_ACK_WAIT, SCN_OPT_END, SCN_OPT_LATENCY, SCN_OPT_SYNC_INTERVAL, SCN_OPT_CRASHLOOP_ESCALATE,
+    SCN_OPT_INIT_ESCALATE, SCN_OPT_REQUEUE, SCN_OPT_LEASE, SCN_OPT_MAX_DELETES, SCN_OPT_NATS
+} scn_opt_key;
+typedef struct scn_option {
+    scn_opt_key key;
+    bool b;         /* on/off keys */
+    uint64_t u;     /* counts */
+    int64_t ms;     /* durations */
+    const char *s;  /* ns */
+} scn_option;
+
+/* A change to a bot's definition (`bot`, `schedule`, `publish`, `store put[-duplicate]`), applied in order. */
+typedef enum scn_mod_key {
+    SCN_MOD_CONFIG_KEY = 0, /* config.KEY=V: V as JSON, else a string */
+    SCN_MOD_CONFIG,         /* config=JSON: the whole config */
+    SCN_MOD_RUNTIME, SCN_MOD_ENTRY, SCN_MOD_VERSION, SCN_MOD_NAME, SCN_MOD_PATH, SCN_MOD_CRON
+} scn_mod_key;
+typedef struct scn_mod {
+    scn_mod_key key;
+    const char *config_key;  /* SCN_MOD_CONFIG_KEY */
+    const struct cJSON *json;/* SCN_MOD_CONFIG_KEY, SCN_MOD_CONFIG (copied when applied) */
+    const char *str;         /* the string keys */
+} scn_mod;
+
+/* `model ID CONTAINER ...`: the program changes, applied in order to the bot's kubelet program. */
+typedef enum scn_container { SCN_CONTAINER_BOT = 0, SCN_CONTAINER_INIT, SCN_CONTAINER_PULL } scn_container;
+typedef enum scn_model_op_kind {
+    SCN_M_FOREVER = 0, SCN_M_IGNORE_SIGTERM, SCN_M_CRASH_EVERY, SCN_M_EXIT, SCN_M_AFTER, SCN_M_LOG_EVERY, SCN_M_TEXT,
+    SCN_M_TERM, SCN_M_WRITE_STATE, /* bot */
+    SCN_M_INIT_FAIL, SCN_M_INIT_MS, /* init */
+    SCN_M_PULL_FAIL, SCN_M_PULL_MS  /* pull */
+} scn_model_op_kind;
+typedef struct scn_model_op {
+    scn_model_op_kind kind;
+    int64_t ms;             /* durations; SCN_M_WRITE_STATE: at= */
+    int n;                  /* SCN_M_EXIT: the code; SCN_M_INIT_FAIL: failures (-1 = forever) */
+    const char *key, *val;  /* SCN_M_WRITE_STATE: K=V; SCN_M_TEXT: val */
+} scn_model_op;
+
+typedef enum scn_server { SCN_SERVER_MONGO = 0, SCN_SERVER_NATS, SCN_SERVER_S3 } scn_server;
+typedef enum scn_cmp { SCN_CMP_GE = 0, SCN_CMP_LE, SCN_CMP_EQ, SCN_CMP_NE, SCN_CMP_GT, SCN_CMP_LT } scn_cmp;
+typedef enum scn_mgr_cond {
+    SCN_MGR_LEADER = 0, SCN_MGR_NOT_LEADER, SCN_MGR_READY, SCN_MGR_NOT_READY, SCN_MGR_CRASHED
+} scn_mgr_cond;
 
 typedef struct scn_stmt {
     int line;
     scn_stmt_type type;
+    scn_verb verb;
     int64_t at_ms;     /* simulated time offset from the start */
     int64_t within_ms; /* SCN_EXPECT: how long it may take to become true; 0 = must hold now */
-    scn_tok *w;        /* the statement's words (the time prefix, `within D`, `expect`, `always` removed) */
-    size_t n;
-    char *text;        /* the statement as written (trimmed, without a comment) */
+    const char *text;  /* the statement as written (trimmed, without a comment) */
+    union {
+        int64_t end_ms;                                         /* SCN_END */
+        struct { const scn_option *v; size_t n; } option;       /* SCN_OPTION */
+        struct { /* SCN_BOT SCN_SCHEDULE SCN_PUBLISH SCN_STORE_PUT SCN_STORE_PUT_DUPLICATE */
+            const char *id;
+            const scn_mod *mods;
+            size_t nmods;
+            bool schedule;   /* SCN_PUBLISH: schedule.* */
+            int op;          /* SCN_PUBLISH: payload_op */
+            bool wrapped;    /* SCN_PUBLISH */
+        } def;
+        struct { const char *subject, *data; } raw;             /* SCN_PUBLISH_RAW */
+        struct { const char *id; bool schedule; } broken;       /* SCN_STORE_PUT_BROKEN */
+        struct {                                                /* SCN_MODEL */
+            const char *id;
+            scn_container container;
+            const scn_model_op *ops;
+            size_t nops;
+        } model;
+        struct { const char *point; sim_fault_spec spec; } fault; /* SCN_FAULT, SCN_CLEAR_FAULT (point) */
+        struct { scn_server server; bool on; } outage;          /* SCN_OUTAGE */
+        struct {  /* SCN_CRASH_CONTROLLER SCN_RESTART_CONTROLLER SCN_START_MANAGER SCN_STOP_MANAGER */
+            const char *name;           /* default "m1" */
+            bool at_effect_set;
+            uint64_t at_effect;         /* crash before the N-th effect from now */
+            int64_t restart_after_ms;   /* < 0: not restarted */
+        } mgr;
+        /* the object of node, pod, cronjob and `create ... for` verbs and SCN_STORE_DEL */
+        struct { const char *name; int64_t grace_s; /* SCN_DELETE_POD: -1 = default */ } obj;
+        bool down;                                              /* SCN_CRONJOB_CONTROLLER */
+        const char *note;                                       /* SCN_NOTE */
+        int invariant;                                          /* SCN_INVARIANT: scn_invariant */
+        struct {                       /* SCN_IF_POD SCN_IF_NO_POD SCN_IF_[NO_]CRONJOB SCN_IF_[NO_]STORE */
+            const char *name;
+            const char *phase;         /* NULL: any */
+            int ready;                 /* -1: any, else 0/1 */
+            bool restarts_set;
+            uint64_t restarts;         /* at least */
+        } pod;
+        struct {                       /* SCN_IF_JOB_RUNS SCN_IF_RESTARTS SCN_IF_LOG_LINES SCN_IF_COUNT */
+            const char *name;          /* CronJob, pod, bot id; SCN_IF_COUNT: pods|cronjobs|jobs */
+            int kind;                  /* SCN_IF_COUNT: kube_kind */
+            scn_cmp op;
+            uint64_t n;
+        } num;
+        struct { const char *id; int state; /* -1: any */ } fsm;  /* SCN_IF_BOT SCN_IF_SCHEDULE */
+        struct { const char *name; scn_mgr_cond cond; } manager; /* SCN_IF_MANAGER */
+        struct { const char *id, *line, *object; } state;      /* SCN_IF_STATE: line K=V in object ID/state.tar.gz */
+        struct { scn_cmp op; uint64_t n; } violations;         /* SCN_IF_VIOLATIONS */
+    } a;
 } scn_stmt;
 
 typedef struct scn_script {
     char *path;
     scn_stmt *st; /* in file order; at_ms never decreases */
     size_t n, cap;
+    struct scn_arena *arena; /* owns the statements' strings, arrays and JSON values */
 } scn_script;
 
-/* scn_parse: parse TEXT (from PATH, used in messages) into *OUT (owned; scn_script_free). On a syntax
- * error returns T0_EINVAL with err->msg "PATH:LINE:COL: what is wrong" and nothing allocated. */
-t0_status scn_parse(const char *path, const char *text, scn_script **out, t0_err *err);
+/* Parse errors of one file, in file order, each "PATH:LINE:COL: what is wrong". */
+typedef struct scn_errors {
+    char **msg;
+    size_t n, cap;
+} scn_errors;
+void scn_errors_free(scn_errors *e);
+
+/* scn_parse: parse TEXT (from PATH, used in messages) into *OUT (owned; scn_script_free). Every statement
+ * is checked; on errors returns T0_EINVAL with nothing allocated, err->msg the first error
+ * ("PATH:LINE:COL: what is wrong", followed by how many more there are) and, when ERRORS is not NULL,
+ * every error appended to it. T0_ENOMEM when memory ran out. */
+t0_status scn_parse(const char *path, const char *text, scn_script **out, scn_errors *errors, t0_err *err);
 /* scn_parse_file: read PATH and parse it. */
-t0_status scn_parse_file(const char *path, scn_script **out, t0_err *err);
+t0_status scn_parse_file(const char *path, scn_script **out, scn_errors *errors, t0_err *err);
 void scn_script_free(scn_script *s);
 
 /* scn_parse_duration: "90s", "1m30s", "2h", "250ms", "0s" -> milliseconds. false when malformed. */

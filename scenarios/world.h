@@ -1,20 +1,23 @@
-/* world.h: the simulated world one scenario runs in, shared by the runner (run.c) and the invariant
- * checker (check.c). Private to the scenarios module. */
+/* world.h: the simulated world one scenario runs in, shared by the runner's files (world.c set-up and
+ * the run, managers.c, trace.c, actions.c, expect.c). The invariant checker (check.h) is a separate
+ * part the runner feeds. Private to the scenarios module. */
 #ifndef T0_SCN_WORLD_H
 #define T0_SCN_WORLD_H
 
 #include <stdarg.h>
 
 #include "controllers/manager_seam.h"
+#include "core/hmap.h"
 #include "fakes/bus_fake.h"
 #include "fakes/cronjob_ctl.h"
 #include "fakes/kube_fake.h"
 #include "fakes/kubelet.h"
 #include "fakes/objstore_fake.h"
+#include "fakes/payloads.h"
 #include "fakes/store_fake.h"
-#include "scenarios/scn_int.h"
+#include "scenarios/check.h"
+#include "scenarios/scn.h"
 #include "sim/loop.h"
-#include "sim/map.h"
 
 typedef struct scn_world scn_world;
 
@@ -24,7 +27,14 @@ typedef struct scn_bot {
     bool scheduled;
     cJSON *config; /* user config (owned) */
     char *runtime, *entry, *version, *name, *path, *cron;
+    struct scn_bot *next;   /* the world's list of bots, for freeing */
 } scn_bot;
+
+/* The program of a bot's containers as `model` statements set it. */
+typedef struct scn_program {
+    kubelet_program p;
+    struct scn_program *next; /* the world's list of programs, for freeing */
+} scn_program;
 
 /* One controller manager the scenario runs, across its incarnations (crash + restart). */
 typedef struct scn_mgr {
@@ -43,23 +53,7 @@ typedef struct scn_mgr {
     struct scn_mgr *next;
 } scn_mgr;
 
-/* Per bot/schedule facts the invariant checker keeps (key "b:<id>" / "s:<id>"). */
-typedef struct scn_idinfo {
-    scn_world *w;
-    char *id;
-    store_coll coll;
-    bool desired;           /* the store holds it and config.enabled is not false */
-    bool broken;            /* a document the scenario made undecodable */
-    int64_t changed_ms;     /* last change of its document */
-    int64_t undesired_ms;   /* when it became undesired (-1: desired) */
-    int64_t observed_ms;    /* when a manager's read observed it undesired (-1: not yet) */
-    bool awaiting_read;     /* on the collection's list of undesired ids awaiting a read */
-    uint64_t check_timer;   /* orphan deadline check */
-    uint64_t state_lost_seen, log_lost_seen;
-    unsigned char *log_seen; /* bitmap of shipped log line numbers */
-    size_t log_cap;          /* bytes in log_seen */
-} scn_idinfo;
-
+/* A condition waiting to become true (`within`), or an `always` condition. */
 typedef struct scn_exp {
     scn_world *w;
     const scn_stmt *st;
@@ -69,6 +63,7 @@ typedef struct scn_exp {
     struct scn_exp *next;
 } scn_exp;
 
+/* The world's settings (`option`, `end`). */
 typedef struct scn_opts_w {
     bool manager, leader_election, durable, nats;
     unsigned nodes;
@@ -94,46 +89,73 @@ struct scn_world {
     storefake *store;
     busfake *bus;
     bus_port busport;
+    scn_checker *check;     /* the invariants */
     scn_mgr *mgrs;
     ctl_memo *memo;         /* shared by the managers (ctl_hooks.memo): a restart regenerates nothing known */
-    sim_map bots;           /* id -> scn_bot* */
-    sim_map programs;       /* id -> kubelet_program* */
-    sim_map fsm_state;      /* "bot/<id>" / "schedule/<id>" -> (intptr_t)(state + 1) */
-    sim_map ids;            /* "b:<id>" / "s:<id>" -> scn_idinfo* */
-    sim_map deleting;       /* "<kind>/<ns>/<name>" of objects with a deletionTimestamp seen */
-    sim_map phases;         /* "<ns>/<name>" of pods -> const char* phase last traced */
-    sim_map job_runs;       /* CronJob name -> (uintptr_t) Jobs created */
-    sim_map log_len;        /* log object key -> (uintptr_t) length seen */
-    scn_idinfo **awaiting[2];  /* undesired ids waiting for a successful read, per collection */
-    size_t nawaiting[2], capawaiting[2];
-    unsigned desired_count[2]; /* documents per collection that count as enabled */
-    bool read_bad[2];       /* the last desired-state read of the collection failed or was suspiciously empty */
-    unsigned broken_docs;
+    hmap bots;              /* id -> scn_bot* (also on bot_list) */
+    scn_bot *bot_list;
+    hmap programs;          /* id -> scn_program* (also on program_list) */
+    scn_program *program_list;
+    hmap fsm_state;         /* "bot/<id>" / "schedule/<id>" -> (intptr_t)(state + 1) */
+    scn_progress fleet;     /* bots and schedules per FSM state, kept with fsm_state (for progress) */
+    hmap deleting;          /* "<kind>/<ns>/<name>" of objects with a deletionTimestamp seen */
+    hmap phases;            /* "<ns>/<name>" of pods -> const char* phase last traced */
+    hmap job_runs;          /* CronJob name -> (uintptr_t) Jobs created */
     bool scenario_deleting; /* a scenario statement is deleting objects (not the controller) */
-    bool max_running_reported;
     scn_exp *pending;       /* expectations waiting to become true, and always-conditions */
-    unsigned violations_by[8];
-    const char *who;        /* the actor of the trace line being written */
 };
 
-/* trace: one timeline line "[+HH:MM:SS.mmm] WHO TEXT". Also hashed, and printed unless quiet. */
-void scn_trace(scn_world *w, const char *who, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* scn_violation: an invariant broke: trace it (always printed) and count it. */
-void scn_violation(scn_world *w, int which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* ---- trace.c: the timeline, the checker's sink, the fakes' observers, progress ----------------------- */
 int64_t scn_now(scn_world *w); /* ms since the scenario's start */
+/* scn_traced: whether a line that is not forced goes anywhere (or into the trace hash). */
+bool scn_traced(const scn_world *w);
+/* scn_trace: one timeline line "[+HH:MM:SS.mmm] WHO TEXT". Also hashed, and printed unless quiet. */
+void scn_trace(scn_world *w, const char *who, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* scn_trace_force: the same, printed even when quiet (failures, violations, statements that failed). */
+void scn_trace_force(scn_world *w, const char *who, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* scn_violation: an `always` condition broke (the invariants report through the checker's sink). */
+void scn_violation(scn_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* scn_observe: route the log, the fakes' observers and the checker's sink into the world (trace + checker). */
+void scn_observe(scn_world *w);
+scn_check_sink scn_check_sink_of(scn_world *w);
+void scn_progress_start(scn_world *w);
+void scn_progress_final(scn_world *w);
 
-enum { INV_ONE_CONTAINER = 0, INV_ORPHANS, INV_DELETE_GUARD, INV_STATE_LOSS, INV_LOG_LOSS, INV_BAD_DOC, INV__COUNT };
+/* ---- managers.c --------------------------------------------------------------------------------------- */
+scn_mgr *scn_mgr_new(scn_world *w, const char *name);
+scn_mgr *scn_mgr_find(scn_world *w, const char *name);
+void scn_mgr_start(scn_mgr *m);
+/* scn_mgr_stop: destroy the running incarnation (no cleanup) and cancel its crash timers. */
+void scn_mgr_stop(scn_mgr *m);
+/* scn_mgr_restart_in: start a new incarnation MS from now. */
+void scn_mgr_restart_in(scn_mgr *m, int64_t ms);
 
-/* ---- the invariant checker (check.c) ---------------------------------------------------------- */
-void scn_inv_init(scn_world *w);
-void scn_inv_free(scn_world *w);
-void scn_inv_step(scn_world *w);
-void scn_inv_store_change(scn_world *w, store_coll c, const char *id, const cJSON *doc);
-void scn_inv_mark_broken(scn_world *w, store_coll c, const char *id, bool broken);
-void scn_inv_read(scn_world *w, store_coll c, t0_status st, const cJSON *docs);
-void scn_inv_get(scn_world *w, store_coll c, const char *id, t0_status st, const cJSON *doc);
-void scn_inv_kube(scn_world *w, kube_watch_type type, kube_kind kind, const cJSON *obj, bool deletion_started);
-void scn_inv_object(scn_world *w, const char *bucket, const char *key, const objfake_object *obj);
-void scn_inv_final(scn_world *w);
+/* ---- actions.c: one executor per action verb ---------------------------------------------------------- */
+typedef void (*scn_exec_fn)(scn_world *w, const scn_stmt *s);
+typedef struct scn_action_exec {
+    scn_verb verb;
+    scn_exec_fn exec;
+} scn_action_exec;
+extern const scn_action_exec scn_action_execs[];
+extern const size_t scn_action_execs_len;
+/* scn_exec: run action S (its verb's executor). */
+void scn_exec(scn_world *w, const scn_stmt *s);
+void scn_bot_free(scn_bot *b);
+
+/* ---- expect.c: one evaluator per condition verb, expectations -------------------------------------------- */
+/* An evaluator: whether condition S holds now; GOT describes what was observed (for messages). */
+typedef bool (*scn_eval_fn)(scn_world *w, const scn_stmt *s, char *got, size_t cap);
+typedef struct scn_cond_eval {
+    scn_verb verb;
+    scn_eval_fn eval;
+} scn_cond_eval;
+extern const scn_cond_eval scn_cond_evals[];
+extern const size_t scn_cond_evals_len;
+/* scn_expect: condition statement S at its time: checked now, or kept pending (returns the time the run
+ * must last until for its deadline; 0 when none). */
+int64_t scn_expect(scn_world *w, const scn_stmt *s);
+/* scn_expect_step: evaluate pending expectations and always-conditions (after every simulated step). */
+void scn_expect_step(scn_world *w);
+void scn_expect_free(scn_world *w);
 
 #endif

@@ -57,7 +57,7 @@ int main(int argc, char **argv)
         char *text = fleet(n, 1);
         scn_script *sc = NULL;
         t0_err err = {0};
-        if (scn_parse("bench-fleet", text, &sc, &err) != T0_OK) {
+        if (scn_parse("bench-fleet", text, &sc, NULL, &err) != T0_OK) {
             fprintf(stderr, "bench_sim: %s\n", err.msg);
             return 1;
         }

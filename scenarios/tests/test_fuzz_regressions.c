@@ -17,7 +17,7 @@ Test(fuzz_regressions, scenario)
         /* scn_parse_file reads it as `the0-sim replay` does */
         scn_script *s = NULL;
         t0_err err = {0};
-        t0_status st = scn_parse_file(paths[i], &s, &err);
+        t0_status st = scn_parse_file(paths[i], &s, NULL, &err);
         cr_assert(st == T0_OK || ((st == T0_EINVAL || st == T0_ELIMIT) && err.msg[0] && !s),
                   "%s: status %s, message \"%s\"", paths[i], t0_status_name(st), err.msg);
         scn_script_free(s);

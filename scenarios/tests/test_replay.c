@@ -10,7 +10,7 @@ static scn_result run_file_memo(const char *path, uint64_t seed, char **trace_ou
 {
     scn_script *sc = NULL;
     t0_err err = {0};
-    cr_assert_eq(scn_parse_file(path, &sc, &err), T0_OK, "%s", err.msg);
+    cr_assert_eq(scn_parse_file(path, &sc, NULL, &err), T0_OK, "%s", err.msg);
     char *buf = NULL, *obuf = NULL;
     size_t len = 0, olen = 0;
     FILE *tf = open_memstream(&buf, &len), *of = open_memstream(&obuf, &olen);

@@ -1,0 +1,490 @@
+/* actions.c: the executors of the scenario language's actions, one per verb, in one table
+ * (scn_action_execs; tests/test_lang.c checks every action of the grammar has exactly one). They take the
+ * statement's typed arguments as the grammar built them (docs/scenarios.md "Statements"). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "controllers/podgen.h"
+#include "core/json.h"
+#include "domain/botdoc.h"
+#include "scenarios/world.h"
+
+#define NS(w) ((w)->o.ns)
+
+/* ---- bots as the API knows them ------------------------------------------------------------------------ */
+void scn_bot_free(scn_bot *b)
+{
+    if (!b) return;
+    free(b->id);
+    cJSON_Delete(b->config);
+    free(b->runtime);
+    free(b->entry);
+    free(b->version);
+    free(b->name);
+    free(b->path);
+    free(b->cron);
+    free(b);
+}
+
+static void set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = strdup(v);
+}
+
+/* Apply a definition's changes (config.X=, config=, version=, runtime=, ...) to B, in order. */
+static void apply_mods(scn_bot *b, const scn_stmt *s)
+{
+    for (size_t i = 0; i < s->a.def.nmods; i++) {
+        const scn_mod *md = &s->a.def.mods[i];
+        switch (md->key) {
+        case SCN_MOD_CONFIG_KEY: {
+            cJSON *val = cJSON_Duplicate(md->json, 1);
+            if (!b->config) b->config = cJSON_CreateObject();
+            if (!val || !b->config) {
+                cJSON_Delete(val);
+                continue;
+            }
+            if (t0_json_get(b->config, md->config_key)) cJSON_ReplaceItemInObjectCaseSensitive(b->config, md->config_key, val);
+            else cJSON_AddItemToObject(b->config, md->config_key, val);
+            break;
+        }
+        case SCN_MOD_CONFIG: {
+            cJSON *val = cJSON_Duplicate(md->json, 1);
+            if (val) {
+                cJSON_Delete(b->config);
+                b->config = val;
+            }
+            break;
+        }
+        case SCN_MOD_RUNTIME: set_str(&b->runtime, md->str); break;
+        case SCN_MOD_ENTRY: set_str(&b->entry, md->str); break;
+        case SCN_MOD_VERSION: set_str(&b->version, md->str); break;
+        case SCN_MOD_NAME: set_str(&b->name, md->str); break;
+        case SCN_MOD_PATH: set_str(&b->path, md->str); break;
+        case SCN_MOD_CRON: set_str(&b->cron, md->str); break;
+        }
+    }
+}
+
+static scn_bot *bot_lookup(scn_world *w, const char *id) { return hmap_get(&w->bots, id); }
+
+/* The bot ID, defined now when it is not yet (NULL when out of memory). */
+static scn_bot *bot_define(scn_world *w, const char *id, bool sched)
+{
+    scn_bot *b = bot_lookup(w, id);
+    if (b) return b;
+    b = calloc(1, sizeof *b);
+    if (!b || !(b->id = strdup(id)) || hmap_put(&w->bots, id, b, NULL) != T0_OK) {
+        scn_bot_free(b);
+        return NULL;
+    }
+    b->next = w->bot_list;
+    w->bot_list = b;
+    b->scheduled = sched;
+    return b;
+}
+
+/* The bot's payload_bot; CFG_OUT receives the config to use (schedule added for schedules), owned. */
+static payload_bot to_payload(const scn_bot *b, cJSON **cfg_out)
+{
+    cJSON *cfg = b->config ? cJSON_Duplicate(b->config, 1) : cJSON_CreateObject();
+    if (cfg && b->scheduled && b->cron && !t0_json_get(cfg, "schedule"))
+        cJSON_AddStringToObject(cfg, "schedule", b->cron);
+    *cfg_out = cfg;
+    return (payload_bot){.id = b->id, .scheduled = b->scheduled, .config = cfg, .name = b->name, .runtime = b->runtime,
+                         .entry = b->entry, .version = b->version, .file_path = b->path};
+}
+
+/* ---- set-up ------------------------------------------------------------------------------------------------ */
+static void x_applied_before(scn_world *w, const scn_stmt *s)
+{
+    (void)w, (void)s; /* option and end: applied before the run (world.c) */
+}
+
+static void x_define(scn_world *w, const scn_stmt *s)
+{
+    scn_bot *b = bot_define(w, s->a.def.id, false);
+    if (!b) return;
+    b->scheduled = s->verb == SCN_SCHEDULE;
+    apply_mods(b, s);
+    scn_trace(w, "scenario", "%s", s->text);
+}
+
+static void x_note(scn_world *w, const scn_stmt *s) { scn_trace(w, "note", "%s", s->a.note); }
+
+static void x_invariant(scn_world *w, const scn_stmt *s)
+{
+    scn_trace(w, "scenario", "always %s (built in, checked after every step)", scn_invariant_names[s->a.invariant]);
+}
+
+/* ---- the API, MongoDB and NATS -------------------------------------------------------------------------- */
+static void x_publish_raw(scn_world *w, const scn_stmt *s)
+{
+    t0_err err = {0};
+    const char *subj = s->a.raw.subject, *data = s->a.raw.data;
+    t0_status st = w->busport.publish(w->busport.ctx, subj, data, strlen(data), &err);
+    scn_trace(w, "api", "publish %s (raw, %zu bytes) -> %s%s%s", subj, strlen(data), t0_status_name(st), st ? " " : "",
+              st ? err.msg : "");
+}
+
+static void x_publish(scn_world *w, const scn_stmt *s)
+{
+    t0_err err = {0};
+    const char *id = s->a.def.id;
+    bool sched = s->a.def.schedule, wrapped = s->a.def.wrapped;
+    payload_op op = (payload_op)s->a.def.op;
+    scn_bot *b = bot_define(w, id, sched);
+    if (!b) return;
+    apply_mods(b, s);
+    cJSON *cfg;
+    payload_bot pb = to_payload(b, &cfg);
+    pb.scheduled = sched;
+    pb.created_ms = w->t0;
+    pb.updated_ms = sim_loop_now(w->loop);
+    char *data = wrapped ? payload_wrapped(&pb, op, sim_loop_now(w->loop), &err) : payload_direct(&pb, op, &err);
+    cJSON_Delete(cfg);
+    if (!data) {
+        scn_trace_force(w, "scenario", "line %d: %s", s->line, err.msg);
+        return;
+    }
+    const char *subj = payload_subject(sched, op);
+    t0_status st = w->busport.publish(w->busport.ctx, subj, data, strlen(data), &err);
+    scn_trace(w, "api", "publish %s %s%s -> %s%s%s", subj, id, wrapped ? " (wrapped)" : "", t0_status_name(st),
+              st ? " " : "", st ? err.msg : "");
+    free(data);
+}
+
+/* The collection of a defined bot (bots when it is not defined). */
+static store_coll coll_of(scn_world *w, const char *id)
+{
+    scn_bot *b = bot_lookup(w, id);
+    return b && b->scheduled ? STORE_SCHEDULES : STORE_BOTS;
+}
+
+/* store put|put-duplicate ID: the defined bot's document written straight into MongoDB; DUP adds a second
+ * document with the same id. */
+static void store_put(scn_world *w, const scn_stmt *s, bool dup)
+{
+    const char *id = s->a.def.id;
+    t0_err err = {0};
+    scn_bot *b = bot_lookup(w, id);
+    store_coll c = coll_of(w, id);
+    if (!b) {
+        scn_trace_force(w, "scenario", "line %d: store %s %s: no bot or schedule of that name is defined", s->line,
+                        dup ? "put-duplicate" : "put", id);
+        return;
+    }
+    apply_mods(b, s);
+    cJSON *cfg;
+    payload_bot pb = to_payload(b, &cfg);
+    pb.created_ms = w->t0;
+    cJSON *doc = payload_document(&pb);
+    cJSON_Delete(cfg);
+    scn_checker_mark_broken(w->check, c, id, false);
+    t0_status st = !doc  ? T0_ENOMEM
+                   : dup ? storefake_put_duplicate(w->store, c, id, doc, &err)
+                         : storefake_put(w->store, c, id, doc, &err);
+    cJSON_Delete(doc);
+    scn_trace(w, "scenario", "store %s %s %s -> %s", dup ? "put-duplicate" : "put", store_coll_name(c), id,
+              t0_status_name(st));
+}
+
+static void x_store_put(scn_world *w, const scn_stmt *s) { store_put(w, s, false); }
+static void x_store_put_duplicate(scn_world *w, const scn_stmt *s) { store_put(w, s, true); }
+
+static void x_store_put_broken(scn_world *w, const scn_stmt *s)
+{
+    const char *id = s->a.broken.id;
+    t0_err err = {0};
+    store_coll c = s->a.broken.schedule ? STORE_SCHEDULES : coll_of(w, id);
+    scn_checker_mark_broken(w->check, c, id, true);
+    storefake_put_broken(w->store, c, id, &err);
+    scn_trace(w, "scenario", "store put-broken %s %s", store_coll_name(c), id);
+}
+
+static void x_store_del(scn_world *w, const scn_stmt *s)
+{
+    const char *id = s->a.obj.name;
+    t0_err err = {0};
+    store_coll c = coll_of(w, id);
+    if (!bot_lookup(w, id) && !storefake_peek(w->store, STORE_BOTS, id)) c = STORE_SCHEDULES;
+    t0_status st = storefake_del(w->store, c, id, &err);
+    scn_trace(w, "scenario", "store del %s %s -> %s", store_coll_name(c), id, t0_status_name(st));
+}
+
+/* ---- programs and faults --------------------------------------------------------------------------------- */
+static kubelet_program *program_of(scn_world *w, const char *id)
+{
+    scn_program *p = hmap_get(&w->programs, id);
+    if (!p) {
+        p = malloc(sizeof *p);
+        if (!p) return NULL;
+        kubelet_program_default(&p->p);
+        if (hmap_put(&w->programs, id, p, NULL) != T0_OK) {
+            free(p);
+            return NULL;
+        }
+        p->next = w->program_list;
+        w->program_list = p;
+    }
+    return &p->p;
+}
+
+static void model_apply(kubelet_program *p, const scn_model_op *op)
+{
+    switch (op->kind) {
+    case SCN_M_FOREVER: p->exit_after_ms = -1; break;
+    case SCN_M_IGNORE_SIGTERM: p->term_ms = -1; break;
+    case SCN_M_CRASH_EVERY: p->exit_after_ms = op->ms, p->exit_code = 1; break;
+    case SCN_M_EXIT: p->exit_code = op->n; break;
+    case SCN_M_AFTER: p->exit_after_ms = op->ms; break;
+    case SCN_M_LOG_EVERY: p->log_every_ms = op->ms; break;
+    case SCN_M_TEXT: snprintf(p->log_text, sizeof p->log_text, "%s", op->val); break;
+    case SCN_M_TERM: p->term_ms = op->ms; break;
+    case SCN_M_WRITE_STATE:
+        if (p->nwrites >= KUBELET_MAX_WRITES) break;
+        snprintf(p->writes[p->nwrites].key, sizeof p->writes[0].key, "%s", op->key);
+        snprintf(p->writes[p->nwrites].val, sizeof p->writes[0].val, "%s", op->val);
+        p->writes[p->nwrites].at_ms = op->ms;
+        p->nwrites++;
+        break;
+    case SCN_M_INIT_FAIL: p->init_failures = op->n; break;
+    case SCN_M_INIT_MS: p->init_ms = op->ms; break;
+    case SCN_M_PULL_FAIL: p->pull_fail = true; break;
+    case SCN_M_PULL_MS: p->pull_ms = op->ms; break;
+    }
+}
+
+static void x_model(scn_world *w, const scn_stmt *s)
+{
+    const char *id = s->a.model.id;
+    kubelet_program *p = program_of(w, id);
+    if (!p) return;
+    for (size_t i = 0; i < s->a.model.nops; i++) model_apply(p, &s->a.model.ops[i]);
+    t0_err err = {0};
+    if (kubelet_set_program(w->kl, id, p, &err) != T0_OK) scn_trace_force(w, "scenario", "model %s: %s", id, err.msg);
+    else scn_trace(w, "scenario", "%s", s->text);
+}
+
+static void x_fault(scn_world *w, const scn_stmt *s)
+{
+    const char *point = s->a.fault.point;
+    const sim_fault_spec *spec = &s->a.fault.spec;
+    t0_err err = {0};
+    if (sim_faults_inject(w->faults, point, spec, &err) != T0_OK)
+        scn_trace_force(w, "scenario", "line %d: fault rejected: %s", s->line, err.msg);
+    else scn_trace(w, "fault", "inject %s %s%s (status %s, p=%g, count=%llu, calls=%llu..%llu, ms=%lld)", point,
+                   sim_fault_kind_name(spec->kind), sim_faults_known(point) ? "" : " [undocumented point]",
+                   t0_status_name(spec->status), spec->probability, (unsigned long long)spec->count,
+                   (unsigned long long)spec->first_call, (unsigned long long)spec->last_call, (long long)spec->ms);
+}
+
+static void x_clear_fault(scn_world *w, const scn_stmt *s)
+{
+    bool any = sim_faults_clear(w->faults, s->a.fault.point);
+    scn_trace(w, "fault", "clear %s%s", s->a.fault.point, any ? "" : " (nothing was injected)");
+}
+
+static void x_clear_faults(scn_world *w, const scn_stmt *s)
+{
+    (void)s;
+    bool any = sim_faults_clear(w->faults, "*");
+    scn_trace(w, "fault", "clear all%s", any ? "" : " (nothing was injected)");
+}
+
+static void x_outage(scn_world *w, const scn_stmt *s)
+{
+    static const char *const names[] = {"mongo", "nats", "s3"};
+    bool on = s->a.outage.on;
+    switch (s->a.outage.server) {
+    case SCN_SERVER_MONGO: storefake_set_outage(w->store, on); break;
+    case SCN_SERVER_NATS: busfake_set_outage(w->bus, on); break;
+    case SCN_SERVER_S3: objfake_set_outage(w->obj, on); break;
+    }
+    scn_trace(w, "fault", "outage %s %s", names[s->a.outage.server], on ? "on" : "off");
+}
+
+/* ---- controllers ------------------------------------------------------------------------------------------ */
+/* The manager a statement names; traced when there is none. */
+static scn_mgr *mgr_named(scn_world *w, const scn_stmt *s)
+{
+    scn_mgr *m = scn_mgr_find(w, s->a.mgr.name);
+    if (!m) scn_trace_force(w, "scenario", "line %d: no manager %s", s->line, s->a.mgr.name);
+    return m;
+}
+
+static void x_crash_controller(scn_world *w, const scn_stmt *s)
+{
+    scn_mgr *m = mgr_named(w, s);
+    if (!m) return;
+    m->restart_after = s->a.mgr.restart_after_ms;
+    if (s->a.mgr.at_effect_set) {
+        m->crash_at = m->effects + s->a.mgr.at_effect;
+        scn_trace(w, m->identity, "will crash before effect #%llu", (unsigned long long)m->crash_at);
+        return;
+    }
+    scn_mgr_stop(m);
+    scn_trace(w, m->identity, "CRASH (no cleanup, lease kept)");
+    if (m->restart_after >= 0) scn_mgr_restart_in(m, m->restart_after);
+}
+
+static void x_restart_controller(scn_world *w, const scn_stmt *s)
+{
+    scn_mgr *m = mgr_named(w, s);
+    if (!m) return;
+    scn_mgr_stop(m);
+    scn_mgr_start(m);
+}
+
+static void x_start_manager(scn_world *w, const scn_stmt *s)
+{
+    scn_mgr *m = scn_mgr_find(w, s->a.mgr.name);
+    if (!m) m = scn_mgr_new(w, s->a.mgr.name);
+    if (m && !m->m) scn_mgr_start(m);
+}
+
+static void x_stop_manager(scn_world *w, const scn_stmt *s)
+{
+    scn_mgr *m = mgr_named(w, s);
+    if (!m) return;
+    if (m->m) ctl_manager_release(m->m);
+    scn_mgr_stop(m);
+    scn_trace(w, m->identity, "manager stopped (lease released)");
+}
+
+static void x_resync(scn_world *w, const scn_stmt *s)
+{
+    (void)s;
+    for (scn_mgr *m = w->mgrs; m; m = m->next)
+        if (m->m) ctl_manager_resync_now(m->m);
+    scn_trace(w, "scenario", "resync");
+}
+
+/* ---- nodes and objects -------------------------------------------------------------------------------------- */
+static void node_traced(scn_world *w, const char *verb, const char *node, t0_status st, const t0_err *err)
+{
+    scn_trace(w, "scenario", "%s node %s -> %s%s%s", verb, node, t0_status_name(st), st ? " " : "", st ? err->msg : "");
+}
+
+static void x_kill_node(scn_world *w, const scn_stmt *s)
+{
+    t0_err err = {0};
+    node_traced(w, "kill", s->a.obj.name, kubelet_node_down(w->kl, s->a.obj.name, &err), &err);
+}
+
+static void x_revive_node(scn_world *w, const scn_stmt *s)
+{
+    t0_err err = {0};
+    node_traced(w, "revive", s->a.obj.name, kubelet_node_up(w->kl, s->a.obj.name, &err), &err);
+}
+
+static void x_add_node(scn_world *w, const scn_stmt *s)
+{
+    t0_err err = {0};
+    node_traced(w, "add", s->a.obj.name, kubelet_add_node(w->kl, s->a.obj.name, &err), &err);
+}
+
+static void x_evict_pod(scn_world *w, const scn_stmt *s)
+{
+    t0_err err = {0};
+    t0_status st = kubelet_evict(w->kl, NS(w), s->a.obj.name, &err);
+    scn_trace(w, "scenario", "evict pod %s -> %s", s->a.obj.name, t0_status_name(st));
+}
+
+/* create pod|cronjob for ID: the object the controller would create, through the client port. */
+static void create_for(scn_world *w, const scn_stmt *s, bool cronjob)
+{
+    const char *id = s->a.obj.name;
+    scn_bot *b = bot_lookup(w, id);
+    if (!b) {
+        scn_trace_force(w, "scenario", "line %d: create %s for %s: not defined", s->line, cronjob ? "cronjob" : "pod", id);
+        return;
+    }
+    cJSON *cfg;
+    payload_bot pb = to_payload(b, &cfg);
+    cJSON *doc = payload_document(&pb);
+    cJSON_Delete(cfg);
+    botdoc *d = NULL;
+    cJSON *obj = NULL;
+    t0_err err = {0};
+    podgen_settings ps;
+    podgen_settings_defaults(&ps);
+    ps.namespace = NS(w);
+    t0_status st = doc ? botdoc_parse(doc, &d, &err) : T0_ENOMEM;
+    if (st == T0_OK) st = cronjob ? podgen_cronjob(&ps, d, &obj, &err) : podgen_pod(&ps, d, &obj, &err);
+    kube_port cp = kfake_port(w->kube); /* the client port: kube/pod/create etc. faults apply */
+    if (st == T0_OK) st = cp.create(cp.ctx, cronjob ? KUBE_CRONJOB : KUBE_POD, NS(w), obj, NULL, &err);
+    const char *name = obj ? kfake_str(obj, "metadata.name") : NULL;
+    scn_trace(w, "scenario", "create %s %s for %s -> %s%s%s", cronjob ? "cronjob" : "pod", name ? name : "?", id,
+              t0_status_name(st), st ? " " : "", st ? err.msg : "");
+    cJSON_Delete(obj);
+    botdoc_destroy(d);
+    cJSON_Delete(doc);
+}
+
+static void x_create_pod_for(scn_world *w, const scn_stmt *s) { create_for(w, s, false); }
+static void x_create_cronjob_for(scn_world *w, const scn_stmt *s) { create_for(w, s, true); }
+
+/* delete pod|cronjob NAME: through the system port, not counted as the controller's deletion. */
+static void delete_obj(scn_world *w, const scn_stmt *s, bool cronjob)
+{
+    t0_err err = {0};
+    kube_delete_opts o = {cronjob ? KUBE_PROP_FOREGROUND : KUBE_PROP_BACKGROUND, s->a.obj.grace_s, NULL};
+    w->scenario_deleting = true;
+    t0_status st = w->sys.remove(w->sys.ctx, cronjob ? KUBE_CRONJOB : KUBE_POD, NS(w), s->a.obj.name, &o, &err);
+    w->scenario_deleting = false;
+    scn_trace(w, "scenario", "delete %s %s -> %s", cronjob ? "cronjob" : "pod", s->a.obj.name, t0_status_name(st));
+}
+
+static void x_delete_pod(scn_world *w, const scn_stmt *s) { delete_obj(w, s, false); }
+static void x_delete_cronjob(scn_world *w, const scn_stmt *s) { delete_obj(w, s, true); }
+
+static void x_cronjob_controller(scn_world *w, const scn_stmt *s)
+{
+    cronctl_set_down(w->cc, s->a.down);
+    scn_trace(w, "scenario", "cronjob-controller %s", s->a.down ? "down" : "up");
+}
+
+/* ---- the table ------------------------------------------------------------------------------------------------ */
+const scn_action_exec scn_action_execs[] = {
+    {SCN_OPTION, x_applied_before},
+    {SCN_END, x_applied_before},
+    {SCN_BOT, x_define},
+    {SCN_SCHEDULE, x_define},
+    {SCN_PUBLISH, x_publish},
+    {SCN_PUBLISH_RAW, x_publish_raw},
+    {SCN_STORE_PUT, x_store_put},
+    {SCN_STORE_PUT_DUPLICATE, x_store_put_duplicate},
+    {SCN_STORE_PUT_BROKEN, x_store_put_broken},
+    {SCN_STORE_DEL, x_store_del},
+    {SCN_MODEL, x_model},
+    {SCN_FAULT, x_fault},
+    {SCN_CLEAR_FAULT, x_clear_fault},
+    {SCN_CLEAR_FAULTS, x_clear_faults},
+    {SCN_OUTAGE, x_outage},
+    {SCN_CRASH_CONTROLLER, x_crash_controller},
+    {SCN_RESTART_CONTROLLER, x_restart_controller},
+    {SCN_START_MANAGER, x_start_manager},
+    {SCN_STOP_MANAGER, x_stop_manager},
+    {SCN_KILL_NODE, x_kill_node},
+    {SCN_REVIVE_NODE, x_revive_node},
+    {SCN_ADD_NODE, x_add_node},
+    {SCN_EVICT_POD, x_evict_pod},
+    {SCN_CREATE_POD_FOR, x_create_pod_for},
+    {SCN_CREATE_CRONJOB_FOR, x_create_cronjob_for},
+    {SCN_DELETE_POD, x_delete_pod},
+    {SCN_DELETE_CRONJOB, x_delete_cronjob},
+    {SCN_CRONJOB_CONTROLLER, x_cronjob_controller},
+    {SCN_RESYNC, x_resync},
+    {SCN_NOTE, x_note},
+    {SCN_INVARIANT, x_invariant},
+};
+const size_t scn_action_execs_len = T0_ARRAY_LEN(scn_action_execs);
+
+void scn_exec(scn_world *w, const scn_stmt *s)
+{
+    for (size_t i = 0; i < scn_action_execs_len; i++)
+        if (scn_action_execs[i].verb == s->verb) return scn_action_execs[i].exec(w, s);
+    scn_trace_force(w, "scenario", "line %d: statement not implemented: %s", s->line, s->text);
+}

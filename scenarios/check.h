@@ -1,0 +1,68 @@
+/* check.h: the incremental invariant checker of DESIGN §5 (definitions: docs/scenarios.md). It reads the
+ * simulated world's fakes, is fed their changes and the managers' store reads, and reports violations to
+ * a sink; it knows nothing of the runner. Private to the scenarios module. */
+#ifndef T0_SCN_CHECK_H
+#define T0_SCN_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "core/ports.h"
+#include "fakes/kube_fake.h"
+#include "fakes/kubelet.h"
+#include "fakes/objstore_fake.h"
+#include "fakes/store_fake.h"
+#include "sim/loop.h"
+
+typedef enum scn_invariant {
+    SCN_INV_ONE_CONTAINER = 0, SCN_INV_ORPHANS, SCN_INV_DELETE_GUARD, SCN_INV_STATE_LOSS, SCN_INV_LOG_LOSS,
+    SCN_INV_BAD_DOC, SCN_INV__COUNT
+} scn_invariant;
+/* The invariants' names, as `always NAME` and the trace write them (NULL-terminated). */
+extern const char *const scn_invariant_names[];
+
+/* What the checker reads (all borrowed; they outlive the checker). */
+typedef struct scn_check_world {
+    sim_loop *loop;
+    const kfake *kube;
+    const kubelet *kl;
+    const storefake *store;
+    const char *ns;              /* the namespace bots live in */
+    int64_t t0;                  /* virtual time of the scenario's start */
+    int64_t delete_allowance_ms; /* no-orphans: how long an undesired bot's objects may stay */
+} scn_check_world;
+
+/* Where violations go: WHICH broke, MSG says how (without the name). */
+typedef struct scn_check_sink {
+    void *ud;
+    void (*violation)(void *ud, scn_invariant which, const char *msg);
+} scn_check_sink;
+
+typedef struct scn_checker scn_checker;
+
+t0_status scn_checker_new(const scn_check_world *world, const scn_check_sink *sink, scn_checker **out, t0_err *err);
+void scn_checker_destroy(scn_checker *c);
+/* scn_checker_checks: how many simulated steps were checked. */
+uint64_t scn_checker_checks(const scn_checker *c);
+
+/* After every simulated step (O(1)). */
+void scn_checker_step(scn_checker *c);
+/* A document of the store changed (DOC NULL: removed). */
+void scn_checker_store_change(scn_checker *c, store_coll coll, const char *id, const cJSON *doc);
+/* The scenario stored (or replaced) an undecodable document. */
+void scn_checker_mark_broken(scn_checker *c, store_coll coll, const char *id, bool broken);
+/* A manager's desired-state read of COLL (find_enabled) answered ST with DOCS, or its get of ID. */
+void scn_checker_read(scn_checker *c, store_coll coll, t0_status st, const cJSON *docs);
+void scn_checker_get(scn_checker *c, store_coll coll, const char *id, t0_status st, const cJSON *doc);
+/* A cluster object changed. DELETION_STARTED: this event starts its deletion; BY_SCENARIO: a scenario
+ * statement (not a controller) is deleting it. */
+void scn_checker_kube(scn_checker *c, kube_watch_type type, kube_kind kind, const cJSON *obj, bool deletion_started,
+                      bool by_scenario);
+/* An object of the object store changed (OBJ NULL: removed). */
+void scn_checker_object(scn_checker *c, const char *bucket, const char *key, const objfake_object *obj);
+/* The end of the run: the checks that wait for it. */
+void scn_checker_final(scn_checker *c);
+
+#endif

@@ -1,0 +1,319 @@
+/* expect.c: the conditions of `expect` and `always`, one evaluator per verb in one table (scn_cond_evals;
+ * tests/test_lang.c checks every condition of the grammar has exactly one), and the expectations waiting
+ * for them (docs/scenarios.md "Expectations"). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "fsm/tables.h"
+#include "scenarios/world.h"
+
+#define NS(w) ((w)->o.ns)
+
+/* ---- conditions ----------------------------------------------------------------------------------- */
+static int pod_restarts(const cJSON *pod)
+{
+    int n = 0;
+    const cJSON *cs = t0_json_get(t0_json_get(pod, "status"), "containerStatuses");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cs)
+    {
+        const cJSON *rc = t0_json_get(c, "restartCount");
+        const cJSON *nm = t0_json_get(c, "name");
+        if (cJSON_IsNumber(rc) && cJSON_IsString(nm) && !strcmp(nm->valuestring, "bot")) n += rc->valueint;
+    }
+    return n;
+}
+
+static bool pod_ready(const cJSON *pod)
+{
+    const cJSON *conds = t0_json_get(t0_json_get(pod, "status"), "conditions");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, conds)
+    {
+        const cJSON *t = t0_json_get(c, "type"), *s = t0_json_get(c, "status");
+        if (cJSON_IsString(t) && !strcmp(t->valuestring, "Ready")) return cJSON_IsString(s) && !strcmp(s->valuestring, "True");
+    }
+    return false;
+}
+
+static bool cmp(scn_cmp op, uint64_t a, uint64_t b)
+{
+    switch (op) {
+    case SCN_CMP_GE: return a >= b;
+    case SCN_CMP_LE: return a <= b;
+    case SCN_CMP_GT: return a > b;
+    case SCN_CMP_LT: return a < b;
+    case SCN_CMP_NE: return a != b;
+    case SCN_CMP_EQ: break;
+    }
+    return a == b;
+}
+
+static bool document(scn_world *w, const char *id, char *got, size_t cap)
+{
+    bool present = storefake_peek(w->store, STORE_BOTS, id) || storefake_peek(w->store, STORE_SCHEDULES, id);
+    snprintf(got, cap, "document %s", present ? "present" : "absent");
+    return present;
+}
+
+static bool e_store(scn_world *w, const scn_stmt *s, char *got, size_t cap) { return document(w, s->a.pod.name, got, cap); }
+static bool e_no_store(scn_world *w, const scn_stmt *s, char *got, size_t cap) { return !document(w, s->a.pod.name, got, cap); }
+
+/* An object of KIND named by S: whether it exists (GOT set when it does not). */
+static const cJSON *object(scn_world *w, kube_kind k, const scn_stmt *s, char *got, size_t cap)
+{
+    const cJSON *o = kfake_peek(w->kube, k, NS(w), s->a.pod.name);
+    if (!o) snprintf(got, cap, "no %s %s/%s", k == KUBE_POD ? "pod" : "cronjob", NS(w), s->a.pod.name);
+    return o;
+}
+
+static bool absent(scn_world *w, kube_kind k, const scn_stmt *s, char *got, size_t cap)
+{
+    const cJSON *o = object(w, k, s, got, cap);
+    if (!o) return true;
+    snprintf(got, cap, "%s %s exists%s", k == KUBE_POD ? "pod" : "cronjob", s->a.pod.name,
+             kfake_str(o, "metadata.deletionTimestamp") ? " (terminating)" : "");
+    return false;
+}
+
+static bool e_no_pod(scn_world *w, const scn_stmt *s, char *got, size_t cap) { return absent(w, KUBE_POD, s, got, cap); }
+static bool e_no_cronjob(scn_world *w, const scn_stmt *s, char *got, size_t cap) { return absent(w, KUBE_CRONJOB, s, got, cap); }
+
+static bool e_cronjob(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    if (!object(w, KUBE_CRONJOB, s, got, cap)) return false;
+    snprintf(got, cap, "cronjob %s exists", s->a.pod.name);
+    return true;
+}
+
+static bool e_pod(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    const cJSON *o = object(w, KUBE_POD, s, got, cap);
+    if (!o) return false;
+    const char *phase = kfake_str(o, "status.phase");
+    int restarts = pod_restarts(o);
+    bool ready = pod_ready(o);
+    snprintf(got, cap, "phase=%s ready=%s restarts=%d", phase ? phase : "-", ready ? "on" : "off", restarts);
+    if (s->a.pod.phase && (!phase || strcmp(phase, s->a.pod.phase))) return false;
+    if (s->a.pod.ready >= 0 && (bool)s->a.pod.ready != ready) return false;
+    if (s->a.pod.restarts_set && (uint64_t)restarts < s->a.pod.restarts) return false;
+    return true;
+}
+
+static bool num(const scn_stmt *s, const char *what, uint64_t have, char *got, size_t cap)
+{
+    snprintf(got, cap, "%s %s = %llu", what, s->a.num.name, (unsigned long long)have);
+    return cmp(s->a.num.op, have, s->a.num.n);
+}
+
+static bool e_job_runs(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    return num(s, "job-runs", (uintptr_t)hmap_get(&w->job_runs, s->a.num.name), got, cap);
+}
+
+static bool e_restarts(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    const cJSON *o = kfake_peek(w->kube, KUBE_POD, NS(w), s->a.num.name);
+    return num(s, "restarts", o ? (uint64_t)pod_restarts(o) : 0, got, cap);
+}
+
+static bool e_log_lines(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    kubelet_bot_obs ob;
+    return num(s, "log-lines", kubelet_bot_observe(w->kl, s->a.num.name, &ob) ? ob.log_lines_shipped : 0, got, cap);
+}
+
+static bool e_count(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    return num(s, "count", kfake_count(w->kube, (kube_kind)s->a.num.kind), got, cap);
+}
+
+static bool e_violations(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    snprintf(got, cap, "violations = %u", w->res->violations);
+    return cmp(s->a.violations.op, w->res->violations, s->a.violations.n);
+}
+
+static bool fsm_state(scn_world *w, const fsm_table *t, const scn_stmt *s, char *got, size_t cap)
+{
+    char k[300];
+    snprintf(k, sizeof k, "%s/%s", t->name, s->a.fsm.id);
+    intptr_t st = (intptr_t)hmap_get(&w->fsm_state, k);
+    snprintf(got, cap, "state=%s", st ? fsm_state_name(t, (int)st - 1) : "(never stepped)");
+    return s->a.fsm.state < 0 || (st && (int)st - 1 == s->a.fsm.state);
+}
+
+static bool e_bot(scn_world *w, const scn_stmt *s, char *got, size_t cap) { return fsm_state(w, &fsm_bot_table, s, got, cap); }
+static bool e_schedule(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    return fsm_state(w, &fsm_schedule_table, s, got, cap);
+}
+
+static bool e_manager(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    scn_mgr *m = scn_mgr_find(w, s->a.manager.name);
+    bool leader = m && m->m && ctl_manager_is_leader(m->m), ready = m && m->m && ctl_manager_ready(m->m);
+    bool crashed = !m || !m->m || ctl_manager_crashed(m->m);
+    snprintf(got, cap, "%s: %s, %s, %s", s->a.manager.name, leader ? "leader" : "not leader", ready ? "ready" : "not ready",
+             crashed ? "down" : "up");
+    switch (s->a.manager.cond) {
+    case SCN_MGR_LEADER: return leader;
+    case SCN_MGR_NOT_LEADER: return !leader;
+    case SCN_MGR_READY: return ready;
+    case SCN_MGR_NOT_READY: return !ready;
+    case SCN_MGR_CRASHED: break;
+    }
+    return crashed;
+}
+
+static bool e_state(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    const objfake_object *ob = objfake_peek(w->obj, "bot-state", s->a.state.object);
+    if (!ob) {
+        snprintf(got, cap, "no state object bot-state/%s", s->a.state.object);
+        return false;
+    }
+    const char *kv = s->a.state.line;
+    size_t l = strlen(kv);
+    for (const char *p = ob->data; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t ll = nl ? (size_t)(nl - p) : strlen(p);
+        if (ll == l && !strncmp(p, kv, l)) {
+            snprintf(got, cap, "%s present", kv);
+            return true;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    snprintf(got, cap, "state object has no line %s (%zu bytes)", kv, ob->len);
+    return false;
+}
+
+const scn_cond_eval scn_cond_evals[] = {
+    {SCN_IF_POD, e_pod},
+    {SCN_IF_NO_POD, e_no_pod},
+    {SCN_IF_CRONJOB, e_cronjob},
+    {SCN_IF_NO_CRONJOB, e_no_cronjob},
+    {SCN_IF_STORE, e_store},
+    {SCN_IF_NO_STORE, e_no_store},
+    {SCN_IF_JOB_RUNS, e_job_runs},
+    {SCN_IF_RESTARTS, e_restarts},
+    {SCN_IF_LOG_LINES, e_log_lines},
+    {SCN_IF_COUNT, e_count},
+    {SCN_IF_BOT, e_bot},
+    {SCN_IF_SCHEDULE, e_schedule},
+    {SCN_IF_MANAGER, e_manager},
+    {SCN_IF_STATE, e_state},
+    {SCN_IF_VIOLATIONS, e_violations},
+};
+const size_t scn_cond_evals_len = T0_ARRAY_LEN(scn_cond_evals);
+
+/* cond_eval: whether condition S holds now. */
+static bool cond_eval(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    got[0] = '\0';
+    for (size_t i = 0; i < scn_cond_evals_len; i++)
+        if (scn_cond_evals[i].verb == s->verb) return scn_cond_evals[i].eval(w, s, got, cap);
+    snprintf(got, cap, "unknown condition");
+    return false;
+}
+
+/* ---- expectations ------------------------------------------------------------------------------------ */
+static void exp_unlink(scn_world *w, scn_exp *e)
+{
+    for (scn_exp **p = &w->pending; *p; p = &(*p)->next)
+        if (*p == e) {
+            *p = e->next;
+            return;
+        }
+}
+
+static void exp_pass(scn_world *w, const scn_stmt *s, const char *got)
+{
+    w->res->passed++;
+    char ts[32];
+    scn_trace(w, "expect", "PASS line %d: %s (%s; at %s)", s->line, s->text, got, scn_format_offset(scn_now(w), ts, sizeof ts));
+}
+
+static void exp_fail(scn_world *w, const scn_stmt *s, const char *got)
+{
+    w->res->failed++;
+    scn_trace_force(w, "expect", "FAIL %s:%d: %s -- observed: %s", w->script->path, s->line, s->text, got);
+}
+
+static void always_broke(scn_world *w, const scn_stmt *s, const char *got)
+{
+    scn_violation(w, "line %d: always %s -- observed: %s", s->line, s->text, got);
+}
+
+static void exp_deadline_cb(void *ud)
+{
+    scn_exp *e = ud;
+    scn_world *w = e->w;
+    char got[512];
+    e->timer = 0;
+    exp_unlink(w, e);
+    if (cond_eval(w, e->st, got, sizeof got)) exp_pass(w, e->st, got);
+    else exp_fail(w, e->st, got);
+    free(e);
+}
+
+void scn_expect_step(scn_world *w)
+{
+    char got[512];
+    for (scn_exp **p = &w->pending; *p;) {
+        scn_exp *e = *p;
+        bool ok = cond_eval(w, e->st, got, sizeof got);
+        if (e->always) {
+            if (!ok) {
+                always_broke(w, e->st, got);
+                *p = e->next;
+                free(e);
+                continue;
+            }
+        } else if (ok) {
+            exp_pass(w, e->st, got);
+            *p = e->next;
+            if (e->timer) sim_loop_cancel(w->loop, e->timer);
+            free(e);
+            continue;
+        }
+        p = &e->next;
+    }
+}
+
+int64_t scn_expect(scn_world *w, const scn_stmt *s)
+{
+    w->res->expectations += s->type == SCN_EXPECT;
+    char got[512];
+    bool ok = cond_eval(w, s, got, sizeof got);
+    if (s->type == SCN_EXPECT && (ok || s->within_ms == 0)) {
+        if (ok) exp_pass(w, s, got);
+        else exp_fail(w, s, got);
+        return 0;
+    }
+    if (s->type == SCN_ALWAYS && !ok) {
+        always_broke(w, s, got);
+        return 0;
+    }
+    scn_exp *e = calloc(1, sizeof *e);
+    if (!e) return 0;
+    e->w = w;
+    e->st = s;
+    e->always = s->type == SCN_ALWAYS;
+    e->deadline = s->at_ms + s->within_ms;
+    e->next = w->pending;
+    w->pending = e;
+    if (e->always) return 0;
+    e->timer = sim_loop_timer_at(w->loop, w->t0 + e->deadline, exp_deadline_cb, e);
+    return e->deadline;
+}
+
+void scn_expect_free(scn_world *w)
+{
+    while (w->pending) {
+        scn_exp *e = w->pending;
+        w->pending = e->next;
+        free(e);
+    }
+}

@@ -1,0 +1,317 @@
+/* managers.c: the controller managers a scenario runs (start, stop, crash, restart across incarnations),
+ * their API and store ports wrapped to trace calls and feed the invariant checker, and the FSM hook that
+ * traces every transition and keeps each bot's last state for `expect bot ID state=S`. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/str.h"
+#include "fsm/tables.h"
+#include "scenarios/world.h"
+
+/* ---- API interposers (per manager): trace writes and failures, feed the invariant checker ----------- */
+static const char *obj_name(const cJSON *o)
+{
+    const char *n = o ? kfake_str(o, "metadata.name") : NULL;
+    return n ? n : "?";
+}
+
+static void trace_call(scn_mgr *m, const char *verb, kube_kind k, const char *ns, const char *name, t0_status st,
+                       const t0_err *err)
+{
+    if (st == T0_OK) scn_trace(m->w, m->identity, "api %s %s %s/%s -> OK", verb, kube_kind_name(k), ns ? ns : "", name);
+    else
+        scn_trace(m->w, m->identity, "api %s %s %s/%s -> %s (%s)", verb, kube_kind_name(k), ns ? ns : "", name, t0_status_name(st),
+                  err && err->msg[0] ? err->msg : "-");
+}
+
+static t0_status ik_create(void *ctx, kube_kind k, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    kube_port p = kfake_port(m->w->kube);
+    t0_err e = {0};
+    t0_status st = p.create(p.ctx, k, ns, obj, out, &e);
+    if (k != KUBE_LEASE || st != T0_OK) trace_call(m, "create", k, ns, obj_name(obj), st, &e);
+    if (err) *err = e;
+    return st;
+}
+
+static t0_status ik_get(void *ctx, kube_kind k, const char *ns, const char *name, cJSON **out, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    kube_port p = kfake_port(m->w->kube);
+    t0_err e = {0};
+    t0_status st = p.get(p.ctx, k, ns, name, out, &e);
+    if (st != T0_OK && st != T0_ENOTFOUND) trace_call(m, "get", k, ns, name, st, &e);
+    if (err) *err = e;
+    return st;
+}
+
+static t0_status ik_list(void *ctx, kube_kind k, const char *ns, const char *sel, cJSON **out, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    kube_port p = kfake_port(m->w->kube);
+    t0_err e = {0};
+    t0_status st = p.list(p.ctx, k, ns, sel, out, &e);
+    if (st != T0_OK) trace_call(m, "list", k, ns, sel ? sel : "", st, &e);
+    if (err) *err = e;
+    return st;
+}
+
+static t0_status ik_update(void *ctx, kube_kind k, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    kube_port p = kfake_port(m->w->kube);
+    t0_err e = {0};
+    t0_status st = p.update(p.ctx, k, ns, obj, out, &e);
+    if (k != KUBE_LEASE || st != T0_OK) trace_call(m, "update", k, ns, obj_name(obj), st, &e);
+    if (err) *err = e;
+    return st;
+}
+
+static t0_status ik_update_status(void *ctx, kube_kind k, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    kube_port p = kfake_port(m->w->kube);
+    t0_err e = {0};
+    t0_status st = p.update_status(p.ctx, k, ns, obj, out, &e);
+    trace_call(m, "update_status", k, ns, obj_name(obj), st, &e);
+    if (err) *err = e;
+    return st;
+}
+
+static t0_status ik_remove(void *ctx, kube_kind k, const char *ns, const char *name, const kube_delete_opts *o, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    kube_port p = kfake_port(m->w->kube);
+    t0_err e = {0};
+    t0_status st = p.remove(p.ctx, k, ns, name, o, &e);
+    trace_call(m, "delete", k, ns, name, st, &e);
+    if (err) *err = e;
+    return st;
+}
+
+static t0_status ik_watch(void *ctx, kube_kind k, const char *ns, const char *sel, const char *rv, kube_watch_fn fn,
+                          void *ud, kube_watch **out, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    kube_port p = kfake_port(m->w->kube);
+    t0_err e = {0};
+    t0_status st = p.watch(p.ctx, k, ns, sel, rv, fn, ud, out, &e);
+    if (st != T0_OK) trace_call(m, "watch", k, ns, sel ? sel : "", st, &e);
+    if (err) *err = e;
+    return st;
+}
+
+static void ik_unwatch(void *ctx, kube_watch *wt)
+{
+    scn_mgr *m = ctx;
+    kube_port p = kfake_port(m->w->kube);
+    p.unwatch(p.ctx, wt);
+}
+
+static t0_status is_find(void *ctx, store_coll c, cJSON **out, uint64_t **revs, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    store_port p = storefake_port(m->w->store);
+    t0_err e = {0};
+    t0_status st = p.find_enabled(p.ctx, c, out, revs, &e);
+    if (st != T0_OK) scn_trace(m->w, m->identity, "mongo find %s -> %s (%s)", store_coll_name(c), t0_status_name(st), e.msg);
+    scn_checker_read(m->w->check, c, st, st == T0_OK ? *out : NULL);
+    if (err) *err = e;
+    return st;
+}
+
+static t0_status is_get(void *ctx, store_coll c, const char *id, cJSON **out, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    store_port p = storefake_port(m->w->store);
+    t0_err e = {0};
+    t0_status st = p.get(p.ctx, c, id, out, &e);
+    if (st != T0_OK && st != T0_ENOTFOUND)
+        scn_trace(m->w, m->identity, "mongo get %s %s -> %s (%s)", store_coll_name(c), id, t0_status_name(st), e.msg);
+    scn_checker_get(m->w->check, c, id, st, st == T0_OK ? *out : NULL);
+    if (err) *err = e;
+    return st;
+}
+
+static t0_status is_upsert(void *ctx, store_coll c, const char *id, const cJSON *fields, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    store_port p = storefake_port(m->w->store);
+    t0_err e = {0};
+    t0_status st = p.upsert(p.ctx, c, id, fields, &e);
+    scn_trace(m->w, m->identity, "mongo upsert %s %s -> %s%s%s", store_coll_name(c), id, t0_status_name(st), st ? " " : "",
+              st ? e.msg : "");
+    if (err) *err = e;
+    return st;
+}
+
+static t0_status is_remove(void *ctx, store_coll c, const char *id, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    store_port p = storefake_port(m->w->store);
+    t0_err e = {0};
+    t0_status st = p.remove(p.ctx, c, id, &e);
+    scn_trace(m->w, m->identity, "mongo remove %s %s -> %s", store_coll_name(c), id, t0_status_name(st));
+    if (err) *err = e;
+    return st;
+}
+
+static t0_status is_write(void *ctx, const store_write *w, t0_err *err)
+{
+    scn_mgr *m = ctx;
+    store_port p = storefake_port(m->w->store);
+    t0_err e = {0};
+    t0_status st = p.write(p.ctx, w, &e);
+    static const char *const verbs[] = {"set", "insert", "remove", "expire"};
+    const cJSON *v = w->fields ? t0_json_get(w->fields, STORE_VERSION_FIELD) : NULL;
+    /* the version the write carries (v=) and its condition: "if older" than that same version */
+    const char *vs = cJSON_IsString(v) ? v->valuestring : w->older_than;
+    scn_trace(m->w, m->identity, "mongo %s %s%s%s%s%s%s -> %s%s%s", verbs[w->op], store_coll_name(w->coll), w->id ? " " : "",
+              w->id ? w->id : "", vs ? " v=" : "", vs ? vs : "", w->older_than ? " if older" : "", t0_status_name(st),
+              st ? " " : "", st ? e.msg : "");
+    if (err) *err = e;
+    return st;
+}
+
+/* ---- managers ------------------------------------------------------------------------------------- */
+/* The fleet's count of bots (schedules) per FSM state as progress reports it: a key moved from state FROM
+ * (-1: never stepped) to TO. */
+static void fleet_count(scn_world *w, const fsm_table *t, int from, int to)
+{
+    bool bot = t == &fsm_bot_table;
+    if (!bot && t != &fsm_schedule_table) return;
+    unsigned *n = bot ? &w->fleet.bots : &w->fleet.schedules;
+    unsigned *per = bot ? w->fleet.bot_states : w->fleet.sched_states;
+    if (from >= 0 && from < 16) (*n)--, per[from]--;
+    if (to >= 0 && to < 16) (*n)++, per[to]++;
+}
+
+static void fsm_hook(void *ud, const fsm_table *t, const char *key, const fsm_result *r)
+{
+    scn_mgr *m = ud;
+    scn_world *w = m->w;
+    char k[300], fx[160] = "";
+    t0_strjoin(k, sizeof k, t->name, "/", key);
+    void *old = NULL;
+    hmap_put(&w->fsm_state, k, (void *)(intptr_t)(r->to + 1), &old);
+    fleet_count(w, t, (int)(intptr_t)old - 1, r->to);
+    if (w->ro->cov) {
+        if (t == &fsm_bot_table) fsm_coverage_hit(&w->ro->cov->bot, r);
+        else if (t == &fsm_schedule_table) fsm_coverage_hit(&w->ro->cov->sched, r);
+    }
+    if (r->kind == FSM_ROW_IGNORE) return; /* expected no-ops are not timeline events */
+    if (!scn_traced(w)) {
+        w->res->trace_lines++;
+        return;
+    }
+    size_t o = 0;
+    for (int i = 0; i < r->nfx && o < sizeof fx; i++)
+        o += (size_t)snprintf(fx + o, sizeof fx - o, "%s%s", i ? "," : " [", fsm_effect_name(t, r->fx[i]));
+    if (r->nfx && o < sizeof fx) snprintf(fx + o, sizeof fx - o, "]");
+    scn_trace(w, m->identity, "%s %s %s -%s-> %s%s (%s)", t->name, key, fsm_state_name(t, r->from),
+              fsm_event_name(t, r->event), fsm_state_name(t, r->to), fx, r->row && r->row->why ? r->row->why : "");
+}
+
+static void mgr_destroy_cb(void *ud)
+{
+    scn_mgr *m = ud;
+    m->destroy_timer = 0;
+    if (m->m) {
+        ctl_manager_destroy(m->m);
+        m->m = NULL;
+    }
+}
+
+static void mgr_restart_cb(void *ud)
+{
+    scn_mgr *m = ud;
+    m->restart_timer = 0;
+    if (!m->m) scn_mgr_start(m);
+}
+
+static bool before_effect(void *ud, const char *controller, const char *key, const char *effect)
+{
+    scn_mgr *m = ud;
+    scn_world *w = m->w;
+    m->effects++;
+    w->res->effects++;
+    bool overall = w->ro->crash_at_effect && w->res->effects == w->ro->crash_at_effect;
+    if (!overall && (!m->crash_at || m->effects < m->crash_at)) return true;
+    scn_trace(w, m->identity, "CRASH before effect #%llu%s: %s %s %s", (unsigned long long)m->effects,
+              overall ? " (run option crash_at_effect)" : "", controller, key, effect);
+    m->crash_at = 0;
+    if (overall) m->restart_after = w->ro->crash_restart_ms;
+    m->destroy_timer = sim_loop_timer(w->loop, 0, mgr_destroy_cb, m);
+    if (m->restart_after >= 0) scn_mgr_restart_in(m, m->restart_after);
+    return false;
+}
+
+void scn_mgr_start(scn_mgr *m)
+{
+    scn_world *w = m->w;
+    m->incarnation++;
+    m->effects = 0;
+    snprintf(m->identity, sizeof m->identity, "%s#%d", m->name, m->incarnation);
+    ctl_settings_defaults(&m->s);
+    m->s.pod.namespace = w->o.ns;
+    m->s.identity = m->identity;
+    if (w->o.resync_ms > 0) m->s.resync_ms = w->o.resync_ms;
+    if (w->o.requeue_ms > 0) m->s.requeue_ms = w->o.requeue_ms;
+    if (w->o.crashloop_escalate > 0) m->s.crashloop_escalate = w->o.crashloop_escalate;
+    if (w->o.init_escalate > 0) m->s.init_escalate = w->o.init_escalate;
+    if (w->o.max_deletes > 0) m->s.max_deletes_per_cycle = w->o.max_deletes;
+    if (w->o.lease_ms > 0) { /* client-go's proportions: renew deadline 2/3, retry period 2/15 of the duration */
+        m->s.lease_duration_ms = w->o.lease_ms;
+        m->s.lease_renew_deadline_ms = w->o.lease_ms * 2 / 3;
+        m->s.lease_renew_ms = w->o.lease_ms * 2 / 15;
+    }
+    m->s.leader_election = w->o.leader_election;
+    m->s.nats_durable = w->o.durable;
+    ctl_ports ports = {&w->lp, &m->kube, &m->store, w->o.nats ? &w->busport : NULL};
+    ctl_hooks hooks = {m, before_effect, fsm_hook, w->memo};
+    t0_err err = {0};
+    ctl_manager *cm = NULL;
+    if (ctl_manager_new_hooked(&m->s, &ports, &hooks, &cm, &err) != T0_OK) {
+        scn_violation(w, "manager %s could not be created: %s", m->identity, err.msg);
+        return;
+    }
+    m->m = cm;
+    scn_trace(w, m->identity, "manager start");
+    if (ctl_manager_start(cm, &err) != T0_OK) scn_trace(w, m->identity, "manager start failed: %s", err.msg);
+}
+
+scn_mgr *scn_mgr_find(scn_world *w, const char *name)
+{
+    for (scn_mgr *m = w->mgrs; m; m = m->next)
+        if (!strcmp(m->name, name)) return m;
+    return NULL;
+}
+
+scn_mgr *scn_mgr_new(scn_world *w, const char *name)
+{
+    scn_mgr *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->w = w;
+    snprintf(m->name, sizeof m->name, "%s", name);
+    m->restart_after = -1;
+    m->kube = (kube_port){m, ik_create, ik_get, ik_list, ik_update, ik_update_status, ik_remove, ik_watch, ik_unwatch};
+    m->store = (store_port){m, is_find, is_get, is_upsert, is_remove, is_write};
+    scn_mgr **tail = &w->mgrs;
+    while (*tail) tail = &(*tail)->next;
+    *tail = m;
+    return m;
+}
+
+void scn_mgr_stop(scn_mgr *m)
+{
+    scn_world *w = m->w;
+    if (m->destroy_timer) sim_loop_cancel(w->loop, m->destroy_timer);
+    if (m->restart_timer) sim_loop_cancel(w->loop, m->restart_timer);
+    m->destroy_timer = m->restart_timer = 0;
+    if (m->m) ctl_manager_destroy(m->m);
+    m->m = NULL;
+}
+
+void scn_mgr_restart_in(scn_mgr *m, int64_t ms) { m->restart_timer = sim_loop_timer(m->w->loop, ms, mgr_restart_cb, m); }

@@ -1,0 +1,456 @@
+/* soak_gen.c: the soak campaign's scenario generator (soak_generate): a seeded fleet, desired-state
+ * changes and faults, and for liveness the convergence expectations (docs/soak.md). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenarios/soak_int.h"
+
+/* splitmix64: the generator's PRNG (independent of the simulator's). */
+static uint64_t soak_rand(uint64_t *st)
+{
+    uint64_t z = (*st += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static unsigned soak_below(uint64_t *st, unsigned n) { return n ? (unsigned)(soak_rand(st) % n) : 0; }
+static bool soak_chance(uint64_t *st, unsigned percent) { return soak_below(st, 100) < percent; }
+
+/* "1h2m3s" (whole seconds) or "250ms". */
+static char *soak_fmt_dur(int64_t ms, char *buf, size_t cap)
+{
+    if (ms % 1000) {
+        snprintf(buf, cap, "%lldms", (long long)ms);
+        return buf;
+    }
+    long long s = ms / 1000, h = s / 3600, m = s / 60 % 60, sec = s % 60;
+    size_t n = 0;
+    buf[0] = 0;
+    if (h) n += (size_t)snprintf(buf + n, cap - n, "%lldh", h);
+    if (m) n += (size_t)snprintf(buf + n, cap - n, "%lldm", m);
+    if (sec || (!h && !m)) snprintf(buf + n, cap - n, "%llds", sec);
+    return buf;
+}
+
+/* ---- the generator ------------------------------------------------------------------------------ */
+const char *const soak_fault_kind_names[] = {
+    "kube-error", "kube-429", "kube-timeout", "kube-timeout-applied", "watch-drop", "watch-gone", "watch-close",
+    "watch-latency", "stale-list", "nats-drop", "nats-duplicate", "nats-reorder", "outage-mongo", "outage-s3",
+    "outage-nats", "mongo-error", "controller-crash", "controller-crash-at-effect", "second-manager", "node-kill",
+    "pod-evict", NULL};
+enum {
+    FK_KUBE_ERR, FK_429, FK_TIMEOUT, FK_TIMEOUT_APPLIED, FK_WDROP, FK_WGONE, FK_WCLOSE, FK_WLAT, FK_STALE, FK_NDROP,
+    FK_NDUP, FK_NREORDER, FK_OUT_MONGO, FK_OUT_S3, FK_OUT_NATS, FK_MONGO_ERR, FK_CRASH, FK_CRASH_EFFECT, FK_M2,
+    FK_NODE, FK_EVICT, FK__COUNT
+};
+_Static_assert((int)FK__COUNT <= SOAK_FK_MAX, "soak fault kinds");
+
+static const char *const soak_runtimes[] = {"python3.11", "nodejs20", "rust-stable", "dotnet8", "gcc13", "scala3"};
+static const char *const soak_crons[] = {"*/5 * * * *", "*/10 * * * *", "*/15 * * * *", "0 * * * *", "*/2 * * * *",
+                                         "*/20 * * * *"};
+
+typedef struct soak_obj {
+    bool present, enabled, healthy;
+} soak_obj;
+
+/* One timed statement; sorted by time (then by generation order) before being written. */
+typedef struct soak_line {
+    int64_t at;
+    unsigned ord;
+    char *text;
+} soak_line;
+
+typedef struct soak_gen {
+    uint64_t rng;
+    soak_line *l;
+    size_t n, cap;
+    unsigned ord;
+    bool oom;
+} soak_gen;
+
+static void soak_add(soak_gen *g, int64_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void soak_add(soak_gen *g, int64_t at, const char *fmt, ...)
+{
+    if (g->oom) return;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 256;
+        soak_line *l = realloc(g->l, cap * sizeof *l);
+        if (!l) {
+            g->oom = true;
+            return;
+        }
+        g->l = l;
+        g->cap = cap;
+    }
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *t = strdup(buf);
+    if (!t) {
+        g->oom = true;
+        return;
+    }
+    g->l[g->n++] = (soak_line){at, g->ord++, t};
+}
+
+static int soak_line_cmp(const void *a, const void *b)
+{
+    const soak_line *x = a, *y = b;
+    if (x->at != y->at) return x->at < y->at ? -1 : 1;
+    return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+static int soak_i64_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* What the fault generator keeps across faults: windows of outages and node loss, the second manager. */
+typedef struct soak_fault_state {
+    int64_t limit;           /* faults end before this */
+    unsigned nodes, nbots;
+    const soak_obj *bots;
+    int64_t outage_until[3]; /* mongo, s3, nats */
+    int64_t *node_until;     /* [nodes] */
+    bool m2;                 /* the second manager runs */
+    uint64_t *counts;        /* fault statements by kind */
+} soak_fault_state;
+
+/* Faults at the fakes' fault points (PICK 0..13). */
+static void gen_point_fault(soak_gen *g, int64_t t, unsigned pick, uint64_t *counts)
+{
+    static const char *const kinds[] = {"pod", "cronjob"};
+    static const char *const verbs[] = {"create", "get", "list", "update", "delete"};
+    static const int codes[] = {500, 409, 404, 503, 504, 422};
+    uint64_t *r = &g->rng;
+    switch (pick) {
+    case 0: case 1: case 2:
+        soak_add(g, t, "fault kube/%s/%s error=%d count=%u", kinds[soak_below(r, 2)], verbs[soak_below(r, 5)],
+                 codes[soak_below(r, 6)], 1 + soak_below(r, 5));
+        counts[FK_KUBE_ERR]++;
+        break;
+    case 3:
+        if (soak_chance(r, 50)) soak_add(g, t, "fault kube/* 429 ms=%us count=%u", 1 + soak_below(r, 3), 1 + soak_below(r, 20));
+        else soak_add(g, t, "fault kube/pod/create 429 ms=1s count=%u", 1 + soak_below(r, 5));
+        counts[FK_429]++;
+        break;
+    case 4:
+        soak_add(g, t, "fault kube/%s/%s timeout count=%u", kinds[soak_below(r, 2)], verbs[soak_below(r, 5)], 1 + soak_below(r, 3));
+        counts[FK_TIMEOUT]++;
+        break;
+    case 5:
+        soak_add(g, t, "fault kube/%s/%s timeout-applied count=1", kinds[soak_below(r, 2)],
+                 (const char *[]){"create", "update", "delete"}[soak_below(r, 3)]);
+        counts[FK_TIMEOUT_APPLIED]++;
+        break;
+    case 6:
+        soak_add(g, t, "fault kube/watch drop count=%u", 1 + soak_below(r, 5));
+        counts[FK_WDROP]++;
+        break;
+    case 7:
+        soak_add(g, t, "fault kube/watch gone count=1");
+        counts[FK_WGONE]++;
+        break;
+    case 8:
+        soak_add(g, t, "fault kube/watch close count=1");
+        counts[FK_WCLOSE]++;
+        break;
+    case 9:
+        soak_add(g, t, "fault kube/watch latency ms=%us count=%u", 1 + soak_below(r, 10), 1 + soak_below(r, 10));
+        counts[FK_WLAT]++;
+        break;
+    case 10:
+        soak_add(g, t, "fault kube/%s/list stale count=%u", kinds[soak_below(r, 2)], 1 + soak_below(r, 3));
+        counts[FK_STALE]++;
+        break;
+    case 11:
+        soak_add(g, t, "fault nats/deliver drop count=%u", 1 + soak_below(r, 4));
+        counts[FK_NDROP]++;
+        break;
+    case 12:
+        soak_add(g, t, "fault nats/deliver duplicate count=%u", 1 + soak_below(r, 4));
+        counts[FK_NDUP]++;
+        break;
+    case 13:
+        soak_add(g, t, "fault nats/deliver reorder ms=%us count=%u", 1 + soak_below(r, 5), 1 + soak_below(r, 4));
+        counts[FK_NREORDER]++;
+        break;
+    }
+}
+
+/* Outages, crashes, the second manager, node loss and evictions (PICK 14..20) in a window of WIN ms. */
+static void gen_world_fault(soak_gen *g, int64_t t, unsigned pick, int64_t win, soak_fault_state *f)
+{
+    uint64_t *r = &g->rng;
+    uint64_t *counts = f->counts;
+    switch (pick) {
+    case 14: {
+        unsigned which = soak_below(r, 3);
+        static const char *const sys[] = {"mongo", "s3", "nats"};
+        if (f->outage_until[which] > t) break;
+        /* MinIO outages stay under a minute: a pod deleted while the object store is down for its whole
+         * grace period (90 s) loses its unshipped bytes with its emptyDir, whatever the sidecar does
+         * (docs/soak.md shows such a run); shorter outages must lose nothing */
+        if (which == 1 && win > 60000) win = 60000;
+        soak_add(g, t, "outage %s on", sys[which]);
+        soak_add(g, t + win, "outage %s off", sys[which]);
+        f->outage_until[which] = t + win;
+        counts[FK_OUT_MONGO + which]++;
+        break;
+    }
+    case 15:
+        soak_add(g, t, "fault mongo/%s error=500 count=%u", soak_chance(r, 50) ? "find" : "get", 1 + soak_below(r, 3));
+        counts[FK_MONGO_ERR]++;
+        break;
+    case 16:
+        soak_add(g, t, "crash controller restart-after=%us", 1 + soak_below(r, 30));
+        counts[FK_CRASH]++;
+        break;
+    case 17:
+        soak_add(g, t, "crash controller at-effect=%u restart-after=%us", 1 + soak_below(r, 6), 1 + soak_below(r, 20));
+        counts[FK_CRASH_EFFECT]++;
+        break;
+    case 18:
+        if (f->m2) {
+            if (soak_chance(r, 50)) soak_add(g, t, "stop manager m2");
+            else soak_add(g, t, "crash controller m2 restart-after=%us", 1 + soak_below(r, 20));
+            f->m2 = false;
+        } else {
+            soak_add(g, t, "start manager m2");
+            f->m2 = true;
+        }
+        counts[FK_M2]++;
+        break;
+    case 19: {
+        if (f->nodes < 2) break;
+        unsigned k = soak_below(r, f->nodes);
+        unsigned down = 0;
+        for (unsigned i = 0; i < f->nodes; i++) down += f->node_until[i] > t;
+        if (f->node_until[k] > t || down + 1 >= f->nodes) break;
+        soak_add(g, t, "kill node node-%u", k + 1);
+        soak_add(g, t + win, "revive node node-%u", k + 1);
+        f->node_until[k] = t + win;
+        counts[FK_NODE]++;
+        break;
+    }
+    default: {
+        unsigned i = soak_below(r, f->nbots);
+        if (!f->bots[i].present || !f->bots[i].enabled) break;
+        soak_add(g, t, "evict pod bot-b%u", i);
+        counts[FK_EVICT]++;
+        break;
+    }
+    }
+}
+
+/* One fault (or fault window) starting at T, ending before F->limit. */
+static void soak_gen_fault(soak_gen *g, int64_t t, soak_fault_state *f)
+{
+    uint64_t *r = &g->rng;
+    unsigned pick = soak_below(r, 21);
+    int64_t win = 10000 + (int64_t)soak_below(r, 170) * 1000; /* 10 s .. 3 min */
+    if (t + win >= f->limit) win = f->limit - t - 1;
+    if (win < 1000) pick = 0;
+    if (pick <= 13) gen_point_fault(g, t, pick, f->counts);
+    else gen_world_fault(g, t, pick, win, f);
+}
+
+/* The fleet: every bot's and schedule's definition and program. */
+static void gen_fleet(uint64_t *r, soak_buf *b, const soak_gen_opts *o, unsigned nb, unsigned ns, soak_obj *bots)
+{
+    for (unsigned i = 0; i < nb; i++) {
+        soak_bprintf(b, "bot b%u runtime=%s config={\"symbol\":\"S%u\",\"threshold\":%u}\n", i,
+                     soak_runtimes[soak_below(r, 6)], i, soak_below(r, 10));
+        unsigned p = soak_below(r, 100);
+        bots[i].healthy = true;
+        if (p < 45) soak_bprintf(b, "model b%u bot log-every=%us write-state pos=%u at=%us\n", i, 5 + soak_below(r, 60), p, 1 + soak_below(r, 60));
+        else if (p < 65) soak_bprintf(b, "model b%u bot log-every=%us term=%us\n", i, 5 + soak_below(r, 60), 1 + soak_below(r, 20));
+        else if (p < 75) soak_bprintf(b, "model b%u init fail=1\n", i);
+        else if (p < 80) soak_bprintf(b, "model b%u pull ms=%us\n", i, 1 + soak_below(r, 20));
+        else if (!o->liveness && !o->healthy && p < 90) {
+            soak_bprintf(b, "model b%u bot crash-every=%us\n", i, 5 + soak_below(r, 120));
+            bots[i].healthy = false;
+        } else if (!o->liveness && !o->healthy && p < 93) {
+            soak_bprintf(b, "model b%u init fail=forever\n", i);
+            bots[i].healthy = false;
+        } else if (!o->liveness && p < 95) {
+            soak_bprintf(b, "model b%u bot ignore-sigterm write-state pos=1 at=2s\n", i);
+        }
+    }
+    for (unsigned i = 0; i < ns; i++) {
+        soak_bprintf(b, "schedule s%u cron=\"%s\" runtime=%s\n", i, soak_crons[soak_below(r, 6)], soak_runtimes[soak_below(r, 6)]);
+        soak_bprintf(b, "model s%u bot exit=%u after=%us\n", i, soak_chance(r, 85) ? 0 : 1, 1 + soak_below(r, 40));
+    }
+}
+
+/* The start: most documents stored (some disabled), the rest created later. */
+static void gen_start(soak_gen *g, unsigned nb, unsigned ns, soak_obj *bots, soak_obj *scheds)
+{
+    uint64_t *r = &g->rng;
+    for (unsigned i = 0; i < nb + ns; i++) {
+        bool sch = i >= nb;
+        soak_obj *x = sch ? &scheds[i - nb] : &bots[i];
+        unsigned id = sch ? i - nb : i, p = soak_below(r, 100);
+        if (p < 85) {
+            x->present = true;
+            x->enabled = p < 75;
+            soak_add(g, 0, "store put %c%u config.enabled=%s", sch ? 's' : 'b', id, x->enabled ? "true" : "false");
+        }
+    }
+}
+
+/* One desired-state change at T of a bot (a schedule when SCH) X: create, delete, enable/disable or an
+ * update, through a publish or straight into MongoDB. */
+static void gen_change(soak_gen *g, int64_t t, bool sch, unsigned id, soak_obj *x)
+{
+    uint64_t *r = &g->rng;
+    char c = sch ? 's' : 'b';
+    const char *subj = sch ? "schedule" : "bot";
+    bool pub = soak_chance(r, 60);
+    if (!x->present) { /* create */
+        x->present = x->enabled = true;
+        if (pub) soak_add(g, t, "publish %s.created %c%u config.enabled=true", subj, c, id);
+        else soak_add(g, t, "store put %c%u config.enabled=true", c, id);
+        return;
+    }
+    unsigned op = soak_below(r, 100);
+    if (op < 10) { /* delete */
+        x->present = x->enabled = false;
+        if (pub) soak_add(g, t, "publish %s.deleted %c%u", subj, c, id);
+        else soak_add(g, t, "store del %c%u", c, id);
+        return;
+    }
+    if (op < 30) x->enabled = !x->enabled; /* enable / disable */
+    char mod[96];
+    unsigned m = soak_below(r, 10);
+    if (op < 30) mod[0] = 0;
+    else if (sch && m < 5) snprintf(mod, sizeof mod, " cron=\"%s\"", soak_crons[soak_below(r, 6)]);
+    else if (m < 5) snprintf(mod, sizeof mod, " config.threshold=%u", soak_below(r, 50));
+    else if (m < 7) snprintf(mod, sizeof mod, " version=1.%u.%u", soak_below(r, 3), soak_below(r, 10));
+    else if (m < 9) snprintf(mod, sizeof mod, " runtime=%s", soak_runtimes[soak_below(r, 6)]);
+    else snprintf(mod, sizeof mod, " entry=%s", soak_chance(r, 50) ? "main.py" : "alt/main.py");
+    if (pub) soak_add(g, t, "publish %s.updated %c%u%s config.enabled=%s", subj, c, id, mod, x->enabled ? "true" : "false");
+    else soak_add(g, t, "store put %c%u%s config.enabled=%s", c, id, mod, x->enabled ? "true" : "false");
+}
+
+/* Desired-state changes and faults at random instants before FAULT_STOP. false when out of memory. */
+static bool gen_changes(soak_gen *g, const soak_gen_opts *o, int64_t fault_stop, unsigned nb, unsigned ns,
+                        unsigned nodes, soak_obj *bots, soak_obj *scheds, uint64_t *counts)
+{
+    uint64_t *r = &g->rng;
+    size_t nev = (size_t)nb * (size_t)(o->hours ? o->hours : 1) * 3 / 2 + 10;
+    int64_t *times = malloc(nev * sizeof *times);
+    if (!times) return false;
+    for (size_t k = 0; k < nev; k++) times[k] = 1000 * (1 + (int64_t)soak_below(r, (unsigned)(fault_stop / 1000 - 2)));
+    qsort(times, nev, sizeof *times, soak_i64_cmp);
+    soak_fault_state f = {.limit = fault_stop, .nodes = nodes, .nbots = nb, .bots = bots, .counts = counts,
+                          .node_until = calloc(nodes, sizeof *f.node_until)};
+    if (!f.node_until) {
+        free(times);
+        return false;
+    }
+    for (size_t k = 0; k < nev; k++) {
+        int64_t t = times[k];
+        unsigned what = soak_below(r, 100);
+        if (what < 22) {
+            soak_gen_fault(g, t, &f);
+            continue;
+        }
+        bool sch = what >= 88;
+        unsigned id = sch ? soak_below(r, ns) : soak_below(r, nb);
+        gen_change(g, t, sch, id, sch ? &scheds[id] : &bots[id]);
+    }
+    free(times);
+    free(f.node_until);
+    return true;
+}
+
+/* Liveness: the faults stop; the desired state is stated once more straight in MongoDB (a publish lost in
+ * a NATS outage must not make the expectations below wrong); then convergence within the bound, and
+ * stability. */
+static void gen_liveness(soak_gen *g, int64_t fault_stop, unsigned nb, unsigned ns, unsigned nodes, const soak_obj *bots,
+                         const soak_obj *scheds)
+{
+    char d1[32], d2[32];
+    soak_add(g, fault_stop, "note faults stop: convergence expected within %s, stable %s later",
+             soak_fmt_dur(SOAK_BOUND_MS, d1, sizeof d1), soak_fmt_dur(SOAK_STABLE_MS, d2, sizeof d2));
+    soak_add(g, fault_stop, "clear faults");
+    soak_add(g, fault_stop, "outage mongo off");
+    soak_add(g, fault_stop, "outage s3 off");
+    soak_add(g, fault_stop, "outage nats off");
+    for (unsigned i = 0; i < nodes; i++) soak_add(g, fault_stop, "revive node node-%u", i + 1);
+    int64_t t1 = fault_stop + 1000, t2 = t1 + SOAK_BOUND_MS + SOAK_STABLE_MS;
+    for (unsigned i = 0; i < nb + ns; i++) {
+        bool sch = i >= nb;
+        const soak_obj *x = sch ? &scheds[i - nb] : &bots[i];
+        unsigned id = sch ? i - nb : i;
+        char c = sch ? 's' : 'b';
+        if (x->present) soak_add(g, t1, "store put %c%u config.enabled=%s", c, id, x->enabled ? "true" : "false");
+        else soak_add(g, t1, "store del %c%u", c, id);
+    }
+    const char *bound = soak_fmt_dur(SOAK_BOUND_MS, d1, sizeof d1);
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t t = pass ? t2 : t1;
+        const char *w = pass ? "" : "within ";
+        const char *wb = pass ? "" : bound;
+        const char *sp = pass ? "" : " ";
+        for (unsigned i = 0; i < nb; i++) {
+            if (bots[i].present && bots[i].enabled) {
+                soak_add(g, t, "%s%s%sexpect pod bot-b%u phase=Running", w, wb, sp, i);
+                soak_add(g, t, "%s%s%sexpect bot b%u state=running", w, wb, sp, i);
+            } else soak_add(g, t, "%s%s%sexpect no pod bot-b%u", w, wb, sp, i);
+        }
+        for (unsigned i = 0; i < ns; i++)
+            soak_add(g, t, "%s%s%sexpect %scronjob schedule-s%u", w, wb, sp, scheds[i].present && scheds[i].enabled ? "" : "no ", i);
+    }
+}
+
+char *soak_generate(uint64_t seed, const soak_gen_opts *o, uint64_t *counts)
+{
+    uint64_t local[SOAK_FK_MAX] = {0};
+    if (!counts) counts = local;
+    soak_gen G = {.rng = seed * 0x2545f4914f6cdd1dull + 1}, *g = &G;
+    uint64_t *r = &g->rng;
+    unsigned nb = o->bots ? o->bots : 1, ns = nb / 10 ? nb / 10 : 1, nodes = nb / 50 + 2;
+    int64_t end = (int64_t)(o->hours ? o->hours : 1) * 3600000;
+    int64_t fault_stop = o->liveness ? end * 6 / 10 : end; /* faults and changes happen before this */
+    soak_obj *bots = calloc(nb, sizeof *bots), *scheds = calloc(ns, sizeof *scheds);
+    soak_buf b = {0};
+    if (!bots || !scheds) {
+        g->oom = true;
+        goto out;
+    }
+    soak_bprintf(&b, "# soak seed=%llu mode=%s bots=%u schedules=%u hours=%u: generated by `the0-sim soak` (docs/soak.md)\n",
+                 (unsigned long long)seed, o->liveness ? "liveness" : "safety", nb, ns, o->hours ? o->hours : 1);
+    soak_bprintf(&b, "option nodes=%u crashloop-escalate=%u\n", nodes, 3 + soak_below(r, 4));
+    int64_t last = end;
+    if (o->liveness && fault_stop + 1000 + SOAK_BOUND_MS + SOAK_STABLE_MS > last)
+        last = fault_stop + 1000 + SOAK_BOUND_MS + SOAK_STABLE_MS;
+    char d1[32];
+    soak_bprintf(&b, "end %s\n", soak_fmt_dur(last, d1, sizeof d1));
+    gen_fleet(r, &b, o, nb, ns, bots);
+    gen_start(g, nb, ns, bots, scheds);
+    if (!gen_changes(g, o, fault_stop, nb, ns, nodes, bots, scheds, counts)) {
+        g->oom = true;
+        goto out;
+    }
+    if (o->liveness) gen_liveness(g, fault_stop, nb, ns, nodes, bots, scheds);
+    if (g->oom) goto out;
+    qsort(g->l, g->n, sizeof *g->l, soak_line_cmp);
+    for (size_t k = 0; k < g->n; k++) soak_bprintf(&b, "at %s %s\n", soak_fmt_dur(g->l[k].at, d1, sizeof d1), g->l[k].text);
+out:
+    for (size_t k = 0; k < g->n; k++) free(g->l[k].text);
+    free(g->l);
+    free(bots);
+    free(scheds);
+    if (g->oom || b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}

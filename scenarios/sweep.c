@@ -1,0 +1,243 @@
+/* sweep.c: `the0-sim sweep`: exhaustive small-scope sweeps of scenario files: a manager crash before every
+ * effect of the clean run, and every call of every fault point failed in turn (docs/soak.md). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/cli.h"
+#include "scenarios/soak_int.h"
+#include "sim/faults.h"
+
+typedef struct sweep_item {
+    unsigned file;
+    int point;   /* -1: crash the manager before effect k; else: fail call k of that fault point */
+    uint64_t k;
+} sweep_item;
+
+typedef struct sweep_file {
+    const char *path;
+    char *text;
+    scn_script *sc;
+    uint64_t effects;
+    bool skipped;
+    unsigned crash_runs, crash_bad, crash_degraded, fault_runs, fault_bad, fault_degraded;
+} sweep_file;
+
+typedef struct sweep_ctx {
+    sweep_file *f;
+    sweep_item *it;
+    uint64_t n;
+} sweep_ctx;
+
+/* The kind a sweep injects at a point: error 500 where the point takes errors, else its first kind. */
+static void sweep_kind(const sim_fault_point *p, char *buf, size_t cap)
+{
+    if (strstr(p->kinds, "error")) snprintf(buf, cap, "error=500");
+    else snprintf(buf, cap, "%.*s", (int)strcspn(p->kinds, " "), p->kinds);
+}
+
+static void sweep_worker(void *ctx, int fd, soak_shared *sh, int worker)
+{
+    const sweep_ctx *c = ctx;
+    size_t np;
+    const sim_fault_point *pts = sim_faults_points(&np);
+    (void)worker;
+    for (;;) {
+        uint64_t i = atomic_fetch_add(&sh->next, 1);
+        if (i >= c->n) break;
+        const sweep_item *it = &c->it[i];
+        const sweep_file *f = &c->f[it->file];
+        soak_msg m = {.type = SOAK_MSG_DONE, .item = i};
+        soak_outcome oc = {0};
+        t0_err err = {0};
+        t0_status st;
+        char what[160];
+        if (it->point < 0) {
+            snprintf(what, sizeof what, "crash before effect %llu (restart 3s later)", (unsigned long long)it->k);
+            st = soak_run_script(f->sc, 1, it->k, NULL, NULL, &oc, &err);
+        } else {
+            char kind[32];
+            sweep_kind(&pts[it->point], kind, sizeof kind);
+            snprintf(what, sizeof what, "fault %s %s calls=%llu", pts[it->point].name, kind, (unsigned long long)it->k);
+            soak_buf b = {0};
+            soak_bprintf(&b, "%s\n%s", what, f->text);
+            st = b.oom ? T0_ENOMEM : soak_run_text(f->path, b.s, 1, NULL, NULL, &oc, &err);
+            free(b.s);
+        }
+        if (st != T0_OK) {
+            m.failed = 1;
+            soak_say(fd, i, "sweep: %s: %s: %s\n", f->path, what, err.msg);
+        } else {
+            m.failed = oc.violated ? 1 : oc.failed ? 2 : 0;
+            if (oc.violated) soak_say(fd, i, "VIOLATION %s with `%s`: %s (at +%.3fs)\n", f->path, what, oc.sig, oc.fail_ms / 1000.0);
+        }
+        soak_send(fd, &m);
+    }
+}
+
+/* sweep_args: options (core/cli.h) and files into FILES (*NF of them); CLI_CONTINUE to go on, else the exit
+ * code. */
+static int sweep_args(int argc, char **argv, sweep_file *files, size_t *nf, int *jobs, uint64_t *max_effects,
+                      uint64_t *max_calls)
+{
+    const cli_opt opts[] = {
+        {"jobs", 'j', CLI_INT, jobs, "worker processes (default: the number of CPUs)", .min = 1, .max = 256},
+        {"max-effects", 0, CLI_U64, max_effects, "skip files whose clean run has more effects", .min = 1, .max = 1000000},
+        {"max-calls", 0, CLI_U64, max_calls, "calls failed per fault point at most", .min = 1, .max = 1000000},
+    };
+    const cli_cmd cmd = {"the0-sim sweep", "[flags] FILE...",
+                         "Exhaustive small-scope sweeps of scenario files (seed 1): (a) run once counting the managers'\n"
+                         "effects (K), then once per k = 1..K with the manager crashing just before effect k of the run and\n"
+                         "restarted 3 s later; (b) count the calls of every fault point in the clean run, then once per point\n"
+                         "and call k with exactly that call failing (error 500; the point's first kind where it takes no\n"
+                         "errors). Every run must keep the invariants (a violation fails the sweep); a run whose expectations\n"
+                         "fail is counted as degraded.",
+                         opts, T0_ARRAY_LEN(opts), 1, -1,
+                         "exit codes: 0 no run broke an invariant, 1 one did, 2 usage or parse errors", 2};
+    int first, parsed = cli_parse(&cmd, argc, argv, &first);
+    if (parsed != CLI_CONTINUE) return parsed;
+    for (int i = first; i < argc; i++) files[(*nf)++].path = argv[i];
+    return CLI_CONTINUE;
+}
+
+/* The runs to make, per file: its clean run counts the effects and each point's calls. */
+typedef struct sweep_plan {
+    sweep_item *items;
+    uint64_t n, cap;
+    uint64_t max_effects, max_calls;
+    uint64_t *calls; /* [fault points]: calls of the file's clean run */
+    size_t np;
+} sweep_plan;
+
+/* sweep_load: read, parse and run file FI clean, and add its runs to P. 0, or the exit code it sets. */
+static int sweep_load(sweep_file *files, size_t fi, sweep_plan *p)
+{
+    sweep_file *f = &files[fi];
+    t0_err err = {0};
+    FILE *in = fopen(f->path, "r");
+    soak_buf b = {0};
+    char chunk[4096];
+    size_t got;
+    while (in && (got = fread(chunk, 1, sizeof chunk, in)) > 0) soak_bprintf(&b, "%.*s", (int)got, chunk);
+    if (in) fclose(in);
+    f->text = b.s;
+    if (!in || b.oom || !b.s || scn_parse(f->path, f->text, &f->sc, NULL, &err) != T0_OK) {
+        fprintf(stderr, "the0-sim sweep: %s\n", in ? err.msg : strerror(errno));
+        f->skipped = true;
+        return 2;
+    }
+    soak_outcome oc;
+    soak_fault_tally tally = {{0}, p->calls};
+    memset(p->calls, 0, p->np * sizeof *p->calls);
+    if (soak_run_script(f->sc, 1, 0, &tally, NULL, &oc, &err) != T0_OK) {
+        fprintf(stderr, "the0-sim sweep: %s\n", err.msg);
+        f->skipped = true;
+        return 2;
+    }
+    f->effects = oc.effects;
+    if (oc.failed) printf("sweep: %s: the clean run already fails (%s); sweeping anyway\n", f->path, oc.sig);
+    if (oc.effects > p->max_effects) {
+        printf("sweep: %s: skipped (%llu effects > --max-effects %llu)\n", f->path, (unsigned long long)oc.effects,
+               (unsigned long long)p->max_effects);
+        f->skipped = true;
+        return 0;
+    }
+    uint64_t need = oc.effects;
+    for (size_t k = 0; k < p->np; k++) need += p->calls[k] < p->max_calls ? p->calls[k] : p->max_calls;
+    if (p->n + need > p->cap) {
+        uint64_t cap = (p->n + need) * 2;
+        sweep_item *x = realloc(p->items, cap * sizeof *p->items);
+        if (!x) return -2; /* out of memory: stop planning */
+        p->items = x;
+        p->cap = cap;
+    }
+    for (uint64_t k = 1; k <= oc.effects; k++) p->items[p->n++] = (sweep_item){(unsigned)fi, -1, k};
+    for (size_t pt = 0; pt < p->np; pt++)
+        for (uint64_t k = 1; k <= p->calls[pt] && k <= p->max_calls; k++) p->items[p->n++] = (sweep_item){(unsigned)fi, (int)pt, k};
+    return 0;
+}
+
+/* A worker's run done: counted for its file. */
+static void sweep_on_msg(void *ud, soak_progress *pr, const soak_msg *m)
+{
+    const sweep_ctx *c = ud;
+    if (m->type != SOAK_MSG_DONE || m->item >= c->n) return;
+    const sweep_item *it = &c->it[m->item];
+    sweep_file *f = &c->f[it->file];
+    pr->done++;
+    pr->bad += m->failed == 1;
+    if (it->point < 0) f->crash_runs++, f->crash_bad += m->failed == 1, f->crash_degraded += m->failed == 2;
+    else f->fault_runs++, f->fault_bad += m->failed == 1, f->fault_degraded += m->failed == 2;
+}
+
+/* sweep_report: the table per file (frees what the files hold); the exit code with RC so far. */
+static int sweep_report(sweep_file *files, size_t nf, int rc)
+{
+    printf("%-44s %8s %9s %9s %8s %9s %9s\n", "sweep: file (effects)", "crashes", "violated", "degraded", "faults",
+           "violated", "degraded");
+    for (size_t fi = 0; fi < nf; fi++) {
+        sweep_file *f = &files[fi];
+        char name[64];
+        snprintf(name, sizeof name, "%s (%llu)", f->path, (unsigned long long)f->effects);
+        if (f->skipped) printf("%-44s skipped\n", name);
+        else printf("%-44s %8u %9u %9u %8u %9u %9u\n", name, f->crash_runs, f->crash_bad, f->crash_degraded, f->fault_runs,
+                    f->fault_bad, f->fault_degraded);
+        if (f->crash_bad || f->fault_bad) rc = rc ? rc : 1;
+        scn_script_free(f->sc);
+        free(f->text);
+    }
+    return rc;
+}
+
+int sweep_main(int argc, char **argv)
+{
+    sweep_plan p = {.max_effects = 300, .max_calls = 60};
+    int jobs = soak_jobs_default();
+    size_t nf = 0;
+    sweep_file *files = calloc((size_t)argc, sizeof *files);
+    if (!files) return 2;
+    int rc = sweep_args(argc, argv, files, &nf, &jobs, &p.max_effects, &p.max_calls);
+    if (rc != CLI_CONTINUE) {
+        free(files);
+        return rc;
+    }
+    rc = 0;
+    (void)sim_faults_points(&p.np);
+    p.calls = calloc(p.np, sizeof *p.calls);
+    double t0 = soak_now_s();
+    for (size_t fi = 0; fi < nf && p.calls; fi++) {
+        int r = sweep_load(files, fi, &p);
+        if (r) rc = 2;
+        if (r < 0) break;
+    }
+    free(p.calls);
+    soak_shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pid_t *pids = calloc((size_t)jobs, sizeof *pids);
+    int fd = -1;
+    sweep_ctx c = {files, p.items, p.n};
+    if (sh != MAP_FAILED && pids && p.n) {
+        atomic_init(&sh->next, 0);
+        atomic_init(&sh->shrinks, 0);
+        if ((uint64_t)jobs > p.n) jobs = (int)p.n;
+        fd = soak_spawn(jobs, sweep_worker, &c, sh, pids);
+    }
+    soak_progress pr = {"sweep: runs", p.n, 0, 0, soak_now_s(), 0, isatty(2)};
+    if (fd >= 0) {
+        soak_collect_msgs(fd, &pr, sweep_on_msg, &c);
+        close(fd);
+        if (soak_reap(jobs, pids)) rc = rc ? rc : 1;
+        soak_progress_show(&pr, true);
+    }
+    rc = sweep_report(files, nf, rc);
+    printf("sweep: %llu runs in %.1f s, %llu with an invariant violation\n", (unsigned long long)pr.done,
+           soak_now_s() - t0, (unsigned long long)pr.bad);
+    if (pr.done < p.n) rc = rc ? rc : 1;
+    free(p.items);
+    free(pids);
+    free(files);
+    if (sh != MAP_FAILED) munmap(sh, sizeof *sh);
+    return rc;
+}
