@@ -3,13 +3,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
-#include <locale.h>
-#include <stdatomic.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "core/str.h"
 #include "daemon/daemon.h"
 
 #define COMP "daemon"
@@ -49,47 +48,6 @@ bool dar_name_utf8(const char *name)
         p += n + 1;
     }
     return true;
-}
-
-/* libarchive converts names between the archive's charset and the current locale's. The daemon works in
- * UTF-8 whatever the process locale is (the simulator's is "C"): a thread-local C.UTF-8 locale is put in
- * place around every libarchive call sequence. Without it (no C.UTF-8 on the system) non-ASCII names
- * fail with a clear error instead. */
-typedef struct utf8_scope {
-    locale_t prev;
-    bool set;
-} utf8_scope;
-
-static locale_t utf8_locale(void)
-{
-    static _Atomic(locale_t) loc = (locale_t)0;
-    locale_t l = loc;
-    if (!l) {
-        l = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-        if (!l) return (locale_t)0;
-        locale_t expected = (locale_t)0;
-        if (!atomic_compare_exchange_strong(&loc, &expected, l)) {
-            freelocale(l);
-            l = expected;
-        }
-    }
-    return l;
-}
-
-static utf8_scope utf8_enter(void)
-{
-    utf8_scope s = {0};
-    locale_t l = utf8_locale();
-    if (l) {
-        s.prev = uselocale(l);
-        s.set = s.prev != (locale_t)0;
-    }
-    return s;
-}
-
-static void utf8_leave(utf8_scope s)
-{
-    if (s.set) uselocale(s.prev);
 }
 
 const char *dd_escape(const char *name, char *out, size_t cap)
@@ -395,7 +353,7 @@ t0_status dar_extract(const fs_port *fs, const char *archive_path, dar_format fm
         return st;
     }
     r->size = sb.size;
-    utf8_scope loc = utf8_enter();
+    t0_utf8_scope loc = t0_utf8_enter();
     struct archive *a = archive_read_new();
     if (!a) {
         st = t0_fail(err, T0_ENOMEM, "extract %s: out of memory", archive_path);
@@ -422,7 +380,7 @@ t0_status dar_extract(const fs_port *fs, const char *archive_path, dar_format fm
         }
         archive_read_free(a);
     }
-    utf8_leave(loc);
+    t0_utf8_leave(loc);
     fs->close(fs->ctx, r->f, NULL);
     free(r);
     return st;
@@ -719,7 +677,7 @@ t0_status dar_snapshot(const fs_port *fs, const char *dir, const dar_snap_opts *
     }
     s.buf = malloc(IOBUF);
     s.md = EVP_MD_CTX_new();
-    utf8_scope loc = utf8_enter();
+    t0_utf8_scope loc = t0_utf8_enter();
     s.a = archive_write_new();
     if (!s.buf || !s.a || !s.md) {
         st = t0_fail(err, T0_ENOMEM, "snapshot: out of memory");
@@ -735,7 +693,7 @@ t0_status dar_snapshot(const fs_port *fs, const char *dir, const dar_snap_opts *
         if (st == T0_OK && archive_write_close(s.a) != ARCHIVE_OK) st = archive_failed(&s, "finish", where, err);
     }
     if (s.a) archive_write_free(s.a);
-    utf8_leave(loc);
+    t0_utf8_leave(loc);
     if (s.out.overflow) {
         stats->mem_overflow = true;
         st = t0_fail(err, T0_ELIMIT, "snapshot of %s: %s", dir, s.out.err.msg);

@@ -516,7 +516,6 @@ static void run_effects(dsync *s, const fsm_result *r)
             T0_INFO(COMP, "bot %s: %s; exiting 0", s->o.bot_id, s->exit_msg);
             finish(s, 0);
             break;
-        case YFX_EXIT_FAIL: /* no row emits it (fsm/sync_table.c): a sidecar never fails its pod */
         case YFX_NONE_:
         case YFX__COUNT:
             break;
@@ -580,6 +579,10 @@ t0_status dsync_start(const dd_env *env, const dsync_opts *o, dd_exit_fn exit_fn
             snprintf(s->done_dir, sizeof s->done_dir, ".");
         }
     }
+    /* The bot makes the logs directory when it starts, which may be after us: a watch on a directory that
+     * does not exist yet fails, and its lines would wait for the periodic scan. Make it first (best effort;
+     * mkdir -p in the entrypoint does nothing then). */
+    fs_mkdirs(env->fs, o->logs_path, 0755, NULL);
     watch_all(s);
     T0_INFO(COMP,
             "sync bot %s: state %s -> %s/%s/state.tar.gz, logs %s/bot.log -> %s/logs/%s/, spool %s, scan every %ld ms%s%s%s",

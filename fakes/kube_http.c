@@ -2210,7 +2210,7 @@ t0_status khttp_start(const khttp_opts *opts, khttp **out, t0_err *err)
         if (h->o.run_pods)
             st = start_run_pods(h, err);
         else
-            st = kubelet_new(h->loop, h->kube, NULL, NULL, &h->kl, err);
+            st = kubelet_new(h->loop, h->kube, NULL, &h->kl, err);
     }
     if (st == T0_OK) st = cronctl_new(h->loop, h->kube, NULL, &h->cc, err);
     for (unsigned i = 1; st == T0_OK && h->kl && i <= h->o.nodes; i++) {

@@ -201,6 +201,16 @@ t0_status objfake_put_raw(objfake *o, const char *bucket, const char *key, const
     return store_obj(o, bucket_of(o, bucket), bucket, key, p, len, len + 1, NULL, NULL, err);
 }
 
+t0_status objfake_del_raw(objfake *o, const char *bucket, const char *key)
+{
+    obucket *b = bucket_of(o, bucket);
+    objfake_object *ob = b && key ? hmap_del(&b->objs, key) : NULL;
+    if (!ob) return T0_ENOTFOUND;
+    obj_free(ob);
+    if (o->on_change) o->on_change(o->on_change_ud, bucket, key, NULL);
+    return T0_OK;
+}
+
 /* put_begin: what every PUT does first: count it, check the key, pass the s3/put point and find the
  * bucket (*B) */
 static t0_status put_begin(objfake *o, const char *bucket, const char *key, obucket **b, t0_err *err)

@@ -60,6 +60,8 @@ t0_status objfake_create_bucket(objfake *o, const char *bucket, t0_err *err);
 bool objfake_has_bucket(const objfake *o, const char *bucket);
 /* objfake_put_raw: store DATA[LEN] at BUCKET/KEY (bucket created when missing). */
 t0_status objfake_put_raw(objfake *o, const char *bucket, const char *key, const void *data, size_t len, t0_err *err);
+/* objfake_del_raw: remove BUCKET/KEY (T0_ENOTFOUND when there is none). */
+t0_status objfake_del_raw(objfake *o, const char *bucket, const char *key);
 const objfake_object *objfake_peek(const objfake *o, const char *bucket, const char *key);
 /* objfake_etag: OB's ETag. Hashing a body is deferred until something reads its ETag: the simulated
  * sidecars rewrite growing log objects far more often than anything compares their ETags. */

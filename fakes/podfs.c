@@ -91,6 +91,8 @@ struct podfs {
     podfs_stats stats;
     podfs_script script;
     bool in_hook;
+    void (*on_full)(void *ud, const char *volume);
+    void *on_full_ud;
 };
 
 /* ---- nodes ------------------------------------------------------------------------------------------- */
@@ -547,7 +549,10 @@ static t0_status v_write(void *ctx, fs_file *f, uint64_t off, const void *buf, s
     if (fill) vol->full = true;
     if (want || !len) touch(p, n, true);
     if (eno) {
-        if (eno == ENOSPC) p->stats.enospc++;
+        if (eno == ENOSPC) {
+            p->stats.enospc++;
+            if (p->on_full) p->on_full(p->on_full_ud, vol->name);
+        }
         return fail(err, eno, "write", f->path);
     }
     p->stats.writes++;
@@ -1071,3 +1076,9 @@ void podfs_view_destroy(podfs_view *v)
 
 void podfs_get_stats(const podfs *p, podfs_stats *out) { *out = p->stats; }
 podfs_script *podfs_script_of(podfs *p) { return &p->script; }
+
+void podfs_on_full(podfs *p, void (*fn)(void *ud, const char *volume), void *ud)
+{
+    p->on_full = fn;
+    p->on_full_ud = ud;
+}

@@ -93,6 +93,10 @@ size_t podfs_view_termination(const podfs_view *v, char *buf, size_t cap);
  * afterwards), its root filesystem goes. NULL is a no-op. */
 void podfs_view_destroy(podfs_view *v);
 
+/* podfs_on_full: FN(UD, volume name) when a write to a pod volume fails with ENOSPC (the volume is full:
+ * a write was cut short), once per write. */
+void podfs_on_full(podfs *p, void (*fn)(void *ud, const char *volume), void *ud);
+
 /* Scripted faults for unit tests (the simulator uses the fault points). Each applies to the next calls of
  * its kind; counters go down as they fire: fail_writes: half of the write lands, then it fails with
  * fail_errno (default EIO); short_reads: a read returns at most one byte; fail_reads: a read fails with

@@ -254,10 +254,7 @@ typedef struct pod_fsm_input {
     X(YFX_AWAIT_BOT, "await_bot")    /* arm the --done-wait timer; the final deadline starts */        \
     X(YFX_FINAL_UPLOAD, "final_upload")                                                                \
     X(YFX_REPORT_UNSHIPPED, "report_unshipped") /* log + termination message: what was not shipped */ \
-    X(YFX_EXIT_OK, "exit_ok")                                                                          \
-    /* No row emits exit_failed any more (a sidecar never fails its pod); it stays named until the   \
-     * simulated kubelet's own executor (fakes/kubelet.c) is replaced by daemon/sync.c (issue 14). */  \
-    X(YFX_EXIT_FAIL, "exit_failed")
+    X(YFX_EXIT_OK, "exit_ok")   /* the only exit: a sidecar never fails its pod (fsm/sync_table.c) */
 
 enum sync_state { SYNC_STATES(T0_ENUM) SYNC__COUNT };
 enum sync_event { SYNC_EVENTS(T0_ENUM) YE__COUNT };

@@ -18,7 +18,7 @@
 
 typedef enum scn_invariant {
     SCN_INV_ONE_CONTAINER = 0, SCN_INV_ORPHANS, SCN_INV_DELETE_GUARD, SCN_INV_STATE_LOSS, SCN_INV_LOG_LOSS,
-    SCN_INV_BAD_DOC, SCN_INV__COUNT
+    SCN_INV_BAD_DOC, SCN_INV_PARTIAL_STATE, SCN_INV__COUNT
 } scn_invariant;
 /* The invariants' names, as `always NAME` and the trace write them (NULL-terminated). */
 extern const char *const scn_invariant_names[];
@@ -60,8 +60,13 @@ void scn_checker_get(scn_checker *c, store_coll coll, const char *id, t0_status 
  * statement (not a controller) is deleting it. */
 void scn_checker_kube(scn_checker *c, kube_watch_type type, kube_kind kind, const cJSON *obj, bool deletion_started,
                       bool by_scenario);
-/* An object of the object store changed (OBJ NULL: removed). */
-void scn_checker_object(scn_checker *c, const char *bucket, const char *key, const objfake_object *obj);
+/* An object of the object store changed (OBJ NULL: removed); BY_SCENARIO: a scenario statement wrote it. */
+void scn_checker_object(scn_checker *c, const char *bucket, const char *key, const objfake_object *obj, bool by_scenario);
+/* What the simulated pods did (kubelet events: bot programs' writes and lines, SIGTERM, kills, full volumes,
+ * the end of a pod). */
+void scn_checker_pod_event(scn_checker *c, const kubelet_event *e);
+/* scn_checker_log_lines: distinct log lines of bot ID shipped to the object store so far. */
+uint64_t scn_checker_log_lines(const scn_checker *c, const char *id);
 /* The end of the run: the checks that wait for it. */
 void scn_checker_final(scn_checker *c);
 

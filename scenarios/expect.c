@@ -6,6 +6,7 @@
 
 #include "core/json.h"
 #include "fsm/tables.h"
+#include "fakes/botprog.h"
 #include "scenarios/world.h"
 
 #define NS(w) ((w)->o.ns)
@@ -120,8 +121,7 @@ static bool e_restarts(scn_world *w, const scn_stmt *s, char *got, size_t cap)
 
 static bool e_log_lines(scn_world *w, const scn_stmt *s, char *got, size_t cap)
 {
-    kubelet_bot_obs ob;
-    return num(s, "log-lines", kubelet_bot_observe(w->kl, s->a.num.name, &ob) ? ob.log_lines_shipped : 0, got, cap);
+    return num(s, "log-lines", scn_checker_log_lines(w->check, s->a.num.name), got, cap);
 }
 
 static bool e_count(scn_world *w, const scn_stmt *s, char *got, size_t cap)
@@ -167,6 +167,28 @@ static bool e_manager(scn_world *w, const scn_stmt *s, char *got, size_t cap)
     return crashed;
 }
 
+/* The state object holds K=V: its file .the0-state/K.json is the bot program's document of value V. */
+typedef struct state_find {
+    const char *key, *val;
+    size_t klen;
+    bool found, match;
+    char have[128];
+} state_find;
+
+static void state_file(void *ud, const char *name, const char *data, size_t len)
+{
+    state_find *f = ud;
+    static const char dir[] = ".the0-state/";
+    size_t nl = strlen(name);
+    if (strncmp(name, dir, sizeof dir - 1) || nl != sizeof dir - 1 + f->klen + 5 ||
+        memcmp(name + sizeof dir - 1, f->key, f->klen) || strcmp(name + nl - 5, ".json"))
+        return;
+    uint64_t seq;
+    f->found = true;
+    if (!botprog_doc_parse(data, len, &seq, f->have, sizeof f->have)) snprintf(f->have, sizeof f->have, "(a cut file)");
+    f->match = !strcmp(f->have, f->val);
+}
+
 static bool e_state(scn_world *w, const scn_stmt *s, char *got, size_t cap)
 {
     const objfake_object *ob = objfake_peek(w->obj, "bot-state", s->a.state.object);
@@ -174,19 +196,17 @@ static bool e_state(scn_world *w, const scn_stmt *s, char *got, size_t cap)
         snprintf(got, cap, "no state object bot-state/%s", s->a.state.object);
         return false;
     }
-    const char *kv = s->a.state.line;
-    size_t l = strlen(kv);
-    for (const char *p = ob->data; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t ll = nl ? (size_t)(nl - p) : strlen(p);
-        if (ll == l && !strncmp(p, kv, l)) {
-            snprintf(got, cap, "%s present", kv);
-            return true;
-        }
-        p = nl ? nl + 1 : NULL;
+    const char *kv = s->a.state.line, *eq = strchr(kv, '=');
+    state_find f = {.key = kv, .klen = eq ? (size_t)(eq - kv) : strlen(kv), .val = eq ? eq + 1 : ""};
+    t0_err err = {0};
+    if (botprog_archive_each(ob->data, ob->len, state_file, &f, &err) != T0_OK) {
+        snprintf(got, cap, "bot-state/%s is not a tar.gz: %s", s->a.state.object, err.msg);
+        return false;
     }
-    snprintf(got, cap, "state object has no line %s (%zu bytes)", kv, ob->len);
-    return false;
+    if (f.match) snprintf(got, cap, "%s present", kv);
+    else if (f.found) snprintf(got, cap, "%.*s is %s", (int)f.klen, kv, f.have);
+    else snprintf(got, cap, "the state object has no %.*s (%zu bytes)", (int)f.klen, kv, ob->len);
+    return f.match;
 }
 
 const scn_cond_eval scn_cond_evals[] = {

@@ -174,7 +174,7 @@ static const struct {
     {"manager", SCN_OPT_MANAGER}, {"nodes", SCN_OPT_NODES}, {"resync", SCN_OPT_RESYNC}, {"ns", SCN_OPT_NS},
     {"delete-allowance", SCN_OPT_DELETE_ALLOWANCE}, {"leader-election", SCN_OPT_LEADER_ELECTION},
     {"durable", SCN_OPT_DURABLE}, {"ack-wait", SCN_OPT_ACK_WAIT}, {"end", SCN_OPT_END}, {"latency", SCN_OPT_LATENCY},
-    {"sync-interval", SCN_OPT_SYNC_INTERVAL}, {"crashloop-escalate", SCN_OPT_CRASHLOOP_ESCALATE},
+    {"crashloop-escalate", SCN_OPT_CRASHLOOP_ESCALATE},
     {"init-escalate", SCN_OPT_INIT_ESCALATE}, {"requeue", SCN_OPT_REQUEUE}, {"lease", SCN_OPT_LEASE},
     {"max-deletes", SCN_OPT_MAX_DELETES}, {"nats", SCN_OPT_NATS},
 };
@@ -610,7 +610,7 @@ static bool b_state(scn_pctx *p, scn_stmt *s, const scn_args *a)
 #define PUB_KEYS "config.*:* version:s runtime:s entry:s path:s name:s cron:s"
 #define OPT_KEYS                                                                                                   \
     "manager:b nodes:u resync:d ns:s delete-allowance:d leader-election:b durable:b ack-wait:d end:d latency:d "   \
-    "sync-interval:d crashloop-escalate:u init-escalate:u requeue:d lease:d max-deletes:u nats:b"
+    "crashloop-escalate:u init-escalate:u requeue:d lease:d max-deletes:u nats:b"
 #define ACT false
 #define COND true
 const scn_grammar_row scn_grammar[] = {

@@ -1,5 +1,5 @@
 # scenarios: the scenario language (parser, runner, invariant checker, replay) and the replay corpus.
-scenarios_DEPS := core fsm domain controllers fakes sim
+scenarios_DEPS := core fsm domain controllers daemon fakes sim
 # scenario tier of make test: every scenarios/*.scn twice per seed (identical traces), the wrong-expectation
 # check and the corpus coverage (ci/replay-all.sh).
 TEST_TARGETS += scenario-replay

@@ -165,7 +165,7 @@ static void store_observer(void *ud, store_coll c, const char *id, const cJSON *
 static void obj_observer(void *ud, const char *bucket, const char *key, const objfake_object *obj)
 {
     scn_world *w = ud;
-    scn_checker_object(w->check, bucket, key, obj);
+    scn_checker_object(w->check, bucket, key, obj, w->scenario_objects);
 }
 
 static void bus_observer(void *ud, const char *subject, const char *durable, unsigned attempt, const char *event, t0_status st)
@@ -176,6 +176,12 @@ static void bus_observer(void *ud, const char *subject, const char *durable, uns
         scn_trace(w, "nats", "%s delivered%s%s (attempt %u) -> %s", subject, durable ? " to durable " : "",
                   durable ? durable : "", attempt, t0_status_name(st));
     else scn_trace(w, "nats", "%s %s%s%s (attempt %u)", subject, event, durable ? " for durable " : "", durable ? durable : "", attempt);
+}
+
+static void pod_observer(void *ud, const kubelet_event *e)
+{
+    scn_world *w = ud;
+    scn_checker_pod_event(w->check, e);
 }
 
 static void kubelet_tracer(void *ud, const fsm_table *t, const char *key, const fsm_result *r)
@@ -199,6 +205,7 @@ void scn_observe(scn_world *w)
     busfake_observe(w->bus, bus_observer, w);
     fsm_tracer kt = {kubelet_tracer, w};
     kubelet_set_tracer(w->kl, &kt);
+    kubelet_set_observer(w->kl, pod_observer, w);
 }
 
 /* ---- progress ------------------------------------------------------------------------------------------ */

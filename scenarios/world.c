@@ -32,7 +32,6 @@ static void apply_options(scn_world *w)
             case SCN_OPT_ACK_WAIT: o->ack_wait_ms = v->ms; break;
             case SCN_OPT_END: o->end_ms = v->ms > o->end_ms ? v->ms : o->end_ms; break;
             case SCN_OPT_LATENCY: o->latency_ms = v->ms; break;
-            case SCN_OPT_SYNC_INTERVAL: o->sync_interval_ms = v->ms; break;
             case SCN_OPT_LEASE: o->lease_ms = v->ms; break;
             case SCN_OPT_CRASHLOOP_ESCALATE: o->crashloop_escalate = (int)v->u; break;
             case SCN_OPT_INIT_ESCALATE: o->init_escalate = (int)v->u; break;
@@ -75,6 +74,13 @@ static void world_free(scn_world *w)
     hmap_free(&w->deleting);
     hmap_free(&w->phases);
     hmap_free(&w->job_runs);
+    const char *zk;
+    void *zv;
+    for (size_t i = 0; hmap_next(&w->code_zips, &i, &zk, &zv);) {
+        objstore_buf_free(zv);
+        free(zv);
+    }
+    hmap_free(&w->code_zips);
     sim_faults_destroy(w->faults);
     sim_loop_destroy(w->loop);
 }
@@ -100,10 +106,10 @@ static t0_status world_new(scn_world *w, t0_err *err)
         busfake_set_ack_wait(w->bus, w->o.ack_wait_ms);
         busfake_set_latency(w->bus, w->o.latency_ms);
         storefake_set_position(w->store, busfake_position, w->bus); /* direct writes take part in the event order */
-        kubelet_opts ko = {0};
-        ko.sync_interval_ms = w->o.sync_interval_ms;
-        st = kubelet_new(w->loop, w->kube, w->obj, &ko, &w->kl, err);
+        kubelet_opts ko = {.faults = w->faults, .strict = true};
+        st = kubelet_new(w->loop, w->kube, &ko, &w->kl, err);
     }
+    if (st == T0_OK) st = scn_pods_bind(w, err);
     if (st == T0_OK) st = cronctl_new(w->loop, w->kube, NULL, &w->cc, err);
     if (st == T0_OK) {
         scn_check_world cw = {w->loop, w->kube, w->kl, w->store, w->o.ns, w->t0, w->o.delete_allowance_ms};
@@ -162,6 +168,7 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *ro, scn_result *
     hmap_init(&w->deleting);
     hmap_init(&w->phases);
     hmap_init(&w->job_runs);
+    hmap_init(&w->code_zips);
     t0_status st = world_new(w, err);
     if (st != T0_OK) {
         t0_err_prefix(err, "%s: setting up the world", script->path);

@@ -67,7 +67,7 @@ typedef struct scn_exp {
 typedef struct scn_opts_w {
     bool manager, leader_election, durable, nats;
     unsigned nodes;
-    int64_t resync_ms, requeue_ms, delete_allowance_ms, ack_wait_ms, end_ms, latency_ms, sync_interval_ms, lease_ms;
+    int64_t resync_ms, requeue_ms, delete_allowance_ms, ack_wait_ms, end_ms, latency_ms, lease_ms;
     int crashloop_escalate, init_escalate, max_deletes;
     char ns[64];
 } scn_opts_w;
@@ -101,7 +101,9 @@ struct scn_world {
     hmap deleting;          /* "<kind>/<ns>/<name>" of objects with a deletionTimestamp seen */
     hmap phases;            /* "<ns>/<name>" of pods -> const char* phase last traced */
     hmap job_runs;          /* CronJob name -> (uintptr_t) Jobs created */
+    hmap code_zips;         /* entry + code files -> objstore_buf* (the code objects pods.c makes) */
     bool scenario_deleting; /* a scenario statement is deleting objects (not the controller) */
+    bool scenario_objects;  /* a scenario statement is writing the object store (not a sidecar) */
     scn_exp *pending;       /* expectations waiting to become true, and always-conditions */
 };
 
@@ -120,6 +122,9 @@ void scn_observe(scn_world *w);
 scn_check_sink scn_check_sink_of(scn_world *w);
 void scn_progress_start(scn_world *w);
 void scn_progress_final(scn_world *w);
+
+/* ---- pods.c: the simulated pods run `/app/runtime daemon init|sync` as the shipped daemon code ------------ */
+t0_status scn_pods_bind(scn_world *w, t0_err *err);
 
 /* ---- managers.c --------------------------------------------------------------------------------------- */
 scn_mgr *scn_mgr_new(scn_world *w, const char *name);

@@ -284,7 +284,6 @@ Test(sync, final_sync_retries_until_deadline)
     /* a sidecar never fails its pod: it reports what was not shipped and exits 0 (issue 14) */
     cr_assert(has_fx(&r, YFX_REPORT_UNSHIPPED), "the unshipped data is not reported");
     cr_assert(has_fx(&r, YFX_EXIT_OK), "a failed final sync must exit 0, or the Job runs the bot again");
-    cr_assert(!has_fx(&r, YFX_EXIT_FAIL));
 }
 
 Test(sync, max_wait_bounds_the_debounce)
