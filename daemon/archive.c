@@ -458,6 +458,7 @@ static t0_status archive_failed(snap *s, const char *what, const char *rel, t0_e
 
 static t0_status snap_entry_header(snap *s, const char *rel, const fs_stat *st, const char *link, t0_err *err)
 {
+    if (!s->a) goto hash; /* hash_only */
     struct archive_entry *e = archive_entry_new();
     if (!e) return t0_fail(err, T0_ENOMEM, "snapshot: out of memory");
     archive_entry_set_pathname_utf8(e, rel);
@@ -469,6 +470,7 @@ static t0_status snap_entry_header(snap *s, const char *rel, const fs_stat *st, 
     int r = archive_write_header(s->a, e);
     archive_entry_free(e);
     if (r != ARCHIVE_OK) return archive_failed(s, "entry", rel, err);
+hash:;
     char kind = st->type == FS_DIR ? 'd' : st->type == FS_LNK ? 'l' : 'f';
     unsigned perm = st->perm & 0777;
     hash_field(s->md, &kind, 1);
@@ -560,7 +562,7 @@ static t0_status snap_file(snap *s, const char *path, const char *rel, t0_err *e
             memset(s->buf, 0, want);
             got = want;
         }
-        if (archive_write_data(s->a, s->buf, got) < 0) {
+        if (s->a && archive_write_data(s->a, s->buf, got) < 0) {
             st = archive_failed(s, "write", rel, err);
             break;
         }
@@ -667,7 +669,7 @@ t0_status dar_snapshot(const fs_port *fs, const char *dir, const dar_snap_opts *
     s.out.mem = o->mem;
     s.out.mem_max = o->mem_max;
     if (o->mem) o->mem->len = 0;
-    if (!o->mem && (st = fs->open(fs->ctx, out_path, FS_WRITE | FS_CREATE | FS_TRUNC, 0600, &s.out.f, err)) != T0_OK) {
+    if (!o->mem && !o->hash_only && (st = fs->open(fs->ctx, out_path, FS_WRITE | FS_CREATE | FS_TRUNC, 0600, &s.out.f, err)) != T0_OK) {
         if (st == T0_ENOTFOUND) { /* T0_ENOTFOUND means "no state directory" to callers */
             st = T0_EIO;
             if (err) err->code = st, err->sys_errno = ENOENT;
@@ -678,11 +680,15 @@ t0_status dar_snapshot(const fs_port *fs, const char *dir, const dar_snap_opts *
     s.buf = malloc(IOBUF);
     s.md = EVP_MD_CTX_new();
     t0_utf8_scope loc = t0_utf8_enter();
-    s.a = archive_write_new();
-    if (!s.buf || !s.a || !s.md) {
+    s.a = o->hash_only ? NULL : archive_write_new();
+    if (!s.buf || (!s.a && !o->hash_only) || !s.md) {
         st = t0_fail(err, T0_ENOMEM, "snapshot: out of memory");
     } else {
         EVP_DigestInit_ex(s.md, EVP_sha256(), NULL);
+    }
+    if (st == T0_OK && o->hash_only) {
+        st = snap_dir(&s, dir, "", 0, err);
+    } else if (st == T0_OK) {
         archive_write_set_format_pax_restricted(s.a);
         archive_write_add_filter_gzip(s.a);
         archive_write_set_bytes_in_last_block(s.a, 1);

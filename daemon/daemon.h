@@ -88,6 +88,8 @@ typedef struct dar_snap_opts {
      * larger one fails with T0_ELIMIT and stats->mem_overflow (the caller spools it to a file then). */
     objstore_buf *mem;
     uint64_t mem_max;
+    /* HASH_ONLY: read and hash as a snapshot would (the same checks), write no archive (OUT_PATH unused) */
+    bool hash_only;
 } dar_snap_opts;
 t0_status dar_snapshot(const fs_port *fs, const char *dir, const dar_snap_opts *o, const char *out_path,
                        char hash[65], dar_stats *stats, t0_err *err);
@@ -193,8 +195,9 @@ t0_status dsync_state_sync(dsync_state *s, int64_t now_ms, bool final, bool *upl
 /* ---- sync: logs (daemon/sync_logs.c) ---------------------------------------------------------------- */
 /* New bytes of <logs>/bot.log are appended to bot-logs/logs/<id>/<YYYYMMDD>.log (local date at append
  * time) as "[YYYY-MM-DD HH:MM:SS] <chunk, whitespace-trimmed>\n". Exactly-once across restarts:
- *  - <logs>/.the0-sync-offset (written with write+fsync+rename) holds "v1 <stream> <offset> <pending-key>
- *    <pending-end>": a random stream id for this bot.log, the shipped offset, and the append in flight;
+ *  - <logs>/.the0-sync-offset (written with write+fsync+rename, once per append) holds "v1 <stream> <offset>
+ *    <pending-key> <pending-end>": a random stream id for this bot.log, the shipped offset, and the append in
+ *    flight (or the last one: it stays named after its PUT until the next append's record);
  *  - before a PUT the pending append is recorded; the PUT carries x-amz-meta-the0-stream/-the0-end; after
  *    a crash or an ambiguous failure the pending object is HEADed: if it carries our stream and end, the
  *    append happened and the offset advances, otherwise it is shipped again;
@@ -214,6 +217,11 @@ typedef struct dsync_logs {
     bool loaded, bucket_ok;
     uint64_t last_seen_size;
     size_t max_chunk;          /* default 8 MiB */
+    struct tm tm;              /* local time of the minute tm_minute (private cache) */
+    time_t tm_minute;
+    int tm_sec0;
+    bool tm_valid;
+    char day_key[512];
     uint64_t appends;          /* counters */
 } dsync_logs;
 void dsync_logs_init(dsync_logs *l, const objstore *os, const fs_port *fs, const loop_port *loop, const char *bucket,

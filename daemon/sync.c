@@ -48,6 +48,7 @@ struct dsync {
     int exit_code;
     char exit_msg[640];
     uint64_t fp_shipped; /* metadata fingerprint of the state tree at the last successful upload */
+    bool state_touched;  /* the state watch reported something since the last successful state sync */
     int queue[QCAP], qhead, qlen;
     bool stepping;
     long stop_wait_ms;
@@ -133,6 +134,7 @@ static void on_state_change(void *ud, const char *name)
         (name[strlen(DD_STATE_WORK)] == '\0' || name[strlen(DD_STATE_WORK)] == '/'))
         return; /* init's work directory */
     if (name && s->st.exclude[1] && !strcmp(name, s->st.exclude[1])) return; /* our own spool */
+    s->state_touched = true;
     changed(s);
 }
 
@@ -205,6 +207,7 @@ static void on_scan(void *ud)
     s->t_scan = arm(s, s->o.interval_ms, on_scan);
     watch_all(s); /* a directory that appeared since the start */
     if (dsync_logs_pending(&s->lg) || tree_fingerprint(s) != s->fp_shipped) {
+        s->state_touched = true; /* (or the logs: the upload looks at the state anyway) */
         s->dirty = true;
         if (!s->first_change_ms) s->first_change_ms = now_ms(s);
     }
@@ -287,12 +290,14 @@ static void job_run(void *ud)
         s->o.deadline_hook(s->o.deadline_ud, left > 100 ? left : 100);
     }
     if (!s->job_state_done) {
-        uint64_t fp = tree_fingerprint(s);
+        /* Nothing to do when the state watch reported nothing since the last successful state sync (it
+         * reports lost events as a change), or when the tree's metadata is as it was then (that snapshot saw
+         * every file settled for the racy window, so any later write shows in a size, time or inode) —
+         * unless a final sync must still mark the object as the run's last state. */
+        bool quiet = !s->state_touched && s->w_state && s->fp_shipped;
+        uint64_t fp = quiet ? s->fp_shipped : tree_fingerprint(s);
         bool up = false;
         t0_err e = {0};
-        /* The tree's metadata is as it was at the last successful state sync (whose snapshot saw every file
-         * settled for the racy window, so any later write shows in a size, time or inode): nothing to do,
-         * unless a final sync must still mark the object as the run's last state. */
         bool same = fp == s->fp_shipped && (!s->job_final || s->st.remote.final);
         t0_status st = same ? T0_OK : dsync_state_sync(&s->st, now_ms(s), s->job_final, &up, &e);
         if (same) s->state_skips++;
@@ -304,8 +309,12 @@ static void job_run(void *ud)
         }
         s->job_state_done = true;
         if (st == T0_ESTATE) t0_fail(&e, T0_ESTATE, "%s (still changing after %d tries)", e.msg, SNAP_TRIES);
-        if (st != T0_OK) job_fail(s, &e);
-        else s->fp_shipped = fp;
+        if (st != T0_OK) {
+            job_fail(s, &e);
+        } else {
+            s->fp_shipped = fp; /* what this snapshot (or its skip) covered: changes reported later set the flag */
+            s->state_touched = false;
+        }
     }
     /* Logs: several chunks per upload, bounded so that a huge backlog does not starve the loop. */
     bool more = true;

@@ -87,6 +87,20 @@ static t0_status attempt(dsync_state *s, objstore_buf *mem, int64_t now_ms, bool
     }
     if ((st = check_not_full(s, err)) != T0_OK) return st;
     char hash[65];
+    /* The content's hash alone first (no archive, no compression): a sidecar that starts next to the state init
+     * restored, or a tree touched without a content change, costs no tar.gz. */
+    dar_snap_opts ho = {.lim = s->lim, .now_ms = now_ms, .exclude = s->exclude, .hash_only = true};
+    dar_stats hs;
+    st = dar_snapshot(s->fs, s->dir, &ho, NULL, hash, &hs, err);
+    if (st == T0_ENOTFOUND) return T0_OK; /* no state directory at all (not mounted): nothing to ship */
+    if (st != T0_OK) {
+        t0_err_prefix(err, "state sync %s", s->dir);
+        return st;
+    }
+    if (!strcmp(hash, s->remote_hash) && (!final || s->remote.final)) {
+        s->skips++;
+        return T0_OK;
+    }
     /* In memory when the last snapshot fitted (a small state costs no disk and needs no writable volume);
      * otherwise, or when it outgrows the bound, spooled to a file. */
     dar_snap_opts so = {.lim = s->lim, .now_ms = now_ms, .exclude = s->exclude, .mem = mem, .mem_max = s->mem_max};

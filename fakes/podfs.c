@@ -373,6 +373,13 @@ static void changed(podfs *p, pnode *n)
     }
 }
 
+/* touch_dir: directory D's entries changed: its times move, and (as inotify does it) the watches hear about
+ * the entries themselves, not about D. */
+static void touch_dir(podfs *p, pnode *d)
+{
+    d->mtime_ns = d->ctime_ns = now_ns(p);
+}
+
 static void touch(podfs *p, pnode *n, bool content)
 {
     int64_t t = now_ns(p);
@@ -420,7 +427,7 @@ static t0_status add_entry(podfs_view *v, res *r, fs_type t, uint32_t perm, cons
         free(n);
         return t0_fail(err, T0_ENOMEM, "%s %s: out of memory", op, path);
     }
-    touch(v->p, r->parent, true);
+    touch_dir(v->p, r->parent);
     *out = n;
     return T0_OK;
 }
@@ -677,8 +684,8 @@ static t0_status v_rename(void *ctx, const char *from, const char *to, t0_err *e
         return t0_fail(err, T0_ENOMEM, "rename %s: out of memory", from);
     }
     src->ctime_ns = now_ns(p);
-    touch(p, oldp, true);
-    if (tp != oldp) touch(p, tp, true);
+    touch_dir(p, oldp);
+    if (tp != oldp) touch_dir(p, tp);
     if (p->watches) changed(p, src); /* moved in */
     return T0_OK;
 }
@@ -698,7 +705,7 @@ static t0_status v_unlink(void *ctx, const char *path, t0_err *err)
     if (v->p->watches) changed(v->p, n);
     detach(n);
     node_release(n);
-    touch(v->p, d, true);
+    touch_dir(v->p, d);
     return T0_OK;
 }
 
@@ -718,7 +725,7 @@ static t0_status v_rmdir(void *ctx, const char *path, t0_err *err)
     if (v->p->watches) changed(v->p, n);
     detach(n);
     node_release(n);
-    touch(v->p, d, true);
+    touch_dir(v->p, d);
     return T0_OK;
 }
 
