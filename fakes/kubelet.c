@@ -453,6 +453,11 @@ static void on_launch(void *ud)
         ctr_start_failed(c, c->config_error);
         return;
     }
+    sim_fault_hit hit;
+    if (k->opts.faults && sim_faults_check(k->opts.faults, "kubelet/start", &hit) && hit.status != T0_OK) {
+        ctr_start_failed(c, "failed to create containerd task: injected fault kubelet/start");
+        return;
+    }
     if (podfs_view_new(p->fs, &c->vo, &c->view, &err) != T0_OK) {
         ctr_start_failed(c, err.msg);
         return;

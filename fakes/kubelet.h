@@ -18,7 +18,8 @@
 /* What it does: what a kubelet does, no more. It watches Pods through the fake's system port. A scheduler
  * step binds each new pod to a Ready node (the node with the fewest pods; ties by name) with
  * kfake_bind_pod; pods stay Pending while no node is Ready. A bound pod is stepped through fsm_pod_table:
- * image pull (program.pull_ms; fault point kubelet/pull) -> the init container -> bot + sync containers.
+ * image pull (program.pull_ms; fault point kubelet/pull) -> the init container -> bot + sync containers
+ * (fault point kubelet/start: a container fails to start, StartError).
  * Every effect writes realistic status through update_status: phase, conditions (PodScheduled,
  * Initialized, ContainersReady, Ready), initContainerStatuses and containerStatuses (state
  * running{startedAt} / waiting{reason PodInitializing, ContainerCreating, CrashLoopBackOff} /
@@ -89,7 +90,7 @@ typedef struct kubelet_program {
 void kubelet_program_default(kubelet_program *p);
 
 typedef struct kubelet_opts {
-    sim_faults *faults; /* points kubelet/pull and the podfs ones (may be NULL) */
+    sim_faults *faults; /* points kubelet/pull, kubelet/start and the podfs ones (may be NULL) */
     /* strict (the scenario world): a container runs a registered program or the built-in /bin/bash bot
      * model, and anything else fails to start (StartError). Not strict (`the0-sim serve`, which registers
      * nothing): a command that is not registered runs a stand-in process — an init container's exits 0 once

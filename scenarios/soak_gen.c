@@ -39,11 +39,11 @@ const char *const soak_fault_kind_names[] = {
     "kube-error", "kube-429", "kube-timeout", "kube-timeout-applied", "watch-drop", "watch-gone", "watch-close",
     "watch-latency", "stale-list", "nats-drop", "nats-duplicate", "nats-reorder", "outage-mongo", "outage-s3",
     "outage-nats", "mongo-error", "controller-crash", "controller-crash-at-effect", "second-manager", "node-kill",
-    "pod-evict", NULL};
+    "pod-evict", "s3-error", "kubelet-fault", "podfs-fault", NULL};
 enum {
     FK_KUBE_ERR, FK_429, FK_TIMEOUT, FK_TIMEOUT_APPLIED, FK_WDROP, FK_WGONE, FK_WCLOSE, FK_WLAT, FK_STALE, FK_NDROP,
     FK_NDUP, FK_NREORDER, FK_OUT_MONGO, FK_OUT_S3, FK_OUT_NATS, FK_MONGO_ERR, FK_CRASH, FK_CRASH_EFFECT, FK_M2,
-    FK_NODE, FK_EVICT, FK__COUNT
+    FK_NODE, FK_EVICT, FK_S3, FK_KUBELET, FK_PODFS, FK__COUNT
 };
 _Static_assert((int)FK__COUNT <= SOAK_FK_MAX, "soak fault kinds");
 
@@ -120,6 +120,40 @@ typedef struct soak_fault_state {
     bool m2;                 /* the second manager runs */
     uint64_t *counts;        /* fault statements by kind */
 } soak_fault_state;
+
+/* Faults of the pod side (PICK 21..23): the object store the sidecars and init containers use (transient:
+ * 500/503/timeouts, never a false 404), the kubelet's pulls and container starts, and the containers'
+ * filesystems (EIO, a short write, a volume that fills up for good; reads and renames failing). */
+static void gen_pod_fault(soak_gen *g, int64_t t, unsigned pick, uint64_t *counts)
+{
+    uint64_t *r = &g->rng;
+    switch (pick) {
+    case 21: {
+        static const char *const ops[] = {"get", "put", "head", "ensure_bucket"};
+        unsigned k = soak_below(r, 3);
+        if (k == 0) soak_add(g, t, "fault s3/%s error=%d count=%u", ops[soak_below(r, 4)], soak_chance(r, 50) ? 500 : 503,
+                             1 + soak_below(r, 5));
+        else if (k == 1) soak_add(g, t, "fault s3/%s timeout count=%u", ops[soak_below(r, 4)], 1 + soak_below(r, 3));
+        else soak_add(g, t, "fault s3/* error=503 p=0.3 count=%u", 5 + soak_below(r, 20));
+        counts[FK_S3]++;
+        break;
+    }
+    case 22:
+        soak_add(g, t, "fault kubelet/%s error count=%u", soak_chance(r, 50) ? "pull" : "start", 1 + soak_below(r, 3));
+        counts[FK_KUBELET]++;
+        break;
+    default: {
+        unsigned k = soak_below(r, 10);
+        if (k < 3) soak_add(g, t, "fault podfs/write error count=%u", 1 + soak_below(r, 3));
+        else if (k < 6) soak_add(g, t, "fault podfs/write short count=1");
+        else if (k < 7) soak_add(g, t, "fault podfs/write enospc count=1");
+        else if (k < 9) soak_add(g, t, "fault podfs/read error count=%u", 1 + soak_below(r, 3));
+        else soak_add(g, t, "fault podfs/rename error count=1");
+        counts[FK_PODFS]++;
+        break;
+    }
+    }
+}
 
 /* Faults at the fakes' fault points (PICK 0..13). */
 static void gen_point_fault(soak_gen *g, int64_t t, unsigned pick, uint64_t *counts)
@@ -252,11 +286,12 @@ static void gen_world_fault(soak_gen *g, int64_t t, unsigned pick, int64_t win, 
 static void soak_gen_fault(soak_gen *g, int64_t t, soak_fault_state *f)
 {
     uint64_t *r = &g->rng;
-    unsigned pick = soak_below(r, 21);
+    unsigned pick = soak_below(r, 24);
     int64_t win = 10000 + (int64_t)soak_below(r, 170) * 1000; /* 10 s .. 3 min */
     if (t + win >= f->limit) win = f->limit - t - 1;
     if (win < 1000) pick = 0;
     if (pick <= 13) gen_point_fault(g, t, pick, f->counts);
+    else if (pick >= 21) gen_pod_fault(g, t, pick, f->counts);
     else gen_world_fault(g, t, pick, win, f);
 }
 

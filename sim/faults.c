@@ -337,6 +337,8 @@ static const sim_fault_point points[] = {
      "one watch event delivered to one watcher: drop = unobserved state, gone = 410 and the watch ends, "
      "close = the stream ends"},
     {"kubelet/pull", "error", "an image pull of a pod (error: the pull fails, ErrImagePull then backoff)"},
+    {"kubelet/start", "error", "a container start (error: it ends at once with StartError, exit 128; the restart policy "
+                               "and CrashLoopBackOff apply)"},
     {"podfs/write", "error enospc short",
      "a write to a simulated container's filesystem (fakes/podfs.h): error = EIO, nothing written; enospc = the "
      "volume fills up: half lands, ENOSPC, and it stays full; short = half lands, then EIO"},
