@@ -109,6 +109,9 @@ char *ctlcmd_metrics_text(const ctlcmd_snapshot *s)
     counter(&b, "the0_controller_deletes_total", "Pods and CronJobs deleted.", st->deletes);
     counter(&b, "the0_controller_updates_total", "CronJobs updated.", st->updates);
     counter(&b, "the0_controller_events_emitted_total", "Kubernetes Events emitted.", st->events_emitted);
+    counter(&b, "the0_controller_final_sync_failures_total",
+            "Scheduled runs whose sync sidecar could not ship the run's last state or logs (Event FinalSyncFailed).",
+            st->final_sync_failures);
     counter(&b, "the0_controller_nats_messages_total", "NATS messages handled.", st->nats_messages);
     counter(&b, "the0_controller_nats_bad_messages_total",
             "NATS messages terminated as bad input (invalid UTF-8 or id, bad cron, malformed), never redelivered.",

@@ -70,6 +70,7 @@ typedef struct rec {
                              reconcile to use instead of reading it again (the Go controller reconciles
                              from its list the same way); dropped by a NATS message; NULL otherwise */
     int64_t batch_at_ms;  /* when the resync read it */
+    int64_t runs_checked_ms; /* schedules: runs whose pods finished before this were looked at (check_run_sync) */
 } rec;
 
 /* The desired state of one key, as desired_read found it. */
@@ -237,6 +238,9 @@ void ctl_desired_free(desired *d);
 /* ---- reconcile and the shared executors (reconcile.c) ---- */
 void ctl_reconcile(void *ud, const char *id);
 void ctl_emit_event(ctl_kind *c, const char *id, const char *type, const char *reason, const char *msg);
+/* ctl_emit_event_on: the same about another object (KIND OBJ_NAME) of key ID, e.g. one of its pods. */
+void ctl_emit_event_on(ctl_kind *c, const char *id, kube_kind kind, const char *obj_name, const char *type,
+                       const char *reason, const char *msg);
 t0_status ctl_fx_create(ctl_kind *c, ctl_step *s);
 t0_status ctl_fx_delete(ctl_kind *c, ctl_step *s);
 t0_status ctl_fx_update(ctl_kind *c, ctl_step *s);

@@ -24,9 +24,15 @@ bool ctl_needs_replace(const obj_sum *o, const desired *d)
 
 void ctl_emit_event(ctl_kind *c, const char *id, const char *type, const char *reason, const char *msg)
 {
-    ctl_manager *m = c->m;
     char obj_name[CTL_NAME_MAX];
     c->def->object_name(id, obj_name);
+    ctl_emit_event_on(c, id, c->def->kind, obj_name, type, reason, msg);
+}
+
+void ctl_emit_event_on(ctl_kind *c, const char *id, kube_kind kind, const char *obj_name, const char *type,
+                       const char *reason, const char *msg)
+{
+    ctl_manager *m = c->m;
     T0_INFO(c->def->name, "%s %s: %s: %s", c->def->noun, id, reason, msg);
     cJSON *ev = cJSON_CreateObject();
     /* a valid Event name whatever the id is (the object's own name may be invalid: that may be why it is
@@ -42,7 +48,7 @@ void ctl_emit_event(ctl_kind *c, const char *id, const char *type, const char *r
     T0_JSON_STR(md, "name", name);
     T0_JSON_STR(md, "namespace", m->s.pod.namespace);
     cJSON *inv = T0_JSON_OBJ(ev, "involvedObject");
-    T0_JSON_STR(inv, "kind", kube_kind_kind(c->def->kind));
+    T0_JSON_STR(inv, "kind", kube_kind_kind(kind));
     T0_JSON_STR(inv, "name", obj_name);
     T0_JSON_STR(inv, "namespace", m->s.pod.namespace);
     T0_JSON_STR(ev, "type", type);

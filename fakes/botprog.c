@@ -19,7 +19,8 @@ struct botprog {
     bool trap, ended;
     fs_file *log;
     uint64_t log_off;
-    uint64_t t_boot, t_exit, t_log, t_write, t_term;
+    uint64_t t_boot, t_exit, t_log, t_write, t_term, t_every;
+    uint64_t every_n;
     size_t write_i;
     int64_t started;
 };
@@ -40,6 +41,7 @@ static void stop_timers(botprog *b)
     disarm(b, &b->t_log);
     disarm(b, &b->t_write);
     disarm(b, &b->t_term);
+    disarm(b, &b->t_every);
 }
 
 static void close_log(botprog *b)
@@ -140,6 +142,17 @@ static void on_write(void *ud)
     arm_write(b);
 }
 
+static void on_every(void *ud)
+{
+    botprog *b = ud;
+    char val[24];
+    t0_u64_dec(val, ++b->every_n);
+    uint64_t seq = ++*b->env.hooks.state_seq;
+    int eno = write_state(b, "steady", val, seq);
+    if (b->env.hooks.state_write) b->env.hooks.state_write(b->env.hooks.ud, seq, "steady", eno);
+    b->t_every = arm(b, b->spec.write_every_ms, on_every);
+}
+
 static void arm_write(botprog *b)
 {
     if (b->write_i >= b->spec.nwrites) return;
@@ -232,6 +245,7 @@ static void on_boot(void *ud)
     b->started = now(b);
     if (b->spec.exit_after_ms >= 0) b->t_exit = arm(b, b->spec.exit_after_ms, on_exit_timer);
     if (b->spec.log_every_ms > 0) b->t_log = arm(b, b->spec.log_every_ms, on_log);
+    if (b->spec.write_every_ms > 0) b->t_every = arm(b, b->spec.write_every_ms, on_every);
     arm_write(b);
 }
 

@@ -21,6 +21,7 @@ typedef struct botprog_spec {
     int64_t log_every_ms;  /* print a log line this often (0 = never) */
     char log_text[64];
     int64_t term_ms;       /* stops this long after SIGTERM; < 0 = ignores it (killed at the end of the grace period) */
+    int64_t write_every_ms; /* also rewrite the state key "steady" (value: a counter) this often (0 = never) */
     size_t nwrites;        /* state writes, each at_ms after each start */
     struct {
         int64_t at_ms;

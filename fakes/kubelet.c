@@ -275,7 +275,7 @@ static t0_status bash_exec(void *ud, const kubelet_exec *x, kubelet_proc **out, 
     kpod *p = c->p;
     const kubelet_program *g = x->prog;
     botprog_spec spec = {.exit_after_ms = g->exit_after_ms, .exit_code = g->exit_code, .log_every_ms = g->log_every_ms,
-                         .term_ms = g->term_ms, .nwrites = g->nwrites};
+                         .term_ms = g->term_ms, .write_every_ms = g->write_every_ms, .nwrites = g->nwrites};
     snprintf(spec.log_text, sizeof spec.log_text, "%s", g->log_text);
     memcpy(spec.writes, g->writes, sizeof spec.writes);
     botproc *bp = calloc(1, sizeof *bp);

@@ -77,6 +77,7 @@ typedef struct kubelet_program {
         char key[64];
         char val[128];
     } writes[KUBELET_MAX_WRITES];
+    int64_t write_every_ms; /* a steady writer: the state key "steady" rewritten this often (0 = never) */
     size_t nvolumes;        /* capacities of the pod's volumes by name (a node's disk that is small) */
     struct {
         char name[64];

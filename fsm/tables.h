@@ -140,7 +140,8 @@ typedef struct bot_fsm_input {
     X(SFX_HOLD_DELETE, "hold_delete")                                                                  \
     X(SFX_DEFER_DELETE, "defer_delete")                                                                \
     X(SFX_REPORT_CONFLICT, "report_conflict")                                                          \
-    X(SFX_REQUEUE_SLOW, "requeue_resync")
+    X(SFX_REQUEUE_SLOW, "requeue_resync")                                                              \
+    X(SFX_CHECK_RUN, "check_run_sync")   /* a run ended: did its sidecar ship the run's last state? */
 
 enum sched_state { SCHED_STATES(T0_ENUM) SS__COUNT };
 enum sched_event { SCHED_EVENTS(T0_ENUM) SE__COUNT };

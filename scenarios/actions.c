@@ -113,6 +113,31 @@ static void x_define(scn_world *w, const scn_stmt *s)
 
 static void x_note(scn_world *w, const scn_stmt *s) { scn_trace(w, "note", "%s", s->a.note); }
 
+/* object put/cut: what a person or another program does to the object store (no fault, no outage). */
+static void x_object(scn_world *w, const scn_stmt *s)
+{
+    t0_err err = {0};
+    t0_status st = T0_OK;
+    w->scenario_objects = true;
+    if (s->verb == SCN_OBJECT_PUT) {
+        st = objfake_put_raw(w->obj, s->a.object.bucket, s->a.object.key, s->a.object.data, s->a.object.len, &err);
+    } else {
+        const objfake_object *o = objfake_peek(w->obj, s->a.object.bucket, s->a.object.key);
+        char *half = o ? malloc(o->len / 2 + 1) : NULL;
+        if (!o) st = t0_fail(&err, T0_ENOTFOUND, "no object %s/%s", s->a.object.bucket, s->a.object.key);
+        else if (!half) st = t0_fail(&err, T0_ENOMEM, "out of memory");
+        else {
+            size_t n = o->len / 2;
+            memcpy(half, o->data, n);
+            st = objfake_put_raw(w->obj, s->a.object.bucket, s->a.object.key, half, n, &err);
+        }
+        free(half);
+    }
+    w->scenario_objects = false;
+    if (st != T0_OK) scn_trace_force(w, "scenario", "%s: %s", s->text, err.msg);
+    else scn_trace(w, "scenario", "%s", s->text);
+}
+
 static void x_invariant(scn_world *w, const scn_stmt *s)
 {
     scn_trace(w, "scenario", "always %s (built in, checked after every step)", scn_invariant_names[s->a.invariant]);
@@ -253,6 +278,20 @@ static void model_apply(kubelet_program *p, const scn_model_op *op)
     case SCN_M_INIT_MS: p->init_ms = op->ms; break;
     case SCN_M_PULL_FAIL: p->pull_fail = true; break;
     case SCN_M_PULL_MS: p->pull_ms = op->ms; break;
+    case SCN_M_WRITE_EVERY: p->write_every_ms = op->ms; break;
+    case SCN_M_VOLUME: {
+        size_t i = 0;
+        while (i < p->nvolumes && strcmp(p->volumes[i].name, op->key)) i++;
+        if (i == KUBELET_MAX_VOLUMES) break;
+        if (i == p->nvolumes) p->nvolumes++;
+        snprintf(p->volumes[i].name, sizeof p->volumes[i].name, "%s", op->key);
+        p->volumes[i].bytes = (uint64_t)op->ms;
+        break;
+    }
+    case SCN_M_CODE_FILE:
+        if (p->ncode_files < KUBELET_MAX_CODE_FILES)
+            snprintf(p->code_files[p->ncode_files++], sizeof p->code_files[0], "%s", op->val);
+        break;
     }
 }
 
@@ -478,6 +517,8 @@ const scn_action_exec scn_action_execs[] = {
     {SCN_CRONJOB_CONTROLLER, x_cronjob_controller},
     {SCN_RESYNC, x_resync},
     {SCN_NOTE, x_note},
+    {SCN_OBJECT_PUT, x_object},
+    {SCN_OBJECT_CUT, x_object},
     {SCN_INVARIANT, x_invariant},
 };
 const size_t scn_action_execs_len = T0_ARRAY_LEN(scn_action_execs);

@@ -58,6 +58,9 @@ typedef struct pbot {
     char damaged[8][64];       /* keys whose last write failed midway (EIO, a short write): cut files */
     size_t ndamaged;
     ppod *pods;
+    struct { uint64_t seq; int64_t at; } *waiting; /* completed writes no state object holds yet */
+    size_t nwaiting, capwaiting;
+    int64_t max_lag;
 } pbot;
 
 struct scn_checker {
@@ -128,6 +131,7 @@ void scn_checker_destroy(scn_checker *c)
         }
         free(b->id);
         free(b->log_seen);
+        free(b->waiting);
         free(b);
     }
     hmap_free(&c->pbots);
@@ -369,6 +373,15 @@ static bool bit_test(const pbot *b, uint64_t n)
     return byte < b->log_cap && (b->log_seen[byte] & (1u << (n % 8)));
 }
 
+uint64_t scn_checker_state_lag(const scn_checker *ck, const char *id)
+{
+    const pbot *b = hmap_get(&ck->pbots, id);
+    if (!b) return 0;
+    int64_t lag = b->max_lag;
+    if (b->nwaiting && sim_loop_now(ck->world.loop) - b->waiting[0].at > lag) lag = sim_loop_now(ck->world.loop) - b->waiting[0].at;
+    return (uint64_t)lag;
+}
+
 uint64_t scn_checker_log_lines(const scn_checker *ck, const char *id)
 {
     const pbot *b = hmap_get(&ck->pbots, id);
@@ -435,6 +448,16 @@ static void state_object(scn_checker *ck, const char *id, const char *key, const
                   err.msg);
         return;
     }
+    size_t keep = 0; /* the writes this object holds (or a later one) stop waiting */
+    for (size_t i = 0; i < b->nwaiting; i++) {
+        if (b->waiting[i].seq <= a.max_seq) {
+            int64_t lag = sim_loop_now(ck->world.loop) - b->waiting[i].at;
+            if (lag > b->max_lag) b->max_lag = lag;
+        } else {
+            b->waiting[keep++] = b->waiting[i];
+        }
+    }
+    b->nwaiting = keep;
     if (a.cut[0])
         violation(ck, SCN_INV_PARTIAL_STATE, "bot %s: bot-state/%s holds a cut state file %s that no failed write of the bot "
                   "explains", id, key, a.cut);
@@ -548,6 +571,18 @@ void scn_checker_pod_event(scn_checker *ck, const kubelet_event *e)
         break;
     case KE_STATE_WRITE:
         if (!e->eno) {
+            if (b->nwaiting == b->capwaiting) {
+                size_t nc = b->capwaiting ? 2 * b->capwaiting : 16;
+                void *nw = realloc(b->waiting, nc * sizeof *b->waiting);
+                if (nw) {
+                    b->waiting = nw;
+                    b->capwaiting = nc;
+                }
+            }
+            if (b->nwaiting < b->capwaiting) {
+                b->waiting[b->nwaiting].seq = e->n;
+                b->waiting[b->nwaiting++].at = sim_loop_now(ck->world.loop);
+            }
             p->state_last = e->n;
             t0_strlcpy(p->key_last, e->key, sizeof p->key_last);
             set_damaged(b, e->key, false);

@@ -65,6 +65,9 @@ void scn_checker_object(scn_checker *c, const char *bucket, const char *key, con
 /* What the simulated pods did (kubelet events: bot programs' writes and lines, SIGTERM, kills, full volumes,
  * the end of a pod). */
 void scn_checker_pod_event(scn_checker *c, const kubelet_event *e);
+/* scn_checker_state_lag: the longest a completed state write of bot ID waited until a state object holding it
+ * (or a later write) was uploaded, in ms (writes still waiting count up to now). */
+uint64_t scn_checker_state_lag(const scn_checker *c, const char *id);
 /* scn_checker_log_lines: distinct log lines of bot ID shipped to the object store so far. */
 uint64_t scn_checker_log_lines(const scn_checker *c, const char *id);
 /* The end of the run: the checks that wait for it. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/str.h"
 #include "fsm/tables.h"
 #include "fakes/botprog.h"
 #include "scenarios/world.h"
@@ -209,6 +210,74 @@ static bool e_state(scn_world *w, const scn_stmt *s, char *got, size_t cap)
     return f.match;
 }
 
+/* NAME matches PATTERN: equal, or PATTERN ends in '*' and NAME starts with what comes before it. */
+static bool name_match(const char *pattern, const char *name)
+{
+    size_t l = strlen(pattern);
+    return l && pattern[l - 1] == '*' ? !strncmp(pattern, name, l - 1) : !strcmp(pattern, name);
+}
+
+/* The last termination message of container CONTAINER of POD (init containers included; POD may end in '*':
+ * any pod of that prefix, e.g. a Job's) contains TEXT. */
+static bool e_message(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    cJSON *list = NULL;
+    if (w->sys.list(w->sys.ctx, KUBE_POD, NS(w), NULL, &list, NULL) != T0_OK) {
+        snprintf(got, cap, "pods not listed");
+        return false;
+    }
+    static const char *const lists[] = {"status.initContainerStatuses", "status.containerStatuses"};
+    const char *msg = NULL, *seen = NULL;
+    bool found = false;
+    const cJSON *pod;
+    cJSON_ArrayForEach(pod, t0_json_get(list, "items"))
+    {
+        const char *pn = kfake_str(pod, "metadata.name");
+        if (!pn || !name_match(s->a.message.pod, pn)) continue;
+        found = true;
+        for (int l = 0; l < 2; l++) {
+            const cJSON *c;
+            cJSON_ArrayForEach(c, t0_json_at(pod, lists[l]))
+            {
+                const char *name = kfake_str(c, "name");
+                if (!name || strcmp(name, s->a.message.container)) continue;
+                msg = kfake_str(c, "state.terminated.message");
+                if (!msg) msg = kfake_str(c, "lastState.terminated.message");
+                if (msg && !seen) seen = msg;
+                if (msg && strstr(msg, s->a.message.text)) {
+                    snprintf(got, cap, "%s/%s message: %s", pn, name, msg);
+                    cJSON_Delete(list);
+                    return true;
+                }
+            }
+        }
+    }
+    snprintf(got, cap, "%s: %s", s->a.message.pod, !found ? "no such pod" : seen ? seen : "no termination message");
+    cJSON_Delete(list);
+    return false;
+}
+
+/* An Event REASON about object NAME (may end in '*') was created. */
+static bool e_event(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    size_t n = 0;
+    const char *k;
+    void *v;
+    for (size_t i = 0; hmap_next(&w->events, &i, &k, &v);) {
+        const char *sp = strrchr(k, ' ');
+        char name[400];
+        snprintf(name, sizeof name, "%.*s", sp ? (int)(sp - k) : 0, k);
+        if (sp && !strcmp(sp + 1, s->a.event.reason) && name_match(s->a.event.name, name)) n += (uintptr_t)v;
+    }
+    snprintf(got, cap, "%zu Event(s) %s on %s", n, s->a.event.reason, s->a.event.name);
+    return n > 0;
+}
+
+static bool e_state_lag(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    return num(s, "state-lag (ms)", scn_checker_state_lag(w->check, s->a.num.name), got, cap);
+}
+
 const scn_cond_eval scn_cond_evals[] = {
     {SCN_IF_POD, e_pod},
     {SCN_IF_NO_POD, e_no_pod},
@@ -225,6 +294,9 @@ const scn_cond_eval scn_cond_evals[] = {
     {SCN_IF_MANAGER, e_manager},
     {SCN_IF_STATE, e_state},
     {SCN_IF_VIOLATIONS, e_violations},
+    {SCN_IF_MESSAGE, e_message},
+    {SCN_IF_EVENT, e_event},
+    {SCN_IF_STATE_LAG, e_state_lag},
 };
 const size_t scn_cond_evals_len = T0_ARRAY_LEN(scn_cond_evals);
 

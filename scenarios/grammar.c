@@ -307,7 +307,8 @@ static bool model_op(scn_pctx *p, scn_container c, const scn_kv *kv, scn_model_o
         const char *key;
         scn_model_op_kind kind;
     } keys[] = {{"crash-every", SCN_M_CRASH_EVERY}, {"exit", SCN_M_EXIT}, {"after", SCN_M_AFTER},
-                {"log-every", SCN_M_LOG_EVERY},     {"text", SCN_M_TEXT}, {"term", SCN_M_TERM}};
+                {"log-every", SCN_M_LOG_EVERY},     {"text", SCN_M_TEXT}, {"term", SCN_M_TERM},
+                {"write-every", SCN_M_WRITE_EVERY}};
     for (size_t k = 0; k < T0_ARRAY_LEN(keys); k++)
         if (key_is(kv, keys[k].key)) {
             *op = (scn_model_op){.kind = keys[k].kind, .ms = kv->ms, .n = atoi(kv->v)};
@@ -317,21 +318,65 @@ static bool model_op(scn_pctx *p, scn_container c, const scn_kv *kv, scn_model_o
     return false; /* at= (read by write-state) */
 }
 
-/* model ID bot|init|pull WORD...: words meant for another container are accepted and ignored. */
+/* A size in bytes: 4096, 4k, 64Ki, 1M, 1Mi, 2G (k/M/G and Ki/Mi/Gi are powers of 1024 alike). */
+static bool parse_size(const char *v, int64_t *out)
+{
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (end == v) return false;
+    int64_t mul = 1;
+    if (*end == 'k' || *end == 'K') mul = 1024, end++;
+    else if (*end == 'M') mul = 1024 * 1024, end++;
+    else if (*end == 'G') mul = 1024 * 1024 * 1024, end++;
+    if (*end == 'i' && mul > 1) end++;
+    if (*end || n > (unsigned long long)(INT64_MAX / mul)) return false;
+    *out = (int64_t)n * mul;
+    return true;
+}
+
+/* model ID volume NAME=SIZE...: the capacity of the bot's pods' volumes; model ID code file=NAME...: files of
+ * its code zip. */
+static bool model_volume_code(scn_pctx *p, scn_container c, const scn_tok *t, scn_model_op *op)
+{
+    scn_kv kv;
+    if (!scn_tok_is_kv(t)) {
+        scn_perr(p, t->col, "%s needs KEY=VALUE words, got '%s'", c == SCN_CONTAINER_VOLUME ? "volume" : "code", t->s);
+        return false;
+    }
+    kv_split(t, &kv);
+    char key[128];
+    snprintf(key, sizeof key, "%.*s", (int)kv.klen, kv.key);
+    if (c == SCN_CONTAINER_CODE) {
+        if (strcmp(key, "file") || !*kv.v) {
+            scn_perr(p, t->col, "code takes file=NAME, got '%s'", t->s);
+            return false;
+        }
+        *op = (scn_model_op){.kind = SCN_M_CODE_FILE, .val = scn_pstr(p, kv.v)};
+        return true;
+    }
+    *op = (scn_model_op){.kind = SCN_M_VOLUME, .key = scn_pstr(p, key)};
+    if (!parse_size(kv.v, &op->ms)) {
+        scn_perr(p, t->col, "volume %s: a size like 4096, 4k, 1M or 0 (the default), got '%s'", key, kv.v);
+        return false;
+    }
+    return true;
+}
+
+/* model ID bot|init|pull|volume|code WORD...: words meant for another container are accepted and ignored. */
 static bool b_model(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
     const scn_tok *w = a->w;
     size_t n = a->n;
     if (n < 3) {
-        scn_perr(p, w[0].col, "model needs a bot id and a container: model ID bot|init|pull ...");
+        scn_perr(p, w[0].col, "model needs a bot id and a container: model ID bot|init|pull|volume|code ...");
         return false;
     }
-    static const char *const containers[] = {"bot", "init", "pull"};
+    static const char *const containers[] = {"bot", "init", "pull", "volume", "code"};
     int c = -1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         if (!strcmp(w[2].s, containers[i])) c = i;
     if (c < 0) {
-        scn_perr(p, w[2].col, "unknown container '%s' (bot, init or pull)", w[2].s);
+        scn_perr(p, w[2].col, "unknown container '%s' (bot, init, pull, volume or code)", w[2].s);
         return false;
     }
     scn_model_op *ops = scn_arena_alloc(p->arena, n * sizeof *ops);
@@ -341,6 +386,11 @@ static bool b_model(scn_pctx *p, scn_stmt *s, const scn_args *a)
     for (size_t i = 3; i < n; i++) {
         const scn_tok *t = &w[i];
         scn_kv kv;
+        if (c == SCN_CONTAINER_VOLUME || c == SCN_CONTAINER_CODE) {
+            if (model_volume_code(p, (scn_container)c, t, &ops[nops])) nops++;
+            else ok = false;
+            continue;
+        }
         if (!strcmp(t->s, "forever") || !strcmp(t->s, "ignore-sigterm") || !strcmp(t->s, "fail")) {
             scn_model_op_kind k = t->s[0] == 'i' ? SCN_M_IGNORE_SIGTERM
                                   : t->s[1] == 'o'  ? SCN_M_FOREVER
@@ -373,7 +423,7 @@ static bool b_model(scn_pctx *p, scn_stmt *s, const scn_args *a)
                                                                      strspn(kv.v, "0123456789") == strlen(kv.v))) {
                 scn_perr(p, t->col, "fail= needs a count or 'forever', got '%s'", kv.v);
                 ok = false;
-            } else if (!kv_typed(p, "model", false, "crash-every:d exit:i after:d at:d log-every:d text:s term:d fail:* ms:d", &kv))
+            } else if (!kv_typed(p, "model", false, "crash-every:d exit:i after:d at:d log-every:d text:s term:d fail:* ms:d write-every:d", &kv))
                 ok = false;
             else if (model_op(p, (scn_container)c, &kv, &ops[nops])) nops++;
         }
@@ -592,6 +642,38 @@ static bool b_manager(scn_pctx *p, scn_stmt *s, const scn_args *a)
     return false;
 }
 
+/* object put BUCKET/KEY 'BYTES' | object cut BUCKET/KEY: the scenario writes the object store (no fault applies). */
+static bool b_object(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    const char *bk = pos(a, 0), *slash = bk ? strchr(bk, '/') : NULL;
+    if (!slash || slash == bk || !slash[1]) {
+        scn_perr(p, pos_col(a, 0), "object needs BUCKET/KEY, got '%s'", bk ? bk : "");
+        return false;
+    }
+    char bucket[128];
+    snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - bk), bk);
+    s->a.object.bucket = scn_pstr(p, bucket);
+    s->a.object.key = scn_pstr(p, slash + 1);
+    s->a.object.data = s->verb == SCN_OBJECT_PUT ? scn_pstr(p, pos(a, 1)) : NULL;
+    s->a.object.len = s->a.object.data ? strlen(s->a.object.data) : 0;
+    return true;
+}
+
+static bool b_message(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    s->a.message.pod = scn_pstr(p, pos(a, 0));
+    s->a.message.container = scn_pstr(p, pos(a, 1));
+    s->a.message.text = scn_pstr(p, pos(a, 2));
+    return true;
+}
+
+static bool b_event(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    s->a.event.name = scn_pstr(p, pos(a, 0));
+    s->a.event.reason = scn_pstr(p, pos(a, 1));
+    return true;
+}
+
 static bool b_state(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
     if (a->n != 3 || !scn_tok_is_kv(&a->w[2])) {
@@ -644,6 +726,8 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_CRONJOB_CONTROLLER, "cronjob-controller", ACT, 1, 1, "", b_cronjob_controller},
     {SCN_RESYNC, "resync", ACT, 0, 0, "", b_none},
     {SCN_NOTE, "note", ACT, 0, 64, "*:*", b_note},
+    {SCN_OBJECT_PUT, "object put", ACT, 2, 2, "", b_object},
+    {SCN_OBJECT_CUT, "object cut", ACT, 1, 1, "", b_object},
     {SCN_INVARIANT, NULL, ACT, 0, 0, "", b_none}, /* always NAME: matched by name in scn_grammar_parse */
     {SCN_IF_NO_POD, "no pod", COND, 1, 1, "", b_pod},
     {SCN_IF_NO_CRONJOB, "no cronjob", COND, 1, 1, "", b_pod},
@@ -660,6 +744,9 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_IF_STATE, "state", COND, 1, 1, "*:*", b_state},
     {SCN_IF_STORE, "store", COND, 1, 1, "", b_pod},
     {SCN_IF_VIOLATIONS, "violations", COND, 2, 2, "", b_violations},
+    {SCN_IF_MESSAGE, "message", COND, 3, 3, "", b_message},
+    {SCN_IF_EVENT, "event", COND, 2, 2, "", b_event},
+    {SCN_IF_STATE_LAG, "state-lag", COND, 3, 3, "", b_num},
 };
 const size_t scn_grammar_len = T0_ARRAY_LEN(scn_grammar);
 

@@ -27,11 +27,11 @@ typedef enum scn_verb {
     SCN_STORE_DEL, SCN_MODEL, SCN_FAULT, SCN_CLEAR_FAULT, SCN_CLEAR_FAULTS, SCN_OUTAGE, SCN_CRASH_CONTROLLER,
     SCN_RESTART_CONTROLLER, SCN_START_MANAGER, SCN_STOP_MANAGER, SCN_KILL_NODE, SCN_REVIVE_NODE, SCN_ADD_NODE,
     SCN_EVICT_POD, SCN_CREATE_POD_FOR, SCN_CREATE_CRONJOB_FOR, SCN_DELETE_POD, SCN_DELETE_CRONJOB,
-    SCN_CRONJOB_CONTROLLER, SCN_RESYNC, SCN_NOTE,
+    SCN_CRONJOB_CONTROLLER, SCN_RESYNC, SCN_NOTE, SCN_OBJECT_PUT, SCN_OBJECT_CUT,
     SCN_INVARIANT, /* `always NAME` of a built-in invariant: a declaration, executed once like an action */
     SCN_IF_POD, SCN_IF_NO_POD, SCN_IF_CRONJOB, SCN_IF_NO_CRONJOB, SCN_IF_STORE, SCN_IF_NO_STORE, SCN_IF_JOB_RUNS,
     SCN_IF_RESTARTS, SCN_IF_LOG_LINES, SCN_IF_COUNT, SCN_IF_BOT, SCN_IF_SCHEDULE, SCN_IF_MANAGER, SCN_IF_STATE,
-    SCN_IF_VIOLATIONS,
+    SCN_IF_VIOLATIONS, SCN_IF_MESSAGE, SCN_IF_EVENT, SCN_IF_STATE_LAG,
     SCN_VERB__COUNT
 } scn_verb;
 #define SCN_FIRST_CONDITION SCN_IF_POD
@@ -65,16 +65,20 @@ typedef struct scn_mod {
 } scn_mod;
 
 /* `model ID CONTAINER ...`: the program changes, applied in order to the bot's kubelet program. */
-typedef enum scn_container { SCN_CONTAINER_BOT = 0, SCN_CONTAINER_INIT, SCN_CONTAINER_PULL } scn_container;
+typedef enum scn_container {
+    SCN_CONTAINER_BOT = 0, SCN_CONTAINER_INIT, SCN_CONTAINER_PULL, SCN_CONTAINER_VOLUME, SCN_CONTAINER_CODE
+} scn_container;
 typedef enum scn_model_op_kind {
     SCN_M_FOREVER = 0, SCN_M_IGNORE_SIGTERM, SCN_M_CRASH_EVERY, SCN_M_EXIT, SCN_M_AFTER, SCN_M_LOG_EVERY, SCN_M_TEXT,
-    SCN_M_TERM, SCN_M_WRITE_STATE, /* bot */
+    SCN_M_TERM, SCN_M_WRITE_STATE, SCN_M_WRITE_EVERY, /* bot */
     SCN_M_INIT_FAIL, SCN_M_INIT_MS, /* init */
-    SCN_M_PULL_FAIL, SCN_M_PULL_MS  /* pull */
+    SCN_M_PULL_FAIL, SCN_M_PULL_MS, /* pull */
+    SCN_M_VOLUME,                   /* volume: key = the volume's name, ms = its capacity in bytes (0: default) */
+    SCN_M_CODE_FILE                 /* code: val = a file of the code zip */
 } scn_model_op_kind;
 typedef struct scn_model_op {
     scn_model_op_kind kind;
-    int64_t ms;             /* durations; SCN_M_WRITE_STATE: at= */
+    int64_t ms;             /* durations; SCN_M_WRITE_STATE: at=; SCN_M_VOLUME: bytes */
     int n;                  /* SCN_M_EXIT: the code; SCN_M_INIT_FAIL: failures (-1 = forever) */
     const char *key, *val;  /* SCN_M_WRITE_STATE: K=V; SCN_M_TEXT: val */
 } scn_model_op;
@@ -141,6 +145,9 @@ typedef struct scn_stmt {
         struct { const char *name; scn_mgr_cond cond; } manager; /* SCN_IF_MANAGER */
         struct { const char *id, *line, *object; } state;      /* SCN_IF_STATE: line K=V in object ID/state.tar.gz */
         struct { scn_cmp op; uint64_t n; } violations;         /* SCN_IF_VIOLATIONS */
+        struct { const char *bucket, *key, *data; size_t len; } object; /* SCN_OBJECT_PUT SCN_OBJECT_CUT */
+        struct { const char *pod, *container, *text; } message;  /* SCN_IF_MESSAGE */
+        struct { const char *name, *reason; } event;           /* SCN_IF_EVENT */
     } a;
 } scn_stmt;
 

@@ -81,6 +81,7 @@ static void world_free(scn_world *w)
         free(zv);
     }
     hmap_free(&w->code_zips);
+    hmap_free(&w->events);
     sim_faults_destroy(w->faults);
     sim_loop_destroy(w->loop);
 }
@@ -169,6 +170,7 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *ro, scn_result *
     hmap_init(&w->phases);
     hmap_init(&w->job_runs);
     hmap_init(&w->code_zips);
+    hmap_init(&w->events);
     t0_status st = world_new(w, err);
     if (st != T0_OK) {
         t0_err_prefix(err, "%s: setting up the world", script->path);

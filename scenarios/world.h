@@ -102,6 +102,7 @@ struct scn_world {
     hmap phases;            /* "<ns>/<name>" of pods -> const char* phase last traced */
     hmap job_runs;          /* CronJob name -> (uintptr_t) Jobs created */
     hmap code_zips;         /* entry + code files -> objstore_buf* (the code objects pods.c makes) */
+    hmap events;            /* "<involved name> <reason>" -> (uintptr_t) Events created */
     bool scenario_deleting; /* a scenario statement is deleting objects (not the controller) */
     bool scenario_objects;  /* a scenario statement is writing the object store (not a sidecar) */
     scn_exp *pending;       /* expectations waiting to become true, and always-conditions */
