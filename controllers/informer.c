@@ -110,6 +110,7 @@ const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char id
     if (!o && !(o = obj_new(c, r, name, id))) return NULL;
     o->rv = rv;
     t0_strlcpy(o->rv_str, rvs, sizeof o->rv_str);
+    t0_strlcpy(o->uid, jstr(md, "uid"), sizeof o->uid);
     const cJSON *dts = t0_json_get(md, "deletionTimestamp");
     o->terminating = dts && !cJSON_IsNull(dts);
     ctl_copy_hash(o->spec_hash, podgen_annotation(obj, HASH_ANN_SPEC));
@@ -187,34 +188,35 @@ static void list_failed(ctl_kind *c, const t0_err *err)
     m->st.api_errors++;
     c->list_backoff_ms = c->list_backoff_ms ? c->list_backoff_ms * 2 : 1000;
     if (c->list_backoff_ms > m->s.resync_ms) c->list_backoff_ms = m->s.resync_ms;
-    T0_WARN(c->def->name, "list %s: %s (retrying in %lld ms)", kube_kind_name(c->def->kind), err->msg,
-            (long long)c->list_backoff_ms);
+    char retry[32];
+    T0_WARNK(c->def->name, "list failed: retrying with backoff", "kind", kube_kind_kind(c->def->kind), "error",
+             err->msg, "retry", t0_log_duration(retry, c->list_backoff_ms));
     if (!c->list_timer) c->list_timer = m->p.loop->timer(m->p.loop->ctx, c->list_backoff_ms, list_retry_tick, c);
 }
 
+typedef struct vanish_ctx {
+    uint32_t gen;
+    uint64_t list_rv;
+} vanish_ctx;
+/* vanished: an object the list of generation GEN (at LIST_RV) did not show and that is older than it */
+static bool vanished(const hmap_entry *e, const void *ctx)
+{
+    const obj_sum *o = e->val;
+    const vanish_ctx *x = ctx;
+    return o->list_gen != x->gen && o->rv < x->list_rv;
+}
+
 /* drop_vanished: objects the list of generation GEN (at LIST_RV) did not show, and that are older than
- * the list, are gone: drop them and enqueue their keys */
+ * the list, are gone: drop them and enqueue their keys, in name order (the order reaches the work queue,
+ * so it must not be the hash map's). drop_cached deletes each entry after its last use here. */
 static void drop_vanished(ctl_kind *c, uint32_t gen, uint64_t list_rv)
 {
-    const char *k;
-    void *v;
-    char **gone = NULL;
-    size_t ngone = 0;
-    for (size_t it = 0; hmap_next(&c->objs, &it, &k, &v);) {
-        obj_sum *o = v;
-        if (o->list_gen != gen && o->rv < list_rv) {
-            char **g = realloc(gone, (ngone + 1) * sizeof *gone);
-            if (!g) break;
-            gone = g;
-            gone[ngone++] = strdup(k);
-        }
-    }
-    for (size_t i = 0; i < ngone; i++) {
-        obj_sum *o = hmap_get(&c->objs, gone[i]);
+    hmap_entry **gone = hmap_sorted(&c->objs, vanished, &(vanish_ctx){gen, list_rv}, NULL);
+    for (size_t i = 0; gone && gone[i]; i++) {
+        const obj_sum *o = gone[i]->val;
         char idbuf[256];
-        const char *id = o ? drop_cached(c, o->name, o->id, idbuf) : NULL;
+        const char *id = drop_cached(c, o->name, o->id, idbuf);
         if (id) wq_add(c->q, id);
-        free(gone[i]);
     }
     free(gone);
 }
@@ -277,6 +279,13 @@ static void list_retry_tick(void *ud)
     if (!c->watch) ctl_start_watch(c);
 }
 
+void ctl_standby_informers(ctl_manager *m)
+{
+    if (m->crashed || m->leader) return;
+    ctl_start_watch(&m->bots);
+    ctl_start_watch(&m->scheds);
+}
+
 void ctl_start_watch(ctl_kind *c)
 {
     ctl_manager *m = c->m;
@@ -296,6 +305,7 @@ void ctl_start_watch(ctl_kind *c)
     }
     if (st != T0_OK) {
         c->watch = NULL;
-        T0_WARN(c->def->name, "watch %s: %s (the resync re-lists)", kube_kind_name(c->def->kind), err.msg);
+        T0_WARNK(c->def->name, "watch failed: the next resync lists again", "kind", kube_kind_kind(c->def->kind),
+                 "error", err.msg);
     }
 }

@@ -7,6 +7,7 @@
 #include "controllers/ctl_int.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "domain/cronexpr.h"
 #include "domain/names.h"
 
@@ -128,8 +129,12 @@ static t0_status fx_check_run(ctl_kind *c, ctl_step *s)
             if (fin > latest) latest = fin;
             if (strncmp(msg, "final sync FAILED", 17)) continue;
             m->st.final_sync_failures++;
-            const char *pname = jstr(pod, "metadata.name");
-            ctl_emit_event_on(c, s->id, KUBE_POD, pname ? pname : "", "Warning", "FinalSyncFailed", msg);
+            const char *pname = jstr(pod, "metadata.name"), *uid = jstr(pod, "metadata.uid"),
+                       *rv = jstr(pod, "metadata.resourceVersion");
+            obj_sum who = {0}; /* the pod's incarnation, so that `kubectl describe pod` shows it */
+            t0_strlcpy(who.uid, uid ? uid : "", sizeof who.uid);
+            t0_strlcpy(who.rv_str, rv ? rv : "", sizeof who.rv_str);
+            ctl_emit_event_about(c, s->id, KUBE_POD, pname ? pname : "", &who, "Warning", "FinalSyncFailed", msg);
         }
     }
     if (r) r->runs_checked_ms = latest;
@@ -168,6 +173,8 @@ const ctl_kind_def schedule_reconciler = {
     .ev_api_error = SE_API_ERROR,
     .ev_conflict = SE_CONFLICT,
     .ev_unwanted = SE_UNWANTED,
+    .ev_stale = -1, /* a changed spec is an update (PUT), not a replacement */
+    .ev_invalid = SE_INVALID,
     .ev_name_taken = SE_NAME_TAKEN,
     .keep_on_invalid = cron_invalid,
     .executors = executors,

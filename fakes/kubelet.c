@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hmap.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "fakes/podfs.h"
 #include "fsm/tables.h"
-#include "sim/map.h"
 
 #define COMP "kubelet"
 #define BACKOFF_BASE_MS 10000
@@ -107,10 +107,10 @@ struct kubelet {
     kube_port sys;
     kubelet_opts opts;
     kube_watch *watch;
-    sim_map pods;        /* "ns/name" -> kpod */
-    sim_map unscheduled; /* "ns/name" -> (void*)1 */
-    sim_map bots;        /* bot id -> botrec */
-    sim_map programs;    /* bot id -> kubelet_program */
+    hmap pods;        /* "ns/name" -> kpod */
+    hmap unscheduled; /* "ns/name" -> (void*)1 */
+    hmap bots;        /* bot id -> botrec */
+    hmap programs;    /* bot id -> kubelet_program */
     xreg *execs;
     size_t nexecs;
     knode **nodes;
@@ -159,11 +159,11 @@ static void emit(kpod *p, kubelet_event_kind kind, uint64_t n, const char *key, 
 /* ---- observers -------------------------------------------------------------------------------- */
 static botrec *bot_of(kubelet *k, const char *id)
 {
-    botrec *b = sim_map_get(&k->bots, id);
+    botrec *b = hmap_get(&k->bots, id);
     if (b) return b;
     b = calloc(1, sizeof *b);
     if (!b) return NULL;
-    if (sim_map_put(&k->bots, id, b, NULL) != T0_OK) {
+    if (hmap_put(&k->bots, id, b, NULL) != T0_OK) {
         free(b);
         return NULL;
     }
@@ -933,7 +933,7 @@ static void pod_detach(kpod *p)
     kill_all(p, false);
     cancel(k, &p->t_main);
     cancel(k, &p->t_grace);
-    if (p->key && sim_map_get(&k->pods, p->key) == p) sim_map_remove(&k->pods, p->key);
+    if (p->key && hmap_get(&k->pods, p->key) == p) hmap_del(&k->pods, p->key);
     if (p->node && p->node->npods) p->node->npods--;
 }
 
@@ -1007,7 +1007,7 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
         return;
     }
     sprintf(p->key, "%s/%s", p->ns, p->name);
-    const kubelet_program *prog = sim_map_get(&k->programs, p->bot_id);
+    const kubelet_program *prog = hmap_get(&k->programs, p->bot_id);
     p->prog = prog ? *prog : k->default_prog;
     const cJSON *spec = t0_json_get(obj, "spec");
     const char *rp = kfake_str(spec, "restartPolicy");
@@ -1039,7 +1039,7 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
     p->start_time = now(k);
     const cJSON *g = t0_json_get(spec, "terminationGracePeriodSeconds");
     p->grace_ms = (cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 30) * 1000;
-    if (sim_map_put(&k->pods, p->key, p, NULL) != T0_OK) {
+    if (hmap_put(&k->pods, p->key, p, NULL) != T0_OK) {
         pod_free(p);
         return;
     }
@@ -1065,10 +1065,10 @@ static void try_schedule(kubelet *k, const char *ns, const char *name)
     char key[600];
     t0_strjoin(key, sizeof key, ns, "/", name);
     if (!n) {
-        if (!sim_map_get(&k->unscheduled, key)) sim_map_put(&k->unscheduled, key, (void *)1, NULL);
+        if (!hmap_get(&k->unscheduled, key)) hmap_put(&k->unscheduled, key, (void *)1, NULL);
         return;
     }
-    sim_map_remove(&k->unscheduled, key);
+    hmap_del(&k->unscheduled, key);
     t0_err err = {0};
     if (kfake_bind_pod(k->api, ns, name, n->name, &err) != T0_OK) T0_DEBUG(COMP, "bind %s: %s", key, err.msg);
 }
@@ -1087,10 +1087,10 @@ static void on_pod_event(void *ud, kube_watch_type type, const cJSON *obj)
     if (!ns || !name || !uid) return;
     char key[600];
     t0_strjoin(key, sizeof key, ns, "/", name);
-    kpod *p = sim_map_get(&k->pods, key);
+    kpod *p = hmap_get(&k->pods, key);
     if (p && strcmp(p->uid, uid)) p = NULL; /* another incarnation */
     if (type == KUBE_WATCH_DELETED) {
-        sim_map_remove(&k->unscheduled, key);
+        hmap_del(&k->unscheduled, key);
         if (p) {
             p->abrupt = true; /* removed without the kubelet: its containers die, its volumes go */
             pod_fire(p, PE_REMOVED);
@@ -1128,10 +1128,10 @@ t0_status kubelet_new(sim_loop *loop, kfake *api, const kubelet_opts *opts, kube
     k->sys = kfake_system_port(api);
     if (opts) k->opts = *opts;
     kubelet_program_default(&k->default_prog);
-    sim_map_init(&k->pods);
-    sim_map_init(&k->unscheduled);
-    sim_map_init(&k->bots);
-    sim_map_init(&k->programs);
+    hmap_init(&k->pods);
+    hmap_init(&k->unscheduled);
+    hmap_init(&k->bots);
+    hmap_init(&k->programs);
     t0_status st = k->sys.watch(k->sys.ctx, KUBE_POD, NULL, NULL, NULL, on_pod_event, k, &k->watch, err);
     if (st != T0_OK) {
         kubelet_destroy(k);
@@ -1145,19 +1145,18 @@ void kubelet_destroy(kubelet *k)
 {
     if (!k) return;
     if (k->watch) k->sys.unwatch(k->sys.ctx, k->watch);
-    size_t it;
     /* collect first: pod_free removes from the map */
     size_t n = k->pods.count, i = 0;
     kpod **v = n ? malloc(n * sizeof *v) : NULL;
-    for (sim_map_entry *e = sim_map_first(&k->pods, &it); v && e; e = sim_map_next(&k->pods, &it, e)) v[i++] = e->val;
+    for (hmap_entry *e = hmap_first(&k->pods); v && e; e = hmap_next(&k->pods, e)) v[i++] = e->val;
     for (size_t j = 0; j < i; j++) pod_free(v[j]);
     free(v);
-    for (sim_map_entry *e = sim_map_first(&k->bots, &it); e; e = sim_map_next(&k->bots, &it, e)) free(e->val);
-    for (sim_map_entry *e = sim_map_first(&k->programs, &it); e; e = sim_map_next(&k->programs, &it, e)) free(e->val);
-    sim_map_free(&k->pods);
-    sim_map_free(&k->unscheduled);
-    sim_map_free(&k->bots);
-    sim_map_free(&k->programs);
+    for (hmap_entry *e = hmap_first(&k->bots); e; e = hmap_next(&k->bots, e)) free(e->val);
+    for (hmap_entry *e = hmap_first(&k->programs); e; e = hmap_next(&k->programs, e)) free(e->val);
+    hmap_free(&k->pods);
+    hmap_free(&k->unscheduled);
+    hmap_free(&k->bots);
+    hmap_free(&k->programs);
     for (size_t j = 0; j < k->nexecs; j++) free(k->execs[j].path);
     free(k->execs);
     for (size_t j = 0; j < k->nnodes; j++) {
@@ -1168,19 +1167,18 @@ void kubelet_destroy(kubelet *k)
     free(k);
 }
 
-static int cmp_strp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
-/* Bind every pod waiting for a node (sorted, so the order does not depend on the hash map). */
+/* Bind every pod waiting for a node (in key order, so the order does not depend on the hash map). */
 static void schedule_waiting(kubelet *k)
 {
-    size_t n = k->unscheduled.count, i = 0, it;
-    if (!n) return;
-    char **keys = malloc(n * sizeof *keys);
+    size_t n = 0;
+    if (!k->unscheduled.count) return;
+    hmap_entry **v = hmap_sorted(&k->unscheduled, NULL, NULL, &n);
+    char **keys = v ? malloc(n * sizeof *keys) : NULL; /* copies: try_schedule removes from the map */
+    for (size_t j = 0; keys && j < n; j++) keys[j] = strdup(v[j]->key);
+    free(v);
     if (!keys) return;
-    for (sim_map_entry *e = sim_map_first(&k->unscheduled, &it); e; e = sim_map_next(&k->unscheduled, &it, e))
-        keys[i++] = strdup(e->key);
-    qsort(keys, i, sizeof *keys, cmp_strp);
-    for (size_t j = 0; j < i; j++) {
+    for (size_t j = 0; j < n; j++) {
         char *slash = keys[j] ? strchr(keys[j], '/') : NULL;
         if (slash) {
             *slash = '\0';
@@ -1209,23 +1207,18 @@ t0_status kubelet_add_node(kubelet *k, const char *name, t0_err *err)
     return T0_OK;
 }
 
-/* The pods of node N (or of every node when N is NULL), sorted by key. Owned array. */
+static bool pod_on_node(const hmap_entry *e, const void *node) { return ((const kpod *)e->val)->node == node; }
+
+/* The pods of node N, sorted by key. Owned array (NULL when out of memory). */
 static size_t pods_on(kubelet *k, knode *n, kpod ***out)
 {
-    size_t it, c = 0;
-    kpod **v = k->pods.count ? malloc(k->pods.count * sizeof *v) : NULL;
-    for (sim_map_entry *e = sim_map_first(&k->pods, &it); v && e; e = sim_map_next(&k->pods, &it, e)) {
-        kpod *p = e->val;
-        if (!n || p->node == n) v[c++] = p;
-    }
-    for (size_t i = 1; i < c; i++) /* insertion sort keeps it simple; node loss is rare */
-        for (size_t j = i; j > 0 && strcmp(v[j - 1]->key, v[j]->key) > 0; j--) {
-            kpod *t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
+    size_t c = 0;
+    hmap_entry **e = hmap_sorted(&k->pods, pod_on_node, n, &c);
+    kpod **v = e ? malloc((c + 1) * sizeof *v) : NULL;
+    for (size_t i = 0; v && i < c; i++) v[i] = e[i]->val;
+    free(e);
     *out = v;
-    return c;
+    return v ? c : 0;
 }
 
 t0_status kubelet_node_down(kubelet *k, const char *name, t0_err *err)
@@ -1257,7 +1250,7 @@ t0_status kubelet_evict(kubelet *k, const char *ns, const char *name, t0_err *er
 {
     char key[600];
     t0_strjoin(key, sizeof key, ns, "/", name);
-    kpod *p = sim_map_get(&k->pods, key);
+    kpod *p = hmap_get(&k->pods, key);
     if (!p) return t0_fail(err, T0_ENOTFOUND, "pod %s is not run by this kubelet", key);
     snprintf(p->message, sizeof p->message, "The node was low on resource: memory.");
     p->abrupt = true;
@@ -1273,7 +1266,7 @@ t0_status kubelet_set_program(kubelet *k, const char *bot_id, const kubelet_prog
     if (c->nwrites > KUBELET_MAX_WRITES) c->nwrites = KUBELET_MAX_WRITES;
     if (c->nvolumes > KUBELET_MAX_VOLUMES) c->nvolumes = KUBELET_MAX_VOLUMES;
     if (c->ncode_files > KUBELET_MAX_CODE_FILES) c->ncode_files = KUBELET_MAX_CODE_FILES;
-    if (sim_map_put(&k->programs, bot_id, c, (void **)&old) != T0_OK) {
+    if (hmap_put(&k->programs, bot_id, c, (void **)&old) != T0_OK) {
         free(c);
         return t0_fail(err, T0_ENOMEM, "set program: out of memory");
     }
@@ -1291,7 +1284,7 @@ void kubelet_set_tracer(kubelet *k, const fsm_tracer *t)
 
 bool kubelet_bot_observe(const kubelet *k, const char *bot_id, kubelet_bot_obs *out)
 {
-    const botrec *b = sim_map_get(&k->bots, bot_id);
+    const botrec *b = hmap_get(&k->bots, bot_id);
     if (!b) {
         memset(out, 0, sizeof *out);
         return false;
@@ -1312,7 +1305,7 @@ int kubelet_pod_state(const kubelet *k, const char *ns, const char *name)
 {
     char key[600];
     t0_strjoin(key, sizeof key, ns, "/", name);
-    const kpod *p = sim_map_get(&k->pods, key);
+    const kpod *p = hmap_get(&k->pods, key);
     return p ? p->state : -1;
 }
 

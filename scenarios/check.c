@@ -121,10 +121,8 @@ void scn_checker_destroy(scn_checker *c)
         free(c->all[i]->id);
         free(c->all[i]);
     }
-    const char *k;
-    void *v;
-    for (size_t i = 0; hmap_next(&c->pbots, &i, &k, &v);) {
-        pbot *b = v;
+    for (hmap_entry *he = hmap_first(&c->pbots); he; he = hmap_next(&c->pbots, he)) {
+        pbot *b = he->val;
         for (ppod *p = b->pods, *nx; p; p = nx) {
             nx = p->next;
             ppod_free(p);

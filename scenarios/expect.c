@@ -261,9 +261,9 @@ static bool e_message(scn_world *w, const scn_stmt *s, char *got, size_t cap)
 static bool e_event(scn_world *w, const scn_stmt *s, char *got, size_t cap)
 {
     size_t n = 0;
-    const char *k;
-    void *v;
-    for (size_t i = 0; hmap_next(&w->events, &i, &k, &v);) {
+    for (hmap_entry *he = hmap_first(&w->events); he; he = hmap_next(&w->events, he)) {
+        const char *k = he->key;
+        const void *v = he->val;
         const char *sp = strrchr(k, ' ');
         char name[400];
         snprintf(name, sizeof name, "%.*s", sp ? (int)(sp - k) : 0, k);

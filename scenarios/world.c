@@ -74,11 +74,9 @@ static void world_free(scn_world *w)
     hmap_free(&w->deleting);
     hmap_free(&w->phases);
     hmap_free(&w->job_runs);
-    const char *zk;
-    void *zv;
-    for (size_t i = 0; hmap_next(&w->code_zips, &i, &zk, &zv);) {
-        objstore_buf_free(zv);
-        free(zv);
+    for (hmap_entry *he = hmap_first(&w->code_zips); he; he = hmap_next(&w->code_zips, he)) {
+        objstore_buf_free(he->val);
+        free(he->val);
     }
     hmap_free(&w->code_zips);
     hmap_free(&w->events);
