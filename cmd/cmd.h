@@ -15,4 +15,22 @@ int daemon_main(int argc, char **argv);
 /* `the0-sim fsm [--format mermaid|dot|markdown] [--check] [TABLE]`: 0, 1 a table rejected, 2 usage error. */
 int fsm_cli_main(int argc, char **argv);
 
+/* scenario_replay_main: `the0-sim replay [--seed N] [--trace FILE] [--quiet] [--coverage] FILE...`.
+ * Exit 0 when every file passed, 1 when an expectation or invariant failed (the seed and the replay
+ * command are printed), 2 on usage or parse errors. */
+int scenario_replay_main(int argc, char **argv);
+
+/* scenario_demo_main: `the0-sim run [--seed N] [--file F] [--every D] [--quiet]`: replay the embedded
+ * scenarios/demo.scn (or F) with a progress line every D of simulated time and a closing summary (bots
+ * per FSM state, table rows fired, invariants checked, violations, seed, the replay command). Exit 0 when
+ * every expectation passed and no invariant broke, 1 otherwise, 2 on usage or parse errors. */
+int scenario_demo_main(int argc, char **argv);
+
+/* serve_main: ARGV[0] is "serve". Flags: --listen HOST:PORT (default 127.0.0.1:8001; port 0 = any),
+ * --nodes N (default 3), --seed S (default 1), --access-log, --log-level L, --run-pods (pods run as podman
+ * containers: fakes/podman_kubelet.h) with --containers-conf FILE and --pods-dir DIR, --help. Prints one line
+ * "the0-sim serve: listening on http://HOST:PORT ..." on stdout once the port accepts connections.
+ * Exit codes: 0 after SIGTERM/SIGINT or --help, 1 when the server cannot start, 2 for a usage error. */
+int serve_main(int argc, char **argv);
+
 #endif
