@@ -690,6 +690,17 @@ static t0_status v_rename(void *ctx, const char *from, const char *to, t0_err *e
     return T0_OK;
 }
 
+/* drop_entry: N leaves its directory (checked by the caller) and is freed once no handle holds it. */
+static t0_status drop_entry(podfs_view *v, pnode *n)
+{
+    pnode *d = n->parent;
+    if (v->p->watches) changed(v->p, n);
+    detach(n);
+    node_release(n);
+    touch_dir(v->p, d);
+    return T0_OK;
+}
+
 static t0_status v_unlink(void *ctx, const char *path, t0_err *err)
 {
     podfs_view *v = ctx;
@@ -701,12 +712,7 @@ static t0_status v_unlink(void *ctx, const char *path, t0_err *err)
     if (n->type == FS_DIR) return fail(err, EISDIR, "unlink", path);
     if (r.parent_ro) return fail(err, EROFS, "unlink", path);
     if (!allowed(v, r.parent, P_W | P_X) || sticky_blocks(v, r.parent, n)) return fail(err, EACCES, "unlink", path);
-    pnode *d = n->parent;
-    if (v->p->watches) changed(v->p, n);
-    detach(n);
-    node_release(n);
-    touch_dir(v->p, d);
-    return T0_OK;
+    return drop_entry(v, n);
 }
 
 static t0_status v_rmdir(void *ctx, const char *path, t0_err *err)
@@ -721,12 +727,7 @@ static t0_status v_rmdir(void *ctx, const char *path, t0_err *err)
     if (n->nkids) return fail(err, ENOTEMPTY, "rmdir", path);
     if (r.parent_ro) return fail(err, EROFS, "rmdir", path);
     if (!allowed(v, r.parent, P_W | P_X) || sticky_blocks(v, r.parent, n)) return fail(err, EACCES, "rmdir", path);
-    pnode *d = n->parent;
-    if (v->p->watches) changed(v->p, n);
-    detach(n);
-    node_release(n);
-    touch_dir(v->p, d);
-    return T0_OK;
+    return drop_entry(v, n);
 }
 
 static t0_status v_list(void *ctx, const char *dir, fs_list *out, t0_err *err)
