@@ -62,6 +62,30 @@ void pk_pod_finished(void *ud)
     }
 }
 
+/* ctr_init: the record of container C (an init container when INIT) of pod P whose spec is SPEC: owned
+ * copies of its names and image, the effective runAsNonRoot/runAsUser, waiting to be created. False when
+ * out of memory. */
+static bool ctr_init(const pk_pod *p, pk_ctr *pc, const cJSON *c, const cJSON *spec, bool init)
+{
+    const char *nm = t0_json_str(c, "name"), *im = t0_json_str(c, "image");
+    pc->spec.init = init;
+    pc->spec.name = strdup(nm ? nm : "");
+    pc->spec.image = strdup(im ? im : "");
+    if (asprintf(&pc->spec.podman_name, "%s-%s", p->podman_pod, nm ? nm : "") < 0) pc->spec.podman_name = NULL;
+    const cJSON *sc = t0_json_get(c, "securityContext"), *psc = t0_json_get(spec, "securityContext");
+    const cJSON *nr = t0_json_get(sc, "runAsNonRoot");
+    if (!nr) nr = t0_json_get(psc, "runAsNonRoot");
+    const cJSON *u = t0_json_get(sc, "runAsUser");
+    if (!u) u = t0_json_get(psc, "runAsUser");
+    pc->spec.run_as_non_root = cJSON_IsTrue(nr);
+    pc->spec.run_as_user = cJSON_IsNumber(u) ? (long)u->valuedouble : -1;
+    snprintf(pc->field_path, sizeof pc->field_path, "spec.%s{%s}", init ? "initContainers" : "containers", nm ? nm : "");
+    pc->ph = PK_WAITING;
+    pc->wait_reason = !init ? (p->ninit ? "PodInitializing" : "ContainerCreating") : "PodInitializing";
+    return pc->spec.name && pc->spec.image && pc->spec.podman_name;
+}
+
+/* adopt: a pod bound to one of our nodes: its record, in k->pods and k->all, and its worker thread. */
 static t0_status adopt(pkl *k, const cJSON *obj, const char *node)
 {
     const cJSON *md = t0_json_get(obj, "metadata"), *spec = t0_json_get(obj, "spec");
@@ -102,23 +126,7 @@ static t0_status adopt(pkl *k, const cJSON *obj, const char *node)
         const cJSON *c, *list = pass ? ctrs : inits;
         cJSON_ArrayForEach(c, list)
         {
-            pk_ctr *pc = &p->c[i++];
-            const char *nm = t0_json_str(c, "name"), *im = t0_json_str(c, "image");
-            pc->spec.init = pass == 0;
-            pc->spec.name = strdup(nm ? nm : "");
-            pc->spec.image = strdup(im ? im : "");
-            if (asprintf(&pc->spec.podman_name, "%s-%s", p->podman_pod, nm ? nm : "") < 0) pc->spec.podman_name = NULL;
-            ok = ok && pc->spec.name && pc->spec.image && pc->spec.podman_name;
-            const cJSON *sc = t0_json_get(c, "securityContext"), *psc = t0_json_get(spec, "securityContext");
-            const cJSON *nr = t0_json_get(sc, "runAsNonRoot");
-            if (!nr) nr = t0_json_get(psc, "runAsNonRoot");
-            const cJSON *u = t0_json_get(sc, "runAsUser");
-            if (!u) u = t0_json_get(psc, "runAsUser");
-            pc->spec.run_as_non_root = cJSON_IsTrue(nr);
-            pc->spec.run_as_user = cJSON_IsNumber(u) ? (long)u->valuedouble : -1;
-            snprintf(pc->field_path, sizeof pc->field_path, "spec.%s{%s}", pass ? "containers" : "initContainers", nm ? nm : "");
-            pc->ph = PK_WAITING;
-            pc->wait_reason = pass ? (p->ninit ? "PodInitializing" : "ContainerCreating") : "PodInitializing";
+            if (!ctr_init(p, &p->c[i++], c, spec, pass == 0)) ok = false;
         }
     }
     if (!ok || hmap_put(&k->pods, p->key, p, NULL) != T0_OK) {
@@ -214,6 +222,38 @@ static void on_pod_event(void *ud, kube_watch_type type, const cJSON *obj)
 }
 
 /* ---- public API ---------------------------------------------------------------------------------- */
+/* make_work_dir: opts.work_dir (made with its parents), or a new /tmp/the0-pods-XXXXXX that pkl_destroy removes */
+static t0_status make_work_dir(pkl *k, t0_err *err)
+{
+    if (k->o.work_dir && *k->o.work_dir) {
+        snprintf(k->work, sizeof k->work, "%s", k->o.work_dir);
+        if (pk_mkdir_p(k->work, 0755) != 0) return t0_fail(err, T0_EIO, "run-pods: mkdir %s: %s", k->work, strerror(errno));
+        return T0_OK;
+    }
+    snprintf(k->work, sizeof k->work, "/tmp/the0-pods-XXXXXX");
+    if (!mkdtemp(k->work)) return t0_fail(err, T0_EIO, "run-pods: mkdtemp: %s", strerror(errno));
+    k->own_work = true, chmod(k->work, 0755);
+    return T0_OK;
+}
+
+/* check_podman: podman must run: a clear error now rather than at the first pod */
+static t0_status check_podman(pkl *k, t0_err *err)
+{
+    const char *argv[] = {k->podman, "version", "--format", "{{.Client.Version}}", NULL};
+    char *o = NULL, *e = NULL;
+    int rc = pk_run(argv, &o, &e);
+    char line[300];
+    t0_status st = T0_OK;
+    if (rc != 0)
+        st = t0_fail(err, T0_EUNAVAILABLE, "run-pods: `%s version` failed (exit %d): %s (install podman, runc and "
+                     "catatonit: ci/deps.sh)", k->podman, rc, pk_last_line(e, line, sizeof line));
+    else
+        T0_INFO(PK_COMP, "podman %s; pod volumes under %s", pk_last_line(o, line, sizeof line), k->work);
+    free(o);
+    free(e);
+    return st;
+}
+
 t0_status pkl_new(kfake *api, const pkl_host *host, const pkl_opts *opts, pkl **out, t0_err *err)
 {
     *out = NULL;
@@ -233,31 +273,8 @@ t0_status pkl_new(kfake *api, const pkl_host *host, const pkl_opts *opts, pkl **
     k->ev_fd = -1;
     k->node_pods = calloc(k->o.nodes, sizeof *k->node_pods);
     t0_status st = k->node_pods ? T0_OK : t0_fail(err, T0_ENOMEM, "run-pods: out of memory");
-    if (st == T0_OK) {
-        if (k->o.work_dir && *k->o.work_dir) {
-            snprintf(k->work, sizeof k->work, "%s", k->o.work_dir);
-            if (pk_mkdir_p(k->work, 0755) != 0) st = t0_fail(err, T0_EIO, "run-pods: mkdir %s: %s", k->work, strerror(errno));
-        } else {
-            snprintf(k->work, sizeof k->work, "/tmp/the0-pods-XXXXXX");
-            if (!mkdtemp(k->work))
-                st = t0_fail(err, T0_EIO, "run-pods: mkdtemp: %s", strerror(errno));
-            else
-                k->own_work = true, chmod(k->work, 0755);
-        }
-    }
-    if (st == T0_OK) { /* podman must run: a clear error now rather than at the first pod */
-        const char *argv[] = {k->podman, "version", "--format", "{{.Client.Version}}", NULL};
-        char *o = NULL, *e = NULL;
-        int rc = pk_run(argv, &o, &e);
-        char line[300];
-        if (rc != 0)
-            st = t0_fail(err, T0_EUNAVAILABLE, "run-pods: `%s version` failed (exit %d): %s (install podman, runc and "
-                         "catatonit: ci/deps.sh)", k->podman, rc, pk_last_line(e, line, sizeof line));
-        else
-            T0_INFO(PK_COMP, "podman %s; pod volumes under %s", pk_last_line(o, line, sizeof line), k->work);
-        free(o);
-        free(e);
-    }
+    if (st == T0_OK) st = make_work_dir(k, err);
+    if (st == T0_OK) st = check_podman(k, err);
     if (st == T0_OK) st = pk_events_start(k, err);
     if (st == T0_OK) st = k->sys.watch(k->sys.ctx, KUBE_POD, NULL, NULL, NULL, on_pod_event, k, &k->watch, err);
     if (st != T0_OK) {

@@ -200,7 +200,94 @@ static bool check_non_root(pk_pod *p, const pk_ctr *c, char *msg, size_t cap)
     return ok;
 }
 
-/* prepare: translate, images, runAsNonRoot, kube play. Returns false when the pod must stop. */
+/* config_failed: the translation failed (env or a volume refers to something missing, or a volume type
+ * is not supported): the container (or every one, for a mount) waits with the reason, an Event says why;
+ * PLAN is freed. Retried after PK_CONFIG_RETRY_MS. Returns whether the pod must stop. */
+static bool config_failed(pk_pod *p, translate_arg *a)
+{
+    int bad = a->plan.bad_ctr;
+    const char *reason = !strcmp(a->plan.bad_reason, "FailedMount") ? "ContainerCreating" : "CreateContainerConfigError";
+    set_waiting(p, reason[0] == 'C' && reason[1] == 'r' ? bad : -1, reason, a->err.msg);
+    pkl_plan_free(&a->plan);
+    pk_pod_event(p, bad >= 0 && (size_t)bad < p->nc ? &p->c[bad] : NULL, true,
+                 !strcmp(reason, "ContainerCreating") ? "FailedMount" : "Failed", "%s%s",
+                 !strcmp(reason, "ContainerCreating") ? "" : "Error: ", a->err.msg);
+    pk_publish(p);
+    return sleep_until(p, pk_mono_ms() + PK_CONFIG_RETRY_MS);
+}
+
+/* missing_image: the first container whose image is not in podman's local store, or -1 */
+static int missing_image(pk_pod *p)
+{
+    int missing = -1;
+    for (size_t i = 0; i < p->nc && missing < 0; i++) {
+        char *o = NULL;
+        if (pk_podman(p, &o, NULL, "image", "exists", p->c[i].spec.image, (char *)NULL) != 0) missing = (int)i;
+        free(o);
+    }
+    return missing;
+}
+
+/* image_pull_failed: container MISSING's image is not there (no registry is ever contacted): waiting
+ * ErrImagePull, 1 s later ImagePullBackOff until the next look after *PULL_BO, which doubles up to the cap.
+ * Returns whether the pod must stop. */
+static bool image_pull_failed(pk_pod *p, int missing, int64_t *pull_bo)
+{
+    pk_ctr *c = &p->c[missing];
+    char msg[600];
+    snprintf(msg, sizeof msg,
+             "image \"%s\" is not in podman's local store and the0-sim serve pulls from no registry (build it: "
+             "make images)",
+             c->spec.image);
+    pk_pod_event(p, c, false, "Pulling", "Pulling image \"%s\"", c->spec.image);
+    pk_pod_event(p, c, true, "Failed", "Failed to pull image \"%s\": %s", c->spec.image, msg);
+    pk_pod_event(p, c, true, "Failed", "Error: ErrImagePull");
+    set_waiting(p, missing, "ErrImagePull", msg);
+    pk_publish(p);
+    if (sleep_until(p, pk_mono_ms() + 1000)) return true;
+    char bmsg[600];
+    snprintf(bmsg, sizeof bmsg, "Back-off pulling image \"%s\"", c->spec.image);
+    pk_pod_event(p, c, false, "BackOff", "%s", bmsg);
+    pk_pod_event(p, c, true, "Failed", "Error: ImagePullBackOff");
+    set_waiting(p, missing, "ImagePullBackOff", bmsg);
+    pk_publish(p);
+    if (sleep_until(p, pk_mono_ms() + *pull_bo)) return true;
+    *pull_bo = *pull_bo * 2 > PK_BACKOFF_CAP_MS ? PK_BACKOFF_CAP_MS : *pull_bo * 2;
+    return false;
+}
+
+/* create_pod: PLAN's volumes and manifest, then `podman kube play --start=false` (PLAN is freed). False,
+ * with what went wrong in LINE, when any of it failed (a half-made podman pod is removed). */
+static bool create_pod(pk_pod *p, pkl_plan *plan, char *line, size_t cap)
+{
+    t0_err err = {0};
+    t0_status st = write_volumes(plan, &err);
+    char *json = st == T0_OK ? cJSON_Print(plan->manifest) : NULL;
+    pkl_plan_free(plan);
+    FILE *f = json ? fopen(p->manifest_path, "w") : NULL;
+    if (f) {
+        fputs(json, f);
+        fclose(f);
+    }
+    free(json);
+    char *out = NULL, *errs = NULL;
+    int rc = f ? pk_podman(p, &out, &errs, "kube", "play", "--start=false", "--network", "host", p->manifest_path, (char *)NULL) : -1;
+    if (rc != 0) {
+        if (st != T0_OK)
+            snprintf(line, cap, "%s", err.msg);
+        else if (rc < 0)
+            snprintf(line, cap, "cannot write the manifest");
+        else
+            pk_last_line(errs, line, cap);
+    }
+    free(out);
+    free(errs);
+    if (rc != 0) pk_podman(p, NULL, NULL, "pod", "rm", "-f", p->podman_pod, (char *)NULL); /* a half-made pod */
+    return rc == 0;
+}
+
+/* prepare: translate, images, runAsNonRoot, kube play; each failure is reported as the kubelet does and
+ * retried. Returns false when the pod must stop. */
 static bool prepare(pk_pod *p)
 {
     int64_t pull_bo = PK_BACKOFF_BASE_MS;
@@ -209,46 +296,13 @@ static bool prepare(pk_pod *p)
         translate_arg a = {0};
         call(p, do_translate, &a);
         if (a.st != T0_OK) {
-            int bad = a.plan.bad_ctr;
-            const char *reason = !strcmp(a.plan.bad_reason, "FailedMount") ? "ContainerCreating" : "CreateContainerConfigError";
-            set_waiting(p, reason[0] == 'C' && reason[1] == 'r' ? bad : -1, reason, a.err.msg);
-            pkl_plan_free(&a.plan);
-            pk_pod_event(p, bad >= 0 && (size_t)bad < p->nc ? &p->c[bad] : NULL, true,
-                      !strcmp(reason, "ContainerCreating") ? "FailedMount" : "Failed", "%s%s",
-                      !strcmp(reason, "ContainerCreating") ? "" : "Error: ", a.err.msg);
-            pk_publish(p);
-            if (sleep_until(p, pk_mono_ms() + PK_CONFIG_RETRY_MS)) return false;
+            if (config_failed(p, &a)) return false;
             continue;
         }
-        /* images: all present locally, or ErrImagePull / ImagePullBackOff */
-        int missing = -1;
-        for (size_t i = 0; i < p->nc && missing < 0; i++) {
-            char *o = NULL;
-            if (pk_podman(p, &o, NULL, "image", "exists", p->c[i].spec.image, (char *)NULL) != 0) missing = (int)i;
-            free(o);
-        }
+        int missing = missing_image(p);
         if (missing >= 0) {
-            pk_ctr *c = &p->c[missing];
-            char msg[600];
-            snprintf(msg, sizeof msg,
-                     "image \"%s\" is not in podman's local store and the0-sim serve pulls from no registry (build it: "
-                     "make images)",
-                     c->spec.image);
-            pk_pod_event(p, c, false, "Pulling", "Pulling image \"%s\"", c->spec.image);
-            pk_pod_event(p, c, true, "Failed", "Failed to pull image \"%s\": %s", c->spec.image, msg);
-            pk_pod_event(p, c, true, "Failed", "Error: ErrImagePull");
-            set_waiting(p, missing, "ErrImagePull", msg);
-            pk_publish(p);
             pkl_plan_free(&a.plan);
-            if (sleep_until(p, pk_mono_ms() + 1000)) return false;
-            char bmsg[600];
-            snprintf(bmsg, sizeof bmsg, "Back-off pulling image \"%s\"", c->spec.image);
-            pk_pod_event(p, c, false, "BackOff", "%s", bmsg);
-            pk_pod_event(p, c, true, "Failed", "Error: ImagePullBackOff");
-            set_waiting(p, missing, "ImagePullBackOff", bmsg);
-            pk_publish(p);
-            if (sleep_until(p, pk_mono_ms() + pull_bo)) return false;
-            pull_bo = pull_bo * 2 > PK_BACKOFF_CAP_MS ? PK_BACKOFF_CAP_MS : pull_bo * 2;
+            if (image_pull_failed(p, missing, &pull_bo)) return false;
             continue;
         }
         char msg[512];
@@ -256,38 +310,20 @@ static bool prepare(pk_pod *p)
         for (size_t i = 0; i < p->nc && bad < 0; i++)
             if (!check_non_root(p, &p->c[i], msg, sizeof msg)) bad = (int)i;
         if (bad >= 0) {
+            pkl_plan_free(&a.plan);
             set_waiting(p, bad, "CreateContainerConfigError", msg);
             pk_pod_event(p, &p->c[bad], true, "Failed", "Error: %s", msg);
             pk_publish(p);
-            pkl_plan_free(&a.plan);
             if (sleep_until(p, pk_mono_ms() + PK_CONFIG_RETRY_MS)) return false;
             continue;
         }
-        t0_err err = {0};
-        t0_status st = write_volumes(&a.plan, &err);
-        char *json = st == T0_OK ? cJSON_Print(a.plan.manifest) : NULL;
-        pkl_plan_free(&a.plan);
-        FILE *f = json ? fopen(p->manifest_path, "w") : NULL;
-        if (f) {
-            fputs(json, f);
-            fclose(f);
-        }
-        free(json);
-        char *out = NULL, *errs = NULL;
-        int rc = f ? pk_podman(p, &out, &errs, "kube", "play", "--start=false", "--network", "host", p->manifest_path, (char *)NULL) : -1;
-        if (rc == 0) {
-            free(out);
-            free(errs);
+        char line[400];
+        if (create_pod(p, &a.plan, line, sizeof line)) {
             pthread_mutex_lock(&p->mu);
             p->created = true;
             pthread_mutex_unlock(&p->mu);
             return true;
         }
-        char line[400];
-        snprintf(line, sizeof line, "%s", st != T0_OK ? err.msg : rc < 0 ? "cannot write the manifest" : pk_last_line(errs, line, sizeof line));
-        free(out);
-        free(errs);
-        pk_podman(p, NULL, NULL, "pod", "rm", "-f", p->podman_pod, (char *)NULL); /* a half-made pod */
         set_waiting(p, -1, "CreateContainerError", line);
         pk_pod_event(p, NULL, true, "Failed", "Error: %s", line);
         pk_publish(p);
