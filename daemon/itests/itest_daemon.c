@@ -128,21 +128,24 @@ Test(s3rver, every_operation_with_special_keys_and_streams)
 {
     s3_client *c = client(need("S3RVER_ENDPOINT"), "S3RVER", "S3RVER");
     t0_err e = {0};
-    cr_assert_eq(s3_ensure_bucket(c, "custom-bots", &e), T0_OK, "%s", e.msg);
+    /* A bucket of its own: s3rver answers HEAD bucket by reading every object's metadata file and fails it
+     * with a 500 while another test rewrites one (ci/s3-servers.sh). */
+    const char *bkt = "s3rver-ops";
+    cr_assert_eq(s3_ensure_bucket(c, bkt, &e), T0_OK, "%s", e.msg);
     const char *key = "u1/my bot+x/1.0.0=~ü";
-    cr_assert_eq(s3_put(c, "custom-bots", key, "zip", 3, NULL, NULL, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(s3_put(c, bkt, key, "zip", 3, NULL, NULL, &e), T0_OK, "%s", e.msg);
     objstore_list l;
-    cr_assert_eq(s3_list(c, "custom-bots", "u1/my bot+x/", &l, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(s3_list(c, bkt, "u1/my bot+x/", &l, &e), T0_OK, "%s", e.msg);
     cr_assert_eq(l.n, 1, "listed %zu", l.n);
     cr_assert_str_eq(l.keys[0], key);
     objstore_list_free(&l);
     /* 5 MiB streamed both ways */
     FILE *in = tmpfile();
     for (int i = 0; i < 5 << 20; i++) fputc('a' + i % 26, in);
-    cr_assert_eq(s3_put_file(c, "custom-bots", "big", in, "application/octet-stream", NULL, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(s3_put_file(c, bkt, "big", in, "application/octet-stream", NULL, &e), T0_OK, "%s", e.msg);
     FILE *out = tmpfile();
     objstore_meta m;
-    cr_assert_eq(s3_get_file(c, "custom-bots", "big", out, &m, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(s3_get_file(c, bkt, "big", out, &m, &e), T0_OK, "%s", e.msg);
     cr_assert_eq(ftell(out), 5 << 20, "got %ld bytes", ftell(out));
     fseek(in, 0, SEEK_SET);
     fseek(out, 0, SEEK_SET);
@@ -349,8 +352,7 @@ Test(bootstrap, sigterm_is_forwarded_and_state_shipped, .timeout = 60)
                         0, 0755}};
     th_archive(zip, true, code, 1);
     s3_client *c = client(need("S3RVER_ENDPOINT"), "S3RVER", "S3RVER");
-    t0_err e = {0};
-    cr_assert_eq(s3_ensure_bucket(c, "custom-bots", &e), T0_OK, "%s", e.msg);
+    t0_err e = {0}; /* custom-bots exists from the server's start (ci/s3-servers.sh): no HEAD bucket */
     FILE *zf = fopen(zip, "rb");
     char key[128];
     snprintf(key, sizeof key, "u1/%s/1.0.0", id);
