@@ -91,6 +91,9 @@ const cJSON *kfake_peek(const kfake *k, kube_kind kind, const char *ns, const ch
 size_t kfake_count(const kfake *k, kube_kind kind);
 /* kfake_count_label: objects of KIND in NS ("" = all) carrying label KEY=VALUE. O(matches). */
 size_t kfake_count_label(const kfake *k, kube_kind kind, const char *ns, const char *key, const char *value);
+/* kfake_count_labels: the same, of the objects that also carry label KEY2=VALUE2. O(matches of the first). */
+size_t kfake_count_labels(const kfake *k, kube_kind kind, const char *ns, const char *key, const char *value,
+                          const char *key2, const char *value2);
 /* kfake_resource_version: the current cluster-wide resourceVersion counter. */
 uint64_t kfake_resource_version(const kfake *k);
 

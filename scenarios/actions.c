@@ -119,6 +119,17 @@ static void x_invariant(scn_world *w, const scn_stmt *s)
 }
 
 /* ---- the API, MongoDB and NATS -------------------------------------------------------------------------- */
+/* published: the API's message DATA on SUBJ reached NATS (ST OK): it is intent unless the intake rejects it.
+ * Its version is where the stream stands now, when the intake writes versions (a durable consumer). */
+static void published(scn_world *w, const scn_stmt *s, t0_status st, const char *subj, const char *data, size_t len)
+{
+    if (st != T0_OK) return; /* the API was told it failed: no intent */
+    docver v = busfake_position(w->bus);
+    char what[32];
+    snprintf(what, sizeof what, "line %d", s->line);
+    scn_oracle_event(w->oracle, subj, data, len, w->o.durable && w->o.nats ? &v : NULL, what);
+}
+
 static void x_publish_raw(scn_world *w, const scn_stmt *s)
 {
     t0_err err = {0};
@@ -126,6 +137,30 @@ static void x_publish_raw(scn_world *w, const scn_stmt *s)
     t0_status st = w->busport.publish(w->busport.ctx, subj, data, strlen(data), &err);
     scn_trace(w, "api", "publish %s (raw, %zu bytes) -> %s%s%s", subj, strlen(data), t0_status_name(st), st ? " " : "",
               st ? err.msg : "");
+    published(w, s, st, subj, data, strlen(data));
+}
+
+/* The definition fields of B, swapped with those of SNAP (a bot kept apart: its id and list link unused). */
+static void bot_swap(scn_bot *b, scn_bot *snap)
+{
+    scn_bot t = *b;
+#define SW(f) b->f = snap->f, snap->f = t.f
+    SW(config), SW(runtime), SW(entry), SW(version), SW(name), SW(path), SW(cron), SW(scheduled);
+#undef SW
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+/* bot_snapshot: a copy of B's definition fields (NULL when out of memory). */
+static scn_bot *bot_snapshot(const scn_bot *b)
+{
+    scn_bot *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->scheduled = b->scheduled;
+    c->config = b->config ? cJSON_Duplicate(b->config, 1) : NULL;
+    c->runtime = dup_or_null(b->runtime), c->entry = dup_or_null(b->entry), c->version = dup_or_null(b->version);
+    c->name = dup_or_null(b->name), c->path = dup_or_null(b->path), c->cron = dup_or_null(b->cron);
+    return c;
 }
 
 static void x_publish(scn_world *w, const scn_stmt *s)
@@ -135,7 +170,8 @@ static void x_publish(scn_world *w, const scn_stmt *s)
     bool sched = s->a.def.schedule, wrapped = s->a.def.wrapped;
     payload_op op = (payload_op)s->a.def.op;
     scn_bot *b = bot_define(w, id, sched);
-    if (!b) return;
+    scn_bot *before = b ? bot_snapshot(b) : NULL;
+    if (!before) return;
     apply_mods(b, s);
     cJSON *cfg;
     payload_bot pb = to_payload(b, &cfg);
@@ -144,14 +180,18 @@ static void x_publish(scn_world *w, const scn_stmt *s)
     pb.updated_ms = sim_loop_now(w->loop);
     char *data = wrapped ? payload_wrapped(&pb, op, sim_loop_now(w->loop), &err) : payload_direct(&pb, op, &err);
     cJSON_Delete(cfg);
+    const char *subj = payload_subject(sched, op);
+    /* an event the intake rejects (a bad cron, an id no pod can carry) leaves the definition as it was */
+    if (data && !scn_oracle_accepts(subj, data, strlen(data), NULL, NULL)) bot_swap(b, before);
+    scn_bot_free(before);
     if (!data) {
         scn_trace_force(w, "scenario", "line %d: %s", s->line, err.msg);
         return;
     }
-    const char *subj = payload_subject(sched, op);
     t0_status st = w->busport.publish(w->busport.ctx, subj, data, strlen(data), &err);
     scn_trace(w, "api", "publish %s %s%s -> %s%s%s", subj, id, wrapped ? " (wrapped)" : "", t0_status_name(st),
               st ? " " : "", st ? err.msg : "");
+    published(w, s, st, subj, data, strlen(data));
     free(data);
 }
 
@@ -185,6 +225,9 @@ static void store_put(scn_world *w, const scn_stmt *s, bool dup)
     t0_status st = !doc  ? T0_ENOMEM
                    : dup ? storefake_put_duplicate(w->store, c, id, doc, &err)
                          : storefake_put(w->store, c, id, doc, &err);
+    char what[48];
+    snprintf(what, sizeof what, "store %s (line %d)", dup ? "put-duplicate" : "put", s->line);
+    if (st == T0_OK) scn_oracle_direct(w->oracle, c, id, doc, dup, what);
     cJSON_Delete(doc);
     scn_trace(w, "scenario", "store %s %s %s -> %s", dup ? "put-duplicate" : "put", store_coll_name(c), id,
               t0_status_name(st));
@@ -199,7 +242,9 @@ static void x_store_put_broken(scn_world *w, const scn_stmt *s)
     t0_err err = {0};
     store_coll c = s->a.broken.schedule ? STORE_SCHEDULES : coll_of(w, id);
     scn_checker_mark_broken(w->check, c, id, true);
-    storefake_put_broken(w->store, c, id, &err);
+    char what[48];
+    snprintf(what, sizeof what, "store put-broken (line %d)", s->line);
+    if (storefake_put_broken(w->store, c, id, &err) == T0_OK) scn_oracle_direct(w->oracle, c, id, NULL, true, what);
     scn_trace(w, "scenario", "store put-broken %s %s", store_coll_name(c), id);
 }
 
@@ -210,6 +255,9 @@ static void x_store_del(scn_world *w, const scn_stmt *s)
     store_coll c = coll_of(w, id);
     if (!bot_lookup(w, id) && !storefake_peek(w->store, STORE_BOTS, id)) c = STORE_SCHEDULES;
     t0_status st = storefake_del(w->store, c, id, &err);
+    char what[48];
+    snprintf(what, sizeof what, "store del (line %d)", s->line);
+    scn_oracle_direct(w->oracle, c, id, NULL, false, what); /* a delete whether or not a document was there */
     scn_trace(w, "scenario", "store del %s %s -> %s", store_coll_name(c), id, t0_status_name(st));
 }
 
@@ -414,7 +462,9 @@ static void create_for(scn_world *w, const scn_stmt *s, bool cronjob)
     t0_status st = doc ? botdoc_parse(doc, &d, &err) : T0_ENOMEM;
     if (st == T0_OK) st = cronjob ? podgen_cronjob(&ps, d, &obj, &err) : podgen_pod(&ps, d, &obj, &err);
     kube_port cp = kfake_port(w->kube); /* the client port: kube/pod/create etc. faults apply */
+    w->scenario_creating = true;
     if (st == T0_OK) st = cp.create(cp.ctx, cronjob ? KUBE_CRONJOB : KUBE_POD, NS(w), obj, NULL, &err);
+    w->scenario_creating = false;
     const char *name = obj ? kfake_str(obj, "metadata.name") : NULL;
     scn_trace(w, "scenario", "create %s %s for %s -> %s%s%s", cronjob ? "cronjob" : "pod", name ? name : "?", id,
               t0_status_name(st), st ? " " : "", st ? err.msg : "");

@@ -18,7 +18,8 @@
 #define LBL_SCHED "the0.dev/schedule-id"
 
 const char *const scn_invariant_names[] = {"at-most-one-bot-container", "no-orphans", "no-delete-after-failed-read",
-                                           "no-state-loss", "no-log-loss", "bad-doc-isolation", NULL};
+                                           "no-state-loss", "no-log-loss", "bad-doc-isolation",
+                                           "no-resurrection", NULL};
 
 /* Per bot/schedule facts (key "b:<id>" / "s:<id>"). */
 typedef struct scn_idinfo {

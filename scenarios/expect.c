@@ -189,6 +189,12 @@ static bool e_state(scn_world *w, const scn_stmt *s, char *got, size_t cap)
     return false;
 }
 
+static bool e_intent(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    (void)s;
+    return scn_oracle_matches(w->oracle, got, cap);
+}
+
 const scn_cond_eval scn_cond_evals[] = {
     {SCN_IF_POD, e_pod},
     {SCN_IF_NO_POD, e_no_pod},
@@ -205,6 +211,7 @@ const scn_cond_eval scn_cond_evals[] = {
     {SCN_IF_MANAGER, e_manager},
     {SCN_IF_STATE, e_state},
     {SCN_IF_VIOLATIONS, e_violations},
+    {SCN_IF_INTENT, e_intent},
 };
 const size_t scn_cond_evals_len = T0_ARRAY_LEN(scn_cond_evals);
 

@@ -660,6 +660,7 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_IF_STATE, "state", COND, 1, 1, "*:*", b_state},
     {SCN_IF_STORE, "store", COND, 1, 1, "", b_pod},
     {SCN_IF_VIOLATIONS, "violations", COND, 2, 2, "", b_violations},
+    {SCN_IF_INTENT, "pods-match-intent", COND, 0, 0, "", b_none},
 };
 const size_t scn_grammar_len = T0_ARRAY_LEN(scn_grammar);
 

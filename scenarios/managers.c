@@ -118,6 +118,7 @@ static t0_status is_find(void *ctx, store_coll c, cJSON **out, uint64_t **revs, 
     t0_status st = p.find_enabled(p.ctx, c, out, revs, &e);
     if (st != T0_OK) scn_trace(m->w, m->identity, "mongo find %s -> %s (%s)", store_coll_name(c), t0_status_name(st), e.msg);
     scn_checker_read(m->w->check, c, st, st == T0_OK ? *out : NULL);
+    scn_oracle_read(m->w->oracle, c, st);
     if (err) *err = e;
     return st;
 }
@@ -131,6 +132,7 @@ static t0_status is_get(void *ctx, store_coll c, const char *id, cJSON **out, t0
     if (st != T0_OK && st != T0_ENOTFOUND)
         scn_trace(m->w, m->identity, "mongo get %s %s -> %s (%s)", store_coll_name(c), id, t0_status_name(st), e.msg);
     scn_checker_get(m->w->check, c, id, st, st == T0_OK ? *out : NULL);
+    scn_oracle_get(m->w->oracle, c, id, st);
     if (err) *err = e;
     return st;
 }

@@ -31,7 +31,7 @@ typedef enum scn_verb {
     SCN_INVARIANT, /* `always NAME` of a built-in invariant: a declaration, executed once like an action */
     SCN_IF_POD, SCN_IF_NO_POD, SCN_IF_CRONJOB, SCN_IF_NO_CRONJOB, SCN_IF_STORE, SCN_IF_NO_STORE, SCN_IF_JOB_RUNS,
     SCN_IF_RESTARTS, SCN_IF_LOG_LINES, SCN_IF_COUNT, SCN_IF_BOT, SCN_IF_SCHEDULE, SCN_IF_MANAGER, SCN_IF_STATE,
-    SCN_IF_VIOLATIONS,
+    SCN_IF_VIOLATIONS, SCN_IF_INTENT,
     SCN_VERB__COUNT
 } scn_verb;
 #define SCN_FIRST_CONDITION SCN_IF_POD

@@ -154,6 +154,7 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
         scn_trace(w, "kube", "%s %s/%s deleted", kk, ns, name);
     }
     scn_checker_kube(w->check, type, kind, obj, deletion_started, w->scenario_deleting);
+    scn_oracle_kube(w->oracle, type, kind, obj, w->scenario_deleting || w->scenario_creating);
 }
 
 static void store_observer(void *ud, store_coll c, const char *id, const cJSON *doc)

@@ -60,6 +60,7 @@ static void world_free(scn_world *w)
     storefake_destroy(w->store);
     objfake_destroy(w->obj);
     scn_checker_destroy(w->check);
+    scn_oracle_destroy(w->oracle);
     scn_expect_free(w);
     for (scn_bot *b = w->bot_list, *nx; b; b = nx) {
         nx = b->next;
@@ -109,6 +110,14 @@ static t0_status world_new(scn_world *w, t0_err *err)
         scn_check_world cw = {w->loop, w->kube, w->kl, w->store, w->o.ns, w->t0, w->o.delete_allowance_ms};
         scn_check_sink sink = scn_check_sink_of(w);
         st = scn_checker_new(&cw, &sink, &w->check, err);
+    }
+    if (st == T0_OK) { /* the oracle generates expected objects as every manager of the world does */
+        ctl_settings cs;
+        ctl_settings_defaults(&cs);
+        cs.pod.namespace = w->o.ns;
+        scn_oracle_world ow = {w->loop, w->kube, w->store, &cs.pod, w->t0};
+        scn_check_sink sink = scn_check_sink_of(w);
+        st = scn_oracle_new(&ow, &sink, &w->oracle, err);
     }
     if (st == T0_OK && !w->ro->no_memo) { /* the pod settings every manager of the world gets (scn_mgr_start) */
         ctl_settings cs;

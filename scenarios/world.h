@@ -16,6 +16,7 @@
 #include "fakes/payloads.h"
 #include "fakes/store_fake.h"
 #include "scenarios/check.h"
+#include "scenarios/oracle.h"
 #include "scenarios/scn.h"
 #include "sim/loop.h"
 
@@ -90,6 +91,7 @@ struct scn_world {
     busfake *bus;
     bus_port busport;
     scn_checker *check;     /* the invariants */
+    scn_oracle *oracle;     /* the user's intent and the invariants that compare the cluster with it */
     scn_mgr *mgrs;
     ctl_memo *memo;         /* shared by the managers (ctl_hooks.memo): a restart regenerates nothing known */
     hmap bots;              /* id -> scn_bot* (also on bot_list) */
@@ -102,6 +104,7 @@ struct scn_world {
     hmap phases;            /* "<ns>/<name>" of pods -> const char* phase last traced */
     hmap job_runs;          /* CronJob name -> (uintptr_t) Jobs created */
     bool scenario_deleting; /* a scenario statement is deleting objects (not the controller) */
+    bool scenario_creating; /* a scenario statement is creating objects (not the controller) */
     scn_exp *pending;       /* expectations waiting to become true, and always-conditions */
 };
 
