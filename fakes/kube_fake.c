@@ -1044,6 +1044,7 @@ static t0_status delete_obj(kfake *k, kobj *o, kube_propagation prop, int64_t gr
         if (deleting && g != 0) return T0_OK; /* already terminating */
         if (!bound || ended || g == 0) {
             if (has_finalizers(o)) {
+                o->pod_terminating = false; /* nothing more to wait for but the finalizers */
                 if (!deleting) {
                     mark_deleting(k, o, 0);
                     bump_rv(k, o);

@@ -28,7 +28,9 @@
  *   kept from the stored object; update_status replaces only .status.
  * - remove: pods bound to a node (spec.nodeName) get deletionTimestamp + deletionGracePeriodSeconds
  *   (opts grace, else spec.terminationGracePeriodSeconds, else 30) and stay until the kubelet finishes
- *   them (it calls remove with grace 0); unbound pods and grace 0 are removed at once. Other kinds are
+ *   them (it calls remove with grace 0); unbound pods and grace 0 are removed at once. An object with
+ *   metadata.finalizers stays (deletionTimestamp set) until an update removes the last one, and goes
+ *   then (a pod once the kubelet has finished it too). Other kinds are
  *   removed at once, except Foreground: the owner gets deletionTimestamp and the "foregroundDeletion"
  *   finalizer, its dependents (metadata.ownerReferences by uid) are deleted (Foreground, recursively)
  *   and the owner is removed when the last dependent is gone. Background (default): the owner is removed

@@ -133,15 +133,24 @@ static const char *label(const cJSON *obj, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* The bot a Pod/CronJob belongs to for the invariants: realtime pods (not Job pods) by bot-id, CronJobs
- * by schedule-id. NULL for anything else. */
-static const char *owner_id(kube_kind k, const cJSON *obj, store_coll *c)
+/* ours: OBJ of kind K is managed by our controller of that kind. Objects of someone else (another
+ * installation, an operator) are never the controller's to delete, so no invariant counts them. */
+static bool ours(const scn_checker *ck, kube_kind k, const cJSON *obj)
 {
-    if (k == KUBE_POD && !label(obj, "job-name") && !label(obj, "batch.kubernetes.io/job-name")) {
+    const char *mb = label(obj, "the0.dev/managed-by");
+    const char *want = k == KUBE_POD ? ck->world.pods_managed_by : ck->world.cronjobs_managed_by;
+    return mb && want && !strcmp(mb, want);
+}
+
+/* The bot a Pod/CronJob of ours belongs to for the invariants: realtime pods (not Job pods) by bot-id,
+ * CronJobs by schedule-id. NULL for anything else. */
+static const char *owner_id(const scn_checker *ck, kube_kind k, const cJSON *obj, store_coll *c)
+{
+    if (k == KUBE_POD && !label(obj, "job-name") && !label(obj, "batch.kubernetes.io/job-name") && ours(ck, k, obj)) {
         *c = STORE_BOTS;
         return label(obj, LBL_BOT);
     }
-    if (k == KUBE_CRONJOB) {
+    if (k == KUBE_CRONJOB && ours(ck, k, obj)) {
         *c = STORE_SCHEDULES;
         return label(obj, LBL_SCHED);
     }
@@ -150,8 +159,9 @@ static const char *owner_id(kube_kind k, const cJSON *obj, store_coll *c)
 
 static size_t objects_of(const scn_checker *ck, const scn_idinfo *in)
 {
-    return in->coll == STORE_BOTS ? kfake_count_label(ck->world.kube, KUBE_POD, ck->world.ns, LBL_BOT, in->id)
-                                  : kfake_count_label(ck->world.kube, KUBE_CRONJOB, ck->world.ns, LBL_SCHED, in->id);
+    bool b = in->coll == STORE_BOTS;
+    return kfake_count_labels(ck->world.kube, b ? KUBE_POD : KUBE_CRONJOB, ck->world.ns, b ? LBL_BOT : LBL_SCHED, in->id,
+                              "the0.dev/managed-by", b ? ck->world.pods_managed_by : ck->world.cronjobs_managed_by);
 }
 
 /* ---- no-orphans -------------------------------------------------------------------------------------- */
@@ -280,7 +290,7 @@ void scn_checker_kube(scn_checker *ck, kube_watch_type type, kube_kind kind, con
                       bool by_scenario)
 {
     store_coll c;
-    const char *id = owner_id(kind, obj, &c);
+    const char *id = owner_id(ck, kind, obj, &c);
     if (!id) return;
     scn_idinfo *in = idinfo(ck, c, id, true);
     if (!in) return;

@@ -34,6 +34,7 @@ typedef struct scn_check_world {
     const char *ns;              /* the namespace bots live in */
     int64_t t0;                  /* virtual time of the scenario's start */
     int64_t delete_allowance_ms; /* no-orphans: how long an undesired bot's objects may stay */
+    const char *pods_managed_by, *cronjobs_managed_by; /* our objects' the0.dev/managed-by: only they count */
 } scn_check_world;
 
 /* Where violations go: WHICH broke, MSG says how (without the name). */

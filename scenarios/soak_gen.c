@@ -407,6 +407,7 @@ static void gen_liveness(soak_gen *g, int64_t fault_stop, unsigned nb, unsigned 
         }
         for (unsigned i = 0; i < ns; i++)
             soak_add(g, t, "%s%s%sexpect %scronjob schedule-s%u", w, wb, sp, scheds[i].present && scheds[i].enabled ? "" : "no ", i);
+        soak_add(g, t, "%s%s%sexpect pods-match-intent", w, wb, sp); /* the intent oracle's view (docs/scenarios.md) */
     }
 }
 
