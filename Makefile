@@ -98,6 +98,15 @@ $(BUILD)/obj/%.o: %.c
 
 -include $(ALL_OBJS:.o=.d) $(BUILD)/obj/cmd/*.d
 
+# The commit goes into core/version.o only (the0_build_info); its stamp file changes when the commit does.
+T0_COMMIT := $(shell git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null || echo unknown)
+$(BUILD)/gen/commit: FORCE
+	@mkdir -p $(@D)
+	@echo '$(T0_COMMIT)' | cmp -s - $@ || echo '$(T0_COMMIT)' > $@
+$(BUILD)/obj/core/version.o: $(BUILD)/gen/commit
+$(BUILD)/obj/core/version.o: CFLAGS_ALL += -DT0_COMMIT='"$(T0_COMMIT)"'
+FORCE: # always out of date (not .PHONY: make help lists those)
+
 # cmd/: the top layer, the command lines of both binaries. cmd/the0-runtime.c and cmd/runtime_*.c make the
 # runtime, cmd/the0-sim.c and cmd/sim_*.c the simulator.
 RUNTIME_CMD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,cmd/the0-runtime.c $(wildcard cmd/runtime_*.c))

@@ -478,6 +478,14 @@ t0_status kuberest_new(const kuberest_config *cfg, rtloop *loop, const kuberest_
     k->cfg.insecure = cfg->insecure;
     size_t sl = strlen(k->cfg.server);
     while (sl > 1 && k->cfg.server[sl - 1] == '/') k->cfg.server[--sl] = 0;
+    { /* the host label: the URL's host[:port], without a scheme, userinfo or path */
+        const char *h = strstr(k->cfg.server, "://");
+        h = h ? h + 3 : k->cfg.server;
+        size_t hl = strcspn(h, "/");
+        const char *at = memchr(h, '@', hl);
+        if (at) hl -= (size_t)(at + 1 - h), h = at + 1;
+        snprintf(k->st.host, sizeof k->st.host, "%.*s", (int)hl, h);
+    }
     if (!(k->easy = curl_easy_init())) goto nomem;
     k->tokens = k->o.burst > 0 ? k->o.burst : 1;
     k->bucket_ms = mono_ms();
@@ -553,7 +561,8 @@ static void rate_wait(kuberest *k)
     }
 }
 
-static void record(kuberest *k, kuberest_verb v, double secs, bool failed)
+/* record: one request of verb V answered HTTP (0: no answer) after SECS; FAILED: it is an error */
+static void record(kuberest *k, kuberest_verb v, long http, double secs, bool failed)
 {
     pthread_mutex_lock(&k->mu);
     k->st.requests[v]++;
@@ -561,7 +570,112 @@ static void record(kuberest *k, kuberest_verb v, double secs, bool failed)
     k->st.sum_s[v] += secs;
     for (int i = 0; i < KUBEREST_NBUCKETS; i++)
         if (secs <= KUBEREST_BUCKETS[i]) k->st.bucket[v][i]++;
+    unsigned i = 0;
+    while (i < k->st.ncodes && !(k->st.codes[i].code == (int)http && k->st.codes[i].verb == v)) i++;
+    if (i == k->st.ncodes && i < KUBEREST_MAX_CODES) k->st.codes[k->st.ncodes++] = (kuberest_code_count){(int)http, (uint8_t)v, 0};
+    if (i < k->st.ncodes) k->st.codes[i].n++;
+    if (v != KR_WATCH) prom_hist_observe(&k->st.method_latency[v], PROM_REST_BUCKETS, 12, secs);
     pthread_mutex_unlock(&k->mu);
+}
+
+const char *kuberest_verb_method(kuberest_verb v)
+{
+    static const char *const m[KR__VERBS] = {"GET", "GET", "POST", "PUT", "DELETE", "GET"};
+    return (unsigned)v < KR__VERBS ? m[v] : "?";
+}
+
+void kuberest_stats_add(kuberest_stats *into, const kuberest_stats *from)
+{
+    for (int v = 0; v < KR__VERBS; v++) {
+        into->requests[v] += from->requests[v];
+        into->errors[v] += from->errors[v];
+        into->sum_s[v] += from->sum_s[v];
+        for (int i = 0; i < KUBEREST_NBUCKETS; i++) into->bucket[v][i] += from->bucket[v][i];
+        prom_hist *h = &into->method_latency[v];
+        for (int i = 0; i <= PROM_MAX_BUCKETS; i++) h->counts[i] += from->method_latency[v].counts[i];
+        h->sum += from->method_latency[v].sum;
+        h->count += from->method_latency[v].count;
+    }
+    into->throttled += from->throttled;
+    into->watches += from->watches;
+    if (!into->host[0]) memcpy(into->host, from->host, sizeof into->host);
+    for (unsigned j = 0; j < from->ncodes; j++) {
+        const kuberest_code_count *c = &from->codes[j];
+        unsigned i = 0;
+        while (i < into->ncodes && !(into->codes[i].code == c->code && into->codes[i].verb == c->verb)) i++;
+        if (i == into->ncodes && i < KUBEREST_MAX_CODES) into->codes[into->ncodes++] = (kuberest_code_count){c->code, c->verb, 0};
+        if (i < into->ncodes) into->codes[i].n += c->n;
+    }
+}
+
+void kuberest_metrics_write(const kuberest_stats *s, prom *out)
+{
+    char lb[256], code[16];
+    /* the domain families (by verb) */
+    prom_family(out, "the0_kube_api_requests_total", "counter", "Kubernetes API requests by verb.");
+    for (int v = 0; v < KR__VERBS; v++)
+        prom_sample(out, "the0_kube_api_requests_total", prom_labels(lb, sizeof lb, "verb", kuberest_verb_name(v)),
+                    (double)s->requests[v]);
+    prom_family(out, "the0_kube_api_errors_total", "counter",
+                "Kubernetes API requests that failed, by verb (a 404 answering a get or a delete is not a failure).");
+    for (int v = 0; v < KR__VERBS; v++)
+        prom_sample(out, "the0_kube_api_errors_total", prom_labels(lb, sizeof lb, "verb", kuberest_verb_name(v)),
+                    (double)s->errors[v]);
+    prom_family(out, "the0_kube_api_request_duration_seconds", "histogram", "Kubernetes API request latency.");
+    for (int v = 0; v < KR__VERBS; v++) {
+        if (v == KR_WATCH) continue; /* a watch lasts minutes by design */
+        prom_hist h = {0};
+        uint64_t below = 0;
+        for (int i = 0; i < KUBEREST_NBUCKETS; i++) { /* cumulative counts back to per-bucket ones */
+            h.counts[i] = s->bucket[v][i] - below;
+            below = s->bucket[v][i];
+        }
+        h.counts[KUBEREST_NBUCKETS] = s->requests[v] - below;
+        h.sum = s->sum_s[v];
+        h.count = s->requests[v];
+        prom_histogram(out, "the0_kube_api_request_duration_seconds",
+                       prom_labels(lb, sizeof lb, "verb", kuberest_verb_name(v)), KUBEREST_BUCKETS, KUBEREST_NBUCKETS, &h);
+    }
+    prom_family(out, "the0_kube_api_throttled_total", "counter",
+                "Requests that waited for the client-side QPS/burst bucket.");
+    prom_sample(out, "the0_kube_api_throttled_total", NULL, (double)s->throttled);
+    prom_family(out, "the0_kube_watches", "gauge", "Watch streams open.");
+    prom_sample(out, "the0_kube_watches", NULL, s->watches);
+    /* client-go's */
+    prom_family(out, "rest_client_requests_total", "counter",
+                "Number of HTTP requests, partitioned by status code, method, and host.");
+    /* one series per (code, method): get, list and watch are all GETs */
+    uint64_t seen[KUBEREST_MAX_CODES] = {0};
+    for (unsigned i = 0; i < s->ncodes; i++) {
+        if (seen[i]) continue;
+        const char *method = kuberest_verb_method(s->codes[i].verb);
+        uint64_t n = 0;
+        for (unsigned j = i; j < s->ncodes; j++)
+            if (s->codes[j].code == s->codes[i].code && !strcmp(kuberest_verb_method(s->codes[j].verb), method)) {
+                n += s->codes[j].n;
+                seen[j] = 1;
+            }
+        if (s->codes[i].code)
+            snprintf(code, sizeof code, "%d", s->codes[i].code);
+        else
+            snprintf(code, sizeof code, "<error>");
+        prom_sample(out, "rest_client_requests_total", prom_labels(lb, sizeof lb, "code", code, "host", s->host, "method", method), (double)n);
+    }
+    prom_family(out, "rest_client_request_duration_seconds", "histogram",
+                "Request latency in seconds. Broken down by verb, and host.");
+    static const char *const methods[] = {"GET", "POST", "PUT", "DELETE"};
+    for (size_t mi = 0; mi < sizeof methods / sizeof *methods; mi++) {
+        prom_hist h = {0};
+        for (int v = 0; v < KR__VERBS; v++) {
+            if (strcmp(kuberest_verb_method(v), methods[mi])) continue;
+            for (int i = 0; i <= PROM_MAX_BUCKETS; i++) h.counts[i] += s->method_latency[v].counts[i];
+            h.sum += s->method_latency[v].sum;
+            h.count += s->method_latency[v].count;
+        }
+        if (!h.count) continue;
+        prom_histogram(out, "rest_client_request_duration_seconds",
+                       prom_labels(lb, sizeof lb, "host", s->host, "verb", methods[mi]), PROM_REST_BUCKETS, 12, &h);
+    }
 }
 
 void kuberest_stats_get(kuberest *k, kuberest_stats *out)
@@ -698,7 +812,9 @@ static t0_status request(kuberest *k, kuberest_verb verb, const char *method, co
         *out = resp.p ? cJSON_Parse(resp.p) : NULL;
         if (!*out) st = t0_fail(err, T0_EINTERNAL, "%s: the server answered %ld with a body that is not JSON", what, http);
     }
-    record(k, verb, secs, st != T0_OK);
+    /* a 404 answering a get or a delete is what the caller asked to learn (gone already), not an API error */
+    bool failed = st != T0_OK && !(st == T0_ENOTFOUND && (verb == KR_GET || verb == KR_DELETE));
+    record(k, verb, rc == CURLE_OK ? http : 0, secs, failed);
     free(resp.p);
     return st;
 }
@@ -1032,7 +1148,7 @@ static void *w_thread(void *arg)
         curl_slist_free_all(h);
         curl_easy_cleanup(c);
         bool failed = rc != CURLE_OK && !w->ended;
-        record(k, KR_WATCH, (double)(mono_ms() - t0) / 1000.0, failed || (w->http && w->http != 200));
+        record(k, KR_WATCH, w->http, (double)(mono_ms() - t0) / 1000.0, failed || (w->http && w->http != 200));
         if (!atomic_load(&w->stop) && !w->ended) {
             if (w->http == 410) {
                 w_post(w, KUBE_WATCH_GONE, NULL);

@@ -11,6 +11,7 @@
 
 #include "adapters/rtloop.h"
 #include "core/ports.h"
+#include "core/prom.h"
 #include "core/t0.h"
 
 /* ---- configuration ---------------------------------------------------------------------------- */
@@ -71,15 +72,37 @@ kube_port kuberest_port(kuberest *k);
 extern const double KUBEREST_BUCKETS[KUBEREST_NBUCKETS];
 typedef enum kuberest_verb { KR_GET = 0, KR_LIST, KR_CREATE, KR_UPDATE, KR_DELETE, KR_WATCH, KR__VERBS } kuberest_verb;
 const char *kuberest_verb_name(kuberest_verb v); /* "get", "list", ... */
+const char *kuberest_verb_method(kuberest_verb v); /* the HTTP method: "GET", "POST", "PUT", "DELETE" */
+/* client-go's rest client metrics: requests by HTTP status code (0 = no answer, shown as "<error>") and
+ * method, and latency by method (PROM_REST_BUCKETS; watches, which last minutes by design, are counted
+ * but not timed). */
+#define KUBEREST_MAX_CODES 48
+typedef struct kuberest_code_count {
+    int code;             /* HTTP status; 0: the request got no answer */
+    uint8_t verb;         /* kuberest_verb */
+    uint64_t n;
+} kuberest_code_count;
 typedef struct kuberest_stats {
-    uint64_t requests[KR__VERBS], errors[KR__VERBS];
+    uint64_t requests[KR__VERBS];
+    uint64_t errors[KR__VERBS]; /* failed requests; a 404 on get or delete is an answer, not an error */
     uint64_t bucket[KR__VERBS][KUBEREST_NBUCKETS]; /* cumulative: requests that took <= bound */
     double sum_s[KR__VERBS];
     uint64_t throttled;     /* requests that waited for the token bucket */
     unsigned watches;       /* watch threads alive */
+    char host[128];         /* the server's host:port (the host label) */
+    kuberest_code_count codes[KUBEREST_MAX_CODES];
+    unsigned ncodes;
+    prom_hist method_latency[KR__VERBS]; /* by the verb's method: GET is get+list, see kuberest_metrics_write */
 } kuberest_stats;
 /* kuberest_stats_get: a consistent copy (thread-safe). */
 void kuberest_stats_get(kuberest *k, kuberest_stats *out);
+/* kuberest_stats_add: add FROM's counts to INTO (two clients of one server: the controller's and the
+ * Event writer's). */
+void kuberest_stats_add(kuberest_stats *into, const kuberest_stats *from);
+/* kuberest_metrics_write: rest_client_requests_total{code,method,host} and
+ * rest_client_request_duration_seconds{verb,host} of S, with client-go's names, labels and buckets, and the
+ * domain's the0_kube_api_* families by verb. */
+void kuberest_metrics_write(const kuberest_stats *s, prom *out);
 
 /* ---- pieces exposed for tests ----------------------------------------------------------------- */
 /* kuberest_map_error: turn an HTTP answer into a status and message. HTTP is the status code, BODY

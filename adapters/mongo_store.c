@@ -127,8 +127,12 @@ t0_status mongostore_ping(mongostore *s, t0_err *err)
     bool ok = mongoc_client_command_simple(s->client, "admin", cmd, NULL, NULL, &e);
     bson_destroy(cmd);
     if (!ok) {
+        /* a failed ping means unreachable (or timed out), whatever the driver's error domain; the message
+         * keeps the driver's cause */
         st = failed(s, &e, "mongo ping", err);
-        return st == T0_ETIMEOUT ? st : t0_fail(err, T0_EUNAVAILABLE, "%s", err ? err->msg : "");
+        if (st == T0_ETIMEOUT) return st;
+        if (err) err->code = T0_EUNAVAILABLE;
+        return T0_EUNAVAILABLE;
     }
     return T0_OK;
 }
@@ -584,3 +588,86 @@ t0_status mongostore_insert_raw(mongostore *s, store_coll c, const bson_t *doc, 
 }
 
 store_port mongostore_port(mongostore *s) { return (store_port){s, s_find_enabled, s_get, s_upsert, s_remove, s_write}; }
+
+/* ---- the reachability probe ------------------------------------------------------------------- */
+struct mongoprobe {
+    char *uri;
+    int64_t timeout_ms, every_ms;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop, ok;
+    char why[sizeof ((t0_err *)0)->msg];
+};
+
+static void *probe_run(void *arg)
+{
+    mongoprobe *p = arg;
+    mongostore *s = NULL;
+    for (;;) {
+        t0_err e = {0};
+        t0_status st = s ? mongostore_ping(s, &e) : mongostore_new(p->uri, p->timeout_ms, &s, &e);
+        pthread_mutex_lock(&p->mu);
+        p->ok = st == T0_OK;
+        snprintf(p->why, sizeof p->why, "%s", st == T0_OK ? "" : e.msg);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += p->every_ms / 1000;
+        until.tv_nsec += (p->every_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) until.tv_sec++, until.tv_nsec -= 1000000000;
+        while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &until) == 0) {}
+        bool stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stop) break;
+    }
+    mongostore_destroy(s);
+    return NULL;
+}
+
+t0_status mongoprobe_start(const char *uri, int64_t timeout_ms, int64_t every_ms, mongoprobe **out, t0_err *err)
+{
+    pthread_once(&once, init_once);
+    mongoprobe *p = calloc(1, sizeof *p);
+    if (!p || !(p->uri = strdup(uri && *uri ? uri : "mongodb://localhost:27017"))) {
+        free(p);
+        return t0_fail(err, T0_ENOMEM, "mongo probe: out of memory");
+    }
+    p->timeout_ms = timeout_ms;
+    p->every_ms = every_ms > 0 ? every_ms : 5000;
+    p->ok = true; /* until the first ping says otherwise (the caller connected just before) */
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    int rc = pthread_create(&p->thread, NULL, probe_run, p);
+    if (rc != 0) {
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+        free(p->uri);
+        free(p);
+        return t0_fail(err, T0_EUNAVAILABLE, "mongo probe: cannot start a thread: %s", strerror(rc));
+    }
+    *out = p;
+    return T0_OK;
+}
+
+bool mongoprobe_ok(mongoprobe *p, char *why, size_t cap)
+{
+    pthread_mutex_lock(&p->mu);
+    bool ok = p->ok;
+    if (why && cap) snprintf(why, cap, "%s", p->why);
+    pthread_mutex_unlock(&p->mu);
+    return ok;
+}
+
+void mongoprobe_destroy(mongoprobe *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->thread, NULL); /* a ping in progress ends within the server selection timeout */
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->uri);
+    free(p);
+}

@@ -8,6 +8,8 @@
 #ifndef T0_ADAPTERS_MONGO_STORE_H
 #define T0_ADAPTERS_MONGO_STORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <bson/bson.h>
@@ -33,6 +35,15 @@ t0_status mongostore_ping(mongostore *s, t0_err *err);
 t0_status mongostore_insert_raw(mongostore *s, store_coll c, const bson_t *doc, t0_err *err);
 /* mongostore_reconnects: clients dropped after a failed call so far. */
 uint64_t mongostore_reconnects(const mongostore *s);
+
+/* mongoprobe: whether MongoDB is reachable, for readiness: a thread of its own pings every EVERY_MS with a
+ * client of its own (a mongoc client serves one thread), so a slow or unreachable MongoDB never blocks the
+ * loop. TIMEOUT_MS as mongostore_new. mongoprobe_ok: the last ping's verdict (true before the first);
+ * when false, WHY (may be NULL) gets the cause. Thread-safe. mongoprobe_destroy: NULL is a no-op. */
+typedef struct mongoprobe mongoprobe;
+t0_status mongoprobe_start(const char *uri, int64_t timeout_ms, int64_t every_ms, mongoprobe **out, t0_err *err);
+bool mongoprobe_ok(mongoprobe *p, char *why, size_t cap);
+void mongoprobe_destroy(mongoprobe *p);
 
 /* The enabled filter of reference §2.8, exactly: {"$or":[{"config.enabled":{"$ne":false}},
  * {"config.enabled":{"$exists":false}}]} as relaxed extended JSON. */

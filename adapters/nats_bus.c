@@ -4,6 +4,7 @@
 #include <nats/nats.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -91,7 +92,7 @@ static void on_disconnected(natsConnection *nc, void *ud)
     cbctx *b = ud;
     if (atomic_load(&b->closing)) return;
     atomic_fetch_add(&b->disconnects, 1);
-    T0_WARN(COMP, "disconnected from NATS; reconnecting (durable consumers resume where they stopped)");
+    T0_WARNK(COMP, "disconnected from NATS; reconnecting (durable consumers resume where they stopped)");
 }
 
 static void on_reconnected(natsConnection *nc, void *ud)
@@ -100,14 +101,15 @@ static void on_reconnected(natsConnection *nc, void *ud)
     char url[256] = "";
     natsConnection_GetConnectedUrl(nc, url, sizeof url);
     atomic_fetch_add(&b->reconnects, 1);
-    T0_INFO(COMP, "reconnected to NATS at %s", url);
+    char safe[256];
+    T0_INFOK(COMP, "reconnected to NATS", "url", t0_redact_url(url, safe, sizeof safe));
 }
 
 static void on_closed(natsConnection *nc, void *ud)
 {
     (void)nc;
     cbctx *b = ud;
-    if (!atomic_load(&b->closing)) T0_WARN(COMP, "NATS connection closed");
+    if (!atomic_load(&b->closing)) T0_WARNK(COMP, "NATS connection closed");
     free(b);
 }
 
@@ -166,14 +168,15 @@ t0_status natsbus_new(const char *url, rtloop *loop, const natsbus_opts *opts, n
     if (s == NATS_OK) s = natsOptions_SetClosedCB(b->nopts, on_closed, b->cb);
     if (s != NATS_OK) {
         t0_status st = nfail(err, s, "nats: options");
-        if (s == NATS_INVALID_ARG) st = t0_fail(err, T0_EINVAL, "nats: bad URL \"%s\"", url);
+        char safe[512];
+        if (s == NATS_INVALID_ARG) st = t0_fail(err, T0_EINVAL, "nats: bad URL \"%s\"", t0_redact_url(url, safe, sizeof safe));
         natsbus_destroy(b);
         return st;
     }
     s = natsConnection_Connect(&b->nc, b->nopts);
     if (s != NATS_OK) {
-        char what[300];
-        snprintf(what, sizeof what, "nats: connecting to %s", url);
+        char what[300], safe[256];
+        snprintf(what, sizeof what, "nats: connecting to %s", t0_redact_url(url, safe, sizeof safe)); /* never the password */
         t0_status st = nfail(err, s, what);
         b->nc = NULL;
         natsbus_destroy(b);
@@ -190,6 +193,31 @@ t0_status natsbus_new(const char *url, rtloop *loop, const natsbus_opts *opts, n
 }
 
 bool natsbus_connected(natsbus *b) { return b && b->nc && natsConnection_Status(b->nc) == NATS_CONN_STATUS_CONNECTED; }
+
+void natsbus_metrics_write(const natsbus_stats *s, bool connected, prom *out)
+{
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } counters[] = {
+        {"the0_nats_received_total", "NATS messages received.", offsetof(natsbus_stats, received)},
+        {"the0_nats_acked_total", "JetStream messages acked after the store write.", offsetof(natsbus_stats, acked)},
+        {"the0_nats_naked_total", "JetStream messages negatively acked for redelivery.", offsetof(natsbus_stats, naked)},
+        {"the0_nats_terminated_total", "JetStream messages terminated as bad input.", offsetof(natsbus_stats, terminated)},
+        {"the0_nats_dead_lettered_total", "JetStream messages published to the dead-letter stream.",
+         offsetof(natsbus_stats, dead_lettered)},
+        {"the0_nats_dead_letter_failures_total", "Dead-letter publishes that failed (redelivered instead).",
+         offsetof(natsbus_stats, dead_letter_failures)},
+        {"the0_nats_disconnects_total", "NATS disconnections.", offsetof(natsbus_stats, disconnects)},
+        {"the0_nats_reconnects_total", "NATS reconnections.", offsetof(natsbus_stats, reconnects)},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof *counters; i++) {
+        prom_family(out, counters[i].name, "counter", counters[i].help);
+        prom_sample(out, counters[i].name, NULL, (double)*(const uint64_t *)((const char *)s + counters[i].off));
+    }
+    prom_family(out, "the0_nats_connected", "gauge", "1 while connected to NATS.");
+    prom_sample(out, "the0_nats_connected", NULL, connected);
+}
 
 void natsbus_stats_get(natsbus *b, natsbus_stats *o)
 {
@@ -553,7 +581,7 @@ static void *durable_thread(void *arg)
         if (!s->ns) {
             t0_err e = {0};
             if (durable_bind(s, &e) != T0_OK) {
-                T0_WARN(COMP, "%s", e.msg);
+                T0_WARNK(COMP, "durable consumer not bound", "durable", s->durable, "error", e.msg);
                 pause_ms(s, 2000);
                 continue;
             }

@@ -8,6 +8,7 @@
 
 #include "adapters/rtloop.h"
 #include "core/ports.h"
+#include "core/prom.h"
 #include "core/t0.h"
 
 /* Design (why the loop never blocks on NATS): every subscription has a thread of its own.
@@ -59,5 +60,7 @@ typedef struct natsbus_stats {
 void natsbus_stats_get(natsbus *b, natsbus_stats *out);
 /* natsbus_connected: whether the connection is up right now (thread-safe). */
 bool natsbus_connected(natsbus *b);
+/* natsbus_metrics_write: the the0_nats_* families of S (CONNECTED: natsbus_connected). */
+void natsbus_metrics_write(const natsbus_stats *s, bool connected, prom *out);
 
 #endif

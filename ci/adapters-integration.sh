@@ -81,7 +81,7 @@ wait "$CPID"
 crc=$?
 set -e
 [ "$crc" = 0 ] || die "controller exited $crc after SIGTERM, want 0"
-grep -q 'received signal 15' "$DIR/controller.log" || die "no shutdown log line"
+grep -q 'msg="received signal: not ready, releasing the lease, stopping" signal=15' "$DIR/controller.log" || die "no shutdown log line"
 echo "   healthz=$h readyz=$r metrics ok, SIGTERM exit $crc"
 set +e
 "$RUNTIME" controller --kubeconfig "$DIR/kubeconfig" --mongo-uri "mongodb://127.0.0.1:$DEAD/?serverSelectionTimeoutMS=500" \
@@ -89,6 +89,8 @@ set +e
 crc=$?
 set -e
 [ "$crc" = 1 ] || die "controller without MongoDB exited $crc, want 1"
-grep -q 'failed to connect to MongoDB' "$DIR/controller-nomongo.log" || die "no MongoDB error message"
+# the error names its cause (it was empty: the ping's message was formatted from itself)
+grep -qE 'msg="failed to connect to MongoDB" error="mongo ping: [^"]+' "$DIR/controller-nomongo.log" ||
+    die "no MongoDB error message with a cause: $(grep MongoDB "$DIR/controller-nomongo.log")"
 echo "   unreachable MongoDB: exit $crc"
 echo "adapters-integration: passed"

@@ -10,67 +10,9 @@ cd "$ROOT"
 BUILD="${1:-build}"
 EVENTS="${BENCH_LIVE_EVENTS:-50}"
 BURST=500
-make --no-print-directory BUILD="$BUILD" "$BUILD/the0-sim" "$BUILD/the0-runtime" "$BUILD/e2e/publish" >&2
-SIM="$BUILD/the0-sim" RUNTIME="$BUILD/the0-runtime" PUBLISH="$BUILD/e2e/publish"
-source ci/servers.sh
-servers_install >&2
-DIR=$(mktemp -d /tmp/the0-bench-live-XXXXXX)
-CTL_PID=""
-cleanup() {
-    local rc=$?
-    [ -n "$CTL_PID" ] && { kill "$CTL_PID" 2>/dev/null || true; wait "$CTL_PID" 2>/dev/null || true; }
-    servers_stop
-    if [ $rc -ne 0 ]; then
-        for f in "$DIR"/*.log; do [ -f "$f" ] && { echo "---- $f (tail)"; tail -15 "$f"; }; done
-    fi
-    [ -n "${BENCH_KEEP:-}" ] && cp -r "$DIR" /tmp/bench-live-kept; rm -rf "$DIR"
-    exit $rc
-}
-trap cleanup EXIT
-
-NATS_PORT=$(servers_free_port)
-servers_start_nats "$NATS_PORT" "$DIR/js" "$DIR/nats-server.log" >&2
-MONGO_PORT=$(servers_free_port)
-servers_start_congo "$MONGO_PORT" "$DIR/congodb.log" >&2
-KPORT=$(servers_free_port)
-# every access-log line gets the wall time (ns) at which serve wrote it
-"$SIM" serve --listen "127.0.0.1:$KPORT" --nodes 3 --access-log \
-    2> >(exec python3 -u -c 'import sys,time
-for l in sys.stdin: sys.stdout.write("%d %s" % (time.time_ns(), l)); sys.stdout.flush()' >"$DIR/serve.log") &
-SERVER_PIDS+=($!)
-servers_wait_port "$KPORT" "$!" the0-sim-serve "$DIR/serve.log"
-cat >"$DIR/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-current-context: sim
-clusters: [{name: sim, cluster: {server: "http://127.0.0.1:$KPORT"}}]
-users: [{name: bench, user: {token: bench}}]
-contexts: [{name: sim, context: {cluster: sim, user: bench, namespace: the0}}]
-KC
+BENCH_NAME=bench-live
+source ci/bench_common.sh
 pub() { "$PUBLISH" --url "nats://127.0.0.1:$NATS_PORT" "$@" >/dev/null; }
-creates() { grep -c 'POST /api/v1/namespaces/the0/pods -> 201' "$DIR/serve.log" || true; }
-wait_creates() { # N SECONDS
-    local end=$((SECONDS + $2))
-    while [ "$(creates)" -lt "$1" ]; do
-        [ $SECONDS -lt $end ] || { echo "bench-live: $1 pod creates not seen within $2 s (saw $(creates))" >&2; return 1; }
-        sleep 0.01
-    done
-}
-start_ctl() {
-    local hp
-    hp=$(servers_free_port)
-    "$RUNTIME" controller --kubeconfig "$DIR/kubeconfig" --namespace the0 --identity bench \
-        --mongo-uri "mongodb://127.0.0.1:$MONGO_PORT/?serverSelectionTimeoutMS=5000" --nats-url "nats://127.0.0.1:$NATS_PORT" \
-        --health-addr "127.0.0.1:$hp" --log-level warn "$@" >>"$DIR/ctl.log" 2>&1 &
-    CTL_PID=$!
-    servers_wait_port "$hp" "$CTL_PID" controller "$DIR/ctl.log"
-    local end=$((SECONDS + 30))
-    until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hp/readyz")" == 200 ]; do
-        [ $SECONDS -lt $end ] || { echo "bench-live: controller not ready in 30 s" >&2; return 1; }
-        sleep 0.05
-    done
-}
-stop_ctl() { kill -TERM "$CTL_PID"; wait "$CTL_PID" 2>/dev/null || true; CTL_PID=""; }
 
 # ---- 1. raw create rate: one keep-alive client, BURST pod POSTs, then as many DELETEs (grace 0) ---------
 python3 - "$KPORT" "$BURST" >"$DIR/raw" <<'PY'

@@ -9,6 +9,10 @@
 #   servers_start_nats PORT STORE_DIR LOG             # nats-server -js, waits for the port
 #   servers_start_congo PORT LOG                      # CongoDB, waits for the port
 #   servers_wait_port PORT PID NAME LOG               # 10 s; fails naming the log when PID exits
+#   servers_start_serve SIM PORT LOG [ARGS...]        # `the0-sim serve` (ARGS: --nodes 3 ...), waits for the port
+#   servers_start_serve_timed SIM PORT LOG [ARGS...]  # the same with --access-log, each line prefixed with the
+#                                                     # wall time (ns) serve wrote it at (benchmarks)
+#   servers_kubeconfig FILE PORT                      # a kubeconfig for the served cluster (namespace the0)
 #   servers_stop
 SERVERS_CI="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SERVERS_CONGO="$SERVERS_CI/congo"
@@ -61,6 +65,33 @@ servers_start_congo() { # PORT LOG
     node "$SERVERS_CONGO/start.mjs" "$1" >"$2" 2>&1 &
     SERVER_PIDS+=($!)
     servers_wait_port "$1" "$!" congodb "$2"
+}
+
+servers_start_serve() { # SIM PORT LOG [ARGS...]
+    local sim=$1 port=$2 log=$3; shift 3
+    "$sim" serve --listen "127.0.0.1:$port" "$@" >"$log" 2>&1 &
+    SERVER_PIDS+=($!)
+    servers_wait_port "$port" "$!" the0-sim-serve "$log"
+}
+
+servers_start_serve_timed() { # SIM PORT LOG [ARGS...]
+    local sim=$1 port=$2 log=$3; shift 3
+    "$sim" serve --listen "127.0.0.1:$port" --access-log "$@" \
+        2> >(exec python3 -u -c 'import sys,time
+for l in sys.stdin: sys.stdout.write("%d %s" % (time.time_ns(), l)); sys.stdout.flush()' >"$log") &
+    SERVER_PIDS+=($!)
+    servers_wait_port "$port" "$!" the0-sim-serve "$log"
+}
+
+servers_kubeconfig() { # FILE PORT
+    cat >"$1" <<KC
+apiVersion: v1
+kind: Config
+current-context: sim
+clusters: [{name: sim, cluster: {server: "http://127.0.0.1:$2"}}]
+users: [{name: the0, user: {token: the0}}]
+contexts: [{name: sim, context: {cluster: sim, user: the0, namespace: the0}}]
+KC
 }
 
 servers_stop() {

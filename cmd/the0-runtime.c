@@ -6,16 +6,15 @@
 #include "core/t0.h"
 #include "controllers/cmd_controller.h"
 #include "cmd/cmd.h"
+#include "core/version.h"
 #include "daemon/daemon.h"
-
-#define T0_VERSION "0.1.0"
 
 static int version_main(int argc, char **argv)
 {
     const cli_cmd cmd = {"the0-runtime version", "", "Print the version.", NULL, 0, 0, 0, NULL, 2};
     int first, pr = cli_parse(&cmd, argc, argv, &first);
     if (pr != CLI_CONTINUE) return pr;
-    printf("the0-runtime version %s\n", T0_VERSION);
+    printf("the0-runtime version %s (commit %s)\n", T0_VERSION, t0_build_commit());
     return 0;
 }
 

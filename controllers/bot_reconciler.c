@@ -5,6 +5,7 @@
 
 #include "controllers/ctl_int.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/str.h"
 
 static const char *jstr(const cJSON *o, const char *path) { return t0_json_str(o, path); }
@@ -103,22 +104,48 @@ static t0_status fx_event_running(ctl_kind *c, ctl_step *s)
 }
 static t0_status fx_event_crashloop(ctl_kind *c, ctl_step *s)
 {
-    ctl_emit_event(c, s->id, "Warning", "BotCrashLooping", "bot container is in CrashLoopBackOff");
+    const obj_sum *o = s->r->obj;
+    char n[24], msg[160];
+    t0_strjoin(msg, sizeof msg, "bot container is in CrashLoopBackOff (", t0_log_num(n, o ? o->bot_restarts : 0),
+               " restarts)");
+    ctl_emit_event(c, s->id, "Warning", "BotCrashLooping", msg);
     return T0_OK;
 }
 static t0_status fx_event_init_failing(ctl_kind *c, ctl_step *s)
 {
-    ctl_emit_event(c, s->id, "Warning", "BotInitFailing", "init container keeps failing (code or state cannot be fetched?)");
+    const obj_sum *o = s->r->obj;
+    char n[24], msg[200];
+    t0_strjoin(msg, sizeof msg, "init container keeps failing (", t0_log_num(n, o ? o->init_restarts : 0),
+               " restarts): the bot's code or state cannot be fetched?");
+    ctl_emit_event(c, s->id, "Warning", "BotInitFailing", msg);
     return T0_OK;
 }
+/* event_escalated: the pod is about to be deleted to be recreated: say which failure crossed which
+ * threshold (the delete that follows in the row writes no Event of its own) */
 static t0_status fx_event_escalated(ctl_kind *c, ctl_step *s)
 {
-    ctl_emit_event(c, s->id, "Warning", "BotRecreated", "failures crossed the threshold: recreating the pod");
+    const obj_sum *o = s->r->obj;
+    char n[24], t[24], msg[240];
+    if (s->res.event == BE_INIT_FAILING)
+        t0_strjoin(msg, sizeof msg, "init container failed ", t0_log_num(n, o ? o->init_restarts : 0),
+                   " times (threshold ", t0_log_num(t, c->m->s.init_escalate), "): deleting the pod to recreate it");
+    else
+        t0_strjoin(msg, sizeof msg, "crash loop escalated: ", t0_log_num(n, o ? o->bot_restarts : 0),
+                   " restarts (threshold ", t0_log_num(t, c->m->s.crashloop_escalate),
+                   "): deleting the pod to recreate it");
+    ctl_emit_event(c, s->id, "Warning", "BotRecreated", msg);
     return T0_OK;
 }
 static t0_status fx_event_terminal(ctl_kind *c, ctl_step *s)
 {
-    ctl_emit_event(c, s->id, "Warning", "BotPodEnded", "pod ended; replacing it");
+    const obj_sum *o = s->r->obj;
+    static const char *const phases[] = {[PH_NONE] = "?", [PH_PENDING] = "Pending", [PH_RUNNING] = "Running",
+                                         [PH_SUCCEEDED] = "Succeeded", [PH_FAILED] = "Failed",
+                                         [PH_UNKNOWN] = "Unknown"};
+    char msg[160];
+    t0_strjoin(msg, sizeof msg, "pod ended (", o && o->evicted ? "evicted" : o ? phases[o->phase] : "?",
+               "): deleting it to recreate it");
+    ctl_emit_event(c, s->id, "Warning", "BotPodEnded", msg);
     return T0_OK;
 }
 /* hold_escalation: a crash loop or failing init past its threshold while deletions are held (the gate
@@ -161,6 +188,8 @@ const ctl_kind_def bot_reconciler = {
     .ev_api_error = BE_API_ERROR,
     .ev_conflict = -1,
     .ev_unwanted = BE_UNWANTED,
+    .ev_stale = BE_STALE,
+    .ev_invalid = BE_INVALID,
     .ev_name_taken = BE_NAME_TAKEN,
     .executors = executors,
     .managed_by = managed_by,

@@ -14,14 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "adapters/kube_events.h"
 #include "adapters/kube_rest.h"
 #include "adapters/mongo_store.h"
 #include "adapters/nats_bus.h"
 #include "adapters/rtloop.h"
 #include "core/cli.h"
 #include "core/log.h"
+#include "core/version.h"
 #include "fsm/tables.h"
 
 #define COMP "controller"
@@ -50,156 +53,66 @@ bool ctlcmd_parse_addr(const char *s, char *host, size_t cap, int *port)
     return true;
 }
 
-/* ---- metrics ---------------------------------------------------------------------------------- */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = true;
-            return;
-        }
-        if ((size_t)n < b->cap - b->n) {
-            b->n += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap * 2 + (size_t)n + 1;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-}
-
-static void counter(sbuf *b, const char *name, const char *help, uint64_t v)
-{
-    sb_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)v);
-}
-
-static void gauge(sbuf *b, const char *name, const char *help, double v)
-{
-    sb_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
-}
-
+/* ---- metrics and probes ----------------------------------------------------------------------- */
 char *ctlcmd_metrics_text(const ctlcmd_snapshot *s)
 {
-    sbuf b = {malloc(8192), 0, 8192, false};
-    if (!b.p) return NULL;
-    b.p[0] = 0;
-    const ctl_stats *st = &s->st;
-    counter(&b, "the0_controller_reconciles_total", "Reconciles run by both controllers.", st->reconciles);
-    counter(&b, "the0_controller_reconcile_errors_total", "Reconciles that ended in an error.", st->reconcile_errors);
-    counter(&b, "the0_controller_api_calls_total", "Calls the manager made through its ports.", st->api_calls);
-    counter(&b, "the0_controller_api_errors_total", "Port calls that failed.", st->api_errors);
-    counter(&b, "the0_controller_creates_total", "Pods and CronJobs created.", st->creates);
-    counter(&b, "the0_controller_deletes_total", "Pods and CronJobs deleted.", st->deletes);
-    counter(&b, "the0_controller_updates_total", "CronJobs updated.", st->updates);
-    counter(&b, "the0_controller_events_emitted_total", "Kubernetes Events emitted.", st->events_emitted);
-    counter(&b, "the0_controller_nats_messages_total", "NATS messages handled.", st->nats_messages);
-    counter(&b, "the0_controller_nats_bad_messages_total",
-            "NATS messages terminated as bad input (invalid UTF-8 or id, bad cron, malformed), never redelivered.",
-            st->nats_bad_messages);
-    counter(&b, "the0_controller_nats_stale_total", "NATS messages older than the desired state in effect: ignored.",
-            st->nats_stale);
-    counter(&b, "the0_controller_nats_dead_lettered_total",
-            "NATS messages that failed on their last allowed delivery: moved to the dead-letter stream.",
-            st->nats_dead_lettered);
-    counter(&b, "the0_controller_store_failures_total", "MongoDB calls that got no answer.", st->store_failures);
-    gauge(&b, "the0_controller_store_ok", "0 once MongoDB has not answered for longer than the readiness bound.",
-          st->store_ok);
-    counter(&b, "the0_controller_resyncs_total", "Full resyncs.", st->resyncs);
-    counter(&b, "the0_controller_deletes_deferred_total", "Deletions deferred by the per-cycle cap.", st->deletes_deferred);
-    counter(&b, "the0_controller_deletion_guard_trips_total",
-            "Times a deletion guard refused to delete (failed or suspicious desired-state read).",
-            st->deletion_guard_trips);
-    counter(&b, "the0_controller_name_conflicts_total",
-            "Objects with a bot's or schedule's name that are not its own (never touched; reported once).",
-            st->name_conflicts);
-    gauge(&b, "the0_controller_queue_depth", "Keys waiting in the work queues.", st->queue_depth);
-    gauge(&b, "the0_controller_leader", "1 while this instance holds the lease.", st->leader);
-    gauge(&b, "the0_controller_ready",
-          "1 once the first full reconcile finished, while MongoDB answers (and not shutting down).", s->ready);
-    sb_printf(&b, "# HELP the0_controller_bots Realtime bots per bot-FSM state.\n# TYPE the0_controller_bots gauge\n");
-    for (int i = 0; i < fsm_bot_table.nstates && i < 16; i++)
-        sb_printf(&b, "the0_controller_bots{state=\"%s\"} %u\n", fsm_bot_table.state_names[i], st->bot_states[i]);
-    sb_printf(&b, "# HELP the0_controller_schedules Scheduled bots per schedule-FSM state.\n"
-                  "# TYPE the0_controller_schedules gauge\n");
-    for (int i = 0; i < fsm_schedule_table.nstates && i < 16; i++)
-        sb_printf(&b, "the0_controller_schedules{state=\"%s\"} %u\n", fsm_schedule_table.state_names[i],
-                  st->sched_states[i]);
-    if (s->have_kube) {
-        const kuberest_stats *k = &s->ks;
-        sb_printf(&b, "# HELP the0_kube_api_requests_total Kubernetes API requests by verb.\n"
-                      "# TYPE the0_kube_api_requests_total counter\n");
-        for (int v = 0; v < KR__VERBS; v++)
-            sb_printf(&b, "the0_kube_api_requests_total{verb=\"%s\"} %llu\n", kuberest_verb_name(v),
-                      (unsigned long long)k->requests[v]);
-        sb_printf(&b, "# HELP the0_kube_api_errors_total Kubernetes API requests that failed, by verb.\n"
-                      "# TYPE the0_kube_api_errors_total counter\n");
-        for (int v = 0; v < KR__VERBS; v++)
-            sb_printf(&b, "the0_kube_api_errors_total{verb=\"%s\"} %llu\n", kuberest_verb_name(v),
-                      (unsigned long long)k->errors[v]);
-        sb_printf(&b, "# HELP the0_kube_api_request_duration_seconds Kubernetes API request latency.\n"
-                      "# TYPE the0_kube_api_request_duration_seconds histogram\n");
-        for (int v = 0; v < KR__VERBS; v++) {
-            if (v == KR_WATCH) continue; /* a watch lasts minutes by design */
-            for (int i = 0; i < KUBEREST_NBUCKETS; i++)
-                sb_printf(&b, "the0_kube_api_request_duration_seconds_bucket{verb=\"%s\",le=\"%g\"} %llu\n",
-                          kuberest_verb_name(v), KUBEREST_BUCKETS[i], (unsigned long long)k->bucket[v][i]);
-            sb_printf(&b, "the0_kube_api_request_duration_seconds_bucket{verb=\"%s\",le=\"+Inf\"} %llu\n",
-                      kuberest_verb_name(v), (unsigned long long)k->requests[v]);
-            sb_printf(&b, "the0_kube_api_request_duration_seconds_sum{verb=\"%s\"} %.6f\n", kuberest_verb_name(v),
-                      k->sum_s[v]);
-            sb_printf(&b, "the0_kube_api_request_duration_seconds_count{verb=\"%s\"} %llu\n", kuberest_verb_name(v),
-                      (unsigned long long)k->requests[v]);
-        }
-        counter(&b, "the0_kube_api_throttled_total", "Requests that waited for the client-side QPS/burst bucket.",
-                k->throttled);
-        gauge(&b, "the0_kube_watches", "Watch streams open.", k->watches);
-    }
-    if (s->have_nats) {
-        counter(&b, "the0_nats_received_total", "NATS messages received.", s->ns.received);
-        counter(&b, "the0_nats_acked_total", "JetStream messages acked after the store write.", s->ns.acked);
-        counter(&b, "the0_nats_naked_total", "JetStream messages negatively acked for redelivery.", s->ns.naked);
-        counter(&b, "the0_nats_terminated_total", "JetStream messages terminated as bad input.", s->ns.terminated);
-        counter(&b, "the0_nats_dead_lettered_total", "JetStream messages published to the dead-letter stream.",
-                s->ns.dead_lettered);
-        counter(&b, "the0_nats_dead_letter_failures_total", "Dead-letter publishes that failed (redelivered instead).",
-                s->ns.dead_letter_failures);
-        counter(&b, "the0_nats_disconnects_total", "NATS disconnections.", s->ns.disconnects);
-        counter(&b, "the0_nats_reconnects_total", "NATS reconnections.", s->ns.reconnects);
-        gauge(&b, "the0_nats_connected", "1 while connected to NATS.", s->nats_connected);
-    }
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
+    prom b;
+    prom_init(&b);
+    ctl_metrics_write(&b, &s->st, &s->live, s->now_ns, s->lease_name);
+    prom_family(&b, "the0_controller_ready", "gauge", "1 while /readyz answers 200 (leader or standby).");
+    prom_sample(&b, "the0_controller_ready", NULL, s->ready);
+    if (s->have_kube) kuberest_metrics_write(&s->ks, &b);
+    if (s->have_events) kevents_metrics_write(&s->es, &b);
+    if (s->have_nats) natsbus_metrics_write(&s->ns, s->nats_connected, &b);
+    prom_family(&b, "the0_mongo_reachable", "gauge", "1 while the last MongoDB ping succeeded.");
+    prom_sample(&b, "the0_mongo_reachable", NULL, s->mongo_ok);
+    char lb[160];
+    prom_family(&b, "the0_build_info", "gauge",
+                "A metric with a constant '1' value labeled by the version and the git commit the0-runtime was built from.");
+    prom_sample(&b, "the0_build_info", prom_labels(lb, sizeof lb, "version", T0_VERSION, "commit", t0_build_commit()), 1);
+    prom_process(&b);
+    return prom_take(&b);
+}
+
+bool ctlcmd_readiness(const ctlcmd_snapshot *s, char *why, size_t cap)
+{
+    why[0] = 0;
+    if (s->shutting_down)
+        snprintf(why, cap, "shutting down");
+    else if (!s->manager_up)
+        snprintf(why, cap, "starting");
+    else if (!s->st.store_ok)
+        snprintf(why, cap, "MongoDB has not answered the controller's calls for longer than the readiness bound");
+    else if (s->st.leader && !s->st.ready)
+        snprintf(why, cap, "leader, first full reconcile not finished");
+    else if (!s->st.leader && !s->st.synced)
+        snprintf(why, cap, "standby, informer caches not synced (list + watch of Pods and CronJobs)");
+    else if (!s->mongo_ok) /* the probe's ping: a standby makes no store calls of its own */
+        snprintf(why, cap, "MongoDB unreachable: %s", s->mongo_why);
+    else if (s->have_nats && !s->nats_connected)
+        snprintf(why, cap, "NATS not connected");
+    return !why[0];
+}
+
+bool ctlcmd_liveness(int64_t now_ns, int64_t last_progress_ns, int64_t timeout_ns, char *why, size_t cap)
+{
+    why[0] = 0;
+    if (!last_progress_ns || now_ns - last_progress_ns <= timeout_ns) return true;
+    snprintf(why, cap, "the control loop made no progress for %.1f s (timeout %.1f s)",
+             (double)(now_ns - last_progress_ns) / 1e9, (double)timeout_ns / 1e9);
+    return false;
 }
 
 /* ---- flags ------------------------------------------------------------------------------------ */
 /* What the command line and the environment set, besides the pod generation settings in ctl_settings. */
 typedef struct ctlcmd_flags {
-    const char *mongo_uri, *nats_url, *kubeconfig, *health_addr, *metrics_addr, *log_level;
-    double qps;
-    int burst;
+    const char *mongo_uri, *nats_url, *kubeconfig, *health_addr, *metrics_addr, *log_level, *log_format;
+    double qps, event_qps;
+    int burst, event_burst;
+    int64_t liveness_ms;
 } ctlcmd_flags;
 
-#define CTL_NOPTS (PODGEN_CLI_NOPTS + 16)
+#define CTL_NOPTS (PODGEN_CLI_NOPTS + 21)
 
 static const char CTL_ABOUT[] =
     "Runs the Bot Controller (one Pod per enabled realtime bot) and the Schedule Controller (one CronJob per\n"
@@ -239,11 +152,22 @@ static size_t ctl_opts(ctl_settings *cs, ctlcmd_flags *f, cli_opt *o)
     o[n++] = (cli_opt){"kube-qps", 0, CLI_NUM, &f->qps, "client-side Kubernetes API rate limit (requests/s; 0 = none)",
                        .fmin = 0, .fmax = 1e6};
     o[n++] = (cli_opt){"kube-burst", 0, CLI_INT, &f->burst, "client-side Kubernetes API burst", .min = 1, .max = 1000000};
-    o[n++] = (cli_opt){"health-addr", 0, CLI_STR, &f->health_addr, "address of /healthz and /readyz", .arg = "HOST:PORT"};
+    o[n++] = (cli_opt){"health-addr", 0, CLI_STR, &f->health_addr, "address of /livez, /readyz and /healthz",
+                       .arg = "HOST:PORT"};
     o[n++] = (cli_opt){"metrics-addr", 0, CLI_STR, &f->metrics_addr, "address of /metrics (default: the health server)",
                        .arg = "HOST:PORT"};
     o[n++] = (cli_opt){"log-level", 0, CLI_ENUM, &f->log_level, "log level", .env = "LOG_LEVEL",
                        .choices = "debug|info|warn|error"};
+    o[n++] = (cli_opt){"log-format", 0, CLI_ENUM, &f->log_format, "log line format (json: one object per line)",
+                       .env = "LOG_FORMAT", .choices = "logfmt|json"};
+    o[n++] = (cli_opt){"events", 0, CLI_BOOL, &cs->record_events, "record Kubernetes Events about Pods and CronJobs"};
+    o[n++] = (cli_opt){"event-qps", 0, CLI_NUM, &f->event_qps,
+                       "the Events' own client-side rate limit (requests/s; 0 = none), apart from --kube-qps", .fmin = 0,
+                       .fmax = 1e6};
+    o[n++] = (cli_opt){"event-burst", 0, CLI_INT, &f->event_burst, "the Events' own burst, apart from --kube-burst",
+                       .min = 1, .max = 1000000};
+    o[n++] = (cli_opt){"liveness-timeout", 0, CLI_DUR, &f->liveness_ms,
+                       "/livez fails when the control loop made no progress for this long", .min = 1, .max = INT64_MAX};
     o[n++] = (cli_opt){"nats-durable", 0, CLI_BOOL, &cs->nats_durable,
                        "use durable JetStream consumers on THE0_EVENTS (events sent while down are applied at start)"};
     return n;
@@ -253,15 +177,51 @@ static size_t ctl_opts(ctl_settings *cs, ctlcmd_flags *f, cli_opt *o)
 typedef struct app {
     rtloop *loop;
     kuberest *kube;
+    kevents *events;
     mongostore *store;
+    mongoprobe *mprobe;
     natsbus *bus;
     ctl_manager *mgr;
-    pthread_mutex_t mu; /* guards snap */
+    ctl_manager *live_mgr; /* mgr, for the HTTP thread (under mu) once started */
+    const char *lease_name;
+    int64_t liveness_ns;
+    pthread_mutex_t mu; /* guards snap and the progress marks */
     ctlcmd_snapshot snap;
+    int64_t snap_ns;       /* mono: when the loop last took a snapshot (its timers run) */
+    uint64_t kube_reqs;    /* the kube client's requests when the HTTP thread last looked ... */
+    int64_t kube_reqs_ns;  /* ... and when that count last changed */
     struct MHD_Daemon *health, *metrics;
     uint64_t snap_timer;
     bool stopping;
 } app;
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* last_progress: the latest sign that the loop is not stuck: a snapshot timer ran, the manager finished a
+ * reconcile or a lease tick, or the kube client finished a request (a slow one blocks the loop legitimately) */
+static int64_t last_progress(app *a, const ctl_live *live)
+{
+    int64_t now = mono_ns(), p;
+    uint64_t reqs = 0;
+    if (a->kube) {
+        kuberest_stats ks;
+        kuberest_stats_get(a->kube, &ks);
+        for (int v = 0; v < KR__VERBS; v++) reqs += ks.requests[v];
+    }
+    pthread_mutex_lock(&a->mu);
+    if (reqs != a->kube_reqs) {
+        a->kube_reqs = reqs;
+        a->kube_reqs_ns = now;
+    }
+    p = a->snap_ns > a->kube_reqs_ns ? a->snap_ns : a->kube_reqs_ns;
+    pthread_mutex_unlock(&a->mu);
+    return live && live->beat_ns > p ? live->beat_ns : p;
+}
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *ctype, char *body, bool owned)
 {
@@ -275,6 +235,22 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char
     enum MHD_Result ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* check: a probe's answer in controller-runtime's shape: "ok", or the failed check and why, then
+ * "<probe> check failed" (VERBOSE: every check, passing ones as [+]) */
+static enum MHD_Result check(struct MHD_Connection *c, const char *probe, const char *name, bool ok, const char *why,
+                             bool verbose)
+{
+    static char okb[] = "ok";
+    if (ok && !verbose) return reply(c, 200, "text/plain; charset=utf-8", okb, false);
+    char *body = malloc(768);
+    if (!body) return MHD_NO;
+    if (ok)
+        snprintf(body, 768, "[+]%s ok\n%s check passed\n", name, probe);
+    else
+        snprintf(body, 768, "[-]%s failed: %s\n%s check failed\n", name, why, probe);
+    return reply(c, ok ? 200 : 503, "text/plain; charset=utf-8", body, true);
 }
 
 static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -293,18 +269,30 @@ static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *
     ctlcmd_snapshot s;
     pthread_mutex_lock(&a->mu);
     s = a->snap;
+    ctl_manager *mgr = a->live_mgr; /* stays valid: the servers stop before the manager goes */
     pthread_mutex_unlock(&a->mu);
-    static char ok[] = "ok", unhealthy[] = "unhealthy", notready[] = "not ready", nf[] = "404 page not found\n";
+    if (mgr) ctl_manager_live(mgr, &s.live);
+    s.now_ns = mono_ns();
+    static char nf[] = "404 page not found\n";
+    const char *vv = NULL;
+    size_t vl = 0; /* "?verbose" has no value: ask whether the key is there */
+    bool verbose = MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "verbose", 7, &vv, &vl) == MHD_YES;
     bool is_metrics_server = a->metrics && MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON)->daemon == a->metrics;
     if (!strcmp(url, "/metrics") && (is_metrics_server || !a->metrics)) {
         char *t = ctlcmd_metrics_text(&s);
         if (!t) return reply(c, 500, "text/plain; charset=utf-8", nf, false);
         return reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", t, true);
     }
-    if (!is_metrics_server && !strcmp(url, "/healthz"))
-        return reply(c, s.healthy ? 200 : 503, "text/plain; charset=utf-8", s.healthy ? ok : unhealthy, false);
-    if (!is_metrics_server && !strcmp(url, "/readyz"))
-        return reply(c, s.ready ? 200 : 503, "text/plain; charset=utf-8", s.ready ? ok : notready, false);
+    if (!is_metrics_server && (!strcmp(url, "/livez") || !strcmp(url, "/healthz"))) {
+        char why[256];
+        bool ok = ctlcmd_liveness(s.now_ns, last_progress(a, mgr ? &s.live : NULL), a->liveness_ns, why, sizeof why);
+        return check(c, url + 1, "loop", ok, why, verbose);
+    }
+    if (!is_metrics_server && !strcmp(url, "/readyz")) {
+        char why[512];
+        bool ok = ctlcmd_readiness(&s, why, sizeof why);
+        return check(c, "readyz", "controller", ok, why, verbose);
+    }
     return reply(c, 404, "text/plain; charset=utf-8", nf, false);
 }
 
@@ -349,7 +337,8 @@ static struct MHD_Daemon *serve(app *a, const char *addr_s, t0_err *err)
         return NULL;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    T0_INFO(COMP, "listening on %s (port %u)", addr_s, di ? di->port : 0);
+    char portb[24];
+    T0_INFOK(COMP, "listening", "address", addr_s, "port", t0_log_num(portb, di ? di->port : 0));
     return d;
 }
 
@@ -359,21 +348,31 @@ static void take_snapshot(app *a)
     ctlcmd_snapshot s;
     memset(&s, 0, sizeof s);
     if (a->mgr) ctl_manager_stats(a->mgr, &s.st);
+    s.manager_up = a->mgr != NULL;
     if (a->kube) {
         kuberest_stats_get(a->kube, &s.ks);
         s.have_kube = true;
+    }
+    if (a->events) {
+        kevents_stats_get(a->events, &s.es);
+        kuberest_stats_add(&s.ks, &s.es.client); /* rest_client_* counts every request to the server */
+        s.have_events = true;
     }
     if (a->bus) {
         natsbus_stats_get(a->bus, &s.ns);
         s.have_nats = true;
         s.nats_connected = natsbus_connected(a->bus);
     }
+    s.mongo_ok = a->mprobe ? mongoprobe_ok(a->mprobe, s.mongo_why, sizeof s.mongo_why) : a->store != NULL;
+    s.lease_name = a->lease_name;
     s.healthy = true;
     s.shutting_down = a->stopping;
-    s.ready = !a->stopping && a->mgr && ctl_manager_ready(a->mgr);
+    char why[8];
+    s.ready = ctlcmd_readiness(&s, why, sizeof why);
     s.taken_ms = rtloop_now_ms(a->loop);
     pthread_mutex_lock(&a->mu);
     a->snap = s;
+    a->snap_ns = mono_ns();
     pthread_mutex_unlock(&a->mu);
 }
 
@@ -388,11 +387,13 @@ static void on_signal(void *ud, int signo)
 {
     app *a = ud;
     if (a->stopping) {
-        T0_WARN(COMP, "second signal %d: stopping now", signo);
+        char sb[24];
+        T0_WARNK(COMP, "second signal: stopping now", "signal", t0_log_num(sb, signo));
         rtloop_stop(a->loop);
         return;
     }
-    T0_INFO(COMP, "received signal %d: not ready, releasing the lease, stopping", signo);
+    char sb[24];
+    T0_INFOK(COMP, "received signal: not ready, releasing the lease, stopping", "signal", t0_log_num(sb, signo));
     a->stopping = true;
     take_snapshot(a); /* readiness false before anything else */
     if (a->mgr) ctl_manager_release(a->mgr);
@@ -411,7 +412,8 @@ int controller_main(int argc, char **argv)
     ctl_settings_defaults(&cs);
     cs.identity = "";
     ctlcmd_flags f = {.mongo_uri = "mongodb://localhost:27017", .nats_url = "", .kubeconfig = "", .health_addr = ":8080",
-                      .metrics_addr = "", .log_level = "info", .qps = 50, .burst = 100};
+                      .metrics_addr = "", .log_level = "info", .log_format = "logfmt", .qps = 50, .burst = 100,
+                      .event_qps = 20, .event_burst = 30, .liveness_ms = 60000};
     cli_opt opts[CTL_NOPTS];
     size_t nopts = ctl_opts(&cs, &f, opts);
     const cli_cmd cmd = {"the0-runtime controller", "[flags]", CTL_ABOUT, opts, nopts, 0, 0, CTL_FOOTER, 2};
@@ -427,8 +429,9 @@ int controller_main(int argc, char **argv)
         return cli_usage_error(&cmd, "leader election wants --leader-elect-retry-period < --leader-elect-renew-deadline < "
                                      "--leader-elect-lease-duration");
     t0_log_set_level((t0_log_level)t0_log_level_parse(f.log_level));
+    t0_log_set_format((t0_log_format)t0_log_format_parse(f.log_format));
     const char *warn = podgen_cli_credentials(&cs.pod);
-    if (*warn) T0_WARN(COMP, "%s", warn);
+    if (*warn) T0_WARNK(COMP, warn);
     char hostname[256] = "the0-runtime";
     if (!*cs.identity) {
         if (gethostname(hostname, sizeof hostname) != 0 || !*hostname) snprintf(hostname, sizeof hostname, "the0-runtime");
@@ -440,9 +443,9 @@ int controller_main(int argc, char **argv)
 
     /* 1. what we run with */
     bool env_in_cluster = getenv("KUBERNETES_SERVICE_HOST") && getenv("KUBERNETES_SERVICE_PORT");
-    T0_INFO(COMP, "the0-runtime controller: mode=%s namespace=%s reconcile-interval=%s leader-elect=%s identity=%s",
-            runtime_mode(env_in_cluster), cs.pod.namespace, interval, cs.leader_election ? "true" : "false",
-            cs.identity);
+    T0_INFOK(COMP, "the0-runtime controller starting", "version", T0_VERSION, "commit", t0_build_commit(), "mode",
+             runtime_mode(env_in_cluster), "namespace", cs.pod.namespace, "reconcile_interval", interval,
+             "leader_elect", cs.leader_election ? "true" : "false", "identity", cs.identity);
     /* 2. MinIO settings */
     if (cs.pod.plain_credentials && (!*cs.pod.minio_access_key || !*cs.pod.minio_secret_key)) {
         T0_ERROR(COMP, "ERROR: MinIO credentials (MINIO_ACCESS_KEY, MINIO_SECRET_KEY) are required");
@@ -462,80 +465,106 @@ int controller_main(int argc, char **argv)
     app a;
     memset(&a, 0, sizeof a);
     pthread_mutex_init(&a.mu, NULL);
+    a.lease_name = cs.lease_name;
+    a.snap_ns = mono_ns(); /* liveness counts from here: a start-up that hangs fails /livez too */
+    a.liveness_ns = f.liveness_ms * 1000000;
     kuberest_config kc;
     memset(&kc, 0, sizeof kc);
     kube_port kp;
     store_port sp;
     bus_port bp;
     if (rtloop_new(&a.loop, &e) != T0_OK) {
-        T0_ERROR(COMP, "%s", e.msg);
+        T0_ERRORK(COMP, "failed to create the event loop", "error", e.msg);
         goto out;
     }
     /* before any thread starts, so that SIGTERM/SIGINT reach only the signalfd */
     if (rtloop_on_signals(a.loop, on_signal, &a, &e) != T0_OK) {
-        T0_ERROR(COMP, "%s", e.msg);
+        T0_ERRORK(COMP, "failed to handle signals", "error", e.msg);
         goto out;
     }
     /* 3. health (healthy, not ready) */
     a.snap.healthy = true;
     if (!(a.health = serve(&a, f.health_addr, &e))) {
-        T0_ERROR(COMP, "health server: %s", e.msg);
+        T0_ERRORK(COMP, "failed to start the health server", "error", e.msg);
         goto out;
     }
     if (*f.metrics_addr && strcmp(f.metrics_addr, f.health_addr) &&
         !(a.metrics = serve(&a, f.metrics_addr, &e))) {
-        T0_ERROR(COMP, "metrics server: %s", e.msg);
+        T0_ERRORK(COMP, "failed to start the metrics server", "error", e.msg);
         goto out;
     }
     /* 4. Kubernetes */
     bool in_cluster = false;
     if (kuberest_config_load(f.kubeconfig, &kc, &in_cluster, &e) != T0_OK) {
-        T0_ERROR(COMP, "failed to create the Kubernetes client: %s", e.msg);
+        T0_ERRORK(COMP, "failed to create the Kubernetes client", "error", e.msg);
         goto out;
     }
-    if (!in_cluster) T0_WARN(COMP, "not running in a Kubernetes cluster; using kubeconfig %s", kc.source);
+    if (!in_cluster) T0_WARNK(COMP, "not running in a Kubernetes cluster: using a kubeconfig", "kubeconfig", kc.source);
     kuberest_opts ko;
     kuberest_opts_defaults(&ko);
     ko.qps = f.qps;
     ko.burst = f.burst;
     if (kuberest_new(&kc, a.loop, &ko, &a.kube, &e) != T0_OK) {
-        T0_ERROR(COMP, "failed to create the Kubernetes client: %s", e.msg);
+        T0_ERRORK(COMP, "failed to create the Kubernetes client", "error", e.msg);
         goto out;
     }
-    T0_INFO(COMP, "Kubernetes API %s (%s), QPS %g burst %d", kc.server, kc.source, ko.qps, ko.burst);
+    char safe[512];
+    char qpsb[32], burstb[24];
+    snprintf(qpsb, sizeof qpsb, "%g", f.qps);
+    T0_INFOK(COMP, "Kubernetes API client", "server", t0_redact_url(kc.server, safe, sizeof safe), "source", kc.source,
+             "qps", qpsb, "burst", t0_log_num(burstb, f.burst));
+    if (cs.record_events) { /* Events: their own client, queue, thread and budget (adapters/kube_events.h) */
+        kevents_opts eo;
+        kevents_opts_defaults(&eo);
+        eo.qps = f.event_qps;
+        eo.burst = f.event_burst;
+        if (kevents_new(&kc, a.loop, &eo, &a.events, &e) != T0_OK) {
+            T0_ERRORK(COMP, "failed to create the Event writer", "error", e.msg);
+            goto out;
+        }
+    }
     /* 5. MongoDB */
     if (mongostore_new(f.mongo_uri, 10000, &a.store, &e) != T0_OK) {
-        T0_ERROR(COMP, "failed to connect to MongoDB: %s", e.msg);
+        T0_ERRORK(COMP, "failed to connect to MongoDB", "error", e.msg);
         goto out;
     }
-    T0_INFO(COMP, "connected to MongoDB");
+    T0_INFOK(COMP, "connected to MongoDB");
+    if (mongoprobe_start(f.mongo_uri, 5000, 5000, &a.mprobe, &e) != T0_OK) {
+        T0_ERRORK(COMP, "failed to start the MongoDB probe", "error", e.msg);
+        goto out;
+    }
     /* 6. NATS */
     if (*f.nats_url) {
         if (natsbus_new(f.nats_url, a.loop, NULL, &a.bus, &e) != T0_OK) {
-            T0_ERROR(COMP, "failed to connect to NATS: %s", e.msg);
+            T0_ERRORK(COMP, "failed to connect to NATS", "error", e.msg);
             goto out;
         }
-        T0_INFO(COMP, "connected to NATS at %s", f.nats_url);
+        T0_INFOK(COMP, "connected to NATS", "url", t0_redact_url(f.nats_url, safe, sizeof safe));
     } else {
-        T0_WARN(COMP, "WARNING: NATS_URL not set, bots/schedules won't be synced from API");
+        T0_WARNK(COMP, "NATS_URL not set: bots and schedules are not synced from the API (periodic resync only)");
     }
     /* 7. manager */
     loop_port lp = rtloop_port(a.loop);
     kp = kuberest_port(a.kube);
     sp = mongostore_port(a.store);
     if (a.bus) bp = natsbus_port(a.bus);
-    ctl_ports ports = {&lp, &kp, &sp, a.bus ? &bp : NULL};
+    kube_port ep;
+    if (a.events) ep = kevents_port(a.events);
+    ctl_ports ports = {&lp, &kp, &sp, a.bus ? &bp : NULL, a.events ? &ep : NULL, mono_ns};
     if (ctl_manager_new(&cs, &ports, &a.mgr, &e) != T0_OK) {
-        T0_ERROR(COMP, "failed to create the manager: %s", e.msg);
+        T0_ERRORK(COMP, "failed to create the manager", "error", e.msg);
         goto out;
     }
     /* 9. start */
     if (ctl_manager_start(a.mgr, &e) != T0_OK) {
-        T0_ERROR(COMP, "failed to start the manager: %s", e.msg);
+        T0_ERRORK(COMP, "failed to start the manager", "error", e.msg);
         goto out;
     }
+    pthread_mutex_lock(&a.mu);
+    a.live_mgr = a.mgr;
+    pthread_mutex_unlock(&a.mu);
     snap_tick(&a);
-    T0_INFO(COMP, "manager started");
+    T0_INFOK(COMP, "manager started");
     /* 10. run until SIGTERM/SIGINT */
     rtloop_run(a.loop, -1);
     rc = 0;
@@ -547,12 +576,14 @@ out:
     if (a.metrics) MHD_stop_daemon(a.metrics);
     if (a.health) MHD_stop_daemon(a.health);
     ctl_manager_destroy(a.mgr);
+    kevents_destroy(a.events); /* writes what is still queued, for a moment */
     natsbus_destroy(a.bus);
+    mongoprobe_destroy(a.mprobe);
     mongostore_destroy(a.store);
     kuberest_destroy(a.kube);
     kuberest_config_free(&kc);
     rtloop_destroy(a.loop);
     pthread_mutex_destroy(&a.mu);
-    if (rc == 0) T0_INFO(COMP, "stopped");
+    if (rc == 0) T0_INFOK(COMP, "stopped");
     return rc;
 }

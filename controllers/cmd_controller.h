@@ -1,5 +1,5 @@
 /* cmd_controller.h: `the0-runtime controller`: flags and env (reference §4.1 plus ours), the startup
- * sequence and exit codes of §4.2, /healthz /readyz /metrics, graceful shutdown on SIGTERM. */
+ * sequence and exit codes of §4.2, /livez /readyz /healthz /metrics, graceful shutdown on SIGTERM. */
 #ifndef T0_CMD_CONTROLLER_H
 #define T0_CMD_CONTROLLER_H
 
@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "adapters/kube_events.h"
 #include "adapters/kube_rest.h"
 #include "adapters/nats_bus.h"
 #include "controllers/manager.h"
@@ -20,20 +21,39 @@ int controller_main(int argc, char **argv);
  * and PORT. False when malformed. */
 bool ctlcmd_parse_addr(const char *s, char *host, size_t cap, int *port);
 
-/* What /metrics shows: copies taken on the loop thread (the HTTP thread never touches the manager). */
+/* What /metrics, /readyz and /livez show: copies taken on the loop thread (the HTTP thread never touches
+ * the manager, except its atomics: live). */
 typedef struct ctlcmd_snapshot {
     ctl_stats st;
-    kuberest_stats ks;
+    kuberest_stats ks; /* the controller's client plus the Event writer's */
     bool have_kube;
+    kevents_stats es;
+    bool have_events;
     natsbus_stats ns;
     bool have_nats, nats_connected;
+    bool mongo_ok;
+    char mongo_why[256];
+    bool manager_up; /* the manager was created and started */
     bool healthy, ready, shutting_down;
+    const char *lease_name;
     int64_t taken_ms;
+    ctl_live live;  /* filled by the HTTP thread when it renders */
+    int64_t now_ns; /* ... and when (the clock of ctl_live) */
 } ctlcmd_snapshot;
 
 /* ctlcmd_metrics_text: the Prometheus text exposition (format 0.0.4) of SNAP, malloc'ed (NULL when out
- * of memory). Counters end in _total; bots/schedules per FSM state carry state="<name>" labels; the
- * Kubernetes API latency is a histogram per verb. */
+ * of memory): the manager's families (controller_runtime_*, workqueue_*, leader_election_master_status,
+ * the0_controller_*), the REST clients' (rest_client_*, the0_kube_api_*), the Event writer's, NATS's,
+ * the0_mongo_reachable, the0_build_info and process_*. */
 char *ctlcmd_metrics_text(const ctlcmd_snapshot *snap);
+
+/* ctlcmd_readiness: /readyz: ready to serve as leader (first full reconcile done) or as standby (informer
+ * caches synced), MongoDB reachable (the manager's own calls answered: ctl_manager_store_ok; and the
+ * probe's ping, which a standby, making no store calls, needs), NATS connected when configured, not
+ * shutting down. When not, WHY says why. */
+bool ctlcmd_readiness(const ctlcmd_snapshot *snap, char *why, size_t cap);
+/* ctlcmd_liveness: /livez: the control loop made progress (a timer ran, a reconcile or an API request
+ * finished) within TIMEOUT_NS of NOW_NS (LAST_PROGRESS_NS 0: starting, alive). When not, WHY says so. */
+bool ctlcmd_liveness(int64_t now_ns, int64_t last_progress_ns, int64_t timeout_ns, char *why, size_t cap);
 
 #endif

@@ -10,6 +10,7 @@
 #ifndef T0_CTL_INT_H
 #define T0_CTL_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ typedef struct obj_sum {
     char *id;            /* the bot-id / schedule-id label */
     uint64_t rv;
     char rv_str[24];
+    char uid[40];        /* metadata.uid: the incarnation Events name */
     uint32_t list_gen;   /* the re-list that last listed it */
     bool terminating;
     uint8_t phase;       /* pods */
@@ -111,9 +113,13 @@ typedef struct ctl_step {
     int64_t retry_after_ms; /* a 429's Retry-After (0: none): the backoff executor waits exactly that */
     bool deferred;     /* a hold or deferral executed: this reconcile did not act on the document */
     bool conflict;     /* the failing effect was an update answered 409 Conflict */
+    bool failed;       /* the reconcile ended in a failure (controller_runtime_reconcile_total result "error") */
+    uint8_t requeue;   /* CTL_REQUEUE_NOW / CTL_REQUEUE_AFTER: an executor queued the key again */
     bool not_ours;     /* the failing effect was a create whose name is held by an object not ours */
     uint64_t term;     /* the leadership term the reconcile was decided in: effects run only under it */
 } ctl_step;
+
+enum { CTL_REQUEUE_NONE = 0, CTL_REQUEUE_NOW, CTL_REQUEUE_AFTER };
 
 typedef struct ctl_kind ctl_kind;
 
@@ -145,6 +151,8 @@ typedef struct ctl_kind_def {
     bool (*needs_fresh)(int event, int state);
     bool (*steady)(int state); /* nothing to do while the document does not change */
     int ev_unwanted;           /* the table's "not desired, an object exists" event (the deletion gate) */
+    int ev_stale;              /* ... "spec changed" event when it deletes to replace (-1: it updates) */
+    int ev_invalid;            /* ... "spec invalid" event (a delete then removes the object of the old spec) */
     int ev_name_taken;         /* ... for a create whose name is held by an object that is not ours */
     /* keep_on_invalid: BD cannot be generated, but in a way that leaves an existing object running (may
      * be NULL: every invalid spec removes the object of the older spec) */
@@ -177,6 +185,8 @@ struct ctl_kind {
                              WaitForCacheSync): until then no reconcile acts, it only waits */
     unsigned initial_left;
     bool first_done;
+    uint64_t results[CTL__RESULTS]; /* controller_runtime_reconcile_total by result */
+    prom_hist reconcile_time;       /* controller_runtime_reconcile_time_seconds */
 };
 
 struct ctl_manager {
@@ -195,12 +205,19 @@ struct ctl_manager {
     bus_sub *subs[2];
     ctl_stats st;
     uint64_t event_seq;
+    hmap ev_agg;  /* recorder.c: Events written, by what they say (aggregation of repeats) */
+    hmap ev_spam; /* recorder.c: per-object token buckets */
     ctl_memo *memo; /* h.memo when its pod settings are ours (memo_of) */
     bool memo_checked;
+    _Atomic int64_t beat_ns; /* the last sign of progress (a reconcile finished, a lease or resync tick) */
 };
 
 /* ---- shared helpers (manager.c) ---- */
 int64_t ctl_now(const ctl_manager *m);
+/* ctl_clock_ns: the ports' monotonic clock for durations (the loop's clock when there is none) */
+int64_t ctl_clock_ns(const ctl_manager *m);
+/* ctl_beat: record a sign of progress for liveness (ctl_manager_live) */
+void ctl_beat(ctl_manager *m);
 void ctl_fmt_time(int64_t ms, char *buf, size_t cap, bool micro);
 int64_t ctl_parse_time(const char *s);
 bool ctl_acting_allowed(ctl_manager *m);
@@ -224,6 +241,9 @@ const char *ctl_owned(const ctl_kind *c, const cJSON *obj);
 /* ctl_relist: replace the cache with a fresh list (retried with backoff on failure). */
 t0_status ctl_relist(ctl_kind *c);
 void ctl_start_watch(ctl_kind *c);
+/* ctl_standby_informers: a manager that does not lead lists and watches too (once, and again while a
+ * watch is not open), so its caches are synced when it takes over: it is Ready as a standby */
+void ctl_standby_informers(ctl_manager *m);
 
 /* ---- desired state (desired.c) ---- */
 uint64_t ctl_doc_fingerprint(const cJSON *doc);
@@ -236,7 +256,6 @@ void ctl_desired_free(desired *d);
 
 /* ---- reconcile and the shared executors (reconcile.c) ---- */
 void ctl_reconcile(void *ud, const char *id);
-void ctl_emit_event(ctl_kind *c, const char *id, const char *type, const char *reason, const char *msg);
 t0_status ctl_fx_create(ctl_kind *c, ctl_step *s);
 t0_status ctl_fx_delete(ctl_kind *c, ctl_step *s);
 t0_status ctl_fx_update(ctl_kind *c, ctl_step *s);
@@ -249,6 +268,15 @@ t0_status ctl_fx_defer_delete(ctl_kind *c, ctl_step *s);
 t0_status ctl_fx_requeue_slow(ctl_kind *c, ctl_step *s);
 t0_status ctl_fx_report_conflict(ctl_kind *c, ctl_step *s);
 bool ctl_needs_replace(const obj_sum *o, const desired *d);
+
+/* ---- Events (recorder.c) ---- */
+void ctl_recorder_init(ctl_manager *m);
+void ctl_recorder_fini(ctl_manager *m);
+/* ctl_emit_event: an Event about key ID's cached object (its uid and resourceVersion; only its name when
+ * none is cached). ctl_emit_event_on: about object O (e.g. the one just deleted; NULL: the name only). */
+void ctl_emit_event(ctl_kind *c, const char *id, const char *type, const char *reason, const char *msg);
+void ctl_emit_event_on(ctl_kind *c, const char *id, const obj_sum *o, const char *type, const char *reason,
+                       const char *msg);
 
 /* ---- NATS (intake.c) ---- */
 #define BUS_RETRY_MS 5000

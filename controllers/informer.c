@@ -110,6 +110,7 @@ const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char id
     if (!o && !(o = obj_new(c, r, name, id))) return NULL;
     o->rv = rv;
     t0_strlcpy(o->rv_str, rvs, sizeof o->rv_str);
+    t0_strlcpy(o->uid, jstr(md, "uid"), sizeof o->uid);
     const cJSON *dts = t0_json_get(md, "deletionTimestamp");
     o->terminating = dts && !cJSON_IsNull(dts);
     ctl_copy_hash(o->spec_hash, podgen_annotation(obj, HASH_ANN_SPEC));
@@ -187,8 +188,9 @@ static void list_failed(ctl_kind *c, const t0_err *err)
     m->st.api_errors++;
     c->list_backoff_ms = c->list_backoff_ms ? c->list_backoff_ms * 2 : 1000;
     if (c->list_backoff_ms > m->s.resync_ms) c->list_backoff_ms = m->s.resync_ms;
-    T0_WARN(c->def->name, "list %s: %s (retrying in %lld ms)", kube_kind_name(c->def->kind), err->msg,
-            (long long)c->list_backoff_ms);
+    char retry[32];
+    T0_WARNK(c->def->name, "list failed: retrying with backoff", "kind", kube_kind_kind(c->def->kind), "error",
+             err->msg, "retry", t0_log_duration(retry, c->list_backoff_ms));
     if (!c->list_timer) c->list_timer = m->p.loop->timer(m->p.loop->ctx, c->list_backoff_ms, list_retry_tick, c);
 }
 
@@ -277,6 +279,13 @@ static void list_retry_tick(void *ud)
     if (!c->watch) ctl_start_watch(c);
 }
 
+void ctl_standby_informers(ctl_manager *m)
+{
+    if (m->crashed || m->leader) return;
+    ctl_start_watch(&m->bots);
+    ctl_start_watch(&m->scheds);
+}
+
 void ctl_start_watch(ctl_kind *c)
 {
     ctl_manager *m = c->m;
@@ -296,6 +305,7 @@ void ctl_start_watch(ctl_kind *c)
     }
     if (st != T0_OK) {
         c->watch = NULL;
-        T0_WARN(c->def->name, "watch %s: %s (the resync re-lists)", kube_kind_name(c->def->kind), err.msg);
+        T0_WARNK(c->def->name, "watch failed: the next resync lists again", "kind", kube_kind_kind(c->def->kind),
+                 "error", err.msg);
     }
 }

@@ -14,15 +14,20 @@
 static const char *const subjects[2] = {"the0.bot.*", "the0.bot-schedule.*"};
 static const char *const durables[2] = {"the0-runtime-bots", "the0-runtime-schedules"};
 
-/* where: "SUBJECT seq N (delivery K/MAX)" for log lines: which message this is */
-static void where(const bus_msg *msg, char *buf, size_t cap)
+/* msg_keys: the log keys naming which message this is: its stream sequence and delivery "K/MAX" (NULL
+ * for a core message: left out of the line) */
+typedef struct msg_keys {
+    char seq[24], delivery[24];
+} msg_keys;
+static void where(const bus_msg *msg, msg_keys *k)
 {
-    if (msg->stream_seq)
-        snprintf(buf, cap, "%s seq %llu (delivery %u/%u)", msg->subject, (unsigned long long)msg->stream_seq,
-                 msg->delivered, msg->max_deliver);
-    else
-        snprintf(buf, cap, "%s", msg->subject);
+    k->seq[0] = k->delivery[0] = 0;
+    if (!msg->stream_seq) return;
+    snprintf(k->seq, sizeof k->seq, "%llu", (unsigned long long)msg->stream_seq);
+    snprintf(k->delivery, sizeof k->delivery, "%u/%u", msg->delivered, msg->max_deliver);
 }
+#define MSG_KEYS(msg, k) "subject", (msg)->subject, "seq", (k).seq[0] ? (k).seq : NULL, "delivery", \
+                         (k).delivery[0] ? (k).delivery : NULL
 
 /* touched: the key's document changed: the next reconcile reads it, now */
 static void touched(ctl_manager *m, store_coll coll, const char *id)
@@ -43,8 +48,8 @@ static t0_status on_message(void *ud, const bus_msg *msg, t0_err *err)
     if (m->crashed) return t0_fail(err, T0_EUNAVAILABLE, "manager stopped");
     if (!ctl_acting_allowed(m)) return t0_fail(err, T0_EUNAVAILABLE, "not leading: for the next leader");
     m->st.nats_messages++;
-    char at[200];
-    where(msg, at, sizeof at);
+    msg_keys at;
+    where(msg, &at);
     store_coll coll;
     sub_op op;
     cJSON *fields = NULL;
@@ -52,7 +57,7 @@ static t0_status on_message(void *ud, const bus_msg *msg, t0_err *err)
     if (st == T0_OK) st = sub_parse_payload(coll, op, msg->data, msg->len, &fields, err);
     if (st != T0_OK) { /* poison: terminated, never redelivered, never near MongoDB */
         m->st.nats_bad_messages++;
-        T0_ERROR("subscriber", "%s: terminated: %s", at, err->msg);
+        T0_ERRORK("subscriber", "bad message terminated", MSG_KEYS(msg, at), "error", err->msg);
         return T0_EINVAL;
     }
     const char *id = t0_json_get(fields, "id")->valuestring;
@@ -65,20 +70,23 @@ static t0_status on_message(void *ud, const bus_msg *msg, t0_err *err)
         if (out == SUB_APPLIED || out == SUB_ABSENT) touched(m, coll, id);
         if (out == SUB_STALE) {
             m->st.nats_stale++;
-            T0_INFO("subscriber", "%s: %s %s: a newer event or direct write is in effect: ignored", at,
-                    store_coll_name(coll), id);
+            T0_INFOK("subscriber", "a newer event or direct write is in effect: ignored", MSG_KEYS(msg, at),
+                     coll == STORE_BOTS ? "bot" : "schedule", id);
         } else if (out == SUB_EXISTS) {
-            T0_INFO("subscriber", "%s: %s %s already exists: create ignored (reference semantics)", at,
-                    store_coll_name(coll), id);
+            T0_INFOK("subscriber", "already exists: create ignored (reference semantics)", MSG_KEYS(msg, at),
+                     coll == STORE_BOTS ? "bot" : "schedule", id);
         }
     } else if (!t0_status_retryable(st)) {
         m->st.nats_bad_messages++;
-        T0_ERROR("subscriber", "%s: terminated: %s", at, err->msg);
+        T0_ERRORK("subscriber", "message terminated", MSG_KEYS(msg, at), "error", err->msg);
     } else if (msg->max_deliver && msg->delivered >= msg->max_deliver) {
         m->st.nats_dead_lettered++;
-        T0_ERROR("subscriber", "%s: %s: dead-lettered to %s%s", at, err->msg, BUS_DEADLETTER_PREFIX, msg->subject);
+        char dl[300];
+        snprintf(dl, sizeof dl, "%s%s", BUS_DEADLETTER_PREFIX, msg->subject);
+        T0_ERRORK("subscriber", "message dead-lettered", MSG_KEYS(msg, at), "error", err->msg, "to", dl);
     } else {
-        T0_WARN("subscriber", "%s: %s (will be redelivered)", at, err->msg);
+        T0_WARNK("subscriber", "store write failed: the message will be redelivered", MSG_KEYS(msg, at), "error",
+                 err->msg);
     }
     cJSON_Delete(fields);
     return st;
@@ -98,7 +106,8 @@ static t0_status subscribe_all(ctl_manager *m, bool retry, t0_err *err)
             st = m->p.bus->subscribe_durable(m->p.bus->ctx, &d, on_message, m, &m->subs[i], &e);
         if (st != T0_OK) {
             if (m->s.nats_durable && m->p.bus->subscribe_durable && !retry)
-                T0_WARN("manager", "durable consumer on " BUS_STREAM " unavailable (%s): core subscription", e.msg);
+                T0_WARNK("manager", "durable consumer unavailable: core subscription", "stream", BUS_STREAM, "error",
+                         e.msg);
             st = m->p.bus->subscribe(m->p.bus->ctx, subjects[i], "runtime", on_message, m, &m->subs[i], &e);
         }
         if (st != T0_OK) {
@@ -118,11 +127,13 @@ static void bus_retry_tick(void *ud)
     if (m->crashed || m->released || !m->leader) return;
     t0_err e = {0};
     if (subscribe_all(m, true, &e) != T0_OK) {
-        T0_DEBUG("manager", "NATS still unavailable (%s): retrying in %d s", e.msg, BUS_RETRY_MS / 1000);
+        char every[32];
+        T0_DEBUGK("manager", "NATS still unavailable: retrying", "error", e.msg, "retry",
+                  t0_log_duration(every, BUS_RETRY_MS));
         m->bus_timer = m->p.loop->timer(m->p.loop->ctx, BUS_RETRY_MS, bus_retry_tick, m);
         return;
     }
-    T0_INFO("manager", "%s: subscribed to NATS", m->s.identity);
+    T0_INFOK("manager", "subscribed to NATS", "identity", m->s.identity);
 }
 
 /* tombstones expire after the stream's max age: no event older than that can still be delivered */
@@ -136,9 +147,11 @@ static void sweep_tick(void *ud)
             store_write w = {.op = STORE_W_EXPIRE, .coll = store_tombstones(i ? STORE_SCHEDULES : STORE_BOTS),
                              .before_ms = ctl_now(m)};
             t0_err e = {0};
-            if (m->p.store->write(m->p.store->ctx, &w, &e) != T0_OK)
-                T0_WARN("subscriber", "expiring tombstones in %s: %s (next try in %lld s)", store_coll_name(w.coll), e.msg,
-                        (long long)(m->s.tombstone_sweep_ms / 1000));
+            if (m->p.store->write(m->p.store->ctx, &w, &e) != T0_OK) {
+                char next[32];
+                T0_WARNK("subscriber", "expiring tombstones failed", "collection", store_coll_name(w.coll), "error",
+                         e.msg, "retry", t0_log_duration(next, m->s.tombstone_sweep_ms));
+            }
         }
     }
     m->sweep_timer = m->p.loop->timer(m->p.loop->ctx, m->s.tombstone_sweep_ms, sweep_tick, m);
@@ -153,8 +166,9 @@ void ctl_intake_start(ctl_manager *m)
     t0_err e = {0};
     if (subscribe_all(m, false, &e) != T0_OK) {
         /* NATS only triggers: without it the controller still converges through its resyncs */
-        T0_WARN("manager", "%s: NATS unavailable (%s): running on resyncs, subscribing again every %d s", m->s.identity,
-                e.msg, BUS_RETRY_MS / 1000);
+        char every[32];
+        T0_WARNK("manager", "NATS unavailable: running on resyncs, subscribing again periodically", "identity",
+                 m->s.identity, "error", e.msg, "retry", t0_log_duration(every, BUS_RETRY_MS));
         m->bus_timer = m->p.loop->timer(m->p.loop->ctx, BUS_RETRY_MS, bus_retry_tick, m);
     }
 }

@@ -16,7 +16,7 @@ static const char *jstr(const cJSON *o, const char *path) { return t0_json_str(o
 
 void ctl_start_leading(ctl_manager *m)
 {
-    T0_INFO("manager", "%s: became leader", m->s.identity);
+    T0_INFOK("manager", "became leader", "identity", m->s.identity, "lease", m->s.lease_name);
     m->leader = true;
     m->term++;
     m->deletes_this_cycle = 0;
@@ -32,7 +32,7 @@ void ctl_start_leading(ctl_manager *m)
 void ctl_stop_leading(ctl_manager *m, const char *why)
 {
     if (!m->leader) return;
-    T0_WARN("manager", "%s: stopped leading: %s", m->s.identity, why);
+    T0_WARNK("manager", "stopped leading", "identity", m->s.identity, "reason", why);
     m->leader = false;
     m->ready = false;
     m->bots.first_done = m->scheds.first_done = false;
@@ -100,14 +100,19 @@ void ctl_lease_tick(void *ud)
     } else if (m->leader && now >= m->lease_valid_until) {
         ctl_stop_leading(m, err.msg[0] ? err.msg : "lease held by another manager");
     } else if (m->leader && err.msg[0]) {
-        T0_WARN("manager", "lease renewal failed (%s); acting until the renew deadline, %lld ms from now", err.msg,
-                (long long)(m->lease_valid_until - now));
+        char left[32];
+        T0_WARNK("manager", "lease renewal failed: acting until the renew deadline", "identity", m->s.identity,
+                 "error", err.msg, "deadline_in", t0_log_duration(left, m->lease_valid_until - now));
     } else if (!m->leader && err.msg[0]) {
-        T0_WARN("manager", "%s: cannot reach the lease %s: %s", m->s.identity, m->s.lease_name, err.msg);
+        T0_WARNK("manager", "cannot reach the lease", "identity", m->s.identity, "lease", m->s.lease_name, "error",
+                 err.msg);
     } else if (!m->leader) {
-        T0_DEBUG("manager", "%s: standing by; the lease %s is held by another manager", m->s.identity, m->s.lease_name);
+        T0_DEBUGK("manager", "standing by: the lease is held by another manager", "identity", m->s.identity, "lease",
+                  m->s.lease_name);
     }
     if (m->leader && now >= m->lease_valid_until) ctl_stop_leading(m, "renew deadline passed without a renewal");
+    ctl_beat(m);
+    ctl_standby_informers(m); /* a standby keeps its caches synced too: it is ready to take over */
     m->lease_timer = m->p.loop->timer(m->p.loop->ctx, m->s.lease_renew_ms, ctl_lease_tick, m);
 }
 

@@ -35,6 +35,7 @@ void ctl_settings_defaults(ctl_settings *s)
     s->lease_renew_deadline_ms = 10000;
     s->lease_renew_ms = 2000;
     s->nats_durable = true;
+    s->record_events = true;
     static const int64_t backoff[] = {1000, 2000, 5000, 10000, 30000};
     s->nats_max_deliver = 120;
     s->nats_backoff_ms = backoff;
@@ -46,6 +47,16 @@ void ctl_settings_defaults(ctl_settings *s)
 
 int64_t ctl_now(const ctl_manager *m) { return m->p.loop->now_ms(m->p.loop->ctx); }
 
+int64_t ctl_clock_ns(const ctl_manager *m) { return m->p.clock_ns ? m->p.clock_ns() : ctl_now(m) * 1000000; }
+
+void ctl_beat(ctl_manager *m) { atomic_store(&m->beat_ns, ctl_clock_ns(m)); }
+
+const char *ctl_result_name(ctl_result r)
+{
+    static const char *const names[CTL__RESULTS] = {"success", "error", "requeue", "requeue_after"};
+    return (unsigned)r < CTL__RESULTS ? names[r] : "?";
+}
+
 void ctl_copy_hash(char dst[HASH_HEX_LEN + 1], const char *src) { t0_strlcpy(dst, src, HASH_HEX_LEN + 1); }
 
 bool ctl_acting_allowed(ctl_manager *m)
@@ -55,17 +66,44 @@ bool ctl_acting_allowed(ctl_manager *m)
     return ctl_now(m) < m->lease_valid_until;
 }
 
+/* put_digits: V in N decimal digits (zero-padded) at P */
+static char *put_digits(char *p, long v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10) p[i] = (char)('0' + v % 10);
+    return p + n;
+}
+
+/* ctl_fmt_time: RFC 3339 UTC, by hand (the civil date from the day number, as Howard Hinnant's
+ * civil_from_days): every Event and Lease write formats one or two, and gmtime_r + strftime + snprintf
+ * cost a few thousand instructions each */
 void ctl_fmt_time(int64_t ms, char *buf, size_t cap, bool micro)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (micro)
-        snprintf(buf, cap, "%s.%06ldZ", base, (long)(ms % 1000) * 1000);
-    else
-        snprintf(buf, cap, "%sZ", base);
+    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400), sod = secs - days * 86400;
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1, mo = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (mo <= 2);
+    char tmp[40], *p = tmp;
+    if (y < 0 || y > 9999) y = y < 0 ? 0 : 9999;
+    p = put_digits(p, (long)y, 4);
+    *p++ = '-';
+    p = put_digits(p, (long)mo, 2);
+    *p++ = '-';
+    p = put_digits(p, (long)d, 2);
+    *p++ = 'T';
+    p = put_digits(p, (long)(sod / 3600), 2);
+    *p++ = ':';
+    p = put_digits(p, (long)(sod / 60 % 60), 2);
+    *p++ = ':';
+    p = put_digits(p, (long)(sod % 60), 2);
+    if (micro) {
+        *p++ = '.';
+        p = put_digits(p, (long)((ms - secs * 1000) * 1000), 6);
+    }
+    *p++ = 'Z';
+    *p = 0;
+    t0_strlcpy(buf, tmp, cap);
 }
 
 int64_t ctl_parse_time(const char *s)
@@ -91,11 +129,12 @@ void ctl_finish_initial(ctl_kind *c, rec *r)
     r->initial_pending = false;
     if (c->initial_left && --c->initial_left == 0 && !c->first_done) {
         c->first_done = true;
-        T0_INFO(c->def->name, "first full reconcile done");
+        T0_INFOK(c->def->name, "first full reconcile done");
         ctl_manager *m = c->m;
         if (m->bots.first_done && m->scheds.first_done && !m->ready) {
             m->ready = true;
-            T0_INFO("manager", "ready: both controllers finished their first full reconcile");
+            T0_INFOK("manager", "ready: both controllers finished their first full reconcile", "identity",
+                     m->s.identity);
         }
     }
 }
@@ -119,7 +158,8 @@ static void list_read_failed(ctl_kind *c, bool initial, const t0_err *err)
     m->st.api_errors++;
     c->gate_open = false; /* gate_suspicious stays: a collapse is cleared only by a good read */
     m->st.deletion_guard_trips++;
-    T0_WARN(c->def->name, "desired-state read failed (%s): deletions only on a bot's own successful read until a list read succeeds", err->msg);
+    T0_WARNK(c->def->name, "desired-state list failed: deletions only on a key's own successful read until a list "
+                           "succeeds", "error", err->msg);
     if (initial) {
         /* still count as reconciled once every observed key was looked at */
         const char *k;
@@ -144,12 +184,14 @@ static void gate_after_read(ctl_kind *c, long count)
     if (suspicious) {
         c->gate_open = false;
         m->st.deletion_guard_trips++;
+        char before[24], now[24];
         if (vs_read)
-            T0_WARN(c->def->name, "desired state dropped from %ld to %ld documents: deletions held until confirmed",
-                    c->last_count, count);
+            T0_WARNK(c->def->name, "desired state collapsed: deletions held until a read confirms it", "documents",
+                     t0_log_num(now, count), "before", t0_log_num(before, c->last_count));
         else
-            T0_WARN(c->def->name, "desired state has %ld documents, but %ld %ss have objects: deletions held until "
-                    "confirmed", count, c->observed_ids, c->def->noun);
+            T0_WARNK(c->def->name, "desired state has fewer documents than keys with objects: deletions held until "
+                     "a read confirms it", "documents", t0_log_num(now, count), "observed",
+                     t0_log_num(before, c->observed_ids));
     } else {
         c->gate_open = true;
     }
@@ -168,7 +210,7 @@ static void enqueue_listed(ctl_kind *c, const cJSON *docs, const uint64_t *revs,
         di++;
         const cJSON *idj = t0_json_get(doc, "id");
         if (!cJSON_IsString(idj) || !idj->valuestring[0]) {
-            T0_WARN(c->def->name, "a %s document has no string id: skipped", store_coll_name(c->def->coll));
+            T0_WARNK(c->def->name, "a document has no string id: skipped", "collection", store_coll_name(c->def->coll));
             continue;
         }
         const char *id = idj->valuestring;
@@ -262,6 +304,7 @@ void ctl_resync_tick(void *ud)
     ctl_manager *m = ud;
     m->resync_timer = 0;
     if (m->crashed) return;
+    ctl_beat(m);
     if (ctl_acting_allowed(m)) {
         m->st.resyncs++;
         m->deletes_this_cycle = 0;
@@ -289,7 +332,7 @@ static t0_status kind_init(ctl_manager *m, ctl_kind *c, const ctl_kind_def *def,
     c->last_count = -1;
     hmap_init(&c->recs);
     hmap_init(&c->objs);
-    wq_settings ws = {m->s.backoff_base_ms, m->s.backoff_cap_ms, m->s.queue_qps, m->s.queue_burst, 64};
+    wq_settings ws = {m->s.backoff_base_ms, m->s.backoff_cap_ms, m->s.queue_qps, m->s.queue_burst, 64, m->p.clock_ns};
     t0_status st = wq_new(m->p.loop, &ws, ctl_reconcile, c, &c->q, err);
     if (st == T0_OK) wq_pause(c->q, true);
     return st;
@@ -336,6 +379,8 @@ t0_status ctl_manager_new_hooked(const ctl_settings *s, const ctl_ports *ports, 
     m->p = *ports;
     ctl_store_watch_init(m, ports->store);
     if (hooks) m->h = *hooks;
+    ctl_recorder_init(m);
+    ctl_beat(m);
     t0_status st = kind_init(m, &m->bots, &bot_reconciler, err);
     if (st == T0_OK) st = kind_init(m, &m->scheds, &schedule_reconciler, err);
     if (st != T0_OK) {
@@ -375,6 +420,7 @@ void ctl_manager_destroy(ctl_manager *m)
     if (m->resync_timer) m->p.loop->cancel(m->p.loop->ctx, m->resync_timer);
     if (m->bots.q) kind_fini(m, &m->bots);
     if (m->scheds.q) kind_fini(m, &m->scheds);
+    ctl_recorder_fini(m);
     free(m);
 }
 
@@ -395,4 +441,20 @@ void ctl_manager_stats(const ctl_manager *m, ctl_stats *out)
     void *v;
     for (size_t it = 0; hmap_next(&m->bots.recs, &it, &k, &v);) out->bot_states[((rec *)v)->state & 15]++;
     for (size_t it = 0; hmap_next(&m->scheds.recs, &it, &k, &v);) out->sched_states[((rec *)v)->state & 15]++;
+    out->synced = !m->crashed && m->bots.synced && m->bots.watch && m->scheds.synced && m->scheds.watch;
+    const ctl_kind *kinds[2] = {&m->bots, &m->scheds};
+    for (int i = 0; i < 2; i++) {
+        ctl_kind_stats *ks = &out->kinds[i];
+        ks->name = kinds[i]->def->name;
+        memcpy(ks->results, kinds[i]->results, sizeof ks->results);
+        ks->reconcile_time = kinds[i]->reconcile_time;
+        wq_metrics_get(kinds[i]->q, &ks->queue);
+    }
+}
+
+void ctl_manager_live(const ctl_manager *m, ctl_live *out)
+{
+    out->beat_ns = atomic_load(&m->beat_ns);
+    out->processing_since_ns[0] = wq_processing_since_ns(m->bots.q);
+    out->processing_since_ns[1] = wq_processing_since_ns(m->scheds.q);
 }

@@ -8,8 +8,10 @@
 #include <stdint.h>
 
 #include "core/ports.h"
+#include "core/prom.h"
 #include "core/t0.h"
 #include "controllers/podgen.h"
+#include "controllers/workqueue.h"
 
 typedef struct ctl_settings {
     podgen_settings pod;          /* namespace, images, MinIO, hardening (podgen_settings_defaults) */
@@ -44,6 +46,7 @@ typedef struct ctl_settings {
     int64_t tombstone_ttl_ms;     /* a delete's tombstone is kept this long: the stream's max age (7 days) */
     int64_t tombstone_sweep_ms;   /* expired tombstones are removed this often (default 1 h) */
     int64_t store_unready_ms;     /* not ready while MongoDB has not answered for this long (default 60 s) */
+    bool record_events;           /* write Kubernetes Events (default true; false: they are only logged) */
 } ctl_settings;
 
 /* ctl_settings_defaults: the defaults listed above. */
@@ -54,11 +57,30 @@ typedef struct ctl_ports {
     kube_port *kube;
     store_port *store;
     bus_port *bus; /* NULL: no NATS (periodic resync only, as the reference without NATS_URL) */
+    kube_port *events; /* where Events are written (NULL: kube). Its create and update of KUBE_EVENT may
+                          queue the write and return T0_OK (recorder.c) */
+    int64_t (*clock_ns)(void); /* a monotonic clock for the duration metrics (NULL: the loop's clock) */
 } ctl_ports;
+
+/* controller_runtime_reconcile_total's results */
+typedef enum ctl_result { CTL_RESULT_SUCCESS, CTL_RESULT_ERROR, CTL_RESULT_REQUEUE, CTL_RESULT_REQUEUE_AFTER, CTL__RESULTS } ctl_result;
+const char *ctl_result_name(ctl_result r); /* "success", "error", "requeue", "requeue_after" */
+
+/* One controller's share of the standard metric families (controller_runtime_*, workqueue_*). */
+typedef struct ctl_kind_stats {
+    const char *name;             /* "bot-controller" / "schedule-controller" */
+    uint64_t results[CTL__RESULTS];
+    prom_hist reconcile_time;     /* seconds, PROM_RECONCILE_BUCKETS */
+    wq_metrics queue;
+} ctl_kind_stats;
 
 typedef struct ctl_stats {
     uint64_t reconciles, reconcile_errors, api_calls, api_errors;
-    uint64_t creates, deletes, updates, events_emitted, nats_messages;
+    uint64_t creates, deletes, updates, nats_messages;
+    uint64_t events_emitted;        /* Events recorded (written or counted on an earlier one) */
+    uint64_t events_aggregated;     /* ... of which repeats, counted on the Event already written */
+    uint64_t events_spam_dropped;   /* dropped by the per-object spam filter */
+    uint64_t events_failed;         /* writes the events port refused */
     uint64_t nats_bad_messages;  /* terminated as bad input (logged with subject and stream sequence) */
     uint64_t nats_stale;         /* older than the desired state in effect: ignored */
     uint64_t nats_dead_lettered; /* failed on their last allowed delivery: moved to the dead-letter stream */
@@ -71,6 +93,8 @@ typedef struct ctl_stats {
     unsigned sched_states[16];      /* schedules per schedule-table state */
     bool leader, ready;
     bool store_ok;                  /* ctl_manager_store_ok */
+    bool synced;                    /* both informer caches listed and watching (a standby's readiness) */
+    ctl_kind_stats kinds[2];        /* bot-controller, schedule-controller */
 } ctl_stats;
 
 typedef struct ctl_manager ctl_manager;
@@ -88,7 +112,8 @@ void ctl_manager_destroy(ctl_manager *m);
 /* ctl_manager_release: step down gracefully (release the lease) before destroy, as on SIGTERM. */
 void ctl_manager_release(ctl_manager *m);
 
-/* ctl_manager_ready: leading, the first full reconcile done, and MongoDB reachable (ctl_manager_store_ok). */
+/* ctl_manager_ready: leading, both controllers finished their first full reconcile, and MongoDB reachable
+ * (ctl_manager_store_ok). */
 bool ctl_manager_ready(const ctl_manager *m);
 /* ctl_manager_store_ok: false once the store's calls have failed without an answer for longer than
  * store_unready_ms (a MongoDB the controller cannot reach); true again at its next answer. */
@@ -96,6 +121,20 @@ bool ctl_manager_store_ok(const ctl_manager *m);
 bool ctl_manager_is_leader(const ctl_manager *m);
 bool ctl_manager_crashed(const ctl_manager *m);
 void ctl_manager_stats(const ctl_manager *m, ctl_stats *out);
+/* What another thread may read at any time (the health server): atomics only. */
+typedef struct ctl_live {
+    int64_t beat_ns;                /* ports' clock: the manager's last sign of progress */
+    int64_t processing_since_ns[2]; /* per controller: when the reconcile in flight started (0: none) */
+} ctl_live;
+void ctl_manager_live(const ctl_manager *m, ctl_live *out);
+
+/* ctl_metrics_write: the manager's metric families (metrics.c): controller_runtime_reconcile_total
+ * {controller,result}, controller_runtime_reconcile_errors_total, controller_runtime_reconcile_time_seconds,
+ * controller_runtime_max_concurrent_reconciles, controller_runtime_active_workers, workqueue_* {name},
+ * leader_election_master_status {name=LEASE_NAME}, and the domain's the0_controller_*. LIVE (may be NULL)
+ * gives the reconcile in flight at NOW_NS (ports' clock). */
+void ctl_metrics_write(prom *b, const ctl_stats *st, const ctl_live *live, int64_t now_ns, const char *lease_name);
+
 /* ctl_manager_resync_now: enqueue every known key of both controllers (as the periodic resync does). */
 void ctl_manager_resync_now(ctl_manager *m);
 

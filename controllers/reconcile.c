@@ -3,6 +3,7 @@
  * the kind's executor array. An effect that fails ends the row's effects; its failure is the event of
  * the next step (api_error, or update_conflict), whose effects back off or re-read. No step is nested
  * inside an effect. Also the executors both kinds share. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,54 +11,16 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "domain/names.h"
 
 static const char *jstr(const cJSON *o, const char *path) { return t0_json_str(o, path); }
+
+/* obj_key: the log key of this kind's object ("pod" / "cronjob") */
+static const char *obj_key(const ctl_kind *c) { return c->def->kind == KUBE_POD ? "pod" : "cronjob"; }
 
 bool ctl_needs_replace(const obj_sum *o, const desired *d)
 {
     if (strcmp(o->cfg_hash, d->cfg_hash) != 0) return true;
     return o->spec_hash[0] && strcmp(o->spec_hash, d->spec_hash) != 0; /* no spec hash: adopt */
-}
-
-/* ---- Events ----------------------------------------------------------------------------------- */
-
-void ctl_emit_event(ctl_kind *c, const char *id, const char *type, const char *reason, const char *msg)
-{
-    ctl_manager *m = c->m;
-    char obj_name[CTL_NAME_MAX];
-    c->def->object_name(id, obj_name);
-    T0_INFO(c->def->name, "%s %s: %s: %s", c->def->noun, id, reason, msg);
-    cJSON *ev = cJSON_CreateObject();
-    /* a valid Event name whatever the id is (the object's own name may be invalid: that may be why it is
-     * reported) */
-    char base[240], name[300], when[40];
-    names_sanitize_subdomain(obj_name, sizeof base - 1, base, sizeof base);
-    /* unique across incarnations too (a restarted manager must not collide with its predecessor's Events),
-     * like client-go's recorder: the time in nanoseconds, here plus a counter within the millisecond */
-    uint64_t uniq = (uint64_t)ctl_now(m) * 1000000u + (++m->event_seq % 1000000u);
-    snprintf(name, sizeof name, "%s.%llx", base, (unsigned long long)uniq);
-    ctl_fmt_time(ctl_now(m), when, sizeof when, false);
-    cJSON *md = T0_JSON_OBJ(ev, "metadata");
-    T0_JSON_STR(md, "name", name);
-    T0_JSON_STR(md, "namespace", m->s.pod.namespace);
-    cJSON *inv = T0_JSON_OBJ(ev, "involvedObject");
-    T0_JSON_STR(inv, "kind", kube_kind_kind(c->def->kind));
-    T0_JSON_STR(inv, "name", obj_name);
-    T0_JSON_STR(inv, "namespace", m->s.pod.namespace);
-    T0_JSON_STR(ev, "type", type);
-    T0_JSON_STR(ev, "reason", reason);
-    T0_JSON_STR(ev, "message", msg);
-    T0_JSON_STR(ev, "firstTimestamp", when);
-    T0_JSON_STR(ev, "lastTimestamp", when);
-    T0_JSON_NUM(ev, "count", 1);
-    cJSON *src = T0_JSON_OBJ(ev, "source");
-    T0_JSON_STR(src, "component", c->def->component);
-    t0_err err = {0};
-    m->st.events_emitted++;
-    if (m->p.kube->create(m->p.kube->ctx, KUBE_EVENT, m->s.pod.namespace, ev, NULL, &err) != T0_OK)
-        T0_DEBUG(c->def->name, "event for %s not recorded: %s", id, err.msg);
-    cJSON_Delete(ev);
 }
 
 /* ---- the shared executors --------------------------------------------------------------------- */
@@ -87,8 +50,13 @@ t0_status ctl_fx_create(ctl_kind *c, ctl_step *s)
         s->r = ctl_rec_get(c, s->id, true);
         s->r->create_in_flight = true;
         s->r->create_deadline_ms = ctl_now(m) + m->s.expectation_ttl_ms;
-        T0_INFO(c->def->name, "%s %s: created %s %s", c->def->noun, s->id, kube_kind_kind(c->def->kind),
-                jstr(d->obj, "metadata.name"));
+        const char *name = jstr(d->obj, "metadata.name");
+        char what[40], msg[CTL_NAME_MAX + 40];
+        t0_strjoin(what, sizeof what, "created ", kube_kind_kind(c->def->kind));
+        T0_INFOK(c->def->name, what, c->def->noun, s->id, obj_key(c), name, "namespace", m->s.pod.namespace);
+        /* about the object the answer described (its uid), which the cache now holds */
+        t0_strjoin(msg, sizeof msg, "Created ", kube_kind_kind(c->def->kind), " ", name);
+        ctl_emit_event(c, s->id, "Normal", "SuccessfulCreate", msg);
         return T0_OK;
     }
     cJSON_Delete(out);
@@ -114,6 +82,37 @@ t0_status ctl_fx_create(ctl_kind *c, ctl_step *s)
     return kube_failed(s, st, &err);
 }
 
+/* delete_reason: why the row that fired deletes (for the log line and the Event) */
+static const char *delete_reason(const ctl_kind *c, const ctl_step *s)
+{
+    int ev = s->res.event;
+    if (ev == c->def->ev_unwanted) return s->d->disabled ? "disabled" : "deleted";
+    if (ev == c->def->ev_stale) return "spec changed";
+    if (ev == c->def->ev_invalid) return "spec invalid";
+    return NULL; /* a row whose own Event effect says why (an escalation, a pod that ended) */
+}
+
+/* delete_event: the Event of a delete, about the object deleted (its uid): SuccessfulDelete when the key
+ * is not wanted or its spec became invalid, Replacing when its spec changed; none for a row that reported
+ * its reason with an Event effect of its own */
+static void delete_event(ctl_kind *c, const ctl_step *s, const obj_sum *o, const char *why)
+{
+    if (!why) return;
+    char msg[CTL_NAME_MAX + 160];
+    const char *kind = kube_kind_kind(c->def->kind), *noun = c->def->noun;
+    if (s->res.event == c->def->ev_stale) {
+        t0_strjoin(msg, sizeof msg, "Deleted ", kind, " ", o->name, " to replace it: the ", noun, "'s spec changed");
+        ctl_emit_event_on(c, s->id, o, "Normal", "Replacing", msg);
+    } else if (s->res.event == c->def->ev_invalid) {
+        t0_strjoin(msg, sizeof msg, "Deleted ", kind, " ", o->name, ": the ", noun, "'s new spec is invalid");
+        ctl_emit_event_on(c, s->id, o, "Normal", "SuccessfulDelete", msg);
+    } else {
+        t0_strjoin(msg, sizeof msg, "Deleted ", kind, " ", o->name, ": the ", noun, " is ",
+                   s->d->disabled ? "disabled" : "deleted");
+        ctl_emit_event_on(c, s->id, o, "Normal", "SuccessfulDelete", msg);
+    }
+}
+
 t0_status ctl_fx_delete(ctl_kind *c, ctl_step *s)
 {
     ctl_manager *m = c->m;
@@ -124,16 +123,22 @@ t0_status ctl_fx_delete(ctl_kind *c, ctl_step *s)
     m->st.api_calls++;
     t0_status st = m->p.kube->remove(m->p.kube->ctx, c->def->kind, m->s.pod.namespace, o->name, &opts, &err);
     if (st != T0_OK && st != T0_ENOTFOUND) return kube_failed(s, st, &err);
+    char what[48];
     if (st == T0_ENOTFOUND) { /* already gone: our cache was behind */
-        T0_INFO(c->def->name, "%s %s: %s %s was already gone", c->def->noun, s->id, kube_kind_kind(c->def->kind),
-                o->name);
+        t0_strjoin(what, sizeof what, kube_kind_kind(c->def->kind), " was already gone");
+        T0_INFOK(c->def->name, what, c->def->noun, s->id, obj_key(c), o->name, "namespace", m->s.pod.namespace);
         ctl_refresh_obj(c, s->id, s->r, NULL);
     } else {
         m->st.deletes++;
         if (s->d->kind == D_ABSENT) m->deletes_this_cycle++;
-        T0_INFO(c->def->name, "%s %s: deleted %s %s", c->def->noun, s->id, kube_kind_kind(c->def->kind), o->name);
+        t0_strjoin(what, sizeof what, "deleted ", kube_kind_kind(c->def->kind));
+        const char *why = delete_reason(c, s);
+        T0_INFOK(c->def->name, what, c->def->noun, s->id, obj_key(c), o->name, "namespace", m->s.pod.namespace,
+                 "reason", why);
+        delete_event(c, s, o, why);
     }
     wq_add_after(c->q, s->id, m->s.requeue_ms);
+    s->requeue = CTL_REQUEUE_AFTER;
     return T0_OK;
 }
 
@@ -153,10 +158,16 @@ t0_status ctl_fx_update(ctl_kind *c, ctl_step *s)
     cJSON_Delete(obj);
     if (st == T0_OK) {
         m->st.updates++;
-        char idbuf[256];
+        char idbuf[256], name[CTL_NAME_MAX], what[40], msg[CTL_NAME_MAX + 80];
+        t0_strlcpy(name, o->name, sizeof name); /* O may be replaced by the answer */
         if (out) ctl_cache_apply(c, out, false, idbuf);
         cJSON_Delete(out);
-        T0_INFO(c->def->name, "%s %s: updated %s %s", c->def->noun, s->id, kube_kind_kind(c->def->kind), o->name);
+        t0_strjoin(what, sizeof what, "updated ", kube_kind_kind(c->def->kind));
+        T0_INFOK(c->def->name, what, c->def->noun, s->id, obj_key(c), name, "namespace", m->s.pod.namespace, "reason",
+                 "spec changed");
+        t0_strjoin(msg, sizeof msg, "Updated ", kube_kind_kind(c->def->kind), " ", name, ": the ", c->def->noun,
+                   "'s spec changed");
+        ctl_emit_event(c, s->id, "Normal", "Updated", msg);
         return T0_OK;
     }
     cJSON_Delete(out);
@@ -168,12 +179,14 @@ t0_status ctl_fx_reread(ctl_kind *c, ctl_step *s)
 {
     ctl_refresh_obj(c, s->id, s->r, NULL); /* the retry decides on its own fresh read */
     wq_add(c->q, s->id);
+    s->requeue = CTL_REQUEUE_NOW;
     return T0_OK;
 }
 
 t0_status ctl_fx_requeue(ctl_kind *c, ctl_step *s)
 {
     wq_add_after(c->q, s->id, c->m->s.requeue_ms);
+    s->requeue = CTL_REQUEUE_AFTER;
     return T0_OK;
 }
 
@@ -200,10 +213,11 @@ t0_status ctl_fx_hold_delete(ctl_kind *c, ctl_step *s)
 {
     ctl_manager *m = c->m;
     m->st.deletion_guard_trips++;
-    T0_WARN(c->def->name, "%s: its document is missing, but deletions are held (the last desired-state list was "
-                          "suspiciously empty); looking again at the next resync", s->id);
+    T0_WARNK(c->def->name, "deletion held: the document is missing, but the last desired-state list failed or was "
+                           "suspiciously empty; looking again at the next resync", c->def->noun, s->id);
     wq_add_after(c->q, s->id, m->s.resync_ms);
     s->deferred = true;
+    s->requeue = CTL_REQUEUE_AFTER;
     return T0_OK;
 }
 
@@ -212,10 +226,12 @@ t0_status ctl_fx_defer_delete(ctl_kind *c, ctl_step *s)
 {
     ctl_manager *m = c->m;
     m->st.deletes_deferred++;
-    T0_WARN(c->def->name, "%s: deletion deferred: %d deletions this cycle (cap %d)", s->id, m->deletes_this_cycle,
-            m->s.max_deletes_per_cycle);
+    char n[24], cap[24];
+    T0_WARNK(c->def->name, "deletion deferred to the next resync: this cycle's deletions are used up", c->def->noun,
+             s->id, "deletions", t0_log_num(n, m->deletes_this_cycle), "cap", t0_log_num(cap, m->s.max_deletes_per_cycle));
     wq_add_after(c->q, s->id, m->s.resync_ms);
     s->deferred = true;
+    s->requeue = CTL_REQUEUE_AFTER;
     return T0_OK;
 }
 
@@ -223,6 +239,7 @@ t0_status ctl_fx_defer_delete(ctl_kind *c, ctl_step *s)
 t0_status ctl_fx_requeue_slow(ctl_kind *c, ctl_step *s)
 {
     wq_add_after(c->q, s->id, c->m->s.resync_ms);
+    s->requeue = CTL_REQUEUE_AFTER;
     return T0_OK;
 }
 
@@ -245,7 +262,7 @@ static bool step(ctl_kind *c, ctl_step *s, int event)
     t0_status st = fsm_step(c->def->table, s->r->state, event, &s->in, s->id, m->h.on_transition ? &tr : NULL,
                             &s->res, &err);
     if (st != T0_OK) {
-        T0_ERROR(c->def->name, "%s", err.msg);
+        T0_ERRORK(c->def->name, "no table row for the observation", c->def->noun, s->id, "error", err.msg);
         s->res.row = NULL;
         return false;
     }
@@ -277,7 +294,8 @@ static t0_status run_effects(ctl_kind *c, ctl_step *s)
         const char *fxname = fsm_effect_name(c->def->table, fx);
         if (!hook_ok(c, s->id, fxname)) return T0_ESTATE;
         if (!ctl_acting_allowed(m) || m->term != s->term) {
-            T0_WARN(c->def->name, "%s: not leader (or lease not renewed): effect %s skipped", s->id, fxname);
+            T0_WARNK(c->def->name, "effect skipped: not leader (or the lease was not renewed)", c->def->noun, s->id,
+                     "effect", fxname);
             return T0_ESTATE;
         }
         t0_status st = c->def->executors[fx](c, s);
@@ -298,19 +316,22 @@ static void failed(ctl_kind *c, ctl_step *s, t0_status st)
     ctl_manager *m = c->m;
     rec *r = s->r;
     m->st.api_errors++;
+    s->failed = true;
     int event = c->def->ev_api_error;
     if (s->conflict && c->def->ev_conflict >= 0) {
-        T0_INFO(c->def->name, "%s %s: update conflict (%s); re-reading", c->def->noun, s->id, s->err.msg);
+        T0_INFOK(c->def->name, "update conflict: re-reading", c->def->noun, s->id, "error", s->err.msg);
         event = c->def->ev_conflict;
         s->retry_after_ms = 0;
     } else if (s->not_ours) {
-        T0_WARN(c->def->name, "%s %s: %s: never touching it", c->def->noun, s->id, s->err.msg);
+        T0_WARNK(c->def->name, "name taken by an object that is not ours: never touching it", c->def->noun, s->id,
+                 "error", s->err.msg);
         event = c->def->ev_name_taken;
     } else {
         if (r->fail_src == FAIL_STORE && s->fail_src == FAIL_KUBE) wq_forget(c->q, s->id); /* the store answered */
         r->fail_src = s->fail_src;
         r->want_fresh = false; /* after a failure, the retry reads the desired state again */
-        T0_WARN(c->def->name, "%s %s: %s", c->def->noun, s->id, s->err.msg);
+        T0_WARNK(c->def->name, s->fail_src == FAIL_STORE ? "desired-state read failed" : "API call failed",
+                 c->def->noun, s->id, "error", s->err.msg);
     }
     if (step(c, s, event)) (void)run_effects(c, s);
 }
@@ -343,38 +364,37 @@ static bool object_for(ctl_kind *c, ctl_step *s)
         needs |= ex == ctl_fx_create || ex == ctl_fx_update;
     }
     if (!needs || ctl_desired_object(c, s->id, d) == T0_OK) return true;
-    T0_WARN(c->def->name, "%s: the object could not be generated now (%s); looking again", s->id, d->err.msg);
+    T0_WARNK(c->def->name, "the object could not be generated now; looking again", c->def->noun, s->id, "error",
+             d->err.msg);
     s->r->want_valid = s->r->want_fresh = false;
     wq_add_rate_limited(c->q, s->id);
     return false;
 }
 
-void ctl_reconcile(void *ud, const char *id)
+/* reconcile_key: one reconcile of ID; its controller_runtime_reconcile_total result */
+static ctl_result reconcile_key(ctl_kind *c, const char *id)
 {
-    ctl_kind *c = ud;
     ctl_manager *m = c->m;
-    if (m->crashed || !ctl_acting_allowed(m)) return;
     if (!c->synced) {
         /* no list has succeeded yet: an empty cache would look like "no pod anywhere" and lead to creates
          * that can only answer AlreadyExists; wait for the informer (its list retry enqueues every key) */
         wq_add_after(c->q, id, m->s.requeue_ms);
-        return;
+        return CTL_RESULT_REQUEUE_AFTER;
     }
     m->st.reconciles++;
     rec *r = ctl_rec_get(c, id, true);
-    if (!r) return;
+    if (!r) return CTL_RESULT_ERROR;
     desired d;
     ctl_step s = {.id = id, .r = r, .d = &d, .term = m->term};
     ctl_desired_read(c, id, r, &d);
     if (d.kind == D_ERROR) {
         /* a failed desired-state read never leads to a deletion: back off and look again */
-        m->st.reconcile_errors++;
         s.err = d.err;
         s.fail_src = FAIL_STORE;
         s.retry_after_ms = d.err.code == T0_ETOOMANY ? d.err.retry_after_ms : 0;
         failed(c, &s, d.err.code);
         ctl_finish_initial(c, s.r);
-        return;
+        return CTL_RESULT_ERROR;
     }
     ctl_gate g = gate(c, r, &d);
     /* a hold or a deferral is decided on what is known; anything else looks at the object afresh first */
@@ -394,7 +414,7 @@ void ctl_reconcile(void *ud, const char *id)
             failed(c, &s, st);
             ctl_desired_free(&d);
             ctl_finish_initial(c, s.r);
-            return;
+            return CTL_RESULT_ERROR;
         }
         ev = c->def->classify(c, r, &d, &g, &s.in);
     }
@@ -402,18 +422,42 @@ void ctl_reconcile(void *ud, const char *id)
     if (!object_for(c, &s)) {
         ctl_desired_free(&d);
         ctl_finish_initial(c, s.r);
-        return;
+        return CTL_RESULT_ERROR;
     }
     t0_status st = s.res.row ? run_effects(c, &s) : T0_OK;
     if (st != T0_OK && st != T0_ESTATE) failed(c, &s, st);
     ctl_desired_free(&d);
-    if (m->crashed) return;
+    ctl_result res = s.failed                          ? CTL_RESULT_ERROR
+                     : s.requeue == CTL_REQUEUE_NOW   ? CTL_RESULT_REQUEUE
+                     : s.requeue == CTL_REQUEUE_AFTER ? CTL_RESULT_REQUEUE_AFTER
+                                                      : CTL_RESULT_SUCCESS;
+    if (m->crashed) return res;
     r = ctl_rec_get(c, id, false);
-    if (!r) return;
+    if (!r) return res;
     if (!s.deferred) {
         if (r->doc_fp != d.fp) r->doc_rev = 0;
         r->doc_fp = d.fp;
     }
     ctl_finish_initial(c, r);
     if (!s.deferred) ctl_rec_maybe_free(c, id, r);
+    return res;
+}
+
+void ctl_reconcile(void *ud, const char *id)
+{
+    ctl_kind *c = ud;
+    ctl_manager *m = c->m;
+    if (m->crashed || !ctl_acting_allowed(m)) return;
+    int64_t start = ctl_clock_ns(m);
+    ctl_result res = reconcile_key(c, id);
+    c->results[res]++;
+    if (res == CTL_RESULT_ERROR) m->st.reconcile_errors++;
+    int64_t took = ctl_clock_ns(m) - start;
+    prom_hist_observe(&c->reconcile_time, PROM_RECONCILE_BUCKETS, 40, (double)took / 1e9);
+    ctl_beat(m);
+    if (t0_log_get_level() <= T0_LOG_DEBUG) {
+        char d[32];
+        snprintf(d, sizeof d, "%.3fms", (double)took / 1e6);
+        T0_DEBUGK(c->def->name, "reconciled", c->def->noun, id, "result", ctl_result_name(res), "duration", d);
+    }
 }

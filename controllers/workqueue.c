@@ -25,7 +25,7 @@ struct wq {
     void *ud;
     wq_node *head, *tail;
     unsigned len;
-    hmap dirty;      /* queued keys */
+    hmap dirty;      /* queued keys -> when they were added (clock ns + 1) */
     hmap processing; /* keys in flight (at most one at a time here, but the contract is per key) */
     hmap failures;   /* key -> (void*)(intptr_t)count */
     hmap delayed;    /* key -> wq_delay* */
@@ -33,7 +33,14 @@ struct wq {
     int64_t tokens_at;
     uint64_t drain_timer;
     bool paused;
+    wq_metrics met;
+    _Atomic int64_t processing_since_ns;
 };
+
+static int64_t clock_ns(const wq *q)
+{
+    return q->s.clock_ns ? q->s.clock_ns() : q->loop->now_ms(q->loop->ctx) * 1000000;
+}
 
 static void drain(void *ud);
 
@@ -104,7 +111,8 @@ static void push(wq *q, const char *key)
 void wq_add(wq *q, const char *key)
 {
     if (hmap_get(&q->dirty, key)) return;
-    if (hmap_put(&q->dirty, key, (void *)1, NULL) != T0_OK) return;
+    if (hmap_put(&q->dirty, key, (void *)(intptr_t)(clock_ns(q) + 1), NULL) != T0_OK) return;
+    q->met.adds++;
     if (hmap_get(&q->processing, key)) return; /* re-queued by wq_done */
     push(q, key);
     schedule_drain(q);
@@ -159,6 +167,7 @@ int64_t wq_add_rate_limited(wq *q, const char *key)
 {
     int n = wq_failures(q, key);
     int64_t per_key = wq_backoff_ms(&q->s, n);
+    q->met.retries++;
     hmap_put(&q->failures, key, (void *)(intptr_t)(n + 1), NULL);
     /* token bucket with reservations, as golang.org/x/time/rate */
     int64_t now = q->loop->now_ms(q->loop->ctx);
@@ -182,6 +191,14 @@ void wq_pause(wq *q, bool paused)
 
 unsigned wq_len(const wq *q) { return q->len; }
 
+void wq_metrics_get(const wq *q, wq_metrics *out)
+{
+    *out = q->met;
+    out->depth = q->len;
+}
+
+int64_t wq_processing_since_ns(const wq *q) { return q ? atomic_load(&q->processing_since_ns) : 0; }
+
 static void drain(void *ud)
 {
     wq *q = ud;
@@ -191,9 +208,15 @@ static void drain(void *ud)
         q->head = n->next;
         if (!q->head) q->tail = NULL;
         q->len--;
+        int64_t added = (int64_t)(intptr_t)hmap_get(&q->dirty, n->key) - 1, start = clock_ns(q);
+        if (added >= 0)
+            prom_hist_observe(&q->met.queue_duration, PROM_WORKQUEUE_BUCKETS, 12, (double)(start - added) / 1e9);
         hmap_del(&q->dirty, n->key);
         hmap_put(&q->processing, n->key, (void *)1, NULL);
+        atomic_store(&q->processing_since_ns, start ? start : 1);
         q->fn(q->ud, n->key);
+        atomic_store(&q->processing_since_ns, 0);
+        prom_hist_observe(&q->met.work_duration, PROM_WORKQUEUE_BUCKETS, 12, (double)(clock_ns(q) - start) / 1e9);
         hmap_del(&q->processing, n->key);
         if (hmap_get(&q->dirty, n->key)) push(q, n->key); /* added again while in flight */
         free(n);

@@ -49,11 +49,15 @@ int t0_status_retryable(t0_status s)
 t0_status t0_fail(t0_err *err, t0_status code, const char *fmt, ...)
 {
     if (!err) return code;
-    err->code = code;
+    /* formatted into a copy first: an argument may be ERR's own message (wrapping a cause in place), and
+     * vsnprintf must not read the buffer it writes */
+    char msg[sizeof err->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    err->code = code;
+    memcpy(err->msg, msg, sizeof msg);
     return code;
 }
 

@@ -39,7 +39,8 @@ typedef struct t0_err {
 } t0_err;
 
 /* t0_fail: record CODE and a printf-style message in ERR (which may be NULL) and return CODE, so that
- * callers can write `return t0_fail(err, T0_EINVAL, "bot %s: no runtime", id);`. */
+ * callers can write `return t0_fail(err, T0_EINVAL, "bot %s: no runtime", id);`. The arguments may
+ * include ERR's own message (`t0_fail(err, st, "ping: %s", err->msg)` keeps the cause). */
 t0_status t0_fail(t0_err *err, t0_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

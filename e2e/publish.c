@@ -14,16 +14,18 @@ static const char *const SUBJECTS[] = {"the0.bot.created",          "the0.bot.up
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: publish --url NATS_URL [--core] [--wrapped] [--config JSON] bot|schedule created|updated|deleted ID...\n"
-               "       publish --print-document [--config JSON] bot|schedule created ID\n"
+    fprintf(f, "usage: publish --url NATS_URL [--core] [--wrapped] [--config JSON] [--runtime NAME] bot|schedule "
+               "created|updated|deleted ID...\n"
+               "       publish --print-document [--config JSON] [--runtime NAME] bot|schedule created ID\n"
                "\n"
                "Publishes one event per ID as the0's API does: a JetStream publish (acknowledged) to stream THE0_EVENTS,\n"
                "created when absent as the API creates it (the six the0.bot.* / the0.bot-schedule.* subjects, limits\n"
                "retention, file storage, max age 7 days). --core publishes without JetStream. --config is the bot's user\n"
                "config (default {\"symbol\":\"BTC/USD\"}; schedules get \"schedule\":\"*/5 * * * *\" unless it has one).\n"
-               "--wrapped uses the wrapped payload format. Exit 0 when every event was acknowledged, 1 otherwise.\n"
-               "--print-document prints the MongoDB document the controller stores for the event (for `the0-runtime\n"
-               "render`) and publishes nothing.\n");
+               "--wrapped uses the wrapped payload format. --runtime sets the bot's runtime (default python3.11; an\n"
+               "unknown one makes a bot whose pod cannot be generated). Exit 0 when every event was acknowledged, 1\n"
+               "otherwise. --print-document prints the MongoDB document the controller stores for the event (for\n"
+               "`the0-runtime render`) and publishes nothing.\n");
 }
 
 /* ensure_stream: THE0_EVENTS as the API creates it (reference §3: limits, file storage, 7 days). */
@@ -51,7 +53,7 @@ static natsStatus ensure_stream(jsCtx *js)
 
 int main(int argc, char **argv)
 {
-    const char *url = NULL, *config = NULL;
+    const char *url = NULL, *config = NULL, *runtime = NULL;
     bool core = false, wrapped = false, print_doc = false;
     int i = 1;
     for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
@@ -68,6 +70,8 @@ int main(int argc, char **argv)
             url = argv[++i];
         } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
             config = argv[++i];
+        } else if (!strcmp(argv[i], "--runtime") && i + 1 < argc) {
+            runtime = argv[++i];
         } else {
             usage(stderr);
             return 2;
@@ -91,7 +95,7 @@ int main(int argc, char **argv)
     }
     if (scheduled && !cJSON_GetObjectItemCaseSensitive(cfg, "schedule")) cJSON_AddStringToObject(cfg, "schedule", "*/5 * * * *");
     if (print_doc) {
-        payload_bot b = {.id = argv[i + 2], .scheduled = scheduled, .config = cfg};
+        payload_bot b = {.id = argv[i + 2], .scheduled = scheduled, .config = cfg, .runtime = runtime};
         cJSON *doc = payload_document(&b);
         char *text = doc ? cJSON_Print(doc) : NULL;
         if (text) printf("%s\n", text);
@@ -113,7 +117,7 @@ int main(int argc, char **argv)
     }
     rc = 0;
     for (int k = i + 2; k < argc; k++) {
-        payload_bot b = {.id = argv[k], .scheduled = scheduled, .config = cfg};
+        payload_bot b = {.id = argv[k], .scheduled = scheduled, .config = cfg, .runtime = runtime};
         t0_err err = {0};
         char *msg = wrapped ? payload_wrapped(&b, (payload_op)op, 1767225600000LL, &err) : payload_direct(&b, (payload_op)op, &err);
         if (!msg) {

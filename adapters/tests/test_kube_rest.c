@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapters/kube_events.h"
 #include "adapters/kube_rest.h"
 
 /* ---- kubeconfig ------------------------------------------------------------------------------- */
@@ -194,6 +195,7 @@ typedef struct canned {
     int delay_ms;
     const char *const *stream; /* watch: lines sent one by one, then the stream ends */
     int hold_ms;               /* watch: keep the stream open this long after the lines */
+    bool gate;                 /* answer only once the test calls srv_release */
 } canned;
 
 typedef struct srv {
@@ -203,6 +205,8 @@ typedef struct srv {
     canned answer;
     char method[16], url[1024], auth[256], body[4096];
     int requests;
+    pthread_cond_t released_cv;
+    bool released;
 } srv;
 
 static srv S;
@@ -279,6 +283,7 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
     snprintf(S.auth, sizeof S.auth, "%s", a ? a : "");
     snprintf(S.body, sizeof S.body, "%.*s", (int)cc->n, cc->body);
     canned ans = S.answer;
+    while (ans.gate && !S.released) pthread_cond_wait(&S.released_cv, &S.mu);
     pthread_mutex_unlock(&S.mu);
     if (ans.delay_ms) usleep((useconds_t)ans.delay_ms * 1000);
     struct MHD_Response *r;
@@ -309,6 +314,7 @@ static void srv_start(void)
 {
     memset(&S, 0, sizeof S);
     pthread_mutex_init(&S.mu, NULL);
+    pthread_cond_init(&S.released_cv, NULL);
     S.d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
                            NULL, NULL, on_req, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
@@ -320,6 +326,14 @@ static void srv_stop(void)
 {
     if (S.d) MHD_stop_daemon(S.d);
     S.d = NULL;
+}
+
+static void srv_release(void)
+{
+    pthread_mutex_lock(&S.mu);
+    S.released = true;
+    pthread_cond_broadcast(&S.released_cv);
+    pthread_mutex_unlock(&S.mu);
 }
 
 static void srv_answer(canned a)
@@ -643,4 +657,97 @@ Test(kube_rest, destroy_with_a_watch_still_open_frees_everything)
     kuberest_stats_get(F.k, &ks);
     cr_assert_eq(ks.watches, 1u, "watch threads %u", ks.watches);
     /* teardown destroys the client without unwatch: no leak, no hang (checked under ASan) */
+}
+
+/* sample: the value of the sample line NAME{LABELS} in TEXT, or -1 */
+static double metric_value(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p;) {
+        if (!strncmp(p, series, n) && p[n] == ' ') return strtod(p + n + 1, NULL);
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    return -1;
+}
+
+Test(kube_rest, a_404_on_get_or_delete_is_a_404_request_not_an_api_error)
+{
+    t0_err e = {0};
+    srv_answer((canned){404, STATUS(404, "NotFound", "pods \\\"bot-9\\\" not found")});
+    cr_assert_eq(F.p.get(F.p.ctx, KUBE_POD, "the0", "bot-9", NULL, &e), T0_ENOTFOUND);
+    cr_assert_eq(F.p.remove(F.p.ctx, KUBE_POD, "the0", "bot-9", NULL, &e), T0_ENOTFOUND);
+    srv_answer((canned){500, STATUS(500, "InternalError", "boom")});
+    cr_assert_eq(F.p.get(F.p.ctx, KUBE_POD, "the0", "bot-9", NULL, &e), T0_EINTERNAL);
+    srv_answer((canned){201, "{}"});
+    cJSON *pod = cJSON_Parse("{\"metadata\":{\"name\":\"bot-1\"}}");
+    cr_assert_eq(F.p.create(F.p.ctx, KUBE_POD, "the0", pod, NULL, &e), T0_OK, "%s", e.msg);
+    cJSON_Delete(pod);
+    kuberest_stats ks;
+    kuberest_stats_get(F.k, &ks);
+    cr_expect_eq(ks.errors[KR_GET], 1u, "get errors: expected 1 (the 500; the 404 is an answer), got %llu",
+                 (unsigned long long)ks.errors[KR_GET]);
+    cr_expect_eq(ks.errors[KR_DELETE], 0u, "delete errors: expected 0, got %llu", (unsigned long long)ks.errors[KR_DELETE]);
+    prom b;
+    prom_init(&b);
+    kuberest_metrics_write(&ks, &b);
+    char *t = prom_take(&b);
+    char series[256];
+    struct {
+        const char *code, *method;
+        double want;
+    } w[] = {{"404", "GET", 1}, {"404", "DELETE", 1}, {"500", "GET", 1}, {"201", "POST", 1}};
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
+        snprintf(series, sizeof series, "rest_client_requests_total{code=\"%s\",host=\"127.0.0.1:%d\",method=\"%s\"}",
+                 w[i].code, S.port, w[i].method);
+        double v = metric_value(t, series);
+        cr_expect_eq(v, w[i].want, "%s: expected %g, got %g", series, w[i].want, v);
+    }
+    snprintf(series, sizeof series, "rest_client_request_duration_seconds_count{host=\"127.0.0.1:%d\",verb=\"GET\"}", S.port);
+    cr_expect_eq(metric_value(t, series), 2, "%s: expected 2 (two gets), got %g", series, metric_value(t, series));
+    cr_expect_eq(metric_value(t, "the0_kube_api_errors_total{verb=\"delete\"}"), 0);
+    cr_expect_eq(metric_value(t, "the0_kube_api_errors_total{verb=\"get\"}"), 1);
+    cr_expect_not_null(strstr(t, "le=\"0.005\"} "), "client-go's first bucket 0.005");
+    cr_expect_not_null(strstr(t, "le=\"60\"} "), "client-go's last bucket 60");
+    free(t);
+}
+
+/* ---- the Event writer ---- */
+Test(kube_rest, event_writer_writes_off_the_callers_thread_and_creates_an_expired_event)
+{
+    char server[64];
+    snprintf(server, sizeof server, "http://127.0.0.1:%d", S.port);
+    kuberest_config cfg = {.server = server};
+    kevents *ev = NULL;
+    t0_err e = {0};
+    kevents_opts o;
+    kevents_opts_defaults(&o);
+    cr_assert_eq(kevents_new(&cfg, F.loop, &o, &ev, &e), T0_OK, "%s", e.msg);
+    kube_port p = kevents_port(ev);
+    cJSON *evj = cJSON_Parse("{\"metadata\":{\"name\":\"bot-1.abc\"},\"reason\":\"X\",\"count\":2}");
+    /* the server answers nothing until released: a write that waited for it would never return */
+    srv_answer((canned){.status = 404, .body = STATUS(404, "NotFound", "gone"), .gate = true});
+    cr_assert_eq(p.update(p.ctx, KUBE_EVENT, "the0", evj, NULL, &e), T0_OK, "%s", e.msg);
+    kevents_stats st;
+    kevents_stats_get(ev, &st);
+    cr_expect_eq(st.written + st.failed, 0u, "the write returned before the server answered");
+    cr_assert_eq(p.get(p.ctx, KUBE_EVENT, "the0", "x", NULL, &e), T0_EINVAL, "the writer only writes");
+    srv_release();
+    for (int i = 0; i < 400; i++) { /* the PUT answered 404, then the POST (also answered 404 here) */
+        kevents_stats_get(ev, &st);
+        if (st.written + st.failed >= 1) break;
+        usleep(10000);
+    }
+    cr_expect_eq(st.client.requests[KR_UPDATE], 1u, "one PUT, got %llu", (unsigned long long)st.client.requests[KR_UPDATE]);
+    cr_expect_eq(st.client.requests[KR_CREATE], 1u, "then a POST for the expired Event, got %llu",
+                 (unsigned long long)st.client.requests[KR_CREATE]);
+    cr_expect_str_eq(S.method, "POST");
+    cr_expect_str_eq(S.url, "/api/v1/namespaces/the0/events");
+    cr_expect_eq(st.queued, 1u);
+    cJSON_Delete(evj);
+    kevents_destroy(ev);
+    /* the controller's own client made no request */
+    kuberest_stats ks;
+    kuberest_stats_get(F.k, &ks);
+    cr_expect_eq(ks.requests[KR_CREATE] + ks.requests[KR_UPDATE], 0u, "the Events used their own client");
 }

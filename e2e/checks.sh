@@ -1,0 +1,33 @@
+# e2e/checks.sh: the check helpers of the live e2e scripts (sourced): each prints what it expected and what it
+# got; a mismatch exits 1.
+#   expect WHAT WANT GOT              exact equality
+#   until_eq WHAT WANT SECONDS CMD... run CMD (a command or a shell function) until its output equals WANT
+#   trap e2e_cleanup EXIT             kill -9 the controllers in the array CTL, stop the servers (ci/servers.sh),
+#                                     print the logs' tails in DIR when the script failed, remove DIR
+#                                     (E2E_KEEP=1: copied to /tmp/e2e-kept first)
+pass() { echo "  ok   $1: expected [$2], got [$3]"; }
+fail() { echo "  FAIL $1: expected [$2], got [$3]"; exit 1; }
+expect() { if [ "$2" == "$3" ]; then pass "$@"; else fail "$@"; fi; }
+until_eq() {
+    local what=$1 want=$2 secs=$3 out=""; shift 3
+    local end=$((SECONDS + secs))
+    while :; do
+        out=$("$@" 2>&1 || true)
+        if [ "$out" == "$want" ]; then pass "$what" "$want" "$out"; return 0; fi
+        [ $SECONDS -lt $end ] || fail "$what" "$want within ${secs}s" "$out"
+        sleep 0.2
+    done
+}
+
+e2e_cleanup() {
+    local rc=$? p
+    for p in "${CTL[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    for p in "${CTL[@]}"; do wait "$p" 2>/dev/null || true; done
+    servers_stop
+    if [ $rc -ne 0 ]; then
+        for f in "$DIR"/*.log; do [ -f "$f" ] && { echo "---- $f (tail)"; tail -25 "$f"; }; done
+    fi
+    [ -n "${E2E_KEEP:-}" ] && cp -r "$DIR" /tmp/e2e-kept
+    rm -rf "$DIR"
+    exit $rc
+}
