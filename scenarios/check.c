@@ -29,6 +29,7 @@ typedef struct scn_idinfo {
     bool desired;           /* the store holds it and config.enabled is not false */
     bool broken;            /* a document the scenario made undecodable */
     int64_t changed_ms;     /* last change of its document */
+    int64_t added_ms;       /* when its latest pod/CronJob was created */
     int64_t undesired_ms;   /* when it became undesired (-1: desired) */
     int64_t observed_ms;    /* when a manager's read observed it undesired (-1: not yet) */
     bool awaiting_read;     /* on the collection's list of undesired ids awaiting a read */
@@ -294,13 +295,12 @@ void scn_checker_kube(scn_checker *ck, kube_watch_type type, kube_kind kind, con
     if (!id) return;
     scn_idinfo *in = idinfo(ck, c, id, true);
     if (!in) return;
+    if (type == KUBE_WATCH_ADDED) in->added_ms = now_ms(ck);
     if (type == KUBE_WATCH_ADDED && !in->desired && in->observed_ms >= 0) arm_orphan(ck, in);
     if (deletion_started && !by_scenario && in->desired) {
         const char *phase = kfake_str(obj, "status.phase");
         bool terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
-        int64_t created = 0;
-        const char *ct = kfake_str(obj, "metadata.creationTimestamp");
-        bool current = ct && sim_parse_rfc3339(ct, &created) && created - ck->world.t0 >= in->changed_ms;
+        bool current = in->added_ms >= in->changed_ms; /* the creation seen to the ms (creationTimestamp has seconds) */
         if (!terminal && current) {
             const char *name = kfake_str(obj, "metadata.name");
             if (ck->read_bad[c])
