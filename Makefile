@@ -121,7 +121,7 @@ $(BUILD)/the0-sim: $(SIM_CMD_OBJS) $(foreach m,$(SIM_MODULES),$(BUILD)/lib/lib$(
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SIM_CMD_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL) $(SIM_ALLOC_LIBS)
 
 # ---- top-level targets --------------------------------------------------------------------------
-.PHONY: all test check run bench deps docs docs-check unit help clean fuzz soak e2e cli-check images
+.PHONY: all test check run bench deps docs docs-check layers-check unit help clean fuzz soak e2e cli-check images
 
 all: $(BINARIES) $(TEST_BINS) ## build libraries, both binaries and every test binary into build/ (the default)
 
@@ -132,11 +132,15 @@ unit: $(TEST_BINS) ## the unit tier: every module's Criterion binary
 docs-check: $(BUILD)/the0-sim ## fail when docs/fsm/*.md is stale against the FSM tables
 	@bash ci/check-fsm-docs.sh $(BUILD)/the0-sim
 
+# The module layering (DESIGN.md §2, ci/layers.txt): module.mk dependencies and #includes; a back edge fails.
+layers-check: ## fail when a module includes or depends on a module the layers of ci/layers.txt forbid
+	@bash ci/check-layers.sh
+
 docs: $(BUILD)/the0-sim ## regenerate docs/fsm/*.md from the FSM tables
 	@bash ci/check-fsm-docs.sh $(BUILD)/the0-sim --write
 
-test: all ## every test tier that runs here (unit, docs, scenarios, soak smoke, integration, e2e, packaging, CLI)
-	@$(MAKE) --no-print-directory unit docs-check $(TEST_TARGETS)
+test: all ## every test tier that runs here (layering, unit, docs, scenarios, soak smoke, integration, e2e, packaging, CLI)
+	@$(MAKE) --no-print-directory layers-check unit docs-check $(TEST_TARGETS)
 	@echo "make test: all tiers passed"
 
 # Sanitizer build of the whole unit suite. Criterion does not fail a test on a LeakSanitizer report

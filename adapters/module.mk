@@ -1,7 +1,5 @@
 # adapters: real ports (S3 over libcurl SigV4; Kubernetes REST, MongoDB, NATS; the wall-clock event loop).
-# The unit tests also cover the pieces of `the0-runtime controller` (controllers/cmd_controller.c) that
-# need no server, hence fsm and controllers.
-adapters_DEPS := core fsm domain controllers
+adapters_DEPS := core domain
 
 # Integration stage (part of `make test`): real nats-server -js and CongoDB (MongoDB wire protocol) on
 # free 127.0.0.1 ports, started by ci/adapters-integration.sh and stopped even when the tests fail.

@@ -1,4 +1,5 @@
-/* rtloop.c: the production event loop: timer heap, eventfd-woken inbox, signalfd (see rtloop.h). */
+/* rtloop.c: the production event loop: the core timer heap on CLOCK_MONOTONIC, eventfd-woken inbox, signalfd
+ * (see rtloop.h). */
 #include "adapters/rtloop.h"
 
 #include <errno.h>
@@ -14,12 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct rt_timer {
-    int64_t due; /* CLOCK_MONOTONIC ms */
-    uint64_t id; /* also the tie-breaker: ids grow in arming order */
-    loop_fn fn;
-    void *ud;
-} rt_timer;
+#include "core/prng.h"
+#include "core/theap.h"
 
 typedef struct rt_fd {
     int fd;
@@ -35,10 +32,8 @@ typedef struct rt_post {
 } rt_post;
 
 struct rtloop {
-    rt_timer *heap;
-    size_t n, cap;
-    uint64_t next_id;
-    uint64_t rng[4];
+    theap timers; /* due times on CLOCK_MONOTONIC, ms */
+    prng rng;
     int evfd, sigfd;
     rtloop_signal_fn sig_fn;
     void *sig_ud;
@@ -60,14 +55,6 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 t0_status rtloop_new(rtloop **out, t0_err *err)
 {
     rtloop *l = calloc(1, sizeof *l);
@@ -84,8 +71,8 @@ t0_status rtloop_new(rtloop **out, t0_err *err)
     pthread_mutex_init(&l->mu, NULL);
     uint64_t seed = 0;
     if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) seed = (uint64_t)mono_ms() ^ (uint64_t)getpid() << 32;
-    for (int i = 0; i < 4; i++) l->rng[i] = splitmix(&seed);
-    l->next_id = 1;
+    prng_seed(&l->rng, seed);
+    theap_init(&l->timers);
     atomic_init(&l->stop, false);
     *out = l;
     return T0_OK;
@@ -101,7 +88,7 @@ void rtloop_destroy(rtloop *l)
         free(p);
         p = next;
     }
-    free(l->heap);
+    theap_free(&l->timers);
     free(l->fds);
     free(l->pfds);
     free(l->pids);
@@ -111,69 +98,15 @@ void rtloop_destroy(rtloop *l)
     free(l);
 }
 
-/* ---- timer heap ------------------------------------------------------------------------------- */
-static bool before(const rt_timer *a, const rt_timer *b) { return a->due < b->due || (a->due == b->due && a->id < b->id); }
-
-static void sift_up(rtloop *l, size_t i)
-{
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!before(&l->heap[i], &l->heap[p])) break;
-        rt_timer t = l->heap[i];
-        l->heap[i] = l->heap[p];
-        l->heap[p] = t;
-        i = p;
-    }
-}
-
-static void sift_down(rtloop *l, size_t i)
-{
-    for (;;) {
-        size_t a = 2 * i + 1, b = a + 1, m = i;
-        if (a < l->n && before(&l->heap[a], &l->heap[m])) m = a;
-        if (b < l->n && before(&l->heap[b], &l->heap[m])) m = b;
-        if (m == i) return;
-        rt_timer t = l->heap[i];
-        l->heap[i] = l->heap[m];
-        l->heap[m] = t;
-        i = m;
-    }
-}
-
-static void heap_remove(rtloop *l, size_t i)
-{
-    l->heap[i] = l->heap[--l->n];
-    if (i < l->n) {
-        sift_down(l, i);
-        sift_up(l, i);
-    }
-}
-
+/* ---- timers and randomness ------------------------------------------------------------------- */
 uint64_t rtloop_timer(rtloop *l, int64_t delay_ms, loop_fn fn, void *ud)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        rt_timer *h = realloc(l->heap, cap * sizeof *h);
-        if (!h) return 0;
-        l->heap = h;
-        l->cap = cap;
-    }
-    uint64_t id = l->next_id++;
-    l->heap[l->n] = (rt_timer){mono_ms() + (delay_ms > 0 ? delay_ms : 0), id, fn, ud};
-    sift_up(l, l->n++);
-    return id;
+    return theap_add(&l->timers, mono_ms() + (delay_ms > 0 ? delay_ms : 0), fn, ud);
 }
 
-void rtloop_cancel(rtloop *l, uint64_t id)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (l->heap[i].id == id) {
-            heap_remove(l, i);
-            return;
-        }
-}
+void rtloop_cancel(rtloop *l, uint64_t id) { theap_cancel(&l->timers, id); }
 
-unsigned rtloop_timers(const rtloop *l) { return (unsigned)l->n; }
+unsigned rtloop_timers(const rtloop *l) { return (unsigned)theap_len(&l->timers); }
 
 int64_t rtloop_now_ms(rtloop *l)
 {
@@ -183,20 +116,7 @@ int64_t rtloop_now_ms(rtloop *l)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t rtloop_rand(rtloop *l)
-{
-    uint64_t *s = l->rng;
-    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return r;
-}
+uint64_t rtloop_rand(rtloop *l) { return prng_u64(&l->rng); }
 
 /* ---- inbox ------------------------------------------------------------------------------------ */
 static void wake(rtloop *l)
@@ -336,9 +256,9 @@ bool rtloop_run(rtloop *l, int64_t max_ms)
         if (take_stop(l)) return true;
         int64_t now = mono_ms();
         /* timers due now, in order; timers armed by these callbacks for "now" also run */
-        while (l->n && l->heap[0].due <= now) {
-            rt_timer t = l->heap[0];
-            heap_remove(l, 0);
+        int64_t due;
+        theap_timer t;
+        while (theap_peek(&l->timers, &due) && due <= now && theap_pop(&l->timers, &t)) {
             t.fn(t.ud);
             if (atomic_load(&l->stop)) break;
         }
@@ -347,7 +267,7 @@ bool rtloop_run(rtloop *l, int64_t max_ms)
         now = mono_ms();
         if (now >= deadline) return false;
         int64_t wait = deadline - now;
-        if (l->n && l->heap[0].due - now < wait) wait = l->heap[0].due - now;
+        if (theap_peek(&l->timers, &due) && due - now < wait) wait = due - now;
         if (wait < 0) wait = 0;
         if (wait > 60000) wait = 60000;
         pthread_mutex_lock(&l->mu);

@@ -87,11 +87,9 @@ t0_status ctl_memo_new(const podgen_settings *pod, ctl_memo **out, t0_err *err)
 void ctl_memo_destroy(ctl_memo *memo)
 {
     if (!memo) return;
-    const char *k;
-    void *v;
-    for (size_t i = 0; hmap_next(&memo->map, &i, &k, &v);) {
-        cJSON_Delete(((memo_ent *)v)->obj);
-        free(v);
+    for (hmap_entry *e = hmap_first(&memo->map); e; e = hmap_next(&memo->map, e)) {
+        cJSON_Delete(((memo_ent *)e->val)->obj);
+        free(e->val);
     }
     hmap_free(&memo->map);
     free(memo);
@@ -148,7 +146,7 @@ static void memo_put(ctl_kind *c, uint64_t fp, desired *d)
     memo_key(c, fp, key);
     memo_ent *e = hmap_get(&memo->map, key);
     if (!e) {
-        if (memo->map.len >= MEMO_MAX || !(e = calloc(1, sizeof *e))) return;
+        if (memo->map.count >= MEMO_MAX || !(e = calloc(1, sizeof *e))) return;
         ctl_copy_hash(e->cfg, d->cfg_hash);
         ctl_copy_hash(e->spec, d->spec_hash);
         if (hmap_put(&memo->map, key, e, NULL) != T0_OK) {

@@ -194,29 +194,29 @@ static void list_failed(ctl_kind *c, const t0_err *err)
     if (!c->list_timer) c->list_timer = m->p.loop->timer(m->p.loop->ctx, c->list_backoff_ms, list_retry_tick, c);
 }
 
+typedef struct vanish_ctx {
+    uint32_t gen;
+    uint64_t list_rv;
+} vanish_ctx;
+/* vanished: an object the list of generation GEN (at LIST_RV) did not show and that is older than it */
+static bool vanished(const hmap_entry *e, const void *ctx)
+{
+    const obj_sum *o = e->val;
+    const vanish_ctx *x = ctx;
+    return o->list_gen != x->gen && o->rv < x->list_rv;
+}
+
 /* drop_vanished: objects the list of generation GEN (at LIST_RV) did not show, and that are older than
- * the list, are gone: drop them and enqueue their keys */
+ * the list, are gone: drop them and enqueue their keys, in name order (the order reaches the work queue,
+ * so it must not be the hash map's). drop_cached deletes each entry after its last use here. */
 static void drop_vanished(ctl_kind *c, uint32_t gen, uint64_t list_rv)
 {
-    const char *k;
-    void *v;
-    char **gone = NULL;
-    size_t ngone = 0;
-    for (size_t it = 0; hmap_next(&c->objs, &it, &k, &v);) {
-        obj_sum *o = v;
-        if (o->list_gen != gen && o->rv < list_rv) {
-            char **g = realloc(gone, (ngone + 1) * sizeof *gone);
-            if (!g) break;
-            gone = g;
-            gone[ngone++] = strdup(k);
-        }
-    }
-    for (size_t i = 0; i < ngone; i++) {
-        obj_sum *o = hmap_get(&c->objs, gone[i]);
+    hmap_entry **gone = hmap_sorted(&c->objs, vanished, &(vanish_ctx){gen, list_rv}, NULL);
+    for (size_t i = 0; gone && gone[i]; i++) {
+        const obj_sum *o = gone[i]->val;
         char idbuf[256];
-        const char *id = o ? drop_cached(c, o->name, o->id, idbuf) : NULL;
+        const char *id = drop_cached(c, o->name, o->id, idbuf);
         if (id) wq_add(c->q, id);
-        free(gone[i]);
     }
     free(gone);
 }

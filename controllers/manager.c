@@ -161,10 +161,10 @@ static void list_read_failed(ctl_kind *c, bool initial, const t0_err *err)
     T0_WARNK(c->def->name, "desired-state list failed: deletions only on a key's own successful read until a list "
                            "succeeds", "error", err->msg);
     if (initial) {
-        /* still count as reconciled once every observed key was looked at */
-        const char *k;
-        void *v;
-        for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) wq_add(c->q, k);
+        /* still count as reconciled once every observed key was looked at (in key order) */
+        hmap_entry **v = hmap_sorted(&c->recs, NULL, NULL, NULL);
+        for (size_t i = 0; v && v[i]; i++) wq_add(c->q, v[i]->key);
+        free(v);
     }
 }
 
@@ -248,21 +248,23 @@ static void enqueue_listed(ctl_kind *c, const cJSON *docs, const uint64_t *revs,
     }
 }
 
+/* unlisted: a key the last desired-state read (generation c->gen) did not have */
+static bool unlisted(const hmap_entry *e, const void *c) { return ((const rec *)e->val)->seen_gen != ((const ctl_kind *)c)->gen; }
+
 /* enqueue_unlisted: observed keys that are not desired (or disabled: their documents are not in the
- * enabled read) */
+ * enabled read), in key order (the order reaches the work queue, so it must not be the hash map's) */
 static void enqueue_unlisted(ctl_kind *c, bool initial)
 {
-    const char *k;
-    void *v;
-    for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) {
-        rec *r = v;
-        if (r->seen_gen == c->gen) continue;
+    hmap_entry **v = hmap_sorted(&c->recs, unlisted, c, NULL);
+    for (size_t i = 0; v && v[i]; i++) {
+        rec *r = v[i]->val;
         r->want_fresh = false; /* not in the enabled read: deleted or disabled; read it again */
         cJSON_Delete(r->batch_doc);
         r->batch_doc = NULL;
         mark_initial(c, r, initial);
-        wq_add(c->q, k);
+        wq_add(c->q, v[i]->key);
     }
+    free(v);
 }
 
 void ctl_resync_kind(ctl_kind *c, bool initial)
@@ -343,12 +345,10 @@ static void kind_fini(ctl_manager *m, ctl_kind *c)
     if (c->watch) m->p.kube->unwatch(m->p.kube->ctx, c->watch);
     if (c->list_timer) m->p.loop->cancel(m->p.loop->ctx, c->list_timer);
     wq_destroy(c->q);
-    const char *k;
-    void *v;
-    for (size_t it = 0; hmap_next(&c->objs, &it, &k, &v);) ctl_obj_free(v);
-    for (size_t it = 0; hmap_next(&c->recs, &it, &k, &v);) {
-        cJSON_Delete(((rec *)v)->batch_doc);
-        free(v);
+    for (hmap_entry *e = hmap_first(&c->objs); e; e = hmap_next(&c->objs, e)) ctl_obj_free(e->val);
+    for (hmap_entry *e = hmap_first(&c->recs); e; e = hmap_next(&c->recs, e)) {
+        cJSON_Delete(((rec *)e->val)->batch_doc);
+        free(e->val);
     }
     hmap_free(&c->objs);
     hmap_free(&c->recs);
@@ -432,15 +432,15 @@ void ctl_manager_stats(const ctl_manager *m, ctl_stats *out)
 {
     *out = m->st;
     out->queue_depth = wq_len(m->bots.q) + wq_len(m->scheds.q);
-    out->bots = (unsigned)m->bots.recs.len;
-    out->schedules = (unsigned)m->scheds.recs.len;
+    out->bots = (unsigned)m->bots.recs.count;
+    out->schedules = (unsigned)m->scheds.recs.count;
     out->leader = ctl_manager_is_leader(m);
     out->ready = ctl_manager_ready(m);
     out->store_ok = ctl_manager_store_ok(m);
-    const char *k;
-    void *v;
-    for (size_t it = 0; hmap_next(&m->bots.recs, &it, &k, &v);) out->bot_states[((rec *)v)->state & 15]++;
-    for (size_t it = 0; hmap_next(&m->scheds.recs, &it, &k, &v);) out->sched_states[((rec *)v)->state & 15]++;
+    for (hmap_entry *e = hmap_first(&m->bots.recs); e; e = hmap_next(&m->bots.recs, e))
+        out->bot_states[((rec *)e->val)->state & 15]++;
+    for (hmap_entry *e = hmap_first(&m->scheds.recs); e; e = hmap_next(&m->scheds.recs, e))
+        out->sched_states[((rec *)e->val)->state & 15]++;
     out->synced = !m->crashed && m->bots.synced && m->bots.watch && m->scheds.synced && m->scheds.watch;
     const ctl_kind *kinds[2] = {&m->bots, &m->scheds};
     for (int i = 0; i < 2; i++) {

@@ -45,9 +45,7 @@ static const char *api_version(kube_kind k)
 
 static void cache_clear(hmap *h)
 {
-    const char *k;
-    void *v;
-    for (size_t it = 0; hmap_next(h, &it, &k, &v);) free(v);
+    for (hmap_entry *e = hmap_first(h); e; e = hmap_next(h, e)) free(e->val);
     hmap_free(h);
     hmap_init(h);
 }
@@ -71,7 +69,7 @@ static bool spam_allows(ctl_manager *m, const char *key, int64_t now)
 {
     ev_spam *b = hmap_get(&m->ev_spam, key);
     if (!b) {
-        if (m->ev_spam.len >= CACHE_MAX) cache_clear(&m->ev_spam);
+        if (m->ev_spam.count >= CACHE_MAX) cache_clear(&m->ev_spam);
         if (!(b = malloc(sizeof *b))) return true;
         *b = (ev_spam){SPAM_BURST, now};
         if (hmap_put(&m->ev_spam, key, b, NULL) != T0_OK) {
@@ -177,7 +175,7 @@ void ctl_emit_event_on(ctl_kind *c, const char *id, const obj_sum *o, const char
         T0_DEBUGK(c->def->name, "event not recorded", c->def->noun, id, "reason", reason, "error", err.msg);
         return;
     }
-    if (m->ev_agg.len >= CACHE_MAX) cache_clear(&m->ev_agg);
+    if (m->ev_agg.count >= CACHE_MAX) cache_clear(&m->ev_agg);
     if (!(a = malloc(sizeof *a))) return;
     t0_strlcpy(a->name, name, sizeof a->name);
     a->count = 1;

@@ -75,10 +75,8 @@ void wq_destroy(wq *q)
 {
     if (!q) return;
     if (q->drain_timer) q->loop->cancel(q->loop->ctx, q->drain_timer);
-    const char *k;
-    void *v;
-    for (size_t it = 0; hmap_next(&q->delayed, &it, &k, &v);) {
-        wq_delay *d = v;
+    for (hmap_entry *e = hmap_first(&q->delayed); e; e = hmap_next(&q->delayed, e)) {
+        wq_delay *d = e->val;
         q->loop->cancel(q->loop->ctx, d->timer);
         free(d);
     }

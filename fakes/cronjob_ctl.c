@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/cronexpr.h"
+#include "core/hmap.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "sim/map.h"
+#include "domain/cronexpr.h"
 
 #define COMP "cronjob-controller"
 #define MAX_MISSED 100
@@ -44,8 +44,8 @@ struct cronctl {
     kube_port sys;
     cronctl_opts opts;
     kube_watch *wcj, *wjob, *wpod;
-    sim_map cjs;      /* "ns/name" -> cjrec */
-    sim_map jobs;     /* uid -> jobrec */
+    hmap cjs;  /* "ns/name" -> cjrec */
+    hmap jobs; /* uid -> jobrec */
     bool down;
     uint64_t event_seq;
     cronctl_stats st;
@@ -360,7 +360,7 @@ static cjrec *cj_find_uid(cronctl *c, const char *ns, const char *name, const ch
 {
     char key[600];
     snprintf(key, sizeof key, "%s/%s", ns, name);
-    cjrec *r = sim_map_get(&c->cjs, key);
+    cjrec *r = hmap_get(&c->cjs, key);
     return r && !strcmp(r->uid, uid) ? r : NULL;
 }
 
@@ -371,15 +371,15 @@ static void on_cronjob(void *ud, kube_watch_type type, const cJSON *obj)
     const char *ns = kfake_str(obj, "metadata.namespace"), *name = kfake_str(obj, "metadata.name"), *uid = kfake_str(obj, "metadata.uid");
     char key[600];
     snprintf(key, sizeof key, "%s/%s", ns, name);
-    cjrec *r = sim_map_get(&c->cjs, key);
+    cjrec *r = hmap_get(&c->cjs, key);
     if (r && strcmp(r->uid, uid)) {
-        sim_map_remove(&c->cjs, key);
+        hmap_del(&c->cjs, key);
         cj_free(c, r);
         r = NULL;
     }
     if (type == KUBE_WATCH_DELETED) {
         if (r) {
-            sim_map_remove(&c->cjs, key);
+            hmap_del(&c->cjs, key);
             cj_free(c, r);
         }
         return;
@@ -393,7 +393,7 @@ static void on_cronjob(void *ud, kube_watch_type type, const cJSON *obj)
         r->name = strdup(name);
         r->uid = strdup(uid);
         r->key = strdup(key);
-        if (!r->ns || !r->name || !r->uid || !r->key || sim_map_put(&c->cjs, key, r, NULL) != T0_OK) {
+        if (!r->ns || !r->name || !r->uid || !r->key || hmap_put(&c->cjs, key, r, NULL) != T0_OK) {
             cj_free(c, r);
             return;
         }
@@ -544,10 +544,10 @@ static void on_job(void *ud, kube_watch_type type, const cJSON *obj)
     cronctl *c = ud;
     if (!obj) return;
     const char *uid = kfake_str(obj, "metadata.uid");
-    jobrec *j = sim_map_get(&c->jobs, uid);
+    jobrec *j = hmap_get(&c->jobs, uid);
     if (type == KUBE_WATCH_DELETED) {
         if (j) {
-            sim_map_remove(&c->jobs, uid);
+            hmap_del(&c->jobs, uid);
             cjrec *r = j->cj;
             job_free(c, j);
             if (r) cj_write_status(c, r, 0);
@@ -566,14 +566,14 @@ static void on_job(void *ud, kube_watch_type type, const cJSON *obj)
 static void job_track(cronctl *c, const cJSON *obj)
 {
     const char *uid = kfake_str(obj, "metadata.uid");
-    if (!uid || sim_map_get(&c->jobs, uid)) return;
+    if (!uid || hmap_get(&c->jobs, uid)) return;
     jobrec *j = calloc(1, sizeof *j);
     if (!j) return;
     j->c = c;
     j->ns = strdup(kfake_str(obj, "metadata.namespace"));
     j->name = strdup(kfake_str(obj, "metadata.name"));
     j->uid = strdup(uid);
-    if (!j->ns || !j->name || !j->uid || sim_map_put(&c->jobs, uid, j, NULL) != T0_OK) {
+    if (!j->ns || !j->name || !j->uid || hmap_put(&c->jobs, uid, j, NULL) != T0_OK) {
         job_free(c, j);
         return;
     }
@@ -601,7 +601,7 @@ static void on_job_pod(void *ud, kube_watch_type type, const cJSON *obj)
     if (!obj) return;
     const cJSON *labels = t0_json_get(t0_json_get(obj, "metadata"), "labels");
     const cJSON *cu = t0_json_get(labels, "controller-uid");
-    jobrec *j = cJSON_IsString(cu) ? sim_map_get(&c->jobs, cu->valuestring) : NULL;
+    jobrec *j = cJSON_IsString(cu) ? hmap_get(&c->jobs, cu->valuestring) : NULL;
     const char *pname = kfake_str(obj, "metadata.name");
     if (!j || j->finished || !pname || strcmp(pname, j->active_pod)) return;
     const char *phase = kfake_str(obj, "status.phase");
@@ -639,8 +639,8 @@ t0_status cronctl_new(sim_loop *loop, kfake *api, const cronctl_opts *opts, cron
     c->api = api;
     c->sys = kfake_system_port(api);
     if (opts) c->opts = *opts;
-    sim_map_init(&c->cjs);
-    sim_map_init(&c->jobs);
+    hmap_init(&c->cjs);
+    hmap_init(&c->jobs);
     t0_status st = c->sys.watch(c->sys.ctx, KUBE_CRONJOB, NULL, NULL, NULL, on_cronjob, c, &c->wcj, err);
     if (st == T0_OK) st = c->sys.watch(c->sys.ctx, KUBE_JOB, NULL, NULL, NULL, on_job, c, &c->wjob, err);
     if (st == T0_OK) st = c->sys.watch(c->sys.ctx, KUBE_POD, NULL, "controller-uid", NULL, on_job_pod, c, &c->wpod, err);
@@ -658,34 +658,28 @@ void cronctl_destroy(cronctl *c)
     if (c->wcj) c->sys.unwatch(c->sys.ctx, c->wcj);
     if (c->wjob) c->sys.unwatch(c->sys.ctx, c->wjob);
     if (c->wpod) c->sys.unwatch(c->sys.ctx, c->wpod);
-    size_t it;
-    for (sim_map_entry *e = sim_map_first(&c->jobs, &it); e; e = sim_map_next(&c->jobs, &it, e)) {
+    for (hmap_entry *e = hmap_first(&c->jobs); e; e = hmap_next(&c->jobs, e)) {
         jobrec *j = e->val;
         j->cj = NULL;
         job_free(c, j);
     }
-    for (sim_map_entry *e = sim_map_first(&c->cjs, &it); e; e = sim_map_next(&c->cjs, &it, e)) {
+    for (hmap_entry *e = hmap_first(&c->cjs); e; e = hmap_next(&c->cjs, e)) {
         cjrec *r = e->val;
         r->njobs = 0;
         cj_free(c, r);
     }
-    sim_map_free(&c->jobs);
-    sim_map_free(&c->cjs);
+    hmap_free(&c->jobs);
+    hmap_free(&c->cjs);
     free(c);
 }
-
-static int cmp_cj(const void *a, const void *b) { return strcmp((*(cjrec *const *)a)->key, (*(cjrec *const *)b)->key); }
 
 void cronctl_set_down(cronctl *c, bool down)
 {
     if (c->down == down) return;
     c->down = down;
-    size_t n = c->cjs.count, i = 0, it;
-    cjrec **v = n ? malloc(n * sizeof *v) : NULL;
-    for (sim_map_entry *e = sim_map_first(&c->cjs, &it); v && e; e = sim_map_next(&c->cjs, &it, e)) v[i++] = e->val;
-    if (v) qsort(v, i, sizeof *v, cmp_cj);
-    for (size_t k = 0; k < i; k++) {
-        cjrec *r = v[k];
+    hmap_entry **v = hmap_sorted(&c->cjs, NULL, NULL, NULL); /* in key order: the order reaches the trace */
+    for (size_t k = 0; v && v[k]; k++) {
+        cjrec *r = v[k]->val;
         if (down) {
             if (r->timer) sim_loop_cancel(c->loop, r->timer);
             r->timer = 0;

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hmap.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "fsm/tables.h"
-#include "sim/map.h"
 
 #define COMP "kubelet"
 #define BACKOFF_BASE_MS 10000
@@ -68,7 +68,7 @@ typedef struct kpod {
     uint64_t t_main, t_bot_exit, t_log, t_write, t_term, t_grace, t_debounce, t_scan, t_retry, t_upload;
     size_t write_i;
     /* state dir (emptyDir) and bot.log */
-    sim_map sdir; /* key -> char* value */
+    hmap sdir; /* key -> char* value */
     uint64_t state_seq, uploaded_seq;
     char *log;
     size_t log_len, log_cap, log_lines, shipped_off, shipped_lines;
@@ -84,10 +84,10 @@ struct kubelet {
     objstore *store; /* &port, or NULL without a store */
     kubelet_opts opts;
     kube_watch *watch;
-    sim_map pods;       /* "ns/name" -> kpod */
-    sim_map unscheduled; /* "ns/name" -> (void*)1 */
-    sim_map bots;       /* bot id -> botrec */
-    sim_map programs;   /* bot id -> kubelet_program */
+    hmap pods;        /* "ns/name" -> kpod */
+    hmap unscheduled; /* "ns/name" -> (void*)1 */
+    hmap bots;        /* bot id -> botrec */
+    hmap programs;    /* bot id -> kubelet_program */
     knode **nodes;
     size_t nnodes;
     kubelet_program default_prog;
@@ -122,11 +122,11 @@ static void cancel(kubelet *k, uint64_t *t)
 /* ---- observers -------------------------------------------------------------------------------- */
 static botrec *bot_of(kubelet *k, const char *id)
 {
-    botrec *b = sim_map_get(&k->bots, id);
+    botrec *b = hmap_get(&k->bots, id);
     if (b) return b;
     b = calloc(1, sizeof *b);
     if (!b) return NULL;
-    if (sim_map_put(&k->bots, id, b, NULL) != T0_OK) {
+    if (hmap_put(&k->bots, id, b, NULL) != T0_OK) {
         free(b);
         return NULL;
     }
@@ -254,7 +254,7 @@ static void on_bot_write(void *ud)
     if (!p->bot.running) return;
     const char *key = p->prog.writes[p->write_i].key, *val = p->prog.writes[p->write_i].val;
     char *v = strdup(val), *old = NULL;
-    if (v && sim_map_put(&p->sdir, key, v, (void **)&old) == T0_OK) {
+    if (v && hmap_put(&p->sdir, key, v, (void **)&old) == T0_OK) {
         free(old);
         p->state_seq = ++p->br->obs.state_written_seq;
     } else
@@ -344,28 +344,20 @@ static const char *day_key(kpod *p, int64_t ms, char stamp[24])
     return p->log_key;
 }
 
-static int cmp_cstr(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
-
-/* The documented serialisation of the state map (see kubelet.h). Owned result. */
+/* The documented serialisation of the state map (see kubelet.h), in key order. Owned result. */
 static char *state_serialise(kpod *p, size_t *len)
 {
-    size_t n = p->sdir.count, it, cap = 64, i = 0;
-    const char **keys = n ? malloc(n * sizeof *keys) : NULL;
-    for (sim_map_entry *e = sim_map_first(&p->sdir, &it); keys && e; e = sim_map_next(&p->sdir, &it, e)) {
-        keys[i++] = e->key;
-        cap += strlen(e->key) + strlen(e->val) + 2;
-    }
-    if (n && !keys) return NULL;
-    qsort(keys, i, sizeof *keys, cmp_cstr);
-    char *buf = malloc(cap);
+    size_t cap = 64;
+    hmap_entry **v = hmap_sorted(&p->sdir, NULL, NULL, NULL);
+    for (size_t j = 0; v && v[j]; j++) cap += strlen(v[j]->key) + strlen(v[j]->val) + 2;
+    char *buf = v ? malloc(cap) : NULL;
     if (!buf) {
-        free(keys);
+        free(v);
         return NULL;
     }
     size_t off = (size_t)snprintf(buf, cap, "t0-sim-state v1 seq=%llu\n", (unsigned long long)p->state_seq);
-    for (size_t j = 0; j < i; j++)
-        off += (size_t)snprintf(buf + off, cap - off, "%s=%s\n", keys[j], (const char *)sim_map_get(&p->sdir, keys[j]));
-    free(keys);
+    for (size_t j = 0; v[j]; j++) off += (size_t)snprintf(buf + off, cap - off, "%s=%s\n", v[j]->key, (const char *)v[j]->val);
+    free(v);
     *len = off;
     return buf;
 }
@@ -594,7 +586,7 @@ static bool restore_state(kpod *p)
         if (!eq) continue;
         *eq = '\0';
         char *v = strdup(eq + 1), *old = NULL;
-        if (v && sim_map_put(&p->sdir, l, v, (void **)&old) == T0_OK)
+        if (v && hmap_put(&p->sdir, l, v, (void **)&old) == T0_OK)
             free(old);
         else
             free(v);
@@ -882,15 +874,14 @@ static void pod_detach(kpod *p)
     uint64_t *ts[] = {&p->t_main, &p->t_bot_exit, &p->t_log, &p->t_write, &p->t_term, &p->t_grace,
                       &p->t_debounce, &p->t_scan, &p->t_retry, &p->t_upload};
     for (size_t i = 0; i < T0_ARRAY_LEN(ts); i++) cancel(k, ts[i]);
-    if (p->key && sim_map_get(&k->pods, p->key) == p) sim_map_remove(&k->pods, p->key);
+    if (p->key && hmap_get(&k->pods, p->key) == p) hmap_del(&k->pods, p->key);
     if (p->node && p->node->npods) p->node->npods--;
 }
 
 static void pod_release(kpod *p)
 {
-    size_t it;
-    for (sim_map_entry *e = sim_map_first(&p->sdir, &it); e; e = sim_map_next(&p->sdir, &it, e)) free(e->val);
-    sim_map_free(&p->sdir);
+    for (hmap_entry *e = hmap_first(&p->sdir); e; e = hmap_next(&p->sdir, e)) free(e->val);
+    hmap_free(&p->sdir);
     free(p->log);
     free(p->ns);
     free(p->name);
@@ -973,8 +964,8 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
         return;
     }
     p->log_day = -1;
-    sim_map_init(&p->sdir);
-    const kubelet_program *prog = sim_map_get(&k->programs, p->bot_id);
+    hmap_init(&p->sdir);
+    const kubelet_program *prog = hmap_get(&k->programs, p->bot_id);
     p->prog = prog ? *prog : k->default_prog;
     const cJSON *spec = t0_json_get(obj, "spec");
     const char *rp = kfake_str(spec, "restartPolicy");
@@ -1000,7 +991,7 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
     p->start_time = now(k);
     const cJSON *g = t0_json_get(spec, "terminationGracePeriodSeconds");
     p->grace_ms = (cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 30) * 1000;
-    if (sim_map_put(&k->pods, p->key, p, NULL) != T0_OK) {
+    if (hmap_put(&k->pods, p->key, p, NULL) != T0_OK) {
         pod_free(p);
         return;
     }
@@ -1026,10 +1017,10 @@ static void try_schedule(kubelet *k, const char *ns, const char *name)
     char key[600];
     t0_strjoin(key, sizeof key, ns, "/", name);
     if (!n) {
-        if (!sim_map_get(&k->unscheduled, key)) sim_map_put(&k->unscheduled, key, (void *)1, NULL);
+        if (!hmap_get(&k->unscheduled, key)) hmap_put(&k->unscheduled, key, (void *)1, NULL);
         return;
     }
-    sim_map_remove(&k->unscheduled, key);
+    hmap_del(&k->unscheduled, key);
     t0_err err = {0};
     if (kfake_bind_pod(k->api, ns, name, n->name, &err) != T0_OK) T0_DEBUG(COMP, "bind %s: %s", key, err.msg);
 }
@@ -1048,10 +1039,10 @@ static void on_pod_event(void *ud, kube_watch_type type, const cJSON *obj)
     if (!ns || !name || !uid) return;
     char key[600];
     t0_strjoin(key, sizeof key, ns, "/", name);
-    kpod *p = sim_map_get(&k->pods, key);
+    kpod *p = hmap_get(&k->pods, key);
     if (p && strcmp(p->uid, uid)) p = NULL; /* another incarnation */
     if (type == KUBE_WATCH_DELETED) {
-        sim_map_remove(&k->unscheduled, key);
+        hmap_del(&k->unscheduled, key);
         if (p) pod_fire(p, PE_REMOVED);
         return;
     }
@@ -1094,10 +1085,10 @@ t0_status kubelet_new(sim_loop *loop, kfake *api, objfake *store, const kubelet_
     if (k->opts.final_deadline_ms <= 0) k->opts.final_deadline_ms = 90000;
     if (k->opts.upload_ms <= 0) k->opts.upload_ms = 20;
     kubelet_program_default(&k->default_prog);
-    sim_map_init(&k->pods);
-    sim_map_init(&k->unscheduled);
-    sim_map_init(&k->bots);
-    sim_map_init(&k->programs);
+    hmap_init(&k->pods);
+    hmap_init(&k->unscheduled);
+    hmap_init(&k->bots);
+    hmap_init(&k->programs);
     t0_status st = k->sys.watch(k->sys.ctx, KUBE_POD, NULL, NULL, NULL, on_pod_event, k, &k->watch, err);
     if (st != T0_OK) {
         kubelet_destroy(k);
@@ -1111,19 +1102,18 @@ void kubelet_destroy(kubelet *k)
 {
     if (!k) return;
     if (k->watch) k->sys.unwatch(k->sys.ctx, k->watch);
-    size_t it;
     /* collect first: pod_free removes from the map */
     size_t n = k->pods.count, i = 0;
     kpod **v = n ? malloc(n * sizeof *v) : NULL;
-    for (sim_map_entry *e = sim_map_first(&k->pods, &it); v && e; e = sim_map_next(&k->pods, &it, e)) v[i++] = e->val;
+    for (hmap_entry *e = hmap_first(&k->pods); v && e; e = hmap_next(&k->pods, e)) v[i++] = e->val;
     for (size_t j = 0; j < i; j++) pod_free(v[j]);
     free(v);
-    for (sim_map_entry *e = sim_map_first(&k->bots, &it); e; e = sim_map_next(&k->bots, &it, e)) free(e->val);
-    for (sim_map_entry *e = sim_map_first(&k->programs, &it); e; e = sim_map_next(&k->programs, &it, e)) free(e->val);
-    sim_map_free(&k->pods);
-    sim_map_free(&k->unscheduled);
-    sim_map_free(&k->bots);
-    sim_map_free(&k->programs);
+    for (hmap_entry *e = hmap_first(&k->bots); e; e = hmap_next(&k->bots, e)) free(e->val);
+    for (hmap_entry *e = hmap_first(&k->programs); e; e = hmap_next(&k->programs, e)) free(e->val);
+    hmap_free(&k->pods);
+    hmap_free(&k->unscheduled);
+    hmap_free(&k->bots);
+    hmap_free(&k->programs);
     for (size_t j = 0; j < k->nnodes; j++) {
         free(k->nodes[j]->name);
         free(k->nodes[j]);
@@ -1132,19 +1122,17 @@ void kubelet_destroy(kubelet *k)
     free(k);
 }
 
-static int cmp_strp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
-
-/* Bind every pod waiting for a node (sorted, so the order does not depend on the hash map). */
+/* Bind every pod waiting for a node (in key order, so the order does not depend on the hash map). */
 static void schedule_waiting(kubelet *k)
 {
-    size_t n = k->unscheduled.count, i = 0, it;
-    if (!n) return;
-    char **keys = malloc(n * sizeof *keys);
+    size_t n = 0;
+    if (!k->unscheduled.count) return;
+    hmap_entry **v = hmap_sorted(&k->unscheduled, NULL, NULL, &n);
+    char **keys = v ? malloc(n * sizeof *keys) : NULL; /* copies: try_schedule removes from the map */
+    for (size_t j = 0; keys && j < n; j++) keys[j] = strdup(v[j]->key);
+    free(v);
     if (!keys) return;
-    for (sim_map_entry *e = sim_map_first(&k->unscheduled, &it); e; e = sim_map_next(&k->unscheduled, &it, e))
-        keys[i++] = strdup(e->key);
-    qsort(keys, i, sizeof *keys, cmp_strp);
-    for (size_t j = 0; j < i; j++) {
+    for (size_t j = 0; j < n; j++) {
         char *slash = keys[j] ? strchr(keys[j], '/') : NULL;
         if (slash) {
             *slash = '\0';
@@ -1173,23 +1161,18 @@ t0_status kubelet_add_node(kubelet *k, const char *name, t0_err *err)
     return T0_OK;
 }
 
-/* The pods of node N (or of every node when N is NULL), sorted by key. Owned array. */
+static bool pod_on_node(const hmap_entry *e, const void *node) { return ((const kpod *)e->val)->node == node; }
+
+/* The pods of node N, sorted by key. Owned array (NULL when out of memory). */
 static size_t pods_on(kubelet *k, knode *n, kpod ***out)
 {
-    size_t it, c = 0;
-    kpod **v = k->pods.count ? malloc(k->pods.count * sizeof *v) : NULL;
-    for (sim_map_entry *e = sim_map_first(&k->pods, &it); v && e; e = sim_map_next(&k->pods, &it, e)) {
-        kpod *p = e->val;
-        if (!n || p->node == n) v[c++] = p;
-    }
-    for (size_t i = 1; i < c; i++) /* insertion sort keeps it simple; node loss is rare */
-        for (size_t j = i; j > 0 && strcmp(v[j - 1]->key, v[j]->key) > 0; j--) {
-            kpod *t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
+    size_t c = 0;
+    hmap_entry **e = hmap_sorted(&k->pods, pod_on_node, n, &c);
+    kpod **v = e ? malloc((c + 1) * sizeof *v) : NULL;
+    for (size_t i = 0; v && i < c; i++) v[i] = e[i]->val;
+    free(e);
     *out = v;
-    return c;
+    return v ? c : 0;
 }
 
 t0_status kubelet_node_down(kubelet *k, const char *name, t0_err *err)
@@ -1221,7 +1204,7 @@ t0_status kubelet_evict(kubelet *k, const char *ns, const char *name, t0_err *er
 {
     char key[600];
     t0_strjoin(key, sizeof key, ns, "/", name);
-    kpod *p = sim_map_get(&k->pods, key);
+    kpod *p = hmap_get(&k->pods, key);
     if (!p) return t0_fail(err, T0_ENOTFOUND, "pod %s is not run by this kubelet", key);
     snprintf(p->message, sizeof p->message, "The node was low on resource: memory.");
     p->abrupt = true;
@@ -1235,7 +1218,7 @@ t0_status kubelet_set_program(kubelet *k, const char *bot_id, const kubelet_prog
     if (!c) return t0_fail(err, T0_ENOMEM, "set program: out of memory");
     *c = *prog;
     if (c->nwrites > KUBELET_MAX_WRITES) c->nwrites = KUBELET_MAX_WRITES;
-    if (sim_map_put(&k->programs, bot_id, c, (void **)&old) != T0_OK) {
+    if (hmap_put(&k->programs, bot_id, c, (void **)&old) != T0_OK) {
         free(c);
         return t0_fail(err, T0_ENOMEM, "set program: out of memory");
     }
@@ -1253,7 +1236,7 @@ void kubelet_set_tracer(kubelet *k, const fsm_tracer *t)
 
 bool kubelet_bot_observe(const kubelet *k, const char *bot_id, kubelet_bot_obs *out)
 {
-    const botrec *b = sim_map_get(&k->bots, bot_id);
+    const botrec *b = hmap_get(&k->bots, bot_id);
     if (!b) {
         memset(out, 0, sizeof *out);
         return false;
@@ -1268,7 +1251,7 @@ int kubelet_pod_state(const kubelet *k, const char *ns, const char *name)
 {
     char key[600];
     t0_strjoin(key, sizeof key, ns, "/", name);
-    const kpod *p = sim_map_get(&k->pods, key);
+    const kpod *p = hmap_get(&k->pods, key);
     return p ? p->state : -1;
 }
 

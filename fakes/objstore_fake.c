@@ -65,13 +65,9 @@ t0_status objfake_new(struct sim_faults *faults, objfake **out, t0_err *err)
 void objfake_destroy(objfake *o)
 {
     if (!o) return;
-    const char *k;
-    void *v;
-    for (size_t i = 0; hmap_next(&o->buckets, &i, &k, &v);) {
-        obucket *b = v;
-        const char *ok;
-        void *ov;
-        for (size_t j = 0; hmap_next(&b->objs, &j, &ok, &ov);) obj_free(ov);
+    for (hmap_entry *e = hmap_first(&o->buckets); e; e = hmap_next(&o->buckets, e)) {
+        obucket *b = e->val;
+        for (hmap_entry *oe = hmap_first(&b->objs); oe; oe = hmap_next(&b->objs, oe)) obj_free(oe->val);
         hmap_free(&b->objs);
         free(b);
     }
@@ -114,7 +110,7 @@ const objfake_object *objfake_peek(const objfake *o, const char *bucket, const c
 size_t objfake_count(const objfake *o, const char *bucket)
 {
     obucket *b = bucket_of(o, bucket);
-    return b ? b->objs.len : 0;
+    return b ? b->objs.count : 0;
 }
 
 static t0_status gate(objfake *o, const char *point, const char *bucket, const char *key, t0_err *err)
@@ -308,7 +304,7 @@ static t0_status p_del(void *ctx, const char *bucket, const char *key, t0_err *e
     return T0_OK;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static bool has_prefix(const hmap_entry *e, const void *prefix) { return !prefix || !strncmp(e->key, prefix, strlen(prefix)); }
 
 static t0_status p_list(void *ctx, const char *bucket, const char *prefix, objstore_list *out, t0_err *err)
 {
@@ -318,14 +314,10 @@ static t0_status p_list(void *ctx, const char *bucket, const char *prefix, objst
     if (st != T0_OK) return st;
     obucket *b = bucket_of(o, bucket);
     if (!b) return t0_fail(err, T0_ENOTFOUND, "s3/list %s: NoSuchBucket", bucket ? bucket : "");
-    size_t pl = prefix ? strlen(prefix) : 0, n = 0;
-    char **keys = malloc((b->objs.len + 1) * sizeof *keys);
+    size_t n = 0;
+    /* S3 lists in UTF-8 binary order */
+    hmap_entry **keys = hmap_sorted(&b->objs, has_prefix, prefix, &n);
     if (!keys) return t0_fail(err, T0_ENOMEM, "s3/list %s: out of memory", bucket);
-    const char *k;
-    void *v;
-    for (size_t i = 0; hmap_next(&b->objs, &i, &k, &v);)
-        if (!pl || !strncmp(k, prefix, pl)) keys[n++] = (char *)k;
-    qsort(keys, n, sizeof *keys, cmp_str); /* S3 lists in UTF-8 binary order */
     for (size_t i = 0; i < n; i++) {
         if (out->n == out->cap) {
             size_t nc = out->cap ? out->cap * 2 : 16;
@@ -339,12 +331,12 @@ static t0_status p_list(void *ctx, const char *bucket, const char *prefix, objst
             }
             out->cap = nc;
         }
-        char *dup = strdup(keys[i]);
+        char *dup = strdup(keys[i]->key);
         if (!dup) {
             free(keys);
             return t0_fail(err, T0_ENOMEM, "s3/list %s: out of memory", bucket);
         }
-        const objfake_object *ob = hmap_get(&b->objs, keys[i]);
+        const objfake_object *ob = keys[i]->val;
         out->keys[out->n] = dup;
         out->sizes[out->n] = ob->len;
         out->n++;

@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/hmap.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "sim/loop.h"
-#include "sim/map.h"
 
 #define COMP "podman-kubelet"
 #define HOST_IP "127.0.0.1"
@@ -246,8 +246,8 @@ struct pkl {
     char inst[8];
     kube_watch *watch;
     /* cluster thread only */
-    sim_map pods;   /* "ns/name" -> pk_pod (the incarnation being run) */
-    sim_map events; /* dedupe key -> event object name (strdup) */
+    hmap pods;   /* "ns/name" -> pk_pod (the incarnation being run) */
+    hmap events; /* dedupe key -> event object name (strdup) */
     unsigned *node_pods;
     uint64_t event_seq;
     /* shared, under mu */
@@ -284,7 +284,7 @@ static void record_event(pkl *k, const char *ns, const char *pod, const char *ui
     char key[1400], ts[32];
     snprintf(key, sizeof key, "%s/%s/%s/%s/%s/%s", ns, pod, uid, field_path ? field_path : "", reason, message);
     sim_format_rfc3339(wall_ms(), ts, sizeof ts);
-    const char *ename = sim_map_get(&k->events, key);
+    const char *ename = hmap_get(&k->events, key);
     t0_err err = {0};
     if (ename) {
         const cJSON *cur = kfake_peek(k->api, KUBE_EVENT, ns, ename);
@@ -330,7 +330,7 @@ static void record_event(pkl *k, const char *ns, const char *pod, const char *ui
         T0_WARN(COMP, "event %s: %s", reason, err.msg);
     else {
         char *dup = strdup(name), *old = NULL;
-        if (dup && sim_map_put(&k->events, key, dup, (void **)&old) == T0_OK)
+        if (dup && hmap_put(&k->events, key, dup, (void **)&old) == T0_OK)
             free(old);
         else
             free(dup);
@@ -1157,7 +1157,7 @@ static void job_finished_run(void *ud)
 {
     pk_pod *p = ud;
     pkl *k = p->k;
-    if (sim_map_get(&k->pods, p->key) == p) sim_map_remove(&k->pods, p->key);
+    if (hmap_get(&k->pods, p->key) == p) hmap_del(&k->pods, p->key);
     int ni = node_index(p->node);
     if (ni >= 1 && (unsigned)ni <= k->o.nodes && k->node_pods[ni - 1]) k->node_pods[ni - 1]--;
     pthread_mutex_lock(&k->mu);
@@ -1237,7 +1237,7 @@ static t0_status adopt(pkl *k, const cJSON *obj, const char *node)
             pc->wait_reason = pass ? (p->ninit ? "PodInitializing" : "ContainerCreating") : "PodInitializing";
         }
     }
-    if (!ok || sim_map_put(&k->pods, p->key, p, NULL) != T0_OK) {
+    if (!ok || hmap_put(&k->pods, p->key, p, NULL) != T0_OK) {
         pod_free(p);
         return T0_ENOMEM;
     }
@@ -1283,7 +1283,7 @@ static void on_pod_event(void *ud, kube_watch_type type, const cJSON *obj)
     if (!ns || !name || !uid) return;
     char key[600];
     snprintf(key, sizeof key, "%s/%s", ns, name);
-    pk_pod *p = sim_map_get(&k->pods, key);
+    pk_pod *p = hmap_get(&k->pods, key);
     if (p && strcmp(p->uid, uid)) p = NULL;
     if (type == KUBE_WATCH_DELETED) {
         if (p) {
@@ -1370,8 +1370,8 @@ t0_status pkl_new(kfake *api, const pkl_host *host, const pkl_opts *opts, pkl **
     snprintf(k->podman, sizeof k->podman, "%s", k->o.podman && *k->o.podman ? k->o.podman : "podman");
     snprintf(k->inst, sizeof k->inst, "%06x", (unsigned)((getpid() * 2654435761u) ^ (unsigned)wall_ms()) & 0xffffff);
     pthread_mutex_init(&k->mu, NULL);
-    sim_map_init(&k->pods);
-    sim_map_init(&k->events);
+    hmap_init(&k->pods);
+    hmap_init(&k->events);
     k->ev_fd = -1;
     k->node_pods = calloc(k->o.nodes, sizeof *k->node_pods);
     t0_status st = k->node_pods ? T0_OK : t0_fail(err, T0_ENOMEM, "run-pods: out of memory");
@@ -1462,10 +1462,9 @@ void pkl_destroy(pkl *k)
         pod_free(p);
         p = n;
     }
-    size_t it;
-    for (sim_map_entry *e = sim_map_first(&k->events, &it); e; e = sim_map_next(&k->events, &it, e)) free(e->val);
-    sim_map_free(&k->events);
-    sim_map_free(&k->pods);
+    for (hmap_entry *e = hmap_first(&k->events); e; e = hmap_next(&k->events, e)) free(e->val);
+    hmap_free(&k->events);
+    hmap_free(&k->pods);
     if (k->own_work) rm_rf(k->work);
     free(k->node_pods);
     pthread_mutex_destroy(&k->mu);
@@ -1485,7 +1484,7 @@ t0_status pkl_logs(pkl *k, const pkl_log_req *q, pkl_stream **out, t0_err *err)
     if (!obj) return t0_fail(err, T0_ENOTFOUND, "pods \"%s\" not found", q->name);
     char key[600];
     snprintf(key, sizeof key, "%s/%s", q->ns, q->name);
-    pk_pod *p = sim_map_get(&k->pods, key);
+    pk_pod *p = hmap_get(&k->pods, key);
     const char *uid = kfake_str(obj, "metadata.uid");
     if (p && uid && strcmp(p->uid, uid)) p = NULL;
     const char *cname = q->container && *q->container ? q->container : NULL;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/map.h"
+#include "core/hmap.h"
 
 #define SPEC_MAGIC 0x7366A17u
 
@@ -28,8 +28,8 @@ typedef struct point_stat {
 
 struct sim_faults {
     sim_loop *loop;
-    sim_map points;     /* name -> point_stat* */
-    sim_map injections; /* pattern -> injection* */
+    hmap points;     /* name -> point_stat* */
+    hmap injections; /* pattern -> injection* */
     uint64_t gen;       /* bumped by every inject and clear */
     bool external;      /* every check asks libfiu (sim_faults_external) */
 };
@@ -66,8 +66,8 @@ t0_status sim_faults_new(sim_loop *loop, sim_faults **out, t0_err *err)
     }
     f->loop = loop;
     f->external = getenv("FIU_CTRL_FIFO") || getenv("FIU_ENABLE");
-    sim_map_init(&f->points);
-    sim_map_init(&f->injections);
+    hmap_init(&f->points);
+    hmap_init(&f->injections);
     g_active = f;
     *out = f;
     return T0_OK;
@@ -84,12 +84,11 @@ static void injection_free(injection *in)
 void sim_faults_destroy(sim_faults *f)
 {
     if (!f) return;
-    size_t it;
-    for (sim_map_entry *e = sim_map_first(&f->injections, &it); e; e = sim_map_next(&f->injections, &it, e))
+    for (hmap_entry *e = hmap_first(&f->injections); e; e = hmap_next(&f->injections, e))
         injection_free(e->val);
-    for (sim_map_entry *e = sim_map_first(&f->points, &it); e; e = sim_map_next(&f->points, &it, e)) free(e->val);
-    sim_map_free(&f->injections);
-    sim_map_free(&f->points);
+    for (hmap_entry *e = hmap_first(&f->points); e; e = hmap_next(&f->points, e)) free(e->val);
+    hmap_free(&f->injections);
+    hmap_free(&f->points);
     if (g_active == f) g_active = NULL;
     g_current = NULL;
     free(f);
@@ -157,7 +156,7 @@ t0_status sim_faults_inject(sim_faults *f, const char *pattern, const sim_fault_
         in->spec.ms <= 0)
         in->spec.ms = 1000;
     void *old = NULL;
-    if (sim_map_put(&f->injections, pattern, in, &old) != T0_OK) {
+    if (hmap_put(&f->injections, pattern, in, &old) != T0_OK) {
         free(in->pattern);
         free(in);
         return t0_fail(err, T0_ENOMEM, "fault %s: out of memory", pattern);
@@ -165,7 +164,7 @@ t0_status sim_faults_inject(sim_faults *f, const char *pattern, const sim_fault_
     if (old) injection_free(old); /* disables the pattern first: libfiu leaks a replaced entry's name */
     f->gen++;
     if (fiu_enable_external(in->pattern, 1, in, 0, decide_cb) != 0) {
-        sim_map_remove(&f->injections, pattern);
+        hmap_del(&f->injections, pattern);
         free(in->pattern);
         free(in);
         return t0_fail(err, T0_EINTERNAL, "fault %s: fiu_enable_external failed", pattern);
@@ -179,24 +178,23 @@ bool sim_faults_clear(sim_faults *f, const char *pattern)
     f->gen++;
     if (!strcmp(pattern, "*")) {
         bool any = f->injections.count > 0;
-        size_t it;
-        for (sim_map_entry *e = sim_map_first(&f->injections, &it); e; e = sim_map_next(&f->injections, &it, e))
+        for (hmap_entry *e = hmap_first(&f->injections); e; e = hmap_next(&f->injections, e))
             injection_free(e->val);
-        sim_map_free(&f->injections);
+        hmap_free(&f->injections);
         return any;
     }
-    injection *in = sim_map_remove(&f->injections, pattern);
+    injection *in = hmap_del(&f->injections, pattern);
     injection_free(in);
     return in != NULL;
 }
 
 static point_stat *stat_of(sim_faults *f, const char *point)
 {
-    point_stat *ps = sim_map_get(&f->points, point);
+    point_stat *ps = hmap_get(&f->points, point);
     if (ps) return ps;
     ps = calloc(1, sizeof *ps);
     if (!ps) return NULL;
-    if (sim_map_put(&f->points, point, ps, NULL) != T0_OK) {
+    if (hmap_put(&f->points, point, ps, NULL) != T0_OK) {
         free(ps);
         return NULL;
     }
@@ -228,8 +226,7 @@ void sim_faults_external(sim_faults *f, bool on)
  * followed by '*') */
 static bool armed(sim_faults *f, const char *point)
 {
-    size_t it;
-    for (sim_map_entry *e = sim_map_first(&f->injections, &it); e; e = sim_map_next(&f->injections, &it, e)) {
+    for (hmap_entry *e = hmap_first(&f->injections); e; e = hmap_next(&f->injections, e)) {
         const char *p = ((const injection *)e->val)->pattern;
         size_t n = strlen(p);
         if (n && p[n - 1] == '*' ? !strncmp(point, p, n - 1) : !strcmp(point, p)) return true;
@@ -287,32 +284,26 @@ t0_status sim_faults_fail(const sim_fault_hit *hit, const char *point, t0_err *e
 
 uint64_t sim_faults_calls(const sim_faults *f, const char *point)
 {
-    const point_stat *ps = f && point ? sim_map_get(&f->points, point) : NULL;
+    const point_stat *ps = f && point ? hmap_get(&f->points, point) : NULL;
     return ps ? ps->calls : 0;
 }
 
 uint64_t sim_faults_injected(const sim_faults *f, const char *point)
 {
-    const point_stat *ps = f && point ? sim_map_get(&f->points, point) : NULL;
+    const point_stat *ps = f && point ? hmap_get(&f->points, point) : NULL;
     return ps ? ps->faults : 0;
 }
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
 void sim_faults_report(const sim_faults *f, FILE *out)
 {
     if (!f || !f->points.count) return;
-    const char **names = malloc(f->points.count * sizeof *names);
-    if (!names) return;
-    size_t n = 0, it;
-    for (sim_map_entry *e = sim_map_first(&f->points, &it); e; e = sim_map_next(&f->points, &it, e)) names[n++] = e->key;
-    qsort(names, n, sizeof *names, cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        const point_stat *ps = sim_map_get(&f->points, names[i]);
-        fprintf(out, "%-28s %10llu calls %8llu faults\n", names[i], (unsigned long long)ps->calls,
+    hmap_entry **v = hmap_sorted(&f->points, NULL, NULL, NULL);
+    for (size_t i = 0; v && v[i]; i++) {
+        const point_stat *ps = v[i]->val;
+        fprintf(out, "%-28s %10llu calls %8llu faults\n", v[i]->key, (unsigned long long)ps->calls,
                 (unsigned long long)ps->faults);
     }
-    free(names);
+    free(v);
 }
 
 /* ---- documented points ------------------------------------------------------------------------ */

@@ -1,4 +1,4 @@
-/* loop.h: the simulation loop: one thread, a virtual clock, a timer heap and a seeded PRNG. */
+/* loop.h: the simulation loop: one thread, a virtual clock, the core timer heap and a seeded core PRNG. */
 #ifndef T0_SIM_LOOP_H
 #define T0_SIM_LOOP_H
 
@@ -14,7 +14,7 @@
 typedef struct sim_loop sim_loop;
 
 /* sim_loop_new: a loop whose clock reads START_MS (0 = SIM_EPOCH_DEFAULT_MS) and whose PRNG
- * (xoshiro256**, seeded through splitmix64) is seeded with SEED. Nothing in the loop reads the wall
+ * (core/prng.h: xoshiro256**, seeded through splitmix64) is seeded with SEED. Nothing in the loop reads the wall
  * clock or an unseeded random source: the same seed and the same calls give the same run. */
 t0_status sim_loop_new(uint64_t seed, int64_t start_ms, sim_loop **out, t0_err *err);
 /* sim_loop_destroy: free the loop. Pending timers are dropped without running (their UD is not freed:
@@ -59,7 +59,7 @@ uint64_t sim_loop_steps(const sim_loop *l);
  * hook per loop; NULL removes it. */
 void sim_loop_set_step_hook(sim_loop *l, loop_fn fn, void *ud);
 
-/* ---- seeded randomness ---------------------------------------------------------------------- */
+/* ---- seeded randomness: the loop's one core/prng.h generator (see there) ---------------------- */
 uint64_t sim_rand_u64(sim_loop *l);
 /* sim_rand_range: uniform in [LO, HI] (inclusive, unbiased); LO when HI <= LO. */
 int64_t sim_rand_range(sim_loop *l, int64_t lo, int64_t hi);

@@ -1,2 +1,2 @@
-# sim: the simulation loop (virtual clock, timer heap, seeded PRNG), the fault registry, a string hash map.
+# sim: the simulation loop (a virtual clock over the core timer heap and PRNG) and the fault registry.
 sim_DEPS := core
