@@ -177,6 +177,8 @@ struct ctl_kind {
     int64_t list_backoff_ms;
     bool gate_open;       /* deletions allowed: the last desired read succeeded and was not suspicious */
     bool gate_suspicious; /* the last successful read collapsed (until a successful read that did not) */
+    int64_t suspect_ms;   /* when the read that found the collapse was made: only a read a resync period
+                             later confirms it */
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
     uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
     uint32_t list_gen;    /* re-list generation: stamps the cached objects each re-list lists */
@@ -196,6 +198,8 @@ struct ctl_manager {
     ctl_kind bots, scheds;
     bool started, crashed, leader, ready, released;
     uint64_t lease_timer, resync_timer, bus_timer, sweep_timer;
+    uint64_t recovered_timer; /* reads while MongoDB does not answer, and at once when it does (store_watch.c) */
+    int64_t store_failed_for_ms; /* how long the store's last failure period lasted (store_watch.c) */
     store_port store_real, store_watch;
     int64_t store_failing_since; /* when the store's calls started failing without an answer since (0: they
                                     do not) */

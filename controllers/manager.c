@@ -179,7 +179,11 @@ static void gate_after_read(ctl_kind *c, long count)
     ctl_manager *m = c->m;
     bool vs_read = collapsed(c->last_count, count);
     bool vs_seen = collapsed(c->observed_ids, count) && count != c->last_count;
-    bool suspicious = vs_read || vs_seen;
+    /* the same count again confirms a collapse only a resync period after the read that found it (reads
+     * in between, a takeover's or a recovery's, come too soon: a restore can still be under way) */
+    bool unconfirmed = c->gate_suspicious && count == c->last_count && ctl_now(m) - c->suspect_ms < m->s.resync_ms;
+    bool suspicious = vs_read || vs_seen || unconfirmed;
+    if (suspicious && !c->gate_suspicious) c->suspect_ms = ctl_now(m);
     c->gate_suspicious = suspicious;
     if (suspicious) {
         c->gate_open = false;
@@ -418,6 +422,7 @@ void ctl_manager_destroy(ctl_manager *m)
     ctl_intake_stop(m);
     if (m->lease_timer) m->p.loop->cancel(m->p.loop->ctx, m->lease_timer);
     if (m->resync_timer) m->p.loop->cancel(m->p.loop->ctx, m->resync_timer);
+    if (m->recovered_timer) m->p.loop->cancel(m->p.loop->ctx, m->recovered_timer);
     if (m->bots.q) kind_fini(m, &m->bots);
     if (m->scheds.q) kind_fini(m, &m->scheds);
     ctl_recorder_fini(m);

@@ -308,7 +308,9 @@ static void gen_intent_fault(soak_gen *g, int64_t t, unsigned pick, int64_t win,
          * takes over or leads, find the collections empty; the restore ends within one resync period (30 s),
          * before a second read could confirm the collapse (two empty reads in a row are believed: a restore
          * longer than that deletes the fleet; docs/soak.md) */
-        if (f->restore_until + 35000 > t || win < 17000) break; /* a good read between two restores */
+        /* restores 10 minutes apart: two empty reads with only failed reads between them look like a
+         * confirmed collapse, however far apart (MongoDB errors and outages can fail every read between) */
+        if ((f->restore_until && f->restore_until + 600000 > t) || win < 17000) break;
         int64_t w = 17000 + (int64_t)soak_below(r, 11) * 1000;
         if (w > win) w = win;
         soak_add(g, t, "mongo-restore on");
