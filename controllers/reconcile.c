@@ -345,9 +345,10 @@ static ctl_gate gate(ctl_kind *c, const rec *r, const desired *d)
     ctl_manager *m = c->m;
     ctl_gate g = {0};
     bool missing = d->kind == D_ABSENT && r->nobjs;
-    /* a missing document is decided by its own read only once a list of this incarnation showed how many
-     * documents there are (during a restore lists fail and every get answers not found) */
-    bool own_read_decides = (!c->gate_suspicious && c->last_count >= 0) || d->disabled;
+    /* while the list fails, a missing document is decided by its own read only when the last good list of
+     * this incarnation did not list it either: a get answering "not found" for a document that list still
+     * showed is what a restore looks like while lists fail (an explicit disable always decides) */
+    bool own_read_decides = (!c->gate_suspicious && c->last_count >= 0 && r->seen_gen != c->gen) || d->disabled;
     g.held = !c->gate_open && (!missing || !own_read_decides);
     g.cap_reached = missing && !g.held && r->obj && !r->obj->terminating &&
                     m->deletes_this_cycle >= m->s.max_deletes_per_cycle;

@@ -349,7 +349,10 @@ static void x_outage(scn_world *w, const scn_stmt *s)
     static const char *const names[] = {"mongo", "nats", "s3"};
     bool on = s->a.outage.on;
     switch (s->a.outage.server) {
-    case SCN_SERVER_MONGO: storefake_set_outage(w->store, on); break;
+    case SCN_SERVER_MONGO:
+        storefake_set_outage(w->store, on);
+        scn_checker_mongo_outage(w->check, on);
+        break;
     case SCN_SERVER_NATS: busfake_set_outage(w->bus, on); break;
     case SCN_SERVER_S3: objfake_set_outage(w->obj, on); break;
     }

@@ -34,6 +34,7 @@ typedef struct scn_idinfo {
     int64_t observed_ms;    /* when a manager's read observed it undesired (-1: not yet) */
     bool awaiting_read;     /* on the collection's list of undesired ids awaiting a read */
     uint64_t check_timer;   /* orphan deadline check */
+    int64_t down_mark;      /* MongoDB downtime already counted into its orphan deadline */
     uint64_t state_lost_seen, log_lost_seen;
     unsigned char *log_seen; /* bitmap of shipped log line numbers */
     size_t log_cap;          /* bytes in log_seen */
@@ -53,6 +54,7 @@ struct scn_checker {
     bool read_bad[2];          /* the last desired-state read of the collection failed or was suspiciously empty */
     unsigned broken_docs;
     bool max_running_reported;
+    int64_t mongo_down_since, mongo_down_ms; /* MongoDB outages (scn_checker_mongo_outage): since (-1: up), total */
 };
 
 static int64_t now_ms(const scn_checker *ck) { return sim_loop_now(ck->world.loop) - ck->world.t0; }
@@ -74,6 +76,7 @@ t0_status scn_checker_new(const scn_check_world *world, const scn_check_sink *si
     if (!c) return t0_fail(err, T0_ENOMEM, "invariant checker: out of memory");
     c->world = *world;
     c->sink = *sink;
+    c->mongo_down_since = -1;
     hmap_init(&c->ids);
     hmap_init(&c->log_len);
     *out = c;
@@ -166,12 +169,34 @@ static size_t objects_of(const scn_checker *ck, const scn_idinfo *in)
 }
 
 /* ---- no-orphans -------------------------------------------------------------------------------------- */
+/* mongo_down: MongoDB's downtime so far. The allowance does not run while MongoDB is down: every deletion
+ * is decided on a successful fresh read, so an outage delays it by its length. */
+static int64_t mongo_down(const scn_checker *ck)
+{
+    return ck->mongo_down_ms + (ck->mongo_down_since >= 0 ? now_ms(ck) - ck->mongo_down_since : 0);
+}
+
+void scn_checker_mongo_outage(scn_checker *ck, bool down)
+{
+    if (down && ck->mongo_down_since < 0) ck->mongo_down_since = now_ms(ck);
+    if (!down && ck->mongo_down_since >= 0) {
+        ck->mongo_down_ms += now_ms(ck) - ck->mongo_down_since;
+        ck->mongo_down_since = -1;
+    }
+}
+
 static void orphan_deadline(void *ud)
 {
     scn_idinfo *in = ud;
     scn_checker *ck = in->c;
     in->check_timer = 0;
     if (in->desired) return;
+    int64_t down = mongo_down(ck) - in->down_mark;
+    if (down > 0) { /* MongoDB was down meanwhile: the deadline moves by that much */
+        in->down_mark += down;
+        in->check_timer = sim_loop_timer(ck->world.loop, down, orphan_deadline, in);
+        return;
+    }
     size_t n = objects_of(ck, in);
     if (n) {
         char t1[32], t2[32];
@@ -188,6 +213,7 @@ static void orphan_deadline(void *ud)
 static void arm_orphan(scn_checker *ck, scn_idinfo *in)
 {
     if (in->check_timer) return;
+    in->down_mark = mongo_down(ck);
     in->check_timer = sim_loop_timer(ck->world.loop, ck->world.delete_allowance_ms, orphan_deadline, in);
 }
 

@@ -65,6 +65,8 @@ void scn_checker_kube(scn_checker *c, kube_watch_type type, kube_kind kind, cons
                       bool by_scenario);
 /* An object of the object store changed (OBJ NULL: removed). */
 void scn_checker_object(scn_checker *c, const char *bucket, const char *key, const objfake_object *obj);
+/* MongoDB went down (outage) or came back: no-orphans' allowance does not run while it is down. */
+void scn_checker_mongo_outage(scn_checker *c, bool down);
 /* The end of the run: the checks that wait for it. */
 void scn_checker_final(scn_checker *c);
 
