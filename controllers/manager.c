@@ -177,6 +177,18 @@ static bool collapsed(long before, long count) { return before > 0 && (count == 
 static void gate_after_read(ctl_kind *c, long count)
 {
     ctl_manager *m = c->m;
+    if (!c->synced) {
+        /* the cache has not listed the objects yet: the read cannot be compared with them (it would look like
+         * nothing to lose); hold deletions and let a read after the cache's first list judge it */
+        if (!c->gate_suspicious) c->suspect_ms = ctl_now(m);
+        c->gate_open = false;
+        c->gate_suspicious = true;
+        m->st.deletion_guard_trips++;
+        char n[24];
+        T0_WARNK(c->def->name, "desired state read before the objects were listed: deletions held until a later read",
+                 "documents", t0_log_num(n, count));
+        return;
+    }
     bool vs_read = collapsed(c->last_count, count);
     bool vs_seen = collapsed(c->observed_ids, count) && count != c->last_count;
     /* the same count again confirms a collapse only a resync period after the read that found it (reads
