@@ -96,7 +96,7 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
--include $(ALL_OBJS:.o=.d) $(BUILD)/obj/cmd/*.d
+-include $(ALL_OBJS:.o=.d) $(BUILD)/obj/cmd/*.d $(BUILD)/obj/cmd/tests/*.d
 
 # The commit goes into core/version.o only (the0_build_info); its stamp file changes when the commit does.
 T0_COMMIT := $(shell git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null || echo unknown)
@@ -115,6 +115,16 @@ SIM_CMD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,cmd/the0-sim.c $(wildcard cmd/si
 $(BUILD)/the0-runtime: $(RUNTIME_CMD_OBJS) $(foreach m,$(RUNTIME_MODULES),$(BUILD)/lib/lib$(m).a)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(RUNTIME_CMD_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
+
+# cmd/tests/*.c: tests of the command lines' pieces that need no server, linked with every cmd/ file but
+# the two main()s and with every module.
+CMD_TEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cmd/tests/*.c))
+CMD_LIB_OBJS := $(filter-out $(BUILD)/obj/cmd/the0-runtime.o $(BUILD)/obj/cmd/the0-sim.o,$(RUNTIME_CMD_OBJS) $(SIM_CMD_OBJS))
+TEST_BINS += $(BUILD)/tests/test-cmd
+$(BUILD)/tests/test-cmd: $(CMD_TEST_OBJS) $(CMD_LIB_OBJS) $(foreach m,$(sort $(RUNTIME_MODULES) $(SIM_MODULES)),$(BUILD)/lib/lib$(m).a)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_TEST_OBJS) $(CMD_LIB_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
 
 $(BUILD)/the0-sim: $(SIM_CMD_OBJS) $(foreach m,$(SIM_MODULES),$(BUILD)/lib/lib$(m).a)
 	@$(if $(Q),echo "  LINK    $@")

@@ -4,7 +4,7 @@
 
 #include "core/cli.h"
 #include "core/t0.h"
-#include "controllers/cmd_controller.h"
+#include "cmd/runtime_controller.h"
 #include "cmd/cmd.h"
 #include "core/version.h"
 #include "daemon/daemon.h"

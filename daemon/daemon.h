@@ -32,7 +32,7 @@ typedef struct dd_env {
  * destroyed from inside the callback. */
 typedef void (*dd_exit_fn)(void *ud, int code, const char *msg);
 
-/* daemon_main: argv[0] == "daemon", argv[1] "init" | "sync" (daemon/cli.c). Exit codes as reference
+/* daemon_main: argv[0] == "daemon", argv[1] "init" | "sync" (cmd/runtime_daemon.c). Exit codes as reference
  * §8.1/§9.1: 0 success, 1 any error (printed as "Error: <msg>" on stderr); `sync` exits 0 once its final
  * sync ended, shipped or not (see fsm/sync_table.c: a sidecar never fails its pod). */
 int daemon_main(int argc, char **argv);

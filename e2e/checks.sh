@@ -1,13 +1,18 @@
-# e2e/checks.sh: the check helpers of the live e2e scripts (sourced): each prints what it expected and what it
-# got; a mismatch exits 1.
+# e2e/checks.sh: the check helpers of the live e2e scripts (sourced, after ci/servers.sh): each prints what it
+# expected and what it got; a mismatch exits 1.
 #   expect WHAT WANT GOT              exact equality
+#   expect_re WHAT REGEX GOT          an extended regular expression match
 #   until_eq WHAT WANT SECONDS CMD... run CMD (a command or a shell function) until its output equals WANT
+#   until_re WHAT REGEX SECONDS CMD... run CMD until its output matches REGEX
+#   run CMD...                        CMD's combined output and exit code as "rc=N: output"
+#   e2e_serve PORT LOG ARGS...        `the0-sim serve` ($SIM) on 127.0.0.1:PORT, stopped with the servers
 #   trap e2e_cleanup EXIT             kill -9 the controllers in the array CTL, stop the servers (ci/servers.sh),
 #                                     print the logs' tails in DIR when the script failed, remove DIR
 #                                     (E2E_KEEP=1: copied to /tmp/e2e-kept first)
 pass() { echo "  ok   $1: expected [$2], got [$3]"; }
 fail() { echo "  FAIL $1: expected [$2], got [$3]"; exit 1; }
 expect() { if [ "$2" == "$3" ]; then pass "$@"; else fail "$@"; fi; }
+expect_re() { if [[ "$3" =~ $2 ]]; then pass "$1" "/$2/" "$3"; else fail "$1" "/$2/" "$3"; fi; }
 until_eq() {
     local what=$1 want=$2 secs=$3 out=""; shift 3
     local end=$((SECONDS + secs))
@@ -17,6 +22,24 @@ until_eq() {
         [ $SECONDS -lt $end ] || fail "$what" "$want within ${secs}s" "$out"
         sleep 0.2
     done
+}
+until_re() {
+    local what=$1 re=$2 secs=$3 out=""; shift 3
+    local end=$((SECONDS + secs))
+    while :; do
+        out=$("$@" 2>&1 || true)
+        if [[ "$out" =~ $re ]]; then pass "$what" "/$re/" "$out"; return 0; fi
+        [ $SECONDS -lt $end ] || fail "$what" "/$re/ within ${secs}s" "$out"
+        sleep 0.2
+    done
+}
+run() { local out rc=0; out=$("$@" 2>&1) || rc=$?; echo "rc=$rc: $out"; }
+
+e2e_serve() {
+    local port=$1 log=$2; shift 2
+    "$SIM" serve --listen "127.0.0.1:$port" "$@" >"$log" 2>&1 &
+    SERVER_PIDS+=($!)
+    servers_wait_port "$port" "$!" the0-sim-serve "$log"
 }
 
 e2e_cleanup() {

@@ -9,47 +9,20 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SIM="$1"
 source "$ROOT/ci/servers.sh"
+source "$ROOT/e2e/checks.sh"
 command -v kubectl >/dev/null || { echo "conformance: kubectl is not installed (it comes with the base image)" >&2; exit 1; }
 /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || bash "$ROOT/ci/deps.sh"
 
 DIR=$(mktemp -d /tmp/the0-conformance-XXXXXX)
-cleanup() {
-    local rc=$?
-    servers_stop
-    if [ $rc -ne 0 ]; then
-        for f in "$DIR"/*.log; do [ -f "$f" ] && { echo "---- $f (tail)"; tail -25 "$f"; }; done
-    fi
-    rm -rf "$DIR"
-    exit $rc
-}
-trap cleanup EXIT
+CTL=()
+trap e2e_cleanup EXIT
 
 PORT=$(servers_free_port)
-"$SIM" serve --listen "127.0.0.1:$PORT" --nodes 2 --access-log >"$DIR/serve.log" 2>&1 &
-SERVER_PIDS+=($!)
-servers_wait_port "$PORT" "$!" the0-sim-serve "$DIR/serve.log"
+e2e_serve "$PORT" "$DIR/serve.log" --nodes 2 --access-log
 URL="http://127.0.0.1:$PORT"
 export KUBECONFIG=/dev/null
 K() { kubectl --server="$URL" --cache-dir="$DIR/cache" "$@"; }
 
-pass() { echo "  ok   $1: expected [$2], got [$3]"; }
-fail() { echo "  FAIL $1: expected [$2], got [$3]"; exit 1; }
-# expect WHAT WANT GOT: exact equality
-expect() { if [ "$2" == "$3" ]; then pass "$@"; else fail "$@"; fi; }
-# expect_re WHAT REGEX GOT: an extended regular expression match
-expect_re() { if [[ "$3" =~ $2 ]]; then pass "$1" "/$2/" "$3"; else fail "$1" "/$2/" "$3"; fi; }
-# until_re WHAT REGEX SECONDS CMD...: run CMD until its output matches (wall-clock time of the simulation)
-until_re() {
-    local what=$1 re=$2 secs=$3 out=""; shift 3
-    for _ in $(seq 1 $((secs * 5))); do
-        out=$("$@" 2>&1 || true)
-        if [[ "$out" =~ $re ]]; then pass "$what" "/$re/" "$out"; return 0; fi
-        sleep 0.2
-    done
-    fail "$what" "/$re/ within ${secs}s" "$out"
-}
-# run CMD...: its combined output and exit code as "rc=N: output"
-run() { local out rc=0; out=$("$@" 2>&1) || rc=$?; echo "rc=$rc: $out"; }
 
 cat >"$DIR/pod.yaml" <<'EOF'
 apiVersion: v1

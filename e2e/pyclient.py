@@ -23,6 +23,8 @@ def main():
     v1 = client.CoreV1Api(api)
     batch = client.BatchV1Api(api)
     ns = "pyns"
+    v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+    check("the namespace created is Active", "Active", v1.read_namespace(ns).status.phase)
     check("list pods in an empty namespace", [], [p.metadata.name for p in v1.list_namespaced_pod(ns).items])
     pod = client.V1Pod(metadata=client.V1ObjectMeta(name="py-1", labels={"app": "py"}),
                        spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox")]))

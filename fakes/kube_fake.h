@@ -1,4 +1,5 @@
-/* kube_fake.h: an in-process Kubernetes API server (Pods, CronJobs, Jobs, Leases, Events) behind kube_port. */
+/* kube_fake.h: an in-process Kubernetes API server (Pods, CronJobs, Jobs, Leases, Events behind kube_port;
+ * the other resources `the0-sim serve` offers in the same store). docs/apiserver.md describes it. */
 #ifndef T0_FAKES_KUBE_FAKE_H
 #define T0_FAKES_KUBE_FAKE_H
 
@@ -18,7 +19,8 @@
  *   metadata.generateName is honoured when name is empty (5 characters from the loop PRNG).
  *   Validation as the API server does, T0_EINVALID (422) with the real message shape
  *   ("CronJob.batch \"x\" is invalid: metadata.name: Invalid value: \"x\": must be no more than 52
- *   characters"): DNS-1123 subdomain names (<= 253; CronJob <= 52), label keys and values (63), pod spec
+ *   characters"): DNS-1123 subdomain names (<= 253; CronJob <= 52; Namespace: a DNS-1123 label), label keys
+ *   and values (63), annotation keys and their total size (256 KiB), pod spec
  *   (containers non-empty, names, image required, restartPolicy, resource quantities, requests <= limits),
  *   Job restartPolicy Never/OnFailure, CronJob spec.schedule (cron syntax), concurrencyPolicy, timeZone
  *   syntax. Pod updates may change only container images and activeDeadlineSeconds in .spec.
@@ -57,6 +59,33 @@
 
 typedef struct kfake kfake;
 
+/* The resources the fake stores, in one store with one resourceVersion counter. The port's kinds come
+ * first, at their kube_kind values, with the behaviour described above; the others get the API machinery
+ * only (names, labels and selectors, versions and conflicts, watch, finalizers, owner references and
+ * garbage collection, Secret stringData and Namespace defaults), for `the0-sim serve`. */
+typedef enum kfake_rid {
+    KFAKE_POD = KUBE_POD, KFAKE_CRONJOB = KUBE_CRONJOB, KFAKE_JOB = KUBE_JOB, KFAKE_LEASE = KUBE_LEASE,
+    KFAKE_EVENT = KUBE_EVENT,
+    KFAKE_NAMESPACE = KUBE__KINDS, KFAKE_SERVICEACCOUNT, KFAKE_SECRET, KFAKE_CONFIGMAP, KFAKE_SERVICE,
+    KFAKE_DEPLOYMENT, KFAKE_ROLE, KFAKE_ROLEBINDING, KFAKE_CLUSTERROLE, KFAKE_CLUSTERROLEBINDING, KFAKE_NODE,
+    KFAKE_NRES
+} kfake_rid;
+
+typedef struct kfake_res {
+    const char *group, *version;  /* "" and "v1" for the core group */
+    const char *api_version;      /* "v1", "batch/v1" */
+    const char *plural, *singular, *kind;
+    const char *display;          /* the name in validation messages: "Pod", "CronJob.batch" */
+    const char *shortname;        /* kubectl's short name, or NULL */
+    bool namespaced, all;         /* all: in kubectl's "all" category */
+    bool has_status;              /* a status subresource (an update keeps the stored status) */
+} kfake_res;
+
+/* kfake_res_of: the resource RES (a kfake_rid), or NULL when out of range. kfake_res_find: the id of
+ * GROUP/VERSION/PLURAL, or -1. */
+const kfake_res *kfake_res_of(int res);
+int kfake_res_find(const char *group, const char *version, const char *plural);
+
 typedef struct kfake_opts {
     int watch_history;        /* events kept per kind for watch-from-resourceVersion (default 100, as
                                  kube-apiserver's --default-watch-cache-size) */
@@ -76,6 +105,25 @@ void kfake_destroy(kfake *k);
  * for the kubelet and the CronJob/Job controllers. Both borrow K. */
 kube_port kfake_port(kfake *k);
 kube_port kfake_system_port(kfake *k);
+
+/* Calls on any resource RES (a kfake_rid), with the semantics of the client port's calls (faults apply;
+ * watch callbacks as there). UPDATE with STATUS is update_status. For the HTTP front. FLAGS:
+ * KFAKE_DRY_RUN (dryRun=All): every check and default as for the real call, nothing stored; create and
+ * update answer the object as it would be (a create's without resourceVersion), remove answers T0_OK. */
+#define KFAKE_DRY_RUN 1u
+t0_status kfake_create(kfake *k, int res, const char *ns, const cJSON *obj, unsigned flags, cJSON **out, t0_err *err);
+t0_status kfake_get(kfake *k, int res, const char *ns, const char *name, cJSON **out, t0_err *err);
+t0_status kfake_list(kfake *k, int res, const char *ns, const char *selector, cJSON **out, t0_err *err);
+t0_status kfake_update(kfake *k, int res, const char *ns, const cJSON *obj, bool status, unsigned flags, cJSON **out,
+                       t0_err *err);
+t0_status kfake_remove(kfake *k, int res, const char *ns, const char *name, const kube_delete_opts *opts, unsigned flags,
+                       t0_err *err);
+t0_status kfake_watch(kfake *k, int res, const char *ns, const char *selector, const char *from_rv, kube_watch_fn fn,
+                      void *ud, kube_watch **out, t0_err *err);
+/* kfake_causes: the findings of the last validation that failed with 422, as a details.causes array
+ * ([{reason, message, field}]; borrowed, valid until the next call), or NULL. */
+const cJSON *kfake_causes(const kfake *k);
+void kfake_unwatch(kfake *k, kube_watch *w);
 
 /* kfake_write_status: the system port's update_status with OBJ handed over (owned, freed whatever the
  * outcome): its status becomes the stored one without a copy. For the simulated kubelet and controllers,
@@ -99,8 +147,9 @@ size_t kfake_count_labels(const kfake *k, kube_kind kind, const char *ns, const 
 /* kfake_resource_version: the current cluster-wide resourceVersion counter. */
 uint64_t kfake_resource_version(const kfake *k);
 
-/* Observer: FN runs synchronously after every stored change (before watchers are served), with the
- * event type, the kind and the object as stored (borrowed). For traces and invariants. NULL removes. */
+/* Observer: FN runs synchronously after every stored change of the port's kinds (before watchers are
+ * served), with the event type, the kind and the object as stored (borrowed). For traces and invariants.
+ * NULL removes. */
 typedef void (*kfake_observer_fn)(void *ud, kube_watch_type type, kube_kind kind, const cJSON *obj);
 void kfake_set_observer(kfake *k, kfake_observer_fn fn, void *ud);
 

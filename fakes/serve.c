@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "core/cli.h"
 #include "core/log.h"
@@ -37,14 +38,23 @@ static const char SERVE_ABOUT[] =
 int serve_main(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:8001", *level = "warn";
-    unsigned nodes = 3;
+    const char *namespaces = "the0";
+    unsigned nodes = 3, idle = 90, maxconn = 4096;
     uint64_t seed = 1;
     bool access_log = false, run_pods = false;
     const char *containers_conf = NULL, *pods_dir = NULL;
     const cli_opt opts[] = {
         {"listen", 0, CLI_STR, &listen, "IPv4 address and port (port 0 picks a free one)", .arg = "HOST:PORT"},
-        {"nodes", 0, CLI_UINT, &nodes, "simulated Ready nodes node-1..node-N", .min = 0, .max = 10000},
+        {"nodes", 0, CLI_UINT, &nodes, "simulated Ready nodes node-1..node-N, with their Node objects", .min = 0,
+         .max = 10000},
+        {"namespace", 0, CLI_STR, &namespaces,
+         "namespaces that exist at start besides default, kube-system, kube-public and kube-node-lease; objects "
+         "go only into namespaces that exist",
+         .arg = "NS[,NS...]"},
         {"seed", 0, CLI_U64, &seed, "seed of the simulation PRNG"},
+        {"idle-timeout", 0, CLI_UINT, &idle, "seconds a connection may idle between requests before it is closed",
+         .min = 1, .max = 86400, .arg = "S"},
+        {"max-connections", 0, CLI_UINT, &maxconn, "connections at once", .min = 1, .max = 1000000},
         {"access-log", 0, CLI_BOOL, &access_log, "one line per request on stderr"},
         {"log-level", 0, CLI_ENUM, &level, "log level", .choices = "debug|info|warn|error|off"},
         {"run-pods", 0, CLI_BOOL, &run_pods, "run pods bound to a node as real containers through podman"},
@@ -81,7 +91,14 @@ int serve_main(int argc, char **argv)
 
     pkl_opts po = {.work_dir = pods_dir};
     khttp_opts o = {.host = *host ? host : "127.0.0.1", .port = (int)port, .nodes = nodes, .seed = seed,
-                    .access_log = access_log, .run_pods = run_pods ? &po : NULL};
+                    .access_log = access_log, .namespaces = namespaces, .idle_timeout_s = idle,
+                    .max_connections = maxconn, .run_pods = run_pods ? &po : NULL};
+    /* every idle connection holds a descriptor: take what the hard limit allows */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     khttp *h = NULL;
     t0_err err = {0};
     if (khttp_start(&o, &h, &err) != T0_OK) {

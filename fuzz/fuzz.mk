@@ -26,6 +26,7 @@ FUZZ_MODULE_targz := daemon
 FUZZ_MODULE_scenario := scenarios
 FUZZ_MODULE_kubeconfig := adapters
 FUZZ_MODULE_kubestatus := adapters
+FUZZ_MODULE_apiwrite := fakes
 
 FUZZ_TARGETS := $(sort $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c)))
 FUZZ_BINS := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))

@@ -274,16 +274,7 @@ typedef struct scn_result {
  * world failed (err says why). */
 t0_status scn_run(const scn_script *script, const scn_run_opts *opts, scn_result *res, t0_err *err);
 
-/* scenario_replay_main: `the0-sim replay [--seed N] [--trace FILE] [--quiet] [--coverage] FILE...`.
- * Exit 0 when every file passed, 1 when an expectation or invariant failed (the seed and the replay
- * command are printed), 2 on usage or parse errors. */
-int scenario_replay_main(int argc, char **argv);
 
-/* scenario_demo_main: `the0-sim run [--seed N] [--file F] [--every D] [--quiet]`: replay the embedded
- * scenarios/demo.scn (or F) with a progress line every D of simulated time and a closing summary (bots
- * per FSM state, table rows fired, invariants checked, violations, seed, the replay command). Exit 0 when
- * every expectation passed and no invariant broke, 1 otherwise, 2 on usage or parse errors. */
-int scenario_demo_main(int argc, char **argv);
 /* The text of scenarios/demo.scn, embedded at build time (build/gen/demo_scn.c). */
 extern const char scn_demo_text[];
 

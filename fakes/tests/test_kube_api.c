@@ -533,3 +533,106 @@ Test(kube_api, injected_faults_and_stale_list)
     e.api.unwatch(e.api.ctx, wh);
     env_free(&e);
 }
+
+static void log_ev(void *ud, kube_watch_type t, const cJSON *obj)
+{
+    static const char *const names[] = {"ADDED", "MODIFIED", "DELETED", "GONE", "CLOSED"};
+    char *log = ud;
+    char item[96];
+    snprintf(item, sizeof item, "%s:%s ", names[t], obj ? kfake_str(obj, "metadata.name") : "");
+    strncat(log, item, 511 - strlen(log));
+}
+
+/* The resources `serve` stores besides the port's kinds live in the same store: one resourceVersion
+ * sequence, watch from a resourceVersion, no-op updates, owner references and garbage collection. */
+Test(kube_api, other_resources_share_the_one_store)
+{
+    env e;
+    env_init(&e, 0);
+    t0_err err = {0};
+    cJSON *out = NULL;
+    int cm = kfake_res_find("", "v1", "configmaps"), sec = kfake_res_find("", "v1", "secrets");
+    int ns = kfake_res_find("", "v1", "namespaces");
+    cr_assert(cm >= KUBE__KINDS && sec >= KUBE__KINDS && ns >= KUBE__KINDS, "cm %d secret %d ns %d", cm, sec, ns);
+    cr_assert_eq(create(&e, KUBE_POD, pod("bot-a", NULL), NULL, &err), T0_OK, "%s", err.msg);
+    cJSON *s = cJSON_Parse("{\"metadata\":{\"name\":\"s\"},\"stringData\":{\"k\":\"abc\"}}");
+    cr_assert_eq(kfake_create(e.k, sec, "the0", s, 0, &out, &err), T0_OK, "%s", err.msg);
+    cJSON_Delete(s);
+    cr_assert_str_eq(kfake_str(out, "metadata.resourceVersion"), "2", "one counter for every resource");
+    cr_assert_str_eq(kfake_str(out, "data.k"), "YWJj", "stringData is stored base64 in data");
+    cr_assert_str_eq(kfake_str(out, "type"), "Opaque");
+    char owner[600];
+    snprintf(owner, sizeof owner,
+             "{\"metadata\":{\"name\":\"c\",\"labels\":{\"app\":\"x\"},\"ownerReferences\":[{\"apiVersion\":\"v1\","
+             "\"kind\":\"Secret\",\"name\":\"s\",\"uid\":\"%s\"}]},\"data\":{\"a\":\"1\"}}",
+             kfake_str(out, "metadata.uid"));
+    cJSON_Delete(out);
+    char log[512] = "";
+    kube_watch *w = NULL;
+    cr_assert_eq(kfake_watch(e.k, cm, "the0", "app=x", "2", log_ev, log, &w, &err), T0_OK, "%s", err.msg);
+    cJSON *c = cJSON_Parse(owner);
+    cr_assert_eq(kfake_create(e.k, cm, "the0", c, 0, &out, &err), T0_OK, "%s", err.msg);
+    cr_assert_str_eq(kfake_str(out, "metadata.resourceVersion"), "3");
+    cJSON_Delete(out);
+    cr_assert_eq(kfake_update(e.k, cm, "the0", c, false, 0, &out, &err), T0_OK, "%s", err.msg);
+    cr_assert_str_eq(kfake_str(out, "metadata.resourceVersion"), "3", "a no-op update writes nothing");
+    cJSON_Delete(out);
+    cJSON_Delete(c);
+    cJSON *n = cJSON_Parse("{\"metadata\":{\"name\":\"team-a\",\"namespace\":\"x\"}}");
+    cr_assert_eq(kfake_create(e.k, ns, "", n, 0, &out, &err), T0_OK, "%s", err.msg);
+    cJSON_Delete(n);
+    cr_assert_null(kfake_str(out, "metadata.namespace"), "a cluster-scoped object has no namespace");
+    cr_assert_str_eq(kfake_str(out, "status.phase"), "Active");
+    cJSON_Delete(out);
+    kube_delete_opts bg = {.propagation = KUBE_PROP_BACKGROUND, .grace_seconds = -1};
+    cr_assert_eq(kfake_remove(e.k, sec, "the0", "s", &bg, 0, &err), T0_OK, "%s", err.msg);
+    sim_loop_run_for(e.loop, 1000);
+    cr_assert_eq(kfake_get(e.k, cm, "the0", "c", NULL, &err), T0_ENOTFOUND, "the ConfigMap owned by the Secret is collected");
+    cr_assert_str_eq(log, "ADDED:c DELETED:c ", "%s", log);
+    kfake_unwatch(e.k, w);
+    env_free(&e);
+}
+
+/* dryRun=All: every check and default, nothing stored, no resourceVersion used; a 422 leaves its causes */
+Test(kube_api, dry_run_stores_nothing_and_invalid_answers_causes)
+{
+    env e;
+    env_init(&e, 0);
+    t0_err err = {0};
+    cJSON *p = pod("bot-a", NULL), *out = NULL;
+    cr_assert_eq(kfake_create(e.k, KFAKE_POD, "the0", p, KFAKE_DRY_RUN, &out, &err), T0_OK, "%s", err.msg);
+    cr_assert_str_eq(kfake_str(out, "spec.restartPolicy"), "Always", "defaulted as a real create");
+    cr_assert_null(kfake_str(out, "metadata.resourceVersion"), "no resourceVersion: %s",
+                   kfake_str(out, "metadata.resourceVersion"));
+    cJSON_Delete(out);
+    cr_assert_eq(kfake_count(e.k, KUBE_POD), 0, "stored %zu", kfake_count(e.k, KUBE_POD));
+    cr_assert_eq(kfake_resource_version(e.k), 0);
+    cr_assert_eq(kfake_create(e.k, KFAKE_POD, "the0", p, 0, NULL, &err), T0_OK, "%s", err.msg);
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "spec"), "containers"), 0),
+                              "image", cJSON_CreateString("x:2"));
+    cr_assert_eq(kfake_update(e.k, KFAKE_POD, "the0", p, false, KFAKE_DRY_RUN, &out, &err), T0_OK, "%s", err.msg);
+    cr_assert_str_eq(kfake_str(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "spec"), "containers"), 0),
+                               "image"), "x:2");
+    cJSON_Delete(out);
+    kube_delete_opts bg = {.propagation = KUBE_PROP_BACKGROUND, .grace_seconds = 0};
+    cr_assert_eq(kfake_remove(e.k, KFAKE_POD, "the0", "bot-a", &bg, KFAKE_DRY_RUN, &err), T0_OK, "%s", err.msg);
+    const cJSON *stored = kfake_peek(e.k, KUBE_POD, "the0", "bot-a");
+    cr_assert_not_null(stored, "a dry-run delete deletes nothing");
+    cr_assert_str_eq(kfake_str(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(stored, "spec"), "containers"), 0),
+                               "image"), "x:1", "a dry-run update stores nothing");
+    cr_assert_eq(kfake_resource_version(e.k), 1);
+    cJSON_Delete(p);
+    cJSON *bad = cJSON_Parse("{\"metadata\":{\"name\":\"Bad\"},\"spec\":{\"containers\":[]}}");
+    cr_assert_eq(kfake_create(e.k, KFAKE_POD, "the0", bad, 0, NULL, &err), T0_EINVALID, "%s", err.msg);
+    cJSON_Delete(bad);
+    char *causes = cJSON_PrintUnformatted(kfake_causes(e.k));
+    cr_assert_str_eq(causes,
+                     "[{\"reason\":\"FieldValueInvalid\",\"message\":\"Invalid value: \\\"Bad\\\": a lowercase RFC 1123 "
+                     "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end "
+                     "with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+                     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')\",\"field\":\"metadata.name\"},"
+                     "{\"reason\":\"FieldValueRequired\",\"message\":\"Required value\",\"field\":\"spec.containers\"}]",
+                     "%s", causes);
+    free(causes);
+    env_free(&e);
+}

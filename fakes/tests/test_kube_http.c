@@ -22,7 +22,7 @@ static fixture F;
 static void setup(void)
 {
     t0_err e = {0};
-    khttp_opts o = {.host = "127.0.0.1", .port = 0, .nodes = 1, .seed = 7};
+    khttp_opts o = {.host = "127.0.0.1", .port = 0, .nodes = 1, .seed = 7, .namespaces = "ns1,ns2,ns3,ns4"};
     cr_assert_eq(khttp_start(&o, &F.srv, &e), T0_OK, "%s", e.msg);
     snprintf(F.url, sizeof F.url, "http://127.0.0.1:%d", khttp_port(F.srv));
     kuberest_config cfg = {.server = F.url, .token = "t"};

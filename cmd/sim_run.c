@@ -1,9 +1,10 @@
-/* demo.c: `the0-sim run`: replay the embedded demo fleet (scenarios/demo.scn) with progress lines and a
+/* sim_run.c: `the0-sim run`: replay the embedded demo fleet (scenarios/demo.scn) with progress lines and a
  * closing summary (bots per FSM state, table rows fired, invariants checked, violations, replay command). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cmd/cmd.h"
 #include "core/cli.h"
 #include "core/log.h"
 #include "fsm/tables.h"

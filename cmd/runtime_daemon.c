@@ -1,6 +1,6 @@
-/* cli.c: `the0-runtime daemon init|sync`: flags and environment, and the production ports they run on (the
- * S3 client, the wall-clock loop with SIGTERM, the POSIX filesystem). The only file of daemon/ that knows
- * the adapters; the simulator binds its own ports to dinit_start/dsync_start instead. */
+/* runtime_daemon.c: `the0-runtime daemon init|sync`: flags and environment, and the production ports they
+ * run on (the S3 client, the wall-clock loop with SIGTERM, the POSIX filesystem). daemon/ itself sees only
+ * ports; the simulator binds its own to dinit_start/dsync_start instead. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controllers/cmd_controller.h"
+#include "cmd/runtime_controller.h"
 #include "fsm/tables.h"
 
 Test(ctlcmd, listen_addresses)

@@ -1,7 +1,7 @@
-/* cmd_controller.h: `the0-runtime controller`: flags and env (reference §4.1 plus ours), the startup
+/* runtime_controller.h: `the0-runtime controller`: flags and env (reference §4.1 plus ours), the startup
  * sequence and exit codes of §4.2, /livez /readyz /healthz /metrics, graceful shutdown on SIGTERM. */
-#ifndef T0_CMD_CONTROLLER_H
-#define T0_CMD_CONTROLLER_H
+#ifndef T0_CMD_RUNTIME_CONTROLLER_H
+#define T0_CMD_RUNTIME_CONTROLLER_H
 
 #include <stdbool.h>
 #include <stddef.h>

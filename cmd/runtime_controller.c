@@ -1,6 +1,6 @@
-/* cmd_controller.c: `the0-runtime controller`: wires rtloop, kube_rest, mongo_store and nats_bus into the
- * manager, serves health and metrics, and shuts down gracefully (see cmd_controller.h). */
-#include "controllers/cmd_controller.h"
+/* runtime_controller.c: `the0-runtime controller`: wires rtloop, kube_rest, mongo_store and nats_bus into
+ * the manager, serves health and metrics, and shuts down gracefully (see runtime_controller.h). */
+#include "cmd/runtime_controller.h"
 
 #include <ctype.h>
 #include <stdarg.h>
