@@ -58,6 +58,8 @@ typedef struct rec {
     uint64_t doc_rev;     /* the store's revision of a document a resync found to have fingerprint doc_fp
                              (0: none): the next resync skips a document with this revision unread */
     uint32_t seen_gen;    /* the resync generation whose desired read last listed this key */
+    uint32_t missing_gen; /* the generation whose read did not list it while it had objects (0: none since a
+                             read of its own found the document) */
     bool want_valid;      /* want_* hold the hashes generated from the document with fingerprint want_fp */
     bool want_fresh;      /* ... and that document is still the stored one: no NATS message, resync
                              mismatch or failed read since, and want_until not passed. Reconciles that

@@ -275,6 +275,7 @@ static void enqueue_unlisted(ctl_kind *c, bool initial)
     for (size_t i = 0; v && v[i]; i++) {
         rec *r = v[i]->val;
         r->want_fresh = false; /* not in the enabled read: deleted or disabled; read it again */
+        if (r->nobjs) r->missing_gen = c->gen;
         cJSON_Delete(r->batch_doc);
         r->batch_doc = NULL;
         mark_initial(c, r, initial);
