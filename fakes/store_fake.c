@@ -256,7 +256,7 @@ static t0_status p_get(void *ctx, store_coll c, const char *id, cJSON **out, t0_
     t0_status st = gate(s, "mongo/get", c, id, err);
     if (st != T0_OK) return st;
     scoll *sc = coll_of(s, c);
-    const sdoc *d = sc && id && !s->restoring ? hmap_get(&sc->by_id, id) : NULL;
+    const sdoc *d = sc && id && !(s->restoring && c <= STORE_SCHEDULES) ? hmap_get(&sc->by_id, id) : NULL;
     if (!d) return t0_fail(err, T0_ENOTFOUND, "mongo/get %s %s: no such document", store_coll_name(c), id);
     if (d->same) {
         size_t n = 0;

@@ -36,8 +36,9 @@ store_port storefake_port(storefake *s);
  * timeout"), as when MongoDB is unreachable. The scenario helpers below are not affected. */
 void storefake_set_outage(storefake *s, bool down);
 bool storefake_outage(const storefake *s);
-/* storefake_set_restoring: while ON the store is being restored (mongorestore --drop): find_enabled answers
- * no documents and get answers not found, successfully; writes work. The documents are kept as they are. */
+/* storefake_set_restoring: while ON the desired-state collections are being restored (mongorestore --drop
+ * of bot_runner.bots and bot_scheduler.bot_schedules): find_enabled answers no documents and their gets
+ * answer not found, successfully; writes work; the tombstones are not restored. The documents are kept. */
 void storefake_set_restoring(storefake *s, bool on);
 void storefake_on_change(storefake *s, storefake_change_fn fn, void *ud);
 
