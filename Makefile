@@ -116,8 +116,9 @@ $(BUILD)/the0-runtime: $(RUNTIME_CMD_OBJS) $(foreach m,$(RUNTIME_MODULES),$(BUIL
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(RUNTIME_CMD_OBJS) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS_ALL)
 
-# cmd/tests/*.c: tests of the command lines' pieces that need no server, linked with every cmd/ file but
-# the two main()s and with every module.
+# cmd/tests/*.c: tests of the command lines' pieces that need no server, and tests that put two siblings
+# together (test_kube_http.c: the production REST adapter against the served fake API server), linked with
+# every cmd/ file but the two main()s and with every module.
 CMD_TEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cmd/tests/*.c))
 CMD_LIB_OBJS := $(filter-out $(BUILD)/obj/cmd/the0-runtime.o $(BUILD)/obj/cmd/the0-sim.o,$(RUNTIME_CMD_OBJS) $(SIM_CMD_OBJS))
 TEST_BINS += $(BUILD)/tests/test-cmd

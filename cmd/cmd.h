@@ -21,4 +21,11 @@ int scenario_replay_main(int argc, char **argv);
  * every expectation passed and no invariant broke, 1 otherwise, 2 on usage or parse errors. */
 int scenario_demo_main(int argc, char **argv);
 
+/* serve_main: ARGV[0] is "serve". Flags: --listen HOST:PORT (default 127.0.0.1:8001; port 0 = any),
+ * --nodes N (default 3), --seed S (default 1), --access-log, --log-level L, --run-pods (pods run as podman
+ * containers: fakes/podman_kubelet.h) with --containers-conf FILE and --pods-dir DIR, --help. Prints one line
+ * "the0-sim serve: listening on http://HOST:PORT ..." on stdout once the port accepts connections.
+ * Exit codes: 0 after SIGTERM/SIGINT or --help, 1 when the server cannot start, 2 for a usage error. */
+int serve_main(int argc, char **argv);
+
 #endif

@@ -5,7 +5,6 @@
 #include "core/cli.h"
 #include "cmd/cmd.h"
 #include "fsm/tables.h"
-#include "fakes/serve.h"
 #include "scenarios/scn.h"
 #include "scenarios/soak.h"
 #include "sim/loop.h"

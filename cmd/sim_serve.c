@@ -1,5 +1,5 @@
-/* serve.c: `the0-sim serve`: flags, start the HTTP fake cluster, wait for SIGTERM/SIGINT, stop it. */
-#include "fakes/serve.h"
+/* sim_serve.c: `the0-sim serve`: flags, start the HTTP fake cluster, wait for SIGTERM/SIGINT, stop it. */
+#include "cmd/cmd.h"
 
 #include <errno.h>
 #include <pthread.h>
