@@ -59,15 +59,20 @@ struct scn_checker {
 
 static int64_t now_ms(const scn_checker *ck) { return sim_loop_now(ck->world.loop) - ck->world.t0; }
 
+void scn_sink_vreport(const scn_check_sink *sink, scn_invariant which, const char *fmt, va_list ap)
+{
+    char msg[1200];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    sink->violation(sink->ud, which, msg);
+}
+
 static void violation(scn_checker *c, scn_invariant which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void violation(scn_checker *c, scn_invariant which, const char *fmt, ...)
 {
-    char msg[1200];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    scn_sink_vreport(&c->sink, which, fmt, ap);
     va_end(ap);
-    c->sink.violation(c->sink.ud, which, msg);
 }
 
 t0_status scn_checker_new(const scn_check_world *world, const scn_check_sink *sink, scn_checker **out, t0_err *err)

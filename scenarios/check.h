@@ -4,6 +4,7 @@
 #ifndef T0_SCN_CHECK_H
 #define T0_SCN_CHECK_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,6 +43,9 @@ typedef struct scn_check_sink {
     void *ud;
     void (*violation)(void *ud, scn_invariant which, const char *msg);
 } scn_check_sink;
+
+/* scn_sink_vreport: report a violation of WHICH to SINK, its message formatted from FMT and AP. */
+void scn_sink_vreport(const scn_check_sink *sink, scn_invariant which, const char *fmt, va_list ap);
 
 typedef struct scn_checker scn_checker;
 

@@ -64,12 +64,10 @@ static const char *noun(store_coll c) { return c == STORE_BOTS ? "bot" : "schedu
 static void report(scn_oracle *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void report(scn_oracle *o, const char *fmt, ...)
 {
-    char msg[1200];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    scn_sink_vreport(&o->sink, SCN_INV_RESURRECTION, fmt, ap);
     va_end(ap);
-    o->sink.violation(o->sink.ud, SCN_INV_RESURRECTION, msg);
 }
 
 t0_status scn_oracle_new(const scn_oracle_world *w, const scn_check_sink *sink, scn_oracle **out, t0_err *err)
