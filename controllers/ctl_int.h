@@ -58,6 +58,8 @@ typedef struct rec {
     uint64_t doc_rev;     /* the store's revision of a document a resync found to have fingerprint doc_fp
                              (0: none): the next resync skips a document with this revision unread */
     uint32_t seen_gen;    /* the resync generation whose desired read last listed this key */
+    uint32_t missing_gen; /* the generation whose read did not list it while it had objects (0: none since a
+                             read of its own found the document) */
     bool want_valid;      /* want_* hold the hashes generated from the document with fingerprint want_fp */
     bool want_fresh;      /* ... and that document is still the stored one: no NATS message, resync
                              mismatch or failed read since, and want_until not passed. Reconciles that
@@ -178,6 +180,8 @@ struct ctl_kind {
     int64_t list_backoff_ms;
     bool gate_open;       /* deletions allowed: the last desired read succeeded and was not suspicious */
     bool gate_suspicious; /* the last successful read collapsed (until a successful read that did not) */
+    int64_t suspect_ms;   /* when the read that found the collapse was made: only a read a resync period
+                             later confirms it */
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
     uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
     uint32_t list_gen;    /* re-list generation: stamps the cached objects each re-list lists */
@@ -197,6 +201,8 @@ struct ctl_manager {
     ctl_kind bots, scheds;
     bool started, crashed, leader, ready, released;
     uint64_t lease_timer, resync_timer, bus_timer, sweep_timer;
+    uint64_t recovered_timer; /* reads while MongoDB does not answer, and at once when it does (store_watch.c) */
+    int64_t store_failed_for_ms; /* how long the store's last failure period lasted (store_watch.c) */
     store_port store_real, store_watch;
     int64_t store_failing_since; /* when the store's calls started failing without an answer since (0: they
                                     do not) */

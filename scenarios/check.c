@@ -21,7 +21,7 @@
 
 const char *const scn_invariant_names[] = {"at-most-one-bot-container", "no-orphans", "no-delete-after-failed-read",
                                            "no-state-loss", "no-log-loss", "bad-doc-isolation", "no-partial-state",
-                                           NULL};
+                                           "no-resurrection", NULL};
 
 /* Per bot/schedule facts (key "b:<id>" / "s:<id>"). */
 typedef struct scn_idinfo {
@@ -31,10 +31,12 @@ typedef struct scn_idinfo {
     bool desired;           /* the store holds it and config.enabled is not false */
     bool broken;            /* a document the scenario made undecodable */
     int64_t changed_ms;     /* last change of its document */
+    int64_t added_ms;       /* when its latest pod/CronJob was created */
     int64_t undesired_ms;   /* when it became undesired (-1: desired) */
     int64_t observed_ms;    /* when a manager's read observed it undesired (-1: not yet) */
     bool awaiting_read;     /* on the collection's list of undesired ids awaiting a read */
     uint64_t check_timer;   /* orphan deadline check */
+    int64_t down_mark;      /* MongoDB downtime already counted into its orphan deadline */
 } scn_idinfo;
 
 /* One pod of a bot while it runs: what its bot program completed (numbers of the bot-wide sequences). */
@@ -78,19 +80,25 @@ struct scn_checker {
     bool read_bad[2];          /* the last desired-state read of the collection failed or was suspiciously empty */
     unsigned broken_docs;
     bool max_running_reported;
+    int64_t mongo_down_since, mongo_down_ms; /* MongoDB outages (scn_checker_mongo_outage): since (-1: up), total */
 };
 
 static int64_t now_ms(const scn_checker *ck) { return sim_loop_now(ck->world.loop) - ck->world.t0; }
 
+void scn_sink_vreport(const scn_check_sink *sink, scn_invariant which, const char *fmt, va_list ap)
+{
+    char msg[1200];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    sink->violation(sink->ud, which, msg);
+}
+
 static void violation(scn_checker *c, scn_invariant which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void violation(scn_checker *c, scn_invariant which, const char *fmt, ...)
 {
-    char msg[1200];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    scn_sink_vreport(&c->sink, which, fmt, ap);
     va_end(ap);
-    c->sink.violation(c->sink.ud, which, msg);
 }
 
 t0_status scn_checker_new(const scn_check_world *world, const scn_check_sink *sink, scn_checker **out, t0_err *err)
@@ -99,6 +107,7 @@ t0_status scn_checker_new(const scn_check_world *world, const scn_check_sink *si
     if (!c) return t0_fail(err, T0_ENOMEM, "invariant checker: out of memory");
     c->world = *world;
     c->sink = *sink;
+    c->mongo_down_since = -1;
     hmap_init(&c->ids);
     hmap_init(&c->log_len);
     hmap_init(&c->pbots);
@@ -179,15 +188,24 @@ static const char *label(const cJSON *obj, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* The bot a Pod/CronJob belongs to for the invariants: realtime pods (not Job pods) by bot-id, CronJobs
- * by schedule-id. NULL for anything else. */
-static const char *owner_id(kube_kind k, const cJSON *obj, store_coll *c)
+/* ours: OBJ of kind K is managed by our controller of that kind. Objects of someone else (another
+ * installation, an operator) are never the controller's to delete, so no invariant counts them. */
+static bool ours(const scn_checker *ck, kube_kind k, const cJSON *obj)
 {
-    if (k == KUBE_POD && !label(obj, "job-name") && !label(obj, "batch.kubernetes.io/job-name")) {
+    const char *mb = label(obj, "the0.dev/managed-by");
+    const char *want = k == KUBE_POD ? ck->world.pods_managed_by : ck->world.cronjobs_managed_by;
+    return mb && want && !strcmp(mb, want);
+}
+
+/* The bot a Pod/CronJob of ours belongs to for the invariants: realtime pods (not Job pods) by bot-id,
+ * CronJobs by schedule-id. NULL for anything else. */
+static const char *owner_id(const scn_checker *ck, kube_kind k, const cJSON *obj, store_coll *c)
+{
+    if (k == KUBE_POD && !label(obj, "job-name") && !label(obj, "batch.kubernetes.io/job-name") && ours(ck, k, obj)) {
         *c = STORE_BOTS;
         return label(obj, LBL_BOT);
     }
-    if (k == KUBE_CRONJOB) {
+    if (k == KUBE_CRONJOB && ours(ck, k, obj)) {
         *c = STORE_SCHEDULES;
         return label(obj, LBL_SCHED);
     }
@@ -196,17 +214,40 @@ static const char *owner_id(kube_kind k, const cJSON *obj, store_coll *c)
 
 static size_t objects_of(const scn_checker *ck, const scn_idinfo *in)
 {
-    return in->coll == STORE_BOTS ? kfake_count_label(ck->world.kube, KUBE_POD, ck->world.ns, LBL_BOT, in->id)
-                                  : kfake_count_label(ck->world.kube, KUBE_CRONJOB, ck->world.ns, LBL_SCHED, in->id);
+    bool b = in->coll == STORE_BOTS;
+    return kfake_count_labels(ck->world.kube, b ? KUBE_POD : KUBE_CRONJOB, ck->world.ns, b ? LBL_BOT : LBL_SCHED, in->id,
+                              "the0.dev/managed-by", b ? ck->world.pods_managed_by : ck->world.cronjobs_managed_by);
 }
 
 /* ---- no-orphans -------------------------------------------------------------------------------------- */
+/* mongo_down: MongoDB's downtime so far. The allowance does not run while MongoDB is down: every deletion
+ * is decided on a successful fresh read, so an outage delays it by its length. */
+static int64_t mongo_down(const scn_checker *ck)
+{
+    return ck->mongo_down_ms + (ck->mongo_down_since >= 0 ? now_ms(ck) - ck->mongo_down_since : 0);
+}
+
+void scn_checker_mongo_outage(scn_checker *ck, bool down)
+{
+    if (down && ck->mongo_down_since < 0) ck->mongo_down_since = now_ms(ck);
+    if (!down && ck->mongo_down_since >= 0) {
+        ck->mongo_down_ms += now_ms(ck) - ck->mongo_down_since;
+        ck->mongo_down_since = -1;
+    }
+}
+
 static void orphan_deadline(void *ud)
 {
     scn_idinfo *in = ud;
     scn_checker *ck = in->c;
     in->check_timer = 0;
     if (in->desired) return;
+    int64_t down = mongo_down(ck) - in->down_mark;
+    if (down > 0) { /* MongoDB was down meanwhile: the deadline moves by that much */
+        in->down_mark += down;
+        in->check_timer = sim_loop_timer(ck->world.loop, down, orphan_deadline, in);
+        return;
+    }
     size_t n = objects_of(ck, in);
     if (n) {
         char t1[32], t2[32];
@@ -223,6 +264,7 @@ static void orphan_deadline(void *ud)
 static void arm_orphan(scn_checker *ck, scn_idinfo *in)
 {
     if (in->check_timer) return;
+    in->down_mark = mongo_down(ck);
     in->check_timer = sim_loop_timer(ck->world.loop, ck->world.delete_allowance_ms, orphan_deadline, in);
 }
 
@@ -309,17 +351,16 @@ void scn_checker_kube(scn_checker *ck, kube_watch_type type, kube_kind kind, con
                       bool by_scenario)
 {
     store_coll c;
-    const char *id = owner_id(kind, obj, &c);
+    const char *id = owner_id(ck, kind, obj, &c);
     if (!id) return;
     scn_idinfo *in = idinfo(ck, c, id, true);
     if (!in) return;
+    if (type == KUBE_WATCH_ADDED) in->added_ms = now_ms(ck);
     if (type == KUBE_WATCH_ADDED && !in->desired && in->observed_ms >= 0) arm_orphan(ck, in);
     if (deletion_started && !by_scenario && in->desired) {
         const char *phase = kfake_str(obj, "status.phase");
         bool terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
-        int64_t created = 0;
-        const char *ct = kfake_str(obj, "metadata.creationTimestamp");
-        bool current = ct && sim_parse_rfc3339(ct, &created) && created - ck->world.t0 >= in->changed_ms;
+        bool current = in->added_ms >= in->changed_ms; /* the creation seen to the ms (creationTimestamp has seconds) */
         if (!terminal && current) {
             const char *name = kfake_str(obj, "metadata.name");
             if (ck->read_bad[c])

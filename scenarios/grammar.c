@@ -435,6 +435,15 @@ static bool b_model(scn_pctx *p, scn_stmt *s, const scn_args *a)
     return ok;
 }
 
+/* scoped_point: POINT as the registry knows it: "M:POINT" when only manager M's API port sees it. */
+static const char *scoped_point(scn_pctx *p, const char *point, const char *manager)
+{
+    if (!manager) return scn_pstr(p, point);
+    char b[300];
+    snprintf(b, sizeof b, "%s:%s", manager, point);
+    return scn_pstr(p, b);
+}
+
 /* KIND as the fault's kind (a bare word); false when unknown. */
 static bool fault_kind(const char *kind, sim_fault_spec *spec)
 {
@@ -483,7 +492,8 @@ static bool b_fault(scn_pctx *p, scn_stmt *s, const scn_args *a)
             spec.kind = st == T0_ETOOMANY ? SIM_FAULT_TOOMANY : SIM_FAULT_ERROR;
             spec.http_status = code;
             spec.status = (t0_status)st;
-        } else if (!kv_typed(p, "fault", false, "p:f count:u calls:r ms:d", &kv)) ok = false;
+        } else if (!kv_typed(p, "fault", false, "p:f count:u calls:r ms:d manager:s", &kv)) ok = false;
+        else if (key_is(&kv, "manager")) s->a.fault.manager = scn_pstr(p, kv.v);
         else if (kv.ty == 'f') spec.probability = kv.f;
         else if (kv.ty == 'u') spec.count = kv.u;
         else if (kv.ty == 'r') spec.first_call = kv.lo, spec.last_call = kv.hi;
@@ -492,14 +502,21 @@ static bool b_fault(scn_pctx *p, scn_stmt *s, const scn_args *a)
     if (!kind) scn_perr(p, w[1].col, "fault %s: no kind given", w[1].s), ok = false;
     if ((spec.kind == SIM_FAULT_TOOMANY || spec.kind == SIM_FAULT_LATENCY || spec.kind == SIM_FAULT_REORDER) && !spec.ms)
         spec.ms = 1000;
-    s->a.fault.point = scn_pstr(p, w[1].s);
+    char why[300];
+    if (ok && kind && !sim_faults_realistic(w[1].s, &spec, why, sizeof why)) {
+        scn_perr(p, w[1].col, "%s", why);
+        ok = false;
+    }
+    s->a.fault.point = scoped_point(p, w[1].s, s->a.fault.manager);
     s->a.fault.spec = spec;
     return ok;
 }
 
 static bool b_clear_fault(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
-    s->a.fault.point = scn_pstr(p, pos(a, 0));
+    const scn_kv *m = kv_first(a, "manager");
+    s->a.fault.manager = m ? scn_pstr(p, m->v) : NULL;
+    s->a.fault.point = scoped_point(p, pos(a, 0), s->a.fault.manager);
     return true;
 }
 
@@ -537,6 +554,71 @@ static bool b_mgr(scn_pctx *p, scn_stmt *s, const scn_args *a)
     return true;
 }
 
+/* create pod|cronjob NAME [labels=] [annotations=] [finalizers=] [owner=KIND/NAME] [schedule=] */
+static bool b_foreign(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    const scn_kv *l = kv_first(a, "labels"), *an = kv_first(a, "annotations"), *f = kv_first(a, "finalizers");
+    const scn_kv *o = kv_first(a, "owner"), *sc = kv_first(a, "schedule");
+    bool ok = true;
+    s->a.foreign.name = scn_pstr(p, pos(a, 0));
+    s->a.foreign.labels = l ? l->json : NULL;
+    s->a.foreign.annotations = an ? an->json : NULL;
+    s->a.foreign.finalizers = f ? f->json : NULL;
+    s->a.foreign.schedule = sc ? scn_pstr(p, sc->v) : NULL;
+    const cJSON *it;
+    if (l && !cJSON_IsObject(l->json)) scn_perr(p, l->tok->col, "labels= needs a JSON object"), ok = false;
+    if (an && !cJSON_IsObject(an->json)) scn_perr(p, an->tok->col, "annotations= needs a JSON object"), ok = false;
+    const scn_kv *maps[] = {l, an};
+    for (size_t m = 0; m < 2; m++) {
+        if (!maps[m] || !cJSON_IsObject(maps[m]->json)) continue;
+        cJSON_ArrayForEach(it, maps[m]->json) if (!cJSON_IsString(it)) {
+            scn_perr(p, maps[m]->tok->col, "label and annotation values are strings ('%s' is not)", it->string);
+            ok = false;
+            break;
+        }
+    }
+    if (f && !cJSON_IsArray(f->json)) scn_perr(p, f->tok->col, "finalizers= needs a JSON array of strings"), ok = false;
+    if (s->verb != SCN_CREATE_CRONJOB && sc) scn_perr(p, sc->tok->col, "'create pod' does not take schedule="), ok = false;
+    if (o) {
+        const char *slash = strchr(o->v, '/');
+        if (!slash || slash == o->v || !slash[1]) {
+            scn_perr(p, o->tok->col, "owner= needs KIND/NAME (owner=ReplicaSet/web-5d9c), got '%s'", o->v);
+            ok = false;
+        } else {
+            char k[128];
+            snprintf(k, sizeof k, "%.*s", (int)(slash - o->v), o->v);
+            s->a.foreign.owner_kind = scn_pstr(p, k);
+            s->a.foreign.owner_name = scn_pstr(p, slash + 1);
+        }
+    }
+    return ok;
+}
+
+/* add finalizer pod|cronjob NAME VALUE, remove finalizers pod|cronjob NAME */
+static bool b_fin(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    const char *k = pos(a, 0);
+    if (strcmp(k, "pod") && strcmp(k, "cronjob")) {
+        scn_perr(p, pos_col(a, 0), "finalizers of a pod or a cronjob, got '%s'", k);
+        return false;
+    }
+    s->a.fin.cronjob = !strcmp(k, "cronjob");
+    s->a.fin.name = scn_pstr(p, pos(a, 1));
+    s->a.fin.value = pos(a, 2) ? scn_pstr(p, pos(a, 2)) : NULL;
+    return true;
+}
+
+static bool b_on_off(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    bool on = false;
+    if (scn_parse_bool(pos(a, 0), &on)) {
+        s->a.down = on;
+        return true;
+    }
+    scn_perr(p, pos_col(a, 0), "on or off, got '%s'", pos(a, 0));
+    return false;
+}
+
 static bool b_cronjob_controller(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
     const char *v = pos(a, 0);
@@ -557,9 +639,36 @@ static bool b_note(scn_pctx *p, scn_stmt *s, const scn_args *a)
 }
 
 /* ---- builders: conditions ---------------------------------------------------------------------------- */
+/* The label.K=, annotation.K= and env.K= words of an object condition, in order. */
+static bool fields(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    static const struct {
+        const char *prefix;
+        scn_field_kind kind;
+    } pre[] = {{"label.", SCN_FIELD_LABEL}, {"annotation.", SCN_FIELD_ANNOTATION}, {"env.", SCN_FIELD_ENV}};
+    scn_field *f = scn_arena_alloc(p->arena, (a->nkv ? a->nkv : 1) * sizeof *f);
+    if (!f) return p->oom = true, false;
+    size_t n = 0;
+    for (size_t i = 0; i < a->nkv; i++)
+        for (size_t k = 0; k < T0_ARRAY_LEN(pre); k++) {
+            size_t l = strlen(pre[k].prefix);
+            if (a->kv[i].klen > l && !strncmp(a->kv[i].key, pre[k].prefix, l)) {
+                char key[300];
+                snprintf(key, sizeof key, "%.*s", (int)(a->kv[i].klen - l), a->kv[i].key + l);
+                f[n++] = (scn_field){pre[k].kind, scn_pstr(p, key), scn_pstr(p, a->kv[i].v)};
+            }
+        }
+    s->a.pod.fields = f;
+    s->a.pod.nfields = n;
+    return true;
+}
+
 static bool b_pod(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
     s->a.pod.name = scn_pstr(p, pos(a, 0));
+    const scn_kv *sc = kv_first(a, "schedule");
+    s->a.pod.schedule = sc ? scn_pstr(p, sc->v) : NULL;
+    if (!fields(p, s, a)) return false;
     const scn_kv *ph = kv_first(a, "phase"), *rd = kv_first(a, "ready"), *rs = kv_first(a, "restarts");
     s->a.pod.phase = ph ? scn_pstr(p, ph->v) : NULL;
     s->a.pod.ready = rd ? rd->b : -1;
@@ -605,6 +714,41 @@ static bool b_num(scn_pctx *p, scn_stmt *s, const scn_args *a)
         else scn_perr(p, pos_col(a, 0), "count what? pods, cronjobs or jobs, got '%s'", name), ok = false;
     }
     s->a.num.name = scn_pstr(p, name);
+    return ok;
+}
+
+/* event NAME reason=R [OP N]: without OP N, at least one */
+static bool b_event(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    const scn_kv *r = kv_first(a, "reason");
+    s->a.event.name = scn_pstr(p, pos(a, 0));
+    s->a.event.reason = r ? scn_pstr(p, r->v) : NULL;
+    s->a.event.op = SCN_CMP_GE, s->a.event.n = 1;
+    bool ok = true;
+    if (!r) scn_perr(p, pos_col(a, 0), "event %s: which reason? event NAME reason=R [OP N]", pos(a, 0)), ok = false;
+    if (a->npos == 2) scn_perr(p, pos_col(a, 1), "event NAME reason=R [OP N]: a comparison needs a number"), ok = false;
+    if (a->npos == 3 && !b_op_n(p, a, 1, " (>= <= == != > <)", &s->a.event.op, &s->a.event.n)) ok = false;
+    return ok;
+}
+
+/* api-calls M VERB KIND OP N */
+static bool b_api(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    static const char *const verbs[] = {"create", "get", "list", "update", "update_status", "delete", "watch"};
+    static const char *const kinds[] = {"pods", "cronjobs", "jobs", "leases", "events"}; /* kube_kind */
+    _Static_assert(T0_ARRAY_LEN(verbs) == SCN_API__VERBS, "api verbs");
+    _Static_assert(T0_ARRAY_LEN(kinds) == KUBE__KINDS, "kube kinds");
+    bool ok = b_op_n(p, a, 3, " (>= <= == != > <)", &s->a.api.op, &s->a.api.n);
+    int v = -1, k = -1;
+    for (int i = 0; i < SCN_API__VERBS; i++)
+        if (!strcmp(pos(a, 1), verbs[i])) v = i;
+    for (int i = 0; i < KUBE__KINDS; i++)
+        if (!strcmp(pos(a, 2), kinds[i])) k = i;
+    if (v < 0) scn_perr(p, pos_col(a, 1), "api-calls: verb create|get|list|update|update_status|delete|watch, got '%s'", pos(a, 1)), ok = false;
+    if (k < 0) scn_perr(p, pos_col(a, 2), "api-calls: kind pods|cronjobs|jobs|leases|events, got '%s'", pos(a, 2)), ok = false;
+    s->a.api.manager = scn_pstr(p, pos(a, 0));
+    s->a.api.verb = (scn_api_verb)(v < 0 ? 0 : v);
+    s->a.api.kind = k < 0 ? 0 : k;
     return ok;
 }
 
@@ -667,13 +811,6 @@ static bool b_message(scn_pctx *p, scn_stmt *s, const scn_args *a)
     return true;
 }
 
-static bool b_event(scn_pctx *p, scn_stmt *s, const scn_args *a)
-{
-    s->a.event.name = scn_pstr(p, pos(a, 0));
-    s->a.event.reason = scn_pstr(p, pos(a, 1));
-    return true;
-}
-
 static bool b_state(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
     if (a->n != 3 || !scn_tok_is_kv(&a->w[2])) {
@@ -709,7 +846,7 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_MODEL, "model", ACT, 2, 4, NULL, b_model},
     {SCN_FAULT, "fault", ACT, 1, 2, NULL, b_fault},
     {SCN_CLEAR_FAULTS, "clear faults", ACT, 0, 0, "", b_none},
-    {SCN_CLEAR_FAULT, "clear fault", ACT, 1, 1, "", b_clear_fault},
+    {SCN_CLEAR_FAULT, "clear fault", ACT, 1, 1, "manager:s", b_clear_fault},
     {SCN_OUTAGE, "outage", ACT, 2, 2, "", b_outage},
     {SCN_CRASH_CONTROLLER, "crash controller", ACT, 0, 1, "at-effect:u restart-after:d", b_mgr},
     {SCN_RESTART_CONTROLLER, "restart controller", ACT, 0, 1, "", b_mgr},
@@ -728,12 +865,17 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_NOTE, "note", ACT, 0, 64, "*:*", b_note},
     {SCN_OBJECT_PUT, "object put", ACT, 2, 2, "", b_object},
     {SCN_OBJECT_CUT, "object cut", ACT, 1, 1, "", b_object},
+    {SCN_CREATE_POD, "create pod", ACT, 1, 1, "labels:j annotations:j finalizers:j owner:s", b_foreign},
+    {SCN_CREATE_CRONJOB, "create cronjob", ACT, 1, 1, "labels:j annotations:j finalizers:j owner:s schedule:s", b_foreign},
+    {SCN_ADD_FINALIZER, "add finalizer", ACT, 3, 3, "", b_fin},
+    {SCN_REMOVE_FINALIZERS, "remove finalizers", ACT, 2, 2, "", b_fin},
+    {SCN_MONGO_RESTORE, "mongo-restore", ACT, 1, 1, "", b_on_off},
     {SCN_INVARIANT, NULL, ACT, 0, 0, "", b_none}, /* always NAME: matched by name in scn_grammar_parse */
     {SCN_IF_NO_POD, "no pod", COND, 1, 1, "", b_pod},
     {SCN_IF_NO_CRONJOB, "no cronjob", COND, 1, 1, "", b_pod},
     {SCN_IF_NO_STORE, "no store", COND, 1, 1, "", b_pod},
-    {SCN_IF_POD, "pod", COND, 1, 1, "phase:s ready:b restarts:u", b_pod},
-    {SCN_IF_CRONJOB, "cronjob", COND, 1, 1, "", b_pod},
+    {SCN_IF_POD, "pod", COND, 1, 1, "phase:s ready:b restarts:u label.*:s annotation.*:s env.*:s", b_pod},
+    {SCN_IF_CRONJOB, "cronjob", COND, 1, 1, "schedule:s label.*:s annotation.*:s env.*:s", b_pod},
     {SCN_IF_JOB_RUNS, "job-runs", COND, 3, 3, "", b_num},
     {SCN_IF_RESTARTS, "restarts", COND, 3, 3, "", b_num},
     {SCN_IF_LOG_LINES, "log-lines", COND, 3, 3, "", b_num},
@@ -745,8 +887,10 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_IF_STORE, "store", COND, 1, 1, "", b_pod},
     {SCN_IF_VIOLATIONS, "violations", COND, 2, 2, "", b_violations},
     {SCN_IF_MESSAGE, "message", COND, 3, 3, "", b_message},
-    {SCN_IF_EVENT, "event", COND, 2, 2, "", b_event},
     {SCN_IF_STATE_LAG, "state-lag", COND, 3, 3, "", b_num},
+    {SCN_IF_INTENT, "pods-match-intent", COND, 0, 0, "", b_none},
+    {SCN_IF_EVENT, "event", COND, 1, 3, "reason:s", b_event},
+    {SCN_IF_API_CALLS, "api-calls", COND, 5, 5, "", b_api},
 };
 const size_t scn_grammar_len = T0_ARRAY_LEN(scn_grammar);
 

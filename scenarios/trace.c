@@ -122,9 +122,9 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
             const char *reason = kfake_str(obj, "reason"), *msg = kfake_str(obj, "message");
             const char *on = kfake_str(obj, "involvedObject.name");
             scn_trace(w, "event", "%s %s: %s", on ? on : "?", reason ? reason : "?", msg ? msg : "");
-            char key[400];
-            t0_strjoin(key, sizeof key, on ? on : "?", " ", reason ? reason : "?");
-            hmap_put(&w->events, key, (void *)((uintptr_t)hmap_get(&w->events, key) + 1), NULL);
+            char ek[600];
+            t0_strjoin(ek, sizeof ek, on ? on : "?", "\x1f", reason ? reason : "?");
+            hmap_put(&w->events, ek, (void *)((uintptr_t)hmap_get(&w->events, ek) + 1), NULL);
         }
         return;
     }
@@ -157,6 +157,7 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
         scn_trace(w, "kube", "%s %s/%s deleted", kk, ns, name);
     }
     scn_checker_kube(w->check, type, kind, obj, deletion_started, w->scenario_deleting);
+    scn_oracle_kube(w->oracle, type, kind, obj, w->scenario_deleting || w->scenario_creating);
 }
 
 static void store_observer(void *ud, store_coll c, const char *id, const cJSON *doc)

@@ -47,6 +47,7 @@ static void world_free(scn_world *w)
     for (scn_mgr *m = w->mgrs, *nx; m; m = nx) {
         nx = m->next;
         scn_mgr_stop(m);
+        scn_mgr_free_watches(m);
         free(m);
     }
     w->res->memo_hits = ctl_memo_hits(w->memo);
@@ -59,6 +60,7 @@ static void world_free(scn_world *w)
     storefake_destroy(w->store);
     objfake_destroy(w->obj);
     scn_checker_destroy(w->check);
+    scn_oracle_destroy(w->oracle);
     scn_expect_free(w);
     for (scn_bot *b = w->bot_list, *nx; b; b = nx) {
         nx = b->next;
@@ -110,10 +112,21 @@ static t0_status world_new(scn_world *w, t0_err *err)
     }
     if (st == T0_OK) st = scn_pods_bind(w, err);
     if (st == T0_OK) st = cronctl_new(w->loop, w->kube, NULL, &w->cc, err);
+    podgen_settings ps;
+    podgen_settings_defaults(&ps); /* the managers' (scn_mgr_start): the managed-by values of our objects */
     if (st == T0_OK) {
-        scn_check_world cw = {w->loop, w->kube, w->kl, w->store, w->o.ns, w->t0, w->o.delete_allowance_ms};
+        scn_check_world cw = {w->loop, w->kube, w->kl, w->store, w->o.ns, w->t0, w->o.delete_allowance_ms,
+                              ps.bot_controller_name, ps.schedule_controller_name};
         scn_check_sink sink = scn_check_sink_of(w);
         st = scn_checker_new(&cw, &sink, &w->check, err);
+    }
+    if (st == T0_OK) { /* the oracle generates expected objects as every manager of the world does */
+        ctl_settings cs;
+        ctl_settings_defaults(&cs);
+        cs.pod.namespace = w->o.ns;
+        scn_oracle_world ow = {w->loop, w->kube, w->store, &cs.pod, w->t0};
+        scn_check_sink sink = scn_check_sink_of(w);
+        st = scn_oracle_new(&ow, &sink, &w->oracle, err);
     }
     if (st == T0_OK && !w->ro->no_memo) { /* the pod settings every manager of the world gets (scn_mgr_start) */
         ctl_settings cs;

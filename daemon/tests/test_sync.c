@@ -406,6 +406,41 @@ Test(sync_logs, failed_read_of_the_day_object_never_overwrites_it)
     world_free(&w);
 }
 
+/* A 5xx on the bucket check (s3rver under concurrent writes; MinIO while it starts or heals) is an ordinary
+ * retryable failure: nothing is written, and the next attempt checks the bucket again and ships once. */
+Test(sync_logs, a_5xx_on_the_bucket_check_is_retried)
+{
+    world w;
+    world_init(&w, 0);
+    dsync_logs l;
+    logs_new(&w, &l);
+    append(&w, "g1\n");
+    w.m.fail_bucket = 1;
+    w.m.fail_status = T0_EINTERNAL;
+    bool more;
+    t0_err e = {0};
+    t0_status st = dsync_logs_ship(&l, false, &more, &e);
+    cr_assert_eq(st, T0_EINTERNAL, "got %s: %s", t0_status_name(st), e.msg);
+    cr_assert(t0_status_retryable(st), "a 5xx on the bucket check must be retryable");
+    cr_assert_eq(w.m.puts, 0, "expected no PUT after a failed bucket check, got %d", w.m.puts);
+    ship_all(&l, false);
+    cr_assert_eq(w.m.buckets_checked, 2, "expected the bucket checked again after the failure, checked %d times",
+                 w.m.buckets_checked);
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] g1\n");
+    /* the state's bucket check likewise */
+    cr_assert(memfs_put(w.mf, "/state/a.json", "A"));
+    dsync_state s;
+    dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/var/the0/logs/spool", &lim);
+    bool up;
+    w.m.fail_bucket = 1;
+    st = state_sync(&w, &s, false, &up, &e);
+    cr_assert_eq(st, T0_EINTERNAL, "got %s: %s", t0_status_name(st), e.msg);
+    cr_assert_null(memstore_find(&w.m, "bot-state", "b1/state.tar.gz"), "uploaded after a failed bucket check");
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
+    cr_assert(up, "the retry must upload");
+    world_free(&w);
+}
+
 Test(sync_logs, filesystem_faults_lose_nothing)
 {
     world w;
