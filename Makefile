@@ -54,7 +54,7 @@ TEST_TARGETS :=
 BINARIES := $(BUILD)/the0-runtime $(BUILD)/the0-sim
 # Modules each binary links (order does not matter: archives are linked as a group).
 RUNTIME_MODULES := core domain fsm controllers daemon adapters
-SIM_MODULES := core domain fsm controllers fakes sim scenarios
+SIM_MODULES := core domain fsm controllers daemon fakes sim scenarios
 
 -include $(wildcard $(addsuffix /module.mk,$(MODULES)))
 -include e2e/e2e.mk

@@ -123,8 +123,12 @@ build_derived() { # NAME DOCKERFILE CONTEXT
         die "podman build of $name failed"
     fi
     rm -f "$log"
-    # the image this one replaces, now unnamed (podman refuses while a container uses it)
-    [ -n "$old" ] && [ "$old" != "$(podman image inspect --format '{{.Id}}' "$name")" ] && podman rmi "$old" >/dev/null 2>&1
+    # the image this one replaces, now unnamed. podman refuses while a container (an earlier run's, stopped)
+    # uses it: then it stays, and a later prune takes it. Written as an if: under set -e a failing last
+    # command of an && list ends this function silently (CI once lost a good build that way).
+    if [ -n "$old" ] && [ "$old" != "$(podman image inspect --format '{{.Id}}' "$name")" ]; then
+        podman rmi "$old" >/dev/null 2>&1 || echo "images: $name: the image it replaces (${old:0:12}) is still used by a container; kept" >&2
+    fi
     echo "images: $name built in $((SECONDS - t0)) s ($(podman image inspect --format '{{.Size}}' "$name" | awk '{printf "%d MB", $1/1e6}'))" >&2
 }
 

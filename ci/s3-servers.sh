@@ -4,7 +4,8 @@
 #   ci/s3-servers.sh install          npm ci s3rver into ci/node (pinned by the committed package-lock.json);
 #                                     check that moto imports (fails loudly when it does not)
 #   ci/s3-servers.sh start DIR        start both on free ports; write DIR/env (shell assignments):
-#                                       S3RVER_ENDPOINT=127.0.0.1:P  (keys S3RVER/S3RVER; does not verify SigV4)
+#                                       S3RVER_ENDPOINT=127.0.0.1:P  (keys S3RVER/S3RVER; does not verify SigV4;
+#                                        the buckets the tests share, S3RVER_BUCKETS, exist from the start)
 #                                       MOTO_ENDPOINT=127.0.0.1:Q MOTO_ACCESS_KEY=.. MOTO_SECRET_KEY=..
 #                                       (moto with INITIAL_NO_AUTH_ACTION_COUNT: an IAM user whose key is
 #                                        verified; a wrong secret is refused with SignatureDoesNotMatch)
@@ -27,6 +28,11 @@ install() {
         die "python3 cannot import moto/boto3/flask: the moto server is required for the S3 auth tests"
 }
 
+# Created by s3rver before it listens, so that no test has to HEAD them: s3rver answers a HEAD bucket by
+# listing the whole bucket and parsing every object's metadata file, and fails it with a 500 (no error
+# code; "Unexpected end of JSON input" in its log) when another test is rewriting one of those files.
+S3RVER_BUCKETS="custom-bots bot-state bot-logs"
+
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 wait_port() { # wait_port PORT PID NAME
@@ -45,7 +51,9 @@ start() {
     local p1 p2
     p1=$(free_port)
     mkdir -p "$dir/s3rver-data"
-    node "$NODE_DIR/node_modules/.bin/s3rver" -d "$dir/s3rver-data" -a 127.0.0.1 -p "$p1" --silent \
+    local b buckets=()
+    for b in $S3RVER_BUCKETS; do buckets+=(--configure-bucket "$b"); done
+    node "$NODE_DIR/node_modules/.bin/s3rver" -d "$dir/s3rver-data" -a 127.0.0.1 -p "$p1" --silent "${buckets[@]}" \
         >"$dir/s3rver.log" 2>&1 &
     echo $! >"$dir/s3rver.pid"
     p2=$(free_port)

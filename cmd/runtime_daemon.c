@@ -1,6 +1,6 @@
-/* runtime_daemon.c: `the0-runtime daemon init|sync`: flags and environment, and the production ports they
- * run on (the S3 client, the wall-clock loop with SIGTERM, the POSIX filesystem). daemon/ itself sees only
- * ports; the simulator binds its own to dinit_start/dsync_start instead. */
+/* runtime_daemon.c: `the0-runtime daemon init|sync`: flags and environment, and the production ports they run
+ * on (the S3 client, the wall-clock loop with SIGTERM, the POSIX filesystem). daemon/ itself sees only ports;
+ * the simulator binds its own to dinit_start/dsync_start (scenarios/pods.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +8,10 @@
 #include "adapters/fs_posix.h"
 #include "adapters/rtloop.h"
 #include "adapters/s3.h"
+#include "cmd/cmd.h"
 #include "core/cli.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
-
 
 /* The production ports, built in one go and freed in reverse. */
 typedef struct prod {

@@ -7,7 +7,6 @@
 #include "cmd/runtime_controller.h"
 #include "cmd/cmd.h"
 #include "core/version.h"
-#include "daemon/daemon.h"
 
 static int version_main(int argc, char **argv)
 {

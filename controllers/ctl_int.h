@@ -93,6 +93,7 @@ typedef struct rec {
                              reconcile to use instead of reading it again (the Go controller reconciles
                              from its list the same way); dropped by a NATS message; NULL otherwise */
     int64_t batch_at_ms;  /* when the resync read it */
+    int64_t runs_checked_ms; /* schedules: runs whose pods finished before this were looked at (check_run_sync) */
     uint32_t seen_gen;    /* the resync generation whose desired read last listed this key */
     uint16_t nobjs;       /* observed objects carrying this id (more than 65,535 with one id label: not a
                              cluster this controller is made for) */
@@ -104,6 +105,8 @@ typedef struct rec {
     bool want_fresh : 1;  /* ... and that document is still the stored one: no NATS message, resync
                              mismatch or failed read since, and want_until not passed. Reconciles that
                              only follow the cluster (watch events) then skip the store read. */
+    bool missing : 1;     /* a desired read that did not list it found it with objects (each such read sets
+                             it to that), and no read of its own found the document since: ctl_rec_missing */
 } rec;
 
 /* The desired state of one key, as desired_read found it. */
@@ -209,6 +212,8 @@ struct ctl_kind {
     int64_t list_backoff_ms;
     bool gate_open;       /* deletions allowed: the last desired read succeeded and was not suspicious */
     bool gate_suspicious; /* the last successful read collapsed (until a successful read that did not) */
+    int64_t suspect_ms;   /* when the read that found the collapse was made: only a read a resync period
+                             later confirms it */
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
     uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
     uint32_t list_gen;    /* re-list generation: stamps the cached objects each re-list lists */
@@ -231,6 +236,8 @@ struct ctl_manager {
     ctl_kind bots, scheds;
     bool started, crashed, leader, ready, released;
     uint64_t lease_timer, resync_timer, bus_timer, sweep_timer;
+    uint64_t recovered_timer; /* reads while MongoDB does not answer, and at once when it does (store_watch.c) */
+    int64_t store_failed_for_ms; /* how long the store's last failure period lasted (store_watch.c) */
     store_port store_real, store_watch;
     int64_t store_failing_since; /* when the store's calls started failing without an answer since (0: they
                                     do not) */
@@ -259,10 +266,21 @@ bool ctl_acting_allowed(ctl_manager *m);
 
 /* ---- records and the informer cache (informer.c) ---- */
 rec *ctl_rec_get(ctl_kind *c, const char *id, bool create);
+/* ctl_rec_missing: whether the last desired read (generation c->gen) did not list R while R had objects, and
+ * no read of R's own found its document since. A flag and seen_gen say it (a generation of its own would grow
+ * every record by 8 bytes): the flag is set at each read that does not list R, and within a generation
+ * seen_gen changes only in that read's listing, which comes first. */
+static inline bool ctl_rec_missing(const ctl_kind *c, const rec *r)
+{
+    return r->missing && c->gen && r->seen_gen != c->gen;
+}
 void ctl_rec_maybe_free(ctl_kind *c, const char *id, rec *r);
 /* ctl_rec_stamp: R was listed by the desired read of generation c->gen */
 void ctl_rec_stamp(ctl_kind *c, rec *r);
 void ctl_obj_free(obj_sum *o);
+/* ctl_obj_set_ids: O's resourceVersion RV and uid UID (strings as the object has them; NULL: none), as the
+ * cache keeps them; free O's extension with ctl_obj_free when O is not in the cache */
+void ctl_obj_set_ids(obj_sum *o, const char *rv, const char *uid);
 /* ctl_cache_apply: insert/replace (ADDED/MODIFIED) or remove (DELETED) one object; ignores objects older
  * than what the cache holds. Returns the id it concerns (in IDBUF) or NULL when it carries no id label. */
 const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char idbuf[256]);
@@ -311,6 +329,10 @@ void ctl_recorder_fini(ctl_manager *m);
 /* ctl_emit_event: an Event about key ID's cached object (its uid and resourceVersion; only its name when
  * none is cached). ctl_emit_event_on: about object O (e.g. the one just deleted; NULL: the name only). */
 void ctl_emit_event(ctl_kind *c, const char *id, const char *type, const char *reason, const char *msg);
+/* ctl_emit_event_about: about another object of key ID (KIND OBJ_NAME; O its uid/resourceVersion, may be NULL),
+ * e.g. one of a schedule's Job pods. */
+void ctl_emit_event_about(ctl_kind *c, const char *id, kube_kind kind, const char *obj_name, const obj_sum *o,
+                          const char *type, const char *reason, const char *msg);
 void ctl_emit_event_on(ctl_kind *c, const char *id, const obj_sum *o, const char *type, const char *reason,
                        const char *msg);
 

@@ -18,8 +18,8 @@ static const char *mstr(const cJSON *o, const char *key)
 }
 
 /* The controller's memory per bot is mostly one record and one summary, each inside its hash map entry
- * (bench_resync prints the figure): keep them within these sizes (glibc's 128-byte chunks with a short id). */
-_Static_assert(sizeof(void *) != 8 || (sizeof(rec) <= 88 && sizeof(obj_sum) <= 80), "rec/obj_sum grew");
+ * (bench_resync prints the figure): keep them within these sizes (jemalloc's 128-byte class with a short id). */
+_Static_assert(sizeof(void *) != 8 || (sizeof(rec) <= 96 && sizeof(obj_sum) <= 80), "rec/obj_sum grew");
 
 static const char *const unread_pod[] = {"spec", NULL};
 static const char *const unread_cronjob[] = {"spec.jobTemplate", NULL};
@@ -109,6 +109,12 @@ static void set_uid(obj_sum *o, const char *uid)
     }
     obj_ext *x = ctl_obj_ext(o);
     o->uid_form = x && (x->uid = strndup(uid, 39)) ? UID_EXT : UID_EMPTY;
+}
+
+void ctl_obj_set_ids(obj_sum *o, const char *rv, const char *uid)
+{
+    set_rv(o, rv, rv ? strtoull(rv, NULL, 10) : 0);
+    set_uid(o, uid);
 }
 
 const char *ctl_obj_rv(const obj_sum *o, char buf[24])

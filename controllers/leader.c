@@ -25,7 +25,10 @@ void ctl_start_leading(ctl_manager *m)
     m->st.resyncs++;
     ctl_resync_kind(&m->bots, true);
     ctl_resync_kind(&m->scheds, true);
-    if (!m->resync_timer) m->resync_timer = m->p.loop->timer(m->p.loop->ctx, m->s.resync_ms, ctl_resync_tick, m);
+    /* the next read a full period after this one: a collapse it found is confirmed only by a read that
+     * much later (a timer left from an earlier term would read again at once) */
+    if (m->resync_timer) m->p.loop->cancel(m->p.loop->ctx, m->resync_timer);
+    m->resync_timer = m->p.loop->timer(m->p.loop->ctx, m->s.resync_ms, ctl_resync_tick, m);
     ctl_intake_start(m); /* only the leader writes desired state from NATS */
 }
 

@@ -175,9 +175,25 @@ static bool collapsed(long before, long count) { return before > 0 && (count == 
 static void gate_after_read(ctl_kind *c, long count)
 {
     ctl_manager *m = c->m;
+    if (!c->synced) {
+        /* the cache has not listed the objects yet: the read cannot be compared with them (it would look like
+         * nothing to lose); hold deletions and let a read after the cache's first list judge it */
+        if (!c->gate_suspicious) c->suspect_ms = ctl_now(m);
+        c->gate_open = false;
+        c->gate_suspicious = true;
+        m->st.deletion_guard_trips++;
+        char n[24];
+        T0_WARNK(c->def->name, "desired state read before the objects were listed: deletions held until a later read",
+                 "documents", t0_log_num(n, count));
+        return;
+    }
     bool vs_read = collapsed(c->last_count, count);
     bool vs_seen = collapsed(c->observed_ids, count) && count != c->last_count;
-    bool suspicious = vs_read || vs_seen;
+    /* the same count again confirms a collapse only a resync period after the read that found it (reads
+     * in between, a takeover's or a recovery's, come too soon: a restore can still be under way) */
+    bool unconfirmed = c->gate_suspicious && count == c->last_count && ctl_now(m) - c->suspect_ms < m->s.resync_ms;
+    bool suspicious = vs_read || vs_seen || unconfirmed;
+    if (suspicious && !c->gate_suspicious) c->suspect_ms = ctl_now(m);
     c->gate_suspicious = suspicious;
     if (suspicious) {
         c->gate_open = false;
@@ -258,6 +274,7 @@ static void enqueue_unlisted(ctl_kind *c, bool initial)
     for (size_t i = 0; v && v[i]; i++) {
         rec *r = v[i]->val;
         r->want_fresh = false; /* not in the enabled read: deleted or disabled; read it again */
+        r->missing = r->nobjs != 0;
         cJSON_Delete(r->batch_doc);
         r->batch_doc = NULL;
         mark_initial(c, r, initial);
@@ -416,6 +433,7 @@ void ctl_manager_destroy(ctl_manager *m)
     ctl_intake_stop(m);
     if (m->lease_timer) m->p.loop->cancel(m->p.loop->ctx, m->lease_timer);
     if (m->resync_timer) m->p.loop->cancel(m->p.loop->ctx, m->resync_timer);
+    if (m->recovered_timer) m->p.loop->cancel(m->p.loop->ctx, m->recovered_timer);
     if (m->bots.q) kind_fini(m, &m->bots);
     if (m->scheds.q) kind_fini(m, &m->scheds);
     ctl_recorder_fini(m);

@@ -87,6 +87,7 @@ typedef struct ctl_stats {
     uint64_t store_failures;     /* store calls that got no answer (unreachable, timeout, server error) */
     uint64_t resyncs, deletes_deferred, deletion_guard_trips;
     uint64_t name_conflicts;        /* objects with our name that are not ours, reported (bot or schedule) */
+    uint64_t final_sync_failures;   /* scheduled runs whose sidecar reported a failed final sync (Event FinalSyncFailed) */
     unsigned queue_depth;
     unsigned bots, schedules;       /* keys tracked */
     unsigned bot_states[16];        /* bots per bot-table state (index = enum bot_state) */

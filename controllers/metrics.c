@@ -29,6 +29,9 @@ static void domain(prom *b, const ctl_stats *st)
     counter(b, "the0_controller_creates_total", "Pods and CronJobs created.", st->creates);
     counter(b, "the0_controller_deletes_total", "Pods and CronJobs deleted.", st->deletes);
     counter(b, "the0_controller_updates_total", "CronJobs updated.", st->updates);
+    counter(b, "the0_controller_final_sync_failures_total",
+            "Scheduled runs whose sync sidecar could not ship the run's last state or logs (Event FinalSyncFailed).",
+            st->final_sync_failures);
     counter(b, "the0_controller_events_emitted_total",
             "Kubernetes Events recorded (written, or counted on the Event a repeat updates).", st->events_emitted);
     counter(b, "the0_controller_events_aggregated_total",

@@ -341,15 +341,18 @@ static void pod_spec(const podgen_settings *s, const botdoc *d, const derived *v
     str(sync, "image", s->runtime_image, ok);
     str(sync, "imagePullPolicy", s->pull_policy, ok);
     strings(sync, "command", (const char *const[]){"/app/runtime", "daemon", "sync"}, 3, ok);
-    if (scheduled)
-        strings(sync, "args",
-                (const char *const[]){"--bot-id", d->id, "--state-path", "/state", "--logs-path", "/var/the0/logs",
-                                      "--watch-done", "/var/the0/done"},
-                8, ok);
-    else
-        strings(sync, "args",
-                (const char *const[]){"--bot-id", d->id, "--state-path", "/state", "--logs-path", "/var/the0/logs"}, 6,
-                ok);
+    /* The bot's done file ends a scheduled run (--watch-done); in both kinds SIGTERM first waits for it (the
+     * bot writes while it stops), for the grace period less 30 s, and the sidecar's whole end takes the grace
+     * period less 5 s: what is still unshipped then has 5 s before SIGKILL. */
+    long grace = s->termination_grace_period_seconds;
+    char wait[32], fin[32];
+    snprintf(wait, sizeof wait, "%lds", grace > 30 ? grace - 30 : 0);
+    snprintf(fin, sizeof fin, "%lds", grace > 6 ? grace - 5 : 1);
+    strings(sync, "args",
+            (const char *const[]){"--bot-id", d->id, "--state-path", "/state", "--logs-path", "/var/the0/logs",
+                                  scheduled ? "--watch-done" : "--done-file", "/var/the0/done", "--done-wait", wait,
+                                  "--final-timeout", fin},
+            12, ok);
     minio_env(s, sync, ok);
     m = arr(sync, "volumeMounts", ok);
     mount(m, "bot-state", "/state", ok);

@@ -347,7 +347,10 @@ static ctl_gate gate(ctl_kind *c, const rec *r, const desired *d)
     ctl_manager *m = c->m;
     ctl_gate g = {0};
     bool missing = d->kind == D_ABSENT && r->nobjs;
-    bool own_read_decides = !c->gate_suspicious || d->disabled;
+    /* while the list fails, a missing document is decided by its own read only when the last good list of
+     * this incarnation already found it missing while the key had objects: a get answering "not found" for
+     * anything else is what a restore looks like while lists fail (an explicit disable always decides) */
+    bool own_read_decides = (!c->gate_suspicious && ctl_rec_missing(c, r)) || d->disabled;
     g.held = !c->gate_open && (!missing || !own_read_decides);
     g.cap_reached = missing && !g.held && r->obj && !r->obj->terminating &&
                     m->deletes_this_cycle >= m->s.max_deletes_per_cycle;
@@ -389,6 +392,7 @@ static ctl_result reconcile_key(ctl_kind *c, const char *id)
     desired d;
     ctl_step s = {.id = id, .r = r, .d = &d, .term = m->term};
     ctl_desired_read(c, id, r, &d);
+    if (d.kind == D_VALID || d.kind == D_INVALID) r->missing = false; /* its document is there */
     if (d.kind == D_ERROR) {
         /* a failed desired-state read never leads to a deletion: back off and look again */
         s.err = d.err;

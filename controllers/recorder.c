@@ -123,15 +123,21 @@ static cJSON *event_object(ctl_kind *c, const char *name, kube_kind kind, const 
 void ctl_emit_event_on(ctl_kind *c, const char *id, const obj_sum *o, const char *type, const char *reason,
                        const char *msg)
 {
-    ctl_manager *m = c->m;
     char obj_name[CTL_NAME_MAX];
     if (o)
         t0_strlcpy(obj_name, o->name, sizeof obj_name);
     else
         c->def->object_name(id, obj_name);
-    const char *kindname = kube_kind_kind(c->def->kind);
+    ctl_emit_event_about(c, id, c->def->kind, obj_name, o, type, reason, msg);
+}
+
+void ctl_emit_event_about(ctl_kind *c, const char *id, kube_kind kind, const char *obj_name, const obj_sum *o,
+                          const char *type, const char *reason, const char *msg)
+{
+    ctl_manager *m = c->m;
+    const char *kindname = kube_kind_kind(kind);
     t0_logk(strcmp(type, "Warning") ? T0_LOG_DEBUG : T0_LOG_WARN, c->def->name, "event", c->def->noun, id,
-            c->def->kind == KUBE_POD ? "pod" : "cronjob", obj_name, "type", type, "reason", reason, "message", msg);
+            kind == KUBE_POD ? "pod" : "cronjob", obj_name, "type", type, "reason", reason, "message", msg);
     if (!m->s.record_events) return;
     int64_t now = ctl_now(m);
     char uidbuf[40];
@@ -151,7 +157,7 @@ void ctl_emit_event_on(ctl_kind *c, const char *id, const obj_sum *o, const char
     if (a) { /* a repeat: the Event already written counts it */
         a->count++;
         m->st.events_aggregated++;
-        cJSON *ev = event_object(c, a->name, c->def->kind, obj_name, o, type, reason, msg, a->count, a->first_ms);
+        cJSON *ev = event_object(c, a->name, kind, obj_name, o, type, reason, msg, a->count, a->first_ms);
         t0_status st = k->update(k->ctx, KUBE_EVENT, m->s.pod.namespace, ev, NULL, &err);
         if (st == T0_ENOTFOUND) /* expired or deleted meanwhile: write it again, with its count */
             st = k->create(k->ctx, KUBE_EVENT, m->s.pod.namespace, ev, NULL, &err);
@@ -170,7 +176,7 @@ void ctl_emit_event_on(ctl_kind *c, const char *id, const obj_sum *o, const char
     names_sanitize_subdomain(obj_name, sizeof base - 1, base, sizeof base);
     uint64_t uniq = (uint64_t)now * 1000000u + (++m->event_seq % 1000000u);
     snprintf(name, sizeof name, "%s.%llx", base, (unsigned long long)uniq);
-    cJSON *ev = event_object(c, name, c->def->kind, obj_name, o, type, reason, msg, 1, now);
+    cJSON *ev = event_object(c, name, kind, obj_name, o, type, reason, msg, 1, now);
     t0_status st = k->create(k->ctx, KUBE_EVENT, m->s.pod.namespace, ev, NULL, &err);
     cJSON_Delete(ev);
     if (st != T0_OK) {

@@ -6,6 +6,8 @@
 
 #include "controllers/ctl_int.h"
 #include "core/json.h"
+#include "core/log.h"
+#include "core/str.h"
 #include "domain/cronexpr.h"
 #include "domain/names.h"
 
@@ -104,6 +106,49 @@ static t0_status fx_event_missed(ctl_kind *c, ctl_step *s)
     return T0_OK;
 }
 
+/* check_run_sync: a run ended. Its sync sidecar exits 0 even when its final sync could not ship the run's last
+ * state or logs (a Job must not run the bot again for that), saying so in its termination message; that
+ * message becomes a Warning Event FinalSyncFailed on the pod and a count in the metrics. Pods whose sync
+ * container finished before the last check were looked at already. Best effort: a failed list is logged. */
+static t0_status fx_check_run(ctl_kind *c, ctl_step *s)
+{
+    ctl_manager *m = c->m;
+    rec *r = ctl_rec_get(c, s->id, false);
+    char sel[320];
+    snprintf(sel, sizeof sel, "%s=%s,%s=%s", LBL_MANAGED_BY, c->def->managed_by(&m->s.pod), LBL_SCHED_ID, s->id);
+    cJSON *list = NULL;
+    t0_err err = {0};
+    m->st.api_calls++;
+    if (m->p.kube->list(m->p.kube->ctx, KUBE_POD, m->s.pod.namespace, sel, &list, &err) != T0_OK) {
+        m->st.api_errors++;
+        T0_DEBUG(c->def->name, "schedule %s: the run's pods not listed: %s", s->id, err.msg);
+        return T0_OK;
+    }
+    int64_t since = r ? r->runs_checked_ms : 0, latest = since;
+    const cJSON *pod, *cs;
+    cJSON_ArrayForEach(pod, t0_json_get(list, "items"))
+    {
+        cJSON_ArrayForEach(cs, t0_json_at(pod, "status.containerStatuses"))
+        {
+            const char *name = jstr(cs, "name"), *msg = jstr(cs, "state.terminated.message");
+            int64_t fin = ctl_parse_time(jstr(cs, "state.terminated.finishedAt"));
+            if (!name || strcmp(name, "sync") || !msg || fin <= since) continue;
+            if (fin > latest) latest = fin;
+            if (strncmp(msg, "final sync FAILED", 17)) continue;
+            m->st.final_sync_failures++;
+            const char *pname = jstr(pod, "metadata.name"), *uid = jstr(pod, "metadata.uid"),
+                       *rv = jstr(pod, "metadata.resourceVersion");
+            obj_sum who = {0}; /* the pod's incarnation, so that `kubectl describe pod` shows it */
+            ctl_obj_set_ids(&who, rv, uid);
+            ctl_emit_event_about(c, s->id, KUBE_POD, pname ? pname : "", &who, "Warning", "FinalSyncFailed", msg);
+            ctl_obj_free(&who);
+        }
+    }
+    if (r) r->runs_checked_ms = latest;
+    cJSON_Delete(list);
+    return T0_OK;
+}
+
 /* One executor per effect of fsm_schedule_table (controllers/tests/test_reconcilers.c checks it). */
 static const ctl_executor executors[SFX__COUNT] = {
     [SFX_CREATE_CJ] = ctl_fx_create,
@@ -120,6 +165,7 @@ static const ctl_executor executors[SFX__COUNT] = {
     [SFX_DEFER_DELETE] = ctl_fx_defer_delete,
     [SFX_REPORT_CONFLICT] = ctl_fx_report_conflict,
     [SFX_REQUEUE_SLOW] = ctl_fx_requeue_slow,
+    [SFX_CHECK_RUN] = fx_check_run,
 };
 
 const ctl_kind_def schedule_reconciler = {

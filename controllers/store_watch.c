@@ -4,14 +4,33 @@
  * found" or a lost compare-and-set included; a failure is an unreachable, timed-out or failing server. */
 #include "controllers/ctl_int.h"
 
+/* While MongoDB does not answer, the leader reads the desired state every STORE_PROBE_MS instead of every
+ * resync period, and once it answers after failing for that long it resyncs at once: the keys whose reads
+ * failed meanwhile are in long backoffs, and a deleted bot's pod would otherwise wait for the next resync. */
+#define STORE_PROBE_MS 5000
+
+static void probe(void *ud)
+{
+    ctl_manager *m = ud;
+    m->recovered_timer = 0;
+    if (m->crashed || !ctl_acting_allowed(m)) return;
+    bool failing = m->store_failing_since != 0;
+    if (failing || m->store_failed_for_ms >= STORE_PROBE_MS) ctl_manager_resync_now(m); /* its reads note() */
+    m->store_failed_for_ms = 0;
+    if (m->store_failing_since && !m->recovered_timer)
+        m->recovered_timer = m->p.loop->timer(m->p.loop->ctx, STORE_PROBE_MS, probe, m);
+}
+
 /* note: record the outcome ST of one store call */
 static void note(ctl_manager *m, t0_status st)
 {
     bool failed = t0_status_retryable(st) && st != T0_ECONFLICT;
     if (!failed) {
+        if (m->store_failing_since) m->store_failed_for_ms = ctl_now(m) - m->store_failing_since;
         m->store_failing_since = 0;
         return;
     }
+    if (!m->recovered_timer) m->recovered_timer = m->p.loop->timer(m->p.loop->ctx, STORE_PROBE_MS, probe, m);
     m->st.store_failures++;
     if (!m->store_failing_since) m->store_failing_since = ctl_now(m);
 }

@@ -16,8 +16,11 @@ void fs_list_free(fs_list *l)
 
 t0_status fs_join(char *out, size_t cap, const char *a, const char *b, t0_err *err)
 {
-    int n = *a ? snprintf(out, cap, "%s%s%s", a, a[strlen(a) - 1] == '/' ? "" : "/", b) : snprintf(out, cap, "%s", b);
-    if (n < 0 || (size_t)n >= cap) return t0_fail(err, T0_ELIMIT, "path too long: \"%s\" + \"%s\"", a, b);
+    size_t la = strlen(a), lb = strlen(b), sep = la && a[la - 1] != '/';
+    if (la + sep + lb >= cap) return t0_fail(err, T0_ELIMIT, "path too long: \"%s\" + \"%s\"", a, b);
+    memmove(out, a, la);
+    if (sep) out[la] = '/';
+    memmove(out + la + sep, b, lb + 1);
     return T0_OK;
 }
 
@@ -109,8 +112,10 @@ t0_status fs_write_atomic(const fs_port *fs, const char *path, const void *data,
                           t0_err *err)
 {
     char tmp[4200], dir[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return t0_fail(err, T0_ELIMIT, "write %s: path too long", path);
+    size_t pl = strlen(path);
+    if (pl + 5 > sizeof tmp) return t0_fail(err, T0_ELIMIT, "write %s: path too long", path);
+    memcpy(tmp, path, pl);
+    memcpy(tmp + pl, ".tmp", 5);
     fs_file *f;
     t0_status st = fs->open(fs->ctx, tmp, FS_WRITE | FS_CREATE | FS_TRUNC | FS_NOFOLLOW, perm, &f, err);
     if (st != T0_OK) return st;
@@ -127,13 +132,13 @@ t0_status fs_write_atomic(const fs_port *fs, const char *path, const void *data,
         fs->unlink(fs->ctx, tmp, NULL);
         return st;
     }
-    snprintf(dir, sizeof dir, "%s", path);
+    memcpy(dir, path, pl + 1);
     char *slash = strrchr(dir, '/');
     if (slash) {
         if (slash == dir) slash[1] = '\0';
         else *slash = '\0';
     } else {
-        snprintf(dir, sizeof dir, ".");
+        memcpy(dir, ".", 2);
     }
     (void)fs->sync_dir(fs->ctx, dir, NULL); /* the rename happened; durability of the entry is best effort */
     return T0_OK;

@@ -1,5 +1,6 @@
 /* objstore.c: the helpers of the object-store port (core/objstore.h): buffers, metadata, listings. */
 #include "core/objstore.h"
+#include "core/str.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -48,9 +49,9 @@ t0_status objstore_meta_set(objstore_meta *m, const char *key, const char *val)
         if (m->nmeta == OBJSTORE_MAX_META) return T0_ELIMIT;
         m->nmeta++;
     }
-    snprintf(m->meta[i].key, sizeof m->meta[i].key, "%s", key);
+    t0_strlcpy(m->meta[i].key, key, sizeof m->meta[i].key);
     for (char *p = m->meta[i].key; *p; p++) *p = (char)tolower((unsigned char)*p);
-    snprintf(m->meta[i].val, sizeof m->meta[i].val, "%s", val);
+    t0_strlcpy(m->meta[i].val, val, sizeof m->meta[i].val);
     return T0_OK;
 }
 

@@ -1,7 +1,9 @@
 /* core/str.c: see str.h. */
 #include "core/str.h"
 
+#include <locale.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <string.h>
 
 /* append: SRC after the LEN characters already in DST (which may already be truncated); returns the new
@@ -45,4 +47,36 @@ size_t t0_u64_dec(char buf[21], uint64_t v)
     for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
     buf[n] = '\0';
     return n;
+}
+
+static locale_t utf8_locale(void)
+{
+    static _Atomic(locale_t) loc = (locale_t)0;
+    locale_t l = loc;
+    if (!l) {
+        l = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+        if (!l) return (locale_t)0;
+        locale_t expected = (locale_t)0;
+        if (!atomic_compare_exchange_strong(&loc, &expected, l)) {
+            freelocale(l);
+            l = expected;
+        }
+    }
+    return l;
+}
+
+t0_utf8_scope t0_utf8_enter(void)
+{
+    t0_utf8_scope s = {0};
+    locale_t l = utf8_locale();
+    if (l) {
+        s.prev = uselocale(l);
+        s.set = s.prev != (locale_t)0;
+    }
+    return s;
+}
+
+void t0_utf8_leave(t0_utf8_scope s)
+{
+    if (s.set) uselocale((locale_t)s.prev);
 }

@@ -19,4 +19,15 @@ size_t t0_strjoin_(char *dst, size_t cap, ...);
 /* t0_u64_dec: V in decimal into BUF (at least 21 bytes); returns its length. */
 size_t t0_u64_dec(char buf[21], uint64_t v);
 
+/* A thread-local C.UTF-8 LC_CTYPE around code that converts names through the locale (libarchive does,
+ * for every entry name, and the processes' locale — the simulator's — is "C"): t0_utf8_enter puts it in
+ * place, t0_utf8_leave restores what was there. Without C.UTF-8 on the system nothing changes (callers then
+ * get libarchive's clear errors for non-ASCII names). */
+typedef struct t0_utf8_scope {
+    void *prev; /* locale_t */
+    int set;
+} t0_utf8_scope;
+t0_utf8_scope t0_utf8_enter(void);
+void t0_utf8_leave(t0_utf8_scope s);
+
 #endif

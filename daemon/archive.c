@@ -3,13 +3,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
-#include <locale.h>
-#include <stdatomic.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "core/str.h"
 #include "daemon/daemon.h"
 
 #define COMP "daemon"
@@ -49,47 +48,6 @@ bool dar_name_utf8(const char *name)
         p += n + 1;
     }
     return true;
-}
-
-/* libarchive converts names between the archive's charset and the current locale's. The daemon works in
- * UTF-8 whatever the process locale is (the simulator's is "C"): a thread-local C.UTF-8 locale is put in
- * place around every libarchive call sequence. Without it (no C.UTF-8 on the system) non-ASCII names
- * fail with a clear error instead. */
-typedef struct utf8_scope {
-    locale_t prev;
-    bool set;
-} utf8_scope;
-
-static locale_t utf8_locale(void)
-{
-    static _Atomic(locale_t) loc = (locale_t)0;
-    locale_t l = loc;
-    if (!l) {
-        l = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-        if (!l) return (locale_t)0;
-        locale_t expected = (locale_t)0;
-        if (!atomic_compare_exchange_strong(&loc, &expected, l)) {
-            freelocale(l);
-            l = expected;
-        }
-    }
-    return l;
-}
-
-static utf8_scope utf8_enter(void)
-{
-    utf8_scope s = {0};
-    locale_t l = utf8_locale();
-    if (l) {
-        s.prev = uselocale(l);
-        s.set = s.prev != (locale_t)0;
-    }
-    return s;
-}
-
-static void utf8_leave(utf8_scope s)
-{
-    if (s.set) uselocale(s.prev);
 }
 
 const char *dd_escape(const char *name, char *out, size_t cap)
@@ -395,7 +353,7 @@ t0_status dar_extract(const fs_port *fs, const char *archive_path, dar_format fm
         return st;
     }
     r->size = sb.size;
-    utf8_scope loc = utf8_enter();
+    t0_utf8_scope loc = t0_utf8_enter();
     struct archive *a = archive_read_new();
     if (!a) {
         st = t0_fail(err, T0_ENOMEM, "extract %s: out of memory", archive_path);
@@ -422,7 +380,7 @@ t0_status dar_extract(const fs_port *fs, const char *archive_path, dar_format fm
         }
         archive_read_free(a);
     }
-    utf8_leave(loc);
+    t0_utf8_leave(loc);
     fs->close(fs->ctx, r->f, NULL);
     free(r);
     return st;
@@ -433,6 +391,9 @@ t0_status dar_extract(const fs_port *fs, const char *archive_path, dar_format fm
 typedef struct wr {
     const fs_port *fs;
     fs_file *f;
+    objstore_buf *mem; /* instead of f: the archive in memory, at most mem_max bytes */
+    uint64_t mem_max;
+    bool overflow;
     uint64_t pos;
     t0_err err;
 } wr;
@@ -440,6 +401,20 @@ typedef struct wr {
 static la_ssize_t wr_write(struct archive *a, void *ud, const void *buf, size_t n)
 {
     wr *w = ud;
+    if (w->mem) {
+        if (w->mem->len + n > w->mem_max) {
+            w->overflow = true;
+            t0_fail(&w->err, T0_ELIMIT, "the archive outgrew the in-memory spool (%llu bytes)",
+                    (unsigned long long)w->mem_max);
+        } else if (objstore_buf_append(w->mem, buf, n) != T0_OK) {
+            t0_fail(&w->err, T0_ENOMEM, "out of memory");
+        } else {
+            w->pos += n;
+            return (la_ssize_t)n;
+        }
+        archive_set_error(a, ENOSPC, "%s", w->err.msg);
+        return -1;
+    }
     if (w->fs->write(w->fs->ctx, w->f, w->pos, buf, n, &w->err) != T0_OK) {
         archive_set_error(a, w->err.sys_errno ? w->err.sys_errno : EIO, "%s", w->err.msg);
         return -1;
@@ -483,6 +458,7 @@ static t0_status archive_failed(snap *s, const char *what, const char *rel, t0_e
 
 static t0_status snap_entry_header(snap *s, const char *rel, const fs_stat *st, const char *link, t0_err *err)
 {
+    if (!s->a) goto hash; /* hash_only */
     struct archive_entry *e = archive_entry_new();
     if (!e) return t0_fail(err, T0_ENOMEM, "snapshot: out of memory");
     archive_entry_set_pathname_utf8(e, rel);
@@ -494,6 +470,7 @@ static t0_status snap_entry_header(snap *s, const char *rel, const fs_stat *st, 
     int r = archive_write_header(s->a, e);
     archive_entry_free(e);
     if (r != ARCHIVE_OK) return archive_failed(s, "entry", rel, err);
+hash:;
     char kind = st->type == FS_DIR ? 'd' : st->type == FS_LNK ? 'l' : 'f';
     unsigned perm = st->perm & 0777;
     hash_field(s->md, &kind, 1);
@@ -585,7 +562,7 @@ static t0_status snap_file(snap *s, const char *path, const char *rel, t0_err *e
             memset(s->buf, 0, want);
             got = want;
         }
-        if (archive_write_data(s->a, s->buf, got) < 0) {
+        if (s->a && archive_write_data(s->a, s->buf, got) < 0) {
             st = archive_failed(s, "write", rel, err);
             break;
         }
@@ -689,7 +666,10 @@ t0_status dar_snapshot(const fs_port *fs, const char *dir, const dar_snap_opts *
     if (dsb.type != FS_DIR) return t0_fail(err, T0_ENOTFOUND, "snapshot: %s is not a directory", dir);
     snap s = {.fs = fs, .o = o, .stats = stats};
     s.out.fs = fs;
-    if ((st = fs->open(fs->ctx, out_path, FS_WRITE | FS_CREATE | FS_TRUNC, 0600, &s.out.f, err)) != T0_OK) {
+    s.out.mem = o->mem;
+    s.out.mem_max = o->mem_max;
+    if (o->mem) o->mem->len = 0;
+    if (!o->mem && !o->hash_only && (st = fs->open(fs->ctx, out_path, FS_WRITE | FS_CREATE | FS_TRUNC, 0600, &s.out.f, err)) != T0_OK) {
         if (st == T0_ENOTFOUND) { /* T0_ENOTFOUND means "no state directory" to callers */
             st = T0_EIO;
             if (err) err->code = st, err->sys_errno = ENOENT;
@@ -699,24 +679,33 @@ t0_status dar_snapshot(const fs_port *fs, const char *dir, const dar_snap_opts *
     }
     s.buf = malloc(IOBUF);
     s.md = EVP_MD_CTX_new();
-    utf8_scope loc = utf8_enter();
-    s.a = archive_write_new();
-    if (!s.buf || !s.a || !s.md) {
+    t0_utf8_scope loc = t0_utf8_enter();
+    s.a = o->hash_only ? NULL : archive_write_new();
+    if (!s.buf || (!s.a && !o->hash_only) || !s.md) {
         st = t0_fail(err, T0_ENOMEM, "snapshot: out of memory");
     } else {
         EVP_DigestInit_ex(s.md, EVP_sha256(), NULL);
+    }
+    if (st == T0_OK && o->hash_only) {
+        st = snap_dir(&s, dir, "", 0, err);
+    } else if (st == T0_OK) {
         archive_write_set_format_pax_restricted(s.a);
         archive_write_add_filter_gzip(s.a);
         archive_write_set_bytes_in_last_block(s.a, 1);
+        const char *where = o->mem ? "(memory)" : out_path;
         if (archive_write_open2(s.a, &s.out, NULL, wr_write, NULL, NULL) != ARCHIVE_OK)
-            st = archive_failed(&s, "open", out_path, err);
+            st = archive_failed(&s, "open", where, err);
         if (st == T0_OK) st = snap_dir(&s, dir, "", 0, err);
-        if (st == T0_OK && archive_write_close(s.a) != ARCHIVE_OK) st = archive_failed(&s, "finish", out_path, err);
+        if (st == T0_OK && archive_write_close(s.a) != ARCHIVE_OK) st = archive_failed(&s, "finish", where, err);
     }
     if (s.a) archive_write_free(s.a);
-    utf8_leave(loc);
+    t0_utf8_leave(loc);
+    if (s.out.overflow) {
+        stats->mem_overflow = true;
+        st = t0_fail(err, T0_ELIMIT, "snapshot of %s: %s", dir, s.out.err.msg);
+    }
     t0_err ce = {0};
-    if (fs->close(fs->ctx, s.out.f, &ce) != T0_OK && st == T0_OK) {
+    if (s.out.f && fs->close(fs->ctx, s.out.f, &ce) != T0_OK && st == T0_OK) {
         if (err) *err = ce;
         st = ce.code;
     }

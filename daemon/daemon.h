@@ -3,7 +3,7 @@
  * shipping). Everything runs on ports only — the loop (core/ports.h), the object store (core/objstore.h)
  * and the filesystem (core/fs.h) — so the simulator runs this code as shipped, on a virtual clock, the fake
  * MinIO and its container filesystem model. Nothing here sleeps, reads the wall clock outside the loop
- * port, or starts a thread. Only daemon/cli.c binds the production adapters (S3, rtloop, POSIX). */
+ * port, or starts a thread. cmd/runtime_daemon.c binds the production adapters (S3, rtloop, POSIX). */
 #ifndef T0_DAEMON_H
 #define T0_DAEMON_H
 
@@ -32,11 +32,6 @@ typedef struct dd_env {
  * destroyed from inside the callback. */
 typedef void (*dd_exit_fn)(void *ud, int code, const char *msg);
 
-/* daemon_main: argv[0] == "daemon", argv[1] "init" | "sync" (cmd/runtime_daemon.c). Exit codes as reference
- * §8.1/§9.1: 0 success, 1 any error (printed as "Error: <msg>" on stderr); `sync` exits 0 once its final
- * sync ended, shipped or not (see fsm/sync_table.c: a sidecar never fails its pod). */
-int daemon_main(int argc, char **argv);
-
 /* ---- archives (daemon/archive.c) ---------------------------------------------------------------------
  * Names are bytes. Archive names are read and written as UTF-8 (libarchive's *_utf8 calls under a
  * thread-local C.UTF-8 locale, whatever the process locale is), so "données/café.py" round-trips as Go's
@@ -60,6 +55,7 @@ typedef struct dar_limits {
 typedef struct dar_stats {
     uint64_t files, dirs, links, skipped, bytes;
     uint64_t bad_names; /* snapshot: entries left out because their name is not valid UTF-8 */
+    bool mem_overflow;  /* snapshot: the archive did not fit in dar_snap_opts.mem_max */
 } dar_stats;
 /* dar_extract: the archive in file ARCHIVE_PATH (read through FS with libarchive's client callbacks)
  * into the existing directory DEST. */
@@ -88,6 +84,12 @@ typedef struct dar_snap_opts {
     int64_t now_ms;
     int64_t racy_ms; /* 0 = 30 */
     const char *const *exclude;
+    /* MEM set: the archive goes into *MEM (emptied first) instead of OUT_PATH, at most MEM_MAX bytes; a
+     * larger one fails with T0_ELIMIT and stats->mem_overflow (the caller spools it to a file then). */
+    objstore_buf *mem;
+    uint64_t mem_max;
+    /* HASH_ONLY: read and hash as a snapshot would (the same checks), write no archive (OUT_PATH unused) */
+    bool hash_only;
 } dar_snap_opts;
 t0_status dar_snapshot(const fs_port *fs, const char *dir, const dar_snap_opts *o, const char *out_path,
                        char hash[65], dar_stats *stats, t0_err *err);
@@ -106,7 +108,7 @@ typedef struct dinit_paths {
 t0_status dinit_entrypoint_validate(const char *entrypoint, t0_err *err);
 /* dinit_entrypoint_script: the bash script for RUNTIME (reference §8.4 table); caller frees *out.
  * Unsupported runtime: T0_EINVAL "unsupported runtime: \"<rt>\" (supported: ...)". Every script's EXIT
- * trap writes "<status>\n" to <var_dir>/done. */
+ * trap writes "<status>\n" to <var_dir>/done, which the script removes first (a restarted bot's old one). */
 t0_status dinit_entrypoint_script(const char *runtime, const char *entrypoint, const dinit_paths *paths,
                                   char **out, t0_err *err);
 
@@ -120,6 +122,7 @@ t0_status dinit_entrypoint_script(const char *runtime, const char *entrypoint, c
  * run's init that the previous run ended without its final sync: changes made after generation N were
  * not shipped (init logs it and puts it in its termination message). */
 #define DD_STATE_WORK ".the0-init" /* init's work directory inside /bot and /state; never shipped */
+#define DSYNC_MEM_SPOOL (4u << 20)  /* snapshots up to 4 MiB of archive stay in memory */
 typedef struct dd_state_meta {
     uint64_t generation;
     bool final;
@@ -162,8 +165,10 @@ void dinit_destroy(dinit *in);
  * emptied /state next to an object uploads an EMPTY ARCHIVE (deletions propagate; init then restores no
  * files). Upload happens only when the content hash differs from the remote one (learned by HEAD on first
  * use, then remembered), so a restarted sidecar does not re-upload what init just restored. The snapshot
- * is spooled to SPOOL_PATH (a file on a volume the sidecar mounts, e.g. /var/the0/logs: the root
- * filesystem is read-only) and removed after each attempt. A full state volume (no byte available) is
+ * is built in memory while it stays within mem_max (DSYNC_MEM_SPOOL by default: no disk, no writable volume
+ * needed, and a full logs volume does not stop state shipping); a larger one is spooled to SPOOL_PATH (a file
+ * on a volume the sidecar mounts, e.g. /var/the0/logs: the root filesystem is read-only) and removed after
+ * each attempt. mem_max 0 always spools to the file. A full state volume (no byte available) is
  * never shipped: a write the bot could not finish may have truncated a file, so the previous object stays
  * (T0_EIO, ENOSPC, the message says so). */
 typedef struct dsync_state {
@@ -175,7 +180,8 @@ typedef struct dsync_state {
     const char *exclude[3];
     char remote_hash[65]; /* "" until known */
     dd_state_meta remote;
-    bool remote_known, bucket_ok;
+    bool remote_known, bucket_ok, spooled, spill; /* spill: the last archive did not fit in memory */
+    uint64_t mem_max;                     /* the in-memory spool's bound (bytes of archive) */
     uint64_t uploads, skips, refused_full; /* counters for tests and logs */
     dar_stats last;                       /* stats of the last snapshot */
 } dsync_state;
@@ -189,8 +195,9 @@ t0_status dsync_state_sync(dsync_state *s, int64_t now_ms, bool final, bool *upl
 /* ---- sync: logs (daemon/sync_logs.c) ---------------------------------------------------------------- */
 /* New bytes of <logs>/bot.log are appended to bot-logs/logs/<id>/<YYYYMMDD>.log (local date at append
  * time) as "[YYYY-MM-DD HH:MM:SS] <chunk, whitespace-trimmed>\n". Exactly-once across restarts:
- *  - <logs>/.the0-sync-offset (written with write+fsync+rename) holds "v1 <stream> <offset> <pending-key>
- *    <pending-end>": a random stream id for this bot.log, the shipped offset, and the append in flight;
+ *  - <logs>/.the0-sync-offset (written with write+fsync+rename, once per append) holds "v1 <stream> <offset>
+ *    <pending-key> <pending-end>": a random stream id for this bot.log, the shipped offset, and the append in
+ *    flight (or the last one: it stays named after its PUT until the next append's record);
  *  - before a PUT the pending append is recorded; the PUT carries x-amz-meta-the0-stream/-the0-end; after
  *    a crash or an ambiguous failure the pending object is HEADed: if it carries our stream and end, the
  *    append happened and the offset advances, otherwise it is shipped again;
@@ -210,6 +217,11 @@ typedef struct dsync_logs {
     bool loaded, bucket_ok;
     uint64_t last_seen_size;
     size_t max_chunk;          /* default 8 MiB */
+    struct tm tm;              /* local time of the minute tm_minute (private cache) */
+    time_t tm_minute;
+    int tm_sec0;
+    bool tm_valid;
+    char day_key[512];
     uint64_t appends;          /* counters */
 } dsync_logs;
 void dsync_logs_init(dsync_logs *l, const objstore *os, const fs_port *fs, const loop_port *loop, const char *bucket,
@@ -223,7 +235,11 @@ void dsync_logs_key(const char *bot_id, time_t t, char *out, size_t cap);
 
 /* ---- sync: the sidecar (daemon/sync.c), the one executor of fsm_sync_table --------------------------- */
 typedef struct dsync_opts {
-    const char *bot_id, *state_path, *logs_path, *watch_done;
+    const char *bot_id, *state_path, *logs_path;
+    const char *watch_done; /* the bot's done file; it ends the sidecar (restartPolicy Never) */
+    const char *done_file;  /* the bot's done file, only waited for after SIGTERM (restartPolicy Always) */
+    long done_wait_ms;      /* after SIGTERM, wait this long at most for the done file (default 0; capped at
+                               final_timeout_ms - 1 s) before the final sync */
     const char *state_bucket, *logs_bucket;
     const char *spool_dir;  /* where the snapshot is spooled (default: logs_path) */
     const char *termination_log; /* the final outcome is written here when set */
@@ -232,7 +248,8 @@ typedef struct dsync_opts {
     long interval_ms;       /* periodic scan, default 60 s */
     long debounce_ms;       /* quiet time after a change, default 200 ms */
     long max_wait_ms;       /* the longest a change waits for quiet, default 300 ms (then the upload runs whatever comes) */
-    long final_timeout_ms;  /* bound for the final sync after SIGTERM / done file, default 25 s */
+    long final_timeout_ms;  /* bound of the end from SIGTERM (the wait for the bot included) or from the done
+                               file to the exit, default 25 s */
     long retry_base_ms;     /* first backoff, default 1 s, doubling to retry_max_ms (default 30 s) */
     long retry_max_ms;
     long done_poll_ms;      /* also look for the done file this often (default 500; < 0 never) */
@@ -246,7 +263,8 @@ typedef struct dsync dsync;
  * EXIT runs once when the final sync ended (code 0 — see the sync table). *out is owned by the caller. */
 t0_status dsync_start(const dd_env *env, const dsync_opts *o, dd_exit_fn exit_fn, void *ud, dsync **out,
                       t0_err *err);
-/* dsync_term: SIGTERM/SIGINT: start the final sync (ignored once exited). */
+/* dsync_term: SIGTERM/SIGINT: start the final sync, after the wait for the bot's done file when one is
+ * configured and absent (fsm/sync_table.c); ignored once exited. */
 void dsync_term(dsync *s);
 /* dsync_destroy: stop at once (SIGKILL): no more callbacks, no final sync. NULL is a no-op. */
 void dsync_destroy(dsync *s);
@@ -254,6 +272,7 @@ void dsync_destroy(dsync *s);
 typedef struct dsync_info {
     int state;                /* enum sync_state */
     uint64_t state_uploads, log_appends, upload_failures, snapshot_retries;
+    uint64_t state_skips;     /* uploads whose state part was skipped: the tree had not changed */
     dd_state_meta remote;     /* what the state object holds, as far as known */
 } dsync_info;
 void dsync_get_info(const dsync *s, dsync_info *out);

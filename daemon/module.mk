@@ -1,7 +1,8 @@
 # daemon: `daemon init` / `daemon sync`, entrypoints, state and log shipping, Docker-mode bootstrap.
-daemon_DEPS := core fsm domain adapters
-# the unit tests run the daemon on the simulator's virtual loop
-daemon_TEST_DEPS := sim
+daemon_DEPS := core fsm domain
+# the unit tests run the daemon on the simulator's virtual loop and container filesystem model (fakes/podfs),
+# and on the POSIX filesystem (adapters/fs_posix) for archives on real directories
+daemon_TEST_DEPS := fakes sim adapters
 
 # Integration stage (part of `make test`): real s3rver and moto (SigV4 auth on), started on free 127.0.0.1
 # ports by ci/s3-servers.sh and stopped afterwards even when the tests fail. itest_pod.c runs the init and

@@ -1,5 +1,5 @@
 /* options.c: the options of `daemon init` and `daemon sync` from a container's args and environment, read the
- * same way by the production binary (daemon/cli.c) and by the simulator's pods (what the pod spec says). */
+ * same way by the production binary (cmd/runtime_daemon.c) and by the simulator's pods (what the pod spec says). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,10 +53,13 @@ static const char INIT_FOOTER[] =
 static const char SYNC_ABOUT[] =
     "Ships the state directory to bot-state/<id>/state.tar.gz when its content changes (inotify, 200 ms debounce\n"
     "bounded by a 300 ms maximum wait, periodic scan) and appends new bot.log bytes to\n"
-    "bot-logs/logs/<id>/<YYYYMMDD>.log exactly once. The snapshot is spooled in --spool-dir (the root filesystem\n"
-    "may be read-only). On the done file or SIGTERM/SIGINT: a final sync within --final-timeout, then exit 0 —\n"
-    "also when something could not be shipped, which is logged as an error and written to the termination\n"
-    "message: a sidecar never fails its pod (a Job would run the bot again).";
+    "bot-logs/logs/<id>/<YYYYMMDD>.log exactly once. A snapshot up to 4 MiB is built in memory, a larger one is\n"
+    "spooled in --spool-dir (the root filesystem may be read-only). On the done file (--watch-done) or\n"
+    "SIGTERM/SIGINT: a final sync within --final-timeout, then exit 0 — also when something could not be\n"
+    "shipped, which is logged as an error and written to the termination message: a sidecar never fails its pod\n"
+    "(a Job would run the bot again). SIGTERM while the bot still runs (its done file, --done-file or\n"
+    "--watch-done, is not there) first waits up to --done-wait for it, so what the bot writes while it stops\n"
+    "is shipped too.";
 static const char SYNC_FOOTER[] =
     "environment: MINIO_* as for init; the logs bucket is bot-logs; THE0_RETRY_BASE_MS, THE0_TERMINATION_LOG.\n"
     "exit codes: 0 once the final sync ended, 1 a usage or configuration error (usage errors as the reference)";
@@ -106,8 +109,8 @@ int dinit_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dinit_op
 int dsync_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dsync_opts *o, FILE *out, FILE *err)
 {
     memset(o, 0, sizeof *o);
-    const char *done = "", *spool = "";
-    int64_t iv = 60000, ft = 25000;
+    const char *done = "", *done_file = "", *spool = "";
+    int64_t iv = 60000, ft = 25000, dw = 0;
     o->bot_id = "";
     o->state_path = "/state";
     o->logs_path = "/var/the0/logs";
@@ -116,8 +119,14 @@ int dsync_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dsync_op
         {"state-path", 0, CLI_STR, &o->state_path, "the state directory", .arg = "DIR"},
         {"logs-path", 0, CLI_STR, &o->logs_path, "the directory of bot.log", .arg = "DIR"},
         {"interval", 0, CLI_DUR, &iv, "periodic scan", .min = 1, .max = 86400000},
-        {"watch-done", 0, CLI_STR, &done, "stop after a final sync once this file exists", .arg = "PATH"},
-        {"final-timeout", 0, CLI_DUR, &ft, "bound of the final sync", .min = 1, .max = 3600000},
+        {"watch-done", 0, CLI_STR, &done, "stop after a final sync once this file exists (the bot's done file, "
+         "restartPolicy Never)", .arg = "PATH"},
+        {"done-file", 0, CLI_STR, &done_file, "the bot's done file, waited for after SIGTERM only (restartPolicy "
+         "Always)", .arg = "PATH"},
+        {"done-wait", 0, CLI_DUR, &dw, "after SIGTERM, wait this long at most for the done file before the final sync",
+         .min = 0, .max = 3600000},
+        {"final-timeout", 0, CLI_DUR, &ft, "bound of the end: from SIGTERM (the wait included) or the done file",
+         .min = 1, .max = 3600000},
         {"spool-dir", 0, CLI_STR, &spool, "where the snapshot is spooled (empty: the logs path)", .arg = "DIR"},
     };
     const cli_cmd cmd = {"the0-runtime daemon sync", "--bot-id ID [flags]", SYNC_ABOUT, opts, T0_ARRAY_LEN(opts), 0, 0,
@@ -128,6 +137,8 @@ int dsync_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dsync_op
     if (!*o->state_path) o->state_path = "/state";
     if (!*o->logs_path) o->logs_path = "/var/the0/logs";
     o->watch_done = *done ? done : NULL;
+    o->done_file = *done_file ? done_file : NULL;
+    o->done_wait_ms = (long)dw;
     o->spool_dir = *spool ? spool : NULL;
     o->state_bucket = env_str(env, ud, "MINIO_STATE_BUCKET", "bot-state");
     o->logs_bucket = "bot-logs"; /* hard-coded, reference §9.1 */

@@ -28,8 +28,9 @@ struct dsync {
     bool dirty;   /* changes seen that no finished upload contains */
     int64_t first_change_ms; /* the first change not yet in an upload (0 = none) */
     fs_watch *w_state, *w_logs, *w_done;
+    const char *done_path; /* --watch-done or --done-file: where the entrypoint writes the bot's exit */
     char done_dir[1024], done_name[256];
-    uint64_t t_debounce, t_maxwait, t_scan, t_retry, t_job, t_deadline, t_done, t_exit;
+    uint64_t t_debounce, t_maxwait, t_scan, t_retry, t_job, t_deadline, t_done, t_exit, t_stopwait;
     long backoff_ms;
     /* the upload in progress (one at a time) */
     bool job_active, job_final, job_state_done;
@@ -37,8 +38,8 @@ struct dsync {
     int job_tries;
     int64_t job_started_ms;
     t0_err job_err;
-    /* the final sync */
-    bool final_started, deadline_passed, done_pushed;
+    /* the end: the wait for the bot, the final sync */
+    bool final_started, deadline_set, deadline_passed, done_pushed, awaiting_bot;
     bool final_waiting; /* between two final attempts */
     int final_attempts;
     int64_t deadline_at;
@@ -47,9 +48,11 @@ struct dsync {
     int exit_code;
     char exit_msg[640];
     uint64_t fp_shipped; /* metadata fingerprint of the state tree at the last successful upload */
+    bool state_touched;  /* the state watch reported something since the last successful state sync */
     int queue[QCAP], qhead, qlen;
     bool stepping;
-    uint64_t upload_failures, snapshot_retries;
+    long stop_wait_ms;
+    uint64_t upload_failures, snapshot_retries, state_skips;
 };
 
 static int64_t now_ms(const dsync *s) { return s->env.loop->now_ms(s->env.loop->ctx); }
@@ -68,9 +71,17 @@ static void disarm(dsync *s, uint64_t *id)
 /* ---- events -------------------------------------------------------------------------------------- */
 static void run_effects(dsync *s, const fsm_result *r);
 
+/* The bot still runs when its done file is configured and absent (the entrypoint removes it at start). */
+static bool bot_running(const dsync *s)
+{
+    fs_stat sb;
+    return s->done_path && s->env.fs->lstat(s->env.fs->ctx, s->done_path, &sb, NULL) == T0_ENOTFOUND;
+}
+
 static void step(dsync *s, int ev)
 {
-    sync_fsm_input in = {.dirty = s->dirty, .deadline_left = !s->deadline_passed};
+    sync_fsm_input in = {.dirty = s->dirty, .deadline_left = !s->deadline_passed,
+                         .bot_running = ev == YE_TERM && bot_running(s)};
     fsm_result r;
     t0_err err = {0};
     t0_status st = fsm_step(&fsm_sync_table, s->state, ev, &in, s->o.trace_key, s->env.tracer, &r, &err);
@@ -123,6 +134,7 @@ static void on_state_change(void *ud, const char *name)
         (name[strlen(DD_STATE_WORK)] == '\0' || name[strlen(DD_STATE_WORK)] == '/'))
         return; /* init's work directory */
     if (name && s->st.exclude[1] && !strcmp(name, s->st.exclude[1])) return; /* our own spool */
+    s->state_touched = true;
     changed(s);
 }
 
@@ -154,7 +166,7 @@ static void watch_all(dsync *s)
 {
     watch(s, s->o.state_path, FS_WATCH_TREE, on_state_change, &s->w_state);
     watch(s, s->o.logs_path, 0, on_logs_change, &s->w_logs);
-    if (s->o.watch_done) watch(s, s->done_dir, 0, on_done_change, &s->w_done);
+    if (s->done_path) watch(s, s->done_dir, 0, on_done_change, &s->w_done);
 }
 
 /* A cheap fingerprint of the tree's metadata (names, sizes, mtimes, ctimes, inodes): the periodic scan
@@ -195,21 +207,24 @@ static void on_scan(void *ud)
     s->t_scan = arm(s, s->o.interval_ms, on_scan);
     watch_all(s); /* a directory that appeared since the start */
     if (dsync_logs_pending(&s->lg) || tree_fingerprint(s) != s->fp_shipped) {
+        s->state_touched = true; /* (or the logs: the upload looks at the state anyway) */
         s->dirty = true;
         if (!s->first_change_ms) s->first_change_ms = now_ms(s);
     }
     post(s, YE_SCAN);
 }
 
+/* The done file: with --watch-done it ends the sidecar; with --done-file only while SIGTERM waits for it. */
 static void check_done(dsync *s)
 {
-    if (!s->o.watch_done || s->final_started || s->done_pushed) return;
+    if (!s->done_path || s->final_started || s->done_pushed) return;
+    if (!s->o.watch_done && !s->awaiting_bot) return;
     const fs_port *fs = s->env.fs;
     fs_stat sb;
-    if (fs->lstat(fs->ctx, s->o.watch_done, &sb, NULL) != T0_OK) return;
+    if (fs->lstat(fs->ctx, s->done_path, &sb, NULL) != T0_OK) return;
     char *text = NULL;
     int code = -1;
-    if (fs_read_all(fs, s->o.watch_done, 64, &text, NULL, NULL) == T0_OK && sscanf(text, "%d", &code) != 1) code = -1;
+    if (fs_read_all(fs, s->done_path, 64, &text, NULL, NULL) == T0_OK && sscanf(text, "%d", &code) != 1) code = -1;
     free(text);
     if (code >= 0)
         T0_INFO(COMP, "bot %s: Done file detected (bot exit code %d), performing final sync", s->o.bot_id, code);
@@ -275,10 +290,17 @@ static void job_run(void *ud)
         s->o.deadline_hook(s->o.deadline_ud, left > 100 ? left : 100);
     }
     if (!s->job_state_done) {
-        uint64_t fp = tree_fingerprint(s);
+        /* Nothing to do when the state watch reported nothing since the last successful state sync (it
+         * reports lost events as a change), or when the tree's metadata is as it was then (that snapshot saw
+         * every file settled for the racy window, so any later write shows in a size, time or inode) —
+         * unless a final sync must still mark the object as the run's last state. */
+        bool quiet = !s->state_touched && s->w_state && s->fp_shipped;
+        uint64_t fp = quiet ? s->fp_shipped : tree_fingerprint(s);
         bool up = false;
         t0_err e = {0};
-        t0_status st = dsync_state_sync(&s->st, now_ms(s), s->job_final, &up, &e);
+        bool same = fp == s->fp_shipped && (!s->job_final || s->st.remote.final);
+        t0_status st = same ? T0_OK : dsync_state_sync(&s->st, now_ms(s), s->job_final, &up, &e);
+        if (same) s->state_skips++;
         if (st == T0_ESTATE && ++s->job_tries < SNAP_TRIES) { /* a file is being written: look again soon */
             s->snapshot_retries++;
             T0_DEBUG(COMP, "bot %s: %s; retrying the snapshot in %d ms", s->o.bot_id, e.msg, SNAP_RETRY_MS);
@@ -287,8 +309,12 @@ static void job_run(void *ud)
         }
         s->job_state_done = true;
         if (st == T0_ESTATE) t0_fail(&e, T0_ESTATE, "%s (still changing after %d tries)", e.msg, SNAP_TRIES);
-        if (st != T0_OK) job_fail(s, &e);
-        else s->fp_shipped = fp;
+        if (st != T0_OK) {
+            job_fail(s, &e);
+        } else {
+            s->fp_shipped = fp; /* what this snapshot (or its skip) covered: changes reported later set the flag */
+            s->state_touched = false;
+        }
     }
     /* Logs: several chunks per upload, bounded so that a huge backlog does not starve the loop. */
     bool more = true;
@@ -348,6 +374,37 @@ static void on_deadline(void *ud)
     }
 }
 
+static void on_stop_wait(void *ud)
+{
+    dsync *s = ud;
+    s->t_stopwait = 0;
+    T0_WARN(COMP, "bot %s: the bot did not stop within %ld ms of SIGTERM; final sync now (what it writes later is lost "
+                  "when it is killed)", s->o.bot_id, s->stop_wait_ms);
+    post(s, YE_STOP_WAIT);
+}
+
+/* The final deadline counts from SIGTERM (the wait for the bot included) or from the done file. */
+static void start_deadline(dsync *s)
+{
+    if (s->deadline_set) return;
+    s->deadline_set = true;
+    s->deadline_at = now_ms(s) + s->o.final_timeout_ms;
+    s->t_deadline = arm(s, s->o.final_timeout_ms, on_deadline);
+}
+
+/* Nothing ordinary runs any more: timers of the watching life and an upload waiting for a snapshot retry. */
+static void stop_ordinary(dsync *s)
+{
+    disarm(s, &s->t_debounce);
+    disarm(s, &s->t_maxwait);
+    disarm(s, &s->t_retry);
+    disarm(s, &s->t_scan);
+    if (s->job_active && !s->job_final) {
+        disarm(s, &s->t_job);
+        s->job_active = false; /* superseded by the final sync */
+    }
+}
+
 static void on_final_retry(void *ud)
 {
     dsync *s = ud;
@@ -372,6 +429,7 @@ static void stop_all(dsync *s)
     disarm(s, &s->t_job);
     disarm(s, &s->t_deadline);
     disarm(s, &s->t_done);
+    disarm(s, &s->t_stopwait);
     const fs_port *fs = s->env.fs;
     if (fs->unwatch) {
         fs->unwatch(fs->ctx, s->w_state);
@@ -421,17 +479,22 @@ static void run_effects(dsync *s, const fsm_result *r)
             s->backoff_ms = s->o.retry_base_ms;
             disarm(s, &s->t_retry);
             break;
+        case YFX_AWAIT_BOT:
+            start_deadline(s);
+            stop_ordinary(s);
+            s->awaiting_bot = true;
+            T0_INFO(COMP, "bot %s: termination requested while the bot runs: waiting up to %ld ms for %s before the "
+                          "final sync", s->o.bot_id, s->stop_wait_ms, s->done_path);
+            s->t_stopwait = arm(s, s->stop_wait_ms, on_stop_wait);
+            break;
         case YFX_FINAL_UPLOAD:
             if (!s->final_started) {
                 s->final_started = true;
-                s->deadline_at = now_ms(s) + s->o.final_timeout_ms;
-                s->t_deadline = arm(s, s->o.final_timeout_ms, on_deadline);
-                disarm(s, &s->t_debounce);
-                disarm(s, &s->t_maxwait);
-                disarm(s, &s->t_retry);
-                disarm(s, &s->t_scan);
+                start_deadline(s);
+                stop_ordinary(s);
                 disarm(s, &s->t_done);
-                s->job_active = false; /* an ordinary upload waiting for a snapshot retry is superseded */
+                disarm(s, &s->t_stopwait);
+                s->job_active = false;
                 s->final_attempts = 1;
                 job_start(s, true);
             } else { /* a retry after a short pause; none when the deadline comes first */
@@ -462,7 +525,6 @@ static void run_effects(dsync *s, const fsm_result *r)
             T0_INFO(COMP, "bot %s: %s; exiting 0", s->o.bot_id, s->exit_msg);
             finish(s, 0);
             break;
-        case YFX_EXIT_FAIL: /* no row emits it (fsm/sync_table.c): a sidecar never fails its pod */
         case YFX_NONE_:
         case YFX__COUNT:
             break;
@@ -500,6 +562,10 @@ t0_status dsync_start(const dd_env *env, const dsync_opts *o, dd_exit_fn exit_fn
     if (s->o.retry_base_ms <= 0) s->o.retry_base_ms = 1000;
     if (s->o.retry_max_ms <= 0) s->o.retry_max_ms = 30000;
     if (s->o.done_poll_ms == 0) s->o.done_poll_ms = 500;
+    /* the wait for the bot leaves the final sync at least a second of its deadline */
+    s->stop_wait_ms = s->o.done_wait_ms < s->o.final_timeout_ms - 1000 ? s->o.done_wait_ms : s->o.final_timeout_ms - 1000;
+    if (s->stop_wait_ms < 0) s->stop_wait_ms = 0;
+    s->done_path = o->watch_done ? o->watch_done : o->done_file;
     if (!s->o.spool_dir) s->o.spool_dir = o->logs_path;
     t0_status st = fs_join(s->spool, sizeof s->spool, s->o.spool_dir, ".the0-state-spool.tar.gz", err);
     if (st != T0_OK) {
@@ -510,25 +576,30 @@ t0_status dsync_start(const dd_env *env, const dsync_opts *o, dd_exit_fn exit_fn
     s->backoff_ms = s->o.retry_base_ms;
     dsync_state_init(&s->st, env->os, env->fs, o->state_bucket, o->bot_id, o->state_path, s->spool, &o->state_limits);
     dsync_logs_init(&s->lg, env->os, env->fs, env->loop, o->logs_bucket, o->bot_id, o->logs_path);
-    if (o->watch_done) {
-        snprintf(s->done_dir, sizeof s->done_dir, "%s", o->watch_done);
+    if (s->done_path) {
+        snprintf(s->done_dir, sizeof s->done_dir, "%s", s->done_path);
         char *slash = strrchr(s->done_dir, '/');
         if (slash) {
             snprintf(s->done_name, sizeof s->done_name, "%s", slash + 1);
             if (slash == s->done_dir) slash[1] = '\0';
             else *slash = '\0';
         } else {
-            snprintf(s->done_name, sizeof s->done_name, "%s", o->watch_done);
+            snprintf(s->done_name, sizeof s->done_name, "%s", s->done_path);
             snprintf(s->done_dir, sizeof s->done_dir, ".");
         }
     }
+    /* The bot makes the logs directory when it starts, which may be after us: a watch on a directory that
+     * does not exist yet fails, and its lines would wait for the periodic scan. Make it first (best effort;
+     * mkdir -p in the entrypoint does nothing then). */
+    fs_mkdirs(env->fs, o->logs_path, 0755, NULL);
     watch_all(s);
     T0_INFO(COMP,
-            "sync bot %s: state %s -> %s/%s/state.tar.gz, logs %s/bot.log -> %s/logs/%s/, spool %s, scan every %ld ms%s%s",
+            "sync bot %s: state %s -> %s/%s/state.tar.gz, logs %s/bot.log -> %s/logs/%s/, spool %s, scan every %ld ms%s%s%s",
             o->bot_id, o->state_path, o->state_bucket, o->bot_id, o->logs_path, o->logs_bucket, o->bot_id, s->spool,
-            s->o.interval_ms, o->watch_done ? ", done file " : "", o->watch_done ? o->watch_done : "");
+            s->o.interval_ms, o->watch_done ? ", done file " : o->done_file ? ", bot's done file " : "",
+            s->done_path ? s->done_path : "", o->watch_done ? " (ends the sidecar)" : "");
     s->t_scan = arm(s, s->o.interval_ms, on_scan);
-    if (o->watch_done && s->o.done_poll_ms > 0) s->t_done = arm(s, s->o.done_poll_ms, on_done_poll);
+    if (s->done_path && s->o.done_poll_ms > 0) s->t_done = arm(s, s->o.done_poll_ms, on_done_poll);
     s->t_exit = arm(s, 0, on_start);
     *out = s;
     return T0_OK;
@@ -558,5 +629,6 @@ void dsync_get_info(const dsync *s, dsync_info *out)
     out->log_appends = s->lg.appends;
     out->upload_failures = s->upload_failures;
     out->snapshot_retries = s->snapshot_retries;
+    out->state_skips = s->state_skips;
     out->remote = s->st.remote;
 }

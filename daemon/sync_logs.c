@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/str.h"
 #include "daemon/daemon.h"
 
 #define COMP "daemon-sync"
@@ -38,12 +39,43 @@ void dsync_logs_key(const char *bot_id, time_t t, char *out, size_t cap)
     snprintf(out, cap, "logs/%s/%04d%02d%02d.log", bot_id, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
+/* N as exactly W decimal digits at P. */
+static void digits(char *p, unsigned n, int w)
+{
+    for (int i = w - 1; i >= 0; i--, n /= 10) p[i] = (char)('0' + n % 10);
+}
+
+/* The day's object key and the chunk stamp "[YYYY-MM-DD HH:MM:SS] " for T (local time). The broken-down
+ * time is cached per minute (zone offsets are whole minutes), so a busy log costs no localtime per chunk. */
+static void when(dsync_logs *l, time_t t, char key[512], char stamp[24])
+{
+    if (!l->tm_valid || t / 60 != l->tm_minute) {
+        localtime_r(&t, &l->tm);
+        l->tm_minute = t / 60;
+        l->tm_sec0 = (int)(t % 60) - l->tm.tm_sec; /* 0 unless the zone has seconds in its offset */
+        l->tm_valid = true;
+        dsync_logs_key(l->bot_id, t, l->day_key, sizeof l->day_key);
+    }
+    t0_strlcpy(key, l->day_key, 512);
+    int sec = (int)(t % 60) - l->tm_sec0;
+    if (sec < 0 || sec > 60) sec = l->tm.tm_sec;
+    memcpy(stamp, "[0000-00-00 00:00:00] ", 23);
+    digits(stamp + 1, (unsigned)(l->tm.tm_year + 1900), 4);
+    digits(stamp + 6, (unsigned)(l->tm.tm_mon + 1), 2);
+    digits(stamp + 9, (unsigned)l->tm.tm_mday, 2);
+    digits(stamp + 12, (unsigned)l->tm.tm_hour, 2);
+    digits(stamp + 15, (unsigned)l->tm.tm_min, 2);
+    digits(stamp + 18, (unsigned)sec, 2);
+}
+
 static t0_status save_offset(dsync_logs *l, t0_err *err)
 {
-    char line[700];
-    int n = snprintf(line, sizeof line, "v1 %s %llu %s %llu\n", l->stream, (unsigned long long)l->offset,
-                     *l->pending_key ? l->pending_key : "-", (unsigned long long)l->pending_end);
-    t0_status st = fs_write_atomic(l->fs, l->offset_path, line, (size_t)n, 0644, err);
+    char line[700], off[21], end[21];
+    t0_u64_dec(off, l->offset);
+    t0_u64_dec(end, l->pending_end);
+    size_t n = t0_strjoin(line, sizeof line, "v1 ", l->stream, " ", off, " ", *l->pending_key ? l->pending_key : "-", " ",
+                          end, "\n");
+    t0_status st = fs_write_atomic(l->fs, l->offset_path, line, n < sizeof line ? n : sizeof line - 1, 0644, err);
     if (st != T0_OK) t0_err_prefix(err, "log sync: saving the shipped offset");
     return st;
 }
@@ -199,8 +231,8 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
     }
     uint64_t end = l->offset + len;
     time_t now = now_of(l);
-    char key[512];
-    dsync_logs_key(l->bot_id, now, key, sizeof key);
+    char key[512], stamp[24];
+    when(l, now, key, stamp);
 
     /* Trim like the reference; a chunk of only whitespace advances the offset without a write. */
     size_t a = 0, b = len;
@@ -246,11 +278,6 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
         *more = l->offset < size;
         return save_offset(l, err);
     }
-    struct tm tm;
-    localtime_r(&now, &tm);
-    char stamp[40];
-    snprintf(stamp, sizeof stamp, "[%04d-%02d-%02d %02d:%02d:%02d] ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec);
     if (objstore_buf_append(&obj, stamp, strlen(stamp)) != T0_OK ||
         objstore_buf_append(&obj, chunk + a, b - a) != T0_OK || objstore_buf_append(&obj, "\n", 1) != T0_OK) {
         objstore_buf_free(&obj);
@@ -270,20 +297,20 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
     }
     objstore_meta pm = {0};
     char endbuf[32];
-    snprintf(endbuf, sizeof endbuf, "%llu", (unsigned long long)end);
+    t0_u64_dec(endbuf, end);
     objstore_meta_set(&pm, "the0-stream", l->stream);
     objstore_meta_set(&pm, "the0-end", endbuf);
     objstore_body body = {.data = obj.data, .len = obj.len};
     st = l->os->put(l->os->ctx, l->bucket, key, &body, "text/plain", &pm, err);
     objstore_buf_free(&obj);
     if (st != T0_OK) return st; /* pending stays: resolved by HEAD before the next attempt */
+    /* The offset file keeps naming this append as pending: the next append's record (written before its PUT)
+     * carries the new offset, and a successor that finds it pending asks the object (one HEAD) — one durable
+     * write per append instead of two. */
     l->offset = end;
     l->pending_key[0] = '\0';
     l->pending_end = 0;
     l->appends++;
     *more = end < size;
-    t0_err e2 = {0};
-    if (save_offset(l, &e2) != T0_OK) /* the object is right; the pending record resolves it on restart */
-        T0_WARN(COMP, "%s (the append itself succeeded)", e2.msg);
     return T0_OK;
 }

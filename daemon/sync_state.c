@@ -1,5 +1,6 @@
 /* sync_state.c: ship /state as bot-state/<id>/state.tar.gz when its content changed (deletions included),
- * from a consistent snapshot spooled on a volume the sidecar mounts, with a generation and a final flag. */
+ * from a consistent snapshot (in memory when small, else spooled on a volume the sidecar mounts), with a generation
+ * and a final flag. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ void dsync_state_init(dsync_state *s, const objstore *os, const fs_port *fs, con
     s->dir = dir;
     s->spool_path = spool_path;
     s->lim = *lim;
+    s->mem_max = DSYNC_MEM_SPOOL;
     snprintf(s->key, sizeof s->key, "%s/state.tar.gz", bot_id);
     /* init's work directory, and the spool when it is kept inside the state directory */
     s->exclude[0] = DD_STATE_WORK;
@@ -76,7 +78,7 @@ static t0_status check_not_full(dsync_state *s, t0_err *err)
     return st;
 }
 
-static t0_status attempt(dsync_state *s, int64_t now_ms, bool final, bool *uploaded, t0_err *err)
+static t0_status attempt(dsync_state *s, objstore_buf *mem, int64_t now_ms, bool final, bool *uploaded, t0_err *err)
 {
     t0_status st;
     if (!s->remote_known && (st = learn_remote(s, err)) != T0_OK) {
@@ -84,20 +86,46 @@ static t0_status attempt(dsync_state *s, int64_t now_ms, bool final, bool *uploa
         return st;
     }
     if ((st = check_not_full(s, err)) != T0_OK) return st;
-    /* the spool's directory (the logs directory by default) may not exist yet: the bot makes it too */
-    char sd[1024];
-    snprintf(sd, sizeof sd, "%s", s->spool_path);
-    char *slash = strrchr(sd, '/');
-    if (slash && slash != sd) {
-        *slash = '\0';
-        if ((st = fs_mkdirs(s->fs, sd, 0755, err)) != T0_OK) {
-            t0_err_prefix(err, "state sync: spool directory");
-            return st;
-        }
-    }
     char hash[65];
-    dar_snap_opts so = {.lim = s->lim, .now_ms = now_ms, .exclude = s->exclude};
-    st = dar_snapshot(s->fs, s->dir, &so, s->spool_path, hash, &s->last, err);
+    /* The content's hash alone first (no archive, no compression): a sidecar that starts next to the state init
+     * restored, or a tree touched without a content change, costs no tar.gz. */
+    dar_snap_opts ho = {.lim = s->lim, .now_ms = now_ms, .exclude = s->exclude, .hash_only = true};
+    dar_stats hs;
+    st = dar_snapshot(s->fs, s->dir, &ho, NULL, hash, &hs, err);
+    if (st == T0_ENOTFOUND) return T0_OK; /* no state directory at all (not mounted): nothing to ship */
+    if (st != T0_OK) {
+        t0_err_prefix(err, "state sync %s", s->dir);
+        return st;
+    }
+    if (!strcmp(hash, s->remote_hash) && (!final || s->remote.final)) {
+        s->skips++;
+        return T0_OK;
+    }
+    /* In memory when the last snapshot fitted (a small state costs no disk and needs no writable volume);
+     * otherwise, or when it outgrows the bound, spooled to a file. */
+    dar_snap_opts so = {.lim = s->lim, .now_ms = now_ms, .exclude = s->exclude, .mem = mem, .mem_max = s->mem_max};
+    if (!s->mem_max || s->spill) so.mem = NULL;
+    st = so.mem ? dar_snapshot(s->fs, s->dir, &so, NULL, hash, &s->last, err) : T0_ELIMIT;
+    if (st == T0_ELIMIT && (!so.mem || s->last.mem_overflow)) {
+        s->spill = true; /* until a spooled archive is small again */
+        so.mem = NULL;
+        /* the spool's directory (the logs directory by default) may not exist yet: the bot makes it too */
+        char sd[1024];
+        snprintf(sd, sizeof sd, "%s", s->spool_path);
+        char *slash = strrchr(sd, '/');
+        if (slash && slash != sd) {
+            *slash = '\0';
+            if ((st = fs_mkdirs(s->fs, sd, 0755, err)) != T0_OK) {
+                t0_err_prefix(err, "state sync: spool directory");
+                return st;
+            }
+        }
+        s->spooled = true;
+        st = dar_snapshot(s->fs, s->dir, &so, s->spool_path, hash, &s->last, err);
+        fs_stat sb;
+        if (st == T0_OK && s->fs->lstat(s->fs->ctx, s->spool_path, &sb, NULL) == T0_OK && sb.size <= s->mem_max / 2)
+            s->spill = false;
+    }
     if (st == T0_ENOTFOUND) return T0_OK; /* no state directory at all (not mounted): nothing to ship */
     if (st != T0_OK) {
         t0_err_prefix(err, "state sync %s", s->dir);
@@ -120,21 +148,26 @@ static t0_status attempt(dsync_state *s, int64_t now_ms, bool final, bool *uploa
     objstore_meta_set(&m, "the0-sha256", hash);
     objstore_meta_set(&m, "the0-generation", gbuf);
     objstore_meta_set(&m, "the0-final", final ? "1" : "0");
-    fs_stream *body;
-    if ((st = fs_stream_open(s->fs, s->spool_path, FS_READ, 0, &body, err)) != T0_OK) {
-        t0_err_prefix(err, "state sync: reading the spool");
-        return st;
+    if (so.mem) {
+        objstore_body b = {.data = mem->data, .len = mem->len};
+        st = s->os->put(s->os->ctx, s->bucket, s->key, &b, "application/gzip", &m, err);
+    } else {
+        fs_stream *body;
+        if ((st = fs_stream_open(s->fs, s->spool_path, FS_READ, 0, &body, err)) != T0_OK) {
+            t0_err_prefix(err, "state sync: reading the spool");
+            return st;
+        }
+        objstore_body b = {.file = body->fp};
+        st = s->os->put(s->os->ctx, s->bucket, s->key, &b, "application/gzip", &m, err);
+        if (st != T0_OK && body->err.code != T0_OK && err) { /* the cause was ours: say so */
+            char was[sizeof err->msg];
+            snprintf(was, sizeof was, "%s", err->msg);
+            t0_fail(err, T0_EIO, "%s (reading the spool: %s)", was, body->err.msg);
+            err->sys_errno = body->err.sys_errno;
+            st = T0_EIO;
+        }
+        fs_stream_close(body, NULL);
     }
-    objstore_body b = {.file = body->fp};
-    st = s->os->put(s->os->ctx, s->bucket, s->key, &b, "application/gzip", &m, err);
-    if (st != T0_OK && body->err.code != T0_OK && err) { /* the cause was ours: say so */
-        char was[sizeof err->msg];
-        snprintf(was, sizeof was, "%s", err->msg);
-        t0_fail(err, T0_EIO, "%s (reading the spool: %s)", was, body->err.msg);
-        err->sys_errno = body->err.sys_errno;
-        st = T0_EIO;
-    }
-    fs_stream_close(body, NULL);
     if (st != T0_OK) {
         /* The PUT may have landed anyway (timeout after the server stored it): ask again next time. */
         s->remote_known = false;
@@ -154,8 +187,11 @@ static t0_status attempt(dsync_state *s, int64_t now_ms, bool final, bool *uploa
 t0_status dsync_state_sync(dsync_state *s, int64_t now_ms, bool final, bool *uploaded, t0_err *err)
 {
     *uploaded = false;
-    t0_status st = attempt(s, now_ms, final, uploaded, err);
+    objstore_buf mem = {0};
+    s->spooled = false;
+    t0_status st = attempt(s, &mem, now_ms, final, uploaded, err);
+    objstore_buf_free(&mem);
     /* the spool holds a copy of the state: it never outlives the attempt */
-    s->fs->unlink(s->fs->ctx, s->spool_path, NULL);
+    if (s->spooled) s->fs->unlink(s->fs->ctx, s->spool_path, NULL);
     return st;
 }

@@ -213,42 +213,55 @@ static void cj_arm(cronctl *c, cjrec *r, const cJSON *obj)
     r->timer = sim_loop_timer_at(c->loop, next * 1000, cj_fire, r);
 }
 
-/* cj_sync: what kube-controller-manager does for one CronJob at an activation or after downtime. */
-static void cj_sync(cronctl *c, cjrec *r)
+/* cj_time_zone_known: whether SPEC's timeZone is one the simulator can schedule in (UTC); else an
+ * UnknownTimeZone Warning, once per CronJob. */
+static bool cj_time_zone_known(cronctl *c, cjrec *r, const cJSON *spec)
 {
-    const cJSON *obj = kfake_peek(c->api, KUBE_CRONJOB, r->ns, r->name);
-    if (!obj || kfake_str(obj, "metadata.deletionTimestamp")) return;
-    const cJSON *spec = t0_json_get(obj, "spec");
-    if (cJSON_IsTrue(t0_json_get(spec, "suspend"))) return;
     const char *tz = kfake_str(spec, "timeZone");
-    if (!tz_is_utc(tz)) {
-        if (!r->tz_reported) {
-            char m[200];
-            snprintf(m, sizeof m, "invalid timeZone: %s: unknown time zone %s (the simulator knows only UTC)", tz, tz);
-            record(c, "CronJob", r->ns, r->name, r->uid, "Warning", "UnknownTimeZone", m);
-            r->tz_reported = true;
-        }
-        return;
+    if (tz_is_utc(tz)) return true;
+    if (!r->tz_reported) {
+        char m[200];
+        snprintf(m, sizeof m, "invalid timeZone: %s: unknown time zone %s (the simulator knows only UTC)", tz, tz);
+        record(c, "CronJob", r->ns, r->name, r->uid, "Warning", "UnknownTimeZone", m);
+        r->tz_reported = true;
     }
-    cronexpr ce;
-    t0_err err = {0};
-    if (cronexpr_parse(kfake_str(spec, "schedule"), &ce, &err) != T0_OK) {
-        record(c, "CronJob", r->ns, r->name, r->uid, "Warning", "InvalidSchedule", err.msg);
-        return;
+    return false;
+}
+
+/* cj_latest_in_window: the most recent schedule time of CE in (EARLIEST, T] (ms), searched back from T in
+ * doubling windows as the modern controller does after too many missed times; 0 when there is none. */
+static int64_t cj_latest_in_window(const cronexpr *ce, int64_t earliest, int64_t t)
+{
+    int64_t most_recent = 0, nx;
+    for (int64_t span = 60; span <= INT64_C(5) * 366 * 86400 && !most_recent; span *= 2) {
+        int64_t from = t / 1000 - span, best = 0;
+        if (from < earliest / 1000) from = earliest / 1000;
+        for (int64_t pos = from; cronexpr_next(ce, pos, &nx, NULL) == T0_OK && nx * 1000 <= t; pos = nx) best = nx;
+        most_recent = best * 1000;
+        if (from == earliest / 1000) break;
     }
+    return most_recent;
+}
+
+/* cj_due_time: the schedule time a Job should run for now (*DUE, ms): the most recent time missed since the
+ * last schedule (or creation, or now - startingDeadlineSeconds). False when none is due: none missed, too
+ * many missed (legacy behaviour), or the most recent one is past its starting deadline (with the Events
+ * kube-controller-manager records). */
+static bool cj_due_time(cronctl *c, cjrec *r, const cJSON *obj, const cronexpr *ce, int64_t *due)
+{
+    const cJSON *sds = t0_json_get(t0_json_get(obj, "spec"), "startingDeadlineSeconds");
     int64_t t = now(c);
     int64_t earliest = ts_of(obj, "status.lastScheduleTime");
     if (!earliest) earliest = ts_of(obj, "metadata.creationTimestamp");
-    const cJSON *sds = t0_json_get(spec, "startingDeadlineSeconds");
     if (cJSON_IsNumber(sds) && t - (int64_t)sds->valuedouble * 1000 > earliest) earliest = t - (int64_t)sds->valuedouble * 1000;
     int missed = 0;
     int64_t most_recent = 0, cur = earliest / 1000, nx;
-    while (cronexpr_next(&ce, cur, &nx, NULL) == T0_OK && nx * 1000 <= t) {
+    while (cronexpr_next(ce, cur, &nx, NULL) == T0_OK && nx * 1000 <= t) {
         most_recent = nx * 1000;
         cur = nx;
         if (++missed > MAX_MISSED) break;
     }
-    if (!missed) return;
+    if (!missed) return false;
     if (missed > MAX_MISSED) {
         c->st.missed_too_many++;
         record(c, "CronJob", r->ns, r->name, r->uid, "Warning", "TooManyMissedTimes",
@@ -256,34 +269,31 @@ static void cj_sync(cronctl *c, cjrec *r)
         if (!c->opts.modern_missed) {
             T0_ERROR(COMP, "cronjob %s: too many missed start times (> 100). Set or decrease .spec.startingDeadlineSeconds or check clock skew",
                      r->key);
-            return;
+            return false;
         }
-        /* modern: run the most recent time: search back from now in doubling windows */
-        most_recent = 0;
-        for (int64_t span = 60; span <= INT64_C(5) * 366 * 86400 && !most_recent; span *= 2) {
-            int64_t from = t / 1000 - span, best = 0;
-            if (from < earliest / 1000) from = earliest / 1000;
-            for (int64_t pos = from; cronexpr_next(&ce, pos, &nx, NULL) == T0_OK && nx * 1000 <= t; pos = nx) best = nx;
-            most_recent = best * 1000;
-            if (from == earliest / 1000) break;
-        }
-        if (!most_recent) return;
+        most_recent = cj_latest_in_window(ce, earliest, t);
+        if (!most_recent) return false;
     }
     if (cJSON_IsNumber(sds) && most_recent + (int64_t)sds->valuedouble * 1000 < t) {
         c->st.missed_deadline++;
         record(c, "CronJob", r->ns, r->name, r->uid, "Warning", "MissedSchedule", "Missed scheduled time to start a job");
-        return;
+        return false;
     }
-    char jname[300];
-    snprintf(jname, sizeof jname, "%s-%lld", r->name, (long long)(most_recent / 60000));
-    if (kfake_peek(c->api, KUBE_JOB, r->ns, jname)) return; /* already started for this time */
+    *due = most_recent;
+    return true;
+}
+
+/* cj_apply_concurrency: SPEC's concurrencyPolicy against the Jobs still running: false when a new one may not
+ * start (Forbid); Replace deletes the running ones first; Allow lets them be. */
+static bool cj_apply_concurrency(cronctl *c, cjrec *r, const cJSON *spec)
+{
     const char *policy = kfake_str(spec, "concurrencyPolicy");
     size_t active = 0;
     for (size_t i = 0; i < r->njobs; i++) active += !r->jobs[i]->finished;
     if (active && policy && !strcmp(policy, "Forbid")) {
         c->st.skipped_forbid++;
         T0_INFO(COMP, "cronjob %s: not starting job because prior execution is running and concurrency policy is Forbid", r->key);
-        return;
+        return false;
     }
     if (active && policy && !strcmp(policy, "Replace")) {
         for (size_t i = 0; i < r->njobs; i++)
@@ -295,6 +305,12 @@ static void cj_sync(cronctl *c, cjrec *r)
                 c->st.replaced++;
             }
     }
+    return true;
+}
+
+/* cj_job_object: the Job JNAME for schedule time DUE from SPEC's jobTemplate, owned by R (caller owns). */
+static cJSON *cj_job_object(const cjrec *r, const cJSON *spec, const char *jname, int64_t due)
+{
     const cJSON *jt = t0_json_get(spec, "jobTemplate");
     cJSON *job = cJSON_CreateObject();
     cJSON *md = cJSON_AddObjectToObject(job, "metadata");
@@ -303,7 +319,7 @@ static void cj_sync(cronctl *c, cjrec *r)
     if (tl) cJSON_AddItemToObject(md, "labels", cJSON_Duplicate(tl, 1));
     char ts[32];
     cJSON_AddStringToObject(cJSON_AddObjectToObject(md, "annotations"), "batch.kubernetes.io/cronjob-scheduled-timestamp",
-                            sim_format_rfc3339(most_recent, ts, sizeof ts));
+                            sim_format_rfc3339(due, ts, sizeof ts));
     cJSON *refs = cJSON_AddArrayToObject(md, "ownerReferences");
     cJSON *ref = cJSON_CreateObject();
     cJSON_AddStringToObject(ref, "apiVersion", "batch/v1");
@@ -315,14 +331,23 @@ static void cj_sync(cronctl *c, cjrec *r)
     cJSON_AddItemToArray(refs, ref);
     const cJSON *js = t0_json_get(jt, "spec");
     cJSON_AddItemToObject(job, "spec", js ? cJSON_Duplicate(js, 1) : cJSON_CreateObject());
+    return job;
+}
+
+/* cj_create_job: create the Job JNAME for DUE and track it at once (in status.active, as the real
+ * controller does). True when it exists now (created, or there already): the status is to be written. */
+static bool cj_create_job(cronctl *c, cjrec *r, const cJSON *spec, const char *jname, int64_t due)
+{
+    cJSON *job = cj_job_object(r, spec, jname, due);
     cJSON *created = NULL;
+    t0_err err = {0};
     t0_status st = c->sys.create(c->sys.ctx, KUBE_JOB, r->ns, job, &created, &err);
     cJSON_Delete(job);
-    if (created) job_track(c, created); /* in status.active at once, as the real controller does */
+    if (created) job_track(c, created);
     cJSON_Delete(created);
     if (st != T0_OK && st != T0_EEXIST) {
         record(c, "CronJob", r->ns, r->name, r->uid, "Warning", "FailedCreate", err.msg);
-        return;
+        return false;
     }
     if (st == T0_OK) {
         c->st.jobs_created++;
@@ -330,7 +355,32 @@ static void cj_sync(cronctl *c, cjrec *r)
         snprintf(m, sizeof m, "Created job %s", jname);
         record(c, "CronJob", r->ns, r->name, r->uid, "Normal", "SuccessfulCreate", m);
     }
-    cj_write_status(c, r, most_recent);
+    return true;
+}
+
+/* cj_sync: what kube-controller-manager does for one CronJob at an activation or after downtime: skip a
+ * deleted, suspended or unschedulable one, find the time due, honour the concurrency policy, start the Job
+ * for that time (once: its name says the time) and write the status. */
+static void cj_sync(cronctl *c, cjrec *r)
+{
+    const cJSON *obj = kfake_peek(c->api, KUBE_CRONJOB, r->ns, r->name);
+    if (!obj || kfake_str(obj, "metadata.deletionTimestamp")) return;
+    const cJSON *spec = t0_json_get(obj, "spec");
+    if (cJSON_IsTrue(t0_json_get(spec, "suspend"))) return;
+    if (!cj_time_zone_known(c, r, spec)) return;
+    cronexpr ce;
+    t0_err err = {0};
+    if (cronexpr_parse(kfake_str(spec, "schedule"), &ce, &err) != T0_OK) {
+        record(c, "CronJob", r->ns, r->name, r->uid, "Warning", "InvalidSchedule", err.msg);
+        return;
+    }
+    int64_t due = 0;
+    if (!cj_due_time(c, r, obj, &ce, &due)) return;
+    char jname[300];
+    snprintf(jname, sizeof jname, "%s-%lld", r->name, (long long)(due / 60000));
+    if (kfake_peek(c->api, KUBE_JOB, r->ns, jname)) return; /* already started for this time */
+    if (!cj_apply_concurrency(c, r, spec)) return;
+    if (cj_create_job(c, r, spec, jname, due)) cj_write_status(c, r, due);
 }
 
 static void cj_fire(void *ud)

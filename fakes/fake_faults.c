@@ -5,15 +5,16 @@
 
 fake_fault_kind fake_fault_at(struct sim_faults *f, const char *point, fake_fault *out, t0_err *err)
 {
-    *out = (fake_fault){FAKE_FAULT_NONE, T0_OK, 0};
+    *out = (fake_fault){FAKE_FAULT_NONE, T0_OK, 0, false};
     sim_fault_hit hit;
     if (!f || !sim_faults_check(f, point, &hit)) return FAKE_FAULT_NONE;
     switch (hit.kind) {
     case SIM_FAULT_ERROR:
     case SIM_FAULT_TOOMANY:
     case SIM_FAULT_TIMEOUT:
-    case SIM_FAULT_TIMEOUT_APPLIED: /* these fakes never apply a timed-out write */
+    case SIM_FAULT_TIMEOUT_APPLIED: /* fake_fault_call's callers never apply a timed-out write; the store does */
         out->kind = FAKE_FAULT_ERROR;
+        out->applied = hit.kind == SIM_FAULT_TIMEOUT_APPLIED;
         out->status = sim_faults_fail(&hit, point, err);
         if (out->status == T0_OK) out->status = t0_fail(err, T0_EINTERNAL, "%s: injected error", point);
         break;

@@ -22,6 +22,7 @@ typedef struct fake_fault {
     fake_fault_kind kind;
     t0_status status;
     int64_t delay_ms;
+    bool applied; /* FAKE_FAULT_ERROR from timeout-applied: a fake that can should do the write, then fail */
 } fake_fault;
 
 /* fake_fault_at: ask the fault point POINT (e.g. "nats/deliver") once. F may be NULL (never fails).

@@ -721,6 +721,21 @@ size_t kfake_count_label(const kfake *k, kube_kind kind, const char *ns, const c
     return n;
 }
 
+size_t kfake_count_labels(const kfake *k, kube_kind kind, const char *ns, const char *key, const char *value,
+                          const char *key2, const char *value2)
+{
+    char ik[700];
+    kf_label_index_key(kind, key, value, ik, sizeof ik);
+    ibucket *b = hmap_get(&k->index, ik);
+    size_t n = 0;
+    for (inode *nd = b ? b->head : NULL; nd; nd = nd->next) {
+        if (ns && *ns && strcmp(nd->o->ns, ns)) continue;
+        const cJSON *v = t0_json_get(t0_json_get(t0_json_get(nd->o->v->obj, "metadata"), "labels"), key2);
+        n += cJSON_IsString(v) && !strcmp(v->valuestring, value2);
+    }
+    return n;
+}
+
 uint64_t kfake_resource_version(const kfake *k) { return k->rv; }
 
 void kfake_set_observer(kfake *k, kfake_observer_fn fn, void *ud)

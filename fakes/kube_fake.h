@@ -30,7 +30,9 @@
  *   kept from the stored object; update_status replaces only .status.
  * - remove: pods bound to a node (spec.nodeName) get deletionTimestamp + deletionGracePeriodSeconds
  *   (opts grace, else spec.terminationGracePeriodSeconds, else 30) and stay until the kubelet finishes
- *   them (it calls remove with grace 0); unbound pods and grace 0 are removed at once. Other kinds are
+ *   them (it calls remove with grace 0); unbound pods and grace 0 are removed at once. An object with
+ *   metadata.finalizers stays (deletionTimestamp set) until an update removes the last one, and goes
+ *   then (a pod once the kubelet has finished it too). Other kinds are
  *   removed at once, except Foreground: the owner gets deletionTimestamp and the "foregroundDeletion"
  *   finalizer, its dependents (metadata.ownerReferences by uid) are deleted (Foreground, recursively)
  *   and the owner is removed when the last dependent is gone. Background (default): the owner is removed
@@ -139,6 +141,9 @@ const cJSON *kfake_peek(const kfake *k, kube_kind kind, const char *ns, const ch
 size_t kfake_count(const kfake *k, kube_kind kind);
 /* kfake_count_label: objects of KIND in NS ("" = all) carrying label KEY=VALUE. O(matches). */
 size_t kfake_count_label(const kfake *k, kube_kind kind, const char *ns, const char *key, const char *value);
+/* kfake_count_labels: the same, of the objects that also carry label KEY2=VALUE2. O(matches of the first). */
+size_t kfake_count_labels(const kfake *k, kube_kind kind, const char *ns, const char *key, const char *value,
+                          const char *key2, const char *value2);
 /* kfake_resource_version: the current cluster-wide resourceVersion counter. */
 uint64_t kfake_resource_version(const kfake *k);
 

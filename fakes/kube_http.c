@@ -496,7 +496,7 @@ t0_status khttp_start(const khttp_opts *opts, khttp **out, t0_err *err)
     t0_status st = sim_loop_new(h->o.seed, wall_ms(), &h->loop, err);
     if (st == T0_OK) st = kfake_new(h->loop, NULL, NULL, &h->kube, err);
     if (st == T0_OK)
-        st = h->o.run_pods ? start_run_pods(h, err) : kubelet_new(h->loop, h->kube, NULL, NULL, &h->kl, err);
+        st = h->o.run_pods ? start_run_pods(h, err) : kubelet_new(h->loop, h->kube, NULL, &h->kl, err);
     if (st == T0_OK) st = cronctl_new(h->loop, h->kube, NULL, &h->cc, err);
     for (unsigned i = 1; st == T0_OK && i <= h->o.nodes; i++) {
         char n[32];

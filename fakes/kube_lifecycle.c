@@ -170,6 +170,7 @@ static void delete_pod(kfake *k, kobj *o, int64_t grace, bool deleting)
     bool ended = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
     if (deleting && g != 0) return; /* already terminating */
     if (!bound || ended || g == 0) {
+        o->pod_terminating = false; /* nothing more to wait for but the finalizers */
         if (!kf_has_finalizers(o)) {
             kf_remove_now(k, o);
         } else if (!deleting) {

@@ -1,7 +1,9 @@
-/* kubelet.c: simulated nodes and kubelet: pods stepped through fsm_pod_table, sidecars through fsm_sync_table. */
+/* kubelet.c: simulated nodes and kubelet: pods stepped through fsm_pod_table; their containers run as the
+ * processes their commands name, each in its view of the pod's filesystem (fakes/podfs.h). */
 #include "fakes/kubelet.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +12,15 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "fakes/podfs.h"
 #include "fsm/tables.h"
 
 #define COMP "kubelet"
 #define BACKOFF_BASE_MS 10000
 #define BACKOFF_CAP_MS 300000
 #define BACKOFF_RESET_MS 600000
-#define STATE_BUCKET "bot-state"
-#define LOG_BUCKET "bot-logs"
+#define TERM_MSG_MAX 4096
+#define MAXQ 8
 
 typedef struct knode {
     char *name;
@@ -28,8 +31,13 @@ typedef struct knode {
 
 typedef struct botrec {
     kubelet_bot_obs obs;
-    int init_failures_done;
 } botrec;
+
+typedef struct xreg {
+    char *path;
+    kubelet_exec_fn fn;
+    void *ud;
+} xreg;
 
 /* One container's status as the kubelet reports it. */
 typedef struct cstate {
@@ -38,6 +46,7 @@ typedef struct cstate {
     int exit_code, restarts;
     /* reasons are string literals: the status written refers to them instead of copying them */
     const char *reason, *wait_reason;
+    char *message; /* the terminated state's message (owned; NULL: none) */
     bool has_last;
     int last_exit;
     const char *last_reason;
@@ -46,54 +55,72 @@ typedef struct cstate {
     char name[64], image[160];
 } cstate;
 
-#define MAXQ 8
-typedef struct kpod {
+enum { R_INIT, R_BOT, R_SYNC };
+
+typedef struct kpod kpod;
+
+/* A container of the spec, and its process while one runs. */
+typedef struct kctr {
+    kpod *p;
+    int role;
+    cstate st;
+    /* from the spec (owned) */
+    char **argv;
+    int argc;
+    char **env; /* name, value, name, value, ... */
+    size_t nenv;
+    podfs_mount *mounts;
+    size_t nmounts;
+    podfs_view_opts vo;
+    char *workdir, *config_error;
+    /* the process */
+    podfs_view *view;
+    fs_port fs;
+    kubelet_proc *proc;
+    kubelet_exec x;
+    char trace_key[320];
+    uint64_t t_start;
+} kctr;
+
+struct kpod {
     kubelet *k;
     char *ns, *name, *key, *uid, *bot_id;
-    char *sync_key, *state_key; /* "ns/name/sync" (the sync FSM's trace key), "ID/state.tar.gz" */
-    int64_t log_day;            /* the day whose log object key log_key holds (-1: none yet) */
-    char log_key[300];
     botrec *br;
     knode *node;
-    int state, sync_state;
-    bool detached, release_pending, restart_always, has_sync, delete_seen, accounted, abrupt, stepping, sync_stepping, final_waiting, final_pending;
+    int state;
+    bool detached, restart_always, has_init, has_sync, delete_seen, ended, abrupt, stepping;
     kubelet_program prog;
-    cstate init, bot, sync;
-    bool has_init;
+    kctr init, bot, sync;
+    podfs *fs;
     int pullfails;
-    int64_t grace_ms, grace_end, start_time, final_deadline_at, sync_backoff_ms;
+    int64_t grace_ms, grace_end, start_time;
     const char *phase; /* a string literal */
     char reason[32], message[128], ip[32];
-    /* timers */
-    uint64_t t_main, t_bot_exit, t_log, t_write, t_term, t_grace, t_debounce, t_scan, t_retry, t_upload;
-    size_t write_i;
-    /* state dir (emptyDir) and bot.log */
-    hmap sdir; /* key -> char* value */
-    uint64_t state_seq, uploaded_seq;
-    char *log;
-    size_t log_len, log_cap, log_lines, shipped_off, shipped_lines;
-    int q[MAXQ], nq, sq[MAXQ], nsq;
-} kpod;
+    uint64_t t_main, t_grace;
+    int q[MAXQ], nq;
+};
 
 struct kubelet {
     sim_loop *loop;
+    loop_port lp;
     kfake *api;
     kube_port sys;
-    objfake *fake;   /* the fake MinIO, or NULL */
-    objstore port;   /* its port */
-    objstore *store; /* &port, or NULL without a store */
     kubelet_opts opts;
     kube_watch *watch;
     hmap pods;        /* "ns/name" -> kpod */
     hmap unscheduled; /* "ns/name" -> (void*)1 */
     hmap bots;        /* bot id -> botrec */
     hmap programs;    /* bot id -> kubelet_program */
+    xreg *execs;
+    size_t nexecs;
     knode **nodes;
     size_t nnodes;
     kubelet_program default_prog;
     fsm_tracer tracer;
     bool has_tracer;
     unsigned max_running;
+    kubelet_event_fn observer;
+    void *observer_ud;
 };
 
 void kubelet_program_default(kubelet_program *p)
@@ -107,8 +134,6 @@ void kubelet_program_default(kubelet_program *p)
 }
 
 static void pod_fire(kpod *p, int ev);
-static void sync_fire(kpod *p, int ev);
-static void pod_release(kpod *p);
 static void write_status(kpod *p);
 
 static int64_t now(const kubelet *k) { return sim_loop_now(k->loop); }
@@ -117,6 +142,18 @@ static void cancel(kubelet *k, uint64_t *t)
 {
     if (*t) sim_loop_cancel(k->loop, *t);
     *t = 0;
+}
+
+static kctr *ctr_of_exec(const kubelet_exec *x) { return (kctr *)((char *)x - offsetof(kctr, x)); }
+
+static void emit(kpod *p, kubelet_event_kind kind, uint64_t n, const char *key, int eno)
+{
+    kubelet *k = p->k;
+    if (!k->observer) return;
+    kubelet_event e = {.kind = kind, .bot_id = p->bot_id, .ns = p->ns, .pod = p->name, .pod_uid = p->uid, .n = n,
+                       .key = key, .eno = eno, .abrupt = p->abrupt,
+                       .sync_message = p->sync.st.message ? p->sync.st.message : ""};
+    k->observer(k->observer_ud, &e);
 }
 
 /* ---- observers -------------------------------------------------------------------------------- */
@@ -133,29 +170,15 @@ static botrec *bot_of(kubelet *k, const char *id)
     return b;
 }
 
-/* Once a pod can ship nothing more: count what it took with it. */
-static void account_end(kpod *p)
+/* Once a pod can ship nothing more (its containers stopped): the checker looks at what it left. */
+static void pod_end(kpod *p)
 {
-    if (p->accounted || !p->br) return;
-    p->accounted = true;
-    /* a pod killed without a graceful stop (node loss, eviction) takes its unshipped bytes with its
-     * emptyDir whatever the sidecar does: counted apart, not as a loss the invariant blames */
-    if (p->state_seq > p->uploaded_seq) {
-        if (p->abrupt)
-            p->br->obs.state_lost_abrupt++;
-        else
-            p->br->obs.state_lost++;
-    }
-    if (p->log_lines > p->shipped_lines) {
-        uint64_t n = p->log_lines - p->shipped_lines;
-        if (p->abrupt)
-            p->br->obs.log_lines_lost_abrupt += n;
-        else
-            p->br->obs.log_lines_lost += n;
-    }
+    if (p->ended || !p->br) return;
+    p->ended = true;
+    emit(p, KE_POD_END, 0, NULL, 0);
 }
 
-/* ---- containers ------------------------------------------------------------------------------- */
+/* ---- container status ------------------------------------------------------------------------- */
 static void c_start(kpod *p, cstate *c)
 {
     if (c->terminated || c->running) {
@@ -168,6 +191,8 @@ static void c_start(kpod *p, cstate *c)
     }
     c->running = true;
     c->terminated = c->waiting = false;
+    free(c->message);
+    c->message = NULL;
     c->started_at = now(p->k);
 }
 
@@ -190,433 +215,450 @@ static void c_wait(cstate *c, const char *reason)
 }
 
 /* The next CrashLoopBackOff delay of C: 10 s doubling to 300 s; reset after 10 minutes of running. */
-static int64_t c_backoff(kpod *p, cstate *c)
+static int64_t c_backoff(cstate *c)
 {
     int64_t ran = c->finished_at - c->started_at;
     if (!c->backoff_ms || ran >= BACKOFF_RESET_MS)
         c->backoff_ms = BACKOFF_BASE_MS;
     else
         c->backoff_ms = c->backoff_ms * 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : c->backoff_ms * 2;
-    (void)p;
     return c->backoff_ms;
 }
 
-static void on_bot_exit(void *ud);
-static void on_bot_log(void *ud);
-static void on_bot_write(void *ud);
-
-static void arm_next_write(kpod *p)
+/* ---- processes ---------------------------------------------------------------------------------- */
+const char *kubelet_exec_getenv(const kubelet_exec *x, const char *name)
 {
-    cancel(p->k, &p->t_write);
-    if (p->write_i >= p->prog.nwrites) return;
-    int64_t at = p->bot.started_at + p->prog.writes[p->write_i].at_ms;
-    p->t_write = sim_loop_timer_at(p->k->loop, at, on_bot_write, p);
+    const kctr *c = ctr_of_exec(x);
+    for (size_t i = 0; i + 1 < 2 * c->nenv; i += 2)
+        if (!strcmp(c->env[i], name)) return c->env[i + 1];
+    return NULL;
 }
 
-static void bot_start(kpod *p)
+/* The bot container's entrypoint: the bot program model. */
+typedef struct botproc {
+    kubelet_proc base;
+    botprog *b;
+    kctr *c;
+} botproc;
+
+static void bp_term(kubelet_proc *pr) { botprog_term(((botproc *)pr)->b); }
+
+static void bp_kill(kubelet_proc *pr)
 {
-    c_start(p, &p->bot);
-    p->br->obs.bot_starts++;
-    p->br->obs.bot_running++;
-    if (p->br->obs.bot_running > p->br->obs.max_bot_running) p->br->obs.max_bot_running = p->br->obs.bot_running;
-    if (p->br->obs.bot_running > p->k->max_running) p->k->max_running = p->br->obs.bot_running;
-    if (p->prog.exit_after_ms >= 0) p->t_bot_exit = sim_loop_timer(p->k->loop, p->prog.exit_after_ms, on_bot_exit, p);
-    if (p->prog.log_every_ms > 0) p->t_log = sim_loop_timer(p->k->loop, p->prog.log_every_ms, on_bot_log, p);
-    p->write_i = 0;
-    arm_next_write(p);
+    botproc *bp = (botproc *)pr;
+    botprog_kill(bp->b);
+    free(bp);
 }
 
-/* bot_halt: the bot process ends (exit, SIGTERM handled, SIGKILL). No pod event here. */
-static void bot_halt(kpod *p, int code, const char *reason)
+static void bp_exit(void *ud, int code)
 {
-    if (!p->bot.running) return;
-    cancel(p->k, &p->t_bot_exit);
-    cancel(p->k, &p->t_log);
-    cancel(p->k, &p->t_write);
-    cancel(p->k, &p->t_term);
-    c_stop(p, &p->bot, code, reason);
-    p->br->obs.bot_running--;
+    botproc *bp = ud;
+    bp->c->x.exit(&bp->c->x, code);
 }
 
-static void on_sync_scan(void *ud);
-
-static void sync_change(kpod *p)
+static void bp_state(void *ud, uint64_t seq, const char *key, int eno)
 {
-    if (!p->has_sync || !p->sync.running) return;
-    if (!p->t_scan) p->t_scan = sim_loop_timer(p->k->loop, p->k->opts.sync_interval_ms, on_sync_scan, p);
-    sync_fire(p, YE_CHANGE);
+    kctr *c = ud;
+    emit(c->p, KE_STATE_WRITE, seq, key, eno);
 }
 
-static void on_bot_write(void *ud)
+static void bp_line(void *ud, uint64_t n, int eno)
 {
-    kpod *p = ud;
-    p->t_write = 0;
-    if (!p->bot.running) return;
-    const char *key = p->prog.writes[p->write_i].key, *val = p->prog.writes[p->write_i].val;
-    char *v = strdup(val), *old = NULL;
-    if (v && hmap_put(&p->sdir, key, v, (void **)&old) == T0_OK) {
-        free(old);
-        p->state_seq = ++p->br->obs.state_written_seq;
-    } else
-        free(v);
-    p->write_i++;
-    arm_next_write(p);
-    sync_change(p);
+    kctr *c = ud;
+    emit(c->p, KE_LOG_LINE, n, NULL, eno);
 }
 
-static void log_append(kpod *p, const char *line)
+static t0_status bash_exec(void *ud, const kubelet_exec *x, kubelet_proc **out, t0_err *err)
 {
-    size_t n = strlen(line);
-    if (p->log_len + n + 1 > p->log_cap) {
-        size_t nc = p->log_cap ? p->log_cap * 2 : 256;
-        while (nc < p->log_len + n + 1) nc *= 2;
-        char *nl = realloc(p->log, nc);
-        if (!nl) return;
-        p->log = nl;
-        p->log_cap = nc;
+    (void)ud;
+    kctr *c = ctr_of_exec(x);
+    kpod *p = c->p;
+    const kubelet_program *g = x->prog;
+    botprog_spec spec = {.exit_after_ms = g->exit_after_ms, .exit_code = g->exit_code, .log_every_ms = g->log_every_ms,
+                         .term_ms = g->term_ms, .write_every_ms = g->write_every_ms, .nwrites = g->nwrites};
+    snprintf(spec.log_text, sizeof spec.log_text, "%s", g->log_text);
+    memcpy(spec.writes, g->writes, sizeof spec.writes);
+    botproc *bp = calloc(1, sizeof *bp);
+    if (!bp) return t0_fail(err, T0_ENOMEM, "bash: out of memory");
+    bp->base = (kubelet_proc){bp_term, bp_kill};
+    bp->c = c;
+    const char *id = kubelet_exec_getenv(x, "BOT_ID"), *sd = kubelet_exec_getenv(x, "STATE_DIR");
+    botprog_env env = {.loop = x->loop,
+                       .fs = x->fs,
+                       .script = x->argc > 1 ? x->argv[1] : "/dev/null",
+                       .bot_id = id ? id : x->bot_id,
+                       .state_dir = sd ? sd : "/state/.the0-state",
+                       .workdir = c->workdir ? c->workdir : "/",
+                       .hooks = {c, &p->br->obs.state_seq, &p->br->obs.line_seq, bp_state, bp_line},
+                       .exit = bp_exit,
+                       .exit_ud = bp};
+    t0_status st = botprog_start(&env, &spec, &bp->b, err);
+    if (st != T0_OK) {
+        free(bp);
+        return st;
     }
-    memcpy(p->log + p->log_len, line, n);
-    p->log_len += n;
-    p->log[p->log_len] = '\0';
-    p->log_lines++;
+    *out = &bp->base;
+    return T0_OK;
 }
 
-static void on_bot_log(void *ud)
+/* The stand-in of a command that is not registered (not strict: `the0-sim serve`). */
+typedef struct standin {
+    kubelet_proc base;
+    kctr *c;
+    kubelet *k;
+    uint64_t t;
+} standin;
+
+static void si_done(void *ud)
 {
-    kpod *p = ud;
-    p->t_log = 0;
-    if (!p->bot.running) return;
-    char line[160], n[21];
-    t0_u64_dec(n, ++p->br->obs.log_lines_written);
-    t0_strjoin(line, sizeof line, p->bot_id, " ", p->prog.log_text, " #", n, "\n");
-    log_append(p, line);
-    p->t_log = sim_loop_timer(p->k->loop, p->prog.log_every_ms, on_bot_log, p);
-    sync_change(p);
+    standin *s = ud;
+    s->t = 0;
+    s->c->x.exit(&s->c->x, 0);
 }
 
-static void on_bot_exit(void *ud)
+static void si_term(kubelet_proc *pr)
 {
-    kpod *p = ud;
-    p->t_bot_exit = 0;
-    bot_halt(p, p->prog.exit_code, NULL);
-    /* restartPolicy Never: the entrypoint's EXIT trap writes the done file; the sidecar sees it */
-    if (!p->restart_always && p->has_sync && p->sync.running) sync_fire(p, YE_DONE);
-    pod_fire(p, PE_BOT_EXIT);
+    standin *s = (standin *)pr;
+    if (!s->t) s->t = sim_loop_timer(s->k->loop, 0, si_done, s);
 }
 
-/* ---- the sync sidecar -------------------------------------------------------------------------- */
-static void sync_start(kpod *p)
+static void si_kill(kubelet_proc *pr)
 {
-    c_start(p, &p->sync);
-    p->sync_state = fsm_sync_table.initial;
-    p->sync_backoff_ms = 1000;
-    p->final_waiting = p->final_pending = false;
-    p->nsq = 0;
+    standin *s = (standin *)pr;
+    cancel(s->k, &s->t);
+    free(s);
 }
 
-static void sync_halt(kpod *p, int code)
+static t0_status standin_exec(kctr *c, kubelet_proc **out, t0_err *err)
 {
-    if (!p->sync.running) return;
-    cancel(p->k, &p->t_debounce);
-    cancel(p->k, &p->t_scan);
-    cancel(p->k, &p->t_retry);
-    cancel(p->k, &p->t_upload);
-    p->final_waiting = p->final_pending = false;
-    c_stop(p, &p->sync, code, NULL);
+    standin *s = calloc(1, sizeof *s);
+    if (!s) return t0_fail(err, T0_ENOMEM, "stand-in process: out of memory");
+    s->base = (kubelet_proc){si_term, si_kill};
+    s->c = c;
+    s->k = c->p->k;
+    if (c->role == R_INIT) s->t = sim_loop_timer(s->k->loop, 0, si_done, s);
+    *out = &s->base;
+    return T0_OK;
 }
 
-/* day_key: the object key of P's log for the day of MS (logs/ID/YYYYMMDD.log, kept per pod: it changes once
- * a day) and the line stamp "[YYYY-MM-DD HH:MM:SS] ". */
-static const char *day_key(kpod *p, int64_t ms, char stamp[24])
+static const xreg *exec_lookup(const kubelet *k, const char *path)
 {
-    char ts[32];
-    sim_format_rfc3339(ms, ts, sizeof ts); /* 2026-01-05T00:00:00Z */
-    int64_t day = ms >= 0 ? ms / 86400000 : -1 - (-ms - 1) / 86400000;
-    if (day != p->log_day) {
-        snprintf(p->log_key, sizeof p->log_key, "logs/%s/%.4s%.2s%.2s.log", p->bot_id, ts, ts + 5, ts + 8);
-        p->log_day = day;
+    for (size_t i = 0; path && i < k->nexecs; i++)
+        if (!strcmp(k->execs[i].path, path)) return &k->execs[i];
+    return NULL;
+}
+
+t0_status kubelet_register_exec(kubelet *k, const char *path, kubelet_exec_fn fn, void *ud, t0_err *err)
+{
+    if (exec_lookup(k, path)) return t0_fail(err, T0_EEXIST, "exec %s is registered already", path);
+    xreg *nx = realloc(k->execs, (k->nexecs + 1) * sizeof *nx);
+    if (!nx) return t0_fail(err, T0_ENOMEM, "register exec: out of memory");
+    k->execs = nx;
+    if (!(nx[k->nexecs].path = strdup(path))) return t0_fail(err, T0_ENOMEM, "register exec: out of memory");
+    nx[k->nexecs].fn = fn;
+    nx[k->nexecs].ud = ud;
+    k->nexecs++;
+    return T0_OK;
+}
+
+/* ---- containers ------------------------------------------------------------------------------- */
+static void bot_counts_start(kpod *p)
+{
+    botrec *b = p->br;
+    b->obs.bot_starts++;
+    b->obs.bot_running++;
+    if (b->obs.bot_running > b->obs.max_bot_running) b->obs.max_bot_running = b->obs.bot_running;
+    if (b->obs.bot_running > p->k->max_running) p->k->max_running = b->obs.bot_running;
+}
+
+/* ctr_halt: C's process is gone (it exited or is killed now): its termination file becomes the status
+ * message and its root filesystem goes. No pod event. */
+static void ctr_halt(kctr *c)
+{
+    kpod *p = c->p;
+    cancel(p->k, &c->t_start);
+    if (c->proc) {
+        kubelet_proc *pr = c->proc;
+        c->proc = NULL;
+        pr->kill(pr);
     }
-    stamp[0] = '[';
-    memcpy(stamp + 1, ts, 10);
-    stamp[11] = ' ';
-    memcpy(stamp + 12, ts + 11, 8);
-    memcpy(stamp + 20, "] ", 3);
-    return p->log_key;
-}
-
-/* The documented serialisation of the state map (see kubelet.h), in key order. Owned result. */
-static char *state_serialise(kpod *p, size_t *len)
-{
-    size_t cap = 64;
-    hmap_entry **v = hmap_sorted(&p->sdir, NULL, NULL, NULL);
-    for (size_t j = 0; v && v[j]; j++) cap += strlen(v[j]->key) + strlen(v[j]->val) + 2;
-    char *buf = v ? malloc(cap) : NULL;
-    if (!buf) {
-        free(v);
-        return NULL;
+    if (c->view) {
+        char buf[TERM_MSG_MAX + 1];
+        if (podfs_view_termination(c->view, buf, sizeof buf)) {
+            free(c->st.message);
+            c->st.message = strdup(buf);
+        }
+        podfs_view_destroy(c->view);
+        c->view = NULL;
     }
-    size_t off = (size_t)snprintf(buf, cap, "t0-sim-state v1 seq=%llu\n", (unsigned long long)p->state_seq);
-    for (size_t j = 0; v[j]; j++) off += (size_t)snprintf(buf + off, cap - off, "%s=%s\n", v[j]->key, (const char *)v[j]->val);
-    free(v);
-    *len = off;
-    return buf;
 }
 
-/* upload: ship state (when changed) and new log bytes. Returns whether everything was shipped. */
-static bool upload(kpod *p)
+/* ctr_stopped: C's process ended with CODE (REASON a literal or NULL); counts, no pod event. */
+static void ctr_stopped(kctr *c, int code, const char *reason)
 {
+    kpod *p = c->p;
+    bool was = c->st.running;
+    ctr_halt(c);
+    if (!was) return;
+    c_stop(p, &c->st, code, reason);
+    if (c->role == R_BOT && p->br) p->br->obs.bot_running--;
+}
+
+/* ctr_kill: SIGKILL (or the signal that ended it: CODE) for a running container. */
+static void ctr_kill(kctr *c, int code)
+{
+    if (c->st.running) ctr_stopped(c, code, "Error");
+    cancel(c->p->k, &c->t_start);
+}
+
+/* The pod event of an ended container. P may be freed by it. */
+static void ctr_event(kctr *c)
+{
+    kpod *p = c->p;
+    switch (c->role) {
+    case R_INIT: pod_fire(p, c->st.exit_code ? PE_INIT_FAIL : PE_INIT_OK); break;
+    case R_BOT: pod_fire(p, PE_BOT_EXIT); break;
+    default: pod_fire(p, PE_SYNC_EXIT); break;
+    }
+}
+
+static void on_proc_exit(const kubelet_exec *x, int code)
+{
+    kctr *c = ctr_of_exec(x);
+    if (!c->proc) return; /* killed meanwhile */
+    ctr_stopped(c, code, NULL);
+    ctr_event(c);
+}
+
+/* The container cannot be created or started: it ends at once, as containerd reports it. */
+static void ctr_start_failed(kctr *c, const char *why)
+{
+    T0_DEBUG(COMP, "pod %s: container %s: %s", c->p->key, c->st.name, why);
+    ctr_stopped(c, 128, "StartError");
+    free(c->st.message);
+    c->st.message = strdup(why);
+    ctr_event(c);
+}
+
+static void on_launch(void *ud)
+{
+    kctr *c = ud;
+    kpod *p = c->p;
     kubelet *k = p->k;
-    bool ok = true;
+    c->t_start = 0;
+    char why[512];
     t0_err err = {0};
-    if (p->state_seq != p->uploaded_seq) {
-        size_t len = 0;
-        char *body = state_serialise(p, &len);
-        bool done = false;
-        if (body) {
-            if (!k->store)
-                done = true;
-            else {
-                objstore_body b = {.data = body, .len = len};
-                done = k->store->ensure_bucket(k->store->ctx, STATE_BUCKET, &err) == T0_OK &&
-                       k->store->put(k->store->ctx, STATE_BUCKET, p->state_key, &b, "application/gzip", NULL, &err) == T0_OK;
-            }
-        }
-        free(body);
-        if (done) {
-            p->uploaded_seq = p->state_seq;
-            p->br->obs.state_uploaded_seq = p->state_seq;
-        } else
-            ok = false;
-    }
-    if (p->shipped_off < p->log_len) {
-        const char *chunk = p->log + p->shipped_off;
-        size_t clen = p->log_len - p->shipped_off, lines = 0;
-        for (size_t i = 0; i < clen; i++) lines += chunk[i] == '\n';
-        bool done = false;
-        if (!k->store)
-            done = true;
-        else {
-            char stamp[24];
-            const char *key = day_key(p, now(k), stamp);
-            size_t s = 0, e = clen;
-            while (s < e && isspace((unsigned char)chunk[s])) s++;
-            while (e > s && isspace((unsigned char)chunk[e - 1])) e--;
-            const char *parts[] = {stamp, chunk + s, "\n"};
-            const size_t lens[] = {strlen(stamp), e - s, 1};
-            t0_status st = k->store->ensure_bucket(k->store->ctx, LOG_BUCKET, &err);
-            if (st == T0_OK) /* GET then PUT of the longer body, grown in place; a read error writes nothing */
-                st = objfake_append(k->fake, LOG_BUCKET, key, parts, lens, 3, "text/plain", &err);
-            done = st == T0_OK;
-        }
-        if (done) {
-            p->shipped_off = p->log_len;
-            p->shipped_lines += lines;
-            p->br->obs.log_lines_shipped += lines;
-        } else
-            ok = false;
-    }
-    return ok;
-}
-
-static void on_upload(void *ud)
-{
-    kpod *p = ud;
-    p->t_upload = 0;
-    bool final = p->sync_state == SYNC_FINAL;
-    bool ok = upload(p);
-    if (final) {
-        p->final_pending = false;
-        sync_fire(p, ok ? YE_FINAL_OK : YE_FINAL_FAIL);
-    } else
-        sync_fire(p, ok ? YE_UPLOAD_OK : YE_UPLOAD_FAIL);
-}
-
-static void on_sync_debounce(void *ud)
-{
-    kpod *p = ud;
-    p->t_debounce = 0;
-    sync_fire(p, YE_QUIET);
-}
-
-/* The periodic scan is armed only while something is unshipped: an idle pod costs no events (in the
- * simulation no inotify event is lost, so a scan of a clean state dir could find nothing). */
-static bool sync_dirty(const kpod *p) { return p->state_seq != p->uploaded_seq || p->shipped_off < p->log_len; }
-
-static void on_sync_scan(void *ud)
-{
-    kpod *p = ud;
-    p->t_scan = 0;
-    sync_fire(p, YE_SCAN);
-    if (p->sync.running && !p->release_pending && !p->t_scan && sync_dirty(p))
-        p->t_scan = sim_loop_timer(p->k->loop, p->k->opts.sync_interval_ms, on_sync_scan, p);
-}
-
-static void on_sync_retry(void *ud)
-{
-    kpod *p = ud;
-    p->t_retry = 0;
-    sync_fire(p, YE_RETRY);
-}
-
-/* The final upload waits for the bot to stop (so its last writes are in the snapshot), but not past
- * 2 s before the grace period ends. */
-static void final_go(kpod *p)
-{
-    p->final_waiting = false;
-    if (!p->t_upload) {
-        p->final_pending = true;
-        p->t_upload = sim_loop_timer(p->k->loop, p->k->opts.upload_ms, on_upload, p);
-    }
-}
-
-static void on_final_wait(void *ud)
-{
-    kpod *p = ud;
-    p->t_retry = 0;
-    if (p->final_waiting) final_go(p);
-}
-
-static void sync_effects(kpod *p, const fsm_result *r)
-{
-    kubelet *k = p->k;
-    for (int i = 0; i < r->nfx; i++) {
-        switch (r->fx[i]) {
-        case YFX_ARM_DEBOUNCE:
-            cancel(k, &p->t_debounce);
-            p->t_debounce = sim_loop_timer(k->loop, k->opts.sync_debounce_ms, on_sync_debounce, p);
-            break;
-        case YFX_UPLOAD:
-            if (!p->t_upload) p->t_upload = sim_loop_timer(k->loop, k->opts.upload_ms, on_upload, p);
-            break;
-        case YFX_ARM_RETRY:
-            cancel(k, &p->t_retry);
-            p->t_retry = sim_loop_timer(k->loop, p->sync_backoff_ms, on_sync_retry, p);
-            p->sync_backoff_ms = p->sync_backoff_ms * 2 > 30000 ? 30000 : p->sync_backoff_ms * 2;
-            break;
-        case YFX_RESET_BACKOFF:
-            p->sync_backoff_ms = 1000;
-            break;
-        case YFX_FINAL_UPLOAD:
-            if (!p->final_deadline_at) p->final_deadline_at = now(k) + k->opts.final_deadline_ms;
-            cancel(k, &p->t_debounce);
-            cancel(k, &p->t_retry);
-            if (p->t_upload && !p->final_pending) cancel(k, &p->t_upload); /* an ordinary upload in flight is superseded */
-            if (p->bot.running) {
-                int64_t limit = p->grace_end ? p->grace_end - 2000 : now(k) + k->opts.final_deadline_ms;
-                p->final_waiting = true;
-                if (limit > now(k)) {
-                    p->t_retry = sim_loop_timer_at(k->loop, limit, on_final_wait, p);
-                    break;
-                }
-            }
-            if (r->from == SYNC_FINAL) { /* a retry after a failed final upload */
-                cancel(k, &p->t_retry);
-                p->final_waiting = true;
-                p->t_retry = sim_loop_timer(k->loop, 1000, on_final_wait, p);
-                break;
-            }
-            final_go(p);
-            break;
-        case YFX_EXIT_OK:
-        case YFX_EXIT_FAIL:
-            sync_halt(p, r->fx[i] == YFX_EXIT_OK ? 0 : 1);
-            pod_fire(p, PE_SYNC_EXIT);
-            break;
-        default:
-            break;
-        }
-    }
-}
-
-static void sync_fire(kpod *p, int ev)
-{
-    if (!p->sync.running) return;
-    if (p->sync_stepping) {
-        if (p->nsq < MAXQ) p->sq[p->nsq++] = ev;
+    bool strict = k->opts.strict;
+    if (c->config_error && (strict || c->argc > 0)) {
+        ctr_start_failed(c, c->config_error);
         return;
     }
-    p->sync_stepping = true;
-    for (;;) {
-        sync_fsm_input in = {.dirty = p->state_seq != p->uploaded_seq || p->shipped_off < p->log_len,
-                             .deadline_left = p->final_deadline_at == 0 || now(p->k) < p->final_deadline_at};
-        fsm_result r;
-        t0_err err = {0};
-        t0_status st = fsm_step(&fsm_sync_table, p->sync_state, ev, &in, p->sync_key, p->k->has_tracer ? &p->k->tracer : NULL,
-                                &r, &err);
-        if (st == T0_OK) {
-            p->sync_state = r.to;
-            sync_effects(p, &r);
-        } else if (st != T0_EILLEGAL)
-            T0_ERROR(COMP, "pod %s: sync step failed: %s", p->key, err.msg);
-        if (!p->nsq || !p->sync.running || p->release_pending) break;
-        ev = p->sq[0];
-        memmove(p->sq, p->sq + 1, (size_t)--p->nsq * sizeof *p->sq);
+    sim_fault_hit hit;
+    if (k->opts.faults && sim_faults_check(k->opts.faults, "kubelet/start", &hit) && hit.status != T0_OK) {
+        ctr_start_failed(c, "failed to create containerd task: injected fault kubelet/start");
+        return;
     }
-    p->nsq = 0;
-    p->sync_stepping = false;
-    if (p->release_pending) pod_release(p);
+    if (podfs_view_new(p->fs, &c->vo, &c->view, &err) != T0_OK) {
+        ctr_start_failed(c, err.msg);
+        return;
+    }
+    c->fs = podfs_view_port(c->view);
+    fs_stat sb;
+    if (c->workdir && (c->fs.lstat(c->fs.ctx, c->workdir, &sb, NULL) != T0_OK || sb.type != FS_DIR)) {
+        snprintf(why, sizeof why, "chdir to cwd (\"%s\") set in config.json failed: no such file or directory", c->workdir);
+        ctr_start_failed(c, why);
+        return;
+    }
+    const char *bin = c->argc > 0 ? c->argv[0] : NULL;
+    const xreg *xr = exec_lookup(k, bin);
+    kubelet_exec_fn fn = xr ? xr->fn : strict && bin && !strcmp(bin, "/bin/bash") ? bash_exec : NULL;
+    if (!fn && !strict) {
+        c->x = (kubelet_exec){.exit = on_proc_exit};
+        if (standin_exec(c, &c->proc, &err) != T0_OK) ctr_start_failed(c, err.msg);
+        return;
+    }
+    if (!fn) {
+        snprintf(why, sizeof why, "exec: \"%s\": stat %s: no such file or directory", bin ? bin : "", bin ? bin : "");
+        ctr_start_failed(c, why);
+        return;
+    }
+    c->x = (kubelet_exec){.ns = p->ns, .pod = p->name, .pod_uid = p->uid, .bot_id = p->bot_id, .container = c->st.name,
+                          .argc = c->argc, .argv = c->argv, .fs = &c->fs, .loop = &k->lp,
+                          .tracer = k->has_tracer ? &k->tracer : NULL, .trace_key = c->trace_key, .prog = &p->prog,
+                          .init_runs = (unsigned)p->br->obs.init_runs, .faults = k->opts.faults, .exit = on_proc_exit};
+    if (fn(xr ? xr->ud : NULL, &c->x, &c->proc, &err) != T0_OK) {
+        c->proc = NULL;
+        ctr_start_failed(c, err.msg);
+    }
 }
 
-/* ---- init container ---------------------------------------------------------------------------- */
-/* restore: the state object into the pod's state dir. Returns false on a download error. */
-static bool restore_state(kpod *p)
+/* ctr_start: the container is created now (status running) and its process starts DELAY later. */
+static void ctr_start(kctr *c, int64_t delay)
 {
-    kubelet *k = p->k;
-    if (!k->store) return true;
-    objstore_buf b = {0};
-    objstore_sink sink = {.buf = &b};
-    t0_err err = {0};
-    t0_status st = k->store->get(k->store->ctx, STATE_BUCKET, p->state_key, &sink, NULL, &err);
-    if (st == T0_ENOTFOUND) {
-        objstore_buf_free(&b);
-        return true;
+    kpod *p = c->p;
+    c_start(p, &c->st);
+    if (c->role == R_BOT) bot_counts_start(p);
+    if (c->role == R_INIT) p->br->obs.init_runs++;
+    cancel(p->k, &c->t_start);
+    c->t_start = sim_loop_timer(p->k->loop, delay, on_launch, c);
+}
+
+static void on_sync_backoff(void *ud)
+{
+    kctr *c = ud;
+    c->t_start = 0;
+    ctr_start(c, 0);
+    write_status(c->p);
+}
+
+static void ctr_free(kctr *c)
+{
+    ctr_halt(c);
+    for (int i = 0; i < c->argc; i++) free(c->argv[i]);
+    free(c->argv);
+    for (size_t i = 0; i < 2 * c->nenv; i++) free(c->env[i]);
+    free(c->env);
+    for (size_t i = 0; i < c->nmounts; i++) {
+        free((char *)c->mounts[i].volume);
+        free((char *)c->mounts[i].path);
     }
-    if (st != T0_OK) {
-        objstore_buf_free(&b);
-        return false;
-    }
-    char *line = b.data, *save = NULL;
-    for (char *l = line ? strtok_r(line, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
-        unsigned long long seq;
-        if (sscanf(l, "t0-sim-state v1 seq=%llu", &seq) == 1) {
-            p->state_seq = p->uploaded_seq = seq;
-            continue;
-        }
-        char *eq = strchr(l, '=');
-        if (!eq) continue;
-        *eq = '\0';
-        char *v = strdup(eq + 1), *old = NULL;
-        if (v && hmap_put(&p->sdir, l, v, (void **)&old) == T0_OK)
-            free(old);
-        else
-            free(v);
-    }
-    objstore_buf_free(&b);
+    free(c->mounts);
+    free((char *)c->vo.termination_path);
+    free(c->workdir);
+    free(c->config_error);
+    free(c->st.message);
+}
+
+/* ---- the spec of a container ---------------------------------------------------------------------- */
+/* A Kubernetes quantity ("512Mi", "1G", "1000") in bytes; 0 when unreadable. */
+static uint64_t quantity(const char *s)
+{
+    if (!s) return 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0) return 0;
+    static const struct {
+        const char *sfx;
+        double mul;
+    } m[] = {{"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}, {"k", 1e3},
+             {"M", 1e6},     {"G", 1e9},        {"T", 1e12},          {"", 1.0}};
+    for (size_t i = 0; i < T0_ARRAY_LEN(m); i++)
+        if (!strcmp(end, m[i].sfx)) return (uint64_t)(v * m[i].mul);
+    return 0;
+}
+
+static char *dupstr(const char *s) { return strdup(s ? s : ""); }
+
+static void set_config_error(kctr *c, const char *fmt, const char *a, const char *b)
+{
+    if (c->config_error) return;
+    char buf[400];
+    snprintf(buf, sizeof buf, fmt, a, b);
+    c->config_error = strdup(buf);
+}
+
+static bool json_bool(const cJSON *o, const char *k, bool *out)
+{
+    const cJSON *v = t0_json_get(o, k);
+    if (!cJSON_IsBool(v)) return false;
+    *out = cJSON_IsTrue(v);
     return true;
 }
 
-static void on_init_done(void *ud)
+static bool json_u32(const cJSON *o, const char *k, uint32_t *out)
 {
-    kpod *p = ud;
-    p->t_main = 0;
-    bool fail = p->prog.init_failures < 0 || p->br->init_failures_done < p->prog.init_failures;
-    if (fail)
-        p->br->init_failures_done++;
-    else if (!restore_state(p))
-        fail = true;
-    c_stop(p, &p->init, fail ? 1 : 0, NULL);
-    pod_fire(p, fail ? PE_INIT_FAIL : PE_INIT_OK);
+    const cJSON *v = t0_json_get(o, k);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0) return false;
+    *out = (uint32_t)v->valuedouble;
+    return true;
 }
 
-static void init_start(kpod *p)
+/* parse_ctr: what C runs, with what, on which filesystem (POD_SPEC for the pod's securityContext and
+ * volumes). Anything that makes the container impossible to create becomes its config_error. */
+static bool parse_ctr(kpod *p, kctr *c, int role, const cJSON *spec, const cJSON *pod_spec)
 {
-    p->br->obs.init_runs++;
-    if (!p->has_init) { /* no init container: done at once */
-        p->t_main = sim_loop_timer(p->k->loop, 0, on_init_done, p);
-        return;
+    c->p = p;
+    c->role = role;
+    c->st.present = true;
+    snprintf(c->st.name, sizeof c->st.name, "%s", kfake_str(spec, "name") ? kfake_str(spec, "name") : "");
+    snprintf(c->st.image, sizeof c->st.image, "%s", kfake_str(spec, "image") ? kfake_str(spec, "image") : "");
+    snprintf(c->trace_key, sizeof c->trace_key, "%s/%s", p->key, c->st.name);
+    const cJSON *cmd = t0_json_get(spec, "command"), *args = t0_json_get(spec, "args");
+    int n = cJSON_GetArraySize(cmd) + cJSON_GetArraySize(args);
+    if (!(c->argv = calloc((size_t)n + 1, sizeof *c->argv))) return false;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cmd) if (cJSON_IsString(it) && !(c->argv[c->argc++] = strdup(it->valuestring))) return false;
+    cJSON_ArrayForEach(it, args) if (cJSON_IsString(it) && !(c->argv[c->argc++] = strdup(it->valuestring))) return false;
+    if (c->argc == 0) set_config_error(c, "no command: the simulated images have no default entrypoint%s%s", "", "");
+    const cJSON *env = t0_json_get(spec, "env");
+    if (cJSON_GetArraySize(env) && !(c->env = calloc(2 * (size_t)cJSON_GetArraySize(env), sizeof *c->env))) return false;
+    cJSON_ArrayForEach(it, env)
+    {
+        const char *name = kfake_str(it, "name"), *value = kfake_str(it, "value"); /* valueFrom: "" */
+        if (!name) continue;
+        if (!(c->env[2 * c->nenv] = strdup(name)) || !(c->env[2 * c->nenv + 1] = dupstr(value))) return false;
+        c->nenv++;
     }
-    c_start(p, &p->init);
-    p->t_main = sim_loop_timer(p->k->loop, p->prog.init_ms, on_init_done, p);
+    const cJSON *mounts = t0_json_get(spec, "volumeMounts"), *vols = t0_json_get(pod_spec, "volumes");
+    if (cJSON_GetArraySize(mounts) && !(c->mounts = calloc((size_t)cJSON_GetArraySize(mounts), sizeof *c->mounts)))
+        return false;
+    cJSON_ArrayForEach(it, mounts)
+    {
+        const char *vn = kfake_str(it, "name"), *mp = kfake_str(it, "mountPath");
+        const cJSON *v, *found = NULL;
+        cJSON_ArrayForEach(v, vols) if (vn && kfake_str(v, "name") && !strcmp(kfake_str(v, "name"), vn)) found = v;
+        if (!found) set_config_error(c, "volume \"%s\" not found (mounted at %s)", vn ? vn : "", mp ? mp : "");
+        else if (!t0_json_get(found, "emptyDir"))
+            set_config_error(c, "volume \"%s\": only emptyDir volumes are simulated%s", vn, "");
+        bool ro = false;
+        json_bool(it, "readOnly", &ro);
+        podfs_mount *m = &c->mounts[c->nmounts++];
+        m->read_only = ro;
+        if (!(m->volume = dupstr(vn)) || !(m->path = dupstr(mp))) return false;
+    }
+    c->vo.mounts = c->mounts;
+    c->vo.nmounts = c->nmounts;
+    const cJSON *psc = t0_json_get(pod_spec, "securityContext"), *csc = t0_json_get(spec, "securityContext");
+    bool nonroot = false, ro = false;
+    if (!json_u32(csc, "runAsUser", &c->vo.uid)) json_u32(psc, "runAsUser", &c->vo.uid);
+    if (!json_u32(csc, "runAsGroup", &c->vo.gid)) json_u32(psc, "runAsGroup", &c->vo.gid);
+    json_u32(psc, "fsGroup", &c->vo.fs_group);
+    if (!json_bool(csc, "runAsNonRoot", &nonroot)) json_bool(psc, "runAsNonRoot", &nonroot);
+    json_bool(csc, "readOnlyRootFilesystem", &ro);
+    c->vo.read_only_root = ro;
+    cJSON_ArrayForEach(it, t0_json_get(t0_json_get(csc, "capabilities"), "drop"))
+        if (cJSON_IsString(it) && !strcmp(it->valuestring, "ALL")) c->vo.caps_dropped = true;
+    if (nonroot && c->vo.uid == 0)
+        set_config_error(c, "container has runAsNonRoot and image will run as root (container: %s)%s", c->st.name, "");
+    const char *tp = kfake_str(spec, "terminationMessagePath"), *wd = kfake_str(spec, "workingDir");
+    if (tp && !(c->vo.termination_path = strdup(tp))) return false;
+    if (wd && !(c->workdir = strdup(wd))) return false;
+    return true;
+}
+
+static void on_volume_full(void *ud, const char *volume)
+{
+    emit(ud, KE_VOLUME_FULL, 0, volume, 0);
+}
+
+/* The pod's volumes: emptyDirs with their capacity (sizeLimit, else the bot's program, else 1 GiB). */
+static bool make_volumes(kpod *p, const cJSON *pod_spec)
+{
+    t0_err err = {0};
+    if (podfs_new(&p->k->lp, p->k->opts.faults, &p->fs, &err) != T0_OK) return false;
+    podfs_on_full(p->fs, on_volume_full, p);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, t0_json_get(pod_spec, "volumes"))
+    {
+        const char *name = kfake_str(v, "name");
+        const cJSON *ed = t0_json_get(v, "emptyDir");
+        if (!name || !ed) continue;
+        uint64_t cap = quantity(kfake_str(ed, "sizeLimit"));
+        for (size_t i = 0; !cap && i < p->prog.nvolumes; i++)
+            if (!strcmp(p->prog.volumes[i].name, name)) cap = p->prog.volumes[i].bytes;
+        if (podfs_add_volume(p->fs, name, cap, &err) != T0_OK && err.code != T0_EEXIST) return false;
+    }
+    return true;
 }
 
 /* ---- pod steps ------------------------------------------------------------------------------- */
@@ -627,6 +669,13 @@ static void on_backoff_done(void *ud)
     pod_fire(p, PE_BACKOFF_DONE);
 }
 
+static void on_no_init(void *ud)
+{
+    kpod *p = ud;
+    p->t_main = 0;
+    pod_fire(p, PE_INIT_OK);
+}
+
 static void on_grace(void *ud)
 {
     kpod *p = ud;
@@ -634,31 +683,33 @@ static void on_grace(void *ud)
     pod_fire(p, PE_GRACE_EXPIRED);
 }
 
-static bool all_stopped(const kpod *p) { return !p->bot.running && !p->sync.running && !p->init.running; }
+static bool all_stopped(const kpod *p) { return !p->bot.st.running && !p->sync.st.running && !p->init.st.running; }
 
-static void check_all_stopped(kpod *p)
+/* SIGKILL for every container (GRACE: the end of the grace period). */
+static void kill_all(kpod *p, bool grace)
 {
-    if (p->state == PS_TERMINATING && all_stopped(p)) pod_fire(p, PE_ALL_STOPPED);
-}
-
-static void on_term_bot(void *ud)
-{
-    kpod *p = ud;
-    p->t_term = 0;
-    bot_halt(p, 143, "Error");
-    if (p->final_waiting) final_go(p);
-    check_all_stopped(p);
-}
-
-static void kill_all(kpod *p)
-{
-    bot_halt(p, 137, "Error");
-    sync_halt(p, 137);
-    if (p->init.running) c_stop(p, &p->init, 137, "Error");
+    if (grace && p->bot.st.running) emit(p, KE_BOT_KILLED, 0, NULL, 0);
+    ctr_kill(&p->bot, 137);
+    ctr_kill(&p->sync, 137);
+    ctr_kill(&p->init, 137);
     cancel(p->k, &p->t_main);
 }
 
-static void pod_detach(kpod *p);
+/* SIGTERM for every container: the init container dies of it, the others decide; a container whose process
+ * has not started yet never starts. */
+static void term_all(kpod *p)
+{
+    kctr *cs[] = {&p->init, &p->bot, &p->sync};
+    for (size_t i = 0; i < T0_ARRAY_LEN(cs); i++) {
+        kctr *c = cs[i];
+        if (!c->st.running) {
+            cancel(p->k, &c->t_start); /* a container waiting in CrashLoopBackOff stays down */
+            continue;
+        }
+        if (c->role == R_INIT || !c->proc) ctr_kill(c, 143);
+        else c->proc->term(c->proc);
+    }
+}
 
 static void pod_effects(kpod *p, const fsm_result *r, bool *remove)
 {
@@ -667,52 +718,59 @@ static void pod_effects(kpod *p, const fsm_result *r, bool *remove)
         switch (r->fx[i]) {
         case PFX_START_INIT:
         case PFX_RESTART_INIT:
-            init_start(p);
+            if (p->has_init) ctr_start(&p->init, p->prog.init_ms);
+            else {
+                p->br->obs.init_runs++;
+                p->t_main = sim_loop_timer(k->loop, 0, on_no_init, p);
+            }
             break;
         case PFX_START_MAIN:
-            bot_start(p);
-            if (p->has_sync) sync_start(p);
+            ctr_start(&p->bot, 0);
+            if (p->has_sync) ctr_start(&p->sync, 0);
             break;
         case PFX_ARM_BACKOFF: {
-            cstate *c = r->to == PS_INIT_BACKOFF ? &p->init : &p->bot;
-            int64_t d = c_backoff(p, c);
+            cstate *c = r->to == PS_INIT_BACKOFF ? &p->init.st : &p->bot.st;
+            int64_t d = c_backoff(c);
             c_wait(c, "CrashLoopBackOff");
             cancel(k, &p->t_main);
             p->t_main = sim_loop_timer(k->loop, d, on_backoff_done, p);
             break;
         }
         case PFX_RESTART_BOT:
-            bot_start(p);
+            ctr_start(&p->bot, 0);
             break;
-        case PFX_RESTART_SYNC:
-            sync_start(p);
+        case PFX_RESTART_SYNC: { /* the sync container's own CrashLoopBackOff */
+            int64_t d = c_backoff(&p->sync.st);
+            c_wait(&p->sync.st, "CrashLoopBackOff");
+            cancel(k, &p->sync.t_start);
+            p->sync.t_start = sim_loop_timer(k->loop, d, on_sync_backoff, &p->sync);
             break;
+        }
         case PFX_SIGTERM:
             cancel(k, &p->t_main);
-            if (p->init.running) c_stop(p, &p->init, 143, "Error");
             p->grace_end = now(k) + p->grace_ms;
-            if (p->bot.running && p->prog.term_ms >= 0) p->t_term = sim_loop_timer(k->loop, p->prog.term_ms, on_term_bot, p);
-            if (p->sync.running) sync_fire(p, YE_TERM);
+            emit(p, KE_SIGTERM, 0, NULL, 0);
+            term_all(p);
             p->t_grace = sim_loop_timer(k->loop, p->grace_ms, on_grace, p);
             break;
         case PFX_SIGKILL:
-            kill_all(p);
+            kill_all(p, r->event == PE_GRACE_EXPIRED);
             break;
         case PFX_PHASE_RUNNING:
             p->phase = "Running";
             break;
         case PFX_PHASE_SUCCEEDED:
             p->phase = "Succeeded";
-            account_end(p);
+            pod_end(p);
             break;
         case PFX_PHASE_FAILED:
             p->phase = "Failed";
-            account_end(p);
+            pod_end(p);
             break;
         case PFX_MARK_EVICTED:
             p->phase = "Failed";
             snprintf(p->reason, sizeof p->reason, "Evicted");
-            account_end(p);
+            pod_end(p);
             break;
         case PFX_REMOVE_OBJECT:
             *remove = true;
@@ -722,6 +780,9 @@ static void pod_effects(kpod *p, const fsm_result *r, bool *remove)
         }
     }
 }
+
+static void pod_detach(kpod *p);
+static void pod_release(kpod *p);
 
 static void pod_fire(kpod *p, int ev)
 {
@@ -733,9 +794,9 @@ static void pod_fire(kpod *p, int ev)
     bool remove = false, gone = false;
     for (;;) {
         pod_fsm_input in = {.restart_always = p->restart_always,
-                            .sync_running = p->sync.running,
-                            .all_ok = (!p->bot.terminated || p->bot.exit_code == 0) &&
-                                      (!p->sync.terminated || p->sync.exit_code == 0)};
+                            .sync_running = p->sync.st.running,
+                            .all_ok = (!p->bot.st.terminated || p->bot.st.exit_code == 0) &&
+                                      (!p->sync.st.terminated || p->sync.st.exit_code == 0)};
         fsm_result r;
         t0_err err = {0};
         t0_status st = fsm_step(&fsm_pod_table, p->state, ev, &in, p->key, p->k->has_tracer ? &p->k->tracer : NULL, &r, &err);
@@ -752,22 +813,19 @@ static void pod_fire(kpod *p, int ev)
     p->nq = 0;
     p->stepping = false;
     if (gone) {
-        kill_all(p);
-        account_end(p);
+        kill_all(p, false);
+        pod_end(p);
         pod_detach(p); /* before the API call: its DELETED event must not find the pod */
         if (remove) {
             t0_err err = {0};
             kube_delete_opts now0 = {.grace_seconds = 0, .precondition_uid = p->uid};
             p->k->sys.remove(p->k->sys.ctx, KUBE_POD, p->ns, p->name, &now0, &err);
         }
-        if (p->sync_stepping)
-            p->release_pending = true; /* sync_fire is below us on the stack: it frees */
-        else
-            pod_release(p);
+        pod_release(p);
         return;
     }
     write_status(p);
-    if (p->state == PS_TERMINATING && all_stopped(p) && !p->stepping) pod_fire(p, PE_ALL_STOPPED);
+    if (p->state == PS_TERMINATING && all_stopped(p)) pod_fire(p, PE_ALL_STOPPED);
 }
 
 /* ---- status ---------------------------------------------------------------------------------- */
@@ -798,6 +856,7 @@ static cJSON *c_status(const kpod *p, const cstate *c, bool init)
         cJSON *t = T0_JSON_OBJ(st, "terminated");
         T0_JSON_NUM(t, "exitCode", c->exit_code);
         T0_JSON_STR_STATIC(t, "reason", c->reason ? c->reason : "");
+        if (c->message) T0_JSON_STR(t, "message", c->message);
         T0_JSON_STR(t, "startedAt", sim_format_rfc3339(c->started_at, ts, sizeof ts));
         T0_JSON_STR(t, "finishedAt", sim_format_rfc3339(c->finished_at, ts, sizeof ts));
     }
@@ -809,6 +868,7 @@ static cJSON *c_status(const kpod *p, const cstate *c, bool init)
         T0_JSON_NUM(t, "exitCode", code);
         const char *why = waiting_after_exit ? c->reason : c->last_reason;
         T0_JSON_STR_STATIC(t, "reason", why ? why : "");
+        if (waiting_after_exit && c->message) T0_JSON_STR(t, "message", c->message);
         T0_JSON_STR(t, "startedAt", sim_format_rfc3339(waiting_after_exit ? c->started_at : c->last_started, ts, sizeof ts));
         T0_JSON_STR(t, "finishedAt", sim_format_rfc3339(waiting_after_exit ? c->finished_at : c->last_finished, ts, sizeof ts));
     }
@@ -841,7 +901,7 @@ static void write_status(kpod *p)
     if (*p->reason) T0_JSON_STR(s, "reason", p->reason);
     if (*p->message) T0_JSON_STR(s, "message", p->message);
     bool initialized = p->state != PS_PENDING && p->state != PS_INIT_RUNNING && p->state != PS_INIT_BACKOFF;
-    bool ready = p->bot.running && (!p->has_sync || p->sync.running) && p->state == PS_RUNNING;
+    bool ready = p->bot.st.running && (!p->has_sync || p->sync.st.running) && p->state == PS_RUNNING;
     cJSON *conds = T0_JSON_ARR(s, "conditions");
     add_cond(conds, "PodScheduled", true, NULL, p->start_time);
     add_cond(conds, "Initialized", initialized, initialized ? NULL : "ContainersNotInitialized", p->start_time);
@@ -852,15 +912,16 @@ static void write_status(kpod *p)
     T0_JSON_STR(s, "startTime", sim_format_rfc3339(p->start_time, ts, sizeof ts));
     if (p->has_init) {
         cJSON *ics = T0_JSON_ARR(s, "initContainerStatuses");
-        cJSON_AddItemToArray(ics, c_status(p, &p->init, true));
+        cJSON_AddItemToArray(ics, c_status(p, &p->init.st, true));
     }
     cJSON *cs = T0_JSON_ARR(s, "containerStatuses");
-    cJSON_AddItemToArray(cs, c_status(p, &p->bot, false));
-    if (p->has_sync) cJSON_AddItemToArray(cs, c_status(p, &p->sync, false));
+    cJSON_AddItemToArray(cs, c_status(p, &p->bot.st, false));
+    if (p->has_sync) cJSON_AddItemToArray(cs, c_status(p, &p->sync.st, false));
     t0_err err = {0};
     t0_status st = kfake_write_status(k->api, KUBE_POD, p->ns, o, &err);
     if (st != T0_OK && st != T0_ENOTFOUND) T0_WARN(COMP, "pod %s: status write failed: %s", p->key, err.msg);
 }
+
 
 /* ---- pods ------------------------------------------------------------------------------------- */
 /* pod_detach: the kubelet stops running P (timers, maps, counters); memory stays until pod_release. */
@@ -869,25 +930,22 @@ static void pod_detach(kpod *p)
     kubelet *k = p->k;
     if (p->detached) return;
     p->detached = true;
-    if (p->bot.running && p->br) p->br->obs.bot_running--;
-    p->bot.running = false;
-    uint64_t *ts[] = {&p->t_main, &p->t_bot_exit, &p->t_log, &p->t_write, &p->t_term, &p->t_grace,
-                      &p->t_debounce, &p->t_scan, &p->t_retry, &p->t_upload};
-    for (size_t i = 0; i < T0_ARRAY_LEN(ts); i++) cancel(k, ts[i]);
+    kill_all(p, false);
+    cancel(k, &p->t_main);
+    cancel(k, &p->t_grace);
     if (p->key && hmap_get(&k->pods, p->key) == p) hmap_del(&k->pods, p->key);
     if (p->node && p->node->npods) p->node->npods--;
 }
 
 static void pod_release(kpod *p)
 {
-    for (hmap_entry *e = hmap_first(&p->sdir); e; e = hmap_next(&p->sdir, e)) free(e->val);
-    hmap_free(&p->sdir);
-    free(p->log);
+    ctr_free(&p->init);
+    ctr_free(&p->bot);
+    ctr_free(&p->sync);
+    podfs_destroy(p->fs);
     free(p->ns);
     free(p->name);
     free(p->key);
-    free(p->sync_key);
-    free(p->state_key);
     free(p->uid);
     free(p->bot_id);
     free(p);
@@ -897,13 +955,6 @@ static void pod_free(kpod *p)
 {
     pod_detach(p);
     pod_release(p);
-}
-
-static void copy_container(cstate *c, const cJSON *spec)
-{
-    c->present = true;
-    snprintf(c->name, sizeof c->name, "%s", kfake_str(spec, "name") ? kfake_str(spec, "name") : "");
-    snprintf(c->image, sizeof c->image, "%s", kfake_str(spec, "image") ? kfake_str(spec, "image") : "");
 }
 
 static void on_pulled(void *ud);
@@ -944,10 +995,9 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
     p->ns = strdup(kfake_str(obj, "metadata.namespace"));
     p->name = strdup(kfake_str(obj, "metadata.name"));
     p->uid = strdup(kfake_str(obj, "metadata.uid"));
-    const char *bid;
     const cJSON *labels = t0_json_get(t0_json_get(obj, "metadata"), "labels");
     const cJSON *bl = t0_json_get(labels, "the0.dev/bot-id");
-    bid = cJSON_IsString(bl) ? bl->valuestring : p->name;
+    const char *bid = cJSON_IsString(bl) ? bl->valuestring : p->name;
     p->bot_id = strdup(bid ? bid : "");
     p->key = malloc(strlen(p->ns ? p->ns : "") + strlen(p->name ? p->name : "") + 2);
     if (!p->ns || !p->name || !p->uid || !p->bot_id || !p->key || !(p->br = bot_of(k, p->bot_id))) {
@@ -957,14 +1007,6 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
         return;
     }
     sprintf(p->key, "%s/%s", p->ns, p->name);
-    if (asprintf(&p->sync_key, "%s/sync", p->key) < 0) p->sync_key = NULL;
-    if (asprintf(&p->state_key, "%s/state.tar.gz", p->bot_id) < 0) p->state_key = NULL;
-    if (!p->sync_key || !p->state_key) {
-        pod_free(p);
-        return;
-    }
-    p->log_day = -1;
-    hmap_init(&p->sdir);
     const kubelet_program *prog = hmap_get(&k->programs, p->bot_id);
     p->prog = prog ? *prog : k->default_prog;
     const cJSON *spec = t0_json_get(obj, "spec");
@@ -972,16 +1014,22 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
     p->restart_always = !rp || !strcmp(rp, "Always");
     const cJSON *inits = t0_json_get(spec, "initContainers");
     const cJSON *ctrs = t0_json_get(spec, "containers");
-    if (cJSON_GetArraySize(inits) > 0) {
+    bool ok = make_volumes(p, spec);
+    if (ok && cJSON_GetArraySize(inits) > 0) {
         p->has_init = true;
-        copy_container(&p->init, cJSON_GetArrayItem(inits, 0));
+        ok = parse_ctr(p, &p->init, R_INIT, cJSON_GetArrayItem(inits, 0), spec);
     }
-    copy_container(&p->bot, cJSON_GetArrayItem(ctrs, 0));
+    ok = ok && parse_ctr(p, &p->bot, R_BOT, cJSON_GetArrayItem(ctrs, 0), spec);
     const cJSON *c;
-    cJSON_ArrayForEach(c, ctrs) if (c != cJSON_GetArrayItem(ctrs, 0) && kfake_str(c, "name") && !strcmp(kfake_str(c, "name"), "sync"))
+    cJSON_ArrayForEach(c, ctrs) if (ok && c != cJSON_GetArrayItem(ctrs, 0) && kfake_str(c, "name") && !strcmp(kfake_str(c, "name"), "sync"))
     {
         p->has_sync = true;
-        copy_container(&p->sync, c);
+        ok = parse_ctr(p, &p->sync, R_SYNC, c, spec);
+    }
+    if (!ok) {
+        T0_ERROR(COMP, "pod %s: out of memory reading its spec", p->key);
+        pod_free(p);
+        return;
     }
     p->node = node;
     node->npods++;
@@ -1043,7 +1091,10 @@ static void on_pod_event(void *ud, kube_watch_type type, const cJSON *obj)
     if (p && strcmp(p->uid, uid)) p = NULL; /* another incarnation */
     if (type == KUBE_WATCH_DELETED) {
         hmap_del(&k->unscheduled, key);
-        if (p) pod_fire(p, PE_REMOVED);
+        if (p) {
+            p->abrupt = true; /* removed without the kubelet: its containers die, its volumes go */
+            pod_fire(p, PE_REMOVED);
+        }
         return;
     }
     const char *node = kfake_str(obj, "spec.nodeName");
@@ -1067,23 +1118,15 @@ static void on_pod_event(void *ud, kube_watch_type type, const cJSON *obj)
 }
 
 /* ---- public API ------------------------------------------------------------------------------ */
-t0_status kubelet_new(sim_loop *loop, kfake *api, objfake *store, const kubelet_opts *opts, kubelet **out, t0_err *err)
+t0_status kubelet_new(sim_loop *loop, kfake *api, const kubelet_opts *opts, kubelet **out, t0_err *err)
 {
     kubelet *k = calloc(1, sizeof *k);
     if (!k) return t0_fail(err, T0_ENOMEM, "kubelet_new: out of memory");
     k->loop = loop;
+    k->lp = sim_loop_port(loop);
     k->api = api;
     k->sys = kfake_system_port(api);
-    k->fake = store;
-    if (store) {
-        k->port = objfake_port(store);
-        k->store = &k->port;
-    }
     if (opts) k->opts = *opts;
-    if (k->opts.sync_interval_ms <= 0) k->opts.sync_interval_ms = 60000;
-    if (k->opts.sync_debounce_ms <= 0) k->opts.sync_debounce_ms = 200;
-    if (k->opts.final_deadline_ms <= 0) k->opts.final_deadline_ms = 90000;
-    if (k->opts.upload_ms <= 0) k->opts.upload_ms = 20;
     kubelet_program_default(&k->default_prog);
     hmap_init(&k->pods);
     hmap_init(&k->unscheduled);
@@ -1114,6 +1157,8 @@ void kubelet_destroy(kubelet *k)
     hmap_free(&k->unscheduled);
     hmap_free(&k->bots);
     hmap_free(&k->programs);
+    for (size_t j = 0; j < k->nexecs; j++) free(k->execs[j].path);
+    free(k->execs);
     for (size_t j = 0; j < k->nnodes; j++) {
         free(k->nodes[j]->name);
         free(k->nodes[j]);
@@ -1121,6 +1166,7 @@ void kubelet_destroy(kubelet *k)
     free(k->nodes);
     free(k);
 }
+
 
 /* Bind every pod waiting for a node (in key order, so the order does not depend on the hash map). */
 static void schedule_waiting(kubelet *k)
@@ -1218,6 +1264,8 @@ t0_status kubelet_set_program(kubelet *k, const char *bot_id, const kubelet_prog
     if (!c) return t0_fail(err, T0_ENOMEM, "set program: out of memory");
     *c = *prog;
     if (c->nwrites > KUBELET_MAX_WRITES) c->nwrites = KUBELET_MAX_WRITES;
+    if (c->nvolumes > KUBELET_MAX_VOLUMES) c->nvolumes = KUBELET_MAX_VOLUMES;
+    if (c->ncode_files > KUBELET_MAX_CODE_FILES) c->ncode_files = KUBELET_MAX_CODE_FILES;
     if (hmap_put(&k->programs, bot_id, c, (void **)&old) != T0_OK) {
         free(c);
         return t0_fail(err, T0_ENOMEM, "set program: out of memory");
@@ -1246,6 +1294,12 @@ bool kubelet_bot_observe(const kubelet *k, const char *bot_id, kubelet_bot_obs *
 }
 
 unsigned kubelet_max_bot_running(const kubelet *k) { return k->max_running; }
+
+void kubelet_set_observer(kubelet *k, kubelet_event_fn fn, void *ud)
+{
+    k->observer = fn;
+    k->observer_ud = ud;
+}
 
 int kubelet_pod_state(const kubelet *k, const char *ns, const char *name)
 {

@@ -1,6 +1,7 @@
 /* objstore_fake.c: the fake MinIO (see objstore_fake.h). */
 #include "fakes/objstore_fake.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,19 +36,39 @@ void objfake_md5_hex(const void *data, size_t len, char out[33])
     out[32] = '\0';
 }
 
+/* The MD5 of a body is kept as a digest context over it (never finalized): a body that starts with the one it
+ * replaces — a log object a sidecar appends to — costs the MD5 of the appended bytes only. */
 const char *objfake_etag(const objfake_object *ob)
 {
     objfake_object *w = (objfake_object *)ob; /* a cache of a pure function of the body */
-    if (!w->etag[0]) {
-        objfake_md5_hex(w->data, w->len, w->etag);
-        t0_strlcpy(w->meta.etag, w->etag, sizeof w->meta.etag);
+    if (w->etag[0]) return w->etag;
+    if (!w->md5 && (w->md5 = EVP_MD_CTX_new()) &&
+        (!EVP_DigestInit_ex(w->md5, EVP_md5(), NULL) || !EVP_DigestUpdate(w->md5, w->data, w->len))) {
+        EVP_MD_CTX_free(w->md5);
+        w->md5 = NULL;
     }
+    EVP_MD_CTX *fin = w->md5 ? EVP_MD_CTX_new() : NULL;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    if (fin && EVP_MD_CTX_copy_ex(fin, w->md5) && EVP_DigestFinal_ex(fin, md, &n) && n == 16) {
+        static const char hx[] = "0123456789abcdef";
+        for (unsigned i = 0; i < 16; i++) {
+            w->etag[2 * i] = hx[md[i] >> 4];
+            w->etag[2 * i + 1] = hx[md[i] & 15];
+        }
+        w->etag[32] = '\0';
+    } else {
+        objfake_md5_hex(w->data, w->len, w->etag);
+    }
+    EVP_MD_CTX_free(fin);
+    t0_strlcpy(w->meta.etag, w->etag, sizeof w->meta.etag);
     return w->etag;
 }
 
 static void obj_free(objfake_object *ob)
 {
     if (!ob) return;
+    EVP_MD_CTX_free(ob->md5);
     free(ob->data);
     free(ob);
 }
@@ -176,6 +197,12 @@ static t0_status store_obj(objfake *o, obucket *b, const char *bucket, const cha
     if (ob->meta.nmeta) memcpy(ob->meta.meta, meta_in->meta, ob->meta.nmeta * sizeof ob->meta.meta[0]);
     ob->meta.size = len;
     ob->etag[0] = ob->meta.etag[0] = '\0'; /* objfake_etag computes them */
+    ob->md5 = NULL;
+    if (old && old->md5 && len >= old->len && !memcmp(data, old->data, old->len) && (ob->md5 = EVP_MD_CTX_new()) &&
+        (!EVP_MD_CTX_copy_ex(ob->md5, old->md5) || !EVP_DigestUpdate(ob->md5, data + old->len, len - old->len))) {
+        EVP_MD_CTX_free(ob->md5); /* computed from the whole body when asked */
+        ob->md5 = NULL;
+    }
     ob->version = old ? old->version + 1 : 1;
     if (hmap_put(&b->objs, key, ob, NULL) != T0_OK) {
         obj_free(ob);
@@ -195,6 +222,16 @@ t0_status objfake_put_raw(objfake *o, const char *bucket, const char *key, const
     if (len) memcpy(p, data, len);
     p[len] = '\0';
     return store_obj(o, bucket_of(o, bucket), bucket, key, p, len, len + 1, NULL, NULL, err);
+}
+
+t0_status objfake_del_raw(objfake *o, const char *bucket, const char *key)
+{
+    obucket *b = bucket_of(o, bucket);
+    objfake_object *ob = b && key ? hmap_del(&b->objs, key) : NULL;
+    if (!ob) return T0_ENOTFOUND;
+    obj_free(ob);
+    if (o->on_change) o->on_change(o->on_change_ud, bucket, key, NULL);
+    return T0_OK;
 }
 
 /* put_begin: what every PUT does first: count it, check the key, pass the s3/put point and find the
@@ -352,41 +389,6 @@ static t0_status p_ensure_bucket(void *ctx, const char *bucket, t0_err *err)
     t0_status st = gate(o, "s3/ensure_bucket", bucket, NULL, err);
     if (st != T0_OK) return st;
     return objfake_create_bucket(o, bucket, err);
-}
-
-t0_status objfake_append(objfake *o, const char *bucket, const char *key, const char *const *parts, const size_t *lens,
-                         size_t nparts, const char *content_type, t0_err *err)
-{
-    o->stats.gets++;
-    const objfake_object *found = NULL;
-    t0_status st = lookup(o, "s3/get", bucket, key, &found, err);
-    if (st != T0_OK && st != T0_ENOTFOUND) return st;
-    obucket *b = NULL; /* from here on an unconditional PUT, as objfake_put_if_match does it */
-    st = put_begin(o, bucket, key, &b, err);
-    if (st != T0_OK) return st;
-    objfake_object *cur = hmap_get(&b->objs, key);
-    objstore_buf body = {0};
-    if (cur) body = (objstore_buf){.data = cur->data, .len = cur->len, .cap = cur->cap};
-    for (size_t i = 0; i < nparts && st == T0_OK; i++) st = objstore_buf_append(&body, parts[i], lens[i]);
-    if (st == T0_OK && !body.data) st = objstore_buf_append(&body, "", 0);
-    if (cur) { /* the body may have moved; what was appended before a failure is dropped again */
-        cur->data = body.data;
-        cur->cap = body.cap;
-        if (st != T0_OK) cur->data[cur->len] = '\0';
-    }
-    if (st != T0_OK) {
-        if (!cur) objstore_buf_free(&body);
-        return t0_fail(err, st, "s3/put %s/%s: out of memory", bucket, key);
-    }
-    if (!cur) return store_obj(o, b, bucket, key, body.data, body.len, body.cap, content_type, NULL, err);
-    cur->len = body.len;
-    t0_strlcpy(cur->content_type, content_type ? content_type : "application/octet-stream", sizeof cur->content_type);
-    cur->meta.nmeta = 0;
-    cur->meta.size = cur->len;
-    cur->etag[0] = cur->meta.etag[0] = '\0';
-    cur->version++;
-    if (o->on_change) o->on_change(o->on_change_ud, bucket, key, cur);
-    return T0_OK;
 }
 
 objstore objfake_port(objfake *o)

@@ -18,12 +18,13 @@ typedef struct objfake objfake;
 typedef struct objfake_object {
     char *data; /* NUL-terminated (not counted in len) */
     size_t len;
-    size_t cap;           /* bytes allocated at data (> len): objfake_append grows a body in place */
+    size_t cap;           /* bytes allocated at data (> len) */
     char etag[33];        /* lower-case MD5 hex of the body, as MinIO gives for single-part uploads:
                              computed on first use (read it through objfake_etag) */
     char content_type[64];
     objstore_meta meta;   /* user metadata (meta.size filled too; meta.etag with the ETag) */
     uint64_t version;     /* 1 for the first write of the key, +1 per overwrite */
+    void *md5;            /* private: the body's MD5 context (objfake_etag) */
 } objfake_object;
 
 /* A write observer (state/log invariants): after every successful put (OBJ set) or delete (OBJ NULL).
@@ -47,19 +48,13 @@ t0_status objfake_put_if_match(objfake *o, const char *bucket, const char *key, 
                                const char *content_type, const objstore_meta *meta_in, const char *if_match,
                                t0_err *err);
 
-/* objfake_append: what a client's read-append-write of BUCKET/KEY does (GET, then an unconditional PUT
- * of the body read followed by the NPARTS pieces PARTS[i] of LENS[i] bytes, with CONTENT_TYPE and no
- * user metadata), as one call: the same fault points in the same order (s3/get, then s3/put), the same
- * counters, errors and stored result (a missing key reads as empty), but the body grows in place instead
- * of being copied out and back. For the simulated sidecars, which ship logs this way many times a minute. */
-t0_status objfake_append(objfake *o, const char *bucket, const char *key, const char *const *parts, const size_t *lens,
-                         size_t nparts, const char *content_type, t0_err *err);
-
 /* ---- scenario/test helpers: no faults, no outage ------------------------------------------------ */
 t0_status objfake_create_bucket(objfake *o, const char *bucket, t0_err *err);
 bool objfake_has_bucket(const objfake *o, const char *bucket);
 /* objfake_put_raw: store DATA[LEN] at BUCKET/KEY (bucket created when missing). */
 t0_status objfake_put_raw(objfake *o, const char *bucket, const char *key, const void *data, size_t len, t0_err *err);
+/* objfake_del_raw: remove BUCKET/KEY (T0_ENOTFOUND when there is none). */
+t0_status objfake_del_raw(objfake *o, const char *bucket, const char *key);
 const objfake_object *objfake_peek(const objfake *o, const char *bucket, const char *key);
 /* objfake_etag: OB's ETag. Hashing a body is deferred until something reads its ETag: the simulated
  * sidecars rewrite growing log objects far more often than anything compares their ETags. */

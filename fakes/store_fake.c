@@ -29,6 +29,7 @@ typedef struct scoll {
 struct storefake {
     struct sim_faults *faults;
     bool down;
+    bool restoring; /* reads find nothing (storefake_set_restoring) */
     scoll colls[STORE__COLLS];
     storefake_change_fn on_change;
     void *on_change_ud;
@@ -65,6 +66,7 @@ void storefake_destroy(storefake *s)
 }
 
 void storefake_set_outage(storefake *s, bool down) { s->down = down; }
+void storefake_set_restoring(storefake *s, bool on) { s->restoring = on; }
 bool storefake_outage(const storefake *s) { return s->down; }
 void storefake_on_change(storefake *s, storefake_change_fn fn, void *ud)
 {
@@ -180,20 +182,36 @@ static t0_status del_doc(storefake *s, store_coll c, const char *id, t0_err *err
     return st;
 }
 
-/* gate: the outage switch, then the fault point. */
-static t0_status gate(storefake *s, const char *point, store_coll c, const char *id, t0_err *err)
+/* gate: the outage switch, then the fault point. A write whose fault is timeout-applied gets T0_OK and
+ * *LATE (which must not be NULL for writes) set to the failure to answer once the write is done. */
+static t0_status gate_w(storefake *s, const char *point, store_coll c, const char *id, t0_status *late, t0_err *err)
 {
+    if (late) *late = T0_OK;
     if (s->down) {
         s->stats.failures++;
         return t0_fail(err, T0_EUNAVAILABLE, "%s %s%s%s: server selection timeout (outage)", point,
                        store_coll_name(c), id ? " " : "", id ? id : "");
     }
-    t0_status st = fake_fault_call(s->faults, point, err);
-    if (st != T0_OK) {
-        s->stats.failures++;
-        t0_err_prefix(err, "%s %s%s%s", point, store_coll_name(c), id ? " " : "", id ? id : "");
-    }
-    return st;
+    fake_fault ff;
+    if (fake_fault_at(s->faults, point, &ff, err) != FAKE_FAULT_ERROR) return T0_OK;
+    s->stats.failures++;
+    t0_err_prefix(err, "%s %s%s%s", point, store_coll_name(c), id ? " " : "", id ? id : "");
+    if (!ff.applied || !late) return ff.status;
+    *late = ff.status;
+    return T0_OK;
+}
+
+static t0_status gate(storefake *s, const char *point, store_coll c, const char *id, t0_err *err)
+{
+    return gate_w(s, point, c, id, NULL, err);
+}
+
+/* late: the answer of a write whose fault said it is applied but times out (ST: the write's own) */
+static t0_status late_answer(t0_status st, t0_status late, const t0_err *fault, t0_err *err)
+{
+    if (st != T0_OK || late == T0_OK) return st;
+    if (err) *err = *fault;
+    return late;
 }
 
 static t0_status p_find_enabled(void *ctx, store_coll c, cJSON **out, uint64_t **revs, t0_err *err)
@@ -207,6 +225,10 @@ static t0_status p_find_enabled(void *ctx, store_coll c, cJSON **out, uint64_t *
     t0_status st = gate(s, "mongo/find", c, NULL, err);
     if (st != T0_OK) return st;
     cJSON *arr = cJSON_CreateArray();
+    if (arr && s->restoring) { /* the collections were dropped and are being filled again */
+        *out = arr;
+        return T0_OK;
+    }
     uint64_t *rv = revs && sc->n ? malloc(sc->n * sizeof *rv) : NULL;
     if (!arr || (revs && sc->n && !rv)) goto oom;
     size_t n = 0;
@@ -234,7 +256,7 @@ static t0_status p_get(void *ctx, store_coll c, const char *id, cJSON **out, t0_
     t0_status st = gate(s, "mongo/get", c, id, err);
     if (st != T0_OK) return st;
     scoll *sc = coll_of(s, c);
-    const sdoc *d = sc && id ? hmap_get(&sc->by_id, id) : NULL;
+    const sdoc *d = sc && id && !(s->restoring && c <= STORE_SCHEDULES) ? hmap_get(&sc->by_id, id) : NULL;
     if (!d) return t0_fail(err, T0_ENOTFOUND, "mongo/get %s %s: no such document", store_coll_name(c), id);
     if (d->same) {
         size_t n = 0;
@@ -277,20 +299,24 @@ static t0_status p_upsert(void *ctx, store_coll c, const char *id, const cJSON *
     s->stats.upserts++;
     if (!id || !cJSON_IsObject(fields))
         return t0_fail(err, T0_EINVAL, "mongo/upsert %s: need an id and an object of fields", store_coll_name(c));
-    t0_status st = gate(s, "mongo/upsert", c, id, err);
-    if (st != T0_OK) return st;
+    t0_status late;
+    t0_err fe = {0};
+    t0_status st = gate_w(s, "mongo/upsert", c, id, &late, &fe);
+    if (st != T0_OK) return err ? (*err = fe, st) : st;
     cJSON *doc = with_fields(storefake_peek(s, c, id), id, fields);
     if (!doc) return t0_fail(err, T0_ENOMEM, "mongo/upsert %s %s: out of memory", store_coll_name(c), id);
-    return put_owned(s, c, id, doc, err);
+    return late_answer(put_owned(s, c, id, doc, err), late, &fe, err);
 }
 
 static t0_status p_remove(void *ctx, store_coll c, const char *id, t0_err *err)
 {
     storefake *s = ctx;
     s->stats.removes++;
-    t0_status st = gate(s, "mongo/remove", c, id, err);
-    if (st != T0_OK) return st;
-    return del_doc(s, c, id, err);
+    t0_status late;
+    t0_err fe = {0};
+    t0_status st = gate_w(s, "mongo/remove", c, id, &late, &fe);
+    if (st != T0_OK) return err ? (*err = fe, st) : st;
+    return late_answer(del_doc(s, c, id, err), late, &fe, err);
 }
 
 /* due: whether tombstone DOC may be removed at BEFORE_MS */
@@ -325,19 +351,31 @@ static t0_status w_expire(storefake *s, const store_write *w, t0_err *err)
     return st;
 }
 
+static t0_status write_apply(storefake *s, const store_write *w, scoll *sc, const docver *older, t0_err *err);
+
 static t0_status p_write(void *ctx, const store_write *w, t0_err *err)
 {
     storefake *s = ctx;
     s->stats.writes++;
     scoll *sc = coll_of(s, w->coll);
-    docver older;
+    docver older = {0};
     if (!sc || (w->op != STORE_W_EXPIRE && !w->id) || ((w->op == STORE_W_SET || w->op == STORE_W_INSERT) && !cJSON_IsObject(w->fields)) ||
         (w->older_than && !docver_parse(w->older_than, &older)))
         return t0_fail(err, T0_EINVAL, "mongo/write: bad collection, id, fields or version");
     const char *point = w->op == STORE_W_SET || w->op == STORE_W_INSERT ? "mongo/upsert" : "mongo/remove";
-    t0_status st = gate(s, point, w->coll, w->id, err);
-    if (st != T0_OK) return st;
+    t0_status late;
+    t0_err fe = {0};
+    t0_status st = gate_w(s, point, w->coll, w->id, &late, &fe);
+    if (st != T0_OK) return err ? (*err = fe, st) : st;
+    return late_answer(write_apply(s, w, sc, &older, err), late, &fe, err);
+}
+
+/* write_apply: the conditional write W (its gate passed) on collection SC */
+static t0_status write_apply(storefake *s, const store_write *w, scoll *sc, const docver *olderp, t0_err *err)
+{
     const char *cn = store_coll_name(w->coll);
+    docver older = *olderp;
+    t0_status st;
     switch (w->op) {
     case STORE_W_SET: {
         sdoc *d = hmap_get(&sc->by_id, w->id);

@@ -2,7 +2,8 @@
  * bot_scheduler.bot_schedules, and the intake's tombstone collections) implementing store_port, with the
  * reference's enabled filter, no unique index (two documents may share an id), an outage switch and
  * seeded fault points mongo/find, mongo/get, mongo/upsert (upserts, conditional sets and inserts),
- * mongo/remove (removes, conditional removes, tombstone expiry). */
+ * mongo/remove (removes, conditional removes, tombstone expiry). A write whose fault is timeout-applied
+ * is done and then answers the timeout (a write concern timeout: the caller cannot tell). */
 #ifndef FAKES_STORE_FAKE_H
 #define FAKES_STORE_FAKE_H
 
@@ -35,6 +36,10 @@ store_port storefake_port(storefake *s);
  * timeout"), as when MongoDB is unreachable. The scenario helpers below are not affected. */
 void storefake_set_outage(storefake *s, bool down);
 bool storefake_outage(const storefake *s);
+/* storefake_set_restoring: while ON the desired-state collections are being restored (mongorestore --drop
+ * of bot_runner.bots and bot_scheduler.bot_schedules): find_enabled answers no documents and their gets
+ * answer not found, successfully; writes work; the tombstones are not restored. The documents are kept. */
+void storefake_set_restoring(storefake *s, bool on);
 void storefake_on_change(storefake *s, storefake_change_fn fn, void *ud);
 
 /* ---- scenario helpers: direct access that bypasses faults and the outage switch ------------------ */

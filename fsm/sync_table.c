@@ -8,6 +8,15 @@
  * meanwhile are remembered by the daemon (the `unshipped_changes` guard), not by extra states. The done
  * file (scheduled bots) or SIGTERM start `final_sync`, which retries until its deadline and then exits.
  *
+ * SIGTERM reaches every container of the pod at once, so a bot may still be writing its last state and
+ * log lines while it shuts down. When the pod tells the sidecar where the bot's done file is (the
+ * entrypoint removes it when the bot starts and writes it when the bot exits), SIGTERM with the bot still
+ * running leads to `awaiting_bot`: the final sync starts when the done file appears, or after --done-wait
+ * at the latest (podgen: the grace period minus 30 s, leaving the final sync its time before SIGKILL). So
+ * what a bot writes while it stops is shipped; only a bot that does not stop within --done-wait can lose
+ * what it writes afterwards (the hard-kill bound, docs/scenarios.md). The final deadline counts from
+ * SIGTERM, the wait included.
+ *
  * A sidecar never fails its pod: when the final sync's deadline passes with something unshipped, the
  * sidecar reports it loudly (an error log naming the cause, the container's termination message, and
  * the state object it leaves is not marked final — see daemon.h, "the state object" — so the next run's
@@ -24,11 +33,13 @@ static const char *const effect_names[] = {SYNC_EFFECTS(S)};
 
 static bool g_dirty(const void *in) { return ((const sync_fsm_input *)in)->dirty; }
 static bool g_deadline_left(const void *in) { return ((const sync_fsm_input *)in)->deadline_left; }
+static bool g_bot_running(const void *in) { return ((const sync_fsm_input *)in)->bot_running; }
 
 static const fsm_guard_def guards[] = {
     [YG_NONE_] = {NULL, NULL},
     [YG_DIRTY] = {"unshipped_changes", g_dirty},
     [YG_DEADLINE_LEFT] = {"deadline_left", g_deadline_left},
+    [YG_BOT_RUNNING] = {"bot_running", g_bot_running},
 };
 
 static const bool terminal[SYNC__COUNT] = {[SYNC_EXITED] = true};
@@ -65,11 +76,22 @@ static const fsm_row rows[] = {
 
     /* any live state: the end of the pod's life */
     GO(FSM_ANY,        YE_DONE,        ALWAYS,                 SYNC_FINAL,     FX(YFX_FINAL_UPLOAD), "the bot finished (done file): final sync"),
-    GO(FSM_ANY,        YE_TERM,        ALWAYS,                 SYNC_FINAL,     FX(YFX_FINAL_UPLOAD), "SIGTERM: final sync within the grace period"),
+    GO(FSM_ANY,        YE_TERM,        WHEN(NOT(YG_BOT_RUNNING)), SYNC_FINAL,  FX(YFX_FINAL_UPLOAD), "SIGTERM: final sync within the grace period"),
+    GO(FSM_ANY,        YE_TERM,        WHEN(G(YG_BOT_RUNNING)), SYNC_STOPPING, FX(YFX_AWAIT_BOT), "SIGTERM while the bot still runs: wait for its done file (at most --done-wait) so that what it writes while it stops is shipped"),
+    IGNORE(FSM_ANY,    YE_STOP_WAIT,   "a wait timer that no longer applies"),
     ILLEGAL(FSM_ANY,   YE_UPLOAD_OK,   "no upload is running"),
     ILLEGAL(FSM_ANY,   YE_UPLOAD_FAIL, "no upload is running"),
     ILLEGAL(FSM_ANY,   YE_FINAL_OK,    "no final sync is running"),
     ILLEGAL(FSM_ANY,   YE_FINAL_FAIL,  "no final sync is running"),
+
+    GO(SYNC_STOPPING,  YE_DONE,        ALWAYS,                 SYNC_FINAL,     FX(YFX_FINAL_UPLOAD), "the bot stopped (done file): its last writes are on disk, final sync"),
+    GO(SYNC_STOPPING,  YE_STOP_WAIT,   ALWAYS,                 SYNC_FINAL,     FX(YFX_FINAL_UPLOAD), "the bot still runs after --done-wait: ship what there is (what it writes later is lost when SIGKILL ends it)"),
+    IGNORE(SYNC_STOPPING, YE_TERM,     "already stopping"),
+    IGNORE(SYNC_STOPPING, YE_CHANGE,   "the final sync after the bot stops takes a fresh snapshot"),
+    IGNORE(SYNC_STOPPING, YE_QUIET,    "waiting for the bot"),
+    IGNORE(SYNC_STOPPING, YE_MAX_WAIT, "waiting for the bot"),
+    IGNORE(SYNC_STOPPING, YE_SCAN,     "waiting for the bot"),
+    IGNORE(SYNC_STOPPING, YE_RETRY,    "waiting for the bot"),
 
     GO(SYNC_FINAL,     YE_FINAL_OK,    ALWAYS,                 SYNC_EXITED,    FX(YFX_EXIT_OK),   "everything shipped: exit 0"),
     GO(SYNC_FINAL,     YE_FINAL_FAIL,  WHEN(G(YG_DEADLINE_LEFT)), FSM_SAME,    FX(YFX_FINAL_UPLOAD), "final upload failed, time left: retry"),

@@ -140,7 +140,8 @@ typedef struct bot_fsm_input {
     X(SFX_HOLD_DELETE, "hold_delete")                                                                  \
     X(SFX_DEFER_DELETE, "defer_delete")                                                                \
     X(SFX_REPORT_CONFLICT, "report_conflict")                                                          \
-    X(SFX_REQUEUE_SLOW, "requeue_resync")
+    X(SFX_REQUEUE_SLOW, "requeue_resync")                                                              \
+    X(SFX_CHECK_RUN, "check_run_sync")   /* a run ended: did its sidecar ship the run's last state? */
 
 enum sched_state { SCHED_STATES(T0_ENUM) SS__COUNT };
 enum sched_event { SCHED_EVENTS(T0_ENUM) SE__COUNT };
@@ -220,6 +221,7 @@ typedef struct pod_fsm_input {
     X(SYNC_DIRTY, "dirty")           /* a change was seen; debouncing */                               \
     X(SYNC_UPLOADING, "uploading")                                                                     \
     X(SYNC_BACKOFF, "upload_backoff")                                                                  \
+    X(SYNC_STOPPING, "awaiting_bot") /* SIGTERM: waiting (bounded) for the bot's done file */          \
     X(SYNC_FINAL, "final_sync")      /* done file or SIGTERM: last upload, bounded in time */          \
     X(SYNC_EXITED, "exited")
 
@@ -234,12 +236,14 @@ typedef struct pod_fsm_input {
     X(YE_DONE, "done_file")                                                                            \
     X(YE_TERM, "sigterm")                                                                              \
     X(YE_FINAL_OK, "final_ok")                                                                         \
-    X(YE_FINAL_FAIL, "final_failed")
+    X(YE_FINAL_FAIL, "final_failed")                                                                   \
+    X(YE_STOP_WAIT, "bot_wait_expired") /* --done-wait after SIGTERM and the bot has not stopped */
 
 #define SYNC_GUARDS(X)                                                                                 \
     X(YG_NONE_, "-")                                                                                   \
     X(YG_DIRTY, "unshipped_changes")                                                                   \
-    X(YG_DEADLINE_LEFT, "deadline_left")
+    X(YG_DEADLINE_LEFT, "deadline_left")                                                               \
+    X(YG_BOT_RUNNING, "bot_running") /* a done file is configured and is not there */
 
 #define SYNC_EFFECTS(X)                                                                                \
     X(YFX_NONE_, "none")                                                                               \
@@ -248,12 +252,10 @@ typedef struct pod_fsm_input {
     X(YFX_UPLOAD, "upload")                                                                            \
     X(YFX_ARM_RETRY, "arm_retry")                                                                      \
     X(YFX_RESET_BACKOFF, "reset_backoff")                                                              \
+    X(YFX_AWAIT_BOT, "await_bot")    /* arm the --done-wait timer; the final deadline starts */        \
     X(YFX_FINAL_UPLOAD, "final_upload")                                                                \
     X(YFX_REPORT_UNSHIPPED, "report_unshipped") /* log + termination message: what was not shipped */ \
-    X(YFX_EXIT_OK, "exit_ok")                                                                          \
-    /* No row emits exit_failed any more (a sidecar never fails its pod); it stays named until the   \
-     * simulated kubelet's own executor (fakes/kubelet.c) is replaced by daemon/sync.c (issue 14). */  \
-    X(YFX_EXIT_FAIL, "exit_failed")
+    X(YFX_EXIT_OK, "exit_ok")   /* the only exit: a sidecar never fails its pod (fsm/sync_table.c) */
 
 enum sync_state { SYNC_STATES(T0_ENUM) SYNC__COUNT };
 enum sync_event { SYNC_EVENTS(T0_ENUM) YE__COUNT };
@@ -263,6 +265,7 @@ enum sync_effect { SYNC_EFFECTS(T0_ENUM) YFX__COUNT };
 typedef struct sync_fsm_input {
     bool dirty;         /* changes not yet shipped (state content or log bytes) */
     bool deadline_left; /* the final-sync deadline has not passed */
+    bool bot_running;   /* a done file is configured (--done-file / --watch-done) and does not exist */
 } sync_fsm_input;
 
 extern const fsm_table fsm_bot_table;

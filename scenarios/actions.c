@@ -113,12 +113,48 @@ static void x_define(scn_world *w, const scn_stmt *s)
 
 static void x_note(scn_world *w, const scn_stmt *s) { scn_trace(w, "note", "%s", s->a.note); }
 
+/* object put/cut: what a person or another program does to the object store (no fault, no outage). */
+static void x_object(scn_world *w, const scn_stmt *s)
+{
+    t0_err err = {0};
+    t0_status st = T0_OK;
+    w->scenario_objects = true;
+    if (s->verb == SCN_OBJECT_PUT) {
+        st = objfake_put_raw(w->obj, s->a.object.bucket, s->a.object.key, s->a.object.data, s->a.object.len, &err);
+    } else {
+        const objfake_object *o = objfake_peek(w->obj, s->a.object.bucket, s->a.object.key);
+        char *half = o ? malloc(o->len / 2 + 1) : NULL;
+        if (!o) st = t0_fail(&err, T0_ENOTFOUND, "no object %s/%s", s->a.object.bucket, s->a.object.key);
+        else if (!half) st = t0_fail(&err, T0_ENOMEM, "out of memory");
+        else {
+            size_t n = o->len / 2;
+            memcpy(half, o->data, n);
+            st = objfake_put_raw(w->obj, s->a.object.bucket, s->a.object.key, half, n, &err);
+        }
+        free(half);
+    }
+    w->scenario_objects = false;
+    if (st != T0_OK) scn_trace_force(w, "scenario", "%s: %s", s->text, err.msg);
+    else scn_trace(w, "scenario", "%s", s->text);
+}
+
 static void x_invariant(scn_world *w, const scn_stmt *s)
 {
     scn_trace(w, "scenario", "always %s (built in, checked after every step)", scn_invariant_names[s->a.invariant]);
 }
 
 /* ---- the API, MongoDB and NATS -------------------------------------------------------------------------- */
+/* published: the API's message DATA on SUBJ reached NATS (ST OK): it is intent unless the intake rejects it.
+ * Its version is where the stream stands now, when the intake writes versions (a durable consumer). */
+static void published(scn_world *w, const scn_stmt *s, t0_status st, const char *subj, const char *data, size_t len)
+{
+    if (st != T0_OK) return; /* the API was told it failed: no intent */
+    docver v = busfake_position(w->bus);
+    char what[32];
+    snprintf(what, sizeof what, "line %d", s->line);
+    scn_oracle_event(w->oracle, subj, data, len, w->o.durable && w->o.nats ? &v : NULL, what);
+}
+
 static void x_publish_raw(scn_world *w, const scn_stmt *s)
 {
     t0_err err = {0};
@@ -126,6 +162,30 @@ static void x_publish_raw(scn_world *w, const scn_stmt *s)
     t0_status st = w->busport.publish(w->busport.ctx, subj, data, strlen(data), &err);
     scn_trace(w, "api", "publish %s (raw, %zu bytes) -> %s%s%s", subj, strlen(data), t0_status_name(st), st ? " " : "",
               st ? err.msg : "");
+    published(w, s, st, subj, data, strlen(data));
+}
+
+/* The definition fields of B, swapped with those of SNAP (a bot kept apart: its id and list link unused). */
+static void bot_swap(scn_bot *b, scn_bot *snap)
+{
+    scn_bot t = *b;
+#define SW(f) b->f = snap->f, snap->f = t.f
+    SW(config), SW(runtime), SW(entry), SW(version), SW(name), SW(path), SW(cron), SW(scheduled);
+#undef SW
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+/* bot_snapshot: a copy of B's definition fields (NULL when out of memory). */
+static scn_bot *bot_snapshot(const scn_bot *b)
+{
+    scn_bot *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->scheduled = b->scheduled;
+    c->config = b->config ? cJSON_Duplicate(b->config, 1) : NULL;
+    c->runtime = dup_or_null(b->runtime), c->entry = dup_or_null(b->entry), c->version = dup_or_null(b->version);
+    c->name = dup_or_null(b->name), c->path = dup_or_null(b->path), c->cron = dup_or_null(b->cron);
+    return c;
 }
 
 static void x_publish(scn_world *w, const scn_stmt *s)
@@ -135,7 +195,8 @@ static void x_publish(scn_world *w, const scn_stmt *s)
     bool sched = s->a.def.schedule, wrapped = s->a.def.wrapped;
     payload_op op = (payload_op)s->a.def.op;
     scn_bot *b = bot_define(w, id, sched);
-    if (!b) return;
+    scn_bot *before = b ? bot_snapshot(b) : NULL;
+    if (!before) return;
     apply_mods(b, s);
     cJSON *cfg;
     payload_bot pb = to_payload(b, &cfg);
@@ -144,14 +205,18 @@ static void x_publish(scn_world *w, const scn_stmt *s)
     pb.updated_ms = sim_loop_now(w->loop);
     char *data = wrapped ? payload_wrapped(&pb, op, sim_loop_now(w->loop), &err) : payload_direct(&pb, op, &err);
     cJSON_Delete(cfg);
+    const char *subj = payload_subject(sched, op);
+    /* an event the intake rejects (a bad cron, an id no pod can carry) leaves the definition as it was */
+    if (data && !scn_oracle_accepts(subj, data, strlen(data), NULL, NULL)) bot_swap(b, before);
+    scn_bot_free(before);
     if (!data) {
         scn_trace_force(w, "scenario", "line %d: %s", s->line, err.msg);
         return;
     }
-    const char *subj = payload_subject(sched, op);
     t0_status st = w->busport.publish(w->busport.ctx, subj, data, strlen(data), &err);
     scn_trace(w, "api", "publish %s %s%s -> %s%s%s", subj, id, wrapped ? " (wrapped)" : "", t0_status_name(st),
               st ? " " : "", st ? err.msg : "");
+    published(w, s, st, subj, data, strlen(data));
     free(data);
 }
 
@@ -185,6 +250,9 @@ static void store_put(scn_world *w, const scn_stmt *s, bool dup)
     t0_status st = !doc  ? T0_ENOMEM
                    : dup ? storefake_put_duplicate(w->store, c, id, doc, &err)
                          : storefake_put(w->store, c, id, doc, &err);
+    char what[48];
+    snprintf(what, sizeof what, "store %s (line %d)", dup ? "put-duplicate" : "put", s->line);
+    if (st == T0_OK) scn_oracle_direct(w->oracle, c, id, doc, dup, what);
     cJSON_Delete(doc);
     scn_trace(w, "scenario", "store %s %s %s -> %s", dup ? "put-duplicate" : "put", store_coll_name(c), id,
               t0_status_name(st));
@@ -199,7 +267,9 @@ static void x_store_put_broken(scn_world *w, const scn_stmt *s)
     t0_err err = {0};
     store_coll c = s->a.broken.schedule ? STORE_SCHEDULES : coll_of(w, id);
     scn_checker_mark_broken(w->check, c, id, true);
-    storefake_put_broken(w->store, c, id, &err);
+    char what[48];
+    snprintf(what, sizeof what, "store put-broken (line %d)", s->line);
+    if (storefake_put_broken(w->store, c, id, &err) == T0_OK) scn_oracle_direct(w->oracle, c, id, NULL, true, what);
     scn_trace(w, "scenario", "store put-broken %s %s", store_coll_name(c), id);
 }
 
@@ -210,6 +280,9 @@ static void x_store_del(scn_world *w, const scn_stmt *s)
     store_coll c = coll_of(w, id);
     if (!bot_lookup(w, id) && !storefake_peek(w->store, STORE_BOTS, id)) c = STORE_SCHEDULES;
     t0_status st = storefake_del(w->store, c, id, &err);
+    char what[48];
+    snprintf(what, sizeof what, "store del (line %d)", s->line);
+    scn_oracle_direct(w->oracle, c, id, NULL, false, what); /* a delete whether or not a document was there */
     scn_trace(w, "scenario", "store del %s %s -> %s", store_coll_name(c), id, t0_status_name(st));
 }
 
@@ -253,6 +326,20 @@ static void model_apply(kubelet_program *p, const scn_model_op *op)
     case SCN_M_INIT_MS: p->init_ms = op->ms; break;
     case SCN_M_PULL_FAIL: p->pull_fail = true; break;
     case SCN_M_PULL_MS: p->pull_ms = op->ms; break;
+    case SCN_M_WRITE_EVERY: p->write_every_ms = op->ms; break;
+    case SCN_M_VOLUME: {
+        size_t i = 0;
+        while (i < p->nvolumes && strcmp(p->volumes[i].name, op->key)) i++;
+        if (i == KUBELET_MAX_VOLUMES) break;
+        if (i == p->nvolumes) p->nvolumes++;
+        snprintf(p->volumes[i].name, sizeof p->volumes[i].name, "%s", op->key);
+        p->volumes[i].bytes = (uint64_t)op->ms;
+        break;
+    }
+    case SCN_M_CODE_FILE:
+        if (p->ncode_files < KUBELET_MAX_CODE_FILES)
+            snprintf(p->code_files[p->ncode_files++], sizeof p->code_files[0], "%s", op->val);
+        break;
     }
 }
 
@@ -272,10 +359,13 @@ static void x_fault(scn_world *w, const scn_stmt *s)
     const char *point = s->a.fault.point;
     const sim_fault_spec *spec = &s->a.fault.spec;
     t0_err err = {0};
+    const char *mgr = s->a.fault.manager, *bare = mgr ? point + strlen(mgr) + 1 : point;
+    w->scoped_faults |= mgr != NULL;
     if (sim_faults_inject(w->faults, point, spec, &err) != T0_OK)
         scn_trace_force(w, "scenario", "line %d: fault rejected: %s", s->line, err.msg);
-    else scn_trace(w, "fault", "inject %s %s%s (status %s, p=%g, count=%llu, calls=%llu..%llu, ms=%lld)", point,
-                   sim_fault_kind_name(spec->kind), sim_faults_known(point) ? "" : " [undocumented point]",
+    else scn_trace(w, "fault", "inject %s %s%s%s (status %s, p=%g, count=%llu, calls=%llu..%llu, ms=%lld)", point,
+                   sim_fault_kind_name(spec->kind), mgr ? " (that manager's API calls only)" : "",
+                   sim_faults_known(bare) ? "" : " [undocumented point]",
                    t0_status_name(spec->status), spec->probability, (unsigned long long)spec->count,
                    (unsigned long long)spec->first_call, (unsigned long long)spec->last_call, (long long)spec->ms);
 }
@@ -298,7 +388,10 @@ static void x_outage(scn_world *w, const scn_stmt *s)
     static const char *const names[] = {"mongo", "nats", "s3"};
     bool on = s->a.outage.on;
     switch (s->a.outage.server) {
-    case SCN_SERVER_MONGO: storefake_set_outage(w->store, on); break;
+    case SCN_SERVER_MONGO:
+        storefake_set_outage(w->store, on);
+        scn_checker_mongo_outage(w->check, on);
+        break;
     case SCN_SERVER_NATS: busfake_set_outage(w->bus, on); break;
     case SCN_SERVER_S3: objfake_set_outage(w->obj, on); break;
     }
@@ -414,7 +507,9 @@ static void create_for(scn_world *w, const scn_stmt *s, bool cronjob)
     t0_status st = doc ? botdoc_parse(doc, &d, &err) : T0_ENOMEM;
     if (st == T0_OK) st = cronjob ? podgen_cronjob(&ps, d, &obj, &err) : podgen_pod(&ps, d, &obj, &err);
     kube_port cp = kfake_port(w->kube); /* the client port: kube/pod/create etc. faults apply */
+    w->scenario_creating = true;
     if (st == T0_OK) st = cp.create(cp.ctx, cronjob ? KUBE_CRONJOB : KUBE_POD, NS(w), obj, NULL, &err);
+    w->scenario_creating = false;
     const char *name = obj ? kfake_str(obj, "metadata.name") : NULL;
     scn_trace(w, "scenario", "create %s %s for %s -> %s%s%s", cronjob ? "cronjob" : "pod", name ? name : "?", id,
               t0_status_name(st), st ? " " : "", st ? err.msg : "");
@@ -439,6 +534,105 @@ static void delete_obj(scn_world *w, const scn_stmt *s, bool cronjob)
 
 static void x_delete_pod(scn_world *w, const scn_stmt *s) { delete_obj(w, s, false); }
 static void x_delete_cronjob(scn_world *w, const scn_stmt *s) { delete_obj(w, s, true); }
+
+/* ---- objects that are not ours ----------------------------------------------------------------------------- */
+/* owner_ref: an ownerReference to KIND/NAME: the uid of that object when the cluster holds it (Pods, CronJobs,
+ * Jobs), else a uid no object has (the owner lives elsewhere or is gone) */
+static cJSON *owner_ref(scn_world *w, const char *kind, const char *name)
+{
+    static const struct {
+        const char *kind, *api;
+        kube_kind k;
+    } known[] = {{"Pod", "v1", KUBE_POD}, {"CronJob", "batch/v1", KUBE_CRONJOB}, {"Job", "batch/v1", KUBE_JOB}};
+    const char *api = "apps/v1", *uid = NULL;
+    for (size_t i = 0; i < T0_ARRAY_LEN(known); i++)
+        if (!strcmp(kind, known[i].kind)) {
+            api = known[i].api;
+            const cJSON *o = kfake_peek(w->kube, known[i].k, NS(w), name);
+            uid = o ? kfake_str(o, "metadata.uid") : NULL;
+        }
+    cJSON *r = cJSON_CreateObject();
+    T0_JSON_STR(r, "apiVersion", api);
+    T0_JSON_STR(r, "kind", kind);
+    T0_JSON_STR(r, "name", name);
+    T0_JSON_STR(r, "uid", uid ? uid : "00000000-0000-4000-8000-0000000fffff");
+    T0_JSON_BOOL(r, "controller", true);
+    return r;
+}
+
+/* create pod|cronjob NAME ...: an object someone else makes (another controller, an operator): through the
+ * cluster's own port, so no fault meant for our controller touches it, and not counted as ours */
+static void x_create_foreign(scn_world *w, const scn_stmt *s)
+{
+    bool cj = s->verb == SCN_CREATE_CRONJOB;
+    const char *name = s->a.foreign.name;
+    cJSON *obj = cJSON_CreateObject();
+    T0_JSON_STR(obj, "apiVersion", cj ? "batch/v1" : "v1");
+    T0_JSON_STR(obj, "kind", cj ? "CronJob" : "Pod");
+    cJSON *md = T0_JSON_OBJ(obj, "metadata");
+    T0_JSON_STR(md, "name", name);
+    T0_JSON_STR(md, "namespace", NS(w));
+    if (s->a.foreign.labels) cJSON_AddItemToObject(md, "labels", cJSON_Duplicate(s->a.foreign.labels, 1));
+    if (s->a.foreign.annotations) cJSON_AddItemToObject(md, "annotations", cJSON_Duplicate(s->a.foreign.annotations, 1));
+    if (s->a.foreign.finalizers) cJSON_AddItemToObject(md, "finalizers", cJSON_Duplicate(s->a.foreign.finalizers, 1));
+    if (s->a.foreign.owner_kind)
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(md, "ownerReferences"), owner_ref(w, s->a.foreign.owner_kind, s->a.foreign.owner_name));
+    cJSON *pod = cJSON_CreateObject();
+    cJSON *ctr = cJSON_CreateObject();
+    T0_JSON_STR(ctr, "name", "app");
+    T0_JSON_STR(ctr, "image", "registry.example.com/someone-else/app:1");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(pod, "containers"), ctr);
+    T0_JSON_STR(pod, "restartPolicy", cj ? "Never" : "Always");
+    if (cj) {
+        cJSON *spec = T0_JSON_OBJ(obj, "spec");
+        T0_JSON_STR(spec, "schedule", s->a.foreign.schedule ? s->a.foreign.schedule : "*/5 * * * *");
+        cJSON_AddItemToObject(T0_JSON_OBJ(T0_JSON_OBJ(T0_JSON_OBJ(spec, "jobTemplate"), "spec"), "template"), "spec", pod);
+    } else {
+        T0_JSON_NUM(pod, "terminationGracePeriodSeconds", 30);
+        cJSON_AddItemToObject(obj, "spec", pod);
+    }
+    t0_err err = {0};
+    w->scenario_creating = true;
+    t0_status st = w->sys.create(w->sys.ctx, cj ? KUBE_CRONJOB : KUBE_POD, NS(w), obj, NULL, &err);
+    w->scenario_creating = false;
+    scn_trace(w, "scenario", "create %s %s (someone else's) -> %s%s%s", cj ? "cronjob" : "pod", name, t0_status_name(st),
+              st ? " " : "", st ? err.msg : "");
+    cJSON_Delete(obj);
+}
+
+/* add finalizer / remove finalizers: what another controller does to an object's metadata.finalizers
+ * (removing keeps the garbage collector's foregroundDeletion) */
+static void x_finalizers(scn_world *w, const scn_stmt *s)
+{
+    bool add = s->verb == SCN_ADD_FINALIZER;
+    kube_kind k = s->a.fin.cronjob ? KUBE_CRONJOB : KUBE_POD;
+    const cJSON *cur = kfake_peek(w->kube, k, NS(w), s->a.fin.name);
+    t0_err err = {0};
+    t0_status st = T0_ENOTFOUND;
+    if (cur) {
+        cJSON *obj = cJSON_Duplicate(cur, 1);
+        cJSON *md = t0_json_get(obj, "metadata");
+        cJSON *f = t0_json_get(md, "finalizers");
+        if (!f) f = cJSON_AddArrayToObject(md, "finalizers");
+        if (add) cJSON_AddItemToArray(f, cJSON_CreateString(s->a.fin.value));
+        else
+            for (int i = cJSON_GetArraySize(f) - 1; i >= 0; i--) {
+                const cJSON *it = cJSON_GetArrayItem(f, i);
+                if (!cJSON_IsString(it) || strcmp(it->valuestring, "foregroundDeletion")) cJSON_DeleteItemFromArray(f, i);
+            }
+        if (!cJSON_GetArraySize(f)) cJSON_DeleteItemFromObjectCaseSensitive(md, "finalizers");
+        st = w->sys.update(w->sys.ctx, k, NS(w), obj, NULL, &err);
+        cJSON_Delete(obj);
+    }
+    scn_trace(w, "scenario", "%s %s %s%s%s -> %s", add ? "add finalizer" : "remove finalizers", s->a.fin.cronjob ? "cronjob" : "pod",
+              s->a.fin.name, add ? " " : "", add ? s->a.fin.value : "", t0_status_name(st));
+}
+
+static void x_mongo_restore(scn_world *w, const scn_stmt *s)
+{
+    storefake_set_restoring(w->store, s->a.down);
+    scn_trace(w, "fault", "mongo-restore %s", s->a.down ? "on (reads find nothing)" : "off");
+}
 
 static void x_cronjob_controller(scn_world *w, const scn_stmt *s)
 {
@@ -478,6 +672,13 @@ const scn_action_exec scn_action_execs[] = {
     {SCN_CRONJOB_CONTROLLER, x_cronjob_controller},
     {SCN_RESYNC, x_resync},
     {SCN_NOTE, x_note},
+    {SCN_OBJECT_PUT, x_object},
+    {SCN_OBJECT_CUT, x_object},
+    {SCN_CREATE_POD, x_create_foreign},
+    {SCN_CREATE_CRONJOB, x_create_foreign},
+    {SCN_ADD_FINALIZER, x_finalizers},
+    {SCN_REMOVE_FINALIZERS, x_finalizers},
+    {SCN_MONGO_RESTORE, x_mongo_restore},
     {SCN_INVARIANT, x_invariant},
 };
 const size_t scn_action_execs_len = T0_ARRAY_LEN(scn_action_execs);

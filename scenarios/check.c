@@ -4,6 +4,7 @@
  * Definitions: docs/scenarios.md. */
 #include "scenarios/check.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,13 +13,15 @@
 #include "core/hmap.h"
 #include "core/json.h"
 #include "core/str.h"
+#include "fakes/botprog.h"
 #include "scenarios/scn.h"
 
 #define LBL_BOT "the0.dev/bot-id"
 #define LBL_SCHED "the0.dev/schedule-id"
 
 const char *const scn_invariant_names[] = {"at-most-one-bot-container", "no-orphans", "no-delete-after-failed-read",
-                                           "no-state-loss", "no-log-loss", "bad-doc-isolation", NULL};
+                                           "no-state-loss", "no-log-loss", "bad-doc-isolation", "no-partial-state",
+                                           "no-resurrection", NULL};
 
 /* Per bot/schedule facts (key "b:<id>" / "s:<id>"). */
 typedef struct scn_idinfo {
@@ -28,14 +31,39 @@ typedef struct scn_idinfo {
     bool desired;           /* the store holds it and config.enabled is not false */
     bool broken;            /* a document the scenario made undecodable */
     int64_t changed_ms;     /* last change of its document */
+    int64_t added_ms;       /* when its latest pod/CronJob was created */
     int64_t undesired_ms;   /* when it became undesired (-1: desired) */
     int64_t observed_ms;    /* when a manager's read observed it undesired (-1: not yet) */
     bool awaiting_read;     /* on the collection's list of undesired ids awaiting a read */
     uint64_t check_timer;   /* orphan deadline check */
-    uint64_t state_lost_seen, log_lost_seen;
-    unsigned char *log_seen; /* bitmap of shipped log line numbers */
-    size_t log_cap;          /* bytes in log_seen */
+    int64_t down_mark;      /* MongoDB downtime already counted into its orphan deadline */
 } scn_idinfo;
+
+/* One pod of a bot while it runs: what its bot program completed (numbers of the bot-wide sequences). */
+typedef struct ppod {
+    char *uid, *name;
+    uint64_t *lines;           /* log lines completed, in order */
+    size_t nlines, caplines, lines_at_term;
+    uint64_t state_last, state_at_term; /* the last state write completed (overall, before SIGTERM) */
+    char key_last[64];
+    bool termed, killed, state_full, logs_full;
+    struct ppod *next;
+} ppod;
+
+/* Pod-side facts of a bot (by its the0.dev/bot-id, schedules' too): what reached the object store. */
+typedef struct pbot {
+    char *id;
+    unsigned char *log_seen;   /* bitmap of shipped log line numbers */
+    size_t log_cap;            /* bytes in log_seen */
+    uint64_t lines_shipped;
+    uint64_t uploaded_seq;     /* the highest write in the state object now (0: none) */
+    char damaged[8][64];       /* keys whose last write failed midway (EIO, a short write): cut files */
+    size_t ndamaged;
+    ppod *pods;
+    struct { uint64_t seq; int64_t at; } *waiting; /* completed writes no state object holds yet */
+    size_t nwaiting, capwaiting;
+    int64_t max_lag;
+} pbot;
 
 struct scn_checker {
     scn_check_world world;
@@ -45,25 +73,32 @@ struct scn_checker {
     scn_idinfo **all;          /* every scn_idinfo, in the order first seen */
     size_t nall, capall;
     hmap log_len;              /* log object key -> (uintptr_t) length seen */
+    hmap pbots;                /* bot id -> pbot* */
     scn_idinfo **awaiting[2];  /* undesired ids waiting for a successful read, per collection */
     size_t nawaiting[2], capawaiting[2];
     unsigned desired_count[2]; /* documents per collection that count as enabled */
     bool read_bad[2];          /* the last desired-state read of the collection failed or was suspiciously empty */
     unsigned broken_docs;
     bool max_running_reported;
+    int64_t mongo_down_since, mongo_down_ms; /* MongoDB outages (scn_checker_mongo_outage): since (-1: up), total */
 };
 
 static int64_t now_ms(const scn_checker *ck) { return sim_loop_now(ck->world.loop) - ck->world.t0; }
 
+void scn_sink_vreport(const scn_check_sink *sink, scn_invariant which, const char *fmt, va_list ap)
+{
+    char msg[1200];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    sink->violation(sink->ud, which, msg);
+}
+
 static void violation(scn_checker *c, scn_invariant which, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void violation(scn_checker *c, scn_invariant which, const char *fmt, ...)
 {
-    char msg[1200];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    scn_sink_vreport(&c->sink, which, fmt, ap);
     va_end(ap);
-    c->sink.violation(c->sink.ud, which, msg);
 }
 
 t0_status scn_checker_new(const scn_check_world *world, const scn_check_sink *sink, scn_checker **out, t0_err *err)
@@ -72,10 +107,20 @@ t0_status scn_checker_new(const scn_check_world *world, const scn_check_sink *si
     if (!c) return t0_fail(err, T0_ENOMEM, "invariant checker: out of memory");
     c->world = *world;
     c->sink = *sink;
+    c->mongo_down_since = -1;
     hmap_init(&c->ids);
     hmap_init(&c->log_len);
+    hmap_init(&c->pbots);
     *out = c;
     return T0_OK;
+}
+
+static void ppod_free(ppod *p)
+{
+    free(p->uid);
+    free(p->name);
+    free(p->lines);
+    free(p);
 }
 
 void scn_checker_destroy(scn_checker *c)
@@ -83,13 +128,24 @@ void scn_checker_destroy(scn_checker *c)
     if (!c) return;
     for (size_t i = 0; i < c->nall; i++) {
         free(c->all[i]->id);
-        free(c->all[i]->log_seen);
         free(c->all[i]);
     }
+    for (hmap_entry *he = hmap_first(&c->pbots); he; he = hmap_next(&c->pbots, he)) {
+        pbot *b = he->val;
+        for (ppod *p = b->pods, *nx; p; p = nx) {
+            nx = p->next;
+            ppod_free(p);
+        }
+        free(b->id);
+        free(b->log_seen);
+        free(b->waiting);
+        free(b);
+    }
+    hmap_free(&c->pbots);
     free(c->all);
     hmap_free(&c->ids);
     hmap_free(&c->log_len);
-    for (int k = 0; k < 2; k++) free(c->awaiting[k]);
+    for (int j = 0; j < 2; j++) free(c->awaiting[j]);
     free(c);
 }
 
@@ -132,15 +188,24 @@ static const char *label(const cJSON *obj, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* The bot a Pod/CronJob belongs to for the invariants: realtime pods (not Job pods) by bot-id, CronJobs
- * by schedule-id. NULL for anything else. */
-static const char *owner_id(kube_kind k, const cJSON *obj, store_coll *c)
+/* ours: OBJ of kind K is managed by our controller of that kind. Objects of someone else (another
+ * installation, an operator) are never the controller's to delete, so no invariant counts them. */
+static bool ours(const scn_checker *ck, kube_kind k, const cJSON *obj)
 {
-    if (k == KUBE_POD && !label(obj, "job-name") && !label(obj, "batch.kubernetes.io/job-name")) {
+    const char *mb = label(obj, "the0.dev/managed-by");
+    const char *want = k == KUBE_POD ? ck->world.pods_managed_by : ck->world.cronjobs_managed_by;
+    return mb && want && !strcmp(mb, want);
+}
+
+/* The bot a Pod/CronJob of ours belongs to for the invariants: realtime pods (not Job pods) by bot-id,
+ * CronJobs by schedule-id. NULL for anything else. */
+static const char *owner_id(const scn_checker *ck, kube_kind k, const cJSON *obj, store_coll *c)
+{
+    if (k == KUBE_POD && !label(obj, "job-name") && !label(obj, "batch.kubernetes.io/job-name") && ours(ck, k, obj)) {
         *c = STORE_BOTS;
         return label(obj, LBL_BOT);
     }
-    if (k == KUBE_CRONJOB) {
+    if (k == KUBE_CRONJOB && ours(ck, k, obj)) {
         *c = STORE_SCHEDULES;
         return label(obj, LBL_SCHED);
     }
@@ -149,17 +214,40 @@ static const char *owner_id(kube_kind k, const cJSON *obj, store_coll *c)
 
 static size_t objects_of(const scn_checker *ck, const scn_idinfo *in)
 {
-    return in->coll == STORE_BOTS ? kfake_count_label(ck->world.kube, KUBE_POD, ck->world.ns, LBL_BOT, in->id)
-                                  : kfake_count_label(ck->world.kube, KUBE_CRONJOB, ck->world.ns, LBL_SCHED, in->id);
+    bool b = in->coll == STORE_BOTS;
+    return kfake_count_labels(ck->world.kube, b ? KUBE_POD : KUBE_CRONJOB, ck->world.ns, b ? LBL_BOT : LBL_SCHED, in->id,
+                              "the0.dev/managed-by", b ? ck->world.pods_managed_by : ck->world.cronjobs_managed_by);
 }
 
 /* ---- no-orphans -------------------------------------------------------------------------------------- */
+/* mongo_down: MongoDB's downtime so far. The allowance does not run while MongoDB is down: every deletion
+ * is decided on a successful fresh read, so an outage delays it by its length. */
+static int64_t mongo_down(const scn_checker *ck)
+{
+    return ck->mongo_down_ms + (ck->mongo_down_since >= 0 ? now_ms(ck) - ck->mongo_down_since : 0);
+}
+
+void scn_checker_mongo_outage(scn_checker *ck, bool down)
+{
+    if (down && ck->mongo_down_since < 0) ck->mongo_down_since = now_ms(ck);
+    if (!down && ck->mongo_down_since >= 0) {
+        ck->mongo_down_ms += now_ms(ck) - ck->mongo_down_since;
+        ck->mongo_down_since = -1;
+    }
+}
+
 static void orphan_deadline(void *ud)
 {
     scn_idinfo *in = ud;
     scn_checker *ck = in->c;
     in->check_timer = 0;
     if (in->desired) return;
+    int64_t down = mongo_down(ck) - in->down_mark;
+    if (down > 0) { /* MongoDB was down meanwhile: the deadline moves by that much */
+        in->down_mark += down;
+        in->check_timer = sim_loop_timer(ck->world.loop, down, orphan_deadline, in);
+        return;
+    }
     size_t n = objects_of(ck, in);
     if (n) {
         char t1[32], t2[32];
@@ -176,6 +264,7 @@ static void orphan_deadline(void *ud)
 static void arm_orphan(scn_checker *ck, scn_idinfo *in)
 {
     if (in->check_timer) return;
+    in->down_mark = mongo_down(ck);
     in->check_timer = sim_loop_timer(ck->world.loop, ck->world.delete_allowance_ms, orphan_deadline, in);
 }
 
@@ -258,38 +347,20 @@ void scn_checker_get(scn_checker *ck, store_coll c, const char *id, t0_status st
     if (in) observe_undesired(ck, in);
 }
 
-/* ---- state and log loss ------------------------------------------------------------------------------- */
-static void loss_check(scn_checker *ck, scn_idinfo *in, const char *when)
-{
-    kubelet_bot_obs ob;
-    if (!kubelet_bot_observe(ck->world.kl, in->id, &ob)) return;
-    if (ob.state_lost > in->state_lost_seen)
-        violation(ck, SCN_INV_STATE_LOSS, "bot %s: %llu pod(s) ended with state written after the last upload (%s; "
-                      "written seq %llu, uploaded seq %llu)", in->id, (unsigned long long)(ob.state_lost - in->state_lost_seen),
-                      when, (unsigned long long)ob.state_written_seq, (unsigned long long)ob.state_uploaded_seq);
-    if (ob.log_lines_lost > in->log_lost_seen)
-        violation(ck, SCN_INV_LOG_LOSS, "bot %s: %llu log line(s) never shipped (%s; written %llu, shipped %llu)", in->id,
-                      (unsigned long long)(ob.log_lines_lost - in->log_lost_seen), when,
-                      (unsigned long long)ob.log_lines_written, (unsigned long long)ob.log_lines_shipped);
-    in->state_lost_seen = ob.state_lost;
-    in->log_lost_seen = ob.log_lines_lost;
-}
-
 void scn_checker_kube(scn_checker *ck, kube_watch_type type, kube_kind kind, const cJSON *obj, bool deletion_started,
                       bool by_scenario)
 {
     store_coll c;
-    const char *id = owner_id(kind, obj, &c);
+    const char *id = owner_id(ck, kind, obj, &c);
     if (!id) return;
     scn_idinfo *in = idinfo(ck, c, id, true);
     if (!in) return;
+    if (type == KUBE_WATCH_ADDED) in->added_ms = now_ms(ck);
     if (type == KUBE_WATCH_ADDED && !in->desired && in->observed_ms >= 0) arm_orphan(ck, in);
     if (deletion_started && !by_scenario && in->desired) {
         const char *phase = kfake_str(obj, "status.phase");
         bool terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
-        int64_t created = 0;
-        const char *ct = kfake_str(obj, "metadata.creationTimestamp");
-        bool current = ct && sim_parse_rfc3339(ct, &created) && created - ck->world.t0 >= in->changed_ms;
+        bool current = in->added_ms >= in->changed_ms; /* the creation seen to the ms (creationTimestamp has seconds) */
         if (!terminal && current) {
             const char *name = kfake_str(obj, "metadata.name");
             if (ck->read_bad[c])
@@ -302,34 +373,138 @@ void scn_checker_kube(scn_checker *ck, kube_watch_type type, kube_kind kind, con
                               ck->broken_docs);
         }
     }
-    if (type == KUBE_WATCH_DELETED && kind == KUBE_POD) {
-        const char *name = kfake_str(obj, "metadata.name");
-        char when[200];
-        snprintf(when, sizeof when, "when pod %s was removed", name ? name : "?");
-        loss_check(ck, in, when);
-    }
 }
 
-static bool bit_test_set(scn_idinfo *in, uint64_t n)
+/* ---- the pod side: state and log loss, partial state ------------------------------------------------- */
+static pbot *pbot_of(scn_checker *ck, const char *id)
+{
+    pbot *b = hmap_get(&ck->pbots, id);
+    if (b) return b;
+    b = calloc(1, sizeof *b);
+    if (!b || !(b->id = strdup(id)) || hmap_put(&ck->pbots, id, b, NULL) != T0_OK) {
+        if (b) free(b->id);
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+static bool bit_test_set(pbot *b, uint64_t n)
 {
     size_t byte = (size_t)(n / 8);
-    if (byte >= in->log_cap) {
-        size_t nc = in->log_cap ? in->log_cap : 64;
+    if (byte >= b->log_cap) {
+        size_t nc = b->log_cap ? b->log_cap : 64;
         while (nc <= byte) nc *= 2;
-        unsigned char *nb = realloc(in->log_seen, nc);
+        unsigned char *nb = realloc(b->log_seen, nc);
         if (!nb) return false;
-        memset(nb + in->log_cap, 0, nc - in->log_cap);
-        in->log_seen = nb;
-        in->log_cap = nc;
+        memset(nb + b->log_cap, 0, nc - b->log_cap);
+        b->log_seen = nb;
+        b->log_cap = nc;
     }
-    bool was = in->log_seen[byte] & (1u << (n % 8));
-    in->log_seen[byte] |= (unsigned char)(1u << (n % 8));
+    bool was = b->log_seen[byte] & (1u << (n % 8));
+    b->log_seen[byte] |= (unsigned char)(1u << (n % 8));
     return was;
 }
 
-void scn_checker_object(scn_checker *ck, const char *bucket, const char *key, const objfake_object *obj)
+static bool bit_test(const pbot *b, uint64_t n)
 {
-    if (strcmp(bucket, "bot-logs") || strncmp(key, "logs/", 5)) return;
+    size_t byte = (size_t)(n / 8);
+    return byte < b->log_cap && (b->log_seen[byte] & (1u << (n % 8)));
+}
+
+uint64_t scn_checker_state_lag(const scn_checker *ck, const char *id)
+{
+    const pbot *b = hmap_get(&ck->pbots, id);
+    if (!b) return 0;
+    int64_t lag = b->max_lag;
+    if (b->nwaiting && sim_loop_now(ck->world.loop) - b->waiting[0].at > lag) lag = sim_loop_now(ck->world.loop) - b->waiting[0].at;
+    return (uint64_t)lag;
+}
+
+uint64_t scn_checker_log_lines(const scn_checker *ck, const char *id)
+{
+    const pbot *b = hmap_get(&ck->pbots, id);
+    return b ? b->lines_shipped : 0;
+}
+
+static bool damaged(const pbot *b, const char *key)
+{
+    for (size_t i = 0; i < b->ndamaged; i++)
+        if (!strcmp(b->damaged[i], key)) return true;
+    return false;
+}
+
+static void set_damaged(pbot *b, const char *key, bool on)
+{
+    for (size_t i = 0; i < b->ndamaged; i++)
+        if (!strcmp(b->damaged[i], key)) {
+            if (!on) memmove(b->damaged[i], b->damaged[i + 1], (--b->ndamaged - i) * sizeof b->damaged[0]);
+            return;
+        }
+    if (on && b->ndamaged < T0_ARRAY_LEN(b->damaged)) t0_strlcpy(b->damaged[b->ndamaged++], key, sizeof b->damaged[0]);
+}
+
+typedef struct archive_scan {
+    scn_checker *ck;
+    pbot *b;
+    const char *key;
+    uint64_t max_seq;
+    char cut[300]; /* the first cut document found that no failed write explains */
+} archive_scan;
+
+static void scan_file(void *ud, const char *name, const char *data, size_t len)
+{
+    archive_scan *a = ud;
+    static const char dir[] = ".the0-state/";
+    size_t nl = strlen(name);
+    if (strncmp(name, dir, sizeof dir - 1) || nl < sizeof dir - 1 + 5 || strcmp(name + nl - 5, ".json")) return;
+    char key[128];
+    snprintf(key, sizeof key, "%.*s", (int)(nl - (sizeof dir - 1) - 5), name + sizeof dir - 1);
+    uint64_t seq;
+    char val[8];
+    if (botprog_doc_parse(data, len, &seq, val, sizeof val)) {
+        if (seq > a->max_seq) a->max_seq = seq;
+    } else if (!damaged(a->b, key) && !a->cut[0]) {
+        snprintf(a->cut, sizeof a->cut, "%s (%zu bytes)", name, len);
+    }
+}
+
+/* A state object: a whole tar.gz whose documents are whole (a document cut by a write that failed midway —
+ * EIO, a short write — is the bot's own doing and shipped as it is on disk; one cut because its volume
+ * filled up must never be shipped: the sidecar refuses a full volume). */
+static void state_object(scn_checker *ck, const char *id, const char *key, const objfake_object *obj)
+{
+    pbot *b = pbot_of(ck, id);
+    if (!b) return;
+    if (!obj) {
+        b->uploaded_seq = 0;
+        return;
+    }
+    archive_scan a = {ck, b, key, 0, ""};
+    t0_err err = {0};
+    if (botprog_archive_each(obj->data, obj->len, scan_file, &a, &err) != T0_OK) {
+        violation(ck, SCN_INV_PARTIAL_STATE, "bot %s: bot-state/%s is not a whole tar.gz (%zu bytes): %s", id, key, obj->len,
+                  err.msg);
+        return;
+    }
+    size_t keep = 0; /* the writes this object holds (or a later one) stop waiting */
+    for (size_t i = 0; i < b->nwaiting; i++) {
+        if (b->waiting[i].seq <= a.max_seq) {
+            int64_t lag = sim_loop_now(ck->world.loop) - b->waiting[i].at;
+            if (lag > b->max_lag) b->max_lag = lag;
+        } else {
+            b->waiting[keep++] = b->waiting[i];
+        }
+    }
+    b->nwaiting = keep;
+    if (a.cut[0])
+        violation(ck, SCN_INV_PARTIAL_STATE, "bot %s: bot-state/%s holds a cut state file %s that no failed write of the bot "
+                  "explains", id, key, a.cut);
+    b->uploaded_seq = a.max_seq;
+}
+
+static void log_object(scn_checker *ck, const char *key, const objfake_object *obj)
+{
     uintptr_t prev = (uintptr_t)hmap_get(&ck->log_len, key);
     if (!obj) {
         hmap_del(&ck->log_len, key);
@@ -341,27 +516,143 @@ void scn_checker_object(scn_checker *ck, const char *bucket, const char *key, co
     if (idn >= sizeof id) idn = sizeof id - 1;
     memcpy(id, key + 5, idn);
     id[idn] = '\0';
-    scn_idinfo *in = idinfo(ck, STORE_BOTS, id, true);
+    pbot *b = pbot_of(ck, id);
     if (obj->len < prev) {
         violation(ck, SCN_INV_LOG_LOSS, "log object bot-logs/%s shrank from %zu to %zu bytes (overwritten)", key,
-                      (size_t)prev, obj->len);
+                  (size_t)prev, obj->len);
         prev = 0;
     }
-    /* new lines: "[ts] <bot-id> <text> #<n>" */
-    for (const char *p = obj->data + prev; in && p < obj->data + obj->len;) {
+    /* new lines: "[ts] <bot-id> <text> #<n>." (the stamp starts each shipped chunk) */
+    for (const char *p = obj->data + prev; b && p < obj->data + obj->len;) {
         const char *nl = memchr(p, '\n', (size_t)(obj->data + obj->len - p));
         const char *end = nl ? nl : obj->data + obj->len;
-        const char *hash = NULL;
-        for (const char *q = p; q < end; q++)
-            if (*q == '#') hash = q;
-        if (hash) {
-            uint64_t n = strtoull(hash + 1, NULL, 10);
-            if (bit_test_set(in, n)) violation(ck, SCN_INV_LOG_LOSS, "bot %s: log line #%llu shipped twice (bot-logs/%s)", id,
-                                                   (unsigned long long)n, key);
+        uint64_t n = botprog_line_number(p, (size_t)(end - p));
+        if (n) {
+            if (bit_test_set(b, n))
+                violation(ck, SCN_INV_LOG_LOSS, "bot %s: log line #%llu shipped twice (bot-logs/%s)", id,
+                          (unsigned long long)n, key);
+            else
+                b->lines_shipped++;
         }
         p = nl ? nl + 1 : end;
     }
     hmap_put(&ck->log_len, key, (void *)(uintptr_t)obj->len, NULL);
+}
+
+void scn_checker_object(scn_checker *ck, const char *bucket, const char *key, const objfake_object *obj, bool by_scenario)
+{
+    if (by_scenario) return; /* what a statement planted is not the sidecar's doing */
+    if (!strcmp(bucket, "bot-logs") && !strncmp(key, "logs/", 5)) {
+        log_object(ck, key, obj);
+        return;
+    }
+    size_t kl = strlen(key);
+    static const char sfx[] = "/state.tar.gz";
+    if (!strcmp(bucket, "bot-state") && kl > sizeof sfx - 1 && !strcmp(key + kl - (sizeof sfx - 1), sfx)) {
+        char id[256];
+        snprintf(id, sizeof id, "%.*s", (int)(kl - (sizeof sfx - 1)), key);
+        state_object(ck, id, key, obj);
+    }
+}
+
+static ppod *ppod_of(pbot *b, const kubelet_event *e, bool create)
+{
+    for (ppod *p = b->pods; p; p = p->next)
+        if (!strcmp(p->uid, e->pod_uid)) return p;
+    if (!create) return NULL;
+    ppod *p = calloc(1, sizeof *p);
+    if (!p || !(p->uid = strdup(e->pod_uid)) || !(p->name = strdup(e->pod))) {
+        if (p) free(p->uid);
+        free(p);
+        return NULL;
+    }
+    p->next = b->pods;
+    b->pods = p;
+    return p;
+}
+
+/* The end of a pod: what its bot completed is in the object store, but for the documented bounds. */
+static void pod_ended(scn_checker *ck, pbot *b, ppod *p, const kubelet_event *e)
+{
+    if (e->abrupt) return; /* node loss, eviction, force removal: its emptyDirs went with it */
+    uint64_t need = p->killed ? p->state_at_term : p->state_last;
+    if (need && !p->state_full && b->uploaded_seq < need)
+        violation(ck, SCN_INV_STATE_LOSS, "bot %s: pod %s ended with state write #%llu (%s) not in bot-state/%s/state.tar.gz "
+                  "(it holds writes up to #%llu)%s%s", b->id, p->name, (unsigned long long)need, p->key_last, b->id,
+                  (unsigned long long)b->uploaded_seq, e->sync_message[0] ? "; sync: " : "", e->sync_message);
+    if (p->logs_full) return;
+    size_t n = p->killed ? p->lines_at_term : p->nlines, missing = 0;
+    uint64_t first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!bit_test(b, p->lines[i]) && !missing++) first = p->lines[i];
+    if (missing)
+        violation(ck, SCN_INV_LOG_LOSS, "bot %s: pod %s ended with %zu of its %zu log line(s) never shipped (first #%llu)%s%s",
+                  b->id, p->name, missing, n, (unsigned long long)first, e->sync_message[0] ? "; sync: " : "",
+                  e->sync_message);
+}
+
+void scn_checker_pod_event(scn_checker *ck, const kubelet_event *e)
+{
+    pbot *b = pbot_of(ck, e->bot_id);
+    ppod *p = b ? ppod_of(b, e, e->kind != KE_POD_END) : NULL;
+    if (!p) return;
+    switch (e->kind) {
+    case KE_LOG_LINE:
+        if (e->eno) break; /* not written: nothing to ship */
+        if (p->nlines == p->caplines) {
+            size_t nc = p->caplines ? 2 * p->caplines : 32;
+            uint64_t *nl = realloc(p->lines, nc * sizeof *nl);
+            if (!nl) break;
+            p->lines = nl;
+            p->caplines = nc;
+        }
+        p->lines[p->nlines++] = e->n;
+        break;
+    case KE_STATE_WRITE:
+        if (!e->eno) {
+            if (b->nwaiting == b->capwaiting) {
+                size_t nc = b->capwaiting ? 2 * b->capwaiting : 16;
+                void *nw = realloc(b->waiting, nc * sizeof *b->waiting);
+                if (nw) {
+                    b->waiting = nw;
+                    b->capwaiting = nc;
+                }
+            }
+            if (b->nwaiting < b->capwaiting) {
+                b->waiting[b->nwaiting].seq = e->n;
+                b->waiting[b->nwaiting++].at = sim_loop_now(ck->world.loop);
+            }
+            p->state_last = e->n;
+            t0_strlcpy(p->key_last, e->key, sizeof p->key_last);
+            set_damaged(b, e->key, false);
+        } else if (e->eno == ENOSPC) {
+            p->state_full = true; /* the sidecar ships nothing more from this volume */
+        } else {
+            set_damaged(b, e->key, true);
+        }
+        break;
+    case KE_SIGTERM:
+        p->termed = true;
+        p->lines_at_term = p->nlines;
+        p->state_at_term = p->state_last;
+        break;
+    case KE_BOT_KILLED:
+        p->killed = true;
+        break;
+    case KE_VOLUME_FULL:
+        if (!strcmp(e->key, "bot-state")) p->state_full = true;
+        else if (!strcmp(e->key, "the0")) p->logs_full = true;
+        break;
+    case KE_POD_END:
+        pod_ended(ck, b, p, e);
+        for (ppod **pp = &b->pods; *pp; pp = &(*pp)->next)
+            if (*pp == p) {
+                *pp = p->next;
+                break;
+            }
+        ppod_free(p);
+        break;
+    }
 }
 
 /* Bots and schedules in id order (bots first), for reports that name several: their order is visible. */
@@ -389,15 +680,5 @@ void scn_checker_step(scn_checker *ck)
     else violation(ck, SCN_INV_ONE_CONTAINER, "%u bot containers of one bot running at once", kubelet_max_bot_running(ck->world.kl));
 }
 
-void scn_checker_final(scn_checker *ck)
-{
-    if (!ck->nall) return;
-    scn_idinfo **sorted = malloc(ck->nall * sizeof *sorted), **order = sorted ? sorted : ck->all;
-    if (sorted) {
-        memcpy(sorted, ck->all, ck->nall * sizeof *sorted);
-        qsort(sorted, ck->nall, sizeof *sorted, by_id);
-    } /* out of memory: the order first seen */
-    for (size_t i = 0; i < ck->nall; i++)
-        if (order[i]->coll == STORE_BOTS) loss_check(ck, order[i], "at the end of the run");
-    free(sorted);
-}
+/* Pods still running at the end have not ended: nothing of theirs is checked for loss. */
+void scn_checker_final(scn_checker *ck) { (void)ck; }

@@ -4,6 +4,7 @@
 #ifndef T0_SCN_CHECK_H
 #define T0_SCN_CHECK_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,7 +19,9 @@
 
 typedef enum scn_invariant {
     SCN_INV_ONE_CONTAINER = 0, SCN_INV_ORPHANS, SCN_INV_DELETE_GUARD, SCN_INV_STATE_LOSS, SCN_INV_LOG_LOSS,
-    SCN_INV_BAD_DOC, SCN_INV__COUNT
+    SCN_INV_BAD_DOC, SCN_INV_PARTIAL_STATE,
+    SCN_INV_RESURRECTION, /* reported by the intent oracle (oracle.h) through the same sink */
+    SCN_INV__COUNT
 } scn_invariant;
 /* The invariants' names, as `always NAME` and the trace write them (NULL-terminated). */
 extern const char *const scn_invariant_names[];
@@ -32,6 +35,7 @@ typedef struct scn_check_world {
     const char *ns;              /* the namespace bots live in */
     int64_t t0;                  /* virtual time of the scenario's start */
     int64_t delete_allowance_ms; /* no-orphans: how long an undesired bot's objects may stay */
+    const char *pods_managed_by, *cronjobs_managed_by; /* our objects' the0.dev/managed-by: only they count */
 } scn_check_world;
 
 /* Where violations go: WHICH broke, MSG says how (without the name). */
@@ -39,6 +43,9 @@ typedef struct scn_check_sink {
     void *ud;
     void (*violation)(void *ud, scn_invariant which, const char *msg);
 } scn_check_sink;
+
+/* scn_sink_vreport: report a violation of WHICH to SINK, its message formatted from FMT and AP. */
+void scn_sink_vreport(const scn_check_sink *sink, scn_invariant which, const char *fmt, va_list ap);
 
 typedef struct scn_checker scn_checker;
 
@@ -60,8 +67,18 @@ void scn_checker_get(scn_checker *c, store_coll coll, const char *id, t0_status 
  * statement (not a controller) is deleting it. */
 void scn_checker_kube(scn_checker *c, kube_watch_type type, kube_kind kind, const cJSON *obj, bool deletion_started,
                       bool by_scenario);
-/* An object of the object store changed (OBJ NULL: removed). */
-void scn_checker_object(scn_checker *c, const char *bucket, const char *key, const objfake_object *obj);
+/* An object of the object store changed (OBJ NULL: removed); BY_SCENARIO: a scenario statement wrote it. */
+void scn_checker_object(scn_checker *c, const char *bucket, const char *key, const objfake_object *obj, bool by_scenario);
+/* What the simulated pods did (kubelet events: bot programs' writes and lines, SIGTERM, kills, full volumes,
+ * the end of a pod). */
+void scn_checker_pod_event(scn_checker *c, const kubelet_event *e);
+/* scn_checker_state_lag: the longest a completed state write of bot ID waited until a state object holding it
+ * (or a later write) was uploaded, in ms (writes still waiting count up to now). */
+uint64_t scn_checker_state_lag(const scn_checker *c, const char *id);
+/* scn_checker_log_lines: distinct log lines of bot ID shipped to the object store so far. */
+uint64_t scn_checker_log_lines(const scn_checker *c, const char *id);
+/* MongoDB went down (outage) or came back: no-orphans' allowance does not run while it is down. */
+void scn_checker_mongo_outage(scn_checker *c, bool down);
 /* The end of the run: the checks that wait for it. */
 void scn_checker_final(scn_checker *c);
 

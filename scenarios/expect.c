@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/str.h"
 #include "fsm/tables.h"
+#include "fakes/botprog.h"
 #include "scenarios/world.h"
 
 #define NS(w) ((w)->o.ns)
@@ -80,11 +82,57 @@ static bool absent(scn_world *w, kube_kind k, const scn_stmt *s, char *got, size
 static bool e_no_pod(scn_world *w, const scn_stmt *s, char *got, size_t cap) { return absent(w, KUBE_POD, s, got, cap); }
 static bool e_no_cronjob(scn_world *w, const scn_stmt *s, char *got, size_t cap) { return absent(w, KUBE_CRONJOB, s, got, cap); }
 
+/* env_of: the value of env var NAME in any container of the pod spec SPEC, or NULL */
+static const char *env_of(const cJSON *spec, const char *name)
+{
+    static const char *const lists[] = {"containers", "initContainers"};
+    for (size_t l = 0; l < 2; l++) {
+        const cJSON *c;
+        cJSON_ArrayForEach(c, t0_json_get(spec, lists[l]))
+        {
+            const cJSON *e;
+            cJSON_ArrayForEach(e, t0_json_get(c, "env"))
+            {
+                const char *n = kfake_str(e, "name"), *v = kfake_str(e, "value");
+                if (n && v && !strcmp(n, name)) return v;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* fields_hold: the label/annotation/env fields S asks of OBJ (env in the pod spec POD_SPEC); GOT says the
+ * first that differs */
+static bool fields_hold(const scn_stmt *s, const cJSON *obj, const cJSON *pod_spec, char *got, size_t cap)
+{
+    for (size_t i = 0; i < s->a.pod.nfields; i++) {
+        const scn_field *f = &s->a.pod.fields[i];
+        static const char *const what[] = {"label", "annotation", "env"};
+        const char *have;
+        if (f->kind == SCN_FIELD_ENV) have = env_of(pod_spec, f->key);
+        else {
+            const cJSON *v = t0_json_get(t0_json_at(obj, f->kind == SCN_FIELD_LABEL ? "metadata.labels" : "metadata.annotations"),
+                                         f->key);
+            have = cJSON_IsString(v) ? v->valuestring : NULL;
+        }
+        if (!have || strcmp(have, f->val)) {
+            size_t o = strlen(got);
+            snprintf(got + o, cap - o, "%s%s %s=%s", o ? "; " : "", what[f->kind], f->key, have ? have : "(none)");
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool e_cronjob(scn_world *w, const scn_stmt *s, char *got, size_t cap)
 {
-    if (!object(w, KUBE_CRONJOB, s, got, cap)) return false;
-    snprintf(got, cap, "cronjob %s exists", s->a.pod.name);
-    return true;
+    const cJSON *o = object(w, KUBE_CRONJOB, s, got, cap);
+    if (!o) return false;
+    const char *sched = kfake_str(o, "spec.schedule");
+    if (s->a.pod.schedule) snprintf(got, cap, "cronjob %s exists, schedule \"%s\"", s->a.pod.name, sched ? sched : "");
+    else snprintf(got, cap, "cronjob %s exists", s->a.pod.name);
+    if (s->a.pod.schedule && (!sched || strcmp(sched, s->a.pod.schedule))) return false;
+    return fields_hold(s, o, t0_json_at(o, "spec.jobTemplate.spec.template.spec"), got, cap);
 }
 
 static bool e_pod(scn_world *w, const scn_stmt *s, char *got, size_t cap)
@@ -98,7 +146,7 @@ static bool e_pod(scn_world *w, const scn_stmt *s, char *got, size_t cap)
     if (s->a.pod.phase && (!phase || strcmp(phase, s->a.pod.phase))) return false;
     if (s->a.pod.ready >= 0 && (bool)s->a.pod.ready != ready) return false;
     if (s->a.pod.restarts_set && (uint64_t)restarts < s->a.pod.restarts) return false;
-    return true;
+    return fields_hold(s, o, t0_json_get(o, "spec"), got, cap);
 }
 
 static bool num(const scn_stmt *s, const char *what, uint64_t have, char *got, size_t cap)
@@ -120,8 +168,7 @@ static bool e_restarts(scn_world *w, const scn_stmt *s, char *got, size_t cap)
 
 static bool e_log_lines(scn_world *w, const scn_stmt *s, char *got, size_t cap)
 {
-    kubelet_bot_obs ob;
-    return num(s, "log-lines", kubelet_bot_observe(w->kl, s->a.num.name, &ob) ? ob.log_lines_shipped : 0, got, cap);
+    return num(s, "log-lines", scn_checker_log_lines(w->check, s->a.num.name), got, cap);
 }
 
 static bool e_count(scn_world *w, const scn_stmt *s, char *got, size_t cap)
@@ -167,6 +214,28 @@ static bool e_manager(scn_world *w, const scn_stmt *s, char *got, size_t cap)
     return crashed;
 }
 
+/* The state object holds K=V: its file .the0-state/K.json is the bot program's document of value V. */
+typedef struct state_find {
+    const char *key, *val;
+    size_t klen;
+    bool found, match;
+    char have[128];
+} state_find;
+
+static void state_file(void *ud, const char *name, const char *data, size_t len)
+{
+    state_find *f = ud;
+    static const char dir[] = ".the0-state/";
+    size_t nl = strlen(name);
+    if (strncmp(name, dir, sizeof dir - 1) || nl != sizeof dir - 1 + f->klen + 5 ||
+        memcmp(name + sizeof dir - 1, f->key, f->klen) || strcmp(name + nl - 5, ".json"))
+        return;
+    uint64_t seq;
+    f->found = true;
+    if (!botprog_doc_parse(data, len, &seq, f->have, sizeof f->have)) snprintf(f->have, sizeof f->have, "(a cut file)");
+    f->match = !strcmp(f->have, f->val);
+}
+
 static bool e_state(scn_world *w, const scn_stmt *s, char *got, size_t cap)
 {
     const objfake_object *ob = objfake_peek(w->obj, "bot-state", s->a.state.object);
@@ -174,19 +243,98 @@ static bool e_state(scn_world *w, const scn_stmt *s, char *got, size_t cap)
         snprintf(got, cap, "no state object bot-state/%s", s->a.state.object);
         return false;
     }
-    const char *kv = s->a.state.line;
-    size_t l = strlen(kv);
-    for (const char *p = ob->data; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t ll = nl ? (size_t)(nl - p) : strlen(p);
-        if (ll == l && !strncmp(p, kv, l)) {
-            snprintf(got, cap, "%s present", kv);
-            return true;
-        }
-        p = nl ? nl + 1 : NULL;
+    const char *kv = s->a.state.line, *eq = strchr(kv, '=');
+    state_find f = {.key = kv, .klen = eq ? (size_t)(eq - kv) : strlen(kv), .val = eq ? eq + 1 : ""};
+    t0_err err = {0};
+    if (botprog_archive_each(ob->data, ob->len, state_file, &f, &err) != T0_OK) {
+        snprintf(got, cap, "bot-state/%s is not a tar.gz: %s", s->a.state.object, err.msg);
+        return false;
     }
-    snprintf(got, cap, "state object has no line %s (%zu bytes)", kv, ob->len);
+    if (f.match) snprintf(got, cap, "%s present", kv);
+    else if (f.found) snprintf(got, cap, "%.*s is %s", (int)f.klen, kv, f.have);
+    else snprintf(got, cap, "the state object has no %.*s (%zu bytes)", (int)f.klen, kv, ob->len);
+    return f.match;
+}
+
+/* NAME matches PATTERN: equal, or PATTERN ends in '*' and NAME starts with what comes before it. */
+static bool name_match(const char *pattern, const char *name)
+{
+    size_t l = strlen(pattern);
+    return l && pattern[l - 1] == '*' ? !strncmp(pattern, name, l - 1) : !strcmp(pattern, name);
+}
+
+/* The last termination message of container CONTAINER of POD (init containers included; POD may end in '*':
+ * any pod of that prefix, e.g. a Job's) contains TEXT. */
+static bool e_message(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    cJSON *list = NULL;
+    if (w->sys.list(w->sys.ctx, KUBE_POD, NS(w), NULL, &list, NULL) != T0_OK) {
+        snprintf(got, cap, "pods not listed");
+        return false;
+    }
+    static const char *const lists[] = {"status.initContainerStatuses", "status.containerStatuses"};
+    const char *msg = NULL, *seen = NULL;
+    bool found = false;
+    const cJSON *pod;
+    cJSON_ArrayForEach(pod, t0_json_get(list, "items"))
+    {
+        const char *pn = kfake_str(pod, "metadata.name");
+        if (!pn || !name_match(s->a.message.pod, pn)) continue;
+        found = true;
+        for (int l = 0; l < 2; l++) {
+            const cJSON *c;
+            cJSON_ArrayForEach(c, t0_json_at(pod, lists[l]))
+            {
+                const char *name = kfake_str(c, "name");
+                if (!name || strcmp(name, s->a.message.container)) continue;
+                msg = kfake_str(c, "state.terminated.message");
+                if (!msg) msg = kfake_str(c, "lastState.terminated.message");
+                if (msg && !seen) seen = msg;
+                if (msg && strstr(msg, s->a.message.text)) {
+                    snprintf(got, cap, "%s/%s message: %s", pn, name, msg);
+                    cJSON_Delete(list);
+                    return true;
+                }
+            }
+        }
+    }
+    snprintf(got, cap, "%s: %s", s->a.message.pod, !found ? "no such pod" : seen ? seen : "no termination message");
+    cJSON_Delete(list);
     return false;
+}
+
+/* Events REASON about object NAME (may end in '*'): OP N, by default at least one. */
+static bool e_event(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    uint64_t n = 0;
+    for (hmap_entry *he = hmap_first(&w->events); he; he = hmap_next(&w->events, he)) {
+        const char *k = he->key, *sep = strchr(k, '\x1f');
+        char name[400];
+        if (!sep || strcmp(sep + 1, s->a.event.reason)) continue;
+        snprintf(name, sizeof name, "%.*s", (int)(sep - k), k);
+        if (name_match(s->a.event.name, name)) n += (uintptr_t)he->val;
+    }
+    snprintf(got, cap, "%llu Event(s) of %s with reason %s", (unsigned long long)n, s->a.event.name, s->a.event.reason);
+    return cmp(s->a.event.op, n, s->a.event.n);
+}
+
+static bool e_state_lag(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    return num(s, "state-lag (ms)", scn_checker_state_lag(w->check, s->a.num.name), got, cap);
+}
+
+static bool e_api_calls(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    scn_mgr *m = scn_mgr_find(w, s->a.api.manager);
+    uint64_t n = m ? m->api_calls[s->a.api.verb][s->a.api.kind] : 0;
+    snprintf(got, cap, "%s made %llu such calls%s", s->a.api.manager, (unsigned long long)n, m ? "" : " (no such manager)");
+    return cmp(s->a.api.op, n, s->a.api.n);
+}
+
+static bool e_intent(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    (void)s;
+    return scn_oracle_matches(w->oracle, got, cap);
 }
 
 const scn_cond_eval scn_cond_evals[] = {
@@ -205,6 +353,11 @@ const scn_cond_eval scn_cond_evals[] = {
     {SCN_IF_MANAGER, e_manager},
     {SCN_IF_STATE, e_state},
     {SCN_IF_VIOLATIONS, e_violations},
+    {SCN_IF_MESSAGE, e_message},
+    {SCN_IF_STATE_LAG, e_state_lag},
+    {SCN_IF_INTENT, e_intent},
+    {SCN_IF_EVENT, e_event},
+    {SCN_IF_API_CALLS, e_api_calls},
 };
 const size_t scn_cond_evals_len = T0_ARRAY_LEN(scn_cond_evals);
 
@@ -243,8 +396,12 @@ static void exp_fail(scn_world *w, const scn_stmt *s, const char *got)
 
 static void always_broke(scn_world *w, const scn_stmt *s, const char *got)
 {
-    scn_violation(w, "line %d: always %s -- observed: %s", s->line, s->text, got);
+    if (s->type == SCN_NEVER) scn_violation(w, "line %d: held, but must never: %s -- observed: %s", s->line, s->text, got);
+    else scn_violation(w, "line %d: always %s -- observed: %s", s->line, s->text, got);
 }
+
+/* broken: whether an always/never condition S broke, given whether it holds now (OK) */
+static bool broken(const scn_stmt *s, bool ok) { return s->type == SCN_NEVER ? ok : !ok; }
 
 static void exp_deadline_cb(void *ud)
 {
@@ -265,7 +422,7 @@ void scn_expect_step(scn_world *w)
         scn_exp *e = *p;
         bool ok = cond_eval(w, e->st, got, sizeof got);
         if (e->always) {
-            if (!ok) {
+            if (broken(e->st, ok)) {
                 always_broke(w, e->st, got);
                 *p = e->next;
                 free(e);
@@ -292,7 +449,8 @@ int64_t scn_expect(scn_world *w, const scn_stmt *s)
         else exp_fail(w, s, got);
         return 0;
     }
-    if (s->type == SCN_ALWAYS && !ok) {
+    bool lasting = s->type == SCN_ALWAYS || s->type == SCN_NEVER;
+    if (lasting && broken(s, ok)) {
         always_broke(w, s, got);
         return 0;
     }
@@ -300,7 +458,7 @@ int64_t scn_expect(scn_world *w, const scn_stmt *s)
     if (!e) return 0;
     e->w = w;
     e->st = s;
-    e->always = s->type == SCN_ALWAYS;
+    e->always = lasting;
     e->deadline = s->at_ms + s->within_ms;
     e->next = w->pending;
     w->pending = e;

@@ -174,7 +174,7 @@ static const struct {
     {"manager", SCN_OPT_MANAGER}, {"nodes", SCN_OPT_NODES}, {"resync", SCN_OPT_RESYNC}, {"ns", SCN_OPT_NS},
     {"delete-allowance", SCN_OPT_DELETE_ALLOWANCE}, {"leader-election", SCN_OPT_LEADER_ELECTION},
     {"durable", SCN_OPT_DURABLE}, {"ack-wait", SCN_OPT_ACK_WAIT}, {"end", SCN_OPT_END}, {"latency", SCN_OPT_LATENCY},
-    {"sync-interval", SCN_OPT_SYNC_INTERVAL}, {"crashloop-escalate", SCN_OPT_CRASHLOOP_ESCALATE},
+    {"crashloop-escalate", SCN_OPT_CRASHLOOP_ESCALATE},
     {"init-escalate", SCN_OPT_INIT_ESCALATE}, {"requeue", SCN_OPT_REQUEUE}, {"lease", SCN_OPT_LEASE},
     {"max-deletes", SCN_OPT_MAX_DELETES}, {"nats", SCN_OPT_NATS},
 };
@@ -307,7 +307,8 @@ static bool model_op(scn_pctx *p, scn_container c, const scn_kv *kv, scn_model_o
         const char *key;
         scn_model_op_kind kind;
     } keys[] = {{"crash-every", SCN_M_CRASH_EVERY}, {"exit", SCN_M_EXIT}, {"after", SCN_M_AFTER},
-                {"log-every", SCN_M_LOG_EVERY},     {"text", SCN_M_TEXT}, {"term", SCN_M_TERM}};
+                {"log-every", SCN_M_LOG_EVERY},     {"text", SCN_M_TEXT}, {"term", SCN_M_TERM},
+                {"write-every", SCN_M_WRITE_EVERY}};
     for (size_t k = 0; k < T0_ARRAY_LEN(keys); k++)
         if (key_is(kv, keys[k].key)) {
             *op = (scn_model_op){.kind = keys[k].kind, .ms = kv->ms, .n = atoi(kv->v)};
@@ -317,21 +318,65 @@ static bool model_op(scn_pctx *p, scn_container c, const scn_kv *kv, scn_model_o
     return false; /* at= (read by write-state) */
 }
 
-/* model ID bot|init|pull WORD...: words meant for another container are accepted and ignored. */
+/* A size in bytes: 4096, 4k, 64Ki, 1M, 1Mi, 2G (k/M/G and Ki/Mi/Gi are powers of 1024 alike). */
+static bool parse_size(const char *v, int64_t *out)
+{
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (end == v) return false;
+    int64_t mul = 1;
+    if (*end == 'k' || *end == 'K') mul = 1024, end++;
+    else if (*end == 'M') mul = 1024 * 1024, end++;
+    else if (*end == 'G') mul = 1024 * 1024 * 1024, end++;
+    if (*end == 'i' && mul > 1) end++;
+    if (*end || n > (unsigned long long)(INT64_MAX / mul)) return false;
+    *out = (int64_t)n * mul;
+    return true;
+}
+
+/* model ID volume NAME=SIZE...: the capacity of the bot's pods' volumes; model ID code file=NAME...: files of
+ * its code zip. */
+static bool model_volume_code(scn_pctx *p, scn_container c, const scn_tok *t, scn_model_op *op)
+{
+    scn_kv kv;
+    if (!scn_tok_is_kv(t)) {
+        scn_perr(p, t->col, "%s needs KEY=VALUE words, got '%s'", c == SCN_CONTAINER_VOLUME ? "volume" : "code", t->s);
+        return false;
+    }
+    kv_split(t, &kv);
+    char key[128];
+    snprintf(key, sizeof key, "%.*s", (int)kv.klen, kv.key);
+    if (c == SCN_CONTAINER_CODE) {
+        if (strcmp(key, "file") || !*kv.v) {
+            scn_perr(p, t->col, "code takes file=NAME, got '%s'", t->s);
+            return false;
+        }
+        *op = (scn_model_op){.kind = SCN_M_CODE_FILE, .val = scn_pstr(p, kv.v)};
+        return true;
+    }
+    *op = (scn_model_op){.kind = SCN_M_VOLUME, .key = scn_pstr(p, key)};
+    if (!parse_size(kv.v, &op->ms)) {
+        scn_perr(p, t->col, "volume %s: a size like 4096, 4k, 1M or 0 (the default), got '%s'", key, kv.v);
+        return false;
+    }
+    return true;
+}
+
+/* model ID bot|init|pull|volume|code WORD...: words meant for another container are accepted and ignored. */
 static bool b_model(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
     const scn_tok *w = a->w;
     size_t n = a->n;
     if (n < 3) {
-        scn_perr(p, w[0].col, "model needs a bot id and a container: model ID bot|init|pull ...");
+        scn_perr(p, w[0].col, "model needs a bot id and a container: model ID bot|init|pull|volume|code ...");
         return false;
     }
-    static const char *const containers[] = {"bot", "init", "pull"};
+    static const char *const containers[] = {"bot", "init", "pull", "volume", "code"};
     int c = -1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         if (!strcmp(w[2].s, containers[i])) c = i;
     if (c < 0) {
-        scn_perr(p, w[2].col, "unknown container '%s' (bot, init or pull)", w[2].s);
+        scn_perr(p, w[2].col, "unknown container '%s' (bot, init, pull, volume or code)", w[2].s);
         return false;
     }
     scn_model_op *ops = scn_arena_alloc(p->arena, n * sizeof *ops);
@@ -341,6 +386,11 @@ static bool b_model(scn_pctx *p, scn_stmt *s, const scn_args *a)
     for (size_t i = 3; i < n; i++) {
         const scn_tok *t = &w[i];
         scn_kv kv;
+        if (c == SCN_CONTAINER_VOLUME || c == SCN_CONTAINER_CODE) {
+            if (model_volume_code(p, (scn_container)c, t, &ops[nops])) nops++;
+            else ok = false;
+            continue;
+        }
         if (!strcmp(t->s, "forever") || !strcmp(t->s, "ignore-sigterm") || !strcmp(t->s, "fail")) {
             scn_model_op_kind k = t->s[0] == 'i' ? SCN_M_IGNORE_SIGTERM
                                   : t->s[1] == 'o'  ? SCN_M_FOREVER
@@ -373,7 +423,7 @@ static bool b_model(scn_pctx *p, scn_stmt *s, const scn_args *a)
                                                                      strspn(kv.v, "0123456789") == strlen(kv.v))) {
                 scn_perr(p, t->col, "fail= needs a count or 'forever', got '%s'", kv.v);
                 ok = false;
-            } else if (!kv_typed(p, "model", false, "crash-every:d exit:i after:d at:d log-every:d text:s term:d fail:* ms:d", &kv))
+            } else if (!kv_typed(p, "model", false, "crash-every:d exit:i after:d at:d log-every:d text:s term:d fail:* ms:d write-every:d", &kv))
                 ok = false;
             else if (model_op(p, (scn_container)c, &kv, &ops[nops])) nops++;
         }
@@ -383,6 +433,15 @@ static bool b_model(scn_pctx *p, scn_stmt *s, const scn_args *a)
     s->a.model.ops = ops;
     s->a.model.nops = nops;
     return ok;
+}
+
+/* scoped_point: POINT as the registry knows it: "M:POINT" when only manager M's API port sees it. */
+static const char *scoped_point(scn_pctx *p, const char *point, const char *manager)
+{
+    if (!manager) return scn_pstr(p, point);
+    char b[300];
+    snprintf(b, sizeof b, "%s:%s", manager, point);
+    return scn_pstr(p, b);
 }
 
 /* KIND as the fault's kind (a bare word); false when unknown. */
@@ -433,7 +492,8 @@ static bool b_fault(scn_pctx *p, scn_stmt *s, const scn_args *a)
             spec.kind = st == T0_ETOOMANY ? SIM_FAULT_TOOMANY : SIM_FAULT_ERROR;
             spec.http_status = code;
             spec.status = (t0_status)st;
-        } else if (!kv_typed(p, "fault", false, "p:f count:u calls:r ms:d", &kv)) ok = false;
+        } else if (!kv_typed(p, "fault", false, "p:f count:u calls:r ms:d manager:s", &kv)) ok = false;
+        else if (key_is(&kv, "manager")) s->a.fault.manager = scn_pstr(p, kv.v);
         else if (kv.ty == 'f') spec.probability = kv.f;
         else if (kv.ty == 'u') spec.count = kv.u;
         else if (kv.ty == 'r') spec.first_call = kv.lo, spec.last_call = kv.hi;
@@ -442,14 +502,21 @@ static bool b_fault(scn_pctx *p, scn_stmt *s, const scn_args *a)
     if (!kind) scn_perr(p, w[1].col, "fault %s: no kind given", w[1].s), ok = false;
     if ((spec.kind == SIM_FAULT_TOOMANY || spec.kind == SIM_FAULT_LATENCY || spec.kind == SIM_FAULT_REORDER) && !spec.ms)
         spec.ms = 1000;
-    s->a.fault.point = scn_pstr(p, w[1].s);
+    char why[300];
+    if (ok && kind && !sim_faults_realistic(w[1].s, &spec, why, sizeof why)) {
+        scn_perr(p, w[1].col, "%s", why);
+        ok = false;
+    }
+    s->a.fault.point = scoped_point(p, w[1].s, s->a.fault.manager);
     s->a.fault.spec = spec;
     return ok;
 }
 
 static bool b_clear_fault(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
-    s->a.fault.point = scn_pstr(p, pos(a, 0));
+    const scn_kv *m = kv_first(a, "manager");
+    s->a.fault.manager = m ? scn_pstr(p, m->v) : NULL;
+    s->a.fault.point = scoped_point(p, pos(a, 0), s->a.fault.manager);
     return true;
 }
 
@@ -487,6 +554,71 @@ static bool b_mgr(scn_pctx *p, scn_stmt *s, const scn_args *a)
     return true;
 }
 
+/* create pod|cronjob NAME [labels=] [annotations=] [finalizers=] [owner=KIND/NAME] [schedule=] */
+static bool b_foreign(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    const scn_kv *l = kv_first(a, "labels"), *an = kv_first(a, "annotations"), *f = kv_first(a, "finalizers");
+    const scn_kv *o = kv_first(a, "owner"), *sc = kv_first(a, "schedule");
+    bool ok = true;
+    s->a.foreign.name = scn_pstr(p, pos(a, 0));
+    s->a.foreign.labels = l ? l->json : NULL;
+    s->a.foreign.annotations = an ? an->json : NULL;
+    s->a.foreign.finalizers = f ? f->json : NULL;
+    s->a.foreign.schedule = sc ? scn_pstr(p, sc->v) : NULL;
+    const cJSON *it;
+    if (l && !cJSON_IsObject(l->json)) scn_perr(p, l->tok->col, "labels= needs a JSON object"), ok = false;
+    if (an && !cJSON_IsObject(an->json)) scn_perr(p, an->tok->col, "annotations= needs a JSON object"), ok = false;
+    const scn_kv *maps[] = {l, an};
+    for (size_t m = 0; m < 2; m++) {
+        if (!maps[m] || !cJSON_IsObject(maps[m]->json)) continue;
+        cJSON_ArrayForEach(it, maps[m]->json) if (!cJSON_IsString(it)) {
+            scn_perr(p, maps[m]->tok->col, "label and annotation values are strings ('%s' is not)", it->string);
+            ok = false;
+            break;
+        }
+    }
+    if (f && !cJSON_IsArray(f->json)) scn_perr(p, f->tok->col, "finalizers= needs a JSON array of strings"), ok = false;
+    if (s->verb != SCN_CREATE_CRONJOB && sc) scn_perr(p, sc->tok->col, "'create pod' does not take schedule="), ok = false;
+    if (o) {
+        const char *slash = strchr(o->v, '/');
+        if (!slash || slash == o->v || !slash[1]) {
+            scn_perr(p, o->tok->col, "owner= needs KIND/NAME (owner=ReplicaSet/web-5d9c), got '%s'", o->v);
+            ok = false;
+        } else {
+            char k[128];
+            snprintf(k, sizeof k, "%.*s", (int)(slash - o->v), o->v);
+            s->a.foreign.owner_kind = scn_pstr(p, k);
+            s->a.foreign.owner_name = scn_pstr(p, slash + 1);
+        }
+    }
+    return ok;
+}
+
+/* add finalizer pod|cronjob NAME VALUE, remove finalizers pod|cronjob NAME */
+static bool b_fin(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    const char *k = pos(a, 0);
+    if (strcmp(k, "pod") && strcmp(k, "cronjob")) {
+        scn_perr(p, pos_col(a, 0), "finalizers of a pod or a cronjob, got '%s'", k);
+        return false;
+    }
+    s->a.fin.cronjob = !strcmp(k, "cronjob");
+    s->a.fin.name = scn_pstr(p, pos(a, 1));
+    s->a.fin.value = pos(a, 2) ? scn_pstr(p, pos(a, 2)) : NULL;
+    return true;
+}
+
+static bool b_on_off(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    bool on = false;
+    if (scn_parse_bool(pos(a, 0), &on)) {
+        s->a.down = on;
+        return true;
+    }
+    scn_perr(p, pos_col(a, 0), "on or off, got '%s'", pos(a, 0));
+    return false;
+}
+
 static bool b_cronjob_controller(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
     const char *v = pos(a, 0);
@@ -507,9 +639,36 @@ static bool b_note(scn_pctx *p, scn_stmt *s, const scn_args *a)
 }
 
 /* ---- builders: conditions ---------------------------------------------------------------------------- */
+/* The label.K=, annotation.K= and env.K= words of an object condition, in order. */
+static bool fields(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    static const struct {
+        const char *prefix;
+        scn_field_kind kind;
+    } pre[] = {{"label.", SCN_FIELD_LABEL}, {"annotation.", SCN_FIELD_ANNOTATION}, {"env.", SCN_FIELD_ENV}};
+    scn_field *f = scn_arena_alloc(p->arena, (a->nkv ? a->nkv : 1) * sizeof *f);
+    if (!f) return p->oom = true, false;
+    size_t n = 0;
+    for (size_t i = 0; i < a->nkv; i++)
+        for (size_t k = 0; k < T0_ARRAY_LEN(pre); k++) {
+            size_t l = strlen(pre[k].prefix);
+            if (a->kv[i].klen > l && !strncmp(a->kv[i].key, pre[k].prefix, l)) {
+                char key[300];
+                snprintf(key, sizeof key, "%.*s", (int)(a->kv[i].klen - l), a->kv[i].key + l);
+                f[n++] = (scn_field){pre[k].kind, scn_pstr(p, key), scn_pstr(p, a->kv[i].v)};
+            }
+        }
+    s->a.pod.fields = f;
+    s->a.pod.nfields = n;
+    return true;
+}
+
 static bool b_pod(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
     s->a.pod.name = scn_pstr(p, pos(a, 0));
+    const scn_kv *sc = kv_first(a, "schedule");
+    s->a.pod.schedule = sc ? scn_pstr(p, sc->v) : NULL;
+    if (!fields(p, s, a)) return false;
     const scn_kv *ph = kv_first(a, "phase"), *rd = kv_first(a, "ready"), *rs = kv_first(a, "restarts");
     s->a.pod.phase = ph ? scn_pstr(p, ph->v) : NULL;
     s->a.pod.ready = rd ? rd->b : -1;
@@ -558,6 +717,41 @@ static bool b_num(scn_pctx *p, scn_stmt *s, const scn_args *a)
     return ok;
 }
 
+/* event NAME reason=R [OP N]: without OP N, at least one */
+static bool b_event(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    const scn_kv *r = kv_first(a, "reason");
+    s->a.event.name = scn_pstr(p, pos(a, 0));
+    s->a.event.reason = r ? scn_pstr(p, r->v) : NULL;
+    s->a.event.op = SCN_CMP_GE, s->a.event.n = 1;
+    bool ok = true;
+    if (!r) scn_perr(p, pos_col(a, 0), "event %s: which reason? event NAME reason=R [OP N]", pos(a, 0)), ok = false;
+    if (a->npos == 2) scn_perr(p, pos_col(a, 1), "event NAME reason=R [OP N]: a comparison needs a number"), ok = false;
+    if (a->npos == 3 && !b_op_n(p, a, 1, " (>= <= == != > <)", &s->a.event.op, &s->a.event.n)) ok = false;
+    return ok;
+}
+
+/* api-calls M VERB KIND OP N */
+static bool b_api(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    static const char *const verbs[] = {"create", "get", "list", "update", "update_status", "delete", "watch"};
+    static const char *const kinds[] = {"pods", "cronjobs", "jobs", "leases", "events"}; /* kube_kind */
+    _Static_assert(T0_ARRAY_LEN(verbs) == SCN_API__VERBS, "api verbs");
+    _Static_assert(T0_ARRAY_LEN(kinds) == KUBE__KINDS, "kube kinds");
+    bool ok = b_op_n(p, a, 3, " (>= <= == != > <)", &s->a.api.op, &s->a.api.n);
+    int v = -1, k = -1;
+    for (int i = 0; i < SCN_API__VERBS; i++)
+        if (!strcmp(pos(a, 1), verbs[i])) v = i;
+    for (int i = 0; i < KUBE__KINDS; i++)
+        if (!strcmp(pos(a, 2), kinds[i])) k = i;
+    if (v < 0) scn_perr(p, pos_col(a, 1), "api-calls: verb create|get|list|update|update_status|delete|watch, got '%s'", pos(a, 1)), ok = false;
+    if (k < 0) scn_perr(p, pos_col(a, 2), "api-calls: kind pods|cronjobs|jobs|leases|events, got '%s'", pos(a, 2)), ok = false;
+    s->a.api.manager = scn_pstr(p, pos(a, 0));
+    s->a.api.verb = (scn_api_verb)(v < 0 ? 0 : v);
+    s->a.api.kind = k < 0 ? 0 : k;
+    return ok;
+}
+
 static bool b_violations(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
     return b_op_n(p, a, 0, "", &s->a.violations.op, &s->a.violations.n);
@@ -592,6 +786,31 @@ static bool b_manager(scn_pctx *p, scn_stmt *s, const scn_args *a)
     return false;
 }
 
+/* object put BUCKET/KEY 'BYTES' | object cut BUCKET/KEY: the scenario writes the object store (no fault applies). */
+static bool b_object(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    const char *bk = pos(a, 0), *slash = bk ? strchr(bk, '/') : NULL;
+    if (!slash || slash == bk || !slash[1]) {
+        scn_perr(p, pos_col(a, 0), "object needs BUCKET/KEY, got '%s'", bk ? bk : "");
+        return false;
+    }
+    char bucket[128];
+    snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - bk), bk);
+    s->a.object.bucket = scn_pstr(p, bucket);
+    s->a.object.key = scn_pstr(p, slash + 1);
+    s->a.object.data = s->verb == SCN_OBJECT_PUT ? scn_pstr(p, pos(a, 1)) : NULL;
+    s->a.object.len = s->a.object.data ? strlen(s->a.object.data) : 0;
+    return true;
+}
+
+static bool b_message(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    s->a.message.pod = scn_pstr(p, pos(a, 0));
+    s->a.message.container = scn_pstr(p, pos(a, 1));
+    s->a.message.text = scn_pstr(p, pos(a, 2));
+    return true;
+}
+
 static bool b_state(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
     if (a->n != 3 || !scn_tok_is_kv(&a->w[2])) {
@@ -610,7 +829,7 @@ static bool b_state(scn_pctx *p, scn_stmt *s, const scn_args *a)
 #define PUB_KEYS "config.*:* version:s runtime:s entry:s path:s name:s cron:s"
 #define OPT_KEYS                                                                                                   \
     "manager:b nodes:u resync:d ns:s delete-allowance:d leader-election:b durable:b ack-wait:d end:d latency:d "   \
-    "sync-interval:d crashloop-escalate:u init-escalate:u requeue:d lease:d max-deletes:u nats:b"
+    "crashloop-escalate:u init-escalate:u requeue:d lease:d max-deletes:u nats:b"
 #define ACT false
 #define COND true
 const scn_grammar_row scn_grammar[] = {
@@ -627,7 +846,7 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_MODEL, "model", ACT, 2, 4, NULL, b_model},
     {SCN_FAULT, "fault", ACT, 1, 2, NULL, b_fault},
     {SCN_CLEAR_FAULTS, "clear faults", ACT, 0, 0, "", b_none},
-    {SCN_CLEAR_FAULT, "clear fault", ACT, 1, 1, "", b_clear_fault},
+    {SCN_CLEAR_FAULT, "clear fault", ACT, 1, 1, "manager:s", b_clear_fault},
     {SCN_OUTAGE, "outage", ACT, 2, 2, "", b_outage},
     {SCN_CRASH_CONTROLLER, "crash controller", ACT, 0, 1, "at-effect:u restart-after:d", b_mgr},
     {SCN_RESTART_CONTROLLER, "restart controller", ACT, 0, 1, "", b_mgr},
@@ -644,12 +863,19 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_CRONJOB_CONTROLLER, "cronjob-controller", ACT, 1, 1, "", b_cronjob_controller},
     {SCN_RESYNC, "resync", ACT, 0, 0, "", b_none},
     {SCN_NOTE, "note", ACT, 0, 64, "*:*", b_note},
+    {SCN_OBJECT_PUT, "object put", ACT, 2, 2, "", b_object},
+    {SCN_OBJECT_CUT, "object cut", ACT, 1, 1, "", b_object},
+    {SCN_CREATE_POD, "create pod", ACT, 1, 1, "labels:j annotations:j finalizers:j owner:s", b_foreign},
+    {SCN_CREATE_CRONJOB, "create cronjob", ACT, 1, 1, "labels:j annotations:j finalizers:j owner:s schedule:s", b_foreign},
+    {SCN_ADD_FINALIZER, "add finalizer", ACT, 3, 3, "", b_fin},
+    {SCN_REMOVE_FINALIZERS, "remove finalizers", ACT, 2, 2, "", b_fin},
+    {SCN_MONGO_RESTORE, "mongo-restore", ACT, 1, 1, "", b_on_off},
     {SCN_INVARIANT, NULL, ACT, 0, 0, "", b_none}, /* always NAME: matched by name in scn_grammar_parse */
     {SCN_IF_NO_POD, "no pod", COND, 1, 1, "", b_pod},
     {SCN_IF_NO_CRONJOB, "no cronjob", COND, 1, 1, "", b_pod},
     {SCN_IF_NO_STORE, "no store", COND, 1, 1, "", b_pod},
-    {SCN_IF_POD, "pod", COND, 1, 1, "phase:s ready:b restarts:u", b_pod},
-    {SCN_IF_CRONJOB, "cronjob", COND, 1, 1, "", b_pod},
+    {SCN_IF_POD, "pod", COND, 1, 1, "phase:s ready:b restarts:u label.*:s annotation.*:s env.*:s", b_pod},
+    {SCN_IF_CRONJOB, "cronjob", COND, 1, 1, "schedule:s label.*:s annotation.*:s env.*:s", b_pod},
     {SCN_IF_JOB_RUNS, "job-runs", COND, 3, 3, "", b_num},
     {SCN_IF_RESTARTS, "restarts", COND, 3, 3, "", b_num},
     {SCN_IF_LOG_LINES, "log-lines", COND, 3, 3, "", b_num},
@@ -660,6 +886,11 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_IF_STATE, "state", COND, 1, 1, "*:*", b_state},
     {SCN_IF_STORE, "store", COND, 1, 1, "", b_pod},
     {SCN_IF_VIOLATIONS, "violations", COND, 2, 2, "", b_violations},
+    {SCN_IF_MESSAGE, "message", COND, 3, 3, "", b_message},
+    {SCN_IF_STATE_LAG, "state-lag", COND, 3, 3, "", b_num},
+    {SCN_IF_INTENT, "pods-match-intent", COND, 0, 0, "", b_none},
+    {SCN_IF_EVENT, "event", COND, 1, 3, "reason:s", b_event},
+    {SCN_IF_API_CALLS, "api-calls", COND, 5, 5, "", b_api},
 };
 const size_t scn_grammar_len = T0_ARRAY_LEN(scn_grammar);
 

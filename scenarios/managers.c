@@ -25,12 +25,45 @@ static void trace_call(scn_mgr *m, const char *verb, kube_kind k, const char *ns
                   err && err->msg[0] ? err->msg : "-");
 }
 
+/* The API calls of one manager: counted (`api-calls`), and asked for a fault scoped to this manager only
+ * (`fault POINT KIND manager=M`, point "M:kube/KIND/VERB": a partition between M and the API server). */
+static const char *const kind_point[KUBE__KINDS] = {"pod", "cronjob", "job", "lease", "event"};
+static const char *const verb_point[SCN_API__VERBS] = {"create", "get", "list", "update", "update_status", "delete", "watch"};
+
+typedef enum { CALL_GO = 0, CALL_FAIL, CALL_LATE } call_fate;
+
+/* before_call: count the call; CALL_FAIL: it never reaches the server (*ST, FE say how it fails);
+ * CALL_LATE: it reaches the server, whose answer is lost (timeout-applied) */
+static call_fate before_call(scn_mgr *m, scn_api_verb v, kube_kind k, t0_status *st, t0_err *fe)
+{
+    m->api_calls[v][k]++;
+    if (!m->w->scoped_faults) return CALL_GO;
+    char point[128];
+    t0_strjoin(point, sizeof point, m->name, ":kube/", kind_point[k], "/", verb_point[v]);
+    sim_fault_hit hit;
+    if (!sim_faults_check(m->w->faults, point, &hit)) return CALL_GO;
+    *st = sim_faults_fail(&hit, point, fe);
+    if (*st == T0_OK) *st = t0_fail(fe, T0_ETIMEOUT, "%s: no answer", point);
+    return hit.kind == SIM_FAULT_TIMEOUT_APPLIED ? CALL_LATE : CALL_FAIL;
+}
+
+/* after_call: the answer the caller gets: the server's, or the lost one's timeout */
+static t0_status after_call(call_fate f, t0_status st, t0_status fst, const t0_err *fe, t0_err *e)
+{
+    if (f != CALL_LATE || st != T0_OK) return st;
+    *e = *fe;
+    return fst;
+}
+
 static t0_status ik_create(void *ctx, kube_kind k, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
 {
     scn_mgr *m = ctx;
     kube_port p = kfake_port(m->w->kube);
-    t0_err e = {0};
-    t0_status st = p.create(p.ctx, k, ns, obj, out, &e);
+    t0_err e = {0}, fe = {0};
+    t0_status fst = T0_OK, st;
+    call_fate f = before_call(m, SCN_API_CREATE, k, &fst, &fe);
+    if (f == CALL_FAIL) st = fst, e = fe;
+    else st = after_call(f, p.create(p.ctx, k, ns, obj, out, &e), fst, &fe, &e);
     if (k != KUBE_LEASE || st != T0_OK) trace_call(m, "create", k, ns, obj_name(obj), st, &e);
     if (err) *err = e;
     return st;
@@ -40,8 +73,11 @@ static t0_status ik_get(void *ctx, kube_kind k, const char *ns, const char *name
 {
     scn_mgr *m = ctx;
     kube_port p = kfake_port(m->w->kube);
-    t0_err e = {0};
-    t0_status st = p.get(p.ctx, k, ns, name, out, &e);
+    t0_err e = {0}, fe = {0};
+    t0_status fst = T0_OK, st;
+    call_fate f = before_call(m, SCN_API_GET, k, &fst, &fe);
+    if (f == CALL_FAIL) st = fst, e = fe;
+    else st = after_call(f, p.get(p.ctx, k, ns, name, out, &e), fst, &fe, &e);
     if (st != T0_OK && st != T0_ENOTFOUND) trace_call(m, "get", k, ns, name, st, &e);
     if (err) *err = e;
     return st;
@@ -51,8 +87,11 @@ static t0_status ik_list(void *ctx, kube_kind k, const char *ns, const char *sel
 {
     scn_mgr *m = ctx;
     kube_port p = kfake_port(m->w->kube);
-    t0_err e = {0};
-    t0_status st = p.list(p.ctx, k, ns, sel, out, &e);
+    t0_err e = {0}, fe = {0};
+    t0_status fst = T0_OK, st;
+    call_fate f = before_call(m, SCN_API_LIST, k, &fst, &fe);
+    if (f == CALL_FAIL) st = fst, e = fe;
+    else st = after_call(f, p.list(p.ctx, k, ns, sel, out, &e), fst, &fe, &e);
     if (st != T0_OK) trace_call(m, "list", k, ns, sel ? sel : "", st, &e);
     if (err) *err = e;
     return st;
@@ -62,8 +101,11 @@ static t0_status ik_update(void *ctx, kube_kind k, const char *ns, const cJSON *
 {
     scn_mgr *m = ctx;
     kube_port p = kfake_port(m->w->kube);
-    t0_err e = {0};
-    t0_status st = p.update(p.ctx, k, ns, obj, out, &e);
+    t0_err e = {0}, fe = {0};
+    t0_status fst = T0_OK, st;
+    call_fate f = before_call(m, SCN_API_UPDATE, k, &fst, &fe);
+    if (f == CALL_FAIL) st = fst, e = fe;
+    else st = after_call(f, p.update(p.ctx, k, ns, obj, out, &e), fst, &fe, &e);
     if (k != KUBE_LEASE || st != T0_OK) trace_call(m, "update", k, ns, obj_name(obj), st, &e);
     if (err) *err = e;
     return st;
@@ -73,8 +115,11 @@ static t0_status ik_update_status(void *ctx, kube_kind k, const char *ns, const 
 {
     scn_mgr *m = ctx;
     kube_port p = kfake_port(m->w->kube);
-    t0_err e = {0};
-    t0_status st = p.update_status(p.ctx, k, ns, obj, out, &e);
+    t0_err e = {0}, fe = {0};
+    t0_status fst = T0_OK, st;
+    call_fate f = before_call(m, SCN_API_UPDATE_STATUS, k, &fst, &fe);
+    if (f == CALL_FAIL) st = fst, e = fe;
+    else st = after_call(f, p.update_status(p.ctx, k, ns, obj, out, &e), fst, &fe, &e);
     trace_call(m, "update_status", k, ns, obj_name(obj), st, &e);
     if (err) *err = e;
     return st;
@@ -84,11 +129,43 @@ static t0_status ik_remove(void *ctx, kube_kind k, const char *ns, const char *n
 {
     scn_mgr *m = ctx;
     kube_port p = kfake_port(m->w->kube);
-    t0_err e = {0};
-    t0_status st = p.remove(p.ctx, k, ns, name, o, &e);
+    t0_err e = {0}, fe = {0};
+    t0_status fst = T0_OK, st;
+    call_fate f = before_call(m, SCN_API_DELETE, k, &fst, &fe);
+    if (f == CALL_FAIL) st = fst, e = fe;
+    else st = after_call(f, p.remove(p.ctx, k, ns, name, o, &e), fst, &fe, &e);
     trace_call(m, "delete", k, ns, name, st, &e);
     if (err) *err = e;
     return st;
+}
+
+/* A watch of one manager, wrapped: while a fault scoped to the manager covers "M:kube/watch", its stream
+ * breaks (CLOSED, then nothing more), as a connection cut by a partition does. */
+typedef struct scn_wwrap {
+    scn_mgr *m;
+    kube_watch_fn fn;
+    void *ud;
+    kube_watch *inner;
+    bool dead;
+    struct scn_wwrap *next;
+} scn_wwrap;
+
+static void ww_event(void *ud, kube_watch_type t, const cJSON *obj)
+{
+    scn_wwrap *x = ud;
+    if (x->dead) return;
+    scn_world *w = x->m->w;
+    if (w->scoped_faults && t != KUBE_WATCH_GONE && t != KUBE_WATCH_CLOSED) {
+        char point[96];
+        t0_strjoin(point, sizeof point, x->m->name, ":kube/watch");
+        if (sim_faults_check(w->faults, point, NULL)) {
+            x->dead = true;
+            scn_trace(w, x->m->identity, "watch stream cut (%s)", point);
+            x->fn(x->ud, KUBE_WATCH_CLOSED, NULL); /* may unwatch: X is gone after this */
+            return;
+        }
+    }
+    x->fn(x->ud, t, obj);
 }
 
 static t0_status ik_watch(void *ctx, kube_kind k, const char *ns, const char *sel, const char *rv, kube_watch_fn fn,
@@ -96,9 +173,22 @@ static t0_status ik_watch(void *ctx, kube_kind k, const char *ns, const char *se
 {
     scn_mgr *m = ctx;
     kube_port p = kfake_port(m->w->kube);
-    t0_err e = {0};
-    t0_status st = p.watch(p.ctx, k, ns, sel, rv, fn, ud, out, &e);
-    if (st != T0_OK) trace_call(m, "watch", k, ns, sel ? sel : "", st, &e);
+    t0_err e = {0}, fe = {0};
+    t0_status fst = T0_OK, st;
+    scn_wwrap *x = calloc(1, sizeof *x);
+    if (!x) return t0_fail(err, T0_ENOMEM, "watch: out of memory");
+    *x = (scn_wwrap){.m = m, .fn = fn, .ud = ud};
+    call_fate f = before_call(m, SCN_API_WATCH, k, &fst, &fe);
+    if (f == CALL_FAIL) st = fst, e = fe;
+    else st = p.watch(p.ctx, k, ns, sel, rv, ww_event, x, &x->inner, &e);
+    if (st != T0_OK) {
+        trace_call(m, "watch", k, ns, sel ? sel : "", st, &e);
+        free(x);
+    } else {
+        x->next = m->wraps;
+        m->wraps = x;
+        *out = x->inner;
+    }
     if (err) *err = e;
     return st;
 }
@@ -107,6 +197,13 @@ static void ik_unwatch(void *ctx, kube_watch *wt)
 {
     scn_mgr *m = ctx;
     kube_port p = kfake_port(m->w->kube);
+    for (scn_wwrap **pp = &m->wraps; *pp; pp = &(*pp)->next)
+        if ((*pp)->inner == wt) {
+            scn_wwrap *x = *pp;
+            *pp = x->next;
+            free(x);
+            break;
+        }
     p.unwatch(p.ctx, wt);
 }
 
@@ -118,6 +215,7 @@ static t0_status is_find(void *ctx, store_coll c, cJSON **out, uint64_t **revs, 
     t0_status st = p.find_enabled(p.ctx, c, out, revs, &e);
     if (st != T0_OK) scn_trace(m->w, m->identity, "mongo find %s -> %s (%s)", store_coll_name(c), t0_status_name(st), e.msg);
     scn_checker_read(m->w->check, c, st, st == T0_OK ? *out : NULL);
+    scn_oracle_read(m->w->oracle, c, st);
     if (err) *err = e;
     return st;
 }
@@ -131,6 +229,7 @@ static t0_status is_get(void *ctx, store_coll c, const char *id, cJSON **out, t0
     if (st != T0_OK && st != T0_ENOTFOUND)
         scn_trace(m->w, m->identity, "mongo get %s %s -> %s (%s)", store_coll_name(c), id, t0_status_name(st), e.msg);
     scn_checker_get(m->w->check, c, id, st, st == T0_OK ? *out : NULL);
+    scn_oracle_get(m->w->oracle, c, id, st);
     if (err) *err = e;
     return st;
 }
@@ -315,3 +414,12 @@ void scn_mgr_stop(scn_mgr *m)
 }
 
 void scn_mgr_restart_in(scn_mgr *m, int64_t ms) { m->restart_timer = sim_loop_timer(m->w->loop, ms, mgr_restart_cb, m); }
+
+void scn_mgr_free_watches(scn_mgr *m)
+{
+    while (m->wraps) {
+        scn_wwrap *x = m->wraps;
+        m->wraps = x->next;
+        free(x);
+    }
+}

@@ -1,5 +1,5 @@
 # scenarios: the scenario language (parser, runner, invariant checker, replay) and the replay corpus.
-scenarios_DEPS := core fsm domain controllers fakes sim
+scenarios_DEPS := core fsm domain controllers daemon fakes sim
 # scenario tier of make test: every scenarios/*.scn twice per seed (identical traces), the wrong-expectation
 # check and the corpus coverage (ci/replay-all.sh).
 TEST_TARGETS += scenario-replay
@@ -20,11 +20,12 @@ $(BUILD)/gen/demo_scn.o: $(BUILD)/gen/demo_scn.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 $(BUILD)/lib/libscenarios.a: $(BUILD)/gen/demo_scn.o
-# soak tier of make test: ci/soak-smoke.sh: 200 seeds in safety mode (10 bots, 1 simulated hour, 2 jobs) and
-# exhaustive crash/fault sweeps of three small corpus files (docs/soak.md).
+# soak tier of make test: ci/soak-smoke.sh: 200 seeds in safety mode (10 bots, 1 simulated hour, 2 jobs), 100
+# liveness seeds of 100 bots and 4 of 500 bots, and exhaustive crash/fault sweeps of four small corpus files
+# (docs/soak.md).
 TEST_TARGETS += soak-smoke
 .PHONY: soak-smoke
-soak-smoke: $(BUILD)/the0-sim ## a short soak and three sweeps (part of make test)
+soak-smoke: $(BUILD)/the0-sim ## short soaks (safety, liveness at 100 and 500 bots) and four sweeps (part of make test)
 	@bash ci/soak-smoke.sh $(BUILD)/the0-sim
 # make soak: a long campaign over every CPU (SOAK_SEEDS, SOAK_FLAGS e.g. "--mode liveness --bots 10");
 # failing seeds and their shrunk scenarios land in $(BUILD)/soak/.

@@ -314,6 +314,9 @@ static void parse_line(scn_pctx *pc, scn_script *sc, const char *line, char *buf
     } else if (!strcmp(w[0].s, "always")) {
         w++, n--;
         s.type = SCN_ALWAYS;
+    } else if (!strcmp(w[0].s, "never")) {
+        w++, n--;
+        s.type = SCN_NEVER;
     }
     if (!n) {
         scn_perr(pc, 1, "a condition is missing");

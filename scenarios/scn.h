@@ -17,7 +17,7 @@
  * typed arguments: durations in ms, counts as integers, JSON parsed into cJSON, fault specs, comparison
  * operators. The runner executes them as they are; nothing is parsed again at run time. Every string,
  * array and JSON value of a script is owned by the script (scn_script_free). */
-typedef enum scn_stmt_type { SCN_ACTION = 0, SCN_EXPECT, SCN_ALWAYS } scn_stmt_type;
+typedef enum scn_stmt_type { SCN_ACTION = 0, SCN_EXPECT, SCN_ALWAYS, SCN_NEVER } scn_stmt_type;
 
 /* The verbs of the grammar: actions (executed once at their time; scenarios/actions.c), then conditions
  * (`expect` / `always`; scenarios/expect.c). */
@@ -27,11 +27,12 @@ typedef enum scn_verb {
     SCN_STORE_DEL, SCN_MODEL, SCN_FAULT, SCN_CLEAR_FAULT, SCN_CLEAR_FAULTS, SCN_OUTAGE, SCN_CRASH_CONTROLLER,
     SCN_RESTART_CONTROLLER, SCN_START_MANAGER, SCN_STOP_MANAGER, SCN_KILL_NODE, SCN_REVIVE_NODE, SCN_ADD_NODE,
     SCN_EVICT_POD, SCN_CREATE_POD_FOR, SCN_CREATE_CRONJOB_FOR, SCN_DELETE_POD, SCN_DELETE_CRONJOB,
-    SCN_CRONJOB_CONTROLLER, SCN_RESYNC, SCN_NOTE,
+    SCN_CRONJOB_CONTROLLER, SCN_RESYNC, SCN_NOTE, SCN_OBJECT_PUT, SCN_OBJECT_CUT,
+    SCN_CREATE_POD, SCN_CREATE_CRONJOB, SCN_ADD_FINALIZER, SCN_REMOVE_FINALIZERS, SCN_MONGO_RESTORE,
     SCN_INVARIANT, /* `always NAME` of a built-in invariant: a declaration, executed once like an action */
     SCN_IF_POD, SCN_IF_NO_POD, SCN_IF_CRONJOB, SCN_IF_NO_CRONJOB, SCN_IF_STORE, SCN_IF_NO_STORE, SCN_IF_JOB_RUNS,
     SCN_IF_RESTARTS, SCN_IF_LOG_LINES, SCN_IF_COUNT, SCN_IF_BOT, SCN_IF_SCHEDULE, SCN_IF_MANAGER, SCN_IF_STATE,
-    SCN_IF_VIOLATIONS,
+    SCN_IF_VIOLATIONS, SCN_IF_MESSAGE, SCN_IF_STATE_LAG, SCN_IF_INTENT, SCN_IF_EVENT, SCN_IF_API_CALLS,
     SCN_VERB__COUNT
 } scn_verb;
 #define SCN_FIRST_CONDITION SCN_IF_POD
@@ -40,7 +41,7 @@ static inline bool scn_verb_is_condition(scn_verb v) { return v >= SCN_FIRST_CON
 /* `option KEY=VALUE`: one setting each. */
 typedef enum scn_opt_key {
     SCN_OPT_MANAGER = 0, SCN_OPT_NODES, SCN_OPT_RESYNC, SCN_OPT_NS, SCN_OPT_DELETE_ALLOWANCE, SCN_OPT_LEADER_ELECTION,
-    SCN_OPT_DURABLE, SCN_OPT_ACK_WAIT, SCN_OPT_END, SCN_OPT_LATENCY, SCN_OPT_SYNC_INTERVAL, SCN_OPT_CRASHLOOP_ESCALATE,
+    SCN_OPT_DURABLE, SCN_OPT_ACK_WAIT, SCN_OPT_END, SCN_OPT_LATENCY, SCN_OPT_CRASHLOOP_ESCALATE,
     SCN_OPT_INIT_ESCALATE, SCN_OPT_REQUEUE, SCN_OPT_LEASE, SCN_OPT_MAX_DELETES, SCN_OPT_NATS
 } scn_opt_key;
 typedef struct scn_option {
@@ -65,21 +66,38 @@ typedef struct scn_mod {
 } scn_mod;
 
 /* `model ID CONTAINER ...`: the program changes, applied in order to the bot's kubelet program. */
-typedef enum scn_container { SCN_CONTAINER_BOT = 0, SCN_CONTAINER_INIT, SCN_CONTAINER_PULL } scn_container;
+typedef enum scn_container {
+    SCN_CONTAINER_BOT = 0, SCN_CONTAINER_INIT, SCN_CONTAINER_PULL, SCN_CONTAINER_VOLUME, SCN_CONTAINER_CODE
+} scn_container;
 typedef enum scn_model_op_kind {
     SCN_M_FOREVER = 0, SCN_M_IGNORE_SIGTERM, SCN_M_CRASH_EVERY, SCN_M_EXIT, SCN_M_AFTER, SCN_M_LOG_EVERY, SCN_M_TEXT,
-    SCN_M_TERM, SCN_M_WRITE_STATE, /* bot */
+    SCN_M_TERM, SCN_M_WRITE_STATE, SCN_M_WRITE_EVERY, /* bot */
     SCN_M_INIT_FAIL, SCN_M_INIT_MS, /* init */
-    SCN_M_PULL_FAIL, SCN_M_PULL_MS  /* pull */
+    SCN_M_PULL_FAIL, SCN_M_PULL_MS, /* pull */
+    SCN_M_VOLUME,                   /* volume: key = the volume's name, ms = its capacity in bytes (0: default) */
+    SCN_M_CODE_FILE                 /* code: val = a file of the code zip */
 } scn_model_op_kind;
 typedef struct scn_model_op {
     scn_model_op_kind kind;
-    int64_t ms;             /* durations; SCN_M_WRITE_STATE: at= */
+    int64_t ms;             /* durations; SCN_M_WRITE_STATE: at=; SCN_M_VOLUME: bytes */
     int n;                  /* SCN_M_EXIT: the code; SCN_M_INIT_FAIL: failures (-1 = forever) */
     const char *key, *val;  /* SCN_M_WRITE_STATE: K=V; SCN_M_TEXT: val */
 } scn_model_op;
 
 typedef enum scn_server { SCN_SERVER_MONGO = 0, SCN_SERVER_NATS, SCN_SERVER_S3 } scn_server;
+
+/* A field an object condition asks for (`pod NAME label.K=V annotation.K=V env.K=V`, `cronjob NAME ...`). */
+typedef enum scn_field_kind { SCN_FIELD_LABEL = 0, SCN_FIELD_ANNOTATION, SCN_FIELD_ENV } scn_field_kind;
+typedef struct scn_field {
+    scn_field_kind kind;
+    const char *key, *val;
+} scn_field;
+
+/* The API calls `api-calls` counts: the verbs of kube_port. */
+typedef enum scn_api_verb {
+    SCN_API_CREATE = 0, SCN_API_GET, SCN_API_LIST, SCN_API_UPDATE, SCN_API_UPDATE_STATUS, SCN_API_DELETE, SCN_API_WATCH,
+    SCN_API__VERBS
+} scn_api_verb;
 typedef enum scn_cmp { SCN_CMP_GE = 0, SCN_CMP_LE, SCN_CMP_EQ, SCN_CMP_NE, SCN_CMP_GT, SCN_CMP_LT } scn_cmp;
 typedef enum scn_mgr_cond {
     SCN_MGR_LEADER = 0, SCN_MGR_NOT_LEADER, SCN_MGR_READY, SCN_MGR_NOT_READY, SCN_MGR_CRASHED
@@ -111,7 +129,11 @@ typedef struct scn_stmt {
             const scn_model_op *ops;
             size_t nops;
         } model;
-        struct { const char *point; sim_fault_spec spec; } fault; /* SCN_FAULT, SCN_CLEAR_FAULT (point) */
+        struct { /* SCN_FAULT, SCN_CLEAR_FAULT (point) */
+            const char *point;      /* with manager=M: "M:POINT", seen only by M's API port */
+            const char *manager;    /* NULL: every client */
+            sim_fault_spec spec;
+        } fault;
         struct { scn_server server; bool on; } outage;          /* SCN_OUTAGE */
         struct {  /* SCN_CRASH_CONTROLLER SCN_RESTART_CONTROLLER SCN_START_MANAGER SCN_STOP_MANAGER */
             const char *name;           /* default "m1" */
@@ -121,7 +143,14 @@ typedef struct scn_stmt {
         } mgr;
         /* the object of node, pod, cronjob and `create ... for` verbs and SCN_STORE_DEL */
         struct { const char *name; int64_t grace_s; /* SCN_DELETE_POD: -1 = default */ } obj;
-        bool down;                                              /* SCN_CRONJOB_CONTROLLER */
+        bool down;                                              /* SCN_CRONJOB_CONTROLLER, SCN_MONGO_RESTORE (on) */
+        struct {                               /* SCN_CREATE_POD SCN_CREATE_CRONJOB: an object not ours */
+            const char *name;
+            const struct cJSON *labels, *annotations, *finalizers; /* NULL: none */
+            const char *owner_kind, *owner_name;                   /* NULL: no ownerReference */
+            const char *schedule;                                  /* CronJob spec.schedule */
+        } foreign;
+        struct { const char *name, *value; bool cronjob; } fin; /* SCN_ADD_FINALIZER SCN_REMOVE_FINALIZERS */
         const char *note;                                       /* SCN_NOTE */
         int invariant;                                          /* SCN_INVARIANT: scn_invariant */
         struct {                       /* SCN_IF_POD SCN_IF_NO_POD SCN_IF_[NO_]CRONJOB SCN_IF_[NO_]STORE */
@@ -130,6 +159,9 @@ typedef struct scn_stmt {
             int ready;                 /* -1: any, else 0/1 */
             bool restarts_set;
             uint64_t restarts;         /* at least */
+            const char *schedule;      /* SCN_IF_CRONJOB: spec.schedule (NULL: any) */
+            const scn_field *fields;   /* labels, annotations, env of any container */
+            size_t nfields;
         } pod;
         struct {                       /* SCN_IF_JOB_RUNS SCN_IF_RESTARTS SCN_IF_LOG_LINES SCN_IF_COUNT */
             const char *name;          /* CronJob, pod, bot id; SCN_IF_COUNT: pods|cronjobs|jobs */
@@ -141,6 +173,16 @@ typedef struct scn_stmt {
         struct { const char *name; scn_mgr_cond cond; } manager; /* SCN_IF_MANAGER */
         struct { const char *id, *line, *object; } state;      /* SCN_IF_STATE: line K=V in object ID/state.tar.gz */
         struct { scn_cmp op; uint64_t n; } violations;         /* SCN_IF_VIOLATIONS */
+        struct { const char *bucket, *key, *data; size_t len; } object; /* SCN_OBJECT_PUT SCN_OBJECT_CUT */
+        struct { const char *pod, *container, *text; } message;  /* SCN_IF_MESSAGE */
+        struct { const char *name, *reason; scn_cmp op; uint64_t n; } event; /* SCN_IF_EVENT: Events of NAME (may end in '*') */
+        struct {                                               /* SCN_IF_API_CALLS */
+            const char *manager;
+            scn_api_verb verb;
+            int kind;                  /* kube_kind */
+            scn_cmp op;
+            uint64_t n;
+        } api;
     } a;
 } scn_stmt;
 

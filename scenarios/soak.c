@@ -127,13 +127,16 @@ static const char SOAK_ABOUT[] =
     "Soak campaign: for every seed S..S+N-1, generate a scenario from the seed (a fleet of B realtime bots and\n"
     "B/10 schedules with varied runtimes and programs; random creates, enables, disables, config/version/\n"
     "runtime/entry updates, deletes and schedule edits through NATS publishes and MongoDB writes; faults from\n"
-    "docs/faults.md: API errors, 429, timeouts, watch drops/410/closes, stale lists, NATS drop/duplicate/\n"
-    "reorder, MongoDB/MinIO/NATS outages, controller crashes (also between two effects), a second manager,\n"
-    "node loss and evictions) and run it H simulated hours with every invariant checked after every step.\n"
-    "--mode safety: faults throughout; a seed fails when an invariant breaks. --mode liveness: faults stop at\n"
-    "60% of the run; then every enabled bot must have a Running pod and its controller state running, every\n"
-    "disabled/deleted bot no pod, every enabled schedule a CronJob (and the others none) within 10 simulated\n"
-    "minutes, and still 5 minutes later.";
+    "docs/faults.md as a real server produces them: API errors, 429, timeouts, watch drops/410/closes, NATS\n"
+    "drop/duplicate/reorder, MongoDB/MinIO/NATS outages, MongoDB write errors and applied timeouts with\n"
+    "redelivery, restarts during a MongoDB restore, controller crashes (also between two effects), a second\n"
+    "manager, a partition of one manager, node loss and evictions, objects of someone else with our names,\n"
+    "finalizers, poison messages and bad cron updates) and run it H simulated hours with every invariant (the\n"
+    "intent oracle's no-resurrection included) checked after every step. --mode safety: faults throughout; a\n"
+    "seed fails when an invariant breaks. --mode liveness: faults stop at 60% of the run; then every enabled\n"
+    "bot must have a Running pod and its controller state running, every disabled/deleted bot no pod, every\n"
+    "enabled schedule a CronJob (and the others none), and every pod and CronJob what the latest intent asks\n"
+    "(pods-match-intent) within 10 simulated minutes, and still 5 minutes later.";
 
 /* soak_args: the options into C (core/cli.h); CLI_CONTINUE to go on, else the exit code. */
 static int soak_args(int argc, char **argv, soak_cfg *c, bool *print)

@@ -21,7 +21,7 @@ typedef struct soak_gen_opts {
 #define SOAK_STABLE_MS (5 * 60 * 1000)
 
 /* Fault statements the generator wrote, by kind (index into soak_fault_kind_names). */
-#define SOAK_FK_MAX 24
+#define SOAK_FK_MAX 40
 extern const char *const soak_fault_kind_names[]; /* NULL-terminated */
 
 /* soak_generate: the scenario text for SEED (malloc'd, caller frees; NULL when out of memory). The same

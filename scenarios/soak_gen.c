@@ -37,13 +37,21 @@ static char *soak_fmt_dur(int64_t ms, char *buf, size_t cap)
 /* ---- the generator ------------------------------------------------------------------------------ */
 const char *const soak_fault_kind_names[] = {
     "kube-error", "kube-429", "kube-timeout", "kube-timeout-applied", "watch-drop", "watch-gone", "watch-close",
-    "watch-latency", "stale-list", "nats-drop", "nats-duplicate", "nats-reorder", "outage-mongo", "outage-s3",
+    "watch-latency", "list-timeout", "nats-drop", "nats-duplicate", "nats-reorder", "outage-mongo", "outage-s3",
     "outage-nats", "mongo-error", "controller-crash", "controller-crash-at-effect", "second-manager", "node-kill",
-    "pod-evict", NULL};
+    "pod-evict",
+    /* what the intent oracle watches (gen_intent_fault) */
+    "mongo-write-error", "mongo-write-applied", "restart-empty-read", "foreign-pod", "foreign-cronjob",
+    "finalizer-hold", "poison-message", "bad-cron-update", "partition",
+    /* the pod side (gen_pod_fault) */
+    "s3-error", "kubelet-fault", "podfs-fault", NULL};
 enum {
-    FK_KUBE_ERR, FK_429, FK_TIMEOUT, FK_TIMEOUT_APPLIED, FK_WDROP, FK_WGONE, FK_WCLOSE, FK_WLAT, FK_STALE, FK_NDROP,
+    FK_KUBE_ERR, FK_429, FK_TIMEOUT, FK_TIMEOUT_APPLIED, FK_WDROP, FK_WGONE, FK_WCLOSE, FK_WLAT, FK_LIST_TIMEOUT, FK_NDROP,
     FK_NDUP, FK_NREORDER, FK_OUT_MONGO, FK_OUT_S3, FK_OUT_NATS, FK_MONGO_ERR, FK_CRASH, FK_CRASH_EFFECT, FK_M2,
-    FK_NODE, FK_EVICT, FK__COUNT
+    FK_NODE, FK_EVICT,
+    FK_MONGO_WRITE, FK_MONGO_APPLIED, FK_EMPTY_READ, FK_FOREIGN_POD, FK_FOREIGN_CJ, FK_FINALIZER, FK_POISON, FK_BAD_CRON,
+    FK_PARTITION,
+    FK_S3, FK_KUBELET, FK_PODFS, FK__COUNT
 };
 _Static_assert((int)FK__COUNT <= SOAK_FK_MAX, "soak fault kinds");
 
@@ -119,21 +127,63 @@ typedef struct soak_fault_state {
     int64_t *node_until;     /* [nodes] */
     bool m2;                 /* the second manager runs */
     uint64_t *counts;        /* fault statements by kind */
+    unsigned nscheds;
+    const soak_obj *scheds;
+    int64_t restore_until, ext_until, partition_until; /* windows of gen_intent_fault */
 } soak_fault_state;
+
+/* Faults of the pod side (PICK 0..2): the object store the sidecars and init containers use (transient:
+ * 500/503/timeouts, never a false 404), the kubelet's pulls and container starts, and the containers'
+ * filesystems (EIO, a short write, a volume that fills up for good; reads and renames failing). */
+static void gen_pod_fault(soak_gen *g, int64_t t, unsigned pick, uint64_t *counts)
+{
+    uint64_t *r = &g->rng;
+    switch (pick) {
+    case 0: {
+        static const char *const ops[] = {"get", "put", "head", "ensure_bucket"};
+        unsigned k = soak_below(r, 3);
+        if (k == 0) soak_add(g, t, "fault s3/%s error=%d count=%u", ops[soak_below(r, 4)], soak_chance(r, 50) ? 500 : 503,
+                             1 + soak_below(r, 5));
+        else if (k == 1) soak_add(g, t, "fault s3/%s timeout count=%u", ops[soak_below(r, 4)], 1 + soak_below(r, 3));
+        else soak_add(g, t, "fault s3/* error=503 p=0.3 count=%u", 5 + soak_below(r, 20));
+        counts[FK_S3]++;
+        break;
+    }
+    case 1:
+        soak_add(g, t, "fault kubelet/%s error count=%u", soak_chance(r, 50) ? "pull" : "start", 1 + soak_below(r, 3));
+        counts[FK_KUBELET]++;
+        break;
+    default: {
+        unsigned k = soak_below(r, 10);
+        if (k < 3) soak_add(g, t, "fault podfs/write error count=%u", 1 + soak_below(r, 3));
+        else if (k < 6) soak_add(g, t, "fault podfs/write short count=1");
+        else if (k < 7) soak_add(g, t, "fault podfs/write enospc count=1");
+        else if (k < 9) soak_add(g, t, "fault podfs/read error count=%u", 1 + soak_below(r, 3));
+        else soak_add(g, t, "fault podfs/rename error count=1");
+        counts[FK_PODFS]++;
+        break;
+    }
+    }
+}
 
 /* Faults at the fakes' fault points (PICK 0..13). */
 static void gen_point_fault(soak_gen *g, int64_t t, unsigned pick, uint64_t *counts)
 {
     static const char *const kinds[] = {"pod", "cronjob"};
     static const char *const verbs[] = {"create", "get", "list", "update", "delete"};
-    static const int codes[] = {500, 409, 404, 503, 504, 422};
+    /* what a real API server answers there for an object that exists (sim/faults.c lists them): server
+     * errors everywhere, a quota refusal (403) on create, a conflicting writer (409) on update */
+    static const int codes[][4] = {{500, 503, 504, 403}, {500, 503, 504, 500}, {500, 503, 504, 503},
+                                   {500, 503, 504, 409}, {500, 503, 504, 504}};
     uint64_t *r = &g->rng;
     switch (pick) {
-    case 0: case 1: case 2:
-        soak_add(g, t, "fault kube/%s/%s error=%d count=%u", kinds[soak_below(r, 2)], verbs[soak_below(r, 5)],
-                 codes[soak_below(r, 6)], 1 + soak_below(r, 5));
+    case 0: case 1: case 2: {
+        unsigned v = soak_below(r, 5);
+        soak_add(g, t, "fault kube/%s/%s error=%d count=%u", kinds[soak_below(r, 2)], verbs[v], codes[v][soak_below(r, 4)],
+                 1 + soak_below(r, 5));
         counts[FK_KUBE_ERR]++;
         break;
+    }
     case 3:
         if (soak_chance(r, 50)) soak_add(g, t, "fault kube/* 429 ms=%us count=%u", 1 + soak_below(r, 3), 1 + soak_below(r, 20));
         else soak_add(g, t, "fault kube/pod/create 429 ms=1s count=%u", 1 + soak_below(r, 5));
@@ -165,8 +215,9 @@ static void gen_point_fault(soak_gen *g, int64_t t, unsigned pick, uint64_t *cou
         counts[FK_WLAT]++;
         break;
     case 10:
-        soak_add(g, t, "fault kube/%s/list stale count=%u", kinds[soak_below(r, 2)], 1 + soak_below(r, 3));
-        counts[FK_STALE]++;
+        /* not `stale`: our lists carry no resourceVersion, which a real server answers from etcd */
+        soak_add(g, t, "fault kube/%s/list timeout count=%u", kinds[soak_below(r, 2)], 1 + soak_below(r, 3));
+        counts[FK_LIST_TIMEOUT]++;
         break;
     case 11:
         soak_add(g, t, "fault nats/deliver drop count=%u", 1 + soak_below(r, 4));
@@ -248,16 +299,137 @@ static void gen_world_fault(soak_gen *g, int64_t t, unsigned pick, int64_t win, 
     }
 }
 
+/* A foreign object's labels: another installation's (its own managed-by value), some other app's, or one
+ * that claims our managed-by value with an empty id (which the controller must ignore, as the reference).
+ * Not our bot-id with a value: the simulated kubelet counts a pod's containers, logs and state for the bot
+ * its bot-id label names, so another's pod labelled b7 would be counted as b7's (name_conflict.scn has one) */
+static const char *foreign_labels(uint64_t *r, char c, unsigned id, char *buf, size_t cap)
+{
+    switch (soak_below(r, 3)) {
+    case 0:
+        snprintf(buf, cap, "{\"the0.dev/managed-by\":\"the0-%s-controller-staging\",\"app\":\"%c%u\"}",
+                 c == 'b' ? "bot" : "schedule", c, id);
+        break;
+    case 1: snprintf(buf, cap, "{\"app\":\"other-%u\",\"team\":\"t%u\"}", id, soak_below(r, 9)); break;
+    default:
+        snprintf(buf, cap, "{\"the0.dev/managed-by\":\"the0-%s-controller\",\"the0.dev/%s-id\":\"\"}",
+                 c == 'b' ? "bot" : "schedule", c == 'b' ? "bot" : "schedule");
+    }
+    return buf;
+}
+
+/* What the intent oracle watches (PICK 0..8) in a window of WIN ms: MongoDB writes that fail (redelivered
+ * on the intake's backoff: per-message reordering) or time out after they were applied, a restarted
+ * controller whose first reads come back empty (a restore), objects someone else made with our objects'
+ * names, finalizers holding our pods, poison messages and bad cron updates the intake must reject (no
+ * intent), and a partition between one manager and the API server. Every window ends before F->limit. */
+static void gen_intent_fault(soak_gen *g, int64_t t, unsigned pick, int64_t win, soak_fault_state *f)
+{
+    uint64_t *r = &g->rng;
+    uint64_t *counts = f->counts;
+    char lb[200];
+    switch (pick) {
+    case 0: {
+        static const char *const how[] = {"error=500", "error=503", "error=504", "timeout"};
+        soak_add(g, t, "fault mongo/%s %s count=%u", soak_chance(r, 60) ? "upsert" : "remove", how[soak_below(r, 4)],
+                 1 + soak_below(r, 4));
+        counts[FK_MONGO_WRITE]++;
+        break;
+    }
+    case 1:
+        soak_add(g, t, "fault mongo/%s timeout-applied count=%u", soak_chance(r, 60) ? "upsert" : "remove", 1 + soak_below(r, 3));
+        counts[FK_MONGO_APPLIED]++;
+        break;
+    case 2: {
+        /* the new incarnation leads once the old lease expires (15 s): its first reads, and those of m2 if it
+         * takes over or leads, find the collections empty; the restore ends within one resync period (30 s),
+         * before a second read could confirm the collapse (two empty reads in a row are believed: a restore
+         * longer than that deletes the fleet; docs/soak.md) */
+        /* restores 10 minutes apart: two empty reads with only failed reads between them look like a
+         * confirmed collapse, however far apart (MongoDB errors and outages can fail every read between) */
+        if ((f->restore_until && f->restore_until + 600000 > t) || win < 17000) break;
+        int64_t w = 17000 + (int64_t)soak_below(r, 11) * 1000;
+        if (w > win) w = win;
+        soak_add(g, t, "mongo-restore on");
+        soak_add(g, t, "restart controller");
+        soak_add(g, t + w, "mongo-restore off");
+        f->restore_until = t + w;
+        counts[FK_EMPTY_READ]++;
+        break;
+    }
+    case 3: case 4: {
+        bool sch = pick == 4;
+        unsigned n = sch ? f->nscheds : f->nbots, id = soak_below(r, n);
+        const soak_obj *x = sch ? &f->scheds[id] : &f->bots[id];
+        const char *l = foreign_labels(r, sch ? 's' : 'b', id, lb, sizeof lb);
+        bool ours_empty = strstr(l, "\"\"") != NULL;
+        if (x->present || (ours_empty && f->ext_until > t)) break; /* its name is likely free; one empty id at a time */
+        if (ours_empty) f->ext_until = t + win;
+        if (sch) soak_add(g, t, "create cronjob schedule-s%u labels=%s schedule=\"%u * * * *\"", id, l, soak_below(r, 60));
+        else soak_add(g, t, "create pod bot-b%u labels=%s annotations={\"owner\":\"team-%u\"}%s", id, l, soak_below(r, 9),
+                      soak_chance(r, 20) ? " owner=ReplicaSet/gone-1" : "");
+        soak_add(g, t + win, "delete %s %s-%c%u", sch ? "cronjob" : "pod", sch ? "schedule" : "bot", sch ? 's' : 'b', id);
+        counts[sch ? FK_FOREIGN_CJ : FK_FOREIGN_POD]++;
+        break;
+    }
+    case 5: {
+        unsigned id = soak_below(r, f->nbots);
+        if (!f->bots[id].present || !f->bots[id].enabled) break;
+        int64_t w = 5000 + (int64_t)soak_below(r, 36) * 1000; /* held at most 40 s: within no-orphans' allowance */
+        if (w > win) w = win;
+        soak_add(g, t, "add finalizer pod bot-b%u example.com/hold-%u", id, soak_below(r, 3));
+        soak_add(g, t + w, "remove finalizers pod bot-b%u", id);
+        counts[FK_FINALIZER]++;
+        break;
+    }
+    case 6: {
+        unsigned id = soak_below(r, f->nbots), k = soak_below(r, 3);
+        if (k == 0) /* invalid UTF-8 in a string */
+            soak_add(g, t, "publish raw the0.bot.updated '{\"id\":\"b%u\",\"config\":{\"symbol\":\"\xff\xfe%u\",\"enabled\":false}}'", id, id);
+        else if (k == 1) /* an id no pod name can carry */
+            soak_add(g, t, "publish bot.created b%u-%s config.enabled=true", id,
+                     "abcdefghij-abcdefghij-abcdefghij-abcdefghij-abcdefghij-abcdefghij");
+        else /* a NUL escape: cJSON would cut the id to b<id> */
+            soak_add(g, t, "publish raw the0.bot.deleted '{\"id\":\"b%u\\u0000x\",\"config\":{}}'", id);
+        counts[FK_POISON]++;
+        break;
+    }
+    case 7: {
+        unsigned id = soak_below(r, f->nscheds);
+        static const char *const bad[] = {"61 * * * *", "* * *", "*/0 * * * *", "every minute"};
+        soak_add(g, t, "publish schedule.updated s%u cron=\"%s\" config.enabled=false", id, bad[soak_below(r, 4)]);
+        counts[FK_BAD_CRON]++;
+        break;
+    }
+    default: {
+        /* 10-25 s: long enough for a partitioned leader to stop at its renew deadline and a standby to take
+         * over; short enough that, with no standby, the deletions it delays stay within no-orphans' allowance
+         * (a longer one is an API outage for the controller) */
+        if (f->partition_until > t) break;
+        int64_t w = 10000 + (int64_t)soak_below(r, 16) * 1000;
+        if (w > win) w = win;
+        const char *m = f->m2 && soak_chance(r, 50) ? "m2" : "m1";
+        soak_add(g, t, "fault kube/* %s manager=%s", soak_chance(r, 70) ? "timeout" : "error=503", m);
+        soak_add(g, t + w, "clear fault kube/* manager=%s", m);
+        f->partition_until = t + w;
+        counts[FK_PARTITION]++;
+        break;
+    }
+    }
+}
+
 /* One fault (or fault window) starting at T, ending before F->limit. */
 static void soak_gen_fault(soak_gen *g, int64_t t, soak_fault_state *f)
 {
     uint64_t *r = &g->rng;
-    unsigned pick = soak_below(r, 21);
+    unsigned pick = soak_below(r, 33);
     int64_t win = 10000 + (int64_t)soak_below(r, 170) * 1000; /* 10 s .. 3 min */
     if (t + win >= f->limit) win = f->limit - t - 1;
     if (win < 1000) pick = 0;
     if (pick <= 13) gen_point_fault(g, t, pick, f->counts);
-    else gen_world_fault(g, t, pick, win, f);
+    else if (pick <= 20) gen_world_fault(g, t, pick, win, f);
+    else if (pick <= 29) gen_intent_fault(g, t, pick - 21, win, f);
+    else gen_pod_fault(g, t, pick - 30, f->counts);
 }
 
 /* The fleet: every bot's and schedule's definition and program. */
@@ -349,7 +521,7 @@ static bool gen_changes(soak_gen *g, const soak_gen_opts *o, int64_t fault_stop,
     for (size_t k = 0; k < nev; k++) times[k] = 1000 * (1 + (int64_t)soak_below(r, (unsigned)(fault_stop / 1000 - 2)));
     qsort(times, nev, sizeof *times, soak_i64_cmp);
     soak_fault_state f = {.limit = fault_stop, .nodes = nodes, .nbots = nb, .bots = bots, .counts = counts,
-                          .node_until = calloc(nodes, sizeof *f.node_until)};
+                          .node_until = calloc(nodes, sizeof *f.node_until), .nscheds = ns, .scheds = scheds};
     if (!f.node_until) {
         free(times);
         return false;
@@ -407,6 +579,7 @@ static void gen_liveness(soak_gen *g, int64_t fault_stop, unsigned nb, unsigned 
         }
         for (unsigned i = 0; i < ns; i++)
             soak_add(g, t, "%s%s%sexpect %scronjob schedule-s%u", w, wb, sp, scheds[i].present && scheds[i].enabled ? "" : "no ", i);
+        soak_add(g, t, "%s%s%sexpect pods-match-intent", w, wb, sp); /* the intent oracle's view (docs/scenarios.md) */
     }
 }
 

@@ -25,7 +25,7 @@ void soak_bprintf(soak_buf *b, const char *fmt, ...) __attribute__((format(print
 
 /* ---- one run (soak_run.c) ------------------------------------------------------------------------------ */
 /* Fault-point families the report counts hits of. */
-enum { SOAK_FAM_KUBE, SOAK_FAM_WATCH, SOAK_FAM_NATS, SOAK_FAM_MONGO, SOAK_FAM_S3, SOAK_FAM_KUBELET, SOAK_FAM__COUNT };
+enum { SOAK_FAM_KUBE, SOAK_FAM_WATCH, SOAK_FAM_NATS, SOAK_FAM_MONGO, SOAK_FAM_S3, SOAK_FAM_KUBELET, SOAK_FAM_PODFS, SOAK_FAM__COUNT };
 extern const char *const soak_fam_names[];
 
 typedef struct soak_outcome {

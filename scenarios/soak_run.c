@@ -44,7 +44,7 @@ void soak_bprintf(soak_buf *b, const char *fmt, ...)
 }
 
 /* ---- running one scenario text ------------------------------------------------------------------- */
-const char *const soak_fam_names[] = {"kube", "kube-watch", "nats", "mongo", "s3", "kubelet"};
+const char *const soak_fam_names[] = {"kube", "kube-watch", "nats", "mongo", "s3", "kubelet", "podfs"};
 
 static int soak_family(const char *p)
 {
@@ -52,6 +52,7 @@ static int soak_family(const char *p)
     if (!strncmp(p, "nats/", 5)) return SOAK_FAM_NATS;
     if (!strncmp(p, "mongo/", 6)) return SOAK_FAM_MONGO;
     if (!strncmp(p, "s3/", 3)) return SOAK_FAM_S3;
+    if (!strncmp(p, "podfs/", 6)) return SOAK_FAM_PODFS;
     return SOAK_FAM_KUBELET;
 }
 

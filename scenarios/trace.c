@@ -122,6 +122,9 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
             const char *reason = kfake_str(obj, "reason"), *msg = kfake_str(obj, "message");
             const char *on = kfake_str(obj, "involvedObject.name");
             scn_trace(w, "event", "%s %s: %s", on ? on : "?", reason ? reason : "?", msg ? msg : "");
+            char ek[600];
+            t0_strjoin(ek, sizeof ek, on ? on : "?", "\x1f", reason ? reason : "?");
+            hmap_put(&w->events, ek, (void *)((uintptr_t)hmap_get(&w->events, ek) + 1), NULL);
         }
         return;
     }
@@ -154,6 +157,7 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
         scn_trace(w, "kube", "%s %s/%s deleted", kk, ns, name);
     }
     scn_checker_kube(w->check, type, kind, obj, deletion_started, w->scenario_deleting);
+    scn_oracle_kube(w->oracle, type, kind, obj, w->scenario_deleting || w->scenario_creating);
 }
 
 static void store_observer(void *ud, store_coll c, const char *id, const cJSON *doc)
@@ -165,7 +169,7 @@ static void store_observer(void *ud, store_coll c, const char *id, const cJSON *
 static void obj_observer(void *ud, const char *bucket, const char *key, const objfake_object *obj)
 {
     scn_world *w = ud;
-    scn_checker_object(w->check, bucket, key, obj);
+    scn_checker_object(w->check, bucket, key, obj, w->scenario_objects);
 }
 
 static void bus_observer(void *ud, const char *subject, const char *durable, unsigned attempt, const char *event, t0_status st)
@@ -176,6 +180,12 @@ static void bus_observer(void *ud, const char *subject, const char *durable, uns
         scn_trace(w, "nats", "%s delivered%s%s (attempt %u) -> %s", subject, durable ? " to durable " : "",
                   durable ? durable : "", attempt, t0_status_name(st));
     else scn_trace(w, "nats", "%s %s%s%s (attempt %u)", subject, event, durable ? " for durable " : "", durable ? durable : "", attempt);
+}
+
+static void pod_observer(void *ud, const kubelet_event *e)
+{
+    scn_world *w = ud;
+    scn_checker_pod_event(w->check, e);
 }
 
 static void kubelet_tracer(void *ud, const fsm_table *t, const char *key, const fsm_result *r)
@@ -199,6 +209,7 @@ void scn_observe(scn_world *w)
     busfake_observe(w->bus, bus_observer, w);
     fsm_tracer kt = {kubelet_tracer, w};
     kubelet_set_tracer(w->kl, &kt);
+    kubelet_set_observer(w->kl, pod_observer, w);
 }
 
 /* ---- progress ------------------------------------------------------------------------------------------ */

@@ -32,7 +32,6 @@ static void apply_options(scn_world *w)
             case SCN_OPT_ACK_WAIT: o->ack_wait_ms = v->ms; break;
             case SCN_OPT_END: o->end_ms = v->ms > o->end_ms ? v->ms : o->end_ms; break;
             case SCN_OPT_LATENCY: o->latency_ms = v->ms; break;
-            case SCN_OPT_SYNC_INTERVAL: o->sync_interval_ms = v->ms; break;
             case SCN_OPT_LEASE: o->lease_ms = v->ms; break;
             case SCN_OPT_CRASHLOOP_ESCALATE: o->crashloop_escalate = (int)v->u; break;
             case SCN_OPT_INIT_ESCALATE: o->init_escalate = (int)v->u; break;
@@ -48,6 +47,7 @@ static void world_free(scn_world *w)
     for (scn_mgr *m = w->mgrs, *nx; m; m = nx) {
         nx = m->next;
         scn_mgr_stop(m);
+        scn_mgr_free_watches(m);
         free(m);
     }
     w->res->memo_hits = ctl_memo_hits(w->memo);
@@ -60,6 +60,7 @@ static void world_free(scn_world *w)
     storefake_destroy(w->store);
     objfake_destroy(w->obj);
     scn_checker_destroy(w->check);
+    scn_oracle_destroy(w->oracle);
     scn_expect_free(w);
     for (scn_bot *b = w->bot_list, *nx; b; b = nx) {
         nx = b->next;
@@ -75,6 +76,12 @@ static void world_free(scn_world *w)
     hmap_free(&w->deleting);
     hmap_free(&w->phases);
     hmap_free(&w->job_runs);
+    for (hmap_entry *he = hmap_first(&w->code_zips); he; he = hmap_next(&w->code_zips, he)) {
+        objstore_buf_free(he->val);
+        free(he->val);
+    }
+    hmap_free(&w->code_zips);
+    hmap_free(&w->events);
     sim_faults_destroy(w->faults);
     sim_loop_destroy(w->loop);
 }
@@ -100,15 +107,26 @@ static t0_status world_new(scn_world *w, t0_err *err)
         busfake_set_ack_wait(w->bus, w->o.ack_wait_ms);
         busfake_set_latency(w->bus, w->o.latency_ms);
         storefake_set_position(w->store, busfake_position, w->bus); /* direct writes take part in the event order */
-        kubelet_opts ko = {0};
-        ko.sync_interval_ms = w->o.sync_interval_ms;
-        st = kubelet_new(w->loop, w->kube, w->obj, &ko, &w->kl, err);
+        kubelet_opts ko = {.faults = w->faults, .strict = true};
+        st = kubelet_new(w->loop, w->kube, &ko, &w->kl, err);
     }
+    if (st == T0_OK) st = scn_pods_bind(w, err);
     if (st == T0_OK) st = cronctl_new(w->loop, w->kube, NULL, &w->cc, err);
+    podgen_settings ps;
+    podgen_settings_defaults(&ps); /* the managers' (scn_mgr_start): the managed-by values of our objects */
     if (st == T0_OK) {
-        scn_check_world cw = {w->loop, w->kube, w->kl, w->store, w->o.ns, w->t0, w->o.delete_allowance_ms};
+        scn_check_world cw = {w->loop, w->kube, w->kl, w->store, w->o.ns, w->t0, w->o.delete_allowance_ms,
+                              ps.bot_controller_name, ps.schedule_controller_name};
         scn_check_sink sink = scn_check_sink_of(w);
         st = scn_checker_new(&cw, &sink, &w->check, err);
+    }
+    if (st == T0_OK) { /* the oracle generates expected objects as every manager of the world does */
+        ctl_settings cs;
+        ctl_settings_defaults(&cs);
+        cs.pod.namespace = w->o.ns;
+        scn_oracle_world ow = {w->loop, w->kube, w->store, &cs.pod, w->t0};
+        scn_check_sink sink = scn_check_sink_of(w);
+        st = scn_oracle_new(&ow, &sink, &w->oracle, err);
     }
     if (st == T0_OK && !w->ro->no_memo) { /* the pod settings every manager of the world gets (scn_mgr_start) */
         ctl_settings cs;
@@ -162,6 +180,8 @@ t0_status scn_run(const scn_script *script, const scn_run_opts *ro, scn_result *
     hmap_init(&w->deleting);
     hmap_init(&w->phases);
     hmap_init(&w->job_runs);
+    hmap_init(&w->code_zips);
+    hmap_init(&w->events);
     t0_status st = world_new(w, err);
     if (st != T0_OK) {
         t0_err_prefix(err, "%s: setting up the world", script->path);

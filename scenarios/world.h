@@ -16,6 +16,7 @@
 #include "fakes/payloads.h"
 #include "fakes/store_fake.h"
 #include "scenarios/check.h"
+#include "scenarios/oracle.h"
 #include "scenarios/scn.h"
 #include "sim/loop.h"
 
@@ -50,14 +51,16 @@ typedef struct scn_mgr {
     uint64_t crash_at;      /* crash before this effect number (0 = never) */
     int64_t restart_after;  /* restart this long after an at-effect crash (< 0 = stay down) */
     uint64_t destroy_timer, restart_timer;
+    uint64_t api_calls[SCN_API__VERBS][KUBE__KINDS]; /* calls through its API port, all incarnations */
+    struct scn_wwrap *wraps; /* its open watches, wrapped (a partition scoped to it ends them) */
     struct scn_mgr *next;
 } scn_mgr;
 
-/* A condition waiting to become true (`within`), or an `always` condition. */
+/* A condition waiting to become true (`within`), or an `always` / `never` condition. */
 typedef struct scn_exp {
     scn_world *w;
     const scn_stmt *st;
-    bool always;
+    bool always;            /* checked after every step from now on (`always`, `never`: the type says which) */
     int64_t deadline;       /* absolute ms */
     uint64_t timer;
     struct scn_exp *next;
@@ -67,7 +70,7 @@ typedef struct scn_exp {
 typedef struct scn_opts_w {
     bool manager, leader_election, durable, nats;
     unsigned nodes;
-    int64_t resync_ms, requeue_ms, delete_allowance_ms, ack_wait_ms, end_ms, latency_ms, sync_interval_ms, lease_ms;
+    int64_t resync_ms, requeue_ms, delete_allowance_ms, ack_wait_ms, end_ms, latency_ms, lease_ms;
     int crashloop_escalate, init_escalate, max_deletes;
     char ns[64];
 } scn_opts_w;
@@ -90,6 +93,7 @@ struct scn_world {
     busfake *bus;
     bus_port busport;
     scn_checker *check;     /* the invariants */
+    scn_oracle *oracle;     /* the user's intent and the invariants that compare the cluster with it */
     scn_mgr *mgrs;
     ctl_memo *memo;         /* shared by the managers (ctl_hooks.memo): a restart regenerates nothing known */
     hmap bots;              /* id -> scn_bot* (also on bot_list) */
@@ -101,7 +105,12 @@ struct scn_world {
     hmap deleting;          /* "<kind>/<ns>/<name>" of objects with a deletionTimestamp seen */
     hmap phases;            /* "<ns>/<name>" of pods -> const char* phase last traced */
     hmap job_runs;          /* CronJob name -> (uintptr_t) Jobs created */
+    hmap code_zips;         /* entry + code files -> objstore_buf* (the code objects pods.c makes) */
+    hmap events;            /* "<involved name> <reason>" -> (uintptr_t) Events created */
     bool scenario_deleting; /* a scenario statement is deleting objects (not the controller) */
+    bool scenario_objects;  /* a scenario statement is writing the object store (not a sidecar) */
+    bool scenario_creating; /* a scenario statement is creating objects (not the controller) */
+    bool scoped_faults;     /* a fault scoped to one manager was injected: their API ports ask for it */
     scn_exp *pending;       /* expectations waiting to become true, and always-conditions */
 };
 
@@ -121,12 +130,17 @@ scn_check_sink scn_check_sink_of(scn_world *w);
 void scn_progress_start(scn_world *w);
 void scn_progress_final(scn_world *w);
 
+/* ---- pods.c: the simulated pods run `/app/runtime daemon init|sync` as the shipped daemon code ------------ */
+t0_status scn_pods_bind(scn_world *w, t0_err *err);
+
 /* ---- managers.c --------------------------------------------------------------------------------------- */
 scn_mgr *scn_mgr_new(scn_world *w, const char *name);
 scn_mgr *scn_mgr_find(scn_world *w, const char *name);
 void scn_mgr_start(scn_mgr *m);
 /* scn_mgr_stop: destroy the running incarnation (no cleanup) and cancel its crash timers. */
 void scn_mgr_stop(scn_mgr *m);
+/* scn_mgr_free_watches: free what is left of M's wrapped watches (the fake API server frees the watches). */
+void scn_mgr_free_watches(scn_mgr *m);
 /* scn_mgr_restart_in: start a new incarnation MS from now. */
 void scn_mgr_restart_in(scn_mgr *m, int64_t ms);
 

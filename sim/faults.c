@@ -43,7 +43,7 @@ static const char *const kind_names[SIM_FAULT__COUNT] = {
     [SIM_FAULT_TIMEOUT] = "timeout",   [SIM_FAULT_TIMEOUT_APPLIED] = "timeout-applied",
     [SIM_FAULT_LATENCY] = "latency",   [SIM_FAULT_DROP] = "drop",          [SIM_FAULT_DUPLICATE] = "duplicate",
     [SIM_FAULT_REORDER] = "reorder",   [SIM_FAULT_GONE] = "gone",          [SIM_FAULT_CLOSE] = "close",
-    [SIM_FAULT_STALE] = "stale",
+    [SIM_FAULT_STALE] = "stale",       [SIM_FAULT_ENOSPC] = "enospc",      [SIM_FAULT_SHORT] = "short",
 };
 
 const char *sim_fault_kind_name(sim_fault_kind k) { return (unsigned)k < SIM_FAULT__COUNT ? kind_names[k] : "?"; }
@@ -307,16 +307,25 @@ void sim_faults_report(const sim_faults *f, FILE *out)
 }
 
 /* ---- documented points ------------------------------------------------------------------------ */
-#define KW "error 429 timeout"
-#define KWA "error 429 timeout timeout-applied"
+/* The object store: MinIO answers 500 InternalError and 503 SlowDown/ServiceUnavailable; a 404 only for an
+ * object that is really gone (the fake answers it by itself). */
+#define KW "error=500,503 timeout"
+/* The API server's points list the errors it really answers there for an object that exists: 500, 503,
+ * 504 (etcd, overload, webhooks) and, where they can happen, 403 (a quota exceeded on create) and 409 (a
+ * conflicting writer on update). A 404 is what it answers for an object that is really gone, a 409 on
+ * create is AlreadyExists for one that really exists, and a 422 depends on the object alone: the fake
+ * answers those by itself, they are no fault. */
+#define KE "error=500,503,504"
 #define KUBE_POINTS(kind, what)                                                                                   \
-    {"kube/" kind "/create", KWA, "create a " what " (POST)"},                                                    \
-        {"kube/" kind "/get", KW, "read one " what " (GET)"},                \
-        {"kube/" kind "/list", KW " stale", "list " what "s (GET collection); stale = the previous identical list"}, \
-        {"kube/" kind "/update", KWA, "replace a " what " (PUT)"},                                                \
-        {"kube/" kind "/update_status", KWA, "replace a " what "'s status (PUT .../status)"},                     \
-        {"kube/" kind "/delete", KWA, "delete a " what " (DELETE)"},                                              \
-        {"kube/" kind "/watch", KW " gone", "start a watch on " what "s; gone = 410 at once"}
+    {"kube/" kind "/create", KE ",403 429 timeout timeout-applied", "create a " what " (POST)"},                  \
+        {"kube/" kind "/get", KE " 429 timeout", "read one " what " (GET)"},                                       \
+        {"kube/" kind "/list", KE " 429 timeout stale",                                                             \
+         "list " what "s (GET collection); stale = the previous identical list (a watch-cache read: a client listing " \
+         "with resourceVersion=0 sees it; ours lists without one, which a real server answers from etcd)"},          \
+        {"kube/" kind "/update", KE ",409 429 timeout timeout-applied", "replace a " what " (PUT)"},              \
+        {"kube/" kind "/update_status", KE ",409 429 timeout timeout-applied", "replace a " what "'s status (PUT .../status)"}, \
+        {"kube/" kind "/delete", KE " 429 timeout timeout-applied", "delete a " what " (DELETE)"},                \
+        {"kube/" kind "/watch", KE " 429 timeout gone", "start a watch on " what "s; gone = 410 at once"}
 
 static const sim_fault_point points[] = {
     KUBE_POINTS("pod", "Pod"),
@@ -328,25 +337,89 @@ static const sim_fault_point points[] = {
      "one watch event delivered to one watcher: drop = unobserved state, gone = 410 and the watch ends, "
      "close = the stream ends"},
     {"kubelet/pull", "error", "an image pull of a pod (error: the pull fails, ErrImagePull then backoff)"},
+    {"kubelet/start", "error", "a container start (error: it ends at once with StartError, exit 128; the restart policy "
+                               "and CrashLoopBackOff apply)"},
+    {"podfs/write", "error enospc short",
+     "a write to a simulated container's filesystem (fakes/podfs.h): error = EIO, nothing written; enospc = the "
+     "volume fills up: half lands, ENOSPC, and it stays full; short = half lands, then EIO"},
+    {"podfs/read", "error", "a read from a simulated container's filesystem: EIO"},
+    {"podfs/rename", "error", "a rename in a simulated container's filesystem: EIO, nothing renamed"},
     {"s3/get", KW, "GetObject on the fake MinIO"},
     {"s3/put", KW, "PutObject on the fake MinIO"},
     {"s3/head", KW, "HeadObject on the fake MinIO"},
     {"s3/delete", KW, "DeleteObject on the fake MinIO"},
     {"s3/list", KW, "ListObjects on the fake MinIO"},
     {"s3/ensure_bucket", KW, "bucket creation/check on the fake MinIO"},
-    {"nats/publish", KW, "a publish to the fake NATS"},
+    {"nats/publish", "error=500,503 timeout", "a publish to the fake NATS"},
     {"nats/deliver", "drop duplicate reorder latency", "one message delivered to one subscriber"},
-    {"nats/subscribe", KW, "a subscription (core or durable)"},
-    {"mongo/find", KW, "find_enabled on the fake MongoDB"},
-    {"mongo/get", KW, "get one document from the fake MongoDB"},
-    {"mongo/upsert", KW, "upsert into the fake MongoDB"},
-    {"mongo/remove", KW, "delete from the fake MongoDB"},
+    {"nats/subscribe", "error=500,503 timeout", "a subscription (core or durable)"},
+    {"mongo/find", "error=500,503,504 timeout", "find_enabled on the fake MongoDB"},
+    {"mongo/get", "error=500,503,504 timeout", "get one document from the fake MongoDB"},
+    {"mongo/upsert", "error=500,503,504 timeout timeout-applied",
+     "upsert into the fake MongoDB (also the intake's conditional sets and inserts); timeout-applied = the write "
+     "happened, the answer was lost (a write concern timeout)"},
+    {"mongo/remove", "error=500,503,504 timeout timeout-applied", "delete from the fake MongoDB"},
 };
 
 const sim_fault_point *sim_faults_points(size_t *n)
 {
     *n = T0_ARRAY_LEN(points);
     return points;
+}
+
+/* kinds_take: whether a point's KINDS ("error=500,503 429 timeout ...") list SPEC's kind; for an error,
+ * whether they list its HTTP status (a bare "error" takes any). *ERRORS: whether they take errors at all. */
+static bool kinds_take(const char *kinds, const sim_fault_spec *spec, bool *errors)
+{
+    const char *want = sim_fault_kind_name(spec->kind);
+    *errors = false;
+    for (const char *p = kinds; *p;) {
+        size_t l = strcspn(p, " ");
+        if (!strncmp(p, "error", 5) && (l == 5 || p[5] == '=')) {
+            *errors = true;
+            if (spec->kind == SIM_FAULT_ERROR) {
+                if (l == 5) return true;
+                for (const char *c = p + 6; c < p + l;) {
+                    if (atoi(c) == spec->http_status) return true;
+                    const char *comma = memchr(c, ',', (size_t)(p + l - c));
+                    if (!comma) break;
+                    c = comma + 1;
+                }
+            }
+        } else if (strlen(want) == l && !strncmp(p, want, l)) return true;
+        p += l;
+        while (*p == ' ') p++;
+    }
+    return false;
+}
+
+bool sim_faults_realistic(const char *pattern, const sim_fault_spec *spec, char *why, size_t cap)
+{
+    size_t pl = strlen(pattern);
+    bool wild = pl && pattern[pl - 1] == '*', any = false, some = false;
+    char kind[32];
+    if (spec->kind == SIM_FAULT_ERROR) snprintf(kind, sizeof kind, "error=%d", spec->http_status);
+    else snprintf(kind, sizeof kind, "%s", sim_fault_kind_name(spec->kind));
+    for (size_t i = 0; i < T0_ARRAY_LEN(points); i++) {
+        const sim_fault_point *pt = &points[i];
+        if (wild ? strncmp(pt->name, pattern, pl - 1) : strcmp(pt->name, pattern)) continue;
+        any = true;
+        bool errors, takes = kinds_take(pt->kinds, spec, &errors);
+        some |= takes;
+        if (!takes && spec->kind == SIM_FAULT_ERROR && errors) {
+            snprintf(why, cap, "fault %s %s: %s does not answer that to a client (it takes %s)%s", pattern, kind,
+                     pt->name, pt->kinds,
+                     spec->http_status == 404   ? ": a 404 is for an object that is really gone (delete it instead)"
+                     : spec->http_status == 422 ? ": a 422 depends on the object alone, not on chance"
+                                                : "");
+            return false;
+        }
+    }
+    if (any && !some) {
+        snprintf(why, cap, "fault %s %s: no point it names takes %s (see docs/faults.md)", pattern, kind, kind);
+        return false;
+    }
+    return true;
 }
 
 bool sim_faults_known(const char *point)
@@ -369,7 +442,12 @@ void sim_faults_list(FILE *out)
                  "asked of libfiu at all, which keeps soak runs fast).\n\n"
                  "Kinds: `error` (any status; default 500), `429` (Retry-After), `timeout` (nothing applied),\n"
                  "`timeout-applied` (the write happened but the caller sees a timeout), `latency`, `drop`,\n"
-                 "`duplicate`, `reorder`, `gone` (410), `close` (stream ends), `stale` (an older snapshot).\n\n"
+                 "`duplicate`, `reorder`, `gone` (410), `close` (stream ends), `stale` (an older snapshot), `enospc`\n"
+                 "(the volume fills up) and `short` (part of a write lands, then EIO) for the container filesystem.\n"
+                 "A point lists the kinds a real server produces there; `error=500,503` lists the HTTP statuses an\n"
+                 "error may have (`fault` statements with any other are rejected: a 404 only comes from an object\n"
+                 "that is really gone, a 409 on create only from one that really exists, and the fake answers those\n"
+                 "by itself).\n\n"
                  "| point | kinds | what |\n|---|---|---|\n");
     for (size_t i = 0; i < T0_ARRAY_LEN(points); i++)
         fprintf(out, "| `%s` | %s | %s |\n", points[i].name, points[i].kinds, points[i].what);

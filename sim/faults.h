@@ -36,11 +36,13 @@ typedef enum sim_fault_kind {
     SIM_FAULT_GONE,      /* watches: 410 Gone (re-list needed) */
     SIM_FAULT_CLOSE,     /* watches/subscriptions: the stream ends (re-watch needed) */
     SIM_FAULT_STALE,     /* lists/reads: served from an older snapshot */
+    SIM_FAULT_ENOSPC,    /* filesystem writes: the volume fills up (ENOSPC) */
+    SIM_FAULT_SHORT,     /* filesystem writes: part of the write lands, then EIO */
     SIM_FAULT__COUNT
 } sim_fault_kind;
 
 /* sim_fault_kind_name: "error", "429", "timeout", "timeout-applied", "latency", "drop", "duplicate",
- * "reorder", "gone", "close", "stale". sim_fault_kind_parse: the inverse; -1 when unknown. */
+ * "reorder", "gone", "close", "stale", "enospc", "short". sim_fault_kind_parse: the inverse; -1 when unknown. */
 const char *sim_fault_kind_name(sim_fault_kind k);
 int sim_fault_kind_parse(const char *s);
 
@@ -117,6 +119,11 @@ typedef struct sim_fault_point {
 /* sim_faults_points: the documented points (docs/faults.md is generated from this list). */
 const sim_fault_point *sim_faults_points(size_t *n);
 bool sim_faults_known(const char *point);
+/* sim_faults_realistic: whether SPEC at PATTERN (a point, or a prefix ending in '*') is something a real
+ * server answers there, as the documented points list it (their kinds; for errors, their HTTP statuses).
+ * A wildcard is accepted when some point it names takes the kind and every point it names that takes
+ * errors takes that status. Patterns naming no documented point are accepted. WHY says why not. */
+bool sim_faults_realistic(const char *pattern, const sim_fault_spec *spec, char *why, size_t cap);
 /* sim_faults_list: print the documented list as Markdown (what docs/faults.md holds). */
 void sim_faults_list(FILE *out);
 

@@ -220,6 +220,23 @@ Test(s3_faults, truncated_body_is_unavailable)
     expect_get(BAD_SHORT_BODY, T0_EUNAVAILABLE, NULL);
 }
 
+/* A 5xx on the bucket check is returned as a retryable T0_EINTERNAL naming the call (the daemon's upload
+ * retries it with backoff and checks again); it is not taken for "missing" (no create follows: this server
+ * answers one request, a create would time out). */
+Test(s3_faults, http_500_on_head_bucket_is_retryable)
+{
+    bad_server s;
+    bad_start(&s, BAD_500);
+    s3_client *c = client_for(s.port, 5000);
+    t0_err e = {0};
+    t0_status st = s3_ensure_bucket(c, "bot-state", &e);
+    cr_assert_eq(st, T0_EINTERNAL, "got %s, want EINTERNAL: %s", t0_status_name(st), e.msg);
+    cr_assert(t0_status_retryable(st));
+    cr_assert(strstr(e.msg, "head-bucket bot-state"), "message names the call and bucket: %s", e.msg);
+    s3_client_free(c);
+    bad_stop(&s);
+}
+
 Test(s3_faults, refused_connection_is_unavailable)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -44,6 +44,7 @@ Test(ctlcmd, metrics_text_format)
     s.st.reconciles = 12;
     s.st.reconcile_errors = 2;
     s.st.deletion_guard_trips = 3;
+    s.st.final_sync_failures = 2;
     s.st.queue_depth = 4;
     s.st.bot_states[BS_RUNNING] = 7;
     s.st.sched_states[SS_IDLE] = 5;
@@ -66,6 +67,7 @@ Test(ctlcmd, metrics_text_format)
         {"the0_controller_reconciles_total", 12},
         {"the0_controller_reconcile_errors_total", 2},
         {"the0_controller_deletion_guard_trips_total", 3},
+        {"the0_controller_final_sync_failures_total", 2},
         {"the0_controller_queue_depth", 4},
         {"the0_controller_leader", 1},
         {"the0_controller_ready", 1},

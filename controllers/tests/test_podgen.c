@@ -63,7 +63,23 @@ static void settings_7_5(podgen_settings *s)
     s->minio_secret_key = "SK";
 }
 
-/* Remove our additions (hardening, spec hash) from a generated pod spec. */
+/* Remove the sidecar's options we add (the bot's done file waited for after SIGTERM, and the bounds of the end:
+ * issue 14 point 5) from CONTAINER's args. */
+static void strip_sync_additions(cJSON *container)
+{
+    cJSON *args = cJSON_GetObjectItemCaseSensitive(container, "args");
+    for (int i = 0; i + 1 < cJSON_GetArraySize(args);) {
+        const char *a = cJSON_GetArrayItem(args, i)->valuestring;
+        if (!strcmp(a, "--done-file") || !strcmp(a, "--done-wait") || !strcmp(a, "--final-timeout")) {
+            cJSON_DeleteItemFromArray(args, i);
+            cJSON_DeleteItemFromArray(args, i);
+        } else {
+            i++;
+        }
+    }
+}
+
+/* Remove our additions (hardening, spec hash, sidecar options) from a generated pod spec. */
 static void strip_pod_spec(cJSON *spec)
 {
     cJSON_DeleteItemFromObjectCaseSensitive(spec, "securityContext");
@@ -76,6 +92,8 @@ static void strip_pod_spec(cJSON *spec)
             cJSON *sc = cJSON_DetachItemFromObjectCaseSensitive(c, "securityContext");
             cr_assert_not_null(sc, "container without securityContext");
             cJSON_Delete(sc);
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+            if (cJSON_IsString(name) && !strcmp(name->valuestring, "sync")) strip_sync_additions(c);
         }
     }
 }

@@ -346,10 +346,11 @@ static void bot_start(const pod *p)
     mkdir(path, 0777);
 }
 
+/* BUCKET is one of those ci/s3-servers.sh has s3rver create at its start: no HEAD bucket here, which s3rver
+ * fails with a 500 while another test writes into the same bucket (see there). */
 static void put_archive(s3_client *c, const char *bucket, const char *key, const char *path)
 {
     t0_err e = {0};
-    cr_assert_eq(s3_ensure_bucket(c, bucket, &e), T0_OK, "%s", e.msg);
     FILE *f = fopen(path, "rb");
     cr_assert_not_null(f);
     cr_assert_eq(s3_put_file(c, bucket, key, f, "application/octet-stream", NULL, &e), T0_OK, "%s", e.msg);

@@ -1,7 +1,6 @@
-/* memfs.h: an in-memory filesystem port for the daemon's unit tests: a tree of files, directories and
- * symlinks with volumes (capacity, read-only), POSIX errno values, scripted faults and change notification
- * delivered on the loop. A small model of what a container sees; the simulator's own model is phase 2 of
- * issue 14. */
+/* memfs.h: an in-memory filesystem port for the daemon's unit tests: one container of the simulator's
+ * container filesystem model (fakes/podfs.h) running as root, with volumes mounted where a test asks,
+ * scripted faults, and helpers to set files up and look at them. */
 #ifndef T0_DAEMON_TEST_MEMFS_H
 #define T0_DAEMON_TEST_MEMFS_H
 
@@ -11,35 +10,25 @@
 
 #include "core/fs.h"
 #include "core/ports.h"
+#include "fakes/podfs.h"
 
 typedef struct memfs memfs;
 
-/* memfs_new: an empty tree ("/" exists, writable, unlimited). LOOP (borrowed) gives mtimes and delivers
+/* memfs_new: a root filesystem ("/", /tmp, /dev, writable, 1 GiB) with nothing mounted. LOOP (borrowed) gives mtimes and delivers
  * watch callbacks (a zero-delay timer: never from inside a port call). */
 memfs *memfs_new(const loop_port *loop);
 void memfs_free(memfs *m);
 fs_port memfs_port(memfs *m);
 
-/* memfs_volume: mkdir -p PATH and make it a volume of CAPACITY bytes (0 = unlimited) of file data; the
- * root "/" is the volume of everything else. READ_ONLY: every change below it fails with EROFS (a
- * container's readOnlyRootFilesystem when PATH is "/"). */
+/* memfs_volume: mount a new volume of CAPACITY bytes (0 = 1 GiB) of file data at PATH (what the root had
+ * there is hidden, as under a mount); PATH "/" sets the root filesystem instead. READ_ONLY: every change
+ * below it fails with EROFS (a container's readOnlyRootFilesystem when PATH is "/"). */
 void memfs_volume(memfs *m, const char *path, uint64_t capacity, bool read_only);
-/* memfs_used / memfs_avail: file bytes on the volume holding PATH, and what is left. */
+/* memfs_used: file bytes on the volume holding PATH. */
 uint64_t memfs_used(memfs *m, const char *path);
 
-/* Faults (each applies to the next calls of its kind; counters go down as they fire):
- *   fail_writes with fail_errno: a write fails with that errno after writing half (a short write);
- *   short_reads: a read returns at most one byte;  fail_reads: a read fails with EIO;
- *   fail_renames: a rename fails with EIO.
- * before_read: called before every read of a regular file (a test may change the file "while it is
- * read"); PATH is the file's path as it was opened. */
-typedef struct memfs_faults {
-    int fail_writes, fail_errno;
-    int short_reads, fail_reads;
-    int fail_renames;
-    void (*before_read)(void *ud, const char *path);
-    void *before_read_ud;
-} memfs_faults;
+/* Faults: podfs's scripted faults (fakes/podfs.h, podfs_script). */
+typedef podfs_script memfs_faults;
 memfs_faults *memfs_faults_of(memfs *m);
 
 /* Test helpers (through the same checks as the port: capacity and read-only count). */

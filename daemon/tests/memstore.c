@@ -128,7 +128,11 @@ static t0_status mlist(void *ctx, const char *bucket, const char *prefix, objsto
 static t0_status mbucket(void *ctx, const char *bucket, t0_err *err)
 {
     memstore *m = ctx;
-    (void)err;
+    m->buckets_checked++;
+    if (m->fail_bucket > 0) {
+        m->fail_bucket--;
+        return t0_fail(err, m->fail_status, "mem head-bucket %s: injected %s", bucket, t0_status_name(m->fail_status));
+    }
     if (!has_bucket(m, bucket)) snprintf(m->buckets[m->nbuckets++], 64, "%s", bucket);
     return T0_OK;
 }

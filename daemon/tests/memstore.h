@@ -16,11 +16,11 @@ typedef struct memstore {
     char buckets[8][64];
     int nbuckets;
     /* faults: the next N calls of a kind fail with the given status */
-    int fail_get, fail_put, fail_head;
+    int fail_get, fail_put, fail_head, fail_bucket;
     t0_status fail_status;
     int put_lands_then_fails; /* the next N PUTs are stored and then reported as failed (ambiguous) */
     void (*after_put)(struct memstore *m); /* hook run after a stored PUT */
-    int gets, puts, heads;
+    int gets, puts, heads, buckets_checked;
 } memstore;
 
 objstore memstore_port(memstore *m);

@@ -41,6 +41,8 @@ Test(entrypoint, every_runtime_has_the_done_trap)
         cr_assert_eq(dinit_entrypoint_script(rts[i], "main", NULL, &s, NULL), T0_OK, "%s", rts[i]);
         cr_assert(!strncmp(s, "#!/bin/bash\n", 12), "%s: no shebang", rts[i]);
         cr_assert(strstr(s, "trap 'rc=$?; echo \"$rc\" > /var/the0/done; exit $rc' EXIT"), "%s: no EXIT trap", rts[i]);
+        const char *rm = strstr(s, "rm -f /var/the0/done\n"), *trap = strstr(s, "trap ");
+        cr_assert(rm && trap && rm < trap, "%s: a restarted bot's old done file is removed before the trap", rts[i]);
         cr_assert(strstr(s, "mkdir -p /var/the0/logs"), "%s", rts[i]);
         cr_assert(strstr(s, "set -e\ncd /bot\n"), "%s", rts[i]);
         cr_assert(strstr(s, "tee -a /var/the0/logs/bot.log"), "%s", rts[i]);

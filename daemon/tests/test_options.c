@@ -39,6 +39,21 @@ Test(options, the_sync_container_of_a_scheduled_pod)
     cr_assert_eq(o.state_limits.max_total, 8192ull << 20);
 }
 
+Test(options, the_sync_container_of_a_realtime_pod_waits_for_the_done_file)
+{
+    char *argv[] = {"sync", "--bot-id", "b1", "--done-file", "/var/the0/done", "--done-wait", "60s", "--final-timeout",
+                    "85s", NULL};
+    dsync_opts o;
+    cr_assert_eq(dsync_opts_parse(9, argv, NULL, NULL, &o, NULL, NULL), CLI_CONTINUE);
+    cr_assert_null(o.watch_done, "the done file does not end a realtime sidecar");
+    cr_assert_str_eq(o.done_file, "/var/the0/done");
+    cr_assert_eq(o.done_wait_ms, 60000);
+    cr_assert_eq(o.final_timeout_ms, 85000);
+    char *plain[] = {"sync", "--bot-id", "b1", NULL};
+    cr_assert_eq(dsync_opts_parse(3, plain, NULL, NULL, &o, NULL, NULL), CLI_CONTINUE);
+    cr_assert(!o.done_file && o.done_wait_ms == 0, "no wait unless asked");
+}
+
 Test(options, init_reads_buckets_limits_and_knobs_from_the_environment)
 {
     char *argv[] = {"init", "--bot-id", "b1", "--code-path", "/bot", "--state-path", "/state", "--code-file",

@@ -136,12 +136,48 @@ Test(sync_state, spools_on_a_volume_of_a_read_only_root_container)
     t0_err e = {0};
     /* where the old code spooled: the read-only root */
     dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/tmp/spool", &lim);
+    s.mem_max = 0; /* always a file */
     cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_EIO, "a spool on the read-only root cannot work");
     cr_assert(strstr(e.msg, "Read-only file system"), "cause: %s", e.msg);
     /* the default: the logs volume the sidecar mounts */
     dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/var/the0/logs/.the0-state-spool.tar.gz", &lim);
+    s.mem_max = 0;
     cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
     cr_assert(up);
+    world_free(&w);
+}
+
+/* A small state is built in memory: no volume is needed (nor written), so a full or read-only spool place
+ * does not stop it; a state that outgrows the bound is spooled to the file, and the next attempt goes to the
+ * file at once. */
+Test(sync_state, small_snapshots_stay_in_memory_larger_ones_spool)
+{
+    world w;
+    world_init(&w, 0);
+    cr_assert(memfs_put(w.mf, "/state/.the0-state/p.json", "{\"btc\":1}"));
+    dsync_state s;
+    bool up;
+    t0_err e = {0};
+    dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/tmp/spool", &lim);
+    uint64_t writes = memfs_writes(w.mf);
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "in memory, the read-only spool place is not used: %s",
+                 e.msg);
+    cr_assert(up);
+    cr_assert_eq(memfs_writes(w.mf), writes, "%llu writes to the filesystem", (unsigned long long)(memfs_writes(w.mf) - writes));
+    char *got = restored(&w, ".the0-state/p.json");
+    cr_assert_str_eq(got ? got : "(missing)", "{\"btc\":1}");
+    free(got);
+    /* larger than the bound: spooled to the file (and removed) */
+    dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/var/the0/logs/spool", &lim);
+    s.mem_max = 64;
+    cr_assert(memfs_put(w.mf, "/state/.the0-state/q.json", "{\"eth\":2, \"padding\": \"abcdefghijklmnopqrstuvwxyz\"}"));
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
+    cr_assert(up && s.spooled, "uploaded %d, spooled %d", up, s.spooled);
+    cr_assert(s.spill, "the in-memory attempt overflowed first; the next one goes to the file at once");
+    cr_assert(!memfs_exists(w.mf, "/var/the0/logs/spool"), "the spool outlived the attempt");
+    got = restored(&w, ".the0-state/q.json");
+    cr_assert(got && strstr(got, "padding"), "%s", got ? got : "(missing)");
+    free(got);
     world_free(&w);
 }
 
@@ -154,6 +190,7 @@ Test(sync_state, failed_put_is_retried_and_enospc_loses_nothing)
     dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/var/the0/logs/spool", &lim);
     bool up;
     t0_err e = {0};
+    s.mem_max = 0; /* the spool is a file */
     w.m.fail_put = 1;
     w.m.fail_status = T0_EINTERNAL;
     cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_EINTERNAL, "%s", e.msg);
@@ -300,29 +337,23 @@ Test(sync_logs, restart_neither_loses_nor_duplicates)
     world_free(&w);
 }
 
-static memfs *hook_fs;
-static void fail_offset_writes(memstore *m)
-{
-    (void)m;
-    memfs_faults_of(hook_fs)->fail_writes = 1; /* the commit after the PUT fails (crash stand-in) */
-    memfs_faults_of(hook_fs)->fail_errno = ENOSPC;
-}
-
-Test(sync_logs, crash_between_put_and_offset_write_is_idempotent)
+/* The offset file is written once per append, before its PUT; after the PUT it still names the append as
+ * pending. A process that dies right after a PUT leaves exactly that: its successor asks the object. */
+Test(sync_logs, crash_after_a_put_is_idempotent)
 {
     world w;
     world_init(&w, 0);
-    hook_fs = w.mf;
     dsync_logs l1;
     logs_new(&w, &l1);
     append(&w, "b1\n");
     ship_all(&l1, false);
     append(&w, "b2\n");
-    w.m.after_put = fail_offset_writes;
+    uint64_t writes = memfs_writes(w.mf);
     bool more;
     t0_err e = {0};
     cr_assert_eq(dsync_logs_ship(&l1, false, &more, &e), T0_OK, "%s", e.msg); /* the object is right */
-    w.m.after_put = NULL;
+    cr_assert_eq(memfs_writes(w.mf) - writes, 1, "one durable write per append (the record before the PUT), got %llu",
+                 (unsigned long long)(memfs_writes(w.mf) - writes));
     char *off = memfs_get(w.mf, l1.offset_path, NULL);
     cr_assert(off && strstr(off, "logs/b1/20261125.log"), "offset file should still name the pending append: %s",
               off ? off : "(none)");
@@ -372,6 +403,41 @@ Test(sync_logs, failed_read_of_the_day_object_never_overwrites_it)
     cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] d1\n");
     ship_all(&l, false);
     cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] d1\n[2026-11-25 09:46:40] d2\n");
+    world_free(&w);
+}
+
+/* A 5xx on the bucket check (s3rver under concurrent writes; MinIO while it starts or heals) is an ordinary
+ * retryable failure: nothing is written, and the next attempt checks the bucket again and ships once. */
+Test(sync_logs, a_5xx_on_the_bucket_check_is_retried)
+{
+    world w;
+    world_init(&w, 0);
+    dsync_logs l;
+    logs_new(&w, &l);
+    append(&w, "g1\n");
+    w.m.fail_bucket = 1;
+    w.m.fail_status = T0_EINTERNAL;
+    bool more;
+    t0_err e = {0};
+    t0_status st = dsync_logs_ship(&l, false, &more, &e);
+    cr_assert_eq(st, T0_EINTERNAL, "got %s: %s", t0_status_name(st), e.msg);
+    cr_assert(t0_status_retryable(st), "a 5xx on the bucket check must be retryable");
+    cr_assert_eq(w.m.puts, 0, "expected no PUT after a failed bucket check, got %d", w.m.puts);
+    ship_all(&l, false);
+    cr_assert_eq(w.m.buckets_checked, 2, "expected the bucket checked again after the failure, checked %d times",
+                 w.m.buckets_checked);
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] g1\n");
+    /* the state's bucket check likewise */
+    cr_assert(memfs_put(w.mf, "/state/a.json", "A"));
+    dsync_state s;
+    dsync_state_init(&s, &w.os, &w.fs, "bot-state", "b1", "/state", "/var/the0/logs/spool", &lim);
+    bool up;
+    w.m.fail_bucket = 1;
+    st = state_sync(&w, &s, false, &up, &e);
+    cr_assert_eq(st, T0_EINTERNAL, "got %s: %s", t0_status_name(st), e.msg);
+    cr_assert_null(memstore_find(&w.m, "bot-state", "b1/state.tar.gz"), "uploaded after a failed bucket check");
+    cr_assert_eq(state_sync(&w, &s, false, &up, &e), T0_OK, "%s", e.msg);
+    cr_assert(up, "the retry must upload");
     world_free(&w);
 }
 
@@ -474,6 +540,95 @@ Test(sync_loop, done_file_final_sync_ships_everything)
     char *tl = memfs_get(w.mf, "/dev/termination-log", NULL);
     cr_assert(tl && strstr(tl, "final sync done"), "termination message: %s", tl ? tl : "(none)");
     free(tl);
+    world_free(&w);
+}
+
+/* The sidecar may start before the bot makes the logs directory: it makes it first, so that its watch works and
+ * the bot's first lines are shipped at once, not at the first periodic scan (60 s). */
+Test(sync_loop, first_lines_of_a_fresh_pod_ship_at_once)
+{
+    world w;
+    world_init(&w, 0);
+    fs_rmtree(&w.fs, "/var/the0/logs", NULL);
+    dsync_opts o = sync_opts(false);
+    start(&w, &o);
+    run_for(&w, 2000); /* the start's upload is over */
+    cr_assert_eq(fs_mkdirs(&w.fs, "/var/the0/logs", 0755, NULL), T0_OK); /* the entrypoint's mkdir -p */
+    append(&w, "first\n");
+    run_for(&w, 1000);
+    cr_assert(strstr(day_obj(&w), "first"), "the first line waits for the scan: %s", day_obj(&w));
+    world_free(&w);
+}
+
+/* Issue 14 (phase 2, point 5): SIGTERM reaches the bot and the sidecar at once. A sidecar that started its
+ * final sync at once lost what the bot wrote while it stopped. With the bot's done file it waits: the
+ * bot's last write, 3 s after SIGTERM, is shipped. A bot that does not stop within --done-wait loses only
+ * what it writes after that (the hard-kill bound). */
+typedef struct stopper {
+    world *w;
+    const char *value;
+    bool done;
+} stopper;
+
+static void bot_stops(void *ud)
+{
+    stopper *b = ud;
+    cr_assert(memfs_put(b->w->mf, "/state/pos.json", b->value));
+    append(b->w, "shutting down\n");
+    if (b->done) cr_assert(memfs_put(b->w->mf, "/var/the0/done", "143\n"));
+}
+
+static void sigterm_waits(bool bot_stops_in_time)
+{
+    world w;
+    world_init(&w, 0);
+    dsync_opts o = sync_opts(false);
+    o.done_file = "/var/the0/done";
+    o.done_wait_ms = 10000;
+    o.final_timeout_ms = 20000;
+    start(&w, &o);
+    cr_assert(memfs_put(w.mf, "/state/pos.json", "{\"pos\":1}"));
+    run_for(&w, 2000);
+    int64_t t0 = sim_loop_now(w.l);
+    dsync_term(w.s);
+    stopper b = {&w, "{\"pos\":2}", bot_stops_in_time};
+    sim_loop_timer(w.l, bot_stops_in_time ? 3000 : 12000, bot_stops, &b);
+    run_for(&w, 30000);
+    cr_assert(w.exited && w.code == 0, "exited %d code %d: %s", w.exited, w.code, w.msg);
+    char *got = restored(&w, "pos.json");
+    if (bot_stops_in_time) {
+        cr_assert_str_eq(got ? got : "(missing)", "{\"pos\":2}", "the write made while the bot stopped was lost");
+        cr_assert(strstr(day_obj(&w), "shutting down"), "log: %s", day_obj(&w));
+    } else {
+        cr_assert_str_eq(got ? got : "(missing)", "{\"pos\":1}", "the final sync ran at the end of --done-wait");
+        dsync_info in;
+        dsync_get_info(w.s, &in);
+        cr_assert_eq(in.state, SYNC_EXITED);
+    }
+    cr_assert_leq(sim_loop_now(w.l) - t0, 30000);
+    free(got);
+    world_free(&w);
+}
+
+Test(sync_loop, sigterm_waits_for_the_bot_done_file) { sigterm_waits(true); }
+Test(sync_loop, sigterm_waits_no_longer_than_done_wait) { sigterm_waits(false); }
+
+/* Realtime pods name the done file with --done-file: a done file written while no SIGTERM came (a bot that
+ * crashed and is restarted by the kubelet) does not end the sidecar. */
+Test(sync_loop, a_done_file_without_sigterm_does_not_end_a_realtime_sidecar)
+{
+    world w;
+    world_init(&w, 0);
+    dsync_opts o = sync_opts(false);
+    o.done_file = "/var/the0/done";
+    o.done_wait_ms = 10000;
+    start(&w, &o);
+    cr_assert(memfs_put(w.mf, "/var/the0/done", "1\n"));
+    run_for(&w, 5000);
+    cr_assert(!w.exited, "the sidecar ended on a realtime bot's crash");
+    dsync_term(w.s); /* the bot is not running (its done file is there): no wait */
+    run_for(&w, 100);
+    cr_assert(w.exited, "SIGTERM with the done file present waited anyway");
     world_free(&w);
 }
 

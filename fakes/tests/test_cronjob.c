@@ -6,6 +6,7 @@
 
 #include "fakes/cronjob_ctl.h"
 #include "fakes/kubelet.h"
+#include "testpods.h"
 
 typedef struct cenv {
     sim_loop *loop;
@@ -21,8 +22,10 @@ static void cenv_init(cenv *e, uint64_t seed)
     t0_err err = {0};
     cr_assert_eq(sim_loop_new(seed, 0, &e->loop, &err), T0_OK);
     cr_assert_eq(kfake_new(e->loop, NULL, NULL, &e->k, &err), T0_OK);
-    cr_assert_eq(kubelet_new(e->loop, e->k, NULL, NULL, &e->kl, &err), T0_OK);
+    kubelet_opts ko = {.strict = true};
+    cr_assert_eq(kubelet_new(e->loop, e->k, &ko, &e->kl, &err), T0_OK);
     cr_assert_eq(kubelet_add_node(e->kl, "node-1", &err), T0_OK);
+    tp_register(e->kl);
     cr_assert_eq(cronctl_new(e->loop, e->k, NULL, &e->cc, &err), T0_OK, "%s", err.msg);
     e->api = kfake_port(e->k);
 }
@@ -41,10 +44,13 @@ static void mkcj(cenv *e, const char *id, const char *schedule, const char *extr
     char buf[2048];
     snprintf(buf, sizeof buf,
              "{\"metadata\":{\"name\":\"cj-%s\"},\"spec\":{%s\"schedule\":\"%s\",\"jobTemplate\":{\"spec\":{%s\"template\":"
-             "{\"metadata\":{\"labels\":{\"the0.dev/bot-id\":\"%s\"}},\"spec\":{\"restartPolicy\":\"Never\",\"containers\":"
-             "[{\"name\":\"bot\",\"image\":\"i\"},{\"name\":\"sync\",\"image\":\"r\"}]}}}}}}",
+             "{\"metadata\":{\"labels\":{\"the0.dev/bot-id\":\"%s\"}}}}}}}",
              id, extra ? extra : "", schedule, job_extra ? job_extra : "", id);
     cJSON *o = cJSON_Parse(buf);
+    cr_assert_not_null(o, "%s", buf);
+    cJSON *tpl = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "jobTemplate"), "spec"),
+                                     "template");
+    cJSON_AddItemToObject(tpl, "spec", tp_pod_spec(id, "Never", false));
     cr_assert_not_null(o, "%s", buf);
     t0_err err = {0};
     cr_assert_eq(e->api.create(e->api.ctx, KUBE_CRONJOB, "the0", o, NULL, &err), T0_OK, "%s", err.msg);

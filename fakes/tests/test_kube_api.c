@@ -262,6 +262,37 @@ Test(kube_api, graceful_pod_deletion)
     env_free(&e);
 }
 
+/* A finalizer holds a terminating pod after the kubelet finished it; the pod goes when the last finalizer
+ * is removed (and, removed before the kubelet finishes, at the kubelet's final delete). */
+Test(kube_api, finalizers_hold_a_terminating_pod)
+{
+    env e;
+    env_init(&e, 0);
+    t0_err err = {0};
+    for (int order = 0; order < 2; order++) {
+        cJSON *p0 = pod("bot-f", NULL);
+        cJSON_AddItemToObject(cJSON_GetObjectItem(p0, "metadata"), "finalizers", cJSON_Parse("[\"example.com/hold\"]"));
+        cr_assert_eq(create(&e, KUBE_POD, p0, NULL, &err), T0_OK, "%s", err.msg);
+        cr_assert_eq(kfake_bind_pod(e.k, "the0", "bot-f", "node-1", &err), T0_OK, "%s", err.msg);
+        cr_assert_eq(e.api.remove(e.api.ctx, KUBE_POD, "the0", "bot-f", NULL, &err), T0_OK);
+        kube_delete_opts now = {.grace_seconds = 0};
+        if (order == 0) { /* the kubelet finishes first: the finalizer still holds it */
+            cr_assert_eq(e.sys.remove(e.sys.ctx, KUBE_POD, "the0", "bot-f", &now, &err), T0_OK);
+            cr_assert_not_null(kfake_peek(e.k, KUBE_POD, "the0", "bot-f"), "order %d: held by its finalizer", order);
+        }
+        cJSON *cur = cJSON_Duplicate(kfake_peek(e.k, KUBE_POD, "the0", "bot-f"), 1);
+        cJSON_DeleteItemFromObject(cJSON_GetObjectItem(cur, "metadata"), "finalizers");
+        cr_assert_eq(e.api.update(e.api.ctx, KUBE_POD, "the0", cur, NULL, &err), T0_OK, "%s", err.msg);
+        cJSON_Delete(cur);
+        if (order == 1) { /* the finalizer went first: the pod waits for the kubelet, then goes */
+            cr_assert_not_null(kfake_peek(e.k, KUBE_POD, "the0", "bot-f"), "order %d: the kubelet has not finished", order);
+            cr_assert_eq(e.sys.remove(e.sys.ctx, KUBE_POD, "the0", "bot-f", &now, &err), T0_OK);
+        }
+        cr_assert_null(kfake_peek(e.k, KUBE_POD, "the0", "bot-f"), "order %d: expected the pod gone", order);
+    }
+    env_free(&e);
+}
+
 static cJSON *owned(const char *name, const char *owner_kind, const cJSON *owner)
 {
     char buf[1024];

@@ -1,10 +1,13 @@
 /* test_kubelet.c: the simulated kubelet: startup and status, CrashLoopBackOff timing, graceful stop,
- * grace expiry, restartPolicy Never, init failures, eviction, state/log shipping, determinism. */
+ * grace expiry, restartPolicy Never, init failures, eviction, the pod spec honoured (commands, volumes,
+ * security contexts, termination messages), the bot program's events, determinism. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <string.h>
 
 #include "fakes/kubelet.h"
 #include "fsm/tables.h"
+#include "testpods.h"
 
 typedef struct kenv {
     sim_loop *loop;
@@ -16,7 +19,23 @@ typedef struct kenv {
     int nrestart;
     int64_t exits_at[32];
     int nexit;
+    char events[4096]; /* kubelet events: "S<n>/<eno> L<n> T K E<abrupt>" */
 } kenv;
+
+static void on_event(void *ud, const kubelet_event *ev)
+{
+    kenv *e = ud;
+    char w[64];
+    switch (ev->kind) {
+    case KE_STATE_WRITE: snprintf(w, sizeof w, "S%llu/%d ", (unsigned long long)ev->n, ev->eno); break;
+    case KE_LOG_LINE: snprintf(w, sizeof w, "L%llu ", (unsigned long long)ev->n); break;
+    case KE_SIGTERM: snprintf(w, sizeof w, "T "); break;
+    case KE_BOT_KILLED: snprintf(w, sizeof w, "K "); break;
+    case KE_VOLUME_FULL: snprintf(w, sizeof w, "F:%s ", ev->key); break;
+    case KE_POD_END: snprintf(w, sizeof w, "E%d ", ev->abrupt); break;
+    }
+    strncat(e->events, w, sizeof e->events - strlen(e->events) - 1);
+}
 
 static void tracer(void *ud, const fsm_table *t, const char *key, const fsm_result *r)
 {
@@ -36,11 +55,14 @@ static void kenv_init(kenv *e, uint64_t seed)
     t0_err err = {0};
     cr_assert_eq(sim_loop_new(seed, 0, &e->loop, &err), T0_OK);
     cr_assert_eq(kfake_new(e->loop, NULL, NULL, &e->k, &err), T0_OK);
-    cr_assert_eq(kubelet_new(e->loop, e->k, NULL, NULL, &e->kl, &err), T0_OK, "%s", err.msg);
+    kubelet_opts ko = {.strict = true};
+    cr_assert_eq(kubelet_new(e->loop, e->k, &ko, &e->kl, &err), T0_OK, "%s", err.msg);
     cr_assert_eq(kubelet_add_node(e->kl, "node-1", &err), T0_OK);
+    tp_register(e->kl);
     e->api = kfake_port(e->k);
     fsm_tracer t = {tracer, e};
     kubelet_set_tracer(e->kl, &t);
+    kubelet_set_observer(e->kl, on_event, e);
 }
 
 static void kenv_free(kenv *e)
@@ -50,19 +72,15 @@ static void kenv_free(kenv *e)
     sim_loop_destroy(e->loop);
 }
 
-static void mkpod(kenv *e, const char *id, const char *policy)
+static void create(kenv *e, cJSON *p)
 {
-    char buf[1024];
-    snprintf(buf, sizeof buf,
-             "{\"metadata\":{\"name\":\"bot-%s\",\"labels\":{\"the0.dev/bot-id\":\"%s\"}},\"spec\":{\"restartPolicy\":\"%s\","
-             "\"initContainers\":[{\"name\":\"init\",\"image\":\"runtime:latest\"}],\"containers\":[{\"name\":\"bot\","
-             "\"image\":\"the0/python311:latest\"},{\"name\":\"sync\",\"image\":\"runtime:latest\"}]}}",
-             id, id, policy);
-    cJSON *p = cJSON_Parse(buf);
     t0_err err = {0};
+    cr_assert_not_null(p);
     cr_assert_eq(e->api.create(e->api.ctx, KUBE_POD, "the0", p, NULL, &err), T0_OK, "%s", err.msg);
     cJSON_Delete(p);
 }
+
+static void mkpod(kenv *e, const char *id, const char *policy) { create(e, tp_pod(id, policy, false)); }
 
 static const char *pstr(kenv *e, const char *name, const char *path)
 {
@@ -146,7 +164,9 @@ Test(kubelet, crashloop_backoff_resets_after_ten_minutes_up)
     kenv_free(&e);
 }
 
-Test(kubelet, graceful_stop_ships_state_before_removal)
+/* The bot program writes its state and log lines through the pod's filesystem, and the kubelet reports
+ * them; a graceful stop lets the bot finish before the pod is removed. */
+Test(kubelet, graceful_stop_lets_the_bot_finish)
 {
     kenv e;
     kenv_init(&e, 1);
@@ -157,6 +177,7 @@ Test(kubelet, graceful_stop_ships_state_before_removal)
     snprintf(p.writes[0].key, sizeof p.writes[0].key, "pos");
     snprintf(p.writes[0].val, sizeof p.writes[0].val, "long");
     p.log_every_ms = 1000;
+    p.term_ms = 500;
     kubelet_set_program(e.kl, "a", &p, NULL);
     mkpod(&e, "a", "Always");
     at(&e, 10000);
@@ -167,14 +188,11 @@ Test(kubelet, graceful_stop_ships_state_before_removal)
     cr_assert_eq(kubelet_pod_state(e.kl, "the0", "bot-a"), PS_TERMINATING);
     at(&e, 12000);
     cr_assert_null(kfake_peek(e.k, KUBE_POD, "the0", "bot-a"), "removed once bot and sync stopped\n%s", e.trace);
+    /* the bot started at 1.5 s: lines at 2.5 ... 9.5 s, the write at 6.5 s, SIGTERM at 10 s, one more line at
+     * 10.5 s while it stops */
+    cr_assert_str_eq(e.events, "L1 L2 L3 L4 S1/0 L5 L6 L7 L8 T L9 E0 ", "events: %s", e.events);
     kubelet_bot_obs o;
     kubelet_bot_observe(e.kl, "a", &o);
-    cr_assert_eq(o.state_written_seq, 1);
-    cr_assert_eq(o.state_uploaded_seq, 1, "the write at 5 s was shipped by the final sync");
-    cr_assert_eq(o.state_lost, 0);
-    cr_assert_eq(o.log_lines_shipped, o.log_lines_written, "shipped %llu of %llu lines",
-                 (unsigned long long)o.log_lines_shipped, (unsigned long long)o.log_lines_written);
-    cr_assert_eq(o.log_lines_lost, 0);
     cr_assert_eq(o.bot_running, 0);
     cr_assert_eq(kubelet_pods(e.kl), 0);
     kenv_free(&e);
@@ -201,6 +219,7 @@ Test(kubelet, sigterm_ignored_means_kill_at_grace_expiry)
     cr_assert_null(kfake_peek(e.k, KUBE_POD, "the0", "bot-a"), "SIGKILL and removal at 30 s\n%s", e.trace);
     kubelet_bot_observe(e.kl, "a", &o);
     cr_assert_eq(o.bot_running, 0);
+    cr_assert_str_eq(e.events, "T K E0 ", "a bot killed at the end of its grace period is reported: %s", e.events);
     kenv_free(&e);
 }
 
@@ -306,4 +325,77 @@ Test(kubelet, same_seed_same_event_sequence)
     run_trace(5, b, sizeof b);
     cr_assert_gt(strlen(a), 100);
     cr_assert_str_eq(a, b, "first run:\n%s\nsecond run:\n%s", a, b);
+}
+
+static const cJSON *c_term(kenv *e, const char *pod, const char *list, int i)
+{
+    const cJSON *p = kfake_peek(e->k, KUBE_POD, "the0", pod);
+    const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "status"), list), i);
+    const cJSON *st = cJSON_GetObjectItem(c, "state");
+    const cJSON *t = cJSON_GetObjectItem(st, "terminated");
+    return t ? t : cJSON_GetObjectItem(cJSON_GetObjectItem(c, "lastState"), "terminated");
+}
+
+/* What the spec says is what the container gets: a bot on a read-only root cannot write its runtime's
+ * wrapper to /tmp (exit 1); a command the node does not have, a volume the pod does not define and
+ * runAsNonRoot as uid 0 cannot start (StartError, 128, with the reason as the message). */
+Test(kubelet, the_pod_spec_is_honoured)
+{
+    kenv e;
+    kenv_init(&e, 1);
+    create(&e, tp_pod("ro", "Always", true));
+    cJSON *cmd = tp_pod("cmd", "Always", false);
+    cJSON *sync = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cmd, "spec"), "containers"), 1);
+    cJSON_ReplaceItemInArray(cJSON_GetObjectItem(sync, "command"), 0, cJSON_CreateString("/app/runtme"));
+    create(&e, cmd);
+    cJSON *vol = tp_pod("vol", "Always", false);
+    cJSON *mounts = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(vol, "spec"), "initContainers"), 0),
+                                        "volumeMounts");
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(mounts, 1), "name", cJSON_CreateString("state"));
+    create(&e, vol);
+    cJSON *root = tp_pod("root", "Always", false);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "spec"), "securityContext"), "runAsUser",
+                              cJSON_CreateNumber(0));
+    create(&e, root);
+    at(&e, 4000);
+    const cJSON *t = c_term(&e, "bot-ro", "containerStatuses", 0);
+    cr_assert_not_null(t, "the bot on a read-only root ran on\n%s", e.trace);
+    cr_assert_eq(cJSON_GetObjectItem(t, "exitCode")->valueint, 1);
+    t = c_term(&e, "bot-cmd", "containerStatuses", 1);
+    cr_assert_not_null(t);
+    cr_assert_str_eq(kfake_str(t, "reason"), "StartError");
+    cr_assert_eq(cJSON_GetObjectItem(t, "exitCode")->valueint, 128);
+    cr_assert(strstr(kfake_str(t, "message"), "exec: \"/app/runtme\""), "%s", kfake_str(t, "message"));
+    t = c_term(&e, "bot-vol", "initContainerStatuses", 0);
+    cr_assert_not_null(t);
+    cr_assert(strstr(kfake_str(t, "message"), "volume \"state\" not found"), "%s", kfake_str(t, "message"));
+    cr_assert_str_eq(pstr(&e, "bot-vol", "status.phase"), "Pending");
+    t = c_term(&e, "bot-root", "initContainerStatuses", 0);
+    cr_assert_not_null(t);
+    cr_assert(strstr(kfake_str(t, "message"), "runAsNonRoot"), "%s", kfake_str(t, "message"));
+    kenv_free(&e);
+}
+
+/* The termination file of a container is its status message (here the stand-in sidecar's, and the init
+ * container's when it fails). */
+Test(kubelet, termination_messages_reach_the_status)
+{
+    kenv e;
+    kenv_init(&e, 1);
+    kubelet_program p;
+    kubelet_program_default(&p);
+    p.exit_after_ms = 2000;
+    kubelet_set_program(e.kl, "j", &p, NULL);
+    p.init_failures = -1;
+    kubelet_set_program(e.kl, "n", &p, NULL);
+    mkpod(&e, "j", "Never");
+    mkpod(&e, "n", "Never");
+    at(&e, 10000);
+    cr_assert_str_eq(pstr(&e, "bot-j", "status.phase"), "Succeeded", "%s", e.trace);
+    const cJSON *t = c_term(&e, "bot-j", "containerStatuses", 1);
+    cr_assert_str_eq(kfake_str(t, "message"), "stand-in sync done");
+    t = c_term(&e, "bot-n", "initContainerStatuses", 0);
+    cr_assert_str_eq(kfake_str(t, "message"), "code object missing");
+    cr_assert_str_eq(pstr(&e, "bot-n", "status.phase"), "Failed");
+    kenv_free(&e);
 }

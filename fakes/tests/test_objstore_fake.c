@@ -90,75 +90,25 @@ Test(objstore_fake, outage_and_faults)
     sim_loop_destroy(l);
 }
 
-/* objfake_append must leave what a GET followed by a PUT of the longer body leaves: the same bytes, the
- * same ETag, version, content type and no user metadata; and fail where they fail, through the same points. */
-Test(objstore_fake, append_equals_get_then_put)
+/* ETags are MD5s of the bodies, also when a body grows by appends (computed incrementally). */
+Test(objstore_fake, etags_of_growing_bodies)
 {
-    sim_loop *l;
-    sim_faults *f;
-    cr_assert_eq(sim_loop_new(3, 0, &l, NULL), T0_OK);
-    cr_assert_eq(sim_faults_new(l, &f, NULL), T0_OK);
-    objfake *a, *b;
-    cr_assert_eq(objfake_new(f, &a, NULL), T0_OK);
-    cr_assert_eq(objfake_new(NULL, &b, NULL), T0_OK);
-    objstore pa = objfake_port(a), pb = objfake_port(b);
+    objfake *a;
+    cr_assert_eq(objfake_new(NULL, &a, NULL), T0_OK);
+    objstore pa = objfake_port(a);
     t0_err err = {0};
-    cr_expect_eq(objfake_append(a, "logs", "k", NULL, NULL, 0, "text/plain", &err), T0_ENOTFOUND, "no bucket: %s", err.msg);
-    cr_expect(strstr(err.msg, "NoSuchBucket") != NULL, "%s", err.msg);
     cr_assert_eq(objfake_create_bucket(a, "logs", &err), T0_OK);
-    cr_assert_eq(objfake_create_bucket(b, "logs", &err), T0_OK);
-    objstore_meta meta = {0};
-    cr_assert_eq(objstore_meta_set(&meta, "owner", "x"), T0_OK);
-    objstore_body seed = {.data = "first\n", .len = 6};
-    cr_assert_eq(pa.put(pa.ctx, "logs", "k", &seed, "application/octet-stream", &meta, &err), T0_OK, "%s", err.msg);
-    cr_assert_eq(pb.put(pb.ctx, "logs", "k", &seed, "application/octet-stream", &meta, &err), T0_OK, "%s", err.msg);
-    char line[64];
-    for (int i = 0; i < 200; i++) { /* enough appends to move the body several times */
-        snprintf(line, sizeof line, "line %d", i);
-        const char *parts[] = {"[t] ", line, "\n"};
-        const size_t lens[] = {4, strlen(line), 1};
-        cr_assert_eq(objfake_append(a, "logs", i % 2 ? "k" : "new", parts, lens, 3, "text/plain", &err), T0_OK, "%s", err.msg);
-        objstore_buf old = {0};
-        objstore_sink sink = {.buf = &old};
-        t0_status st = pb.get(pb.ctx, "logs", i % 2 ? "k" : "new", &sink, NULL, &err);
-        cr_assert(st == T0_OK || st == T0_ENOTFOUND, "%s", err.msg);
-        for (int j = 0; j < 3; j++) cr_assert_eq(objstore_buf_append(&old, parts[j], lens[j]), T0_OK);
-        objstore_body body = {.data = old.data, .len = old.len};
-        cr_assert_eq(pb.put(pb.ctx, "logs", i % 2 ? "k" : "new", &body, "text/plain", NULL, &err), T0_OK, "%s", err.msg);
-        objstore_buf_free(&old);
+    char body[4096] = "";
+    for (int i = 0; i < 50; i++) {
+        if (i % 3 == 0 && objfake_peek(a, "logs", "k")) objfake_etag(objfake_peek(a, "logs", "k")); /* not always asked */
+        size_t l = strlen(body);
+        if (i == 25) l = 0; /* a body that does not start with the old one */
+        snprintf(body + l, sizeof body - l, "line %d\n", i);
+        objstore_body b = {.data = body, .len = strlen(body)};
+        cr_assert_eq(pa.put(pa.ctx, "logs", "k", &b, "text/plain", NULL, &err), T0_OK, "%s", err.msg);
+        char want[33];
+        objfake_md5_hex(body, strlen(body), want);
+        cr_assert_str_eq(objfake_etag(objfake_peek(a, "logs", "k")), want, "after put %d", i);
     }
-    const char *keys[] = {"k", "new"};
-    for (int i = 0; i < 2; i++) {
-        const objfake_object *x = objfake_peek(a, "logs", keys[i]), *y = objfake_peek(b, "logs", keys[i]);
-        cr_assert(x && y, "%s exists in both", keys[i]);
-        cr_expect_eq(x->len, y->len, "%s: %zu bytes appended, %zu by get+put", keys[i], x->len, y->len);
-        cr_expect(x->len == y->len && !memcmp(x->data, y->data, x->len + 1), "%s: same bytes", keys[i]);
-        cr_expect_str_eq(objfake_etag(x), objfake_etag(y), "%s: etag", keys[i]);
-        cr_expect_eq(x->version, y->version, "%s: version %llu vs %llu", keys[i], (unsigned long long)x->version,
-                     (unsigned long long)y->version);
-        cr_expect_str_eq(x->content_type, y->content_type);
-        cr_expect_eq(x->meta.nmeta, y->meta.nmeta, "%s: user metadata %zu vs %zu", keys[i], x->meta.nmeta, y->meta.nmeta);
-    }
-    objfake_stats sa, sb;
-    objfake_get_stats(a, &sa);
-    objfake_get_stats(b, &sb);
-    cr_expect_eq(sa.gets, sb.gets + 1, "gets: %lu vs %lu (+1: the append without a bucket)", sa.gets, sb.gets);
-    cr_expect_eq(sa.puts, sb.puts + 1, "puts: %lu vs %lu", sa.puts, sb.puts);
-    /* a failing GET writes nothing; a failing PUT after a good GET writes nothing either */
-    size_t before = objfake_peek(a, "logs", "k")->len;
-    const char *parts[] = {"x\n"};
-    const size_t lens[] = {2};
-    sim_fault_spec get_fails = {.kind = SIM_FAULT_ERROR, .status = T0_EINTERNAL, .count = 1};
-    cr_assert_eq(sim_faults_inject(f, "s3/get", &get_fails, &err), T0_OK, "%s", err.msg);
-    cr_expect_eq(objfake_append(a, "logs", "k", parts, lens, 1, "text/plain", &err), T0_EINTERNAL, "get fault: %s", err.msg);
-    sim_faults_clear(f, "*");
-    sim_fault_spec put_fails = {.kind = SIM_FAULT_ERROR, .status = T0_EINTERNAL, .count = 1};
-    cr_assert_eq(sim_faults_inject(f, "s3/put", &put_fails, &err), T0_OK, "%s", err.msg);
-    cr_expect_eq(objfake_append(a, "logs", "k", parts, lens, 1, "text/plain", &err), T0_EINTERNAL, "put fault: %s", err.msg);
-    cr_expect_eq(objfake_peek(a, "logs", "k")->len, before, "nothing written: %zu bytes, before %zu",
-                 objfake_peek(a, "logs", "k")->len, before);
     objfake_destroy(a);
-    objfake_destroy(b);
-    sim_faults_destroy(f);
-    sim_loop_destroy(l);
 }

@@ -150,6 +150,80 @@ Test(scn_parse, typed_values)
     scn_script_free(sc);
 }
 
+/* The statements of objects not ours, finalizers, a restore, faults of one manager, and the conditions
+ * on object fields, Events, API calls and `never`. */
+Test(scn_parse, foreign_objects_fields_and_counts)
+{
+    const char *text = "create pod bot-b1 labels={\"the0.dev/managed-by\":\"x\"} annotations={\"a\":\"b\"} owner=ReplicaSet/r1\n"
+                       "create cronjob schedule-s1 schedule=\"0 3 * * *\" finalizers=[\"f\"]\n"
+                       "add finalizer pod bot-b1 example.com/hold\n"
+                       "remove finalizers cronjob schedule-s1\n"
+                       "mongo-restore on\n"
+                       "fault kube/* timeout manager=m2\n"
+                       "clear fault kube/* manager=m2\n"
+                       "expect pod bot-b1 label.app=web annotation.the0.dev/config-hash=abc env.BOT_ID=b1\n"
+                       "expect cronjob schedule-s1 schedule=\"*/5 * * * *\"\n"
+                       "expect event bot-b1 reason=NameConflict == 1\n"
+                       "expect api-calls m1 create pods <= 3\n"
+                       "never count pods > 2\n"
+                       "within 10m expect pods-match-intent\n"
+                       "create pod for b1\n";
+    scn_script *sc = NULL;
+    t0_err err = {0};
+    cr_assert_eq(scn_parse("t.scn", text, &sc, NULL, &err), T0_OK, "%s", err.msg);
+    cr_assert_eq(sc->n, 14u, "statements: %zu", sc->n);
+    const scn_stmt *s = sc->st;
+    cr_expect(s[0].verb == SCN_CREATE_POD && !strcmp(s[0].a.foreign.name, "bot-b1") &&
+              !strcmp(s[0].a.foreign.owner_kind, "ReplicaSet") && !strcmp(s[0].a.foreign.owner_name, "r1") &&
+              cJSON_IsObject(s[0].a.foreign.labels) && cJSON_IsObject(s[0].a.foreign.annotations));
+    cr_expect(s[1].verb == SCN_CREATE_CRONJOB && !strcmp(s[1].a.foreign.schedule, "0 3 * * *") &&
+              cJSON_IsArray(s[1].a.foreign.finalizers));
+    cr_expect(s[2].verb == SCN_ADD_FINALIZER && !s[2].a.fin.cronjob && !strcmp(s[2].a.fin.value, "example.com/hold"));
+    cr_expect(s[3].verb == SCN_REMOVE_FINALIZERS && s[3].a.fin.cronjob && !s[3].a.fin.value);
+    cr_expect(s[4].verb == SCN_MONGO_RESTORE && s[4].a.down);
+    cr_expect(s[5].verb == SCN_FAULT && !strcmp(s[5].a.fault.point, "m2:kube/*") && !strcmp(s[5].a.fault.manager, "m2") &&
+              s[5].a.fault.spec.kind == SIM_FAULT_TIMEOUT, "scoped fault: %s", s[5].a.fault.point);
+    cr_expect(s[6].verb == SCN_CLEAR_FAULT && !strcmp(s[6].a.fault.point, "m2:kube/*"));
+    cr_assert_eq(s[7].a.pod.nfields, 3u);
+    cr_expect(s[7].a.pod.fields[0].kind == SCN_FIELD_LABEL && !strcmp(s[7].a.pod.fields[0].key, "app") &&
+              !strcmp(s[7].a.pod.fields[0].val, "web"));
+    cr_expect(s[7].a.pod.fields[1].kind == SCN_FIELD_ANNOTATION && !strcmp(s[7].a.pod.fields[1].key, "the0.dev/config-hash"));
+    cr_expect(s[7].a.pod.fields[2].kind == SCN_FIELD_ENV && !strcmp(s[7].a.pod.fields[2].key, "BOT_ID"));
+    cr_expect(!strcmp(s[8].a.pod.schedule, "*/5 * * * *"));
+    cr_expect(s[9].verb == SCN_IF_EVENT && !strcmp(s[9].a.event.reason, "NameConflict") && s[9].a.event.op == SCN_CMP_EQ &&
+              s[9].a.event.n == 1);
+    cr_expect(s[10].verb == SCN_IF_API_CALLS && !strcmp(s[10].a.api.manager, "m1") && s[10].a.api.verb == SCN_API_CREATE &&
+              s[10].a.api.kind == KUBE_POD && s[10].a.api.op == SCN_CMP_LE && s[10].a.api.n == 3);
+    cr_expect(s[11].type == SCN_NEVER && s[11].verb == SCN_IF_COUNT);
+    cr_expect(s[12].verb == SCN_IF_INTENT && s[12].within_ms == 600000);
+    cr_expect(s[13].verb == SCN_CREATE_POD_FOR, "'create pod for' is its own verb");
+    scn_script_free(sc);
+}
+
+/* Faults a real server does not produce are refused: a 404 comes from an object that is really gone, a 409
+ * on create from one that really exists, a 422 from the object alone; a wildcard may not ask for them
+ * either. Conflicts on updates, quota refusals on creates and server errors are real. */
+Test(scn_parse, unrealistic_faults_are_refused)
+{
+    parse_err("fault kube/pod/get error=404\n", "a 404 is for an object that is really gone");
+    parse_err("fault kube/pod/create error=409\n", "kube/pod/create does not answer that");
+    parse_err("fault kube/* error=409\n", "does not answer that");
+    parse_err("fault kube/pod/update error=422\n", "a 422 depends on the object alone");
+    parse_err("fault kube/pod/list error=409 count=5\n", "kube/pod/list does not answer that");
+    parse_err("fault mongo/find 429\n", "no point it names takes 429");
+    parse_err("fault kube/pod/get error=404 manager=m2\n", "a 404 is for an object");
+    parse_err("never no-orphans\n", "unknown condition");
+    parse_err("expect event bot-b1\n", "which reason");
+    parse_err("expect api-calls m1 make pods <= 3\n", "api-calls: verb");
+    const char *ok = "fault kube/pod/update error=409\nfault kube/pod/create error=403\nfault kube/* error=503\n"
+                     "fault kube/* 429 ms=2s\nfault mongo/upsert timeout-applied count=1\nfault mongo/find outage\n"
+                     "fault kube/pod/list stale count=1\nfault kube/watch drop\n";
+    scn_script *sc = NULL;
+    t0_err err = {0};
+    cr_expect_eq(scn_parse("t.scn", ok, &sc, NULL, &err), T0_OK, "%s", err.msg);
+    scn_script_free(sc);
+}
+
 /* A note's text is what follows `note`, with or without a time prefix on its line (the prefix used to
  * shift it: "at 1m note hello" traced "m note hello"). */
 Test(scn_parse, note_text)

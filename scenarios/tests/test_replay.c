@@ -77,3 +77,26 @@ Test(scn_replay, memo_changes_no_trace)
     }
     cr_expect(hits > 0, "the memo answered no lookup in %zu files", sizeof files / sizeof *files);
 }
+
+/* Issue 14: the simulated pods run the shipped daemon (daemon/): its init and sidecar log what they do
+ * (components daemon-init, daemon-sync), the sidecar steps fsm_sync_table under the key "ns/pod/sync",
+ * the state object is the daemon's tar.gz (the0-* metadata, read back by `state`), and the termination
+ * messages the pod status shows are the daemon's own words. */
+Test(scn_replay, the_simulated_pods_run_the_daemon)
+{
+    char *trace = NULL;
+    scn_result r = run_file("scenarios/pod_nonascii_names.scn", 1, &trace);
+    cr_expect_eq(r.failed, 0u, "failed expectations: %u\n%s", r.failed, trace);
+    cr_expect_eq(r.violations, 0u, "violations: %u", r.violations);
+    const char *want[] = {
+        "log info daemon-init: init bot b1: code custom-bots/", /* daemon/init.c */
+        "log info daemon-sync: sync bot b1: state /state -> bot-state/b1/state.tar.gz", /* daemon/sync.c */
+        "log info daemon-sync: state uploaded to bot-state/b1/state.tar.gz: generation 1", /* daemon/sync_state.c */
+        "kubelet sync the0/bot-b1/sync watching -change-> dirty", /* fsm_sync_table, stepped by daemon/sync.c */
+        "kubelet sync the0/bot-b1/sync awaiting_bot -done_file-> final_sync", /* the SIGTERM wait (point 5) */
+        "bot-b1/init message: done: restored state generation", /* dinit's termination message */
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_expect(strstr(trace, want[i]) != NULL, "the trace lacks \"%s\"", want[i]);
+    free(trace);
+}
