@@ -81,6 +81,7 @@ static bool code_zip(const char *entry, const kubelet_program *prog, objstore_bu
     t0_utf8_scope loc = t0_utf8_enter(); /* the names go through the locale: UTF-8 */
     archive_write_set_format_zip(a);
     archive_write_set_options(a, "hdrcharset=UTF-8");
+    archive_write_set_bytes_in_last_block(a, 1); /* no padding to 10,240 bytes (the default block) */
     bool ok = archive_write_open2(a, out, NULL, zip_write, NULL, NULL) == ARCHIVE_OK;
     const char *names[1 + KUBELET_MAX_CODE_FILES];
     size_t n = 0;
