@@ -21,8 +21,8 @@ static const char *mstr(const cJSON *o, const char *key)
  * (bench_resync prints the figure): keep them within these sizes (jemalloc's 128-byte class with a short id). */
 _Static_assert(sizeof(void *) != 8 || (sizeof(rec) <= 96 && sizeof(obj_sum) <= 80), "rec/obj_sum grew");
 
-static const char *const unread_pod[] = {"spec", NULL};
-static const char *const unread_cronjob[] = {"spec.jobTemplate", NULL};
+static const char *const unread_pod[] = {"spec", "status.conditions", "metadata.managedFields", NULL};
+static const char *const unread_cronjob[] = {"spec.jobTemplate", "metadata.managedFields", NULL};
 const char *const *const ctl_unread_members[KUBE__KINDS] = {[KUBE_POD] = unread_pod, [KUBE_CRONJOB] = unread_cronjob};
 
 void ctl_obj_free(obj_sum *o)

@@ -102,8 +102,9 @@ typedef struct ctl_manager ctl_manager;
 
 /* ctl_unread_members: members of observed objects the controllers never read, by kind (NULL-terminated
  * dotted paths; NULL: none), for a client that can leave them out before parsing (kuberest_opts.drop):
- * a Pod's spec (a reconcile reads its labels, annotations and status) and a CronJob's job template (it
- * reads the schedule and the starting deadline). test_informer checks that summaries do not change. */
+ * a Pod's spec and conditions (a reconcile reads its labels, annotations and container statuses) and a
+ * CronJob's job template (it reads the schedule and the starting deadline); both kinds' managedFields.
+ * test_informer checks that summaries do not change. */
 extern const char *const *const ctl_unread_members[KUBE__KINDS];
 
 /* ctl_manager_new: a stopped manager using PORTS (borrowed; they must outlive it). T0_EINVAL when the

@@ -145,6 +145,8 @@ static cJSON *unread(const cJSON *obj, kube_kind kind)
     cJSON *out = cJSON_ParseWithLength(text, n);
     cr_assert_not_null(out);
     cr_assert_lt(n, len, "something was left out (%zu of %zu bytes kept)", n, len);
+    for (const char *const *p = ctl_unread_members[kind]; *p; p++)
+        cr_expect_null(t0_json_at(out, *p), "%s is left out", *p);
     free(text);
     return out;
 }
@@ -191,7 +193,8 @@ Test(informer, unread_members_are_not_read)
     cJSON *md = t0_json_get(pod, "metadata");
     cJSON_AddStringToObject(md, "resourceVersion", "77");
     cJSON_AddStringToObject(md, "uid", "00000000-0000-4000-8000-000000000001");
-    cJSON *st = cJSON_Parse("{\"phase\":\"Running\",\"initContainerStatuses\":[{\"name\":\"init\",\"restartCount\":2,"
+    cJSON_AddItemToObject(md, "managedFields", cJSON_Parse("[{\"manager\":\"kubectl\",\"fieldsV1\":{\"f:spec\":{}}}]"));
+    cJSON *st = cJSON_Parse("{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}],\"initContainerStatuses\":[{\"name\":\"init\",\"restartCount\":2,"
                             "\"state\":{\"terminated\":{\"exitCode\":0}}}],\"containerStatuses\":[{\"name\":\"bot\","
                             "\"restartCount\":3,\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}}}]}");
     cJSON_AddItemToObject(pod, "status", st);
