@@ -1,9 +1,11 @@
-/* bench_sim.c: simulated seconds per wall second for a fleet of N realtime bots (plus N/100 schedules)
- * with faults, for one simulated hour; default 1,000 bots (median of 3 runs) and 10,000 (one run: about two
- * minutes). Usage: bench_sim [N...] */
+/* bench_sim.c: simulated seconds per second for a fleet of N realtime bots (plus N/100 schedules) with
+ * faults, for one simulated hour: per CPU second of the process (the figure: the machine is shared, and the
+ * simulator is one thread) and per wall second. Default 1,000 bots (median of 3 runs) and 10,000 (one run);
+ * BENCH_LARGE=1 adds 100,000 (one run: minutes, and about 8 GB). Usage: bench_sim [N...] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "scenarios/scn.h"
@@ -37,6 +39,22 @@ static char *fleet(int n, int hours)
     return s;
 }
 
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double peak_mib(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024.0 : 0;
+}
+
+/* target: issue 17's target for N bots (x real time), 0 when it states none */
+static double target(int n) { return n == 1000 ? 100000 : n == 10000 ? 10000 : n == 100000 ? 1000 : 0; }
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -45,7 +63,7 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int sizes[8] = {1000, 10000}, nsizes = 2;
+    int sizes[8] = {1000, 10000, 100000}, nsizes = getenv("BENCH_LARGE") && atoi(getenv("BENCH_LARGE")) ? 3 : 2;
     if (argc > 1) {
         nsizes = 0;
         for (int i = 1; i < argc && nsizes < 8; i++) sizes[nsizes++] = atoi(argv[i]);
@@ -61,22 +79,30 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_sim: %s\n", err.msg);
             return 1;
         }
-        double wall[3];
+        double wall[3], cpu[3];
         scn_result res = {0};
         for (int r = 0; r < runs; r++) {
             scn_run_opts o = {.seed = (uint64_t)r + 1, .quiet = true, .untraced = true, .out = devnull, .log_level = 4};
-            double t0 = now_s();
+            double t0 = now_s(), c0 = cpu_s();
             if (scn_run(sc, &o, &res, &err) != T0_OK) {
                 fprintf(stderr, "bench_sim: %s\n", err.msg);
                 return 1;
             }
             wall[r] = now_s() - t0;
+            cpu[r] = cpu_s() - c0;
         }
         qsort(wall, (size_t)runs, sizeof wall[0], cmp);
-        double med = wall[runs / 2];
-        printf("sim %5d bots + %3d schedules, 1 simulated hour with faults: median %.2f s wall (%d run%s) = %.0fx real "
-               "time; %llu steps, %u violations\n",
-               n, n / 100, med, runs, runs > 1 ? "s" : "", 3600.0 / med, (unsigned long long)res.steps, res.violations);
+        qsort(cpu, (size_t)runs, sizeof cpu[0], cmp);
+        double med = wall[runs / 2], medc = cpu[runs / 2], x = 3600.0 / medc;
+        char tn[96] = "";
+        if (target(n) > 0)
+            snprintf(tn, sizeof tn, " [target >= %.0fx: %.2fx the target, %s]", target(n), x / target(n),
+                     x >= target(n) ? "met" : "not met");
+        printf("sim %6d bots + %4d schedules, 1 simulated hour with faults (%d run%s, median): %.2f s CPU = %.0fx real "
+               "time%s; %.2f s wall = %.0fx; %.1f us CPU per bot-hour; %llu steps, %u violations; peak RSS so far "
+               "%.0f MiB\n",
+               n, n / 100, runs, runs > 1 ? "s" : "", medc, x, tn, med, 3600.0 / med, medc * 1e6 / n,
+               (unsigned long long)res.steps, res.violations, peak_mib());
         scn_script_free(sc);
         free(text);
     }
