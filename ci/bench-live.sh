@@ -32,7 +32,8 @@ for r in range(1, rounds + 1):
         for i in range(1, n + 1):
             pod["metadata"]["name"] = "bot-raw%dx%d" % (r, i)
             pod["metadata"]["labels"]["the0.dev/bot-id"] = "raw%dx%d" % (r, i)
-            f.write('%surl = "http://127.0.0.1:%s/api/v1/namespaces/the0/pods"\nheader = "Content-Type: application/json"\n'
+            f.write('%surl = "http://127.0.0.1:%s/api/v1/namespaces/the0/pods"\n'
+                    'header = "Content-Type: application/json"\nheader = "Expect:"\n'  # as the controller: no 100-continue
                     'data = %s\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n'
                     % ("next\n" if i > 1 else "", port, json.dumps(json.dumps(pod, separators=(",", ":")))))
 PY

@@ -45,7 +45,8 @@ pod, port, n, prefix = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3
 for i in range(1, n + 1):
     pod["metadata"]["name"] = "bot-%s%d" % (prefix, i)
     pod["metadata"]["labels"]["the0.dev/bot-id"] = "%s%d" % (prefix, i)
-    print('%surl = "http://127.0.0.1:%s/api/v1/namespaces/the0/pods"\nheader = "Content-Type: application/json"\n'
+    print('%surl = "http://127.0.0.1:%s/api/v1/namespaces/the0/pods"\n'
+          'header = "Content-Type: application/json"\nheader = "Expect:"\n'  # as the controller: no 100-continue
           'data = %s\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"'
           % ("next\n" if i > 1 else "", port, json.dumps(json.dumps(pod, separators=(",", ":")))))
 PY
