@@ -69,6 +69,18 @@ typedef struct note {
     char *name;
 } note;
 
+/* A resolution a view remembers (resolve): what PATH named while the pod's tree was at generation GEN. */
+#define RC_N 4     /* per view: the daemon and the bot ask about the same few paths again and again */
+#define RC_PATH 96 /* longer paths are not remembered */
+typedef struct rc_ent {
+    uint64_t gen; /* podfs.gen when resolved; 0: empty */
+    pnode *node, *parent;
+    int eno;
+    uint16_t plen, lastoff, lastlen; /* the last component is PATH[lastoff, lastoff + lastlen) */
+    bool follow, node_ro, parent_ro;
+    char path[RC_PATH];
+} rc_ent;
+
 struct podfs_view {
     podfs *p;
     pvol *rootfs, *term;
@@ -76,6 +88,8 @@ struct podfs_view {
     bool caps_dropped;
     fs_file *files;
     podfs_view *prev, *next;
+    rc_ent rc[RC_N];
+    unsigned rc_next; /* the entry the next miss replaces */
 };
 
 struct podfs {
@@ -85,6 +99,7 @@ struct podfs {
     podfs_view *views;
     fs_watch *watches;
     uint64_t next_ino, next_vol, next_watch;
+    uint64_t gen; /* bumped by every change a resolution depends on: entries, mounts, permissions, read-only */
     note *notes;
     size_t nnotes, capnotes;
     uint64_t timer;
@@ -142,8 +157,15 @@ static pnode *child(const pnode *d, const char *name, size_t len)
     return NULL;
 }
 
+/* tree_changed: resolutions remembered before N's tree changed are forgotten (rc_ent.gen) */
+static void tree_changed(const pnode *n)
+{
+    if (n && n->vol) n->vol->p->gen++;
+}
+
 static bool attach(pnode *d, pnode *n)
 {
+    tree_changed(d);
     if (d->nkids == d->capkids) {
         size_t nc = d->capkids ? 2 * d->capkids : 4;
         pnode **nk = realloc(d->kids, nc * sizeof *nk);
@@ -160,6 +182,7 @@ static bool attach(pnode *d, pnode *n)
 static void detach(pnode *n)
 {
     pnode *d = n->parent;
+    tree_changed(n);
     for (size_t i = 0; d && i < d->nkids; i++)
         if (d->kids[i] == n) {
             memmove(d->kids + i, d->kids + i + 1, (d->nkids - i - 1) * sizeof *d->kids);
@@ -234,12 +257,12 @@ typedef struct res {
     char last[512]; /* the last component */
     size_t lastlen;
     int eno;
+    size_t lastoff; /* where the last component starts in PATH (when no symlink was followed) */
+    int links;      /* symlinks followed */
 } res;
 
-/* resolve: walk PATH in V's tree, across mount points, following symlinks (a final one only when FOLLOW).
- * Returns 0 and fills *R (node NULL with eno ENOENT when only the last component is missing: parent and
- * last are set then), or the errno. */
-static int resolve(podfs_view *v, const char *path, bool follow, res *r)
+/* walk: resolve's walk of PATH in V's tree */
+static int walk(podfs_view *v, const char *path, bool follow, res *r)
 {
     memset(r, 0, sizeof *r);
     pnode *stack[MAX_DEPTH];
@@ -250,7 +273,7 @@ static int resolve(podfs_view *v, const char *path, bool follow, res *r)
     char buf[2][PATH_CAP];
     int cur = 0;
     if (strlen(path) >= PATH_CAP) return r->eno = ENAMETOOLONG;
-    const char *p = path;
+    const char *p = path, *p0 = path; /* p0: the text P walks (PATH, or a link's target and the rest) */
     for (;;) {
         while (*p == '/') p++;
         if (!*p) { /* "/" or a path ending in "/" after a directory */
@@ -283,6 +306,7 @@ static int resolve(podfs_view *v, const char *path, bool follow, res *r)
                 r->parent_ro = top > 0 ? ro[top - 1] : ro[0];
                 memcpy(r->last, s, len);
                 r->lastlen = len;
+                r->lastoff = (size_t)(s - p0);
                 return 0;
             }
             continue;
@@ -294,19 +318,21 @@ static int resolve(podfs_view *v, const char *path, bool follow, res *r)
             memcpy(r->last, s, len);
             r->last[len] = '\0';
             r->lastlen = len;
+            r->lastoff = (size_t)(s - p0);
         }
         if (!c) {
             if (!final) r->parent = NULL;
             return r->eno = ENOENT;
         }
         if (c->type == FS_LNK && (!final || follow)) {
+            r->links = links + 1;
             if (++links > MAX_LINKS) return r->eno = ELOOP;
             int nx = 1 - cur;
             int n = snprintf(buf[nx], PATH_CAP, "%s%s", c->data ? c->data : "", rest);
             if (n < 0 || n >= PATH_CAP) return r->eno = ENAMETOOLONG;
             if (buf[nx][0] == '/') top = 0;
             cur = nx;
-            p = buf[cur];
+            p = p0 = buf[cur];
             if (final) {
                 r->parent = NULL;
                 r->lastlen = 0;
@@ -324,6 +350,43 @@ static int resolve(podfs_view *v, const char *path, bool follow, res *r)
         stack[++top] = t;
         ro[top] = tro;
     }
+}
+
+/* resolve: walk PATH in V's tree, across mount points, following symlinks (a final one only when FOLLOW).
+ * Returns 0 and fills *R (node NULL with eno ENOENT when only the last component is missing: parent and
+ * last are set then), or the errno. A view remembers its last few resolutions that followed no symlink,
+ * for as long as the pod's tree does not change (podfs.gen): a walk touches a node per step and every
+ * entry of each directory on the way, cold in a simulator running thousands of pods (a sync daemon
+ * asks about its log file and state directory at every scan). */
+static int resolve(podfs_view *v, const char *path, bool follow, res *r)
+{
+    size_t plen = strlen(path);
+    uint64_t gen = v->p->gen + 1; /* + 1: an entry's 0 means empty */
+    if (plen < RC_PATH) {
+        for (unsigned i = 0; i < RC_N; i++) {
+            const rc_ent *e = &v->rc[i];
+            if (e->gen != gen || e->plen != plen || e->follow != follow || memcmp(e->path, path, plen)) continue;
+            memset(r, 0, sizeof *r);
+            r->node = e->node;
+            r->parent = e->parent;
+            r->node_ro = e->node_ro;
+            r->parent_ro = e->parent_ro;
+            r->eno = e->eno;
+            r->lastoff = e->lastoff;
+            r->lastlen = e->lastlen;
+            memcpy(r->last, path + e->lastoff, e->lastlen);
+            return r->eno;
+        }
+    }
+    int eno = walk(v, path, follow, r);
+    if (plen < RC_PATH && !r->links) {
+        rc_ent *e = &v->rc[v->rc_next++ % RC_N];
+        *e = (rc_ent){.gen = gen, .node = r->node, .parent = r->parent, .eno = r->eno, .plen = (uint16_t)plen,
+                      .lastoff = (uint16_t)r->lastoff, .lastlen = (uint16_t)r->lastlen, .follow = follow,
+                      .node_ro = r->node_ro, .parent_ro = r->parent_ro};
+        memcpy(e->path, path, plen);
+    }
+    return eno;
 }
 
 /* ---- notifications ---------------------------------------------------------------------------------- */
@@ -979,6 +1042,7 @@ static t0_status mount_at(podfs_view *v, const char *path, pnode *target, bool r
     }
     c->mnt = target;
     c->mnt_ro = ro;
+    tree_changed(c);
     target->refs++;
     return T0_OK;
 }
@@ -1009,7 +1073,10 @@ t0_status podfs_view_new(podfs *p, const podfs_view_opts *o, podfs_view **out, t
         bool made;
         pnode *tmp = dir_at(v, "/tmp", &made), *dev = dir_at(v, "/dev", NULL);
         if (!tmp || !dev) st = t0_fail(err, T0_ENOMEM, "container filesystem: out of memory");
-        else tmp->perm = 01777;
+        else {
+            tmp->perm = 01777;
+            tree_changed(tmp);
+        }
     }
     if (st == T0_OK && o->nmounts) { /* shorter paths first: a mount inside another lands in the outer one */
         memcpy(ms, o->mounts, o->nmounts * sizeof *ms);
@@ -1021,7 +1088,10 @@ t0_status podfs_view_new(podfs *p, const podfs_view_opts *o, podfs_view **out, t
         const char *tp = o->termination_path && *o->termination_path ? o->termination_path : "/dev/termination-log";
         st = mount_at(v, tp, v->term->root, false, err);
     }
-    if (v->rootfs) v->rootfs->read_only = o->read_only_root;
+    if (v->rootfs) {
+        v->rootfs->read_only = o->read_only_root;
+        tree_changed(v->rootfs->root);
+    }
     if (st != T0_OK) {
         podfs_view_destroy(v);
         return st;
@@ -1044,6 +1114,7 @@ void podfs_view_set_root(podfs_view *v, bool read_only, uint64_t capacity)
 {
     v->rootfs->read_only = read_only;
     v->rootfs->capacity = capacity ? capacity : DEFAULT_CAPACITY;
+    tree_changed(v->rootfs->root);
 }
 
 size_t podfs_view_termination(const podfs_view *v, char *buf, size_t cap)
