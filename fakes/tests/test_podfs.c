@@ -296,3 +296,33 @@ Test(podfs, fault_points)
     sim_faults_destroy(faults);
     sim_loop_destroy(loop);
 }
+
+/* A view remembers its recent resolutions (podfs.c resolve); what another container of the pod changes is
+ * seen at the next call: creates, unlinks, renames and directories made in between. */
+Test(podfs, a_view_sees_what_another_container_changed)
+{
+    fx f;
+    fx_init(&f, NULL);
+    volumes(&f, 0);
+    podfs_view *bot = view(&f, false, 1000, true), *sync = view(&f, true, 1000, false);
+    fs_port b = podfs_view_port(bot), s = podfs_view_port(sync);
+    fs_stat sb;
+    for (int round = 0; round < 3; round++) {
+        cr_expect_eq(s.lstat(s.ctx, "/state/a.json", &sb, NULL), T0_ENOTFOUND, "round %d: not there yet", round);
+        cr_expect_eq(s.lstat(s.ctx, "/state/a.json", &sb, NULL), T0_ENOTFOUND, "round %d: asked again", round);
+        cr_expect_eq(put(&b, "/state/a.json", "1"), 0);
+        cr_expect_eq(s.lstat(s.ctx, "/state/a.json", &sb, NULL), T0_OK, "round %d: created by the bot", round);
+        cr_expect_eq(b.rename(b.ctx, "/state/a.json", "/state/b.json", NULL), T0_OK);
+        cr_expect_eq(s.lstat(s.ctx, "/state/a.json", &sb, NULL), T0_ENOTFOUND, "round %d: renamed away", round);
+        cr_expect_eq(s.lstat(s.ctx, "/state/b.json", &sb, NULL), T0_OK, "round %d: renamed here", round);
+        cr_expect_eq(b.unlink(b.ctx, "/state/b.json", NULL), T0_OK);
+        cr_expect_eq(s.lstat(s.ctx, "/state/b.json", &sb, NULL), T0_ENOTFOUND, "round %d: unlinked", round);
+    }
+    cr_expect_eq(s.lstat(s.ctx, "/state/d/x", &sb, NULL), T0_ENOTFOUND);
+    cr_expect_eq(b.mkdir(b.ctx, "/state/d", 0755, NULL), T0_OK);
+    cr_expect_eq(put(&b, "/state/d/x", "2"), 0);
+    char *got = get(&s, "/state/d/x");
+    cr_expect(got && !strcmp(got, "2"), "a file in a directory made since: %s", got ? got : "(none)");
+    free(got);
+    fx_free(&f);
+}
