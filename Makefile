@@ -7,7 +7,8 @@ SHELL := /bin/bash
 
 # Modules: one folder each. MODULE/*.c is the module's library; MODULE/tests/*.c its Criterion tests;
 # MODULE/module.mk may set MODULE_DEPS (other modules it links against), MODULE_TEST_DEPS (modules only its
-# tests link, e.g. a sibling used as the independent peer of a conformance test) and add TEST_TARGETS.
+# tests link, e.g. a sibling used as the independent peer of a conformance test), MODULE_BENCH_DEPS (modules
+# only its benchmarks link) and add TEST_TARGETS.
 MODULES := core domain fsm controllers fakes sim scenarios daemon adapters
 
 PKGS := libcurl libcjson libmongoc-1.0 libbson-1.0 libnats criterion libfiu libarchive libmicrohttpd \
@@ -73,7 +74,7 @@ $(BUILD)/lib/lib$(1).a: $$($(1)_OBJS)
 	$$(Q)$$(if $$^,ar rcs $$@ $$^,ar rcs $$@)
 $(1)_BSRCS := $$(wildcard $(1)/bench/*.c)
 BENCH_BINS += $$(patsubst $(1)/bench/%.c,$(BUILD)/bench/%,$$($(1)_BSRCS))
-$(BUILD)/bench/%: $(BUILD)/obj/$(1)/bench/%.o $$(foreach m,$(1) $$($(1)_DEPS) core,$(BUILD)/lib/lib$$(m).a)
+$(BUILD)/bench/%: $(BUILD)/obj/$(1)/bench/%.o $$(foreach m,$(1) $$($(1)_DEPS) $$($(1)_BENCH_DEPS) core,$(BUILD)/lib/lib$$(m).a)
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LINK    $$@")
 	$$(Q)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$< -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group $$(LIBS_ALL)
