@@ -27,11 +27,15 @@ TEST_TARGETS += soak-smoke
 .PHONY: soak-smoke
 soak-smoke: $(BUILD)/the0-sim ## short soaks (safety, liveness at 100 and 500 bots) and four sweeps (part of make test)
 	@bash ci/soak-smoke.sh $(BUILD)/the0-sim
-# make soak: a long campaign over every CPU (SOAK_SEEDS, SOAK_FLAGS e.g. "--mode liveness --bots 10");
-# failing seeds and their shrunk scenarios land in $(BUILD)/soak/.
+# make soak: a long campaign over every CPU (SOAK_SEEDS, SOAK_FLAGS e.g. "--mode liveness"); SOAK_BOTS, a list
+# of fleet sizes, runs SOAK_SEEDS seeds at each (SOAK_BOTS="100 500": a mix; fleet size drives which failures
+# show). Failing seeds and their shrunk scenarios land in $(BUILD)/soak/ (bots-B/ for each size of a mix).
 SOAK_SEEDS ?= 5000
-soak: $(BUILD)/the0-sim ## a long soak campaign over every CPU (SOAK_SEEDS, SOAK_FLAGS)
-	$(BUILD)/the0-sim soak --seeds $(SOAK_SEEDS) --jobs $$(nproc) --out $(BUILD)/soak $(SOAK_FLAGS)
+SOAK_BOTS ?=
+soak: $(BUILD)/the0-sim ## a long soak campaign over every CPU (SOAK_SEEDS, SOAK_BOTS: fleet sizes, SOAK_FLAGS)
+	$(if $(strip $(SOAK_BOTS)),set -e; $(foreach b,$(SOAK_BOTS),$(BUILD)/the0-sim soak --seeds $(SOAK_SEEDS) \
+	    --jobs $$(nproc) --bots $(b) --out $(BUILD)/soak/bots-$(b) $(SOAK_FLAGS);),$(BUILD)/the0-sim soak \
+	    --seeds $(SOAK_SEEDS) --jobs $$(nproc) --out $(BUILD)/soak $(SOAK_FLAGS))
 # bench_sim and bench_resync measure what the0-sim and the runtime do, so they link the same allocator
 # (Makefile: ALLOC_LIBS); bench_resync reads its bytes-per-bot figure from jemalloc's statistics (from
 # glibc's mallinfo2 in a sanitizer build, which has no jemalloc).
