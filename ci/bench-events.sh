@@ -28,7 +28,8 @@ run() {
     local base t0 last written dropped
     base=$(creates)
     t0=$(date +%s%N)
-    start_ctl --kube-qps "$QPS" --kube-burst "$BURST" "$@"
+    # ready after its first full reconcile: N creates at QPS
+    BENCH_READY_S=$((N / QPS * 3 + 120)) start_ctl --kube-qps "$QPS" --kube-burst "$BURST" "$@"
     wait_creates $((base + N)) $((N / QPS * 3 + 120))
     last=$(create_times $((base + N)) $((base + N)))
     local m

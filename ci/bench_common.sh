@@ -5,7 +5,8 @@
 #   creates                    pod creates serve answered 201 so far
 #   create_times [FROM [TO]]   the arrival times (ns) of those creates, FROM-th to TO-th (1-based; default all)
 #   wait_creates N SECONDS     until N creates were seen (polling every BENCH_POLL s, default 0.01)
-#   start_ctl [FLAGS...]       a controller (identity bench, --log-level warn) until /readyz; HP: its health port
+#   start_ctl [FLAGS...]       a controller (identity bench, --log-level warn) until /readyz (BENCH_READY_S, default
+#                              30); HP: its health port
 #   stop_ctl                   SIGTERM and wait
 #   delete_pods PREFIX N       pods bot-PREFIX1 .. bot-PREFIXN deleted with grace 0 (404 is fine)
 # Every process is stopped on exit; BENCH_KEEP=1 keeps the run's directory as /tmp/<name>-kept.
@@ -53,9 +54,9 @@ start_ctl() {
         --health-addr "127.0.0.1:$HP" --log-level warn "$@" >>"$DIR/ctl.log" 2>&1 &
     CTL_PID=$!
     servers_wait_port "$HP" "$CTL_PID" controller "$DIR/ctl.log"
-    local end=$((SECONDS + 30))
+    local end=$((SECONDS + ${BENCH_READY_S:-30}))
     until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/readyz")" == 200 ]; do
-        [ $SECONDS -lt $end ] || { echo "$BENCH_NAME: controller not ready in 30 s" >&2; return 1; }
+        [ $SECONDS -lt $end ] || { echo "$BENCH_NAME: controller not ready in ${BENCH_READY_S:-30} s" >&2; return 1; }
         sleep 0.05
     done
 }
