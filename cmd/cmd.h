@@ -26,6 +26,14 @@ int scenario_replay_main(int argc, char **argv);
  * every expectation passed and no invariant broke, 1 otherwise, 2 on usage or parse errors. */
 int scenario_demo_main(int argc, char **argv);
 
+/* soak_main: `the0-sim soak [flags]` (see --help; scenarios/soak.h runs the campaign). Exit 0 when no seed
+ * failed, 1 when one did (or a worker died), 2 on usage errors or when the campaign cannot start. */
+int soak_main(int argc, char **argv);
+
+/* sweep_main: `the0-sim sweep FILE... [--jobs J] [--max-effects N] [--max-calls N]` (scenarios/soak.h runs
+ * it). Exit 0 when no run broke an invariant, 1 when one did, 2 on usage or parse errors. */
+int sweep_main(int argc, char **argv);
+
 /* serve_main: ARGV[0] is "serve". Flags: --listen HOST:PORT (default 127.0.0.1:8001; port 0 = any),
  * --nodes N (default 3), --seed S (default 1), --access-log, --log-level L, --run-pods (pods run as podman
  * containers: fakes/podman_kubelet.h) with --containers-conf FILE and --pods-dir DIR, --help. Prints one line

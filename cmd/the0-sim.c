@@ -6,7 +6,6 @@
 #include "cmd/cmd.h"
 #include "fsm/tables.h"
 #include "scenarios/scn.h"
-#include "scenarios/soak.h"
 #include "sim/loop.h"
 
 /* walk: drive one bot through its lifecycle with the bot table, printing each transition's reason. */
