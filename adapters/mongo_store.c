@@ -8,6 +8,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "domain/docval.h"
 #include "domain/docver.h"
@@ -610,11 +611,7 @@ static void *probe_run(void *arg)
         pthread_mutex_lock(&p->mu);
         p->ok = st == T0_OK;
         snprintf(p->why, sizeof p->why, "%s", st == T0_OK ? "" : e.msg);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += p->every_ms / 1000;
-        until.tv_nsec += (p->every_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) until.tv_sec++, until.tv_nsec -= 1000000000;
+        struct timespec until = t0_deadline(CLOCK_REALTIME, p->every_ms);
         while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &until) == 0) {}
         bool stop = p->stop;
         pthread_mutex_unlock(&p->mu);

@@ -23,6 +23,7 @@
 #include "adapters/nats_bus.h"
 #include "adapters/rtloop.h"
 #include "core/cli.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "fsm/tables.h"
@@ -195,18 +196,11 @@ typedef struct app {
     bool stopping;
 } app;
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* last_progress: the latest sign that the loop is not stuck: a snapshot timer ran, the manager finished a
  * reconcile or a lease tick, or the kube client finished a request (a slow one blocks the loop legitimately) */
 static int64_t last_progress(app *a, const ctl_live *live)
 {
-    int64_t now = mono_ns(), p;
+    int64_t now = t0_mono_ns(), p;
     uint64_t reqs = 0;
     if (a->kube) {
         kuberest_stats ks;
@@ -272,7 +266,7 @@ static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *
     ctl_manager *mgr = a->live_mgr; /* stays valid: the servers stop before the manager goes */
     pthread_mutex_unlock(&a->mu);
     if (mgr) ctl_manager_live(mgr, &s.live);
-    s.now_ns = mono_ns();
+    s.now_ns = t0_mono_ns();
     static char nf[] = "404 page not found\n";
     const char *vv = NULL;
     size_t vl = 0; /* "?verbose" has no value: ask whether the key is there */
@@ -372,7 +366,7 @@ static void take_snapshot(app *a)
     s.taken_ms = rtloop_now_ms(a->loop);
     pthread_mutex_lock(&a->mu);
     a->snap = s;
-    a->snap_ns = mono_ns();
+    a->snap_ns = t0_mono_ns();
     pthread_mutex_unlock(&a->mu);
 }
 
@@ -466,7 +460,7 @@ int controller_main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     pthread_mutex_init(&a.mu, NULL);
     a.lease_name = cs.lease_name;
-    a.snap_ns = mono_ns(); /* liveness counts from here: a start-up that hangs fails /livez too */
+    a.snap_ns = t0_mono_ns(); /* liveness counts from here: a start-up that hangs fails /livez too */
     a.liveness_ns = f.liveness_ms * 1000000;
     kuberest_config kc;
     memset(&kc, 0, sizeof kc);
@@ -550,7 +544,7 @@ int controller_main(int argc, char **argv)
     if (a.bus) bp = natsbus_port(a.bus);
     kube_port ep;
     if (a.events) ep = kevents_port(a.events);
-    ctl_ports ports = {&lp, &kp, &sp, a.bus ? &bp : NULL, a.events ? &ep : NULL, mono_ns};
+    ctl_ports ports = {&lp, &kp, &sp, a.bus ? &bp : NULL, a.events ? &ep : NULL, t0_mono_ns};
     if (ctl_manager_new(&cs, &ports, &a.mgr, &e) != T0_OK) {
         T0_ERRORK(COMP, "failed to create the manager", "error", e.msg);
         goto out;

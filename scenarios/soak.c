@@ -42,7 +42,7 @@ static void soak_failure(const soak_campaign *c, int fd, soak_shared *sh, uint64
         return;
     }
     unsigned runs = 0;
-    double t0 = soak_now_s();
+    double t0 = t0_mono_s();
     size_t before = 0;
     for (const char *p = text; *p; p++) before += *p == '\n';
     char *min = soak_shrink_text(text, seed, oc->sig, oc->fail_ms, c->shrink_runs, c->shrink_secs, &runs);
@@ -69,7 +69,7 @@ static void soak_failure(const soak_campaign *c, int fd, soak_shared *sh, uint64
               v.failed && !strcmp(v.sig, oc->sig);
     scn_script_free(sc);
     soak_say(fd, seed, "  shrunk: %zu -> %zu lines in %u runs (%.1fs): %s\n  %s: build/the0-sim replay --seed %llu %s%s%s\n",
-             before, after, runs, soak_now_s() - t0, mpath, ok ? "verified, fails the same way" : "NOT REPRODUCED",
+             before, after, runs, t0_mono_s() - t0, mpath, ok ? "verified, fails the same way" : "NOT REPRODUCED",
              (unsigned long long)seed, mpath, ok ? "" : " -- ", ok ? "" : (v.failed ? v.sig : "passes"));
 }
 
@@ -141,7 +141,7 @@ t0_status soak_campaign_run(const soak_campaign *c, soak_result *r, t0_err *err)
     }
     atomic_init(&sh->next, 0);
     atomic_init(&sh->shrinks, 0);
-    soak_progress pr = {"soak: seeds", c->seeds, 0, 0, soak_now_s(), 0, isatty(2)};
+    soak_progress pr = {"soak: seeds", c->seeds, 0, 0, t0_mono_s(), 0, isatty(2)};
     int fd = soak_spawn(c->jobs, soak_worker, (void *)c, sh, pids);
     if (fd < 0) {
         int e = errno;
@@ -157,7 +157,7 @@ t0_status soak_campaign_run(const soak_campaign *c, soak_result *r, t0_err *err)
     r->crashed = soak_reap(c->jobs, pids);
     soak_progress_show(&pr, true);
     r->done = pr.done;
-    r->wall_s = soak_now_s() - pr.t0;
+    r->wall_s = t0_mono_s() - pr.t0;
     free(pids);
     munmap(sh, sizeof *sh);
     return T0_OK;

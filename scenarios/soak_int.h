@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "core/clock.h"
 #include "scenarios/scn.h"
 #include "scenarios/soak.h"
 
 /* ---- small helpers (soak_run.c) ------------------------------------------------------------------- */
-double soak_now_s(void); /* CLOCK_MONOTONIC seconds (progress and budgets, never the trace) */
 
 /* A growable string; on allocation failure it stays NULL-safe and sets oom. */
 typedef struct soak_buf {

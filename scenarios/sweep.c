@@ -162,7 +162,7 @@ void sweep_run(const char *const *paths, size_t nf, const sweep_opts *o, sweep_f
     }
     (void)sim_faults_points(&p.np);
     p.calls = calloc(p.np, sizeof *p.calls);
-    double t0 = soak_now_s();
+    double t0 = t0_mono_s();
     for (size_t fi = 0; fi < nf && p.calls; fi++) {
         int lr = sweep_load(files, fi, &p);
         if (lr) r->load_failed = true;
@@ -179,7 +179,7 @@ void sweep_run(const char *const *paths, size_t nf, const sweep_opts *o, sweep_f
         if ((uint64_t)jobs > p.n) jobs = (int)p.n;
         fd = soak_spawn(jobs, sweep_worker, &c, sh, pids);
     }
-    soak_progress pr = {"sweep: runs", p.n, 0, 0, soak_now_s(), 0, isatty(2)};
+    soak_progress pr = {"sweep: runs", p.n, 0, 0, t0_mono_s(), 0, isatty(2)};
     if (fd >= 0) {
         soak_collect_msgs(fd, &pr, sweep_on_msg, &c);
         close(fd);
@@ -193,7 +193,7 @@ void sweep_run(const char *const *paths, size_t nf, const sweep_opts *o, sweep_f
     r->runs = p.n;
     r->done = pr.done;
     r->bad = pr.bad;
-    r->wall_s = soak_now_s() - t0;
+    r->wall_s = t0_mono_s() - t0;
     free(p.items);
     free(pids);
     free(files);
