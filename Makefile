@@ -140,15 +140,15 @@ all: $(BINARIES) $(TEST_BINS) ## build libraries, both binaries and every test b
 unit: $(TEST_BINS) ## the unit tier: every module's Criterion binary
 	@rc=0; for t in $(TEST_BINS); do echo "== $$t"; $$t $(CRITERION_FLAGS) || rc=1; done; exit $$rc
 
-docs-check: $(BUILD)/the0-sim ## fail when docs/fsm/*.md is stale against the FSM tables
-	@bash ci/check-fsm-docs.sh $(BUILD)/the0-sim
+docs-check: $(BUILD)/the0-sim ## fail when docs/fsm/*.md or docs/faults.md is stale against the FSM tables or the fault points
+	@bash ci/check-gen-docs.sh $(BUILD)/the0-sim
 
 # The module layering (DESIGN.md §2, ci/layers.txt): module.mk dependencies and #includes; a back edge fails.
 layers-check: ## fail when a module includes or depends on a module the layers of ci/layers.txt forbid
 	@bash ci/check-layers.sh
 
-docs: $(BUILD)/the0-sim ## regenerate docs/fsm/*.md from the FSM tables
-	@bash ci/check-fsm-docs.sh $(BUILD)/the0-sim --write
+docs: $(BUILD)/the0-sim ## regenerate docs/fsm/*.md from the FSM tables and docs/faults.md from the fault points
+	@bash ci/check-gen-docs.sh $(BUILD)/the0-sim --write
 
 test: all ## every test tier that runs here (layering, unit, docs, scenarios, soak smoke, integration, e2e, packaging, CLI)
 	@$(MAKE) --no-print-directory layers-check unit docs-check $(TEST_TARGETS)

@@ -15,6 +15,9 @@ int daemon_main(int argc, char **argv);
 /* `the0-sim fsm [--format mermaid|dot|markdown] [--check] [TABLE]`: 0, 1 a table rejected, 2 usage error. */
 int fsm_cli_main(int argc, char **argv);
 
+/* `the0-sim faults`: the fault points as Markdown (docs/faults.md): 0 printed, 1 stdout failed, 2 usage error. */
+int faults_cli_main(int argc, char **argv);
+
 /* scenario_replay_main: `the0-sim replay [--seed N] [--trace FILE] [--quiet] [--coverage] FILE...`.
  * Exit 0 when every file passed, 1 when an expectation or invariant failed (the seed and the replay
  * command are printed), 2 on usage or parse errors. */
