@@ -23,6 +23,11 @@ typedef struct soak_gen_opts {
 #define SOAK_BOUND_MS (10 * 60 * 1000)
 #define SOAK_STABLE_MS (5 * 60 * 1000)
 
+/* MinIO outages the generator writes last at most SOAK_S3_OUTAGE_MS and are at least SOAK_S3_UP_MS apart, so a
+ * pod's final sync (its grace period less 5 s: 85 s) always meets MinIO up for long enough. */
+#define SOAK_S3_OUTAGE_MS (60 * 1000)
+#define SOAK_S3_UP_MS (30 * 1000)
+
 /* Fault statements the generator wrote, by kind (index into soak_fault_kind_names). */
 #define SOAK_FK_MAX 40
 extern const char *const soak_fault_kind_names[]; /* NULL-terminated */
