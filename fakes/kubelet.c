@@ -104,6 +104,9 @@ static void adopt(kubelet *k, const cJSON *obj, knode *node)
     kpod *p = calloc(1, sizeof *p);
     if (!p) return;
     p->k = k;
+    /* every container slot knows its pod, the ones the pod does not have too (no init container, no sync):
+     * killing and freeing walk all three, and a slot left NULL made them read through a null pointer */
+    p->init.p = p->bot.p = p->sync.p = p;
     p->ns = strdup(kfake_str(obj, "metadata.namespace"));
     p->name = strdup(kfake_str(obj, "metadata.name"));
     p->uid = strdup(kfake_str(obj, "metadata.uid"));
