@@ -4,6 +4,7 @@
 #   localhost/runtime:latest                deploy/Dockerfile, built as a user builds it (podman build)
 #   localhost/the0/python311:latest         deploy/images/python311.Dockerfile (Debian's python3 3.11)
 #   localhost/the0/nodejs20:latest          deploy/images/nodejs20.Dockerfile (Debian's nodejs: 18, see there)
+#   localhost/the0-sim:latest               deploy/soak/Dockerfile (the soak Job's image: the simulator)
 # Cached: each image carries the label dev.the0.inputs = the SHA-256 of what it is made from (the base:
 # the mmdebstrap command and its date; runtime:latest: the Dockerfile, .dockerignore and every file of the
 # build context; a bot image: its Dockerfile; each also the inputs of its base). An image whose label
@@ -32,7 +33,8 @@ MMDEBSTRAP=(mmdebstrap --variant=minbase --include=ca-certificates
 # name|Dockerfile|context
 DERIVED=("localhost/runtime:latest|deploy/Dockerfile|."
     "localhost/the0/python311:latest|deploy/images/python311.Dockerfile|deploy/images"
-    "localhost/the0/nodejs20:latest|deploy/images/nodejs20.Dockerfile|deploy/images")
+    "localhost/the0/nodejs20:latest|deploy/images/nodejs20.Dockerfile|deploy/images"
+    "localhost/the0-sim:latest|deploy/soak/Dockerfile|.")
 
 die() { echo "images: $*" >&2; exit 1; }
 

@@ -16,6 +16,8 @@
 #   5. a scheduled bot: CronJob -> Job -> pod -> the bot exits -> done file -> final sync -> Job Complete;
 #      state and logs in S3; the bot ran exactly once;
 #   6. a bot whose code object is missing: its init fails, the other bot is unaffected;
+#   the soak Job's pod (deploy/soak rendered, shard 0, 3 seeds) in the0-sim:latest, its report through
+#      ci/soak-collect.sh;
 #   7. serve stopped: every container it started is gone.
 # Every check prints what it expected and what it observed; the stage prints its time and a closing
 # "N passed, M failed" line, and exits 1 when a check failed. Servers, pods and containers are stopped on
@@ -424,6 +426,30 @@ done
 nb=$(K get events --field-selector involvedObject.name=bot-b3,reason=BackOff -o name | wc -l)
 [ "$nb" -ge 1 ] && pass "bot-b3: Warning BackOff Events (its init restarted with back-off)" ">= 1" "$nb" ||
     fail "bot-b3: Warning BackOff Events (its init restarted with back-off)" ">= 1" "$nb"
+
+echo "== the soak Job's pod (deploy/soak) in the0-sim:latest: one shard, its report collected"
+# the Job's pod template as kubectl kustomize renders it, as the Job controller would make shard 0's pod
+# (JOB_COMPLETION_INDEX=0), with a small campaign: 3 seeds of 10 bots
+kubectl kustomize "$ROOT/deploy/soak" | python3 -c '
+import sys, yaml
+job = next(d for d in yaml.safe_load_all(sys.stdin) if d and d.get("kind") == "Job")
+tpl = job["spec"]["template"]
+c = tpl["spec"]["containers"][0]
+env = {e["name"]: e for e in c.get("env", [])}
+env["SEEDS_PER_POD"] = {"name": "SEEDS_PER_POD", "value": "3"}
+env["SOAK_FLAGS"] = {"name": "SOAK_FLAGS", "value": "--bots 10 --hours 1 --mode safety"}
+env["JOB_COMPLETION_INDEX"] = {"name": "JOB_COMPLETION_INDEX", "value": "0"}
+c["env"] = list(env.values())
+c.pop("resources", None)  # the 2 CPUs a shard asks for are the whole machine here
+pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "the0-soak-0", "labels": tpl["metadata"]["labels"]}, "spec": tpl["spec"]}
+yaml.safe_dump(pod, sys.stdout)
+' >"$DIR/soak-pod.yaml" || exit 1
+KD create -f "$DIR/soak-pod.yaml" >/dev/null || exit 1
+until_eq "the shard ran to completion (uid 65532, read-only root, reports on an emptyDir)" "Succeeded 0" 120 \
+    kstat the0-soak-0 '{.status.phase} {.status.containerStatuses[0].state.terminated.exitCode}'
+soakrep=$(KD logs the0-soak-0 | bash "$ROOT/ci/soak-collect.sh" 2>&1)
+expect "ci/soak-collect.sh over its logs: seeds, failures" "3 0" "$(echo "$soakrep" | jq -r '"\(.seeds) \(.failed)"' 2>&1)"
+KD delete pod the0-soak-0 --wait=false >/dev/null
 
 echo "== 7. deleting the bots, then stopping serve removes every container"
 pub bot deleted b1 b3 || exit 1
