@@ -7,8 +7,7 @@ SHELL := /bin/bash
 
 # Modules: one folder each. MODULE/*.c is the module's library; MODULE/tests/*.c its Criterion tests;
 # MODULE/module.mk may set MODULE_DEPS (other modules it links against), MODULE_TEST_DEPS (modules only its
-# tests link, e.g. a sibling used as the independent peer of a conformance test), MODULE_BENCH_DEPS (modules
-# only its benchmarks link) and add TEST_TARGETS.
+# tests link, e.g. a sibling used as the independent peer of a conformance test) and add TEST_TARGETS.
 MODULES := core domain fsm controllers fakes sim scenarios daemon adapters
 
 PKGS := libcurl libcjson libmongoc-1.0 libbson-1.0 libnats criterion libfiu libarchive libmicrohttpd \
@@ -74,7 +73,7 @@ $(BUILD)/lib/lib$(1).a: $$($(1)_OBJS)
 	$$(Q)$$(if $$^,ar rcs $$@ $$^,ar rcs $$@)
 $(1)_BSRCS := $$(wildcard $(1)/bench/*.c)
 BENCH_BINS += $$(patsubst $(1)/bench/%.c,$(BUILD)/bench/%,$$($(1)_BSRCS))
-$(BUILD)/bench/%: $(BUILD)/obj/$(1)/bench/%.o $$(foreach m,$(1) $$($(1)_DEPS) $$($(1)_BENCH_DEPS) core,$(BUILD)/lib/lib$$(m).a)
+$(BUILD)/bench/%: $(BUILD)/obj/$(1)/bench/%.o $$(foreach m,$(1) $$($(1)_DEPS) core,$(BUILD)/lib/lib$$(m).a)
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LINK    $$@")
 	$$(Q)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$< -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group $$(LIBS_ALL)
@@ -142,15 +141,15 @@ all: $(BINARIES) $(TEST_BINS) ## build libraries, both binaries and every test b
 unit: $(TEST_BINS) ## the unit tier: every module's Criterion binary
 	@rc=0; for t in $(TEST_BINS); do echo "== $$t"; $$t $(CRITERION_FLAGS) || rc=1; done; exit $$rc
 
-docs-check: $(BUILD)/the0-sim ## fail when docs/fsm/*.md is stale against the FSM tables
-	@bash ci/check-fsm-docs.sh $(BUILD)/the0-sim
+docs-check: $(BUILD)/the0-sim ## fail when docs/fsm/*.md or docs/faults.md is stale against the FSM tables or the fault points
+	@bash ci/check-gen-docs.sh $(BUILD)/the0-sim
 
 # The module layering (DESIGN.md §2, ci/layers.txt): module.mk dependencies and #includes; a back edge fails.
 layers-check: ## fail when a module includes or depends on a module the layers of ci/layers.txt forbid
 	@bash ci/check-layers.sh
 
-docs: $(BUILD)/the0-sim ## regenerate docs/fsm/*.md from the FSM tables
-	@bash ci/check-fsm-docs.sh $(BUILD)/the0-sim --write
+docs: $(BUILD)/the0-sim ## regenerate docs/fsm/*.md from the FSM tables and docs/faults.md from the fault points
+	@bash ci/check-gen-docs.sh $(BUILD)/the0-sim --write
 
 test: all ## every test tier that runs here (layering, unit, docs, scenarios, soak smoke, integration, e2e, packaging, CLI)
 	@$(MAKE) --no-print-directory layers-check unit docs-check $(TEST_TARGETS)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 #define COMP "events"
@@ -126,10 +127,7 @@ void kevents_destroy(kevents *e)
     if (e->started) {
         pthread_mutex_lock(&e->mu);
         e->stop = true;
-        clock_gettime(CLOCK_REALTIME, &e->stop_by);
-        e->stop_by.tv_sec += e->o.flush_ms / 1000;
-        e->stop_by.tv_nsec += (e->o.flush_ms % 1000) * 1000000;
-        if (e->stop_by.tv_nsec >= 1000000000) e->stop_by.tv_sec++, e->stop_by.tv_nsec -= 1000000000;
+        e->stop_by = t0_deadline(CLOCK_REALTIME, e->o.flush_ms);
         pthread_cond_broadcast(&e->cv);
         pthread_mutex_unlock(&e->mu);
         pthread_join(e->thread, NULL);

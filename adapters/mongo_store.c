@@ -8,6 +8,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "domain/docval.h"
 #include "domain/docver.h"
@@ -28,7 +29,15 @@ struct mongostore {
 static const char *const dbs[STORE__COLLS] = {"bot_runner", "bot_scheduler", "bot_runner", "bot_scheduler"};
 static const char *const colls[STORE__COLLS] = {"bots", "bot_schedules", "bots_deleted", "bot_schedules_deleted"};
 
-static void init_once(void) { mongoc_init(); }
+/* The driver's shared-memory counters (/dev/shm/mongoc-PID, read only by the mongoc-stat tool) are off: the
+ * controller reports through /metrics, and when such a file is left over from an exited process with the
+ * same pid the driver prints "Falling back to malloc for counters." on stderr, a line no log format can
+ * parse (seen in e2e/ops.sh's JSON-log check). A value the operator set is kept. */
+static void init_once(void)
+{
+    setenv("MONGOC_DISABLE_SHM", "1", 0);
+    mongoc_init();
+}
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 /* map: a driver error as a status, with WHAT naming the call. */
@@ -610,11 +619,7 @@ static void *probe_run(void *arg)
         pthread_mutex_lock(&p->mu);
         p->ok = st == T0_OK;
         snprintf(p->why, sizeof p->why, "%s", st == T0_OK ? "" : e.msg);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += p->every_ms / 1000;
-        until.tv_nsec += (p->every_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) until.tv_sec++, until.tv_nsec -= 1000000000;
+        struct timespec until = t0_deadline(CLOCK_REALTIME, p->every_ms);
         while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &until) == 0) {}
         bool stop = p->stop;
         pthread_mutex_unlock(&p->mu);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 #define COMP "nats-bus"
@@ -309,11 +310,7 @@ static void thread_exit(struct bus_sub *s)
 
 static void pause_ms(struct bus_sub *s, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+    struct timespec ts = t0_deadline(CLOCK_REALTIME, ms);
     pthread_mutex_lock(&s->mu);
     while (!atomic_load(&s->stop))
         if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0) break;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/prng.h"
 #include "core/theap.h"
 
@@ -48,13 +49,6 @@ struct rtloop {
     uint64_t next_fd_id;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 t0_status rtloop_new(rtloop **out, t0_err *err)
 {
     rtloop *l = calloc(1, sizeof *l);
@@ -70,7 +64,7 @@ t0_status rtloop_new(rtloop **out, t0_err *err)
     }
     pthread_mutex_init(&l->mu, NULL);
     uint64_t seed = 0;
-    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) seed = (uint64_t)mono_ms() ^ (uint64_t)getpid() << 32;
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) seed = (uint64_t)t0_mono_ms() ^ (uint64_t)getpid() << 32;
     prng_seed(&l->rng, seed);
     theap_init(&l->timers);
     atomic_init(&l->stop, false);
@@ -101,7 +95,7 @@ void rtloop_destroy(rtloop *l)
 /* ---- timers and randomness ------------------------------------------------------------------- */
 uint64_t rtloop_timer(rtloop *l, int64_t delay_ms, loop_fn fn, void *ud)
 {
-    return theap_add(&l->timers, mono_ms() + (delay_ms > 0 ? delay_ms : 0), fn, ud);
+    return theap_add(&l->timers, t0_mono_ms() + (delay_ms > 0 ? delay_ms : 0), fn, ud);
 }
 
 void rtloop_cancel(rtloop *l, uint64_t id) { theap_cancel(&l->timers, id); }
@@ -111,9 +105,7 @@ unsigned rtloop_timers(const rtloop *l) { return (unsigned)theap_len(&l->timers)
 int64_t rtloop_now_ms(rtloop *l)
 {
     (void)l;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return t0_wall_ms();
 }
 
 uint64_t rtloop_rand(rtloop *l) { return prng_u64(&l->rng); }
@@ -251,10 +243,10 @@ static void run_signals(rtloop *l)
 
 bool rtloop_run(rtloop *l, int64_t max_ms)
 {
-    int64_t deadline = max_ms < 0 ? INT64_MAX : mono_ms() + max_ms;
+    int64_t deadline = max_ms < 0 ? INT64_MAX : t0_mono_ms() + max_ms;
     for (;;) {
         if (take_stop(l)) return true;
-        int64_t now = mono_ms();
+        int64_t now = t0_mono_ms();
         /* timers due now, in order; timers armed by these callbacks for "now" also run */
         int64_t due;
         theap_timer t;
@@ -264,7 +256,7 @@ bool rtloop_run(rtloop *l, int64_t max_ms)
         }
         if (take_stop(l)) return true;
         if (!run_posts(l)) continue;
-        now = mono_ms();
+        now = t0_mono_ms();
         if (now >= deadline) return false;
         int64_t wait = deadline - now;
         if (theap_peek(&l->timers, &due) && due - now < wait) wait = due - now;

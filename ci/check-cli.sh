@@ -37,7 +37,7 @@ expect "help" 0 "replay [--seed N] FILE..." "$SIM" help
 expect "--help" 0 "usage: the0-sim <command>" "$SIM" --help
 expect "help soak" 0 "usage: the0-sim soak [flags]" "$SIM" help soak
 expect "unknown command" 2 "unknown command 'fly'" "$SIM" fly
-for c in run walk fsm replay serve soak sweep; do
+for c in run walk fsm faults replay serve soak sweep; do
     expect "$c --help" 0 "usage: the0-sim $c" "$SIM" $c --help
     expect "$c -h" 0 "usage: the0-sim $c" "$SIM" $c -h
     expect "$c with an unknown flag" 2 "the0-sim $c: unknown option '--no-such-flag'" "$SIM" $c --no-such-flag
@@ -63,6 +63,7 @@ expect "serve --listen nope" 2 'invalid value "nope" for --listen' "$SIM" serve 
 expect "fsm --format svg" 2 'invalid value "svg" for --format: one of mermaid|dot|markdown' "$SIM" fsm --format svg
 expect "fsm two tables" 2 "unexpected argument 'pod'" "$SIM" fsm bot pod
 expect "fsm --check" 0 "fsm bot      ok" "$SIM" fsm --check
+expect "faults with an argument" 2 "unexpected argument 'x'" "$SIM" faults x
 expect "sweep without files" 2 "arguments are missing" "$SIM" sweep
 expect "sweep --max-calls 0" 2 'for --max-calls: an integer from 1 to 1000000' "$SIM" sweep --max-calls 0 x.scn
 

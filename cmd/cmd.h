@@ -15,6 +15,9 @@ int daemon_main(int argc, char **argv);
 /* `the0-sim fsm [--format mermaid|dot|markdown] [--check] [TABLE]`: 0, 1 a table rejected, 2 usage error. */
 int fsm_cli_main(int argc, char **argv);
 
+/* `the0-sim faults`: the fault points as Markdown (docs/faults.md): 0 printed, 1 stdout failed, 2 usage error. */
+int faults_cli_main(int argc, char **argv);
+
 /* scenario_replay_main: `the0-sim replay [--seed N] [--trace FILE] [--quiet] [--coverage] FILE...`.
  * Exit 0 when every file passed, 1 when an expectation or invariant failed (the seed and the replay
  * command are printed), 2 on usage or parse errors. */
@@ -25,6 +28,14 @@ int scenario_replay_main(int argc, char **argv);
  * per FSM state, table rows fired, invariants checked, violations, seed, the replay command). Exit 0 when
  * every expectation passed and no invariant broke, 1 otherwise, 2 on usage or parse errors. */
 int scenario_demo_main(int argc, char **argv);
+
+/* soak_main: `the0-sim soak [flags]` (see --help; scenarios/soak.h runs the campaign). Exit 0 when no seed
+ * failed, 1 when one did (or a worker died), 2 on usage errors or when the campaign cannot start. */
+int soak_main(int argc, char **argv);
+
+/* sweep_main: `the0-sim sweep FILE... [--jobs J] [--max-effects N] [--max-calls N]` (scenarios/soak.h runs
+ * it). Exit 0 when no run broke an invariant, 1 when one did, 2 on usage or parse errors. */
+int sweep_main(int argc, char **argv);
 
 /* serve_main: ARGV[0] is "serve". Flags: --listen HOST:PORT (default 127.0.0.1:8001; port 0 = any),
  * --nodes N (default 3), --seed S (default 1), --access-log, --log-level L, --run-pods (pods run as podman

@@ -23,6 +23,7 @@
 #include "adapters/nats_bus.h"
 #include "adapters/rtloop.h"
 #include "core/cli.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "fsm/tables.h"
@@ -193,20 +194,18 @@ typedef struct app {
     struct MHD_Daemon *health, *metrics;
     uint64_t snap_timer;
     bool stopping;
+    kuberest_config kc;  /* what the Kubernetes clients were made from */
+    loop_port lp;        /* the ports the manager holds on to */
+    kube_port kp, ep;
+    store_port sp;
+    bus_port bp;
 } app;
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* last_progress: the latest sign that the loop is not stuck: a snapshot timer ran, the manager finished a
  * reconcile or a lease tick, or the kube client finished a request (a slow one blocks the loop legitimately) */
 static int64_t last_progress(app *a, const ctl_live *live)
 {
-    int64_t now = mono_ns(), p;
+    int64_t now = t0_mono_ns(), p;
     uint64_t reqs = 0;
     if (a->kube) {
         kuberest_stats ks;
@@ -272,7 +271,7 @@ static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *
     ctl_manager *mgr = a->live_mgr; /* stays valid: the servers stop before the manager goes */
     pthread_mutex_unlock(&a->mu);
     if (mgr) ctl_manager_live(mgr, &s.live);
-    s.now_ns = mono_ns();
+    s.now_ns = t0_mono_ns();
     static char nf[] = "404 page not found\n";
     const char *vv = NULL;
     size_t vl = 0; /* "?verbose" has no value: ask whether the key is there */
@@ -372,7 +371,7 @@ static void take_snapshot(app *a)
     s.taken_ms = rtloop_now_ms(a->loop);
     pthread_mutex_lock(&a->mu);
     a->snap = s;
-    a->snap_ns = mono_ns();
+    a->snap_ns = t0_mono_ns();
     pthread_mutex_unlock(&a->mu);
 }
 
@@ -406,185 +405,248 @@ static const char *runtime_mode(bool in_cluster)
     return in_cluster && m && !strcmp(m, "controller") ? "kubernetes-controller" : "docker";
 }
 
-int controller_main(int argc, char **argv)
+/* controller_args: the defaults, then the command line and the environment into CS and F; CLI_CONTINUE to go
+ * on, else the exit status (a usage error names the flag). */
+static int controller_args(int argc, char **argv, ctl_settings *cs, ctlcmd_flags *f)
 {
-    ctl_settings cs;
-    ctl_settings_defaults(&cs);
-    cs.identity = "";
-    ctlcmd_flags f = {.mongo_uri = "mongodb://localhost:27017", .nats_url = "", .kubeconfig = "", .health_addr = ":8080",
-                      .metrics_addr = "", .log_level = "info", .log_format = "logfmt", .qps = 50, .burst = 100,
-                      .event_qps = 20, .event_burst = 30, .liveness_ms = 60000};
+    ctl_settings_defaults(cs);
+    cs->identity = "";
+    *f = (ctlcmd_flags){.mongo_uri = "mongodb://localhost:27017", .nats_url = "", .kubeconfig = "", .health_addr = ":8080",
+                        .metrics_addr = "", .log_level = "info", .log_format = "logfmt", .qps = 50, .burst = 100,
+                        .event_qps = 20, .event_burst = 30, .liveness_ms = 60000};
     cli_opt opts[CTL_NOPTS];
-    size_t nopts = ctl_opts(&cs, &f, opts);
+    size_t nopts = ctl_opts(cs, f, opts);
     const cli_cmd cmd = {"the0-runtime controller", "[flags]", CTL_ABOUT, opts, nopts, 0, 0, CTL_FOOTER, 2};
     int first, pr = cli_parse(&cmd, argc, argv, &first);
     if (pr != CLI_CONTINUE) return pr;
     char health_host[256], metrics_host[256];
     int port;
-    if (!ctlcmd_parse_addr(f.health_addr, health_host, sizeof health_host, &port))
-        return cli_usage_error(&cmd, "invalid value \"%s\" for --health-addr: HOST:PORT or :PORT is expected", f.health_addr);
-    if (*f.metrics_addr && !ctlcmd_parse_addr(f.metrics_addr, metrics_host, sizeof metrics_host, &port))
-        return cli_usage_error(&cmd, "invalid value \"%s\" for --metrics-addr: HOST:PORT or :PORT is expected", f.metrics_addr);
-    if (cs.lease_renew_deadline_ms >= cs.lease_duration_ms || cs.lease_renew_ms >= cs.lease_renew_deadline_ms)
+    if (!ctlcmd_parse_addr(f->health_addr, health_host, sizeof health_host, &port))
+        return cli_usage_error(&cmd, "invalid value \"%s\" for --health-addr: HOST:PORT or :PORT is expected", f->health_addr);
+    if (*f->metrics_addr && !ctlcmd_parse_addr(f->metrics_addr, metrics_host, sizeof metrics_host, &port))
+        return cli_usage_error(&cmd, "invalid value \"%s\" for --metrics-addr: HOST:PORT or :PORT is expected", f->metrics_addr);
+    if (cs->lease_renew_deadline_ms >= cs->lease_duration_ms || cs->lease_renew_ms >= cs->lease_renew_deadline_ms)
         return cli_usage_error(&cmd, "leader election wants --leader-elect-retry-period < --leader-elect-renew-deadline < "
                                      "--leader-elect-lease-duration");
-    t0_log_set_level((t0_log_level)t0_log_level_parse(f.log_level));
-    t0_log_set_format((t0_log_format)t0_log_format_parse(f.log_format));
-    const char *warn = podgen_cli_credentials(&cs.pod);
-    if (*warn) T0_WARNK(COMP, warn);
-    char hostname[256] = "the0-runtime";
-    if (!*cs.identity) {
-        if (gethostname(hostname, sizeof hostname) != 0 || !*hostname) snprintf(hostname, sizeof hostname, "the0-runtime");
-        hostname[sizeof hostname - 1] = 0;
-        cs.identity = hostname;
-    }
-    char interval[32];
-    cli_format_duration(cs.resync_ms, interval, sizeof interval);
+    return CLI_CONTINUE;
+}
 
-    /* 1. what we run with */
+/* set_up_logging: the log level and format F asks for; the warning about MinIO credentials given but unused;
+ * the leader-election identity (the host name, into HOSTNAME, unless --identity gave one). */
+static void set_up_logging(ctl_settings *cs, const ctlcmd_flags *f, char *hostname, size_t cap)
+{
+    t0_log_set_level((t0_log_level)t0_log_level_parse(f->log_level));
+    t0_log_set_format((t0_log_format)t0_log_format_parse(f->log_format));
+    const char *warn = podgen_cli_credentials(&cs->pod);
+    if (*warn) T0_WARNK(COMP, warn);
+    if (!*cs->identity) {
+        if (gethostname(hostname, cap) != 0 || !*hostname) snprintf(hostname, cap, "the0-runtime");
+        hostname[cap - 1] = 0;
+        cs->identity = hostname;
+    }
+}
+
+/* log_start and minio_settings_ok: steps 1 (what we run with) and 2 (the MinIO settings the pods get; false,
+ * said, when one is missing) */
+static void log_start(const ctl_settings *cs)
+{
+    char interval[32];
+    cli_format_duration(cs->resync_ms, interval, sizeof interval);
     bool env_in_cluster = getenv("KUBERNETES_SERVICE_HOST") && getenv("KUBERNETES_SERVICE_PORT");
     T0_INFOK(COMP, "the0-runtime controller starting", "version", T0_VERSION, "commit", t0_build_commit(), "mode",
-             runtime_mode(env_in_cluster), "namespace", cs.pod.namespace, "reconcile_interval", interval,
-             "leader_elect", cs.leader_election ? "true" : "false", "identity", cs.identity);
-    /* 2. MinIO settings */
-    if (cs.pod.plain_credentials && (!*cs.pod.minio_access_key || !*cs.pod.minio_secret_key)) {
-        T0_ERROR(COMP, "ERROR: MinIO credentials (MINIO_ACCESS_KEY, MINIO_SECRET_KEY) are required");
-        return 1;
-    }
-    if (!cs.pod.plain_credentials && !*cs.pod.minio_secret_name) {
-        T0_ERROR(COMP, "ERROR: --minio-secret-name is required (or --plain-credentials with MINIO_ACCESS_KEY/MINIO_SECRET_KEY)");
-        return 1;
-    }
-    if (!*cs.pod.minio_endpoint) {
-        T0_ERROR(COMP, "ERROR: MINIO_ENDPOINT is required");
-        return 1;
-    }
+             runtime_mode(env_in_cluster), "namespace", cs->pod.namespace, "reconcile_interval", interval,
+             "leader_elect", cs->leader_election ? "true" : "false", "identity", cs->identity);
+}
 
-    int rc = 1;
+static bool minio_settings_ok(const ctl_settings *cs)
+{
+    if (cs->pod.plain_credentials && (!*cs->pod.minio_access_key || !*cs->pod.minio_secret_key)) {
+        T0_ERROR(COMP, "ERROR: MinIO credentials (MINIO_ACCESS_KEY, MINIO_SECRET_KEY) are required");
+        return false;
+    }
+    if (!cs->pod.plain_credentials && !*cs->pod.minio_secret_name) {
+        T0_ERROR(COMP, "ERROR: --minio-secret-name is required (or --plain-credentials with MINIO_ACCESS_KEY/MINIO_SECRET_KEY)");
+        return false;
+    }
+    if (!*cs->pod.minio_endpoint) {
+        T0_ERROR(COMP, "ERROR: MINIO_ENDPOINT is required");
+        return false;
+    }
+    return true;
+}
+
+/* app_init: nothing started yet; liveness counts from here (a start-up that hangs fails /livez too). */
+static void app_init(app *a, const ctl_settings *cs, const ctlcmd_flags *f)
+{
+    memset(a, 0, sizeof *a);
+    pthread_mutex_init(&a->mu, NULL);
+    a->lease_name = cs->lease_name;
+    a->snap_ns = t0_mono_ns();
+    a->liveness_ns = f->liveness_ms * 1000000;
+}
+
+/* Each start-up step below says what failed and returns false; controller_main then stops what started. */
+
+/* start_loop_and_probes: the event loop, its signals and (step 3) the health server: healthy, not ready; the
+ * metrics server when it has an address of its own. */
+static bool start_loop_and_probes(app *a, const ctlcmd_flags *f)
+{
     t0_err e = {0};
-    app a;
-    memset(&a, 0, sizeof a);
-    pthread_mutex_init(&a.mu, NULL);
-    a.lease_name = cs.lease_name;
-    a.snap_ns = mono_ns(); /* liveness counts from here: a start-up that hangs fails /livez too */
-    a.liveness_ns = f.liveness_ms * 1000000;
-    kuberest_config kc;
-    memset(&kc, 0, sizeof kc);
-    kube_port kp;
-    store_port sp;
-    bus_port bp;
-    if (rtloop_new(&a.loop, &e) != T0_OK) {
+    if (rtloop_new(&a->loop, &e) != T0_OK) {
         T0_ERRORK(COMP, "failed to create the event loop", "error", e.msg);
-        goto out;
+        return false;
     }
     /* before any thread starts, so that SIGTERM/SIGINT reach only the signalfd */
-    if (rtloop_on_signals(a.loop, on_signal, &a, &e) != T0_OK) {
+    if (rtloop_on_signals(a->loop, on_signal, a, &e) != T0_OK) {
         T0_ERRORK(COMP, "failed to handle signals", "error", e.msg);
-        goto out;
+        return false;
     }
-    /* 3. health (healthy, not ready) */
-    a.snap.healthy = true;
-    if (!(a.health = serve(&a, f.health_addr, &e))) {
+    a->snap.healthy = true;
+    if (!(a->health = serve(a, f->health_addr, &e))) {
         T0_ERRORK(COMP, "failed to start the health server", "error", e.msg);
-        goto out;
+        return false;
     }
-    if (*f.metrics_addr && strcmp(f.metrics_addr, f.health_addr) &&
-        !(a.metrics = serve(&a, f.metrics_addr, &e))) {
+    if (*f->metrics_addr && strcmp(f->metrics_addr, f->health_addr) && !(a->metrics = serve(a, f->metrics_addr, &e))) {
         T0_ERRORK(COMP, "failed to start the metrics server", "error", e.msg);
-        goto out;
+        return false;
     }
-    /* 4. Kubernetes */
+    return true;
+}
+
+/* connect_kube: step 4: the Kubernetes client (in-cluster or a kubeconfig) and, with --events, the Event
+ * writer (its own client, queue, thread and budget: adapters/kube_events.h). */
+static bool connect_kube(app *a, const ctl_settings *cs, const ctlcmd_flags *f)
+{
+    t0_err e = {0};
     bool in_cluster = false;
-    if (kuberest_config_load(f.kubeconfig, &kc, &in_cluster, &e) != T0_OK) {
+    if (kuberest_config_load(f->kubeconfig, &a->kc, &in_cluster, &e) != T0_OK) {
         T0_ERRORK(COMP, "failed to create the Kubernetes client", "error", e.msg);
-        goto out;
+        return false;
     }
-    if (!in_cluster) T0_WARNK(COMP, "not running in a Kubernetes cluster: using a kubeconfig", "kubeconfig", kc.source);
+    if (!in_cluster) T0_WARNK(COMP, "not running in a Kubernetes cluster: using a kubeconfig", "kubeconfig", a->kc.source);
     kuberest_opts ko;
     kuberest_opts_defaults(&ko);
-    ko.qps = f.qps;
-    ko.burst = f.burst;
+    ko.qps = f->qps;
+    ko.burst = f->burst;
     for (int kind = 0; kind < KUBE__KINDS; kind++) ko.drop[kind] = ctl_unread_members[kind];
-    if (kuberest_new(&kc, a.loop, &ko, &a.kube, &e) != T0_OK) {
+    if (kuberest_new(&a->kc, a->loop, &ko, &a->kube, &e) != T0_OK) {
         T0_ERRORK(COMP, "failed to create the Kubernetes client", "error", e.msg);
-        goto out;
+        return false;
     }
     char safe[512];
     char qpsb[32], burstb[24];
-    snprintf(qpsb, sizeof qpsb, "%g", f.qps);
-    T0_INFOK(COMP, "Kubernetes API client", "server", t0_redact_url(kc.server, safe, sizeof safe), "source", kc.source,
-             "qps", qpsb, "burst", t0_log_num(burstb, f.burst));
-    if (cs.record_events) { /* Events: their own client, queue, thread and budget (adapters/kube_events.h) */
+    snprintf(qpsb, sizeof qpsb, "%g", f->qps);
+    T0_INFOK(COMP, "Kubernetes API client", "server", t0_redact_url(a->kc.server, safe, sizeof safe), "source", a->kc.source,
+             "qps", qpsb, "burst", t0_log_num(burstb, f->burst));
+    if (cs->record_events) {
         kevents_opts eo;
         kevents_opts_defaults(&eo);
-        eo.qps = f.event_qps;
-        eo.burst = f.event_burst;
-        if (kevents_new(&kc, a.loop, &eo, &a.events, &e) != T0_OK) {
+        eo.qps = f->event_qps;
+        eo.burst = f->event_burst;
+        if (kevents_new(&a->kc, a->loop, &eo, &a->events, &e) != T0_OK) {
             T0_ERRORK(COMP, "failed to create the Event writer", "error", e.msg);
-            goto out;
+            return false;
         }
     }
-    /* 5. MongoDB */
-    if (mongostore_new(f.mongo_uri, 10000, &a.store, &e) != T0_OK) {
+    return true;
+}
+
+/* connect_mongo: step 5: the store and the probe /readyz reads. */
+static bool connect_mongo(app *a, const ctlcmd_flags *f)
+{
+    t0_err e = {0};
+    if (mongostore_new(f->mongo_uri, 10000, &a->store, &e) != T0_OK) {
         T0_ERRORK(COMP, "failed to connect to MongoDB", "error", e.msg);
-        goto out;
+        return false;
     }
     T0_INFOK(COMP, "connected to MongoDB");
-    if (mongoprobe_start(f.mongo_uri, 5000, 5000, &a.mprobe, &e) != T0_OK) {
+    if (mongoprobe_start(f->mongo_uri, 5000, 5000, &a->mprobe, &e) != T0_OK) {
         T0_ERRORK(COMP, "failed to start the MongoDB probe", "error", e.msg);
-        goto out;
+        return false;
     }
-    /* 6. NATS */
-    if (*f.nats_url) {
-        if (natsbus_new(f.nats_url, a.loop, NULL, &a.bus, &e) != T0_OK) {
-            T0_ERRORK(COMP, "failed to connect to NATS", "error", e.msg);
-            goto out;
-        }
-        T0_INFOK(COMP, "connected to NATS", "url", t0_redact_url(f.nats_url, safe, sizeof safe));
-    } else {
+    return true;
+}
+
+/* connect_nats: step 6: NATS when --nats-url is set (without it: periodic resync only). */
+static bool connect_nats(app *a, const ctlcmd_flags *f)
+{
+    if (!*f->nats_url) {
         T0_WARNK(COMP, "NATS_URL not set: bots and schedules are not synced from the API (periodic resync only)");
+        return true;
     }
-    /* 7. manager */
-    loop_port lp = rtloop_port(a.loop);
-    kp = kuberest_port(a.kube);
-    sp = mongostore_port(a.store);
-    if (a.bus) bp = natsbus_port(a.bus);
-    kube_port ep;
-    if (a.events) ep = kevents_port(a.events);
-    ctl_ports ports = {&lp, &kp, &sp, a.bus ? &bp : NULL, a.events ? &ep : NULL, mono_ns};
-    if (ctl_manager_new(&cs, &ports, &a.mgr, &e) != T0_OK) {
+    t0_err e = {0};
+    if (natsbus_new(f->nats_url, a->loop, NULL, &a->bus, &e) != T0_OK) {
+        T0_ERRORK(COMP, "failed to connect to NATS", "error", e.msg);
+        return false;
+    }
+    char safe[512];
+    T0_INFOK(COMP, "connected to NATS", "url", t0_redact_url(f->nats_url, safe, sizeof safe));
+    return true;
+}
+
+/* start_manager: steps 7 and 9: the manager over the ports of what started (kept in A: it holds on to
+ * them), started; the HTTP thread sees it from now on and snapshots begin. */
+static bool start_manager(app *a, const ctl_settings *cs)
+{
+    t0_err e = {0};
+    a->lp = rtloop_port(a->loop);
+    a->kp = kuberest_port(a->kube);
+    a->sp = mongostore_port(a->store);
+    if (a->bus) a->bp = natsbus_port(a->bus);
+    if (a->events) a->ep = kevents_port(a->events);
+    ctl_ports ports = {&a->lp, &a->kp, &a->sp, a->bus ? &a->bp : NULL, a->events ? &a->ep : NULL, t0_mono_ns};
+    if (ctl_manager_new(cs, &ports, &a->mgr, &e) != T0_OK) {
         T0_ERRORK(COMP, "failed to create the manager", "error", e.msg);
-        goto out;
+        return false;
     }
-    /* 9. start */
-    if (ctl_manager_start(a.mgr, &e) != T0_OK) {
+    if (ctl_manager_start(a->mgr, &e) != T0_OK) {
         T0_ERRORK(COMP, "failed to start the manager", "error", e.msg);
-        goto out;
+        return false;
     }
-    pthread_mutex_lock(&a.mu);
-    a.live_mgr = a.mgr;
-    pthread_mutex_unlock(&a.mu);
-    snap_tick(&a);
+    pthread_mutex_lock(&a->mu);
+    a->live_mgr = a->mgr;
+    pthread_mutex_unlock(&a->mu);
+    snap_tick(a);
     T0_INFOK(COMP, "manager started");
-    /* 10. run until SIGTERM/SIGINT */
-    rtloop_run(a.loop, -1);
-    rc = 0;
-out:
-    a.stopping = true;
-    if (a.loop) take_snapshot(&a);
-    if (a.snap_timer) rtloop_cancel(a.loop, a.snap_timer);
-    /* stop serving before the things the snapshot came from go away */
-    if (a.metrics) MHD_stop_daemon(a.metrics);
-    if (a.health) MHD_stop_daemon(a.health);
-    ctl_manager_destroy(a.mgr);
-    kevents_destroy(a.events); /* writes what is still queued, for a moment */
-    natsbus_destroy(a.bus);
-    mongoprobe_destroy(a.mprobe);
-    mongostore_destroy(a.store);
-    kuberest_destroy(a.kube);
-    kuberest_config_free(&kc);
-    rtloop_destroy(a.loop);
-    pthread_mutex_destroy(&a.mu);
-    if (rc == 0) T0_INFOK(COMP, "stopped");
-    return rc;
+    return true;
+}
+
+/* app_stop: not ready any more; the servers stop before the things the snapshot came from go away, then
+ * everything that started, in reverse. */
+static void app_stop(app *a)
+{
+    a->stopping = true;
+    if (a->loop) take_snapshot(a);
+    if (a->snap_timer) rtloop_cancel(a->loop, a->snap_timer);
+    if (a->metrics) MHD_stop_daemon(a->metrics);
+    if (a->health) MHD_stop_daemon(a->health);
+    ctl_manager_destroy(a->mgr);
+    kevents_destroy(a->events); /* writes what is still queued, for a moment */
+    natsbus_destroy(a->bus);
+    mongoprobe_destroy(a->mprobe);
+    mongostore_destroy(a->store);
+    kuberest_destroy(a->kube);
+    kuberest_config_free(&a->kc);
+    rtloop_destroy(a->loop);
+    pthread_mutex_destroy(&a->mu);
+}
+
+int controller_main(int argc, char **argv)
+{
+    ctl_settings cs;
+    ctlcmd_flags f;
+    int rc = controller_args(argc, argv, &cs, &f);
+    if (rc != CLI_CONTINUE) return rc;
+    char hostname[256] = "the0-runtime"; /* cs.identity may point here: it lives as long as the manager */
+    set_up_logging(&cs, &f, hostname, sizeof hostname);
+    log_start(&cs);
+    if (!minio_settings_ok(&cs)) return 1;
+    app a;
+    app_init(&a, &cs, &f);
+    bool started = start_loop_and_probes(&a, &f) && connect_kube(&a, &cs, &f) && connect_mongo(&a, &f) &&
+                   connect_nats(&a, &f) && start_manager(&a, &cs);
+    if (started) rtloop_run(a.loop, -1); /* step 10: until SIGTERM/SIGINT */
+    app_stop(&a);
+    if (started) T0_INFOK(COMP, "stopped");
+    return started ? 0 : 1;
 }

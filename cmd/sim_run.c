@@ -6,21 +6,17 @@
 
 #include "cmd/cmd.h"
 #include "core/cli.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "fsm/tables.h"
 #include "scenarios/scn.h"
 
 typedef struct demo_ctx {
     FILE *out;
-    struct timespec start, last;
+    double start, last; /* t0_mono_s */
     uint64_t last_steps;
     bool quiet;
 } demo_ctx;
-
-static double secs_between(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
 
 /* "running=52 replacing=1 ..." for the states with at least one bot (table order). */
 static void print_states(FILE *out, const fsm_table *t, const unsigned *counts)
@@ -38,9 +34,8 @@ static void on_progress(void *ud, const scn_progress *p)
 {
     demo_ctx *d = ud;
     if (p->final || d->quiet) return;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double dt = secs_between(&d->last, &now);
+    double now = t0_mono_s();
+    double dt = now - d->last;
     double rate = dt > 0 ? (double)(p->steps - d->last_steps) / dt : 0;
     char ts[32];
     fprintf(d->out, "[sim %s] bots: ", scn_format_offset(p->sim_ms, ts, sizeof ts));
@@ -107,7 +102,7 @@ int scenario_demo_main(int argc, char **argv)
         return 2;
     }
     demo_ctx ctx = {.out = stdout, .quiet = quiet};
-    clock_gettime(CLOCK_MONOTONIC, &ctx.start);
+    ctx.start = t0_mono_s();
     ctx.last = ctx.start;
     demo_final fin = {.ctx = &ctx};
     printf("the0-sim run: replaying %s%s (seed %llu): the controller manager against simulated Kubernetes, "
@@ -125,9 +120,7 @@ int scenario_demo_main(int argc, char **argv)
         scn_script_free(sc);
         return 2;
     }
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    double wall = secs_between(&ctx.start, &end);
+    double wall = t0_mono_s() - ctx.start;
     char ts[32];
     printf("\nsummary: %s, %s simulated in %.2f s of wall time (%llu events, %.0f events/s)\n", path,
            scn_format_offset(res.end_ms, ts, sizeof ts), wall, (unsigned long long)res.steps,

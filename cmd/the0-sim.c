@@ -6,7 +6,6 @@
 #include "cmd/cmd.h"
 #include "fsm/tables.h"
 #include "scenarios/scn.h"
-#include "scenarios/soak.h"
 #include "sim/loop.h"
 
 /* walk: drive one bot through its lifecycle with the bot table, printing each transition's reason. */
@@ -71,6 +70,7 @@ int main(int argc, char **argv)
          scenario_demo_main},
         {"walk", NULL, "walk one bot through the bot lifecycle table, printing each transition", walk_main},
         {"fsm", "[--format F] [TABLE]", "print a lifecycle table as a diagram; --check validates them", fsm_cli_main},
+        {"faults", NULL, "print the fault points as Markdown (docs/faults.md)", faults_cli_main},
         {"replay", "[--seed N] FILE...", "replay scenario files (docs/scenarios.md); non-zero on a failure",
          scenario_replay_main},
         {"serve", "[--listen H:P]", "the fake cluster over the Kubernetes REST API (kubectl, the controller)", serve_main},

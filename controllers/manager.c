@@ -188,7 +188,11 @@ static void gate_after_read(ctl_kind *c, long count)
         return;
     }
     bool vs_read = collapsed(c->last_count, count);
-    bool vs_seen = collapsed(c->observed_ids, count) && count != c->last_count;
+    /* fewer documents than keys with objects: suspicious unless it is the same count as a read that was
+     * already suspicious (then `unconfirmed` below decides). An earlier good read with that count confirms
+     * nothing: it was made before the objects it would now delete existed (a bot created after a read of an
+     * empty collection, then a restore: the next read is empty too, and must not delete its pod) */
+    bool vs_seen = collapsed(c->observed_ids, count) && !(c->gate_suspicious && count == c->last_count);
     /* the same count again confirms a collapse only a resync period after the read that found it (reads
      * in between, a takeover's or a recovery's, come too soon: a restore can still be under way) */
     bool unconfirmed = c->gate_suspicious && count == c->last_count && ctl_now(m) - c->suspect_ms < m->s.resync_ms;

@@ -27,6 +27,6 @@ daemon-integration: $(BUILD)/tests/itest-daemon $(BUILD)/the0-runtime ## the dae
 	echo "== $(BUILD)/tests/itest-daemon (s3rver $$S3RVER_ENDPOINT, moto $$MOTO_ENDPOINT)"; \
 	THE0_SRC="$(CURDIR)" THE0_RUNTIME="$(abspath $(BUILD)/the0-runtime)" $(BUILD)/tests/itest-daemon $(CRITERION_FLAGS)
 
-# build/bench/bench_daemon (the generic bench rule) needs live servers: ci/bench-daemon.sh drives it; it
-# measures through the real S3 client (ci/layers.txt allows its include).
-daemon_BENCH_DEPS := adapters
+# build/bench/bench_daemon (the generic bench rule) needs live servers: ci/bench-daemon.sh drives it.
+# It measures the daemon through the real S3 client (ci/layers.txt allows the include), so it links adapters.
+$(BUILD)/bench/bench_daemon: $(BUILD)/lib/libadapters.a

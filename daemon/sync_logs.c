@@ -197,9 +197,12 @@ static t0_status read_chunk(dsync_logs *l, uint64_t size, bool final, char **out
     return T0_OK;
 }
 
-t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
+/* log_size: the offset file loaded and an append left pending resolved; *SIZE the log's size now (a log
+ * that shrank is shipped from its start as a new stream). *NONE: nothing to ship (no bot.log yet, or
+ * nothing new since the offset). */
+static t0_status log_size(dsync_logs *l, uint64_t *size, bool *none, t0_err *err)
 {
-    *more = false;
+    *none = true;
     t0_status st;
     fs_stat sb0;
     if (!l->loaded && l->fs->lstat(l->fs->ctx, l->log_path, &sb0, NULL) == T0_ENOTFOUND)
@@ -212,14 +215,83 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
         t0_err_prefix(err, "log sync");
         return st;
     }
-    uint64_t size = sb.size;
-    if (size < l->offset) {
+    *size = sb.size;
+    if (*size < l->offset) {
         T0_WARN(COMP, "log sync: %s shrank from %llu to %llu bytes (truncated); shipping it from the start", l->log_path,
-                (unsigned long long)l->offset, (unsigned long long)size);
+                (unsigned long long)l->offset, (unsigned long long)*size);
         new_stream(l);
         if ((st = save_offset(l, err)) != T0_OK) return st;
     }
-    if (size == l->offset) return T0_OK;
+    *none = *size == l->offset;
+    return T0_OK;
+}
+
+/* read_day_object: the day's object KEY into OBJ and M ("no such key": empty), the bucket made first when
+ * needed. Anything else fails here (OBJ freed): never overwrite what could not be read. */
+static t0_status read_day_object(dsync_logs *l, const char *key, objstore_buf *obj, objstore_meta *m, t0_err *err)
+{
+    t0_status st;
+    if (!l->bucket_ok) {
+        if ((st = l->os->ensure_bucket(l->os->ctx, l->bucket, err)) != T0_OK) return st;
+        l->bucket_ok = true;
+    }
+    objstore_sink sink = {.buf = obj};
+    st = l->os->get(l->os->ctx, l->bucket, key, &sink, m, err);
+    if (st == T0_ENOTFOUND && err && strstr(err->msg, "NoSuchBucket")) {
+        l->bucket_ok = false; /* deleted under us: recreate next time */
+    }
+    if (st == T0_ENOTFOUND && !(err && strstr(err->msg, "NoSuchBucket"))) {
+        objstore_buf_free(obj);
+        return T0_OK;
+    }
+    if (st != T0_OK) {
+        objstore_buf_free(obj);
+        if (err) t0_err_prefix(err, "log sync: reading the day's log (not overwriting it)");
+    }
+    return st;
+}
+
+/* put_append: write-ahead: record the append to KEY up to END in flight, then PUT OBJ (freed), then commit
+ * the offset; *MORE when the log (SIZE bytes) has more after END. */
+static t0_status put_append(dsync_logs *l, const char *key, uint64_t end, uint64_t size, objstore_buf *obj, bool *more,
+                            t0_err *err)
+{
+    snprintf(l->pending_key, sizeof l->pending_key, "%s", key);
+    l->pending_end = end;
+    t0_status st;
+    if ((st = save_offset(l, err)) != T0_OK) {
+        l->pending_key[0] = '\0';
+        l->pending_end = 0;
+        objstore_buf_free(obj);
+        return st;
+    }
+    objstore_meta pm = {0};
+    char endbuf[32];
+    t0_u64_dec(endbuf, end);
+    objstore_meta_set(&pm, "the0-stream", l->stream);
+    objstore_meta_set(&pm, "the0-end", endbuf);
+    objstore_body body = {.data = obj->data, .len = obj->len};
+    st = l->os->put(l->os->ctx, l->bucket, key, &body, "text/plain", &pm, err);
+    objstore_buf_free(obj);
+    if (st != T0_OK) return st; /* pending stays: resolved by HEAD before the next attempt */
+    /* The offset file keeps naming this append as pending: the next append's record (written before its PUT)
+     * carries the new offset, and a successor that finds it pending asks the object (one HEAD) — one durable
+     * write per append instead of two. */
+    l->offset = end;
+    l->pending_key[0] = '\0';
+    l->pending_end = 0;
+    l->appends++;
+    *more = end < size;
+    return T0_OK;
+}
+
+t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
+{
+    *more = false;
+    uint64_t size = 0;
+    bool none;
+    t0_status st = log_size(l, &size, &none, err);
+    if (st != T0_OK || none) return st;
 
     char *chunk;
     size_t len;
@@ -245,28 +317,10 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
         return save_offset(l, err);
     }
 
-    if (!l->bucket_ok) {
-        if ((st = l->os->ensure_bucket(l->os->ctx, l->bucket, err)) != T0_OK) {
-            free(chunk);
-            return st;
-        }
-        l->bucket_ok = true;
-    }
-    /* Read the day's object. Anything but "no such key" stops here: never overwrite what we could not read. */
     objstore_buf obj = {0};
     objstore_meta m = {0};
-    objstore_sink sink = {.buf = &obj};
-    st = l->os->get(l->os->ctx, l->bucket, key, &sink, &m, err);
-    if (st == T0_ENOTFOUND && err && strstr(err->msg, "NoSuchBucket")) {
-        l->bucket_ok = false; /* deleted under us: recreate next time */
-    }
-    if (st == T0_ENOTFOUND && !(err && strstr(err->msg, "NoSuchBucket"))) {
-        objstore_buf_free(&obj);
-        st = T0_OK;
-    } else if (st != T0_OK) {
-        objstore_buf_free(&obj);
+    if ((st = read_day_object(l, key, &obj, &m, err)) != T0_OK) {
         free(chunk);
-        if (err) t0_err_prefix(err, "log sync: reading the day's log (not overwriting it)");
         return st;
     }
     const char *ms = objstore_meta_get(&m, "the0-stream"), *me = objstore_meta_get(&m, "the0-end");
@@ -285,32 +339,5 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
         return t0_fail(err, T0_ENOMEM, "log sync: out of memory");
     }
     free(chunk);
-
-    /* Write-ahead: record the append in flight, then PUT, then commit the offset. */
-    snprintf(l->pending_key, sizeof l->pending_key, "%s", key);
-    l->pending_end = end;
-    if ((st = save_offset(l, err)) != T0_OK) {
-        l->pending_key[0] = '\0';
-        l->pending_end = 0;
-        objstore_buf_free(&obj);
-        return st;
-    }
-    objstore_meta pm = {0};
-    char endbuf[32];
-    t0_u64_dec(endbuf, end);
-    objstore_meta_set(&pm, "the0-stream", l->stream);
-    objstore_meta_set(&pm, "the0-end", endbuf);
-    objstore_body body = {.data = obj.data, .len = obj.len};
-    st = l->os->put(l->os->ctx, l->bucket, key, &body, "text/plain", &pm, err);
-    objstore_buf_free(&obj);
-    if (st != T0_OK) return st; /* pending stays: resolved by HEAD before the next attempt */
-    /* The offset file keeps naming this append as pending: the next append's record (written before its PUT)
-     * carries the new offset, and a successor that finds it pending asks the object (one HEAD) — one durable
-     * write per append instead of two. */
-    l->offset = end;
-    l->pending_key[0] = '\0';
-    l->pending_end = 0;
-    l->appends++;
-    *more = end < size;
-    return T0_OK;
+    return put_append(l, key, end, size, &obj, more, err);
 }

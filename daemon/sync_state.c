@@ -78,6 +78,59 @@ static t0_status check_not_full(dsync_state *s, t0_err *err)
     return st;
 }
 
+/* put_snapshot: upload the snapshot (MEM, or the spool when NULL) whose content hash is HASH as the next
+ * generation, marked final or not; what is known of the stored object follows. */
+static t0_status put_snapshot(dsync_state *s, const objstore_buf *mem, const char *hash, bool final, bool *uploaded,
+                              t0_err *err)
+{
+    t0_status st;
+    if (!s->bucket_ok) {
+        if ((st = s->os->ensure_bucket(s->os->ctx, s->bucket, err)) != T0_OK) return st;
+        s->bucket_ok = true;
+    }
+    uint64_t gen = s->remote.generation + 1;
+    char gbuf[24];
+    snprintf(gbuf, sizeof gbuf, "%" PRIu64, gen);
+    objstore_meta m = {0};
+    objstore_meta_set(&m, "the0-sha256", hash);
+    objstore_meta_set(&m, "the0-generation", gbuf);
+    objstore_meta_set(&m, "the0-final", final ? "1" : "0");
+    if (mem) {
+        objstore_body b = {.data = mem->data, .len = mem->len};
+        st = s->os->put(s->os->ctx, s->bucket, s->key, &b, "application/gzip", &m, err);
+    } else {
+        fs_stream *body;
+        if ((st = fs_stream_open(s->fs, s->spool_path, FS_READ, 0, &body, err)) != T0_OK) {
+            t0_err_prefix(err, "state sync: reading the spool");
+            return st;
+        }
+        objstore_body b = {.file = body->fp};
+        st = s->os->put(s->os->ctx, s->bucket, s->key, &b, "application/gzip", &m, err);
+        if (st != T0_OK && body->err.code != T0_OK && err) { /* the cause was ours: say so */
+            char was[sizeof err->msg];
+            snprintf(was, sizeof was, "%s", err->msg);
+            t0_fail(err, T0_EIO, "%s (reading the spool: %s)", was, body->err.msg);
+            err->sys_errno = body->err.sys_errno;
+            st = T0_EIO;
+        }
+        fs_stream_close(body, NULL);
+    }
+    if (st != T0_OK) {
+        /* The PUT may have landed anyway (timeout after the server stored it): ask again next time. */
+        s->remote_known = false;
+        return st;
+    }
+    snprintf(s->remote_hash, sizeof s->remote_hash, "%s", hash);
+    s->remote = (dd_state_meta){.generation = gen, .final = final, .known = true};
+    s->uploads++;
+    *uploaded = true;
+    T0_INFO(COMP, "state uploaded to %s/%s: generation %" PRIu64 "%s, %llu files, %llu bytes%s%s", s->bucket, s->key,
+            gen, final ? " (final)" : "", (unsigned long long)s->last.files, (unsigned long long)s->last.bytes,
+            s->last.files ? "" : " (empty: deletions propagated)",
+            s->last.bad_names ? "; files with non-UTF-8 names were left out" : "");
+    return T0_OK;
+}
+
 static t0_status attempt(dsync_state *s, objstore_buf *mem, int64_t now_ms, bool final, bool *uploaded, t0_err *err)
 {
     t0_status st;
@@ -137,51 +190,7 @@ static t0_status attempt(dsync_state *s, objstore_buf *mem, int64_t now_ms, bool
         s->skips++;
         return T0_OK;
     }
-    if (!s->bucket_ok) {
-        if ((st = s->os->ensure_bucket(s->os->ctx, s->bucket, err)) != T0_OK) return st;
-        s->bucket_ok = true;
-    }
-    uint64_t gen = s->remote.generation + 1;
-    char gbuf[24];
-    snprintf(gbuf, sizeof gbuf, "%" PRIu64, gen);
-    objstore_meta m = {0};
-    objstore_meta_set(&m, "the0-sha256", hash);
-    objstore_meta_set(&m, "the0-generation", gbuf);
-    objstore_meta_set(&m, "the0-final", final ? "1" : "0");
-    if (so.mem) {
-        objstore_body b = {.data = mem->data, .len = mem->len};
-        st = s->os->put(s->os->ctx, s->bucket, s->key, &b, "application/gzip", &m, err);
-    } else {
-        fs_stream *body;
-        if ((st = fs_stream_open(s->fs, s->spool_path, FS_READ, 0, &body, err)) != T0_OK) {
-            t0_err_prefix(err, "state sync: reading the spool");
-            return st;
-        }
-        objstore_body b = {.file = body->fp};
-        st = s->os->put(s->os->ctx, s->bucket, s->key, &b, "application/gzip", &m, err);
-        if (st != T0_OK && body->err.code != T0_OK && err) { /* the cause was ours: say so */
-            char was[sizeof err->msg];
-            snprintf(was, sizeof was, "%s", err->msg);
-            t0_fail(err, T0_EIO, "%s (reading the spool: %s)", was, body->err.msg);
-            err->sys_errno = body->err.sys_errno;
-            st = T0_EIO;
-        }
-        fs_stream_close(body, NULL);
-    }
-    if (st != T0_OK) {
-        /* The PUT may have landed anyway (timeout after the server stored it): ask again next time. */
-        s->remote_known = false;
-        return st;
-    }
-    snprintf(s->remote_hash, sizeof s->remote_hash, "%s", hash);
-    s->remote = (dd_state_meta){.generation = gen, .final = final, .known = true};
-    s->uploads++;
-    *uploaded = true;
-    T0_INFO(COMP, "state uploaded to %s/%s: generation %" PRIu64 "%s, %llu files, %llu bytes%s%s", s->bucket, s->key,
-            gen, final ? " (final)" : "", (unsigned long long)s->last.files, (unsigned long long)s->last.bytes,
-            s->last.files ? "" : " (empty: deletions propagated)",
-            s->last.bad_names ? "; files with non-UTF-8 names were left out" : "");
-    return T0_OK;
+    return put_snapshot(s, so.mem, hash, final, uploaded, err);
 }
 
 t0_status dsync_state_sync(dsync_state *s, int64_t now_ms, bool final, bool *uploaded, t0_err *err)

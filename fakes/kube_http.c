@@ -17,34 +17,11 @@
 
 #include <microhttpd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "fakes/kube_http_impl.h"
 
 /* ---- the server ------------------------------------------------------------------------------- */
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t kh_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-struct timespec kh_mono_deadline(int64_t in_ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += in_ms / 1000;
-    ts.tv_nsec += (in_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
-    return ts;
-}
-
 void kh_cond_init_mono(pthread_cond_t *c)
 {
     pthread_condattr_t a;
@@ -57,7 +34,7 @@ void kh_cond_init_mono(pthread_cond_t *c)
 /* advance: bring the virtual clock to the wall clock, running every timer due by then. */
 static void advance(khttp *h)
 {
-    int64_t now = wall_ms();
+    int64_t now = t0_wall_ms();
     int64_t vnow = sim_loop_now(h->loop);
     sim_loop_run_until(h->loop, now > vnow ? now : vnow);
 }
@@ -68,12 +45,12 @@ static void *cluster_thread(void *arg)
     pthread_mutex_lock(&h->mu);
     for (;;) {
         while (!h->qhead && !h->quit) {
-            int64_t now = wall_ms(), due, wait = 1000;
+            int64_t now = t0_wall_ms(), due, wait = 1000;
             if (sim_loop_next_due(h->loop, &due)) {
                 if (due <= now) break;
                 if (due - now < wait) wait = due - now;
             }
-            struct timespec ts = kh_mono_deadline(wait);
+            struct timespec ts = t0_deadline(CLOCK_MONOTONIC, wait);
             pthread_cond_timedwait(&h->wake, &h->mu, &ts);
         }
         kh_job *jobs = h->qhead;
@@ -261,8 +238,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         cc->body[cc->len] = 0;
         return MHD_YES;
     }
-    struct timespec t0, arrived;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = t0_mono_ns();
+    struct timespec arrived; /* wall-clock ns: the benchmarks compare it with other processes' clocks */
     clock_gettime(CLOCK_REALTIME, &arrived);
     atomic_fetch_add(&h->n_requests, 1);
     kh_req q = {0};
@@ -320,9 +297,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (h->o.access_log) { /* at=: the wall-clock time (ns) the whole request had arrived, for benchmarks */
         const char *qs = q.q_watch ? " watch" : "";
-        struct timespec t1;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        double ms = (double)(t0_mono_ns() - t0) / 1e6;
         fprintf(stderr, "kube-http: %s %s%s%s%s -> %u %.3f ms%s at=%lld\n", method, url,
                 q.q_label ? " labelSelector=" : "", q.q_label ? q.q_label : "", q.table ? " (Table)" : "", q.code, ms, qs,
                 (long long)arrived.tv_sec * 1000000000LL + arrived.tv_nsec);
@@ -493,7 +468,7 @@ t0_status khttp_start(const khttp_opts *opts, khttp **out, t0_err *err)
     pthread_mutex_init(&h->mu, NULL);
     kh_cond_init_mono(&h->wake);
     pthread_cond_init(&h->done, NULL);
-    t0_status st = sim_loop_new(h->o.seed, wall_ms(), &h->loop, err);
+    t0_status st = sim_loop_new(h->o.seed, t0_wall_ms(), &h->loop, err);
     if (st == T0_OK) st = kfake_new(h->loop, NULL, NULL, &h->kube, err);
     if (st == T0_OK)
         st = h->o.run_pods ? start_run_pods(h, err) : kubelet_new(h->loop, h->kube, NULL, &h->kl, err);

@@ -65,9 +65,8 @@ struct khttp {
 
 /* kh_post_job: run J on the cluster thread (waiting for it when J->wait). */
 void kh_post_job(khttp *h, kh_job *j);
-/* kh_mono_ms, kh_mono_deadline, kh_cond_init_mono: the monotonic clock for waits. */
-int64_t kh_mono_ms(void);
-struct timespec kh_mono_deadline(int64_t in_ms);
+/* kh_cond_init_mono: a condition variable that waits on the monotonic clock (deadlines: t0_deadline with
+ * CLOCK_MONOTONIC, core/clock.h). */
 void kh_cond_init_mono(pthread_cond_t *c);
 
 /* ---- the request ------------------------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 
 #include <microhttpd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "fakes/kube_http_impl.h"
 
@@ -161,12 +162,12 @@ ssize_t kh_watch_read(void *cls, uint64_t pos, char *out, size_t max)
             pthread_mutex_unlock(&w->mu);
             return (ssize_t)n;
         }
-        int64_t left = w->deadline - kh_mono_ms();
+        int64_t left = w->deadline - t0_mono_ms();
         if (w->ended || atomic_load(&w->h->stopping) || left <= 0) {
             pthread_mutex_unlock(&w->mu);
             return MHD_CONTENT_READER_END_OF_STREAM;
         }
-        struct timespec ts = kh_mono_deadline(left < 500 ? left : 500);
+        struct timespec ts = t0_deadline(CLOCK_MONOTONIC, left < 500 ? left : 500);
         if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT && w->off == w->len && peer_closed(w->fd)) {
             pthread_mutex_unlock(&w->mu);
             return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -219,7 +220,7 @@ void kh_do_watch(khttp *h, kh_req *q, const kh_target *t)
     pthread_mutex_init(&w->mu, NULL);
     kh_cond_init_mono(&w->cv);
     long secs = q->q_timeout ? strtol(q->q_timeout, NULL, 10) : 0;
-    w->deadline = kh_mono_ms() + (secs > 0 ? secs : KH_WATCH_DEFAULT_S) * 1000;
+    w->deadline = t0_mono_ms() + (secs > 0 ? secs : KH_WATCH_DEFAULT_S) * 1000;
     atomic_fetch_add(&h->n_open, 1);
     t0_status st = kh_fsel_parse(q->q_field, &w->fs, &err);
     const char *rv = q->q_rv;

@@ -22,7 +22,7 @@ static void ctr_exited(pk_pod *p, pk_ctr *c, int code, bool oom, const char *fin
         c->done = true;
         return;
     }
-    int64_t now = pk_mono_ms();
+    int64_t now = t0_mono_ms();
     if (!c->bo_ms || now - c->bo_last > PK_BACKOFF_RESET_MS) {
         c->restart_at = now; /* the first restart is at once; the next ones back off */
         c->bo_ms = 0;
@@ -114,7 +114,7 @@ void pk_start_ctr(pk_pod *p, pk_ctr *c)
         memcpy(c->last_finished, c->finished, sizeof c->finished);
         memcpy(c->last_begin, c->begin, sizeof c->begin);
         c->restarts++;
-        int64_t now = pk_mono_ms();
+        int64_t now = t0_mono_ms();
         c->bo_ms = !c->bo_ms ? PK_BACKOFF_BASE_MS : c->bo_ms * 2 > PK_BACKOFF_CAP_MS ? PK_BACKOFF_CAP_MS : c->bo_ms * 2;
         c->bo_last = now;
     }

@@ -114,7 +114,7 @@ static t0_status adopt(pkl *k, const cJSON *obj, const char *node)
     p->restart_policy = rp && !strcmp(rp, "Never") ? "Never" : rp && !strcmp(rp, "OnFailure") ? "OnFailure" : "Always";
     const cJSON *g = t0_json_get(spec, "terminationGracePeriodSeconds");
     p->grace_s = cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 30;
-    p->start_ms = pk_wall_ms();
+    p->start_ms = t0_wall_ms();
     p->phase = "Pending";
     const cJSON *inits = t0_json_get(spec, "initContainers"), *ctrs = t0_json_get(spec, "containers");
     p->ninit = (size_t)cJSON_GetArraySize(inits);
@@ -266,7 +266,7 @@ t0_status pkl_new(kfake *api, const pkl_host *host, const pkl_opts *opts, pkl **
     if (!k->o.nodes) k->o.nodes = 1;
     if (k->o.shutdown_grace_s <= 0) k->o.shutdown_grace_s = 10;
     snprintf(k->podman, sizeof k->podman, "%s", k->o.podman && *k->o.podman ? k->o.podman : "podman");
-    snprintf(k->inst, sizeof k->inst, "%06x", (unsigned)((getpid() * 2654435761u) ^ (unsigned)pk_wall_ms()) & 0xffffff);
+    snprintf(k->inst, sizeof k->inst, "%06x", (unsigned)((getpid() * 2654435761u) ^ (unsigned)t0_wall_ms()) & 0xffffff);
     pthread_mutex_init(&k->mu, NULL);
     hmap_init(&k->pods);
     hmap_init(&k->events);

@@ -22,6 +22,7 @@
 
 #include <cJSON.h>
 
+#include "core/clock.h"
 #include "core/hmap.h"
 #include "core/ports.h"
 #include "core/t0.h"
@@ -115,8 +116,6 @@ struct pkl {
 };
 
 /* ---- podman_proc.c: clocks, child processes, directories -------------------------------------------- */
-int64_t pk_mono_ms(void);
-int64_t pk_wall_ms(void);
 /* pk_now_ns: the wall clock as RFC 3339 with nanoseconds, as podman writes times */
 void pk_now_ns(char *b, size_t cap);
 /* pk_spawn: ARGV with stdout (and stderr unless ERR_FD is NULL) on pipes; stdin /dev/null. */

@@ -121,7 +121,7 @@ t0_status pkl_logs(pkl *k, const pkl_log_req *q, pkl_stream **out, t0_err *err)
     st = log_window(p, q, cname, pname, since, until, err);
     if (st != T0_OK) return st;
     if (q->since_seconds > 0) { /* sinceSeconds: from then, unless the run started later */
-        int64_t s_ms = pk_wall_ms() - q->since_seconds * 1000, run_ms = 0;
+        int64_t s_ms = t0_wall_ms() - q->since_seconds * 1000, run_ms = 0;
         if (!*since || (sim_parse_rfc3339(since, &run_ms) && s_ms > run_ms)) sim_format_rfc3339(s_ms, since, sizeof since);
     }
     return logs_spawn(k, q, cname, pname, since, until, out, err);

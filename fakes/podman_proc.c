@@ -21,20 +21,6 @@
 extern char **environ;
 
 /* ---- time ------------------------------------------------------------------------------------------ */
-int64_t pk_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t pk_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void pk_now_ns(char *b, size_t cap)
 {
     struct timespec ts;

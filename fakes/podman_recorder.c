@@ -23,7 +23,7 @@ void pk_record_event(pkl *k, const char *ns, const char *pod, const char *uid, c
 {
     char key[1400], ts[32];
     snprintf(key, sizeof key, "%s/%s/%s/%s/%s/%s", ns, pod, uid, field_path ? field_path : "", reason, message);
-    sim_format_rfc3339(pk_wall_ms(), ts, sizeof ts);
+    sim_format_rfc3339(t0_wall_ms(), ts, sizeof ts);
     const char *ename = hmap_get(&k->events, key);
     t0_err err = {0};
     if (ename) {
@@ -43,7 +43,7 @@ void pk_record_event(pkl *k, const char *ns, const char *pod, const char *uid, c
         }
     }
     char name[400];
-    snprintf(name, sizeof name, "%s.%016" PRIx64, pod, ((uint64_t)pk_wall_ms() << 12) | (++k->event_seq & 0xfff));
+    snprintf(name, sizeof name, "%s.%016" PRIx64, pod, ((uint64_t)t0_wall_ms() << 12) | (++k->event_seq & 0xfff));
     cJSON *e = cJSON_CreateObject();
     cJSON *md = cJSON_AddObjectToObject(e, "metadata");
     cJSON_AddStringToObject(md, "name", name);

@@ -79,18 +79,14 @@ static bool stopping(pk_pod *p, int64_t *grace)
  * whether the pod must stop. */
 static bool sleep_until(pk_pod *p, int64_t due)
 {
-    if (!due) due = pk_mono_ms() + PK_SCAN_MS;
+    if (!due) due = t0_mono_ms() + PK_SCAN_MS;
     pthread_mutex_lock(&p->mu);
-    if (p->recheck && due > pk_mono_ms() + 100) due = pk_mono_ms() + 100;
+    if (p->recheck && due > t0_mono_ms() + 100) due = t0_mono_ms() + 100;
     p->recheck = false;
     while (!p->stop && !p->dirty) {
-        int64_t left = due - pk_mono_ms();
+        int64_t left = due - t0_mono_ms();
         if (left <= 0) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+        struct timespec ts = t0_deadline(CLOCK_MONOTONIC, left);
         pthread_cond_timedwait(&p->cv, &p->mu, &ts);
     }
     p->dirty = false;
@@ -213,7 +209,7 @@ static bool config_failed(pk_pod *p, translate_arg *a)
                  !strcmp(reason, "ContainerCreating") ? "FailedMount" : "Failed", "%s%s",
                  !strcmp(reason, "ContainerCreating") ? "" : "Error: ", a->err.msg);
     pk_publish(p);
-    return sleep_until(p, pk_mono_ms() + PK_CONFIG_RETRY_MS);
+    return sleep_until(p, t0_mono_ms() + PK_CONFIG_RETRY_MS);
 }
 
 /* missing_image: the first container whose image is not in podman's local store, or -1 */
@@ -244,14 +240,14 @@ static bool image_pull_failed(pk_pod *p, int missing, int64_t *pull_bo)
     pk_pod_event(p, c, true, "Failed", "Error: ErrImagePull");
     set_waiting(p, missing, "ErrImagePull", msg);
     pk_publish(p);
-    if (sleep_until(p, pk_mono_ms() + 1000)) return true;
+    if (sleep_until(p, t0_mono_ms() + 1000)) return true;
     char bmsg[600];
     snprintf(bmsg, sizeof bmsg, "Back-off pulling image \"%s\"", c->spec.image);
     pk_pod_event(p, c, false, "BackOff", "%s", bmsg);
     pk_pod_event(p, c, true, "Failed", "Error: ImagePullBackOff");
     set_waiting(p, missing, "ImagePullBackOff", bmsg);
     pk_publish(p);
-    if (sleep_until(p, pk_mono_ms() + *pull_bo)) return true;
+    if (sleep_until(p, t0_mono_ms() + *pull_bo)) return true;
     *pull_bo = *pull_bo * 2 > PK_BACKOFF_CAP_MS ? PK_BACKOFF_CAP_MS : *pull_bo * 2;
     return false;
 }
@@ -314,7 +310,7 @@ static bool prepare(pk_pod *p)
             set_waiting(p, bad, "CreateContainerConfigError", msg);
             pk_pod_event(p, &p->c[bad], true, "Failed", "Error: %s", msg);
             pk_publish(p);
-            if (sleep_until(p, pk_mono_ms() + PK_CONFIG_RETRY_MS)) return false;
+            if (sleep_until(p, t0_mono_ms() + PK_CONFIG_RETRY_MS)) return false;
             continue;
         }
         char line[400];
@@ -327,7 +323,7 @@ static bool prepare(pk_pod *p)
         set_waiting(p, -1, "CreateContainerError", line);
         pk_pod_event(p, NULL, true, "Failed", "Error: %s", line);
         pk_publish(p);
-        if (sleep_until(p, pk_mono_ms() + PK_BACKOFF_BASE_MS)) return false;
+        if (sleep_until(p, t0_mono_ms() + PK_BACKOFF_BASE_MS)) return false;
     }
 }
 
@@ -355,7 +351,7 @@ static bool run_inits(pk_pod *p)
                 pk_publish(p);
                 return false;
             }
-            if (at && at <= pk_mono_ms()) {
+            if (at && at <= t0_mono_ms()) {
                 pk_start_ctr(p, c);
                 pk_publish(p);
                 continue;
@@ -384,7 +380,7 @@ static void supervise(pk_pod *p)
     pthread_mutex_unlock(&p->mu);
     pk_publish(p);
     for (;;) {
-        int64_t next = 0, now = pk_mono_ms();
+        int64_t next = 0, now = t0_mono_ms();
         for (size_t i = p->ninit; i < p->nc; i++) {
             pk_ctr *c = &p->c[i];
             if (c->restart_at && c->restart_at <= now) {
@@ -430,9 +426,9 @@ static void terminate(pk_pod *p)
             if (p->c[j].spec.podman_name == argv[i]) pk_pod_event(p, &p->c[j], false, "Killing", "Stopping container %s", p->c[j].spec.name);
     if (n > 4) {
         char *out = NULL, *errs = NULL;
-        int64_t t0 = pk_mono_ms();
+        int64_t t0 = t0_mono_ms();
         pk_run(argv, &out, &errs);
-        T0_INFO(PK_COMP, "pod %s: stopped %zu container(s) in %lld ms (grace %s s)", p->key, n - 4, (long long)(pk_mono_ms() - t0), gs);
+        T0_INFO(PK_COMP, "pod %s: stopped %zu container(s) in %lld ms (grace %s s)", p->key, n - 4, (long long)(t0_mono_ms() - t0), gs);
         free(out);
         free(errs);
         pk_refresh(p);
@@ -469,7 +465,7 @@ void *pk_worker(void *arg)
     /* a pod that ended by itself (Succeeded/Failed) keeps its containers until it is deleted */
     while (!stopping(p, NULL)) {
         pk_publish(p);
-        sleep_until(p, pk_mono_ms() + 60000);
+        sleep_until(p, t0_mono_ms() + 60000);
     }
     terminate(p);
     T0_INFO(PK_COMP, "pod %s: done", p->key);

@@ -30,8 +30,8 @@ typedef struct scn_idinfo {
     store_coll coll;
     bool desired;           /* the store holds it and config.enabled is not false */
     bool broken;            /* a document the scenario made undecodable */
-    int64_t changed_ms;     /* last change of its document */
-    int64_t added_ms;       /* when its latest pod/CronJob was created */
+    uint64_t changed_seq;   /* last change of its document (ck->seq: the order the checker saw things in) */
+    uint64_t added_seq;     /* when its latest pod/CronJob was created (ck->seq) */
     int64_t undesired_ms;   /* when it became undesired (-1: desired) */
     int64_t observed_ms;    /* when a manager's read observed it undesired (-1: not yet) */
     bool awaiting_read;     /* on the collection's list of undesired ids awaiting a read */
@@ -81,6 +81,7 @@ struct scn_checker {
     unsigned broken_docs;
     bool max_running_reported;
     int64_t mongo_down_since, mongo_down_ms; /* MongoDB outages (scn_checker_mongo_outage): since (-1: up), total */
+    uint64_t seq;                            /* counts store changes and object creations (their order) */
 };
 
 static int64_t now_ms(const scn_checker *ck) { return sim_loop_now(ck->world.loop) - ck->world.t0; }
@@ -279,7 +280,7 @@ void scn_checker_store_change(scn_checker *ck, store_coll c, const char *id, con
 {
     scn_idinfo *in = idinfo(ck, c, id, true);
     if (!in) return;
-    in->changed_ms = now_ms(ck);
+    in->changed_seq = ++ck->seq;
     bool desired = doc && storefake_doc_enabled(doc);
     if (!doc && in->broken) {
         in->broken = false;
@@ -355,12 +356,14 @@ void scn_checker_kube(scn_checker *ck, kube_watch_type type, kube_kind kind, con
     if (!id) return;
     scn_idinfo *in = idinfo(ck, c, id, true);
     if (!in) return;
-    if (type == KUBE_WATCH_ADDED) in->added_ms = now_ms(ck);
+    if (type == KUBE_WATCH_ADDED) in->added_seq = ++ck->seq;
     if (type == KUBE_WATCH_ADDED && !in->desired && in->observed_ms >= 0) arm_orphan(ck, in);
     if (deletion_started && !by_scenario && in->desired) {
         const char *phase = kfake_str(obj, "status.phase");
         bool terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
-        bool current = in->added_ms >= in->changed_ms; /* the creation seen to the ms (creationTimestamp has seconds) */
+        /* current: created after its document last changed, in the order the checker saw them (not by time:
+         * creationTimestamp has whole seconds, and a pod and a change of its document in the same ms are common) */
+        bool current = in->added_seq > in->changed_seq;
         if (!terminal && current) {
             const char *name = kfake_str(obj, "metadata.name");
             if (ck->read_bad[c])

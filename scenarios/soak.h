@@ -1,11 +1,14 @@
-/* soak.h: soak campaigns (`the0-sim soak`: generated fleets, desired-state changes and faults per seed, failing
- * seeds shrunk to minimal scenario files) and exhaustive small-scope sweeps (`the0-sim sweep`). docs/soak.md. */
+/* soak.h: soak campaigns (generated fleets, desired-state changes and faults per seed, failing seeds shrunk
+ * to minimal scenario files) and exhaustive small-scope sweeps; their command lines are cmd/sim_soak.c
+ * (`the0-sim soak`) and cmd/sim_sweep.c (`the0-sim sweep`). docs/soak.md. */
 #ifndef T0_SOAK_H
 #define T0_SOAK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/t0.h"
 
 /* What a generated scenario looks like. */
 typedef struct soak_gen_opts {
@@ -34,10 +37,69 @@ extern const char *const soak_fault_kind_names[]; /* NULL-terminated */
  * statements written, by kind, added to it. */
 char *soak_generate(uint64_t seed, const soak_gen_opts *o, uint64_t *counts);
 
-/* soak_main: `the0-sim soak ...` (see --help). Exit 0 when no seed failed, 1 when one did, 2 on usage. */
-int soak_main(int argc, char **argv);
-/* sweep_main: `the0-sim sweep FILE... [--jobs J] [--max-effects N] [--max-calls N]`. Exit 0 when no run broke
- * an invariant, 1 when one did, 2 on usage or parse errors. */
-int sweep_main(int argc, char **argv);
+/* Fault-point families a campaign counts the hits of (names: soak_fam_names). */
+enum { SOAK_FAM_KUBE, SOAK_FAM_WATCH, SOAK_FAM_NATS, SOAK_FAM_MONGO, SOAK_FAM_S3, SOAK_FAM_KUBELET, SOAK_FAM_PODFS, SOAK_FAM__COUNT };
+extern const char *const soak_fam_names[];
+
+int soak_jobs_default(void); /* the number of CPUs online */
+
+/* A soak campaign: seeds FIRST..FIRST+SEEDS-1, each generated with G and run by one of JOBS forked workers
+ * (seeds come from a shared counter). A failing seed is written to OUT/seed-N.scn (OUT must exist) with the
+ * command that replays it; the first SHRINK_MAX of them are shrunk (at most SHRINK_RUNS runs and SHRINK_SECS
+ * wall-clock seconds each) to OUT/seed-N.min.scn, replayed once more from that file. */
+typedef struct soak_campaign {
+    uint64_t seeds, first;
+    int jobs;
+    soak_gen_opts g;
+    const char *out;
+    unsigned shrink_max, shrink_runs;
+    double shrink_secs;
+} soak_campaign;
+
+/* What the workers of a campaign reported, summed. */
+typedef struct soak_result {
+    uint64_t done;                              /* seeds run */
+    uint64_t fk[SOAK_FK_MAX], fam[SOAK_FAM__COUNT]; /* fault statements by kind; fault-point hits by family */
+    uint64_t *failed, nfailed;                  /* failing seeds (owned; failed may be NULL: out of memory) */
+    uint64_t sim_ms;                            /* simulated time of every seed */
+    unsigned char bot_rows[64], sched_rows[64]; /* bit i: row i of the bot / schedule table fired */
+    int crashed;                                /* workers that did not exit 0 */
+    double wall_s;
+} soak_result;
+
+/* soak_campaign_run: run campaign C; *R gets what it reported (free with soak_result_free). While it runs,
+ * the workers' lines (failing seeds, their replay commands, shrinking) go to stdout and a progress line to
+ * stderr. T0_ENOMEM or T0_EIO (the workers' pipe) when it cannot start. */
+t0_status soak_campaign_run(const soak_campaign *c, soak_result *r, t0_err *err);
+void soak_result_free(soak_result *r);
+
+/* A sweep: every file's clean run (seed 1) counts its effects and each fault point's calls; then one run per
+ * effect k with the manager crashing just before it (restarted 3 s later), and one per point and call k
+ * with exactly that call failing. JOBS forked workers; a file whose clean run has more than MAX_EFFECTS
+ * effects is skipped; at most MAX_CALLS calls per point are failed. */
+typedef struct sweep_opts {
+    int jobs;
+    uint64_t max_effects, max_calls;
+} sweep_opts;
+
+/* One file's runs: crash runs and fault runs, those that broke an invariant (bad) and those whose
+ * expectations failed (degraded). */
+typedef struct sweep_file_result {
+    const char *path;
+    uint64_t effects; /* of its clean run */
+    bool skipped;
+    unsigned crash_runs, crash_bad, crash_degraded, fault_runs, fault_bad, fault_degraded;
+} sweep_file_result;
+
+typedef struct sweep_result {
+    uint64_t runs, done, bad; /* planned, run, with an invariant violation */
+    bool load_failed;         /* a file could not be read, parsed or run clean (said on stderr) */
+    int crashed;              /* workers that did not exit 0 */
+    double wall_s;            /* from the first file read to the last run */
+} sweep_result;
+
+/* sweep_run: sweep the N files PATHS with O; FILES (N entries, the caller's) gets each file's runs, *R the
+ * totals. Violations and skipped files are printed as they come (stdout), a progress line on stderr. */
+void sweep_run(const char *const *paths, size_t n, const sweep_opts *o, sweep_file_result *files, sweep_result *r);
 
 #endif

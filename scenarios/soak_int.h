@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "core/clock.h"
 #include "scenarios/scn.h"
 #include "scenarios/soak.h"
 
 /* ---- small helpers (soak_run.c) ------------------------------------------------------------------- */
-double soak_now_s(void); /* CLOCK_MONOTONIC seconds (progress and budgets, never the trace) */
 
 /* A growable string; on allocation failure it stays NULL-safe and sets oom. */
 typedef struct soak_buf {
@@ -24,10 +24,6 @@ typedef struct soak_buf {
 void soak_bprintf(soak_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- one run (soak_run.c) ------------------------------------------------------------------------------ */
-/* Fault-point families the report counts hits of. */
-enum { SOAK_FAM_KUBE, SOAK_FAM_WATCH, SOAK_FAM_NATS, SOAK_FAM_MONGO, SOAK_FAM_S3, SOAK_FAM_KUBELET, SOAK_FAM_PODFS, SOAK_FAM__COUNT };
-extern const char *const soak_fam_names[];
-
 typedef struct soak_outcome {
     bool failed;          /* an invariant violation or a failed expectation */
     bool violated;        /* an invariant violation */
@@ -102,7 +98,5 @@ void soak_progress_show(soak_progress *p, bool final);
 /* soak_collect_msgs: read the workers' messages on FD until every worker is gone: TEXT messages go to
  * stdout, the others to ON_MSG; the progress line is kept up to date. */
 void soak_collect_msgs(int fd, soak_progress *pr, void (*on_msg)(void *ud, soak_progress *pr, const soak_msg *m), void *ud);
-
-int soak_jobs_default(void); /* the number of CPUs online */
 
 #endif

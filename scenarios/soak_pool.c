@@ -83,7 +83,7 @@ int soak_reap(int jobs, const pid_t *pids)
 
 void soak_progress_show(soak_progress *p, bool final)
 {
-    double now = soak_now_s(), el = now - p->t0;
+    double now = t0_mono_s(), el = now - p->t0;
     if (!final && now - p->last < (p->tty ? 0.5 : 5.0)) return;
     p->last = now;
     double rate = el > 0 ? p->done / el : 0, eta = rate > 0 ? (p->total - p->done) / rate : 0;

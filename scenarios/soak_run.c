@@ -11,13 +11,6 @@
 #include "sim/faults.h"
 
 /* ---- small helpers ------------------------------------------------------------------------------ */
-double soak_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 void soak_bprintf(soak_buf *b, const char *fmt, ...)
 {
     if (b->oom) return;
@@ -191,7 +184,7 @@ static bool soak_fault_line(const char *l)
  * (a bot never defined never runs). */
 static bool soak_still_fails(soak_shrink *s, const size_t *idx, size_t n)
 {
-    if (s->runs >= s->max_runs || soak_now_s() > s->deadline) return false;
+    if (s->runs >= s->max_runs || t0_mono_s() > s->deadline) return false;
     s->runs++;
     char *text = soak_join(s->line, idx, n);
     if (!text) return false;
@@ -236,7 +229,7 @@ char *soak_shrink_text(const char *text, uint64_t seed, const char *sig, int64_t
     idx = malloc((n + 1) * sizeof *idx);
     cand = malloc((n + 1) * sizeof *cand);
     if (!idx || !cand) goto out;
-    soak_shrink S = {line, n, seed, sig, 0, max_runs, soak_now_s() + secs};
+    soak_shrink S = {line, n, seed, sig, 0, max_runs, t0_mono_s() + secs};
     size_t m = 0;
     for (size_t i = 0; i < n; i++) idx[m++] = i;
     /* first: everything timed after the failure, and the end line, goes */
@@ -272,7 +265,7 @@ char *soak_shrink_text(const char *text, uint64_t seed, const char *sig, int64_t
                 break;
             }
         }
-        if (S.runs >= S.max_runs || soak_now_s() > S.deadline) break;
+        if (S.runs >= S.max_runs || t0_mono_s() > S.deadline) break;
         if (!removed) {
             if (parts >= m) break;
             parts = parts * 2 < m ? parts * 2 : m;

@@ -1,5 +1,6 @@
-/* sweep.c: `the0-sim sweep`: exhaustive small-scope sweeps of scenario files: a manager crash before every
- * effect of the clean run, and every call of every fault point failed in turn (docs/soak.md). */
+/* sweep.c: exhaustive small-scope sweeps of scenario files: a manager crash before every effect of the clean
+ * run, and every call of every fault point failed in turn (docs/soak.md; the command line `the0-sim sweep` is
+ * cmd/sim_sweep.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +8,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "core/cli.h"
 #include "scenarios/soak_int.h"
 #include "sim/faults.h"
 
@@ -17,13 +17,11 @@ typedef struct sweep_item {
     uint64_t k;
 } sweep_item;
 
+/* A file being swept: what is reported about it, and its text and script while it is. */
 typedef struct sweep_file {
-    const char *path;
+    sweep_file_result *r;
     char *text;
     scn_script *sc;
-    uint64_t effects;
-    bool skipped;
-    unsigned crash_runs, crash_bad, crash_degraded, fault_runs, fault_bad, fault_degraded;
 } sweep_file;
 
 typedef struct sweep_ctx {
@@ -64,43 +62,18 @@ static void sweep_worker(void *ctx, int fd, soak_shared *sh, int worker)
             snprintf(what, sizeof what, "fault %s %s calls=%llu", pts[it->point].name, kind, (unsigned long long)it->k);
             soak_buf b = {0};
             soak_bprintf(&b, "%s\n%s", what, f->text);
-            st = b.oom ? T0_ENOMEM : soak_run_text(f->path, b.s, 1, NULL, NULL, &oc, &err);
+            st = b.oom ? T0_ENOMEM : soak_run_text(f->r->path, b.s, 1, NULL, NULL, &oc, &err);
             free(b.s);
         }
         if (st != T0_OK) {
             m.failed = 1;
-            soak_say(fd, i, "sweep: %s: %s: %s\n", f->path, what, err.msg);
+            soak_say(fd, i, "sweep: %s: %s: %s\n", f->r->path, what, err.msg);
         } else {
             m.failed = oc.violated ? 1 : oc.failed ? 2 : 0;
-            if (oc.violated) soak_say(fd, i, "VIOLATION %s with `%s`: %s (at +%.3fs)\n", f->path, what, oc.sig, oc.fail_ms / 1000.0);
+            if (oc.violated) soak_say(fd, i, "VIOLATION %s with `%s`: %s (at +%.3fs)\n", f->r->path, what, oc.sig, oc.fail_ms / 1000.0);
         }
         soak_send(fd, &m);
     }
-}
-
-/* sweep_args: options (core/cli.h) and files into FILES (*NF of them); CLI_CONTINUE to go on, else the exit
- * code. */
-static int sweep_args(int argc, char **argv, sweep_file *files, size_t *nf, int *jobs, uint64_t *max_effects,
-                      uint64_t *max_calls)
-{
-    const cli_opt opts[] = {
-        {"jobs", 'j', CLI_INT, jobs, "worker processes (default: the number of CPUs)", .min = 1, .max = 256},
-        {"max-effects", 0, CLI_U64, max_effects, "skip files whose clean run has more effects", .min = 1, .max = 1000000},
-        {"max-calls", 0, CLI_U64, max_calls, "calls failed per fault point at most", .min = 1, .max = 1000000},
-    };
-    const cli_cmd cmd = {"the0-sim sweep", "[flags] FILE...",
-                         "Exhaustive small-scope sweeps of scenario files (seed 1): (a) run once counting the managers'\n"
-                         "effects (K), then once per k = 1..K with the manager crashing just before effect k of the run and\n"
-                         "restarted 3 s later; (b) count the calls of every fault point in the clean run, then once per point\n"
-                         "and call k with exactly that call failing (error 500; the point's first kind where it takes no\n"
-                         "errors). Every run must keep the invariants (a violation fails the sweep); a run whose expectations\n"
-                         "fail is counted as degraded.",
-                         opts, T0_ARRAY_LEN(opts), 1, -1,
-                         "exit codes: 0 no run broke an invariant, 1 one did, 2 usage or parse errors", 2};
-    int first, parsed = cli_parse(&cmd, argc, argv, &first);
-    if (parsed != CLI_CONTINUE) return parsed;
-    for (int i = first; i < argc; i++) files[(*nf)++].path = argv[i];
-    return CLI_CONTINUE;
 }
 
 /* The runs to make, per file: its clean run counts the effects and each point's calls. */
@@ -117,16 +90,16 @@ static int sweep_load(sweep_file *files, size_t fi, sweep_plan *p)
 {
     sweep_file *f = &files[fi];
     t0_err err = {0};
-    FILE *in = fopen(f->path, "r");
+    FILE *in = fopen(f->r->path, "r");
     soak_buf b = {0};
     char chunk[4096];
     size_t got;
     while (in && (got = fread(chunk, 1, sizeof chunk, in)) > 0) soak_bprintf(&b, "%.*s", (int)got, chunk);
     if (in) fclose(in);
     f->text = b.s;
-    if (!in || b.oom || !b.s || scn_parse(f->path, f->text, &f->sc, NULL, &err) != T0_OK) {
+    if (!in || b.oom || !b.s || scn_parse(f->r->path, f->text, &f->sc, NULL, &err) != T0_OK) {
         fprintf(stderr, "the0-sim sweep: %s\n", in ? err.msg : strerror(errno));
-        f->skipped = true;
+        f->r->skipped = true;
         return 2;
     }
     soak_outcome oc;
@@ -134,15 +107,15 @@ static int sweep_load(sweep_file *files, size_t fi, sweep_plan *p)
     memset(p->calls, 0, p->np * sizeof *p->calls);
     if (soak_run_script(f->sc, 1, 0, &tally, NULL, &oc, &err) != T0_OK) {
         fprintf(stderr, "the0-sim sweep: %s\n", err.msg);
-        f->skipped = true;
+        f->r->skipped = true;
         return 2;
     }
-    f->effects = oc.effects;
-    if (oc.failed) printf("sweep: %s: the clean run already fails (%s); sweeping anyway\n", f->path, oc.sig);
+    f->r->effects = oc.effects;
+    if (oc.failed) printf("sweep: %s: the clean run already fails (%s); sweeping anyway\n", f->r->path, oc.sig);
     if (oc.effects > p->max_effects) {
-        printf("sweep: %s: skipped (%llu effects > --max-effects %llu)\n", f->path, (unsigned long long)oc.effects,
+        printf("sweep: %s: skipped (%llu effects > --max-effects %llu)\n", f->r->path, (unsigned long long)oc.effects,
                (unsigned long long)p->max_effects);
-        f->skipped = true;
+        f->r->skipped = true;
         return 0;
     }
     uint64_t need = oc.effects;
@@ -166,52 +139,34 @@ static void sweep_on_msg(void *ud, soak_progress *pr, const soak_msg *m)
     const sweep_ctx *c = ud;
     if (m->type != SOAK_MSG_DONE || m->item >= c->n) return;
     const sweep_item *it = &c->it[m->item];
-    sweep_file *f = &c->f[it->file];
+    sweep_file_result *f = c->f[it->file].r;
     pr->done++;
     pr->bad += m->failed == 1;
     if (it->point < 0) f->crash_runs++, f->crash_bad += m->failed == 1, f->crash_degraded += m->failed == 2;
     else f->fault_runs++, f->fault_bad += m->failed == 1, f->fault_degraded += m->failed == 2;
 }
 
-/* sweep_report: the table per file (frees what the files hold); the exit code with RC so far. */
-static int sweep_report(sweep_file *files, size_t nf, int rc)
+void sweep_run(const char *const *paths, size_t nf, const sweep_opts *o, sweep_file_result *results, sweep_result *r)
 {
-    printf("%-44s %8s %9s %9s %8s %9s %9s\n", "sweep: file (effects)", "crashes", "violated", "degraded", "faults",
-           "violated", "degraded");
+    sweep_plan p = {.max_effects = o->max_effects, .max_calls = o->max_calls};
+    int jobs = o->jobs;
+    memset(r, 0, sizeof *r);
+    sweep_file *files = calloc(nf ? nf : 1, sizeof *files);
     for (size_t fi = 0; fi < nf; fi++) {
-        sweep_file *f = &files[fi];
-        char name[64];
-        snprintf(name, sizeof name, "%s (%llu)", f->path, (unsigned long long)f->effects);
-        if (f->skipped) printf("%-44s skipped\n", name);
-        else printf("%-44s %8u %9u %9u %8u %9u %9u\n", name, f->crash_runs, f->crash_bad, f->crash_degraded, f->fault_runs,
-                    f->fault_bad, f->fault_degraded);
-        if (f->crash_bad || f->fault_bad) rc = rc ? rc : 1;
-        scn_script_free(f->sc);
-        free(f->text);
+        results[fi] = (sweep_file_result){.path = paths[fi]};
+        if (files) files[fi].r = &results[fi];
     }
-    return rc;
-}
-
-int sweep_main(int argc, char **argv)
-{
-    sweep_plan p = {.max_effects = 300, .max_calls = 60};
-    int jobs = soak_jobs_default();
-    size_t nf = 0;
-    sweep_file *files = calloc((size_t)argc, sizeof *files);
-    if (!files) return 2;
-    int rc = sweep_args(argc, argv, files, &nf, &jobs, &p.max_effects, &p.max_calls);
-    if (rc != CLI_CONTINUE) {
-        free(files);
-        return rc;
+    if (!files) {
+        r->load_failed = true;
+        return;
     }
-    rc = 0;
     (void)sim_faults_points(&p.np);
     p.calls = calloc(p.np, sizeof *p.calls);
-    double t0 = soak_now_s();
+    double t0 = t0_mono_s();
     for (size_t fi = 0; fi < nf && p.calls; fi++) {
-        int r = sweep_load(files, fi, &p);
-        if (r) rc = 2;
-        if (r < 0) break;
+        int lr = sweep_load(files, fi, &p);
+        if (lr) r->load_failed = true;
+        if (lr < 0) break;
     }
     free(p.calls);
     soak_shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -224,20 +179,23 @@ int sweep_main(int argc, char **argv)
         if ((uint64_t)jobs > p.n) jobs = (int)p.n;
         fd = soak_spawn(jobs, sweep_worker, &c, sh, pids);
     }
-    soak_progress pr = {"sweep: runs", p.n, 0, 0, soak_now_s(), 0, isatty(2)};
+    soak_progress pr = {"sweep: runs", p.n, 0, 0, t0_mono_s(), 0, isatty(2)};
     if (fd >= 0) {
         soak_collect_msgs(fd, &pr, sweep_on_msg, &c);
         close(fd);
-        if (soak_reap(jobs, pids)) rc = rc ? rc : 1;
+        r->crashed = soak_reap(jobs, pids);
         soak_progress_show(&pr, true);
     }
-    rc = sweep_report(files, nf, rc);
-    printf("sweep: %llu runs in %.1f s, %llu with an invariant violation\n", (unsigned long long)pr.done,
-           soak_now_s() - t0, (unsigned long long)pr.bad);
-    if (pr.done < p.n) rc = rc ? rc : 1;
+    for (size_t fi = 0; fi < nf; fi++) {
+        scn_script_free(files[fi].sc);
+        free(files[fi].text);
+    }
+    r->runs = p.n;
+    r->done = pr.done;
+    r->bad = pr.bad;
+    r->wall_s = t0_mono_s() - t0;
     free(p.items);
     free(pids);
     free(files);
     if (sh != MAP_FAILED) munmap(sh, sizeof *sh);
-    return rc;
 }

@@ -15,14 +15,8 @@
 #include <unistd.h>
 
 #include "adapters/s3.h"
+#include "core/clock.h"
 #include "daemon/daemon.h"
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int cmp_ll(const void *a, const void *b)
 {
@@ -110,7 +104,7 @@ int main(int argc, char **argv)
         char text[80];
         snprintf(text, sizeof text, "{\"round\":%d,\"btc\":%d.5}\n", i, i);
         write_file(p, text);
-        int64_t t0 = mono_ms();
+        int64_t t0 = t0_mono_ms();
         for (;;) {
             objstore_meta m = {0};
             if (s3_head(c, cfg.state_bucket, key, &m, &e) == T0_OK) {
@@ -120,13 +114,13 @@ int main(int argc, char **argv)
                     break;
                 }
             }
-            if (mono_ms() - t0 > 20000) {
+            if (t0_mono_ms() - t0 > 20000) {
                 fprintf(stderr, "round %d: no upload within 20 s\n", i);
                 break;
             }
             usleep(2000);
         }
-        lat[i] = mono_ms() - t0;
+        lat[i] = t0_mono_ms() - t0;
         usleep(50000);
     }
     qsort(lat, (size_t)rounds, sizeof *lat, cmp_ll);
@@ -141,14 +135,14 @@ int main(int argc, char **argv)
     snprintf(p, sizeof p, "%s/steady.json", state);
     char etag[80] = "";
     int wrote = 0, max_seen = 0;
-    int64_t start = mono_ms(), next = start;
-    while (max_seen < nw && mono_ms() - start < (int64_t)steady_s * 1000 + 15000) {
-        int64_t now = mono_ms();
+    int64_t start = t0_mono_ms(), next = start;
+    while (max_seen < nw && t0_mono_ms() - start < (int64_t)steady_s * 1000 + 15000) {
+        int64_t now = t0_mono_ms();
         if (wrote < nw && now >= next) {
             char text[64];
             snprintf(text, sizeof text, "{\"v\":%d}\n", ++wrote);
             write_file(p, text);
-            written[wrote] = mono_ms();
+            written[wrote] = t0_mono_ms();
             next += 100;
         }
         objstore_meta m = {0};
@@ -158,7 +152,7 @@ int main(int argc, char **argv)
             if (s3_get(c, cfg.state_bucket, key, &b, &gm, &e) == T0_OK) {
                 snprintf(etag, sizeof etag, "%s", gm.etag);
                 int v = archived_version(&b, "steady.json");
-                int64_t t = mono_ms();
+                int64_t t = t0_mono_ms();
                 for (int k = max_seen + 1; k <= v && k <= nw; k++) seen[k] = t;
                 if (v > max_seen) max_seen = v > nw ? nw : v;
             }
@@ -196,7 +190,7 @@ int main(int argc, char **argv)
     line[99] = '\n';
     line[100] = '\0';
     long long total = (long long)log_mib << 20, bytes = 0;
-    int64_t t0 = mono_ms();
+    int64_t t0 = t0_mono_ms();
     while (bytes < total) {
         fputs(line, f);
         bytes += 100;
@@ -209,13 +203,13 @@ int main(int argc, char **argv)
         if (s3_head(c, "bot-logs", lkey, &m, &e) == T0_OK && objstore_meta_get(&m, "the0-end") &&
             strtoll(objstore_meta_get(&m, "the0-end"), NULL, 10) >= bytes)
             break;
-        if (mono_ms() - t0 > 120000) {
+        if (t0_mono_ms() - t0 > 120000) {
             fprintf(stderr, "logs: not shipped within 120 s\n");
             break;
         }
         usleep(5000);
     }
-    int64_t ms = mono_ms() - t0;
+    int64_t ms = t0_mono_ms() - t0;
     printf("daemon sync: log shipping: %d MiB in %lld ms = %.1f MiB/s (8 MiB chunks, read-modify-write of the day's "
            "object)\n",
            log_mib, (long long)ms, ms > 0 ? log_mib * 1000.0 / (double)ms : 0.0);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "adapters/s3.h"
+#include "core/clock.h"
 #include "daemon/daemon.h"
 #include "daemon/tests/helpers.h"
 
@@ -385,10 +386,10 @@ Test(bootstrap, sigterm_is_forwarded_and_state_shipped, .timeout = 60)
         if (up) break;
         usleep(100000);
     }
-    int64_t t0 = th_mono_ms();
+    int64_t t0 = t0_mono_ms();
     kill(pid, SIGTERM);
     int rc = wait_rc(pid);
-    int64_t took = th_mono_ms() - t0;
+    int64_t took = t0_mono_ms() - t0;
     char *blog = th_read(log, NULL);
     cr_assert_eq(rc, 7, "bootstrap exit %d (want the bot's 7); log:\n%s", rc, blog ? blog : "");
     free(blog);

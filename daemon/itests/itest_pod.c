@@ -19,6 +19,7 @@
 
 #include "adapters/s3.h"
 #include "controllers/podgen.h"
+#include "core/clock.h"
 #include "daemon/daemon.h"
 #include "daemon/tests/helpers.h"
 #include "domain/botdoc.h"
@@ -374,7 +375,7 @@ static void wait_state(s3_client *c, const char *id, const char *not, char out[8
     char key[200];
     snprintf(key, sizeof key, "%s/state.tar.gz", id);
     out[0] = '\0';
-    for (int64_t t0 = th_mono_ms(); th_mono_ms() - t0 < max_ms; usleep(20000)) {
+    for (int64_t t0 = t0_mono_ms(); t0_mono_ms() - t0 < max_ms; usleep(20000)) {
         objstore_meta m = {0};
         t0_err e = {0};
         if (s3_head(c, "bot-state", key, &m, &e) != T0_OK) continue;

@@ -150,20 +150,6 @@ const fs_port *th_fs(void)
     return &port;
 }
 
-int64_t th_realtime_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t th_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool th_write_bytes(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");

@@ -32,9 +32,6 @@ int th_count_files(const char *dir);
 
 /* th_fs: the POSIX filesystem port (no loop: no watches), for tests on real directories. */
 const fs_port *th_fs(void);
-/* th_realtime_ms: the wall clock in ms (what the production loop's now_ms reads); th_mono_ms: monotonic. */
-int64_t th_realtime_ms(void);
-int64_t th_mono_ms(void);
 /* th_file_to_buf / th_buf_to_file: copy between files and memory (tests moving archives around). */
 bool th_write_bytes(const char *path, const void *data, size_t len);
 

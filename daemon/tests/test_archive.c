@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "daemon/daemon.h"
 #include "helpers.h"
 #include "memfs.h"
@@ -176,7 +177,7 @@ Test(archive, zip_modes_kept_without_setuid)
 /* One snapshot of DIR into OUT with the wall clock (racy files older than 30 ms are fine). */
 static t0_status snap(const char *dir, const dar_limits *lim, const char *out, char h[65], dar_stats *ds, t0_err *err)
 {
-    dar_snap_opts o = {.lim = *lim, .now_ms = th_realtime_ms() + 1000};
+    dar_snap_opts o = {.lim = *lim, .now_ms = t0_wall_ms() + 1000};
     return dar_snapshot(th_fs(), dir, &o, out, h, ds, err);
 }
 
@@ -432,13 +433,6 @@ typedef struct rewriter {
     volatile long max_rewrite_ms; /* the longest time one rewrite left the file mixed */
 } rewriter;
 
-static long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *rewrite_loop(void *ud)
 {
     rewriter *r = ud;
@@ -449,13 +443,13 @@ static void *rewrite_loop(void *ud)
     for (int i = 0; !r->stop; i++) {
         FILE *f = fopen(r->path, "r+");
         if (!f) continue;
-        long t0 = mono_ms();
+        long t0 = t0_mono_ms();
         for (size_t off = 0; off < n; off += 4096) { /* like a serializer: many small writes */
             fwrite((i & 1 ? b : a) + off, 1, 4096, f);
             fflush(f);
         }
         fclose(f);
-        if (mono_ms() - t0 > r->max_rewrite_ms) r->max_rewrite_ms = mono_ms() - t0;
+        if (t0_mono_ms() - t0 > r->max_rewrite_ms) r->max_rewrite_ms = t0_mono_ms() - t0;
         usleep(i % 4 == 0 ? 60000 : 1000); /* bursts of rewrites, then a pause */
     }
     free(a);
@@ -482,7 +476,7 @@ Test(snapshot, never_ships_a_half_written_file, .timeout = 60)
         t0_err err = {0};
         t0_status st = T0_ESTATE;
         for (int attempt = 0; attempt < 20 && st == T0_ESTATE; attempt++) { /* as the sidecar retries */
-            dar_snap_opts o = {.lim = big, .now_ms = th_realtime_ms()};
+            dar_snap_opts o = {.lim = big, .now_ms = t0_wall_ms()};
             st = dar_snapshot(th_fs(), src, &o, arch, h, NULL, &err);
             if (st == T0_ESTATE) usleep(35000);
         }

@@ -4,14 +4,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "fsm/tables.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int cmp(const void *a, const void *b)
 {
@@ -27,7 +21,7 @@ int main(void)
     unsigned sink = 0;
     for (int r = 0; r < ROUNDS; r++) {
         uint64_t x = 88172645463325252ull + (uint64_t)r;
-        double t0 = now_s();
+        double t0 = t0_mono_s();
         for (int i = 0; i < STEPS; i++) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             bot_fsm_input in = {x & 1, (x >> 1) & 1, (x >> 2) & 1, (x >> 3) & 1};
@@ -36,7 +30,7 @@ int main(void)
             fsm_step(t, s, e, &in, NULL, NULL, &res, NULL);
             sink += (unsigned)res.to;
         }
-        ns[r] = (now_s() - t0) * 1e9 / STEPS;
+        ns[r] = (t0_mono_s() - t0) * 1e9 / STEPS;
     }
     qsort(ns, ROUNDS, sizeof ns[0], cmp);
     printf("fsm_step (bot table, random state/event/guards): median %.1f ns/step, min %.1f, max %.1f over %d rounds of %d "

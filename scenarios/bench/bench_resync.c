@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "domain/botdoc.h"
 #include "controllers/manager.h"
 #include "controllers/podgen.h"
@@ -19,13 +20,6 @@
 #include "sim/loop.h"
 
 #define NS "the0"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* CPU time of this thread: the figures are single-threaded and the machine is shared */
 static double cpu_s(void)
@@ -170,7 +164,7 @@ static int bench(int n)
     cs.queue_burst = 1 << 30;
     char when[32];
     sim_format_rfc3339(sim_loop_now(loop), when, sizeof when);
-    double tw = now_s();
+    double tw = t0_mono_s();
     int running = 0;
     for (int i = 0; i < n; i++) {
         char id[32], sym[32];
@@ -197,7 +191,7 @@ static int bench(int n)
         goto out;
     }
     sim_loop_run_for(loop, 5000); /* first full reconcile: every bot finds its Running pod */
-    double setup_s = now_s() - tw;
+    double setup_s = t0_mono_s() - tw;
     ctl_stats st;
     ctl_manager_stats(m, &st);
     if (st.bot_states[BS_RUNNING] != (unsigned)n || running != n) {

@@ -8,15 +8,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "scenarios/scn.h"
 #include "sim/loop.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* A fleet scenario: every bot stored at 0 s, a config change of 1 % of them at 20 min, 429/500 faults on
  * pod creates, NATS drops, and one controller restart at 40 min. */
@@ -83,12 +77,12 @@ int main(int argc, char **argv)
         scn_result res = {0};
         for (int r = 0; r < runs; r++) {
             scn_run_opts o = {.seed = (uint64_t)r + 1, .quiet = true, .untraced = true, .out = devnull, .log_level = 4};
-            double t0 = now_s(), c0 = cpu_s();
+            double t0 = t0_mono_s(), c0 = cpu_s();
             if (scn_run(sc, &o, &res, &err) != T0_OK) {
                 fprintf(stderr, "bench_sim: %s\n", err.msg);
                 return 1;
             }
-            wall[r] = now_s() - t0;
+            wall[r] = t0_mono_s() - t0;
             cpu[r] = cpu_s() - c0;
         }
         qsort(wall, (size_t)runs, sizeof wall[0], cmp);
