@@ -15,19 +15,13 @@
 #include <curl/curl.h>
 
 #include "adapters/kube_rest_impl.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
 
 const double KUBEREST_BUCKETS[KUBEREST_NBUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 static const char *const verb_names[KR__VERBS] = {"get", "list", "create", "update", "delete", "watch"};
 const char *kuberest_verb_name(kuberest_verb v) { return (unsigned)v < KR__VERBS ? verb_names[v] : "?"; }
-
-int64_t kr_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- error mapping ---------------------------------------------------------------------------- */
 t0_status kuberest_map_error(long http, const char *body, const char *retry_after, const char *what, t0_err *err)
@@ -165,7 +159,7 @@ t0_status kuberest_new(const kuberest_config *cfg, rtloop *loop, const kuberest_
     }
     if (!(k->easy = curl_easy_init()) || !drop_build(k)) goto nomem;
     k->tokens = k->o.burst > 0 ? k->o.burst : 1;
-    k->bucket_ms = kr_mono_ms();
+    k->bucket_ms = t0_mono_ms();
     if (k->cfg.token && !(k->token = kr_xstrdup(k->cfg.token))) goto nomem;
     if (k->cfg.token_file) {
         char *t = kr_read_file(k->cfg.token_file, NULL);
@@ -177,7 +171,7 @@ t0_status kuberest_new(const kuberest_config *cfg, rtloop *loop, const kuberest_
         kr_rtrim(t);
         free(k->token);
         k->token = t;
-        k->token_read_ms = kr_mono_ms();
+        k->token_read_ms = t0_mono_ms();
     }
     *out = k;
     return T0_OK;
@@ -191,7 +185,7 @@ nomem:
 struct curl_slist *kr_auth_header(kuberest *k, struct curl_slist *h)
 {
     pthread_mutex_lock(&k->mu);
-    if (k->cfg.token_file && kr_mono_ms() - k->token_read_ms >= k->o.token_reread_ms) {
+    if (k->cfg.token_file && t0_mono_ms() - k->token_read_ms >= k->o.token_reread_ms) {
         char *t = kr_read_file(k->cfg.token_file, NULL);
         if (t) {
             kr_rtrim(t);
@@ -200,7 +194,7 @@ struct curl_slist *kr_auth_header(kuberest *k, struct curl_slist *h)
         } else {
             T0_WARN(COMP, "re-reading token %s: %s (keeping the old one)", k->cfg.token_file, strerror(errno));
         }
-        k->token_read_ms = kr_mono_ms();
+        k->token_read_ms = t0_mono_ms();
     }
     if (k->token && *k->token) {
         size_t n = strlen(k->token) + 32;
@@ -222,7 +216,7 @@ void kr_rate_wait(kuberest *k)
 {
     if (k->o.qps <= 0) return;
     pthread_mutex_lock(&k->mu);
-    int64_t now = kr_mono_ms();
+    int64_t now = t0_mono_ms();
     double cap = k->o.burst > 0 ? k->o.burst : 1;
     k->tokens += (double)(now - k->bucket_ms) * k->o.qps / 1000.0;
     if (k->tokens > cap) k->tokens = cap;
@@ -470,9 +464,9 @@ t0_status kr_request(kuberest *k, kuberest_verb verb, const char *method, const 
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     }
-    int64_t t0 = kr_mono_ms();
+    int64_t t0 = t0_mono_ms();
     CURLcode rc = curl_easy_perform(c);
-    double secs = (double)(kr_mono_ms() - t0) / 1000.0;
+    double secs = (double)(t0_mono_ms() - t0) / 1000.0;
     long http = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
     curl_slist_free_all(h);

@@ -41,7 +41,6 @@ typedef struct kr_buf {
 /* kr_buf_add: append N bytes of D; -1 when out of memory */
 int kr_buf_add(kr_buf *b, const char *d, size_t n);
 
-int64_t kr_mono_ms(void);
 /* kr_xstrdup: a copy of S (NULL for NULL); kr_read_file: the whole file, NUL-terminated (*LEN: its length),
  * NULL with errno on failure; kr_rtrim: S without trailing whitespace */
 char *kr_xstrdup(const char *s);

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "adapters/kube_rest_impl.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
 
@@ -177,11 +178,7 @@ static size_t w_on_body_c(char *d, size_t sz, size_t nm, void *ud)
 /* w_pause: wait MS unless unwatch/destroy asks the thread to stop. */
 static void w_pause(struct kube_watch *w, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+    struct timespec ts = t0_deadline(CLOCK_REALTIME, ms); /* w->cv has the default clock */
     pthread_mutex_lock(&w->mu);
     while (!atomic_load(&w->stop))
         if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0) break;
@@ -193,7 +190,7 @@ static void *w_thread(void *arg)
     struct kube_watch *w = arg;
     kuberest *k = w->k;
     CURL *c = curl_easy_init();
-    int64_t t0 = kr_mono_ms();
+    int64_t t0 = t0_mono_ms();
     if (c) {
         kr_rate_wait(k);
         w_ctx x = {w, c};
@@ -212,7 +209,7 @@ static void *w_thread(void *arg)
         curl_slist_free_all(h);
         curl_easy_cleanup(c);
         bool failed = rc != CURLE_OK && !w->ended;
-        kr_record(k, KR_WATCH, w->http, (double)(kr_mono_ms() - t0) / 1000.0, failed || (w->http && w->http != 200));
+        kr_record(k, KR_WATCH, w->http, (double)(t0_mono_ms() - t0) / 1000.0, failed || (w->http && w->http != 200));
         if (!atomic_load(&w->stop) && !w->ended) {
             if (w->http == 410) {
                 w_post(w, KUBE_WATCH_GONE, NULL);
@@ -225,7 +222,7 @@ static void *w_thread(void *arg)
                     T0_WARN(COMP, "watch: %s", e.msg);
                 }
                 /* a stream that failed quickly is not re-opened in a hot loop */
-                if (kr_mono_ms() - t0 < 1000) w_pause(w, 1000);
+                if (t0_mono_ms() - t0 < 1000) w_pause(w, 1000);
                 if (!atomic_load(&w->stop)) w_post(w, KUBE_WATCH_CLOSED, NULL);
             }
         }
