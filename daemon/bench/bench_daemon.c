@@ -163,9 +163,11 @@ int main(int argc, char **argv)
     long long *sl = calloc((size_t)nw, sizeof *sl);
     int ns = 0, lost = 0;
     for (int k = 1; k <= wrote; k++) {
-        if (seen[k]) sl[ns++] = seen[k] - written[k];
-        if (getenv("BENCH_DEBUG") && seen[k]) fprintf(stderr, "v%d written +%lld seen +%lld\n", k, (long long)(written[k] - start), (long long)(seen[k] - start));
-        else {
+        if (seen[k]) {
+            sl[ns++] = seen[k] - written[k];
+            if (getenv("BENCH_DEBUG"))
+                fprintf(stderr, "v%d written +%lld seen +%lld\n", k, (long long)(written[k] - start), (long long)(seen[k] - start));
+        } else {
             lost++;
             if (getenv("BENCH_DEBUG")) fprintf(stderr, "v%d written +%lld never seen (wrote %d, max seen %d)\n", k, (long long)(written[k] - start), wrote, max_seen);
         }
@@ -175,6 +177,7 @@ int main(int argc, char **argv)
         printf("daemon sync: steady writer (every 100 ms for %d s) write -> MinIO: p50 %lld ms, p99 %lld ms, max %lld ms "
                "(%d writes; debounce 200 ms, maximum wait 300 ms; HEAD/GET polling every ~5 ms)%s\n",
                steady_s, pct(sl, ns, 50), pct(sl, ns, 99), sl[ns - 1], ns, lost ? " -- some writes never seen!" : "");
+        if (lost) printf("daemon sync: steady writer: %d of %d writes never reached MinIO\n", lost, wrote);
     } else {
         printf("daemon sync: steady writer: no write reached MinIO within %d s\n", steady_s + 15);
     }
