@@ -36,7 +36,7 @@ typedef struct scn_idinfo {
     int64_t observed_ms;    /* when a manager's read observed it undesired (-1: not yet) */
     bool awaiting_read;     /* on the collection's list of undesired ids awaiting a read */
     uint64_t check_timer;   /* orphan deadline check */
-    int64_t down_mark;      /* MongoDB downtime already counted into its orphan deadline */
+    int64_t down_mark;      /* pause of its collection (paused()) already counted into its orphan deadline */
 } scn_idinfo;
 
 /* One pod of a bot while it runs: what its bot program completed (numbers of the bot-wide sequences). */
@@ -80,7 +80,10 @@ struct scn_checker {
     bool read_bad[2];          /* the last desired-state read of the collection failed or was suspiciously empty */
     unsigned broken_docs;
     bool max_running_reported;
-    int64_t mongo_down_since, mongo_down_ms; /* MongoDB outages (scn_checker_mongo_outage): since (-1: up), total */
+    /* no-orphans' allowance pauses per collection while MongoDB is down (scn_checker_mongo_outage) or the
+     * collection's desired-state lists fail (scn_checker_read): since when (-1: running), and the total */
+    bool mongo_out, list_failing[2];
+    int64_t pause_since[2], pause_ms[2];
     uint64_t seq;                            /* counts store changes and object creations (their order) */
 };
 
@@ -108,7 +111,7 @@ t0_status scn_checker_new(const scn_check_world *world, const scn_check_sink *si
     if (!c) return t0_fail(err, T0_ENOMEM, "invariant checker: out of memory");
     c->world = *world;
     c->sink = *sink;
-    c->mongo_down_since = -1;
+    c->pause_since[0] = c->pause_since[1] = -1;
     hmap_init(&c->ids);
     hmap_init(&c->log_len);
     hmap_init(&c->pbots);
@@ -221,20 +224,32 @@ static size_t objects_of(const scn_checker *ck, const scn_idinfo *in)
 }
 
 /* ---- no-orphans -------------------------------------------------------------------------------------- */
-/* mongo_down: MongoDB's downtime so far. The allowance does not run while MongoDB is down: every deletion
- * is decided on a successful fresh read, so an outage delays it by its length. */
-static int64_t mongo_down(const scn_checker *ck)
+/* paused: how long no-orphans' allowance of collection C has been paused so far. It does not run while
+ * MongoDB is down or while the collection's desired-state lists fail: the controller decides a deletion on
+ * a successful fresh read, and a missing document on a list (a restarted controller's first list; a get
+ * alone decides only what the last good list already found missing), so either delays it by its length. */
+static int64_t paused(const scn_checker *ck, store_coll c)
 {
-    return ck->mongo_down_ms + (ck->mongo_down_since >= 0 ? now_ms(ck) - ck->mongo_down_since : 0);
+    return ck->pause_ms[c] + (ck->pause_since[c] >= 0 ? now_ms(ck) - ck->pause_since[c] : 0);
+}
+
+/* pause_sync: start or stop each collection's pause after MongoDB or one of its lists changed */
+static void pause_sync(scn_checker *ck)
+{
+    for (int c = 0; c < 2; c++) {
+        bool down = ck->mongo_out || ck->list_failing[c];
+        if (down && ck->pause_since[c] < 0) ck->pause_since[c] = now_ms(ck);
+        if (!down && ck->pause_since[c] >= 0) {
+            ck->pause_ms[c] += now_ms(ck) - ck->pause_since[c];
+            ck->pause_since[c] = -1;
+        }
+    }
 }
 
 void scn_checker_mongo_outage(scn_checker *ck, bool down)
 {
-    if (down && ck->mongo_down_since < 0) ck->mongo_down_since = now_ms(ck);
-    if (!down && ck->mongo_down_since >= 0) {
-        ck->mongo_down_ms += now_ms(ck) - ck->mongo_down_since;
-        ck->mongo_down_since = -1;
-    }
+    ck->mongo_out = down;
+    pause_sync(ck);
 }
 
 static void orphan_deadline(void *ud)
@@ -243,8 +258,8 @@ static void orphan_deadline(void *ud)
     scn_checker *ck = in->c;
     in->check_timer = 0;
     if (in->desired) return;
-    int64_t down = mongo_down(ck) - in->down_mark;
-    if (down > 0) { /* MongoDB was down meanwhile: the deadline moves by that much */
+    int64_t down = paused(ck, in->coll) - in->down_mark;
+    if (down > 0) { /* MongoDB was down or the lists failed meanwhile: the deadline moves by that much */
         in->down_mark += down;
         in->check_timer = sim_loop_timer(ck->world.loop, down, orphan_deadline, in);
         return;
@@ -265,7 +280,7 @@ static void orphan_deadline(void *ud)
 static void arm_orphan(scn_checker *ck, scn_idinfo *in)
 {
     if (in->check_timer) return;
-    in->down_mark = mongo_down(ck);
+    in->down_mark = paused(ck, in->coll);
     in->check_timer = sim_loop_timer(ck->world.loop, ck->world.delete_allowance_ms, orphan_deadline, in);
 }
 
@@ -327,6 +342,10 @@ void scn_checker_read(scn_checker *ck, store_coll c, t0_status st, const cJSON *
 {
     if ((unsigned)c > STORE_SCHEDULES) return; /* the desired-state collections only */
     int n = cJSON_GetArraySize(docs);
+    if (ck->list_failing[c] != (st != T0_OK)) {
+        ck->list_failing[c] = st != T0_OK;
+        pause_sync(ck);
+    }
     if (st != T0_OK || (n == 0 && ck->desired_count[c] > 0)) {
         ck->read_bad[c] = true;
         return;
