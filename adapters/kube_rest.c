@@ -4,7 +4,6 @@
  * kube_rest_watch.c, configuration loading in kube_rest_config.c. */
 #include "adapters/kube_rest.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,9 +161,10 @@ t0_status kuberest_new(const kuberest_config *cfg, rtloop *loop, const kuberest_
     k->bucket_ms = t0_mono_ms();
     if (k->cfg.token && !(k->token = kr_xstrdup(k->cfg.token))) goto nomem;
     if (k->cfg.token_file) {
-        char *t = kr_read_file(k->cfg.token_file, NULL);
-        if (!t) {
-            t0_status st = t0_fail(err, T0_EIO, "kube client: token file %s: %s", k->cfg.token_file, strerror(errno));
+        char *t = NULL;
+        t0_status st = fs_read_host(k->cfg.token_file, KR_FILE_MAX, &t, NULL, err);
+        if (st != T0_OK) {
+            t0_err_prefix(err, "kube client: token file");
             kuberest_destroy(k);
             return st;
         }
@@ -186,13 +186,14 @@ struct curl_slist *kr_auth_header(kuberest *k, struct curl_slist *h)
 {
     pthread_mutex_lock(&k->mu);
     if (k->cfg.token_file && t0_mono_ms() - k->token_read_ms >= k->o.token_reread_ms) {
-        char *t = kr_read_file(k->cfg.token_file, NULL);
-        if (t) {
+        char *t = NULL;
+        t0_err e = {0};
+        if (fs_read_host(k->cfg.token_file, KR_FILE_MAX, &t, NULL, &e) == T0_OK) {
             kr_rtrim(t);
             free(k->token);
             k->token = t;
         } else {
-            T0_WARN(COMP, "re-reading token %s: %s (keeping the old one)", k->cfg.token_file, strerror(errno));
+            T0_WARN(COMP, "re-reading the token: %s (keeping the old one)", e.msg);
         }
         k->token_read_ms = t0_mono_ms();
     }

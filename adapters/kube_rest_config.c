@@ -29,35 +29,6 @@ static char *xstrndup(const char *s, size_t n)
 
 char *kr_xstrdup(const char *s) { return s ? xstrndup(s, strlen(s)) : NULL; }
 
-/* kr_read_file: the whole file, NUL-terminated; NULL with errno on failure. */
-char *kr_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (n + 1 < cap) break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf) return errno = ENOMEM, NULL;
-    if (bad) return free(buf), errno = EIO, NULL;
-    buf[n] = 0;
-    if (len) *len = n;
-    return buf;
-}
-
 void kr_rtrim(char *s)
 {
     size_t n = strlen(s);
@@ -144,8 +115,8 @@ t0_status kuberest_config_incluster(const char *sa_dir, kuberest_config *c, t0_e
     snprintf(path, sizeof path, "%s/ca.crt", sa_dir);
     if (access(path, R_OK) == 0) c->ca_file = kr_xstrdup(path);
     snprintf(path, sizeof path, "%s/namespace", sa_dir);
-    char *ns = kr_read_file(path, NULL);
-    if (ns) {
+    char *ns = NULL;
+    if (fs_read_host(path, KR_FILE_MAX, &ns, NULL, NULL) == T0_OK) {
         kr_rtrim(ns);
         c->namespace = ns;
     }
@@ -298,11 +269,13 @@ out:
 
 t0_status kuberest_config_kubeconfig(const char *path, const char *context, kuberest_config *c, t0_err *err)
 {
-    size_t len;
-    char *text = kr_read_file(path, &len);
-    if (!text) {
+    size_t len = 0;
+    char *text = NULL;
+    t0_status rst = fs_read_host(path, KR_FILE_MAX, &text, &len, err);
+    if (rst != T0_OK) {
         memset(c, 0, sizeof *c);
-        return t0_fail(err, T0_ENOTFOUND, "kubeconfig %s: %s", path, strerror(errno));
+        t0_err_prefix(err, "kubeconfig");
+        return rst;
     }
     char *dir = kr_xstrdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
     if (slash) *slash = 0;

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "adapters/kube_rest.h"
+#include "core/fs.h"
 
 #define COMP "kube-rest"
 
@@ -41,11 +42,12 @@ typedef struct kr_buf {
 /* kr_buf_add: append N bytes of D; -1 when out of memory */
 int kr_buf_add(kr_buf *b, const char *d, size_t n);
 
-/* kr_xstrdup: a copy of S (NULL for NULL); kr_read_file: the whole file, NUL-terminated (*LEN: its length),
- * NULL with errno on failure; kr_rtrim: S without trailing whitespace */
+/* kr_xstrdup: a copy of S (NULL for NULL); kr_rtrim: S without trailing whitespace */
 char *kr_xstrdup(const char *s);
-char *kr_read_file(const char *path, size_t *len);
 void kr_rtrim(char *s);
+
+/* KR_FILE_MAX: the largest kubeconfig, token or namespace file read (core/fs.h's fs_read_host) */
+#define KR_FILE_MAX ((size_t)16 << 20)
 
 /* kr_drop_for: K's o.drop paths for an object answered alone, list items or watch events (FORM: DROP_*) */
 const char *const *kr_drop_for(const kuberest *k, int form, kube_kind kind);

@@ -105,7 +105,7 @@ JSON
 expect "render without a file" 2 "arguments are missing" "$RT" render pod
 expect "render daemonset" 2 "what to render is pod or cronjob, not 'daemonset'" "$RT" render daemonset bot.json
 expect "render -o xml" 2 'invalid value "xml" for --output: one of json|yaml is expected' "$RT" render pod bot.json -o xml
-expect "render a missing file" 1 "render: nope.json:" "$RT" render pod nope.json
+expect "render a missing file" 1 "render: open nope.json: No such file" "$RT" render pod nope.json
 for kind in pod cronjob; do
     "$RT" render $kind bot.json -o json >$kind.json && "$RT" render $kind bot.json --output=yaml >$kind.yaml || fail "render $kind" "exit 0" "exit $?"
     same=$(/usr/bin/python3 -c 'import json, sys, yaml; print(yaml.safe_load(open(sys.argv[1])) == json.load(open(sys.argv[2])))' $kind.yaml $kind.json)

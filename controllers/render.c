@@ -8,50 +8,9 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "core/fs.h"
 #include "domain/botdoc.h"
 #include "controllers/podgen.h"
-
-static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(why, whylen, "%s", strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-        if (n == cap) {
-            if (cap > ((size_t)64 << 20)) {
-                snprintf(why, whylen, "file larger than 64 MiB");
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (buf && ferror(f)) {
-        snprintf(why, whylen, "%s", strerror(errno));
-        free(buf);
-        buf = NULL;
-    } else if (!buf && !*why) {
-        snprintf(why, whylen, "out of memory");
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
 
 /* ---- YAML output (libyaml's emitter) ------------------------------------------------------------ */
 /* needs_quotes: a string that a YAML reader would take for something else (bool, null, number) when plain */
@@ -132,10 +91,10 @@ static bool print_yaml(const cJSON *obj, FILE *f, char *why, size_t whylen)
 t0_status render_object(const podgen_settings *s, const char *kind, const char *file, render_format fmt, FILE *out,
                         t0_err *err)
 {
-    char why[256] = "";
     size_t len = 0;
-    char *text = read_file(file, &len, why, sizeof why);
-    if (!text) return t0_fail(err, T0_EIO, "%s: %s", file, why);
+    char *text = NULL;
+    t0_status rst = fs_read_host(file, (size_t)64 << 20, &text, &len, err); /* a document is far smaller */
+    if (rst != T0_OK) return rst;
     botdoc *d = NULL;
     cJSON *obj = NULL;
     t0_status st = botdoc_parse_text(text, len, &d, err);
@@ -147,6 +106,7 @@ t0_status render_object(const podgen_settings *s, const char *kind, const char *
         return st;
     }
     if (fmt == RENDER_YAML) {
+        char why[256] = "";
         bool ok = print_yaml(obj, out, why, sizeof why);
         cJSON_Delete(obj);
         if (!ok) return t0_fail(err, T0_EIO, "writing the output: %s", why);

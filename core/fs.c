@@ -144,15 +144,16 @@ t0_status fs_write_atomic(const fs_port *fs, const char *path, const void *data,
     return T0_OK;
 }
 
-t0_status fs_read_all(const fs_port *fs, const char *path, size_t max, char **out, size_t *len, t0_err *err)
+/* One loop for every whole-file reader: CHUNK(CTX, off, buf, cap, &got, err) reads up to CAP bytes at OFF
+ * (*got 0 at the end). The buffer doubles up to MAX (+1 for the NUL); more than MAX bytes is T0_ELIMIT. */
+typedef t0_status (*chunk_fn)(void *ctx, uint64_t off, char *buf, size_t cap, size_t *got, t0_err *err);
+
+static t0_status read_whole(chunk_fn chunk, void *ctx, const char *path, size_t max, char **out, size_t *len,
+                            t0_err *err)
 {
-    *out = NULL;
-    fs_file *f;
-    t0_status st = fs->open(fs->ctx, path, FS_READ, 0, &f, err);
-    if (st != T0_OK) return st;
     size_t n = 0, cap = 256;
     char *buf = malloc(cap);
-    if (!buf) st = t0_fail(err, T0_ENOMEM, "read %s: out of memory", path);
+    t0_status st = buf ? T0_OK : t0_fail(err, T0_ENOMEM, "read %s: out of memory", path);
     while (st == T0_OK) {
         if (n + 1 >= cap) {
             if (cap > max + 1) {
@@ -168,11 +169,10 @@ t0_status fs_read_all(const fs_port *fs, const char *path, size_t max, char **ou
             cap *= 2;
         }
         size_t got = 0;
-        st = fs->read(fs->ctx, f, n, buf + n, cap - 1 - n, &got, err);
+        st = chunk(ctx, n, buf + n, cap - 1 - n, &got, err);
         if (st != T0_OK || got == 0) break;
         n += got;
     }
-    fs->close(fs->ctx, f, NULL);
     if (st == T0_OK && n > max) st = t0_fail(err, T0_ELIMIT, "read %s: larger than %zu bytes", path, max);
     if (st != T0_OK) {
         free(buf);
@@ -182,6 +182,61 @@ t0_status fs_read_all(const fs_port *fs, const char *path, size_t max, char **ou
     *out = buf;
     if (len) *len = n;
     return T0_OK;
+}
+
+typedef struct port_file {
+    const fs_port *fs;
+    fs_file *f;
+} port_file;
+
+static t0_status port_chunk(void *ctx, uint64_t off, char *buf, size_t cap, size_t *got, t0_err *err)
+{
+    port_file *p = ctx;
+    return p->fs->read(p->fs->ctx, p->f, off, buf, cap, got, err);
+}
+
+t0_status fs_read_all(const fs_port *fs, const char *path, size_t max, char **out, size_t *len, t0_err *err)
+{
+    *out = NULL;
+    port_file p = {fs, NULL};
+    t0_status st = fs->open(fs->ctx, path, FS_READ, 0, &p.f, err);
+    if (st != T0_OK) return st;
+    st = read_whole(port_chunk, &p, path, max, out, len, err);
+    fs->close(fs->ctx, p.f, NULL);
+    return st;
+}
+
+typedef struct host_file {
+    FILE *f;
+    const char *path;
+} host_file;
+
+static t0_status host_chunk(void *ctx, uint64_t off, char *buf, size_t cap, size_t *got, t0_err *err)
+{
+    (void)off; /* sequential */
+    host_file *h = ctx;
+    *got = fread(buf, 1, cap, h->f);
+    if (*got == 0 && ferror(h->f)) {
+        int e = errno ? errno : EIO;
+        if (err) err->sys_errno = e;
+        return t0_fail(err, T0_EIO, "read %s: %s", h->path, strerror(e));
+    }
+    return T0_OK;
+}
+
+t0_status fs_read_host(const char *path, size_t max, char **out, size_t *len, t0_err *err)
+{
+    *out = NULL;
+    host_file h = {fopen(path, "rb"), path};
+    if (!h.f) {
+        int e = errno;
+        t0_status st = t0_fail(err, e == ENOENT ? T0_ENOTFOUND : T0_EIO, "open %s: %s", path, strerror(e));
+        if (err && st == T0_EIO) err->sys_errno = e;
+        return st;
+    }
+    t0_status st = read_whole(host_chunk, &h, path, max, out, len, err);
+    fclose(h.f);
+    return st;
 }
 
 /* ---- FILE over the port ------------------------------------------------------------------------- */

@@ -126,6 +126,10 @@ t0_status fs_write_atomic(const fs_port *fs, const char *path, const void *data,
 /* fs_read_all: the whole file (at most MAX bytes, else T0_ELIMIT) as a NUL-terminated string the caller
  * frees; *len may be NULL. */
 t0_status fs_read_all(const fs_port *fs, const char *path, size_t max, char **out, size_t *len, t0_err *err);
+/* fs_read_host: the same for a file of the host the process runs on (configuration, scenario and document
+ * files given on a command line), read with stdio rather than through a port; a missing file is
+ * T0_ENOTFOUND, other failures T0_EIO with err->sys_errno. */
+t0_status fs_read_host(const char *path, size_t max, char **out, size_t *len, t0_err *err);
 
 /* fs_stream: a stdio FILE over the port (fopencookie), for code that takes a FILE — the object store's
  * bodies and sinks. Reads, writes and seeks (SEEK_END included) go to the port. The first failure of the

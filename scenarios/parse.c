@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fs.h"
 #include "scenarios/lang.h"
 
 bool scn_parse_duration(const char *s, int64_t *ms)
@@ -376,27 +377,9 @@ t0_status scn_parse(const char *path, const char *text, scn_script **out, scn_er
 t0_status scn_parse_file(const char *path, scn_script **out, scn_errors *errors, t0_err *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return t0_fail(err, T0_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t r;
-    while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (n + 1 == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (!buf) return t0_fail(err, T0_ENOMEM, "%s: out of memory", path);
-    buf[n] = '\0';
+    char *buf = NULL;
+    t0_status rst = fs_read_host(path, (size_t)64 << 20, &buf, NULL, err); /* a soak's shrunk script is kBs */
+    if (rst != T0_OK) return rst;
     t0_status st = scn_parse(path, buf, out, errors, err);
     free(buf);
     return st;

@@ -1,13 +1,13 @@
 /* sweep.c: exhaustive small-scope sweeps of scenario files: a manager crash before every effect of the clean
  * run, and every call of every fault point failed in turn (docs/soak.md; the command line `the0-sim sweep` is
  * cmd/sim_sweep.c). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/fs.h"
 #include "scenarios/soak_int.h"
 #include "sim/faults.h"
 
@@ -90,15 +90,9 @@ static int sweep_load(sweep_file *files, size_t fi, sweep_plan *p)
 {
     sweep_file *f = &files[fi];
     t0_err err = {0};
-    FILE *in = fopen(f->r->path, "r");
-    soak_buf b = {0};
-    char chunk[4096];
-    size_t got;
-    while (in && (got = fread(chunk, 1, sizeof chunk, in)) > 0) soak_bprintf(&b, "%.*s", (int)got, chunk);
-    if (in) fclose(in);
-    f->text = b.s;
-    if (!in || b.oom || !b.s || scn_parse(f->r->path, f->text, &f->sc, NULL, &err) != T0_OK) {
-        fprintf(stderr, "the0-sim sweep: %s\n", in ? err.msg : strerror(errno));
+    if (fs_read_host(f->r->path, (size_t)64 << 20, &f->text, NULL, &err) != T0_OK ||
+        scn_parse(f->r->path, f->text, &f->sc, NULL, &err) != T0_OK) {
+        fprintf(stderr, "the0-sim sweep: %s\n", err.msg);
         f->r->skipped = true;
         return 2;
     }
