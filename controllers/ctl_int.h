@@ -358,6 +358,9 @@ void ctl_finish_initial(ctl_kind *c, rec *r);
 /* ctl_resync_kind: re-list when due, read the desired state and enqueue what changed (INITIAL: the first
  * full reconcile after becoming leader, which readiness waits for). */
 void ctl_resync_kind(ctl_kind *c, bool initial);
+/* ctl_gate_forget: the collapse guard forgets its reads (as a new incarnation has none), at the start of a
+ * term: reads of an earlier term confirm nothing, the manager did not read in between */
+void ctl_gate_forget(ctl_kind *c);
 void ctl_resync_tick(void *ud);
 
 #endif

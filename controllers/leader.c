@@ -23,6 +23,8 @@ void ctl_start_leading(ctl_manager *m)
     wq_pause(m->bots.q, false);
     wq_pause(m->scheds.q, false);
     m->st.resyncs++;
+    ctl_gate_forget(&m->bots); /* the first read of the term is judged against the objects observed */
+    ctl_gate_forget(&m->scheds);
     ctl_resync_kind(&m->bots, true);
     ctl_resync_kind(&m->scheds, true);
     /* the next read a full period after this one: a collapse it found is confirmed only by a read that

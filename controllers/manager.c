@@ -216,6 +216,14 @@ static void gate_after_read(ctl_kind *c, long count)
     c->last_count = count;
 }
 
+void ctl_gate_forget(ctl_kind *c)
+{
+    c->gate_open = false;
+    c->gate_suspicious = false;
+    c->suspect_ms = 0;
+    c->last_count = -1;
+}
+
 /* enqueue_listed: every listed document that may have changed since its key was last reconciled */
 static void enqueue_listed(ctl_kind *c, const cJSON *docs, const uint64_t *revs, bool initial)
 {

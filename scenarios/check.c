@@ -227,7 +227,10 @@ static size_t objects_of(const scn_checker *ck, const scn_idinfo *in)
 /* paused: how long no-orphans' allowance of collection C has been paused so far. It does not run while
  * MongoDB is down or while the collection's desired-state lists fail: the controller decides a deletion on
  * a successful fresh read, and a missing document on a list (a restarted controller's first list; a get
- * alone decides only what the last good list already found missing), so either delays it by its length. */
+ * alone decides only what the last good list already found missing), so either delays it by its length.
+ * Every manager's lists count (scn_checker_read), and that is exact: only the acting leader lists
+ * (find_enabled's one caller, ctl_resync_kind, runs while ctl_acting_allowed), so a standby's lists never
+ * pause it. */
 static int64_t paused(const scn_checker *ck, store_coll c)
 {
     return ck->pause_ms[c] + (ck->pause_since[c] >= 0 ? now_ms(ck) - ck->pause_since[c] : 0);
