@@ -352,11 +352,37 @@ static void gen_intent_fault(soak_gen *g, int64_t t, unsigned pick, int64_t win,
         if ((f->restore_until && f->restore_until + 600000 > t) || win < 17000) break;
         int64_t w = 17000 + (int64_t)soak_below(r, 11) * 1000;
         if (w > win) w = win;
+        /* or, with a second manager, a rolling restart: m1 hands the lease over, m2's first read finds nothing,
+         * and m2 is cut off from the API server before its next read: it stops leading with that read in
+         * memory. Ten minutes later (when the hour allows) a second rolling restart during a restore hands the
+         * lease back to it: whatever a manager remembers from an earlier term meets a new term's first read
+         * (soak seed 300027: a guard that remembered the old term's empty read took the new one for its
+         * confirmation and deleted the fleet) */
+        int64_t pw = 12000 + (int64_t)soak_below(r, 9) * 1000;
+        bool handover = f->m2 && f->partition_until <= t && win >= SOAK_RESTORE_CUT_AT_MS + pw && soak_chance(r, 50);
         soak_add(g, t, "mongo-restore on");
-        soak_add(g, t, "restart controller");
+        if (handover) {
+            soak_add(g, t, "stop manager m1");
+            soak_add(g, t + 1000, "start manager m1");
+            soak_add(g, t + SOAK_RESTORE_CUT_AT_MS, "fault kube/* timeout manager=m2");
+            soak_add(g, t + SOAK_RESTORE_CUT_AT_MS + pw, "clear fault kube/* manager=m2");
+            f->partition_until = t + SOAK_RESTORE_CUT_AT_MS + pw;
+            counts[FK_PARTITION]++;
+        } else {
+            soak_add(g, t, "restart controller");
+        }
         soak_add(g, t + w, "mongo-restore off");
         f->restore_until = t + w;
         counts[FK_EMPTY_READ]++;
+        int64_t t2 = t + w + 600000, w2 = 17000 + (int64_t)soak_below(r, 11) * 1000;
+        if (handover && t2 + w2 < f->limit) {
+            soak_add(g, t2, "mongo-restore on");
+            soak_add(g, t2, "stop manager m1");
+            soak_add(g, t2 + 1000, "start manager m1");
+            soak_add(g, t2 + w2, "mongo-restore off");
+            f->restore_until = t2 + w2;
+            counts[FK_EMPTY_READ]++;
+        }
         break;
     }
     case 3: case 4: {

@@ -2,6 +2,7 @@
  * scenarios it makes parse, and MinIO stays down for no pod's whole final sync (docs/soak.md). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "scenarios/scn.h"
 #include "scenarios/soak.h"
@@ -41,4 +42,41 @@ Test(soak_gen, minio_outages_leave_every_final_sync_time_to_ship)
         free(text);
     }
     cr_assert_gt(outages, 20, "the generator should write MinIO outages at all (got %u over 400 seeds)", outages);
+}
+
+/* Restores stay within the fault model (17-27 s, so no second empty read a resync later confirms them), and
+ * the generator writes the shape of soak seed 300027 at all: a restore during which the second manager, which
+ * may have just taken over and read nothing, is cut off from the API server before its next read. */
+Test(soak_gen, restores_end_within_a_resync_and_some_cut_the_standby_off)
+{
+    unsigned restores = 0, cut = 0;
+    for (uint64_t seed = 1; seed <= 400; seed++) {
+        soak_gen_opts o = {.bots = 100, .hours = 1, .liveness = seed % 2 == 0};
+        char *text = soak_generate(seed, &o, NULL);
+        cr_assert_not_null(text);
+        scn_script *sc = NULL;
+        t0_err err = {0};
+        cr_assert_eq(scn_parse("gen.scn", text, &sc, NULL, &err), T0_OK, "seed %llu: %s", (unsigned long long)seed, err.msg);
+        scn_script_free(sc);
+        int64_t on_at = -1;
+        for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+            char d[32], rest[128];
+            int64_t at = 0;
+            if (sscanf(l, "at %31s %127[^\n]", d, rest) != 2 || !scn_parse_duration(d, &at)) continue;
+            if (!strcmp(rest, "mongo-restore on")) {
+                on_at = at;
+                restores++;
+            } else if (!strcmp(rest, "mongo-restore off") && on_at >= 0) {
+                cr_assert(at - on_at >= 17000 && at - on_at <= 27000, "seed %llu: a restore of %lld ms, want 17-27 s",
+                          (unsigned long long)seed, (long long)(at - on_at));
+                on_at = -1;
+            } else if (!strcmp(rest, "fault kube/* timeout manager=m2") && on_at >= 0 &&
+                       at - on_at == SOAK_RESTORE_CUT_AT_MS) {
+                cut++;
+            }
+        }
+        free(text);
+    }
+    cr_assert_gt(restores, 20, "the generator should write restores at all (got %u over 400 seeds)", restores);
+    cr_assert_gt(cut, 3, "some restores should cut the second manager off (got %u of %u)", cut, restores);
 }
