@@ -7,6 +7,17 @@
 #include "scenarios/scn.h"
 #include "scenarios/soak.h"
 
+/* generated: seed SEED's scenario (100 bots, 1 h; liveness for even seeds), its text and *SC parsed */
+static char *generated(uint64_t seed, scn_script **sc)
+{
+    soak_gen_opts o = {.bots = 100, .hours = 1, .liveness = seed % 2 == 0};
+    char *text = soak_generate(seed, &o, NULL);
+    cr_assert_not_null(text, "seed %llu: no scenario", (unsigned long long)seed);
+    t0_err err = {0};
+    cr_assert_eq(scn_parse("gen.scn", text, sc, NULL, &err), T0_OK, "seed %llu: %s", (unsigned long long)seed, err.msg);
+    return text;
+}
+
 /* Every MinIO outage of seeds 1..400 (both modes, 100 bots) lasts at most SOAK_S3_OUTAGE_MS and starts at
  * least SOAK_S3_UP_MS after the one before it ended. Two one-minute outages a second apart held MinIO down
  * through a pod's whole termination (liveness seed 105013: a log line lost by a sidecar that could not ship). */
@@ -14,12 +25,8 @@ Test(soak_gen, minio_outages_leave_every_final_sync_time_to_ship)
 {
     unsigned outages = 0;
     for (uint64_t seed = 1; seed <= 400; seed++) {
-        soak_gen_opts o = {.bots = 100, .hours = 1, .liveness = seed % 2 == 0};
-        char *text = soak_generate(seed, &o, NULL);
-        cr_assert_not_null(text);
         scn_script *sc = NULL;
-        t0_err err = {0};
-        cr_assert_eq(scn_parse("gen.scn", text, &sc, NULL, &err), T0_OK, "seed %llu: %s", (unsigned long long)seed, err.msg);
+        char *text = generated(seed, &sc);
         int64_t on_at = -1, off_at = -1;
         for (size_t i = 0; i < sc->n; i++) {
             const scn_stmt *s = &sc->st[i];
@@ -45,18 +52,14 @@ Test(soak_gen, minio_outages_leave_every_final_sync_time_to_ship)
 }
 
 /* Restores stay within the fault model (17-27 s, so no second empty read a resync later confirms them), and
- * the generator writes the shape of soak seed 300027 at all: a restore during which the second manager, which
- * may have just taken over and read nothing, is cut off from the API server before its next read. */
+ * the generator writes the shape of soak seed 300027 at all: a rolling restart during a restore hands the lease
+ * to the second manager, which reads nothing and is cut off from the API server before its next read. */
 Test(soak_gen, restores_end_within_a_resync_and_some_cut_the_standby_off)
 {
     unsigned restores = 0, cut = 0;
     for (uint64_t seed = 1; seed <= 400; seed++) {
-        soak_gen_opts o = {.bots = 100, .hours = 1, .liveness = seed % 2 == 0};
-        char *text = soak_generate(seed, &o, NULL);
-        cr_assert_not_null(text);
         scn_script *sc = NULL;
-        t0_err err = {0};
-        cr_assert_eq(scn_parse("gen.scn", text, &sc, NULL, &err), T0_OK, "seed %llu: %s", (unsigned long long)seed, err.msg);
+        char *text = generated(seed, &sc);
         scn_script_free(sc);
         int64_t on_at = -1;
         for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
