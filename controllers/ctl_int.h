@@ -215,6 +215,8 @@ struct ctl_kind {
     int64_t suspect_ms;   /* when the read that found the collapse was made: only a read a resync period
                              later confirms it */
     long last_count;      /* documents in the last successful desired read (-1 = none yet) */
+    bool list_trusted;    /* that read was not suspicious and was made in this term: the keys it did not list
+                             (ctl_rec_missing) may be decided by their own reads while lists fail */
     uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
     uint32_t list_gen;    /* re-list generation: stamps the cached objects each re-list lists */
     size_t gen_stamped;   /* records whose seen_gen is gen, and ... */
@@ -358,8 +360,9 @@ void ctl_finish_initial(ctl_kind *c, rec *r);
 /* ctl_resync_kind: re-list when due, read the desired state and enqueue what changed (INITIAL: the first
  * full reconcile after becoming leader, which readiness waits for). */
 void ctl_resync_kind(ctl_kind *c, bool initial);
-/* ctl_gate_forget: the collapse guard forgets its reads (as a new incarnation has none), at the start of a
- * term: reads of an earlier term confirm nothing, the manager did not read in between */
+/* ctl_gate_forget: the collapse guard forgets its reads (as a new incarnation has none): at the start of a
+ * term (reads of an earlier term confirm nothing, the manager did not read in between) and when a suspicion
+ * is older than two resync periods (manager.c gate_after_read) */
 void ctl_gate_forget(ctl_kind *c);
 void ctl_resync_tick(void *ud);
 

@@ -175,12 +175,17 @@ static bool collapsed(long before, long count) { return before > 0 && (count == 
 static void gate_after_read(ctl_kind *c, long count)
 {
     ctl_manager *m = c->m;
+    /* a suspicion ages: a read more than two resync periods after the one that found it (only failed reads
+     * between) confirms nothing, the collection may have come back and gone again meanwhile (two restores
+     * with an outage between them); it is judged afresh and may start a suspicion of its own */
+    if (c->gate_suspicious && ctl_now(m) - c->suspect_ms > 2 * m->s.resync_ms) ctl_gate_forget(c);
     if (!c->synced) {
         /* the cache has not listed the objects yet: the read cannot be compared with them (it would look like
          * nothing to lose); hold deletions and let a read after the cache's first list judge it */
         if (!c->gate_suspicious) c->suspect_ms = ctl_now(m);
         c->gate_open = false;
         c->gate_suspicious = true;
+        c->list_trusted = false;
         m->st.deletion_guard_trips++;
         char n[24];
         T0_WARNK(c->def->name, "desired state read before the objects were listed: deletions held until a later read",
@@ -199,6 +204,7 @@ static void gate_after_read(ctl_kind *c, long count)
     bool suspicious = vs_read || vs_seen || unconfirmed;
     if (suspicious && !c->gate_suspicious) c->suspect_ms = ctl_now(m);
     c->gate_suspicious = suspicious;
+    c->list_trusted = !suspicious;
     if (suspicious) {
         c->gate_open = false;
         m->st.deletion_guard_trips++;
@@ -220,6 +226,7 @@ void ctl_gate_forget(ctl_kind *c)
 {
     c->gate_open = false;
     c->gate_suspicious = false;
+    c->list_trusted = false; /* what it did not list says nothing now: a key's own read waits for a new list */
     c->suspect_ms = 0;
     c->last_count = -1;
 }

@@ -348,9 +348,9 @@ static ctl_gate gate(ctl_kind *c, const rec *r, const desired *d)
     ctl_gate g = {0};
     bool missing = d->kind == D_ABSENT && r->nobjs;
     /* while the list fails, a missing document is decided by its own read only when the last good list of
-     * this incarnation already found it missing while the key had objects: a get answering "not found" for
+     * this term already found it missing while the key had objects: a get answering "not found" for
      * anything else is what a restore looks like while lists fail (an explicit disable always decides) */
-    bool own_read_decides = (!c->gate_suspicious && ctl_rec_missing(c, r)) || d->disabled;
+    bool own_read_decides = (c->list_trusted && ctl_rec_missing(c, r)) || d->disabled;
     g.held = !c->gate_open && (!missing || !own_read_decides);
     g.cap_reached = missing && !g.held && r->obj && !r->obj->terminating &&
                     m->deletes_this_cycle >= m->s.max_deletes_per_cycle;

@@ -28,11 +28,13 @@ typedef struct soak_gen_opts {
 #define SOAK_S3_OUTAGE_MS (60 * 1000)
 #define SOAK_S3_UP_MS (30 * 1000)
 
-/* A MongoDB restore (a controller restart whose first reads come back empty) lasts 17-27 s, at least 10 minutes
- * after the last one ended; with a second manager, half are a rolling restart instead (m1 stopped and started:
+/* A MongoDB restore (a controller restart whose first reads come back empty) lasts 17-27 s, at least
+ * SOAK_RESTORE_GAP_MS after the last one ended (the collapse guard believes two empty reads one or two resync
+ * periods apart: 30-60 s); with a second manager, half are a rolling restart instead (m1 stopped and started:
  * m2 takes the lease at once) that cuts m2 off from the API server SOAK_RESTORE_CUT_AT_MS into the restore, after
  * its first read, for 12-20 s. */
 #define SOAK_RESTORE_CUT_AT_MS (5 * 1000)
+#define SOAK_RESTORE_GAP_MS (2 * 60 * 1000)
 
 /* Fault statements the generator wrote, by kind (index into soak_fault_kind_names). */
 #define SOAK_FK_MAX 40

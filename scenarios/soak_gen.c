@@ -347,14 +347,14 @@ static void gen_intent_fault(soak_gen *g, int64_t t, unsigned pick, int64_t win,
          * takes over or leads, find the collections empty; the restore ends within one resync period (30 s),
          * before a second read could confirm the collapse (two empty reads in a row are believed: a restore
          * longer than that deletes the fleet; docs/soak.md) */
-        /* restores 10 minutes apart: two empty reads with only failed reads between them look like a
-         * confirmed collapse, however far apart (MongoDB errors and outages can fail every read between) */
-        if ((f->restore_until && f->restore_until + 600000 > t) || win < 17000) break;
+        /* restores at least SOAK_RESTORE_GAP_MS apart: two empty reads one or two resync periods apart are
+         * believed, whatever failed between them (a suspicion older than two periods confirms nothing) */
+        if ((f->restore_until && f->restore_until + SOAK_RESTORE_GAP_MS > t) || win < 17000) break;
         int64_t w = 17000 + (int64_t)soak_below(r, 11) * 1000;
         if (w > win) w = win;
         /* or, with a second manager, a rolling restart: m1 hands the lease over, m2's first read finds nothing,
          * and m2 is cut off from the API server before its next read: it stops leading with that read in
-         * memory. Ten minutes later (when the hour allows) a second rolling restart during a restore hands the
+         * memory. 2-10 minutes later (when the hour allows) a second rolling restart during a restore hands the
          * lease back to it: whatever a manager remembers from an earlier term meets a new term's first read
          * (soak seed 300027: a guard that remembered the old term's empty read took the new one for its
          * confirmation and deleted the fleet) */
@@ -374,11 +374,22 @@ static void gen_intent_fault(soak_gen *g, int64_t t, unsigned pick, int64_t win,
         soak_add(g, t + w, "mongo-restore off");
         f->restore_until = t + w;
         counts[FK_EMPTY_READ]++;
-        int64_t t2 = t + w + 600000, w2 = 17000 + (int64_t)soak_below(r, 11) * 1000;
-        if (handover && t2 + w2 < f->limit) {
+        /* or the restore ends into a MongoDB outage of 2-3 minutes (every read fails) that ends into a second
+         * restore: the leader's next good read is empty again, long after the suspicion of the first one */
+        bool bridged = !handover && f->outage_until[0] <= t && soak_chance(r, 30);
+        int64_t t2 = t + w + SOAK_RESTORE_GAP_MS + (int64_t)(bridged ? soak_below(r, 61) * 1000 : soak_below(r, 9) * 60000),
+                w2 = 17000 + (int64_t)soak_below(r, 11) * 1000;
+        if ((handover || bridged) && t2 + w2 < f->limit) {
             soak_add(g, t2, "mongo-restore on");
-            soak_add(g, t2, "stop manager m1");
-            soak_add(g, t2 + 1000, "start manager m1");
+            if (handover) {
+                soak_add(g, t2, "stop manager m1");
+                soak_add(g, t2 + 1000, "start manager m1");
+            } else {
+                soak_add(g, t + w, "outage mongo on");
+                soak_add(g, t2, "outage mongo off");
+                f->outage_until[0] = t2;
+                counts[FK_OUT_MONGO]++;
+            }
             soak_add(g, t2 + w2, "mongo-restore off");
             f->restore_until = t2 + w2;
             counts[FK_EMPTY_READ]++;

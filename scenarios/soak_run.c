@@ -194,9 +194,10 @@ static const char *soak_stmt(const char *l, int64_t *at)
 }
 
 /* soak_find_ends: for each line opening a window ("mongo-restore on", "outage mongo on": a statement ending
- * in " on"), the first later line that closes it (the same statement ending in " off"), when that is
- * timed at or before FAIL_MS (a window closed after the failure may stay open: nothing after it runs) */
-static void soak_find_ends(soak_shrink *s, int64_t fail_ms)
+ * in " on"), the first later line that closes it (the same statement ending in " off"). Also a window that
+ * closed after the failure stays closed: a shrunk scenario can fail later than the original, and a restore
+ * left open for good would make it fail for a documented reason instead (soak_keeps_windows). */
+static void soak_find_ends(soak_shrink *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         s->ends[i] = s->n;
@@ -207,7 +208,7 @@ static void soak_find_ends(soak_shrink *s, int64_t fail_ms)
         for (size_t j = i + 1; j < s->n; j++) {
             const char *sj = soak_stmt(s->line[j], &at);
             if (strlen(sj) == len + 1 && !strncmp(sj, st, len - 2) && !strcmp(sj + len - 2, "off")) {
-                if (fail_ms < 0 || at <= fail_ms) s->ends[i] = j;
+                s->ends[i] = j;
                 break;
             }
         }
@@ -283,18 +284,25 @@ char *soak_shrink_text(const char *text, uint64_t seed, const char *sig, int64_t
     kept = malloc((n + 1) * sizeof *kept);
     if (!idx || !cand || !ends || !kept) goto out;
     soak_shrink S = {line, n, seed, sig, 0, max_runs, t0_mono_s() + secs, ends, kept};
-    soak_find_ends(&S, fail_ms);
+    soak_find_ends(&S);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) idx[m++] = i;
-    /* first: everything timed after the failure, and the end line, goes */
+    /* first: everything timed after the failure, and the end line, goes (but the ends of windows opened
+     * before it: kept[] marks them here) */
     if (fail_ms >= 0) {
         size_t k = 0;
+        memset(kept, 0, n * sizeof *kept);
+        for (size_t i = 0; i < n; i++) {
+            int64_t at;
+            soak_stmt(line[i], &at);
+            if (ends[i] < n && at <= fail_ms) kept[ends[i]] = true;
+        }
         for (size_t i = 0; i < m; i++) {
             const char *l = line[idx[i]];
-            int64_t at = 0;
-            char d[32];
+            int64_t at;
             if (!strncmp(l, "end ", 4)) continue;
-            if (!strncmp(l, "at ", 3) && sscanf(l + 3, "%31s", d) == 1 && scn_parse_duration(d, &at) && at > fail_ms) continue;
+            soak_stmt(l, &at);
+            if (at > fail_ms && !kept[idx[i]]) continue;
             cand[k++] = idx[i];
         }
         if (k < m && soak_still_fails(&S, cand, k)) {

@@ -51,7 +51,8 @@ Test(soak_gen, minio_outages_leave_every_final_sync_time_to_ship)
     cr_assert_gt(outages, 20, "the generator should write MinIO outages at all (got %u over 400 seeds)", outages);
 }
 
-/* Restores stay within the fault model (17-27 s, so no second empty read a resync later confirms them), and
+/* Restores stay within the fault model (17-27 s, so no second empty read a resync later confirms them, and
+ * SOAK_RESTORE_GAP_MS apart, so no read of one confirms a suspicion of the one before), and
  * the generator writes the shape of soak seed 300027 at all: a rolling restart during a restore hands the lease
  * to the second manager, which reads nothing and is cut off from the API server before its next read. */
 Test(soak_gen, restores_end_within_a_resync_and_some_cut_the_standby_off)
@@ -61,18 +62,21 @@ Test(soak_gen, restores_end_within_a_resync_and_some_cut_the_standby_off)
         scn_script *sc = NULL;
         char *text = generated(seed, &sc);
         scn_script_free(sc);
-        int64_t on_at = -1;
+        int64_t on_at = -1, off_at = -1;
         for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
             char d[32], rest[128];
             int64_t at = 0;
             if (sscanf(l, "at %31s %127[^\n]", d, rest) != 2 || !scn_parse_duration(d, &at)) continue;
             if (!strcmp(rest, "mongo-restore on")) {
+                cr_assert(off_at < 0 || at - off_at >= SOAK_RESTORE_GAP_MS, "seed %llu: restores %lld ms apart, want >= %d",
+                          (unsigned long long)seed, (long long)(at - off_at), SOAK_RESTORE_GAP_MS);
                 on_at = at;
                 restores++;
             } else if (!strcmp(rest, "mongo-restore off") && on_at >= 0) {
                 cr_assert(at - on_at >= 17000 && at - on_at <= 27000, "seed %llu: a restore of %lld ms, want 17-27 s",
                           (unsigned long long)seed, (long long)(at - on_at));
                 on_at = -1;
+                off_at = at;
             } else if (!strcmp(rest, "fault kube/* timeout manager=m2") && on_at >= 0 &&
                        at - on_at == SOAK_RESTORE_CUT_AT_MS) {
                 cut++;
