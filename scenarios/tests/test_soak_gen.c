@@ -6,6 +6,7 @@
 
 #include "scenarios/scn.h"
 #include "scenarios/soak.h"
+#include "scenarios/soak_int.h"
 
 /* generated: seed SEED's scenario (100 bots, 1 h; liveness for even seeds), its text and *SC parsed */
 static char *generated(uint64_t seed, scn_script **sc)
@@ -86,4 +87,35 @@ Test(soak_gen, restores_end_within_a_resync_and_some_cut_the_standby_off)
     }
     cr_assert_gt(restores, 20, "the generator should write restores at all (got %u over 400 seeds)", restores);
     cr_assert_gt(cut, 3, "some restores should cut the second manager off (got %u of %u)", cut, restores);
+}
+
+/* Shrinking stays in the fault model: a window the script closes ("mongo-restore on" .. "off") stays closed in
+ * the shrunk script, also when it closes after the failure (a shrunk script can fail later than the original).
+ * Here a restore of 100 s fails by design (two empty reads a resync apart are believed); a shrink that dropped
+ * its end would keep failing the same way, so only the rule keeps the end (soak seeds 300027 and 20 shrank to
+ * a never-ending restore before it). */
+Test(soak_shrink, keeps_every_window_it_opens_closed)
+{
+    const char *text = "always no-delete-after-failed-read\n"
+                       "bot k1\nbot k2\n"
+                       "at 1s publish bot.created k1\n"
+                       "at 1s publish bot.created k2\n"
+                       "at 20s fault kube/pod/get error=500 count=1\n"
+                       "at 50s mongo-restore on\n"
+                       "at 55s outage nats on\n"
+                       "at 58s outage nats off\n"
+                       "at 2m30s mongo-restore off\n"
+                       "at 3m publish bot.updated k1 config.x=1\n";
+    soak_outcome oc;
+    t0_err err = {0};
+    cr_assert_eq(soak_run_text("window.scn", text, 1, NULL, NULL, &oc, &err), T0_OK, "%s", err.msg);
+    cr_assert(oc.failed && !strcmp(oc.sig, "invariant no-delete-after-failed-read"), "the script should fail (sig \"%s\")",
+              oc.sig);
+    unsigned runs = 0;
+    char *min = soak_shrink_text(text, 1, oc.sig, oc.fail_ms, 200, 60, &runs);
+    cr_assert_not_null(min);
+    cr_assert(strstr(min, "mongo-restore on") && strstr(min, "mongo-restore off"),
+              "the restore and its end stay (failure at %lld ms, %u runs):\n%s", (long long)oc.fail_ms, runs, min);
+    cr_assert_null(strstr(min, "outage nats"), "what the failure does not need goes:\n%s", min);
+    free(min);
 }
