@@ -32,7 +32,8 @@ typedef struct soak_gen_opts {
  * SOAK_RESTORE_GAP_MS after the last one ended (the collapse guard believes two empty reads one or two resync
  * periods apart: 30-60 s); with a second manager, half are a rolling restart instead (m1 stopped and started:
  * m2 takes the lease at once) that cuts m2 off from the API server SOAK_RESTORE_CUT_AT_MS into the restore, after
- * its first read, for 12-20 s. */
+ * its first read, for 12-20 s, and hands the lease back to it in a second one 2-10 minutes later; of the others,
+ * 30 % end into a MongoDB outage of 2-3 minutes that ends into a second restore (soak_gen.c). */
 #define SOAK_RESTORE_CUT_AT_MS (5 * 1000)
 #define SOAK_RESTORE_GAP_MS (2 * 60 * 1000)
 

@@ -149,8 +149,8 @@ typedef struct soak_shrink {
     const char *sig;
     unsigned runs, max_runs;
     double deadline;
-    size_t *ends; /* ends[i]: the line that ends window I opens ("X on" -> "X off"), timed before the
-                   * failure; n when none (see soak_keeps_windows) */
+    size_t *ends; /* ends[i]: the line that ends the window line I opens ("X on" -> "X off"); n when none
+                   * (see soak_keeps_windows) */
     bool *kept;   /* scratch: which lines a candidate keeps */
 } soak_shrink;
 
@@ -215,8 +215,8 @@ static void soak_find_ends(soak_shrink *s)
     }
 }
 
-/* soak_keeps_windows: a candidate stays in the generator's fault model: every window it opens and the
- * original closed before the failure is closed too. Without this, shrinking can drop the end of a 20 s
+/* soak_keeps_windows: a candidate stays in the generator's fault model: every window it opens that the
+ * original closed is closed too. Without this, shrinking can drop the end of a 20 s
  * MongoDB restore and land on a restore that never ends: a documented limitation (two empty reads a
  * resync apart are believed), not the failure it started from (soak seed 300027 did). */
 static bool soak_keeps_windows(soak_shrink *s, const size_t *idx, size_t n)
