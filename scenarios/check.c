@@ -84,6 +84,7 @@ struct scn_checker {
      * collection's desired-state lists fail (scn_checker_read): since when (-1: running), and the total */
     bool mongo_out, list_failing[2];
     int64_t pause_since[2], pause_ms[2];
+    char term[300]; /* the controllers' Lease: "holder@acquireTime" of the current term (scn_checker_lease) */
     uint64_t seq;                            /* counts store changes and object creations (their order) */
 };
 
@@ -253,6 +254,30 @@ void scn_checker_mongo_outage(scn_checker *ck, bool down)
 {
     ck->mongo_out = down;
     pause_sync(ck);
+}
+
+static void arm_orphan(scn_checker *ck, scn_idinfo *in);
+
+/* A new term (another holder of the controllers' Lease, or the same holder acquiring it again) starts the
+ * allowance of every pending deletion again: the new leader decides it afresh on reads of its own (its first
+ * list, and a resync period later the confirmation when the deletion looks like a collapse: the last bots of
+ * a collection), then the pod's grace period runs. A crash just before the old leader acted costs that much
+ * again; the allowance has no slack for it (soak safety, 500 bots, seed 331186: the only bot deleted, a
+ * MongoDB outage, a crash). Renewals change neither field. */
+void scn_checker_lease(scn_checker *ck, const cJSON *lease)
+{
+    const char *holder = kfake_str(lease, "spec.holderIdentity"), *acq = kfake_str(lease, "spec.acquireTime");
+    char term[sizeof ck->term];
+    snprintf(term, sizeof term, "%s@%s", holder ? holder : "", acq ? acq : "");
+    if (!strcmp(term, ck->term)) return;
+    memcpy(ck->term, term, sizeof term);
+    for (hmap_entry *e = hmap_first(&ck->ids); e; e = hmap_next(&ck->ids, e)) {
+        scn_idinfo *in = e->val;
+        if (!in->check_timer) continue;
+        sim_loop_cancel(ck->world.loop, in->check_timer);
+        in->check_timer = 0;
+        arm_orphan(ck, in);
+    }
 }
 
 static void orphan_deadline(void *ud)

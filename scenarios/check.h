@@ -79,6 +79,8 @@ uint64_t scn_checker_state_lag(const scn_checker *c, const char *id);
 uint64_t scn_checker_log_lines(const scn_checker *c, const char *id);
 /* MongoDB went down (outage) or came back: no-orphans' allowance does not run while it is down. */
 void scn_checker_mongo_outage(scn_checker *c, bool down);
+/* The controllers' Lease was written: a new term restarts no-orphans' pending allowances. */
+void scn_checker_lease(scn_checker *c, const cJSON *lease);
 /* The end of the run: the checks that wait for it. */
 void scn_checker_final(scn_checker *c);
 

@@ -193,25 +193,35 @@ static const char *soak_stmt(const char *l, int64_t *at)
     return sp ? sp + 1 : l;
 }
 
-/* soak_find_ends: for each line opening a window ("mongo-restore on", "outage mongo on": a statement ending
- * in " on"), the first later line that closes it (the same statement ending in " off"). Also a window that
- * closed after the failure stays closed: a shrunk scenario can fail later than the original, and a restore
- * left open for good would make it fail for a documented reason instead (soak_keeps_windows). */
+/* soak_closer: the statement that closes window statement ST into OUT ("X on" -> "X off"; "fault P ...
+ * [manager=M]" -> "clear fault P [manager=M]", a partition or a fault left until cleared); false when ST opens
+ * no window */
+static bool soak_closer(const char *st, char *out, size_t cap)
+{
+    size_t len = strlen(st);
+    if (len >= 3 && !strcmp(st + len - 3, " on")) return snprintf(out, cap, "%.*s off", (int)(len - 3), st) < (int)cap;
+    char point[200];
+    if (strncmp(st, "fault ", 6) || sscanf(st + 6, "%199s", point) != 1) return false;
+    const char *mgr = strstr(st, " manager=");
+    return snprintf(out, cap, "clear fault %s%s", point, mgr ? mgr : "") < (int)cap;
+}
+
+/* soak_find_ends: for each line opening a window ("mongo-restore on", "outage mongo on", a fault on every
+ * API call of one manager), the first later line that closes it (soak_closer), if any. Also a window that closed
+ * after the failure stays closed: a shrunk scenario can fail later than the original, and a restore or a
+ * partition left open for good would make it fail for a documented reason instead (soak_keeps_windows). */
 static void soak_find_ends(soak_shrink *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         s->ends[i] = s->n;
         int64_t at;
-        const char *st = soak_stmt(s->line[i], &at);
-        size_t len = strlen(st);
-        if (len < 3 || strcmp(st + len - 3, " on")) continue;
-        for (size_t j = i + 1; j < s->n; j++) {
-            const char *sj = soak_stmt(s->line[j], &at);
-            if (strlen(sj) == len + 1 && !strncmp(sj, st, len - 2) && !strcmp(sj + len - 2, "off")) {
+        char close[256];
+        if (!soak_closer(soak_stmt(s->line[i], &at), close, sizeof close)) continue;
+        for (size_t j = i + 1; j < s->n; j++)
+            if (!strcmp(soak_stmt(s->line[j], &at), close)) {
                 s->ends[i] = j;
                 break;
             }
-        }
     }
 }
 

@@ -118,6 +118,7 @@ static void kube_observer(void *ud, kube_watch_type type, kube_kind kind, const 
 {
     scn_world *w = ud;
     if (kind == KUBE_LEASE || kind == KUBE_EVENT) {
+        if (kind == KUBE_LEASE && type != KUBE_WATCH_DELETED) scn_checker_lease(w->check, obj);
         if (kind == KUBE_EVENT && type == KUBE_WATCH_ADDED) {
             const char *reason = kfake_str(obj, "reason"), *msg = kfake_str(obj, "message");
             const char *on = kfake_str(obj, "involvedObject.name");
