@@ -164,6 +164,24 @@ static yaml_node_t *ynamed(yaml_document_t *d, yaml_node_t *root, const char *li
     return NULL;
 }
 
+/* yfile: MAP[KEY], a file path, made absolute against BASE (NULL when absent) */
+static char *yfile(yaml_document_t *d, yaml_node_t *map, const char *key, const char *base)
+{
+    char *v = ystr(d, map, key);
+    char *path = join_path(base, v);
+    free(v);
+    return path;
+}
+
+/* ypem: MAP[KEY], base64 data, decoded into *OUT (left NULL when absent); false when it is not base64 */
+static bool ypem(yaml_document_t *d, yaml_node_t *map, const char *key, char **out)
+{
+    char *v = ystr(d, map, key);
+    bool ok = !v || (*out = b64_decode(v, NULL)) != NULL;
+    free(v);
+    return ok;
+}
+
 t0_status kuberest_config_kubeconfig_text(const char *text, size_t len, const char *base_dir, const char *context,
                                           kuberest_config *c, t0_err *err)
 {
@@ -180,7 +198,7 @@ t0_status kuberest_config_kubeconfig_text(const char *text, size_t len, const ch
     }
     yaml_parser_delete(&p);
     t0_status st = T0_OK;
-    char *ctx_name = NULL, *cluster_name = NULL, *user_name = NULL, *tmp = NULL;
+    char *ctx_name = NULL, *cluster_name = NULL, *user_name = NULL;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root || root->type != YAML_MAPPING_NODE) {
         st = t0_fail(err, T0_EINVAL, "kubeconfig: not a YAML mapping");
@@ -212,19 +230,14 @@ t0_status kuberest_config_kubeconfig_text(const char *text, size_t len, const ch
     }
     size_t sl = strlen(c->server);
     while (sl > 1 && c->server[sl - 1] == '/') c->server[--sl] = 0;
-    tmp = ystr(&doc, cl, "insecure-skip-tls-verify");
-    c->insecure = tmp && !strcmp(tmp, "true");
-    free(tmp);
-    tmp = ystr(&doc, cl, "certificate-authority-data");
-    if (tmp && !(c->ca_pem = b64_decode(tmp, NULL))) {
+    char *insecure = ystr(&doc, cl, "insecure-skip-tls-verify");
+    c->insecure = insecure && !strcmp(insecure, "true");
+    free(insecure);
+    if (!ypem(&doc, cl, "certificate-authority-data", &c->ca_pem)) {
         st = t0_fail(err, T0_EINVAL, "kubeconfig: cluster \"%s\": certificate-authority-data is not base64", cluster_name);
         goto out;
     }
-    free(tmp);
-    tmp = ystr(&doc, cl, "certificate-authority");
-    c->ca_file = join_path(base_dir, tmp);
-    free(tmp);
-    tmp = NULL;
+    c->ca_file = yfile(&doc, cl, "certificate-authority", base_dir);
     yaml_node_t *us = user_name ? ynamed(&doc, root, "users", user_name, "user") : NULL;
     if (user_name && !us) {
         st = t0_fail(err, T0_EINVAL, "kubeconfig: context \"%s\": user \"%s\" not found", ctx_name, user_name);
@@ -232,33 +245,21 @@ t0_status kuberest_config_kubeconfig_text(const char *text, size_t len, const ch
     }
     if (us) {
         c->token = ystr(&doc, us, "token");
-        tmp = ystr(&doc, us, "tokenFile");
-        c->token_file = join_path(base_dir, tmp);
-        free(tmp);
-        tmp = ystr(&doc, us, "client-certificate");
-        c->cert_file = join_path(base_dir, tmp);
-        free(tmp);
-        tmp = ystr(&doc, us, "client-key");
-        c->key_file = join_path(base_dir, tmp);
-        free(tmp);
-        tmp = ystr(&doc, us, "client-certificate-data");
-        if (tmp && !(c->cert_pem = b64_decode(tmp, NULL))) {
+        c->token_file = yfile(&doc, us, "tokenFile", base_dir);
+        c->cert_file = yfile(&doc, us, "client-certificate", base_dir);
+        c->key_file = yfile(&doc, us, "client-key", base_dir);
+        if (!ypem(&doc, us, "client-certificate-data", &c->cert_pem)) {
             st = t0_fail(err, T0_EINVAL, "kubeconfig: user \"%s\": client-certificate-data is not base64", user_name);
             goto out;
         }
-        free(tmp);
-        tmp = ystr(&doc, us, "client-key-data");
-        if (tmp && !(c->key_pem = b64_decode(tmp, NULL))) {
+        if (!ypem(&doc, us, "client-key-data", &c->key_pem)) {
             st = t0_fail(err, T0_EINVAL, "kubeconfig: user \"%s\": client-key-data is not base64", user_name);
             goto out;
         }
-        free(tmp);
-        tmp = NULL;
         if (ymap_get(&doc, us, "exec") || ymap_get(&doc, us, "auth-provider"))
             T0_WARN(COMP, "kubeconfig user \"%s\": exec/auth-provider credentials are not supported", user_name);
     }
 out:
-    free(tmp);
     free(ctx_name);
     free(cluster_name);
     free(user_name);

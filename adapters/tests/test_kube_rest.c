@@ -96,6 +96,29 @@ Test(kubeconfig, errors_name_what_is_missing)
     cr_assert_eq(kuberest_config_kubeconfig("/nonexistent/kubeconfig", NULL, &c, &e), T0_ENOTFOUND);
 }
 
+Test(kubeconfig, data_fields_that_are_not_base64_are_named)
+{
+    static const char *const cases[][2] = {
+        {"    certificate-authority-data: '!!'\n", "cluster \"c\": certificate-authority-data is not base64"},
+        {"    client-certificate-data: '@@'\n", "user \"u\": client-certificate-data is not base64"},
+        {"    client-key-data: '%%'\n", "user \"u\": client-key-data is not base64"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        bool user = i > 0;
+        snprintf(text, sizeof text,
+                 "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+                 "clusters:\n- name: c\n  cluster:\n    server: https://h:1\n%s"
+                 "users:\n- name: u\n  user:\n    token: t\n%s",
+                 user ? "" : cases[i][0], user ? cases[i][0] : "");
+        kuberest_config c;
+        t0_err e = {0};
+        cr_assert_eq(kuberest_config_kubeconfig_text(text, strlen(text), ".", NULL, &c, &e), T0_EINVAL, "case %zu: %s", i,
+                     e.msg);
+        cr_assert(strstr(e.msg, cases[i][1]), "case %zu: message %s, want %s", i, e.msg, cases[i][1]);
+    }
+}
+
 Test(kubeconfig, in_cluster_from_env_and_service_account_dir)
 {
     char dir[] = "/tmp/t0-sa-XXXXXX";
