@@ -96,29 +96,6 @@ static void ws(drop_scan *s)
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t')) s->p++;
 }
 
-/* skip_string: past the string starting at s->p (a quote); its contents (without quotes) in *K, *KN, with
- * *K NULL when it has an escape sequence (such a key matches no path) */
-static void skip_string(drop_scan *s, const char **k, size_t *kn)
-{
-    const char *q = ++s->p, *end = s->end;
-    bool esc = false;
-    while (q < end && *q != '"') {
-        if (*q == '\\') {
-            esc = true;
-            q++;
-        }
-        q++;
-    }
-    if (q >= end) {
-        s->bad = true;
-        s->p = end;
-        return;
-    }
-    if (k) *k = esc ? NULL : s->p;
-    if (kn) *kn = (size_t)(q - s->p);
-    s->p = q + 1;
-}
-
 /* string_end: the closing quote of the string whose contents start at Q, or END when it has none: memchr
  * finds each quote (the contents are most of the bytes a scan sees), and a quote after an odd run of
  * backslashes is escaped */
@@ -132,6 +109,21 @@ static const char *string_end(const char *q, const char *end)
         if (!((c - b) & 1)) return c;
         from = c + 1;
     }
+}
+
+/* skip_key: past the key string starting at s->p (a quote); its contents (without quotes) in *K, *KN, with
+ * *K NULL when it has an escape sequence (such a key matches no path) */
+static void skip_key(drop_scan *s, const char **k, size_t *kn)
+{
+    const char *from = s->p + 1, *q = string_end(from, s->end);
+    if (q == s->end) {
+        s->bad = true;
+        s->p = s->end;
+        return;
+    }
+    *k = memchr(from, '\\', (size_t)(q - from)) ? NULL : from;
+    *kn = (size_t)(q - from);
+    s->p = q + 1;
 }
 
 /* the bytes skip_opaque stops at: 1 inside a container (quotes and brackets), 2 also after a scalar */
@@ -246,7 +238,7 @@ static void skip_object(drop_scan *s, const char *const *act, int depth)
         }
         const char *k = NULL;
         size_t kn = 0;
-        skip_string(s, &k, &kn);
+        skip_key(s, &k, &kn);
         ws(s);
         if (s->p >= s->end || *s->p != ':') {
             s->bad = true;
@@ -311,18 +303,12 @@ static void skip_value(drop_scan *s, const char *const *act, int depth)
         s->bad = true;
         return;
     }
-    if (!act) {
+    if (act && *s->p == '{')
+        skip_object(s, act, depth);
+    else if (act && *s->p == '[')
+        skip_array(s, act, depth);
+    else /* no path enters it, or a string or scalar: the same skip either way */
         skip_opaque(s);
-        return;
-    }
-    switch (*s->p) {
-    case '{': skip_object(s, act, depth); return;
-    case '[': skip_array(s, act, depth); return;
-    case '"': skip_string(s, NULL, NULL); return;
-    default: /* a number, true, false or null: up to the next delimiter */
-        while (s->p < s->end && !strchr(",}] \n\r\t", *s->p)) s->p++;
-        return;
-    }
 }
 
 size_t t0_json_text_drop(char *buf, size_t len, const char *const *paths)
