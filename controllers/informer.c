@@ -41,6 +41,12 @@ obj_ext *ctl_obj_ext(obj_sum *o)
     return o->ext;
 }
 
+/* hexval: the value of lowercase hex digit CH, 16 for anything else */
+static unsigned hexval(char ch)
+{
+    return ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) : 16;
+}
+
 uint8_t ctl_hash_in(const char *s, uint64_t *v)
 {
     *v = 0;
@@ -48,7 +54,7 @@ uint8_t ctl_hash_in(const char *s, uint64_t *v)
     uint64_t x = 0;
     for (int i = 0; i < HASH_HEX_LEN; i++) {
         char ch = s[i];
-        unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) : 16;
+        unsigned d = hexval(ch);
         if (d == 16) return CH_OTHER; /* also a value shorter than a hash (ch == 0) */
         x = x << 4 | d;
     }
@@ -95,7 +101,7 @@ static void set_uid(obj_sum *o, const char *uid)
             uuid = ch == '-';
             continue;
         }
-        unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) : 16;
+        unsigned d = hexval(ch);
         if (d == 16) {
             uuid = false;
             break;
