@@ -32,12 +32,17 @@ static void summarize(obj_sum *o, const cJSON *cj)
     x->schedule = sch ? strdup(sch) : NULL;
 }
 
-static const obj_ext no_ext;
+/* ext_of: O's schedule fields (all zero when it has none) */
+static const obj_ext *ext_of(const obj_sum *o)
+{
+    static const obj_ext no_ext;
+    return o->ext ? o->ext : &no_ext;
+}
 
 /* missed: the next activation after the last one is overdue beyond the starting deadline */
 static bool missed(const obj_sum *so, int64_t now)
 {
-    const obj_ext *o = so->ext ? so->ext : &no_ext;
+    const obj_ext *o = ext_of(so);
     cronexpr ce;
     int64_t base = o->last_schedule_ms ? o->last_schedule_ms : o->created_ms, next;
     if (!o->schedule || !base || cronexpr_parse(o->schedule, &ce, NULL) != T0_OK ||
@@ -63,7 +68,7 @@ static int classify(ctl_kind *c, rec *r, const desired *d, const ctl_gate *g, ct
     if (!o) return SE_NO_CJ;
     if (o->terminating) return SE_CJ_DELETING;
     if (ctl_needs_replace(o, d)) return SE_STALE;
-    const obj_ext *x = o->ext ? o->ext : &no_ext;
+    const obj_ext *x = ext_of(o);
     if (x->active > 0) return SE_ACTIVE;
     if (missed(o, now)) return SE_MISSED;
     if (!x->last_schedule_ms) return SE_IDLE;
