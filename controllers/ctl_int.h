@@ -214,9 +214,8 @@ struct ctl_kind {
     bool gate_suspicious; /* the last successful read collapsed (until a successful read that did not) */
     int64_t suspect_ms;   /* when the read that found the collapse was made: only a read a resync period
                              later confirms it */
-    long last_count;      /* documents in the last successful desired read (-1 = none yet) */
-    bool list_trusted;    /* that read was not suspicious and was made in this term: the keys it did not list
-                             (ctl_rec_missing) may be decided by their own reads while lists fail */
+    long last_count;      /* documents in the last successful desired read (-1 = none yet in this term, or
+                             forgotten: ctl_gate_forget) */
     uint32_t gen;         /* resync generation: stamps the keys each desired read lists */
     uint32_t list_gen;    /* re-list generation: stamps the cached objects each re-list lists */
     size_t gen_stamped;   /* records whose seen_gen is gen, and ... */
@@ -364,6 +363,9 @@ void ctl_resync_kind(ctl_kind *c, bool initial);
  * term (reads of an earlier term confirm nothing, the manager did not read in between) and when a suspicion
  * is older than two resync periods (manager.c gate_after_read) */
 void ctl_gate_forget(ctl_kind *c);
+/* ctl_list_trusted: the last successful desired read was made in this term and was not suspicious: the keys
+ * it did not list (ctl_rec_missing) may be decided by their own reads while lists fail */
+static inline bool ctl_list_trusted(const ctl_kind *c) { return c->last_count >= 0 && !c->gate_suspicious; }
 void ctl_resync_tick(void *ud);
 
 #endif

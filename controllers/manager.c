@@ -185,7 +185,6 @@ static void gate_after_read(ctl_kind *c, long count)
         if (!c->gate_suspicious) c->suspect_ms = ctl_now(m);
         c->gate_open = false;
         c->gate_suspicious = true;
-        c->list_trusted = false;
         m->st.deletion_guard_trips++;
         char n[24];
         T0_WARNK(c->def->name, "desired state read before the objects were listed: deletions held until a later read",
@@ -204,7 +203,6 @@ static void gate_after_read(ctl_kind *c, long count)
     bool suspicious = vs_read || vs_seen || unconfirmed;
     if (suspicious && !c->gate_suspicious) c->suspect_ms = ctl_now(m);
     c->gate_suspicious = suspicious;
-    c->list_trusted = !suspicious;
     if (suspicious) {
         c->gate_open = false;
         m->st.deletion_guard_trips++;
@@ -226,9 +224,8 @@ void ctl_gate_forget(ctl_kind *c)
 {
     c->gate_open = false;
     c->gate_suspicious = false;
-    c->list_trusted = false; /* what it did not list says nothing now: a key's own read waits for a new list */
     c->suspect_ms = 0;
-    c->last_count = -1;
+    c->last_count = -1; /* what it did not list says nothing now: a key's own read waits for a new list */
 }
 
 /* enqueue_listed: every listed document that may have changed since its key was last reconciled */

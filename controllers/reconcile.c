@@ -350,7 +350,7 @@ static ctl_gate gate(ctl_kind *c, const rec *r, const desired *d)
     /* while the list fails, a missing document is decided by its own read only when the last good list of
      * this term already found it missing while the key had objects: a get answering "not found" for
      * anything else is what a restore looks like while lists fail (an explicit disable always decides) */
-    bool own_read_decides = (c->list_trusted && ctl_rec_missing(c, r)) || d->disabled;
+    bool own_read_decides = (ctl_list_trusted(c) && ctl_rec_missing(c, r)) || d->disabled;
     g.held = !c->gate_open && (!missing || !own_read_decides);
     g.cap_reached = missing && !g.held && r->obj && !r->obj->terminating &&
                     m->deletes_this_cycle >= m->s.max_deletes_per_cycle;
