@@ -245,10 +245,10 @@ const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char id
 {
     const cJSON *md = t0_json_get(obj, "metadata"); /* looked up once: this runs on every watch event */
     const char *name = mstr(md, "name");
-    /* A deletion's id is looked up as a dotted path ("the0.dev/bot-id" splits at its dot), so it is never
-     * found and a DELETED event drops whatever is cached under its name, even a newer incarnation: kept as
-     * it was (corpus traces depend on it); reported as a finding rather than changed here. */
-    const char *id = deleted ? jstr(t0_json_get(md, "labels"), c->def->id_label) : ctl_owned(c, obj);
+    /* A deletion is judged by its own id label (one key: "the0.dev/bot-id" is not a dotted path) and its
+     * resourceVersion, so a late DELETED of an old incarnation leaves a newer one cached (late_deleted.scn). */
+    const cJSON *idv = deleted ? t0_json_get(t0_json_get(md, "labels"), c->def->id_label) : NULL;
+    const char *id = deleted ? (cJSON_IsString(idv) && idv->valuestring[0] ? idv->valuestring : NULL) : ctl_owned(c, obj);
     const char *rvs = mstr(md, "resourceVersion");
     uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
     if (!name) return NULL;
