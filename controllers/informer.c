@@ -220,6 +220,11 @@ static obj_sum *obj_new(ctl_kind *c, rec *r, const char *name, const char *id)
 /* obj_drop: remove cached O from the cache and from its key's record (O is freed with its entry) */
 static void obj_drop(ctl_kind *c, obj_sum *o)
 {
+    const ctl_hooks *h = &c->m->h;
+    if (h->on_forget) {
+        char ub[40];
+        h->on_forget(h->ud, c->def->kind, o->name, o->id, ctl_obj_uid(o, ub));
+    }
     rec *r = ctl_rec_get(c, o->id, true);
     if (r) {
         if (r->obj == o) r->obj = NULL;

@@ -33,6 +33,10 @@ typedef struct ctl_hooks {
     /* on_transition: every FSM step of either controller (coverage, traces). */
     fsm_trace_fn on_transition;
     ctl_memo *memo; /* borrowed, may be NULL: see ctl_memo */
+    /* on_forget: the informer of KIND dropped object NAME of key ID, incarnation UID ("" when unknown),
+     * from its cache: a DELETED event, a re-read answering 404, a re-list that did not show it, or labels
+     * that are no longer ours or this key's. Not called when a whole cache goes with its manager. */
+    void (*on_forget)(void *ud, kube_kind kind, const char *name, const char *id, const char *uid);
 } ctl_hooks;
 
 /* ctl_manager_new_hooked: ctl_manager_new with HOOKS (copied; may be NULL). */

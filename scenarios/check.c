@@ -21,7 +21,7 @@
 
 const char *const scn_invariant_names[] = {"at-most-one-bot-container", "no-orphans", "no-delete-after-failed-read",
                                            "no-state-loss", "no-log-loss", "bad-doc-isolation", "no-partial-state",
-                                           "no-resurrection", NULL};
+                                           "no-resurrection", "informer-coherent", NULL};
 
 /* Per bot/schedule facts (key "b:<id>" / "s:<id>"). */
 typedef struct scn_idinfo {
@@ -222,6 +222,21 @@ static size_t objects_of(const scn_checker *ck, const scn_idinfo *in)
     bool b = in->coll == STORE_BOTS;
     return kfake_count_labels(ck->world.kube, b ? KUBE_POD : KUBE_CRONJOB, ck->world.ns, b ? LBL_BOT : LBL_SCHED, in->id,
                               "the0.dev/managed-by", b ? ck->world.pods_managed_by : ck->world.cronjobs_managed_by);
+}
+
+/* ---- informer-coherent ------------------------------------------------------------------------------- */
+void scn_checker_forget(scn_checker *ck, const char *who, kube_kind kind, const char *name, const char *id,
+                        const char *uid)
+{
+    if (!uid || !*uid || (kind != KUBE_POD && kind != KUBE_CRONJOB)) return;
+    const cJSON *obj = kfake_peek(ck->world.kube, kind, ck->world.ns, name);
+    const char *now_uid = kfake_str(obj, "metadata.uid");
+    const char *now_id = label(obj, kind == KUBE_POD ? LBL_BOT : LBL_SCHED);
+    if (!obj || !now_uid || strcmp(now_uid, uid) != 0 || !ours(ck, kind, obj) || !now_id || strcmp(now_id, id) != 0)
+        return;
+    const char *rv = kfake_str(obj, "metadata.resourceVersion");
+    violation(ck, SCN_INV_INFORMER, "%s forgot %s %s/%s of %s (uid %s), which the API server still holds (rv %s)", who,
+              kube_kind_kind(kind), ck->world.ns, name, id, uid, rv ? rv : "?");
 }
 
 /* ---- no-orphans -------------------------------------------------------------------------------------- */

@@ -21,6 +21,7 @@ typedef enum scn_invariant {
     SCN_INV_ONE_CONTAINER = 0, SCN_INV_ORPHANS, SCN_INV_DELETE_GUARD, SCN_INV_STATE_LOSS, SCN_INV_LOG_LOSS,
     SCN_INV_BAD_DOC, SCN_INV_PARTIAL_STATE,
     SCN_INV_RESURRECTION, /* reported by the intent oracle (oracle.h) through the same sink */
+    SCN_INV_INFORMER,     /* informer-coherent: scn_checker_forget */
     SCN_INV__COUNT
 } scn_invariant;
 /* The invariants' names, as `always NAME` and the trace write them (NULL-terminated). */
@@ -81,6 +82,12 @@ uint64_t scn_checker_log_lines(const scn_checker *c, const char *id);
 void scn_checker_mongo_outage(scn_checker *c, bool down);
 /* The controllers' Lease was written: a new term restarts no-orphans' pending allowances. */
 void scn_checker_lease(scn_checker *c, const cJSON *lease);
+/* Manager WHO's informer dropped object NAME of KIND (key ID, incarnation UID, "" when unknown) from its
+ * cache. informer-coherent: the API server no longer holds that incarnation as an object of ours of that
+ * key. Every source of a drop is exact (a DELETED event, a re-read's 404, a list newer than the object that
+ * did not show it, labels that changed), so a drop of an incarnation still there is the cache going wrong. */
+void scn_checker_forget(scn_checker *c, const char *who, kube_kind kind, const char *name, const char *id,
+                        const char *uid);
 /* The end of the run: the checks that wait for it. */
 void scn_checker_final(scn_checker *c);
 

@@ -287,6 +287,12 @@ static void fleet_count(scn_world *w, const fsm_table *t, int from, int to)
     if (to >= 0 && to < 16) (*n)++, per[to]++;
 }
 
+static void on_forget(void *ud, kube_kind kind, const char *name, const char *id, const char *uid)
+{
+    scn_mgr *m = ud;
+    if (m->w->check) scn_checker_forget(m->w->check, m->identity, kind, name, id, uid);
+}
+
 static void fsm_hook(void *ud, const fsm_table *t, const char *key, const fsm_result *r)
 {
     scn_mgr *m = ud;
@@ -369,7 +375,7 @@ void scn_mgr_start(scn_mgr *m)
     m->s.leader_election = w->o.leader_election;
     m->s.nats_durable = w->o.durable;
     ctl_ports ports = {&w->lp, &m->kube, &m->store, w->o.nats ? &w->busport : NULL};
-    ctl_hooks hooks = {m, before_effect, fsm_hook, w->memo};
+    ctl_hooks hooks = {m, before_effect, fsm_hook, w->memo, on_forget};
     t0_err err = {0};
     ctl_manager *cm = NULL;
     if (ctl_manager_new_hooked(&m->s, &ports, &hooks, &cm, &err) != T0_OK) {
