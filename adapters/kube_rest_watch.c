@@ -275,12 +275,7 @@ t0_status kr_watch(void *ctx, kube_kind kind, const char *ns, const char *select
     k->watches = w;
     k->nthreads++;
     pthread_mutex_unlock(&k->mu);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t th;
-    int rc = pthread_create(&th, &attr, w_thread, w);
-    pthread_attr_destroy(&attr);
+    int rc = t0_thread_detached(w_thread, w);
     if (rc != 0) {
         pthread_mutex_lock(&k->mu);
         unlink_watch(k, w);

@@ -627,12 +627,7 @@ static t0_status start_sub(natsbus *b, struct bus_sub *s, void *(*fn)(void *), b
     b->subs = s;
     b->nthreads++;
     pthread_mutex_unlock(&b->mu);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t th;
-    int rc = pthread_create(&th, &attr, fn, s);
-    pthread_attr_destroy(&attr);
+    int rc = t0_thread_detached(fn, s);
     if (rc != 0) {
         pthread_mutex_lock(&b->mu);
         b->nthreads--;
@@ -641,7 +636,7 @@ static t0_status start_sub(natsbus *b, struct bus_sub *s, void *(*fn)(void *), b
         s->ns = NULL;
         sub_release(s); /* the thread's reference */
         natsbus_port(b).unsubscribe(b, s);
-        return t0_fail(err, T0_EUNAVAILABLE, "nats: cannot start a thread");
+        return t0_fail(err, T0_EUNAVAILABLE, "nats: cannot start a thread: %s", strerror(rc));
     }
     *out = s;
     return T0_OK;

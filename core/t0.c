@@ -1,6 +1,7 @@
 /* t0.c: the status/error convention (see t0.h). */
 #include "t0.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,4 +78,16 @@ void t0_err_clear(t0_err *err)
 {
     if (!err) return;
     memset(err, 0, sizeof *err);
+}
+
+int t0_thread_detached(void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (rc != 0) return rc;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    rc = pthread_create(&th, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return rc;
 }

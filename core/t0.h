@@ -56,6 +56,10 @@ const char *t0_status_name(t0_status s);
 /* t0_status_retryable: whether a failure with this status is worth retrying later unchanged. */
 int t0_status_retryable(t0_status s);
 
+/* t0_thread_detached: run FN(ARG) on a new detached thread (nobody joins it: FN owns ARG's reference and
+ * the thread's end). 0, or the pthread_create error number (ARG untouched then). */
+int t0_thread_detached(void *(*fn)(void *), void *arg);
+
 #define T0_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
