@@ -24,19 +24,7 @@ pub() { "$PUBLISH" --url "nats://127.0.0.1:$NATS_PORT" "$@" >/dev/null; }
 # access log stamps their arrival, so both figures count the same server work per create.
 "$PUBLISH" --print-document bot created rawpod >"$DIR/raw.doc"
 "$RUNTIME" render pod "$DIR/raw.doc" --namespace the0 >"$DIR/raw.pod"
-python3 - "$DIR/raw.pod" "$KPORT" "$BURST" "$ROUNDS" "$DIR" <<'PY'
-import json, sys
-pod, port, n, rounds, d = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-for r in range(1, rounds + 1):
-    with open("%s/raw.%d.cfg" % (d, r), "w") as f:
-        for i in range(1, n + 1):
-            pod["metadata"]["name"] = "bot-raw%dx%d" % (r, i)
-            pod["metadata"]["labels"]["the0.dev/bot-id"] = "raw%dx%d" % (r, i)
-            f.write('%surl = "http://127.0.0.1:%s/api/v1/namespaces/the0/pods"\n'
-                    'header = "Content-Type: application/json"\nheader = "Expect:"\n'  # as the controller: no 100-continue
-                    'data = %s\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n'
-                    % ("next\n" if i > 1 else "", port, json.dumps(json.dumps(pod, separators=(",", ":")))))
-PY
+for r in $(seq 1 "$ROUNDS"); do python3 ci/raw_pods.py curl-config "$DIR/raw.pod" "$KPORT" "raw${r}x" "$BURST" >"$DIR/raw.$r.cfg"; done
 rate() { awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.1f", (NR - 1) / ((b - a) / 1e9) }'; }
 raw_round() { # R: the raw creates/s of round R; its pods are deleted after
     local base codes

@@ -39,31 +39,13 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$SERVE_PID/status"; }
 
 # raw_rate PREFIX: creates/s of RAW pods named bot-PREFIX1..RAW (curl, one connection), then deleted
 raw_rate() {
-    python3 - "$DIR/pod.json" "$PORT" "$RAW" "$1" >"$DIR/raw.cfg" <<'PY'
-import json, sys
-pod, port, n, prefix = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), sys.argv[4]
-for i in range(1, n + 1):
-    pod["metadata"]["name"] = "bot-%s%d" % (prefix, i)
-    pod["metadata"]["labels"]["the0.dev/bot-id"] = "%s%d" % (prefix, i)
-    print('%surl = "http://127.0.0.1:%s/api/v1/namespaces/the0/pods"\n'
-          'header = "Content-Type: application/json"\nheader = "Expect:"\n'  # as the controller: no 100-continue
-          'data = %s\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"'
-          % ("next\n" if i > 1 else "", port, json.dumps(json.dumps(pod, separators=(",", ":")))))
-PY
+    python3 ci/raw_pods.py curl-config "$DIR/pod.json" "$PORT" "$1" "$RAW" >"$DIR/raw.cfg"
     local t0 t1 codes
     t0=$(date +%s%N)
     codes=$(curl -s -K "$DIR/raw.cfg" | sort | uniq -c | tr -s ' ')
     t1=$(date +%s%N)
     [ "$codes" == " $RAW 201" ] || { echo "bench-serve: raw creates answered $codes" >&2; return 1; }
-    python3 - "$PORT" "$RAW" "$1" <<'PY'
-import http.client, sys
-port, n, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-c = http.client.HTTPConnection("127.0.0.1", port)
-for i in range(1, n + 1):
-    c.request("DELETE", "/api/v1/namespaces/the0/pods/bot-%s%d?gracePeriodSeconds=0" % (prefix, i))
-    r = c.getresponse(); r.read()
-    if r.status >= 300: raise SystemExit("bench-serve: DELETE bot-%s%d -> %d" % (prefix, i, r.status))
-PY
+    python3 ci/raw_pods.py delete "$PORT" "$1" "$RAW" bench-serve
     echo "$RAW $t0 $t1" | awk '{ printf "%.0f", $1 / (($3 - $2) / 1e9) }'
 }
 

@@ -61,14 +61,4 @@ start_ctl() {
     done
 }
 stop_ctl() { kill -TERM "$CTL_PID"; wait "$CTL_PID" 2>/dev/null || true; CTL_PID=""; }
-delete_pods() { # PREFIX N
-    python3 - "$KPORT" "$1" "$2" "$BENCH_NAME" <<'PY'
-import http.client, sys
-port, prefix, n, name = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
-c = http.client.HTTPConnection("127.0.0.1", port)
-for i in range(1, n + 1):
-    c.request("DELETE", "/api/v1/namespaces/the0/pods/bot-%s%d?gracePeriodSeconds=0" % (prefix, i))
-    r = c.getresponse(); r.read()
-    if r.status >= 300 and r.status != 404: raise SystemExit("%s: DELETE bot-%s%d -> %d" % (name, prefix, i, r.status))
-PY
-}
+delete_pods() { python3 ci/raw_pods.py delete "$KPORT" "$1" "$2" "$BENCH_NAME"; } # PREFIX N
