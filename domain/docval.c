@@ -122,27 +122,30 @@ int docval_depth(const cJSON *v)
     return best + 1;
 }
 
-/* walk: check V, a member at DEPTH (the document is 1); PATH (CAP bytes) holds its path for messages. */
+/* walk: check V, a member at DEPTH (the document is 1); PATH (CAP bytes) holds its path for messages, or is
+ * NULL for the quick check, which builds no path and says nothing (the caller walks again with a path). */
 static t0_status walk(const cJSON *v, int depth, char *path, size_t cap, t0_err *err)
 {
     if (depth > DOCVAL_MAX_DEPTH && container(v))
-        return t0_fail(err, T0_EINVAL, "%s nests deeper than %d levels", path[0] ? path : "the document", DOCVAL_MAX_DEPTH);
+        return path ? t0_fail(err, T0_EINVAL, "%s nests deeper than %d levels", path[0] ? path : "the document", DOCVAL_MAX_DEPTH)
+                    : T0_EINVAL;
     if (cJSON_IsString(v) && v->valuestring && !docval_utf8(v->valuestring, strlen(v->valuestring), NULL))
-        return t0_fail(err, T0_EINVAL, "%s is not valid UTF-8", path[0] ? path : "the value");
-    size_t base = strlen(path);
+        return path ? t0_fail(err, T0_EINVAL, "%s is not valid UTF-8", path[0] ? path : "the value") : T0_EINVAL;
+    size_t base = path ? strlen(path) : 0;
     int idx = 0;
     for (const cJSON *c = v->child; c; c = c->next, idx++) {
         if (c->string && !docval_utf8(c->string, strlen(c->string), NULL)) {
+            if (!path) return T0_EINVAL;
             char q[100];
             return t0_fail(err, T0_EINVAL, "%s has a key that is not valid UTF-8 (\"%s\")", path[0] ? path : "the document",
                            docval_quote(c->string, 40, q, sizeof q));
         }
-        if (c->string)
+        if (path && c->string)
             snprintf(path + base, cap - base, "%s%s", base ? "." : "", c->string);
-        else
+        else if (path)
             snprintf(path + base, cap - base, "[%d]", idx);
         t0_status st = walk(c, depth + 1, path, cap, err);
-        path[base] = '\0';
+        if (path) path[base] = '\0';
         if (st != T0_OK) return st;
     }
     return T0_OK;
@@ -150,6 +153,7 @@ static t0_status walk(const cJSON *v, int depth, char *path, size_t cap, t0_err 
 
 t0_status docval_json(const cJSON *v, t0_err *err)
 {
+    if (!v || walk(v, 1, NULL, 0, NULL) == T0_OK) return T0_OK; /* the common case: no path built */
     char path[256] = "";
-    return v ? walk(v, 1, path, sizeof path, err) : T0_OK;
+    return walk(v, 1, path, sizeof path, err);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/ports.h"
+#include "core/json.h"
 #include "domain/docval.h"
 #include "domain/docver.h"
 
@@ -108,6 +109,12 @@ Test(docval, depth_and_strings_of_a_parsed_document)
     cJSON_AddNumberToObject(d, "k\xfe", 1);
     e = (t0_err){0};
     cr_expect_eq(docval_json(d, &e), T0_EINVAL, "a key that is not UTF-8");
+    cJSON_Delete(d);
+    d = cJSON_Parse("{\"config\":{\"list\":[1,{}]}}");
+    cJSON_AddNumberToObject(cJSON_GetArrayItem(t0_json_at(d, "config.list"), 1), "k\xfe", 1);
+    e = (t0_err){0};
+    cr_expect_eq(docval_json(d, &e), T0_EINVAL, "a nested key that is not UTF-8");
+    cr_expect(strstr(e.msg, "config.list[1] has a key that is not valid UTF-8"), "the path is named: %s", e.msg);
     cJSON_Delete(d);
 }
 
