@@ -269,12 +269,12 @@ const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char id
     t0_strlcpy(idbuf, id, 256);
     if (rv > c->last_rv) c->last_rv = rv;
     if (o && rv && o->rv > rv) return idbuf; /* older than what we hold */
-    rec *r = ctl_rec_get(c, id, true);
-    if (!r) return NULL;
-    if (deleted) {
+    if (deleted) { /* the key is enqueued; no record is made for a key that had nothing cached */
         if (o) obj_drop(c, o);
         return idbuf;
     }
+    rec *r = ctl_rec_get(c, id, true);
+    if (!r) return NULL;
     if (!o && !(o = obj_new(c, r, name, id))) return NULL;
     set_rv(o, rvs, rv);
     set_uid(o, mstr(md, "uid"));
