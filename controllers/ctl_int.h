@@ -206,7 +206,7 @@ struct ctl_kind {
     hmap objs; /* object name -> obj_sum* */
     wq *q;
     kube_watch *watch;
-    uint64_t last_rv;
+    uint64_t last_rv;       /* where a watch resumes: the last list's or delivered event's resourceVersion */
     int64_t last_relist_ms; /* when the cache was last re-listed (0 = never) */
     uint64_t list_timer;    /* a failed list is retried with backoff, not only at the next resync */
     int64_t list_backoff_ms;

@@ -267,7 +267,6 @@ const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char id
         o = NULL;
     }
     t0_strlcpy(idbuf, id, 256);
-    if (rv > c->last_rv) c->last_rv = rv;
     if (o && rv && o->rv > rv) return idbuf; /* older than what we hold */
     if (deleted) { /* the key is enqueued; no record is made for a key that had nothing cached */
         if (o) obj_drop(c, o);
@@ -340,6 +339,11 @@ static void on_watch(void *ud, kube_watch_type type, const cJSON *obj)
         ctl_start_watch(c);
         return;
     }
+    /* The stream's position is what it delivered (ours or not), never a GET's: a re-read can be ahead of
+     * events still on their way, and a watch resumed from it would skip them (watch_resume.scn). */
+    const char *rvs = t0_json_str(obj, "metadata.resourceVersion");
+    uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
+    if (rv > c->last_rv) c->last_rv = rv;
     char idbuf[256];
     const char *id = ctl_cache_apply(c, obj, type == KUBE_WATCH_DELETED, idbuf);
     if (id) wq_add(c->q, id);
