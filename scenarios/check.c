@@ -239,6 +239,15 @@ void scn_checker_forget(scn_checker *ck, const char *who, kube_kind kind, const 
               kube_kind_kind(kind), ck->world.ns, name, id, uid, rv ? rv : "?");
 }
 
+void scn_checker_watch_from(scn_checker *ck, const char *who, kube_kind kind, uint64_t from, uint64_t seen)
+{
+    if (from <= seen) return;
+    violation(ck, SCN_INV_INFORMER,
+              "%s resumed its %s watch from resourceVersion %llu, past %llu, the newest its lists and watch streams "
+              "had sent: the changes in between are never delivered", who, kube_kind_kind(kind),
+              (unsigned long long)from, (unsigned long long)seen);
+}
+
 /* ---- no-orphans -------------------------------------------------------------------------------------- */
 /* paused: how long no-orphans' allowance of collection C has been paused so far. It does not run while
  * MongoDB is down or while the collection's desired-state lists fail: the controller decides a deletion on

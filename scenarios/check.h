@@ -88,6 +88,10 @@ void scn_checker_lease(scn_checker *c, const cJSON *lease);
  * did not show it, labels that changed), so a drop of an incarnation still there is the cache going wrong. */
 void scn_checker_forget(scn_checker *c, const char *who, kube_kind kind, const char *name, const char *id,
                         const char *uid);
+/* Manager WHO opens a watch of KIND from resourceVersion FROM (0: none given) when its lists and streams
+ * of this incarnation delivered up to SEEN. informer-coherent: FROM <= SEEN; a watch resumed past what the
+ * client was sent never delivers the changes in between (until a re-list). */
+void scn_checker_watch_from(scn_checker *c, const char *who, kube_kind kind, uint64_t from, uint64_t seen);
 /* The end of the run: the checks that wait for it. */
 void scn_checker_final(scn_checker *c);
 

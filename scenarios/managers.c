@@ -83,6 +83,14 @@ static t0_status ik_get(void *ctx, kube_kind k, const char *ns, const char *name
     return st;
 }
 
+/* saw_rv: manager M was sent OBJ's resourceVersion (a list's or a watch event's object) for kind K */
+static void saw_rv(scn_mgr *m, kube_kind k, const cJSON *obj)
+{
+    const char *s = kfake_str(obj, "metadata.resourceVersion");
+    uint64_t rv = s ? strtoull(s, NULL, 10) : 0;
+    if (rv > m->seen_rv[k]) m->seen_rv[k] = rv;
+}
+
 static t0_status ik_list(void *ctx, kube_kind k, const char *ns, const char *sel, cJSON **out, t0_err *err)
 {
     scn_mgr *m = ctx;
@@ -93,6 +101,7 @@ static t0_status ik_list(void *ctx, kube_kind k, const char *ns, const char *sel
     if (f == CALL_FAIL) st = fst, e = fe;
     else st = after_call(f, p.list(p.ctx, k, ns, sel, out, &e), fst, &fe, &e);
     if (st != T0_OK) trace_call(m, "list", k, ns, sel ? sel : "", st, &e);
+    else if (out && *out) saw_rv(m, k, *out);
     if (err) *err = e;
     return st;
 }
@@ -146,6 +155,7 @@ typedef struct scn_wwrap {
     kube_watch_fn fn;
     void *ud;
     kube_watch *inner;
+    kube_kind kind;
     bool dead;
     struct scn_wwrap *next;
 } scn_wwrap;
@@ -165,6 +175,7 @@ static void ww_event(void *ud, kube_watch_type t, const cJSON *obj)
             return;
         }
     }
+    if (obj) saw_rv(x->m, x->kind, obj);
     x->fn(x->ud, t, obj);
 }
 
@@ -177,7 +188,9 @@ static t0_status ik_watch(void *ctx, kube_kind k, const char *ns, const char *se
     t0_status fst = T0_OK, st;
     scn_wwrap *x = calloc(1, sizeof *x);
     if (!x) return t0_fail(err, T0_ENOMEM, "watch: out of memory");
-    *x = (scn_wwrap){.m = m, .fn = fn, .ud = ud};
+    *x = (scn_wwrap){.m = m, .fn = fn, .ud = ud, .kind = k};
+    uint64_t from = rv ? strtoull(rv, NULL, 10) : 0;
+    if (m->w->check) scn_checker_watch_from(m->w->check, m->identity, k, from, m->seen_rv[k]);
     call_fate f = before_call(m, SCN_API_WATCH, k, &fst, &fe);
     if (f == CALL_FAIL) st = fst, e = fe;
     else st = p.watch(p.ctx, k, ns, sel, rv, ww_event, x, &x->inner, &e);
@@ -358,6 +371,7 @@ void scn_mgr_start(scn_mgr *m)
     scn_world *w = m->w;
     m->incarnation++;
     m->effects = 0;
+    memset(m->seen_rv, 0, sizeof m->seen_rv);
     snprintf(m->identity, sizeof m->identity, "%s#%d", m->name, m->incarnation);
     ctl_settings_defaults(&m->s);
     m->s.pod.namespace = w->o.ns;

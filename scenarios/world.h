@@ -53,6 +53,8 @@ typedef struct scn_mgr {
     uint64_t destroy_timer, restart_timer;
     uint64_t api_calls[SCN_API__VERBS][KUBE__KINDS]; /* calls through its API port, all incarnations */
     struct scn_wwrap *wraps; /* its open watches, wrapped (a partition scoped to it ends them) */
+    uint64_t seen_rv[KUBE__KINDS]; /* this incarnation: the newest resourceVersion its lists and watch
+                                    * streams delivered (informer-coherent: a watch resumes at most there) */
     struct scn_mgr *next;
 } scn_mgr;
 
