@@ -53,6 +53,63 @@ static natsStatus ensure_stream(jsCtx *js)
     return s;
 }
 
+/* What a publishing run was asked for (the flags and the command's first two words). */
+typedef struct publish_opts {
+    const char *url, *runtime;
+    bool core, wrapped, ack_times, scheduled;
+    payload_op op;
+} publish_opts;
+
+/* publish_all: connect to O->url and publish O->op of each of the N ids with config CFG (borrowed), core
+ * NATS or JetStream (the stream made when missing); 0 when every publish was taken, 1 otherwise (said on
+ * stderr). With ack_times, prints "ID NS" (wall clock) as each publish is acknowledged. */
+static int publish_all(const publish_opts *o, const cJSON *cfg, char **ids, int n)
+{
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    int rc = 1;
+    natsStatus s = natsConnection_ConnectTo(&nc, o->url);
+    if (s == NATS_OK && !o->core) s = natsConnection_JetStream(&js, nc, NULL);
+    if (s == NATS_OK && !o->core) s = ensure_stream(js);
+    if (s != NATS_OK) {
+        fprintf(stderr, "publish: %s: %s\n", o->url, natsStatus_GetText(s));
+        goto out;
+    }
+    rc = 0;
+    for (int k = 0; k < n; k++) {
+        payload_bot b = {.id = ids[k], .scheduled = o->scheduled, .config = cfg, .runtime = o->runtime};
+        t0_err err = {0};
+        char *msg = o->wrapped ? payload_wrapped(&b, o->op, 1767225600000LL, &err) : payload_direct(&b, o->op, &err);
+        if (!msg) {
+            fprintf(stderr, "publish: %s: %s\n", ids[k], err.msg);
+            rc = 1;
+            break;
+        }
+        const char *subj = payload_subject(o->scheduled, o->op);
+        jsPubAck *ack = NULL;
+        jsErrCode jerr = 0;
+        s = o->core ? natsConnection_PublishString(nc, subj, msg) : js_Publish(&ack, js, subj, msg, (int)strlen(msg), NULL, &jerr);
+        free(msg);
+        jsPubAck_Destroy(ack);
+        if (s != NATS_OK) {
+            fprintf(stderr, "publish: %s %s: %s (js error %d)\n", subj, ids[k], natsStatus_GetText(s), (int)jerr);
+            rc = 1;
+            break;
+        }
+        if (o->ack_times) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            printf("%s %lld\n", ids[k], (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+        }
+    }
+    if (o->core && rc == 0 && natsConnection_FlushTimeout(nc, 5000) != NATS_OK) rc = 1;
+out:
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    nats_Close();
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *url = NULL, *config = NULL, *runtime = NULL;
@@ -109,48 +166,8 @@ int main(int argc, char **argv)
         return text ? 0 : 1;
     }
 
-    natsConnection *nc = NULL;
-    jsCtx *js = NULL;
-    int rc = 1;
-    natsStatus s = natsConnection_ConnectTo(&nc, url);
-    if (s == NATS_OK && !core) s = natsConnection_JetStream(&js, nc, NULL);
-    if (s == NATS_OK && !core) s = ensure_stream(js);
-    if (s != NATS_OK) {
-        fprintf(stderr, "publish: %s: %s\n", url, natsStatus_GetText(s));
-        goto out;
-    }
-    rc = 0;
-    for (int k = i + 2; k < argc; k++) {
-        payload_bot b = {.id = argv[k], .scheduled = scheduled, .config = cfg, .runtime = runtime};
-        t0_err err = {0};
-        char *msg = wrapped ? payload_wrapped(&b, (payload_op)op, 1767225600000LL, &err) : payload_direct(&b, (payload_op)op, &err);
-        if (!msg) {
-            fprintf(stderr, "publish: %s: %s\n", argv[k], err.msg);
-            rc = 1;
-            break;
-        }
-        const char *subj = payload_subject(scheduled, (payload_op)op);
-        jsPubAck *ack = NULL;
-        jsErrCode jerr = 0;
-        s = core ? natsConnection_PublishString(nc, subj, msg) : js_Publish(&ack, js, subj, msg, (int)strlen(msg), NULL, &jerr);
-        free(msg);
-        jsPubAck_Destroy(ack);
-        if (s != NATS_OK) {
-            fprintf(stderr, "publish: %s %s: %s (js error %d)\n", subj, argv[k], natsStatus_GetText(s), (int)jerr);
-            rc = 1;
-            break;
-        }
-        if (ack_times) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            printf("%s %lld\n", argv[k], (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
-        }
-    }
-    if (core && rc == 0 && natsConnection_FlushTimeout(nc, 5000) != NATS_OK) rc = 1;
-out:
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
+    int rc = publish_all(&(publish_opts){url, runtime, core, wrapped, ack_times, scheduled, (payload_op)op}, cfg,
+                         argv + i + 2, argc - i - 2);
     cJSON_Delete(cfg);
-    nats_Close();
     return rc;
 }
