@@ -21,7 +21,7 @@ typedef enum scn_invariant {
     SCN_INV_ONE_CONTAINER = 0, SCN_INV_ORPHANS, SCN_INV_DELETE_GUARD, SCN_INV_STATE_LOSS, SCN_INV_LOG_LOSS,
     SCN_INV_BAD_DOC, SCN_INV_PARTIAL_STATE,
     SCN_INV_RESURRECTION, /* reported by the intent oracle (oracle.h) through the same sink */
-    SCN_INV_INFORMER,     /* informer-coherent: scn_checker_forget */
+    SCN_INV_INFORMER,     /* informer-coherent: scn_checker_forget, scn_checker_watch_from */
     SCN_INV__COUNT
 } scn_invariant;
 /* The invariants' names, as `always NAME` and the trace write them (NULL-terminated). */
