@@ -235,13 +235,20 @@ static void obj_drop(ctl_kind *c, obj_sum *o)
     hmap_del(&c->objs, o->name);
 }
 
+/* id_of: the key LABELS name (the kind's id label, one key: "the0.dev/bot-id" is not a dotted path), NULL
+ * when absent or empty */
+static const char *id_of(const ctl_kind *c, const cJSON *labels)
+{
+    const char *id = mstr(labels, c->def->id_label);
+    return id && id[0] ? id : NULL;
+}
+
 const char *ctl_owned(const ctl_kind *c, const cJSON *obj)
 {
     const cJSON *labels = t0_json_at(obj, "metadata.labels");
-    const cJSON *mb = t0_json_get(labels, LBL_MANAGED_BY);
-    const cJSON *idv = t0_json_get(labels, c->def->id_label);
-    if (!cJSON_IsString(mb) || strcmp(mb->valuestring, c->def->managed_by(&c->m->s.pod)) != 0) return NULL;
-    return cJSON_IsString(idv) && idv->valuestring[0] ? idv->valuestring : NULL;
+    const char *mb = mstr(labels, LBL_MANAGED_BY);
+    if (!mb || strcmp(mb, c->def->managed_by(&c->m->s.pod)) != 0) return NULL;
+    return id_of(c, labels);
 }
 
 /* An object that is not ours (ctl_owned) is never cached; when an object we cached becomes not ours (its
@@ -250,10 +257,9 @@ const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char id
 {
     const cJSON *md = t0_json_get(obj, "metadata"); /* looked up once: this runs on every watch event */
     const char *name = mstr(md, "name");
-    /* A deletion is judged by its own id label (one key: "the0.dev/bot-id" is not a dotted path) and its
-     * resourceVersion, so a late DELETED of an old incarnation leaves a newer one cached (late_deleted.scn). */
-    const cJSON *idv = deleted ? t0_json_get(t0_json_get(md, "labels"), c->def->id_label) : NULL;
-    const char *id = deleted ? (cJSON_IsString(idv) && idv->valuestring[0] ? idv->valuestring : NULL) : ctl_owned(c, obj);
+    /* A deletion is judged by its own id label and its resourceVersion, so a late DELETED of an old
+     * incarnation leaves a newer one cached (late_deleted.scn). */
+    const char *id = deleted ? id_of(c, t0_json_get(md, "labels")) : ctl_owned(c, obj);
     const char *rvs = mstr(md, "resourceVersion");
     uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
     if (!name) return NULL;
@@ -341,7 +347,7 @@ static void on_watch(void *ud, kube_watch_type type, const cJSON *obj)
     }
     /* The stream's position is what it delivered (ours or not), never a GET's: a re-read can be ahead of
      * events still on their way, and a watch resumed from it would skip them (watch_resume.scn). */
-    const char *rvs = t0_json_str(obj, "metadata.resourceVersion");
+    const char *rvs = mstr(t0_json_get(obj, "metadata"), "resourceVersion");
     uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
     if (rv > c->last_rv) c->last_rv = rv;
     char idbuf[256];
