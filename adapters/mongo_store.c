@@ -2,6 +2,7 @@
 #include "adapters/mongo_store.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,12 +30,89 @@ struct mongostore {
 static const char *const dbs[STORE__COLLS] = {"bot_runner", "bot_scheduler", "bot_runner", "bot_scheduler"};
 static const char *const colls[STORE__COLLS] = {"bots", "bot_schedules", "bots_deleted", "bot_schedules_deleted"};
 
-/* The driver's shared-memory counters (/dev/shm/mongoc-PID, read only by the mongoc-stat tool) are off: the
- * controller reports through /metrics, and when such a file is left over from an exited process with the
- * same pid the driver prints "Falling back to malloc for counters." on stderr, a line no log format can
- * parse (seen in e2e/ops.sh's JSON-log check). A value the operator set is kept. */
+/* The driver's own log lines go through t0_log as component "mongoc", so that --log-format json stays one
+ * JSON object per line. Debian's libmongoc initialises itself when it is loaded, before main, and may log
+ * then: "Falling back to malloc for counters." when a /dev/shm/mongoc-PID of an earlier process with this
+ * pid is left over (a SIGKILLed process leaves it, and a pod's /dev/shm outlives its containers, so a
+ * controller restarted after an OOM kill meets its own). The handler is therefore installed from
+ * .preinit_array, which runs before any library's constructor; what comes before the log format is known
+ * is held (up to DRV_EARLY lines) and written by init_once, when the first store or probe is made. An
+ * environment variable cannot serve: libc's start-up resets the environment after .preinit_array runs,
+ * so MONGOC_DISABLE_SHM only counts when the operator sets it (deploy/Dockerfile does). */
+enum { DRV_EARLY = 8 };
+static pthread_mutex_t drv_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    t0_log_level lvl;
+    char domain[32], text[256];
+} drv_early[DRV_EARLY];
+static int drv_n_early, drv_lost;
+static bool drv_ready;
+
+static const char DRV_SHM_FALLBACK[] = "Falling back to malloc for counters.";
+
+static void drv_write(t0_log_level lvl, const char *domain, const char *text)
+{
+    /* harmless: the counters are read only by the mongoc-stat tool; /metrics reports what operators use */
+    if (strcmp(text, DRV_SHM_FALLBACK) == 0)
+        T0_INFOK("mongoc", text, "domain", domain,
+                 "note", "the driver's statistics counters are in ordinary memory: a /dev/shm/mongoc-PID of an "
+                         "earlier process with this pid exists");
+    else
+        t0_logk(lvl, "mongoc", text, "domain", domain);
+}
+
+static void drv_log(mongoc_log_level_t level, const char *domain, const char *text, void *ud)
+{
+    (void)ud;
+    t0_log_level lvl = level <= MONGOC_LOG_LEVEL_CRITICAL ? T0_LOG_ERROR
+                       : level == MONGOC_LOG_LEVEL_WARNING ? T0_LOG_WARN
+                       : level <= MONGOC_LOG_LEVEL_INFO    ? T0_LOG_INFO
+                                                           : T0_LOG_DEBUG;
+    domain = domain ? domain : "";
+    text = text ? text : "";
+    pthread_mutex_lock(&drv_mu);
+    if (!drv_ready) {
+        if (drv_n_early < DRV_EARLY) {
+            drv_early[drv_n_early].lvl = lvl;
+            snprintf(drv_early[drv_n_early].domain, sizeof drv_early[0].domain, "%s", domain);
+            snprintf(drv_early[drv_n_early].text, sizeof drv_early[0].text, "%s", text);
+            drv_n_early++;
+        } else {
+            drv_lost++;
+        }
+        pthread_mutex_unlock(&drv_mu);
+        return;
+    }
+    pthread_mutex_unlock(&drv_mu);
+    drv_write(lvl, domain, text);
+}
+
+static void drv_preinit(int argc, char **argv, char **envp)
+{
+    (void)argc, (void)argv, (void)envp;
+    mongoc_log_set_handler(drv_log, NULL);
+}
+__attribute__((section(".preinit_array"), used)) static void (*const drv_preinit_p)(int, char **, char **) = drv_preinit;
+
+/* drv_log_ready: write the held lines, then write each line as it comes. */
+static void drv_log_ready(void)
+{
+    pthread_mutex_lock(&drv_mu);
+    for (int i = 0; i < drv_n_early; i++) drv_write(drv_early[i].lvl, drv_early[i].domain, drv_early[i].text);
+    if (drv_lost) {
+        char n[24];
+        T0_WARNK("mongoc", "driver log lines before start-up were dropped", "lines", t0_log_num(n, drv_lost));
+    }
+    drv_n_early = drv_lost = 0;
+    drv_ready = true;
+    pthread_mutex_unlock(&drv_mu);
+}
+
+/* init_once: the driver's log lines from now on; the driver itself, unless it initialised at load (then
+ * without shared-memory counters, unless the operator asks for them). */
 static void init_once(void)
 {
+    drv_log_ready();
     setenv("MONGOC_DISABLE_SHM", "1", 0);
     mongoc_init();
 }

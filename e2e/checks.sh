@@ -42,11 +42,14 @@ e2e_serve() {
     servers_wait_port "$port" "$!" the0-sim-serve "$log"
 }
 
+# e2e_cleanup: the EXIT trap: stops the controllers in CTL and the servers, removes the files in E2E_LEFT
+# (files a check planted outside DIR), prints the logs' tails when the script failed.
 e2e_cleanup() {
     local rc=$? p
     for p in "${CTL[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     for p in "${CTL[@]}"; do wait "$p" 2>/dev/null || true; done
     servers_stop
+    rm -f ${E2E_LEFT[@]+"${E2E_LEFT[@]}"}
     if [ $rc -ne 0 ]; then
         for f in "$DIR"/*.log; do [ -f "$f" ] && { echo "---- $f (tail)"; tail -25 "$f"; }; done
     fi

@@ -48,8 +48,12 @@ start_ctl() {
     local name=$1 kc=$2; shift 2
     local hp
     hp=$(servers_free_port)
-    "$RUNTIME" controller --kubeconfig "$kc" --namespace the0 --identity "$name" --mongo-uri "$MONGO_URI" \
-        --health-addr "127.0.0.1:$hp" --reconcile-interval 5s "$@" >>"$DIR/ctl-$name.log" 2>&1 &
+    # as after a SIGKILLed restart in one pod: the mongo driver's /dev/shm/mongoc-PID of an earlier process
+    # with this pid is there (exec keeps the pid), and the driver says so when it loads, before main
+    sh -c 'touch "/dev/shm/mongoc-$$"; exec "$@"' sh "$RUNTIME" controller --kubeconfig "$kc" --namespace the0 \
+        --identity "$name" --mongo-uri "$MONGO_URI" --health-addr "127.0.0.1:$hp" --reconcile-interval 5s "$@" \
+        >>"$DIR/ctl-$name.log" 2>&1 &
+    E2E_LEFT+=("/dev/shm/mongoc-$!")
     CTL[$name]=$!
     printf -v "HP_$name" '%s' "$hp"
     servers_wait_port "$hp" "$!" "controller-$name" "$DIR/ctl-$name.log"
@@ -166,6 +170,13 @@ for n, l in enumerate(open(sys.argv[1]), 1):
         print("line %d: %s" % (n, l.strip()[:160]), file=sys.stderr)
 print(bad)' "$DIR/ctl-c1.log")
 expect "c1 --log-format json: every line one JSON object with ts, level, component, msg" 0 "$bad"
+expect "c1: the mongo driver's load-time line is one of them" "info mongoc" \
+    "$(python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    if o["msg"] == "Falling back to malloc for counters.":
+        print(o["level"], o["component"]); break' "$DIR/ctl-c1.log")"
 line=$(python3 -c '
 import json, sys
 for l in open(sys.argv[1]):
