@@ -119,7 +119,8 @@ static bool w_line(struct kube_watch *w, char *s)
         w_post(w, t, obj);
         obj = NULL;
     } else if (!strcmp(type->valuestring, "BOOKMARK")) {
-        /* progress only: the port has no bookmark event; the caller tracks versions from objects */
+        w_post(w, KUBE_WATCH_BOOKMARK, obj); /* progress only: where a watch may resume */
+        obj = NULL;
     } else if (!strcmp(type->valuestring, "ERROR")) {
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "code");
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(obj, "message");

@@ -350,6 +350,9 @@ static void on_watch(void *ud, kube_watch_type type, const cJSON *obj)
     const char *rvs = mstr(t0_json_get(obj, "metadata"), "resourceVersion");
     uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
     if (rv > c->last_rv) c->last_rv = rv;
+    /* A bookmark is progress only: a quiet watch (other objects of the kind change, ours do not) resumes from
+     * it instead of from its last event, which the server may have forgotten (410: a full re-list). */
+    if (type == KUBE_WATCH_BOOKMARK) return;
     char idbuf[256];
     const char *id = ctl_cache_apply(c, obj, type == KUBE_WATCH_DELETED, idbuf);
     if (id) wq_add(c->q, id);

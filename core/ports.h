@@ -46,9 +46,20 @@ typedef struct kube_delete_opts {
     const char *precondition_uid; /* optional: delete only this incarnation */
 } kube_delete_opts;
 
-typedef enum kube_watch_type { KUBE_WATCH_ADDED, KUBE_WATCH_MODIFIED, KUBE_WATCH_DELETED, KUBE_WATCH_GONE, KUBE_WATCH_CLOSED } kube_watch_type;
+typedef enum kube_watch_type {
+    KUBE_WATCH_ADDED,
+    KUBE_WATCH_MODIFIED,
+    KUBE_WATCH_DELETED,
+    KUBE_WATCH_GONE,
+    KUBE_WATCH_CLOSED,
+    KUBE_WATCH_BOOKMARK
+} kube_watch_type;
 /* A watch callback. OBJ is borrowed for the duration of the call (NULL for GONE/CLOSED). GONE means the
- * resourceVersion was too old (410): re-list and watch again. CLOSED means the stream ended: re-watch. */
+ * resourceVersion was too old (410): re-list and watch again. CLOSED means the stream ended: re-watch.
+ * BOOKMARK (the API server's progress note, sent only where asked for: kube_rest asks on every watch,
+ * allowWatchBookmarks; the fake when kfake_watch_bookmarks is set): OBJ holds only kind and
+ * metadata.resourceVersion, and every change of the watched objects up to that version has been delivered,
+ * so a watch may resume from it. A consumer that does not resume watches ignores it. */
 typedef void (*kube_watch_fn)(void *ud, kube_watch_type type, const cJSON *obj);
 typedef struct kube_watch kube_watch;
 

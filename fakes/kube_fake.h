@@ -124,6 +124,11 @@ t0_status kfake_watch(kfake *k, int res, const char *ns, const char *selector, c
  * ([{reason, message, field}]; borrowed, valid until the next call), or NULL. */
 const cJSON *kfake_causes(const kfake *k);
 void kfake_unwatch(kfake *k, kube_watch *w);
+/* kfake_watch_bookmarks: from now on, every EVERY_MS (> 0) queue a KUBE_WATCH_BOOKMARK on W carrying the
+ * resourceVersion of the last change made, behind the events already queued on W, as the API server does
+ * for a watch with allowWatchBookmarks=true (about once a minute). A bookmark is no fault point: it is
+ * delivered, or lost with the stream. */
+void kfake_watch_bookmarks(kfake *k, kube_watch *w, int64_t every_ms);
 
 /* kfake_write_status: the system port's update_status with OBJ handed over (owned, freed whatever the
  * outcome): its status becomes the stored one without a copy. For the simulated kubelet and controllers,

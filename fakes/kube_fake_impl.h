@@ -88,6 +88,8 @@ struct kube_watch {
     uint64_t timer;
     bool closed, dead, delivering, faults;
     bool head_delayed; /* the queue's head already waited out a latency fault: deliver it now */
+    int64_t bookmark_ms;  /* kfake_watch_bookmarks: a BOOKMARK this often (0: none) */
+    uint64_t bm_timer;
     struct kube_watch *next, *prev;
 };
 

@@ -100,10 +100,43 @@ void kf_emit(kfake *k, kube_watch_type type, kobj *o, kver *old)
     hist_push(k, e);
 }
 
+/* bookmark_tick: queue W's BOOKMARK (the last change's resourceVersion, behind what is queued) and
+ * arm the next one; a stream that ended gets none */
+static void bookmark_tick(void *ud)
+{
+    kube_watch *w = ud;
+    kfake *k = w->k;
+    w->bm_timer = 0;
+    if (w->closed || w->dead) return;
+    char rv[24];
+    kf_rv_str(k->rv, rv, sizeof rv);
+    cJSON *obj = cJSON_CreateObject();
+    cJSON *md = obj ? cJSON_AddObjectToObject(obj, "metadata") : NULL;
+    wevent *e = md && cJSON_AddStringToObject(md, "resourceVersion", rv) ? calloc(1, sizeof *e) : NULL;
+    if (e) {
+        *e = (wevent){.refs = 1, .type = KUBE_WATCH_BOOKMARK, .kind = w->kind, .rv = k->rv, .ns = strdup("")};
+        e->v = kf_kver_new(obj);
+        obj = NULL;
+        if (e->v && e->ns) watch_push(w, e, KUBE_WATCH_BOOKMARK);
+        kf_wevent_unref(e);
+    }
+    cJSON_Delete(obj);
+    w->bm_timer = sim_loop_timer(k->loop, w->bookmark_ms, bookmark_tick, w);
+}
+
+void kfake_watch_bookmarks(kfake *k, kube_watch *w, int64_t every_ms)
+{
+    if (!w || every_ms <= 0) return;
+    if (w->bm_timer) sim_loop_cancel(k->loop, w->bm_timer);
+    w->bookmark_ms = every_ms;
+    w->bm_timer = sim_loop_timer(k->loop, every_ms, bookmark_tick, w);
+}
+
 void kf_watch_free(kube_watch *w)
 {
     kfake *k = w->k;
     if (w->timer) sim_loop_cancel(k->loop, w->timer);
+    if (w->bm_timer) sim_loop_cancel(k->loop, w->bm_timer);
     for (size_t i = 0; i < w->qlen; i++) kf_wevent_unref(w->q[w->qhead + i].e);
     free(w->q);
     if (w->prev)
@@ -123,7 +156,7 @@ static void watch_deliver(void *ud)
     w->delivering = true;
     while (w->qlen && !w->dead) {
         qent q = w->q[w->qhead];
-        if (q.e && w->faults && !w->closed && !w->head_delayed) {
+        if (q.e && q.type != KUBE_WATCH_BOOKMARK && w->faults && !w->closed && !w->head_delayed) {
             sim_fault_hit hit;
             if (sim_faults_check(w->k->faults, "kube/watch", &hit)) {
                 if (hit.kind == SIM_FAULT_LATENCY) {

@@ -587,9 +587,9 @@ typedef struct wrec {
 static void on_ev(void *ud, kube_watch_type t, const cJSON *obj)
 {
     wrec *r = ud;
-    static const char *const names[] = {"ADDED", "MODIFIED", "DELETED", "GONE", "CLOSED"};
+    static const char *const names[] = {"ADDED", "MODIFIED", "DELETED", "GONE", "CLOSED", "BOOKMARK"};
     const cJSON *md = cJSON_GetObjectItem(obj, "metadata");
-    const cJSON *nm = md ? cJSON_GetObjectItem(md, "name") : NULL;
+    const cJSON *nm = md ? cJSON_GetObjectItem(md, t == KUBE_WATCH_BOOKMARK ? "resourceVersion" : "name") : NULL;
     char item[64];
     snprintf(item, sizeof item, "%s%s%s ", names[t], nm ? ":" : "", nm ? nm->valuestring : "");
     strncat(r->log, item, sizeof r->log - strlen(r->log) - 1);
@@ -603,7 +603,7 @@ static void on_ev(void *ud, kube_watch_type t, const cJSON *obj)
 
 #define EV(type, name) "{\"type\":\"" type "\",\"object\":{\"kind\":\"Pod\",\"metadata\":{\"name\":\"" name "\"}}}"
 
-Test(kube_rest, watch_delivers_events_in_order_on_the_loop_then_closed)
+Test(kube_rest, watch_delivers_events_and_bookmarks_in_order_on_the_loop_then_closed)
 {
     static const char *const lines[] = {
         EV("ADDED", "a"),
@@ -614,7 +614,7 @@ Test(kube_rest, watch_delivers_events_in_order_on_the_loop_then_closed)
     t0_err e = {0};
     cr_assert_eq(F.p.watch(F.p.ctx, KUBE_POD, "the0", "app=x", "41", on_ev, &r, &r.w, &e), T0_OK, "%s", e.msg);
     cr_assert(rtloop_run(F.loop, 10000), "no CLOSED within 10 s; log: %s", r.log);
-    cr_assert_str_eq(r.log, "ADDED:a MODIFIED:a DELETED:a CLOSED ", "log %s", r.log);
+    cr_assert_str_eq(r.log, "ADDED:a BOOKMARK:9 MODIFIED:a DELETED:a CLOSED ", "log %s", r.log);
     cr_assert_not(r.wrong_thread, "a callback ran off the loop thread");
     cr_assert(strstr(S.url, "watch=true") && strstr(S.url, "resourceVersion=41") &&
                   strstr(S.url, "allowWatchBookmarks=true") && strstr(S.url, "labelSelector=app=x"),

@@ -394,9 +394,10 @@ typedef struct wlog {
 static void on_watch(void *ud, kube_watch_type t, const cJSON *obj)
 {
     wlog *w = ud;
-    static const char *names[] = {"ADDED", "MODIFIED", "DELETED", "GONE", "CLOSED"};
+    static const char *names[] = {"ADDED", "MODIFIED", "DELETED", "GONE", "CLOSED", "BOOKMARK"};
     char line[128];
-    snprintf(line, sizeof line, "%s %s@%s;", names[t], obj ? kfake_str(obj, "metadata.name") : "-",
+    const char *name = obj ? kfake_str(obj, "metadata.name") : NULL;
+    snprintf(line, sizeof line, "%s %s@%s;", names[t], name ? name : "-",
              obj ? kfake_str(obj, "metadata.resourceVersion") : "-");
     strncat(w->buf, line, sizeof w->buf - strlen(w->buf) - 1);
     w->gone += t == KUBE_WATCH_GONE;
@@ -458,6 +459,46 @@ Test(kube_api, watch_gone_when_resource_version_too_old)
     cr_assert_str_eq(old.buf, "GONE -@-;", "a gone watch delivers nothing more");
     e.api.unwatch(e.api.ctx, a);
     e.api.unwatch(e.api.ctx, b);
+    env_free(&e);
+}
+
+/* Bookmarks (allowWatchBookmarks): a watch whose objects do not change learns how far the kind has gone, and
+ * resumes from there after the history has moved past its last event; only the watch that asked gets them,
+ * and none after it is gone. */
+Test(kube_api, watch_bookmarks_let_a_quiet_watch_resume)
+{
+    env e;
+    env_init(&e, 3); /* keep 3 events per kind */
+    t0_err err = {0};
+    wlog quiet = {0}, plain = {0};
+    kube_watch *a = NULL, *b = NULL;
+    cr_assert_eq(e.api.watch(e.api.ctx, KUBE_POD, "the0", "app=a", "", on_watch, &quiet, &a, &err), T0_OK);
+    cr_assert_eq(e.api.watch(e.api.ctx, KUBE_POD, "the0", "app=a", "", on_watch, &plain, &b, &err), T0_OK);
+    kfake_watch_bookmarks(e.k, a, 1000);
+    for (int i = 0; i < 5; i++) { /* rv 1..5, none of them app=a */
+        char n[8];
+        snprintf(n, sizeof n, "p%d", i);
+        cr_assert_eq(create(&e, KUBE_POD, pod(n, "{\"app\":\"b\"}"), NULL, &err), T0_OK);
+    }
+    sim_loop_run_for(e.loop, 1500);
+    cr_assert_str_eq(quiet.buf, "BOOKMARK -@5;", "one bookmark after 1 s, at the last change");
+    cr_assert_str_eq(plain.buf, "", "a watch that did not ask gets none");
+    wlog from_mark = {0}, from_start = {0};
+    kube_watch *c = NULL, *d = NULL;
+    cr_assert_eq(e.api.watch(e.api.ctx, KUBE_POD, "the0", "app=a", "5", on_watch, &from_mark, &c, &err), T0_OK);
+    cr_assert_eq(e.api.watch(e.api.ctx, KUBE_POD, "the0", "app=a", "1", on_watch, &from_start, &d, &err), T0_OK);
+    cr_assert_eq(create(&e, KUBE_POD, pod("p9", "{\"app\":\"a\"}"), NULL, &err), T0_OK); /* rv 6 */
+    sim_loop_run_for(e.loop, 10);
+    cr_assert_str_eq(from_mark.buf, "ADDED p9@6;", "resumed from the bookmark");
+    cr_assert_eq(from_start.gone, 1, "resumed from its last own event (rv 1): %s", from_start.buf);
+    sim_loop_run_for(e.loop, 1000);
+    cr_assert_str_eq(quiet.buf, "BOOKMARK -@5;ADDED p9@6;BOOKMARK -@6;");
+    e.api.unwatch(e.api.ctx, a);
+    sim_loop_run_for(e.loop, 3000);
+    cr_assert_str_eq(quiet.buf, "BOOKMARK -@5;ADDED p9@6;BOOKMARK -@6;", "none after unwatch");
+    e.api.unwatch(e.api.ctx, b);
+    e.api.unwatch(e.api.ctx, c);
+    e.api.unwatch(e.api.ctx, d);
     env_free(&e);
 }
 
@@ -536,7 +577,7 @@ Test(kube_api, injected_faults_and_stale_list)
 
 static void log_ev(void *ud, kube_watch_type t, const cJSON *obj)
 {
-    static const char *const names[] = {"ADDED", "MODIFIED", "DELETED", "GONE", "CLOSED"};
+    static const char *const names[] = {"ADDED", "MODIFIED", "DELETED", "GONE", "CLOSED", "BOOKMARK"};
     char *log = ud;
     char item[96];
     snprintf(item, sizeof item, "%s:%s ", names[t], obj ? kfake_str(obj, "metadata.name") : "");
