@@ -110,10 +110,10 @@ typedef struct ctlcmd_flags {
     const char *mongo_uri, *nats_url, *kubeconfig, *health_addr, *metrics_addr, *log_level, *log_format;
     double qps, event_qps;
     int burst, event_burst;
-    int64_t liveness_ms;
+    int64_t liveness_ms, watch_timeout_ms;
 } ctlcmd_flags;
 
-#define CTL_NOPTS (PODGEN_CLI_NOPTS + 21)
+#define CTL_NOPTS (PODGEN_CLI_NOPTS + 22)
 
 static const char CTL_ABOUT[] =
     "Runs the Bot Controller (one Pod per enabled realtime bot) and the Schedule Controller (one CronJob per\n"
@@ -153,6 +153,10 @@ static size_t ctl_opts(ctl_settings *cs, ctlcmd_flags *f, cli_opt *o)
     o[n++] = (cli_opt){"kube-qps", 0, CLI_NUM, &f->qps, "client-side Kubernetes API rate limit (requests/s; 0 = none)",
                        .fmin = 0, .fmax = 1e6};
     o[n++] = (cli_opt){"kube-burst", 0, CLI_INT, &f->burst, "client-side Kubernetes API burst", .min = 1, .max = 1000000};
+    o[n++] = (cli_opt){"watch-timeout", 0, CLI_DUR, &f->watch_timeout_ms,
+                       "how long each watch asks the API server to run (timeoutSeconds); it then resumes where it "
+                       "ended (its last event or bookmark)",
+                       .min = 1000, .max = 86400000};
     o[n++] = (cli_opt){"health-addr", 0, CLI_STR, &f->health_addr, "address of /livez, /readyz and /healthz",
                        .arg = "HOST:PORT"};
     o[n++] = (cli_opt){"metrics-addr", 0, CLI_STR, &f->metrics_addr, "address of /metrics (default: the health server)",
@@ -413,7 +417,8 @@ static int controller_args(int argc, char **argv, ctl_settings *cs, ctlcmd_flags
     cs->identity = "";
     *f = (ctlcmd_flags){.mongo_uri = "mongodb://localhost:27017", .nats_url = "", .kubeconfig = "", .health_addr = ":8080",
                         .metrics_addr = "", .log_level = "info", .log_format = "logfmt", .qps = 50, .burst = 100,
-                        .event_qps = 20, .event_burst = 30, .liveness_ms = 60000};
+                        .event_qps = 20, .event_burst = 30, .liveness_ms = 60000,
+                        .watch_timeout_ms = 300000};
     cli_opt opts[CTL_NOPTS];
     size_t nopts = ctl_opts(cs, f, opts);
     const cli_cmd cmd = {"the0-runtime controller", "[flags]", CTL_ABOUT, opts, nopts, 0, 0, CTL_FOOTER, 2};
@@ -528,6 +533,7 @@ static bool connect_kube(app *a, const ctl_settings *cs, const ctlcmd_flags *f)
     kuberest_opts_defaults(&ko);
     ko.qps = f->qps;
     ko.burst = f->burst;
+    ko.watch_timeout_s = (int)(f->watch_timeout_ms / 1000);
     for (int kind = 0; kind < KUBE__KINDS; kind++) ko.drop[kind] = ctl_unread_members[kind];
     if (kuberest_new(&a->kc, a->loop, &ko, &a->kube, &e) != T0_OK) {
         T0_ERRORK(COMP, "failed to create the Kubernetes client", "error", e.msg);

@@ -39,7 +39,7 @@ int serve_main(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:8001", *level = "warn";
     const char *namespaces = "the0";
-    unsigned nodes = 3, idle = 90, maxconn = 4096;
+    unsigned nodes = 3, idle = 90, maxconn = 4096, bookmark = 60;
     uint64_t seed = 1;
     bool access_log = false, run_pods = false;
     const char *containers_conf = NULL, *pods_dir = NULL;
@@ -55,6 +55,9 @@ int serve_main(int argc, char **argv)
         {"idle-timeout", 0, CLI_UINT, &idle, "seconds a connection may idle between requests before it is closed",
          .min = 1, .max = 86400, .arg = "S"},
         {"max-connections", 0, CLI_UINT, &maxconn, "connections at once", .min = 1, .max = 1000000},
+        {"watch-bookmark-interval", 0, CLI_UINT, &bookmark,
+         "seconds between the BOOKMARK events of a watch that asks for them (allowWatchBookmarks=true)", .min = 1,
+         .max = 86400, .arg = "S"},
         {"access-log", 0, CLI_BOOL, &access_log, "one line per request on stderr"},
         {"log-level", 0, CLI_ENUM, &level, "log level", .choices = "debug|info|warn|error|off"},
         {"run-pods", 0, CLI_BOOL, &run_pods, "run pods bound to a node as real containers through podman"},
@@ -92,7 +95,7 @@ int serve_main(int argc, char **argv)
     pkl_opts po = {.work_dir = pods_dir};
     khttp_opts o = {.host = *host ? host : "127.0.0.1", .port = (int)port, .nodes = nodes, .seed = seed,
                     .access_log = access_log, .namespaces = namespaces, .idle_timeout_s = idle,
-                    .max_connections = maxconn, .run_pods = run_pods ? &po : NULL};
+                    .max_connections = maxconn, .run_pods = run_pods ? &po : NULL, .bookmark_s = bookmark};
     /* every idle connection holds a descriptor: take what the hard limit allows */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

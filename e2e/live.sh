@@ -6,7 +6,9 @@
 #   2. a burst of creates, the controller killed with SIGKILL in the middle, restarted: converges, no duplicate;
 #   3. two controllers at once: one Lease holder acts, the other stands by; it takes over after SIGTERM;
 #   4. events published while no controller runs are applied when one starts (durable consumer);
-#   5. nats-server restarted under a running controller: it reconnects and keeps applying events.
+#   5. nats-server restarted under a running controller: it reconnects and keeps applying events;
+#   6. a quiet watch resumes from its last BOOKMARK: other pods churn past the server's watch history while
+#      ours do not change, the watches end (--watch-timeout 3s) and resume with no 410 and no re-list.
 # Each check prints what it expected and what it got; the first mismatch fails the script. Every server
 # and controller is stopped on exit, failing or not.
 #
@@ -30,7 +32,7 @@ NATS_PID=${SERVER_PIDS[-1]}
 MONGO_PORT=$(servers_free_port)
 servers_start_congo "$MONGO_PORT" "$DIR/congodb.log"
 KPORT=$(servers_free_port)
-servers_start_serve "$SIM" "$KPORT" "$DIR/serve.log" --nodes 3
+servers_start_serve "$SIM" "$KPORT" "$DIR/serve.log" --nodes 3 --watch-bookmark-interval 1
 NATS_URL="nats://127.0.0.1:$NATS_PORT"
 servers_kubeconfig "$DIR/kubeconfig" "$KPORT"
 export KUBECONFIG=/dev/null
@@ -144,7 +146,7 @@ pub bot deleted d1
 pub schedule created s2
 sleep 1
 expect "nothing acts while every controller is down" "pod/bot-b1 pod/bot-d1 pod/bot-d2" "$(bot_pods)"
-start_ctl c3
+start_ctl c3 --watch-timeout 3s
 until_eq "c3 applies them: bot-e1 created, bot-d1 deleted" "pod/bot-b1 pod/bot-d2 pod/bot-e1" 30 bot_pods
 until_eq "and the CronJob of s2 exists" "cronjob.batch/schedule-s2" 20 K get cronjobs -o name
 
@@ -157,6 +159,26 @@ SERVER_PIDS+=($!)
 servers_wait_port "$NATS_PORT" "$!" nats-server "$DIR/nats-server.log"
 pub bot created n1
 until_eq "an event published after the restart is applied" "pod/bot-b1 pod/bot-d2 pod/bot-e1 pod/bot-n1" 40 bot_pods
+
+echo "== 6. a quiet watch resumes from its bookmark"
+relists() { grep -c 'watch ERROR 410' "$DIR/ctl-c3.log" || true; }
+before=$(relists)
+# in batches of 10 pods (about 40 events) 1.5 s apart: the server keeps the last 100 events of a kind, and a
+# bookmark comes every second, so a watch that ends mid-churn still resumes inside the history
+for b in 0 1 2 3; do
+    for i in $(seq $((b * 10 + 1)) $((b * 10 + 10))); do
+        printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: other-%d\n  labels: {app: other}\nspec:\n' "$i"
+        printf '  containers: [{name: c, image: debian:bookworm-slim, command: [sleep, infinity]}]\n---\n'
+    done >"$DIR/others-$b.yaml"
+    K create -f "$DIR/others-$b.yaml" >/dev/null
+    sleep 1.5
+done
+until_eq "40 pods of someone else run (over 100 pod events the controller's watch does not see)" 40 20 \
+    sh -c "kubectl --server=http://127.0.0.1:$KPORT -n the0 get pods -l app=other --no-headers | grep -c Running"
+sleep 7 # two more watch timeouts of 3 s
+expect "c3's watches resumed from their bookmarks: no 410, no re-list" "$before" "$(relists)"
+pub bot created q1
+until_eq "and c3 still sees its own pods" "pod/bot-b1 pod/bot-d2 pod/bot-e1 pod/bot-n1 pod/bot-q1" 30 bot_pods
 
 echo "== SIGTERM: every controller exits 0"
 for n in "${!CTL[@]}"; do

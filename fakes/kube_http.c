@@ -260,6 +260,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     q.q_dryrun = arg(c, "dryRun");
     q.q_include = arg(c, "includeObject");
     q.q_fieldval = arg(c, "fieldValidation");
+    q.q_bookmarks = arg(c, "allowWatchBookmarks");
     q.q_container = arg(c, "container");
     q.q_follow = arg(c, "follow");
     q.q_previous = arg(c, "previous");
@@ -464,6 +465,7 @@ t0_status khttp_start(const khttp_opts *opts, khttp **out, t0_err *err)
     if (opts) h->o = *opts;
     snprintf(h->host, sizeof h->host, "%s", h->o.host && *h->o.host ? h->o.host : "127.0.0.1");
     if (!h->o.idle_timeout_s) h->o.idle_timeout_s = 90;
+    if (!h->o.bookmark_s) h->o.bookmark_s = 60;
     if (!h->o.max_connections) h->o.max_connections = 4096;
     pthread_mutex_init(&h->mu, NULL);
     kh_cond_init_mono(&h->wake);

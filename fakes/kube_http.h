@@ -84,6 +84,8 @@ typedef struct khttp_opts {
     unsigned max_connections; /* connections at once (default 4096); beyond, new ones are closed at once */
     const pkl_opts *run_pods; /* non-NULL: pods run as podman containers (fakes/podman_kubelet.h) instead of
                                  the simulated kubelet; pods/log then serves their output */
+    unsigned bookmark_s;      /* a watch with allowWatchBookmarks=true gets a BOOKMARK this often (default 60, as
+                                 the API server sends one about every minute) */
 } khttp_opts;
 
 /* khttp_start: build the cluster, start its thread and the HTTP server. On success the caller owns

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "core/clock.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "fakes/kube_http_impl.h"
 
@@ -22,7 +23,7 @@ struct kh_watch {
     char ns[256];
     kube_watch *kw; /* cluster thread */
     kh_fsel fs;
-    bool table, headers_sent, include_object;
+    bool table, headers_sent, include_object, bookmarks;
     char from_rv[32];
     /* the stream, shared with the connection's thread under mu */
     pthread_mutex_t mu;
@@ -120,6 +121,20 @@ static void kw_event(void *ud, kube_watch_type type, const cJSON *obj)
         break;
     }
     case KUBE_WATCH_CLOSED: kw_end(w); break;
+    case KUBE_WATCH_BOOKMARK: /* {"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"N"}}, as asked */
+        if (w->bookmarks) {
+            cJSON *ev = cJSON_CreateObject(), *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "kind", w->r->kind);
+            cJSON_AddStringToObject(o, "apiVersion", w->r->api_version);
+            cJSON_AddItemToObject(o, "metadata", cJSON_Duplicate(t0_json_get(obj, "metadata"), 1));
+            cJSON_AddStringToObject(ev, "type", "BOOKMARK");
+            cJSON_AddItemToObject(ev, "object", o);
+            char *line = cJSON_PrintUnformatted(ev);
+            cJSON_Delete(ev);
+            if (line) kw_append(w, line);
+            free(line);
+        }
+        break;
     }
 }
 
@@ -216,6 +231,7 @@ void kh_do_watch(khttp *h, kh_req *q, const kh_target *t)
     w->fd = q->fd;
     w->table = q->table;
     w->include_object = !q->q_include || strcasecmp(q->q_include, "None");
+    w->bookmarks = !q->table && q->q_bookmarks && !strcasecmp(q->q_bookmarks, "true"); /* never in Table form */
     snprintf(w->ns, sizeof w->ns, "%s", t->ns ? t->ns : "");
     pthread_mutex_init(&w->mu, NULL);
     kh_cond_init_mono(&w->cv);
@@ -235,6 +251,7 @@ void kh_do_watch(khttp *h, kh_req *q, const kh_target *t)
         kw_close(h, w);
         return kh_reply_err(q, t->r, NULL, st, &err);
     }
+    if (w->bookmarks) kfake_watch_bookmarks(h->kube, w->kw, (int64_t)h->o.bookmark_s * 1000);
     q->code = 200;
     q->watch = w;
 }
