@@ -18,7 +18,8 @@ static const struct {
     {"durable", SCN_OPT_DURABLE}, {"ack-wait", SCN_OPT_ACK_WAIT}, {"end", SCN_OPT_END}, {"latency", SCN_OPT_LATENCY},
     {"crashloop-escalate", SCN_OPT_CRASHLOOP_ESCALATE},
     {"init-escalate", SCN_OPT_INIT_ESCALATE}, {"requeue", SCN_OPT_REQUEUE}, {"lease", SCN_OPT_LEASE},
-    {"max-deletes", SCN_OPT_MAX_DELETES}, {"nats", SCN_OPT_NATS},
+    {"max-deletes", SCN_OPT_MAX_DELETES}, {"nats", SCN_OPT_NATS}, {"bookmarks", SCN_OPT_BOOKMARKS},
+    {"watch-history", SCN_OPT_WATCH_HISTORY},
 };
 
 bool scn_b_option(scn_pctx *p, scn_stmt *s, const scn_args *a)

@@ -194,6 +194,7 @@ static t0_status ik_watch(void *ctx, kube_kind k, const char *ns, const char *se
     call_fate f = before_call(m, SCN_API_WATCH, k, &fst, &fe);
     if (f == CALL_FAIL) st = fst, e = fe;
     else st = p.watch(p.ctx, k, ns, sel, rv, ww_event, x, &x->inner, &e);
+    if (st == T0_OK) kfake_watch_bookmarks(m->w->kube, x->inner, m->w->o.bookmark_ms); /* 0: none */
     if (st != T0_OK) {
         trace_call(m, "watch", k, ns, sel ? sel : "", st, &e);
         free(x);

@@ -32,6 +32,8 @@ static void apply_options(scn_world *w)
             case SCN_OPT_ACK_WAIT: o->ack_wait_ms = v->ms; break;
             case SCN_OPT_END: o->end_ms = v->ms > o->end_ms ? v->ms : o->end_ms; break;
             case SCN_OPT_LATENCY: o->latency_ms = v->ms; break;
+            case SCN_OPT_BOOKMARKS: o->bookmark_ms = v->ms; break;
+            case SCN_OPT_WATCH_HISTORY: o->watch_history = (unsigned)v->u; break;
             case SCN_OPT_LEASE: o->lease_ms = v->ms; break;
             case SCN_OPT_CRASHLOOP_ESCALATE: o->crashloop_escalate = (int)v->u; break;
             case SCN_OPT_INIT_ESCALATE: o->init_escalate = (int)v->u; break;
@@ -96,7 +98,7 @@ static t0_status world_new(scn_world *w, t0_err *err)
         st = sim_faults_new(w->loop, &w->faults, err);
     }
     /* the controllers under test read lists and copy what they keep: the cluster lends its objects */
-    kfake_opts kopts = {.lend_objects = true};
+    kfake_opts kopts = {.lend_objects = true, .watch_history = (int)w->o.watch_history};
     if (st == T0_OK) st = kfake_new(w->loop, w->faults, &kopts, &w->kube, err);
     if (st == T0_OK) st = objfake_new(w->faults, &w->obj, err);
     if (st == T0_OK) st = storefake_new(w->faults, &w->store, err);
