@@ -113,7 +113,7 @@ typedef struct wlog {
 static void on_ev(void *ud, kube_watch_type t, const cJSON *obj)
 {
     wlog *w = ud;
-    static const char *const names[] = {"ADDED", "MODIFIED", "DELETED", "GONE", "CLOSED"};
+    static const char *const names[] = {"ADDED", "MODIFIED", "DELETED", "GONE", "CLOSED", "BOOKMARK"};
     char item[96];
     snprintf(item, sizeof item, "%s%s%s ", names[t], obj ? ":" : "", obj ? str_at(obj, "metadata", "name") : "");
     strncat(w->log, item, sizeof w->log - strlen(w->log) - 1);
