@@ -12,7 +12,7 @@ static void apply_options(scn_world *w)
 {
     scn_opts_w *o = &w->o;
     *o = (scn_opts_w){.manager = true, .leader_election = true, .durable = true, .nats = true, .nodes = 2,
-                      .delete_allowance_ms = 150000, .ack_wait_ms = 30000, .latency_ms = 1};
+                      .delete_allowance_ms = 150000, .ack_wait_ms = 30000, .latency_ms = 1, .bookmark_ms = 60000};
     snprintf(o->ns, sizeof o->ns, "the0");
     for (size_t i = 0; i < w->script->n; i++) {
         const scn_stmt *s = &w->script->st[i];

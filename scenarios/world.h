@@ -73,7 +73,7 @@ typedef struct scn_opts_w {
     bool manager, leader_election, durable, nats;
     unsigned nodes;
     int64_t resync_ms, requeue_ms, delete_allowance_ms, ack_wait_ms, end_ms, latency_ms, lease_ms;
-    int64_t bookmark_ms; /* the managers' watches get a BOOKMARK this often (0: none) */
+    int64_t bookmark_ms; /* the managers' watches get a BOOKMARK this often (default 60 s; 0: none) */
     int crashloop_escalate, init_escalate, max_deletes;
     unsigned watch_history; /* the API server's events kept per kind (0: the fake's default, 100) */
     char ns[64];
