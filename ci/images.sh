@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ci/images.sh: build, from Debian's packages and with no registry, the images real pods run (make images):
-#   docker.io/library/debian:bookworm-slim  the base: mmdebstrap --variant=minbase bookworm, podman import
+#   localhost/debian:bookworm-slim          the base: mmdebstrap --variant=minbase bookworm, podman import
 #   localhost/runtime:latest                deploy/Dockerfile, built as a user builds it (podman build)
 #   localhost/the0/python311:latest         deploy/images/python311.Dockerfile (Debian's python3 3.11)
 #   localhost/the0/nodejs20:latest          deploy/images/nodejs20.Dockerfile (Debian's nodejs: 18, see there)
@@ -24,7 +24,7 @@ export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/ci/podman/containers.conf}"
 LABEL=dev.the0.inputs
 SUITE=bookworm
 EPOCH=1735689600 # 2025-01-01: file times in the base tarball
-BASE=docker.io/library/debian:bookworm-slim
+BASE=localhost/debian:bookworm-slim # `FROM debian:bookworm-slim` finds it: podman looks a short name up locally first
 # what the official slim image leaves out (docs, man pages, locales), also for packages installed later
 MMDEBSTRAP=(mmdebstrap --variant=minbase --include=ca-certificates
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*'
