@@ -77,25 +77,31 @@ static void kw_end(kh_watch *w)
     pthread_mutex_unlock(&w->mu);
 }
 
-static void kw_emit(kh_watch *w, const char *type, const cJSON *obj)
+/* kw_send: one event line {"type":TYPE,"object":OBJECT} on the stream (OBJECT owned) */
+static void kw_send(kh_watch *w, const char *type, cJSON *object)
 {
-    if (!kh_fsel_match(&w->fs, obj)) return;
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "type", type);
-    if (w->table) {
-        cJSON *t = kh_table_new(w->rid, !w->headers_sent, kfake_str(obj, "metadata.resourceVersion"));
-        kh_table_add(w->h, w->rid, t, obj, w->include_object);
-        w->headers_sent = true;
-        cJSON_AddItemToObject(ev, "object", t);
-    } else {
-        cJSON *d = cJSON_Duplicate(obj, 1);
-        kh_wire_fix(w->rid, d);
-        cJSON_AddItemToObject(ev, "object", d);
-    }
+    if (!cJSON_AddItemToObject(ev, "object", object)) cJSON_Delete(object);
     char *line = cJSON_PrintUnformatted(ev);
     cJSON_Delete(ev);
     if (line) kw_append(w, line);
     free(line);
+}
+
+static void kw_emit(kh_watch *w, const char *type, const cJSON *obj)
+{
+    if (!kh_fsel_match(&w->fs, obj)) return;
+    cJSON *o;
+    if (w->table) {
+        o = kh_table_new(w->rid, !w->headers_sent, kfake_str(obj, "metadata.resourceVersion"));
+        kh_table_add(w->h, w->rid, o, obj, w->include_object);
+        w->headers_sent = true;
+    } else {
+        o = cJSON_Duplicate(obj, 1);
+        kh_wire_fix(w->rid, o);
+    }
+    kw_send(w, type, o);
 }
 
 /* kw_event: kfake's watch callback (cluster thread). */
@@ -110,29 +116,18 @@ static void kw_event(void *ud, kube_watch_type type, const cJSON *obj)
         char msg[128];
         snprintf(msg, sizeof msg, "too old resource version: %s (%" PRIu64 ")", w->from_rv,
                  kfake_resource_version(w->h->kube));
-        cJSON *ev = cJSON_CreateObject();
-        cJSON_AddStringToObject(ev, "type", "ERROR");
-        cJSON_AddItemToObject(ev, "object", kh_status_obj(410, "Expired", msg, NULL, NULL));
-        char *line = cJSON_PrintUnformatted(ev);
-        cJSON_Delete(ev);
-        if (line) kw_append(w, line);
-        free(line);
+        kw_send(w, "ERROR", kh_status_obj(410, "Expired", msg, NULL, NULL));
         kw_end(w);
         break;
     }
     case KUBE_WATCH_CLOSED: kw_end(w); break;
     case KUBE_WATCH_BOOKMARK: /* {"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"N"}}, as asked */
         if (w->bookmarks) {
-            cJSON *ev = cJSON_CreateObject(), *o = cJSON_CreateObject();
+            cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "kind", w->r->kind);
             cJSON_AddStringToObject(o, "apiVersion", w->r->api_version);
             cJSON_AddItemToObject(o, "metadata", cJSON_Duplicate(t0_json_get(obj, "metadata"), 1));
-            cJSON_AddStringToObject(ev, "type", "BOOKMARK");
-            cJSON_AddItemToObject(ev, "object", o);
-            char *line = cJSON_PrintUnformatted(ev);
-            cJSON_Delete(ev);
-            if (line) kw_append(w, line);
-            free(line);
+            kw_send(w, "BOOKMARK", o);
         }
         break;
     }
