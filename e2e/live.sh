@@ -174,8 +174,8 @@ for b in 0 1 2 3 4 5 6 7; do
     K create -f "$DIR/others-$b.yaml" >/dev/null
     sleep 1.5
 done
-until_eq "40 pods of someone else run (over 100 pod events the controller's watch does not see)" 40 20 \
-    sh -c "kubectl --server=http://127.0.0.1:$KPORT -n the0 get pods -l app=other --no-headers | grep -c Running"
+others_running() { K get pods -l app=other --no-headers | grep -c Running; }
+until_eq "40 pods of someone else run (over 100 pod events the controller's watch does not see)" 40 20 others_running
 sleep 7 # two more watch timeouts of 3 s
 expect "c3's watches resumed from their bookmarks: no 410, no re-list" "$before" "$(relists)"
 pub bot created q1
