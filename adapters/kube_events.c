@@ -187,9 +187,10 @@ static t0_status ke_get(void *ctx, kube_kind k, const char *ns, const char *name
     if (out) *out = NULL;
     return t0_fail(err, T0_EINVAL, "event writer: writes only");
 }
-static t0_status ke_list(void *ctx, kube_kind k, const char *ns, const char *sel, cJSON **out, t0_err *err)
+static t0_status ke_list(void *ctx, kube_kind k, const char *ns, const char *sel, const kube_list_page *pg, cJSON **out,
+                         t0_err *err)
 {
-    (void)sel;
+    (void)sel, (void)pg;
     return ke_get(ctx, k, ns, NULL, out, err);
 }
 static t0_status ke_remove(void *ctx, kube_kind k, const char *ns, const char *name, const kube_delete_opts *o,

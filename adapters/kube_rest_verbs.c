@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "adapters/kube_rest_impl.h"
+#include "core/str.h"
 
 static const char *const kind_apiversion[KUBE__KINDS] = {"v1", "batch/v1", "batch/v1", "coordination.k8s.io/v1", "v1"};
 
@@ -92,15 +93,20 @@ t0_status kr_append_query(CURL *c, char *path, size_t cap, const char *key, cons
     return w < 0 || (size_t)w >= cap - n ? T0_ELIMIT : T0_OK;
 }
 
-static t0_status k_list(void *ctx, kube_kind kind, const char *ns, const char *selector, cJSON **out, t0_err *err)
+static t0_status k_list(void *ctx, kube_kind kind, const char *ns, const char *selector, const kube_list_page *page,
+                        cJSON **out, t0_err *err)
 {
     kuberest *k = ctx;
-    char what[300], path[2048];
-    snprintf(what, sizeof what, "list %s in %s%s%s", kube_kind_name(kind), ns ? ns : "", selector ? " selector " : "",
-             selector ? selector : "");
+    char what[300], path[2048], limit[24] = "";
+    const char *cont = page && page->cont && *page->cont ? page->cont : NULL;
+    if (page && page->limit) t0_u64_dec(limit, page->limit);
+    snprintf(what, sizeof what, "list %s in %s%s%s%s", kube_kind_name(kind), ns ? ns : "", selector ? " selector " : "",
+             selector ? selector : "", cont ? " (a continuation page)" : "");
     if (kuberest_path(kind, ns, NULL, path, sizeof path) != T0_OK ||
-        kr_append_query(k->easy, path, sizeof path, "labelSelector", selector) != T0_OK)
-        return t0_fail(err, T0_EINVAL, "%s: bad kind, namespace or selector", what);
+        kr_append_query(k->easy, path, sizeof path, "labelSelector", selector) != T0_OK ||
+        kr_append_query(k->easy, path, sizeof path, "limit", limit) != T0_OK ||
+        kr_append_query(k->easy, path, sizeof path, "continue", cont) != T0_OK)
+        return t0_fail(err, T0_EINVAL, "%s: bad kind, namespace, selector or continue token", what);
     cJSON *tmp = NULL;
     t0_status st = kr_request(k, KR_LIST, "GET", path, NULL, what, kr_drop_for(k, DROP_LIST, kind), &tmp, err);
     if (st == T0_OK && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(tmp, "items"))) {

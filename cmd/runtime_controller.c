@@ -109,11 +109,11 @@ bool ctlcmd_liveness(int64_t now_ns, int64_t last_progress_ns, int64_t timeout_n
 typedef struct ctlcmd_flags {
     const char *mongo_uri, *nats_url, *kubeconfig, *health_addr, *metrics_addr, *log_level, *log_format;
     double qps, event_qps;
-    int burst, event_burst;
+    int burst, event_burst, list_page;
     int64_t liveness_ms, watch_timeout_ms;
 } ctlcmd_flags;
 
-#define CTL_NOPTS (PODGEN_CLI_NOPTS + 22)
+#define CTL_NOPTS (PODGEN_CLI_NOPTS + 23)
 
 static const char CTL_ABOUT[] =
     "Runs the Bot Controller (one Pod per enabled realtime bot) and the Schedule Controller (one CronJob per\n"
@@ -157,6 +157,10 @@ static size_t ctl_opts(ctl_settings *cs, ctlcmd_flags *f, cli_opt *o)
                        "how long each watch asks the API server to run (timeoutSeconds); it then resumes where it "
                        "ended (its last event or bookmark)",
                        .min = 1000, .max = 86400000};
+    o[n++] = (cli_opt){"list-page-size", 0, CLI_INT, &f->list_page,
+                       "objects per page of a (re-)list (limit and continue, as client-go's pager; 0 = the whole list "
+                       "in one answer): a re-list holds one page in memory, not the fleet",
+                       .min = 0, .max = 1000000};
     o[n++] = (cli_opt){"health-addr", 0, CLI_STR, &f->health_addr, "address of /livez, /readyz and /healthz",
                        .arg = "HOST:PORT"};
     o[n++] = (cli_opt){"metrics-addr", 0, CLI_STR, &f->metrics_addr, "address of /metrics (default: the health server)",
@@ -418,12 +422,13 @@ static int controller_args(int argc, char **argv, ctl_settings *cs, ctlcmd_flags
     *f = (ctlcmd_flags){.mongo_uri = "mongodb://localhost:27017", .nats_url = "", .kubeconfig = "", .health_addr = ":8080",
                         .metrics_addr = "", .log_level = "info", .log_format = "logfmt", .qps = 50, .burst = 100,
                         .event_qps = 20, .event_burst = 30, .liveness_ms = 60000,
-                        .watch_timeout_ms = 300000};
+                        .watch_timeout_ms = 300000, .list_page = (int)cs->list_page};
     cli_opt opts[CTL_NOPTS];
     size_t nopts = ctl_opts(cs, f, opts);
     const cli_cmd cmd = {"the0-runtime controller", "[flags]", CTL_ABOUT, opts, nopts, 0, 0, CTL_FOOTER, 2};
     int first, pr = cli_parse(&cmd, argc, argv, &first);
     if (pr != CLI_CONTINUE) return pr;
+    cs->list_page = (size_t)f->list_page;
     char health_host[256], metrics_host[256];
     int port;
     if (!ctlcmd_parse_addr(f->health_addr, health_host, sizeof health_host, &port))

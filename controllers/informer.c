@@ -402,30 +402,10 @@ static void drop_vanished(ctl_kind *c, uint32_t gen, uint64_t list_rv)
     free(gone);
 }
 
-/* Objects that vanished are dropped only when the list is newer than what we saw of them. Enqueues every
- * id whose object changed. */
-t0_status ctl_relist(ctl_kind *c)
+/* relist_page: the items of one page of the re-list into the cache (stamped with the list's generation);
+ * enqueues every id whose object changed. */
+static void relist_page(ctl_kind *c, const cJSON *list)
 {
-    ctl_manager *m = c->m;
-    cJSON *list = NULL;
-    t0_err err = {0};
-    m->st.api_calls++;
-    t0_status st = m->p.kube->list(m->p.kube->ctx, c->def->kind, m->s.pod.namespace, c->selector, &list, &err);
-    if (st != T0_OK) {
-        cJSON_Delete(list);
-        list_failed(c, &err);
-        return st;
-    }
-    c->list_backoff_ms = 0;
-    c->synced = true;
-    if (c->list_timer) { /* a retry armed by an earlier failure is moot */
-        m->p.loop->cancel(m->p.loop->ctx, c->list_timer);
-        c->list_timer = 0;
-    }
-    const char *lrvs = jstr(list, "metadata.resourceVersion");
-    uint64_t list_rv = lrvs ? strtoull(lrvs, NULL, 10) : 0;
-    uint32_t gen = ++c->list_gen;
-    c->list_stamped = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, t0_json_get(list, "items"))
     {
@@ -444,9 +424,69 @@ t0_status ctl_relist(ctl_kind *c)
         if (after) obj_stamp(c, after);
         if (id && (!before || (after && after->rv != before_rv))) wq_add(c->q, id);
     }
+}
+
+/* The re-list, in pages of m->s.list_page items (client-go's pager: the memory of one page, not of the
+ * whole list). Every page is applied as it comes; objects that vanished are dropped only once the last page
+ * is in, and only when the list is newer than what we saw of them. A continue token that expired (410)
+ * starts the list over, once. Enqueues every id whose object changed. */
+t0_status ctl_relist(ctl_kind *c)
+{
+    ctl_manager *m = c->m;
+    char *cont = NULL;
+    bool restarted = false;
+    uint64_t list_rv = 0;
+    uint32_t gen = ++c->list_gen;
+    c->list_stamped = 0;
+    for (;;) {
+        cJSON *list = NULL;
+        t0_err err = {0};
+        kube_list_page page = {.limit = m->s.list_page, .cont = cont};
+        m->st.api_calls++;
+        t0_status st = m->p.kube->list(m->p.kube->ctx, c->def->kind, m->s.pod.namespace, c->selector, &page, &list, &err);
+        if (st == T0_EGONE && cont && !restarted) {
+            cJSON_Delete(list);
+            T0_INFOK(c->def->name, "list continue token expired: listing again from the first page", "kind",
+                     kube_kind_kind(c->def->kind), "error", err.msg);
+            free(cont);
+            cont = NULL;
+            restarted = true;
+            gen = ++c->list_gen;
+            c->list_stamped = 0;
+            continue;
+        }
+        if (st != T0_OK) {
+            cJSON_Delete(list);
+            free(cont);
+            list_failed(c, &err);
+            return st;
+        }
+        if (!cont) {
+            const char *lrvs = jstr(list, "metadata.resourceVersion");
+            list_rv = lrvs ? strtoull(lrvs, NULL, 10) : 0;
+        }
+        relist_page(c, list);
+        const char *next = jstr(list, "metadata.continue");
+        free(cont);
+        cont = next && *next ? strdup(next) : NULL;
+        bool more = next && *next;
+        cJSON_Delete(list);
+        if (more && !cont) {
+            t0_err oom = {0};
+            t0_fail(&oom, T0_ENOMEM, "list: out of memory");
+            list_failed(c, &oom);
+            return T0_ENOMEM;
+        }
+        if (!more) break;
+    }
+    c->list_backoff_ms = 0;
+    c->synced = true;
+    if (c->list_timer) { /* a retry armed by an earlier failure is moot */
+        m->p.loop->cancel(m->p.loop->ctx, c->list_timer);
+        c->list_timer = 0;
+    }
     drop_vanished(c, gen, list_rv);
     if (list_rv > c->last_rv) c->last_rv = list_rv;
-    cJSON_Delete(list);
     return T0_OK;
 }
 

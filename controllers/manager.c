@@ -19,6 +19,7 @@ void ctl_settings_defaults(ctl_settings *s)
     podgen_settings_defaults(&s->pod);
     s->resync_ms = 30000;
     s->relist_ms = 300000;
+    s->list_page = 500;
     s->requeue_ms = 1000;
     s->backoff_base_ms = 5;
     s->backoff_cap_ms = 1000 * 1000;

@@ -19,6 +19,8 @@ typedef struct ctl_settings {
     int64_t relist_ms;            /* re-list Pods/CronJobs at a resync at most this often (default 300000);
                                      the watch keeps the cache current in between, and a lost watch
                                      event is healed by the next re-list */
+    size_t list_page;             /* a re-list asks for pages of this many objects (default 500, client-go's;
+                                     0 = the whole list in one answer) */
     int64_t requeue_ms;           /* look again while waiting on the cluster (default 1000) */
     int64_t backoff_base_ms;      /* per-key backoff 5 ms * 2^n ... */
     int64_t backoff_cap_ms;       /* ... capped at 1000 s */

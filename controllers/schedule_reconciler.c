@@ -124,7 +124,7 @@ static t0_status fx_check_run(ctl_kind *c, ctl_step *s)
     cJSON *list = NULL;
     t0_err err = {0};
     m->st.api_calls++;
-    if (m->p.kube->list(m->p.kube->ctx, KUBE_POD, m->s.pod.namespace, sel, &list, &err) != T0_OK) {
+    if (m->p.kube->list(m->p.kube->ctx, KUBE_POD, m->s.pod.namespace, sel, NULL, &list, &err) != T0_OK) {
         m->st.api_errors++;
         T0_DEBUG(c->def->name, "schedule %s: the run's pods not listed: %s", s->id, err.msg);
         return T0_OK;

@@ -63,6 +63,17 @@ typedef enum kube_watch_type {
 typedef void (*kube_watch_fn)(void *ud, kube_watch_type type, const cJSON *obj);
 typedef struct kube_watch kube_watch;
 
+/* A list in pages (the API server's limit and continue): at most LIMIT items (0: all) from CONT, the
+ * metadata.continue of the page before (NULL or "": the first page). A page's List carries
+ * metadata.continue when more follow (absent or "" on the last one). The pages are one consistent snapshot,
+ * taken at the first page's resourceVersion, which every page carries. A token the server no longer holds
+ * (etcd compacted that revision; tokens live about 5 minutes) fails with T0_EGONE (410 Expired): list again
+ * from the first page. A page may hold fewer than LIMIT items and still name a next one. */
+typedef struct kube_list_page {
+    size_t limit;
+    const char *cont;
+} kube_list_page;
+
 /* Every call: T0_OK, or one of the statuses of core/t0.h with err naming verb, kind, namespace and name:
  * T0_ENOTFOUND 404, T0_EEXIST 409 AlreadyExists, T0_ECONFLICT 409 Conflict, T0_EINVALID 422,
  * T0_ETOOMANY 429 (err->retry_after_ms), T0_EINTERNAL 5xx, T0_ETIMEOUT, T0_EUNAVAILABLE, T0_EGONE 410.
@@ -75,8 +86,10 @@ typedef struct kube_port {
     void *ctx;
     t0_status (*create)(void *ctx, kube_kind k, const char *ns, const cJSON *obj, cJSON **out, t0_err *err);
     t0_status (*get)(void *ctx, kube_kind k, const char *ns, const char *name, cJSON **out, t0_err *err);
-    /* list: a List object {"metadata":{"resourceVersion":...},"items":[...]}; SELECTOR may be NULL. */
-    t0_status (*list)(void *ctx, kube_kind k, const char *ns, const char *selector, cJSON **out, t0_err *err);
+    /* list: a List object {"metadata":{"resourceVersion":...},"items":[...]}; SELECTOR may be NULL; PAGE
+     * may be NULL (every item in one answer; see kube_list_page). */
+    t0_status (*list)(void *ctx, kube_kind k, const char *ns, const char *selector, const kube_list_page *page,
+                      cJSON **out, t0_err *err);
     /* update: PUT; OBJ carries metadata.resourceVersion (T0_ECONFLICT when stale). */
     t0_status (*update)(void *ctx, kube_kind k, const char *ns, const cJSON *obj, cJSON **out, t0_err *err);
     /* update_status: PUT .../status (the kubelet and Job controllers use it). */

@@ -3,7 +3,8 @@
 # wire protocol) and `the0-sim serve` (the fake cluster over the Kubernetes REST API), events published as
 # the0's API publishes them (JetStream, stream THE0_EVENTS), everything observed through kubectl:
 #   1. Pods and CronJobs appear, change (config update -> pod replaced with a new config-hash) and disappear;
-#   2. a burst of creates, the controller killed with SIGKILL in the middle, restarted: converges, no duplicate;
+#   2. a burst of creates, the controller killed with SIGKILL in the middle, restarted: converges, no duplicate
+#      (the restarted one lists in pages of 7, --list-page-size; kubectl pages through them with --chunk-size);
 #   3. two controllers at once: one Lease holder acts, the other stands by; it takes over after SIGTERM;
 #   4. events published while no controller runs are applied when one starts (durable consumer);
 #   5. nats-server restarted under a running controller: it reconnects and keeps applying events;
@@ -32,7 +33,7 @@ NATS_PID=${SERVER_PIDS[-1]}
 MONGO_PORT=$(servers_free_port)
 servers_start_congo "$MONGO_PORT" "$DIR/congodb.log"
 KPORT=$(servers_free_port)
-servers_start_serve "$SIM" "$KPORT" "$DIR/serve.log" --nodes 3 --watch-bookmark-interval 1
+servers_start_serve "$SIM" "$KPORT" "$DIR/serve.log" --nodes 3 --watch-bookmark-interval 1 --access-log
 NATS_URL="nats://127.0.0.1:$NATS_PORT"
 servers_kubeconfig "$DIR/kubeconfig" "$KPORT"
 export KUBECONFIG=/dev/null
@@ -100,8 +101,14 @@ until_eq "the first pods appear" true 20 bash -c "[ \$(kubectl --server=http://1
 stop_ctl c1 9
 made=$(pod_count)
 echo "   c1 killed with SIGKILL after $made of 101 pods existed"
-start_ctl c1
+pages_before=$(grep -c 'pods labelSelector=the0.dev/managed-by=the0-bot-controller limit=7 continue=' "$DIR/serve.log" || true)
+start_ctl c1 --list-page-size 7
 until_eq "restarted c1 converges to 101 bot pods" 101 40 pod_count
+pages=$(($(grep -c 'pods labelSelector=the0.dev/managed-by=the0-bot-controller limit=7 continue=[^ ]* -> 200' "$DIR/serve.log" || true) - pages_before))
+expect "the restarted c1 listed its $made pods in pages of 7 (continuation pages)" true "$([ "$pages" -ge $(((made - 1) / 7)) ] && echo true || echo "false: $pages")"
+expect "kubectl pages through the pods (--chunk-size=9)" 101 "$(K get pods -l the0.dev/managed-by=the0-bot-controller --chunk-size=9 -o name | wc -l)"
+expect "serve answered kubectl's pages (limit=9 with continue)" true \
+    "$(grep -q 'limit=9 continue=[^ ]* -> 200' "$DIR/serve.log" && echo true || echo false)"
 t1=$(date +%s%N)
 dups=$(K get pods -o jsonpath='{range .items[*]}{.metadata.labels.the0\.dev/bot-id}{"\n"}{end}' | sort | uniq -d | tr '\n' ' ')
 expect "no bot has two pods" "" "$dups"

@@ -285,20 +285,134 @@ static cJSON *list_build(const kfake *k, int kind, uint64_t rv, kver *const *v, 
     return list;
 }
 
-static t0_status api_list(void *ctx, int kind, const char *ns, const char *selector, cJSON **out, t0_err *err)
+static void kpages_free(kpages *pg)
+{
+    if (!pg) return;
+    for (size_t i = 0; i < pg->sn.n; i++) kf_kver_unref(pg->sn.v[i]);
+    free(pg->sn.v);
+    free(pg->skey);
+    free(pg);
+}
+
+static void kpages_drop(kfake *k, uint64_t id)
+{
+    char key[24];
+    t0_u64_dec(key, id);
+    kpages_free(hmap_del(&k->pages, key));
+}
+
+/* page_out: the page of PG from POS (at most LIMIT items; 0 = the rest) as a List into *OUT (NULL: only
+ * the bookkeeping), with metadata.continue naming the next one; PG is dropped after its last page. */
+static t0_status page_out(kfake *k, int kind, kpages *pg, size_t pos, size_t limit, cJSON **out, t0_err *err)
+{
+    size_t n = pg->sn.n - pos;
+    if (limit && n > limit) n = limit;
+    bool more = pos + n < pg->sn.n;
+    cJSON *list = out ? list_build(k, kind, pg->sn.rv, pg->sn.v + pos, n) : NULL;
+    if (out && !list) return kf_fail(err, T0_ENOMEM, 0, "list: out of memory");
+    if (more && list) {
+        char tok[80], a[24], b[24], c[24];
+        t0_u64_dec(a, pg->sn.rv);
+        t0_u64_dec(b, pg->id);
+        t0_u64_dec(c, (uint64_t)(pos + n));
+        t0_strjoin(tok, sizeof tok, a, ".", b, ".", c);
+        cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(list, "metadata"), "continue", tok);
+        cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(list, "metadata"), "remainingItemCount",
+                                (double)(pg->sn.n - pos - n));
+    }
+    if (!more) kpages_drop(k, pg->id);
+    if (out) *out = list;
+    return T0_OK;
+}
+
+/* list_continue: the page of the paginated list that token CONT names. A token of another list is a bad
+ * request; one whose snapshot is gone (older than KF_CONTINUE_TTL_MS, pushed out, or finished) has expired:
+ * 410 with the API server's words. */
+static t0_status list_continue(kfake *k, int kind, const char *skey, const char *cont, size_t limit, cJSON **out,
+                               t0_err *err)
+{
+    unsigned long long rv, id, pos;
+    int used = 0;
+    if (sscanf(cont, "%llu.%llu.%llu%n", &rv, &id, &pos, &used) != 3 || cont[used])
+        return kf_fail(err, T0_EINVAL, 400, "continue key is not valid: \"%.80s\" is not a continue token of this server",
+                       cont);
+    char key[24];
+    t0_u64_dec(key, id);
+    kpages *pg = hmap_get(&k->pages, key);
+    if (pg && sim_loop_now(k->loop) - pg->at_ms > KF_CONTINUE_TTL_MS) {
+        kpages_drop(k, id);
+        pg = NULL;
+    }
+    if (pg && (strcmp(pg->skey, skey) || pg->sn.rv != rv || pos > pg->sn.n))
+        return kf_fail(err, T0_EINVAL, 400, "continue key is not valid: it was issued for another list");
+    if (!pg)
+        return kf_fail(err, T0_EGONE, 410,
+                       "The provided continue parameter is too old to display a consistent list result. You can start a "
+                       "new list without the continue parameter.");
+    return page_out(k, kind, pg, (size_t)pos, limit, out, err);
+}
+
+/* list_first_page: the first LIMIT of the versions VERS[0..M) (taken: freed here) at RV; the rest is kept
+ * as a snapshot that the continue token names. */
+static t0_status list_first_page(kfake *k, int kind, const char *skey, uint64_t rv, kver **vers, size_t m, size_t limit,
+                                 cJSON **out, t0_err *err)
+{
+    kpages *pg = calloc(1, sizeof *pg);
+    char key[24];
+    if (!pg || !(pg->skey = strdup(skey))) {
+        free(pg);
+        free(vers);
+        return kf_fail(err, T0_ENOMEM, 0, "list: out of memory");
+    }
+    pg->id = ++k->pages_seq;
+    pg->at_ms = sim_loop_now(k->loop);
+    pg->sn = (lsnap){.rv = rv, .n = m, .v = vers};
+    for (size_t i = 0; i < m; i++) kf_kver_ref(vers[i]);
+    if (k->pages.count >= KF_PAGES_MAX) { /* the oldest list in progress expires */
+        uint64_t oldest = UINT64_MAX;
+        for (hmap_entry *e = hmap_first(&k->pages); e; e = hmap_next(&k->pages, e)) {
+            const kpages *o = e->val;
+            if (o->id < oldest) oldest = o->id;
+        }
+        kpages_drop(k, oldest);
+    }
+    t0_u64_dec(key, pg->id);
+    if (hmap_put(&k->pages, key, pg, NULL) != T0_OK) {
+        kpages_free(pg);
+        return kf_fail(err, T0_ENOMEM, 0, "list: out of memory");
+    }
+    return page_out(k, kind, pg, 0, limit, out, err);
+}
+
+static t0_status api_list(void *ctx, int kind, const char *ns, const char *selector, const kube_list_page *page,
+                          cJSON **out, t0_err *err)
 {
     port_ctx *pc = ctx;
     kfake *k = pc->k;
     if (out) *out = NULL;
     if (!kf_kind_ok(kind)) return kf_fail(err, T0_EINVAL, 400, "list: bad kind");
+    const char *cont = page && page->cont && *page->cont ? page->cont : NULL;
+    size_t limit = page ? page->limit : 0;
     bool stale;
-    t0_status st = fault_gate(pc, kind, "list", NULL, &stale, err);
+    t0_status st = fault_gate(pc, kind, cont ? "continue" : "list", NULL, &stale, err);
+    if (st == T0_EGONE) { /* compacted under the list: the token stays expired */
+        unsigned long long rv, id;
+        if (sscanf(cont, "%llu.%llu", &rv, &id) == 2) kpages_drop(k, id);
+        return st;
+    }
     if (st != T0_OK) return st;
     char skey[700];
     snprintf(skey, sizeof skey, "%d|%s|%s", (int)kind, ns ? ns : "", selector ? selector : "");
+    if (cont) return list_continue(k, kind, skey, cont, limit, out, err);
     if (stale) {
         const lsnap *prev = hmap_get(&k->stale, skey);
         if (prev) {
+            if (limit && prev->n > limit) {
+                kver **vers = malloc(prev->n * sizeof *vers);
+                if (!vers) return kf_fail(err, T0_ENOMEM, 0, "list: out of memory");
+                memcpy(vers, prev->v, prev->n * sizeof *vers);
+                return list_first_page(k, kind, skey, prev->rv, vers, prev->n, limit, out, err);
+            }
             if (out && !(*out = list_build(k, kind, prev->rv, prev->v, prev->n)))
                 return kf_fail(err, T0_ENOMEM, 0, "list: out of memory");
             return T0_OK;
@@ -327,21 +441,26 @@ static t0_status api_list(void *ctx, int kind, const char *ns, const char *selec
     }
     for (size_t i = 0; i < m; i++) vers[i] = cand[i]->v;
     free(cand);
-    cJSON *list = out ? list_build(k, kind, k->rv, vers, m) : NULL;
     if (pc->faults && k->faults) {
         lsnap *sn = calloc(1, sizeof *sn), *old = NULL;
-        if (sn) {
+        kver **keep = m ? malloc(m * sizeof *keep) : NULL;
+        if (sn && (keep || !m)) {
             sn->rv = k->rv;
             sn->n = m;
-            sn->v = vers;
-            vers = NULL;
-            for (size_t i = 0; i < m; i++) kf_kver_ref(sn->v[i]);
+            sn->v = keep;
+            if (m) memcpy(keep, vers, m * sizeof *keep);
+            for (size_t i = 0; i < m; i++) kf_kver_ref(keep[i]);
             if (hmap_put(&k->stale, skey, sn, (void **)&old) == T0_OK)
                 lsnap_free(old);
             else
                 lsnap_free(sn);
+        } else {
+            free(sn);
+            free(keep);
         }
     }
+    if (limit && m > limit) return list_first_page(k, kind, skey, k->rv, vers, m, limit, out, err);
+    cJSON *list = out ? list_build(k, kind, k->rv, vers, m) : NULL;
     free(vers);
     if (out && !list) return kf_fail(err, T0_ENOMEM, 0, "list: out of memory");
     if (out) *out = list;
@@ -555,9 +674,10 @@ static t0_status port_get(void *ctx, kube_kind kind, const char *ns, const char 
     return api_get(ctx, (int)kind, ns, name, out, err);
 }
 
-static t0_status port_list(void *ctx, kube_kind kind, const char *ns, const char *selector, cJSON **out, t0_err *err)
+static t0_status port_list(void *ctx, kube_kind kind, const char *ns, const char *selector, const kube_list_page *page,
+                           cJSON **out, t0_err *err)
 {
-    return api_list(ctx, (int)kind, ns, selector, out, err);
+    return api_list(ctx, (int)kind, ns, selector, page, out, err);
 }
 
 static t0_status port_update(void *ctx, kube_kind kind, const char *ns, const cJSON *obj, cJSON **out, t0_err *err)
@@ -601,9 +721,10 @@ t0_status kfake_get(kfake *k, int res, const char *ns, const char *name, cJSON *
     return api_get(&k->client, res, ns, name, out, err);
 }
 
-t0_status kfake_list(kfake *k, int res, const char *ns, const char *selector, cJSON **out, t0_err *err)
+t0_status kfake_list(kfake *k, int res, const char *ns, const char *selector, const kube_list_page *page, cJSON **out,
+                     t0_err *err)
 {
-    return api_list(&k->client, res, ns, selector, out, err);
+    return api_list(&k->client, res, ns, selector, page, out, err);
 }
 
 t0_status kfake_update(kfake *k, int res, const char *ns, const cJSON *obj, bool status, unsigned flags, cJSON **out,
@@ -674,6 +795,8 @@ void kfake_destroy(kfake *k)
     }
     for (hmap_entry *e = hmap_first(&k->index); e; e = hmap_next(&k->index, e)) free(e->val);
     for (hmap_entry *e = hmap_first(&k->stale); e; e = hmap_next(&k->stale, e)) lsnap_free(e->val);
+    for (hmap_entry *e = hmap_first(&k->pages); e; e = hmap_next(&k->pages, e)) kpages_free(e->val);
+    hmap_free(&k->pages);
     hmap_free(&k->index);
     hmap_free(&k->stale);
     hmap_free(&k->by_uid);

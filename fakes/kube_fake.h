@@ -113,7 +113,8 @@ kube_port kfake_system_port(kfake *k);
 #define KFAKE_DRY_RUN 1u
 t0_status kfake_create(kfake *k, int res, const char *ns, const cJSON *obj, unsigned flags, cJSON **out, t0_err *err);
 t0_status kfake_get(kfake *k, int res, const char *ns, const char *name, cJSON **out, t0_err *err);
-t0_status kfake_list(kfake *k, int res, const char *ns, const char *selector, cJSON **out, t0_err *err);
+t0_status kfake_list(kfake *k, int res, const char *ns, const char *selector, const kube_list_page *page, cJSON **out,
+                     t0_err *err);
 t0_status kfake_update(kfake *k, int res, const char *ns, const cJSON *obj, bool status, unsigned flags, cJSON **out,
                        t0_err *err);
 t0_status kfake_remove(kfake *k, int res, const char *ns, const char *name, const kube_delete_opts *opts, unsigned flags,

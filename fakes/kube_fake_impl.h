@@ -50,6 +50,18 @@ typedef struct lsnap {
     kver **v;
 } lsnap;
 
+/* A paginated list in progress (kube_list_page): the snapshot its first page was cut from, until its
+ * last page is served, it is older than KF_CONTINUE_TTL_MS (etcd compacts the revision) or KF_PAGES_MAX
+ * newer ones push it out. The continue token names it and the position. */
+#define KF_CONTINUE_TTL_MS (5 * 60 * 1000)
+#define KF_PAGES_MAX 64
+typedef struct kpages {
+    lsnap sn;
+    uint64_t id;
+    int64_t at_ms; /* when the first page was served (the loop's clock) */
+    char *skey;    /* "<kind>|ns|selector": a token serves only the list it was issued for */
+} kpages;
+
 typedef struct kobj {
     int kind;
     char *key;  /* "ns/name" */
@@ -112,6 +124,8 @@ struct kfake {
     uint64_t evicted_rv[KFAKE_NRES];
     kube_watch *watchers[KFAKE_NRES];
     hmap stale; /* "<kind>|ns|selector" -> lsnap: the list last served */
+    hmap pages; /* "<id>" -> kpages: paginated lists in progress */
+    uint64_t pages_seq;
     char **gc_queue;
     size_t gc_len, gc_cap;
     uint64_t gc_timer;

@@ -253,6 +253,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     q.q_label = arg(c, "labelSelector");
     q.q_field = arg(c, "fieldSelector");
     q.q_rv = arg(c, "resourceVersion");
+    q.q_limit = arg(c, "limit");
+    q.q_continue = arg(c, "continue");
     q.q_watch = arg(c, "watch");
     q.q_timeout = arg(c, "timeoutSeconds");
     q.q_prop = arg(c, "propagationPolicy");
@@ -299,9 +301,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (h->o.access_log) { /* at=: the wall-clock time (ns) the whole request had arrived, for benchmarks */
         const char *qs = q.q_watch ? " watch" : "";
         double ms = (double)(t0_mono_ns() - t0) / 1e6;
-        fprintf(stderr, "kube-http: %s %s%s%s%s -> %u %.3f ms%s at=%lld\n", method, url,
-                q.q_label ? " labelSelector=" : "", q.q_label ? q.q_label : "", q.table ? " (Table)" : "", q.code, ms, qs,
-                (long long)arrived.tv_sec * 1000000000LL + arrived.tv_nsec);
+        fprintf(stderr, "kube-http: %s %s%s%s%s%s%s%s%s -> %u %.3f ms%s at=%lld\n", method, url,
+                q.q_label ? " labelSelector=" : "", q.q_label ? q.q_label : "", q.q_limit ? " limit=" : "",
+                q.q_limit ? q.q_limit : "", q.q_continue ? " continue=" : "", q.q_continue ? q.q_continue : "",
+                q.table ? " (Table)" : "", q.code, ms, qs, (long long)arrived.tv_sec * 1000000000LL + arrived.tv_nsec);
     }
     free(q.warnings);
     return ret;

@@ -79,6 +79,7 @@ typedef struct kh_req {
     const char *q_label, *q_field, *q_rv, *q_watch, *q_timeout, *q_prop, *q_grace, *q_dryrun, *q_include;
     const char *q_fieldval; /* fieldValidation */
     const char *q_bookmarks; /* allowWatchBookmarks */
+    const char *q_limit, *q_continue; /* a list in pages */
     const char *q_container, *q_follow, *q_previous, *q_timestamps, *q_tail, *q_since; /* pods/log */
     int fd;
     bool table;

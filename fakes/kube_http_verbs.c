@@ -1,6 +1,7 @@
 /* kube_http_verbs.c: the HTTP front's resource routing, get and list on the one kfake store, field
  * selectors, and the answers: objects, Tables, and v1 Status errors worded as the API server words them
  * (the writes are in kube_http_write.c). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,8 +221,22 @@ static void do_list(khttp *h, kh_req *q, const kh_target *t)
     t0_err err = {0};
     kh_fsel fs;
     if (kh_fsel_parse(q->q_field, &fs, &err) != T0_OK) return kh_reply_err(q, t->r, NULL, T0_EINVAL, &err);
+    /* limit and continue: pages of one snapshot (kube_list_page); a negative or non-numeric limit is refused
+     * as the API server's query decoder refuses it */
+    kube_list_page page = {.cont = q->q_continue};
+    if (q->q_limit && *q->q_limit) {
+        char *end;
+        errno = 0;
+        long long lim = strtoll(q->q_limit, &end, 10);
+        if (*end || errno || lim < 0) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "limit: Invalid value: \"%.60s\": must be a non-negative integer", q->q_limit);
+            return kh_reply_status(q, 400, "BadRequest", msg, t->r, NULL);
+        }
+        page.limit = (size_t)lim;
+    }
     cJSON *list = NULL;
-    t0_status st = kfake_list(h->kube, t->rid, t->ns ? t->ns : "", q->q_label, &list, &err);
+    t0_status st = kfake_list(h->kube, t->rid, t->ns ? t->ns : "", q->q_label, &page, &list, &err);
     if (st != T0_OK) return kh_reply_err(q, t->r, NULL, st, &err);
     cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
     if (!cJSON_IsArray(items)) {
@@ -238,6 +253,8 @@ static void do_list(khttp *h, kh_req *q, const kh_target *t)
     if (q->table) {
         bool inc = !q->q_include || strcasecmp(q->q_include, "None");
         cJSON *tb = kh_table_new(t->rid, true, rv);
+        const char *next = kfake_str(list, "metadata.continue");
+        if (next && *next) cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(tb, "metadata"), "continue", next);
         const cJSON *it;
         cJSON_ArrayForEach(it, items) kh_table_add(h, t->rid, tb, it, inc);
         cJSON_Delete(list);

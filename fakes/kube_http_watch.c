@@ -205,7 +205,7 @@ void kh_watch_free(void *cls)
 static t0_status list_added(khttp *h, kh_watch *w, const char *selector, char *rv, size_t cap, t0_err *err)
 {
     cJSON *list = NULL;
-    t0_status st = kfake_list(h->kube, w->rid, w->ns, selector, &list, err);
+    t0_status st = kfake_list(h->kube, w->rid, w->ns, selector, NULL, &list, err);
     if (st != T0_OK) return st;
     const char *lrv = kfake_str(list, "metadata.resourceVersion");
     snprintf(rv, cap, "%s", lrv ? lrv : "");

@@ -329,7 +329,7 @@ static void delete_namespace_content(khttp *h, const char *ns)
     for (int rid = 0; rid < KFAKE_NRES; rid++) {
         if (!kfake_res_of(rid)->namespaced) continue;
         cJSON *list = NULL;
-        if (kfake_list(h->kube, rid, ns, NULL, &list, NULL) != T0_OK) continue;
+        if (kfake_list(h->kube, rid, ns, NULL, NULL, &list, NULL) != T0_OK) continue;
         const cJSON *it;
         kube_delete_opts o = {.propagation = KUBE_PROP_BACKGROUND, .grace_seconds = -1};
         cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))

@@ -268,7 +268,7 @@ static bool name_match(const char *pattern, const char *name)
 static bool e_message(scn_world *w, const scn_stmt *s, char *got, size_t cap)
 {
     cJSON *list = NULL;
-    if (w->sys.list(w->sys.ctx, KUBE_POD, NS(w), NULL, &list, NULL) != T0_OK) {
+    if (w->sys.list(w->sys.ctx, KUBE_POD, NS(w), NULL, NULL, &list, NULL) != T0_OK) {
         snprintf(got, cap, "pods not listed");
         return false;
     }

@@ -12,7 +12,7 @@
 #define PUB_KEYS "config.*:* version:s runtime:s entry:s path:s name:s cron:s"
 #define OPT_KEYS                                                                                                   \
     "manager:b nodes:u resync:d ns:s delete-allowance:d leader-election:b durable:b ack-wait:d end:d latency:d "   \
-    "crashloop-escalate:u init-escalate:u requeue:d lease:d max-deletes:u nats:b bookmarks:d watch-history:u"
+    "crashloop-escalate:u init-escalate:u requeue:d lease:d max-deletes:u nats:b bookmarks:d watch-history:u list-page:u"
 #define ACT false
 #define COND true
 const scn_grammar_row scn_grammar[] = {

@@ -19,7 +19,7 @@ static const struct {
     {"crashloop-escalate", SCN_OPT_CRASHLOOP_ESCALATE},
     {"init-escalate", SCN_OPT_INIT_ESCALATE}, {"requeue", SCN_OPT_REQUEUE}, {"lease", SCN_OPT_LEASE},
     {"max-deletes", SCN_OPT_MAX_DELETES}, {"nats", SCN_OPT_NATS}, {"bookmarks", SCN_OPT_BOOKMARKS},
-    {"watch-history", SCN_OPT_WATCH_HISTORY},
+    {"watch-history", SCN_OPT_WATCH_HISTORY}, {"list-page", SCN_OPT_LIST_PAGE},
 };
 
 bool scn_b_option(scn_pctx *p, scn_stmt *s, const scn_args *a)

@@ -91,7 +91,8 @@ static void saw_rv(scn_mgr *m, kube_kind k, const cJSON *obj)
     if (rv > m->seen_rv[k]) m->seen_rv[k] = rv;
 }
 
-static t0_status ik_list(void *ctx, kube_kind k, const char *ns, const char *sel, cJSON **out, t0_err *err)
+static t0_status ik_list(void *ctx, kube_kind k, const char *ns, const char *sel, const kube_list_page *pg, cJSON **out,
+                         t0_err *err)
 {
     scn_mgr *m = ctx;
     kube_port p = kfake_port(m->w->kube);
@@ -99,7 +100,7 @@ static t0_status ik_list(void *ctx, kube_kind k, const char *ns, const char *sel
     t0_status fst = T0_OK, st;
     call_fate f = before_call(m, SCN_API_LIST, k, &fst, &fe);
     if (f == CALL_FAIL) st = fst, e = fe;
-    else st = after_call(f, p.list(p.ctx, k, ns, sel, out, &e), fst, &fe, &e);
+    else st = after_call(f, p.list(p.ctx, k, ns, sel, pg, out, &e), fst, &fe, &e);
     if (st != T0_OK) trace_call(m, "list", k, ns, sel ? sel : "", st, &e);
     else if (out && *out) saw_rv(m, k, *out);
     if (err) *err = e;
@@ -382,6 +383,7 @@ void scn_mgr_start(scn_mgr *m)
     if (w->o.crashloop_escalate > 0) m->s.crashloop_escalate = w->o.crashloop_escalate;
     if (w->o.init_escalate > 0) m->s.init_escalate = w->o.init_escalate;
     if (w->o.max_deletes > 0) m->s.max_deletes_per_cycle = w->o.max_deletes;
+    if (w->o.list_page_set) m->s.list_page = w->o.list_page;
     if (w->o.lease_ms > 0) { /* client-go's proportions: renew deadline 2/3, retry period 2/15 of the duration */
         m->s.lease_duration_ms = w->o.lease_ms;
         m->s.lease_renew_deadline_ms = w->o.lease_ms * 2 / 3;

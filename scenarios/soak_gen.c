@@ -44,14 +44,17 @@ const char *const soak_fault_kind_names[] = {
     "mongo-write-error", "mongo-write-applied", "restart-empty-read", "foreign-pod", "foreign-cronjob",
     "finalizer-hold", "poison-message", "bad-cron-update", "partition",
     /* the pod side (gen_pod_fault) */
-    "s3-error", "kubelet-fault", "podfs-fault", NULL};
+    "s3-error", "kubelet-fault", "podfs-fault",
+    /* the re-list in pages (soak_generate) */
+    "list-page-expired", "list-page-error", NULL};
 enum {
     FK_KUBE_ERR, FK_429, FK_TIMEOUT, FK_TIMEOUT_APPLIED, FK_WDROP, FK_WGONE, FK_WCLOSE, FK_WLAT, FK_LIST_TIMEOUT, FK_NDROP,
     FK_NDUP, FK_NREORDER, FK_OUT_MONGO, FK_OUT_S3, FK_OUT_NATS, FK_MONGO_ERR, FK_CRASH, FK_CRASH_EFFECT, FK_M2,
     FK_NODE, FK_EVICT,
     FK_MONGO_WRITE, FK_MONGO_APPLIED, FK_EMPTY_READ, FK_FOREIGN_POD, FK_FOREIGN_CJ, FK_FINALIZER, FK_POISON, FK_BAD_CRON,
     FK_PARTITION,
-    FK_S3, FK_KUBELET, FK_PODFS, FK__COUNT
+    FK_S3, FK_KUBELET, FK_PODFS,
+    FK_PAGE_GONE, FK_PAGE_ERR, FK__COUNT
 };
 _Static_assert((int)FK__COUNT <= SOAK_FK_MAX, "soak fault kinds");
 
@@ -649,6 +652,24 @@ char *soak_generate(uint64_t seed, const soak_gen_opts *o, uint64_t *counts)
         soak_bprintf(&b, "option bookmarks=%us watch-history=%u\n", 30 + soak_below(&r2, 61), 20 + soak_below(&r2, 81));
     else if (soak_below(&r2, 2))
         soak_bprintf(&b, "option bookmarks=0s\n");
+    /* Re-lists in pages: the controller's default page (500) is more than most fleets here, so in a third of
+     * the seeds pages of 1 to 50 objects, and now and then a later page that fails or whose continue token has
+     * expired (410: etcd compacted the list's revision between two pages). From the same stream of its own. */
+    if (soak_below(&r2, 3) == 0) {
+        soak_bprintf(&b, "option list-page=%u\n", 1 + soak_below(&r2, 50));
+        static const char *const kinds[] = {"pod", "cronjob"};
+        for (unsigned k = 0, n = soak_below(&r2, 4); k < n && fault_stop > 3000; k++) {
+            int64_t t = 1000 * (1 + (int64_t)soak_below(&r2, (unsigned)(fault_stop / 1000 - 2)));
+            if (soak_below(&r2, 2)) {
+                soak_add(g, t, "fault kube/%s/continue gone count=%u", kinds[soak_below(&r2, 2)], 1 + soak_below(&r2, 2));
+                counts[FK_PAGE_GONE]++;
+            } else {
+                soak_add(g, t, "fault kube/%s/continue error=%d count=%u", kinds[soak_below(&r2, 2)],
+                         (const int[]){500, 503, 504}[soak_below(&r2, 3)], 1 + soak_below(&r2, 3));
+                counts[FK_PAGE_ERR]++;
+            }
+        }
+    }
     int64_t last = end;
     if (o->liveness && fault_stop + 1000 + SOAK_BOUND_MS + SOAK_STABLE_MS > last)
         last = fault_stop + 1000 + SOAK_BOUND_MS + SOAK_STABLE_MS;

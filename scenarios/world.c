@@ -34,6 +34,7 @@ static void apply_options(scn_world *w)
             case SCN_OPT_LATENCY: o->latency_ms = v->ms; break;
             case SCN_OPT_BOOKMARKS: o->bookmark_ms = v->ms; break;
             case SCN_OPT_WATCH_HISTORY: o->watch_history = (unsigned)v->u; break;
+            case SCN_OPT_LIST_PAGE: o->list_page = (unsigned)v->u; o->list_page_set = true; break;
             case SCN_OPT_LEASE: o->lease_ms = v->ms; break;
             case SCN_OPT_CRASHLOOP_ESCALATE: o->crashloop_escalate = (int)v->u; break;
             case SCN_OPT_INIT_ESCALATE: o->init_escalate = (int)v->u; break;

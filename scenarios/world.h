@@ -76,6 +76,9 @@ typedef struct scn_opts_w {
     int64_t bookmark_ms; /* the managers' watches get a BOOKMARK this often (default 60 s; 0: none) */
     int crashloop_escalate, init_escalate, max_deletes;
     unsigned watch_history; /* the API server's events kept per kind (0: the fake's default, 100) */
+    unsigned list_page;     /* the managers' re-lists ask for pages of this many (list_page_set; else the
+                               controller's default, 500; 0: one answer) */
+    bool list_page_set;
     char ns[64];
 } scn_opts_w;
 

@@ -320,8 +320,12 @@ void sim_faults_report(const sim_faults *f, FILE *out)
     {"kube/" kind "/create", KE ",403 429 timeout timeout-applied", "create a " what " (POST)"},                  \
         {"kube/" kind "/get", KE " 429 timeout", "read one " what " (GET)"},                                       \
         {"kube/" kind "/list", KE " 429 timeout stale",                                                             \
-         "list " what "s (GET collection); stale = the previous identical list (a watch-cache read: a client listing " \
-         "with resourceVersion=0 sees it; ours lists without one, which a real server answers from etcd)"},          \
+         "list " what "s (GET collection; the first page of a list in pages); stale = the previous identical list (a " \
+         "watch-cache read: a client listing with resourceVersion=0 sees it; ours lists without one, which a real "   \
+         "server answers from etcd)"},                                                                               \
+        {"kube/" kind "/continue", KE " 429 timeout gone",                                                          \
+         "a later page of a list of " what "s (GET collection with continue=); gone = 410 Expired (etcd compacted "   \
+         "the list's revision between two pages: the token is dead, list again)"},                                   \
         {"kube/" kind "/update", KE ",409 429 timeout timeout-applied", "replace a " what " (PUT)"},              \
         {"kube/" kind "/update_status", KE ",409 429 timeout timeout-applied", "replace a " what "'s status (PUT .../status)"}, \
         {"kube/" kind "/delete", KE " 429 timeout timeout-applied", "delete a " what " (DELETE)"},                \

@@ -293,8 +293,9 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
         strncat(S.url, " labelSelector=", sizeof S.url - strlen(S.url) - 1);
         strncat(S.url, q, sizeof S.url - strlen(S.url) - 1);
     }
-    static const char *const keys[] = {"watch", "resourceVersion", "allowWatchBookmarks", "timeoutSeconds"};
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const keys[] = {"watch", "resourceVersion", "allowWatchBookmarks", "timeoutSeconds", "limit",
+                                       "continue"};
+    for (size_t i = 0; i < T0_ARRAY_LEN(keys); i++) {
         q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, keys[i]);
         if (q) {
             char kv[128];
@@ -467,18 +468,29 @@ Test(kube_rest, list_escapes_the_label_selector)
                              "{\"name\":\"a\"}}]}"});
     cJSON *out = NULL;
     t0_err e = {0};
-    cr_assert_eq(F.p.list(F.p.ctx, KUBE_POD, "the0", "the0.dev/managed-by=the0-bot-controller,x in (a b)", &out, &e),
+    cr_assert_eq(F.p.list(F.p.ctx, KUBE_POD, "the0", "the0.dev/managed-by=the0-bot-controller,x in (a b)", NULL, &out, &e),
                  T0_OK, "%s", e.msg);
     cr_assert_str_eq(S.url, "/api/v1/namespaces/the0/pods labelSelector=the0.dev/managed-by=the0-bot-controller,x in (a b)",
                      "url %s", S.url);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(out, "items")), 1);
     cJSON_Delete(out);
     srv_answer((canned){200, "{\"kind\":\"CronJobList\",\"metadata\":{\"resourceVersion\":\"1\"}}"});
-    cr_assert_eq(F.p.list(F.p.ctx, KUBE_CRONJOB, "the0", NULL, &out, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(F.p.list(F.p.ctx, KUBE_CRONJOB, "the0", NULL, NULL, &out, &e), T0_OK, "%s", e.msg);
     cr_assert(cJSON_IsArray(cJSON_GetObjectItem(out, "items")), "an omitted items becomes []");
     cJSON_Delete(out);
+    /* a page: limit and the continue token go in the query, the next token comes back in metadata */
+    srv_answer((canned){200, "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"42\",\"continue\":\"42.7.4\"},"
+                             "\"items\":[{\"metadata\":{\"name\":\"c\"}},{\"metadata\":{\"name\":\"d\"}}]}"});
+    cr_assert_eq(F.p.list(F.p.ctx, KUBE_POD, "the0", NULL, &(kube_list_page){2, "42.7.2"}, &out, &e), T0_OK, "%s", e.msg);
+    cr_assert_str_eq(S.url, "/api/v1/namespaces/the0/pods limit=2 continue=42.7.2", "url %s", S.url);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "metadata"), "continue")->valuestring, "42.7.4");
+    cJSON_Delete(out);
+    srv_answer((canned){410, "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":\"Expired\",\"code\":410,"
+                             "\"message\":\"The provided continue parameter is too old\"}"});
+    cr_assert_eq(F.p.list(F.p.ctx, KUBE_POD, "the0", NULL, &(kube_list_page){2, "42.7.4"}, &out, &e), T0_EGONE);
+    cr_assert(strstr(e.msg, "a continuation page") && strstr(e.msg, "too old"), "%s", e.msg);
     srv_answer((canned){200, "{\"kind\":\"JobList\",\"metadata\":{\"resourceVersion\":\"1\"},\"items\":null}"});
-    cr_assert_eq(F.p.list(F.p.ctx, KUBE_JOB, "the0", NULL, &out, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(F.p.list(F.p.ctx, KUBE_JOB, "the0", NULL, NULL, &out, &e), T0_OK, "%s", e.msg);
     cr_assert(cJSON_IsArray(cJSON_GetObjectItem(out, "items")), "a null items becomes []");
     cJSON_Delete(out);
 }

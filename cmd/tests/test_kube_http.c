@@ -22,7 +22,7 @@ static fixture F;
 static void setup(void)
 {
     t0_err e = {0};
-    khttp_opts o = {.host = "127.0.0.1", .port = 0, .nodes = 1, .seed = 7, .namespaces = "ns1,ns2,ns3,ns4"};
+    khttp_opts o = {.host = "127.0.0.1", .port = 0, .nodes = 1, .seed = 7, .namespaces = "ns1,ns2,ns3,ns4,ns5"};
     cr_assert_eq(khttp_start(&o, &F.srv, &e), T0_OK, "%s", e.msg);
     snprintf(F.url, sizeof F.url, "http://127.0.0.1:%d", khttp_port(F.srv));
     kuberest_config cfg = {.server = F.url, .token = "t"};
@@ -71,7 +71,7 @@ Test(kube_http, crud_and_errors_as_the_api_server_words_them)
     cJSON *p2 = pod("p2", "db");
     cr_assert_eq(F.p.create(F.p.ctx, KUBE_POD, "ns1", p2, NULL, &e), T0_OK, "%s", e.msg);
     cJSON *list = NULL;
-    cr_assert_eq(F.p.list(F.p.ctx, KUBE_POD, "ns1", "app=db", &list, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(F.p.list(F.p.ctx, KUBE_POD, "ns1", "app=db", NULL, &list, &e), T0_OK, "%s", e.msg);
     cJSON *items = cJSON_GetObjectItem(list, "items");
     cr_assert_eq(cJSON_GetArraySize(items), 1);
     cr_assert_str_eq(str_at(cJSON_GetArrayItem(items, 0), "metadata", "name"), "p2");
@@ -124,7 +124,7 @@ Test(kube_http, watch_from_the_list_resource_version)
 {
     t0_err e = {0};
     cJSON *list = NULL;
-    cr_assert_eq(F.p.list(F.p.ctx, KUBE_POD, "ns2", NULL, &list, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(F.p.list(F.p.ctx, KUBE_POD, "ns2", NULL, NULL, &list, &e), T0_OK, "%s", e.msg);
     wlog w = {.stop_at = 2};
     kube_watch *h = NULL;
     cr_assert_eq(F.p.watch(F.p.ctx, KUBE_POD, "ns2", "app=w", str_at(list, "metadata", "resourceVersion"), on_ev, &w, &h, &e),
@@ -231,6 +231,48 @@ Test(kube_http, discovery_version_and_tables)
     free(b.p);
 }
 
+/* Lists in pages over HTTP: the REST client's limit and continue, kubectl's Table pages (it asks for
+ * limit=500 and follows metadata.continue), and the API server's refusals. */
+Test(kube_http, lists_in_pages_over_http)
+{
+    t0_err e = {0};
+    const char *names[] = {"q1", "q2", "q3"};
+    for (int i = 0; i < 3; i++) {
+        cJSON *p = pod(names[i], "q");
+        cr_assert_eq(F.p.create(F.p.ctx, KUBE_POD, "ns5", p, NULL, &e), T0_OK, "%s", e.msg);
+        cJSON_Delete(p);
+    }
+    cJSON *l = NULL;
+    cr_assert_eq(F.p.list(F.p.ctx, KUBE_POD, "ns5", NULL, &(kube_list_page){2, NULL}, &l, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")), 2);
+    char tok[128], rv[32];
+    snprintf(tok, sizeof tok, "%s", str_at(l, "metadata", "continue"));
+    snprintf(rv, sizeof rv, "%s", str_at(l, "metadata", "resourceVersion"));
+    cr_assert_neq(*tok, 0, "a first page of 2 of 3 names a next one");
+    cJSON_Delete(l);
+    cr_assert_eq(F.p.list(F.p.ctx, KUBE_POD, "ns5", NULL, &(kube_list_page){2, tok}, &l, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")), 1);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(cJSON_GetObjectItem(l, "items"), 0), "metadata", "name"), "q3");
+    cr_assert_str_eq(str_at(l, "metadata", "resourceVersion"), rv, "every page carries the first page's version");
+    cr_assert_eq(*str_at(l, "metadata", "continue"), 0, "the last page names none");
+    cJSON_Delete(l);
+    cr_assert_eq(F.p.list(F.p.ctx, KUBE_POD, "ns5", NULL, &(kube_list_page){2, tok}, &l, &e), T0_EGONE);
+    cr_assert(strstr(e.msg, "too old to display a consistent list result"), "%s", e.msg);
+    buf b = {0};
+    cr_assert_eq(http_get("/api/v1/namespaces/ns5/pods?limit=2", "application/json;as=Table;v=v1;g=meta.k8s.io", &b), 200);
+    cJSON *t = cJSON_Parse(b.p);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(t, "rows")), 2, "%s", b.p);
+    cr_assert_neq(*str_at(t, "metadata", "continue"), 0, "a Table page names the next one: %s", b.p);
+    cJSON_Delete(t);
+    free(b.p), b = (buf){0};
+    cr_assert_eq(http_get("/api/v1/namespaces/ns5/pods?limit=-1", "application/json", &b), 400);
+    cr_assert(strstr(b.p, "limit: Invalid value"), "%s", b.p);
+    free(b.p), b = (buf){0};
+    cr_assert_eq(http_get("/api/v1/namespaces/ns5/pods?limit=1&continue=nonsense", "application/json", &b), 400);
+    cr_assert(strstr(b.p, "continue key is not valid"), "%s", b.p);
+    free(b.p);
+}
+
 typedef struct wspec {
     int events, with_spec, named;
 } wspec;
@@ -256,7 +298,7 @@ Test(kube_http, dropped_members_are_left_out_of_answers_lists_and_watch_events)
     cr_assert_eq(kuberest_new(&cfg, F.loop, &o, &k, &e), T0_OK, "%s", e.msg);
     kube_port p = kuberest_port(k);
     cJSON *list = NULL;
-    cr_assert_eq(p.list(p.ctx, KUBE_POD, "ns4", NULL, &list, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(p.list(p.ctx, KUBE_POD, "ns4", NULL, NULL, &list, &e), T0_OK, "%s", e.msg);
     wspec w = {0};
     kube_watch *h = NULL;
     cr_assert_eq(p.watch(p.ctx, KUBE_POD, "ns4", NULL, str_at(list, "metadata", "resourceVersion"), on_ev_spec, &w, &h, &e),
@@ -271,7 +313,7 @@ Test(kube_http, dropped_members_are_left_out_of_answers_lists_and_watch_events)
     cr_expect_null(cJSON_GetObjectItem(out, "spec"), "a get's answer has no spec");
     cr_expect_str_eq(str_at(cJSON_GetObjectItem(out, "metadata"), "labels", "app"), "x", "its labels are there");
     cJSON_Delete(out);
-    cr_assert_eq(p.list(p.ctx, KUBE_POD, "ns4", NULL, &list, &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(p.list(p.ctx, KUBE_POD, "ns4", NULL, NULL, &list, &e), T0_OK, "%s", e.msg);
     const cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(list, "items"), 0);
     cr_expect_str_eq(str_at(it, "metadata", "name"), "d1");
     cr_expect_null(cJSON_GetObjectItem(it, "spec"), "a list item has no spec");

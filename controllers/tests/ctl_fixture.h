@@ -50,7 +50,8 @@ static t0_status k_get(void *ctx, kube_kind k, const char *ns, const char *name,
     if (out) *out = NULL;
     return t0_fail(err, T0_ENOTFOUND, "not found");
 }
-static t0_status k_list(void *ctx, kube_kind k, const char *ns, const char *sel, cJSON **out, t0_err *err)
+static t0_status k_list(void *ctx, kube_kind k, const char *ns, const char *sel, const kube_list_page *pg, cJSON **out,
+                        t0_err *err)
 {
     const kstub *s = ctx;
     *out = cJSON_Parse(s->list ? s->list : "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}");

@@ -243,7 +243,7 @@ Test(cronjob, time_zone_utc_runs_other_zones_are_reported)
     cr_assert_eq(count_label(&e, KUBE_JOB, "t"), 0);
     cJSON *l = NULL;
     t0_err err = {0};
-    e.api.list(e.api.ctx, KUBE_EVENT, "the0", NULL, &l, &err);
+    e.api.list(e.api.ctx, KUBE_EVENT, "the0", NULL, NULL, &l, &err);
     bool seen = false;
     const cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(l, "items")) if (!strcmp(kfake_str(it, "reason"), "UnknownTimeZone")) seen = true;

@@ -190,7 +190,7 @@ static void expect_list(env *e, const char *sel, const char *want)
 {
     cJSON *l = NULL;
     t0_err err = {0};
-    cr_assert_eq(e->api.list(e->api.ctx, KUBE_POD, "the0", sel, &l, &err), T0_OK, "%s: %s", sel, err.msg);
+    cr_assert_eq(e->api.list(e->api.ctx, KUBE_POD, "the0", sel, NULL, &l, &err), T0_OK, "%s: %s", sel, err.msg);
     char got[256];
     names_of(l, got, sizeof got);
     cr_assert_str_eq(got, want, "selector \"%s\": got \"%s\", want \"%s\"", sel, got, want);
@@ -222,9 +222,9 @@ Test(kube_api, label_selectors_all_operators)
     expect_list(&e, "app = a , !tier", "p1 ");
     expect_list(&e, "app=c", "");
     cJSON *l = NULL;
-    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", "app in (a", &l, &err), T0_EINVAL);
-    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", "a b", &l, &err), T0_EINVAL);
-    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "", "app=a", &l, &err), T0_OK);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", "app in (a", NULL, &l, &err), T0_EINVAL);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", "a b", NULL, &l, &err), T0_EINVAL);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "", "app=a", NULL, &l, &err), T0_OK);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")), 3, "all namespaces");
     cr_assert_str_eq(kfake_str(l, "metadata.resourceVersion"), "5");
     cJSON_Delete(l);
@@ -550,14 +550,14 @@ Test(kube_api, injected_faults_and_stale_list)
     cr_assert_eq(e.sys.get(e.sys.ctx, KUBE_POD, "the0", "p1", NULL, &err), T0_OK);
     /* stale: the previous identical list is served */
     cJSON *l1 = NULL, *l2 = NULL;
-    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &l1, &err), T0_OK);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, NULL, &l1, &err), T0_OK);
     cr_assert_eq(create(&e, KUBE_POD, pod("p2", NULL), NULL, &err), T0_OK);
     s = (sim_fault_spec){.kind = SIM_FAULT_STALE, .count = 1};
     sim_faults_inject(e.faults, "kube/pod/list", &s, &err);
-    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &l2, &err), T0_OK);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, NULL, &l2, &err), T0_OK);
     cr_assert(cJSON_Compare(l1, l2, 1), "the stale list is the earlier one");
     cJSON_Delete(l2);
-    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &l2, &err), T0_OK);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, NULL, &l2, &err), T0_OK);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l2, "items")), 2);
     cJSON_Delete(l1);
     cJSON_Delete(l2);
@@ -572,6 +572,83 @@ Test(kube_api, injected_faults_and_stale_list)
     sim_loop_run_for(e.loop, 1);
     cr_assert_str_eq(w.buf, "ADDED p4@4;", "p3 (rv 3) was dropped: %s", w.buf);
     e.api.unwatch(e.api.ctx, wh);
+    env_free(&e);
+}
+
+/* Lists in pages (limit and continue): one consistent snapshot at the first page's resourceVersion, which
+ * every page carries; tokens are per list, die with the last page, after 5 minutes, or by a `gone` fault. */
+Test(kube_api, lists_in_pages_are_one_snapshot_and_tokens_expire)
+{
+    env e;
+    env_init(&e, 0);
+    t0_err err = {0};
+    const char *names[] = {"p1", "p2", "p3", "p4", "p5"};
+    for (size_t i = 0; i < 5; i++) cr_assert_eq(create(&e, KUBE_POD, pod(names[i], "{\"app\":\"a\"}"), NULL, &err), T0_OK);
+    char buf[256];
+    cJSON *l = NULL;
+    kube_list_page pg = {.limit = 2};
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &pg, &l, &err), T0_OK, "%s", err.msg);
+    names_of(l, buf, sizeof buf);
+    cr_assert_str_eq(buf, "p1 p2 ");
+    cr_assert_str_eq(kfake_str(l, "metadata.resourceVersion"), "5");
+    char tok[128];
+    snprintf(tok, sizeof tok, "%s", kfake_str(l, "metadata.continue"));
+    cJSON_Delete(l);
+    /* changes between two pages are not in the later ones: p3 deleted, p0 and p6 created */
+    cr_assert_eq(e.api.remove(e.api.ctx, KUBE_POD, "the0", "p3", &(kube_delete_opts){.grace_seconds = 0}, &err), T0_OK);
+    cr_assert_eq(create(&e, KUBE_POD, pod("p6", NULL), NULL, &err), T0_OK);
+    pg.cont = tok;
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &pg, &l, &err), T0_OK, "%s", err.msg);
+    names_of(l, buf, sizeof buf);
+    cr_assert_str_eq(buf, "p3 p4 ", "the snapshot's second page: %s", buf);
+    cr_assert_str_eq(kfake_str(l, "metadata.resourceVersion"), "5");
+    /* the same token again: a client retrying a page it did not get */
+    cJSON_Delete(l);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &pg, &l, &err), T0_OK, "%s", err.msg);
+    names_of(l, buf, sizeof buf);
+    cr_assert_str_eq(buf, "p3 p4 ");
+    snprintf(tok, sizeof tok, "%s", kfake_str(l, "metadata.continue"));
+    cJSON_Delete(l);
+    /* the token of another list is a bad request */
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", "app=a", &pg, &l, &err), T0_EINVAL);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &(kube_list_page){2, "junk"}, &l, &err), T0_EINVAL);
+    cr_assert(strstr(err.msg, "continue key is not valid"), "%s", err.msg);
+    /* the last page names no next one, and its token is spent */
+    pg.limit = 0;
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &pg, &l, &err), T0_OK, "%s", err.msg);
+    names_of(l, buf, sizeof buf);
+    cr_assert_str_eq(buf, "p5 ");
+    cr_assert_null(kfake_str(l, "metadata.continue"));
+    cJSON_Delete(l);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &pg, &l, &err), T0_EGONE);
+    cr_assert_eq(err.http_status, 410);
+    /* a token older than 5 minutes has expired (etcd compacted its revision) */
+    pg = (kube_list_page){.limit = 3};
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &pg, &l, &err), T0_OK, "%s", err.msg);
+    names_of(l, buf, sizeof buf);
+    cr_assert_str_eq(buf, "p1 p2 p4 ", "the current state: %s", buf);
+    snprintf(tok, sizeof tok, "%s", kfake_str(l, "metadata.continue"));
+    cJSON_Delete(l);
+    pg.cont = tok;
+    sim_loop_run_for(e.loop, 5 * 60 * 1000 + 1);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &pg, &l, &err), T0_EGONE);
+    cr_assert(strstr(err.msg, "too old to display a consistent list result"), "%s", err.msg);
+    /* ... or by a fault at the continuation point, which a first page never meets */
+    sim_fault_spec s = {.kind = SIM_FAULT_GONE, .count = 1};
+    cr_assert_eq(sim_faults_inject(e.faults, "kube/pod/continue", &s, &err), T0_OK, "%s", err.msg);
+    pg.cont = NULL;
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &pg, &l, &err), T0_OK, "%s", err.msg);
+    snprintf(tok, sizeof tok, "%s", kfake_str(l, "metadata.continue"));
+    cJSON_Delete(l);
+    pg.cont = tok;
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &pg, &l, &err), T0_EGONE);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &pg, &l, &err), T0_EGONE, "an expired token stays so");
+    /* no limit, or one the list fits in: one answer, no token */
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &(kube_list_page){.limit = 5}, &l, &err), T0_OK);
+    names_of(l, buf, sizeof buf);
+    cr_assert_str_eq(buf, "p1 p2 p4 p5 p6 ");
+    cr_assert_null(kfake_str(l, "metadata.continue"));
+    cJSON_Delete(l);
     env_free(&e);
 }
 
