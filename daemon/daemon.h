@@ -212,8 +212,9 @@ typedef struct dsync_logs {
     char log_path[1024], offset_path[1024];
     char stream[33];
     uint64_t offset;
-    char pending_key[512];
-    uint64_t pending_end;
+    char pending_key[512];     /* a day object whose the0-end may be ahead of offset: asked (HEAD) before the next
+                                  append (after a restart, or a PUT that failed after it may have landed) */
+    char rec_key[512];         /* the day object the offset record names ("" = none yet) */
     bool loaded, bucket_ok;
     uint64_t last_seen_size;
     size_t max_chunk;          /* default 8 MiB */

@@ -68,16 +68,24 @@ static void when(dsync_logs *l, time_t t, char key[512], char stamp[24])
     digits(stamp + 18, (unsigned)sec, 2);
 }
 
-static t0_status save_offset(dsync_logs *l, t0_err *err)
+/* The offset record (OFFSET_FILE), "v2 <stream> <offset> <key>|-": the stream's appends go to the day object
+ * <key> from <offset> on. It is written when a stream starts and before the first append to each day object,
+ * not per append: how far the appends to <key> got is in that object's metadata (the0-stream, the0-end), which
+ * each PUT sets with its bytes. A successor reads the record and asks <key> (one HEAD): its offset is the0-end
+ * when the object names our stream, else the record's. Appends are sequential and each is PUT only after the
+ * one before it is known to have landed, so that neither skips a byte nor ships one twice. */
+static t0_status save_offset(dsync_logs *l, const char *key, t0_err *err)
 {
-    char line[700], off[21], end[21];
+    char line[700], off[21];
     t0_u64_dec(off, l->offset);
-    t0_u64_dec(end, l->pending_end);
-    size_t n = t0_strjoin(line, sizeof line, "v1 ", l->stream, " ", off, " ", *l->pending_key ? l->pending_key : "-", " ",
-                          end, "\n");
+    size_t n = t0_strjoin(line, sizeof line, "v2 ", l->stream, " ", off, " ", *key ? key : "-", "\n");
     t0_status st = fs_write_atomic(l->fs, l->offset_path, line, n < sizeof line ? n : sizeof line - 1, 0644, err);
-    if (st != T0_OK) t0_err_prefix(err, "log sync: saving the shipped offset");
-    return st;
+    if (st != T0_OK) {
+        t0_err_prefix(err, "log sync: saving the shipped offset");
+        return st;
+    }
+    if (key != l->rec_key) snprintf(l->rec_key, sizeof l->rec_key, "%s", key);
+    return T0_OK;
 }
 
 static void new_stream(dsync_logs *l)
@@ -86,11 +94,11 @@ static void new_stream(dsync_logs *l)
     for (int i = 0; i < 16; i++) sprintf(l->stream + 2 * i, "%02x", (unsigned)((r[i / 8] >> (8 * (i % 8))) & 0xff));
     l->offset = 0;
     l->pending_key[0] = '\0';
-    l->pending_end = 0;
+    l->rec_key[0] = '\0';
 }
 
-/* Load the offset file, or start a new stream (saved at once, so that a crash after the first PUT
- * still finds the stream id that the object's metadata names). */
+/* Load the offset record, or start a new stream (recorded at once). A record of the earlier format, written
+ * before every append ("v1 <stream> <offset> <pending key>|- <pending end>"), reads the same way. */
 static t0_status load_offset(dsync_logs *l, t0_err *err)
 {
     char *text = NULL;
@@ -102,15 +110,17 @@ static t0_status load_offset(dsync_logs *l, t0_err *err)
         return st;
     }
     if (text) {
-        char stream[64], pk[600];
+        char stream[64], key[600];
         unsigned long long off, pend;
-        int n = sscanf(text, "v1 %63s %llu %599s %llu", stream, &off, pk, &pend);
+        int n2 = sscanf(text, "v2 %63s %llu %599s", stream, &off, key);
+        int n1 = n2 == 3 ? 0 : sscanf(text, "v1 %63s %llu %599s %llu", stream, &off, key, &pend);
         free(text);
-        if (n == 4 && strlen(stream) == 32) {
+        if ((n2 == 3 || n1 == 4) && strlen(stream) == 32) {
             snprintf(l->stream, sizeof l->stream, "%s", stream);
             l->offset = off;
-            snprintf(l->pending_key, sizeof l->pending_key, "%s", strcmp(pk, "-") ? pk : "");
-            l->pending_end = pend;
+            const char *k = strcmp(key, "-") ? key : "";
+            snprintf(l->pending_key, sizeof l->pending_key, "%s", k); /* how far its appends got: ask it */
+            snprintf(l->rec_key, sizeof l->rec_key, "%s", n2 == 3 ? k : "");
             l->loaded = true;
             return T0_OK;
         }
@@ -118,31 +128,31 @@ static t0_status load_offset(dsync_logs *l, t0_err *err)
         T0_ERROR(COMP, "log sync: %s is corrupt; starting a new stream from offset 0 (lines may repeat)", l->offset_path);
     }
     new_stream(l);
-    st = save_offset(l, err);
+    st = save_offset(l, "", err);
     if (st == T0_OK) l->loaded = true;
     return st;
 }
 
-/* After a crash or an ambiguous PUT failure: did the pending append land? */
+/* After a restart or a PUT that failed ambiguously: how far did our appends to the pending key get? */
 static t0_status resolve_pending(dsync_logs *l, t0_err *err)
 {
     if (!*l->pending_key) return T0_OK;
     objstore_meta m = {0};
     t0_status st = l->os->head(l->os->ctx, l->bucket, l->pending_key, &m, err);
     if (st != T0_OK && st != T0_ENOTFOUND) {
-        if (err) t0_err_prefix(err, "log sync: checking the pending append");
+        if (err) t0_err_prefix(err, "log sync: checking the last append");
         return st;
     }
     const char *s = st == T0_OK ? objstore_meta_get(&m, "the0-stream") : NULL;
     const char *e = st == T0_OK ? objstore_meta_get(&m, "the0-end") : NULL;
-    if (s && e && !strcmp(s, l->stream) && strtoull(e, NULL, 10) >= l->pending_end) {
-        T0_INFO(COMP, "log sync: the append to %s up to offset %llu had landed", l->pending_key,
-                (unsigned long long)l->pending_end);
-        l->offset = l->pending_end;
+    uint64_t end = e ? strtoull(e, NULL, 10) : 0;
+    if (s && !strcmp(s, l->stream) && end > l->offset) {
+        T0_INFO(COMP, "log sync: %s holds this log up to offset %llu (the last append had landed)", l->pending_key,
+                (unsigned long long)end);
+        l->offset = end;
     }
     l->pending_key[0] = '\0';
-    l->pending_end = 0;
-    return save_offset(l, err);
+    return T0_OK;
 }
 
 bool dsync_logs_pending(dsync_logs *l)
@@ -220,7 +230,7 @@ static t0_status log_size(dsync_logs *l, uint64_t *size, bool *none, t0_err *err
         T0_WARN(COMP, "log sync: %s shrank from %llu to %llu bytes (truncated); shipping it from the start", l->log_path,
                 (unsigned long long)l->offset, (unsigned long long)*size);
         new_stream(l);
-        if ((st = save_offset(l, err)) != T0_OK) return st;
+        if ((st = save_offset(l, "", err)) != T0_OK) return st;
     }
     *none = *size == l->offset;
     return T0_OK;
@@ -251,17 +261,13 @@ static t0_status read_day_object(dsync_logs *l, const char *key, objstore_buf *o
     return st;
 }
 
-/* put_append: write-ahead: record the append to KEY up to END in flight, then PUT OBJ (freed), then commit
- * the offset; *MORE when the log (SIZE bytes) has more after END. */
+/* put_append: PUT OBJ (freed) as the day object KEY holding our bytes up to END, after recording KEY first when
+ * the offset record names another; *MORE when the log (SIZE bytes) has more after END. */
 static t0_status put_append(dsync_logs *l, const char *key, uint64_t end, uint64_t size, objstore_buf *obj, bool *more,
                             t0_err *err)
 {
-    snprintf(l->pending_key, sizeof l->pending_key, "%s", key);
-    l->pending_end = end;
     t0_status st;
-    if ((st = save_offset(l, err)) != T0_OK) {
-        l->pending_key[0] = '\0';
-        l->pending_end = 0;
+    if (strcmp(l->rec_key, key) && (st = save_offset(l, key, err)) != T0_OK) {
         objstore_buf_free(obj);
         return st;
     }
@@ -273,13 +279,11 @@ static t0_status put_append(dsync_logs *l, const char *key, uint64_t end, uint64
     objstore_body body = {.data = obj->data, .len = obj->len};
     st = l->os->put(l->os->ctx, l->bucket, key, &body, "text/plain", &pm, err);
     objstore_buf_free(obj);
-    if (st != T0_OK) return st; /* pending stays: resolved by HEAD before the next attempt */
-    /* The offset file keeps naming this append as pending: the next append's record (written before its PUT)
-     * carries the new offset, and a successor that finds it pending asks the object (one HEAD) — one durable
-     * write per append instead of two. */
+    if (st != T0_OK) { /* it may have landed all the same: ask the object before the next attempt */
+        snprintf(l->pending_key, sizeof l->pending_key, "%s", key);
+        return st;
+    }
     l->offset = end;
-    l->pending_key[0] = '\0';
-    l->pending_end = 0;
     l->appends++;
     *more = end < size;
     return T0_OK;
@@ -310,11 +314,11 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
     size_t a = 0, b = len;
     while (a < b && isspace((unsigned char)chunk[a])) a++;
     while (b > a && isspace((unsigned char)chunk[b - 1])) b--;
-    if (a == b) {
+    if (a == b) { /* (not recorded: a successor reads the blank again and skips it again) */
         free(chunk);
         l->offset = end;
         *more = end < size;
-        return save_offset(l, err);
+        return T0_OK;
     }
 
     objstore_buf obj = {0};
@@ -330,7 +334,7 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
         objstore_buf_free(&obj);
         free(chunk);
         *more = l->offset < size;
-        return save_offset(l, err);
+        return T0_OK;
     }
     if (objstore_buf_append(&obj, stamp, strlen(stamp)) != T0_OK ||
         objstore_buf_append(&obj, chunk + a, b - a) != T0_OK || objstore_buf_append(&obj, "\n", 1) != T0_OK) {

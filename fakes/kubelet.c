@@ -373,6 +373,20 @@ t0_status kubelet_evict(kubelet *k, const char *ns, const char *name, t0_err *er
     return T0_OK;
 }
 
+t0_status kubelet_oom_kill(kubelet *k, const char *ns, const char *name, const char *container, t0_err *err)
+{
+    char key[600];
+    t0_strjoin(key, sizeof key, ns, "/", name);
+    kpod *p = hmap_get(&k->pods, key);
+    if (!p) return t0_fail(err, T0_ENOTFOUND, "pod %s is not run by this kubelet", key);
+    kctr *c = !strcmp(container, "init") ? &p->init : !strcmp(container, "bot") ? &p->bot : !strcmp(container, "sync") ? &p->sync : NULL;
+    if (!c) return t0_fail(err, T0_EINVAL, "pod %s: no container role \"%s\" (init, bot or sync)", key, container);
+    if (!c->st.running) return t0_fail(err, T0_ENOTFOUND, "pod %s: its %s container is not running", key, container);
+    T0_DEBUG(COMP, "pod %s: container %s OOM-killed", key, c->st.name);
+    kl_ctr_oom(c);
+    return T0_OK;
+}
+
 t0_status kubelet_set_program(kubelet *k, const char *bot_id, const kubelet_program *prog, t0_err *err)
 {
     kubelet_program *c = malloc(sizeof *c), *old = NULL;

@@ -145,6 +145,11 @@ t0_status kubelet_node_down(kubelet *k, const char *name, t0_err *err);
 t0_status kubelet_node_up(kubelet *k, const char *name, t0_err *err);
 /* kubelet_evict: evict one pod (T0_ENOTFOUND when the kubelet does not run it). */
 t0_status kubelet_evict(kubelet *k, const char *ns, const char *name, t0_err *err);
+/* kubelet_oom_kill: the kernel's OOM killer ends the running container CONTAINER ("init", "bot" or "sync", by
+ * role) of a pod at its memory limit: exit 137, reason OOMKilled; the pod's restart policy decides what
+ * follows, and its emptyDirs stay. T0_ENOTFOUND when the kubelet does not run the pod or that container is
+ * not running. */
+t0_status kubelet_oom_kill(kubelet *k, const char *ns, const char *name, const char *container, t0_err *err);
 
 /* Programs, keyed by bot id (the pod's the0.dev/bot-id label, else the pod name). Copied. Applies to
  * pods and containers started after the call. kubelet_set_default_program: for bots without their own. */

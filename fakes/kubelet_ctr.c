@@ -234,6 +234,12 @@ static void ctr_event(kctr *c)
     }
 }
 
+void kl_ctr_oom(kctr *c)
+{
+    ctr_stopped(c, 137, "OOMKilled");
+    ctr_event(c);
+}
+
 static void on_proc_exit(const kubelet_exec *x, int code)
 {
     kctr *c = ctr_of_exec(x);

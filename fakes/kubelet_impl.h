@@ -163,6 +163,8 @@ void kl_kill_all(kpod *p, bool grace);
 void kl_ctr_start(kctr *c, int64_t delay);
 /* kl_ctr_kill: SIGKILL (or the signal that ended it: CODE) for a running container. */
 void kl_ctr_kill(kctr *c, int code);
+/* kl_ctr_oom: C (running) is OOM-killed: exit 137, OOMKilled, and its pod event. P may be freed by it. */
+void kl_ctr_oom(kctr *c);
 void kl_ctr_free(kctr *c);
 
 /* ---- the spec (kubelet_spec.c) ---------------------------------------------------------------------- */

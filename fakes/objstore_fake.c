@@ -134,19 +134,29 @@ size_t objfake_count(const objfake *o, const char *bucket)
     return b ? b->objs.count : 0;
 }
 
-static t0_status gate(objfake *o, const char *point, const char *bucket, const char *key, t0_err *err)
+/* gate_w: ask the fault point; *APPLIED (may be NULL: never) when the injected failure is a timeout after the
+ * write was done, which the caller then does before it fails. */
+static t0_status gate_w(objfake *o, const char *point, const char *bucket, const char *key, bool *applied, t0_err *err)
 {
+    if (applied) *applied = false;
     if (o->down) {
         o->stats.failures++;
         return t0_fail(err, T0_EUNAVAILABLE, "%s %s/%s: connection refused (outage)", point, bucket ? bucket : "",
                        key ? key : "");
     }
-    t0_status st = fake_fault_call(o->faults, point, err);
+    fake_fault ff = {0};
+    t0_status st = fake_fault_at(o->faults, point, &ff, err) == FAKE_FAULT_ERROR ? ff.status : T0_OK;
     if (st != T0_OK) {
         o->stats.failures++;
         t0_err_prefix(err, "%s %s/%s", point, bucket ? bucket : "", key ? key : "");
+        if (applied && ff.applied) *applied = true;
     }
     return st;
+}
+
+static t0_status gate(objfake *o, const char *point, const char *bucket, const char *key, t0_err *err)
+{
+    return gate_w(o, point, bucket, key, NULL, err);
 }
 
 /* Read a body (memory or a whole seekable file) into a new NUL-terminated buffer. */
@@ -236,12 +246,21 @@ t0_status objfake_del_raw(objfake *o, const char *bucket, const char *key)
 
 /* put_begin: what every PUT does first: count it, check the key, pass the s3/put point and find the
  * bucket (*B) */
-static t0_status put_begin(objfake *o, const char *bucket, const char *key, obucket **b, t0_err *err)
+/* put_begin: the bucket of a PUT; a fault fails it here, except a timeout-applied one (*LATE gets its
+ * status and message: the PUT is done, then fails with it). */
+static t0_status put_begin(objfake *o, const char *bucket, const char *key, obucket **b, t0_status *late,
+                           t0_err *late_err, t0_err *err)
 {
     o->stats.puts++;
+    *late = T0_OK;
     if (!key || !*key) return t0_fail(err, T0_EINVAL, "s3/put %s: empty key", bucket ? bucket : "");
-    t0_status st = gate(o, "s3/put", bucket, key, err);
-    if (st != T0_OK) return st;
+    bool applied;
+    t0_status st = gate_w(o, "s3/put", bucket, key, &applied, late_err);
+    if (st != T0_OK && !applied) {
+        if (err) *err = *late_err;
+        return st;
+    }
+    *late = st;
     *b = bucket_of(o, bucket);
     if (!*b) return t0_fail(err, T0_ENOTFOUND, "s3/put %s/%s: NoSuchBucket", bucket ? bucket : "", key);
     return T0_OK;
@@ -252,7 +271,9 @@ t0_status objfake_put_if_match(objfake *o, const char *bucket, const char *key, 
                                t0_err *err)
 {
     obucket *b = NULL;
-    t0_status st = put_begin(o, bucket, key, &b, err);
+    t0_status late;
+    t0_err late_err = {0};
+    t0_status st = put_begin(o, bucket, key, &b, &late, &late_err, err);
     if (st != T0_OK) return st;
     const objfake_object *cur = hmap_get(&b->objs, key);
     if (if_match) {
@@ -269,7 +290,12 @@ t0_status objfake_put_if_match(objfake *o, const char *bucket, const char *key, 
     size_t len = 0;
     st = read_body(body, &data, &len, err);
     if (st != T0_OK) return st;
-    return store_obj(o, b, bucket, key, data, len, len + 1, content_type, meta_in, err);
+    st = store_obj(o, b, bucket, key, data, len, len + 1, content_type, meta_in, err);
+    if (st == T0_OK && late != T0_OK) { /* stored, and the client timed out all the same */
+        if (err) *err = late_err;
+        return late;
+    }
+    return st;
 }
 
 static t0_status p_put(void *ctx, const char *bucket, const char *key, const objstore_body *body,

@@ -485,6 +485,14 @@ static void x_evict_pod(scn_world *w, const scn_stmt *s)
     scn_trace(w, "scenario", "evict pod %s -> %s", s->a.obj.name, t0_status_name(st));
 }
 
+static void x_oom_kill(scn_world *w, const scn_stmt *s)
+{
+    t0_err err = {0};
+    t0_status st = kubelet_oom_kill(w->kl, NS(w), s->a.obj.name, s->a.obj.container, &err);
+    scn_trace(w, "scenario", "oom-kill pod %s container=%s -> %s", s->a.obj.name, s->a.obj.container,
+              t0_status_name(st));
+}
+
 /* create pod|cronjob for ID: the object the controller would create, through the client port. */
 static void create_for(scn_world *w, const scn_stmt *s, bool cronjob)
 {
@@ -665,6 +673,7 @@ const scn_action_exec scn_action_execs[] = {
     {SCN_REVIVE_NODE, x_revive_node},
     {SCN_ADD_NODE, x_add_node},
     {SCN_EVICT_POD, x_evict_pod},
+    {SCN_OOM_KILL, x_oom_kill},
     {SCN_CREATE_POD_FOR, x_create_pod_for},
     {SCN_CREATE_CRONJOB_FOR, x_create_cronjob_for},
     {SCN_DELETE_POD, x_delete_pod},

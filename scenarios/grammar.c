@@ -39,6 +39,7 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_REVIVE_NODE, "revive node", ACT, 1, 1, "", scn_b_obj},
     {SCN_ADD_NODE, "add node", ACT, 1, 1, "", scn_b_obj},
     {SCN_EVICT_POD, "evict pod", ACT, 1, 1, "", scn_b_obj},
+    {SCN_OOM_KILL, "oom-kill pod", ACT, 1, 1, "container:s", scn_b_obj},
     {SCN_CREATE_POD_FOR, "create pod for", ACT, 1, 1, "", scn_b_obj},
     {SCN_CREATE_CRONJOB_FOR, "create cronjob for", ACT, 1, 1, "", scn_b_obj},
     {SCN_DELETE_POD, "delete pod", ACT, 1, 1, "grace:u", scn_b_obj},

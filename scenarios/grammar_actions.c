@@ -131,6 +131,14 @@ bool scn_b_obj(scn_pctx *p, scn_stmt *s, const scn_args *a)
     s->a.obj.name = scn_pstr(p, pos(a, 0));
     const scn_kv *g = kv_first(a, "grace");
     s->a.obj.grace_s = !g ? -1 : g->u > INT64_MAX ? INT64_MAX : (int64_t)g->u;
+    const scn_kv *c = kv_first(a, "container");
+    if (s->verb == SCN_OOM_KILL) {
+        s->a.obj.container = c ? scn_pstr(p, c->v) : "bot";
+        if (strcmp(s->a.obj.container, "init") && strcmp(s->a.obj.container, "bot") && strcmp(s->a.obj.container, "sync")) {
+            scn_perr(p, pos_col(a, 0), "oom-kill pod: container=init|bot|sync, got '%s'", s->a.obj.container);
+            return false;
+        }
+    }
     return true;
 }
 

@@ -26,7 +26,7 @@ typedef enum scn_verb {
     SCN_STORE_PUT_BROKEN,
     SCN_STORE_DEL, SCN_MODEL, SCN_FAULT, SCN_CLEAR_FAULT, SCN_CLEAR_FAULTS, SCN_OUTAGE, SCN_CRASH_CONTROLLER,
     SCN_RESTART_CONTROLLER, SCN_START_MANAGER, SCN_STOP_MANAGER, SCN_KILL_NODE, SCN_REVIVE_NODE, SCN_ADD_NODE,
-    SCN_EVICT_POD, SCN_CREATE_POD_FOR, SCN_CREATE_CRONJOB_FOR, SCN_DELETE_POD, SCN_DELETE_CRONJOB,
+    SCN_EVICT_POD, SCN_OOM_KILL, SCN_CREATE_POD_FOR, SCN_CREATE_CRONJOB_FOR, SCN_DELETE_POD, SCN_DELETE_CRONJOB,
     SCN_CRONJOB_CONTROLLER, SCN_RESYNC, SCN_NOTE, SCN_OBJECT_PUT, SCN_OBJECT_CUT,
     SCN_CREATE_POD, SCN_CREATE_CRONJOB, SCN_ADD_FINALIZER, SCN_REMOVE_FINALIZERS, SCN_MONGO_RESTORE,
     SCN_INVARIANT, /* `always NAME` of a built-in invariant: a declaration, executed once like an action */
@@ -143,7 +143,11 @@ typedef struct scn_stmt {
             int64_t restart_after_ms;   /* < 0: not restarted */
         } mgr;
         /* the object of node, pod, cronjob and `create ... for` verbs and SCN_STORE_DEL */
-        struct { const char *name; int64_t grace_s; /* SCN_DELETE_POD: -1 = default */ } obj;
+        struct {
+            const char *name;
+            int64_t grace_s;       /* SCN_DELETE_POD: -1 = default */
+            const char *container; /* SCN_OOM_KILL: "init", "bot" or "sync" */
+        } obj;
         bool down;                                              /* SCN_CRONJOB_CONTROLLER, SCN_MONGO_RESTORE (on) */
         struct {                               /* SCN_CREATE_POD SCN_CREATE_CRONJOB: an object not ours */
             const char *name;

@@ -46,7 +46,9 @@ const char *const soak_fault_kind_names[] = {
     /* the pod side (gen_pod_fault) */
     "s3-error", "kubelet-fault", "podfs-fault",
     /* the re-list in pages (soak_generate) */
-    "list-page-expired", "list-page-error", NULL};
+    "list-page-expired", "list-page-error",
+    /* the pod side's restarts and lost answers (soak_generate) */
+    "container-oom", "s3-put-applied", NULL};
 enum {
     FK_KUBE_ERR, FK_429, FK_TIMEOUT, FK_TIMEOUT_APPLIED, FK_WDROP, FK_WGONE, FK_WCLOSE, FK_WLAT, FK_LIST_TIMEOUT, FK_NDROP,
     FK_NDUP, FK_NREORDER, FK_OUT_MONGO, FK_OUT_S3, FK_OUT_NATS, FK_MONGO_ERR, FK_CRASH, FK_CRASH_EFFECT, FK_M2,
@@ -54,7 +56,7 @@ enum {
     FK_MONGO_WRITE, FK_MONGO_APPLIED, FK_EMPTY_READ, FK_FOREIGN_POD, FK_FOREIGN_CJ, FK_FINALIZER, FK_POISON, FK_BAD_CRON,
     FK_PARTITION,
     FK_S3, FK_KUBELET, FK_PODFS,
-    FK_PAGE_GONE, FK_PAGE_ERR, FK__COUNT
+    FK_PAGE_GONE, FK_PAGE_ERR, FK_OOM, FK_S3_APPLIED, FK__COUNT
 };
 _Static_assert((int)FK__COUNT <= SOAK_FK_MAX, "soak fault kinds");
 
@@ -668,6 +670,23 @@ char *soak_generate(uint64_t seed, const soak_gen_opts *o, uint64_t *counts)
                          (const int[]){500, 503, 504}[soak_below(&r2, 3)], 1 + soak_below(&r2, 3));
                 counts[FK_PAGE_ERR]++;
             }
+        }
+    }
+    /* The pod side's own restarts and lost answers: in a third of the seeds the kernel OOM-kills a sync (or bot)
+     * container now and then, which the kubelet restarts in the same pod (the sidecar resumes from its offset
+     * record and the day object's metadata), and MinIO stores an upload whose answer is lost (timeout-applied).
+     * From a stream of its own, as above. */
+    uint64_t r3 = seed * 0xd1342543de82ef95ull + 11;
+    if (soak_below(&r3, 3) == 0 && fault_stop > 3000) {
+        for (unsigned k = 0, n = 1 + soak_below(&r3, 6); k < n; k++) {
+            int64_t t = 1000 * (1 + (int64_t)soak_below(&r3, (unsigned)(fault_stop / 1000 - 2)));
+            soak_add(g, t, "oom-kill pod bot-b%u container=%s", soak_below(&r3, nb), soak_below(&r3, 4) ? "sync" : "bot");
+            counts[FK_OOM]++;
+        }
+        for (unsigned k = 0, n = soak_below(&r3, 4); k < n; k++) {
+            int64_t t = 1000 * (1 + (int64_t)soak_below(&r3, (unsigned)(fault_stop / 1000 - 2)));
+            soak_add(g, t, "fault s3/put timeout-applied count=%u", 1 + soak_below(&r3, 3));
+            counts[FK_S3_APPLIED]++;
         }
     }
     int64_t last = end;

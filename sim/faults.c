@@ -349,7 +349,8 @@ static const sim_fault_point points[] = {
     {"podfs/read", "error", "a read from a simulated container's filesystem: EIO"},
     {"podfs/rename", "error", "a rename in a simulated container's filesystem: EIO, nothing renamed"},
     {"s3/get", KW, "GetObject on the fake MinIO"},
-    {"s3/put", KW, "PutObject on the fake MinIO"},
+    {"s3/put", KW " timeout-applied", "PutObject on the fake MinIO; timeout-applied = the object is stored and the "
+                                      "client times out all the same (a response lost on its way back)"},
     {"s3/head", KW, "HeadObject on the fake MinIO"},
     {"s3/delete", KW, "DeleteObject on the fake MinIO"},
     {"s3/list", KW, "ListObjects on the fake MinIO"},

@@ -337,8 +337,9 @@ Test(sync_logs, restart_neither_loses_nor_duplicates)
     world_free(&w);
 }
 
-/* The offset file is written once per append, before its PUT; after the PUT it still names the append as
- * pending. A process that dies right after a PUT leaves exactly that: its successor asks the object. */
+/* The offset record names the day object before the first append to it, and is not written again for later
+ * appends to it: the object's metadata says how far they got. A process that dies right after a PUT leaves a
+ * record behind its object; its successor asks the object (one HEAD) and neither repeats nor skips a line. */
 Test(sync_logs, crash_after_a_put_is_idempotent)
 {
     world w;
@@ -346,24 +347,82 @@ Test(sync_logs, crash_after_a_put_is_idempotent)
     dsync_logs l1;
     logs_new(&w, &l1);
     append(&w, "b1\n");
-    ship_all(&l1, false);
-    append(&w, "b2\n");
     uint64_t writes = memfs_writes(w.mf);
+    ship_all(&l1, false);
+    cr_assert_eq(memfs_writes(w.mf) - writes, 2, "the new stream's record, then the day's: expected 2 writes, got %llu",
+                 (unsigned long long)(memfs_writes(w.mf) - writes));
+    append(&w, "b2\n");
+    writes = memfs_writes(w.mf);
     bool more;
     t0_err e = {0};
     cr_assert_eq(dsync_logs_ship(&l1, false, &more, &e), T0_OK, "%s", e.msg); /* the object is right */
-    cr_assert_eq(memfs_writes(w.mf) - writes, 1, "one durable write per append (the record before the PUT), got %llu",
+    cr_assert_eq(memfs_writes(w.mf) - writes, 0, "no durable write for a later append to the same day, got %llu",
                  (unsigned long long)(memfs_writes(w.mf) - writes));
     char *off = memfs_get(w.mf, l1.offset_path, NULL);
-    cr_assert(off && strstr(off, "logs/b1/20261125.log"), "offset file should still name the pending append: %s",
-              off ? off : "(none)");
+    cr_assert(off && !strncmp(off, "v2 ", 3) && strstr(off, " 0 logs/b1/20261125.log"),
+              "the record should name the day object from offset 0: %s", off ? off : "(none)");
     free(off);
-    dsync_logs l2; /* the process died here; its successor reads the stale offset file */
+    dsync_logs l2; /* the process died here; its successor reads the record */
     logs_new(&w, &l2);
+    int heads = w.m.heads;
     ship_all(&l2, false);
+    cr_assert_eq(w.m.heads - heads, 1, "the successor asks the day object once, asked %d times", w.m.heads - heads);
+    cr_assert_eq(l2.offset, l1.offset, "expected the successor at offset %llu, got %llu", (unsigned long long)l1.offset,
+                 (unsigned long long)l2.offset);
     append(&w, "b3\n");
     ship_all(&l2, false);
     cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] b1\n[2026-11-25 09:46:40] b2\n[2026-11-25 09:46:40] b3\n");
+    world_free(&w);
+}
+
+/* A new day: the record names the new day's object (base: the offset the old day's ended at) before its first
+ * append. A successor after that append resumes from the new object; one before it, from the record. */
+Test(sync_logs, day_roll_records_the_new_object_once)
+{
+    world w;
+    world_init(&w, 0);
+    dsync_logs l1;
+    logs_new(&w, &l1);
+    append(&w, "d1\n");
+    ship_all(&l1, false);
+    sim_loop_run_for(w.l, 86400000);
+    append(&w, "d2\n");
+    uint64_t writes = memfs_writes(w.mf);
+    ship_all(&l1, false);
+    cr_assert_eq(memfs_writes(w.mf) - writes, 1, "one record for the new day, got %llu writes",
+                 (unsigned long long)(memfs_writes(w.mf) - writes));
+    char *off = memfs_get(w.mf, l1.offset_path, NULL);
+    cr_assert(off && strstr(off, " 3 logs/b1/20261126.log"), "the record should name the new day from offset 3: %s",
+              off ? off : "(none)");
+    free(off);
+    append(&w, "d3\n");
+    ship_all(&l1, false);
+    dsync_logs l2;
+    logs_new(&w, &l2);
+    append(&w, "d4\n");
+    ship_all(&l2, false);
+    cr_assert_str_eq(day_obj(&w), "[2026-11-26 09:46:40] d2\n[2026-11-26 09:46:40] d3\n[2026-11-26 09:46:40] d4\n");
+    world_free(&w);
+}
+
+/* The earlier format (a record before every append, naming it pending) reads the same way: the successor asks
+ * the pending object how far it got. */
+Test(sync_logs, a_record_of_the_earlier_format_reads_the_same_way)
+{
+    world w;
+    world_init(&w, 0);
+    dsync_logs l1;
+    logs_new(&w, &l1);
+    append(&w, "h1\n");
+    ship_all(&l1, false);
+    char v1[200];
+    snprintf(v1, sizeof v1, "v1 %s 0 logs/b1/20261125.log 3\n", l1.stream);
+    cr_assert(memfs_put(w.mf, l1.offset_path, v1));
+    dsync_logs l2;
+    logs_new(&w, &l2);
+    append(&w, "h2\n");
+    ship_all(&l2, false);
+    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] h1\n[2026-11-25 09:46:40] h2\n");
     world_free(&w);
 }
 
@@ -455,12 +514,16 @@ Test(sync_logs, filesystem_faults_lose_nothing)
     memfs_faults_of(w.mf)->fail_reads = 1;
     cr_assert_eq(dsync_logs_ship(&l, false, &more, &e), T0_EIO, "%s", e.msg);
     cr_assert(strstr(e.msg, "Input/output error"), "%s", e.msg);
-    memfs_faults_of(w.mf)->fail_writes = 1; /* ENOSPC on the offset file before the PUT */
-    memfs_faults_of(w.mf)->fail_errno = ENOSPC;
-    cr_assert_eq(dsync_logs_ship(&l, false, &more, &e), T0_EIO, "%s", e.msg);
-    cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] e1\n", "nothing may be shipped without a recorded pending append");
     ship_all(&l, false);
     cr_assert_str_eq(day_obj(&w), "[2026-11-25 09:46:40] e1\n[2026-11-25 09:46:40] e2\n");
+    sim_loop_run_for(w.l, 86400000); /* a new day's object: its record first, and ENOSPC on it */
+    append(&w, "e3\n");
+    memfs_faults_of(w.mf)->fail_writes = 1;
+    memfs_faults_of(w.mf)->fail_errno = ENOSPC;
+    cr_assert_eq(dsync_logs_ship(&l, false, &more, &e), T0_EIO, "%s", e.msg);
+    cr_assert_str_eq(day_obj(&w), "", "nothing may go to a day object the record does not name");
+    ship_all(&l, false);
+    cr_assert_str_eq(day_obj(&w), "[2026-11-26 09:46:40] e3\n");
     world_free(&w);
 }
 

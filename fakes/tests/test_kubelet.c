@@ -120,6 +120,34 @@ Test(kubelet, pod_starts_and_reports_status)
     kenv_free(&e);
 }
 
+/* The kernel's OOM killer ends a running container: exit 137, OOMKilled, restarted under Always; a container
+ * that is not running cannot be killed. */
+Test(kubelet, oom_kill_ends_a_container_with_137_and_it_restarts)
+{
+    kenv e;
+    kenv_init(&e, 1);
+    mkpod(&e, "a", "Always");
+    at(&e, 2000);
+    t0_err err = {0};
+    cr_assert_eq(kubelet_oom_kill(e.kl, "the0", "bot-a", "init", &err), T0_ENOTFOUND, "the init container has ended");
+    cr_assert_eq(kubelet_oom_kill(e.kl, "the0", "bot-a", "proxy", &err), T0_EINVAL);
+    cr_assert_eq(kubelet_oom_kill(e.kl, "the0", "bot-x", "sync", &err), T0_ENOTFOUND);
+    cr_assert_eq(kubelet_oom_kill(e.kl, "the0", "bot-a", "sync", &err), T0_OK, "%s", err.msg);
+    at(&e, 2001);
+    const cJSON *sync = cstatus(&e, "bot-a", 1);
+    cr_assert_str_eq(kfake_str(sync, "name"), "sync");
+    cr_assert_str_eq(kfake_str(sync, "lastState.terminated.reason"), "OOMKilled", "%s",
+                     kfake_str(sync, "lastState.terminated.reason") ? kfake_str(sync, "lastState.terminated.reason") : "(none)");
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(sync, "lastState"), "terminated"), "exitCode")->valueint,
+                 137);
+    at(&e, 30000);
+    sync = cstatus(&e, "bot-a", 1);
+    cr_assert(cJSON_GetObjectItem(cJSON_GetObjectItem(sync, "state"), "running"), "the sync container runs again");
+    cr_assert_eq(cJSON_GetObjectItem(sync, "restartCount")->valueint, 1);
+    cr_assert_str_eq(pstr(&e, "bot-a", "status.phase"), "Running");
+    kenv_free(&e);
+}
+
 Test(kubelet, crashloop_backoff_doubles_to_300s)
 {
     kenv e;

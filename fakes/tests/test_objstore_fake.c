@@ -85,6 +85,16 @@ Test(objstore_fake, outage_and_faults)
     cr_expect_eq(st, T0_EINTERNAL, "2nd call fails: %s", t0_status_name(st));
     cr_expect_eq(p.get(p.ctx, "b", "k", &sink, NULL, &err), T0_OK, "3rd call passes");
     objstore_buf_free(&buf);
+    /* timeout-applied on a PUT: the object is stored, the client times out all the same */
+    spec = (sim_fault_spec){.kind = SIM_FAULT_TIMEOUT_APPLIED, .count = 1};
+    cr_assert_eq(sim_faults_inject(f, "s3/put", &spec, &err), T0_OK, "%s", err.msg);
+    objstore_body body = {.data = "v2", .len = 2};
+    st = p.put(p.ctx, "b", "k", &body, "text/plain", NULL, &err);
+    cr_expect_eq(st, T0_ETIMEOUT, "the PUT times out: %s", t0_status_name(st));
+    buf = (objstore_buf){0};
+    cr_expect_eq(p.get(p.ctx, "b", "k", &sink, NULL, &err), T0_OK, "%s", err.msg);
+    cr_expect(buf.len == 2 && !memcmp(buf.data, "v2", 2), "and yet it was stored: got %.*s", (int)buf.len, buf.data);
+    objstore_buf_free(&buf);
     objfake_destroy(o);
     sim_faults_destroy(f);
     sim_loop_destroy(l);
