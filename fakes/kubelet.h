@@ -183,11 +183,14 @@ size_t kubelet_pods(const kubelet *k);
  * - KE_SIGTERM: the pod's containers got SIGTERM (deletion).
  * - KE_BOT_KILLED: the bot container was still running at the end of the grace period (SIGKILL).
  * - KE_VOLUME_FULL: a write to the pod's volume KEY failed with ENOSPC (a file was cut short there).
+ * - KE_SYNC_DOWN: the sync container was OOM-killed or could not start: nothing ships until KE_SYNC_UP (its
+ *   restart); a pod that ends in between loses what it had not shipped, with its emptyDirs, as on a node.
+ * - KE_SYNC_UP: the sync container starts (again).
  * - KE_POD_END: the pod can ship nothing more (its containers stopped: Succeeded, Failed, Evicted, or
  *   removed); ABRUPT when it ended without a graceful stop (node loss, eviction, force removal): its
  *   emptyDirs went whatever its sidecar did. SYNC_MESSAGE: the sync container's last termination message. */
 typedef enum kubelet_event_kind {
-    KE_STATE_WRITE, KE_LOG_LINE, KE_SIGTERM, KE_BOT_KILLED, KE_VOLUME_FULL, KE_POD_END
+    KE_STATE_WRITE, KE_LOG_LINE, KE_SIGTERM, KE_BOT_KILLED, KE_VOLUME_FULL, KE_POD_END, KE_SYNC_DOWN, KE_SYNC_UP
 } kubelet_event_kind;
 typedef struct kubelet_event {
     kubelet_event_kind kind;

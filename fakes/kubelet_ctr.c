@@ -237,6 +237,7 @@ static void ctr_event(kctr *c)
 void kl_ctr_oom(kctr *c)
 {
     ctr_stopped(c, 137, "OOMKilled");
+    if (c->role == R_SYNC) emit(c->p, KE_SYNC_DOWN, 0, NULL, 0);
     ctr_event(c);
 }
 
@@ -255,6 +256,7 @@ static void ctr_start_failed(kctr *c, const char *why)
     ctr_stopped(c, 128, "StartError");
     free(c->st.message);
     c->st.message = strdup(why);
+    if (c->role == R_SYNC) emit(c->p, KE_SYNC_DOWN, 0, NULL, 0);
     ctr_event(c);
 }
 
@@ -314,6 +316,7 @@ void kl_ctr_start(kctr *c, int64_t delay)
 {
     kpod *p = c->p;
     c_start(p, &c->st);
+    if (c->role == R_SYNC) emit(p, KE_SYNC_UP, 0, NULL, 0);
     if (c->role == R_BOT) bot_counts_start(p);
     if (c->role == R_INIT) p->br->obs.init_runs++;
     cancel(p->k, &c->t_start);

@@ -47,6 +47,7 @@ typedef struct ppod {
     uint64_t state_last, state_at_term; /* the last state write completed (overall, before SIGTERM) */
     char key_last[64];
     bool termed, killed, state_full, logs_full;
+    bool sync_down; /* the sync container was OOM-killed or failed to start and has not started again */
     struct ppod *next;
 } ppod;
 
@@ -649,6 +650,9 @@ static ppod *ppod_of(pbot *b, const kubelet_event *e, bool create)
 static void pod_ended(scn_checker *ck, pbot *b, ppod *p, const kubelet_event *e)
 {
     if (e->abrupt) return; /* node loss, eviction, force removal: its emptyDirs went with it */
+    /* its sidecar was OOM-killed (or failed to start) and the pod ended before the kubelet restarted it: what
+     * was not shipped went with the emptyDirs, as on a node (docs/soak.md, "Limitations") */
+    if (p->sync_down) return;
     uint64_t need = p->killed ? p->state_at_term : p->state_last;
     if (need && !p->state_full && b->uploaded_seq < need)
         violation(ck, SCN_INV_STATE_LOSS, "bot %s: pod %s ended with state write #%llu (%s) not in bot-state/%s/state.tar.gz "
@@ -712,6 +716,12 @@ void scn_checker_pod_event(scn_checker *ck, const kubelet_event *e)
         break;
     case KE_BOT_KILLED:
         p->killed = true;
+        break;
+    case KE_SYNC_DOWN:
+        p->sync_down = true;
+        break;
+    case KE_SYNC_UP:
+        p->sync_down = false;
         break;
     case KE_VOLUME_FULL:
         if (!strcmp(e->key, "bot-state")) p->state_full = true;

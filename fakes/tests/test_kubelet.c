@@ -33,6 +33,8 @@ static void on_event(void *ud, const kubelet_event *ev)
     case KE_BOT_KILLED: snprintf(w, sizeof w, "K "); break;
     case KE_VOLUME_FULL: snprintf(w, sizeof w, "F:%s ", ev->key); break;
     case KE_POD_END: snprintf(w, sizeof w, "E%d ", ev->abrupt); break;
+    case KE_SYNC_DOWN: snprintf(w, sizeof w, "D "); break;
+    case KE_SYNC_UP: w[0] = '\0'; break; /* at every start: left out of the record */
     }
     strncat(e->events, w, sizeof e->events - strlen(e->events) - 1);
 }
@@ -133,6 +135,7 @@ Test(kubelet, oom_kill_ends_a_container_with_137_and_it_restarts)
     cr_assert_eq(kubelet_oom_kill(e.kl, "the0", "bot-a", "proxy", &err), T0_EINVAL);
     cr_assert_eq(kubelet_oom_kill(e.kl, "the0", "bot-x", "sync", &err), T0_ENOTFOUND);
     cr_assert_eq(kubelet_oom_kill(e.kl, "the0", "bot-a", "sync", &err), T0_OK, "%s", err.msg);
+    cr_assert(strstr(e.events, "D "), "the checker hears that nothing ships: %s", e.events);
     at(&e, 2001);
     const cJSON *sync = cstatus(&e, "bot-a", 1);
     cr_assert_str_eq(kfake_str(sync, "name"), "sync");
