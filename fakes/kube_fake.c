@@ -301,6 +301,25 @@ static void kpages_drop(kfake *k, uint64_t id)
     kpages_free(hmap_del(&k->pages, key));
 }
 
+/* kpages_finish: PG's last page was served: its token dies now, its versions at the next list call */
+static void kpages_finish(kfake *k, kpages *pg)
+{
+    char key[24];
+    t0_u64_dec(key, pg->id);
+    hmap_del(&k->pages, key);
+    pg->next_done = k->pages_done;
+    k->pages_done = pg;
+}
+
+static void kpages_free_done(kfake *k)
+{
+    while (k->pages_done) {
+        kpages *pg = k->pages_done;
+        k->pages_done = pg->next_done;
+        kpages_free(pg);
+    }
+}
+
 /* page_out: the page of PG from POS (at most LIMIT items; 0 = the rest) as a List into *OUT (NULL: only
  * the bookkeeping), with metadata.continue naming the next one; PG is dropped after its last page. */
 static t0_status page_out(kfake *k, int kind, kpages *pg, size_t pos, size_t limit, cJSON **out, t0_err *err)
@@ -320,7 +339,7 @@ static t0_status page_out(kfake *k, int kind, kpages *pg, size_t pos, size_t lim
         cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(list, "metadata"), "remainingItemCount",
                                 (double)(pg->sn.n - pos - n));
     }
-    if (!more) kpages_drop(k, pg->id);
+    if (!more) kpages_finish(k, pg);
     if (out) *out = list;
     return T0_OK;
 }
@@ -390,6 +409,7 @@ static t0_status api_list(void *ctx, int kind, const char *ns, const char *selec
     port_ctx *pc = ctx;
     kfake *k = pc->k;
     if (out) *out = NULL;
+    kpages_free_done(k); /* what the last list lent is the caller's no longer (the port's contract) */
     if (!kf_kind_ok(kind)) return kf_fail(err, T0_EINVAL, 400, "list: bad kind");
     const char *cont = page && page->cont && *page->cont ? page->cont : NULL;
     size_t limit = page ? page->limit : 0;
@@ -797,6 +817,7 @@ void kfake_destroy(kfake *k)
     for (hmap_entry *e = hmap_first(&k->stale); e; e = hmap_next(&k->stale, e)) lsnap_free(e->val);
     for (hmap_entry *e = hmap_first(&k->pages); e; e = hmap_next(&k->pages, e)) kpages_free(e->val);
     hmap_free(&k->pages);
+    kpages_free_done(k);
     hmap_free(&k->index);
     hmap_free(&k->stale);
     hmap_free(&k->by_uid);

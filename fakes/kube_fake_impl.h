@@ -56,6 +56,7 @@ typedef struct lsnap {
 #define KF_CONTINUE_TTL_MS (5 * 60 * 1000)
 #define KF_PAGES_MAX 64
 typedef struct kpages {
+    struct kpages *next_done; /* on kfake.pages_done */
     lsnap sn;
     uint64_t id;
     int64_t at_ms; /* when the first page was served (the loop's clock) */
@@ -125,6 +126,8 @@ struct kfake {
     kube_watch *watchers[KFAKE_NRES];
     hmap stale; /* "<kind>|ns|selector" -> lsnap: the list last served */
     hmap pages; /* "<id>" -> kpages: paginated lists in progress */
+    kpages *pages_done; /* lists whose last page was served: their versions may be lent to the caller until
+                           its next call (kfake_opts.lend_objects), so they are freed at the next list */
     uint64_t pages_seq;
     char **gc_queue;
     size_t gc_len, gc_cap;

@@ -652,6 +652,43 @@ Test(kube_api, lists_in_pages_are_one_snapshot_and_tokens_expire)
     env_free(&e);
 }
 
+/* A cluster that lends its objects (the simulator's) keeps the versions of a finished paginated list alive
+ * until the caller's next list, as the port promises: the last page may hold the only reference to an object
+ * deleted since the first page (run under ASan by make check). */
+Test(kube_api, a_lent_last_page_outlives_its_snapshot_until_the_next_list)
+{
+    env e;
+    t0_err err = {0};
+    memset(&e, 0, sizeof e);
+    cr_assert_eq(sim_loop_new(1, 0, &e.loop, &err), T0_OK);
+    cr_assert_eq(sim_faults_new(e.loop, &e.faults, &err), T0_OK, "%s", err.msg);
+    kfake_opts o = {.lend_objects = true, .watch_history = 1}; /* no event keeps l2's version alive ... */
+    cr_assert_eq(kfake_new(e.loop, NULL, &o, &e.k, &err), T0_OK);  /* ... nor a stale-list snapshot */
+    e.api = kfake_port(e.k);
+    cr_assert_eq(create(&e, KUBE_POD, pod("l1", NULL), NULL, &err), T0_OK);
+    cr_assert_eq(create(&e, KUBE_POD, pod("l2", NULL), NULL, &err), T0_OK);
+    cJSON *l = NULL;
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &(kube_list_page){1, NULL}, &l, &err), T0_OK);
+    char tok[128];
+    snprintf(tok, sizeof tok, "%s", kfake_str(l, "metadata.continue"));
+    cJSON_Delete(l);
+    cr_assert_eq(e.api.remove(e.api.ctx, KUBE_POD, "the0", "l2", &(kube_delete_opts){.grace_seconds = 0}, &err), T0_OK);
+    sim_loop_run_for(e.loop, 1000);
+    cr_assert_eq(create(&e, KUBE_POD, pod("l3", NULL), NULL, &err), T0_OK); /* pushes the deletion out of the history */
+    cr_assert_eq(create(&e, KUBE_POD, pod("l4", NULL), NULL, &err), T0_OK);
+    cr_assert_null(kfake_peek(e.k, KUBE_POD, "the0", "l2"), "l2 is gone from the store");
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, &(kube_list_page){1, tok}, &l, &err), T0_OK, "%s", err.msg);
+    char buf[64];
+    names_of(l, buf, sizeof buf);
+    cr_assert_str_eq(buf, "l2 ", "the snapshot's last page still shows l2: %s", buf);
+    cJSON_Delete(l);
+    cr_assert_eq(e.api.list(e.api.ctx, KUBE_POD, "the0", NULL, NULL, &l, &err), T0_OK);
+    names_of(l, buf, sizeof buf);
+    cr_assert_str_eq(buf, "l1 l3 l4 ");
+    cJSON_Delete(l);
+    env_free(&e);
+}
+
 static void log_ev(void *ud, kube_watch_type t, const cJSON *obj)
 {
     static const char *const names[] = {"ADDED", "MODIFIED", "DELETED", "GONE", "CLOSED", "BOOKMARK"};
