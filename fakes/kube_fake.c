@@ -321,7 +321,7 @@ static void kpages_free_done(kfake *k)
 }
 
 /* page_out: the page of PG from POS (at most LIMIT items; 0 = the rest) as a List into *OUT (NULL: only
- * the bookkeeping), with metadata.continue naming the next one; PG is dropped after its last page. */
+ * the bookkeeping), with metadata.continue naming the next one; PG is finished by its last page. */
 static t0_status page_out(kfake *k, int kind, kpages *pg, size_t pos, size_t limit, cJSON **out, t0_err *err)
 {
     size_t n = pg->sn.n - pos;
@@ -461,14 +461,17 @@ static t0_status api_list(void *ctx, int kind, const char *ns, const char *selec
     }
     for (size_t i = 0; i < m; i++) vers[i] = cand[i]->v;
     free(cand);
+    bool paged = limit && m > limit;
+    cJSON *list = out && !paged ? list_build(k, kind, k->rv, vers, m) : NULL;
     if (pc->faults && k->faults) {
         lsnap *sn = calloc(1, sizeof *sn), *old = NULL;
-        kver **keep = m ? malloc(m * sizeof *keep) : NULL;
+        kver **keep = paged ? malloc(m * sizeof *keep) : vers; /* a paged list keeps VERS for its snapshot */
         if (sn && (keep || !m)) {
+            if (paged) memcpy(keep, vers, m * sizeof *keep);
+            else vers = NULL;
             sn->rv = k->rv;
             sn->n = m;
             sn->v = keep;
-            if (m) memcpy(keep, vers, m * sizeof *keep);
             for (size_t i = 0; i < m; i++) kf_kver_ref(keep[i]);
             if (hmap_put(&k->stale, skey, sn, (void **)&old) == T0_OK)
                 lsnap_free(old);
@@ -476,11 +479,10 @@ static t0_status api_list(void *ctx, int kind, const char *ns, const char *selec
                 lsnap_free(sn);
         } else {
             free(sn);
-            free(keep);
+            if (paged) free(keep);
         }
     }
-    if (limit && m > limit) return list_first_page(k, kind, skey, k->rv, vers, m, limit, out, err);
-    cJSON *list = out ? list_build(k, kind, k->rv, vers, m) : NULL;
+    if (paged) return list_first_page(k, kind, skey, k->rv, vers, m, limit, out, err);
     free(vers);
     if (out && !list) return kf_fail(err, T0_ENOMEM, 0, "list: out of memory");
     if (out) *out = list;
