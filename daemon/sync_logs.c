@@ -147,7 +147,7 @@ static t0_status resolve_pending(dsync_logs *l, t0_err *err)
     const char *e = st == T0_OK ? objstore_meta_get(&m, "the0-end") : NULL;
     uint64_t end = e ? strtoull(e, NULL, 10) : 0;
     if (s && !strcmp(s, l->stream) && end > l->offset) {
-        T0_INFO(COMP, "log sync: %s holds this log up to offset %llu (the last append had landed)", l->pending_key,
+        T0_INFO(COMP, "log sync: %s holds this log up to offset %llu: resuming there", l->pending_key,
                 (unsigned long long)end);
         l->offset = end;
     }
