@@ -264,6 +264,13 @@ const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char id
     uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
     if (!name) return NULL;
     obj_sum *o = hmap_get(&c->objs, name);
+    /* An event older than what we hold under that name tells nothing about what holds it now: a late DELETED
+     * of someone else's pod that had the name before ours (late_foreign_deleted.scn), or an older state of
+     * ours. */
+    if (o && rv && o->rv > rv) {
+        t0_strlcpy(idbuf, o->id, 256);
+        return idbuf;
+    }
     if (!id || (o && strcmp(o->id, id) != 0)) {
         /* not ours (or no longer this key's): whatever we held under that name is gone for its key */
         if (!o) return NULL;
@@ -273,7 +280,6 @@ const char *ctl_cache_apply(ctl_kind *c, const cJSON *obj, bool deleted, char id
         o = NULL;
     }
     t0_strlcpy(idbuf, id, 256);
-    if (o && rv && o->rv > rv) return idbuf; /* older than what we hold */
     if (deleted) { /* the key is enqueued; no record is made for a key that had nothing cached */
         if (o) obj_drop(c, o);
         return idbuf;

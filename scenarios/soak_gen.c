@@ -414,6 +414,15 @@ static void gen_intent_fault(soak_gen *g, int64_t t, unsigned pick, int64_t win,
                       soak_chance(r, 20) ? " owner=ReplicaSet/gone-1" : "");
         soak_add(g, t + win, "delete %s %s-%c%u", sch ? "cronjob" : "pod", sch ? "schedule" : "bot", sch ? 's' : 'b', id);
         counts[sch ? FK_FOREIGN_CJ : FK_FOREIGN_POD]++;
+        /* In half of them the watch is slow around the hand-over of the name, so that the other's late events
+         * can come after our object exists (late_foreign_deleted.scn). From a stream of its own (T and ID): the
+         * rest of the scenario is what the seed gave before. */
+        uint64_t rl = (uint64_t)t * 0x9e3779b97f4a7c15ull + id * 2 + sch + 1;
+        if (win > 3000 && soak_below(&rl, 2)) {
+            soak_add(g, t + win - 2000, "fault kube/watch latency ms=%us count=%u", 5 + soak_below(&rl, 11),
+                     3 + soak_below(&rl, 6));
+            counts[FK_WLAT]++;
+        }
         break;
     }
     case 5: {
