@@ -651,7 +651,7 @@ static void pod_ended(scn_checker *ck, pbot *b, ppod *p, const kubelet_event *e)
 {
     if (e->abrupt) return; /* node loss, eviction, force removal: its emptyDirs went with it */
     /* its sidecar was OOM-killed (or failed to start) and the pod ended before the kubelet restarted it: what
-     * was not shipped went with the emptyDirs, as on a node (docs/soak.md, "Limitations") */
+     * was not shipped went with the emptyDirs, as on a node (docs/scenarios.md, no-state-loss) */
     if (p->sync_down) return;
     uint64_t need = p->killed ? p->state_at_term : p->state_last;
     if (need && !p->state_full && b->uploaded_seq < need)
