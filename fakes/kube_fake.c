@@ -320,6 +320,14 @@ static void kpages_free_done(kfake *k)
     }
 }
 
+/* A continue token: "<rv>.<id>.<pos>", the snapshot's resourceVersion, its id and where the next page starts.
+ * cont_parse: false when CONT is no such token. */
+static bool cont_parse(const char *cont, unsigned long long *rv, unsigned long long *id, unsigned long long *pos)
+{
+    int used = 0;
+    return sscanf(cont, "%llu.%llu.%llu%n", rv, id, pos, &used) == 3 && !cont[used];
+}
+
 /* page_out: the page of PG from POS (at most LIMIT items; 0 = the rest) as a List into *OUT (NULL: only
  * the bookkeeping), with metadata.continue naming the next one; PG is finished by its last page. */
 static t0_status page_out(kfake *k, int kind, kpages *pg, size_t pos, size_t limit, cJSON **out, t0_err *err)
@@ -351,8 +359,7 @@ static t0_status list_continue(kfake *k, int kind, const char *skey, const char 
                                t0_err *err)
 {
     unsigned long long rv, id, pos;
-    int used = 0;
-    if (sscanf(cont, "%llu.%llu.%llu%n", &rv, &id, &pos, &used) != 3 || cont[used])
+    if (!cont_parse(cont, &rv, &id, &pos))
         return kf_fail(err, T0_EINVAL, 400, "continue key is not valid: \"%.80s\" is not a continue token of this server",
                        cont);
     char key[24];
@@ -416,8 +423,8 @@ static t0_status api_list(void *ctx, int kind, const char *ns, const char *selec
     bool stale;
     t0_status st = fault_gate(pc, kind, cont ? "continue" : "list", NULL, &stale, err);
     if (st == T0_EGONE) { /* compacted under the list: the token stays expired */
-        unsigned long long rv, id;
-        if (sscanf(cont, "%llu.%llu", &rv, &id) == 2) kpages_drop(k, id);
+        unsigned long long rv, id, pos;
+        if (cont_parse(cont, &rv, &id, &pos)) kpages_drop(k, id);
         return st;
     }
     if (st != T0_OK) return st;

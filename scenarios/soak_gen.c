@@ -17,6 +17,11 @@ static uint64_t soak_rand(uint64_t *st)
 }
 static unsigned soak_below(uint64_t *st, unsigned n) { return n ? (unsigned)(soak_rand(st) % n) : 0; }
 static bool soak_chance(uint64_t *st, unsigned percent) { return soak_below(st, 100) < percent; }
+/* soak_instant: a random whole second in [1 s, FAULT_STOP - 2 s] (ms), when changes and faults happen */
+static int64_t soak_instant(uint64_t *st, int64_t fault_stop)
+{
+    return 1000 * (1 + (int64_t)soak_below(st, (unsigned)(fault_stop / 1000 - 2)));
+}
 
 /* "1h2m3s" (whole seconds) or "250ms". */
 static char *soak_fmt_dur(int64_t ms, char *buf, size_t cap)
@@ -571,7 +576,7 @@ static bool gen_changes(soak_gen *g, const soak_gen_opts *o, int64_t fault_stop,
     size_t nev = (size_t)nb * (size_t)(o->hours ? o->hours : 1) * 3 / 2 + 10;
     int64_t *times = malloc(nev * sizeof *times);
     if (!times) return false;
-    for (size_t k = 0; k < nev; k++) times[k] = 1000 * (1 + (int64_t)soak_below(r, (unsigned)(fault_stop / 1000 - 2)));
+    for (size_t k = 0; k < nev; k++) times[k] = soak_instant(r, fault_stop);
     qsort(times, nev, sizeof *times, soak_i64_cmp);
     soak_fault_state f = {.limit = fault_stop, .nodes = nodes, .nbots = nb, .bots = bots, .counts = counts,
                           .node_until = calloc(nodes, sizeof *f.node_until), .nscheds = ns, .scheds = scheds};
@@ -670,7 +675,7 @@ char *soak_generate(uint64_t seed, const soak_gen_opts *o, uint64_t *counts)
         soak_bprintf(&b, "option list-page=%u\n", 1 + soak_below(&r2, 50));
         static const char *const kinds[] = {"pod", "cronjob"};
         for (unsigned k = 0, n = soak_below(&r2, 4); k < n && fault_stop > 3000; k++) {
-            int64_t t = 1000 * (1 + (int64_t)soak_below(&r2, (unsigned)(fault_stop / 1000 - 2)));
+            int64_t t = soak_instant(&r2, fault_stop);
             if (soak_below(&r2, 2)) {
                 soak_add(g, t, "fault kube/%s/continue gone count=%u", kinds[soak_below(&r2, 2)], 1 + soak_below(&r2, 2));
                 counts[FK_PAGE_GONE]++;
@@ -688,12 +693,12 @@ char *soak_generate(uint64_t seed, const soak_gen_opts *o, uint64_t *counts)
     uint64_t r3 = seed * 0xd1342543de82ef95ull + 11;
     if (soak_below(&r3, 3) == 0 && fault_stop > 3000) {
         for (unsigned k = 0, n = 1 + soak_below(&r3, 6); k < n; k++) {
-            int64_t t = 1000 * (1 + (int64_t)soak_below(&r3, (unsigned)(fault_stop / 1000 - 2)));
+            int64_t t = soak_instant(&r3, fault_stop);
             soak_add(g, t, "oom-kill pod bot-b%u container=%s", soak_below(&r3, nb), soak_below(&r3, 4) ? "sync" : "bot");
             counts[FK_OOM]++;
         }
         for (unsigned k = 0, n = soak_below(&r3, 4); k < n; k++) {
-            int64_t t = 1000 * (1 + (int64_t)soak_below(&r3, (unsigned)(fault_stop / 1000 - 2)));
+            int64_t t = soak_instant(&r3, fault_stop);
             soak_add(g, t, "fault s3/put timeout-applied count=%u", 1 + soak_below(&r3, 3));
             counts[FK_S3_APPLIED]++;
         }

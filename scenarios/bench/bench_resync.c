@@ -124,18 +124,24 @@ static double fake_reads(store_port *sp, kube_port *kp, const char *sel)
     return cpu_s() - t0;
 }
 
-/* decode_us: CPU microseconds per pod to decode LIST's text as the runtime's REST client does (DROP: the members
- * it leaves out first, NULL: none) and free it, median of 3 */
+/* decode_s: CPU seconds to decode the list text BUF (LEN bytes, edited in place) as the runtime's REST client
+ * does (DROP: the members it leaves out first, NULL: none) and free the tree */
+static double decode_s(char *buf, size_t len, const char *const *drop)
+{
+    double t0 = cpu_s();
+    size_t m = t0_json_text_drop(buf, len, drop);
+    cJSON_Delete(cJSON_ParseWithLength(buf, m));
+    return cpu_s() - t0;
+}
+
+/* decode_us: CPU microseconds per pod to decode LIST's text (decode_s), median of 3 */
 static double decode_us(const char *text, size_t len, const char *const *drop, int n)
 {
     double t[3];
     char *buf = malloc(len + 1);
     for (int r = 0; r < 3 && buf; r++) {
         memcpy(buf, text, len + 1);
-        double t0 = cpu_s();
-        size_t m = t0_json_text_drop(buf, len, drop);
-        cJSON_Delete(cJSON_ParseWithLength(buf, m));
-        t[r] = (cpu_s() - t0) * 1e6 / n;
+        t[r] = decode_s(buf, len, drop) * 1e6 / n;
     }
     free(buf);
     return buf ? median(t, 3) : 0;
@@ -160,10 +166,7 @@ static double decode_pages_us(kube_port *kp, const char *sel, size_t page, const
             if (!text) return 0;
             size_t len = strlen(text);
             if (len / 1e6 > *max_mb) *max_mb = len / 1e6;
-            double t0 = cpu_s();
-            size_t m = t0_json_text_drop(text, len, drop);
-            cJSON_Delete(cJSON_ParseWithLength(text, m));
-            t[r] += cpu_s() - t0;
+            t[r] += decode_s(text, len, drop);
             free(text);
         } while (*cont);
         t[r] = t[r] * 1e6 / n;
