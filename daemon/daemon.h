@@ -195,15 +195,21 @@ t0_status dsync_state_sync(dsync_state *s, int64_t now_ms, bool final, bool *upl
 /* ---- sync: logs (daemon/sync_logs.c) ---------------------------------------------------------------- */
 /* New bytes of <logs>/bot.log are appended to bot-logs/logs/<id>/<YYYYMMDD>.log (local date at append
  * time) as "[YYYY-MM-DD HH:MM:SS] <chunk, whitespace-trimmed>\n". Exactly-once across restarts:
- *  - <logs>/.the0-sync-offset (written with write+fsync+rename, once per append) holds "v1 <stream> <offset>
- *    <pending-key> <pending-end>": a random stream id for this bot.log, the shipped offset, and the append in
- *    flight (or the last one: it stays named after its PUT until the next append's record);
- *  - before a PUT the pending append is recorded; the PUT carries x-amz-meta-the0-stream/-the0-end; after
- *    a crash or an ambiguous failure the pending object is HEADed: if it carries our stream and end, the
- *    append happened and the offset advances, otherwise it is shipped again;
+ *  - <logs>/.the0-sync-offset (write+fsync+rename) holds "v2 <stream> <offset> <key>|-": a random stream id
+ *    for this bot.log and the offset from which its appends go to the day object <key>. It is written when a
+ *    stream starts and before the first append to each day object (sync_logs.c tells the protocol);
+ *  - each PUT carries x-amz-meta-the0-stream/-the0-end; after a restart or an ambiguous failure the day
+ *    object is HEADed: if it carries our stream, its end is how far the appends got;
  *  - a failed GET of the day's object (other than NoSuchKey) never leads to a PUT: the chunk waits.
  * Chunks end at a newline; an unterminated tail is shipped once it stayed unchanged for one call, or
- * on the final sync. Time (dates, stamps) and the stream id come from the loop port. */
+ * on the final sync. Time (dates, stamps) and the stream id come from the loop port.
+ *
+ * Pacing (dsync_logs_due): an append rewrites the whole day object (S3 has no append), so appending every
+ * new line would cost traffic that grows with the square of the day's log. An object under small_obj bytes
+ * is appended to as soon as lines come; a larger one only once the new bytes are at least 1/growth_div of
+ * it (the traffic then stays within 2 x growth_div times the log's bytes) or max_delay_ms after the last
+ * append to it (the reference's 60 s cadence: a slow log's lines are at most that late). The final sync
+ * ships everything at once. */
 typedef struct dsync_logs {
     const objstore *os;
     const fs_port *fs;
@@ -218,6 +224,12 @@ typedef struct dsync_logs {
     bool loaded, bucket_ok;
     uint64_t last_seen_size;
     size_t max_chunk;          /* default 8 MiB */
+    uint64_t small_obj;        /* pacing (above): default DSYNC_LOGS_SMALL */
+    unsigned growth_div;       /* default DSYNC_LOGS_GROWTH_DIV */
+    long max_delay_ms;         /* default DSYNC_LOGS_MAX_DELAY_MS; 0: no pacing, every line as it comes */
+    char obj_key[512];         /* the day object of our last append ("" = none since the start) */
+    uint64_t obj_len;          /* its length after that append */
+    int64_t obj_put_ms;        /* when that append landed */
     struct tm tm;              /* local time of the minute tm_minute (private cache) */
     time_t tm_minute;
     int tm_sec0;
@@ -229,8 +241,13 @@ void dsync_logs_init(dsync_logs *l, const objstore *os, const fs_port *fs, const
                      const char *bot_id, const char *logs_dir);
 /* dsync_logs_ship: ship at most one chunk. *more says whether unshipped bytes remain afterwards. */
 t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err);
-/* dsync_logs_pending: whether bot.log has bytes beyond the shipped offset (cheap stat). */
-bool dsync_logs_pending(dsync_logs *l);
+#define DSYNC_LOGS_SMALL (16u << 10)
+#define DSYNC_LOGS_GROWTH_DIV 16u
+#define DSYNC_LOGS_MAX_DELAY_MS 60000L
+/* dsync_logs_due: whether bot.log has bytes beyond the shipped offset that the pacing (above) ships now (a
+ * stat; no I/O to the object store). When bytes wait but are not due yet, *WAIT_MS is how long until the
+ * maximum delay makes them due; else -1. */
+bool dsync_logs_due(dsync_logs *l, long *wait_ms);
 /* dsync_logs_key: "logs/<id>/<YYYYMMDD>.log" for time T (local time). */
 void dsync_logs_key(const char *bot_id, time_t t, char *out, size_t cap);
 
@@ -254,6 +271,8 @@ typedef struct dsync_opts {
     long retry_base_ms;     /* first backoff, default 1 s, doubling to retry_max_ms (default 30 s) */
     long retry_max_ms;
     long done_poll_ms;      /* also look for the done file this often (default 500; < 0 never) */
+    long logs_max_delay_ms; /* the longest new log lines wait for their append (dsync_logs pacing; default 60 s,
+                               0 = never held) */
     /* called before each final attempt with the time left, so the transport can cap its timeouts */
     void (*deadline_hook)(void *ud, long remaining_ms);
     void *deadline_ud;

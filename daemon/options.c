@@ -53,7 +53,9 @@ static const char INIT_FOOTER[] =
 static const char SYNC_ABOUT[] =
     "Ships the state directory to bot-state/<id>/state.tar.gz when its content changes (inotify, 200 ms debounce\n"
     "bounded by a 300 ms maximum wait, periodic scan) and appends new bot.log bytes to\n"
-    "bot-logs/logs/<id>/<YYYYMMDD>.log exactly once. A snapshot up to 4 MiB is built in memory, a larger one is\n"
+    "bot-logs/logs/<id>/<YYYYMMDD>.log exactly once. S3 has no append, so each append rewrites the day's\n"
+    "object: once it is 16 KiB, new lines wait until they add 1/16 of it or for --logs-max-delay (the traffic\n"
+    "stays linear in the log's bytes, not quadratic). A snapshot up to 4 MiB is built in memory, a larger one is\n"
     "spooled in --spool-dir (the root filesystem may be read-only). On the done file (--watch-done) or\n"
     "SIGTERM/SIGINT: a final sync within --final-timeout, then exit 0 — also when something could not be\n"
     "shipped, which is logged as an error and written to the termination message: a sidecar never fails its pod\n"
@@ -110,7 +112,7 @@ int dsync_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dsync_op
 {
     memset(o, 0, sizeof *o);
     const char *done = "", *done_file = "", *spool = "";
-    int64_t iv = 60000, ft = 25000, dw = 0;
+    int64_t iv = 60000, ft = 25000, dw = 0, ld = DSYNC_LOGS_MAX_DELAY_MS;
     o->bot_id = "";
     o->state_path = "/state";
     o->logs_path = "/var/the0/logs";
@@ -127,6 +129,8 @@ int dsync_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dsync_op
          .min = 0, .max = 3600000},
         {"final-timeout", 0, CLI_DUR, &ft, "bound of the end: from SIGTERM (the wait included) or the done file",
          .min = 1, .max = 3600000},
+        {"logs-max-delay", 0, CLI_DUR, &ld, "the longest new log lines wait once the day's log object is large "
+         "(each append rewrites it; 0s: append every line as it comes)", .min = 0, .max = 3600000},
         {"spool-dir", 0, CLI_STR, &spool, "where the snapshot is spooled (empty: the logs path)", .arg = "DIR"},
     };
     const cli_cmd cmd = {"the0-runtime daemon sync", "--bot-id ID [flags]", SYNC_ABOUT, opts, T0_ARRAY_LEN(opts), 0, 0,
@@ -145,6 +149,7 @@ int dsync_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dsync_op
     o->state_limits = state_limits(env, ud);
     o->interval_ms = (long)iv;
     o->final_timeout_ms = (long)ft;
+    o->logs_max_delay_ms = (long)ld;
     o->retry_base_ms = (long)env_u64(env, ud, "THE0_RETRY_BASE_MS", 1000);
     o->termination_log = termination_log(env, ud);
     return CLI_CONTINUE;

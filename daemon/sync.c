@@ -30,7 +30,7 @@ struct dsync {
     fs_watch *w_state, *w_logs, *w_done;
     const char *done_path; /* --watch-done or --done-file: where the entrypoint writes the bot's exit */
     char done_dir[1024], done_name[256];
-    uint64_t t_debounce, t_maxwait, t_scan, t_retry, t_job, t_deadline, t_done, t_exit, t_stopwait;
+    uint64_t t_debounce, t_maxwait, t_scan, t_retry, t_job, t_deadline, t_done, t_exit, t_stopwait, t_logs;
     long backoff_ms;
     /* the upload in progress (one at a time) */
     bool job_active, job_final, job_state_done;
@@ -138,10 +138,28 @@ static void on_state_change(void *ud, const char *name)
     changed(s);
 }
 
+/* New log lines make a change when the pacing ships them now; otherwise a timer looks again when the
+ * maximum delay makes them due (lines that come meanwhile may make them due earlier). */
+static void on_logs_due(void *ud);
+static bool logs_due(dsync *s)
+{
+    long wait;
+    if (dsync_logs_due(&s->lg, &wait)) return true;
+    if (wait >= 0 && !s->t_logs) s->t_logs = arm(s, wait, on_logs_due);
+    return false;
+}
+
+static void on_logs_due(void *ud)
+{
+    dsync *s = ud;
+    s->t_logs = 0;
+    if (logs_due(s)) changed(s);
+}
+
 static void on_logs_change(void *ud, const char *name)
 {
     dsync *s = ud;
-    if (!name || !strcmp(name, "bot.log")) changed(s);
+    if ((!name || !strcmp(name, "bot.log")) && logs_due(s)) changed(s);
 }
 
 static void on_done_change(void *ud, const char *name)
@@ -206,7 +224,7 @@ static void on_scan(void *ud)
     dsync *s = ud;
     s->t_scan = arm(s, s->o.interval_ms, on_scan);
     watch_all(s); /* a directory that appeared since the start */
-    if (dsync_logs_pending(&s->lg) || tree_fingerprint(s) != s->fp_shipped) {
+    if (logs_due(s) || tree_fingerprint(s) != s->fp_shipped) {
         s->state_touched = true; /* (or the logs: the upload looks at the state anyway) */
         s->dirty = true;
         if (!s->first_change_ms) s->first_change_ms = now_ms(s);
@@ -316,8 +334,9 @@ static void job_run(void *ud)
             s->state_touched = false;
         }
     }
-    /* Logs: several chunks per upload, bounded so that a huge backlog does not starve the loop. */
-    bool more = true;
+    /* Logs: several chunks per upload, bounded so that a huge backlog does not starve the loop; none when
+     * the pacing holds them (this upload is for the state). */
+    bool more = s->job_final || logs_due(s);
     for (int i = 0; i < (s->job_final ? 1000 : 8) && more; i++) {
         t0_err e = {0};
         if (dsync_logs_ship(&s->lg, s->job_final, &more, &e) != T0_OK) {
@@ -327,6 +346,7 @@ static void job_run(void *ud)
         if (s->job_final && now_ms(s) >= s->deadline_at) break;
     }
     if (more && !s->job_final) s->dirty = true; /* the rest goes in the next upload */
+    if (!s->job_final) logs_due(s);            /* held by the pacing: the timer that ships them */
     if (more && s->job_final && s->job_ok) {
         t0_err e = {0};
         t0_fail(&e, T0_ETIMEOUT, "log sync: bytes of %s/bot.log still unshipped", s->o.logs_path);
@@ -395,6 +415,7 @@ static void start_deadline(dsync *s)
 /* Nothing ordinary runs any more: timers of the watching life and an upload waiting for a snapshot retry. */
 static void stop_ordinary(dsync *s)
 {
+    disarm(s, &s->t_logs);
     disarm(s, &s->t_debounce);
     disarm(s, &s->t_maxwait);
     disarm(s, &s->t_retry);
@@ -422,6 +443,7 @@ static void on_exit_cb(void *ud)
 
 static void stop_all(dsync *s)
 {
+    disarm(s, &s->t_logs);
     disarm(s, &s->t_debounce);
     disarm(s, &s->t_maxwait);
     disarm(s, &s->t_scan);
@@ -576,6 +598,7 @@ t0_status dsync_start(const dd_env *env, const dsync_opts *o, dd_exit_fn exit_fn
     s->backoff_ms = s->o.retry_base_ms;
     dsync_state_init(&s->st, env->os, env->fs, o->state_bucket, o->bot_id, o->state_path, s->spool, &o->state_limits);
     dsync_logs_init(&s->lg, env->os, env->fs, env->loop, o->logs_bucket, o->bot_id, o->logs_path);
+    s->lg.max_delay_ms = o->logs_max_delay_ms;
     if (s->done_path) {
         snprintf(s->done_dir, sizeof s->done_dir, "%s", s->done_path);
         char *slash = strrchr(s->done_dir, '/');

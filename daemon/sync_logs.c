@@ -25,6 +25,9 @@ void dsync_logs_init(dsync_logs *l, const objstore *os, const fs_port *fs, const
     snprintf(l->log_path, sizeof l->log_path, "%s/bot.log", logs_dir);
     snprintf(l->offset_path, sizeof l->offset_path, "%s/" OFFSET_FILE, logs_dir);
     l->max_chunk = 8u << 20;
+    l->small_obj = DSYNC_LOGS_SMALL;
+    l->growth_div = DSYNC_LOGS_GROWTH_DIV;
+    l->max_delay_ms = DSYNC_LOGS_MAX_DELAY_MS;
 }
 
 static time_t now_of(const dsync_logs *l)
@@ -151,16 +154,39 @@ static t0_status resolve_pending(dsync_logs *l, t0_err *err)
                 (unsigned long long)end);
         l->offset = end;
     }
+    if (s && !strcmp(s, l->stream)) { /* our last append to it, as far as the pacing goes: just now */
+        t0_strlcpy(l->obj_key, l->pending_key, sizeof l->obj_key);
+        l->obj_len = m.size;
+        l->obj_put_ms = l->loop->now_ms(l->loop->ctx);
+    }
     l->pending_key[0] = '\0';
     return T0_OK;
 }
 
-bool dsync_logs_pending(dsync_logs *l)
+/* paced: whether the SIZE - offset unshipped bytes are due now (the pacing in daemon.h); else *WAIT_MS is
+ * how long until they are */
+static bool paced(dsync_logs *l, uint64_t size, long *wait_ms)
 {
+    int64_t now = l->loop->now_ms(l->loop->ctx);
+    char key[512], stamp[24];
+    when(l, (time_t)(now / 1000), key, stamp);
+    if (l->max_delay_ms <= 0 || strcmp(key, l->obj_key) || l->obj_len < l->small_obj) return true;
+    if (size - l->offset >= l->obj_len / l->growth_div) return true;
+    int64_t due = l->obj_put_ms + l->max_delay_ms;
+    if (now >= due) return true;
+    *wait_ms = (long)(due - now);
+    return false;
+}
+
+bool dsync_logs_due(dsync_logs *l, long *wait_ms)
+{
+    *wait_ms = -1;
     fs_stat st;
     if (l->fs->lstat(l->fs->ctx, l->log_path, &st, NULL) != T0_OK) return false;
     if (!l->loaded) return st.size > 0;
-    return st.size != l->offset || *l->pending_key;
+    if (*l->pending_key || st.size < l->offset) return true; /* an append to resolve; a truncated log */
+    if (st.size == l->offset) return false;
+    return paced(l, st.size, wait_ms);
 }
 
 static t0_status read_chunk(dsync_logs *l, uint64_t size, bool final, char **out, size_t *outlen, t0_err *err)
@@ -278,11 +304,15 @@ static t0_status put_append(dsync_logs *l, const char *key, uint64_t end, uint64
     objstore_meta_set(&pm, "the0-end", endbuf);
     objstore_body body = {.data = obj->data, .len = obj->len};
     st = l->os->put(l->os->ctx, l->bucket, key, &body, "text/plain", &pm, err);
+    size_t len = obj->len;
     objstore_buf_free(obj);
     if (st != T0_OK) { /* it may have landed all the same: ask the object before the next attempt */
         snprintf(l->pending_key, sizeof l->pending_key, "%s", key);
         return st;
     }
+    if (strcmp(l->obj_key, key)) t0_strlcpy(l->obj_key, key, sizeof l->obj_key);
+    l->obj_len = len;
+    l->obj_put_ms = l->loop->now_ms(l->loop->ctx);
     l->offset = end;
     l->appends++;
     *more = end < size;
@@ -296,6 +326,8 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
     bool none;
     t0_status st = log_size(l, &size, &none, err);
     if (st != T0_OK || none) return st;
+    long wait;
+    if (!final && !paced(l, size, &wait)) return T0_OK; /* a successor's first look at its day object: paced */
 
     char *chunk;
     size_t len;

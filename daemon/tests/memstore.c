@@ -50,6 +50,7 @@ static t0_status mput(void *ctx, const char *bucket, const char *key, const objs
     memstore *m = ctx;
     (void)ct;
     m->puts++;
+    m->put_bytes += body ? body->len : 0;
     if (m->fail_put > 0) {
         m->fail_put--;
         return t0_fail(err, m->fail_status, "mem put %s/%s: injected %s", bucket, key, t0_status_name(m->fail_status));

@@ -21,6 +21,7 @@ typedef struct memstore {
     int put_lands_then_fails; /* the next N PUTs are stored and then reported as failed (ambiguous) */
     void (*after_put)(struct memstore *m); /* hook run after a stored PUT */
     int gets, puts, heads, buckets_checked;
+    uint64_t put_bytes; /* the bodies of every PUT, stored or failed */
 } memstore;
 
 objstore memstore_port(memstore *m);

@@ -407,6 +407,54 @@ Test(sync_logs, day_roll_records_the_new_object_once)
 
 /* The earlier format (a record before every append, naming it pending) reads the same way: the successor asks
  * the pending object how far it got. */
+/* The pacing (daemon.h): under 16 KiB every line is due; from 16 KiB on, 1/16 of new bytes or 60 s after the
+ * last append; a new day's object is due at once. A successor (a restarted sidecar) learns the object's size
+ * from the HEAD it makes for its record and paces from there instead of rewriting the object at once. */
+Test(sync_logs, appends_to_a_large_object_are_paced_also_after_a_restart)
+{
+    world w;
+    world_init(&w, 0);
+    dsync_logs l1;
+    logs_new(&w, &l1);
+    char big[1100];
+    memset(big, 'x', sizeof big - 2);
+    big[sizeof big - 2] = '\n', big[sizeof big - 1] = '\0';
+    long wait;
+    for (int i = 0; i < 16; i++) { /* 16 lines of 1 KiB: each due at once while the object is small */
+        append(&w, big);
+        cr_assert(dsync_logs_due(&l1, &wait), "line %d of a %llu-byte object not due", i, (unsigned long long)l1.obj_len);
+        ship_all(&l1, false);
+    }
+    cr_assert_geq(l1.obj_len, DSYNC_LOGS_SMALL);
+    append(&w, "small\n");
+    cr_assert(!dsync_logs_due(&l1, &wait), "6 new bytes on a %llu-byte object are due", (unsigned long long)l1.obj_len);
+    cr_assert(wait > 0 && wait <= DSYNC_LOGS_MAX_DELAY_MS, "wait %ld ms", wait);
+    sim_loop_run_until(w.l, sim_loop_now(w.l) + 30000);
+    cr_assert(!dsync_logs_due(&l1, &wait) && wait <= 30000, "wait %ld ms after 30 s", wait);
+    append(&w, big); /* 2.2 KB more: over 1/16 of the object (17.9 KB) */
+    append(&w, big);
+    cr_assert(dsync_logs_due(&l1, &wait), "1/16 of new bytes is due");
+    ship_all(&l1, false);
+    append(&w, "after\n");
+    int puts = w.m.puts, heads = w.m.heads;
+    dsync_logs l2; /* a restarted sidecar: its first look is due (it knows nothing yet) ... */
+    logs_new(&w, &l2);
+    cr_assert(dsync_logs_due(&l2, &wait));
+    ship_all(&l2, false);
+    cr_assert_eq(w.m.heads - heads, 1, "the successor asks its record's object once, asked %d times", w.m.heads - heads);
+    cr_assert_eq(w.m.puts, puts, "the successor rewrote the large object at once (%d PUTs)", w.m.puts - puts);
+    cr_assert(!dsync_logs_due(&l2, &wait) && wait > 0, "... then paces: wait %ld", wait); /* ... and paces */
+    sim_loop_run_until(w.l, sim_loop_now(w.l) + wait);
+    cr_assert(dsync_logs_due(&l2, &wait), "due after the maximum delay");
+    ship_all(&l2, false);
+    cr_assert_eq(w.m.puts, puts + 1);
+    cr_assert(strstr(day_obj(&w), "small\n") && strstr(day_obj(&w), "after\n"), "log: ...%s", day_obj(&w) + strlen(day_obj(&w)) - 40);
+    l2.max_delay_ms = 0; /* --logs-max-delay 0s: every line at once */
+    append(&w, "more\n");
+    cr_assert(dsync_logs_due(&l2, &wait));
+    world_free(&w);
+}
+
 Test(sync_logs, a_record_of_the_earlier_format_reads_the_same_way)
 {
     world w;
@@ -806,6 +854,73 @@ Test(sync_loop, a_steady_writer_is_shipped_within_a_second)
     dsync_get_info(w.s, &in);
     cr_assert_lt(in.state_uploads, (uint64_t)n, "one upload per write: the debounce does nothing (%llu uploads)",
                  (unsigned long long)in.state_uploads);
+    world_free(&w);
+}
+
+/* S3 has no append: every append PUTs the whole day object. A bot that logs a 100-byte line every 100 ms for
+ * 40 minutes (2.4 MB) made the sidecar PUT its growing object after every line or two (about 4.6 GB). Paced
+ * (dsync_logs_due), an object of 16 KiB or more is rewritten only once the new lines add 1/16 of it or 60 s
+ * after its last append, so the traffic is bounded by 17 times the log plus one rewrite of the object per
+ * minute — and no line is later than that minute (checked every 5 s of the run). */
+typedef struct chatty {
+    world *w;
+    int lines;
+    int64_t written_at[30000];
+    uint64_t timer, checker;
+    int checks;
+    int64_t worst_lag;
+} chatty;
+
+static void chatty_line(void *ud)
+{
+    chatty *c = ud;
+    char line[128];
+    snprintf(line, sizeof line, "line %06d %-88s\n", c->lines, "the quick brown fox jumps over the lazy dog");
+    c->written_at[c->lines++] = sim_loop_now(c->w->l);
+    append(c->w, line);
+    c->timer = c->lines < 24000 ? sim_loop_timer(c->w->l, 100, chatty_line, c) : 0;
+}
+
+/* The oldest line written but not in the day object yet: how long it has waited. */
+static void chatty_check(void *ud)
+{
+    chatty *c = ud;
+    const char *obj = day_obj(c->w), *last = NULL;
+    for (const char *p = strstr(obj, "line "); p; p = strstr(p + 5, "line ")) last = p;
+    int shipped = last ? atoi(last + 5) + 1 : 0;
+    if (shipped < c->lines) {
+        int64_t lag = sim_loop_now(c->w->l) - c->written_at[shipped];
+        if (lag > c->worst_lag) c->worst_lag = lag;
+    }
+    c->checks++;
+    c->checker = sim_loop_timer(c->w->l, 5000, chatty_check, c);
+}
+
+Test(sync_loop, a_chatty_log_costs_traffic_linear_in_its_bytes)
+{
+    world w;
+    world_init(&w, 0);
+    static chatty c;
+    memset(&c, 0, sizeof c);
+    c.w = &w;
+    dsync_opts o = sync_opts(false);
+    o.logs_max_delay_ms = 60000;
+    start(&w, &o);
+    c.timer = sim_loop_timer(w.l, 100, chatty_line, &c);
+    c.checker = sim_loop_timer(w.l, 5000, chatty_check, &c);
+    run_for(&w, 2400 * 1000);
+    sim_loop_cancel(w.l, c.checker);
+    uint64_t log_bytes = (uint64_t)c.lines * 100, obj_len = strlen(day_obj(&w));
+    uint64_t bound = 17 * log_bytes + (2400 / 60 + 1) * obj_len + (uint64_t)DSYNC_LOGS_SMALL * (DSYNC_LOGS_SMALL / 100);
+    cr_log_info("chatty log (virtual time): %d lines, %llu bytes; %d PUTs of %llu bytes in all (%.1f x the log; bound "
+                "%llu); worst lag of a line %lld ms", c.lines, (unsigned long long)log_bytes, w.m.puts,
+                (unsigned long long)w.m.put_bytes, (double)w.m.put_bytes / (double)log_bytes, (unsigned long long)bound,
+                (long long)c.worst_lag);
+    cr_assert_leq(w.m.put_bytes, bound, "PUT %llu bytes for a %llu-byte log (bound %llu): quadratic traffic",
+                  (unsigned long long)w.m.put_bytes, (unsigned long long)log_bytes, (unsigned long long)bound);
+    cr_assert_leq(c.worst_lag, 60000 + 5000, "a line waited %lld ms for its append (bound: 60 s + one check)",
+                  (long long)c.worst_lag);
+    cr_assert(c.checks >= 400, "%d checks", c.checks);
     world_free(&w);
 }
 
