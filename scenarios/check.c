@@ -21,7 +21,7 @@
 
 const char *const scn_invariant_names[] = {"at-most-one-bot-container", "no-orphans", "no-delete-after-failed-read",
                                            "no-state-loss", "no-log-loss", "bad-doc-isolation", "no-partial-state",
-                                           "no-resurrection", "informer-coherent", NULL};
+                                           "no-resurrection", "informer-coherent", "log-traffic-linear", NULL};
 
 /* Per bot/schedule facts (key "b:<id>" / "s:<id>"). */
 typedef struct scn_idinfo {
@@ -43,6 +43,7 @@ typedef struct scn_idinfo {
 typedef struct ppod {
     char *uid, *name;
     uint64_t *lines;           /* log lines completed, in order */
+    int64_t *line_at;          /* when each was completed (ms) */
     size_t nlines, caplines, lines_at_term;
     uint64_t state_last, state_at_term; /* the last state write completed (overall, before SIGTERM) */
     char key_last[64];
@@ -57,6 +58,13 @@ typedef struct pbot {
     unsigned char *log_seen;   /* bitmap of shipped log line numbers */
     size_t log_cap;            /* bytes in log_seen */
     uint64_t lines_shipped;
+    uint64_t log_put_bytes;    /* bytes of every write of its log objects */
+    struct { uint64_t n; int64_t at; } *unshipped; /* lines completed, from the oldest not shipped on, in order */
+    size_t unshipped_first, nunshipped, capunshipped;
+    int64_t max_log_lag;       /* the longest a line waited from its completion to its shipping */
+    unsigned pods_seen;        /* its pods, each a writer of its log objects (log-traffic-linear's allowance) */
+    unsigned early_writes;     /* writes of a large log object that neither grew it enough nor waited */
+    bool traffic_reported;
     uint64_t uploaded_seq;     /* the highest write in the state object now (0: none) */
     char damaged[8][64];       /* keys whose last write failed midway (EIO, a short write): cut files */
     size_t ndamaged;
@@ -74,6 +82,7 @@ struct scn_checker {
     scn_idinfo **all;          /* every scn_idinfo, in the order first seen */
     size_t nall, capall;
     hmap log_len;              /* log object key -> (uintptr_t) length seen */
+    hmap log_at;               /* log object key -> (uintptr_t) 1 + the time of its last write (ms) */
     hmap pbots;                /* bot id -> pbot* */
     scn_idinfo **awaiting[2];  /* undesired ids waiting for a successful read, per collection */
     size_t nawaiting[2], capawaiting[2];
@@ -116,6 +125,7 @@ t0_status scn_checker_new(const scn_check_world *world, const scn_check_sink *si
     c->pause_since[0] = c->pause_since[1] = -1;
     hmap_init(&c->ids);
     hmap_init(&c->log_len);
+    hmap_init(&c->log_at);
     hmap_init(&c->pbots);
     *out = c;
     return T0_OK;
@@ -126,6 +136,7 @@ static void ppod_free(ppod *p)
     free(p->uid);
     free(p->name);
     free(p->lines);
+    free(p->line_at);
     free(p);
 }
 
@@ -144,6 +155,7 @@ void scn_checker_destroy(scn_checker *c)
         }
         free(b->id);
         free(b->log_seen);
+        free(b->unshipped);
         free(b->waiting);
         free(b);
     }
@@ -151,6 +163,7 @@ void scn_checker_destroy(scn_checker *c)
     free(c->all);
     hmap_free(&c->ids);
     hmap_free(&c->log_len);
+    hmap_free(&c->log_at);
     for (int j = 0; j < 2; j++) free(c->awaiting[j]);
     free(c);
 }
@@ -502,6 +515,83 @@ uint64_t scn_checker_log_lines(const scn_checker *ck, const char *id)
     return b ? b->lines_shipped : 0;
 }
 
+uint64_t scn_checker_log_traffic(const scn_checker *ck, const char *id)
+{
+    const pbot *b = hmap_get(&ck->pbots, id);
+    return b ? b->log_put_bytes : 0;
+}
+
+bool scn_checker_logs_shipped(const scn_checker *ck, int64_t within_ms, char *got, size_t cap)
+{
+    int64_t now = sim_loop_now(ck->world.loop);
+    size_t pods = 0, lines = 0;
+    const pbot *wb = NULL;
+    const ppod *wp = NULL;
+    size_t wi = 0;
+    for (hmap_entry *he = hmap_first(&ck->pbots); he; he = hmap_next(&ck->pbots, he)) {
+        const pbot *b = he->val;
+        for (const ppod *p = b->pods; p; p = p->next) {
+            if (p->termed || p->sync_down || p->logs_full) continue;
+            pods++;
+            for (size_t i = 0; i < p->nlines && now - p->line_at[i] >= within_ms; i++) {
+                lines++;
+                if (bit_test(b, p->lines[i])) continue;
+                /* the oldest line waiting, of any pod (ties: the lowest bot id, for a stable report) */
+                if (!wp || p->line_at[i] < wp->line_at[wi] || (p->line_at[i] == wp->line_at[wi] && strcmp(b->id, wb->id) < 0))
+                    wb = b, wp = p, wi = i;
+                break;
+            }
+        }
+    }
+    if (wp) {
+        snprintf(got, cap, "bot %s: pod %s's log line #%llu, completed %lld ms ago, is not in bot-logs yet", wb->id,
+                 wp->name, (unsigned long long)wp->lines[wi], (long long)(now - wp->line_at[wi]));
+        return false;
+    }
+    snprintf(got, cap, "%zu lines of %zu running pods completed %lld ms ago or earlier, all in bot-logs", lines, pods,
+             (long long)within_ms);
+    return true;
+}
+
+/* log-lag: the lines a bot completed, in order, until they are shipped (the shipped head is dropped) */
+static void line_completed(pbot *b, uint64_t n, int64_t at)
+{
+    if (b->unshipped_first && b->unshipped_first * 2 >= b->nunshipped) { /* compact */
+        b->nunshipped -= b->unshipped_first;
+        memmove(b->unshipped, b->unshipped + b->unshipped_first, b->nunshipped * sizeof *b->unshipped);
+        b->unshipped_first = 0;
+    }
+    if (b->nunshipped == b->capunshipped) {
+        size_t nc = b->capunshipped ? 2 * b->capunshipped : 64;
+        void *nu = realloc(b->unshipped, nc * sizeof *b->unshipped);
+        if (!nu) return;
+        b->unshipped = nu;
+        b->capunshipped = nc;
+    }
+    b->unshipped[b->nunshipped].n = n;
+    b->unshipped[b->nunshipped++].at = at;
+}
+
+/* line N of B was shipped NOW: its wait counts into max_log_lag */
+static void line_shipped(pbot *b, uint64_t n, int64_t now)
+{
+    size_t lo = b->unshipped_first, hi = b->nunshipped;
+    while (lo < hi) { /* numbers grow in completion order */
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->unshipped[mid].n < n) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < b->nunshipped && b->unshipped[lo].n == n && now - b->unshipped[lo].at > b->max_log_lag)
+        b->max_log_lag = now - b->unshipped[lo].at;
+    while (b->unshipped_first < b->nunshipped && bit_test(b, b->unshipped[b->unshipped_first].n)) b->unshipped_first++;
+}
+
+uint64_t scn_checker_log_lag(const scn_checker *ck, const char *id)
+{
+    const pbot *b = hmap_get(&ck->pbots, id);
+    return b ? (uint64_t)b->max_log_lag : 0;
+}
+
 static bool damaged(const pbot *b, const char *key)
 {
     for (size_t i = 0; i < b->ndamaged; i++)
@@ -578,11 +668,34 @@ static void state_object(scn_checker *ck, const char *id, const char *key, const
     b->uploaded_seq = a.max_seq;
 }
 
+/* log-traffic-linear (docs/scenarios.md): S3 has no append, so each write of a log object costs the whole
+ * object. The documented pacing (docs/operations.md, "Log shipping") rewrites an object of 16 KiB or more only
+ * once its new lines add 1/16 of it, or 60 s after its last append; each pod's sidecar may write early twice
+ * (its first append, which cannot know the last one's time, and its final sync). The check leaves room for a
+ * cut partial line (1/32) and for latency (59 s). Anything else that rewrites a large object early makes the
+ * traffic grow with the square of the log. */
+#define LOG_SMALL 16384u
+#define LOG_PACE_MS 59000
+static void log_pacing(scn_checker *ck, pbot *b, const char *key, size_t prev, size_t len)
+{
+    int64_t now = now_ms(ck);
+    uintptr_t at = (uintptr_t)hmap_get(&ck->log_at, key);
+    hmap_put(&ck->log_at, key, (void *)(uintptr_t)(now + 1), NULL);
+    if (!b || !at || prev < LOG_SMALL || len < prev || (len - prev) * 32 >= prev) return;
+    int64_t since = now - (int64_t)(at - 1);
+    if (since >= LOG_PACE_MS || ++b->early_writes <= 2 * b->pods_seen || b->traffic_reported) return;
+    b->traffic_reported = true;
+    violation(ck, SCN_INV_LOG_TRAFFIC, "bot %s: bot-logs/%s (%zu bytes) rewritten %lld ms after its previous write for "
+              "%zu new bytes: %u such writes for %u pod(s) (allowed: two per pod); the log's traffic grows with its "
+              "square", b->id, key, prev, (long long)since, len - prev, b->early_writes, b->pods_seen);
+}
+
 static void log_object(scn_checker *ck, const char *key, const objfake_object *obj)
 {
     uintptr_t prev = (uintptr_t)hmap_get(&ck->log_len, key);
     if (!obj) {
         hmap_del(&ck->log_len, key);
+        hmap_del(&ck->log_at, key);
         return;
     }
     const char *slash = strchr(key + 5, '/');
@@ -592,6 +705,8 @@ static void log_object(scn_checker *ck, const char *key, const objfake_object *o
     memcpy(id, key + 5, idn);
     id[idn] = '\0';
     pbot *b = pbot_of(ck, id);
+    if (b) b->log_put_bytes += obj->len;
+    log_pacing(ck, b, key, prev, obj->len);
     if (obj->len < prev) {
         violation(ck, SCN_INV_LOG_LOSS, "log object bot-logs/%s shrank from %zu to %zu bytes (overwritten)", key,
                   (size_t)prev, obj->len);
@@ -606,8 +721,10 @@ static void log_object(scn_checker *ck, const char *key, const objfake_object *o
             if (bit_test_set(b, n))
                 violation(ck, SCN_INV_LOG_LOSS, "bot %s: log line #%llu shipped twice (bot-logs/%s)", id,
                           (unsigned long long)n, key);
-            else
+            else {
                 b->lines_shipped++;
+                line_shipped(b, n, sim_loop_now(ck->world.loop));
+            }
         }
         p = nl ? nl + 1 : end;
     }
@@ -643,6 +760,7 @@ static ppod *ppod_of(pbot *b, const kubelet_event *e, bool create)
     }
     p->next = b->pods;
     b->pods = p;
+    b->pods_seen++;
     return p;
 }
 
@@ -680,11 +798,15 @@ void scn_checker_pod_event(scn_checker *ck, const kubelet_event *e)
         if (p->nlines == p->caplines) {
             size_t nc = p->caplines ? 2 * p->caplines : 32;
             uint64_t *nl = realloc(p->lines, nc * sizeof *nl);
-            if (!nl) break;
-            p->lines = nl;
+            if (nl) p->lines = nl;
+            int64_t *na = nl ? realloc(p->line_at, nc * sizeof *na) : NULL;
+            if (!na) break;
+            p->line_at = na;
             p->caplines = nc;
         }
+        p->line_at[p->nlines] = sim_loop_now(ck->world.loop);
         p->lines[p->nlines++] = e->n;
+        line_completed(b, e->n, sim_loop_now(ck->world.loop));
         break;
     case KE_STATE_WRITE:
         if (!e->eno) {

@@ -22,6 +22,7 @@ typedef enum scn_invariant {
     SCN_INV_BAD_DOC, SCN_INV_PARTIAL_STATE,
     SCN_INV_RESURRECTION, /* reported by the intent oracle (oracle.h) through the same sink */
     SCN_INV_INFORMER,     /* informer-coherent: scn_checker_forget, scn_checker_watch_from */
+    SCN_INV_LOG_TRAFFIC,  /* log-traffic-linear: checked at every write of a log object */
     SCN_INV__COUNT
 } scn_invariant;
 /* The invariants' names, as `always NAME` and the trace write them (NULL-terminated). */
@@ -78,6 +79,16 @@ void scn_checker_pod_event(scn_checker *c, const kubelet_event *e);
 uint64_t scn_checker_state_lag(const scn_checker *c, const char *id);
 /* scn_checker_log_lines: distinct log lines of bot ID shipped to the object store so far. */
 uint64_t scn_checker_log_lines(const scn_checker *c, const char *id);
+/* scn_checker_log_traffic: bytes the sidecars have written to bot ID's log objects so far (every PUT
+ * counts the whole object it writes: an append is a read-modify-write of the day's object). */
+uint64_t scn_checker_log_traffic(const scn_checker *c, const char *id);
+/* scn_checker_log_lag: the longest a log line of bot ID waited, from its completion to the write of a log
+ * object that holds it, in ms (lines shipped so far). */
+uint64_t scn_checker_log_lag(const scn_checker *c, const char *id);
+/* scn_checker_logs_shipped: whether every log line that the bot of a running pod completed WITHIN_MS or more
+ * ago is in the object store — but for pods whose sync container is down or whose logs volume is full, and
+ * pods told to stop (their final sync is no-log-loss's). Otherwise GOT says which line of which pod waits. */
+bool scn_checker_logs_shipped(const scn_checker *c, int64_t within_ms, char *got, size_t cap);
 /* MongoDB went down (outage) or came back: no-orphans' allowance does not run while it is down. */
 void scn_checker_mongo_outage(scn_checker *c, bool down);
 /* The controllers' Lease was written: a new term restarts no-orphans' pending allowances. */

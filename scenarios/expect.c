@@ -171,6 +171,21 @@ static bool e_log_lines(scn_world *w, const scn_stmt *s, char *got, size_t cap)
     return num(s, "log-lines", scn_checker_log_lines(w->check, s->a.num.name), got, cap);
 }
 
+static bool e_log_traffic(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    return num(s, "log-traffic", scn_checker_log_traffic(w->check, s->a.num.name), got, cap);
+}
+
+static bool e_log_lag(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    return num(s, "log-lag", scn_checker_log_lag(w->check, s->a.num.name), got, cap);
+}
+
+static bool e_logs_shipped(scn_world *w, const scn_stmt *s, char *got, size_t cap)
+{
+    return scn_checker_logs_shipped(w->check, s->a.within_ms, got, cap);
+}
+
 static bool e_count(scn_world *w, const scn_stmt *s, char *got, size_t cap)
 {
     return num(s, "count", kfake_count(w->kube, (kube_kind)s->a.num.kind), got, cap);
@@ -347,6 +362,8 @@ const scn_cond_eval scn_cond_evals[] = {
     {SCN_IF_JOB_RUNS, e_job_runs},
     {SCN_IF_RESTARTS, e_restarts},
     {SCN_IF_LOG_LINES, e_log_lines},
+    {SCN_IF_LOG_TRAFFIC, e_log_traffic},
+    {SCN_IF_LOG_LAG, e_log_lag},
     {SCN_IF_COUNT, e_count},
     {SCN_IF_BOT, e_bot},
     {SCN_IF_SCHEDULE, e_schedule},
@@ -358,6 +375,7 @@ const scn_cond_eval scn_cond_evals[] = {
     {SCN_IF_INTENT, e_intent},
     {SCN_IF_EVENT, e_event},
     {SCN_IF_API_CALLS, e_api_calls},
+    {SCN_IF_LOGS_SHIPPED, e_logs_shipped},
 };
 const size_t scn_cond_evals_len = T0_ARRAY_LEN(scn_cond_evals);
 

@@ -63,6 +63,8 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_IF_JOB_RUNS, "job-runs", COND, 3, 3, "", scn_b_num},
     {SCN_IF_RESTARTS, "restarts", COND, 3, 3, "", scn_b_num},
     {SCN_IF_LOG_LINES, "log-lines", COND, 3, 3, "", scn_b_num},
+    {SCN_IF_LOG_TRAFFIC, "log-traffic", COND, 3, 3, "", scn_b_num},
+    {SCN_IF_LOG_LAG, "log-lag", COND, 3, 3, "", scn_b_num},
     {SCN_IF_BOT, "bot", COND, 1, 1, "state:s", scn_b_fsm},
     {SCN_IF_SCHEDULE, "schedule", COND, 1, 1, "state:s", scn_b_fsm},
     {SCN_IF_COUNT, "count", COND, 3, 3, "", scn_b_num},
@@ -75,6 +77,7 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_IF_INTENT, "pods-match-intent", COND, 0, 0, "", scn_b_none},
     {SCN_IF_EVENT, "event", COND, 1, 3, "reason:s", scn_b_event},
     {SCN_IF_API_CALLS, "api-calls", COND, 5, 5, "", scn_b_api},
+    {SCN_IF_LOGS_SHIPPED, "logs-shipped-within", COND, 1, 1, "", scn_b_within},
 };
 const size_t scn_grammar_len = T0_ARRAY_LEN(scn_grammar);
 

@@ -72,7 +72,7 @@ static bool b_op_n(scn_pctx *p, const scn_args *a, size_t k, const char *what, s
     return ok;
 }
 
-/* NAME OP N (job-runs, restarts, log-lines, count). */
+/* NAME OP N (job-runs, restarts, log-lines, log-traffic, log-lag, count). */
 bool scn_b_num(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
     bool ok = b_op_n(p, a, 1, " (>= <= == != > <)", &s->a.num.op, &s->a.num.n);
@@ -120,6 +120,14 @@ bool scn_b_api(scn_pctx *p, scn_stmt *s, const scn_args *a)
     s->a.api.verb = (scn_api_verb)(v < 0 ? 0 : v);
     s->a.api.kind = k < 0 ? 0 : k;
     return ok;
+}
+
+/* logs-shipped-within D */
+bool scn_b_within(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    if (scn_parse_duration(pos(a, 0), &s->a.within_ms)) return true;
+    scn_perr(p, pos_col(a, 0), "logs-shipped-within: expected a duration (90s, 2m), got '%s'", pos(a, 0));
+    return false;
 }
 
 bool scn_b_violations(scn_pctx *p, scn_stmt *s, const scn_args *a)

@@ -31,8 +31,9 @@ typedef enum scn_verb {
     SCN_CREATE_POD, SCN_CREATE_CRONJOB, SCN_ADD_FINALIZER, SCN_REMOVE_FINALIZERS, SCN_MONGO_RESTORE,
     SCN_INVARIANT, /* `always NAME` of a built-in invariant: a declaration, executed once like an action */
     SCN_IF_POD, SCN_IF_NO_POD, SCN_IF_CRONJOB, SCN_IF_NO_CRONJOB, SCN_IF_STORE, SCN_IF_NO_STORE, SCN_IF_JOB_RUNS,
-    SCN_IF_RESTARTS, SCN_IF_LOG_LINES, SCN_IF_COUNT, SCN_IF_BOT, SCN_IF_SCHEDULE, SCN_IF_MANAGER, SCN_IF_STATE,
+    SCN_IF_RESTARTS, SCN_IF_LOG_LINES, SCN_IF_LOG_TRAFFIC, SCN_IF_LOG_LAG, SCN_IF_COUNT, SCN_IF_BOT, SCN_IF_SCHEDULE, SCN_IF_MANAGER, SCN_IF_STATE,
     SCN_IF_VIOLATIONS, SCN_IF_MESSAGE, SCN_IF_STATE_LAG, SCN_IF_INTENT, SCN_IF_EVENT, SCN_IF_API_CALLS,
+    SCN_IF_LOGS_SHIPPED,
     SCN_VERB__COUNT
 } scn_verb;
 #define SCN_FIRST_CONDITION SCN_IF_POD
@@ -168,7 +169,7 @@ typedef struct scn_stmt {
             const scn_field *fields;   /* labels, annotations, env of any container */
             size_t nfields;
         } pod;
-        struct {                       /* SCN_IF_JOB_RUNS SCN_IF_RESTARTS SCN_IF_LOG_LINES SCN_IF_COUNT */
+        struct {                       /* SCN_IF_JOB_RUNS SCN_IF_RESTARTS SCN_IF_LOG_* SCN_IF_COUNT */
             const char *name;          /* CronJob, pod, bot id; SCN_IF_COUNT: pods|cronjobs|jobs */
             int kind;                  /* SCN_IF_COUNT: kube_kind */
             scn_cmp op;
@@ -178,6 +179,7 @@ typedef struct scn_stmt {
         struct { const char *name; scn_mgr_cond cond; } manager; /* SCN_IF_MANAGER */
         struct { const char *id, *line, *object; } state;      /* SCN_IF_STATE: line K=V in object ID/state.tar.gz */
         struct { scn_cmp op; uint64_t n; } violations;         /* SCN_IF_VIOLATIONS */
+        int64_t within_ms;                                      /* SCN_IF_LOGS_SHIPPED */
         struct { const char *bucket, *key, *data; size_t len; } object; /* SCN_OBJECT_PUT SCN_OBJECT_CUT */
         struct { const char *pod, *container, *text; } message;  /* SCN_IF_MESSAGE */
         struct { const char *name, *reason; scn_cmp op; uint64_t n; } event; /* SCN_IF_EVENT: Events of NAME (may end in '*') */

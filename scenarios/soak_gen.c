@@ -639,6 +639,8 @@ static void gen_liveness(soak_gen *g, int64_t fault_stop, unsigned nb, unsigned 
             soak_add(g, t, "%s%s%sexpect %scronjob schedule-s%u", w, wb, sp, scheds[i].present && scheds[i].enabled ? "" : "no ", i);
         soak_add(g, t, "%s%s%sexpect pods-match-intent", w, wb, sp); /* the intent oracle's view (docs/scenarios.md) */
     }
+    /* the sidecars keep up: no line of a running pod waits longer than the log pacing's minute (and a backoff) */
+    soak_add(g, t2, "expect logs-shipped-within 65s");
 }
 
 char *soak_generate(uint64_t seed, const soak_gen_opts *o, uint64_t *counts)

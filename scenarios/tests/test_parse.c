@@ -203,6 +203,24 @@ Test(scn_parse, foreign_objects_fields_and_counts)
 /* Faults a real server does not produce are refused: a 404 comes from an object that is really gone, a 409
  * on create from one that really exists, a 422 from the object alone; a wildcard may not ask for them
  * either. Conflicts on updates, quota refusals on creates and server errors are real. */
+/* The log conditions: traffic and lag per bot (NAME OP N), and every running pod's lines shipped within D. */
+Test(scn_parse, log_conditions)
+{
+    const char *text = "expect log-traffic b1 <= 51500000\nexpect log-lag b1 < 61000\nexpect logs-shipped-within 1m5s\n";
+    scn_script *sc = NULL;
+    t0_err err = {0};
+    cr_assert_eq(scn_parse("t.scn", text, &sc, NULL, &err), T0_OK, "%s", err.msg);
+    cr_assert_eq(sc->n, 3u, "statements: %zu", sc->n);
+    const scn_stmt *s = sc->st;
+    cr_expect(s[0].verb == SCN_IF_LOG_TRAFFIC && !strcmp(s[0].a.num.name, "b1") && s[0].a.num.op == SCN_CMP_LE &&
+              s[0].a.num.n == 51500000u);
+    cr_expect(s[1].verb == SCN_IF_LOG_LAG && s[1].a.num.op == SCN_CMP_LT && s[1].a.num.n == 61000u);
+    cr_expect(s[2].verb == SCN_IF_LOGS_SHIPPED && s[2].a.within_ms == 65000, "within %lld", (long long)s[2].a.within_ms);
+    scn_script_free(sc);
+    parse_err("expect logs-shipped-within soon\n", "logs-shipped-within: expected a duration");
+    parse_err("expect log-lag b1 <= a-minute\n", "expected a number");
+}
+
 Test(scn_parse, unrealistic_faults_are_refused)
 {
     parse_err("fault kube/pod/get error=404\n", "a 404 is for an object that is really gone");
