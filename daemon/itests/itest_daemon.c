@@ -209,7 +209,8 @@ static int run_init(const char *bin, const char *id, const char *d)
     return wait_rc(spawn(argv, log));
 }
 
-static pid_t start_sync(const char *bin, const char *id, const char *d)
+/* start_sync: `daemon sync` on D's state and logs; MAX_DELAY: its --logs-max-delay (NULL: the default) */
+static pid_t start_sync_paced(const char *bin, const char *id, const char *d, const char *max_delay)
 {
     static char state[600], logs[600], done[600], log[600];
     snprintf(state, sizeof state, "%s/state", d);
@@ -218,9 +219,12 @@ static pid_t start_sync(const char *bin, const char *id, const char *d)
     snprintf(log, sizeof log, "%s/sync.log", d);
     mkdir(logs, 0755);
     char *argv[] = {(char *)bin, "daemon", "sync", "--bot-id", (char *)id, "--state-path", state, "--logs-path", logs,
-                    "--watch-done", done, "--interval", "1s", NULL};
+                    "--watch-done", done, "--interval", "1s", max_delay ? "--logs-max-delay" : NULL, (char *)max_delay,
+                    NULL};
     return spawn(argv, log);
 }
+
+static pid_t start_sync(const char *bin, const char *id, const char *d) { return start_sync_paced(bin, id, d, NULL); }
 
 static void unique_id(char *out, size_t cap, const char *tag)
 {
@@ -330,6 +334,55 @@ Test(daemon_process, sidecar_sigkilled_mid_stream_ships_every_line_once, .timeou
     cr_assert_eq(dup, 0, "%d lines duplicated", dup);
     cr_assert_eq(bad, 0, "%d malformed records", bad);
     objstore_buf_free(&b);
+    s3_client_free(c);
+    th_rmrf(d);
+    free(d);
+}
+
+/* The day object holds TEXT (polled every 100 ms for up to WAIT_MS). */
+static bool day_object_has(s3_client *c, const char *id, const char *text, int wait_ms)
+{
+    char key[200];
+    for (int t = 0;; t += 100) {
+        dsync_logs_key(id, time(NULL), key, sizeof key);
+        objstore_buf b = {0};
+        t0_err e = {0};
+        bool has = s3_get(c, "bot-logs", key, &b, NULL, &e) == T0_OK && b.data && strstr(b.data, text);
+        objstore_buf_free(&b);
+        if (has || t >= wait_ms) return has;
+        usleep(100000);
+    }
+}
+
+/* The shipped process paces its appends (daemon.h): once the day's object is 16 KiB, a short new line waits
+ * for --logs-max-delay (6 s here) instead of rewriting the object at once; the inotify watch, the timer and
+ * the S3 client are the production ones. The "not yet" look comes 1 s after the line (5 s before it is due). */
+Test(daemon_process, appends_to_a_large_log_object_wait_for_the_maximum_delay, .timeout = 90)
+{
+    s3rver_env();
+    const char *bin = need("THE0_RUNTIME");
+    char id[64], *d = th_tmpdir(), logp[700], done[700];
+    unique_id(id, sizeof id, "pace");
+    pid_t s = start_sync_paced(bin, id, d, "6s");
+    snprintf(logp, sizeof logp, "%s/logs/bot.log", d);
+    FILE *f = fopen(logp, "a");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 200; i++) fprintf(f, "line %05d %-88s\n", i, "of a bot that logs a lot at its start");
+    fclose(f);
+    s3_client *c = client(need("S3RVER_ENDPOINT"), "S3RVER", "S3RVER");
+    cr_assert(day_object_has(c, id, "line 00199", 20000), "the first 20 KB were not shipped within 20 s");
+    f = fopen(logp, "a");
+    fputs("a short line that waits\n", f);
+    fclose(f);
+    usleep(1000000);
+    bool early = day_object_has(c, id, "a short line that waits", 0);
+    bool later = day_object_has(c, id, "a short line that waits", 20000);
+    cr_log_info("paced append: shipped 1 s after it was written: %s; within 21 s: %s", early ? "yes" : "no", later ? "yes" : "no");
+    cr_assert(!early, "a 24-byte line rewrote the 20 KB object at once: appends are not paced");
+    cr_assert(later, "the held line was not shipped after the maximum delay");
+    snprintf(done, sizeof done, "%s/done", d);
+    th_write(done, "0\n");
+    cr_assert_eq(wait_rc(s), 0);
     s3_client_free(c);
     th_rmrf(d);
     free(d);
