@@ -305,5 +305,10 @@ static int64_t p_now(void *ctx) { return rtloop_now_ms(ctx); }
 static uint64_t p_timer(void *ctx, int64_t d, loop_fn fn, void *ud) { return rtloop_timer(ctx, d, fn, ud); }
 static void p_cancel(void *ctx, uint64_t id) { rtloop_cancel(ctx, id); }
 static uint64_t p_rand(void *ctx) { return rtloop_rand(ctx); }
+static int64_t p_mono(void *ctx)
+{
+    (void)ctx;
+    return t0_mono_ms();
+}
 
-loop_port rtloop_port(rtloop *l) { return (loop_port){l, p_now, p_timer, p_cancel, p_rand}; }
+loop_port rtloop_port(rtloop *l) { return (loop_port){l, p_now, p_timer, p_cancel, p_rand, p_mono}; }

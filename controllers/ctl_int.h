@@ -242,7 +242,9 @@ struct ctl_manager {
     store_port store_real, store_watch;
     int64_t store_failing_since; /* when the store's calls started failing without an answer since (0: they
                                     do not) */
-    int64_t lease_valid_until; /* last successful renewal + renew deadline: acting stops then */
+    int64_t lease_valid_until; /* last successful renewal + renew deadline (ctl_mono_ms): acting stops then */
+    char lease_seen[200];      /* the Lease's record (holder, acquire and renew times) as last read */
+    int64_t lease_seen_at;     /* when (ctl_mono_ms) this manager first read that record */
     uint64_t term;             /* incremented each time this manager starts leading */
     int deletes_this_cycle;
     bus_sub *subs[2];
@@ -257,6 +259,10 @@ struct ctl_manager {
 
 /* ---- shared helpers (manager.c) ---- */
 int64_t ctl_now(const ctl_manager *m);
+/* ctl_mono_ms: the loop's monotonic clock (ms): every interval and deadline of the manager is measured on it,
+ * so that a skewed or stepped wall clock (ctl_now) changes no decision; ctl_now only stamps what is written
+ * (renewTime, Events) and is compared with times other machines wrote (object timestamps). */
+int64_t ctl_mono_ms(const ctl_manager *m);
 /* ctl_clock_ns: the ports' monotonic clock for durations (the loop's clock when there is none) */
 int64_t ctl_clock_ns(const ctl_manager *m);
 /* ctl_beat: record a sign of progress for liveness (ctl_manager_live) */

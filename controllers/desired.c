@@ -169,7 +169,7 @@ void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d)
 {
     ctl_manager *m = c->m;
     memset(d, 0, sizeof *d);
-    if (r->want_valid && r->want_fresh && ctl_now(m) < r->want_until) {
+    if (r->want_valid && r->want_fresh && ctl_mono_ms(m) < r->want_until) {
         d->kind = D_VALID; /* the object is generated from a fresh read if an effect needs it */
         d->fp = r->want_fp;
         d->cfg_hash = r->want_cfg;
@@ -178,7 +178,7 @@ void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d)
     }
     /* read by the resync that enqueued us: as fresh as a read now, unless the reconcile waited longer than
      * a resync period (while another manager led, say) */
-    cJSON *doc = r->batch_doc && ctl_now(m) - r->batch_at_ms <= m->s.resync_ms ? r->batch_doc : NULL;
+    cJSON *doc = r->batch_doc && ctl_mono_ms(m) - r->batch_at_ms <= m->s.resync_ms ? r->batch_doc : NULL;
     if (!doc) cJSON_Delete(r->batch_doc);
     r->batch_doc = NULL;
     t0_status st = T0_OK;
@@ -205,7 +205,7 @@ void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d)
     d->fp = ctl_doc_fingerprint(doc);
     if (r->want_valid && r->want_fp == d->fp) {
         r->want_fresh = true;
-        r->want_until = ctl_now(m) + m->s.resync_ms;
+        r->want_until = ctl_mono_ms(m) + m->s.resync_ms;
         d->kind = D_VALID;
         d->doc = doc;
         d->cfg_hash = r->want_cfg;
@@ -216,7 +216,7 @@ void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d)
         d->kind = D_VALID;
         d->doc = doc;
         r->want_valid = r->want_fresh = true;
-        r->want_until = ctl_now(m) + m->s.resync_ms;
+        r->want_until = ctl_mono_ms(m) + m->s.resync_ms;
         r->want_fp = d->fp;
         r->want_cfg = d->cfg_hash;
         r->want_spec = d->spec_hash;
@@ -247,7 +247,7 @@ void ctl_desired_read(ctl_kind *c, const char *id, rec *r, desired *d)
     ctl_hash_in(podgen_annotation(d->obj, c->def->hash_annotation), &d->cfg_hash); /* generated: CH_HEX */
     ctl_hash_in(podgen_annotation(d->obj, HASH_ANN_SPEC), &d->spec_hash);
     r->want_valid = r->want_fresh = true;
-    r->want_until = ctl_now(m) + m->s.resync_ms;
+    r->want_until = ctl_mono_ms(m) + m->s.resync_ms;
     r->want_fp = d->fp;
     r->want_cfg = d->cfg_hash;
     r->want_spec = d->spec_hash;

@@ -503,7 +503,7 @@ static void list_retry_tick(void *ud)
     c->list_timer = 0;
     if (m->crashed || !ctl_acting_allowed(m) || !c->list_backoff_ms) return; /* a list succeeded meanwhile */
     if (ctl_relist(c) != T0_OK) return; /* armed again */
-    c->last_relist_ms = ctl_now(m);
+    c->last_relist_ms = ctl_mono_ms(m);
     if (!c->watch) ctl_start_watch(c);
 }
 

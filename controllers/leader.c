@@ -1,15 +1,20 @@
 /* leader.c: leader election over a coordination.k8s.io Lease, in client-go's leaderelection shape: a
  * manager campaigns or renews every retry period (2 s); another manager may take the Lease only when its
- * last renewal is older than the lease duration (15 s); the holder acts only while its own last
- * successful renewal is younger than the renew deadline (10 s), so it stops acting before anyone may take
- * over, with 5 s of margin for clock skew. Each time a manager starts leading it opens a new term; every
- * effect is executed only under the term its reconcile was decided in (reconcile.c). */
+ * record (holder, acquire and renew times) has not changed for the lease duration (15 s); the holder acts
+ * only while its own last successful renewal is younger than the renew deadline (10 s), so it stops acting
+ * before anyone may take over. Both durations are measured on each manager's own monotonic clock, as
+ * client-go's observedTime: the renewTime in the Lease is the holder's wall clock, and comparing it with
+ * ours made a standby whose clock ran 13 s ahead take the Lease from a live leader (two leaders acting for
+ * the renew deadline), and a leader whose wall clock stepped back act past its deadline
+ * (scenarios/clock_skew.scn). Each time a manager starts leading it opens a new term; every effect is
+ * executed only under the term its reconcile was decided in (reconcile.c). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "controllers/ctl_int.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/str.h"
 
 static const cJSON *jget(const cJSON *o, const char *path) { return t0_json_at(o, path); }
 static const char *jstr(const cJSON *o, const char *path) { return t0_json_str(o, path); }
@@ -67,12 +72,28 @@ static cJSON *lease_object(ctl_manager *m, const char *rv, int64_t acquire_ms, i
     return l;
 }
 
+/* lease_expired: whether the record of CUR, held by someone else, has not changed for DUR_MS since this
+ * manager first read it (a record read for the first time starts the count: a new manager waits a lease
+ * duration before it takes over, as client-go's) */
+static bool lease_expired(ctl_manager *m, const cJSON *cur, int64_t dur_ms, int64_t mono)
+{
+    char seen[sizeof m->lease_seen];
+    const char *h = jstr(cur, "spec.holderIdentity"), *a = jstr(cur, "spec.acquireTime"), *r = jstr(cur, "spec.renewTime");
+    t0_strjoin(seen, sizeof seen, h ? h : "", "|", a ? a : "", "|", r ? r : "");
+    if (strcmp(seen, m->lease_seen)) {
+        memcpy(m->lease_seen, seen, sizeof seen);
+        m->lease_seen_at = mono;
+        return false;
+    }
+    return mono - m->lease_seen_at > dur_ms;
+}
+
 void ctl_lease_tick(void *ud)
 {
     ctl_manager *m = ud;
     m->lease_timer = 0;
     if (m->crashed || m->released) return;
-    int64_t now = ctl_now(m);
+    int64_t now = ctl_now(m), mono = ctl_mono_ms(m);
     kube_port *k = m->p.kube;
     cJSON *cur = NULL, *next = NULL;
     t0_err err = {0};
@@ -83,14 +104,13 @@ void ctl_lease_tick(void *ud)
         ok = k->create(k->ctx, KUBE_LEASE, m->s.pod.namespace, next, NULL, &err) == T0_OK;
     } else if (st == T0_OK) {
         const char *holder = jstr(cur, "spec.holderIdentity");
-        int64_t renew = ctl_parse_time(jstr(cur, "spec.renewTime"));
         const cJSON *dur = jget(cur, "spec.leaseDurationSeconds");
         int64_t dur_ms = cJSON_IsNumber(dur) ? (int64_t)dur->valuedouble * 1000 : m->s.lease_duration_ms;
         const cJSON *tr = jget(cur, "spec.leaseTransitions");
         int transitions = cJSON_IsNumber(tr) ? (int)tr->valuedouble : 0;
         const char *rv = jstr(cur, "metadata.resourceVersion");
         bool mine = holder && !strcmp(holder, m->s.identity);
-        bool expired = !holder || !holder[0] || now > renew + dur_ms;
+        bool expired = !holder || !holder[0] || (!mine && lease_expired(m, cur, dur_ms, mono));
         if (mine || expired) {
             int64_t acq = mine ? ctl_parse_time(jstr(cur, "spec.acquireTime")) : now;
             next = lease_object(m, rv, acq, mine ? transitions : transitions + 1);
@@ -100,14 +120,14 @@ void ctl_lease_tick(void *ud)
     cJSON_Delete(cur);
     cJSON_Delete(next);
     if (ok) {
-        m->lease_valid_until = now + m->s.lease_renew_deadline_ms;
+        m->lease_valid_until = mono + m->s.lease_renew_deadline_ms;
         if (!m->leader) ctl_start_leading(m);
-    } else if (m->leader && now >= m->lease_valid_until) {
+    } else if (m->leader && mono >= m->lease_valid_until) {
         ctl_stop_leading(m, err.msg[0] ? err.msg : "lease held by another manager");
     } else if (m->leader && err.msg[0]) {
         char left[32];
         T0_WARNK("manager", "lease renewal failed: acting until the renew deadline", "identity", m->s.identity,
-                 "error", err.msg, "deadline_in", t0_log_duration(left, m->lease_valid_until - now));
+                 "error", err.msg, "deadline_in", t0_log_duration(left, m->lease_valid_until - mono));
     } else if (!m->leader && err.msg[0]) {
         T0_WARNK("manager", "cannot reach the lease", "identity", m->s.identity, "lease", m->s.lease_name, "error",
                  err.msg);
@@ -115,7 +135,7 @@ void ctl_lease_tick(void *ud)
         T0_DEBUGK("manager", "standing by: the lease is held by another manager", "identity", m->s.identity, "lease",
                   m->s.lease_name);
     }
-    if (m->leader && now >= m->lease_valid_until) ctl_stop_leading(m, "renew deadline passed without a renewal");
+    if (m->leader && mono >= m->lease_valid_until) ctl_stop_leading(m, "renew deadline passed without a renewal");
     ctl_beat(m);
     ctl_standby_informers(m); /* a standby keeps its caches synced too: it is ready to take over */
     m->lease_timer = m->p.loop->timer(m->p.loop->ctx, m->s.lease_renew_ms, ctl_lease_tick, m);

@@ -48,7 +48,13 @@ void ctl_settings_defaults(ctl_settings *s)
 
 int64_t ctl_now(const ctl_manager *m) { return m->p.loop->now_ms(m->p.loop->ctx); }
 
-int64_t ctl_clock_ns(const ctl_manager *m) { return m->p.clock_ns ? m->p.clock_ns() : ctl_now(m) * 1000000; }
+int64_t ctl_mono_ms(const ctl_manager *m)
+{
+    const loop_port *l = m->p.loop;
+    return l->mono_ms ? l->mono_ms(l->ctx) : l->now_ms(l->ctx);
+}
+
+int64_t ctl_clock_ns(const ctl_manager *m) { return m->p.clock_ns ? m->p.clock_ns() : ctl_mono_ms(m) * 1000000; }
 
 void ctl_beat(ctl_manager *m) { atomic_store(&m->beat_ns, ctl_clock_ns(m)); }
 
@@ -62,7 +68,7 @@ bool ctl_acting_allowed(ctl_manager *m)
 {
     if (m->crashed || !m->leader) return false;
     if (!m->s.leader_election) return true;
-    return ctl_now(m) < m->lease_valid_until;
+    return ctl_mono_ms(m) < m->lease_valid_until;
 }
 
 /* put_digits: V in N decimal digits (zero-padded) at P */
@@ -179,11 +185,11 @@ static void gate_after_read(ctl_kind *c, long count)
     /* a suspicion ages: a read more than two resync periods after the one that found it (only failed reads
      * between) confirms nothing, the collection may have come back and gone again meanwhile (two restores
      * with an outage between them); it is judged afresh and may start a suspicion of its own */
-    if (c->gate_suspicious && ctl_now(m) - c->suspect_ms > 2 * m->s.resync_ms) ctl_gate_forget(c);
+    if (c->gate_suspicious && ctl_mono_ms(m) - c->suspect_ms > 2 * m->s.resync_ms) ctl_gate_forget(c);
     if (!c->synced) {
         /* the cache has not listed the objects yet: the read cannot be compared with them (it would look like
          * nothing to lose); hold deletions and let a read after the cache's first list judge it */
-        if (!c->gate_suspicious) c->suspect_ms = ctl_now(m);
+        if (!c->gate_suspicious) c->suspect_ms = ctl_mono_ms(m);
         c->gate_open = false;
         c->gate_suspicious = true;
         m->st.deletion_guard_trips++;
@@ -200,9 +206,9 @@ static void gate_after_read(ctl_kind *c, long count)
     bool vs_seen = collapsed(c->observed_ids, count) && !(c->gate_suspicious && count == c->last_count);
     /* the same count again confirms a collapse only a resync period after the read that found it (reads
      * in between, a takeover's or a recovery's, come too soon: a restore can still be under way) */
-    bool unconfirmed = c->gate_suspicious && count == c->last_count && ctl_now(m) - c->suspect_ms < m->s.resync_ms;
+    bool unconfirmed = c->gate_suspicious && count == c->last_count && ctl_mono_ms(m) - c->suspect_ms < m->s.resync_ms;
     bool suspicious = vs_read || vs_seen || unconfirmed;
-    if (suspicious && !c->gate_suspicious) c->suspect_ms = ctl_now(m);
+    if (suspicious && !c->gate_suspicious) c->suspect_ms = ctl_mono_ms(m);
     c->gate_suspicious = suspicious;
     if (suspicious) {
         c->gate_open = false;
@@ -273,7 +279,7 @@ static void enqueue_listed(ctl_kind *c, const cJSON *docs, const uint64_t *revs,
         r->want_fresh = false; /* read it again: it may have changed without a NATS message */
         cJSON_Delete(r->batch_doc); /* this read is the fresh read: the reconcile uses it */
         r->batch_doc = cJSON_Duplicate(doc, 1);
-        r->batch_at_ms = ctl_now(m);
+        r->batch_at_ms = ctl_mono_ms(m);
         mark_initial(c, r, initial);
         wq_add(c->q, id);
     }
@@ -306,7 +312,7 @@ void ctl_resync_kind(ctl_kind *c, bool initial)
     /* a first full reconcile whose desired-state read failed never started: this resync is the first one
      * (otherwise the manager would never become ready while it keeps leading) */
     if (!c->first_done && c->initial_left == 0) initial = true;
-    int64_t now = ctl_now(m);
+    int64_t now = ctl_mono_ms(m);
     if (initial || !c->watch || !c->last_relist_ms || now - c->last_relist_ms >= m->s.relist_ms) {
         if (ctl_relist(c) == T0_OK) c->last_relist_ms = now;
     }
@@ -460,6 +466,7 @@ void ctl_manager_destroy(ctl_manager *m)
 bool ctl_manager_ready(const ctl_manager *m) { return m && m->ready && !m->crashed && ctl_manager_store_ok(m); }
 bool ctl_manager_is_leader(const ctl_manager *m) { return m && m->leader && !m->crashed; }
 bool ctl_manager_crashed(const ctl_manager *m) { return m && m->crashed; }
+bool ctl_manager_acting(ctl_manager *m) { return m && ctl_acting_allowed(m); }
 
 void ctl_manager_stats(const ctl_manager *m, ctl_stats *out)
 {

@@ -129,6 +129,8 @@ bool ctl_manager_ready(const ctl_manager *m);
  * store_unready_ms (a MongoDB the controller cannot reach); true again at its next answer. */
 bool ctl_manager_store_ok(const ctl_manager *m);
 bool ctl_manager_is_leader(const ctl_manager *m);
+/* ctl_manager_acting: whether M may execute effects now (it leads and its renew deadline has not passed) */
+bool ctl_manager_acting(ctl_manager *m);
 bool ctl_manager_crashed(const ctl_manager *m);
 void ctl_manager_stats(const ctl_manager *m, ctl_stats *out);
 /* What another thread may read at any time (the health server): atomics only. */

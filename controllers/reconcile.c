@@ -50,7 +50,7 @@ t0_status ctl_fx_create(ctl_kind *c, ctl_step *s)
         cJSON_Delete(out);
         s->r = ctl_rec_get(c, s->id, true);
         s->r->create_in_flight = true;
-        s->r->create_deadline_ms = ctl_now(m) + m->s.expectation_ttl_ms;
+        s->r->create_deadline_ms = ctl_mono_ms(m) + m->s.expectation_ttl_ms;
         const char *name = jstr(d->obj, "metadata.name");
         char what[40], msg[CTL_NAME_MAX + 40];
         t0_strjoin(what, sizeof what, "created ", kube_kind_kind(c->def->kind));

@@ -144,7 +144,7 @@ void ctl_emit_event_about(ctl_kind *c, const char *id, kube_kind kind, const cha
     const char *uid = o ? ctl_obj_uid(o, uidbuf) : "";
     char okey[CTL_NAME_MAX + 120];
     t0_strjoin(okey, sizeof okey, c->def->component, "\x1f", kindname, "\x1f", obj_name, "\x1f", uid);
-    if (!spam_allows(m, okey, now)) {
+    if (!spam_allows(m, okey, ctl_mono_ms(m))) { /* (the window on the monotonic clock; the Event's times on the wall) */
         m->st.events_spam_dropped++;
         return;
     }

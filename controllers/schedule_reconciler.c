@@ -57,7 +57,7 @@ static int classify(ctl_kind *c, rec *r, const desired *d, const ctl_gate *g, ct
     sched_fsm_input *in = &input->sched;
     const obj_sum *o = r->obj;
     int64_t now = ctl_now(c->m);
-    if (r->create_in_flight && now > r->create_deadline_ms) r->create_in_flight = false;
+    if (r->create_in_flight && ctl_mono_ms(c->m) > r->create_deadline_ms) r->create_in_flight = false;
     in->cj_exists = r->nobjs > 0;
     in->cj_deleting = o && o->terminating;
     in->create_in_flight = r->create_in_flight;

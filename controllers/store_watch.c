@@ -26,13 +26,13 @@ static void note(ctl_manager *m, t0_status st)
 {
     bool failed = t0_status_retryable(st) && st != T0_ECONFLICT;
     if (!failed) {
-        if (m->store_failing_since) m->store_failed_for_ms = ctl_now(m) - m->store_failing_since;
+        if (m->store_failing_since) m->store_failed_for_ms = ctl_mono_ms(m) - m->store_failing_since;
         m->store_failing_since = 0;
         return;
     }
     if (!m->recovered_timer) m->recovered_timer = m->p.loop->timer(m->p.loop->ctx, STORE_PROBE_MS, probe, m);
     m->st.store_failures++;
-    if (!m->store_failing_since) m->store_failing_since = ctl_now(m);
+    if (!m->store_failing_since) m->store_failing_since = ctl_mono_ms(m);
 }
 
 static t0_status w_find_enabled(void *ctx, store_coll c, cJSON **out, uint64_t **revs, t0_err *err)
@@ -84,5 +84,5 @@ void ctl_store_watch_init(ctl_manager *m, const store_port *real)
 
 bool ctl_manager_store_ok(const ctl_manager *m)
 {
-    return m && (!m->store_failing_since || ctl_now(m) - m->store_failing_since < m->s.store_unready_ms);
+    return m && (!m->store_failing_since || ctl_mono_ms(m) - m->store_failing_since < m->s.store_unready_ms);
 }

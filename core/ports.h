@@ -30,6 +30,10 @@ typedef struct loop_port {
     void (*cancel)(void *ctx, uint64_t id);
     /* rand: 64 random bits; seeded in the simulator so that jitter replays exactly. */
     uint64_t (*rand)(void *ctx);
+    /* mono_ms: a monotonic clock in ms for intervals and deadlines, which a step of the wall clock (NTP, an
+     * operator) does not move; NULL: now_ms (the simulator's virtual time never steps). now_ms is for times
+     * written down or compared with other machines' (renewTime, Events, timestamps of objects). */
+    int64_t (*mono_ms)(void *ctx);
 } loop_port;
 
 /* ---- kube: the Kubernetes API ---------------------------------------------------------------- */

@@ -437,6 +437,18 @@ static void x_start_manager(scn_world *w, const scn_stmt *s)
     if (m && !m->m) scn_mgr_start(m);
 }
 
+/* clock M OFFSET: M's node's wall clock reads OFFSET off the true time from now on (a skewed node, or an NTP
+ * step while M runs); its monotonic clock does not move */
+static void x_clock(scn_world *w, const scn_stmt *s)
+{
+    scn_mgr *m = scn_mgr_find(w, s->a.mgr.name);
+    if (!m) m = scn_mgr_new(w, s->a.mgr.name);
+    if (!m) return;
+    scn_trace(w, "scenario", "clock of %s: %+.3f s off the true time (was %+.3f s)", m->name,
+              (double)s->a.mgr.clock_ms / 1000.0, (double)m->wall_offset_ms / 1000.0);
+    m->wall_offset_ms = s->a.mgr.clock_ms;
+}
+
 static void x_stop_manager(scn_world *w, const scn_stmt *s)
 {
     scn_mgr *m = mgr_named(w, s);
@@ -669,6 +681,7 @@ const scn_action_exec scn_action_execs[] = {
     {SCN_RESTART_CONTROLLER, x_restart_controller},
     {SCN_START_MANAGER, x_start_manager},
     {SCN_STOP_MANAGER, x_stop_manager},
+    {SCN_CLOCK, x_clock},
     {SCN_KILL_NODE, x_kill_node},
     {SCN_REVIVE_NODE, x_revive_node},
     {SCN_ADD_NODE, x_add_node},

@@ -21,7 +21,7 @@
 
 const char *const scn_invariant_names[] = {"at-most-one-bot-container", "no-orphans", "no-delete-after-failed-read",
                                            "no-state-loss", "no-log-loss", "bad-doc-isolation", "no-partial-state",
-                                           "no-resurrection", "informer-coherent", "log-traffic-linear", NULL};
+                                           "no-resurrection", "informer-coherent", "log-traffic-linear", "one-acting-leader", NULL};
 
 /* Per bot/schedule facts (key "b:<id>" / "s:<id>"). */
 typedef struct scn_idinfo {
@@ -90,6 +90,7 @@ struct scn_checker {
     bool read_bad[2];          /* the last desired-state read of the collection failed or was suspiciously empty */
     unsigned broken_docs;
     bool max_running_reported;
+    bool leaders_reported;     /* one-acting-leader: this episode of several acting managers was reported */
     /* no-orphans' allowance pauses per collection while MongoDB is down (scn_checker_mongo_outage) or the
      * collection's desired-state lists fail (scn_checker_read): since when (-1: running), and the total */
     bool mongo_out, list_failing[2];
@@ -884,6 +885,18 @@ void scn_checker_step(scn_checker *ck)
     }
     if (which) violation(ck, SCN_INV_ONE_CONTAINER, "bot %s: %u bot containers running at once", which->id, running);
     else violation(ck, SCN_INV_ONE_CONTAINER, "%u bot containers of one bot running at once", kubelet_max_bot_running(ck->world.kl));
+}
+
+void scn_checker_leaders(scn_checker *ck, unsigned acting, const char *who)
+{
+    if (acting <= 1) {
+        ck->leaders_reported = false;
+        return;
+    }
+    if (ck->leaders_reported) return;
+    ck->leaders_reported = true;
+    violation(ck, SCN_INV_ONE_LEADER, "%u managers may execute effects at once (%s): two leaders act on the same bots",
+              acting, who);
 }
 
 /* Pods still running at the end have not ended: nothing of theirs is checked for loss. */

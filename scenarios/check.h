@@ -23,6 +23,7 @@ typedef enum scn_invariant {
     SCN_INV_RESURRECTION, /* reported by the intent oracle (oracle.h) through the same sink */
     SCN_INV_INFORMER,     /* informer-coherent: scn_checker_forget, scn_checker_watch_from */
     SCN_INV_LOG_TRAFFIC,  /* log-traffic-linear: checked at every write of a log object */
+    SCN_INV_ONE_LEADER,   /* one-acting-leader: scn_checker_leaders after every step */
     SCN_INV__COUNT
 } scn_invariant;
 /* The invariants' names, as `always NAME` and the trace write them (NULL-terminated). */
@@ -79,6 +80,9 @@ void scn_checker_pod_event(scn_checker *c, const kubelet_event *e);
 uint64_t scn_checker_state_lag(const scn_checker *c, const char *id);
 /* scn_checker_log_lines: distinct log lines of bot ID shipped to the object store so far. */
 uint64_t scn_checker_log_lines(const scn_checker *c, const char *id);
+/* scn_checker_leaders: after a step, ACTING managers may execute effects (their names in WHO); more than one
+ * at once is a violation of one-acting-leader (reported once per such episode). */
+void scn_checker_leaders(scn_checker *c, unsigned acting, const char *who);
 /* scn_checker_log_traffic: bytes the sidecars have written to bot ID's log objects so far (every PUT
  * counts the whole object it writes: an append is a read-modify-write of the day's object). */
 uint64_t scn_checker_log_traffic(const scn_checker *c, const char *id);

@@ -34,6 +34,7 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_CRASH_CONTROLLER, "crash controller", ACT, 0, 1, "at-effect:u restart-after:d", scn_b_mgr},
     {SCN_RESTART_CONTROLLER, "restart controller", ACT, 0, 1, "", scn_b_mgr},
     {SCN_START_MANAGER, "start manager", ACT, 1, 1, "", scn_b_mgr},
+    {SCN_CLOCK, "clock", ACT, 2, 2, "", scn_b_clock},
     {SCN_STOP_MANAGER, "stop manager", ACT, 1, 1, "", scn_b_mgr},
     {SCN_KILL_NODE, "kill node", ACT, 1, 1, "", scn_b_obj},
     {SCN_REVIVE_NODE, "revive node", ACT, 1, 1, "", scn_b_obj},

@@ -405,6 +405,21 @@ bool scn_b_mgr(scn_pctx *p, scn_stmt *s, const scn_args *a)
     return true;
 }
 
+/* clock M OFFSET: "+20s", "-1m30s", "0s" */
+bool scn_b_clock(scn_pctx *p, scn_stmt *s, const scn_args *a)
+{
+    const char *v = pos(a, 1);
+    int sign = *v == '-' ? -1 : 1;
+    s->a.mgr.name = scn_pstr(p, pos(a, 0));
+    s->a.mgr.restart_after_ms = -1;
+    if (scn_parse_duration(v + (*v == '-' || *v == '+'), &s->a.mgr.clock_ms)) {
+        s->a.mgr.clock_ms *= sign;
+        return true;
+    }
+    scn_perr(p, pos_col(a, 1), "clock %s: expected an offset such as +20s or -1m, got '%s'", pos(a, 0), v);
+    return false;
+}
+
 /* create pod|cronjob NAME [labels=] [annotations=] [finalizers=] [owner=KIND/NAME] [schedule=] */
 bool scn_b_foreign(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {

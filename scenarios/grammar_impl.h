@@ -85,6 +85,7 @@ bool scn_b_event(scn_pctx *p, scn_stmt *s, const scn_args *a);
 bool scn_b_api(scn_pctx *p, scn_stmt *s, const scn_args *a);
 bool scn_b_violations(scn_pctx *p, scn_stmt *s, const scn_args *a);
 bool scn_b_within(scn_pctx *p, scn_stmt *s, const scn_args *a);
+bool scn_b_clock(scn_pctx *p, scn_stmt *s, const scn_args *a);
 bool scn_b_fsm(scn_pctx *p, scn_stmt *s, const scn_args *a);
 bool scn_b_manager(scn_pctx *p, scn_stmt *s, const scn_args *a);
 bool scn_b_message(scn_pctx *p, scn_stmt *s, const scn_args *a);

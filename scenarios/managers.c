@@ -368,6 +368,34 @@ static bool before_effect(void *ud, const char *controller, const char *key, con
     return false;
 }
 
+/* The manager's loop port: the world's timers and randomness; its wall clock (now_ms) off by the node's
+ * offset, its monotonic clock (mono_ms) the true time. */
+static int64_t mgr_now(void *ctx)
+{
+    scn_mgr *m = ctx;
+    return m->w->lp.now_ms(m->w->lp.ctx) + m->wall_offset_ms;
+}
+static int64_t mgr_mono(void *ctx)
+{
+    scn_mgr *m = ctx;
+    return m->w->lp.now_ms(m->w->lp.ctx);
+}
+static uint64_t mgr_timer(void *ctx, int64_t delay, loop_fn fn, void *ud)
+{
+    scn_mgr *m = ctx;
+    return m->w->lp.timer(m->w->lp.ctx, delay, fn, ud);
+}
+static void mgr_cancel(void *ctx, uint64_t id)
+{
+    scn_mgr *m = ctx;
+    m->w->lp.cancel(m->w->lp.ctx, id);
+}
+static uint64_t mgr_rand(void *ctx)
+{
+    scn_mgr *m = ctx;
+    return m->w->lp.rand(m->w->lp.ctx);
+}
+
 void scn_mgr_start(scn_mgr *m)
 {
     scn_world *w = m->w;
@@ -391,7 +419,8 @@ void scn_mgr_start(scn_mgr *m)
     }
     m->s.leader_election = w->o.leader_election;
     m->s.nats_durable = w->o.durable;
-    ctl_ports ports = {&w->lp, &m->kube, &m->store, w->o.nats ? &w->busport : NULL};
+    m->lp = (loop_port){m, mgr_now, mgr_timer, mgr_cancel, mgr_rand, mgr_mono};
+    ctl_ports ports = {&m->lp, &m->kube, &m->store, w->o.nats ? &w->busport : NULL};
     ctl_hooks hooks = {m, before_effect, fsm_hook, w->memo, on_forget};
     t0_err err = {0};
     ctl_manager *cm = NULL;

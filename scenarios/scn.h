@@ -25,7 +25,7 @@ typedef enum scn_verb {
     SCN_OPTION = 0, SCN_END, SCN_BOT, SCN_SCHEDULE, SCN_PUBLISH, SCN_PUBLISH_RAW, SCN_STORE_PUT, SCN_STORE_PUT_DUPLICATE,
     SCN_STORE_PUT_BROKEN,
     SCN_STORE_DEL, SCN_MODEL, SCN_FAULT, SCN_CLEAR_FAULT, SCN_CLEAR_FAULTS, SCN_OUTAGE, SCN_CRASH_CONTROLLER,
-    SCN_RESTART_CONTROLLER, SCN_START_MANAGER, SCN_STOP_MANAGER, SCN_KILL_NODE, SCN_REVIVE_NODE, SCN_ADD_NODE,
+    SCN_RESTART_CONTROLLER, SCN_START_MANAGER, SCN_STOP_MANAGER, SCN_CLOCK, SCN_KILL_NODE, SCN_REVIVE_NODE, SCN_ADD_NODE,
     SCN_EVICT_POD, SCN_OOM_KILL, SCN_CREATE_POD_FOR, SCN_CREATE_CRONJOB_FOR, SCN_DELETE_POD, SCN_DELETE_CRONJOB,
     SCN_CRONJOB_CONTROLLER, SCN_RESYNC, SCN_NOTE, SCN_OBJECT_PUT, SCN_OBJECT_CUT,
     SCN_CREATE_POD, SCN_CREATE_CRONJOB, SCN_ADD_FINALIZER, SCN_REMOVE_FINALIZERS, SCN_MONGO_RESTORE,
@@ -142,6 +142,7 @@ typedef struct scn_stmt {
             bool at_effect_set;
             uint64_t at_effect;         /* crash before the N-th effect from now */
             int64_t restart_after_ms;   /* < 0: not restarted */
+            int64_t clock_ms;           /* SCN_CLOCK: the wall clock's offset from the true time */
         } mgr;
         /* the object of node, pod, cronjob and `create ... for` verbs and SCN_STORE_DEL */
         struct {

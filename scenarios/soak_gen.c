@@ -53,7 +53,7 @@ const char *const soak_fault_kind_names[] = {
     /* the re-list in pages (soak_generate) */
     "list-page-expired", "list-page-error",
     /* the pod side's restarts and lost answers (soak_generate) */
-    "container-oom", "s3-put-applied", NULL};
+    "container-oom", "s3-put-applied", "clock-skew", NULL};
 enum {
     FK_KUBE_ERR, FK_429, FK_TIMEOUT, FK_TIMEOUT_APPLIED, FK_WDROP, FK_WGONE, FK_WCLOSE, FK_WLAT, FK_LIST_TIMEOUT, FK_NDROP,
     FK_NDUP, FK_NREORDER, FK_OUT_MONGO, FK_OUT_S3, FK_OUT_NATS, FK_MONGO_ERR, FK_CRASH, FK_CRASH_EFFECT, FK_M2,
@@ -61,7 +61,7 @@ enum {
     FK_MONGO_WRITE, FK_MONGO_APPLIED, FK_EMPTY_READ, FK_FOREIGN_POD, FK_FOREIGN_CJ, FK_FINALIZER, FK_POISON, FK_BAD_CRON,
     FK_PARTITION,
     FK_S3, FK_KUBELET, FK_PODFS,
-    FK_PAGE_GONE, FK_PAGE_ERR, FK_OOM, FK_S3_APPLIED, FK__COUNT
+    FK_PAGE_GONE, FK_PAGE_ERR, FK_OOM, FK_S3_APPLIED, FK_CLOCK, FK__COUNT
 };
 _Static_assert((int)FK__COUNT <= SOAK_FK_MAX, "soak fault kinds");
 
@@ -703,6 +703,19 @@ char *soak_generate(uint64_t seed, const soak_gen_opts *o, uint64_t *counts)
             int64_t t = soak_instant(&r3, fault_stop);
             soak_add(g, t, "fault s3/put timeout-applied count=%u", 1 + soak_below(&r3, 3));
             counts[FK_S3_APPLIED]++;
+        }
+    }
+    /* Nodes whose clocks disagree: in a third of the seeds the second manager's node runs up to a minute off
+     * (from the start), and 0-2 times a manager's wall clock is stepped (NTP, an operator). Leader election and
+     * every deadline must not care (one-acting-leader; clock_skew.scn). From a stream of its own, as above. */
+    uint64_t r4 = seed * 0x2545f4914f6cdd1dull + 13;
+    if (soak_below(&r4, 3) == 0 && fault_stop > 3000) {
+        soak_add(g, 0, "clock m2 %c%us", soak_below(&r4, 2) ? '+' : '-', 1 + soak_below(&r4, 60));
+        counts[FK_CLOCK]++;
+        for (unsigned k = 0, n = soak_below(&r4, 3); k < n; k++) {
+            int64_t t = soak_instant(&r4, fault_stop);
+            soak_add(g, t, "clock m%u %c%us", 1 + soak_below(&r4, 2), soak_below(&r4, 2) ? '+' : '-', soak_below(&r4, 90));
+            counts[FK_CLOCK]++;
         }
     }
     int64_t last = end;

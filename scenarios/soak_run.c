@@ -177,7 +177,7 @@ static bool soak_fault_line(const char *l)
     }
     static const char *const heads[] = {"fault ",  "outage ",       "crash ",        "kill ",
                                         "evict ",  "start manager", "stop manager",  "mongo-restore ",
-                                        "restart ", "oom-kill "};
+                                        "restart ", "oom-kill ",      "clock "};
     for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
         if (!strncmp(l, heads[i], strlen(heads[i]))) return true;
     return false;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/str.h"
 #include "scenarios/world.h"
 
 /* The world's settings: defaults, then every `option` and `end` of the script in file order. */
@@ -145,6 +146,14 @@ static void step_hook(void *ud)
     scn_world *w = ud;
     w->res->steps++;
     scn_checker_step(w->check);
+    if (w->mgrs && w->mgrs->next) { /* one-acting-leader: only with several managers */
+        unsigned acting = 0;
+        char who[128] = "";
+        for (scn_mgr *m = w->mgrs; m; m = m->next)
+            if (m->m && ctl_manager_acting(m->m) && acting++ < 4)
+                t0_strjoin(who + strlen(who), sizeof who - strlen(who), acting > 1 ? ", " : "", m->identity);
+        scn_checker_leaders(w->check, acting, who);
+    }
     if (w->pending) scn_expect_step(w);
 }
 

@@ -55,6 +55,8 @@ typedef struct scn_mgr {
     struct scn_wwrap *wraps; /* its open watches, wrapped (a partition scoped to it ends them) */
     uint64_t seen_rv[KUBE__KINDS]; /* this incarnation: the newest resourceVersion its lists and watch
                                     * streams delivered (informer-coherent: a watch resumes at most there) */
+    int64_t wall_offset_ms; /* its node's wall clock reads this far off the true time (`clock M OFFSET`) */
+    loop_port lp;           /* the world's loop, but for that wall clock (its monotonic clock is true) */
     struct scn_mgr *next;
 } scn_mgr;
 

@@ -218,6 +218,12 @@ Test(scn_parse, log_conditions)
     cr_expect(s[2].verb == SCN_IF_LOGS_SHIPPED && s[2].a.within_ms == 65000, "within %lld", (long long)s[2].a.within_ms);
     scn_script_free(sc);
     parse_err("expect logs-shipped-within soon\n", "logs-shipped-within: expected a duration");
+    parse_err("clock m2 ahead\n", "clock m2: expected an offset");
+    scn_script *c = NULL;
+    cr_assert_eq(scn_parse("t.scn", "clock m2 -1m30s\nclock m1 +20s\n", &c, NULL, &err), T0_OK, "%s", err.msg);
+    cr_expect(c->st[0].verb == SCN_CLOCK && !strcmp(c->st[0].a.mgr.name, "m2") && c->st[0].a.mgr.clock_ms == -90000);
+    cr_expect(c->st[1].a.mgr.clock_ms == 20000);
+    scn_script_free(c);
     parse_err("expect log-lag b1 <= a-minute\n", "expected a number");
 }
 
