@@ -886,7 +886,8 @@ static void chatty_check(void *ud)
 {
     chatty *c = ud;
     const char *obj = day_obj(c->w), *last = NULL;
-    for (const char *p = strstr(obj, "line "); p; p = strstr(p + 5, "line ")) last = p;
+    for (size_t i = strlen(obj); i-- > 0 && !last;) /* the last line, from the end: no scan of 2 MB per check */
+        if (!strncmp(obj + i, "line ", 5)) last = obj + i;
     int shipped = last ? atoi(last + 5) + 1 : 0;
     if (shipped < c->lines) {
         int64_t lag = sim_loop_now(c->w->l) - c->written_at[shipped];
