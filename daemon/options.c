@@ -54,14 +54,14 @@ static const char SYNC_ABOUT[] =
     "Ships the state directory to bot-state/<id>/state.tar.gz when its content changes (inotify, 200 ms debounce\n"
     "bounded by a 300 ms maximum wait, periodic scan) and appends new bot.log bytes to\n"
     "bot-logs/logs/<id>/<YYYYMMDD>.log exactly once. S3 has no append, so each append rewrites the day's\n"
-    "object: once it is 16 KiB, new lines wait until they add 1/16 of it or for --logs-max-delay (the traffic\n"
-    "stays linear in the log's bytes, not quadratic). A snapshot up to 4 MiB is built in memory, a larger one is\n"
-    "spooled in --spool-dir (the root filesystem may be read-only). On the done file (--watch-done) or\n"
-    "SIGTERM/SIGINT: a final sync within --final-timeout, then exit 0 — also when something could not be\n"
-    "shipped, which is logged as an error and written to the termination message: a sidecar never fails its pod\n"
-    "(a Job would run the bot again). SIGTERM while the bot still runs (its done file, --done-file or\n"
-    "--watch-done, is not there) first waits up to --done-wait for it, so what the bot writes while it stops\n"
-    "is shipped too.";
+    "object: once it is 16 KiB, new lines wait until they add 1/16 of it or for --logs-max-delay (a busy log\n"
+    "costs at most 17 times its bytes, a slow one a rewrite per delay). A snapshot up to 4 MiB is built in\n"
+    "memory, a larger one is spooled in --spool-dir (the root filesystem may be read-only). On the done file\n"
+    "(--watch-done) or SIGTERM/SIGINT: a final sync within --final-timeout, then exit 0 — also when something\n"
+    "could not be shipped, which is logged as an error and written to the termination message: a sidecar never\n"
+    "fails its pod (a Job would run the bot again). SIGTERM while the bot still runs (its done file,\n"
+    "--done-file or --watch-done, is not there) first waits up to --done-wait for it, so what the bot writes\n"
+    "while it stops is shipped too.";
 static const char SYNC_FOOTER[] =
     "environment: MINIO_* as for init; the logs bucket is bot-logs; THE0_RETRY_BASE_MS, THE0_TERMINATION_LOG.\n"
     "exit codes: 0 once the final sync ended, 1 a usage or configuration error (usage errors as the reference)";
