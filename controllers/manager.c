@@ -48,11 +48,7 @@ void ctl_settings_defaults(ctl_settings *s)
 
 int64_t ctl_now(const ctl_manager *m) { return m->p.loop->now_ms(m->p.loop->ctx); }
 
-int64_t ctl_mono_ms(const ctl_manager *m)
-{
-    const loop_port *l = m->p.loop;
-    return l->mono_ms ? l->mono_ms(l->ctx) : l->now_ms(l->ctx);
-}
+int64_t ctl_mono_ms(const ctl_manager *m) { return loop_mono_ms(m->p.loop); }
 
 int64_t ctl_clock_ns(const ctl_manager *m) { return m->p.clock_ns ? m->p.clock_ns() : ctl_mono_ms(m) * 1000000; }
 

@@ -37,10 +37,8 @@ struct wq {
     _Atomic int64_t processing_since_ns;
 };
 
-/* mono_ms: the loop's monotonic clock (delays and the token bucket: a step of the wall clock moves neither) */
-static int64_t mono_ms(const loop_port *l) { return l->mono_ms ? l->mono_ms(l->ctx) : l->now_ms(l->ctx); }
-
-static int64_t clock_ns(const wq *q) { return q->s.clock_ns ? q->s.clock_ns() : mono_ms(q->loop) * 1000000; }
+/* Delays and the token bucket are on the loop's monotonic clock: a step of the wall clock moves neither. */
+static int64_t clock_ns(const wq *q) { return q->s.clock_ns ? q->s.clock_ns() : loop_mono_ms(q->loop) * 1000000; }
 
 static void drain(void *ud);
 
@@ -66,7 +64,7 @@ t0_status wq_new(loop_port *loop, const wq_settings *s, wq_process_fn fn, void *
     hmap_init(&q->failures);
     hmap_init(&q->delayed);
     q->tokens = q->s.burst;
-    q->tokens_at = mono_ms(loop);
+    q->tokens_at = loop_mono_ms(loop);
     *out = q;
     return T0_OK;
 }
@@ -131,7 +129,7 @@ void wq_add_after(wq *q, const char *key, int64_t delay_ms)
         wq_add(q, key);
         return;
     }
-    int64_t due = mono_ms(q->loop) + delay_ms;
+    int64_t due = loop_mono_ms(q->loop) + delay_ms;
     wq_delay *old = hmap_get(&q->delayed, key);
     if (old) {
         if (old->due <= due) return;
@@ -168,7 +166,7 @@ int64_t wq_add_rate_limited(wq *q, const char *key)
     q->met.retries++;
     hmap_put(&q->failures, key, (void *)(intptr_t)(n + 1), NULL);
     /* token bucket with reservations, as golang.org/x/time/rate */
-    int64_t now = mono_ms(q->loop);
+    int64_t now = loop_mono_ms(q->loop);
     q->tokens += (double)(now - q->tokens_at) * q->s.qps / 1000.0;
     if (q->tokens > q->s.burst) q->tokens = q->s.burst;
     q->tokens_at = now;

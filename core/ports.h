@@ -36,6 +36,9 @@ typedef struct loop_port {
     int64_t (*mono_ms)(void *ctx);
 } loop_port;
 
+/* loop_mono_ms: L's monotonic clock (ms): mono_ms, or now_ms when the loop has none. */
+static inline int64_t loop_mono_ms(const loop_port *l) { return l->mono_ms ? l->mono_ms(l->ctx) : l->now_ms(l->ctx); }
+
 /* ---- kube: the Kubernetes API ---------------------------------------------------------------- */
 typedef enum kube_kind { KUBE_POD = 0, KUBE_CRONJOB, KUBE_JOB, KUBE_LEASE, KUBE_EVENT, KUBE__KINDS } kube_kind;
 

@@ -336,7 +336,7 @@ static void job_run(void *ud)
     }
     /* Logs: several chunks per upload, bounded so that a huge backlog does not starve the loop; none when
      * the pacing holds them (this upload is for the state). */
-    bool more = s->job_final || logs_due(s);
+    bool ship = s->job_final || logs_due(s), more = ship; /* (held: logs_due armed the timer) */
     for (int i = 0; i < (s->job_final ? 1000 : 8) && more; i++) {
         t0_err e = {0};
         if (dsync_logs_ship(&s->lg, s->job_final, &more, &e) != T0_OK) {
@@ -346,7 +346,7 @@ static void job_run(void *ud)
         if (s->job_final && now_ms(s) >= s->deadline_at) break;
     }
     if (more && !s->job_final) s->dirty = true; /* the rest goes in the next upload */
-    if (!s->job_final) logs_due(s);            /* held by the pacing: the timer that ships them */
+    if (ship && !s->job_final) logs_due(s);    /* held by the pacing after all: the timer that ships them */
     if (more && s->job_final && s->job_ok) {
         t0_err e = {0};
         t0_fail(&e, T0_ETIMEOUT, "log sync: bytes of %s/bot.log still unshipped", s->o.logs_path);

@@ -136,6 +136,14 @@ static t0_status load_offset(dsync_logs *l, t0_err *err)
     return st;
 }
 
+/* appended: the pacing's reference, our last append: day object KEY, LEN bytes long after it, landed now */
+static void appended(dsync_logs *l, const char *key, uint64_t len)
+{
+    if (key != l->obj_key && strcmp(l->obj_key, key)) t0_strlcpy(l->obj_key, key, sizeof l->obj_key);
+    l->obj_len = len;
+    l->obj_put_ms = l->loop->now_ms(l->loop->ctx);
+}
+
 /* After a restart or a PUT that failed ambiguously: how far did our appends to the pending key get? */
 static t0_status resolve_pending(dsync_logs *l, t0_err *err)
 {
@@ -154,11 +162,7 @@ static t0_status resolve_pending(dsync_logs *l, t0_err *err)
                 (unsigned long long)end);
         l->offset = end;
     }
-    if (s && !strcmp(s, l->stream)) { /* our last append to it, as far as the pacing goes: just now */
-        t0_strlcpy(l->obj_key, l->pending_key, sizeof l->obj_key);
-        l->obj_len = m.size;
-        l->obj_put_ms = l->loop->now_ms(l->loop->ctx);
-    }
+    if (s && !strcmp(s, l->stream)) appended(l, l->pending_key, m.size); /* as far as the pacing goes: just now */
     l->pending_key[0] = '\0';
     return T0_OK;
 }
@@ -310,9 +314,7 @@ static t0_status put_append(dsync_logs *l, const char *key, uint64_t end, uint64
         snprintf(l->pending_key, sizeof l->pending_key, "%s", key);
         return st;
     }
-    if (strcmp(l->obj_key, key)) t0_strlcpy(l->obj_key, key, sizeof l->obj_key);
-    l->obj_len = len;
-    l->obj_put_ms = l->loop->now_ms(l->loop->ctx);
+    appended(l, key, len);
     l->offset = end;
     l->appends++;
     *more = end < size;

@@ -149,9 +149,10 @@ static void step_hook(void *ud)
     if (w->mgrs && w->mgrs->next) { /* one-acting-leader: only with several managers */
         unsigned acting = 0;
         char who[128] = "";
-        for (scn_mgr *m = w->mgrs; m; m = m->next)
-            if (m->m && ctl_manager_acting(m->m) && acting++ < 4)
-                t0_strjoin(who + strlen(who), sizeof who - strlen(who), acting > 1 ? ", " : "", m->identity);
+        for (scn_mgr *m = w->mgrs; m; m = m->next) acting += m->m && ctl_manager_acting(m->m);
+        for (scn_mgr *m = acting > 1 ? w->mgrs : NULL; m; m = m->next) /* named only for the report */
+            if (m->m && ctl_manager_acting(m->m))
+                t0_strjoin(who + strlen(who), sizeof who - strlen(who), *who ? ", " : "", m->identity);
         scn_checker_leaders(w->check, acting, who);
     }
     if (w->pending) scn_expect_step(w);
