@@ -49,6 +49,18 @@ size_t t0_u64_dec(char buf[21], uint64_t v)
     return n;
 }
 
+char *t0_hex(const void *in, size_t n, char *out)
+{
+    static const char digit[] = "0123456789abcdef";
+    const unsigned char *b = in;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digit[b[i] >> 4];
+        out[2 * i + 1] = digit[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
 static locale_t utf8_locale(void)
 {
     static _Atomic(locale_t) loc = (locale_t)0;

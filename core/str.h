@@ -19,6 +19,9 @@ size_t t0_strjoin_(char *dst, size_t cap, ...);
 /* t0_u64_dec: V in decimal into BUF (at least 21 bytes); returns its length. */
 size_t t0_u64_dec(char buf[21], uint64_t v);
 
+/* t0_hex: the N bytes at IN as 2N lowercase hex digits and a NUL into OUT (2N + 1 bytes); returns OUT. */
+char *t0_hex(const void *in, size_t n, char *out);
+
 /* A thread-local C.UTF-8 LC_CTYPE around code that converts names through the locale (libarchive does,
  * for every entry name, and the processes' locale — the simulator's — is "C"): t0_utf8_enter puts it in
  * place, t0_utf8_leave restores what was there. Without C.UTF-8 on the system nothing changes (callers then

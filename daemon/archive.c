@@ -718,7 +718,7 @@ t0_status dar_snapshot(const fs_port *fs, const char *dir, const dar_snap_opts *
         }
         EVP_DigestFinal_ex(s.md, d, &dl);
         EVP_MD_CTX_free(s.md);
-        for (int i = 0; i < 32; i++) sprintf(hash + 2 * i, "%02x", d[i]);
+        t0_hex(d, 32, hash);
     }
     free(s.buf);
     if (st == T0_OK && s.moved[0]) return t0_fail(err, T0_ESTATE, "snapshot of %s: %s", dir, s.moved);

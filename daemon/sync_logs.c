@@ -94,7 +94,9 @@ static t0_status save_offset(dsync_logs *l, const char *key, t0_err *err)
 static void new_stream(dsync_logs *l)
 {
     uint64_t r[2] = {l->loop->rand(l->loop->ctx), l->loop->rand(l->loop->ctx)}; /* seeded in the simulator */
-    for (int i = 0; i < 16; i++) sprintf(l->stream + 2 * i, "%02x", (unsigned)((r[i / 8] >> (8 * (i % 8))) & 0xff));
+    unsigned char b[16];
+    for (int i = 0; i < 16; i++) b[i] = (unsigned char)(r[i / 8] >> (8 * (i % 8))); /* little-endian, as before */
+    t0_hex(b, 16, l->stream);
     l->offset = 0;
     l->pending_key[0] = '\0';
     l->rec_key[0] = '\0';

@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/str.h"
 #include "domain/gojson.h"
 
 _Static_assert(HASH_DIGEST_MAX >= EVP_MAX_MD_SIZE, "HASH_DIGEST_MAX holds any EVP digest");
@@ -35,12 +36,7 @@ t0_status hash_hex16(const void *data, size_t len, char out[HASH_HEX_LEN + 1], t
     unsigned char md[HASH_DIGEST_MAX];
     if (hash_digest(HASH_SHA256, data, len, md) < HASH_HEX_LEN / 2)
         return t0_fail(err, T0_EINTERNAL, "sha256: EVP_Digest failed");
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < HASH_HEX_LEN / 2; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 0xF];
-    }
-    out[HASH_HEX_LEN] = '\0';
+    t0_hex(md, HASH_HEX_LEN / 2, out);
     return T0_OK;
 }
 

@@ -27,13 +27,8 @@ struct objfake {
 void objfake_md5_hex(const void *data, size_t len, char out[33])
 {
     unsigned char md[HASH_DIGEST_MAX];
-    unsigned n = hash_digest(HASH_MD5, data, len, md);
-    static const char hx[] = "0123456789abcdef";
-    for (unsigned i = 0; i < 16; i++) {
-        out[2 * i] = i < n ? hx[md[i] >> 4] : '0';
-        out[2 * i + 1] = i < n ? hx[md[i] & 15] : '0';
-    }
-    out[32] = '\0';
+    if (hash_digest(HASH_MD5, data, len, md) != 16) memset(md, 0, 16);
+    t0_hex(md, 16, out);
 }
 
 /* The MD5 of a body is kept as a digest context over it (never finalized): a body that starts with the one it
@@ -50,16 +45,10 @@ const char *objfake_etag(const objfake_object *ob)
     EVP_MD_CTX *fin = w->md5 ? EVP_MD_CTX_new() : NULL;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned n = 0;
-    if (fin && EVP_MD_CTX_copy_ex(fin, w->md5) && EVP_DigestFinal_ex(fin, md, &n) && n == 16) {
-        static const char hx[] = "0123456789abcdef";
-        for (unsigned i = 0; i < 16; i++) {
-            w->etag[2 * i] = hx[md[i] >> 4];
-            w->etag[2 * i + 1] = hx[md[i] & 15];
-        }
-        w->etag[32] = '\0';
-    } else {
+    if (fin && EVP_MD_CTX_copy_ex(fin, w->md5) && EVP_DigestFinal_ex(fin, md, &n) && n == 16)
+        t0_hex(md, 16, w->etag);
+    else
         objfake_md5_hex(w->data, w->len, w->etag);
-    }
     EVP_MD_CTX_free(fin);
     t0_strlcpy(w->meta.etag, w->etag, sizeof w->meta.etag);
     return w->etag;

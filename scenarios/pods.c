@@ -168,10 +168,10 @@ static t0_status runtime_exec(void *ud, const kubelet_exec *x, kubelet_proc **ou
     for (int i = 0; i < argc; i++) d->argv[i] = x->argv[i + 2];
     d->os = objfake_port(w->obj);
     d->env = (dd_env){.loop = x->loop, .os = &d->os, .fs = x->fs};
-    /* usage errors go where the container's stderr would: the log */
-    char *text = NULL;
-    size_t tlen = 0;
-    FILE *msgs = open_memstream(&text, &tlen);
+    /* usage errors go where the container's stderr would: the log (a fixed buffer: open_memstream would
+     * calloc 8 KB per container start for text that is almost never written) */
+    char text[2048] = "";
+    FILE *msgs = fmemopen(text, sizeof text - 1, "w");
     bool init = !strcmp(d->argv[0], "init");
     int pr = init ? dinit_opts_parse(argc, d->argv, dp_getenv, (void *)x, &d->io, msgs, msgs)
                   : dsync_opts_parse(argc, d->argv, dp_getenv, (void *)x, &d->so, msgs, msgs);
@@ -180,7 +180,7 @@ static t0_status runtime_exec(void *ud, const kubelet_exec *x, kubelet_proc **ou
     t0_err e = {0};
     if (pr != CLI_CONTINUE) {
         T0_WARN(COMP, "pod %s/%s container %s: daemon %s exited %d: %s", x->ns, x->pod, x->container, d->argv[0], pr,
-                text ? text : "");
+                text);
         d->fail_code = pr;
     } else if (init) {
         code_object(w, x, &d->io);
@@ -191,7 +191,6 @@ static t0_status runtime_exec(void *ud, const kubelet_exec *x, kubelet_proc **ou
         d->env.tracer = x->tracer;
         st = dsync_start(&d->env, &d->so, dp_exit, d, &d->sy, &e);
     }
-    free(text);
     if (st != T0_OK) { /* the process ran and failed at once: exit 1 with its error, as the binary prints it */
         T0_ERROR(COMP, "pod %s/%s container %s: Error: %s", x->ns, x->pod, x->container, e.msg);
         dd_termination_message(x->fs, init ? d->io.termination_log : d->so.termination_log, e.msg);

@@ -45,3 +45,17 @@ Test(str, u64_dec_matches_printf)
         cr_expect_eq(n, strlen(b), "length %zu for %s", n, b);
     }
 }
+
+Test(str, hex_is_printf_lowercase_hex_of_every_byte)
+{
+    unsigned char in[256];
+    for (int i = 0; i < 256; i++) in[i] = (unsigned char)(255 - i);
+    char got[2 * 256 + 1], want[2 * 256 + 1];
+    memset(got, 'X', sizeof got);
+    for (int i = 0; i < 256; i++) snprintf(want + 2 * i, 3, "%02x", in[i]);
+    cr_expect_eq(t0_hex(in, 256, got), got, "returns OUT");
+    cr_expect_str_eq(got, want, "got %s, printf %s", got, want);
+    char empty[1] = {'X'};
+    t0_hex(in, 0, empty);
+    cr_expect_eq(empty[0], '\0', "no bytes: the empty string, got '%c'", empty[0]);
+}

@@ -1,6 +1,7 @@
 /* test_gojson.c: the Go encoding/json compatible encoder: numbers, escaping, key order, errors. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,4 +129,19 @@ Test(gojson, raw_items_rejected)
     cr_assert_eq(gojson_encode(r, &out, NULL, &err), T0_EINVAL);
     cr_assert_null(out);
     cJSON_Delete(r);
+}
+
+/* every ASCII byte, against Go's rules written out here: control bytes, '"', '\\', '<', '>' and '&' escaped
+ * (short forms for \b \f \n \r \t), everything else (DEL included) as itself */
+Test(gojson, every_ascii_byte_escaped_as_go_does)
+{
+    for (int c = 1; c < 128; c++) {
+        char in[4] = {'x', (char)c, 'y', 0}, want[16];
+        const char *shortf = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : c == '\n' ? "\\n"
+                           : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        if (shortf) snprintf(want, sizeof want, "\"x%sy\"", shortf);
+        else if (c < 0x20 || c == '<' || c == '>' || c == '&') snprintf(want, sizeof want, "\"x\\u%04xy\"", c);
+        else snprintf(want, sizeof want, "\"x%cy\"", c);
+        enc_str(in, want);
+    }
 }
