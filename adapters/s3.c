@@ -322,6 +322,7 @@ typedef struct req {
     objstore_buf errbody; /* non-2xx body (or list body) */
     objstore_buf *capture; /* where the 2xx body goes when no sink is set (listing) */
     bool sink_failed;
+    t0_status sink_status; /* why the sink refused the body */
     size_t body_off;
 } req;
 
@@ -372,12 +373,7 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     req *r = ud;
     size_t len = sz * n;
     if (r->http >= 200 && r->http < 300 && r->sink) {
-        if (r->sink->file) {
-            if (fwrite(p, 1, len, r->sink->file) != len) {
-                r->sink_failed = true;
-                return 0;
-            }
-        } else if (r->sink->buf && objstore_buf_append(r->sink->buf, p, len) != T0_OK) {
+        if ((r->sink_status = objstore_sink_write(r->sink, p, len)) != T0_OK) {
             r->sink_failed = true;
             return 0;
         }
@@ -568,9 +564,14 @@ static t0_status perform(s3_client *c, req *r, t0_err *err)
     CURLcode cc = curl_easy_perform(cu);
     curl_slist_free_all(h);
     free(url);
-    if (cc == CURLE_WRITE_ERROR && r->sink_failed) {
-        st = t0_fail(err, T0_EIO, "s3 %s %s: writing the downloaded body failed", r->op, name);
-        if (err) err->sys_errno = errno;
+    if (cc == CURLE_WRITE_ERROR && r->sink_failed && r->sink_status == T0_ELIMIT) {
+        st = t0_fail(err, T0_ELIMIT, "s3 %s %s: the body is larger than the %zu bytes asked for", r->op, name,
+                     r->sink->max);
+    } else if (cc == CURLE_WRITE_ERROR && r->sink_failed) {
+        int e = errno;
+        st = t0_fail(err, r->sink_status == T0_ENOMEM ? T0_ENOMEM : T0_EIO, "s3 %s %s: writing the downloaded body failed",
+                     r->op, name);
+        if (err) err->sys_errno = e;
     } else if (cc != CURLE_OK) {
         st = t0_fail(err, curl_status(cc), "s3 %s %s: %s (%s://%s)", r->op, name, curl_easy_strerror(cc),
                      c->cfg.use_ssl ? "https" : "http", c->cfg.endpoint);

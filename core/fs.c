@@ -67,6 +67,17 @@ t0_status fs_mkdirs(const fs_port *fs, const char *path, uint32_t perm, t0_err *
     return st;
 }
 
+t0_status fs_mkdirs_parent(const fs_port *fs, const char *path, uint32_t perm, t0_err *err)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return T0_OK;
+    if ((size_t)(slash - path) >= sizeof dir) return t0_fail(err, T0_EINVAL, "mkdir for \"%s\": bad path", path);
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    return fs_mkdirs(fs, dir, perm, err);
+}
+
 t0_status fs_rmtree(const fs_port *fs, const char *path, t0_err *err)
 {
     fs_stat sb;

@@ -115,6 +115,8 @@ t0_status fs_join(char *out, size_t cap, const char *a, const char *b, t0_err *e
 int fs_errno(t0_status st, const t0_err *err);
 /* fs_mkdirs: mkdir -p (each missing component with PERM); an existing non-directory is T0_EIO ENOTDIR. */
 t0_status fs_mkdirs(const fs_port *fs, const char *path, uint32_t perm, t0_err *err);
+/* fs_mkdirs_parent: fs_mkdirs of the directory PATH names a file in (nothing for a name without a directory). */
+t0_status fs_mkdirs_parent(const fs_port *fs, const char *path, uint32_t perm, t0_err *err);
 /* fs_rmtree: remove PATH and everything below it without following symlinks; a missing PATH is T0_OK. */
 t0_status fs_rmtree(const fs_port *fs, const char *path, t0_err *err);
 /* fs_write_all: write LEN bytes at offset 0 of PATH (created with PERM or truncated), in place. */

@@ -24,6 +24,14 @@ t0_status objstore_buf_append(objstore_buf *b, const void *p, size_t n)
     return T0_OK;
 }
 
+t0_status objstore_sink_write(const objstore_sink *s, const void *p, size_t n)
+{
+    if (s->file) return n && fwrite(p, 1, n, s->file) != n ? T0_EIO : T0_OK;
+    if (!s->buf) return T0_OK;
+    if (s->max && s->buf->len + n > s->max) return T0_ELIMIT;
+    return objstore_buf_append(s->buf, p, n);
+}
+
 void objstore_buf_free(objstore_buf *b)
 {
     if (!b) return;

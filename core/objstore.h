@@ -45,12 +45,19 @@ typedef struct objstore_body {
     FILE *file;
 } objstore_body;
 
-/* Where a GET writes the object: into buf (appended) or to file (written at its current position).
- * On failure the sink may hold a partial body; the caller discards it. */
+/* Where a GET writes the object: into buf (appended) or to file (written at its current position). A buf sink
+ * with max > 0 takes at most max bytes: a longer body fails the GET with T0_ELIMIT (a caller that bounds its
+ * memory then fetches the object into a file). On failure the sink may hold a partial body; the caller
+ * discards it. */
 typedef struct objstore_sink {
     objstore_buf *buf;
     FILE *file;
+    size_t max;
 } objstore_sink;
+
+/* objstore_sink_write: N more bytes of a body at P into S (what every port's GET writes through): T0_OK;
+ * T0_EIO when the file write failed (errno says why); T0_ENOMEM; T0_ELIMIT past a buf sink's max. */
+t0_status objstore_sink_write(const objstore_sink *s, const void *p, size_t n);
 
 /* The result of a listing: keys (owned) and sizes, sorted as the server returned them. */
 typedef struct objstore_list {

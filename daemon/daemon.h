@@ -177,7 +177,7 @@ typedef struct dsync_state {
     const char *bucket, *dir, *spool_path;
     char key[512];
     dar_limits lim;
-    const char *exclude[3];
+    const char *exclude[4];
     char remote_hash[65]; /* "" until known */
     dd_state_meta remote;
     bool remote_known, bucket_ok, spooled, spill; /* spill: the last archive did not fit in memory */
@@ -187,6 +187,9 @@ typedef struct dsync_state {
 } dsync_state;
 void dsync_state_init(dsync_state *s, const objstore *os, const fs_port *fs, const char *bucket, const char *bot_id,
                       const char *dir, const char *spool_path, const dar_limits *lim);
+/* dsync_state_exclude: PATH (a spool file of the sidecar's) is left out of the snapshots when it lies directly
+ * in the state directory (at most two spools). */
+void dsync_state_exclude(dsync_state *s, const char *path);
 /* dsync_state_sync: one attempt: snapshot and upload when changed. FINAL marks the object as the run's
  * last state (the0-final=1). NOW_MS is the loop's clock. T0_ESTATE: a file changed while it was read,
  * try again shortly. *uploaded says whether a PUT happened. */
@@ -209,13 +212,21 @@ t0_status dsync_state_sync(dsync_state *s, int64_t now_ms, bool final, bool *upl
  * is appended to as soon as lines come; a larger one only once the new bytes are at least 1/growth_div of
  * it (the traffic then stays within 2 x growth_div times the log's bytes) or max_delay_ms after the last
  * append to it (the reference's 60 s cadence: a slow log's lines are at most that late). The final sync
- * ships everything at once. */
+ * ships everything at once.
+ *
+ * Memory: an append holds the day object while it rewrites it. Below mem_max bytes that is in memory; a larger
+ * object (as our last append left it, or as the GET finds it: the GET stops at mem_max) goes through a spool
+ * file on a volume the sidecar mounts, so a chatty bot's day log never outgrows the sidecar's memory limit.
+ * The chunk of new bytes read per append is at most max_chunk. */
 typedef struct dsync_logs {
     const objstore *os;
     const fs_port *fs;
     const loop_port *loop;
     const char *bucket, *bot_id, *dir;
     char log_path[1024], offset_path[1024];
+    char spool_path[1024];     /* where a day object of mem_max bytes or more is kept while an append rewrites it
+                                  (default <logs>/DSYNC_LOGS_SPOOL; the sidecar puts it in its --spool-dir) */
+    uint64_t mem_max;          /* default DSYNC_MEM_SPOOL; 0: always in memory */
     char stream[33];
     uint64_t offset;
     char pending_key[512];     /* a day object whose the0-end may be ahead of offset: asked (HEAD) before the next
@@ -241,6 +252,7 @@ void dsync_logs_init(dsync_logs *l, const objstore *os, const fs_port *fs, const
                      const char *bot_id, const char *logs_dir);
 /* dsync_logs_ship: ship at most one chunk. *more says whether unshipped bytes remain afterwards. */
 t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err);
+#define DSYNC_LOGS_SPOOL ".the0-log-spool"
 #define DSYNC_LOGS_SMALL (16u << 10)
 #define DSYNC_LOGS_GROWTH_DIV 16u
 #define DSYNC_LOGS_MAX_DELAY_MS 60000L

@@ -56,7 +56,8 @@ static const char SYNC_ABOUT[] =
     "bot-logs/logs/<id>/<YYYYMMDD>.log exactly once. S3 has no append, so each append rewrites the day's\n"
     "object: once it is 16 KiB, new lines wait until they add 1/16 of it or for --logs-max-delay (a busy log\n"
     "costs at most 17 times its bytes, a slow one a rewrite per delay). A snapshot up to 4 MiB is built in\n"
-    "memory, a larger one is spooled in --spool-dir (the root filesystem may be read-only). On the done file\n"
+    "memory, a larger one is spooled in --spool-dir (the root filesystem may be read-only); so is a day's log\n"
+    "object of 4 MiB or more while an append rewrites it. On the done file\n"
     "(--watch-done) or SIGTERM/SIGINT: a final sync within --final-timeout, then exit 0 — also when something\n"
     "could not be shipped, which is logged as an error and written to the termination message: a sidecar never\n"
     "fails its pod (a Job would run the bot again). SIGTERM while the bot still runs (its done file,\n"
@@ -131,7 +132,7 @@ int dsync_opts_parse(int argc, char **argv, dd_getenv_fn env, void *ud, dsync_op
          .min = 1, .max = 3600000},
         {"logs-max-delay", 0, CLI_DUR, &ld, "the longest new log lines wait once the day's log object is large "
          "(each append rewrites it; 0s: append every line as it comes)", .min = 0, .max = 3600000},
-        {"spool-dir", 0, CLI_STR, &spool, "where the snapshot is spooled (empty: the logs path)", .arg = "DIR"},
+        {"spool-dir", 0, CLI_STR, &spool, "where large snapshots and day log objects are spooled (empty: the logs path)", .arg = "DIR"},
     };
     const cli_cmd cmd = {"the0-runtime daemon sync", "--bot-id ID [flags]", SYNC_ABOUT, opts, T0_ARRAY_LEN(opts), 0, 0,
                          SYNC_FOOTER, 1};

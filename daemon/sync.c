@@ -133,7 +133,8 @@ static void on_state_change(void *ud, const char *name)
     if (name && !strncmp(name, DD_STATE_WORK, strlen(DD_STATE_WORK)) &&
         (name[strlen(DD_STATE_WORK)] == '\0' || name[strlen(DD_STATE_WORK)] == '/'))
         return; /* init's work directory */
-    if (name && s->st.exclude[1] && !strcmp(name, s->st.exclude[1])) return; /* our own spool */
+    for (int i = 1; name && s->st.exclude[i]; i++)
+        if (!strcmp(name, s->st.exclude[i])) return; /* our own spools */
     s->state_touched = true;
     changed(s);
 }
@@ -599,6 +600,11 @@ t0_status dsync_start(const dd_env *env, const dsync_opts *o, dd_exit_fn exit_fn
     dsync_state_init(&s->st, env->os, env->fs, o->state_bucket, o->bot_id, o->state_path, s->spool, &o->state_limits);
     dsync_logs_init(&s->lg, env->os, env->fs, env->loop, o->logs_bucket, o->bot_id, o->logs_path);
     s->lg.max_delay_ms = o->logs_max_delay_ms;
+    if ((st = fs_join(s->lg.spool_path, sizeof s->lg.spool_path, s->o.spool_dir, DSYNC_LOGS_SPOOL, err)) != T0_OK) {
+        free(s);
+        return st;
+    }
+    dsync_state_exclude(&s->st, s->lg.spool_path);
     if (s->done_path) {
         snprintf(s->done_dir, sizeof s->done_dir, "%s", s->done_path);
         char *slash = strrchr(s->done_dir, '/');

@@ -24,6 +24,8 @@ void dsync_logs_init(dsync_logs *l, const objstore *os, const fs_port *fs, const
     l->dir = logs_dir;
     snprintf(l->log_path, sizeof l->log_path, "%s/bot.log", logs_dir);
     snprintf(l->offset_path, sizeof l->offset_path, "%s/" OFFSET_FILE, logs_dir);
+    snprintf(l->spool_path, sizeof l->spool_path, "%s/" DSYNC_LOGS_SPOOL, logs_dir);
+    l->mem_max = DSYNC_MEM_SPOOL;
     l->max_chunk = 8u << 20;
     l->small_obj = DSYNC_LOGS_SMALL;
     l->growth_div = DSYNC_LOGS_GROWTH_DIV;
@@ -268,39 +270,121 @@ static t0_status log_size(dsync_logs *l, uint64_t *size, bool *none, t0_err *err
     return T0_OK;
 }
 
-/* read_day_object: the day's object KEY into OBJ and M ("no such key": empty), the bucket made first when
- * needed. Anything else fails here (OBJ freed): never overwrite what could not be read. */
-static t0_status read_day_object(dsync_logs *l, const char *key, objstore_buf *obj, objstore_meta *m, t0_err *err)
+/* The day's object as an append rewrites it: in memory while it is under mem_max bytes, else in the spool file
+ * (the sidecar's memory stays bounded whatever the size of a day's log). */
+typedef struct day_obj {
+    objstore_buf buf;
+    fs_stream *spool; /* set: the object is in l->spool_path */
+    uint64_t len;
+} day_obj;
+
+static void day_free(dsync_logs *l, day_obj *d)
+{
+    objstore_buf_free(&d->buf);
+    if (d->spool) {
+        fs_stream_close(d->spool, NULL);
+        d->spool = NULL;
+        l->fs->unlink(l->fs->ctx, l->spool_path, NULL);
+    }
+    d->len = 0;
+}
+
+/* get_day: one GET of KEY into SINK and M; "no such key" is an empty object (T0_OK, *ABSENT); a bucket deleted
+ * under us is made again next time. */
+static t0_status get_day(dsync_logs *l, const char *key, const objstore_sink *sink, objstore_meta *m, bool *absent,
+                         t0_err *err)
+{
+    t0_err e = {0};
+    *absent = false;
+    t0_status st = l->os->get(l->os->ctx, l->bucket, key, sink, m, &e);
+    bool no_bucket = st == T0_ENOTFOUND && strstr(e.msg, "NoSuchBucket");
+    if (no_bucket) l->bucket_ok = false; /* deleted under us: recreate next time */
+    if (st == T0_ENOTFOUND && !no_bucket) {
+        *absent = true;
+        return T0_OK;
+    }
+    if (st != T0_OK && err) *err = e;
+    return st;
+}
+
+/* read_day_object: the day's object KEY into D and M ("no such key": empty), the bucket made first when needed:
+ * into memory unless our last append left it at mem_max bytes or more, or the GET finds it that large; then
+ * into the spool file. Anything else fails here (D freed): never overwrite what could not be read. */
+static t0_status read_day_object(dsync_logs *l, const char *key, day_obj *d, objstore_meta *m, t0_err *err)
 {
     t0_status st;
+    bool absent;
     if (!l->bucket_ok) {
         if ((st = l->os->ensure_bucket(l->os->ctx, l->bucket, err)) != T0_OK) return st;
         l->bucket_ok = true;
     }
-    objstore_sink sink = {.buf = obj};
-    st = l->os->get(l->os->ctx, l->bucket, key, &sink, m, err);
-    if (st == T0_ENOTFOUND && err && strstr(err->msg, "NoSuchBucket")) {
-        l->bucket_ok = false; /* deleted under us: recreate next time */
+    bool spill = l->mem_max && !strcmp(l->obj_key, key) && l->obj_len >= l->mem_max;
+    if (!spill) {
+        objstore_sink sink = {.buf = &d->buf, .max = l->mem_max};
+        st = get_day(l, key, &sink, m, &absent, err);
+        if (st == T0_OK) {
+            if (absent) objstore_buf_free(&d->buf);
+            d->len = d->buf.len;
+            return T0_OK;
+        }
+        objstore_buf_free(&d->buf);
+        if (st != T0_ELIMIT) {
+            t0_err_prefix(err, "log sync: reading the day's log (not overwriting it)");
+            return st;
+        }
+        memset(m, 0, sizeof *m);
     }
-    if (st == T0_ENOTFOUND && !(err && strstr(err->msg, "NoSuchBucket"))) {
-        objstore_buf_free(obj);
-        return T0_OK;
+    if ((st = fs_mkdirs_parent(l->fs, l->spool_path, 0755, err)) != T0_OK ||
+        (st = fs_stream_open(l->fs, l->spool_path, FS_READ | FS_WRITE | FS_CREATE | FS_TRUNC, 0600, &d->spool, err)) != T0_OK) {
+        t0_err_prefix(err, "log sync: the day's log is %s: spooling it to %s", spill ? "large" : "over the memory bound",
+                      l->spool_path);
+        return st;
     }
+    objstore_sink sink = {.file = d->spool->fp};
+    st = get_day(l, key, &sink, m, &absent, err);
+    if (d->spool->err.code != T0_OK) /* the spool's volume failed (full, say): that is the cause */
+        st = t0_fail(err, d->spool->err.code, "spooling the day's log to %s: %s", l->spool_path, d->spool->err.msg);
+    else if (st == T0_OK && fseeko(d->spool->fp, 0, SEEK_END))
+        st = t0_fail(err, T0_EIO, "spooling the day's log to %s: %s", l->spool_path, strerror(errno));
     if (st != T0_OK) {
-        objstore_buf_free(obj);
-        if (err) t0_err_prefix(err, "log sync: reading the day's log (not overwriting it)");
+        day_free(l, d);
+        t0_err_prefix(err, "log sync: reading the day's log (not overwriting it)");
+        return st;
     }
-    return st;
+    off_t len = ftello(d->spool->fp);
+    d->len = len > 0 ? (uint64_t)len : 0;
+    return T0_OK;
 }
 
-/* put_append: PUT OBJ (freed) as the day object KEY holding our bytes up to END, after recording KEY first when
+/* day_append: the chunk's stamp, TEXT (N bytes) and a newline after the object in D */
+static t0_status day_append(dsync_logs *l, day_obj *d, const char *stamp, const char *text, size_t n, t0_err *err)
+{
+    if (!d->spool) {
+        if (objstore_buf_append(&d->buf, stamp, strlen(stamp)) != T0_OK || objstore_buf_append(&d->buf, text, n) != T0_OK ||
+            objstore_buf_append(&d->buf, "\n", 1) != T0_OK)
+            return t0_fail(err, T0_ENOMEM, "log sync: out of memory");
+        d->len = d->buf.len;
+        return T0_OK;
+    }
+    FILE *f = d->spool->fp;
+    size_t sl = strlen(stamp);
+    if (fwrite(stamp, 1, sl, f) != sl || fwrite(text, 1, n, f) != n || fputc('\n', f) == EOF || fflush(f)) {
+        t0_status st = d->spool->err.code != T0_OK ? d->spool->err.code : T0_EIO;
+        return t0_fail(err, st, "log sync: writing the day's log spool %s: %s", l->spool_path,
+                       d->spool->err.code != T0_OK ? d->spool->err.msg : strerror(errno));
+    }
+    d->len += sl + n + 1;
+    return T0_OK;
+}
+
+/* put_append: PUT D (freed) as the day object KEY holding our bytes up to END, after recording KEY first when
  * the offset record names another; *MORE when the log (SIZE bytes) has more after END. */
-static t0_status put_append(dsync_logs *l, const char *key, uint64_t end, uint64_t size, objstore_buf *obj, bool *more,
+static t0_status put_append(dsync_logs *l, const char *key, uint64_t end, uint64_t size, day_obj *d, bool *more,
                             t0_err *err)
 {
     t0_status st;
     if (strcmp(l->rec_key, key) && (st = save_offset(l, key, err)) != T0_OK) {
-        objstore_buf_free(obj);
+        day_free(l, d);
         return st;
     }
     objstore_meta pm = {0};
@@ -308,10 +392,12 @@ static t0_status put_append(dsync_logs *l, const char *key, uint64_t end, uint64
     t0_u64_dec(endbuf, end);
     objstore_meta_set(&pm, "the0-stream", l->stream);
     objstore_meta_set(&pm, "the0-end", endbuf);
-    objstore_body body = {.data = obj->data, .len = obj->len};
+    objstore_body body = {.data = d->buf.data, .len = d->buf.len, .file = d->spool ? d->spool->fp : NULL};
     st = l->os->put(l->os->ctx, l->bucket, key, &body, "text/plain", &pm, err);
-    size_t len = obj->len;
-    objstore_buf_free(obj);
+    if (st != T0_OK && d->spool && d->spool->err.code != T0_OK && err) /* the cause was ours: say so */
+        t0_err_prefix(err, "log sync: reading the day's log spool (%s)", d->spool->err.msg);
+    uint64_t len = d->len;
+    day_free(l, d);
     if (st != T0_OK) { /* it may have landed all the same: ask the object before the next attempt */
         snprintf(l->pending_key, sizeof l->pending_key, "%s", key);
         return st;
@@ -357,7 +443,7 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
         return T0_OK;
     }
 
-    objstore_buf obj = {0};
+    day_obj obj = {0};
     objstore_meta m = {0};
     if ((st = read_day_object(l, key, &obj, &m, err)) != T0_OK) {
         free(chunk);
@@ -367,17 +453,16 @@ t0_status dsync_logs_ship(dsync_logs *l, bool final, bool *more, t0_err *err)
     if (obj.len && ms && me && !strcmp(ms, l->stream) && strtoull(me, NULL, 10) > l->offset) {
         /* The object already holds our bytes up to `me` (e.g. an offset file restored from an older copy). */
         l->offset = strtoull(me, NULL, 10);
-        objstore_buf_free(&obj);
+        day_free(l, &obj);
         free(chunk);
         *more = l->offset < size;
         return T0_OK;
     }
-    if (objstore_buf_append(&obj, stamp, strlen(stamp)) != T0_OK ||
-        objstore_buf_append(&obj, chunk + a, b - a) != T0_OK || objstore_buf_append(&obj, "\n", 1) != T0_OK) {
-        objstore_buf_free(&obj);
-        free(chunk);
-        return t0_fail(err, T0_ENOMEM, "log sync: out of memory");
-    }
+    st = day_append(l, &obj, stamp, chunk + a, b - a, err);
     free(chunk);
+    if (st != T0_OK) {
+        day_free(l, &obj);
+        return st;
+    }
     return put_append(l, key, end, size, &obj, more, err);
 }

@@ -36,9 +36,16 @@ void dsync_state_init(dsync_state *s, const objstore *os, const fs_port *fs, con
     snprintf(s->key, sizeof s->key, "%s/state.tar.gz", bot_id);
     /* init's work directory, and the spool when it is kept inside the state directory */
     s->exclude[0] = DD_STATE_WORK;
-    size_t dl = strlen(dir);
-    if (!strncmp(spool_path, dir, dl) && spool_path[dl] == '/' && !strchr(spool_path + dl + 1, '/'))
-        s->exclude[1] = spool_path + dl + 1;
+    dsync_state_exclude(s, spool_path);
+}
+
+void dsync_state_exclude(dsync_state *s, const char *path)
+{
+    size_t dl = strlen(s->dir), n = 0;
+    while (s->exclude[n]) n++;
+    if (n + 1 < sizeof s->exclude / sizeof *s->exclude && !strncmp(path, s->dir, dl) && path[dl] == '/' &&
+        !strchr(path + dl + 1, '/'))
+        s->exclude[n] = path + dl + 1;
 }
 
 /* Learn what is stored. A missing object is "empty state"; an object without our metadata (written by
@@ -163,15 +170,9 @@ static t0_status attempt(dsync_state *s, objstore_buf *mem, int64_t now_ms, bool
         s->spill = true; /* until a spooled archive is small again */
         so.mem = NULL;
         /* the spool's directory (the logs directory by default) may not exist yet: the bot makes it too */
-        char sd[1024];
-        snprintf(sd, sizeof sd, "%s", s->spool_path);
-        char *slash = strrchr(sd, '/');
-        if (slash && slash != sd) {
-            *slash = '\0';
-            if ((st = fs_mkdirs(s->fs, sd, 0755, err)) != T0_OK) {
-                t0_err_prefix(err, "state sync: spool directory");
-                return st;
-            }
+        if ((st = fs_mkdirs_parent(s->fs, s->spool_path, 0755, err)) != T0_OK) {
+            t0_err_prefix(err, "state sync: spool directory");
+            return st;
         }
         s->spooled = true;
         st = dar_snapshot(s->fs, s->dir, &so, s->spool_path, hash, &s->last, err);

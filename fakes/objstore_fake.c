@@ -290,6 +290,8 @@ t0_status objfake_put_if_match(objfake *o, const char *bucket, const char *key, 
 static t0_status p_put(void *ctx, const char *bucket, const char *key, const objstore_body *body,
                        const char *content_type, const objstore_meta *meta_in, t0_err *err)
 {
+    objfake *o = ctx;
+    if (body && !body->file && body->len > o->stats.mem_put_max) o->stats.mem_put_max = body->len;
     return objfake_put_if_match(ctx, bucket, key, body, content_type, meta_in, NULL, err);
 }
 
@@ -313,13 +315,10 @@ static t0_status p_get(void *ctx, const char *bucket, const char *key, const obj
     const objfake_object *ob = NULL;
     t0_status st = lookup(o, "s3/get", bucket, key, &ob, err);
     if (st != T0_OK) return st;
-    if (sink && sink->buf) {
-        st = objstore_buf_append(sink->buf, ob->data, ob->len);
-        if (st != T0_OK) return t0_fail(err, st, "s3/get %s/%s: out of memory", bucket, key);
-    } else if (sink && sink->file) {
-        if (ob->len && fwrite(ob->data, 1, ob->len, sink->file) != ob->len)
-            return t0_fail(err, T0_EIO, "s3/get %s/%s: writing the sink failed", bucket, key);
-    }
+    if (sink && (st = objstore_sink_write(sink, ob->data, ob->len)) != T0_OK)
+        return t0_fail(err, st, "s3/get %s/%s: %s", bucket, key,
+                       st == T0_ELIMIT ? "the body is larger than the sink's bound" : "writing the sink failed");
+    if (sink && !sink->file && sink->buf && ob->len > o->stats.mem_get_max) o->stats.mem_get_max = ob->len;
     if (meta_out) {
         objfake_etag(ob);
         *meta_out = ob->meta;

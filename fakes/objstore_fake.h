@@ -63,6 +63,9 @@ size_t objfake_count(const objfake *o, const char *bucket);
 
 typedef struct objfake_stats {
     unsigned long gets, puts, heads, dels, lists, ensures, failures, precondition_failed;
+    /* the largest body a GET through the port wrote into memory (not a file) and a PUT sent from memory: what
+     * a client held of one object (the pods' sidecars bound it: sidecar-memory-bounded) */
+    uint64_t mem_get_max, mem_put_max;
 } objfake_stats;
 void objfake_get_stats(const objfake *o, objfake_stats *out);
 

@@ -13,7 +13,9 @@
 #include "core/hmap.h"
 #include "core/json.h"
 #include "core/str.h"
+#include "daemon/daemon.h"
 #include "fakes/botprog.h"
+#include "fakes/objstore_fake.h"
 #include "scenarios/scn.h"
 
 #define LBL_BOT "the0.dev/bot-id"
@@ -21,7 +23,8 @@
 
 const char *const scn_invariant_names[] = {"at-most-one-bot-container", "no-orphans", "no-delete-after-failed-read",
                                            "no-state-loss", "no-log-loss", "bad-doc-isolation", "no-partial-state",
-                                           "no-resurrection", "informer-coherent", "log-traffic-linear", "one-acting-leader", NULL};
+                                           "no-resurrection", "informer-coherent", "log-traffic-linear", "one-acting-leader",
+                                           "sidecar-memory-bounded", NULL};
 
 /* Per bot/schedule facts (key "b:<id>" / "s:<id>"). */
 typedef struct scn_idinfo {
@@ -91,6 +94,7 @@ struct scn_checker {
     unsigned broken_docs;
     bool max_running_reported;
     bool leaders_reported;     /* one-acting-leader: this episode of several acting managers was reported */
+    bool pod_memory_reported;  /* sidecar-memory-bounded: reported once */
     /* no-orphans' allowance pauses per collection while MongoDB is down (scn_checker_mongo_outage) or the
      * collection's desired-state lists fail (scn_checker_read): since when (-1: running), and the total */
     bool mongo_out, list_failing[2];
@@ -869,9 +873,25 @@ static int by_id(const void *a, const void *b)
     return x->coll != y->coll ? (int)x->coll - (int)y->coll : strcmp(x->id, y->id);
 }
 
+/* sidecar-memory-bounded: no pod's daemon GETs an object into memory, or PUTs one from memory, of more than
+ * DSYNC_MEM_SPOOL bytes (larger ones go through a file on a volume: the containers have memory limits, and a day's
+ * log or a state archive has none) */
+static void pod_memory(scn_checker *ck)
+{
+    objfake_stats st;
+    objfake_get_stats(ck->world.obj, &st);
+    uint64_t held = st.mem_get_max > st.mem_put_max ? st.mem_get_max : st.mem_put_max;
+    if (held <= DSYNC_MEM_SPOOL) return;
+    ck->pod_memory_reported = true;
+    violation(ck, SCN_INV_POD_MEMORY, "a pod held a %llu-byte object in memory for a MinIO %s (the bound is %u bytes: "
+              "larger ones go through a file)", (unsigned long long)held, st.mem_get_max >= st.mem_put_max ? "GET" : "PUT",
+              (unsigned)DSYNC_MEM_SPOOL);
+}
+
 void scn_checker_step(scn_checker *ck)
 {
     ck->checks++;
+    if (!ck->pod_memory_reported && ck->world.obj) pod_memory(ck);
     if (ck->max_running_reported || kubelet_max_bot_running(ck->world.kl) <= 1) return;
     ck->max_running_reported = true;
     /* rare path: find which bot (scan once, only on violation); the first in id order */

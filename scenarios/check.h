@@ -24,6 +24,7 @@ typedef enum scn_invariant {
     SCN_INV_INFORMER,     /* informer-coherent: scn_checker_forget, scn_checker_watch_from */
     SCN_INV_LOG_TRAFFIC,  /* log-traffic-linear: checked at every write of a log object */
     SCN_INV_ONE_LEADER,   /* one-acting-leader: scn_checker_leaders after every step */
+    SCN_INV_POD_MEMORY,   /* sidecar-memory-bounded: scn_checker_step, from MinIO's transfers */
     SCN_INV__COUNT
 } scn_invariant;
 /* The invariants' names, as `always NAME` and the trace write them (NULL-terminated). */
@@ -39,6 +40,7 @@ typedef struct scn_check_world {
     int64_t t0;                  /* virtual time of the scenario's start */
     int64_t delete_allowance_ms; /* no-orphans: how long an undesired bot's objects may stay */
     const char *pods_managed_by, *cronjobs_managed_by; /* our objects' the0.dev/managed-by: only they count */
+    const objfake *obj;          /* MinIO: what its clients (the pods' daemons) held of an object in memory */
 } scn_check_world;
 
 /* Where violations go: WHICH broke, MSG says how (without the name). */

@@ -48,7 +48,7 @@ const scn_grammar_row scn_grammar[] = {
     {SCN_CRONJOB_CONTROLLER, "cronjob-controller", ACT, 1, 1, "", scn_b_cronjob_controller},
     {SCN_RESYNC, "resync", ACT, 0, 0, "", scn_b_none},
     {SCN_NOTE, "note", ACT, 0, 64, "*:*", scn_b_note},
-    {SCN_OBJECT_PUT, "object put", ACT, 2, 2, "", scn_b_object},
+    {SCN_OBJECT_PUT, "object put", ACT, 1, 2, "lines:u", scn_b_object},
     {SCN_OBJECT_CUT, "object cut", ACT, 1, 1, "", scn_b_object},
     {SCN_CREATE_POD, "create pod", ACT, 1, 1, "labels:j annotations:j finalizers:j owner:s", scn_b_foreign},
     {SCN_CREATE_CRONJOB, "create cronjob", ACT, 1, 1, "labels:j annotations:j finalizers:j owner:s schedule:s", scn_b_foreign},

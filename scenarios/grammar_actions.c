@@ -504,7 +504,11 @@ bool scn_b_note(scn_pctx *p, scn_stmt *s, const scn_args *a)
     return true;
 }
 
-/* object put BUCKET/KEY 'BYTES' | object cut BUCKET/KEY: the scenario writes the object store (no fault applies). */
+/* FILLER: what `object put B/K lines=N` writes, N lines of it (an earlier writer's log: no bot's numbered lines) */
+#define FILLER "a line an earlier writer left in this object\n"
+
+/* object put BUCKET/KEY 'BYTES' | object put BUCKET/KEY lines=N | object cut BUCKET/KEY: the scenario writes the
+ * object store (no fault applies). */
 bool scn_b_object(scn_pctx *p, scn_stmt *s, const scn_args *a)
 {
     const char *bk = pos(a, 0), *slash = bk ? strchr(bk, '/') : NULL;
@@ -516,8 +520,23 @@ bool scn_b_object(scn_pctx *p, scn_stmt *s, const scn_args *a)
     snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - bk), bk);
     s->a.object.bucket = scn_pstr(p, bucket);
     s->a.object.key = scn_pstr(p, slash + 1);
-    s->a.object.data = s->verb == SCN_OBJECT_PUT ? scn_pstr(p, pos(a, 1)) : NULL;
+    s->a.object.data = s->verb == SCN_OBJECT_PUT && pos(a, 1) ? scn_pstr(p, pos(a, 1)) : NULL;
     s->a.object.len = s->a.object.data ? strlen(s->a.object.data) : 0;
+    if (s->verb != SCN_OBJECT_PUT) return true;
+    uint64_t lines = a->nkv ? a->kv[0].u : 0;
+    if ((s->a.object.data != NULL) == (a->nkv > 0) || lines > 10000000) {
+        scn_perr(p, pos_col(a, 0), "object put needs 'BYTES' or lines=N (at most 10,000,000), not both");
+        return false;
+    }
+    if (lines) {
+        size_t fl = sizeof FILLER - 1;
+        char *d = scn_arena_alloc(p->arena, lines * fl + 1);
+        if (!d) return p->oom = true, false;
+        for (uint64_t i = 0; i < lines; i++) memcpy(d + i * fl, FILLER, fl);
+        d[lines * fl] = '\0';
+        s->a.object.data = d;
+        s->a.object.len = lines * fl;
+    }
     return true;
 }
 

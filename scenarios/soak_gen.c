@@ -53,7 +53,9 @@ const char *const soak_fault_kind_names[] = {
     /* the re-list in pages (soak_generate) */
     "list-page-expired", "list-page-error",
     /* the pod side's restarts and lost answers (soak_generate) */
-    "container-oom", "s3-put-applied", "clock-skew", NULL};
+    "container-oom", "s3-put-applied", "clock-skew",
+    /* a day's log larger than a sidecar may hold in memory (soak_generate) */
+    "big-day-log", NULL};
 enum {
     FK_KUBE_ERR, FK_429, FK_TIMEOUT, FK_TIMEOUT_APPLIED, FK_WDROP, FK_WGONE, FK_WCLOSE, FK_WLAT, FK_LIST_TIMEOUT, FK_NDROP,
     FK_NDUP, FK_NREORDER, FK_OUT_MONGO, FK_OUT_S3, FK_OUT_NATS, FK_MONGO_ERR, FK_CRASH, FK_CRASH_EFFECT, FK_M2,
@@ -61,7 +63,7 @@ enum {
     FK_MONGO_WRITE, FK_MONGO_APPLIED, FK_EMPTY_READ, FK_FOREIGN_POD, FK_FOREIGN_CJ, FK_FINALIZER, FK_POISON, FK_BAD_CRON,
     FK_PARTITION,
     FK_S3, FK_KUBELET, FK_PODFS,
-    FK_PAGE_GONE, FK_PAGE_ERR, FK_OOM, FK_S3_APPLIED, FK_CLOCK, FK__COUNT
+    FK_PAGE_GONE, FK_PAGE_ERR, FK_OOM, FK_S3_APPLIED, FK_CLOCK, FK_BIG_LOG, FK__COUNT
 };
 _Static_assert((int)FK__COUNT <= SOAK_FK_MAX, "soak fault kinds");
 
@@ -71,6 +73,7 @@ static const char *const soak_crons[] = {"*/5 * * * *", "*/10 * * * *", "*/15 * 
 
 typedef struct soak_obj {
     bool present, enabled, healthy;
+    bool logs; /* its program logs (gen_fleet) */
 } soak_obj;
 
 /* One timed statement; sorted by time (then by generation order) before being written. */
@@ -498,6 +501,7 @@ static void gen_fleet(uint64_t *r, soak_buf *b, const soak_gen_opts *o, unsigned
                      soak_runtimes[soak_below(r, 6)], i, soak_below(r, 10));
         unsigned p = soak_below(r, 100);
         bots[i].healthy = true;
+        bots[i].logs = p < 65;
         if (p < 45) soak_bprintf(b, "model b%u bot log-every=%us write-state pos=%u at=%us\n", i, 5 + soak_below(r, 60), p, 1 + soak_below(r, 60));
         else if (p < 65) soak_bprintf(b, "model b%u bot log-every=%us term=%us\n", i, 5 + soak_below(r, 60), 1 + soak_below(r, 20));
         else if (p < 75) soak_bprintf(b, "model b%u init fail=1\n", i);
@@ -725,6 +729,20 @@ char *soak_generate(uint64_t seed, const soak_gen_opts *o, uint64_t *counts)
     soak_bprintf(&b, "end %s\n", soak_fmt_dur(last, d1, sizeof d1));
     gen_fleet(r, &b, o, nb, ns, bots);
     gen_start(g, nb, ns, bots, scheds);
+    /* A chatty bot's day log: in one seed in twenty, the first day's object of a bot whose program logs is already
+     * over the 4 MiB a sidecar may hold in memory (sidecar-memory-bounded; large_day_log.scn), as an earlier pod
+     * of a chatty bot leaves it. Its appends then go through the spool file on the pod's logs volume. Rare: each
+     * append copies the object a few times. The key's date is the simulator's epoch (SIM_EPOCH_DEFAULT_MS, UTC).
+     * From a stream of its own, as above. */
+    uint64_t r5 = seed * 0x9fb21c651e98df25ull + 17;
+    if (soak_below(&r5, 20) == 0) {
+        unsigned k = soak_below(&r5, nb), lines = 94000 + soak_below(&r5, 30000);
+        for (unsigned i = 0; i < nb && !bots[k].logs; i++) k = (k + 1) % nb; /* the next bot whose program logs */
+        if (bots[k].logs) {
+            soak_add(g, 0, "object put bot-logs/logs/b%u/20260105.log lines=%u", k, lines);
+            counts[FK_BIG_LOG]++;
+        }
+    }
     if (!gen_changes(g, o, fault_stop, nb, ns, nodes, bots, scheds, counts)) {
         g->oom = true;
         goto out;

@@ -120,7 +120,7 @@ static t0_status world_new(scn_world *w, t0_err *err)
     podgen_settings_defaults(&ps); /* the managers' (scn_mgr_start): the managed-by values of our objects */
     if (st == T0_OK) {
         scn_check_world cw = {w->loop, w->kube, w->kl, w->store, w->o.ns, w->t0, w->o.delete_allowance_ms,
-                              ps.bot_controller_name, ps.schedule_controller_name};
+                              ps.bot_controller_name, ps.schedule_controller_name, w->obj};
         scn_check_sink sink = scn_check_sink_of(w);
         st = scn_checker_new(&cw, &sink, &w->check, err);
     }

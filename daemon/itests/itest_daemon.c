@@ -392,6 +392,72 @@ Test(daemon_process, appends_to_a_large_log_object_wait_for_the_maximum_delay, .
     free(d);
 }
 
+/* peak_rss_kib: VmHWM of process PID (its peak resident set), or -1 */
+static long peak_rss_kib(pid_t pid)
+{
+    char p[64], line[256];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(p, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kib = strtol(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kib;
+}
+
+/* A chatty bot's day log as large as the sidecar's memory limit (64 MiB in the pod spec): the shipped process
+ * appends to a 64 MiB day object (a predecessor's) through its spool file, so its peak resident set stays below
+ * half the object's size (about 17 MiB of it is the process at rest). It held the whole object in memory before:
+ * 89 MiB for a 32 MiB object, OOM-killed on a busy day. */
+Test(daemon_process, appending_to_a_day_log_larger_than_memory_holds_it_on_disk, .timeout = 120)
+{
+    s3rver_env();
+    const char *bin = need("THE0_RUNTIME");
+    char id[64], *d = th_tmpdir(), logp[700], done[700], key[200];
+    unique_id(id, sizeof id, "bigday");
+    s3_client *c = client(need("S3RVER_ENDPOINT"), "S3RVER", "S3RVER");
+    size_t big = 64u << 20;
+    char *old = malloc(big);
+    cr_assert_not_null(old);
+    for (size_t i = 0; i < big; i++) old[i] = i % 100 == 99 ? '\n' : (char)('a' + i % 26);
+    t0_err e = {0};
+    dsync_logs_key(id, time(NULL), key, sizeof key);
+    cr_assert_eq(s3_ensure_bucket(c, "bot-logs", &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(s3_put(c, "bot-logs", key, old, big, "text/plain", NULL, &e), T0_OK, "%s", e.msg);
+    pid_t s = start_sync_paced(bin, id, d, "0s");
+    snprintf(logp, sizeof logp, "%s/logs/bot.log", d);
+    FILE *f = fopen(logp, "a");
+    cr_assert_not_null(f);
+    fputs("the line after 64 MiB\n", f);
+    fclose(f);
+    const size_t want = big + strlen("[YYYY-MM-DD HH:MM:SS] the line after 64 MiB\n");
+    objstore_meta m = {0};
+    bool landed = false;
+    for (int t = 0; t < 60000 && !landed; t += 100) {
+        landed = s3_head(c, "bot-logs", key, &m, &e) == T0_OK && m.size == want;
+        if (!landed) usleep(100000);
+    }
+    long peak = peak_rss_kib(s); /* the sidecar still runs: its peak so far covers the append */
+    snprintf(done, sizeof done, "%s/done", d);
+    th_write(done, "0\n"); /* the sidecar ends before anything is asserted: a failed test leaves no process */
+    int rc = wait_rc(s);
+    cr_log_info("append to a %zu-byte day object: landed %s; the sidecar's peak resident set %ld KiB", big,
+                landed ? "yes" : "no", peak);
+    cr_assert(landed, "the append did not land within 60 s (object %llu bytes, want %zu)", (unsigned long long)m.size, want);
+    cr_assert(peak > 0 && peak < (long)(big >> 11), "the sidecar's peak resident set was %ld KiB for a %zu MiB day object",
+              peak, big >> 20);
+    objstore_buf b = {0};
+    cr_assert_eq(s3_get(c, "bot-logs", key, &b, NULL, &e), T0_OK, "%s", e.msg);
+    cr_assert(b.len == want && !memcmp(b.data, old, big) && strstr(b.data + big, "] the line after 64 MiB\n"),
+              "the object is %zu bytes; its tail: %.60s", b.len, b.len > big ? b.data + big : "");
+    cr_assert_eq(rc, 0);
+    objstore_buf_free(&b);
+    free(old);
+    s3_client_free(c);
+    th_rmrf(d);
+    free(d);
+}
+
 /* Docker mode: SIGTERM to bootstrap.sh reaches the bot at once, the done file gets its status, and the
  * final sync ships the state the bot wrote while shutting down. */
 Test(bootstrap, sigterm_is_forwarded_and_state_shipped, .timeout = 60)

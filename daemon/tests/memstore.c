@@ -31,12 +31,10 @@ static t0_status mget(void *ctx, const char *bucket, const char *key, const objs
     if (!has_bucket(m, bucket)) return t0_fail(err, T0_ENOTFOUND, "mem get %s/%s: NoSuchBucket", bucket, key);
     memobj *o = memstore_find(m, bucket, key);
     if (!o) return t0_fail(err, T0_ENOTFOUND, "mem get %s/%s: NoSuchKey", bucket, key);
-    if (sink->file) {
-        if (o->data.len && fwrite(o->data.data, 1, o->data.len, sink->file) != o->data.len)
-            return t0_fail(err, T0_EIO, "mem get: write");
-    } else {
-        objstore_buf_append(sink->buf, o->data.data ? o->data.data : "", o->data.len);
-    }
+    t0_status ws = objstore_sink_write(sink, o->data.data ? o->data.data : "", o->data.len);
+    if (ws != T0_OK) return t0_fail(err, ws, "mem get %s/%s: the sink refused the body", bucket, key);
+    if (sink->file) m->file_gets++;
+    else if (o->data.len > m->mem_get_max) m->mem_get_max = o->data.len;
     if (meta) {
         *meta = o->meta;
         meta->size = o->data.len;
@@ -50,7 +48,8 @@ static t0_status mput(void *ctx, const char *bucket, const char *key, const objs
     memstore *m = ctx;
     (void)ct;
     m->puts++;
-    m->put_bytes += body ? body->len : 0;
+    m->put_bytes += body && !body->file ? body->len : 0;
+    if (body && !body->file && body->len > m->mem_put_max) m->mem_put_max = body->len;
     if (m->fail_put > 0) {
         m->fail_put--;
         return t0_fail(err, m->fail_status, "mem put %s/%s: injected %s", bucket, key, t0_status_name(m->fail_status));
@@ -68,8 +67,10 @@ static t0_status mput(void *ctx, const char *bucket, const char *key, const objs
     if (body->file) {
         char buf[65536];
         size_t n;
+        m->file_puts++;
         fseeko(body->file, 0, SEEK_SET);
         while ((n = fread(buf, 1, sizeof buf, body->file)) > 0) objstore_buf_append(&o->data, buf, n);
+        m->put_bytes += o->data.len;
     } else {
         objstore_buf_append(&o->data, body->data, body->len);
     }

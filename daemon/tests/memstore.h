@@ -21,7 +21,9 @@ typedef struct memstore {
     int put_lands_then_fails; /* the next N PUTs are stored and then reported as failed (ambiguous) */
     void (*after_put)(struct memstore *m); /* hook run after a stored PUT */
     int gets, puts, heads, buckets_checked;
-    uint64_t put_bytes; /* the bodies of every PUT, stored or failed */
+    uint64_t put_bytes; /* the bodies of every PUT, stored or failed (a file body: as stored) */
+    uint64_t mem_get_max, mem_put_max; /* the largest body a GET wrote into memory / a PUT sent from memory */
+    int file_gets, file_puts;          /* GETs into a file sink, PUTs from a file body */
 } memstore;
 
 objstore memstore_port(memstore *m);

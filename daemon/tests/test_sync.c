@@ -455,6 +455,67 @@ Test(sync_logs, appends_to_a_large_object_are_paced_also_after_a_restart)
     world_free(&w);
 }
 
+/* A chatty bot's day log outgrows what the sidecar may hold (its container has a memory limit, 64 MiB in the pod
+ * spec): an append rewrites the whole object, so from mem_max bytes on it goes through a spool file, not memory.
+ * The first GET finds out (it stops at mem_max); later appends know from the last one. Nothing in memory is
+ * ever the size of the object, and what lands is the same. */
+Test(sync_logs, a_day_object_over_the_memory_bound_goes_through_the_spool)
+{
+    world w;
+    world_init(&w, 0);
+    char key[200];
+    dsync_logs_key("b1", (time_t)(NOW0 / 1000), key, sizeof key);
+    size_t big = 200000; /* what a predecessor (another stream) already shipped today */
+    char *old = malloc(big + 1);
+    for (size_t i = 0; i < big; i++) old[i] = i % 64 == 63 ? '\n' : 'o';
+    old[big] = '\0';
+    objstore_body ob = {.data = old, .len = big};
+    t0_err e = {0};
+    cr_assert_eq(w.os.ensure_bucket(w.os.ctx, "bot-logs", &e), T0_OK, "%s", e.msg);
+    cr_assert_eq(w.os.put(w.os.ctx, "bot-logs", key, &ob, "text/plain", NULL, &e), T0_OK, "%s", e.msg);
+    dsync_logs l;
+    logs_new(&w, &l);
+    l.mem_max = 64 << 10;
+    l.max_delay_ms = 0;
+    int gets = w.m.gets;
+    w.m.mem_get_max = w.m.mem_put_max = 0;
+    append(&w, "n1\n");
+    ship_all(&l, false);
+    cr_assert_eq(w.m.gets - gets, 2, "a GET stopped at the bound, then one into the spool: %d GETs", w.m.gets - gets);
+    cr_assert_eq(w.m.file_gets, 1, "GETs into a file: %d", w.m.file_gets);
+    cr_assert_eq(w.m.file_puts, 1, "PUTs from a file: %d", w.m.file_puts);
+    cr_assert_eq(w.m.mem_put_max, 0, "a %llu-byte PUT body from memory", (unsigned long long)w.m.mem_put_max);
+    const char *got = day_obj(&w);
+    cr_assert_eq(strlen(got), big + strlen("[2026-11-25 09:46:40] n1\n"), "object of %zu bytes", strlen(got));
+    cr_assert(!strncmp(got, old, big) && !strcmp(got + big, "[2026-11-25 09:46:40] n1\n"), "tail: %s", got + big - 10);
+    cr_assert(!memfs_exists(w.mf, l.spool_path), "the spool %s was left behind", l.spool_path);
+    append(&w, "n2\n"); /* the last append left the object over the bound: straight to the spool */
+    gets = w.m.gets;
+    ship_all(&l, false);
+    cr_assert_eq(w.m.gets - gets, 1, "%d GETs for an append to a known large object", w.m.gets - gets);
+    cr_assert_eq(w.m.file_gets, 2);
+    cr_assert(!strcmp(day_obj(&w) + big, "[2026-11-25 09:46:40] n1\n[2026-11-25 09:46:40] n2\n"), "tail: %s",
+              day_obj(&w) + big);
+    cr_assert_leq(w.m.mem_get_max, 0, "a %llu-byte GET into memory", (unsigned long long)w.m.mem_get_max);
+    /* the spool's volume is full: nothing is PUT (the object stays as it was), and the lines go later */
+    append(&w, "n3\n");
+    size_t before = strlen(day_obj(&w));
+    int puts = w.m.puts;
+    memfs_faults_of(w.mf)->fail_writes = 1;
+    memfs_faults_of(w.mf)->fail_errno = ENOSPC;
+    bool more;
+    t0_status st = dsync_logs_ship(&l, false, &more, &e);
+    cr_assert_neq(st, T0_OK, "a spool that could not be written was shipped");
+    cr_assert(strstr(e.msg, "spool"), "the error should name the spool: %s", e.msg);
+    cr_assert_eq(w.m.puts, puts, "%d PUTs after a failed spool write", w.m.puts - puts);
+    cr_assert_eq(strlen(day_obj(&w)), before);
+    cr_assert(!memfs_exists(w.mf, l.spool_path), "the spool %s was left behind", l.spool_path);
+    ship_all(&l, false);
+    cr_assert(!strcmp(day_obj(&w) + before, "[2026-11-25 09:46:40] n3\n"), "tail: %s", day_obj(&w) + before);
+    free(old);
+    world_free(&w);
+}
+
 Test(sync_logs, a_record_of_the_earlier_format_reads_the_same_way)
 {
     world w;
