@@ -92,6 +92,10 @@ void objfake_on_change(objfake *o, objfake_change_fn fn, void *ud)
     o->on_change_ud = ud;
 }
 void objfake_get_stats(const objfake *o, objfake_stats *out) { *out = o->stats; }
+uint64_t objfake_mem_held(const objfake *o)
+{
+    return o->stats.mem_get_max > o->stats.mem_put_max ? o->stats.mem_get_max : o->stats.mem_put_max;
+}
 
 static obucket *bucket_of(const objfake *o, const char *name) { return name ? hmap_get(&o->buckets, name) : NULL; }
 

@@ -68,6 +68,8 @@ typedef struct objfake_stats {
     uint64_t mem_get_max, mem_put_max;
 } objfake_stats;
 void objfake_get_stats(const objfake *o, objfake_stats *out);
+/* objfake_mem_held: the larger of stats.mem_get_max and mem_put_max (checked after every simulated step) */
+uint64_t objfake_mem_held(const objfake *o);
 
 /* objfake_md5_hex: MD5 of DATA[LEN] as 32 lower-case hex digits into OUT. */
 void objfake_md5_hex(const void *data, size_t len, char out[33]);

@@ -878,10 +878,10 @@ static int by_id(const void *a, const void *b)
  * log or a state archive has none) */
 static void pod_memory(scn_checker *ck)
 {
+    uint64_t held = objfake_mem_held(ck->world.obj);
+    if (held <= DSYNC_MEM_SPOOL) return;
     objfake_stats st;
     objfake_get_stats(ck->world.obj, &st);
-    uint64_t held = st.mem_get_max > st.mem_put_max ? st.mem_get_max : st.mem_put_max;
-    if (held <= DSYNC_MEM_SPOOL) return;
     ck->pod_memory_reported = true;
     violation(ck, SCN_INV_POD_MEMORY, "a pod held a %llu-byte object in memory for a MinIO %s (the bound is %u bytes: "
               "larger ones go through a file)", (unsigned long long)held, st.mem_get_max >= st.mem_put_max ? "GET" : "PUT",
