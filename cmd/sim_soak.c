@@ -21,12 +21,14 @@ static const char SOAK_ABOUT[] =
     "manager, a partition of one manager, node loss and evictions, objects of someone else with our names,\n"
     "finalizers, poison messages and bad cron updates; and in the pods: MinIO 500/503 and timeouts at the init\n"
     "containers' and sync sidecars' calls, kubelet image-pull and container-start failures, container\n"
-    "filesystem EIO, short writes, ENOSPC and failing reads and renames) and run it H simulated hours with\n"
-    "every invariant (the intent oracle's no-resurrection included) checked after every step. --mode safety:\n"
-    "faults throughout; a seed fails when an invariant breaks. --mode liveness: faults stop at 60% of the run;\n"
-    "then every enabled bot must have a Running pod and its controller state running, every disabled/deleted\n"
-    "bot no pod, every enabled schedule a CronJob (and the others none), and every pod and CronJob what the\n"
-    "latest intent asks (pods-match-intent) within 10 simulated minutes, and still 5 minutes later.";
+    "filesystem EIO, short writes, ENOSPC and failing reads and renames, OOM-killed containers, a day's log\n"
+    "larger than a sidecar may hold in memory; managers' clocks skewed and stepped) and run it H simulated\n"
+    "hours with every invariant (the intent oracle's no-resurrection included) checked after every step.\n"
+    "--mode safety: faults throughout; a seed fails when an invariant breaks. --mode liveness: faults stop at\n"
+    "60% of the run; then every enabled bot must have a Running pod and its controller state running, every\n"
+    "disabled/deleted bot no pod, every enabled schedule a CronJob (and the others none), and every pod and\n"
+    "CronJob what the latest intent asks (pods-match-intent) within 10 simulated minutes, and still 5 minutes\n"
+    "later.";
 
 /* soak_args: the options into C (core/cli.h); CLI_CONTINUE to go on, else the exit code. */
 static int soak_args(int argc, char **argv, soak_campaign *c, bool *print, bool *json)
